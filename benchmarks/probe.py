@@ -1,0 +1,50 @@
+"""One measured step of benchmarks/run.py, in its own process (so memory and cold starts are
+its own). Prints one JSON line."""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def max_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def ingest(config: str, csv_path: str) -> dict[str, object]:
+    from errorbudget.app import App
+    from errorbudget.ingest import ingest_files
+
+    began = time.perf_counter()
+    with App.open(config) as app:
+        report = ingest_files(app.store, {s.id: s for s in app.slos}, [Path(csv_path)])
+    return {"seconds": time.perf_counter() - began, "rows": report.rows_read,
+            "max_rss_mb": max_rss_mb()}
+
+
+def status(config: str, end_minute: str, runs: str) -> dict[str, object]:
+    began = time.perf_counter()
+    from errorbudget.app import App
+
+    at = datetime.fromtimestamp(int(end_minute) * 60, tz=UTC)
+    times = []
+    with App.open(config) as app:
+        statuses = app.status(at=at)
+        times.append(time.perf_counter() - began)
+        for _ in range(int(runs) - 1):
+            began = time.perf_counter()
+            statuses = app.status(at=at)
+            times.append(time.perf_counter() - began)
+    if int(runs) > 1:
+        times = times[1:] or times
+    return {"times": times, "statuses": len(statuses), "max_rss_mb": max_rss_mb()}
+
+
+if __name__ == "__main__":
+    step, *rest = sys.argv[1:]
+    result = ingest(*rest) if step == "ingest" else status(*rest)
+    print(json.dumps(result))

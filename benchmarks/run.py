@@ -1,0 +1,192 @@
+"""The issue #2 benchmark: 1,000 series × 35 days of 1-minute counts (~50 M rows).
+
+Measures, on this machine:
+- ingest of those rows from CSV into a fresh SQLite store, end to end (rows/s);
+- full status of every series at one instant (all burn windows, period, forecasts, state),
+  from a cold store (a new process, page cache dropped when the OS lets us) and warm;
+- peak memory (max RSS) of the ingest and of the status process.
+
+Writes the figures and the machine to docs/performance.md (``--output``).
+
+    python benchmarks/run.py                     # full size, ~10 minutes, ~3 GB in /tmp
+    python benchmarks/run.py --series 50 --days 3 --output /dev/stdout   # quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+HERE = Path(__file__).resolve().parent
+SLO_GROUPS = 10  # SLOs; each has series // SLO_GROUPS segments
+
+
+def write_config(workdir: Path, series: int) -> Path:
+    lines = ["version: 1", "store: {path: bench.db}", "slos:"]
+    for index in range(SLO_GROUPS):
+        if index == SLO_GROUPS - 1:
+            window = "{type: rolling, length: 30d}\n    budgeting: timeslices\n    timeslice: {length: 1m, target: 0.95}"
+        elif index % 2:
+            window = "{type: rolling, length: 28d}"
+        else:
+            window = "{type: calendar, unit: month, timezone: America/New_York}"
+        lines.append(
+            textwrap.dedent(
+                f"""\
+                  - id: slo-{index}
+                    service: svc-{index % 3}
+                    target: {0.85 if index % 3 == 0 else 0.995}
+                    window: {window}
+                    segments: {{keys: [queue]}}"""
+            )
+        )
+    path = workdir / "errorbudget.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def write_csv(workdir: Path, series: int, days: int, end_minute: int) -> tuple[Path, int]:
+    """One CSV of every series × minute, written in day-sized chunks."""
+    rng = np.random.default_rng(1)
+    per_slo = series // SLO_GROUPS
+    path = workdir / "counts.csv"
+    slo_names = np.array([f"slo-{i // per_slo}" for i in range(series)], dtype=object)
+    queues = np.array([f"q{i % per_slo:04d}" for i in range(series)], dtype=object)
+    rows = 0
+    start = end_minute - days * 1440
+    with pacsv.CSVWriter(
+        path, pa.schema([("time", pa.int64()), ("slo", pa.string()), ("good", pa.int64()),
+                         ("total", pa.int64()), ("queue", pa.string())])
+    ) as writer:
+        for day in range(days):
+            minutes = np.arange(start + day * 1440, start + (day + 1) * 1440, dtype=np.int64)
+            times = np.repeat(minutes * 60, series)
+            index = np.tile(np.arange(series), len(minutes))
+            total = rng.poisson(20, size=len(times)).astype(np.int64)
+            good = rng.binomial(total, 0.99).astype(np.int64)
+            writer.write_table(pa.table({
+                "time": times, "slo": slo_names[index], "good": good, "total": total,
+                "queue": queues[index],
+            }))
+            rows += len(times)
+    return path, rows
+
+
+def drop_page_cache() -> bool:
+    try:
+        subprocess.run(["sync"], check=True)
+        Path("/proc/sys/vm/drop_caches").write_text("3\n", encoding="ascii")
+    except OSError:
+        return False
+    return True
+
+
+def run_probe(*args: str) -> dict[str, object]:
+    result = subprocess.run(
+        [sys.executable, str(HERE / "probe.py"), *args], capture_output=True, text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"probe failed: {result.stderr}")
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB RAM; {platform.system()} "
+        f"{platform.release()}; Python {platform.python_version()}; SQLite "
+        f"{sqlite3.sqlite_version}; numpy {np.__version__}; pyarrow {pa.__version__}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--series", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=35)
+    parser.add_argument("--output", type=Path, default=Path("docs/performance.md"))
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--warm-runs", type=int, default=10)
+    args = parser.parse_args()
+    if args.series % SLO_GROUPS:
+        parser.error(f"--series must be a multiple of {SLO_GROUPS}")
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="errorbudget-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(tz=UTC).replace(second=0, microsecond=0)
+    end_minute = int(now.timestamp() // 60)
+    config = write_config(workdir, args.series)
+    print(f"generating {args.series} series × {args.days} days in {workdir} …", flush=True)
+    csv_path, rows = write_csv(workdir, args.series, args.days, end_minute)
+    csv_mb = csv_path.stat().st_size / 2**20
+
+    print(f"ingesting {rows:,} rows ({csv_mb:,.0f} MiB CSV) …", flush=True)
+    ingest = run_probe("ingest", str(config), str(csv_path))
+    db_mb = sum(p.stat().st_size for p in workdir.glob("bench.db*")) / 2**20
+
+    dropped = drop_page_cache()
+    print("status, cold …", flush=True)
+    cold = run_probe("status", str(config), str(end_minute), "1")
+    print("status, warm …", flush=True)
+    warm = run_probe("status", str(config), str(end_minute), str(args.warm_runs))
+
+    rate = rows / float(ingest["seconds"])  # type: ignore[arg-type]
+    warm_times = sorted(warm["times"])  # type: ignore[type-var]
+    report = f"""# Performance
+
+Produced by `make bench` (`benchmarks/run.py`) on {datetime.now(tz=UTC):%Y-%m-%d}.
+Machine: {machine()}.
+
+## Issue #2: 1,000 series × 35 days of 1-minute counts
+
+Workload: {args.series:,} series ({SLO_GROUPS} SLOs × {args.series // SLO_GROUPS} queues: calendar
+month in America/New_York, rolling 28d, and one timeslices SLO with 1-minute slices over 30d),
+{args.days} days of 1-minute counts = **{rows:,} rows** ({csv_mb:,.0f} MiB of CSV).
+
+| measure | target | result |
+|---|---|---|
+| ingest CSV → SQLite, end to end | ≥ 500,000 rows/s | **{rate:,.0f} rows/s** ({float(ingest["seconds"]):.1f} s) |
+| full status of every series, cold store | < 2 s | **{float(cold["times"][0]) * 1000:,.0f} ms** |
+| full status of every series, warm (median of {args.warm_runs}) | < 200 ms | **{warm_times[len(warm_times) // 2] * 1000:,.0f} ms** (max {warm_times[-1] * 1000:,.0f} ms) |
+| peak memory, status process (max RSS) | < 500 MB | **{float(warm["max_rss_mb"]):,.0f} MB** |
+| peak memory, ingest process (max RSS) | — | {float(ingest["max_rss_mb"]):,.0f} MB |
+| store size on disk | — | {db_mb:,.0f} MiB |
+
+- "Full status" is `App.status()` at one instant: for every series the seven burn windows,
+  the period to date, both forecast lookbacks, exclusions, burn conditions and policy state,
+  plus the whole-SLO rows — {int(cold["statuses"])} statuses.
+- Cold: a new process opening the store{" after dropping the OS page cache" if dropped else " (the OS page cache could not be dropped here, so 'cold' means a new process and a newly opened store)"}; the time includes loading the config and opening the store.
+- Ingest is `errorbudget.ingest.ingest_files` in a fresh process: parsing, validation,
+  series resolution, aggregation, writes and rollups, in one transaction.
+"""
+    args.output.write_text(report, encoding="utf-8")
+    print(report)
+    if args.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""``python -m errorbudget`` runs the CLI."""
+
+from errorbudget.cli import main
+
+main()

@@ -1,0 +1,30 @@
+"""Built-in catalogs, kept as data: burn-rate alert windows and policy presets."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import yaml
+from pydantic import TypeAdapter
+
+from errorbudget.model import BurnCatalog, PolicyPreset
+
+
+def _load(name: str) -> object:
+    text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+@cache
+def builtin_burn_catalogs() -> dict[str, BurnCatalog]:
+    """Catalogs from ``burn_catalogs.yaml``, validated, by name."""
+    catalogs = TypeAdapter(list[BurnCatalog]).validate_python(_load("burn_catalogs.yaml"))
+    return {catalog.name: catalog for catalog in catalogs}
+
+
+@cache
+def builtin_policies() -> dict[str, PolicyPreset]:
+    """Policy presets from ``policies.yaml``, validated, by name."""
+    presets = TypeAdapter(list[PolicyPreset]).validate_python(_load("policies.yaml"))
+    return {preset.name: preset for preset in presets}

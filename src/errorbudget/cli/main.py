@@ -1,0 +1,61 @@
+"""The root ``errorbudget`` command group, and how errors become exit codes.
+
+Exit codes: 0 success; 1 an error (one sentence on stderr, plus where); 2 usage; the gate
+adds 10 (review), 11 (approval required) and 12 (blocked).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from errorbudget import __version__
+from errorbudget.errors import ConfigValidationError, ErrorBudgetError, IngestError, OpenSLOError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class Group(click.Group):
+    """A click group that turns any ErrorBudgetError into one clear sentence and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ErrorBudgetError as exc:
+            problems = getattr(exc, "problems", [])
+            if isinstance(exc, ConfigValidationError | IngestError | OpenSLOError) and problems:
+                for problem in problems:
+                    click.echo(str(problem), err=True)
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="errorbudget")
+def main() -> None:
+    """errorbudget: SLOs, error budgets, burn-rate alerts and release gates."""
+
+
+def _register_commands() -> None:
+    # Built-in commands register the way a plugin's would: each module adds its own.
+    from errorbudget.cli import (
+        demo_command,
+        exclusions_command,
+        gate_command,
+        status_command,
+    )
+
+    for module in (status_command, exclusions_command, gate_command, demo_command):
+        module.register(main)
+
+
+_register_commands()
+
+from errorbudget.cli import ingest_command  # noqa: E402  (registered like the built-ins above)
+
+ingest_command.register(main)
+
+from errorbudget.cli import config_commands  # noqa: E402  (validate, openslo import|export)
+
+config_commands.register(main)

@@ -1,0 +1,118 @@
+"""``errorbudget status``: the budget of every series at one instant."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from errorbudget.app import App
+from errorbudget.cli.common import TIME, config_option, echo_json, format_option
+from errorbudget.model import BudgetStatus, from_minute, segment_label
+from errorbudget.report import (
+    CSV_COLUMNS,
+    burn,
+    human_duration,
+    percent,
+    status_to_dict,
+    status_to_row,
+)
+
+STATE_STYLE = {
+    "healthy": "green",
+    "watch": "yellow",
+    "freeze": "bold red",
+    "exhausted": "bold white on red",
+    "no_data": "dim",
+}
+
+
+def remaining_style(ratio: float | None) -> str:
+    """Green above 50 % remaining, amber 20–50 %, red below 20 % (the seed's gauge colours)."""
+    if ratio is None:
+        return "dim"
+    if ratio > 0.5:
+        return "green"
+    if ratio >= 0.2:
+        return "yellow"
+    return "red"
+
+
+def status_table(statuses: Sequence[BudgetStatus], title: str) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for name, justify in [
+        ("SLO", "left"), ("segment", "left"), ("target", "right"), ("SLI", "right"),
+        ("budget left", "right"), ("burn 1h", "right"), ("burn 6h", "right"),
+        ("burn 1d", "right"), ("state", "left"), ("exhausted in", "right"),
+        ("period-end", "right"), ("alerts", "left"),
+    ]:  # fmt: skip
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for status in statuses:
+        remaining = status.budget_remaining_ratio
+        alerts = ", ".join(f"{a.severity} {a.long_window}/{a.short_window}" for a in status.alerts)
+        table.add_row(
+            status.slo,
+            segment_label(status.segment),
+            percent(status.target, 2 if status.target > 0.99 else 1),
+            percent(status.sli, 2),
+            f"[{remaining_style(remaining)}]{percent(remaining)}[/]",
+            burn(status.burn_rates.get("1h")),
+            burn(status.burn_rates.get("6h")),
+            burn(status.burn_rates.get("1d")),
+            f"[{STATE_STYLE[status.state]}]{status.state}[/]",
+            human_duration(status.time_to_exhaustion_seconds),
+            percent(status.projected_consumed_ratio, 0)
+            if status.projected_consumed_ratio is not None
+            else "–",
+            alerts or "–",
+        )
+    return table
+
+
+def render_statuses(statuses: Sequence[BudgetStatus], output_format: str) -> None:
+    if output_format == "json":
+        echo_json([status_to_dict(s) for s in statuses])
+    elif output_format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for status in statuses:
+            writer.writerow(status_to_row(status))
+    else:
+        at = from_minute(statuses[0].at).strftime("%Y-%m-%d %H:%M UTC") if statuses else ""
+        Console(soft_wrap=False, width=max(Console().width, 160)).print(
+            status_table(statuses, f"Error budgets at {at}")
+        )
+
+
+@click.command()
+@config_option
+@click.option("--at", type=TIME, default=None, help="Evaluate at TIME instead of now.")
+@click.option("--slo", "slo_ids", multiple=True, help="Only this SLO (repeatable).")
+@click.option("--service", default=None, help="Only the SLOs of this service.")
+@format_option("table", "json", "csv")
+def status(
+    config_path: Path | None,
+    at: datetime | None,
+    slo_ids: tuple[str, ...],
+    service: str | None,
+    output_format: str,
+) -> None:
+    """Budget, burn rates, forecast and policy state of every series.
+
+    A whole-SLO row (segment "(all)", at the SLO's base target) comes first for SLOs with
+    segments. Time to exhaustion uses the last hour's bad-event rate; "period-end" is the
+    projected consumption at the end of a calendar period.
+    """
+    with App.open(config_path) as app:
+        statuses = app.status(at=at, slo_ids=list(slo_ids) or None, service=service)
+    render_statuses(statuses, output_format)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(status)

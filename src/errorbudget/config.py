@@ -1,0 +1,487 @@
+"""``errorbudget.yaml``: YAML → typed models, with every problem named by file:line:col.
+
+Loading is four steps, and every step reports *all* it finds before anything is raised:
+
+1. YAML is composed into a node tree (so every key and value keeps its line and column);
+   duplicate keys are problems (PyYAML would silently keep the last one).
+2. ``${NAME}`` and ``${NAME:-default}`` in string scalars are replaced from the environment
+   (``$${`` is a literal ``${``); an unquoted scalar is re-typed after substitution, so
+   ``target: ${VIP_TARGET:-0.95}`` is a number.
+3. The data is validated by the pydantic models below and in :mod:`errorbudget.model`; each
+   pydantic error is mapped back to the node its ``loc`` names (discriminator tags such as
+   ``calendar`` in ``("window", "calendar", "unit")`` are skipped), unknown keys get a
+   "did you mean" from the model's field names at that level.
+4. Semantic checks that span objects (duplicate ids, undeclared services, unknown policy or
+   burn catalog names) and warnings: burn conditions that can never fire at an SLO's (or a
+   segment override's) target, see :func:`errorbudget.engine.alerts.effective_conditions`.
+   A calendar window is scaled as 7d / 30d / 91d for week / month / quarter
+   (:func:`errorbudget.engine.windows.nominal_length`).
+
+Policy presets and burn catalogs defined in the config may reuse a built-in name: the config
+one then replaces the built-in (e.g. to change what ``policy: default`` means everywhere).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
+
+from errorbudget.catalogs import builtin_burn_catalogs, builtin_policies
+from errorbudget.durations import parse_duration
+from errorbudget.engine.alerts import effective_conditions
+from errorbudget.engine.windows import nominal_length
+from errorbudget.errors import ConfigError, ConfigValidationError, NotFoundError, Problem
+from errorbudget.model import SLO, BurnCatalog, PolicyPreset
+from errorbudget.yamlsource import NodeIndex, YamlPath, compose_yaml, did_you_mean
+
+CONFIG_ENV = "ERRORBUDGET_CONFIG"
+DEFAULT_CONFIG = "errorbudget.yaml"
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreSettings(_Settings):
+    path: str = "errorbudget.db"
+    """SQLite file; a relative path is relative to the config file's directory."""
+
+
+class GateSettings(_Settings):
+    enforcement: Literal["enforce", "advisory"] = "enforce"
+    exempt_types: list[str] = Field(
+        default_factory=lambda: ["incident-fix", "security-fix", "rollback", "burn-reduction"]
+    )
+    """Change types the gate always lets through, whatever the budget."""
+
+
+class Service(_Settings):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)
+    description: str = ""
+    owner: str = ""
+
+
+class Config(_Settings):
+    version: Literal[1] = 1
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    gate: GateSettings = Field(default_factory=GateSettings)
+    services: list[Service] = Field(default_factory=list)
+    policies: list[PolicyPreset] = Field(default_factory=list)
+    burn_catalogs: list[BurnCatalog] = Field(default_factory=list)
+    slos: list[SLO] = Field(default_factory=list)
+
+
+# --- the loaded configuration ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A valid configuration, where it came from, and the warnings it raised."""
+
+    config: Config
+    path: Path
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def policies(self) -> dict[str, PolicyPreset]:
+        """Built-in presets, replaced or extended by the config's ``policies``."""
+        return {**builtin_policies(), **{p.name: p for p in self.config.policies}}
+
+    @property
+    def catalogs(self) -> dict[str, BurnCatalog]:
+        """Built-in burn catalogs, replaced or extended by the config's ``burn_catalogs``."""
+        return {**builtin_burn_catalogs(), **{c.name: c for c in self.config.burn_catalogs}}
+
+    @property
+    def store_path(self) -> Path:
+        store = Path(self.config.store.path).expanduser()
+        return store if store.is_absolute() else self.path.parent / store
+
+    def slo(self, slo_id: str) -> SLO:
+        for slo in self.config.slos:
+            if slo.id == slo_id:
+                return slo
+        hint = did_you_mean(slo_id, [s.id for s in self.config.slos])
+        raise NotFoundError(f"no SLO {slo_id!r} in {self.path}{hint}")
+
+    def policy(self, name: str) -> PolicyPreset:
+        presets = self.policies
+        if name not in presets:
+            raise NotFoundError(f"no policy preset {name!r}{did_you_mean(name, list(presets))}")
+        return presets[name]
+
+    def catalog(self, name: str) -> BurnCatalog:
+        catalogs = self.catalogs
+        if name not in catalogs:
+            hint = did_you_mean(name, list(catalogs))
+            raise NotFoundError(f"no burn catalog {name!r}{hint}")
+        return catalogs[name]
+
+
+def default_config_path() -> Path:
+    """``$ERRORBUDGET_CONFIG`` if set, else ``./errorbudget.yaml``."""
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_config(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> LoadedConfig:
+    """Read and validate a config file; raise ConfigValidationError listing every problem."""
+    config_path = Path(path) if path is not None else default_config_path()
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"config file {config_path} not found (give -c PATH or set ${CONFIG_ENV})"
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {config_path}: {exc}") from exc
+    return parse_config(text, config_path, environ)
+
+
+def parse_config(
+    text: str, path: str | Path = "<string>", environ: Mapping[str, str] | None = None
+) -> LoadedConfig:
+    """Validate config ``text`` as if read from ``path`` (which anchors relative paths)."""
+    source = str(path)
+    document = compose_yaml(text, source, environ if environ is not None else os.environ)
+    problems = list(document.problems)
+    config: Config | None = None
+    if document.data is not None or not problems:  # None with problems: a syntax error
+        raw = document.data if document.data is not None else {}
+        config, found = _validate(raw, document.index, source)
+        problems += found
+    errors = [p for p in problems if p.severity == "error"]
+    if errors or config is None:
+        raise ConfigValidationError(sorted(problems, key=_order))
+    return LoadedConfig(config=config, path=Path(path), warnings=sorted(problems, key=_order))
+
+
+def dump_config(config: Config) -> str:
+    """YAML for ``config`` without default values (discriminator tags are always kept)."""
+    data = config.model_dump(mode="json", exclude_defaults=True)
+    full = config.model_dump(mode="json")
+    for slo, complete in zip(data.get("slos", []), full["slos"], strict=True):
+        for key in [key for key, value in slo.items() if value == {}]:
+            del slo[key]  # e.g. a default timeslice of a timeslices SLO
+        slo["window"] = {"type": complete["window"]["type"], **slo["window"]}
+        if "indicator" in slo:
+            slo["indicator"] = {"source": complete["indicator"]["source"], **slo["indicator"]}
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _order(problem: Problem) -> tuple[str, int, int]:
+    return (problem.file, problem.line, problem.column)
+
+
+# --- pydantic errors → problems --------------------------------------------------------------
+
+
+def _strip(annotation: Any) -> Any:
+    """Remove ``Annotated`` and ``None`` from a union."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, UnionType):
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        if len(members) == 1:
+            return _strip(members[0])
+    return annotation
+
+
+def _tags(annotation: Any) -> dict[str, type[BaseModel]]:
+    """Discriminator tag → member model for a union of models with ``Literal`` fields."""
+    tags: dict[str, type[BaseModel]] = {}
+    for member in get_args(annotation):
+        member = _strip(member)
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            for info in member.model_fields.values():
+                literal = get_origin(info.annotation) is Literal
+                if literal and get_args(info.annotation) == (info.default,):
+                    tags[str(info.default)] = member
+    return tags
+
+
+def _type_at(loc: Sequence[str | int]) -> Any:
+    """The annotation a pydantic ``loc`` points at, from :class:`Config` down."""
+    current: Any = Config
+    for element in loc:
+        current = _strip(current)
+        origin = get_origin(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            info = current.model_fields.get(str(element))
+            if info is None:
+                return None
+            current = info.annotation
+        elif origin is list and isinstance(element, int):
+            current = get_args(current)[0]
+        elif origin is dict:
+            current = get_args(current)[1]
+        elif origin in (Union, UnionType) and str(element) in _tags(current):
+            current = _tags(current)[str(element)]
+        else:
+            return None
+    return _strip(current)
+
+
+def _dotted(path: Sequence[str | int]) -> str:
+    text = ""
+    for element in path:
+        text += f"[{element}]" if isinstance(element, int) else f".{element}"
+    return text.lstrip(".") or "(top level)"
+
+
+_YAML_BOOLEANS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
+
+
+def _error_problem(error: ErrorDetails, index: NodeIndex, source: str) -> Problem:
+    loc = [e for e in error["loc"] if e != "[key]"]
+    on_key = error["loc"][-1:] == ("[key]",) or error["type"] == "extra_forbidden"
+    found, skipped = index.deepest(loc)
+    kind, ctx = error["type"], error.get("ctx", {})
+    message = error["msg"].removeprefix("Value error, ")
+    where = _dotted(found)
+    if kind == "missing" and skipped:
+        message = f"missing required key {skipped[-1]!r}"
+    elif kind == "extra_forbidden":
+        parent = _type_at(loc[:-1])
+        is_model = isinstance(parent, type) and issubclass(parent, BaseModel)
+        fields = list(parent.model_fields) if is_model else []
+        hint = did_you_mean(str(loc[-1]), fields)
+        if not hint and fields:
+            hint = f" (expected one of: {', '.join(fields)})"
+        message = f"unknown key {loc[-1]!r}{hint}"
+        where = _dotted(found[:-1])
+    elif kind in ("union_tag_invalid", "union_tag_not_found"):
+        discriminator = str(ctx.get("discriminator", "'type'")).strip("'")
+        tags = list(_tags(_type_at(loc)))
+        if kind == "union_tag_invalid":
+            found = (*found, discriminator)
+            hint = did_you_mean(str(ctx.get("tag")), tags)
+            message = f"{discriminator} {ctx.get('tag')!r} is not one of {', '.join(tags)}{hint}"
+        else:
+            message = f"missing key {discriminator!r} (one of: {', '.join(tags)})"
+    elif kind in ("model_attributes_type", "model_type"):
+        message = "expected a mapping (key: value lines)"
+    if kind == "string_type":
+        node = index.values.get(found)
+        if isinstance(node, yaml.ScalarNode) and node.style is None:
+            if node.value.lower() in _YAML_BOOLEANS:
+                message += f" (YAML reads unquoted {node.value} as a boolean: quote it)"
+            elif node.tag != "tag:yaml.org,2002:str":
+                message += f" (got {node.value}: quote it to make it a string)"
+    elif not isinstance(error["input"], dict | list) and kind not in (
+        "missing",
+        "extra_forbidden",
+    ):
+        message += f" (got {repr(error['input'])[:60]})"
+        if kind == "literal_error":
+            expected = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+            message += did_you_mean(str(error["input"]), expected)
+    line, column = index.position(found, key=on_key)
+    return Problem(source, line, column, f"{where}: {message}")
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def _validate(raw: Any, index: NodeIndex, source: str) -> tuple[Config | None, list[Problem]]:
+    problems: list[Problem] = []
+    config: Config | None = None
+    semantic, suppressed = _semantic_problems(raw, index, source)
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            if error["type"] == "value_error" and tuple(error["loc"]) in suppressed:
+                continue  # reported more precisely by the semantic checks
+            if index.deepest(error["loc"])[0] in index.unresolved:
+                continue  # the missing ${VARIABLE} is the problem, already reported
+            problems.append(_error_problem(error, index, source))
+    problems += semantic
+    problems += _unreachable_warnings(raw, config, index, source)
+    return config, problems
+
+
+def _items(raw: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
+    value = raw.get(key) if isinstance(raw, dict) else None
+    if not isinstance(value, list):
+        return []
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
+
+
+def _semantic_problems(
+    raw: Any, index: NodeIndex, source: str
+) -> tuple[list[Problem], set[YamlPath]]:
+    """Cross-object checks on the raw data, so they run even where validation failed."""
+    problems: list[Problem] = []
+    suppressed: set[YamlPath] = set()
+
+    def problem(path: YamlPath, message: str, key: bool = False) -> None:
+        problems.append(Problem(source, *index.position(path, key=key), message))
+
+    def unique(section: str, key: str, what: str) -> list[str]:
+        first: dict[str, int] = {}
+        for i, item in _items(raw, section):
+            name = item.get(key)
+            if not isinstance(name, str):
+                continue
+            if name in first:
+                line = index.position((section, first[name], key))[0]
+                problem((section, i, key), f"duplicate {what} {name!r} (first on line {line})")
+            else:
+                first[name] = i
+        return list(first)
+
+    services = unique("services", "id", "service id")
+    unique("slos", "id", "SLO id")
+    policies = [*builtin_policies(), *unique("policies", "name", "policy name")]
+    catalogs = [*builtin_burn_catalogs(), *unique("burn_catalogs", "name", "burn catalog name")]
+
+    for i, preset in _items(raw, "policies"):
+        watch, freeze = preset.get("watch_below_remaining"), preset.get("freeze_below_remaining")
+        if isinstance(watch, float | int) and isinstance(freeze, float | int) and freeze > watch:
+            problem(
+                ("policies", i, "freeze_below_remaining"),
+                f"policy {preset.get('name')!r}: freeze_below_remaining ({freeze}) is above "
+                f"watch_below_remaining ({watch}); a budget would freeze before it is watched",
+            )
+    for i, catalog in _items(raw, "burn_catalogs"):
+        for j, condition in _items(catalog, "conditions"):
+            try:
+                long = parse_duration(str(condition.get("long_window")))
+                short = parse_duration(str(condition.get("short_window")))
+            except ValueError:
+                continue  # pydantic reports the bad duration
+            if short >= long:
+                problem(
+                    ("burn_catalogs", i, "conditions", j, "short_window"),
+                    f"burn catalog {catalog.get('name')!r}: short_window "
+                    f"{condition['short_window']} must be shorter than long_window "
+                    f"{condition['long_window']}",
+                )
+
+    for i, slo in _items(raw, "slos"):
+        label = f"slo {slo.get('id')!r}"
+        service = slo.get("service")
+        if services and isinstance(service, str) and service not in services:
+            problem(
+                ("slos", i, "service"),
+                f"{label}: service {service!r} is not declared in services"
+                f"{did_you_mean(service, services)}",
+            )
+        policy = slo.get("policy")
+        if isinstance(policy, str) and policy not in policies:
+            problem(
+                ("slos", i, "policy"),
+                f"{label}: unknown policy preset {policy!r}{did_you_mean(policy, policies)}",
+            )
+        alerting = slo.get("alerting")
+        catalog_name = alerting.get("catalog") if isinstance(alerting, dict) else None
+        if isinstance(catalog_name, str) and catalog_name not in catalogs:
+            problem(
+                ("slos", i, "alerting", "catalog"),
+                f"{label}: unknown burn catalog {catalog_name!r}"
+                f"{did_you_mean(catalog_name, catalogs)}",
+            )
+        segments = slo.get("segments")
+        keys = segments.get("keys", []) if isinstance(segments, dict) else []
+        for j, override in _items(segments, "overrides"):
+            match = override.get("match")
+            if not isinstance(match, dict) or not isinstance(keys, list):
+                continue
+            for name in match:
+                if name not in keys:
+                    path: YamlPath = ("slos", i, "segments", "overrides", j, "match", name)
+                    problem(
+                        path,
+                        f"{label}: override matches {name!r}, which is not a segment key "
+                        f"(keys: {', '.join(map(str, keys)) or 'none'})"
+                        f"{did_you_mean(str(name), [str(k) for k in keys])}",
+                        key=True,
+                    )
+                    suppressed.add(("slos", i, "segments"))
+    return problems, suppressed
+
+
+def _percent(ratio: float) -> str:
+    return f"{ratio * 100:.3f}".rstrip("0").rstrip(".") + "%"
+
+
+def _number(value: float) -> str:
+    text = f"{value:.2f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+def _unreachable_warnings(
+    raw: Any, config: Config | None, index: NodeIndex, source: str
+) -> list[Problem]:
+    """Burn conditions adapted to a low target (DESIGN.md, low contact-center targets).
+
+    Mostly conditions that could never fire as written; also those lowered to
+    ``max_burn_fraction`` of the highest burn, since they fire below the catalog's factor.
+
+    When validation failed, the SLOs and catalogs that are valid on their own are still
+    checked, so one run shows every problem.
+    """
+    if config is not None:
+        slos = list(enumerate(config.slos))
+        own = config.burn_catalogs
+    else:
+        slos = [(i, s) for i, item in _items(raw, "slos") if (s := _try(SLO, item)) is not None]
+        own = [c for _, item in _items(raw, "burn_catalogs") if (c := _try(BurnCatalog, item))]
+    catalogs = {**builtin_burn_catalogs(), **{c.name: c for c in own}}
+    warnings: list[Problem] = []
+    for i, slo in slos:
+        catalog = catalogs.get(slo.alerting.catalog)
+        if catalog is None or not slo.alerting.enabled:
+            continue
+        period = nominal_length(slo.window)  # a calendar month counts as 30 days
+        targets: list[tuple[str, float, YamlPath]] = [("", slo.target, ("slos", i, "target"))]
+        for j, override in enumerate(slo.segments.overrides):
+            match = ",".join(f"{k}={v}" for k, v in override.match.items())
+            path: YamlPath = ("slos", i, "segments", "overrides", j, "target")
+            targets.append((f" ({match})", override.target, path))
+        for where, target, path in targets:
+            conditions = effective_conditions(
+                catalog, period, target, slo.alerting.max_burn_fraction
+            )
+            for condition in conditions:
+                if not condition.adapted:
+                    continue
+                verdict = (
+                    "is lowered to"
+                    if condition.reachable
+                    else f"can never fire at target {_percent(target)} (highest burn "
+                    f"{_number(condition.max_burn)}); adapted to"
+                )
+                message = (
+                    f"slo {slo.id!r}{where}: {condition.severity} condition "
+                    f"{condition.long_name}/{condition.short_name} of {catalog.name!r} "
+                    f"(factor {_number(condition.catalog_factor)}) {verdict} "
+                    f"{_number(condition.factor)}"
+                )
+                if condition.reachable:
+                    message += (
+                        f" ({slo.alerting.max_burn_fraction:g} of the highest burn "
+                        f"{_number(condition.max_burn)} at target {_percent(target)})"
+                    )
+                warnings.append(Problem(source, *index.position(path), message, "warning"))
+    return warnings
+
+
+def _try(model: type[_M], data: Any) -> _M | None:
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        return None

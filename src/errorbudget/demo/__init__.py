@@ -1,0 +1,1 @@
+"""``errorbudget demo``: a month of realistic contact-center counts, its budgets and a gate."""

@@ -1,0 +1,149 @@
+"""One series at one instant: from per-window counts to a BudgetStatus.
+
+The caller (the App) fetches, for every range of the :class:`~errorbudget.engine.windows.Plan`,
+the raw counts and the budget-counting counts (raw minus exclusions); this module does the
+rest with no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from errorbudget.engine import budget
+from errorbudget.engine.alerts import EffectiveCondition, evaluate_conditions
+from errorbudget.engine.budget import Counts
+from errorbudget.engine.policy import policy_state
+from errorbudget.engine.timeslices import BoolArray, FloatArray, window_slice_counts
+from errorbudget.engine.windows import EXHAUSTION_LOOKBACK, PROJECTION_LOOKBACK, Plan
+from errorbudget.model import (
+    BURN_WINDOWS,
+    SLO,
+    BudgetStatus,
+    CalendarWindow,
+    PolicyPreset,
+    SegmentKey,
+)
+
+
+def evaluate_series(
+    slo: SLO,
+    segment: SegmentKey,
+    plan: Plan,
+    raw: Mapping[str, Counts],
+    counted: Mapping[str, Counts],
+    preset: PolicyPreset,
+    conditions: list[EffectiveCondition],
+) -> BudgetStatus:
+    """The status of ``slo`` × ``segment`` at ``plan.at``.
+
+    ``raw`` and ``counted`` map each range name of ``plan`` to counts (events, or slices
+    for timeslices budgeting); missing names count as zero.
+    """
+    target = slo.target_for(segment)
+    zero = budget.ZERO
+    period = counted.get("period", zero)
+    period_raw = raw.get("period", zero)
+    rates = budget.burn_rates(counted, target, list(BURN_WINDOWS))
+    consumed = budget.consumed_ratio(period, target)
+    allowed = budget.budget_total(period, target)
+    remaining_events = allowed - period.bad
+    remaining_ratio = None if consumed is None else 1.0 - consumed
+
+    exhaustion = counted.get(EXHAUSTION_LOOKBACK, zero)
+    exhaustion_range = plan.intervals[EXHAUSTION_LOOKBACK]
+    tte = (
+        None
+        if consumed is None
+        else budget.time_to_exhaustion_seconds(
+            remaining_events, exhaustion, (exhaustion_range[1] - exhaustion_range[0]) * 60.0
+        )
+    )
+
+    projected = linear = None
+    if isinstance(slo.window, CalendarWindow):
+        projection_range = plan.intervals[PROJECTION_LOOKBACK]
+        projected = budget.projected_consumed_ratio(
+            period,
+            target,
+            counted.get(PROJECTION_LOOKBACK, zero),
+            projection_range[1] - projection_range[0],
+            plan.budget_period.end - plan.at,
+        )
+        linear = budget.linear_projected_consumed_ratio(
+            consumed, plan.at - plan.budget_period.start, plan.budget_period.minutes
+        )
+
+    eligible = {name: counted.get(name, zero).total for name in BURN_WINDOWS}
+    results = evaluate_conditions(conditions, rates, eligible, slo.alerting.min_events)
+    if not slo.alerting.enabled:
+        results = ()
+    period_rate = budget.burn_rate(period, target)
+    state = policy_state(preset, remaining_ratio, {**rates, "period": period_rate}, results)
+    return BudgetStatus(
+        slo=slo.id,
+        service=slo.service,
+        segment=segment,
+        target=target,
+        window=slo.window.describe(),
+        at=plan.at,
+        period_start=plan.budget_period.start,
+        period_end=plan.budget_period.end,
+        budgeting=slo.budgeting,
+        eligible=period.total,
+        good=period.good,
+        bad=period.bad,
+        raw_total=period_raw.total,
+        raw_bad=period_raw.bad,
+        excluded=period_raw.total - period.total,
+        sli=budget.sli(period),
+        budget_total=allowed,
+        budget_consumed=period.bad,
+        budget_remaining=remaining_events,
+        budget_remaining_ratio=remaining_ratio,
+        burn_rates=rates,
+        period_burn_rate=period_rate,
+        time_to_exhaustion_seconds=tte,
+        projected_consumed_ratio=projected,
+        linear_projected_consumed_ratio=linear,
+        state=state,
+        conditions=results,
+    )
+
+
+def counts_from_sums(names: list[str], sums: np.ndarray) -> dict[str, Counts]:
+    """``sums`` of shape (len(names), 2) — good, total — as named Counts."""
+    return {name: Counts(float(sums[i, 0]), float(sums[i, 1])) for i, name in enumerate(names)}
+
+
+def timeslice_counts(
+    slo: SLO,
+    segment: SegmentKey,
+    plan: Plan,
+    good: FloatArray,
+    total: FloatArray,
+    origin: int,
+    excluded: BoolArray | None,
+) -> tuple[dict[str, Counts], dict[str, Counts]]:
+    """Raw and counted slice counts for every range of ``plan`` from 1-minute arrays that
+    start at minute ``origin`` (aligned to the slice grid) and end at ``plan.at``."""
+    settings = slo.timeslice
+    if settings is None:
+        raise ValueError(f"SLO {slo.id} does not use timeslices budgeting")
+    del segment  # every segment of an SLO shares its slice settings
+    length = int(settings.length.total_seconds() // 60)
+    raw: dict[str, Counts] = {}
+    counted: dict[str, Counts] = {}
+    for name, interval in plan.intervals.items():
+        raw[name] = window_slice_counts(
+            good, total, origin, interval, length, settings.target, settings.no_data
+        )
+        counted[name] = (
+            raw[name]
+            if excluded is None
+            else window_slice_counts(
+                good, total, origin, interval, length, settings.target, settings.no_data, excluded
+            )
+        )
+    return raw, counted

@@ -1,0 +1,147 @@
+"""SLO windows as minute ranges: rolling windows, calendar periods in a time zone, and the
+evaluation plan (which ``[start, end)`` ranges a status at one instant needs).
+
+Evaluation at minute ``at`` covers minutes strictly before ``at``: the minute that contains
+the evaluation instant is still open (sources revise it), so it is left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from errorbudget.model import BURN_WINDOWS, CalendarWindow, Minute, RollingWindow, to_minute
+
+BURN_WINDOW_MINUTES: dict[str, int] = {
+    "5m": 5,
+    "30m": 30,
+    "1h": 60,
+    "2h": 120,
+    "6h": 360,
+    "1d": 1440,
+    "3d": 4320,
+}
+
+NOMINAL_CALENDAR_LENGTH: dict[str, timedelta] = {
+    "week": timedelta(days=7),
+    "month": timedelta(days=30),
+    "quarter": timedelta(days=91),
+}
+"""Length used to scale burn-rate catalogs to a calendar window (a month counts as 30 days)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """The budget period that contains an evaluation instant: ``[start, end)`` in minutes."""
+
+    start: Minute
+    end: Minute
+
+    @property
+    def minutes(self) -> int:
+        return self.end - self.start
+
+
+def nominal_length(window: RollingWindow | CalendarWindow) -> timedelta:
+    """The window length burn-rate factors are scaled to."""
+    if isinstance(window, RollingWindow):
+        return window.length
+    return NOMINAL_CALENDAR_LENGTH[window.unit]
+
+
+def _local_midnight(year: int, month: int, day: int, zone: ZoneInfo) -> Minute:
+    return to_minute(datetime(year, month, day, tzinfo=zone))
+
+
+def calendar_period(window: CalendarWindow, at: Minute) -> Period:
+    """The calendar week (from Monday), month or quarter containing ``at``, in the window's
+    time zone; a DST change inside the period makes it an hour shorter or longer."""
+    zone = window.zone
+    # ``at`` is an exclusive end: the period is the one containing the last counted minute.
+    local = datetime.fromtimestamp((at - 1) * 60, tz=zone)
+    if window.unit == "week":
+        monday = local.date() - timedelta(days=local.weekday())
+        following = monday + timedelta(days=7)
+        return Period(
+            _local_midnight(monday.year, monday.month, monday.day, zone),
+            _local_midnight(following.year, following.month, following.day, zone),
+        )
+    first_month = local.month if window.unit == "month" else 3 * ((local.month - 1) // 3) + 1
+    months = 1 if window.unit == "month" else 3
+    end_year, end_month = divmod(first_month - 1 + months, 12)
+    return Period(
+        _local_midnight(local.year, first_month, 1, zone),
+        _local_midnight(local.year + end_year, end_month + 1, 1, zone),
+    )
+
+
+def period_at(window: RollingWindow | CalendarWindow, at: Minute) -> Period:
+    """The period whose budget a status at ``at`` reports."""
+    if isinstance(window, RollingWindow):
+        return Period(at - int(window.length.total_seconds() // 60), at)
+    return calendar_period(window, at)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Named ``[start, end)`` ranges needed to evaluate every series of one SLO at ``at``.
+
+    ``period`` counts from the period start to ``at`` (to date); ``budget_period`` is the
+    whole period. Lookbacks feed the forecasts.
+    """
+
+    at: Minute
+    budget_period: Period
+    intervals: dict[str, tuple[Minute, Minute]]
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.intervals)
+
+    def earliest(self) -> Minute:
+        return min(start for start, _ in self.intervals.values())
+
+
+EXHAUSTION_LOOKBACK = "lookback:exhaustion"
+PROJECTION_LOOKBACK = "lookback:projection"
+
+
+def plan(
+    window: RollingWindow | CalendarWindow,
+    at: Minute,
+    exhaustion_lookback: timedelta,
+    projection_lookback: timedelta,
+) -> Plan:
+    """Every range a status at ``at`` needs: the burn windows, the period to date and the
+    two forecast lookbacks."""
+    budget_period = period_at(window, at)
+    intervals = {name: (at - BURN_WINDOW_MINUTES[name], at) for name in BURN_WINDOWS}
+    intervals["period"] = (budget_period.start, at)
+    intervals[EXHAUSTION_LOOKBACK] = (at - int(exhaustion_lookback.total_seconds() // 60), at)
+    intervals[PROJECTION_LOOKBACK] = (at - int(projection_lookback.total_seconds() // 60), at)
+    return Plan(at=at, budget_period=budget_period, intervals=intervals)
+
+
+def clip(
+    interval: tuple[Minute, Minute], ranges: list[tuple[Minute, Minute]]
+) -> list[tuple[Minute, Minute]]:
+    """The parts of ``interval`` covered by ``ranges`` (which must be merged and sorted)."""
+    start, end = interval
+    parts = []
+    for range_start, range_end in ranges:
+        lo, hi = max(start, range_start), min(end, range_end)
+        if lo < hi:
+            parts.append((lo, hi))
+    return parts
+
+
+def merge_ranges(ranges: list[tuple[Minute, Minute]]) -> list[tuple[Minute, Minute]]:
+    """Sorted, non-overlapping union of ``ranges`` (so overlapping exclusions count once)."""
+    merged: list[tuple[Minute, Minute]] = []
+    for start, end in sorted(r for r in ranges if r[0] < r[1]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged

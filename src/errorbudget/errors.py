@@ -1,0 +1,96 @@
+"""The one exception module of errorbudget.
+
+Hierarchy::
+
+    ErrorBudgetError                 base of every error this package raises on purpose
+    ├── ConfigError                  the configuration cannot be used
+    │   └── ConfigValidationError    one or more problems, each with file:line:col
+    ├── OpenSLOError                 an OpenSLO document cannot be read or mapped
+    ├── StoreError                   the store cannot be opened, migrated, read or written
+    ├── IngestError                  an input file has bad rows (nothing was written)
+    ├── NotFoundError                an SLO, series, exclusion or change id does not exist
+    ├── InvalidRequestError          arguments that cannot be acted on (end before start, …)
+    └── GateError                    a gate request cannot be decided (no SLO in scope, …)
+
+Third-party errors (sqlite3, yaml, pyarrow, pydantic) are mapped at the boundary with
+``raise … from exc``. The CLI turns every ErrorBudgetError into one sentence and an exit
+code; library code never calls ``sys.exit``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ErrorBudgetError(Exception):
+    """Base class of every error errorbudget raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem found in an input file, with where it is.
+
+    ``line`` and ``column`` are 1-based; 0 means "unknown".
+    """
+
+    file: str
+    line: int
+    column: int
+    message: str
+    severity: str = "error"  # "error" | "warning"
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}"
+            if self.column:
+                where += f":{self.column}"
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {prefix}{self.message}"
+
+
+class ConfigError(ErrorBudgetError):
+    """The configuration cannot be used."""
+
+
+class ConfigValidationError(ConfigError):
+    """The configuration has one or more problems; all of them are in ``problems``."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        errors = [p for p in problems if p.severity == "error"]
+        first = str(errors[0]) if errors else "invalid configuration"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(first + more)
+
+
+class OpenSLOError(ErrorBudgetError):
+    """An OpenSLO document cannot be read or mapped."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        self.problems = problems or []
+        super().__init__(message)
+
+
+class StoreError(ErrorBudgetError):
+    """The store cannot be opened, migrated, read or written."""
+
+
+class IngestError(ErrorBudgetError):
+    """An input file has bad rows; ``problems`` names each (file, line, reason)."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        self.problems = problems or []
+        super().__init__(message)
+
+
+class NotFoundError(ErrorBudgetError):
+    """An SLO, series, exclusion or change that was asked for does not exist."""
+
+
+class InvalidRequestError(ErrorBudgetError):
+    """A request's arguments cannot be acted on (an exclusion ending before it starts, …)."""
+
+
+class GateError(ErrorBudgetError):
+    """A gate request cannot be decided."""

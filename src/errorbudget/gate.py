@@ -1,0 +1,154 @@
+"""The release gate: may this change ship now, given the budgets it touches?
+
+The gate is scoped: a change is judged by the SLOs of its service (optionally narrowed to
+some SLO ids and to a segment such as ``flow=spanish-billing``), not by every SLO. Each
+series in scope gives a verdict from the policy table (engine.policy); the decision is the
+worst verdict. Every decision is written to the audit log with the budget snapshot that
+justified it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from errorbudget.engine.policy import Decision, Risk, gate_rule, worst
+from errorbudget.errors import GateError
+from errorbudget.model import BudgetStatus, from_minute, segment_label
+
+if TYPE_CHECKING:
+    from errorbudget.app import App
+
+EXIT_CODES: dict[Decision, int] = {
+    "allow": 0,
+    "review": 10,
+    "approval_required": 11,
+    "blocked": 12,
+}
+"""``errorbudget gate`` exit codes under ``enforce`` (``advisory`` always exits 0)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    status: BudgetStatus
+    decision: Decision
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class GateDecision:
+    decision: Decision
+    enforcement: str
+    service: str
+    change_type: str
+    risk: Risk
+    exempt: bool
+    at: datetime
+    verdicts: tuple[Verdict, ...]
+    audit_id: int | None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.decision] if self.enforcement == "enforce" else 0
+
+    @property
+    def reasons(self) -> list[str]:
+        """One line per series that does not simply allow the change (or the allow reason)."""
+        lines = [
+            f"{v.status.slo} {segment_label(v.status.segment)}: {v.status.state}: {v.reason}"
+            for v in self.verdicts
+            if v.decision == self.decision
+        ]
+        return lines
+
+    def snapshot(self) -> list[dict[str, object]]:
+        return [
+            {
+                "slo": v.status.slo,
+                "segment": dict(v.status.segment),
+                "state": v.status.state,
+                "budget_remaining_ratio": v.status.budget_remaining_ratio,
+                "burn_rates": v.status.burn_rates,
+                "decision": v.decision,
+                "reason": v.reason,
+            }
+            for v in self.verdicts
+        ]
+
+
+def verdicts(
+    statuses: Sequence[BudgetStatus], change_type: str, risk: Risk, exempt: bool
+) -> tuple[Decision, tuple[Verdict, ...]]:
+    """Pure part of the gate: one verdict per status, and the worst decision."""
+    found = []
+    for status in statuses:
+        rule = gate_rule(status.state, change_type, risk, exempt)
+        found.append(Verdict(status, rule.decision, rule.reason))
+    return worst(v.decision for v in found), tuple(found)
+
+
+def _in_scope(status: BudgetStatus, segment: Mapping[str, str]) -> bool:
+    if not segment:
+        return True
+    labels = dict(status.segment)
+    return all(labels.get(k) == v for k, v in segment.items())
+
+
+def decide(
+    app: App,
+    *,
+    service: str,
+    slo_ids: Sequence[str] | None = None,
+    change_type: str = "feature",
+    risk: Risk = "medium",
+    segment: Mapping[str, str] | None = None,
+    actor: str = "unknown",
+    at: datetime | None = None,
+    record: bool = True,
+) -> GateDecision:
+    """Decide on a change to ``service`` and (by default) record it in the audit log."""
+    moment = from_minute(app.now_minute(at))
+    slos = app.select_slos(slo_ids, service)
+    if not slos:
+        known = sorted({slo.service for slo in app.slos})
+        raise GateError(f"no SLO in scope for service {service!r} (services: {known})")
+    statuses = [
+        s
+        for s in app.status(at=moment, slo_ids=[slo.id for slo in slos])
+        if _in_scope(s, segment or {})
+    ]
+    if not statuses:
+        raise GateError(f"no series of service {service!r} matches segment {dict(segment or {})}")
+    settings = app.loaded.config.gate
+    exempt = change_type in settings.exempt_types
+    decision, found = verdicts(statuses, change_type, risk, exempt)
+    result = GateDecision(
+        decision=decision,
+        enforcement=settings.enforcement,
+        service=service,
+        change_type=change_type,
+        risk=risk,
+        exempt=exempt,
+        at=moment,
+        verdicts=found,
+        audit_id=None,
+    )
+    if not record:
+        return result
+    audit_id = app.store.audit(
+        actor=actor,
+        action="gate.decision",
+        subject=service,
+        details={
+            "decision": decision,
+            "enforcement": settings.enforcement,
+            "change_type": change_type,
+            "risk": risk,
+            "segment": dict(segment or {}),
+            "at": moment.isoformat(),
+            "snapshot": result.snapshot(),
+        },
+    )
+    return replace(result, audit_id=audit_id)

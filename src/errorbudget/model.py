@@ -1,0 +1,382 @@
+"""Domain types: what an SLO is, and what evaluating one produces.
+
+Definitions (SLO, Window, Objective, …) are pydantic models so the same types validate the
+YAML config, OpenSLO imports and API bodies. Results (BudgetStatus, …) are frozen
+dataclasses produced by the pure engine.
+
+Time inside the engine and the store is an integer count of minutes since the Unix epoch
+(UTC), called a *minute*; windows are half-open ``[start, end)`` minute ranges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from errorbudget.durations import Duration
+
+Minute = int
+"""Minutes since 1970-01-01T00:00Z."""
+
+SegmentKey = tuple[tuple[str, str], ...]
+"""A segment as a sorted tuple of (key, value) pairs; ``()`` is the whole SLO."""
+
+BURN_WINDOWS: tuple[str, ...] = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+"""The burn-rate windows every status reports (DESIGN.md, status JSON)."""
+
+
+def to_minute(moment: datetime) -> Minute:
+    """The minute that contains ``moment`` (aware datetimes only)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: give a time zone (e.g. 2026-11-01T10:00Z)")
+    return int(moment.timestamp() // 60)
+
+
+def from_minute(minute: Minute) -> datetime:
+    """The UTC start of ``minute``."""
+    return datetime.fromtimestamp(minute * 60, tz=UTC)
+
+
+def segment_key(segment: dict[str, str]) -> SegmentKey:
+    return tuple(sorted(segment.items()))
+
+
+def segment_label(key: SegmentKey) -> str:
+    """``tier=vip,queue=billing`` or ``(all)`` for the whole SLO."""
+    return ",".join(f"{k}={v}" for k, v in key) if key else "(all)"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- windows -----------------------------------------------------------------------------
+
+
+class RollingWindow(_Model):
+    """The last ``length`` before the evaluation time (e.g. 28d, 30d)."""
+
+    type: Literal["rolling"] = "rolling"
+    length: Duration
+
+    @field_validator("length")
+    @classmethod
+    def _whole_minutes(cls, value: timedelta) -> timedelta:
+        if value.total_seconds() % 60 or value < timedelta(minutes=5):
+            raise ValueError("a rolling window is a whole number of minutes, at least 5m")
+        return value
+
+    def describe(self) -> str:
+        from errorbudget.durations import format_duration
+
+        return format_duration(self.length)
+
+
+class CalendarWindow(_Model):
+    """A calendar period (ISO week from Monday, month, quarter) in an IANA time zone."""
+
+    type: Literal["calendar"] = "calendar"
+    unit: Literal["week", "month", "quarter"]
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def describe(self) -> str:
+        return f"{self.unit} ({self.timezone})"
+
+
+Window = Annotated[RollingWindow | CalendarWindow, Field(discriminator="type")]
+
+
+# --- indicators ----------------------------------------------------------------------------
+
+
+class IngestIndicator(_Model):
+    """Counts pushed with ``errorbudget ingest`` (CSV/NDJSON) or the HTTP API.
+
+    ``good`` and ``total`` say in words what is counted, for humans and OpenSLO export.
+    """
+
+    source: Literal["ingest"] = "ingest"
+    good: str = "good events"
+    total: str = "valid events"
+
+
+class PrometheusIndicator(_Model):
+    """Ratio of two PromQL queries; ``{{.window}}`` is replaced by the range (Sloth style)."""
+
+    source: Literal["prometheus"] = "prometheus"
+    good_query: str | None = None
+    bad_query: str | None = None
+    total_query: str
+
+    @model_validator(mode="after")
+    def _good_or_bad(self) -> PrometheusIndicator:
+        if (self.good_query is None) == (self.bad_query is None):
+            raise ValueError("give exactly one of good_query and bad_query")
+        return self
+
+
+Indicator = Annotated[IngestIndicator | PrometheusIndicator, Field(discriminator="source")]
+
+
+# --- objective, segments, alerting ---------------------------------------------------------
+
+
+Target = Annotated[float, Field(gt=0.0, lt=1.0)]
+
+
+class Timeslice(_Model):
+    """Timeslices budgeting: a slice is good when its SLI ≥ ``target``."""
+
+    length: Duration = timedelta(minutes=1)
+    target: Target = 0.99
+    no_data: Literal["ignore", "good", "bad"] = "ignore"
+
+    @field_validator("length")
+    @classmethod
+    def _divides_hour(cls, value: timedelta) -> timedelta:
+        minutes = value.total_seconds() / 60
+        if minutes != int(minutes) or 60 % int(minutes):
+            raise ValueError("a slice length is a whole number of minutes that divides 60")
+        return value
+
+
+class SegmentOverride(_Model):
+    """A different target for the segments whose labels match ``match`` (all pairs)."""
+
+    match: dict[str, str]
+    target: Target
+    name: str | None = None
+
+
+class Segments(_Model):
+    keys: list[str] = Field(default_factory=list)
+    overrides: list[SegmentOverride] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _override_keys_known(self) -> Segments:
+        for override in self.overrides:
+            unknown = set(override.match) - set(self.keys)
+            if unknown:
+                raise ValueError(
+                    f"override matches unknown segment key(s) {sorted(unknown)}; "
+                    f"segment keys are {self.keys}"
+                )
+        return self
+
+
+class Alerting(_Model):
+    enabled: bool = True
+    catalog: str = "google-30d"
+    min_events: int = Field(default=20, ge=0)
+    """A condition needs at least this many eligible events in its long window."""
+    max_burn_fraction: float = Field(default=0.9, gt=0.0, lt=1.0)
+    """Low-target adaptation: factors above this share of the highest burn are lowered to it."""
+
+
+class Forecast(_Model):
+    exhaustion_lookback: Duration = timedelta(hours=1)
+    projection_lookback: Duration = timedelta(days=1)
+
+
+class SLO(_Model):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)
+    service: str = Field(min_length=1)
+    description: str = ""
+    owner: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)
+    indicator: Indicator = Field(default_factory=IngestIndicator)
+    target: Target
+    window: Window
+    budgeting: Literal["occurrences", "timeslices"] = "occurrences"
+    timeslice: Timeslice | None = None
+    segments: Segments = Field(default_factory=Segments)
+    policy: str = "default"
+    alerting: Alerting = Field(default_factory=Alerting)
+    forecast: Forecast = Field(default_factory=Forecast)
+    runbook_url: str | None = None
+
+    @model_validator(mode="after")
+    def _timeslice_settings(self) -> SLO:
+        if self.budgeting == "timeslices" and self.timeslice is None:
+            object.__setattr__(self, "timeslice", Timeslice())
+        if self.budgeting == "occurrences" and self.timeslice is not None:
+            raise ValueError("timeslice settings need budgeting: timeslices")
+        return self
+
+    def target_for(self, segment: SegmentKey) -> float:
+        """The target of one segment: the first matching override, else the SLO's."""
+        labels = dict(segment)
+        for override in self.segments.overrides:
+            if all(labels.get(k) == v for k, v in override.match.items()):
+                return override.target
+        return self.target
+
+
+# --- policies and burn catalogs (catalogs are data: see errorbudget/catalogs/) ---------------
+
+
+class PolicyPreset(_Model):
+    """Thresholds that turn a budget into a policy state (DESIGN.md policy table).
+
+    A ``None`` burn threshold means "no burn condition".
+    """
+
+    name: str
+    description: str = ""
+    watch_below_remaining: float = 0.5
+    freeze_below_remaining: float = 0.2
+    freeze_min_burn: float | None = 1.0
+    freeze_burn_window: Literal["5m", "30m", "1h", "2h", "6h", "1d", "3d", "period"] = "6h"
+    watch_on_slow_burn: bool = True
+
+
+class BurnCondition(_Model):
+    """One multiwindow condition of a catalog (Google SRE Workbook, ch. 5)."""
+
+    severity: Literal["page", "ticket"]
+    budget_fraction: float = Field(gt=0.0, le=1.0)
+    long_window: Duration
+    short_window: Duration
+
+
+class BurnCatalog(_Model):
+    name: str
+    period: Duration
+    conditions: list[BurnCondition]
+
+
+# --- exclusions ------------------------------------------------------------------------------
+
+
+ExclusionCategory = Literal[
+    "maintenance", "test-traffic", "abuse", "pre-greeting-hangup", "external-outage",
+    "exceptional-incident", "other",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """An auditable record that removes events in ``[start, end)`` from budget counting.
+
+    ``slo`` may be ``"*"`` for every SLO of ``service`` (or of all services when that is
+    None too); ``segment`` pairs must all match a series' segment for it to apply.
+    """
+
+    id: int
+    slo: str
+    start: Minute
+    end: Minute
+    category: str
+    reason: str
+    created_by: str
+    created_at: datetime
+    approved_by: str | None = None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    segment: dict[str, str] = field(default_factory=dict)
+    service: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def applies_to(self, slo: SLO, segment: SegmentKey) -> bool:
+        if not self.active:
+            return False
+        if self.slo != "*" and self.slo != slo.id:
+            return False
+        if self.service is not None and self.service != slo.service:
+            return False
+        labels = dict(segment)
+        return all(labels.get(k) == v for k, v in self.segment.items())
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+PolicyState = Literal["no_data", "healthy", "watch", "freeze", "exhausted"]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowFigures:
+    """Raw and budget-counting figures for one window."""
+
+    total: float
+    good: float
+    eligible: float
+    bad: float
+    excluded: float
+    excluded_bad: float
+
+    @property
+    def raw_bad(self) -> float:
+        return self.total - self.good
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionResult:
+    severity: str
+    long_window: str
+    short_window: str
+    factor: float
+    """The factor actually compared against (after low-target adaptation)."""
+    catalog_factor: float
+    adapted: bool
+    long_burn: float | None
+    short_burn: float | None
+    long_eligible: float
+    firing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStatus:
+    """Everything ``status`` reports for one series at one instant (DESIGN.md status JSON)."""
+
+    slo: str
+    service: str
+    segment: SegmentKey
+    target: float
+    window: str
+    at: Minute
+    period_start: Minute
+    period_end: Minute
+    budgeting: str
+    eligible: float
+    good: float
+    bad: float
+    raw_total: float
+    raw_bad: float
+    excluded: float
+    sli: float | None
+    budget_total: float
+    budget_consumed: float
+    budget_remaining: float
+    budget_remaining_ratio: float | None
+    burn_rates: dict[str, float | None]
+    period_burn_rate: float | None
+    time_to_exhaustion_seconds: float | None
+    projected_consumed_ratio: float | None
+    linear_projected_consumed_ratio: float | None
+    state: PolicyState
+    conditions: tuple[ConditionResult, ...]
+
+    @property
+    def alerts(self) -> list[ConditionResult]:
+        return [c for c in self.conditions if c.firing]

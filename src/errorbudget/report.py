@@ -1,0 +1,161 @@
+"""Turning results into plain data (JSON/CSV) and short human strings, for every surface."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from errorbudget.model import (
+    BudgetStatus,
+    ConditionResult,
+    Exclusion,
+    from_minute,
+    segment_label,
+)
+
+if TYPE_CHECKING:
+    from errorbudget.gate import GateDecision
+
+
+def _number(value: float | None, digits: int = 6) -> float | None:
+    if value is None or math.isnan(value):
+        return None
+    if math.isinf(value):
+        return None
+    return round(value, digits)
+
+
+def condition_to_dict(condition: ConditionResult) -> dict[str, Any]:
+    return {
+        "severity": condition.severity,
+        "long_window": condition.long_window,
+        "short_window": condition.short_window,
+        "factor": _number(condition.factor),
+        "catalog_factor": _number(condition.catalog_factor),
+        "adapted": condition.adapted,
+        "long_burn_rate": _number(condition.long_burn),
+        "short_burn_rate": _number(condition.short_burn),
+        "firing": condition.firing,
+    }
+
+
+def status_to_dict(status: BudgetStatus) -> dict[str, Any]:
+    """The ``status --format json`` object (DESIGN.md "Public interfaces")."""
+    return {
+        "slo": status.slo,
+        "service": status.service,
+        "segment": dict(status.segment),
+        "target": status.target,
+        "window": status.window,
+        "budgeting": status.budgeting,
+        "at": from_minute(status.at).isoformat(),
+        "period_start": from_minute(status.period_start).isoformat(),
+        "period_end": from_minute(status.period_end).isoformat(),
+        "eligible": status.eligible,
+        "good": status.good,
+        "bad": status.bad,
+        "raw_total": status.raw_total,
+        "raw_bad": status.raw_bad,
+        "excluded": status.excluded,
+        "sli": _number(status.sli, 9),
+        "budget_total": _number(status.budget_total),
+        "budget_consumed": _number(status.budget_consumed),
+        "budget_remaining": _number(status.budget_remaining),
+        "budget_remaining_ratio": _number(status.budget_remaining_ratio),
+        "burn_rates": {name: _number(rate) for name, rate in status.burn_rates.items()},
+        "period_burn_rate": _number(status.period_burn_rate),
+        "time_to_exhaustion_seconds": _number(status.time_to_exhaustion_seconds, 1),
+        "projected_consumed_ratio": _number(status.projected_consumed_ratio),
+        "linear_projected_consumed_ratio": _number(status.linear_projected_consumed_ratio),
+        "state": status.state,
+        "alerts": [condition_to_dict(c) for c in status.alerts],
+    }
+
+
+CSV_COLUMNS = [
+    "slo", "service", "segment", "target", "window", "eligible", "good", "bad", "sli",
+    "budget_total", "budget_consumed", "budget_remaining_ratio",
+    "burn_5m", "burn_30m", "burn_1h", "burn_2h", "burn_6h", "burn_1d", "burn_3d",
+    "period_burn_rate", "time_to_exhaustion_seconds", "projected_consumed_ratio",
+    "linear_projected_consumed_ratio", "state", "alerts",
+]  # fmt: skip
+
+
+def status_to_row(status: BudgetStatus) -> dict[str, Any]:
+    data = status_to_dict(status)
+    row = {key: data[key] for key in CSV_COLUMNS if key in data}
+    row["segment"] = segment_label(status.segment)
+    for name, rate in data["burn_rates"].items():
+        row[f"burn_{name}"] = rate
+    row["alerts"] = ";".join(
+        f"{a['severity']}:{a['long_window']}/{a['short_window']}" for a in data["alerts"]
+    )
+    return row
+
+
+# --- human strings ---------------------------------------------------------------------------
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "no data"
+    return f"{value * 100:.{digits}f}%"
+
+
+def burn(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.2f}"
+
+
+def human_duration(seconds: float | None) -> str:
+    """``3d 4h``, ``45m``, ``now`` or ``–`` (never at this rate)."""
+    if seconds is None:
+        return "–"
+    if seconds <= 0:
+        return "now"
+    minutes = int(seconds // 60)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {mins}m"
+    return f"{max(mins, 1)}m"
+
+
+def exclusion_to_dict(exclusion: Exclusion) -> dict[str, Any]:
+    return {
+        "id": exclusion.id,
+        "slo": exclusion.slo,
+        "service": exclusion.service,
+        "segment": exclusion.segment,
+        "start": from_minute(exclusion.start).isoformat(),
+        "end": from_minute(exclusion.end).isoformat(),
+        "category": exclusion.category,
+        "reason": exclusion.reason,
+        "created_by": exclusion.created_by,
+        "approved_by": exclusion.approved_by,
+        "created_at": exclusion.created_at.isoformat(),
+        "revoked_at": exclusion.revoked_at.isoformat() if exclusion.revoked_at else None,
+        "revoked_by": exclusion.revoked_by,
+    }
+
+
+def gate_to_dict(result: GateDecision) -> dict[str, Any]:
+    return {
+        "decision": result.decision,
+        "exit_code": result.exit_code,
+        "enforcement": result.enforcement,
+        "service": result.service,
+        "change_type": result.change_type,
+        "risk": result.risk,
+        "exempt": result.exempt,
+        "at": result.at.isoformat(),
+        "reasons": result.reasons,
+        "audit_id": result.audit_id,
+        "snapshot": [
+            {**status_to_dict(v.status), "decision": v.decision, "reason": v.reason}
+            for v in result.verdicts
+        ],
+    }

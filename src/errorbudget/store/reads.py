@@ -1,0 +1,231 @@
+"""Reading counts: window sums, per-minute arrays and data bounds, set-based.
+
+``sums()`` answers every interval of a status evaluation at once. The intervals are cut
+into disjoint segments between their end points (``blocks.plan_intervals``), and each
+segment is read as (1) whole UTC days: ``sum()`` of ``day_counts`` totals with
+``GROUP BY series_id``; (2) whole hours inside a day: the hourly sums stored in the day's
+``day_counts`` row; (3) partial hours at the edges: the minute blocks of those hours. Each
+kind is one query for all series; numpy does the rest. No Python runs per minute.
+
+The series of a read are passed to SQL as one JSON array (``json_each``), so a read never
+writes (no temporary tables). When a read asks for at least half of all series, the
+``series`` table itself drives the query instead and rows for other series are dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from errorbudget.errors import StoreError
+from errorbudget.store import blocks
+from errorbudget.store.blocks import HOURS_PER_DAY, MINUTES_PER_HOUR, Int64Array
+from errorbudget.store.counts import int_array, rows_array, scatter_add
+
+Float64Array = npt.NDArray[np.float64]
+
+_JSON_IDS = "SELECT value FROM json_each(?)"
+_ALL_IDS = "SELECT id AS value FROM series"
+
+_SUM_DAYS = """
+SELECT series_id, sum(good), sum(total) FROM day_counts
+WHERE series_id IN ({ids}) AND day >= ? AND day < ?
+GROUP BY series_id
+"""
+
+_DAY_ROWS = """
+SELECT series_id, day, hours FROM day_counts
+WHERE series_id IN ({ids}) AND day IN (SELECT value FROM json_each(?))
+"""
+
+_BLOCKS_AT_HOURS = """
+SELECT series_id, hour, counts FROM minute_blocks
+WHERE series_id IN ({ids}) AND hour IN (SELECT value FROM json_each(?))
+"""
+
+_BLOCKS_BETWEEN = """
+SELECT series_id, hour, counts FROM minute_blocks
+WHERE series_id IN ({ids}) AND hour >= ? AND hour < ?
+"""
+
+_EDGE_BLOCKS = """
+SELECT b.hour, b.minutes_mask
+FROM (SELECT s.value AS series_id,
+             (SELECT {edge}(m.hour) FROM minute_blocks AS m WHERE m.series_id = s.value) AS hour
+      FROM ({ids}) AS s) AS e
+JOIN minute_blocks AS b ON b.series_id = e.series_id AND b.hour = e.hour
+"""
+
+
+class _Selection:
+    """The distinct series of a read, how SQL selects them, and the map back to the caller."""
+
+    def __init__(self, connection: sqlite3.Connection, series: Sequence[int]) -> None:
+        requested = int_array("series", list(series))
+        self.ids, self.inverse = np.unique(requested, return_inverse=True)
+        stored = int(connection.execute("SELECT count(*) FROM series").fetchone()[0])
+        self.everything = bool(self.ids.size) and 2 * self.ids.size >= stored
+        self.parameters: tuple[str, ...] = (
+            () if self.everything else (json.dumps(self.ids.tolist()),)
+        )
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+    def sql(self, template: str, **names: str) -> str:
+        return template.format(ids=_ALL_IDS if self.everything else _JSON_IDS, **names)
+
+    def locate(self, series_ids: Int64Array) -> tuple[npt.NDArray[np.bool_], Int64Array]:
+        """Which fetched rows belong to this read, and their row in its arrays."""
+        positions = np.searchsorted(self.ids, series_ids)
+        clipped = np.minimum(positions, self.ids.size - 1)
+        wanted = self.ids[clipped] == series_ids
+        return wanted, clipped.astype(np.int64)
+
+
+def _block_rows(
+    selection: _Selection, rows: list[tuple[int, int, bytes]], slots: int
+) -> tuple[Int64Array, Int64Array, Int64Array]:
+    """(row in the selection, hour or day, counts (n, 2, slots)) of fetched blob rows."""
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros((0, 2, slots), dtype=np.int64)
+    series_ids, keys, blobs = zip(*rows, strict=True)
+    wanted, positions = selection.locate(np.asarray(series_ids, dtype=np.int64))
+    counts = blocks.decode_blocks(blobs, slots)
+    keys_a = np.asarray(keys, dtype=np.int64)
+    if bool(wanted.all()):
+        return positions, keys_a, counts
+    return positions[wanted], keys_a[wanted], counts[wanted]
+
+
+def sums(
+    connection: sqlite3.Connection,
+    series: Sequence[int],
+    intervals: Sequence[tuple[int, int]],
+) -> Float64Array:
+    """[good, total] sums per series and ``[start, end)`` interval, shape (S, I, 2)."""
+    plan = blocks.plan_intervals(intervals)
+    selection = _Selection(connection, series)
+    result = np.zeros((len(series), len(intervals), 2), dtype=np.float64)
+    if not len(selection) or not len(intervals):
+        return result
+    segments = np.zeros((len(selection), plan.segment_count, 2), dtype=np.int64)
+    day_sql = selection.sql(_SUM_DAYS)
+    for segment, first_day, end_day in plan.day_ranges:
+        rows = connection.execute(day_sql, (*selection.parameters, first_day, end_day))
+        found = rows_array(rows.fetchall(), 3)
+        wanted, positions = selection.locate(found[:, 0])
+        segments[positions[wanted], segment] += found[wanted, 1:]
+    if plan.hour_ranges:
+        _add_hour_ranges(connection, selection, plan, segments)
+    if plan.partials:
+        _add_partials(connection, selection, plan, segments)
+    prefix = np.zeros((len(selection), plan.segment_count + 1, 2), dtype=np.int64)
+    np.cumsum(segments, axis=1, out=prefix[:, 1:])
+    result[:] = (prefix[:, plan.last] - prefix[:, plan.first])[selection.inverse]
+    return result
+
+
+def _add_hour_ranges(
+    connection: sqlite3.Connection,
+    selection: _Selection,
+    plan: blocks.IntervalPlan,
+    segments: Int64Array,
+) -> None:
+    """Add whole-hour ranges from the hourly sums of their days' rows (one read)."""
+    days = np.unique([low // HOURS_PER_DAY for _, low, _ in plan.hour_ranges])
+    rows = connection.execute(
+        selection.sql(_DAY_ROWS), (*selection.parameters, json.dumps(days.tolist()))
+    ).fetchall()
+    positions, row_days, hourly = _block_rows(selection, rows, HOURS_PER_DAY)
+    prefix = np.zeros((len(selection), days.size, 2, HOURS_PER_DAY + 1), dtype=np.int64)
+    prefix[positions, np.searchsorted(days, row_days), :, 1:] = hourly  # unique per key
+    np.cumsum(prefix, axis=3, out=prefix)  # prefix[..., h] = sum of the hours before h
+    for segment, low, high in plan.hour_ranges:
+        day = low // HOURS_PER_DAY
+        column = int(np.searchsorted(days, day))
+        first, end = low - day * HOURS_PER_DAY, high - day * HOURS_PER_DAY
+        segments[:, segment] += prefix[:, column, :, end] - prefix[:, column, :, first]
+
+
+def _add_partials(
+    connection: sqlite3.Connection,
+    selection: _Selection,
+    plan: blocks.IntervalPlan,
+    segments: Int64Array,
+) -> None:
+    """Add the partial-hour minute ranges from the blocks of those hours (one read)."""
+    hours = np.unique([hour for _, hour, _, _ in plan.partials])
+    rows = connection.execute(
+        selection.sql(_BLOCKS_AT_HOURS), (*selection.parameters, json.dumps(hours.tolist()))
+    ).fetchall()
+    positions, block_hours, counts = _block_rows(selection, rows, MINUTES_PER_HOUR)
+    prefix = np.zeros((len(selection), hours.size, 2, MINUTES_PER_HOUR + 1), dtype=np.int64)
+    scatter_add(prefix[:, :, :, 1:], positions, np.searchsorted(hours, block_hours), counts)
+    np.cumsum(prefix, axis=3, out=prefix)  # prefix[..., m] = sum of the minutes before m
+    for segment, hour, first, end in plan.partials:
+        column = int(np.searchsorted(hours, hour))
+        segments[:, segment] += prefix[:, column, :, end] - prefix[:, column, :, first]
+
+
+def minute_arrays(
+    connection: sqlite3.Connection, series: Sequence[int], start: int, end: int
+) -> tuple[Float64Array, Float64Array]:
+    """good and total per series and minute of ``[start, end)``, zeros where no data."""
+    if end < start:
+        raise StoreError(f"the minute range [{start}, {end}) ends before it starts")
+    if start < 0:
+        raise StoreError(f"the minute range [{start}, {end}) starts before 1970")
+    selection = _Selection(connection, series)
+    width = end - start
+    if not len(selection) or not width:
+        empty = np.zeros((len(series), width), dtype=np.float64)
+        return empty, empty.copy()
+    first_hour = start // MINUTES_PER_HOUR
+    end_hour = -(-end // MINUTES_PER_HOUR)
+    rows = connection.execute(
+        selection.sql(_BLOCKS_BETWEEN), (*selection.parameters, first_hour, end_hour)
+    ).fetchall()
+    positions, block_hours, counts = _block_rows(selection, rows, MINUTES_PER_HOUR)
+    grid = np.zeros((len(selection), end_hour - first_hour, 2, MINUTES_PER_HOUR))
+    scatter_add(grid, positions, block_hours - first_hour, counts)
+    offset = start - first_hour * MINUTES_PER_HOUR
+    flat = grid.transpose(0, 2, 1, 3).reshape(len(selection), 2, -1)
+    flat = flat[:, :, offset : offset + width]
+    return flat[selection.inverse, 0], flat[selection.inverse, 1]
+
+
+def data_bounds(
+    connection: sqlite3.Connection, series: Sequence[int] | None
+) -> tuple[int, int] | None:
+    """(first minute with data, last minute with data + 1) over ``series`` (None = all)."""
+    parameters: tuple[str, ...] = ()
+    if series is None:
+        ids = _ALL_IDS
+    else:
+        requested = np.unique(int_array("series", list(series)))
+        if not requested.size:
+            return None
+        ids, parameters = _JSON_IDS, (json.dumps(requested.tolist()),)
+    bounds: list[int] = []
+    for edge in ("min", "max"):
+        sql = _EDGE_BLOCKS.format(edge=edge, ids=ids)
+        rows = connection.execute(sql, parameters).fetchall()
+        if not rows:
+            return None
+        hours = [int(hour) for hour, _ in rows]
+        hour = min(hours) if edge == "min" else max(hours)
+        mask = 0
+        for row_hour, row_mask in rows:
+            if row_hour == hour:
+                mask |= int(row_mask)
+        if edge == "min":
+            bounds.append(hour * MINUTES_PER_HOUR + (mask & -mask).bit_length() - 1)
+        else:
+            bounds.append(hour * MINUTES_PER_HOUR + mask.bit_length())
+    return bounds[0], bounds[1]

@@ -1,0 +1,321 @@
+"""``Store``: the embedded SQLite store of counts, exclusions and the audit log.
+
+One ``Store`` owns one ``sqlite3`` connection in autocommit mode and runs its own
+transactions: ``with store.transaction():`` is one ``BEGIN IMMEDIATE … COMMIT`` (or
+``ROLLBACK`` on an exception), so an ingest of a whole file is all or nothing. Every write
+method opens a nested level itself; nested levels are savepoints, so a write that fails
+inside a caller's transaction undoes only itself and the caller decides about the rest.
+
+Every sqlite3 error leaves as ``StoreError`` (``raise … from exc``) with a sentence that
+names the store file. A re-entrant lock serialises use from several threads (web server,
+scheduler); the connection is opened with ``check_same_thread=False`` for that reason.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+import numpy.typing as npt
+
+from errorbudget.errors import StoreError
+from errorbudget.model import Exclusion, Minute, SegmentKey
+from errorbudget.store import counts, reads, records, schema
+from errorbudget.store import series as series_table
+from errorbudget.store.types import AuditEntry, SeriesInfo
+
+MEMORY = ":memory:"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """Counts per series and minute, exclusions and audit entries in one SQLite file."""
+
+    def __init__(
+        self, connection: sqlite3.Connection, label: str, clock: Callable[[], datetime]
+    ) -> None:
+        """Use ``Store.open``; this only wraps an already migrated connection."""
+        self._connection: sqlite3.Connection | None = connection
+        self._label = label
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._depth = 0
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, *, clock: Callable[[], datetime] | None = None) -> Store:
+        """Open (creating or migrating) the store at ``path``; ``":memory:"`` for a RAM store.
+
+        ``clock`` stamps audit entries and exclusions (default: the system UTC clock).
+        """
+        in_memory = str(path) == MEMORY
+        label = "in memory" if in_memory else str(path)
+        if not in_memory and not Path(path).parent.is_dir():
+            raise StoreError(
+                f"cannot open the store {label}: directory {Path(path).parent} does not exist"
+            )
+        try:
+            connection = sqlite3.connect(
+                MEMORY if in_memory else Path(path),
+                isolation_level=None,
+                check_same_thread=False,
+                cached_statements=128,
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store {label}: {exc}") from exc
+        try:
+            schema.configure(connection, is_file=not in_memory)
+            counts.register_functions(connection)
+            schema.migrate(connection, label)
+        except sqlite3.Error as exc:
+            connection.close()
+            raise StoreError(f"cannot open the store {label}: {exc}") from exc
+        except BaseException:
+            connection.close()
+            raise
+        return cls(connection, label, clock or _utc_now)
+
+    def close(self) -> None:
+        """Close the connection (idempotent); the WAL is checkpointed by SQLite."""
+        with self._lock:
+            if self._connection is None:
+                return
+            connection, self._connection = self._connection, None
+            try:
+                connection.execute("PRAGMA optimize")
+            except sqlite3.Error:
+                pass  # only a statistics refresh: closing matters more
+            finally:
+                connection.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self._label!r})"
+
+    @property
+    def label(self) -> str:
+        """The file path, or ``in memory``: how error messages name this store."""
+        return self._label
+
+    @property
+    def schema_version(self) -> int:
+        with self._using("read the schema version") as connection:
+            return schema.user_version(connection)
+
+    # --- transactions and error mapping --------------------------------------------------------
+
+    @contextmanager
+    def _using(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """Hold the lock and map sqlite3 errors to StoreError("cannot <doing> in …")."""
+        with self._lock:
+            if self._connection is None:
+                raise StoreError(f"cannot {doing}: the store {self._label} is closed")
+            try:
+                yield self._connection
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot {doing} in the store {self._label}: {exc}") from exc
+
+    @contextmanager
+    def _level(self, connection: sqlite3.Connection) -> Iterator[None]:
+        """One transaction level: BEGIN IMMEDIATE at the outside, a savepoint inside."""
+        depth = self._depth
+        savepoint = f"errorbudget_{depth}"
+        connection.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {savepoint}")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth = depth
+            if connection.in_transaction:  # SQLite may have rolled back already
+                if depth == 0:
+                    connection.execute("ROLLBACK")
+                else:
+                    connection.execute(f"ROLLBACK TO {savepoint}")
+                    connection.execute(f"RELEASE {savepoint}")
+            raise
+        self._depth = depth
+        connection.execute("COMMIT" if depth == 0 else f"RELEASE {savepoint}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """All writes inside commit together or not at all; nesting is allowed."""
+        with self._using("run a transaction") as connection, self._level(connection):
+            yield self
+
+    @contextmanager
+    def _writing(self, doing: str) -> Iterator[sqlite3.Connection]:
+        with self._using(doing) as connection, self._level(connection):
+            yield connection
+
+    @contextmanager
+    def _reading(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for multi-query reads (a deferred read transaction)."""
+        with self._using(doing) as connection:
+            if self._depth or connection.in_transaction:
+                yield connection
+                return
+            connection.execute("BEGIN")
+            try:
+                yield connection
+            finally:
+                if connection.in_transaction:
+                    connection.execute("COMMIT")
+
+    # --- series ----------------------------------------------------------------------------------
+
+    def series_ids(
+        self, slo: str, segments: Sequence[SegmentKey], create: bool = True
+    ) -> list[int]:
+        """Stable ids of ``slo``'s series for ``segments``, in order; bulk.
+
+        Missing series are created unless ``create`` is false (then NotFoundError).
+        """
+        with self._writing("create series") as connection:
+            return series_table.series_ids(connection, slo, segments, create)
+
+    def list_series(self, slo: str | None = None) -> list[SeriesInfo]:
+        """Every stored series (of one SLO if given), by id."""
+        with self._reading("list series") as connection:
+            return series_table.list_series(connection, slo)
+
+    # --- counts ----------------------------------------------------------------------------------
+
+    def write_counts(
+        self,
+        series: npt.ArrayLike,
+        minutes: npt.ArrayLike,
+        good: npt.ArrayLike,
+        total: npt.ArrayLike,
+        source: str = "ingest",
+    ) -> int:
+        """Store 1-minute counts idempotently; return the number of rows written.
+
+        Parallel int64 arrays, (series, minute) unique within a call. A (series, minute,
+        source) already stored is replaced, never added; minutes not sent keep their values;
+        different sources add up in reads. Raises StoreError (nothing written) when
+        good > total, a count is negative, or a series id is unknown.
+        """
+        with self._writing("write counts") as connection:
+            return counts.write_counts(connection, series, minutes, good, total, source)
+
+    def sums(
+        self, series: Sequence[int], intervals: Sequence[tuple[Minute, Minute]]
+    ) -> npt.NDArray[np.float64]:
+        """Good and total sums over ``[start, end)`` intervals: shape (series, intervals, 2).
+
+        ``[..., 0]`` is good, ``[..., 1]`` total, summed over sources; empty intervals give 0.
+        """
+        with self._reading("read window sums") as connection:
+            return reads.sums(connection, series, intervals)
+
+    def minute_arrays(
+        self, series: Sequence[int], start: Minute, end: Minute
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Per-minute good and total, each shaped (series, end - start); zeros where no data."""
+        with self._reading("read minute counts") as connection:
+            return reads.minute_arrays(connection, series, start, end)
+
+    def data_bounds(self, series: Sequence[int] | None = None) -> tuple[Minute, Minute] | None:
+        """(first minute with data, last minute with data + 1) of ``series`` (None = all).
+
+        A minute "has data" when some source sent it, even with zero counts.
+        """
+        with self._reading("read data bounds") as connection:
+            return reads.data_bounds(connection, series)
+
+    # --- exclusions and audit --------------------------------------------------------------------
+
+    def add_exclusion(
+        self,
+        *,
+        slo: str,
+        start: Minute,
+        end: Minute,
+        category: str,
+        reason: str,
+        created_by: str,
+        approved_by: str | None = None,
+        segment: dict[str, str] | None = None,
+        service: str | None = None,
+        created_at: datetime | None = None,
+    ) -> Exclusion:
+        """Record an exclusion of ``[start, end)``; audited as ``exclusion.add``.
+
+        Raw counts are never changed; the engine applies active exclusions at evaluation.
+        """
+        with self._writing("add an exclusion") as connection:
+            return records.add_exclusion(
+                connection,
+                self._clock,
+                slo=slo,
+                start=start,
+                end=end,
+                category=category,
+                reason=reason,
+                created_by=created_by,
+                approved_by=approved_by,
+                segment=segment,
+                service=service,
+                created_at=created_at,
+            )
+
+    def list_exclusions(self, *, include_revoked: bool = False) -> list[Exclusion]:
+        """Exclusions by id; active ones only unless ``include_revoked``."""
+        with self._reading("list exclusions") as connection:
+            return records.list_exclusions(connection, include_revoked)
+
+    def get_exclusion(self, exclusion_id: int) -> Exclusion:
+        """One exclusion by id; NotFoundError when there is none."""
+        with self._reading("read an exclusion") as connection:
+            return records.get_exclusion(connection, exclusion_id)
+
+    def revoke_exclusion(
+        self, exclusion_id: int, *, revoked_by: str, reason: str = ""
+    ) -> Exclusion:
+        """Revoke an exclusion (its events count again); audited as ``exclusion.revoke``.
+
+        NotFoundError for an unknown id, StoreError when it was already revoked.
+        """
+        with self._writing("revoke an exclusion") as connection:
+            return records.revoke_exclusion(
+                connection, self._clock, exclusion_id, revoked_by=revoked_by, reason=reason
+            )
+
+    def audit(self, *, actor: str, action: str, subject: str, details: Mapping[str, object]) -> int:
+        """Append an entry to the audit log; return its id."""
+        with self._writing("write the audit log") as connection:
+            return records.audit(
+                connection,
+                self._clock,
+                actor=actor,
+                action=action,
+                subject=subject,
+                details=details,
+            )
+
+    def audit_log(
+        self, *, limit: int = 100, action: str | None = None, subject: str | None = None
+    ) -> list[AuditEntry]:
+        """Audit entries, newest first, filtered by action and/or subject."""
+        with self._reading("read the audit log") as connection:
+            return records.audit_log(connection, limit=limit, action=action, subject=subject)

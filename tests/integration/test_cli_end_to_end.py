@@ -1,0 +1,160 @@
+"""The CLI end to end on a real SQLite file: ingest, status, exclusions, gate, audit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from errorbudget.cli.main import main
+from errorbudget.store import Store
+
+AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+CONFIG = """\
+version: 1
+store: {path: budgets.db}
+services:
+  - {id: cc, owner: cc-ops}
+slos:
+  - id: voice
+    service: cc
+    target: 0.9
+    window: {type: rolling, length: 7d}
+    segments:
+      keys: [tier]
+      overrides: [{match: {tier: vip}, target: 0.95}]
+"""
+
+
+def hourly_rows(tier: str, total: int, good: int) -> list[str]:
+    start = AT - timedelta(days=7)
+    return [
+        f"{(start + timedelta(hours=i)).isoformat()},voice,{good},{total},{tier}"
+        for i in range(7 * 24)
+    ]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "errorbudget.yaml").write_text(CONFIG, encoding="utf-8")
+    rows = ["time,slo,good,total,tier"]
+    rows += hourly_rows("standard", 600, 597)  # 0.5 % bad against 10 % allowed: 5 % consumed
+    rows += hourly_rows("vip", 100, 94)  # 6 % bad against 5 % allowed: 120 % consumed
+    (tmp_path / "counts.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return tmp_path
+
+
+def run(project: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, [*args], env={"ERRORBUDGET_CONFIG": str(project / "errorbudget.yaml")})
+    return result.exit_code, result.output
+
+
+def status_json(project: Path) -> dict[str, dict[str, object]]:
+    code, out = run(project, "status", "--at", AT.isoformat(), "--format", "json")
+    assert code == 0, out
+    return {",".join(f"{k}={v}" for k, v in row["segment"].items()) or "all": row
+            for row in json.loads(out)}
+
+
+def test_ingest_status_exclusions_gate(project: Path) -> None:
+    code, out = run(project, "ingest", str(project / "counts.csv"))
+    assert code == 0, out
+
+    rows = status_json(project)
+    standard, vip, whole = rows["tier=standard"], rows["tier=vip"], rows["all"]
+    assert standard["eligible"] == 168 * 600
+    assert standard["bad"] == 168 * 3
+    assert standard["budget_total"] == pytest.approx(0.1 * 168 * 600)
+    assert standard["budget_remaining_ratio"] == pytest.approx(0.95)
+    assert standard["burn_rates"]["1h"] == pytest.approx(0.05)  # type: ignore[index]
+    assert standard["state"] == "healthy"
+    assert vip["target"] == 0.95
+    assert vip["budget_remaining_ratio"] == pytest.approx(-0.2)
+    assert vip["state"] == "exhausted"
+    assert whole["eligible"] == 168 * 700
+    assert whole["target"] == 0.9
+    for key in ("slo", "service", "segment", "target", "window", "eligible", "good", "bad",
+                "sli", "budget_total", "budget_consumed", "budget_remaining_ratio", "burn_rates",
+                "period_burn_rate", "time_to_exhaustion_seconds", "projected_consumed_ratio",
+                "state", "alerts"):
+        assert key in standard
+
+    # Re-ingesting the same file changes nothing.
+    assert run(project, "ingest", str(project / "counts.csv"))[0] == 0
+    assert status_json(project)["tier=standard"]["eligible"] == 168 * 600
+
+    at = AT.isoformat()
+    code, out = run(project, "gate", "--service", "cc", "--at", at, "--format", "json")
+    assert code == 12, out
+    assert json.loads(out)["decision"] == "blocked"
+    code, _ = run(project, "gate", "--service", "cc", "--at", at, "--type", "incident-fix")
+    assert code == 0
+    code, _ = run(project, "gate", "--service", "cc", "--at", at, "--segment", "tier=standard")
+    assert code == 0
+
+    # Excluding the whole VIP window leaves it with no data (raw counts stay).
+    code, out = run(
+        project, "exclusions", "add", "--slo", "voice", "--segment", "tier=vip",
+        "--start", (AT - timedelta(days=8)).isoformat(), "--end", at,
+        "--category", "external-outage", "--reason", "carrier incident", "--author", "ana",
+        "--format", "json",
+    )
+    assert code == 0, out
+    exclusion_id = json.loads(out)["id"]
+    vip = status_json(project)["tier=vip"]
+    assert vip["state"] == "no_data"
+    assert vip["sli"] is None
+    assert vip["raw_total"] == 168 * 100
+    assert vip["excluded"] == 168 * 100
+    code, _ = run(project, "gate", "--service", "cc", "--at", at, "--segment", "tier=vip")
+    assert code == 0
+
+    code, out = run(project, "exclusions", "revoke", str(exclusion_id), "--author", "bo")
+    assert code == 0, out
+    assert status_json(project)["tier=vip"]["state"] == "exhausted"
+    code, out = run(project, "exclusions", "list", "--all", "--format", "json")
+    assert json.loads(out)[0]["revoked_by"] == "bo"
+
+    with Store.open(project / "budgets.db") as store:
+        actions = [entry.action for entry in store.audit_log(limit=50)]
+    assert "exclusion.add" in actions
+    assert "exclusion.revoke" in actions
+    assert actions.count("gate.decision") == 4
+
+
+def test_table_and_csv_formats(project: Path) -> None:
+    assert run(project, "ingest", str(project / "counts.csv"))[0] == 0
+    code, out = run(project, "status", "--at", AT.isoformat())
+    assert code == 0
+    assert "tier=vip" in out and "exhausted" in out and "healthy" in out
+    code, out = run(project, "status", "--at", AT.isoformat(), "--format", "csv")
+    assert code == 0
+    header, *lines = out.strip().splitlines()
+    assert header.startswith("slo,service,segment,target")
+    assert len(lines) == 3
+
+
+def test_errors_are_one_sentence_and_exit_1(project: Path) -> None:
+    code, out = run(project, "status", "--slo", "voce")
+    assert code == 1
+    assert "voce" in out and "voice" in out  # did you mean
+    code, out = run(project, "gate", "--service", "nope")
+    assert code == 1
+    assert "no SLO in scope" in out
+    code, out = run(project, "exclusions", "revoke", "999")
+    assert code == 1
+
+
+def test_console_script_runs(project: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "errorbudget", "status", "-c", str(project / "errorbudget.yaml"),
+         "--format", "json"],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["state"] == "no_data"

@@ -1,0 +1,391 @@
+"""Counts in the store: idempotent writes, sums and minute arrays against brute force."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from errorbudget.errors import NotFoundError, StoreError
+from errorbudget.store import Store
+
+DAY = 1440
+BASE = 20_000 * DAY - 90  # 90 minutes before a UTC midnight: windows cross hours and days
+SPAN = 3 * DAY
+
+
+@pytest.fixture(params=["file", "memory"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    path = tmp_path / "store.db" if request.param == "file" else ":memory:"
+    with Store.open(path) as opened:
+        yield opened
+
+
+def _ids(store: Store, count: int) -> list[int]:
+    return store.series_ids("checkout", [(("queue", f"q{i}"),) for i in range(count)])
+
+
+def _write(
+    store: Store,
+    series: list[int],
+    minutes: list[int],
+    good: list[int],
+    total: list[int],
+    source: str = "ingest",
+) -> int:
+    return store.write_counts(
+        np.asarray(series), np.asarray(minutes), np.asarray(good), np.asarray(total), source
+    )
+
+
+def _day_rollups_match_blocks(store: Store) -> None:
+    """day_counts (totals and hourly sums) equal what the minute blocks add up to."""
+    connection = store._connection
+    assert connection is not None
+    stored = connection.execute("SELECT series_id, day, good, total FROM day_counts").fetchall()
+    expected = connection.execute(
+        "SELECT series_id, hour / 24, sum(good_sum), sum(total_sum) FROM minute_blocks "
+        "GROUP BY series_id, hour / 24"
+    ).fetchall()
+    assert sorted(stored) == sorted(expected)
+    for series_id, day, _, _ in stored:
+        start = day * DAY
+        good, total = store.minute_arrays([series_id], start, start + DAY)
+        row = connection.execute(
+            "SELECT hours FROM day_counts WHERE series_id = ? AND day = ?", (series_id, day)
+        ).fetchone()
+        width = len(row[0]) // 48 if row[0] else 0
+        hourly = (
+            np.frombuffer(row[0], dtype={1: "<u1", 2: "<u2", 4: "<u4", 8: "<i8"}[width])
+            .reshape(2, 24)
+            .astype(np.int64)
+            if width
+            else np.zeros((2, 24), dtype=np.int64)
+        )
+        assert hourly[0].tolist() == good[0].reshape(24, 60).sum(axis=1).astype(int).tolist()
+        assert hourly[1].tolist() == total[0].reshape(24, 60).sum(axis=1).astype(int).tolist()
+
+
+# --- idempotency -------------------------------------------------------------------------------
+
+
+def test_writing_the_same_batch_twice_equals_once(store: Store) -> None:
+    series = _ids(store, 2)
+    rows = (
+        [series[0]] * 3 + [series[1]],
+        [BASE, BASE + 1, BASE + 200, BASE],
+        [5, 6, 7, 1],
+        [5, 8, 9, 2],
+    )
+    assert _write(store, *rows) == 4
+    once = store.sums(series, [(BASE, BASE + SPAN)])
+    _write(store, *rows)
+    assert store.sums(series, [(BASE, BASE + SPAN)]).tolist() == once.tolist()
+    assert once.tolist() == [[[18.0, 22.0]], [[1.0, 2.0]]]
+    _day_rollups_match_blocks(store)
+
+
+def test_a_revised_minute_replaces_the_old_value(store: Store) -> None:
+    [series] = _ids(store, 1)
+    _write(store, [series, series], [BASE, BASE + 1], [9, 9], [10, 10])
+    _write(store, [series], [BASE + 1], [2], [4])
+    good, total = store.minute_arrays([series], BASE, BASE + 2)
+    assert good.tolist() == [[9.0, 2.0]]
+    assert total.tolist() == [[10.0, 4.0]]
+    assert store.sums([series], [(BASE, BASE + 2)]).tolist() == [[[11.0, 14.0]]]
+    _day_rollups_match_blocks(store)
+
+
+def test_a_partial_re_send_keeps_the_minutes_it_does_not_carry(store: Store) -> None:
+    [series] = _ids(store, 1)
+    hour_start = (BASE // 60 + 1) * 60
+    minutes = list(range(hour_start, hour_start + 60))
+    _write(store, [series] * 60, minutes, [1] * 60, [2] * 60)
+    _write(store, [series] * 2, [hour_start + 10, hour_start + 11], [0, 300], [0, 300])
+    good, total = store.minute_arrays([series], hour_start, hour_start + 60)
+    assert good[0, 9:13].tolist() == [1.0, 0.0, 300.0, 1.0]
+    assert total[0].sum() == 2 * 58 + 300
+    assert store.sums([series], [(hour_start, hour_start + 60)]).tolist() == [[[358.0, 416.0]]]
+    _day_rollups_match_blocks(store)
+
+
+def test_a_re_send_covering_every_stored_minute_replaces_the_block(store: Store) -> None:
+    [series] = _ids(store, 1)
+    _write(store, [series] * 2, [BASE, BASE + 1], [1, 1], [1, 1])
+    _write(store, [series] * 3, [BASE, BASE + 1, BASE + 2], [0, 0, 70_000], [3, 3, 70_000])
+    assert store.sums([series], [(BASE, BASE + 3)]).tolist() == [[[70_000.0, 70_006.0]]]
+    assert store.data_bounds() == (BASE, BASE + 3)
+
+
+def test_two_sources_add_up_and_each_replaces_only_itself(store: Store) -> None:
+    [series] = _ids(store, 1)
+    _write(store, [series], [BASE], [1], [2], source="genesys")
+    _write(store, [series], [BASE], [10], [20], source="ingest")
+    assert store.sums([series], [(BASE, BASE + 1)]).tolist() == [[[11.0, 22.0]]]
+    _write(store, [series], [BASE], [3], [4], source="genesys")
+    assert store.sums([series], [(BASE, BASE + 1)]).tolist() == [[[13.0, 24.0]]]
+    good, total = store.minute_arrays([series], BASE, BASE + 1)
+    assert (good.tolist(), total.tolist()) == ([[13.0]], [[24.0]])
+    _day_rollups_match_blocks(store)
+
+
+def test_counts_of_every_width_round_trip(store: Store) -> None:
+    [series] = _ids(store, 1)
+    values = [0, 255, 256, 65_535, 65_536, 2**32 - 1, 2**32, 2**40]
+    hours = [(BASE // 60 + 2 + i) * 60 for i in range(len(values))]
+    _write(store, [series] * len(values), hours, values, values)
+    good, _ = store.minute_arrays([series], hours[0], hours[-1] + 1)
+    assert good[0, np.asarray(hours) - hours[0]].tolist() == [float(v) for v in values]
+    assert store.sums([series], [(hours[0], hours[-1] + 1)])[0, 0, 1] == float(sum(values))
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (([1], [BASE], [3], [2]), "good is larger than total"),
+        (([1], [BASE], [-1], [2]), "good is negative"),
+        (([1], [-5], [0], [0]), "minute is out of range"),
+        (([1, 1], [BASE, BASE], [0, 0], [1, 1]), "appears more than once"),
+        (([1], [BASE, BASE + 1], [0], [1]), "same length"),
+        (([99], [BASE], [0], [1]), "unknown series id"),
+        (([1], [float(BASE)], [0], [1]), "must hold integers"),
+    ],
+)
+def test_bad_rows_are_refused_and_nothing_is_written(
+    store: Store, rows: tuple[list[int], ...], message: str
+) -> None:
+    _ids(store, 1)
+    good_row = ([1], [BASE + 500], [1], [1])
+    with pytest.raises(StoreError, match=message):
+        series, minutes, good, total = (a + b for a, b in zip(good_row, rows, strict=True))
+        _write(store, series, minutes, good, total)
+    assert store.data_bounds() is None
+    assert store.sums([1], [(0, BASE + DAY)]).tolist() == [[[0.0, 0.0]]]
+
+
+def test_a_two_dimensional_array_is_refused(store: Store) -> None:
+    with pytest.raises(StoreError, match="one-dimensional"):
+        store.write_counts(np.zeros((2, 2)), np.zeros(2), np.zeros(2), np.zeros(2))
+
+
+def test_an_empty_write_writes_nothing(store: Store) -> None:
+    empty = np.zeros(0, dtype=np.int64)
+    assert store.write_counts(empty, empty, empty, empty) == 0
+    assert store.data_bounds() is None
+
+
+# --- transactions -------------------------------------------------------------------------------
+
+
+def test_a_caller_transaction_rolls_back_every_write_on_error(store: Store) -> None:
+    [series] = _ids(store, 1)
+    with pytest.raises(RuntimeError), store.transaction():
+        _write(store, [series], [BASE], [1], [1])
+        with store.transaction():  # nesting is allowed
+            _write(store, [series], [BASE + 1], [1], [1])
+        raise RuntimeError("the rest of the file is bad")
+    assert store.data_bounds() is None
+
+
+def test_a_failed_write_inside_a_transaction_undoes_only_itself(store: Store) -> None:
+    [series] = _ids(store, 1)
+    with store.transaction():
+        _write(store, [series], [BASE], [1], [1])
+        with pytest.raises(StoreError):
+            _write(store, [series, 42], [BASE + 1, BASE + 1], [1, 1], [1, 1])
+    assert store.data_bounds() == (BASE, BASE + 1)
+
+
+# --- reads ----------------------------------------------------------------------------------------
+
+
+def test_minute_arrays_are_zero_where_there_is_no_data(store: Store) -> None:
+    a, b = _ids(store, 2)
+    _write(store, [a, a], [BASE + 1, BASE + 3], [1, 2], [3, 4])
+    good, total = store.minute_arrays([b, a, a, 12345], BASE, BASE + 5)
+    assert good.shape == total.shape == (4, 5)
+    assert good.tolist() == [[0] * 5, [0, 1, 0, 2, 0], [0, 1, 0, 2, 0], [0] * 5]
+    assert total[1].tolist() == [0, 3, 0, 4, 0]
+    assert store.minute_arrays([a], BASE, BASE)[0].shape == (1, 0)
+    with pytest.raises(StoreError, match="ends before it starts"):
+        store.minute_arrays([a], BASE, BASE - 1)
+
+
+def test_sums_handle_empty_inputs_and_refuse_backwards_intervals(store: Store) -> None:
+    [series] = _ids(store, 1)
+    _write(store, [series], [BASE], [1], [1])
+    assert store.sums([], [(0, 10)]).shape == (0, 1, 2)
+    assert store.sums([series], []).shape == (1, 0, 2)
+    assert store.sums([series], [(BASE, BASE)]).tolist() == [[[0.0, 0.0]]]
+    with pytest.raises(StoreError, match="ends before it starts"):
+        store.sums([series], [(BASE, BASE - 1)])
+
+
+def test_data_bounds_count_minutes_sent_with_zero_events(store: Store) -> None:
+    a, b = _ids(store, 2)
+    assert store.data_bounds() is None
+    _write(store, [a, a, b], [BASE + 7, BASE + 130, BASE + 2000], [0, 0, 1], [0, 0, 1])
+    assert store.data_bounds() == (BASE + 7, BASE + 2001)
+    assert store.data_bounds([a]) == (BASE + 7, BASE + 131)
+    assert store.data_bounds([b, 777]) == (BASE + 2000, BASE + 2001)
+    assert store.data_bounds([777]) is None
+    assert store.data_bounds([]) is None
+
+
+def test_a_subset_of_series_reads_only_those(store: Store) -> None:
+    series = _ids(store, 6)
+    _write(store, series, [BASE] * 6, [1, 2, 3, 4, 5, 6], [10, 20, 30, 40, 50, 60])
+    assert store.sums([series[4]], [(BASE, BASE + 1)]).tolist() == [[[5.0, 50.0]]]
+    many = store.sums([series[5], series[0], series[2], series[3], 999], [(BASE, BASE + 1)])
+    assert many[:, 0, 0].tolist() == [6.0, 1.0, 3.0, 4.0, 0.0]
+
+
+# --- series ---------------------------------------------------------------------------------------
+
+
+def test_series_ids_are_stable_bulk_and_ignore_pair_order(store: Store) -> None:
+    segments = [(), (("queue", "billing"), ("tier", "vip")), (("queue", "sales"),)]
+    first = store.series_ids("slo-a", segments)
+    assert len(set(first)) == 3
+    billing_vip = (("tier", "vip"), ("queue", "billing"))
+    reordered = [billing_vip, (), tuple(reversed(billing_vip))]
+    assert store.series_ids("slo-a", reordered) == [first[1], first[0], first[1]]
+    assert store.series_ids("slo-b", [()]) != [first[0]]
+    assert [s.segment for s in store.list_series("slo-a")] == [
+        (),
+        (("queue", "billing"), ("tier", "vip")),
+        (("queue", "sales"),),
+    ]
+    assert {s.slo for s in store.list_series()} == {"slo-a", "slo-b"}
+
+
+def test_series_ids_without_create_refuse_unknown_segments(store: Store) -> None:
+    store.series_ids("slo-a", [()])
+    assert store.series_ids("slo-a", [()], create=False) == [1]
+    with pytest.raises(NotFoundError, match="queue=nope"):
+        store.series_ids("slo-a", [(("queue", "nope"),)], create=False)
+    with pytest.raises(StoreError, match="more than once"):
+        store.series_ids("slo-a", [(("queue", "a"), ("queue", "b"))])
+
+
+# --- brute force ----------------------------------------------------------------------------------
+
+
+class Reference:
+    """A dense model of what the store must answer: per source, series and minute."""
+
+    def __init__(self, series: int, sources: int) -> None:
+        self.good = np.zeros((sources, series, SPAN), dtype=np.int64)
+        self.total = np.zeros((sources, series, SPAN), dtype=np.int64)
+        self.sent = np.zeros((series, SPAN), dtype=bool)
+
+    def write(
+        self, source: int, rows: np.ndarray, cols: np.ndarray, good: np.ndarray, total: np.ndarray
+    ) -> None:
+        self.good[source, rows, cols] = good
+        self.total[source, rows, cols] = total
+        self.sent[rows, cols] = True
+
+    def sums(self, start: int, end: int) -> np.ndarray:
+        lo, hi = max(start - BASE, 0), max(min(end - BASE, SPAN), 0)
+        return np.stack(
+            [self.good[:, :, lo:hi].sum(axis=(0, 2)), self.total[:, :, lo:hi].sum(axis=(0, 2))],
+            axis=1,
+        )
+
+
+write_op = st.tuples(
+    st.integers(0, 1),  # source
+    st.integers(0, SPAN - 1),  # first minute
+    st.integers(1, 300),  # length
+    st.floats(0.05, 1.0),  # share of minutes sent
+    st.integers(0, 2**32 - 1),  # seed
+    st.sampled_from([3, 300, 70_000]),  # largest total
+)
+interval = st.tuples(st.integers(-100, SPAN + 100), st.integers(0, SPAN + 100)).map(
+    lambda pair: (BASE + min(pair), BASE + max(pair))
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=st.lists(write_op, min_size=1, max_size=8), intervals=st.lists(interval, max_size=12))
+def test_random_writes_read_back_like_brute_force(
+    ops: list[tuple[int, int, int, float, int, int]], intervals: list[tuple[int, int]]
+) -> None:
+    with Store.open(":memory:") as store:
+        series = np.asarray(_ids(store, 3))
+        reference = Reference(3, 2)
+        for source, first, length, share, seed, largest in ops:
+            rng = np.random.default_rng(seed)
+            minutes = np.arange(first, min(first + length, SPAN))
+            grid_rows, grid_cols = np.meshgrid(np.arange(3), minutes, indexing="ij")
+            keep = rng.random(grid_rows.size) < share
+            rows, cols = grid_rows.ravel()[keep], grid_cols.ravel()[keep]
+            if rng.random() < 0.5:  # time-major order: the store must sort
+                order = np.lexsort((rows, cols))
+                rows, cols = rows[order], cols[order]
+            total = rng.integers(0, largest + 1, rows.size)
+            good = rng.integers(0, total + 1)
+            store.write_counts(series[rows], BASE + cols, good, total, ("a", "b")[source])
+            reference.write(source, rows, cols, good, total)
+        intervals = [*intervals, (BASE, BASE + SPAN), (BASE + 17, BASE + 2 * DAY + 5)]
+        got = store.sums(series.tolist(), intervals)
+        expected = np.stack([reference.sums(s, e) for s, e in intervals], axis=1)
+        assert got.tolist() == expected.astype(np.float64).tolist()
+        good_m, total_m = store.minute_arrays(series.tolist(), BASE - 5, BASE + SPAN)
+        assert good_m[:, 5:].tolist() == reference.good.sum(axis=0).tolist()
+        assert total_m[:, 5:].tolist() == reference.total.sum(axis=0).tolist()
+        sent = np.flatnonzero(reference.sent.any(axis=0))
+        bounds = (BASE + int(sent[0]), BASE + int(sent[-1]) + 1) if sent.size else None
+        assert store.data_bounds() == bounds
+        _day_rollups_match_blocks(store)
+
+
+@pytest.fixture(scope="module")
+def populated() -> Iterator[tuple[Store, list[int], Reference]]:
+    """A store with 5 series x 3 days of sparse random counts from two sources."""
+    rng = np.random.default_rng(20_000)
+    with Store.open(":memory:") as store:
+        series = _ids(store, 5)
+        reference = Reference(5, 2)
+        for source in (0, 1):
+            rows, cols = np.nonzero(rng.random((5, SPAN)) < 0.7)
+            total = rng.integers(0, 400, rows.size)
+            good = rng.integers(0, total + 1)
+            store.write_counts(np.asarray(series)[rows], BASE + cols, good, total, f"s{source}")
+            reference.write(source, rows, cols, good, total)
+        yield store, series, reference
+
+
+@settings(max_examples=150, deadline=None)
+@given(intervals=st.lists(interval, min_size=1, max_size=12), pick=st.permutations(range(5)))
+def test_sums_match_brute_force_for_any_intervals(
+    populated: tuple[Store, list[int], Reference],
+    intervals: list[tuple[int, int]],
+    pick: list[int],
+) -> None:
+    store, series, reference = populated
+    chosen = pick[: 1 + pick[0]]
+    got = store.sums([series[i] for i in chosen], intervals)
+    expected = np.stack([reference.sums(s, e)[chosen] for s, e in intervals], axis=1)
+    assert got.dtype == np.float64
+    assert got.tolist() == expected.astype(np.float64).tolist()
+
+
+def test_status_windows_ending_now_match_brute_force(
+    populated: tuple[Store, list[int], Reference],
+) -> None:
+    store, series, reference = populated
+    now = BASE + SPAN - 17
+    lengths = [5, 30, 60, 120, 360, DAY, 2 * DAY, SPAN + 50]
+    intervals = [(now - length, now) for length in lengths] + [(BASE + 90, now)]
+    got = store.sums(series, intervals)
+    expected = np.stack([reference.sums(s, e) for s, e in intervals], axis=1)
+    assert got.tolist() == expected.astype(np.float64).tolist()
