@@ -22,8 +22,11 @@ def ingest(config: str, csv_path: str) -> dict[str, object]:
     began = time.perf_counter()
     with App.open(config) as app:
         report = ingest_files(app.store, {s.id: s for s in app.slos}, [Path(csv_path)])
-    return {"seconds": time.perf_counter() - began, "rows": report.rows_read,
-            "max_rss_mb": max_rss_mb()}
+    return {
+        "seconds": time.perf_counter() - began,
+        "rows": report.rows_read,
+        "max_rss_mb": max_rss_mb(),
+    }
 
 
 def status(config: str, end_minute: str, runs: str) -> dict[str, object]:

@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -70,8 +69,16 @@ def write_csv(workdir: Path, series: int, days: int, end_minute: int) -> tuple[P
     rows = 0
     start = end_minute - days * 1440
     with pacsv.CSVWriter(
-        path, pa.schema([("time", pa.int64()), ("slo", pa.string()), ("good", pa.int64()),
-                         ("total", pa.int64()), ("queue", pa.string())])
+        path,
+        pa.schema(
+            [
+                ("time", pa.int64()),
+                ("slo", pa.string()),
+                ("good", pa.int64()),
+                ("total", pa.int64()),
+                ("queue", pa.string()),
+            ]
+        ),
     ) as writer:
         for day in range(days):
             minutes = np.arange(start + day * 1440, start + (day + 1) * 1440, dtype=np.int64)
@@ -79,10 +86,17 @@ def write_csv(workdir: Path, series: int, days: int, end_minute: int) -> tuple[P
             index = np.tile(np.arange(series), len(minutes))
             total = rng.poisson(20, size=len(times)).astype(np.int64)
             good = rng.binomial(total, 0.99).astype(np.int64)
-            writer.write_table(pa.table({
-                "time": times, "slo": slo_names[index], "good": good, "total": total,
-                "queue": queues[index],
-            }))
+            writer.write_table(
+                pa.table(
+                    {
+                        "time": times,
+                        "slo": slo_names[index],
+                        "good": good,
+                        "total": total,
+                        "queue": queues[index],
+                    }
+                )
+            )
             rows += len(times)
     return path, rows
 
@@ -98,7 +112,9 @@ def drop_page_cache() -> bool:
 
 def run_probe(*args: str) -> dict[str, object]:
     result = subprocess.run(
-        [sys.executable, str(HERE / "probe.py"), *args], capture_output=True, text=True,
+        [sys.executable, str(HERE / "probe.py"), *args],
+        capture_output=True,
+        text=True,
         check=False,
     )
     if result.returncode != 0:

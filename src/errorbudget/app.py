@@ -17,7 +17,12 @@ import numpy as np
 from errorbudget.config import LoadedConfig, load_config
 from errorbudget.engine.alerts import EffectiveCondition, effective_conditions
 from errorbudget.engine.budget import Counts
-from errorbudget.engine.status import counts_from_sums, evaluate_series, timeslice_counts
+from errorbudget.engine.status import (
+    blended_targets,
+    counts_from_sums,
+    evaluate_series,
+    timeslice_counts,
+)
 from errorbudget.engine.windows import Plan, clip, merge_ranges, nominal_length, plan
 from errorbudget.errors import InvalidRequestError
 from errorbudget.model import (
@@ -142,11 +147,21 @@ class App:
                     self._conditions(slo, target),
                 )
             )
-        wants_total = include_total and (bool(slo.segments.keys) or not series)
-        if wants_total:
+        if include_total and (bool(slo.segments.keys) or not series):
             raw_total, counted_total = self._whole_slo(
                 slo, evaluation, series, per_series, exclusions
             )
+            targets = None
+            if slo.segments.overrides and slo.budgeting == "occurrences":
+                targets = blended_targets(
+                    [
+                        (slo.target_for(info.segment), counted)
+                        for info, (_, counted) in zip(series, per_series, strict=True)
+                    ],
+                    evaluation.names,
+                    slo.target,
+                )
+            whole_target = targets["period"] if targets else slo.target
             statuses.insert(
                 0,
                 evaluate_series(
@@ -156,7 +171,8 @@ class App:
                     raw_total,
                     counted_total,
                     preset,
-                    self._conditions(slo, slo.target),
+                    self._conditions(slo, whole_target),
+                    targets,
                 ),
             )
         return statuses
@@ -172,7 +188,7 @@ class App:
         if slo.budgeting == "timeslices" and series:
             # Slices of the whole SLO are judged on summed minutes, not by adding slices.
             origin, good, total, excluded = self._minute_matrix(slo, evaluation, series, exclusions)
-            merged_excluded = excluded.all(axis=0) if excluded is not None else None
+            merged_excluded = None if excluded is None else np.all(excluded, axis=0).astype(bool)
             return timeslice_counts(
                 slo,
                 (),

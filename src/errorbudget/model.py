@@ -266,8 +266,13 @@ class BurnCatalog(_Model):
 
 
 ExclusionCategory = Literal[
-    "maintenance", "test-traffic", "abuse", "pre-greeting-hangup", "external-outage",
-    "exceptional-incident", "other",
+    "maintenance",
+    "test-traffic",
+    "abuse",
+    "pre-greeting-hangup",
+    "external-outage",
+    "exceptional-incident",
+    "other",
 ]
 
 

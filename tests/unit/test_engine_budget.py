@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -91,8 +92,11 @@ def test_doubling_all_counts_leaves_ratios_unchanged(
 ) -> None:
     counts = Counts(good, good + extra_bad)
     scaled = Counts(good * factor, (good + extra_bad) * factor)
-    for fn in (budget.sli, lambda c: budget.burn_rate(c, target),
-               lambda c: budget.consumed_ratio(c, target)):
+    for fn in (
+        budget.sli,
+        lambda c: budget.burn_rate(c, target),
+        lambda c: budget.consumed_ratio(c, target),
+    ):
         a, b = fn(counts), fn(scaled)
         assert (a is None) == (b is None)
         if a is not None and b is not None:
@@ -113,7 +117,9 @@ def test_burn_one_for_a_whole_window_spends_exactly_the_budget(
     counted = Counts(total - bad, total)
     assert budget.burn_rate(counted, target) == pytest.approx(1.0)
     assert budget.consumed_ratio(counted, target) == pytest.approx(1.0)
-    assert budget.budget_total(counted, target) - counted.bad == pytest.approx(0.0, abs=1e-6 * total)
+    assert budget.budget_total(counted, target) - counted.bad == pytest.approx(
+        0.0, abs=1e-6 * total
+    )
 
 
 @given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 50)), min_size=1, max_size=200))

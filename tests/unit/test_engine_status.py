@@ -12,7 +12,7 @@ from errorbudget.engine.budget import Counts
 from errorbudget.engine.policy import gate_rule, policy_state, worst
 from errorbudget.engine.status import evaluate_series
 from errorbudget.engine.windows import nominal_length, plan
-from errorbudget.model import SLO, BURN_WINDOWS, to_minute
+from errorbudget.model import BURN_WINDOWS, SLO, to_minute
 
 GOOGLE = builtin_burn_catalogs()["google-30d"]
 DEFAULT = builtin_policies()["default"]
@@ -34,13 +34,20 @@ def voice_slo(**overrides: object) -> SLO:
     return SLO.model_validate(data)
 
 
-def evaluate(slo: SLO, at: int, counted: dict[str, Counts], raw: dict[str, Counts] | None = None,
-             segment: tuple[tuple[str, str], ...] = ()) -> object:
-    evaluation = plan(slo.window, at, slo.forecast.exhaustion_lookback,
-                      slo.forecast.projection_lookback)
+def evaluate(
+    slo: SLO,
+    at: int,
+    counted: dict[str, Counts],
+    raw: dict[str, Counts] | None = None,
+    segment: tuple[tuple[str, str], ...] = (),
+) -> object:
+    evaluation = plan(
+        slo.window, at, slo.forecast.exhaustion_lookback, slo.forecast.projection_lookback
+    )
     target = slo.target_for(segment)
-    conditions = effective_conditions(GOOGLE, nominal_length(slo.window), target,
-                                      slo.alerting.max_burn_fraction)
+    conditions = effective_conditions(
+        GOOGLE, nominal_length(slo.window), target, slo.alerting.max_burn_fraction
+    )
     return evaluate_series(slo, segment, evaluation, raw or counted, counted, DEFAULT, conditions)
 
 
@@ -137,12 +144,18 @@ def test_conditions_compare_strictly_and_need_both_windows() -> None:
 
 def test_one_failed_call_out_of_ten_does_not_page() -> None:
     slo = voice_slo(target=0.999, window={"type": "rolling", "length": "30d"})
-    status = evaluate(slo, minute("2026-11-16T05:00:00+00:00"),
-                      {"period": Counts(99_990, 100_000), **all_windows(9, 10)})
+    status = evaluate(
+        slo,
+        minute("2026-11-16T05:00:00+00:00"),
+        {"period": Counts(99_990, 100_000), **all_windows(9, 10)},
+    )
     assert status.burn_rates["1h"] == pytest.approx(100)  # type: ignore[attr-defined]
     assert status.alerts == []  # type: ignore[attr-defined]
-    busy = evaluate(slo, minute("2026-11-16T05:00:00+00:00"),
-                    {"period": Counts(99_990, 100_000), **all_windows(90, 100)})
+    busy = evaluate(
+        slo,
+        minute("2026-11-16T05:00:00+00:00"),
+        {"period": Counts(99_990, 100_000), **all_windows(90, 100)},
+    )
     assert [a.severity for a in busy.alerts][:2] == ["page", "page"]  # type: ignore[attr-defined]
 
 
@@ -166,8 +179,10 @@ def test_default_policy_table(
 ) -> None:
     conditions = effective_conditions(GOOGLE, timedelta(days=30), 0.99)
     results = evaluate_conditions(
-        conditions, {n: (20.0 if firing else 0.0) for n in BURN_WINDOWS},
-        dict.fromkeys(BURN_WINDOWS, 1_000.0), 20,
+        conditions,
+        {n: (20.0 if firing else 0.0) for n in BURN_WINDOWS},
+        dict.fromkeys(BURN_WINDOWS, 1_000.0),
+        20,
     )
     assert policy_state(DEFAULT, remaining, {"6h": burn_6h}, results) == expected
 
@@ -189,3 +204,26 @@ def test_gate_rules_follow_the_policy_table() -> None:
     assert gate_rule("exhausted", "incident-fix", "high", True).decision == "allow"
     assert worst(["allow", "blocked", "review"]) == "blocked"
     assert worst([]) == "allow"
+
+
+def test_whole_slo_budget_is_the_sum_of_segment_budgets() -> None:
+    from errorbudget.engine.status import blended_targets
+
+    vip = {"period": Counts(9_700, 10_000)}  # budget 500 at 95 %, 300 bad
+    standard = {"period": Counts(27_000, 30_000)}  # budget 6,000 at 80 %, 3,000 bad
+    targets = blended_targets([(0.95, vip), (0.80, standard)], ["period", "1h"], 0.85)
+    assert targets["1h"] == 0.85  # nothing eligible: the base target
+    slo = voice_slo(window={"type": "rolling", "length": "30d"})
+    whole = evaluate_series(
+        slo,
+        (),
+        plan(slo.window, 10_000_000, timedelta(hours=1), timedelta(days=1)),
+        {"period": vip["period"] + standard["period"]},
+        {"period": vip["period"] + standard["period"]},
+        DEFAULT,
+        [],
+        targets,
+    )
+    assert whole.budget_total == pytest.approx(6_500)
+    assert whole.budget_remaining == pytest.approx(6_500 - 3_300)
+    assert whole.target == pytest.approx(1 - 6_500 / 40_000)

@@ -93,8 +93,11 @@ def test_plan_has_every_burn_window_period_and_lookbacks() -> None:
     assert evaluation.intervals["lookback:projection"] == (at - 1440, at)
 
 
-@given(st.lists(st.tuples(st.integers(0, 500), st.integers(0, 500)), max_size=20),
-       st.integers(0, 500), st.integers(0, 500))
+@given(
+    st.lists(st.tuples(st.integers(0, 500), st.integers(0, 500)), max_size=20),
+    st.integers(0, 500),
+    st.integers(0, 500),
+)
 def test_merge_and_clip_count_each_minute_once(
     ranges: list[tuple[int, int]], a: int, b: int
 ) -> None:

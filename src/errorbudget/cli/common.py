@@ -42,32 +42,42 @@ def format_option(*choices: str) -> Callable[[F], F]:
     return decorate
 
 
-class TimeParam(click.ParamType):
-    """A moment: ``now``, RFC 3339 with a zone (``2026-11-01T10:00Z``), or ``-2h`` ago."""
-
-    name = "TIME"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, datetime):
-            return value
-        text = str(value).strip()
-        if text == "now":
-            return datetime.now(tz=UTC)
-        if text.startswith("-"):
-            try:
-                return datetime.now(tz=UTC) - parse_duration(text[1:])
-            except ValueError as exc:
-                self.fail(str(exc), param, ctx)
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            self.fail(f"{text!r} is not a time (use e.g. 2026-11-01T10:00Z, now, -2h)", param, ctx)
-        if moment.tzinfo is None:
-            self.fail(f"{text!r} has no time zone (add Z or +01:00)", param, ctx)
-        return moment
+def parse_time(text: str) -> datetime:
+    """``now``, RFC 3339 with a zone (``2026-11-01T10:00Z``), or ``-2h`` (that long ago)."""
+    text = text.strip()
+    if text == "now":
+        return datetime.now(tz=UTC)
+    if text.startswith("-"):
+        return datetime.now(tz=UTC) - parse_duration(text[1:])
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time (use e.g. 2026-11-01T10:00Z, now, -2h)") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone (add Z or +01:00)")
+    return moment
 
 
-TIME = TimeParam()
+def _time_callback(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
+
+
+def time_option(*names: str, required: bool = False, help: str) -> Callable[[F], F]:
+    """An option holding a moment (see :func:`parse_time`)."""
+
+    def decorate(func: F) -> F:
+        return click.option(
+            *names, metavar="TIME", required=required, callback=_time_callback, help=help
+        )(func)
+
+    return decorate
 
 
 def parse_segment(pairs: tuple[str, ...]) -> dict[str, str]:

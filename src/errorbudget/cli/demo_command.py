@@ -12,9 +12,9 @@ import click
 from rich.console import Console
 
 from errorbudget.app import App
-from errorbudget.cli.common import TIME
+from errorbudget.cli.common import time_option
 from errorbudget.cli.gate_command import render_decision
-from errorbudget.cli.status_command import status_table
+from errorbudget.cli.status_command import WIDE, status_table
 from errorbudget.demo.traffic import Incident, generate, write_csv
 from errorbudget.gate import decide
 from errorbudget.ingest import ingest_files
@@ -35,13 +35,13 @@ def demo_config_text() -> str:
     default=None,
     help="Where to put the config, data and store [default: a new temporary directory].",
 )
-@click.option("--at", type=TIME, default=None, help="Pretend it is TIME [default: now].")
+@time_option("--at", help="Pretend it is TIME [default: now].")
 @click.option("--seed", type=int, default=7, show_default=True, help="Random seed.")
 def demo(directory: Path | None, at: datetime | None, seed: int) -> None:
     """Generate 30 days of counts for the seed SLIs (Voice SLA per tier, Digital SLA, IVR
     completion, API availability) with one platform incident, ingest them, and show the
     budgets and a release-gate decision."""
-    console = Console(width=160)
+    console = Console(width=WIDE)
     workdir = directory or Path(tempfile.mkdtemp(prefix="errorbudget-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "errorbudget.yaml"

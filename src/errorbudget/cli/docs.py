@@ -39,7 +39,8 @@ def _commands(
 
 def render(root: click.Group, name: str = "errorbudget") -> str:
     """Markdown with one section per command: usage, description and options."""
-    ctx = click.Context(root, info_name=name, terminal_width=100, max_content_width=100)
+    settings = {"terminal_width": 100, **root.context_settings}
+    ctx = click.Context(root, info_name=name, **settings)
     parts = [HEADER]
     for path, command, sub_ctx in _commands(root, ctx, name):
         parts.append(f"## `{path}`\n")

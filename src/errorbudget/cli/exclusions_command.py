@@ -5,17 +5,24 @@ from __future__ import annotations
 import getpass
 from datetime import datetime
 from pathlib import Path
+from typing import get_args
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from errorbudget.app import App
-from errorbudget.cli.common import TIME, config_option, echo_json, format_option, parse_segment
+from errorbudget.cli.common import (
+    config_option,
+    echo_json,
+    format_option,
+    parse_segment,
+    time_option,
+)
 from errorbudget.model import Exclusion, ExclusionCategory, from_minute
 from errorbudget.report import exclusion_to_dict
 
-CATEGORIES: tuple[str, ...] = ExclusionCategory.__args__
+CATEGORIES: tuple[str, ...] = get_args(ExclusionCategory)
 
 
 def _author(value: str | None) -> str:
@@ -30,8 +37,8 @@ def exclusions() -> None:
 @exclusions.command("add")
 @config_option
 @click.option("--slo", required=True, help="SLO id, or '*' for every SLO.")
-@click.option("--start", type=TIME, required=True, help="Start (inclusive).")
-@click.option("--end", type=TIME, required=True, help="End (exclusive).")
+@time_option("--start", required=True, help="Start (inclusive).")
+@time_option("--end", required=True, help="End (exclusive).")
 @click.option("--category", type=click.Choice(CATEGORIES), required=True)
 @click.option("--reason", required=True, help="Why these events do not count.")
 @click.option(

@@ -11,8 +11,14 @@ import click
 from rich.console import Console
 
 from errorbudget.app import App
-from errorbudget.cli.common import TIME, config_option, echo_json, format_option, parse_segment
-from errorbudget.cli.status_command import status_table
+from errorbudget.cli.common import (
+    config_option,
+    echo_json,
+    format_option,
+    parse_segment,
+    time_option,
+)
+from errorbudget.cli.status_command import WIDE, status_table
 from errorbudget.engine.policy import Risk
 from errorbudget.gate import GateDecision, decide
 from errorbudget.report import gate_to_dict
@@ -60,7 +66,7 @@ def render_decision(result: GateDecision, console: Console) -> None:
 @click.option(
     "--risk", type=click.Choice(["low", "medium", "high"]), default="medium", show_default=True
 )
-@click.option("--at", type=TIME, default=None, help="Decide at TIME instead of now.")
+@time_option("--at", help="Decide at TIME instead of now.")
 @click.option("--author", default=None, help="Who asks [default: the OS user].")
 @format_option("text", "json")
 def gate(
@@ -94,7 +100,7 @@ def gate(
     if output_format == "json":
         echo_json(gate_to_dict(result))
     else:
-        render_decision(result, Console(width=160))
+        render_decision(result, Console(width=WIDE))
     raise SystemExit(result.exit_code)
 
 

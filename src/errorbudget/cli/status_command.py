@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from errorbudget.app import App
-from errorbudget.cli.common import TIME, config_option, echo_json, format_option
+from errorbudget.cli.common import config_option, echo_json, format_option, time_option
 from errorbudget.model import BudgetStatus, from_minute, segment_label
 from errorbudget.report import (
     CSV_COLUMNS,
@@ -23,6 +23,9 @@ from errorbudget.report import (
     status_to_dict,
     status_to_row,
 )
+
+WIDE = 180
+"""Tables are printed at least this wide: a status row is long, and wrapping it helps nobody."""
 
 STATE_STYLE = {
     "healthy": "green",
@@ -52,7 +55,7 @@ def status_table(statuses: Sequence[BudgetStatus], title: str) -> Table:
         ("burn 1d", "right"), ("state", "left"), ("exhausted in", "right"),
         ("period-end", "right"), ("alerts", "left"),
     ]:  # fmt: skip
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for status in statuses:
         remaining = status.budget_remaining_ratio
         alerts = ", ".join(f"{a.severity} {a.long_window}/{a.short_window}" for a in status.alerts)
@@ -85,14 +88,14 @@ def render_statuses(statuses: Sequence[BudgetStatus], output_format: str) -> Non
             writer.writerow(status_to_row(status))
     else:
         at = from_minute(statuses[0].at).strftime("%Y-%m-%d %H:%M UTC") if statuses else ""
-        Console(soft_wrap=False, width=max(Console().width, 160)).print(
+        Console(soft_wrap=False, width=max(Console().width, WIDE)).print(
             status_table(statuses, f"Error budgets at {at}")
         )
 
 
 @click.command()
 @config_option
-@click.option("--at", type=TIME, default=None, help="Evaluate at TIME instead of now.")
+@time_option("--at", help="Evaluate at TIME instead of now.")
 @click.option("--slo", "slo_ids", multiple=True, help="Only this SLO (repeatable).")
 @click.option("--service", default=None, help="Only the SLOs of this service.")
 @format_option("table", "json", "csv")

@@ -7,7 +7,7 @@ This is a small stand-in with the shape of real data; the full contact-center si
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,19 +29,33 @@ class SeriesSpec:
     busy_penalty: float
     incident_good_ratio: float
     overnight_share: float = 0.03
-    extra: dict[str, float] = field(default_factory=dict)
+    regression_days: int = 0
+    """A change this many days before the end lowered the good ratio to the value below."""
+    regression_good_ratio: float = 0.0
 
 
 DEMO_SERIES: tuple[SeriesSpec, ...] = (
-    SeriesSpec("voice-sla", {"tier": "vip", "queue": "vip-billing"}, 6, 0.985, 0.05, 0.30),
-    SeriesSpec("voice-sla", {"tier": "standard", "queue": "sales"}, 18, 0.90, 0.10, 0.25),
-    SeriesSpec("voice-sla", {"tier": "standard", "queue": "support"}, 25, 0.885, 0.12, 0.20),
-    SeriesSpec("digital-sla", {"queue": "chat-support"}, 9, 0.955, 0.05, 0.55),
-    SeriesSpec("digital-sla", {"queue": "chat-sales"}, 4, 0.965, 0.04, 0.60),
-    SeriesSpec("ivr-completion", {"flow": "main-menu"}, 40, 0.86, 0.02, 0.50, 0.08),
-    SeriesSpec("ivr-completion", {"flow": "billing-es"}, 7, 0.84, 0.03, 0.35, 0.08),
-    SeriesSpec("api-availability", {}, 30, 0.99985, 0.0, 0.80, 1.0),
+    SeriesSpec("voice-sla", {"tier": "vip", "queue": "vip-billing"}, 6, 0.99, 0.02, 0.30),
+    SeriesSpec("voice-sla", {"tier": "standard", "queue": "sales"}, 18, 0.94, 0.06, 0.25),
+    SeriesSpec("voice-sla", {"tier": "standard", "queue": "support"}, 25, 0.875, 0.12, 0.20),
+    SeriesSpec("digital-sla", {"queue": "chat-support"}, 9, 0.975, 0.03, 0.55),
+    SeriesSpec("digital-sla", {"queue": "chat-sales"}, 4, 0.975, 0.03, 0.60),
+    SeriesSpec("ivr-completion", {"flow": "main-menu"}, 40, 0.92, 0.02, 0.50, 0.08),
+    SeriesSpec(
+        "ivr-completion",
+        {"flow": "billing-es"},
+        7,
+        0.88,
+        0.03,
+        0.35,
+        0.08,
+        regression_days=3,
+        regression_good_ratio=0.70,
+    ),
+    SeriesSpec("api-availability", {}, 30, 0.9999, 0.0, 0.93, 1.0),
 )
+"""The demo's story: VIP on watch after the incident, standard support in freeze, sales and
+chat healthy, and the Spanish billing IVR flow burning since a change three days ago."""
 
 SEGMENT_COLUMNS = ("tier", "queue", "flow")
 
@@ -80,6 +94,9 @@ def generate(start: Minute, end: Minute, incident: Incident, seed: int = 7) -> p
         total = rng.poisson(spec.peak_per_minute * shape)
         drift = rng.normal(0.0, (1.0 - spec.good_ratio) * 0.25, size=int(days.max()) + 1)
         ratio = spec.good_ratio - spec.busy_penalty * shape**2 + drift[days]
+        if spec.regression_days:
+            regressed = minutes >= end - spec.regression_days * 1440
+            ratio = np.where(regressed, spec.regression_good_ratio, ratio)
         ratio = np.where(in_incident, spec.incident_good_ratio, ratio)
         good = rng.binomial(total, np.clip(ratio, 0.0, 1.0))
         keep = total > 0

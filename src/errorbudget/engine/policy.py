@@ -1,11 +1,11 @@
 """Policy states and release-gate decisions (DESIGN.md "Policy states and the release gate").
 
-| state     | condition (default preset)                  | release policy                          |
-|-----------|---------------------------------------------|-----------------------------------------|
-| healthy   | remaining > 50 % and no burn condition      | ship normally                           |
-| watch     | remaining ≤ 50 %, or a burn condition holds | owner review for risky changes          |
-| freeze    | remaining < 20 % and 6h burn > 1            | risky changes need VP-level approval    |
-| exhausted | remaining ≤ 0                               | only incident, security, burn-reducing  |
+- healthy: remaining > 50 % and no burn condition holds → ship normally
+- watch: remaining ≤ 50 %, or a burn condition holds → owner review for risky changes
+- freeze: remaining < 20 % and the 6h burn rate > 1 → risky changes need VP-level approval
+- exhausted: remaining ≤ 0 → only incident, security and burn-reducing fixes
+
+(default preset; other presets move the thresholds, see catalogs/policies.yaml)
 """
 
 from __future__ import annotations

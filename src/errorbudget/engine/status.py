@@ -35,17 +35,27 @@ def evaluate_series(
     counted: Mapping[str, Counts],
     preset: PolicyPreset,
     conditions: list[EffectiveCondition],
+    window_targets: Mapping[str, float] | None = None,
 ) -> BudgetStatus:
     """The status of ``slo`` × ``segment`` at ``plan.at``.
 
     ``raw`` and ``counted`` map each range name of ``plan`` to counts (events, or slices
-    for timeslices budgeting); missing names count as zero.
+    for timeslices budgeting); missing names count as zero. ``window_targets`` gives a
+    target per range name where it differs from the segment's (see :func:`blended_targets`).
     """
-    target = slo.target_for(segment)
     zero = budget.ZERO
+    base_target = slo.target_for(segment)
+    targets = dict(window_targets or {})
+
+    def target_of(name: str) -> float:
+        return targets.get(name, base_target)
+
+    target = target_of("period")
     period = counted.get("period", zero)
     period_raw = raw.get("period", zero)
-    rates = budget.burn_rates(counted, target, list(BURN_WINDOWS))
+    rates = {
+        name: budget.burn_rate(counted.get(name, zero), target_of(name)) for name in BURN_WINDOWS
+    }
     consumed = budget.consumed_ratio(period, target)
     allowed = budget.budget_total(period, target)
     remaining_events = allowed - period.bad
@@ -66,7 +76,7 @@ def evaluate_series(
         projection_range = plan.intervals[PROJECTION_LOOKBACK]
         projected = budget.projected_consumed_ratio(
             period,
-            target,
+            target_of(PROJECTION_LOOKBACK),
             counted.get(PROJECTION_LOOKBACK, zero),
             projection_range[1] - projection_range[0],
             plan.budget_period.end - plan.at,
@@ -110,6 +120,24 @@ def evaluate_series(
         state=state,
         conditions=results,
     )
+
+
+def blended_targets(
+    parts: list[tuple[float, Mapping[str, Counts]]], names: list[str], base_target: float
+) -> dict[str, float]:
+    """Per range, the target that makes a whole-SLO budget the sum of its segments' budgets.
+
+    With per-segment targets (VIP 95 %, standard 80 %), judging the sum of all calls at one
+    target would hide or invent burn. Instead the whole SLO may spend
+    ``Σ (1 − Tᵢ) × Eᵢ`` bad events: its effective target over a range is
+    ``1 − Σ (1 − Tᵢ) Eᵢ / Σ Eᵢ`` (the base target when nothing is eligible).
+    """
+    targets = {}
+    for name in names:
+        eligible = sum(counts[name].total for _, counts in parts if name in counts)
+        allowed = sum((1 - t) * counts[name].total for t, counts in parts if name in counts)
+        targets[name] = 1.0 - allowed / eligible if eligible > 0 else base_target
+    return targets
 
 
 def counts_from_sums(names: list[str], sums: np.ndarray) -> dict[str, Counts]:

@@ -23,8 +23,9 @@ import numpy as np
 import pyarrow as pa
 
 from errorbudget.errors import IngestError, Problem
+from errorbudget.ingest.batch import Batch
 from errorbudget.ingest.fold import FileFold, FoldOverflowError, MinuteRows, aggregate
-from errorbudget.ingest.reader import REQUIRED_COLUMNS, Batch, FileReader, detect_format
+from errorbudget.ingest.reader import REQUIRED_COLUMNS, FileReader, detect_format
 from errorbudget.ingest.report import MAX_PROBLEMS, FileReport, IngestReport
 from errorbudget.ingest.series import CountsStore, SeriesResolver
 from errorbudget.ingest.validate import Checked, Validator

@@ -17,7 +17,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from errorbudget.ingest.reader import TIMESTAMP, Batch
+from errorbudget.ingest.batch import Batch
+from errorbudget.ingest.reader import TIMESTAMP
 from errorbudget.model import SLO
 from errorbudget.yamlsource import did_you_mean
 

@@ -1,11 +1,11 @@
 """Writing 1-minute good/total counts: validated, grouped into hour blocks, upserted.
 
-Rows are grouped into hour blocks in numpy and upserted with one ``executemany``; a
-re-sent block is merged in SQL by ``eb_merge_counts`` only when it does not cover every
-minute already stored (see ``blocks.py``), so a full re-send costs a plain replace. The
-``day_counts`` rows of the touched (series, day) pairs are then recomputed from the
-stored blocks — never incremented — so they cannot drift from the raw counts.
-No Python loop runs per minute row; the loops that remain are per block or per day.
+Rows are grouped into hour blocks in numpy (``blocks.build_blocks``). Blocks that send
+only part of their hour are merged with what is stored (one bulk read, numpy merge) so
+re-sent minutes replace and the others stay; whole-hour blocks need no read. All blocks
+are then upserted with one ``executemany``. Finally the ``day_counts`` rows of the touched
+days get the touched hours' sums recomputed from the stored blocks (all sources), so the
+rollups never drift from the raw counts. No Python loop runs per minute row.
 """
 
 from __future__ import annotations
@@ -19,34 +19,41 @@ import numpy.typing as npt
 
 from errorbudget.errors import StoreError
 from errorbudget.store import blocks
-from errorbudget.store.blocks import HOURS_PER_DAY, Int64Array
+from errorbudget.store.blocks import FULL_MASK, HOURS_PER_DAY, Int64Array
 from errorbudget.store.series import check_series_exist, source_id
+
+# Keys below are ``series_id << 32 | hour`` (or ``| day``) in one JSON array per statement.
+_KEY_SERIES = "(t.value >> 32)"
+_KEY_LOW = "(t.value & 4294967295)"
+
+_STORED_BLOCKS = f"""
+SELECT b.series_id, b.hour, b.counts, b.minutes_mask
+FROM json_each(?) AS t
+JOIN minute_blocks AS b
+  ON b.series_id = {_KEY_SERIES} AND b.hour = {_KEY_LOW} AND b.source_id = ?
+"""
 
 _UPSERT_BLOCK = """
 INSERT INTO minute_blocks
     (series_id, hour, source_id, counts, minutes_mask, good_sum, total_sum)
 VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (series_id, hour, source_id) DO UPDATE SET
-    counts = CASE WHEN minutes_mask & ~excluded.minutes_mask = 0
-        THEN excluded.counts
-        ELSE eb_merge_counts(counts, excluded.counts, excluded.minutes_mask) END,
-    good_sum = CASE WHEN minutes_mask & ~excluded.minutes_mask = 0
-        THEN excluded.good_sum
-        ELSE eb_merge_sum(counts, excluded.counts, excluded.minutes_mask, 0) END,
-    total_sum = CASE WHEN minutes_mask & ~excluded.minutes_mask = 0
-        THEN excluded.total_sum
-        ELSE eb_merge_sum(counts, excluded.counts, excluded.minutes_mask, 1) END,
-    minutes_mask = minutes_mask | excluded.minutes_mask
+    counts = excluded.counts,
+    minutes_mask = excluded.minutes_mask,
+    good_sum = excluded.good_sum,
+    total_sum = excluded.total_sum
 """
 
-# Keys are (series_id << 32 | day), one JSON array for the whole write.
-_HOUR_SUMS_OF_DAYS = """
+_HOUR_SUMS = f"""
 SELECT b.series_id, b.hour, b.good_sum, b.total_sum
 FROM json_each(?) AS t
-JOIN minute_blocks AS b
-  ON b.series_id = (t.value >> 32)
- AND b.hour >= (t.value & 4294967295) * 24
- AND b.hour < ((t.value & 4294967295) + 1) * 24
+JOIN minute_blocks AS b ON b.series_id = {_KEY_SERIES} AND b.hour = {_KEY_LOW}
+"""
+
+_DAY_ROWS = f"""
+SELECT d.series_id, d.day, d.hours
+FROM json_each(?) AS t
+JOIN day_counts AS d ON d.series_id = {_KEY_SERIES} AND d.day = {_KEY_LOW}
 """
 
 _UPSERT_DAY = """
@@ -54,13 +61,6 @@ INSERT INTO day_counts (series_id, day, good, total, hours) VALUES (?, ?, ?, ?, 
 ON CONFLICT (series_id, day) DO UPDATE
 SET good = excluded.good, total = excluded.total, hours = excluded.hours
 """
-
-
-def register_functions(connection: sqlite3.Connection) -> None:
-    """Register the SQL functions the upsert needs (once per connection)."""
-    merger = blocks.BlockMerger()
-    connection.create_function("eb_merge_counts", 3, merger.merged_counts, deterministic=True)
-    connection.create_function("eb_merge_sum", 4, merger.merged_sum, deterministic=True)
 
 
 def int_array(name: str, values: object) -> Int64Array:
@@ -140,6 +140,7 @@ def write_counts(
     batch = blocks.build_blocks(series_a, minutes_a, good_a, total_a)
     check_series_exist(connection, np.unique(batch.series).tolist())
     source_key = source_id(connection, source)
+    _merge_partial_hours(connection, batch, source_key)
     connection.executemany(
         _UPSERT_BLOCK,
         zip(
@@ -153,21 +154,62 @@ def write_counts(
             strict=False,
         ),
     )
-    refresh_days(connection, np.unique((batch.series << 32) | (batch.hours // HOURS_PER_DAY)))
+    _refresh_days(connection, (batch.series << 32) | batch.hours)
     return int(series_a.size)
 
 
-def refresh_days(connection: sqlite3.Connection, day_keys: Int64Array) -> None:
-    """Recompute the ``day_counts`` rows of sorted ``series << 32 | day`` keys from blocks."""
-    if not day_keys.size:
+def _merge_partial_hours(
+    connection: sqlite3.Connection, batch: blocks.BlockBatch, source_key: int
+) -> None:
+    """Merge stored blocks into the batch's blocks that do not send their whole hour."""
+    partial = batch.masks != FULL_MASK
+    if not bool(partial.any()):
         return
-    rows = connection.execute(_HOUR_SUMS_OF_DAYS, (json.dumps(day_keys.tolist()),)).fetchall()
+    keys = ((batch.series << 32) | batch.hours)[partial]
+    rows = connection.execute(_STORED_BLOCKS, (json.dumps(keys.tolist()), source_key))
+    found = rows.fetchall()
+    if not found:
+        return
+    series_ids, hours, blobs, masks = zip(*found, strict=True)
+    stored = (np.asarray(series_ids, dtype=np.int64) << 32) | np.asarray(hours, dtype=np.int64)
+    order = np.argsort(stored)
+    blocks.merge_stored(
+        batch,
+        stored[order],
+        blocks.decode_blocks(blobs)[order],
+        np.asarray(masks, dtype=np.int64)[order],
+    )
+
+
+def _refresh_days(connection: sqlite3.Connection, hour_keys: Int64Array) -> None:
+    """Recompute the touched hours (sorted ``series << 32 | hour`` keys) in ``day_counts``.
+
+    Each touched hour is summed again over all sources from ``minute_blocks``; the other
+    hours of the day keep their stored sums; the day totals are the sum of the 24 hours.
+    """
+    series = hour_keys >> 32
+    hours = hour_keys & 0xFFFF_FFFF
+    day_keys = np.unique((series << 32) | (hours // HOURS_PER_DAY))
     hourly = np.zeros((day_keys.size, 2, HOURS_PER_DAY), dtype=np.int64)
-    if rows:
-        found = rows_array(rows, 4)
-        day_of_row = np.searchsorted(day_keys, (found[:, 0] << 32) | (found[:, 1] // HOURS_PER_DAY))
-        by_hour = hourly.transpose(0, 2, 1)  # a view: [day, hour] -> (good, total)
-        scatter_add(by_hour, day_of_row, found[:, 1] % HOURS_PER_DAY, found[:, 2:])
+    stored_days = connection.execute(_DAY_ROWS, (json.dumps(day_keys.tolist()),)).fetchall()
+    if stored_days:
+        day_series, days, blobs = zip(*stored_days, strict=True)
+        at = np.searchsorted(
+            day_keys,
+            (np.asarray(day_series, dtype=np.int64) << 32) | np.asarray(days, dtype=np.int64),
+        )
+        hourly[at] = blocks.decode_blocks(blobs, HOURS_PER_DAY)
+    found = rows_array(
+        connection.execute(_HOUR_SUMS, (json.dumps(hour_keys.tolist()),)).fetchall(), 4
+    )
+    sums = np.zeros((hour_keys.size, 2), dtype=np.int64)
+    hour_of_row = np.searchsorted(hour_keys, (found[:, 0] << 32) | found[:, 1])
+    if np.unique(hour_of_row).size == hour_of_row.size:
+        sums[hour_of_row] = found[:, 2:]
+    else:  # several sources in one hour add up
+        np.add.at(sums, hour_of_row, found[:, 2:])
+    day_of_hour = np.searchsorted(day_keys, (series << 32) | (hours // HOURS_PER_DAY))
+    hourly[day_of_hour, :, hours % HOURS_PER_DAY] = sums
     totals = hourly.sum(axis=2)
     connection.executemany(
         _UPSERT_DAY,

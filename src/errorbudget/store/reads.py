@@ -52,12 +52,15 @@ SELECT series_id, hour, counts FROM minute_blocks
 WHERE series_id IN ({ids}) AND hour >= ? AND hour < ?
 """
 
+# CROSS JOIN fixes the loop order: per series, seek its edge hour (never scan all blocks).
 _EDGE_BLOCKS = """
+WITH e AS MATERIALIZED (
+    SELECT s.value AS series_id,
+           (SELECT {edge}(m.hour) FROM minute_blocks AS m WHERE m.series_id = s.value) AS hour
+    FROM ({ids}) AS s
+)
 SELECT b.hour, b.minutes_mask
-FROM (SELECT s.value AS series_id,
-             (SELECT {edge}(m.hour) FROM minute_blocks AS m WHERE m.series_id = s.value) AS hour
-      FROM ({ids}) AS s) AS e
-JOIN minute_blocks AS b ON b.series_id = e.series_id AND b.hour = e.hour
+FROM e CROSS JOIN minute_blocks AS b ON b.series_id = e.series_id AND b.hour = e.hour
 """
 
 

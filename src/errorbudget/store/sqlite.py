@@ -75,7 +75,6 @@ class Store:
             raise StoreError(f"cannot open the store {label}: {exc}") from exc
         try:
             schema.configure(connection, is_file=not in_memory)
-            counts.register_functions(connection)
             schema.migrate(connection, label)
         except sqlite3.Error as exc:
             connection.close()
