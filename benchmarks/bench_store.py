@@ -5,7 +5,7 @@ Generates ``--series`` series x ``--days`` days of 1-minute contact-center-like 
 ``Store.write_counts`` in batches of ``--batch-days`` days, then times one ``sums()`` call
 for every series at one instant with the status windows (5m … 3d burn windows, a 30-day
 rolling window, month to date, a 28-day lookback), re-sends of recent minutes, and
-``minute_arrays``. Not a test: run it by hand or with ``make bench``::
+``minute_arrays``. Not a test: run it by hand::
 
     python benchmarks/bench_store.py --series 1000 --days 35 --db /tmp/bench.db
 """

@@ -23,39 +23,41 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import yaml
 
 HERE = Path(__file__).resolve().parent
 SLO_GROUPS = 10  # SLOs; each has series // SLO_GROUPS segments
 
 
-def write_config(workdir: Path, series: int) -> Path:
-    lines = ["version: 1", "store: {path: bench.db}", "slos:"]
+def write_config(workdir: Path) -> Path:
+    """SLO_GROUPS SLOs with a ``queue`` segment: calendar months, rolling 28d, and (the last)
+    timeslices over 30 days."""
+    slos = []
     for index in range(SLO_GROUPS):
+        slo: dict[str, object] = {
+            "id": f"slo-{index}",
+            "service": f"svc-{index % 3}",
+            "target": 0.85 if index % 3 == 0 else 0.995,
+            "segments": {"keys": ["queue"]},
+        }
         if index == SLO_GROUPS - 1:
-            window = "{type: rolling, length: 30d}\n    budgeting: timeslices\n    timeslice: {length: 1m, target: 0.95}"
+            slo["window"] = {"type": "rolling", "length": "30d"}
+            slo["budgeting"] = "timeslices"
+            slo["timeslice"] = {"length": "1m", "target": 0.95}
         elif index % 2:
-            window = "{type: rolling, length: 28d}"
+            slo["window"] = {"type": "rolling", "length": "28d"}
         else:
-            window = "{type: calendar, unit: month, timezone: America/New_York}"
-        lines.append(
-            textwrap.dedent(
-                f"""\
-                  - id: slo-{index}
-                    service: svc-{index % 3}
-                    target: {0.85 if index % 3 == 0 else 0.995}
-                    window: {window}
-                    segments: {{keys: [queue]}}"""
-            )
-        )
+            slo["window"] = {"type": "calendar", "unit": "month", "timezone": "America/New_York"}
+        slos.append(slo)
     path = workdir / "errorbudget.yaml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = {"version": 1, "store": {"path": "bench.db"}, "slos": slos}
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
 
 
@@ -154,7 +156,7 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     now = datetime.now(tz=UTC).replace(second=0, microsecond=0)
     end_minute = int(now.timestamp() // 60)
-    config = write_config(workdir, args.series)
+    config = write_config(workdir)
     print(f"generating {args.series} series × {args.days} days in {workdir} …", flush=True)
     csv_path, rows = write_csv(workdir, args.series, args.days, end_minute)
     csv_mb = csv_path.stat().st_size / 2**20

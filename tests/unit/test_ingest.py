@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -18,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from errorbudget.cli.main import main
-from errorbudget.errors import IngestError
+from errorbudget.errors import IngestError, StoreError
 from errorbudget.ingest import IngestReport, ingest_files
 from errorbudget.ingest import fold as fold_module
 from errorbudget.ingest import reader as reader_module
@@ -563,7 +564,7 @@ def test_valid_data_round_trips_to_the_reference_sums(
     chunk: int,
 ) -> None:
     expected: dict[tuple[str, SegmentKey, int], list[int]] = defaultdict(lambda: [0, 0])
-    lines = []
+    lines: list[Any] = []
     for slo, tier, second, a, b, style in rows:
         good, total = min(a, b), max(a, b)
         segment: SegmentKey = (("tier", tier),) if slo == "voice-sla" else ()
@@ -759,3 +760,62 @@ def test_many_segment_keys_and_values(tmp_path: Path, store: Store) -> None:
     stored = totals(store)
     assert len(stored) == 300
     assert stored[("wide", tuple((k, f"v7-{i}") for i, k in enumerate(keys)))] == (1, 1)
+
+
+def test_header_naming_a_column_twice(tmp_path: Path, store: Store) -> None:
+    path = write(tmp_path / "twice.csv", "time,slo,good,total,good\n")
+    with pytest.raises(IngestError) as error:
+        ingest_files(store, SLOS, [path])
+    assert problems_of(error) == [f"{path}:1: the header names 'good' more than once"]
+
+
+def test_a_file_truncated_mid_way_writes_nothing(tmp_path: Path, store: Store) -> None:
+    rows = "".join(f"{EPOCH0 + 60 * i},voice-sla,gold,,,1,2\n" for i in range(3000))
+    path = tmp_path / "cut.csv.gz"
+    path.write_bytes(gzip.compress((HEADER + rows).encode(), compresslevel=0)[:-5000])
+    with mock.patch.object(reader_module, "CHUNK_BYTES", 4096), pytest.raises(IngestError) as error:
+        ingest_files(store, SLOS, [path])
+    assert problems_of(error)[0].startswith(f"{path}: cannot read: Compressed file ended")
+    assert store.list_series() == []
+
+
+class FailingStore:
+    """A real store whose second write fails, as a full disk would."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.writes = 0
+        self.series_ids = store.series_ids
+        self.transaction = store.transaction
+
+    def write_counts(self, *args: object, **kwargs: object) -> int:
+        self.writes += 1
+        if self.writes == 2:
+            raise StoreError("cannot write counts: disk full")
+        return self.store.write_counts(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_store_error_rolls_back_and_propagates(tmp_path: Path, store: Store) -> None:
+    rows = "".join(f"{EPOCH0 + 60 * i},voice-sla,gold,,,1,2\n" for i in range(300))
+    path = write(tmp_path / "counts.csv", HEADER + rows + f"{EPOCH0},voice-sla,gold,,,5,2\n")
+    failing = FailingStore(store)
+    with (
+        mock.patch.object(reader_module, "CHUNK_BYTES", 1000),
+        pytest.raises(StoreError, match="disk full"),
+    ):
+        ingest_files(failing, SLOS, [path], skip_invalid=True)
+    assert store.list_series() == []
+    assert list(tmp_path.glob("*.rejects.csv*")) == []  # the partial rejects file is gone
+
+
+def test_stray_quotes_and_crlf_line_ends(tmp_path: Path, store: Store) -> None:
+    rows = "".join(f'{EPOCH0 + 60 * i},voice-sla,gold,1,2,say "hi"\r\n' for i in range(50))
+    path = write(tmp_path / "stray.csv", "time,slo,tier,good,total,note\r\n" + rows)
+    path.write_bytes(path.read_bytes() + f"{EPOCH0},voice-sla,gold,3,2,x\r\n".encode())
+    with mock.patch.object(reader_module, "CHUNK_BYTES", 256), pytest.raises(IngestError) as error:
+        ingest_files(store, SLOS, [path])
+    assert problems_of(error) == [f"{path}:52: good 3 is more than total 2"]
+    path.write_bytes(path.read_bytes().replace(b",3,2,x", b",2,2,x"))
+    with mock.patch.object(reader_module, "CHUNK_BYTES", 256):
+        ingest_files(store, SLOS, [path])
+    assert minutes(store, "voice-sla", GOLD, 2) == [(3, 4), (1, 2)]

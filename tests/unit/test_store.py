@@ -100,6 +100,38 @@ def test_a_missing_directory_is_refused(tmp_path: Path) -> None:
         Store.open(tmp_path / "nowhere" / "store.db")
 
 
+def test_a_failing_migration_is_rolled_back_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "half.db"
+    Store.open(path).close()
+    broken = schema.Migration(
+        schema.LATEST_VERSION + 1,
+        "add a table, then fail",
+        "CREATE TABLE added (id INTEGER);\nINSERT INTO no_such_table VALUES (1);\n",
+    )
+    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, broken))
+    monkeypatch.setattr(schema, "LATEST_VERSION", broken.version)
+    with pytest.raises(StoreError, match="no_such_table"):
+        Store.open(path)
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA user_version").fetchone() == (broken.version - 1,)
+    tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_schema")}
+    assert "added" not in tables
+    connection.close()
+
+
+def test_a_second_store_on_the_same_file_sees_committed_writes(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    with Store.open(path) as writer, Store.open(path) as reader:
+        [series] = writer.series_ids("slo", [()])
+        with writer.transaction():
+            writer.write_counts(np.array([series]), np.array([60]), np.array([1]), np.array([1]))
+            assert writer.data_bounds() == (60, 61)  # a read inside sees its own write
+            assert reader.data_bounds() is None  # others do not, until commit
+        assert reader.data_bounds() == (60, 61)
+
+
 def test_migration_scripts_split_into_complete_statements() -> None:
     assert [m.version for m in schema.MIGRATIONS] == list(range(1, len(schema.MIGRATIONS) + 1))
     for migration in schema.MIGRATIONS:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from errorbudget.errors import NotFoundError, StoreError
-from errorbudget.store import Store
+from errorbudget.store import Store, blocks
 
 DAY = 1440
 BASE = 20_000 * DAY - 90  # 90 minutes before a UTC midnight: windows cross hours and days
@@ -389,3 +389,9 @@ def test_status_windows_ending_now_match_brute_force(
     got = store.sums(series, intervals)
     expected = np.stack([reference.sums(s, e) for s, e in intervals], axis=1)
     assert got.tolist() == expected.astype(np.float64).tolist()
+
+
+def test_a_corrupt_block_is_reported_not_misread() -> None:
+    with pytest.raises(StoreError, match="impossible length of 7 bytes"):
+        blocks.decode_blocks([b"\x00" * 120, b"\x00" * 7])
+    assert blocks.decode_blocks([]).shape == (0, 2, 60)

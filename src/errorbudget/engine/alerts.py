@@ -31,6 +31,8 @@ class EffectiveCondition:
     catalog_factor: float
     factor: float
     max_burn: float
+    long_name: str
+    short_name: str
 
     @property
     def reachable(self) -> bool:
@@ -40,14 +42,6 @@ class EffectiveCondition:
     @property
     def adapted(self) -> bool:
         return self.factor != self.catalog_factor
-
-    @property
-    def long_name(self) -> str:
-        return format_duration(self.long_window)
-
-    @property
-    def short_name(self) -> str:
-        return format_duration(self.short_window)
 
 
 def max_burn_rate(target: float) -> float:
@@ -75,6 +69,8 @@ def effective_conditions(
                 catalog_factor=catalog_factor,
                 factor=min(catalog_factor, ceiling),
                 max_burn=max_burn_rate(target),
+                long_name=format_duration(condition.long_window),
+                short_name=format_duration(condition.short_window),
             )
         )
     return conditions

@@ -15,7 +15,7 @@ from errorbudget.engine import budget
 from errorbudget.engine.alerts import EffectiveCondition, evaluate_conditions
 from errorbudget.engine.budget import Counts
 from errorbudget.engine.policy import policy_state
-from errorbudget.engine.timeslices import BoolArray, FloatArray, window_slice_counts
+from errorbudget.engine.timeslices import BoolArray, FloatArray, SlicePrefix
 from errorbudget.engine.windows import EXHAUSTION_LOOKBACK, PROJECTION_LOOKBACK, Plan
 from errorbudget.model import (
     BURN_WINDOWS,
@@ -147,31 +147,33 @@ def counts_from_sums(names: list[str], sums: np.ndarray) -> dict[str, Counts]:
 
 def timeslice_counts(
     slo: SLO,
-    segment: SegmentKey,
     plan: Plan,
     good: FloatArray,
     total: FloatArray,
     origin: int,
     excluded: BoolArray | None,
-) -> tuple[dict[str, Counts], dict[str, Counts]]:
-    """Raw and counted slice counts for every range of ``plan`` from 1-minute arrays that
-    start at minute ``origin`` (aligned to the slice grid) and end at ``plan.at``."""
+) -> list[tuple[dict[str, Counts], dict[str, Counts]]]:
+    """Raw and counted slice counts for every range of ``plan`` and every series, from
+    (series × minutes) arrays that start at minute ``origin`` on the slice grid and end at
+    ``plan.at``; ``excluded`` masks excluded minutes (None: no exclusion applies)."""
     settings = slo.timeslice
     if settings is None:
         raise ValueError(f"SLO {slo.id} does not use timeslices budgeting")
-    del segment  # every segment of an SLO shares its slice settings
     length = int(settings.length.total_seconds() // 60)
-    raw: dict[str, Counts] = {}
-    counted: dict[str, Counts] = {}
-    for name, interval in plan.intervals.items():
-        raw[name] = window_slice_counts(
-            good, total, origin, interval, length, settings.target, settings.no_data
+    raw = SlicePrefix(good, total, origin, length, settings.target, settings.no_data)
+    counted = (
+        raw
+        if excluded is None
+        else SlicePrefix(good, total, origin, length, settings.target, settings.no_data, excluded)
+    )
+    per_name = {
+        name: (raw.counts(interval), counted.counts(interval))
+        for name, interval in plan.intervals.items()
+    }
+    return [
+        (
+            {name: Counts(float(r[0][i]), float(r[1][i])) for name, (r, _) in per_name.items()},
+            {name: Counts(float(c[0][i]), float(c[1][i])) for name, (_, c) in per_name.items()},
         )
-        counted[name] = (
-            raw[name]
-            if excluded is None
-            else window_slice_counts(
-                good, total, origin, interval, length, settings.target, settings.no_data, excluded
-            )
-        )
-    return raw, counted
+        for i in range(good.shape[0])
+    ]

@@ -28,23 +28,23 @@ def slice_counts(
     no_data: Literal["ignore", "good", "bad"] = "ignore",
     excluded: BoolArray | None = None,
 ) -> tuple[BoolArray, BoolArray]:
-    """Per slice: (counted, good) flags for minute arrays aligned to slice boundaries.
+    """Per slice: (counted, good) flags from 1-minute counts aligned to slice boundaries.
 
-    ``good`` and ``total`` are 1-minute counts whose length is a multiple of
-    ``slice_minutes``; ``excluded`` marks excluded minutes.
+    Works on one series (1-D) or many (2-D, series × minutes) at once; the last axis must
+    be a multiple of ``slice_minutes`` long. ``excluded`` marks excluded minutes.
     """
+    shape = (*total.shape[:-1], total.shape[-1] // slice_minutes, slice_minutes)
     if excluded is not None:
         keep = ~excluded
         good = np.where(keep, good, 0.0)
         total = np.where(keep, total, 0.0)
-        slice_has_minutes = keep.reshape(-1, slice_minutes).any(axis=1)
+        slice_has_minutes = keep.reshape(shape).any(axis=-1)
     else:
-        slice_has_minutes = np.ones(len(total) // slice_minutes, dtype=bool)
-    slice_good = good.reshape(-1, slice_minutes).sum(axis=1)
-    slice_total = total.reshape(-1, slice_minutes).sum(axis=1)
+        slice_has_minutes = np.ones(shape[:-1], dtype=bool)
+    slice_good = good.reshape(shape).sum(axis=-1)
+    slice_total = total.reshape(shape).sum(axis=-1)
     has_data = slice_total > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(has_data, slice_good / np.where(has_data, slice_total, 1.0), 0.0)
+    ratio = np.divide(slice_good, slice_total, out=np.zeros_like(slice_good), where=has_data)
     is_good = has_data & (ratio >= slice_target)
     if no_data == "ignore":
         counted = slice_has_minutes & has_data
@@ -53,6 +53,54 @@ def slice_counts(
         if no_data == "good":
             is_good = is_good | ~has_data
     return counted, is_good & counted
+
+
+class SlicePrefix:
+    """Running totals of counted and good slices, so any range costs two lookups per series.
+
+    Built once per SLO from a (series × minutes) matrix that starts at minute ``origin`` on
+    the slice grid; :meth:`counts` then answers every window of a status.
+    """
+
+    def __init__(
+        self,
+        good: FloatArray,
+        total: FloatArray,
+        origin: int,
+        slice_minutes: int,
+        slice_target: float,
+        no_data: Literal["ignore", "good", "bad"] = "ignore",
+        excluded: BoolArray | None = None,
+    ) -> None:
+        if origin % slice_minutes:
+            raise ValueError("minute arrays must start on the slice grid")
+        usable = total.shape[-1] - total.shape[-1] % slice_minutes
+        mask = None if excluded is None else excluded[..., :usable]
+        counted, is_good = slice_counts(
+            good[..., :usable], total[..., :usable], slice_minutes, slice_target, no_data, mask
+        )
+        pad = [(0, 0)] * (counted.ndim - 1) + [(1, 0)]
+        self._counted = np.pad(np.cumsum(counted, axis=-1, dtype=np.float64), pad)
+        self._good = np.pad(np.cumsum(is_good, axis=-1, dtype=np.float64), pad)
+        self.origin = origin
+        self.slice_minutes = slice_minutes
+
+    def counts(self, interval: tuple[int, int]) -> tuple[FloatArray, FloatArray]:
+        """(good slices, counted slices) in ``interval`` for every series.
+
+        Slices sit on a grid aligned to the epoch, so every window agrees on where a slice
+        starts: the slice holding the interval's start counts, the still-open one at its
+        end does not.
+        """
+        length = self.slice_minutes
+        first = (interval[0] - interval[0] % length - self.origin) // length
+        last = (interval[1] - interval[1] % length - self.origin) // length
+        if first < 0:
+            raise ValueError("minute arrays start after the interval")
+        last = min(max(last, first), self._counted.shape[-1] - 1)
+        good = self._good[..., last] - self._good[..., first]
+        counted = self._counted[..., last] - self._counted[..., first]
+        return np.asarray(good, dtype=np.float64), np.asarray(counted, dtype=np.float64)
 
 
 def window_slice_counts(
@@ -65,21 +113,8 @@ def window_slice_counts(
     no_data: Literal["ignore", "good", "bad"] = "ignore",
     excluded: BoolArray | None = None,
 ) -> Counts:
-    """Good and counted slices of ``interval`` (minutes); arrays start at minute ``origin``.
-
-    Slices sit on a grid aligned to the epoch, so every window agrees on where a slice
-    starts: the slice holding the interval's start counts, the still-open one at its end
-    does not.
-    """
-    start = interval[0] - interval[0] % slice_minutes
-    end = interval[1] - interval[1] % slice_minutes
-    if end <= start:
-        return Counts(0.0, 0.0)
-    lo, hi = start - origin, end - origin
-    if lo < 0:
-        raise ValueError("minute arrays start after the interval")
-    mask = excluded[lo:hi] if excluded is not None else None
-    counted, is_good = slice_counts(
-        good[lo:hi], total[lo:hi], slice_minutes, slice_target, no_data, mask
-    )
-    return Counts(float(is_good.sum()), float(counted.sum()))
+    """Good and counted slices of ``interval`` for one series (1-minute arrays from
+    minute ``origin``)."""
+    prefix = SlicePrefix(good, total, origin, slice_minutes, slice_target, no_data, excluded)
+    slice_good, slice_counted = prefix.counts(interval)
+    return Counts(float(slice_good), float(slice_counted))

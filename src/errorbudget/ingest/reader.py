@@ -175,6 +175,10 @@ class FileReader:
                 more = self._read(max(CHUNK_BYTES - len(pending), CHUNK_BYTES // 8))
                 eof, pending = not more, pending + more
             cut = len(pending) if eof else _cut(pending, quote_aware)
+            if cut <= 0 and quote_aware and len(pending) >= 4 * CHUNK_BYTES:
+                # no line end outside quotes in 4 chunks: a stray quote inside a field (which
+                # Arrow reads as a literal), not a 200 MB field. Cut at a line end anyway.
+                cut = _cut(pending, quote_aware=False)
             if cut <= 0:
                 if eof:
                     return

@@ -22,14 +22,15 @@ from errorbudget.store import blocks
 from errorbudget.store.blocks import FULL_MASK, HOURS_PER_DAY, Int64Array
 from errorbudget.store.series import check_series_exist, source_id
 
-# Keys below are ``series_id << 32 | hour`` (or ``| day``) in one JSON array per statement.
+# Keys below are ``series_id << 32 | hour`` (or ``| day``) in one JSON array per statement;
+# CROSS JOIN keeps the key list as the outer loop (one seek per key, never a table scan).
 _KEY_SERIES = "(t.value >> 32)"
 _KEY_LOW = "(t.value & 4294967295)"
 
 _STORED_BLOCKS = f"""
 SELECT b.series_id, b.hour, b.counts, b.minutes_mask
 FROM json_each(?) AS t
-JOIN minute_blocks AS b
+CROSS JOIN minute_blocks AS b
   ON b.series_id = {_KEY_SERIES} AND b.hour = {_KEY_LOW} AND b.source_id = ?
 """
 
@@ -47,13 +48,13 @@ ON CONFLICT (series_id, hour, source_id) DO UPDATE SET
 _HOUR_SUMS = f"""
 SELECT b.series_id, b.hour, b.good_sum, b.total_sum
 FROM json_each(?) AS t
-JOIN minute_blocks AS b ON b.series_id = {_KEY_SERIES} AND b.hour = {_KEY_LOW}
+CROSS JOIN minute_blocks AS b ON b.series_id = {_KEY_SERIES} AND b.hour = {_KEY_LOW}
 """
 
 _DAY_ROWS = f"""
 SELECT d.series_id, d.day, d.hours
 FROM json_each(?) AS t
-JOIN day_counts AS d ON d.series_id = {_KEY_SERIES} AND d.day = {_KEY_LOW}
+CROSS JOIN day_counts AS d ON d.series_id = {_KEY_SERIES} AND d.day = {_KEY_LOW}
 """
 
 _UPSERT_DAY = """

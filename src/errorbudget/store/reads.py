@@ -182,8 +182,6 @@ def minute_arrays(
     """good and total per series and minute of ``[start, end)``, zeros where no data."""
     if end < start:
         raise StoreError(f"the minute range [{start}, {end}) ends before it starts")
-    if start < 0:
-        raise StoreError(f"the minute range [{start}, {end}) starts before 1970")
     selection = _Selection(connection, series)
     width = end - start
     if not len(selection) or not width:
