@@ -52,7 +52,8 @@ def generate_csv(path: Path, series: int, days: int, seed: int = 7) -> int:
     minute_index = np.repeat(np.arange(1440), series)
     queue_index = np.tile(np.arange(series), 1440)
     slo_column = pa.array([SLO_ID] * (series * 1440))
-    with pa_csv.CSVWriter(path, schema, write_options=pa_csv.WriteOptions(quoting_style="none")) as w:
+    options = pa_csv.WriteOptions(quoting_style="none")
+    with pa_csv.CSVWriter(path, schema, write_options=options) as writer:
         for day in range(days):
             minutes = np.arange(1440, dtype=np.int64) + START + day * 1440
             stamps = pa.array(minutes * 60, type=pa.timestamp("s", tz="UTC"))
@@ -64,7 +65,7 @@ def generate_csv(path: Path, series: int, days: int, seed: int = 7) -> int:
                  pa.array(good), pa.array(total)],
                 schema=schema,
             )  # fmt: skip
-            w.write_table(table)
+            writer.write_table(table)
     return series * days * 1440
 
 

@@ -32,7 +32,16 @@ import pyarrow.csv as pacsv
 import yaml
 
 HERE = Path(__file__).resolve().parent
-SLO_GROUPS = 10  # SLOs; each has series // SLO_GROUPS segments
+SLO_GROUPS = 10  # SLOs: nine count occurrences, the last one timeslices
+TIMESLICE_SHARE = 0.01  # of the series; a timeslice series reads every minute of its window
+
+
+def series_per_slo(series: int) -> list[int]:
+    """How many queues each SLO gets: 1 % timeslices, the rest spread over nine SLOs."""
+    timeslice = max(1, round(series * TIMESLICE_SHARE))
+    occurrences = series - timeslice
+    base, extra = divmod(occurrences, SLO_GROUPS - 1)
+    return [base + (1 if i < extra else 0) for i in range(SLO_GROUPS - 1)] + [timeslice]
 
 
 def write_config(workdir: Path) -> Path:
@@ -64,10 +73,12 @@ def write_config(workdir: Path) -> Path:
 def write_csv(workdir: Path, series: int, days: int, end_minute: int) -> tuple[Path, int]:
     """One CSV of every series × minute, written in day-sized chunks."""
     rng = np.random.default_rng(1)
-    per_slo = series // SLO_GROUPS
+    counts = series_per_slo(series)
     path = workdir / "counts.csv"
-    slo_names = np.array([f"slo-{i // per_slo}" for i in range(series)], dtype=object)
-    queues = np.array([f"q{i % per_slo:04d}" for i in range(series)], dtype=object)
+    slo_names = np.array(
+        [f"slo-{slo}" for slo, count in enumerate(counts) for _ in range(count)], dtype=object
+    )
+    queues = np.array([f"q{q:04d}" for count in counts for q in range(count)], dtype=object)
     rows = 0
     start = end_minute - days * 1440
     with pacsv.CSVWriter(
@@ -149,8 +160,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--warm-runs", type=int, default=10)
     args = parser.parse_args()
-    if args.series % SLO_GROUPS:
-        parser.error(f"--series must be a multiple of {SLO_GROUPS}")
+    if args.series < SLO_GROUPS:
+        parser.error(f"--series must be at least {SLO_GROUPS}")
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="errorbudget-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)

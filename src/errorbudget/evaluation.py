@@ -12,12 +12,7 @@ import numpy as np
 
 from errorbudget.engine.alerts import EffectiveCondition
 from errorbudget.engine.budget import Counts
-from errorbudget.engine.status import (
-    blended_targets,
-    counts_from_sums,
-    evaluate_series,
-    timeslice_counts,
-)
+from errorbudget.engine.status import blended_targets, evaluate_series, timeslice_counts
 from errorbudget.engine.timeslices import BoolArray, FloatArray
 from errorbudget.engine.windows import Plan, clip, merge_ranges, plan
 from errorbudget.model import SLO, BudgetStatus, Exclusion, Minute, PolicyPreset, SegmentKey
@@ -51,11 +46,11 @@ def evaluate_slo(
     evaluation = plan(
         slo.window, at, slo.forecast.exhaustion_lookback, slo.forecast.projection_lookback
     )
+    counted_sums = None
     if slo.budgeting == "timeslices":
         per_series, whole = _timeslices(store, slo, evaluation, series, exclusions)
     else:
-        per_series = _occurrences(store, slo, evaluation, series, exclusions)
-        whole = _summed(evaluation, per_series)
+        per_series, whole, counted_sums = _occurrences(store, slo, evaluation, series, exclusions)
 
     statuses = [
         evaluate_series(
@@ -71,12 +66,10 @@ def evaluate_slo(
     ]
     if include_total and (bool(slo.segments.keys) or not series):
         targets = None
-        if slo.segments.overrides and slo.budgeting == "occurrences":
+        if slo.segments.overrides and counted_sums is not None:
             targets = blended_targets(
-                [
-                    (slo.target_for(info.segment), counted)
-                    for info, (_, counted) in zip(series, per_series, strict=True)
-                ],
+                np.array([slo.target_for(info.segment) for info in series]),
+                counted_sums,
                 evaluation.names,
                 slo.target,
             )
@@ -97,15 +90,11 @@ def evaluate_slo(
     return statuses
 
 
-def _summed(evaluation: Plan, per_series: list[SeriesCounts]) -> SeriesCounts:
-    zero = Counts(0.0, 0.0)
-    raw = dict.fromkeys(evaluation.intervals, zero)
-    counted = dict.fromkeys(evaluation.intervals, zero)
-    for series_raw, series_counted in per_series:
-        for name in evaluation.intervals:
-            raw[name] = raw[name] + series_raw[name]
-            counted[name] = counted[name] + series_counted[name]
-    return raw, counted
+def _named(names: list[str], sums: FloatArray) -> dict[str, Counts]:
+    """One series' (ranges × [good, total]) sums as Counts by range name."""
+    return {
+        name: Counts(good, total) for name, (good, total) in zip(names, sums.tolist(), strict=True)
+    }
 
 
 def _occurrences(
@@ -114,31 +103,35 @@ def _occurrences(
     evaluation: Plan,
     series: list[SeriesInfo],
     exclusions: list[Exclusion],
-) -> list[SeriesCounts]:
-    """Event counts: one bulk ``sums`` read for every series and range, then one more read
-    per excluded series for the excluded parts of each range."""
-    if not series:
-        return []
+) -> tuple[list[SeriesCounts], SeriesCounts, FloatArray]:
+    """Event counts per series and for the whole SLO, plus the budget-counting sums array
+    (series × ranges × [good, total]). One bulk ``sums`` read serves every series and
+    range; a series with exclusions costs one more read for the excluded parts."""
     names = evaluation.names
-    sums = store.sums([s.id for s in series], [evaluation.intervals[n] for n in names])
-    result = []
+    if not series:
+        empty = np.zeros((0, len(names), 2))
+        return [], (_named(names, empty.sum(axis=0)),) * 2, empty
+    raw = store.sums([s.id for s in series], [evaluation.intervals[n] for n in names])
+    counted = raw.copy()
     for index, info in enumerate(series):
-        raw = counts_from_sums(names, sums[index])
         ranges = excluded_ranges(slo, info.segment, exclusions)
-        counted = raw
-        if ranges:
-            parts = {name: clip(evaluation.intervals[name], ranges) for name in names}
-            flat = [part for name in names for part in parts[name]]
-            excluded = store.sums([info.id], flat)[0] if flat else np.zeros((0, 2))
-            counted = dict(raw)
-            position = 0
-            for name in names:
-                taken = excluded[position : position + len(parts[name])].sum(axis=0)
-                position += len(parts[name])
-                if len(parts[name]):
-                    counted[name] = raw[name] - Counts(float(taken[0]), float(taken[1]))
-        result.append((raw, counted))
-    return result
+        if not ranges:
+            continue
+        parts = [clip(evaluation.intervals[name], ranges) for name in names]
+        flat = [part for name_parts in parts for part in name_parts]
+        if not flat:
+            continue
+        excluded = store.sums([info.id], flat)[0]
+        bounds = np.cumsum([0, *(len(p) for p in parts)])
+        for position in range(len(names)):
+            counted[index, position] -= excluded[bounds[position] : bounds[position + 1]].sum(
+                axis=0
+            )
+    per_series = [
+        (_named(names, raw[index]), _named(names, counted[index])) for index in range(len(series))
+    ]
+    whole = (_named(names, raw.sum(axis=0)), _named(names, counted.sum(axis=0)))
+    return per_series, whole, counted
 
 
 def _timeslices(
@@ -151,7 +144,8 @@ def _timeslices(
     """Slice counts of every series, and of the whole SLO judged on summed minutes (adding
     up segment slices would judge a different thing)."""
     if not series:
-        return [], _summed(evaluation, [])
+        empty = {name: Counts(0.0, 0.0) for name in evaluation.intervals}
+        return [], (empty, empty)
     origin, good, total, excluded = _minute_matrix(store, slo, evaluation, series, exclusions)
     per_series = timeslice_counts(slo, evaluation, good, total, origin, excluded)
     whole_raw = timeslice_counts(

@@ -207,11 +207,14 @@ def test_gate_rules_follow_the_policy_table() -> None:
 
 
 def test_whole_slo_budget_is_the_sum_of_segment_budgets() -> None:
+    import numpy as np
+
     from errorbudget.engine.status import blended_targets
 
     vip = {"period": Counts(9_700, 10_000)}  # budget 500 at 95 %, 300 bad
     standard = {"period": Counts(27_000, 30_000)}  # budget 6,000 at 80 %, 3,000 bad
-    targets = blended_targets([(0.95, vip), (0.80, standard)], ["period", "1h"], 0.85)
+    counted = np.array([[[9_700, 10_000], [0, 0]], [[27_000, 30_000], [0, 0]]], dtype=float)
+    targets = blended_targets(np.array([0.95, 0.80]), counted, ["period", "1h"], 0.85)
     assert targets["1h"] == 0.85  # nothing eligible: the base target
     slo = voice_slo(window={"type": "rolling", "length": "30d"})
     whole = evaluate_series(

@@ -819,3 +819,29 @@ def test_stray_quotes_and_crlf_line_ends(tmp_path: Path, store: Store) -> None:
     with mock.patch.object(reader_module, "CHUNK_BYTES", 256):
         ingest_files(store, SLOS, [path])
     assert minutes(store, "voice-sla", GOLD, 2) == [(3, 4), (1, 2)]
+
+
+def test_new_series_sorting_before_known_ones(tmp_path: Path, store: Store) -> None:
+    """Series are written in store-id order even when a batch lists them otherwise."""
+    first = write(tmp_path / "first.csv", HEADER + "2026-11-01T10:00:00Z,voice-sla,silver,,,1,1\n")
+    ingest_files(store, SLOS, [first])  # silver gets the first id
+    rows = "".join(
+        f"{EPOCH0 + 60 * m},voice-sla,{tier},,,{m},{m + 1}\n"
+        for m in range(5)
+        for tier in ("bronze", "silver", "gold")
+    )
+    second = write(tmp_path / "second.csv", HEADER + rows)
+    ingest_files(store, SLOS, [second])
+    for tier in ("bronze", "silver", "gold"):
+        assert minutes(store, "voice-sla", (("tier", tier),), 6) == [
+            (m, m + 1) for m in range(5)
+        ] + [(0, 0)]
+
+
+def test_problems_beyond_the_cap_in_later_batches_are_counted(tmp_path: Path, store: Store) -> None:
+    rows = "".join("2026-11-01T10:00:00Z,nope,,,,1,1\n" for _ in range(1200))
+    path = write(tmp_path / "many.csv", HEADER + rows)
+    with mock.patch.object(reader_module, "CHUNK_BYTES", 4096), pytest.raises(IngestError) as error:
+        ingest_files(store, SLOS, [path])
+    assert len(error.value.problems) == 1000
+    assert "1,200 problems" in str(error.value)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
-
 from errorbudget.engine import budget
 from errorbudget.engine.alerts import EffectiveCondition, evaluate_conditions
 from errorbudget.engine.budget import Counts
@@ -123,7 +121,7 @@ def evaluate_series(
 
 
 def blended_targets(
-    parts: list[tuple[float, Mapping[str, Counts]]], names: list[str], base_target: float
+    targets: FloatArray, counted: FloatArray, names: list[str], base_target: float
 ) -> dict[str, float]:
     """Per range, the target that makes a whole-SLO budget the sum of its segments' budgets.
 
@@ -131,18 +129,14 @@ def blended_targets(
     target would hide or invent burn. Instead the whole SLO may spend
     ``Σ (1 − Tᵢ) × Eᵢ`` bad events: its effective target over a range is
     ``1 − Σ (1 − Tᵢ) Eᵢ / Σ Eᵢ`` (the base target when nothing is eligible).
+    ``targets`` has one target per series; ``counted`` is (series × ranges × [good, total]).
     """
-    targets = {}
-    for name in names:
-        eligible = sum(counts[name].total for _, counts in parts if name in counts)
-        allowed = sum((1 - t) * counts[name].total for t, counts in parts if name in counts)
-        targets[name] = 1.0 - allowed / eligible if eligible > 0 else base_target
-    return targets
-
-
-def counts_from_sums(names: list[str], sums: np.ndarray) -> dict[str, Counts]:
-    """``sums`` of shape (len(names), 2) — good, total — as named Counts."""
-    return {name: Counts(float(sums[i, 0]), float(sums[i, 1])) for i, name in enumerate(names)}
+    eligible = counted[:, :, 1].sum(axis=0)
+    allowed = ((1.0 - targets)[:, None] * counted[:, :, 1]).sum(axis=0)
+    return {
+        name: 1.0 - float(allowed[i]) / float(eligible[i]) if eligible[i] > 0 else base_target
+        for i, name in enumerate(names)
+    }
 
 
 def timeslice_counts(

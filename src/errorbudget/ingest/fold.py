@@ -1,14 +1,16 @@
 """Summing rows that share a (series, minute): within a batch, and across batches of a file.
 
-Within a batch, rows are summed with one sort and ``np.add.reduceat`` — only when the
-batch has duplicates (cheap checks first: time-major or series-major sorted input has
-none). Across batches, the store's write *replaces* a (series, minute, source), so the
-second part of a minute split between two batches must be written as the sum of both.
-``FileFold`` remembers what this file wrote: per series, the range of minutes written,
-and the recent batches in full (up to ``retain_rows``). A row inside a series' range is
-looked up in the retained batches and summed; a row that might match an older, forgotten
-batch raises ``FoldOverflowError`` and the caller re-reads the file summing it whole in memory
-(shuffled files only: time- or series-ordered files never get there).
+Within a batch, ``aggregate`` sorts rows by series (a stable sort keeps a time-ordered
+file's minutes in order, so one cheap sort usually suffices) and sums repeated keys with
+``np.add.reduceat``; input that is already key-sorted is passed through untouched.
+
+Across batches: the store's write *replaces* a (series, minute, source), so the second
+part of a minute split between two batches must be written as the sum of both.
+``FileFold`` remembers what this file wrote — per series the range of minutes, and the
+recent batches in full (up to ``RETAIN_ROWS`` rows). A row inside its series' range is
+looked up in the retained batches and summed; a row that might repeat a key of a batch
+no longer retained raises ``FoldOverflowError``, and the caller re-reads the file and sums
+it whole in memory (shuffled files only: time- or series-ordered files never get there).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy.typing as npt
 Int64Array = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-RETAIN_ROWS = 4_000_000
+RETAIN_ROWS = 500_000
 _NO_LOW = np.iinfo(np.int64).max
 _NO_HIGH = np.iinfo(np.int64).min
 
@@ -65,14 +67,16 @@ def _increasing(values: Int64Array) -> bool:
 
 
 def aggregate(rows: MinuteRows) -> MinuteRows:
-    """One row per (series, minute), good and total summed (sub-minute rows aggregate)."""
-    if len(rows) < 2:
-        return rows
-    if _increasing(rows.keys()) or _increasing((rows.minute << 31) | rows.series):
-        return rows  # sorted series- or time-major without repeats: nothing to sum
+    """One row per (series, minute), sorted by series then minute, good and total summed
+    (sub-minute rows aggregate). Input in time order needs one stable sort by series."""
     keys = rows.keys()
-    order = np.argsort(keys, kind="stable")
+    if _increasing(keys):
+        return rows  # already sorted, nothing repeats
+    order = np.argsort(rows.series, kind="stable")  # cheap: few distinct values
     keys = keys[order]
+    if not bool(np.all(keys[1:] >= keys[:-1])):  # minutes out of order within a series
+        resort = np.argsort(keys, kind="stable")
+        order, keys = order[resort], keys[resort]
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
     if starts.size == keys.size:
         return rows.take(order)
@@ -84,6 +88,16 @@ def aggregate(rows: MinuteRows) -> MinuteRows:
     )
 
 
+@dataclass
+class _Written:
+    """One batch as written, and per series (contiguous runs) its first and last minute."""
+
+    rows: MinuteRows
+    series: Int64Array
+    first: Int64Array
+    last: Int64Array
+
+
 class FileFold:
     """What one file has written so far, to sum a minute split across batches."""
 
@@ -93,33 +107,43 @@ class FileFold:
         self.high = np.zeros(0, dtype=np.int64)
         self.forgotten_low = np.zeros(0, dtype=np.int64)
         self.forgotten_high = np.zeros(0, dtype=np.int64)
-        self.retained: deque[MinuteRows] = deque()
+        self.retained: deque[_Written] = deque()
         self.retained_count = 0
 
     def fold(self, rows: MinuteRows) -> int:
         """Add what earlier batches wrote for the same keys into ``rows`` (in place).
 
-        Returns how many of ``rows`` rewrite a key written before. Raises FoldOverflowError
-        when a row may repeat a key of a batch no longer retained.
+        ``rows`` holds each series in one contiguous run, minutes increasing within it.
+        Returns how many of ``rows`` rewrite a key written before. Raises
+        FoldOverflowError when a row may repeat a key of a batch no longer retained.
         """
         if not len(rows):
             return 0
-        self._grow(int(rows.series.max()) + 1)
-        candidates = np.flatnonzero(
-            (rows.minute >= self.low[rows.series]) & (rows.minute <= self.high[rows.series])
-        )
+        bounds = np.flatnonzero(rows.series[1:] != rows.series[:-1]) + 1
+        starts = np.concatenate((np.zeros(1, dtype=np.int64), bounds))
+        ends = np.append(bounds, len(rows))
+        written = _Written(rows, rows.series[starts], rows.minute[starts], rows.minute[ends - 1])
+        self._grow(int(written.series.max()) + 1)
+        low, high = self.low[written.series], self.high[written.series]
+        overlap = (written.last >= low) & (written.first <= high)
         rewritten = 0
-        if candidates.size:
-            rewritten = self._add_earlier(rows, candidates)
-        self.retained.append(rows)
+        if overlap.any():  # some series has minutes inside what it wrote before
+            lengths = ends - starts
+            row_low = np.repeat(np.where(overlap, low, _NO_LOW), lengths)
+            row_high = np.repeat(np.where(overlap, high, _NO_HIGH), lengths)
+            candidates = np.flatnonzero((rows.minute >= row_low) & (rows.minute <= row_high))
+            if candidates.size:
+                rewritten = self._add_earlier(rows, candidates)
+        self.retained.append(written)
         self.retained_count += len(rows)
-        np.minimum.at(self.low, rows.series, rows.minute)
-        np.maximum.at(self.high, rows.series, rows.minute)
+        self.low[written.series] = np.minimum(low, written.first)  # each series once per batch
+        self.high[written.series] = np.maximum(high, written.last)
         while self.retained_count > self.retain_rows and len(self.retained) > 1:
             old = self.retained.popleft()
-            self.retained_count -= len(old)
-            np.minimum.at(self.forgotten_low, old.series, old.minute)
-            np.maximum.at(self.forgotten_high, old.series, old.minute)
+            self.retained_count -= len(old.rows)
+            forgotten = old.series
+            self.forgotten_low[forgotten] = np.minimum(self.forgotten_low[forgotten], old.first)
+            self.forgotten_high[forgotten] = np.maximum(self.forgotten_high[forgotten], old.last)
         return rewritten
 
     def _grow(self, size: int) -> None:
@@ -136,7 +160,8 @@ class FileFold:
         keys = wanted.keys()
         first, last = int(wanted.minute.min()), int(wanted.minute.max())
         found = np.zeros(candidates.size, dtype=bool)
-        for earlier in self.retained:
+        for batch in self.retained:
+            earlier = batch.rows
             near = np.flatnonzero((earlier.minute >= first) & (earlier.minute <= last))
             if not near.size:
                 continue

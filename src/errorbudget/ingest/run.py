@@ -1,8 +1,10 @@
 """``ingest_files``: count files into the store, each file in one transaction.
 
-Pipeline per file: a reader thread parses and checks batches (Arrow and numpy release the
-GIL) while this thread maps rows to series, sums repeated minutes and writes — one
-``store.write_counts`` call per batch. Each file is one ``store.transaction()``: a file
+Pipeline per file, two threads (Arrow and numpy release the GIL): the reader thread does
+the per-row work — parse a ~1M-row batch, check it, group its rows by series and sum each
+(series, minute) — while this thread does the per-series work: series ids (the store is
+only touched here), minutes split across batches, and one ``store.write_counts`` per
+batch. Each file is one ``store.transaction()``: a file
 with a bad row is rolled back whole (unless ``skip_invalid``), so nothing of it is
 written, and files are independent of each other.
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from errorbudget.errors import IngestError, Problem
@@ -27,13 +30,14 @@ from errorbudget.ingest.batch import Batch
 from errorbudget.ingest.fold import FileFold, FoldOverflowError, MinuteRows, aggregate
 from errorbudget.ingest.reader import REQUIRED_COLUMNS, FileReader, detect_format
 from errorbudget.ingest.report import MAX_PROBLEMS, FileReport, IngestReport
-from errorbudget.ingest.series import CountsStore, SeriesResolver
+from errorbudget.ingest.series import CountsStore, Grouped, SeriesResolver, group_rows
 from errorbudget.ingest.validate import Checked, Validator
 from errorbudget.model import SLO
 
 Progress = Callable[[int, int], None]
 _T = TypeVar("_T")
 _WRITE_ROWS = 1 << 20
+Int64Array = npt.NDArray[np.int64]
 
 
 def ingest_files(
@@ -121,8 +125,9 @@ def _ingest_file(
     progress: Callable[[int], None],
 ) -> FileReport:
     started = time.perf_counter()
+    fmt = "unknown"
     try:
-        detect_format(path)  # an unknown file type is rejected before anything else
+        fmt = detect_format(path)[0]  # an unknown file type is rejected before anything else
         try:
             return _FileIngest(store, slos, path, options, progress, whole=False).run(started)
         except FoldOverflowError:  # a shuffled file: sum it whole in memory, then write
@@ -132,8 +137,8 @@ def _ingest_file(
     except pa.ArrowException as exc:
         problems = [Problem(str(path), 0, 0, f"cannot read the file: {exc}")]
     return FileReport(
-        path, path.suffix.lstrip("."), False, 0, 0, 0, 0, time.perf_counter() - started,
-        tuple(problems), len(problems),
+        path, fmt, False, 0, 0, 0, 0, time.perf_counter() - started, tuple(problems),
+        len(problems),
     )  # fmt: skip
 
 
@@ -209,12 +214,12 @@ class _FileIngest:
         with self.store.transaction():
             resolver = SeriesResolver(self.store, validator)
             fold = FileFold()
-            checked_batches = ((batch, validator.check(batch)) for batch in reader.batches())
-            with closing(_prefetched(checked_batches)) as batches:
-                for batch, checked in batches:
+            prepared = (self._prepare(batch, validator) for batch in reader.batches())
+            with closing(_prefetched(prepared)) as batches:
+                for batch, checked, grouped in batches:
                     self._count(batch, checked, rejects)
                     if not self.rejecting:
-                        self._write(batch, checked, resolver, fold)
+                        self._write(grouped, resolver, fold)
                     self.progress(batch.bytes_done)
             if self.rejecting:
                 raise _RollbackError
@@ -243,6 +248,8 @@ class _FileIngest:
         self.problem_count += int(np.count_nonzero(checked.listed()))
         self.rejecting = self.rejecting or not self.options.skip_invalid
         room = max(MAX_PROBLEMS - len(self.problems), 0)
+        if not room and not self.options.skip_invalid:
+            return  # the list is full: the rest are only counted
         lines = batch.lines()
         for row, reason in checked.reasons(room):
             self.problems.append(Problem(str(self.path), int(lines[row]), 0, reason))
@@ -251,30 +258,62 @@ class _FileIngest:
             rows = [row for row, _ in every]
             rejects.write(batch, [int(lines[r]) for r in rows], [r for _, r in every], rows)
 
-    def _write(
-        self, batch: Batch, checked: Checked, resolver: SeriesResolver, fold: FileFold
-    ) -> None:
-        ok = np.flatnonzero(checked.ok)
-        if not ok.size:
+    def _prepare(self, batch: Batch, validator: Validator) -> tuple[Batch, Checked, Grouped]:
+        """The per-row work, on the reader thread: check, then group by series and sum."""
+        checked = validator.check(batch)
+        if self.rejecting:  # read only to find every problem: nothing will be written
+            return batch, checked, _NOTHING
+        return batch, checked, group_rows(checked, validator)
+
+    def _write(self, grouped: Grouped, resolver: SeriesResolver, fold: FileFold) -> None:
+        """The per-series work, on this thread: series ids, earlier parts, one write."""
+        if not len(grouped.rows):
             return
-        dense = resolver.resolve(checked, ok)
-        rows = aggregate(MinuteRows(dense, checked.minute[ok], checked.good[ok], checked.total[ok]))
+        dense = resolver.resolve(grouped)
+        rows, series = _in_store_order(grouped.rows, dense, resolver.store_id_of(dense))
         if self.whole:
             self.parts.append(rows)
             return
         rewritten = fold.fold(rows)
-        series = resolver.store_id_of(rows.series)
         self.store.write_counts(series, rows.minute, rows.good, rows.total, self.options.source)
         self.rows_written += len(rows) - rewritten
 
     def _write_whole(self, resolver: SeriesResolver) -> None:
-        rows = aggregate(MinuteRows.concat(self.parts))
+        rows = aggregate(MinuteRows.concat(self.parts))  # sorted by series, then minute
         self.parts.clear()
-        for start in range(0, len(rows), _WRITE_ROWS):
-            part = rows.take(np.arange(start, min(start + _WRITE_ROWS, len(rows))))
-            series = resolver.store_id_of(part.series)
-            self.store.write_counts(series, part.minute, part.good, part.total, self.options.source)
+        for at in range(0, len(rows), _WRITE_ROWS):
+            part = slice(at, at + _WRITE_ROWS)
+            self.store.write_counts(
+                resolver.store_id_of(rows.series[part]),
+                rows.minute[part],
+                rows.good[part],
+                rows.total[part],
+                self.options.source,
+            )
         self.rows_written = len(rows)
+
+
+def _in_store_order(
+    rows: MinuteRows, dense: Int64Array, store_ids: Int64Array
+) -> tuple[MinuteRows, Int64Array]:
+    """``rows`` (series numbered by batch, in that order) renumbered with file-wide ``dense``
+    ids and reordered by store id, with the store id of each row: the store then gets its
+    rows key-sorted and skips its own sort."""
+    lengths = np.bincount(rows.series, minlength=dense.size)
+    order = np.argsort(store_ids, kind="stable")
+    if bool(np.any(order != np.arange(order.size))):
+        lengths_ordered = lengths[order]
+        starts = np.cumsum(lengths) - lengths
+        new_starts = np.cumsum(lengths_ordered) - lengths_ordered
+        shift = np.repeat(starts[order] - new_starts, lengths_ordered)
+        rows = rows.take(np.arange(len(rows), dtype=np.int64) + shift)
+        lengths, dense, store_ids = lengths_ordered, dense[order], store_ids[order]
+    rows.series = np.repeat(dense, lengths)
+    return rows, np.repeat(store_ids, lengths)
+
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+_NOTHING = Grouped(np.zeros(0, dtype=np.int32), [], MinuteRows(_EMPTY, _EMPTY, _EMPTY, _EMPTY))
 
 
 class _Rejects:

@@ -1,24 +1,32 @@
 """Mapping rows to series: (SLO, values of that SLO's segment keys) → a store series id.
 
-The SLO index and each segment column's dictionary codes are combined into one integer per
-row (mixed radix, with the keys an SLO does not use zeroed), the distinct combinations
-found with a lookup table or ``np.unique``, and only those — typically a few hundred per
-batch — go through Python: a cache, then ``store.series_ids`` once per SLO for new ones.
+Two halves, so the per-row work runs on the reader thread and only per-series work waits
+for the store:
+
+- ``group_rows`` (reader thread, no store): the SLO index and each segment column's
+  dictionary codes are combined into one integer per row (mixed radix; keys an SLO does
+  not use count as zero), the distinct combinations — the batch's series — found with a
+  lookup table or ``np.unique``, and the rows summed per (series, minute), sorted.
+- ``SeriesResolver`` (writer thread): a cache, then ``store.series_ids`` once per SLO
+  for the series not seen before in this file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from errorbudget.ingest.fold import MinuteRows, aggregate
 from errorbudget.ingest.validate import Checked, Validator
 from errorbudget.model import SegmentKey
 
 Int64Array = npt.NDArray[np.int64]
+Int32Array = npt.NDArray[np.int32]
 
 _TABLE_MIN = 1 << 16
 """Up to this many combinations (or twice the rows) use a lookup table instead of sorting."""
@@ -43,6 +51,71 @@ class CountsStore(Protocol):
     def transaction(self) -> AbstractContextManager[Any]: ...
 
 
+@dataclass
+class Grouped:
+    """The writable rows of a batch, one per (series, minute), sorted by series then minute.
+
+    ``rows.series`` indexes ``slo`` / ``values``: the batch's own numbering of its series.
+    """
+
+    slo: Int32Array
+    values: list[tuple[str, ...]]
+    """Per series: the values of its SLO's segment keys, in the SLO's key order."""
+    rows: MinuteRows
+
+
+def group_rows(checked: Checked, validator: Validator) -> Grouped:
+    """Group the rows that passed the checks by series and sum each (series, minute)."""
+    rows = np.flatnonzero(checked.ok)
+    if not rows.size:
+        empty = np.zeros(0, dtype=np.int64)
+        return Grouped(np.zeros(0, np.int32), [], MinuteRows(empty, empty, empty, empty))
+    inverse, representative = _combinations(checked, validator, rows)
+    slo = checked.slo[representative]
+    values = []
+    for series_slo, row in zip(slo.tolist(), representative.tolist(), strict=True):
+        keys = validator.slos[series_slo].segments.keys
+        segments = checked.segments
+        values.append(tuple(segments[k].values[segments[k].codes[row]] for k in keys))
+    summed = aggregate(
+        MinuteRows(inverse, checked.minute[rows], checked.good[rows], checked.total[rows])
+    )
+    return Grouped(slo, values, summed)
+
+
+def _combinations(
+    checked: Checked, validator: Validator, rows: Int64Array
+) -> tuple[Int64Array, Int64Array]:
+    """(row → index of its combination, a row index for each distinct combination)."""
+    slo = checked.slo[rows]
+    combined = slo.astype(np.int64)
+    radix = len(validator.slos)
+    for at, key in enumerate(validator.segment_columns):
+        uses = validator.uses[slo, at]
+        if key not in checked.segments or not uses.any():
+            continue  # unused here (rows needing an absent column were rejected)
+        segment = checked.segments[key]
+        width = len(segment.values) + 1
+        if radix * width >= 1 << 62:  # renumber densely before the product overflows
+            unique, combined = np.unique(combined, return_inverse=True)
+            radix = int(unique.size)
+        combined = combined * width + np.where(uses, segment.codes[rows] + 1, 0)
+        radix *= width
+    if radix <= max(_TABLE_MIN, 2 * rows.size):
+        present = np.zeros(radix, dtype=bool)
+        present[combined] = True
+        distinct = np.flatnonzero(present)
+        lookup = np.empty(radix, dtype=np.int64)
+        lookup[distinct] = np.arange(distinct.size)
+        inverse = lookup[combined]
+        representative = np.empty(distinct.size, dtype=np.int64)
+        representative[inverse] = rows  # any row of each combination will do
+    else:
+        _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+        representative = rows[first]
+    return inverse.astype(np.int64), representative
+
+
 class SeriesResolver:
     """File-local dense ids for series (0, 1, …) and the store id of each.
 
@@ -56,19 +129,11 @@ class SeriesResolver:
         self.store_ids: list[int] = []
         self._store_id_array = np.zeros(0, dtype=np.int64)
 
-    def resolve(self, checked: Checked, rows: Int64Array) -> Int64Array:
-        """The dense series id of each of ``rows`` (rows that passed the checks)."""
-        if not rows.size:
-            return np.zeros(0, dtype=np.int64)
-        inverse, representative = self._combinations(checked, rows)
-        dense = np.empty(representative.size, dtype=np.int64)
+    def resolve(self, grouped: Grouped) -> Int64Array:
+        """The dense id of each series of ``grouped``, creating new series in the store."""
+        dense = np.empty(len(grouped.values), dtype=np.int64)
         new: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
-        for at, row in enumerate(representative.tolist()):
-            slo = int(checked.slo[row])
-            values = tuple(
-                checked.segments[key].values[checked.segments[key].codes[row]]
-                for key in self.validator.slos[slo].segments.keys
-            )
+        for at, (slo, values) in enumerate(zip(grouped.slo.tolist(), grouped.values, strict=True)):
             known = self.dense.get((slo, values))
             if known is None:
                 new.setdefault(slo, []).append((at, values))
@@ -81,41 +146,9 @@ class SeriesResolver:
             for (at, values), store_id in zip(wanted, ids, strict=True):
                 dense[at] = self.dense[(slo, values)] = len(self.store_ids)
                 self.store_ids.append(int(store_id))
-        return dense[inverse]
+        return dense
 
     def store_id_of(self, dense: Int64Array) -> Int64Array:
         if self._store_id_array.size != len(self.store_ids):
             self._store_id_array = np.asarray(self.store_ids, dtype=np.int64)
         return self._store_id_array[dense]
-
-    def _combinations(self, checked: Checked, rows: Int64Array) -> tuple[Int64Array, Int64Array]:
-        """(row → index of its combination, a row index for each distinct combination)."""
-        slo = checked.slo[rows]
-        combined = slo.astype(np.int64)
-        radix = len(self.validator.slos)
-        for at, key in enumerate(self.validator.segment_columns):
-            if key not in checked.segments:
-                continue  # absent from the file: rows needing it were rejected
-            segment = checked.segments[key]
-            uses = self.validator.uses[slo, at]
-            if not uses.any():
-                continue
-            width = len(segment.values) + 1
-            if radix * width >= 1 << 62:  # renumber densely before the product overflows
-                unique, combined = np.unique(combined, return_inverse=True)
-                radix = int(unique.size)
-            combined = combined * width + np.where(uses, segment.codes[rows] + 1, 0)
-            radix *= width
-        if radix <= max(_TABLE_MIN, 2 * rows.size):
-            present = np.zeros(radix, dtype=bool)
-            present[combined] = True
-            distinct = np.flatnonzero(present)
-            lookup = np.empty(radix, dtype=np.int64)
-            lookup[distinct] = np.arange(distinct.size)
-            inverse = lookup[combined]
-            representative = np.empty(distinct.size, dtype=np.int64)
-            representative[inverse] = rows  # any row of each combination will do
-        else:
-            distinct, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
-            representative = rows[first]
-        return inverse.astype(np.int64), representative

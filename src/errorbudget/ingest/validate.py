@@ -218,8 +218,14 @@ class Validator:
                 continue
             column = _column(table, key)
             encoded = pc.dictionary_encode(column)
-            values = encoded.dictionary.to_pylist()
-            codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
+            found = encoded.dictionary.to_pylist()
+            # number values in sorted order, not first-seen order: every batch then lists
+            # its series in the same order, the order the first batch created them in
+            values = sorted(found)
+            rank = np.empty(len(found) + 1, dtype=np.int32)
+            rank[np.argsort(np.array(found, dtype=object), kind="stable")] = np.arange(len(found))
+            rank[-1] = -1  # null
+            codes = rank[encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)]
             blank = np.array([not value for value in values] + [True], dtype=bool)
             checked.segments[key] = Segments(codes, values)
             self._fail(

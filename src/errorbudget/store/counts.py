@@ -82,24 +82,6 @@ def rows_array(rows: list[tuple[int, ...]], width: int) -> Int64Array:
     return flat.reshape(len(rows), width)
 
 
-def scatter_add(
-    grid: npt.NDArray[np.int64] | npt.NDArray[np.float64],
-    rows: Int64Array,
-    columns: Int64Array,
-    values: Int64Array,
-) -> None:
-    """``grid[rows, columns] += values``, correct when a cell repeats (several sources).
-
-    Plain fancy-index addition when every cell is distinct (the usual single source case),
-    ``np.add.at`` otherwise: it is exact for repeats but much slower.
-    """
-    cells = rows * grid.shape[1] + columns
-    if cells.size < 2 or np.unique(cells).size == cells.size:
-        grid[rows, columns] += values
-    else:
-        np.add.at(grid, (rows, columns), values)
-
-
 def _first(mask: npt.NDArray[np.bool_]) -> int | None:
     found = np.flatnonzero(mask)
     return int(found[0]) if found.size else None

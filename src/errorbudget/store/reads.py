@@ -5,11 +5,13 @@ into disjoint segments between their end points (``blocks.plan_intervals``), and
 segment is read as (1) whole UTC days: ``sum()`` of ``day_counts`` totals with
 ``GROUP BY series_id``; (2) whole hours inside a day: the hourly sums stored in the day's
 ``day_counts`` row; (3) partial hours at the edges: the minute blocks of those hours. Each
-kind is one query for all series; numpy does the rest. No Python runs per minute.
+kind is one query for all series (day totals: one per day range); numpy does the rest.
+No Python runs per minute.
 
 The series of a read are passed to SQL as one JSON array (``json_each``), so a read never
-writes (no temporary tables). When a read asks for at least half of all series, the
-``series`` table itself drives the query instead and rows for other series are dropped.
+writes (no temporary tables) and each statement's text, and prepared plan, stays the same.
+Letting the ``series`` table drive all-series reads instead was measured: under 3 % faster
+for 1,000 series, and slower for large subsets, so there is one path.
 """
 
 from __future__ import annotations
@@ -24,32 +26,32 @@ import numpy.typing as npt
 from errorbudget.errors import StoreError
 from errorbudget.store import blocks
 from errorbudget.store.blocks import HOURS_PER_DAY, MINUTES_PER_HOUR, Int64Array
-from errorbudget.store.counts import int_array, rows_array, scatter_add
+from errorbudget.store.counts import int_array, rows_array
 
 Float64Array = npt.NDArray[np.float64]
 
 _JSON_IDS = "SELECT value FROM json_each(?)"
 _ALL_IDS = "SELECT id AS value FROM series"
 
-_SUM_DAYS = """
+_SUM_DAYS = f"""
 SELECT series_id, sum(good), sum(total) FROM day_counts
-WHERE series_id IN ({ids}) AND day >= ? AND day < ?
+WHERE series_id IN ({_JSON_IDS}) AND day >= ? AND day < ?
 GROUP BY series_id
 """
 
-_DAY_ROWS = """
+_DAY_ROWS = f"""
 SELECT series_id, day, hours FROM day_counts
-WHERE series_id IN ({ids}) AND day IN (SELECT value FROM json_each(?))
+WHERE series_id IN ({_JSON_IDS}) AND day IN (SELECT value FROM json_each(?))
 """
 
-_BLOCKS_AT_HOURS = """
+_BLOCKS_AT_HOURS = f"""
 SELECT series_id, hour, counts FROM minute_blocks
-WHERE series_id IN ({ids}) AND hour IN (SELECT value FROM json_each(?))
+WHERE series_id IN ({_JSON_IDS}) AND hour IN (SELECT value FROM json_each(?))
 """
 
-_BLOCKS_BETWEEN = """
+_BLOCKS_BETWEEN = f"""
 SELECT series_id, hour, counts FROM minute_blocks
-WHERE series_id IN ({ids}) AND hour >= ? AND hour < ?
+WHERE series_id IN ({_JSON_IDS}) AND hour >= ? AND hour < ?
 """
 
 # CROSS JOIN fixes the loop order: per series, seek its edge hour (never scan all blocks).
@@ -65,29 +67,37 @@ FROM e CROSS JOIN minute_blocks AS b ON b.series_id = e.series_id AND b.hour = e
 
 
 class _Selection:
-    """The distinct series of a read, how SQL selects them, and the map back to the caller."""
+    """The distinct series of a read, as SQL gets them, and the map back to the caller's."""
 
-    def __init__(self, connection: sqlite3.Connection, series: Sequence[int]) -> None:
+    def __init__(self, series: Sequence[int]) -> None:
         requested = int_array("series", list(series))
         self.ids, self.inverse = np.unique(requested, return_inverse=True)
-        stored = int(connection.execute("SELECT count(*) FROM series").fetchone()[0])
-        self.everything = bool(self.ids.size) and 2 * self.ids.size >= stored
-        self.parameters: tuple[str, ...] = (
-            () if self.everything else (json.dumps(self.ids.tolist()),)
-        )
+        self.parameters = (json.dumps(self.ids.tolist()),)
 
     def __len__(self) -> int:
         return int(self.ids.size)
 
-    def sql(self, template: str, **names: str) -> str:
-        return template.format(ids=_ALL_IDS if self.everything else _JSON_IDS, **names)
+    def positions(self, series_ids: Int64Array) -> Int64Array:
+        """The row of each fetched series id in this read's arrays."""
+        return np.searchsorted(self.ids, series_ids).astype(np.int64)
 
-    def locate(self, series_ids: Int64Array) -> tuple[npt.NDArray[np.bool_], Int64Array]:
-        """Which fetched rows belong to this read, and their row in its arrays."""
-        positions = np.searchsorted(self.ids, series_ids)
-        clipped = np.minimum(positions, self.ids.size - 1)
-        wanted = self.ids[clipped] == series_ids
-        return wanted, clipped.astype(np.int64)
+
+def _scatter_add(
+    grid: npt.NDArray[np.int64] | npt.NDArray[np.float64],
+    rows: Int64Array,
+    columns: Int64Array,
+    values: Int64Array,
+) -> None:
+    """``grid[rows, columns] += values``, correct when a cell repeats (several sources).
+
+    Plain fancy-index addition when every cell is distinct (the usual single source case),
+    ``np.add.at`` otherwise: it is exact for repeats but much slower.
+    """
+    cells = rows * grid.shape[1] + columns
+    if cells.size < 2 or np.unique(cells).size == cells.size:
+        grid[rows, columns] += values
+    else:
+        np.add.at(grid, (rows, columns), values)
 
 
 def _block_rows(
@@ -98,12 +108,11 @@ def _block_rows(
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros((0, 2, slots), dtype=np.int64)
     series_ids, keys, blobs = zip(*rows, strict=True)
-    wanted, positions = selection.locate(np.asarray(series_ids, dtype=np.int64))
-    counts = blocks.decode_blocks(blobs, slots)
-    keys_a = np.asarray(keys, dtype=np.int64)
-    if bool(wanted.all()):
-        return positions, keys_a, counts
-    return positions[wanted], keys_a[wanted], counts[wanted]
+    return (
+        selection.positions(np.asarray(series_ids, dtype=np.int64)),
+        np.asarray(keys, dtype=np.int64),
+        blocks.decode_blocks(blobs, slots),
+    )
 
 
 def sums(
@@ -113,17 +122,15 @@ def sums(
 ) -> Float64Array:
     """[good, total] sums per series and ``[start, end)`` interval, shape (S, I, 2)."""
     plan = blocks.plan_intervals(intervals)
-    selection = _Selection(connection, series)
+    selection = _Selection(series)
     result = np.zeros((len(series), len(intervals), 2), dtype=np.float64)
     if not len(selection) or not len(intervals):
         return result
     segments = np.zeros((len(selection), plan.segment_count, 2), dtype=np.int64)
-    day_sql = selection.sql(_SUM_DAYS)
     for segment, first_day, end_day in plan.day_ranges:
-        rows = connection.execute(day_sql, (*selection.parameters, first_day, end_day))
+        rows = connection.execute(_SUM_DAYS, (*selection.parameters, first_day, end_day))
         found = rows_array(rows.fetchall(), 3)
-        wanted, positions = selection.locate(found[:, 0])
-        segments[positions[wanted], segment] += found[wanted, 1:]
+        segments[selection.positions(found[:, 0]), segment] += found[:, 1:]
     if plan.hour_ranges:
         _add_hour_ranges(connection, selection, plan, segments)
     if plan.partials:
@@ -143,7 +150,7 @@ def _add_hour_ranges(
     """Add whole-hour ranges from the hourly sums of their days' rows (one read)."""
     days = np.unique([low // HOURS_PER_DAY for _, low, _ in plan.hour_ranges])
     rows = connection.execute(
-        selection.sql(_DAY_ROWS), (*selection.parameters, json.dumps(days.tolist()))
+        _DAY_ROWS, (*selection.parameters, json.dumps(days.tolist()))
     ).fetchall()
     positions, row_days, hourly = _block_rows(selection, rows, HOURS_PER_DAY)
     prefix = np.zeros((len(selection), days.size, 2, HOURS_PER_DAY + 1), dtype=np.int64)
@@ -165,15 +172,20 @@ def _add_partials(
     """Add the partial-hour minute ranges from the blocks of those hours (one read)."""
     hours = np.unique([hour for _, hour, _, _ in plan.partials])
     rows = connection.execute(
-        selection.sql(_BLOCKS_AT_HOURS), (*selection.parameters, json.dumps(hours.tolist()))
+        _BLOCKS_AT_HOURS, (*selection.parameters, json.dumps(hours.tolist()))
     ).fetchall()
     positions, block_hours, counts = _block_rows(selection, rows, MINUTES_PER_HOUR)
-    prefix = np.zeros((len(selection), hours.size, 2, MINUTES_PER_HOUR + 1), dtype=np.int64)
-    scatter_add(prefix[:, :, :, 1:], positions, np.searchsorted(hours, block_hours), counts)
-    np.cumsum(prefix, axis=3, out=prefix)  # prefix[..., m] = sum of the minutes before m
+    prefix = np.zeros((counts.shape[0], 2, MINUTES_PER_HOUR + 1), dtype=np.int64)
+    np.cumsum(counts, axis=2, out=prefix[:, :, 1:])  # prefix[..., m] = minutes before m
+    cells = positions * hours.size + np.searchsorted(hours, block_hours)
+    one_source = np.unique(cells).size == cells.size
     for segment, hour, first, end in plan.partials:
-        column = int(np.searchsorted(hours, hour))
-        segments[:, segment] += prefix[:, column, :, end] - prefix[:, column, :, first]
+        chosen = np.flatnonzero(block_hours == hour)
+        values = prefix[chosen, :, end] - prefix[chosen, :, first]
+        if one_source:
+            segments[positions[chosen], segment] += values
+        else:  # blocks of several sources for one series and hour
+            np.add.at(segments[:, segment], positions[chosen], values)
 
 
 def minute_arrays(
@@ -182,7 +194,7 @@ def minute_arrays(
     """good and total per series and minute of ``[start, end)``, zeros where no data."""
     if end < start:
         raise StoreError(f"the minute range [{start}, {end}) ends before it starts")
-    selection = _Selection(connection, series)
+    selection = _Selection(series)
     width = end - start
     if not len(selection) or not width:
         empty = np.zeros((len(series), width), dtype=np.float64)
@@ -190,11 +202,11 @@ def minute_arrays(
     first_hour = start // MINUTES_PER_HOUR
     end_hour = -(-end // MINUTES_PER_HOUR)
     rows = connection.execute(
-        selection.sql(_BLOCKS_BETWEEN), (*selection.parameters, first_hour, end_hour)
+        _BLOCKS_BETWEEN, (*selection.parameters, first_hour, end_hour)
     ).fetchall()
     positions, block_hours, counts = _block_rows(selection, rows, MINUTES_PER_HOUR)
     grid = np.zeros((len(selection), end_hour - first_hour, 2, MINUTES_PER_HOUR))
-    scatter_add(grid, positions, block_hours - first_hour, counts)
+    _scatter_add(grid, positions, block_hours - first_hour, counts)
     offset = start - first_hour * MINUTES_PER_HOUR
     flat = grid.transpose(0, 2, 1, 3).reshape(len(selection), 2, -1)
     flat = flat[:, :, offset : offset + width]

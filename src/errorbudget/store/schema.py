@@ -145,7 +145,7 @@ LATEST_VERSION = MIGRATIONS[-1].version
 PAGE_SIZE = 8192
 """Set on new files only; larger pages keep 8-byte-wide blocks off overflow pages."""
 
-CACHE_KIB = 256 * 1024
+CACHE_KIB = 64 * 1024
 MMAP_BYTES = 1 << 30
 WAL_CHECKPOINT_PAGES = 10_000
 
