@@ -29,18 +29,18 @@ def ingest(config: str, csv_path: str) -> dict[str, object]:
     }
 
 
-def status(config: str, end_minute: str, runs: str) -> dict[str, object]:
+def status(config: str, end_minute: str, runs: str, slo: str | None = None) -> dict[str, object]:
     began = time.perf_counter()
     from errorbudget.app import App
 
     at = datetime.fromtimestamp(int(end_minute) * 60, tz=UTC)
     times = []
     with App.open(config) as app:
-        statuses = app.status(at=at)
+        statuses = app.status(at=at, slo_ids=[slo] if slo else None)
         times.append(time.perf_counter() - began)
         for _ in range(int(runs) - 1):
             began = time.perf_counter()
-            statuses = app.status(at=at)
+            statuses = app.status(at=at, slo_ids=[slo] if slo else None)
             times.append(time.perf_counter() - began)
     if int(runs) > 1:
         times = times[1:] or times

@@ -7,6 +7,9 @@ keeps the same numbers everywhere.
 
 from __future__ import annotations
 
+import getpass
+import hashlib
+import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +35,14 @@ def utc_now() -> datetime:
     return datetime.now(tz=UTC)
 
 
+def current_user() -> str:
+    """Who is acting, for the audit log: the OS user, else ``$USER``, else ``unknown``."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "unknown")
+
+
 class App:
     """Holds the loaded config, the open store and the clock; every surface goes through it."""
 
@@ -43,8 +54,40 @@ class App:
 
     @classmethod
     def open(cls, config_path: str | Path | None = None, clock: Clock = utc_now) -> App:
+        """Load the config, open its store, and record the config if it changed."""
         loaded = load_config(config_path)
-        return cls(loaded, Store.open(loaded.store_path), clock)
+        app = cls(loaded, Store.open(loaded.store_path), clock)
+        try:
+            app.record_config()
+        except BaseException:
+            app.close()
+            raise
+        return app
+
+    def record_config(self, actor: str | None = None) -> int | None:
+        """Append a ``config.apply`` audit entry when the config differs from the last one
+        applied to this store (by content, not layout); return its id, or None."""
+        canonical = self.loaded.config.model_dump_json()
+        digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        previous = self.store.audit_log(limit=1, action="config.apply")
+        before: list[str] = []
+        if previous:
+            if previous[0].details.get("sha256") == digest:
+                return None
+            listed = previous[0].details.get("slos")
+            before = [str(x) for x in listed] if isinstance(listed, list) else []
+        slo_ids = [slo.id for slo in self.slos]
+        return self.store.audit(
+            actor=actor or current_user(),
+            action="config.apply",
+            subject=str(self.loaded.path),
+            details={
+                "sha256": digest,
+                "slos": slo_ids,
+                "added": sorted(set(slo_ids) - set(before)),
+                "removed": sorted(set(before) - set(slo_ids)),
+            },
+        )
 
     def close(self) -> None:
         self.store.close()
@@ -84,21 +127,39 @@ class App:
     ) -> list[BudgetStatus]:
         """Status of every series of the chosen SLOs at ``at`` (default: now).
 
-        An SLO with segments also gets a whole-SLO row (segment ``()``) at its base target,
-        unless ``include_total`` is False.
+        An SLO with segments also gets a whole-SLO row (segment ``()``) first, whose budget
+        is the sum of its segments' budgets, unless ``include_total`` is False.
         """
         at_minute = self.now_minute(at)
         exclusions = self.store.list_exclusions()
+        chosen = self.select_slos(slo_ids, service)
+        series = self._series_by_slo(chosen)
         statuses: list[BudgetStatus] = []
-        for slo in self.select_slos(slo_ids, service):
-            statuses.extend(self._slo_status(slo, at_minute, exclusions, include_total))
+        for slo in chosen:
+            statuses.extend(
+                evaluate_slo(
+                    self.store,
+                    slo,
+                    series.get(slo.id, []),
+                    at_minute,
+                    exclusions,
+                    self.loaded.policy(slo.policy),
+                    self._conditions,
+                    include_total,
+                )
+            )
         return statuses
 
-    def _series_of(self, slo: SLO) -> list[SeriesInfo]:
-        keys = set(slo.segments.keys)
-        return [
-            info for info in self.store.list_series(slo.id) if {k for k, _ in info.segment} == keys
-        ]
+    def _series_by_slo(self, slos: Sequence[SLO]) -> dict[str, list[SeriesInfo]]:
+        """Stored series of each SLO whose labels are exactly the SLO's segment keys (series
+        left over from an earlier segmentation are not evaluated)."""
+        stored = self.store.list_series(slos[0].id if len(slos) == 1 else None)
+        keys = {slo.id: set(slo.segments.keys) for slo in slos}
+        grouped: dict[str, list[SeriesInfo]] = {}
+        for info in stored:
+            if info.slo in keys and {k for k, _ in info.segment} == keys[info.slo]:
+                grouped.setdefault(info.slo, []).append(info)
+        return grouped
 
     def _conditions(self, slo: SLO, target: float) -> list[EffectiveCondition]:
         key = (slo.id, target)
@@ -108,20 +169,6 @@ class App:
                 catalog, nominal_length(slo.window), target, slo.alerting.max_burn_fraction
             )
         return self._condition_cache[key]
-
-    def _slo_status(
-        self, slo: SLO, at: Minute, exclusions: list[Exclusion], include_total: bool
-    ) -> list[BudgetStatus]:
-        return evaluate_slo(
-            self.store,
-            slo,
-            self._series_of(slo),
-            at,
-            exclusions,
-            self.loaded.policy(slo.policy),
-            self._conditions,
-            include_total,
-        )
 
     # --- exclusions ------------------------------------------------------------------------
 

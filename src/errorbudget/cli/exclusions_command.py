@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from datetime import datetime
 from pathlib import Path
 from typing import get_args
@@ -11,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from errorbudget.app import App
+from errorbudget.app import App, current_user
 from errorbudget.cli.common import (
     config_option,
     echo_json,
@@ -26,7 +25,7 @@ CATEGORIES: tuple[str, ...] = get_args(ExclusionCategory)
 
 
 def _author(value: str | None) -> str:
-    return value or getpass.getuser()
+    return value or current_user()
 
 
 @click.group()

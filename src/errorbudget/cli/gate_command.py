@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from datetime import datetime
 from pathlib import Path
 from typing import cast
@@ -10,7 +9,7 @@ from typing import cast
 import click
 from rich.console import Console
 
-from errorbudget.app import App
+from errorbudget.app import App, current_user
 from errorbudget.cli.common import (
     config_option,
     echo_json,
@@ -94,7 +93,7 @@ def gate(
             change_type=change_type,
             risk=cast(Risk, risk),
             segment=parse_segment(segment_pairs),
-            actor=author or getpass.getuser(),
+            actor=author or current_user(),
             at=at,
         )
     if output_format == "json":

@@ -40,22 +40,23 @@ def main() -> None:
 def _register_commands() -> None:
     # Built-in commands register the way a plugin's would: each module adds its own.
     from errorbudget.cli import (
+        config_commands,
         demo_command,
         exclusions_command,
         gate_command,
+        ingest_command,
         status_command,
     )
 
-    for module in (status_command, exclusions_command, gate_command, demo_command):
+    for module in (
+        config_commands,
+        ingest_command,
+        status_command,
+        exclusions_command,
+        gate_command,
+        demo_command,
+    ):
         module.register(main)
 
 
 _register_commands()
-
-from errorbudget.cli import ingest_command  # noqa: E402  (registered like the built-ins above)
-
-ingest_command.register(main)
-
-from errorbudget.cli import config_commands  # noqa: E402  (validate, openslo import|export)
-
-config_commands.register(main)

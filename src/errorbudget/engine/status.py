@@ -43,16 +43,13 @@ def evaluate_series(
     """
     zero = budget.ZERO
     base_target = slo.target_for(segment)
-    targets = dict(window_targets or {})
-
-    def target_of(name: str) -> float:
-        return targets.get(name, base_target)
-
-    target = target_of("period")
+    targets = window_targets or {}
+    target = targets.get("period", base_target)
     period = counted.get("period", zero)
     period_raw = raw.get("period", zero)
     rates = {
-        name: budget.burn_rate(counted.get(name, zero), target_of(name)) for name in BURN_WINDOWS
+        name: budget.burn_rate(counted.get(name, zero), targets.get(name, base_target))
+        for name in BURN_WINDOWS
     }
     consumed = budget.consumed_ratio(period, target)
     allowed = budget.budget_total(period, target)
@@ -74,7 +71,7 @@ def evaluate_series(
         projection_range = plan.intervals[PROJECTION_LOOKBACK]
         projected = budget.projected_consumed_ratio(
             period,
-            target_of(PROJECTION_LOOKBACK),
+            targets.get(PROJECTION_LOOKBACK, base_target),
             counted.get(PROJECTION_LOOKBACK, zero),
             projection_range[1] - projection_range[0],
             plan.budget_period.end - plan.at,

@@ -1,0 +1,160 @@
+"""The App over a real SQLite store: evaluation with exclusions, timeslices, config audit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from errorbudget.app import App
+from errorbudget.config import parse_config
+from errorbudget.model import to_minute
+from errorbudget.store import Store
+
+AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+CONFIG = """\
+version: 1
+store: {path: app.db}
+slos:
+  - id: calls
+    service: cc
+    target: 0.9
+    window: {type: rolling, length: 1d}
+    segments: {keys: [queue]}
+  - id: api
+    service: platform
+    target: 0.99
+    window: {type: rolling, length: 1d}
+    budgeting: timeslices
+    timeslice: {length: 1m, target: 0.9}
+    segments: {keys: [region]}
+"""
+
+
+def make_app(tmp_path: Path, text: str = CONFIG) -> App:
+    path = tmp_path / "errorbudget.yaml"
+    path.write_text(text, encoding="utf-8")
+    return App.open(path, clock=lambda: AT)
+
+
+def write(
+    app: App, slo: str, segment: tuple[tuple[str, str], ...], good: np.ndarray, total: np.ndarray
+) -> None:
+    """Minute counts ending just before AT."""
+    end = to_minute(AT)
+    minutes = np.arange(end - len(total), end, dtype=np.int64)
+    [series] = app.store.series_ids(slo, [segment])
+    app.store.write_counts(
+        np.full(len(total), series, dtype=np.int64),
+        minutes,
+        good.astype(np.int64),
+        total.astype(np.int64),
+    )
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    counts=st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30)), min_size=1, max_size=300),
+)
+def test_excluding_everything_gives_no_data(
+    tmp_path_factory: pytest.TempPathFactory, counts: list[tuple[int, int]]
+) -> None:
+    tmp_path = tmp_path_factory.mktemp("app")
+    with make_app(tmp_path) as app:
+        total = np.array([t for _, t in counts])
+        good = np.array([min(g, t) for g, t in counts])
+        write(app, "calls", (("queue", "q1"),), good, total)
+        write(app, "api", (("region", "eu"),), good, total)
+        for slo in ("calls", "api"):
+            app.add_exclusion(
+                slo=slo,
+                start=AT - timedelta(days=2),
+                end=AT,
+                category="maintenance",
+                reason="all of it",
+                created_by="test",
+            )
+        for status in app.status():
+            assert status.state == "no_data"
+            assert status.sli is None
+            assert status.budget_remaining_ratio is None
+            assert all(rate is None for rate in status.burn_rates.values())
+
+
+def test_partial_exclusion_counts_each_minute_once(tmp_path: Path) -> None:
+    with make_app(tmp_path) as app:
+        total = np.full(120, 10)
+        good = np.full(120, 5)  # every minute half bad
+        write(app, "calls", (("queue", "q1"),), good, total)
+        # two overlapping exclusions over the last 30 minutes
+        for start in (30, 20):
+            app.add_exclusion(
+                slo="calls",
+                start=AT - timedelta(minutes=start),
+                end=AT,
+                category="test-traffic",
+                reason="load test",
+                created_by="t",
+            )
+        [whole, q1] = app.status(slo_ids=["calls"])
+        assert q1.raw_total == 1_200
+        assert q1.excluded == 300
+        assert q1.eligible == 900
+        assert q1.bad == 450
+        assert q1.burn_rates["30m"] is None  # all excluded: no data, not zero
+        assert q1.burn_rates["1h"] == pytest.approx(0.5 / 0.1)
+        assert whole.eligible == 900
+
+
+def test_timeslices_per_series_and_whole_slo(tmp_path: Path) -> None:
+    with make_app(tmp_path) as app:
+        # eu: 100 minutes, 3 of them below the 90 % slice target
+        eu_total = np.full(100, 10)
+        eu_good = np.full(100, 10)
+        eu_good[[10, 50, 90]] = 6
+        write(app, "api", (("region", "eu"),), eu_good, eu_total)
+        # us: 30 calls a minute, all fine; the summed minutes are 36/40 = 90 %: good slices
+        write(app, "api", (("region", "us"),), np.full(100, 30), np.full(100, 30))
+        statuses = {s.segment: s for s in app.status(slo_ids=["api"])}
+        eu = statuses[(("region", "eu"),)]
+        assert eu.eligible == 100
+        assert eu.bad == 3
+        assert eu.budget_total == pytest.approx(1.0)
+        assert eu.state == "exhausted"
+        whole = statuses[()]
+        assert whole.eligible == 100
+        # The whole SLO judges slices on summed minutes, not by adding segment slices.
+        assert whole.bad == 0
+        assert whole.state == "healthy"
+
+
+def test_config_changes_are_audited_once(tmp_path: Path) -> None:
+    with make_app(tmp_path):
+        pass
+    with make_app(tmp_path):
+        pass
+    changed = CONFIG.replace("target: 0.9\n", "target: 0.95\n", 1)
+    with make_app(tmp_path, changed):
+        pass
+    with Store.open(tmp_path / "app.db") as store:
+        entries = store.audit_log(action="config.apply")
+    assert len(entries) == 2
+    assert entries[1].details["added"] == ["api", "calls"]
+    assert entries[0].details["added"] == []
+    assert entries[0].details["sha256"] != entries[1].details["sha256"]
+
+
+def test_layout_only_config_change_is_not_a_change(tmp_path: Path) -> None:
+    with make_app(tmp_path):
+        pass
+    with make_app(tmp_path, "# a comment\n" + CONFIG):
+        pass
+    with Store.open(tmp_path / "app.db") as store:
+        assert len(store.audit_log(action="config.apply")) == 1
+    assert parse_config(CONFIG, tmp_path / "x.yaml").config.slos[0].id == "calls"
