@@ -25,6 +25,11 @@ def _number(value: float | None, digits: int = 6) -> float | None:
     return round(value, digits)
 
 
+def _count(value: float) -> float | int:
+    """Event counts are whole numbers: print them as such (``479055``, not ``479055.0``)."""
+    return int(value) if float(value).is_integer() else value
+
+
 def condition_to_dict(condition: ConditionResult) -> dict[str, Any]:
     return {
         "severity": condition.severity,
@@ -51,12 +56,12 @@ def status_to_dict(status: BudgetStatus) -> dict[str, Any]:
         "at": from_minute(status.at).isoformat(),
         "period_start": from_minute(status.period_start).isoformat(),
         "period_end": from_minute(status.period_end).isoformat(),
-        "eligible": status.eligible,
-        "good": status.good,
-        "bad": status.bad,
-        "raw_total": status.raw_total,
-        "raw_bad": status.raw_bad,
-        "excluded": status.excluded,
+        "eligible": _count(status.eligible),
+        "good": _count(status.good),
+        "bad": _count(status.bad),
+        "raw_total": _count(status.raw_total),
+        "raw_bad": _count(status.raw_bad),
+        "excluded": _count(status.excluded),
         "sli": _number(status.sli, 9),
         "budget_total": _number(status.budget_total),
         "budget_consumed": _number(status.budget_consumed),
