@@ -10,7 +10,8 @@ Hierarchy::
     ├── IngestError                  an input file has bad rows (nothing was written)
     ├── NotFoundError                an SLO, series, exclusion or change id does not exist
     ├── InvalidRequestError          arguments that cannot be acted on (end before start, …)
-    └── GateError                    a gate request cannot be decided (no SLO in scope, …)
+    ├── GateError                    a gate request cannot be decided (no SLO in scope, …)
+    └── SourceError                  a source (Genesys Cloud, …) cannot be reached or answers badly
 
 Third-party errors (sqlite3, yaml, pyarrow, pydantic) are mapped at the boundary with
 ``raise … from exc``. The CLI turns every ErrorBudgetError into one sentence and an exit
@@ -94,3 +95,16 @@ class InvalidRequestError(ErrorBudgetError):
 
 class GateError(ErrorBudgetError):
     """A gate request cannot be decided."""
+
+
+class SourceError(ErrorBudgetError):
+    """A source cannot be reached, refuses us, or answers badly (nothing partial is written).
+
+    ``status`` is the HTTP status when there was one; ``retryable`` says whether trying
+    again later may help (timeouts, 429, 5xx, an open circuit) or not (401/403, 400).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+        self.status = status
+        self.retryable = retryable
+        super().__init__(message)
