@@ -27,6 +27,7 @@ from errorbudget.model import (
     to_minute,
 )
 from errorbudget.store import SeriesInfo, Store
+from errorbudget.yamlsource import did_you_mean
 
 Clock = Callable[[], datetime]
 
@@ -162,13 +163,19 @@ class App:
         return grouped
 
     def _conditions(self, slo: SLO, target: float) -> list[EffectiveCondition]:
+        """Conditions scaled to ``slo`` at ``target``; cached for the configured targets
+        (a whole-SLO row's target follows its traffic mix and would grow the cache)."""
         key = (slo.id, target)
-        if key not in self._condition_cache:
-            catalog = self.loaded.catalog(slo.alerting.catalog)
-            self._condition_cache[key] = effective_conditions(
-                catalog, nominal_length(slo.window), target, slo.alerting.max_burn_fraction
-            )
-        return self._condition_cache[key]
+        cached = self._condition_cache.get(key)
+        if cached is not None:
+            return cached
+        catalog = self.loaded.catalog(slo.alerting.catalog)
+        conditions = effective_conditions(
+            catalog, nominal_length(slo.window), target, slo.alerting.max_burn_fraction
+        )
+        if target == slo.target or any(o.target == target for o in slo.segments.overrides):
+            self._condition_cache[key] = conditions
+        return conditions
 
     # --- exclusions ------------------------------------------------------------------------
 
@@ -183,10 +190,25 @@ class App:
         created_by: str,
         approved_by: str | None = None,
         segment: dict[str, str] | None = None,
+        service: str | None = None,
     ) -> Exclusion:
-        """Record an exclusion for one SLO (``"*"``: every SLO); the raw counts stay."""
+        """Record an exclusion for one SLO (``"*"``: every SLO, of ``service`` if given);
+        the raw counts stay. Segment keys must be ones the SLO(s) segment by."""
+        segment = segment or {}
         if slo != "*":
-            self.loaded.slo(slo)
+            keys = set(self.loaded.slo(slo).segments.keys)
+        else:
+            scoped = self.select_slos(service=service)
+            if service is not None and not scoped:
+                raise InvalidRequestError(f"no SLO belongs to service {service!r}")
+            keys = {key for s in scoped for key in s.segments.keys}
+        unknown = sorted(set(segment) - keys)
+        if unknown:
+            hint = did_you_mean(unknown[0], sorted(keys))
+            raise InvalidRequestError(
+                f"segment key {unknown[0]!r} is not one the SLO segments by "
+                f"({', '.join(sorted(keys)) or 'none'}){hint}"
+            )
         start_minute, end_minute = to_minute(start), to_minute(end)
         if end_minute <= start_minute:
             raise InvalidRequestError("an exclusion must end after it starts")
@@ -198,5 +220,15 @@ class App:
             reason=reason,
             created_by=created_by,
             approved_by=approved_by,
-            segment=segment or {},
+            segment=segment,
+            service=service,
         )
+
+    def matching_series(self, exclusion: Exclusion) -> list[SeriesInfo]:
+        """The stored series an exclusion applies to (none yet is legal: data may follow)."""
+        slos = {slo.id: slo for slo in self.slos}
+        return [
+            info
+            for info in self.store.list_series(None if exclusion.slo == "*" else exclusion.slo)
+            if info.slo in slos and exclusion.applies_to(slos[info.slo], info.segment)
+        ]

@@ -12,7 +12,7 @@ import numpy as np
 
 from errorbudget.engine.alerts import EffectiveCondition
 from errorbudget.engine.budget import Counts
-from errorbudget.engine.status import blended_targets, evaluate_series, timeslice_counts
+from errorbudget.engine.status import evaluate_series, segment_allowances, timeslice_counts
 from errorbudget.engine.timeslices import BoolArray, FloatArray
 from errorbudget.engine.windows import Plan, clip, merge_ranges, plan
 from errorbudget.model import SLO, BudgetStatus, Exclusion, Minute, PolicyPreset, SegmentKey
@@ -65,15 +65,17 @@ def evaluate_slo(
         for info, (raw, counted) in zip(series, per_series, strict=True)
     ]
     if include_total and (bool(slo.segments.keys) or not series):
-        targets = None
-        if slo.segments.overrides and counted_sums is not None:
-            targets = blended_targets(
+        allowances = None
+        whole_target = slo.target
+        if slo.segments.overrides and counted_sums is not None and series:
+            allowances = segment_allowances(
                 np.array([slo.target_for(info.segment) for info in series]),
                 counted_sums,
                 evaluation.names,
-                slo.target,
             )
-        whole_target = targets["period"] if targets else slo.target
+            eligible = whole[1]["period"].total
+            if eligible > 0:
+                whole_target = 1.0 - allowances["period"] / eligible
         statuses.insert(
             0,
             evaluate_series(
@@ -84,7 +86,7 @@ def evaluate_slo(
                 whole[1],
                 preset,
                 conditions_for(slo, whole_target),
-                targets,
+                allowances,
             ),
         )
     return statuses

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from errorbudget.engine.policy import Decision, Risk, gate_rule, worst
 from errorbudget.errors import GateError
-from errorbudget.model import BudgetStatus, from_minute, segment_label
+from errorbudget.model import BudgetStatus, from_minute, matches, segment_label
 
 if TYPE_CHECKING:
     from errorbudget.app import App
@@ -89,13 +89,6 @@ def verdicts(
     return worst(v.decision for v in found), tuple(found)
 
 
-def _in_scope(status: BudgetStatus, segment: Mapping[str, str]) -> bool:
-    if not segment:
-        return True
-    labels = dict(status.segment)
-    return all(labels.get(k) == v for k, v in segment.items())
-
-
 def decide(
     app: App,
     *,
@@ -117,7 +110,7 @@ def decide(
     statuses = [
         s
         for s in app.status(at=moment, slo_ids=[slo.id for slo in slos])
-        if _in_scope(s, segment or {})
+        if matches(s.segment, segment or {})
     ]
     if not statuses:
         raise GateError(f"no series of service {service!r} matches segment {dict(segment or {})}")

@@ -10,6 +10,7 @@ Time inside the engine and the store is an integer count of minutes since the Un
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
@@ -43,6 +44,12 @@ def from_minute(minute: Minute) -> datetime:
 
 def segment_key(segment: dict[str, str]) -> SegmentKey:
     return tuple(sorted(segment.items()))
+
+
+def matches(segment: SegmentKey | Mapping[str, str], selector: Mapping[str, str]) -> bool:
+    """Whether every ``key=value`` of ``selector`` is a label of ``segment``."""
+    labels = segment if isinstance(segment, Mapping) else dict(segment)
+    return all(labels.get(k) == v for k, v in selector.items())
 
 
 def segment_label(key: SegmentKey) -> str:
@@ -132,7 +139,122 @@ class PrometheusIndicator(_Model):
         return self
 
 
-Indicator = Annotated[IngestIndicator | PrometheusIndicator, Field(discriminator="source")]
+GenesysMetric = Literal[
+    "voice_sla", "digital_sla", "answered_within", "ivr_completion", "api_availability"
+]
+GenesysMediaType = Literal[
+    "voice", "callback", "chat", "email", "message", "cobrowse", "video", "screenshare"
+]
+
+GENESYS_DEFAULT_MEDIA: dict[str, tuple[str, ...]] = {
+    "voice_sla": ("voice",),
+    "digital_sla": ("chat", "message"),
+    "answered_within": ("voice",),
+}
+"""Media types of a queue metric when ``media_types`` is empty."""
+
+GENESYS_LABELS: dict[str, tuple[str, ...]] = {
+    "voice_sla": ("queue", "queue_id", "media_type"),
+    "digital_sla": ("queue", "queue_id", "media_type"),
+    "answered_within": ("queue", "queue_id", "media_type"),
+    "ivr_completion": ("flow", "flow_id"),
+    "api_availability": ("endpoint",),
+}
+"""Segment keys each Genesys metric can fill (plus the labels of ``segment_map``)."""
+
+
+class GenesysSelection(_Model):
+    """Queues (or flows) by id, exact name or shell-style name pattern; empty selects all."""
+
+    ids: list[str] = Field(default_factory=list)
+    names: list[str] = Field(default_factory=list)
+    patterns: list[str] = Field(default_factory=list)
+
+    @property
+    def everything(self) -> bool:
+        return not (self.ids or self.names or self.patterns)
+
+    def selects(self, entity_id: str, name: str | None) -> bool:
+        """Whether the entity is selected (patterns are case-insensitive ``fnmatch``)."""
+        from fnmatch import fnmatchcase
+
+        if self.everything or entity_id in self.ids:
+            return True
+        if name is None:
+            return False
+        folded = name.casefold()
+        return name in self.names or any(fnmatchcase(folded, p.casefold()) for p in self.patterns)
+
+
+class GenesysIndicator(_Model):
+    """Counts collected from Genesys Cloud (``errorbudget collect``; docs/sources/genesys.md).
+
+    Queue metrics (``voice_sla``, ``digital_sla``, ``answered_within``) come from
+    ``POST /api/v2/analytics/conversations/aggregates/query`` grouped by queue and media
+    type: good = answered within the service-level target (``tAnswered`` − ``nOverSla``;
+    for ``answered_within``: answered within ``threshold_seconds``, from a ``views``
+    ``rangeBound`` on ``tAnswered``), total = answered + abandoned [+ flow-outs]
+    [− short abandons] (Genesys's service-level formula). ``ivr_completion`` comes from
+    ``flows/aggregates/query``; ``api_availability`` from the collector's own API calls.
+    """
+
+    source: Literal["genesys"] = "genesys"
+    metric: GenesysMetric
+    media_types: list[GenesysMediaType] = Field(default_factory=list)
+    queues: GenesysSelection = Field(default_factory=GenesysSelection)
+    flows: GenesysSelection = Field(default_factory=GenesysSelection)
+    segment_map: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """Extra segment labels from the queue (or flow) name: label → {name pattern: value};
+    the first matching pattern wins, a name matching none gets ``other``."""
+    include_flow_outs: bool = False
+    exclude_short_abandons: bool = False
+    include_abandons: bool = True
+    threshold_seconds: int | None = Field(default=None, gt=0, le=86_400)
+
+    @model_validator(mode="after")
+    def _metric_settings(self) -> GenesysIndicator:
+        if self.metric == "answered_within" and self.threshold_seconds is None:
+            raise ValueError("metric answered_within needs threshold_seconds")
+        if self.metric != "answered_within" and self.threshold_seconds is not None:
+            raise ValueError("threshold_seconds only applies to metric answered_within")
+        queue_metric = self.metric in GENESYS_DEFAULT_MEDIA
+        if not queue_metric and (self.media_types or not self.queues.everything):
+            raise ValueError(f"media_types and queues do not apply to metric {self.metric}")
+        if self.metric != "ivr_completion" and not self.flows.everything:
+            raise ValueError("flows only applies to metric ivr_completion")
+        if self.metric == "api_availability" and self.segment_map:
+            raise ValueError("segment_map does not apply to metric api_availability")
+        clash = set(self.segment_map) & set(GENESYS_LABELS[self.metric])
+        if clash:
+            raise ValueError(f"segment_map label(s) {sorted(clash)} clash with built-in labels")
+        return self
+
+    @property
+    def media(self) -> tuple[str, ...]:
+        """The media types counted: ``media_types``, else the metric's default."""
+        return tuple(self.media_types) or GENESYS_DEFAULT_MEDIA.get(self.metric, ())
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Every segment key this indicator can fill."""
+        return (*GENESYS_LABELS[self.metric], *self.segment_map)
+
+    def mapped_labels(self, name: str) -> dict[str, str]:
+        """The ``segment_map`` labels of a queue (or flow) called ``name``."""
+        from fnmatch import fnmatchcase
+
+        labels = {}
+        for label, patterns in self.segment_map.items():
+            labels[label] = next(
+                (v for p, v in patterns.items() if fnmatchcase(name.casefold(), p.casefold())),
+                "other",
+            )
+        return labels
+
+
+Indicator = Annotated[
+    IngestIndicator | PrometheusIndicator | GenesysIndicator, Field(discriminator="source")
+]
 
 
 # --- objective, segments, alerting ---------------------------------------------------------
@@ -194,6 +316,13 @@ class Forecast(_Model):
     exhaustion_lookback: Duration = timedelta(hours=1)
     projection_lookback: Duration = timedelta(days=1)
 
+    @field_validator("exhaustion_lookback", "projection_lookback")
+    @classmethod
+    def _whole_minutes(cls, value: timedelta) -> timedelta:
+        if value.total_seconds() % 60 or value < timedelta(minutes=1):
+            raise ValueError("a lookback is a whole number of minutes, at least 1m")
+        return value
+
 
 class SLO(_Model):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)
@@ -220,11 +349,21 @@ class SLO(_Model):
             raise ValueError("timeslice settings need budgeting: timeslices")
         return self
 
+    @model_validator(mode="after")
+    def _genesys_segment_keys(self) -> SLO:
+        if isinstance(self.indicator, GenesysIndicator):
+            unknown = [k for k in self.segments.keys if k not in self.indicator.labels]
+            if unknown:
+                raise ValueError(
+                    f"segment key(s) {unknown} cannot be filled by Genesys metric "
+                    f"{self.indicator.metric} (available: {', '.join(self.indicator.labels)})"
+                )
+        return self
+
     def target_for(self, segment: SegmentKey) -> float:
         """The target of one segment: the first matching override, else the SLO's."""
-        labels = dict(segment)
         for override in self.segments.overrides:
-            if all(labels.get(k) == v for k, v in override.match.items()):
+            if matches(segment, override.match):
                 return override.target
         return self.target
 
@@ -240,9 +379,9 @@ class PolicyPreset(_Model):
 
     name: str
     description: str = ""
-    watch_below_remaining: float = 0.5
-    freeze_below_remaining: float = 0.2
-    freeze_min_burn: float | None = 1.0
+    watch_below_remaining: float = Field(default=0.5, ge=0.0, le=1.0)
+    freeze_below_remaining: float = Field(default=0.2, ge=0.0, le=1.0)
+    freeze_min_burn: float | None = Field(default=1.0, ge=0.0)
     freeze_burn_window: Literal["5m", "30m", "1h", "2h", "6h", "1d", "3d", "period"] = "6h"
     watch_on_slow_burn: bool = True
 
@@ -254,6 +393,18 @@ class BurnCondition(_Model):
     budget_fraction: float = Field(gt=0.0, le=1.0)
     long_window: Duration
     short_window: Duration
+
+    @field_validator("long_window", "short_window")
+    @classmethod
+    def _known_window(cls, value: timedelta) -> timedelta:
+        from errorbudget.durations import format_duration
+
+        if format_duration(value) not in BURN_WINDOWS:
+            raise ValueError(
+                f"{format_duration(value)} is not a burn-rate window; use one of "
+                + ", ".join(BURN_WINDOWS)
+            )
+        return value
 
 
 class BurnCatalog(_Model):
@@ -309,30 +460,13 @@ class Exclusion:
             return False
         if self.service is not None and self.service != slo.service:
             return False
-        labels = dict(segment)
-        return all(labels.get(k) == v for k, v in self.segment.items())
+        return matches(segment, self.segment)
 
 
 # --- results ---------------------------------------------------------------------------------
 
 
 PolicyState = Literal["no_data", "healthy", "watch", "freeze", "exhausted"]
-
-
-@dataclass(frozen=True, slots=True)
-class WindowFigures:
-    """Raw and budget-counting figures for one window."""
-
-    total: float
-    good: float
-    eligible: float
-    bad: float
-    excluded: float
-    excluded_bad: float
-
-    @property
-    def raw_bad(self) -> float:
-        return self.total - self.good
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,7 @@ def status_to_dict(status: BudgetStatus) -> dict[str, Any]:
         "slo": status.slo,
         "service": status.service,
         "segment": dict(status.segment),
-        "target": status.target,
+        "target": _number(status.target, 9),
         "window": status.window,
         "budgeting": status.budgeting,
         "at": from_minute(status.at).isoformat(),

@@ -158,3 +158,47 @@ def test_layout_only_config_change_is_not_a_change(tmp_path: Path) -> None:
     with Store.open(tmp_path / "app.db") as store:
         assert len(store.audit_log(action="config.apply")) == 1
     assert parse_config(CONFIG, tmp_path / "x.yaml").config.slos[0].id == "calls"
+
+
+def test_burn_one_for_a_whole_window_spends_exactly_the_budget(tmp_path: Path) -> None:
+    """Through the real store: 1 bad in 100 every minute at 99 % for a rolling 30 days."""
+    config = CONFIG.replace(
+        "target: 0.9\n    window: {type: rolling, length: 1d}",
+        "target: 0.99\n    window: {type: rolling, length: 30d}",
+    )
+    with make_app(tmp_path, config) as app:
+        minutes = 30 * 1440 + 720  # half a day more than the window: it must not count
+        write(app, "calls", (("queue", "q1"),), np.full(minutes, 99), np.full(minutes, 100))
+        [_, q1] = app.status(slo_ids=["calls"])
+        assert q1.eligible == 30 * 1440 * 100
+        assert q1.budget_total == pytest.approx(30 * 1440)
+        assert q1.period_burn_rate == pytest.approx(1.0)
+        assert all(rate == pytest.approx(1.0) for rate in q1.burn_rates.values())
+        assert q1.budget_remaining_ratio == pytest.approx(0.0, abs=1e-12)
+
+
+def test_calendar_month_across_dst_through_the_store(tmp_path: Path) -> None:
+    """New York's November starts at 04:00Z (EDT): October's minutes must not count."""
+    config = CONFIG.replace(
+        "target: 0.9\n    window: {type: rolling, length: 1d}",
+        "target: 0.9\n    window: {type: calendar, unit: month, timezone: America/New_York}",
+    )
+    november = datetime(2026, 11, 1, 4, 0, tzinfo=UTC)
+    with make_app(tmp_path, config) as app:
+        [series] = app.store.series_ids("calls", [(("queue", "q1"),)])
+        start = to_minute(november) - 600  # ten hours of October, all bad
+        minutes = np.arange(start, start + 600 + 32 * 60, dtype=np.int64)
+        good = np.where(minutes < to_minute(november), 0, 10).astype(np.int64)
+        app.store.write_counts(
+            np.full(len(minutes), series), minutes, good, np.full(len(minutes), 10, dtype=np.int64)
+        )
+        [_, q1] = app.status(at=november + timedelta(hours=32), slo_ids=["calls"])
+        assert q1.period_start == to_minute(november)
+        assert q1.eligible == 32 * 60 * 10
+        assert q1.bad == 0
+        assert q1.state == "healthy"
+        [_, october] = app.status(at=november, slo_ids=["calls"])
+        assert october.period_start == to_minute(datetime(2026, 10, 1, 4, 0, tzinfo=UTC))
+        assert october.eligible == 600 * 10
+        assert october.bad == 600 * 10
+        assert october.state == "exhausted"

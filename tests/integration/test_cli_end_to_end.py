@@ -205,3 +205,85 @@ def test_console_script_runs(project: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["state"] == "no_data"
+
+
+def test_gate_review_and_approval_exit_codes(project: Path) -> None:
+    start = AT - timedelta(days=7)
+    rows = ["time,slo,good,total,tier"]
+    for i in range(7 * 24):
+        hour = (start + timedelta(hours=i)).isoformat()
+        rows.append(f"{hour},voice,{600 - 42},600,mid")  # 7 % bad of 10 %: 70 % consumed
+        bad = 120 if i >= 7 * 24 - 6 else 54  # 9 % bad, then 20 % for the last 6 hours
+        rows.append(f"{hour},voice,{600 - bad},600,low")
+    (project / "states.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert run(project, "ingest", str(project / "states.csv"))[0] == 0
+    rows_by_tier = status_json(project)
+    assert rows_by_tier["tier=mid"]["state"] == "watch"
+    assert rows_by_tier["tier=low"]["state"] == "freeze"
+    at = AT.isoformat()
+    code, out = run(project, "gate", "--service", "cc", "--at", at, "--segment", "tier=mid")
+    assert code == 10, out  # review
+    code, _ = run(
+        project, "gate", "--service", "cc", "--at", at, "--segment", "tier=mid", "--risk", "low"
+    )
+    assert code == 0
+    code, out = run(
+        project, "gate", "--service", "cc", "--at", at, "--segment", "tier=low", "--format", "json"
+    )
+    assert code == 11, out  # approval required
+    decision = json.loads(out)
+    assert decision["decision"] == "approval_required"
+    assert "VP-level" in decision["reasons"][0]
+
+
+def test_advisory_enforcement_always_exits_0(project: Path) -> None:
+    config = project / "errorbudget.yaml"
+    config.write_text(
+        CONFIG.replace("version: 1\n", "version: 1\ngate: {enforcement: advisory}\n"),
+        encoding="utf-8",
+    )
+    assert run(project, "ingest", str(project / "counts.csv"))[0] == 0
+    code, out = run(project, "gate", "--service", "cc", "--at", AT.isoformat(), "--format", "json")
+    assert code == 0
+    assert json.loads(out)["decision"] == "blocked"
+
+
+def test_exclusion_with_an_unknown_segment_key_is_refused(project: Path) -> None:
+    code, out = run(
+        project,
+        "exclusions",
+        "add",
+        "--slo",
+        "voice",
+        "--segment",
+        "teir=vip",
+        "--start",
+        "2026-11-19T19:00Z",
+        "--end",
+        "2026-11-19T20:00Z",
+        "--category",
+        "maintenance",
+        "--reason",
+        "typo",
+    )
+    assert code == 1
+    assert "teir" in out and "did you mean 'tier'" in out
+    code, out = run(
+        project,
+        "exclusions",
+        "add",
+        "--slo",
+        "voice",
+        "--segment",
+        "tier=vpi",
+        "--start",
+        "2026-11-19T19:00Z",
+        "--end",
+        "2026-11-19T20:00Z",
+        "--category",
+        "maintenance",
+        "--reason",
+        "no data yet",
+    )
+    assert code == 0
+    assert "warning: no stored series matches" in out

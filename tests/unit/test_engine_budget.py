@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from errorbudget.engine import budget
 from errorbudget.engine.budget import Counts
-from errorbudget.engine.timeslices import slice_counts, window_slice_counts
+from errorbudget.engine.timeslices import SlicePrefix, slice_counts
 
 
 def test_seed_100k_calls_at_95_percent_gives_5000_call_budget() -> None:
@@ -69,7 +69,9 @@ def test_projection_grows_both_bad_events_and_budget() -> None:
     # 1,000 eligible and 150 bad (burn 1) and 15 days remain.
     counted = Counts(good=10_000 - 750, total=10_000)
     lookback = Counts(good=850, total=1_000)
-    projected = budget.projected_consumed_ratio(counted, 0.85, lookback, 1440, 15 * 1440)
+    projected = budget.projected_consumed_ratio(
+        counted.bad, 0.15 * counted.total, lookback.bad, 0.15 * lookback.total, 1440, 15 * 1440
+    )
     # (750 + 150*15) / (0.15 * (10,000 + 1,000*15)) = 3,000 / 3,750
     assert projected == pytest.approx(0.8)
 
@@ -131,6 +133,14 @@ def test_timeslice_good_and_counted_never_exceed_slices(pairs: list[tuple[int, i
     counted, is_good = slice_counts(good, total, 1, 0.99)
     assert counted.sum() == (total > 0).sum()
     assert (is_good <= counted).all()
+
+
+def window_slice_counts(
+    good, total, origin, interval, length, target, no_data="ignore", excluded=None
+):  # type: ignore[no-untyped-def]
+    prefix = SlicePrefix(good, total, origin, length, target, no_data, excluded)
+    slice_good, slice_counted = prefix.counts(interval)
+    return Counts(float(slice_good), float(slice_counted))
 
 
 def test_timeslices_no_data_policies_and_exclusions() -> None:

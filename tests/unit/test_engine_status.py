@@ -115,8 +115,9 @@ def all_windows(good: float, total: float) -> dict[str, Counts]:
 def test_catalog_factors_for_30_days_are_the_workbook_values() -> None:
     factors = [c.catalog_factor for c in effective_conditions(GOOGLE, timedelta(days=30), 0.999)]
     assert factors == pytest.approx([14.4, 6.0, 3.0, 1.0])
-    factors_28d = [c.factor for c in effective_conditions(GOOGLE, timedelta(days=28), 0.999)]
-    assert factors_28d == pytest.approx([13.44, 5.6, 2.8, 28 / 30])
+    scaled = effective_conditions(GOOGLE, timedelta(days=28), 0.999)
+    assert [c.catalog_factor for c in scaled] == pytest.approx([13.44, 5.6, 2.8, 28 / 30])
+    assert [c.factor for c in scaled] == pytest.approx([13.44, 5.6, 2.8, 1.0])
 
 
 def test_total_outage_of_an_85_percent_queue_pages_after_adaptation() -> None:
@@ -209,24 +210,53 @@ def test_gate_rules_follow_the_policy_table() -> None:
 def test_whole_slo_budget_is_the_sum_of_segment_budgets() -> None:
     import numpy as np
 
-    from errorbudget.engine.status import blended_targets
+    from errorbudget.engine.status import segment_allowances
 
-    vip = {"period": Counts(9_700, 10_000)}  # budget 500 at 95 %, 300 bad
-    standard = {"period": Counts(27_000, 30_000)}  # budget 6,000 at 80 %, 3,000 bad
-    counted = np.array([[[9_700, 10_000], [0, 0]], [[27_000, 30_000], [0, 0]]], dtype=float)
-    targets = blended_targets(np.array([0.95, 0.80]), counted, ["period", "1h"], 0.85)
-    assert targets["1h"] == 0.85  # nothing eligible: the base target
-    slo = voice_slo(window={"type": "rolling", "length": "30d"})
+    # period: VIP 300 bad of 10,000 (budget 500 at 95 %), standard 3,000 of 30,000 (6,000).
+    # The last day all traffic was VIP (1,000 calls, 50 bad): the whole SLO's budget rate is
+    # VIP's 5 %, not a blend of the month's mix.
+    counted = np.array(
+        [
+            [[9_700, 10_000], [950, 1_000]],
+            [[27_000, 30_000], [0, 0]],
+        ],
+        dtype=float,
+    )
+    names = ["period", "lookback:projection"]
+    allowances = segment_allowances(np.array([0.95, 0.80]), counted, names)
+    assert allowances == pytest.approx({"period": 6_500, "lookback:projection": 50})
+    slo = voice_slo()  # calendar month in New York
+    at = minute("2026-11-16T05:00:00+00:00")  # 15 days left
     whole = evaluate_series(
         slo,
         (),
-        plan(slo.window, 10_000_000, timedelta(hours=1), timedelta(days=1)),
-        {"period": vip["period"] + standard["period"]},
-        {"period": vip["period"] + standard["period"]},
+        plan(slo.window, at, timedelta(hours=1), timedelta(days=1)),
+        {"period": Counts(36_700, 40_000)},
+        {"period": Counts(36_700, 40_000), "lookback:projection": Counts(950, 1_000)},
         DEFAULT,
         [],
-        targets,
+        allowances,
     )
     assert whole.budget_total == pytest.approx(6_500)
     assert whole.budget_remaining == pytest.approx(6_500 - 3_300)
     assert whole.target == pytest.approx(1 - 6_500 / 40_000)
+    # (3,300 + 50 × 15) / (6,500 + 50 × 15) — the sum of the segments' projections
+    assert whole.projected_consumed_ratio == pytest.approx(4_050 / 7_250)
+
+
+def test_factors_never_fall_below_one() -> None:
+    week = effective_conditions(GOOGLE, timedelta(days=7), 0.99)
+    # 3d/6h over a week scales to 0.23: raised to 1 so on-pace spending does not ticket.
+    assert week[3].catalog_factor == pytest.approx(0.1 * 168 / 72)
+    assert week[3].factor == 1.0
+    assert week[3].adapted
+
+
+def test_timeslice_guard_scales_with_slice_length() -> None:
+    conditions = effective_conditions(GOOGLE, timedelta(days=30), 0.999)
+    rates = {name: 1_000.0 for name in BURN_WINDOWS}
+    # 5-minute slices: a 1h window holds 12, so a total outage (12 bad slices) must page.
+    eligible = {"5m": 1.0, "30m": 6.0, "1h": 12.0, "2h": 24.0, "6h": 72.0, "1d": 288.0, "3d": 864.0}
+    results = evaluate_conditions(conditions, rates, eligible, 20, slice_minutes=5)
+    assert results[0].firing
+    assert not evaluate_conditions(conditions, rates, eligible, 20)[0].firing

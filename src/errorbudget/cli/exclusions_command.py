@@ -35,7 +35,8 @@ def exclusions() -> None:
 
 @exclusions.command("add")
 @config_option
-@click.option("--slo", required=True, help="SLO id, or '*' for every SLO.")
+@click.option("--slo", required=True, help="SLO id, or '*' for every SLO (of --service).")
+@click.option("--service", default=None, help="With --slo '*': only this service's SLOs.")
 @time_option("--start", required=True, help="Start (inclusive).")
 @time_option("--end", required=True, help="End (exclusive).")
 @click.option("--category", type=click.Choice(CATEGORIES), required=True)
@@ -53,6 +54,7 @@ def exclusions() -> None:
 def add(
     config_path: Path | None,
     slo: str,
+    service: str | None,
     start: datetime,
     end: datetime,
     category: str,
@@ -73,11 +75,19 @@ def add(
             created_by=_author(author),
             approved_by=approved_by,
             segment=parse_segment(segment_pairs),
+            service=service,
+        )
+        matched = len(app.matching_series(exclusion))
+    if not matched:
+        click.echo(
+            f"warning: no stored series matches exclusion {exclusion.id} yet; it applies to "
+            "matching data when it arrives",
+            err=True,
         )
     if output_format == "json":
         echo_json(exclusion_to_dict(exclusion))
     else:
-        click.echo(f"exclusion {exclusion.id} recorded for {exclusion.slo}")
+        click.echo(f"exclusion {exclusion.id} recorded for {exclusion.slo} ({matched} series)")
 
 
 @exclusions.command("list")

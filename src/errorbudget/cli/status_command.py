@@ -108,9 +108,9 @@ def status(
 ) -> None:
     """Budget, burn rates, forecast and policy state of every series.
 
-    A whole-SLO row (segment "(all)", at the SLO's base target) comes first for SLOs with
-    segments. Time to exhaustion uses the last hour's bad-event rate; "period-end" is the
-    projected consumption at the end of a calendar period.
+    A whole-SLO row (segment "(all)") comes first for SLOs with segments; its budget is the
+    sum of its segments' budgets. Time to exhaustion uses the last hour's bad-event rate;
+    "period-end" is the projected consumption at the end of a calendar period.
     """
     with App.open(config_path) as app:
         statuses = app.status(at=at, slo_ids=list(slo_ids) or None, service=service)

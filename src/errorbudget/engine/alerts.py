@@ -6,8 +6,9 @@ precision, with ``factor = budget_fraction × period hours / long-window hours``
 Low targets: the highest burn a series can reach is ``1 / (1 − target)`` (every event bad);
 at 85 % that is 6.67, so the 14.4 page could never fire. Rule (documented in
 docs/concepts.md): a factor above ``max_burn_fraction × max_burn`` is lowered to that value,
-so a total outage still pages. Conditions also need ``min_events`` eligible events in the
-long window, so one failed call out of ten does not page a quiet queue.
+so a total outage still pages; a factor below 1 is raised to 1 (on-pace spending is not an
+incident). Conditions also need ``min_events`` eligible events in the long window, so one
+failed call out of ten does not page a quiet queue.
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ def effective_conditions(
     conditions = []
     for condition in catalog.conditions:
         catalog_factor = condition.budget_fraction * (period / condition.long_window)
+        # Burning at or below 1 is on pace, never an incident: a long window scaled to a
+        # short period (3d of a week: 0.23) would otherwise raise tickets for healthy series.
+        factor = min(max(catalog_factor, 1.0), ceiling)
         conditions.append(
             EffectiveCondition(
                 severity=condition.severity,
@@ -67,7 +71,7 @@ def effective_conditions(
                 short_window=condition.short_window,
                 budget_fraction=condition.budget_fraction,
                 catalog_factor=catalog_factor,
-                factor=min(catalog_factor, ceiling),
+                factor=factor,
                 max_burn=max_burn_rate(target),
                 long_name=format_duration(condition.long_window),
                 short_name=format_duration(condition.short_window),
@@ -81,17 +85,27 @@ def evaluate_conditions(
     burn_rates: Mapping[str, float | None],
     eligible: Mapping[str, float],
     min_events: int,
+    slice_minutes: int | None = None,
 ) -> tuple[ConditionResult, ...]:
-    """Which conditions hold, given burn rates and eligible counts keyed by window name."""
+    """Which conditions hold, given burn rates and eligible counts keyed by window name.
+
+    For timeslices (``slice_minutes`` set) eligible counts are slices, and a long window
+    holds only so many: the guard is then at most half the slices the window can hold
+    (a 1h window of 5-minute slices needs 6, not 20).
+    """
     results = []
     for condition in conditions:
         long_burn = burn_rates.get(condition.long_name)
         short_burn = burn_rates.get(condition.short_name)
         long_eligible = eligible.get(condition.long_name, 0.0)
+        guard = float(min_events)
+        if slice_minutes:
+            slices = condition.long_window.total_seconds() / 60 / slice_minutes
+            guard = min(guard, slices / 2)
         firing = (
             long_burn is not None
             and short_burn is not None
-            and long_eligible >= min_events
+            and long_eligible >= guard
             and long_burn > condition.factor
             and short_burn > condition.factor
         )

@@ -8,10 +8,7 @@ burn = (B / E) / a, time to exhaustion = remaining budget events / bad-event rat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import NamedTuple
-
-from errorbudget.model import WindowFigures
 
 
 class Counts(NamedTuple):
@@ -40,19 +37,6 @@ class Counts(NamedTuple):
 ZERO = Counts(0.0, 0.0)
 
 
-def figures(raw: Counts, counted: Counts) -> WindowFigures:
-    """Raw and budget-counting figures; ``counted`` is ``raw`` minus the excluded events."""
-    excluded = raw - counted
-    return WindowFigures(
-        total=raw.total,
-        good=raw.good,
-        eligible=counted.total,
-        bad=counted.bad,
-        excluded=excluded.total,
-        excluded_bad=excluded.bad,
-    )
-
-
 def sli(counted: Counts) -> float | None:
     """(E − B) / E, or None (no data) when nothing is eligible."""
     if counted.total <= 0:
@@ -65,6 +49,15 @@ def burn_rate(counted: Counts, target: float) -> float | None:
     if counted.total <= 0:
         return None
     return (counted.bad / counted.total) / (1.0 - target)
+
+
+def spent_ratio(bad: float, allowed: float) -> float | None:
+    """Bad events over allowed bad events: over a window this is the burn rate
+    ``(B / E) / (1 − T)``, over the period the consumed ratio. None when nothing is allowed
+    (no data)."""
+    if allowed <= 0:
+        return None
+    return bad / allowed
 
 
 def budget_total(counted: Counts, target: float) -> float:
@@ -96,25 +89,21 @@ def time_to_exhaustion_seconds(
 
 
 def projected_consumed_ratio(
-    counted: Counts,
-    target: float,
-    lookback: Counts,
+    bad: float,
+    allowed: float,
+    lookback_bad: float,
+    lookback_allowed: float,
     lookback_minutes: int,
     minutes_left: int,
 ) -> float | None:
     """Period-end consumption if the lookback's rates hold until the period ends.
 
-    ``(B + bad rate × time left) / ((1 − T) × (E + eligible rate × time left))``: both the
-    bad events and the budget grow with the traffic still to come.
+    ``(B + bad rate × time left) / (budget + budget rate × time left)``: both the bad events
+    and the budget grow with the traffic still to come (for one target the budget rate is
+    ``(1 − T) × eligible rate``).
     """
-    if lookback_minutes <= 0:
-        return consumed_ratio(counted, target)
-    scale = max(minutes_left, 0) / lookback_minutes
-    projected = Counts(
-        counted.good + lookback.good * scale,
-        counted.total + lookback.total * scale,
-    )
-    return consumed_ratio(projected, target)
+    scale = max(minutes_left, 0) / lookback_minutes if lookback_minutes > 0 else 0.0
+    return spent_ratio(bad + lookback_bad * scale, allowed + lookback_allowed * scale)
 
 
 def linear_projected_consumed_ratio(
@@ -124,9 +113,3 @@ def linear_projected_consumed_ratio(
     if consumed is None or elapsed_minutes <= 0:
         return None
     return consumed * period_minutes / elapsed_minutes
-
-
-def burn_rates(
-    counted: Mapping[str, Counts], target: float, names: list[str]
-) -> dict[str, float | None]:
-    return {name: burn_rate(counted.get(name, Counts(0.0, 0.0)), target) for name in names}

@@ -77,8 +77,6 @@ def gate_rule(state: PolicyState, change_type: str, risk: Risk, exempt: bool) ->
             )
         return GateRule("review", "change freeze: low-risk changes need owner review")
     if state == "watch":
-        if risk == "high":
-            return GateRule("review", "budget on watch: high-risk changes need owner review")
         if risky:
             return GateRule("review", "budget on watch: risky changes need owner review")
         return GateRule("allow", "budget on watch: low-risk changes may ship")

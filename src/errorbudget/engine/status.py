@@ -33,27 +33,32 @@ def evaluate_series(
     counted: Mapping[str, Counts],
     preset: PolicyPreset,
     conditions: list[EffectiveCondition],
-    window_targets: Mapping[str, float] | None = None,
+    allowances: Mapping[str, float] | None = None,
 ) -> BudgetStatus:
     """The status of ``slo`` × ``segment`` at ``plan.at``.
 
     ``raw`` and ``counted`` map each range name of ``plan`` to counts (events, or slices
-    for timeslices budgeting); missing names count as zero. ``window_targets`` gives a
-    target per range name where it differs from the segment's (see :func:`blended_targets`).
+    for timeslices budgeting); missing names count as zero. The budget of a range is
+    ``(1 − T) × E`` at the segment's target, unless ``allowances`` gives it (the whole-SLO
+    row passes the sum of its segments' budgets, see :func:`segment_allowances`).
     """
     zero = budget.ZERO
-    base_target = slo.target_for(segment)
-    targets = window_targets or {}
-    target = targets.get("period", base_target)
+    base_allowed = 1.0 - slo.target_for(segment)
+    given = allowances or {}
+
+    def allowed(name: str) -> float:
+        return given.get(name, base_allowed * counted.get(name, zero).total)
+
     period = counted.get("period", zero)
     period_raw = raw.get("period", zero)
+    period_allowed = allowed("period")
+    target = 1.0 - period_allowed / period.total if period.total > 0 else 1.0 - base_allowed
     rates = {
-        name: budget.burn_rate(counted.get(name, zero), targets.get(name, base_target))
+        name: budget.spent_ratio(counted.get(name, zero).bad, allowed(name))
         for name in BURN_WINDOWS
     }
-    consumed = budget.consumed_ratio(period, target)
-    allowed = budget.budget_total(period, target)
-    remaining_events = allowed - period.bad
+    consumed = budget.spent_ratio(period.bad, period_allowed)
+    remaining_events = period_allowed - period.bad
     remaining_ratio = None if consumed is None else 1.0 - consumed
 
     exhaustion = counted.get(EXHAUSTION_LOOKBACK, zero)
@@ -70,9 +75,10 @@ def evaluate_series(
     if isinstance(slo.window, CalendarWindow):
         projection_range = plan.intervals[PROJECTION_LOOKBACK]
         projected = budget.projected_consumed_ratio(
-            period,
-            targets.get(PROJECTION_LOOKBACK, base_target),
-            counted.get(PROJECTION_LOOKBACK, zero),
+            period.bad,
+            period_allowed,
+            counted.get(PROJECTION_LOOKBACK, zero).bad,
+            allowed(PROJECTION_LOOKBACK),
             projection_range[1] - projection_range[0],
             plan.budget_period.end - plan.at,
         )
@@ -81,11 +87,15 @@ def evaluate_series(
         )
 
     eligible = {name: counted.get(name, zero).total for name in BURN_WINDOWS}
-    results = evaluate_conditions(conditions, rates, eligible, slo.alerting.min_events)
+    slice_minutes = (
+        int(slo.timeslice.length.total_seconds() // 60) if slo.timeslice is not None else None
+    )
+    results = evaluate_conditions(
+        conditions, rates, eligible, slo.alerting.min_events, slice_minutes
+    )
     if not slo.alerting.enabled:
         results = ()
-    period_rate = budget.burn_rate(period, target)
-    state = policy_state(preset, remaining_ratio, {**rates, "period": period_rate}, results)
+    state = policy_state(preset, remaining_ratio, {**rates, "period": consumed}, results)
     return BudgetStatus(
         slo=slo.id,
         service=slo.service,
@@ -103,12 +113,12 @@ def evaluate_series(
         raw_bad=period_raw.bad,
         excluded=period_raw.total - period.total,
         sli=budget.sli(period),
-        budget_total=allowed,
+        budget_total=period_allowed,
         budget_consumed=period.bad,
         budget_remaining=remaining_events,
         budget_remaining_ratio=remaining_ratio,
         burn_rates=rates,
-        period_burn_rate=period_rate,
+        period_burn_rate=consumed,
         time_to_exhaustion_seconds=tte,
         projected_consumed_ratio=projected,
         linear_projected_consumed_ratio=linear,
@@ -117,23 +127,18 @@ def evaluate_series(
     )
 
 
-def blended_targets(
-    targets: FloatArray, counted: FloatArray, names: list[str], base_target: float
+def segment_allowances(
+    targets: FloatArray, counted: FloatArray, names: list[str]
 ) -> dict[str, float]:
-    """Per range, the target that makes a whole-SLO budget the sum of its segments' budgets.
+    """Per range, the whole SLO's budget as the sum of its segments' budgets:
+    ``Σ (1 − Tᵢ) × Eᵢ``.
 
     With per-segment targets (VIP 95 %, standard 80 %), judging the sum of all calls at one
-    target would hide or invent burn. Instead the whole SLO may spend
-    ``Σ (1 − Tᵢ) × Eᵢ`` bad events: its effective target over a range is
-    ``1 − Σ (1 − Tᵢ) Eᵢ / Σ Eᵢ`` (the base target when nothing is eligible).
+    target would hide or invent burn, and a blended target drifts with the traffic mix.
     ``targets`` has one target per series; ``counted`` is (series × ranges × [good, total]).
     """
-    eligible = counted[:, :, 1].sum(axis=0)
     allowed = ((1.0 - targets)[:, None] * counted[:, :, 1]).sum(axis=0)
-    return {
-        name: 1.0 - float(allowed[i]) / float(eligible[i]) if eligible[i] > 0 else base_target
-        for i, name in enumerate(names)
-    }
+    return {name: float(allowed[i]) for i, name in enumerate(names)}
 
 
 def timeslice_counts(

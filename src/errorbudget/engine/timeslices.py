@@ -14,8 +14,6 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from errorbudget.engine.budget import Counts
-
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -101,20 +99,3 @@ class SlicePrefix:
         good = self._good[..., last] - self._good[..., first]
         counted = self._counted[..., last] - self._counted[..., first]
         return np.asarray(good, dtype=np.float64), np.asarray(counted, dtype=np.float64)
-
-
-def window_slice_counts(
-    good: FloatArray,
-    total: FloatArray,
-    origin: int,
-    interval: tuple[int, int],
-    slice_minutes: int,
-    slice_target: float,
-    no_data: Literal["ignore", "good", "bad"] = "ignore",
-    excluded: BoolArray | None = None,
-) -> Counts:
-    """Good and counted slices of ``interval`` for one series (1-minute arrays from
-    minute ``origin``)."""
-    prefix = SlicePrefix(good, total, origin, slice_minutes, slice_target, no_data, excluded)
-    slice_good, slice_counted = prefix.counts(interval)
-    return Counts(float(slice_good), float(slice_counted))
