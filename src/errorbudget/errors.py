@@ -11,6 +11,9 @@ Hierarchy::
     ├── NotFoundError                an SLO, series, exclusion or change id does not exist
     ├── InvalidRequestError          arguments that cannot be acted on (end before start, …)
     ├── GateError                    a gate request cannot be decided (no SLO in scope, …)
+    ├── ConflictError                the thing is not in a state that allows this (approving a
+    │                                withdrawn change, revoking twice, reusing an idempotency key)
+    ├── PermissionDeniedError        the actor may not do this (approving their own change, …)
     └── SourceError                  a source (Genesys Cloud, …) cannot be reached or answers badly
 
 Third-party errors (sqlite3, yaml, pyarrow, pydantic) are mapped at the boundary with
@@ -95,6 +98,14 @@ class InvalidRequestError(ErrorBudgetError):
 
 class GateError(ErrorBudgetError):
     """A gate request cannot be decided."""
+
+
+class ConflictError(ErrorBudgetError):
+    """The record is not in a state that allows the request (HTTP 409)."""
+
+
+class PermissionDeniedError(ErrorBudgetError):
+    """The acting identity may not do this, whatever its role (HTTP 403)."""
 
 
 class SourceError(ErrorBudgetError):

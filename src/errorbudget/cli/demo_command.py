@@ -1,10 +1,12 @@
-"""``errorbudget demo``: a month of simulated contact-center data, its budgets and a gate."""
+"""``errorbudget demo``: the simulated contact center, through the fake Genesys Cloud API and
+the real collector, into a store; then its budgets and a release-gate decision."""
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -15,16 +17,36 @@ from errorbudget.app import App
 from errorbudget.cli.common import time_option
 from errorbudget.cli.gate_command import render_decision
 from errorbudget.cli.status_command import WIDE, status_table
-from errorbudget.demo.traffic import Incident, generate, write_csv
 from errorbudget.gate import decide
-from errorbudget.ingest import ingest_files
 from errorbudget.model import from_minute, to_minute
+from errorbudget.simulate.clock import SimClock
+from errorbudget.simulate.default_scenario import default_scenario
+from errorbudget.simulate.engine import Simulation
+from errorbudget.simulate.genesys_api import ApiSettings
+from errorbudget.simulate.server import FakeGenesysServer
+from errorbudget.sources.genesys import create_source
 
 DAYS = 30
+DEMO_RATE_LIMIT = 6_000
+"""Requests per minute the demo's fake org allows (the real default is 300): a month of
+history then backfills in seconds instead of minutes."""
 
 
 def demo_config_text() -> str:
     return resources.files("errorbudget.demo").joinpath("config.yaml").read_text("utf-8")
+
+
+def write_demo_config(directory: Path, base_url: str, secret: str) -> Path:
+    """The packaged demo config with the fake server's address and secret filled in."""
+    text = (
+        demo_config_text()
+        .replace("${FAKE_GENESYS_URL:-http://127.0.0.1:8788}", base_url)
+        .replace("${FAKE_GENESYS_SECRET:-errorbudget-sim-secret}", secret)
+        .replace("${FAKE_GENESYS_RPM:-300}", str(DEMO_RATE_LIMIT))
+    )
+    path = directory / "errorbudget.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 @click.command()
@@ -33,54 +55,67 @@ def demo_config_text() -> str:
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Where to put the config, data and store [default: a new temporary directory].",
+    help="Where to put the config and store [default: a new temporary directory].",
 )
 @time_option("--at", help="Pretend it is TIME [default: now].")
-@click.option("--seed", type=int, default=7, show_default=True, help="Random seed.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Simulation seed.")
 def demo(directory: Path | None, at: datetime | None, seed: int) -> None:
-    """Generate 30 days of counts for the seed SLIs (Voice SLA per tier, Digital SLA, IVR
-    completion, API availability) with one platform incident, ingest them, and show the
-    budgets and a release-gate decision."""
+    """Simulate a contact center (queues, staffing, abandonment, IVR flows, incidents), serve
+    it through a fake Genesys Cloud API on 127.0.0.1, backfill 30 days with the real
+    collector, and show the budgets of the seed SLIs (Voice SLA per tier, Digital SLA, IVR
+    completion, API availability) and a release-gate decision."""
     console = Console(width=WIDE)
     workdir = directory or Path(tempfile.mkdtemp(prefix="errorbudget-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    config_path = workdir / "errorbudget.yaml"
-    config_path.write_text(demo_config_text(), encoding="utf-8")
-
-    now = to_minute(at or datetime.now(tz=UTC))
-    end = now - now % 60
-    start = end - DAYS * 1440
-    incident_start = end - 6 * 1440 - (end % 1440) + 19 * 60  # 6 days ago, 14:00 New York
-    incident = Incident(incident_start, incident_start + 150, "carrier degradation")
+    now = (at or datetime.now(tz=UTC)).astimezone(UTC).replace(second=0, microsecond=0)
+    clock = SimClock(now, speed=1.0)
+    simulation = Simulation(default_scenario(now), seed=seed)
+    settings = ApiSettings(rate_limit_per_minute=DEMO_RATE_LIMIT)
 
     began = time.perf_counter()
-    table = generate(start, end, incident, seed=seed)
-    csv_path = write_csv(table, workdir / "counts.csv")
-    with App.open(config_path) as app:
-        report = ingest_files(app.store, {s.id: s for s in app.slos}, [csv_path])
-        took = time.perf_counter() - began
-        console.print(
-            f"Generated and ingested {report.rows_read:,} rows of 1-minute counts "
-            f"({DAYS} days, {len(app.slos)} SLOs) in {took:.1f} s into {app.loaded.store_path}"
-        )
-        console.print(
-            f"Incident: {incident.description}, "
-            f"{from_minute(incident.start):%Y-%m-%d %H:%M}–{from_minute(incident.end):%H:%M} UTC"
-        )
-        moment = from_minute(end)
-        console.print(
-            status_table(app.status(at=moment), f"Error budgets at {moment:%Y-%m-%d %H:%M} UTC")
-        )
-        console.print()
-        decision = decide(
-            app,
-            service="contact-center",
-            change_type="flow",
-            risk="medium",
-            actor="demo",
-            at=moment,
-        )
-        render_decision(decision, console)
+    with FakeGenesysServer(simulation, clock, settings=settings) as server:
+        config_path = write_demo_config(workdir, server.base_url, settings.client_secret)
+        with App.open(config_path, clock=clock) as app:
+            collector = create_source(app.loaded, app.store, clock)
+            assert collector is not None  # the demo config has Genesys SLOs
+            start = now - timedelta(days=DAYS)
+
+            async def backfill() -> int:
+                async with collector:
+                    report = await collector.collect_range(to_minute(start), to_minute(now))
+                    return report.rows_written + collector.flush_calls()
+
+            with console.status(f"Backfilling {DAYS} days from the fake Genesys Cloud API …"):
+                rows = asyncio.run(backfill())
+            stats = server.stats()
+            console.print(
+                f"Collected {DAYS} days from the fake Genesys Cloud API at {server.base_url} "
+                f"in {time.perf_counter() - began:.1f} s: {rows:,} minute rows, "
+                f"{sum(stats['byStatus'].values())} API requests, into "
+                f"{app.loaded.store_path}"
+            )
+            for incident in simulation.scenario.incidents:
+                if incident.start < now:
+                    end = f"{incident.end:%H:%M}"
+                    if incident.end.date() != incident.start.date():
+                        end = f"{incident.end:%Y-%m-%d %H:%M}"
+                    console.print(
+                        f"Incident: {incident.name}, {incident.start:%Y-%m-%d %H:%M} – {end} UTC"
+                    )
+            moment = from_minute(to_minute(now))
+            console.print(
+                status_table(app.status(at=moment), f"Error budgets at {moment:%Y-%m-%d %H:%M} UTC")
+            )
+            console.print()
+            decision = decide(
+                app,
+                service="contact-center",
+                change_type="flow",
+                risk="medium",
+                actor="demo",
+                at=moment,
+            )
+            render_decision(decision, console)
     console.print()
     console.print(f"Explore: errorbudget status -c {config_path}")
     console.print(

@@ -11,7 +11,7 @@ from errorbudget.catalogs import builtin_burn_catalogs
 from errorbudget.config import Config, Service
 from errorbudget.engine.alerts import EffectiveCondition, effective_conditions
 from errorbudget.engine.windows import nominal_length
-from errorbudget.model import SLO, IngestIndicator, RollingWindow, Timeslice
+from errorbudget.model import SLO, GenesysIndicator, IngestIndicator, RollingWindow, Timeslice
 from errorbudget.openslo.objects import (
     API_VERSION,
     INGEST_SOURCE,
@@ -88,6 +88,10 @@ def _sli(slo: SLO) -> dict[str, Any]:
     if isinstance(indicator, IngestIndicator):
         ratio["good"] = _metric(INGEST_SOURCE, "events", indicator.good)
         ratio["total"] = _metric(INGEST_SOURCE, "events", indicator.total)
+    elif isinstance(indicator, GenesysIndicator):
+        what = f"Genesys Cloud {indicator.metric}"
+        ratio["good"] = _metric("GenesysCloud", "metric", f"{what} (good)")
+        ratio["total"] = _metric("GenesysCloud", "metric", f"{what} (total)")
     else:
         if indicator.good_query is not None:
             ratio["good"] = _metric("Prometheus", "query", indicator.good_query)

@@ -1,0 +1,137 @@
+"""Genesys metrics → good / total counts per SLO segment and interval (pure).
+
+Service level, as Genesys Cloud computes it (Admin → Contact Center → Analytics, "Service
+level calculation"; DESIGN.md "Genesys Cloud: the real API")::
+
+    good  = answered − answered over the SL target         (tAnswered.count − nOverSla.count)
+    total = answered + abandoned [+ flow-outs] [− short abandons]
+
+``include_abandons: false`` drops abandons (and so short abandons) from the total.
+``answered_within`` replaces ``good`` by the ``tAnswered`` view ``lt threshold_seconds``.
+All these metrics are emitted when the caller leaves the queue (answer, abandon or
+flow-out), so within one interval good ≤ total always holds.
+
+IVR completion: every flow visit ends exactly once, by a hang-up in the flow
+(``tFlowDisconnect``) or a transfer out of it (``tFlowExit``); both are emitted when the
+visit ends, so they count the visits that ended in the interval::
+
+    total = tFlowDisconnect.count + tFlowExit.count
+    bad   = failed outcomes + hang-ups before any outcome
+          = nFlowOutcomeFailed + (tFlowDisconnect − (nFlowOutcome − nFlowOutcomeFailed))
+    good  = total − bad           (self-service success, or a transfer to an agent)
+
+(a failed outcome transfers the caller; a successful one ends with the caller hanging up).
+The outcome metrics are emitted at the outcome, a little before the visit ends, so a visit
+whose outcome and end fall in different intervals shifts one interval; each interval's
+bad count is clamped to [0, total].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from errorbudget.model import SLO, GenesysIndicator, Minute, SegmentKey
+from errorbudget.sources.genesys.queries import IntervalCounts, view_name
+
+SegmentCounts = dict[tuple[SegmentKey, Minute], list[int]]
+"""(segment, interval start) → [good, total]."""
+
+
+@dataclass(frozen=True)
+class Names:
+    """Id → name of the queues and flows, for labels and name-based selection."""
+
+    queues: Mapping[str, str]
+    flows: Mapping[str, str]
+
+
+def queue_good_total(indicator: GenesysIndicator, row: IntervalCounts) -> tuple[int, int]:
+    """(good, total) of one queue × media type × interval (the service-level formula)."""
+    answered = row.get("tAnswered")
+    total = answered
+    if indicator.include_abandons:
+        total += row.get("tAbandon")
+        if indicator.exclude_short_abandons:
+            total -= row.get("tShortAbandon")
+    if indicator.include_flow_outs:
+        total += row.get("tFlowOut")
+    if indicator.metric == "answered_within" and indicator.threshold_seconds is not None:
+        good = row.get(view_name(indicator.threshold_seconds))
+    else:
+        good = answered - row.get("nOverSla")
+    total = max(total, 0)
+    return max(0, min(good, total)), total
+
+
+def flow_good_total(row: IntervalCounts) -> tuple[int, int]:
+    """(good, total) of one flow × interval (see the module docstring)."""
+    disconnects = row.get("tFlowDisconnect")
+    total = disconnects + row.get("tFlowExit")
+    failed = row.get("nFlowOutcomeFailed")
+    succeeded = row.get("nFlowOutcome") - failed
+    bad = failed + max(0, disconnects - succeeded)
+    return total - max(0, min(bad, total)), total
+
+
+def _segment(slo: SLO, labels: Mapping[str, str]) -> SegmentKey:
+    return tuple(sorted((key, labels[key]) for key in slo.segments.keys))
+
+
+def queue_counts(slo: SLO, rows: Iterable[IntervalCounts], names: Names) -> SegmentCounts:
+    """The queue rows this SLO selects, summed per segment and interval."""
+    indicator = slo.indicator
+    assert isinstance(indicator, GenesysIndicator)
+    media = set(indicator.media)
+    found: SegmentCounts = {}
+    for row in rows:
+        queue_id = row.group.get("queueId")
+        media_type = row.group.get("mediaType")
+        if queue_id is None or media_type not in media:
+            continue
+        name = names.queues.get(queue_id)
+        if not indicator.queues.selects(queue_id, name):
+            continue
+        label = name or queue_id
+        labels = {
+            "queue": label,
+            "queue_id": queue_id,
+            "media_type": media_type,
+            **indicator.mapped_labels(label),
+        }
+        good, total = queue_good_total(indicator, row)
+        cell = found.setdefault((_segment(slo, labels), row.start), [0, 0])
+        cell[0] += good
+        cell[1] += total
+    return found
+
+
+def flow_counts(slo: SLO, rows: Iterable[IntervalCounts], names: Names) -> SegmentCounts:
+    """The flow rows this SLO selects, summed per segment and interval."""
+    indicator = slo.indicator
+    assert isinstance(indicator, GenesysIndicator)
+    found: SegmentCounts = {}
+    for row in rows:
+        flow_id = row.group.get("flowId")
+        if flow_id is None:
+            continue
+        name = row.group.get("flowName") or names.flows.get(flow_id)
+        if not indicator.flows.selects(flow_id, name):
+            continue
+        label = name or flow_id
+        labels = {"flow": label, "flow_id": flow_id, **indicator.mapped_labels(label)}
+        good, total = flow_good_total(row)
+        cell = found.setdefault((_segment(slo, labels), row.start), [0, 0])
+        cell[0] += good
+        cell[1] += total
+    return found
+
+
+def call_counts(slo: SLO, tally: Mapping[tuple[Minute, str], tuple[int, int]]) -> SegmentCounts:
+    """The collector's own API calls per minute (and endpoint, when that is a segment key)."""
+    found: SegmentCounts = {}
+    for (minute, endpoint), (good, total) in tally.items():
+        cell = found.setdefault((_segment(slo, {"endpoint": endpoint}), minute), [0, 0])
+        cell[0] += good
+        cell[1] += total
+    return found
