@@ -10,24 +10,36 @@ from __future__ import annotations
 import getpass
 import hashlib
 import os
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from errorbudget.config import LoadedConfig, load_config
 from errorbudget.engine.alerts import EffectiveCondition, effective_conditions
+from errorbudget.engine.timeline import Timeline
 from errorbudget.engine.windows import nominal_length
-from errorbudget.errors import InvalidRequestError
-from errorbudget.evaluation import evaluate_slo
+from errorbudget.errors import ConflictError, InvalidRequestError
+from errorbudget.evaluation import evaluate_slo, read_timeline
 from errorbudget.model import (
     SLO,
     BudgetStatus,
+    ConditionResult,
     Exclusion,
     Minute,
+    PolicyState,
+    SegmentKey,
     to_minute,
 )
-from errorbudget.store import SeriesInfo, Store
+from errorbudget.store import AuditEntry, SeriesInfo, Store
+from errorbudget.store.annotations import Annotation, AnnotationKind
 from errorbudget.yamlsource import did_you_mean
+
+if TYPE_CHECKING:
+    from errorbudget.changes import ChangeReview
+    from errorbudget.config import Role
+    from errorbudget.engine.policy import Risk
 
 Clock = Callable[[], datetime]
 
@@ -42,6 +54,23 @@ def current_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return os.environ.get("USER", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesConditions:
+    """The burn-rate conditions of one series at one instant (from its BudgetStatus):
+    which multiwindow pairs are over their factor."""
+
+    slo: str
+    service: str
+    segment: SegmentKey
+    at: Minute
+    state: PolicyState
+    conditions: tuple[ConditionResult, ...]
+
+    @property
+    def firing(self) -> list[ConditionResult]:
+        return [c for c in self.conditions if c.firing]
 
 
 class App:
@@ -232,3 +261,213 @@ class App:
             for info in self.store.list_series(None if exclusion.slo == "*" else exclusion.slo)
             if info.slo in slos and exclusion.applies_to(slos[info.slo], info.segment)
         ]
+
+    def revoke_exclusion(
+        self, exclusion_id: int, *, revoked_by: str, reason: str = ""
+    ) -> Exclusion:
+        """Revoke an exclusion (its events count again). NotFoundError for an unknown id,
+        ConflictError when it was already revoked."""
+        current = self.store.get_exclusion(exclusion_id)
+        if current.revoked_at is not None:
+            raise ConflictError(
+                f"exclusion {exclusion_id} was already revoked at "
+                f"{current.revoked_at.isoformat()} by {current.revoked_by}"
+            )
+        return self.store.revoke_exclusion(exclusion_id, revoked_by=revoked_by, reason=reason)
+
+    # --- time series and conditions ------------------------------------------------------------
+
+    def timeline(
+        self,
+        slo_id: str,
+        segment: Mapping[str, str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        step: timedelta = timedelta(hours=1),
+    ) -> Timeline:
+        """SLI, burn rates (1h, 6h, 1d, period) and budget remaining of one series at every
+        ``step`` from ``start`` to ``end`` (both included; default: the 30 days before now).
+
+        ``segment`` empty or None is the whole SLO (budget = sum of its segments' budgets,
+        as in :meth:`status`); otherwise it names every segment key of one stored series
+        (NotFoundError if none is stored). Each point equals what :meth:`status` reports at
+        that instant. Counts are read once, at step resolution, and windows are prefix-sum
+        differences (``engine.timeline``). At most ``MAX_POINTS`` (5,000) points.
+        """
+        slo = self.loaded.slo(slo_id)
+        until = end or self.clock()
+        since = start or until - timedelta(days=30)
+        return read_timeline(
+            self.store,
+            slo,
+            segment or {},
+            to_minute(since),
+            to_minute(until),
+            step,
+            self.store.list_exclusions(),
+        )
+
+    def conditions(
+        self,
+        at: datetime | None = None,
+        slo_ids: Sequence[str] | None = None,
+        service: str | None = None,
+        firing_only: bool = False,
+    ) -> list[SeriesConditions]:
+        """Burn-rate conditions of every series (whole-SLO rows included) at ``at``, from the
+        statuses' multiwindow evaluation; ``firing_only`` keeps series with a firing one."""
+        found = [
+            SeriesConditions(s.slo, s.service, s.segment, s.at, s.state, s.conditions)
+            for s in self.status(at=at, slo_ids=slo_ids, service=service)
+        ]
+        return [c for c in found if c.firing] if firing_only else found
+
+    # --- annotations ---------------------------------------------------------------------------
+
+    def add_annotation(
+        self,
+        *,
+        at: datetime,
+        kind: AnnotationKind,
+        text: str,
+        created_by: str,
+        service: str | None = None,
+        slo: str | None = None,
+        segment: Mapping[str, str] | None = None,
+    ) -> Annotation:
+        """Mark a deploy, config or model change, incident, … on the timeline; audited.
+        ``slo`` must be a configured SLO (its service is then filled in) and ``segment``
+        keys must be ones it segments by."""
+        from errorbudget.changes import add_annotation
+
+        return add_annotation(
+            self,
+            at=at,
+            kind=kind,
+            text=text,
+            created_by=created_by,
+            service=service,
+            slo=slo,
+            segment=segment,
+        )
+
+    def annotations(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        service: str | None = None,
+        slo: str | None = None,
+        kinds: Sequence[AnnotationKind] | None = None,
+        limit: int = 1000,
+    ) -> list[Annotation]:
+        """Annotations in ``[start, end)``, oldest first; a service or SLO filter also
+        returns annotations that name none (they concern everything)."""
+        return self.store.list_annotations(
+            start=start, end=end, service=service, slo=slo, kinds=kinds, limit=limit
+        )
+
+    # --- changes and approvals (rules: errorbudget.changes) -----------------------------------
+
+    def submit_change(
+        self,
+        *,
+        service: str,
+        title: str,
+        submitted_by: str,
+        change_type: str = "feature",
+        risk: Risk = "medium",
+        slo_ids: Sequence[str] = (),
+        segment: Mapping[str, str] | None = None,
+        description: str = "",
+    ) -> ChangeReview:
+        """Submit a change: judge it by the gate now (recorded, with the budget snapshot),
+        estimate its budget impact from history, store it pending; audited."""
+        from errorbudget.changes import submit_change
+
+        return submit_change(
+            self,
+            service=service,
+            title=title,
+            submitted_by=submitted_by,
+            change_type=change_type,
+            risk=risk,
+            slo_ids=slo_ids,
+            segment=segment,
+            description=description,
+        )
+
+    def changes(
+        self,
+        *,
+        status: Sequence[str] | None = None,
+        service: str | None = None,
+        limit: int = 100,
+    ) -> list[ChangeReview]:
+        """Changes, newest first, each with its approvals and approval status (judged by
+        the decision stored with it; :meth:`change_gate` re-judges one now)."""
+        from errorbudget.changes import review
+
+        return [
+            review(self, change)
+            for change in self.store.list_changes(status=status, service=service, limit=limit)
+        ]
+
+    def change(self, change_id: int) -> ChangeReview:
+        """One change with its approvals and approval status; NotFoundError if unknown."""
+        from errorbudget.changes import review
+
+        return review(self, self.store.get_change(change_id))
+
+    def approve_change(
+        self, change_id: int, *, approver: str, role: Role, comment: str = ""
+    ) -> ChangeReview:
+        """Approve a pending change. PermissionDeniedError for the change's own author or a
+        role below approver; ConflictError unless it is pending."""
+        from errorbudget.changes import review_change
+
+        return review_change(
+            self, change_id, approver=approver, role=role, decision="approve", comment=comment
+        )
+
+    def reject_change(
+        self, change_id: int, *, approver: str, role: Role, comment: str = ""
+    ) -> ChangeReview:
+        """Reject a pending change (same rules as :meth:`approve_change`)."""
+        from errorbudget.changes import review_change
+
+        return review_change(
+            self, change_id, approver=approver, role=role, decision="reject", comment=comment
+        )
+
+    def withdraw_change(
+        self, change_id: int, *, actor: str, role: Role, reason: str = ""
+    ) -> ChangeReview:
+        """Withdraw a pending or approved change: its author, or an admin."""
+        from errorbudget.changes import withdraw_change
+
+        return withdraw_change(self, change_id, actor=actor, role=role, reason=reason)
+
+    def ship_change(
+        self, change_id: int, *, actor: str, at: datetime | None = None
+    ) -> ChangeReview:
+        """Mark a change shipped (ConflictError unless the gate lets it through now) and
+        add its deploy annotation, which later estimates learn from."""
+        from errorbudget.changes import ship_change
+
+        return ship_change(self, change_id, actor=actor, at=at)
+
+    def change_gate(
+        self, change_id: int, *, actor: str, at: datetime | None = None, record: bool = True
+    ) -> ChangeReview:
+        """Re-judge a change by the gate now: the current decision for its scope together
+        with its approvals (what ``errorbudget gate --change`` reports). With ``record``, a
+        decision that differs from the stored one replaces it and is audited."""
+        from errorbudget.changes import change_gate
+
+        return change_gate(self, change_id, actor=actor, at=at, record=record)
+
+    def gate_decisions(self, *, service: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        """Past gate decisions from the audit log, newest first, each with the budget
+        snapshot behind it (``details.change_id`` names the change when there was one)."""
+        return self.store.audit_log(limit=limit, action="gate.decision", subject=service)

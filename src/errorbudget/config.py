@@ -75,6 +75,48 @@ class GateSettings(_Settings):
     """Change types the gate always lets through, whatever the budget."""
 
 
+Role = Literal["viewer", "operator", "approver", "admin"]
+"""API roles, each allowed everything the ones before it are (docs/api.md)."""
+
+ROLES: tuple[Role, ...] = ("viewer", "operator", "approver", "admin")
+
+
+class ApiToken(_Settings):
+    """One API token: who holds it (the acting identity in records) and what it may do."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$", max_length=100)
+    token: SecretStr
+    role: Role
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("an API token needs at least 16 characters")
+        return value
+
+
+class ServerSettings(_Settings):
+    """``errorbudget serve``: where to listen and who may call the API (docs/api.md)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8787, ge=1, le=65535)
+    anonymous_read: bool = False
+    """Whether reads (GET) work without a token; writes always need one."""
+    tokens: list[ApiToken] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_tokens(self) -> ServerSettings:
+        names = [t.name for t in self.tokens]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"token name(s) {repeated} are given more than once")
+        secrets = [t.token.get_secret_value() for t in self.tokens]
+        if len(set(secrets)) != len(secrets):
+            raise ValueError("two tokens have the same value: each identity needs its own")
+        return self
+
+
 class GenesysSettings(_Settings):
     """How to reach one Genesys Cloud org, and how often to collect (docs/sources/genesys.md)."""
 
@@ -107,7 +149,7 @@ class GenesysSettings(_Settings):
     """How long the circuit stays open before one probe request is let through."""
     queue_cache_ttl: Duration = timedelta(minutes=15)
     status_page_url: str | None = None
-    """Statuspage ``summary.json`` polled for ``api_availability``; default: none."""
+    """Statuspage ``summary.json`` polled each run for ``api_availability``; default: none."""
 
     @field_validator("region")
     @classmethod
@@ -162,6 +204,7 @@ class Config(_Settings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     gate: GateSettings = Field(default_factory=GateSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     services: list[Service] = Field(default_factory=list)
     policies: list[PolicyPreset] = Field(default_factory=list)
     burn_catalogs: list[BurnCatalog] = Field(default_factory=list)
@@ -359,7 +402,9 @@ def _error_problem(error: ErrorDetails, index: NodeIndex, source: str) -> Proble
             message = f"missing key {discriminator!r} (one of: {', '.join(tags)})"
     elif kind in ("model_attributes_type", "model_type"):
         message = "expected a mapping (key: value lines)"
-    if kind == "string_type":
+    if _type_at(loc) is SecretStr:
+        pass  # a secret is never echoed, not even a wrong one
+    elif kind == "string_type":
         node = index.values.get(found)
         if isinstance(node, yaml.ScalarNode) and node.style is None:
             if node.value.lower() in _YAML_BOOLEANS:

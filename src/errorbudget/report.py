@@ -14,7 +14,10 @@ from errorbudget.model import (
 )
 
 if TYPE_CHECKING:
+    from errorbudget.changes import ChangeReview
     from errorbudget.gate import GateDecision
+    from errorbudget.store.annotations import Annotation
+    from errorbudget.store.changes import Approval, Change
 
 
 def _number(value: float | None, digits: int = 6) -> float | None:
@@ -163,4 +166,73 @@ def gate_to_dict(result: GateDecision) -> dict[str, Any]:
             {**status_to_dict(v.status), "decision": v.decision, "reason": v.reason}
             for v in result.verdicts
         ],
+    }
+
+
+# --- changes and annotations -------------------------------------------------------------------
+
+
+def change_to_dict(change: Change) -> dict[str, Any]:
+    return {
+        "id": change.id,
+        "service": change.service,
+        "slos": list(change.slos),
+        "segment": change.segment,
+        "change_type": change.change_type,
+        "risk": change.risk,
+        "title": change.title,
+        "description": change.description,
+        "submitted_by": change.submitted_by,
+        "submitted_at": change.submitted_at.isoformat(),
+        "status": change.status,
+        "status_by": change.status_by,
+        "status_at": change.status_at.isoformat(),
+        "estimated_impact": round(change.estimated_impact, 6),
+        "impact_basis": change.impact_basis,
+        "decision": change.decision,
+        "decision_at": change.decision_at.isoformat(),
+        "snapshot": change.snapshot,
+        "shipped_at": change.shipped_at.isoformat() if change.shipped_at else None,
+    }
+
+
+def approval_to_dict(approval: Approval) -> dict[str, Any]:
+    return {
+        "id": approval.id,
+        "change_id": approval.change_id,
+        "approver": approval.approver,
+        "role": approval.role,
+        "decision": approval.decision,
+        "comment": approval.comment,
+        "at": approval.at.isoformat(),
+    }
+
+
+def review_to_dict(judged: ChangeReview) -> dict[str, Any]:
+    """A change, its approvals and the gate's answer (API and ``gate --change`` JSON)."""
+    return {
+        **change_to_dict(judged.change),
+        "approvals": [approval_to_dict(a) for a in judged.approvals],
+        "current_decision": judged.decision,
+        "needs": judged.needs,
+        "approved": judged.approved,
+        "effective": judged.effective,
+        "exit_code": judged.exit_code,
+        "enforcement": judged.enforcement,
+        "reasons": list(judged.reasons),
+    }
+
+
+def annotation_to_dict(annotation: Annotation) -> dict[str, Any]:
+    return {
+        "id": annotation.id,
+        "at": annotation.at.isoformat(),
+        "kind": annotation.kind,
+        "service": annotation.service,
+        "slo": annotation.slo,
+        "segment": annotation.segment,
+        "text": annotation.text,
+        "created_by": annotation.created_by,
+        "created_at": annotation.created_at.isoformat(),
+        "change_id": annotation.change_id,
     }

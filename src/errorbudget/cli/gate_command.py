@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import cast
@@ -10,6 +11,7 @@ import click
 from rich.console import Console
 
 from errorbudget.app import App, current_user
+from errorbudget.changes import ChangeReview
 from errorbudget.cli.common import (
     config_option,
     echo_json,
@@ -20,7 +22,7 @@ from errorbudget.cli.common import (
 from errorbudget.cli.status_command import WIDE, status_table
 from errorbudget.engine.policy import Risk
 from errorbudget.gate import GateDecision, decide
-from errorbudget.report import gate_to_dict
+from errorbudget.report import gate_to_dict, review_to_dict
 
 DECISION_STYLE = {
     "allow": "bold green",
@@ -44,9 +46,79 @@ def render_decision(result: GateDecision, console: Console) -> None:
     )
 
 
+def render_change(judged: ChangeReview, console: Console) -> None:
+    change = judged.change
+    style = DECISION_STYLE[judged.effective]
+    console.print(
+        f"Change {change.id} [bold]{change.title}[/] ({change.service}, {change.change_type}, "
+        f"{change.risk} risk), {change.status}: [{style}]{judged.effective.replace('_', ' ')}[/]"
+        + ("  (advisory)" if judged.enforcement == "advisory" else "")
+    )
+    for line in judged.reasons:
+        console.print(f"  - {line}")
+    if judged.gate is not None:
+        console.print(
+            status_table(
+                [v.status for v in judged.gate.verdicts], "Budget snapshot behind the decision"
+            )
+        )
+
+
+def _judge_change(
+    config_path: Path | None,
+    change_id: int,
+    actor: str,
+    at: datetime | None,
+    wait: float,
+    poll: float,
+    console: Console,
+    output_format: str,
+) -> ChangeReview:
+    """Judge a change, and with ``wait`` keep judging it every ``poll`` seconds until the
+    answer is final (allow or blocked) or the wait is over."""
+    deadline = time.monotonic() + wait
+    with App.open(config_path) as app:
+        judged = app.change_gate(change_id, actor=actor, at=at)
+        while not judged.final and judged.enforcement == "enforce":
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if output_format == "text":
+                console.print(
+                    f"waiting for change {change_id}: {judged.effective.replace('_', ' ')}; "
+                    f"next check in {min(poll, left):.0f}s"
+                )
+            time.sleep(min(poll, left))
+            judged = app.change_gate(change_id, actor=actor, at=at)
+    return judged
+
+
 @click.command()
 @config_option
-@click.option("--service", required=True, help="The service the change touches.")
+@click.option("--service", default=None, help="The service the change touches (not with --change).")
+@click.option(
+    "--change",
+    "change_id",
+    type=int,
+    default=None,
+    metavar="ID",
+    help="Judge a submitted change: its scope, and its approvals, from the store.",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0,
+    metavar="SECONDS",
+    help="With --change: poll until it is allowed or blocked, for at most this long.",
+)
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.1),
+    default=10,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --wait: seconds between checks.",
+)
 @click.option("--slo", "slo_ids", multiple=True, help="Narrow to these SLOs (repeatable).")
 @click.option(
     "--segment",
@@ -70,7 +142,10 @@ def render_decision(result: GateDecision, console: Console) -> None:
 @format_option("text", "json")
 def gate(
     config_path: Path | None,
-    service: str,
+    service: str | None,
+    change_id: int | None,
+    wait: float,
+    poll: float,
     slo_ids: tuple[str, ...],
     segment_pairs: tuple[str, ...],
     change_type: str,
@@ -84,7 +159,28 @@ def gate(
     Exit codes under enforcement "enforce": 0 allow, 10 review, 11 approval required,
     12 blocked (1 error, 2 usage). Under "advisory" the decision is printed and the exit
     code is 0. Every decision is recorded in the audit log.
+
+    With --change ID, the change submitted through the API is judged now, with its
+    approvals: review and approval required turn into allow once the approval it needs is
+    there; a rejected or withdrawn change is blocked. --wait polls until then.
     """
+    if change_id is not None:
+        if service or slo_ids or segment_pairs:
+            raise click.UsageError("--change reads the scope from the change: drop --service")
+        console = Console(width=WIDE)
+        judged = _judge_change(
+            config_path, change_id, author or current_user(), at, wait, poll, console,
+            output_format,
+        )  # fmt: skip
+        if output_format == "json":
+            echo_json(review_to_dict(judged))
+        else:
+            render_change(judged, console)
+        raise SystemExit(judged.exit_code)
+    if service is None:
+        raise click.UsageError("give --service (or --change ID)")
+    if wait:
+        raise click.UsageError("--wait needs --change")
     with App.open(config_path) as app:
         result = decide(
             app,

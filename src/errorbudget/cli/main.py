@@ -40,11 +40,13 @@ def main() -> None:
 def _register_commands() -> None:
     # Built-in commands register the way a plugin's would: each module adds its own.
     from errorbudget.cli import (
+        collect_command,
         config_commands,
         demo_command,
         exclusions_command,
         gate_command,
         ingest_command,
+        simulate_command,
         status_command,
     )
 
@@ -55,6 +57,8 @@ def _register_commands() -> None:
         exclusions_command,
         gate_command,
         demo_command,
+        collect_command,
+        simulate_command,
     ):
         module.register(main)
 

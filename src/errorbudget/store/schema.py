@@ -137,8 +137,80 @@ BEGIN
 END;
 """
 
+_V2_SCRIPT = """
+-- A change asking to ship: its scope, and the gate decision (with the budget snapshot) it
+-- was last judged by. slos is a JSON array of SLO ids (empty: every SLO of the service),
+-- segment a JSON object; impact_basis and snapshot are JSON.
+CREATE TABLE changes (
+    id               INTEGER PRIMARY KEY,
+    service          TEXT NOT NULL,
+    slos             TEXT NOT NULL DEFAULT '[]',
+    segment          TEXT NOT NULL DEFAULT '{}',
+    change_type      TEXT NOT NULL,
+    risk             TEXT NOT NULL CHECK (risk IN ('low', 'medium', 'high')),
+    title            TEXT NOT NULL,
+    description      TEXT NOT NULL DEFAULT '',
+    submitted_by     TEXT NOT NULL,
+    submitted_at     TEXT NOT NULL,
+    status           TEXT NOT NULL DEFAULT 'pending'
+                     CHECK (status IN ('pending', 'approved', 'rejected', 'withdrawn', 'shipped')),
+    status_by        TEXT NOT NULL,
+    status_at        TEXT NOT NULL,
+    estimated_impact REAL NOT NULL,
+    impact_basis     TEXT NOT NULL DEFAULT '{}',
+    decision         TEXT NOT NULL
+                     CHECK (decision IN ('allow', 'review', 'approval_required', 'blocked')),
+    decision_at      TEXT NOT NULL,
+    snapshot         TEXT NOT NULL DEFAULT '[]',
+    shipped_at       TEXT
+);
+CREATE INDEX changes_by_status ON changes (status, id);
+CREATE INDEX changes_by_service_type ON changes (service, change_type, id);
+
+CREATE TABLE approvals (
+    id        INTEGER PRIMARY KEY,
+    change_id INTEGER NOT NULL REFERENCES changes (id),
+    approver  TEXT NOT NULL,
+    role      TEXT NOT NULL,
+    decision  TEXT NOT NULL CHECK (decision IN ('approve', 'reject')),
+    comment   TEXT NOT NULL DEFAULT '',
+    at        TEXT NOT NULL
+);
+CREATE INDEX approvals_by_change ON approvals (change_id, id);
+
+-- at is Unix seconds (UTC), so ranges are integer comparisons; segment is a JSON object.
+CREATE TABLE annotations (
+    id         INTEGER PRIMARY KEY,
+    at         INTEGER NOT NULL,
+    kind       TEXT NOT NULL CHECK (kind IN ('deploy', 'config', 'model', 'incident', 'other')),
+    service    TEXT,
+    slo        TEXT,
+    segment    TEXT NOT NULL DEFAULT '{}',
+    text       TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    change_id  INTEGER REFERENCES changes (id)
+);
+CREATE INDEX annotations_by_time ON annotations (at);
+CREATE INDEX annotations_by_service ON annotations (service, kind, at);
+
+-- Results of HTTP writes sent with an Idempotency-Key, per acting identity: the same key and
+-- body replay the stored response; the same key with another body is refused.
+CREATE TABLE idempotency_keys (
+    actor       TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    request     TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    status_code INTEGER NOT NULL,
+    response    TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (actor, key)
+) WITHOUT ROWID;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "series, minute blocks with day rollups, exclusions, audit log", _V1_SCRIPT),
+    Migration(2, "changes, approvals, annotations, idempotency keys", _V2_SCRIPT),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

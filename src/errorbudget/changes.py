@@ -1,0 +1,517 @@
+"""Changes asking to ship, their approvals, and annotations: the rules (surfaces only call).
+
+A change names its scope (service, optionally some SLOs and a segment), type and risk. On
+submission the gate judges it (``gate.decide``; the decision and its budget snapshot are
+stored with the change and audited), its budget impact is estimated from history, and it
+waits as ``pending``. What it then needs follows from the gate decision:
+
+==================  ============================================  =========================
+decision            needs                                         until then the gate says
+==================  ============================================  =========================
+allow               nothing                                       allow
+review              one approval by someone else                  review
+approval_required   one approval by an approver (or admin) role   approval_required
+blocked             cannot ship (only exempt change types can)    blocked
+==================  ============================================  =========================
+
+Nobody approves (or rejects) their own change. A rejected or withdrawn change is blocked; a
+shipped one is allowed. ``errorbudget gate --change ID`` re-judges the change now and reads
+its approvals, so a pipeline can poll until it may ship. Every state change is audited.
+
+Estimated budget impact: the share of the period budget consumed in the 24 hours after past
+changes of the same service and type (shipped changes, and annotations of the matching kind
+for that service), worst SLO in scope, averaged over the last 20 such changes; with no
+history, a default by risk (``DEFAULT_IMPACT``). See docs/concepts.md, "The release gate".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from errorbudget.config import ROLES, Role
+from errorbudget.engine.policy import Decision, Risk
+from errorbudget.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from errorbudget.evaluation import consumed_after
+from errorbudget.gate import EXIT_CODES, GateDecision, decide
+from errorbudget.model import SLO, from_minute, to_minute
+from errorbudget.store.annotations import Annotation, AnnotationKind
+from errorbudget.store.changes import Approval, Change, ChangeStatus, ReviewDecision
+from errorbudget.yamlsource import did_you_mean
+
+if TYPE_CHECKING:
+    from errorbudget.app import App
+
+__all__ = [
+    "DEFAULT_IMPACT",
+    "Annotation",
+    "AnnotationKind",
+    "Approval",
+    "Change",
+    "ChangeReview",
+    "ChangeStatus",
+    "Impact",
+]
+
+DEFAULT_IMPACT: dict[str, float] = {"low": 0.01, "medium": 0.02, "high": 0.05}
+"""Estimated budget impact (share of the period budget) when a service and change type have
+no history: 1 %, 2 % or 5 % by risk. 2 % is the budget the fast-burn page of the Google
+SRE Workbook catalog allows in an hour; a high-risk change is assumed to cost more."""
+
+IMPACT_HORIZON = timedelta(hours=24)
+IMPACT_HISTORY = 20
+
+ANNOTATION_KIND_BY_TYPE: dict[str, AnnotationKind] = {
+    "config": "config",
+    "model": "model",
+    "prompt": "model",
+    "incident-fix": "incident",
+}
+"""The annotation kind a shipped change leaves (and learns from); other types: ``deploy``."""
+
+APPROVER_ROLES: tuple[Role, ...] = ("approver", "admin")
+
+Needs = Literal["nothing", "review", "approver", "blocked"]
+NEEDS: dict[Decision, Needs] = {
+    "allow": "nothing",
+    "review": "review",
+    "approval_required": "approver",
+    "blocked": "blocked",
+}
+
+
+def annotation_kind(change_type: str) -> AnnotationKind:
+    return ANNOTATION_KIND_BY_TYPE.get(change_type, "deploy")
+
+
+def role_at_least(role: str, minimum: Role) -> bool:
+    """Whether ``role`` is ``minimum`` or above (viewer < operator < approver < admin)."""
+    return role in ROLES and ROLES.index(role) >= ROLES.index(minimum)
+
+
+@dataclass(frozen=True, slots=True)
+class Impact:
+    """An estimated budget impact: ``ratio`` of the period budget in the first 24 hours."""
+
+    ratio: float
+    method: Literal["history", "default"]
+    samples: int
+    per_slo: dict[str, float]
+
+    def basis(self) -> dict[str, object]:
+        return {"method": self.method, "samples": self.samples, "per_slo": self.per_slo}
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeReview:
+    """A change with its approvals, and what the gate says about it.
+
+    ``decision`` is the gate decision for the change's scope (the stored one, or a fresh
+    one in ``gate`` when re-judged); ``needs`` is what that decision asks for and
+    ``approved`` whether it is there; ``effective`` is the answer for this change (what
+    ``gate --change`` exits with under ``enforce``).
+    """
+
+    change: Change
+    approvals: tuple[Approval, ...]
+    decision: Decision
+    needs: Needs
+    approved: bool
+    effective: Decision
+    reasons: tuple[str, ...]
+    enforcement: str
+    gate: GateDecision | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.effective] if self.enforcement == "enforce" else 0
+
+    @property
+    def final(self) -> bool:
+        """Whether waiting longer cannot change the answer without a new decision
+        (allowed, blocked by the budget, rejected, withdrawn or shipped)."""
+        return self.effective in ("allow", "blocked")
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def review(app: App, change: Change, gate: GateDecision | None = None) -> ChangeReview:
+    """Judge ``change`` by its approvals and ``gate`` (default: its stored decision)."""
+    approvals = tuple(app.store.list_approvals(change.id))
+    decision: Decision = gate.decision if gate is not None else change.decision
+    needs = NEEDS[decision]
+    approving = [
+        a for a in approvals if a.decision == "approve" and a.approver != change.submitted_by
+    ]
+    if needs == "review":
+        approved = bool(approving)
+    elif needs == "approver":
+        approved = any(a.role in APPROVER_ROLES for a in approving)
+    else:
+        approved = needs == "nothing"
+    if gate is not None:
+        reasons = list(gate.reasons)
+    else:
+        reasons = [
+            f"{s.get('slo')} {_label(s.get('segment'))}: {s.get('state')}: {s.get('reason')}"
+            for s in change.snapshot
+            if s.get("decision") == decision
+        ]
+    effective: Decision
+    if change.status in ("rejected", "withdrawn"):
+        effective = "blocked"
+        reasons.insert(0, f"change {change.id} was {change.status} by {change.status_by}")
+    elif change.status == "shipped":
+        effective = "allow"
+        reasons.insert(0, f"change {change.id} was shipped by {change.status_by}")
+    elif needs == "blocked":
+        effective = "blocked"
+    elif approved:
+        effective = "allow"
+        if needs != "nothing":
+            who = ", ".join(a.approver for a in approving)
+            reasons.insert(0, f"approved by {who}")
+    else:
+        effective = decision
+        wanted = "an approver's approval" if needs == "approver" else "one approval"
+        reasons.insert(0, f"waiting for {wanted} (not by {change.submitted_by})")
+    return ChangeReview(
+        change=change,
+        approvals=approvals,
+        decision=decision,
+        needs=needs,
+        approved=approved,
+        effective=effective,
+        reasons=tuple(reasons),
+        enforcement=app.loaded.config.gate.enforcement,
+        gate=gate,
+    )
+
+
+def _label(segment: object) -> str:
+    if isinstance(segment, Mapping) and segment:
+        return ",".join(f"{k}={v}" for k, v in sorted(segment.items()))
+    return "(all)"
+
+
+# --- submitting and judging --------------------------------------------------------------------
+
+
+def submit_change(
+    app: App,
+    *,
+    service: str,
+    title: str,
+    submitted_by: str,
+    change_type: str = "feature",
+    risk: Risk = "medium",
+    slo_ids: Sequence[str] = (),
+    segment: Mapping[str, str] | None = None,
+    description: str = "",
+) -> ChangeReview:
+    """Judge, estimate and store a pending change (audited: ``change.submit`` and its
+    ``gate.decision``)."""
+    if not title.strip():
+        raise InvalidRequestError("a change needs a title")
+    scope = _scope(app, service, slo_ids)
+    moment = from_minute(app.now_minute())
+    result = decide(
+        app,
+        service=service,
+        slo_ids=list(slo_ids) or None,
+        change_type=change_type,
+        risk=risk,
+        segment=segment,
+        at=moment,
+        record=False,
+    )
+    impact = estimate_impact(
+        app, service=service, change_type=change_type, risk=risk, slos=scope,
+        segment=segment or {}, at=moment,
+    )  # fmt: skip
+    with app.store.transaction():
+        change = app.store.add_change(
+            service=service,
+            slos=list(slo_ids),
+            segment=segment,
+            change_type=change_type,
+            risk=risk,
+            title=title,
+            description=description,
+            submitted_by=submitted_by,
+            estimated_impact=impact.ratio,
+            impact_basis=impact.basis(),
+            decision=result.decision,
+            snapshot=result.snapshot(),
+            clock=app.clock,
+        )
+        _record_decision(app, change, result, submitted_by)
+    return review(app, change, result)
+
+
+def change_gate(
+    app: App, change_id: int, *, actor: str, at: datetime | None = None, record: bool = True
+) -> ChangeReview:
+    """Re-judge a change now (rejected, withdrawn and shipped changes are not re-judged);
+    with ``record``, a decision that differs from the stored one replaces it, audited."""
+    change = app.store.get_change(change_id)
+    if change.status in ("rejected", "withdrawn", "shipped"):
+        return review(app, change)
+    result = decide(
+        app,
+        service=change.service,
+        slo_ids=list(change.slos) or None,
+        change_type=change.change_type,
+        risk=_risk(change.risk),
+        segment=change.segment,
+        at=at,
+        record=False,
+    )
+    if record and result.decision != change.decision:
+        with app.store.transaction():
+            change = app.store.set_change_decision(
+                change.id, decision=result.decision, snapshot=result.snapshot(), clock=app.clock
+            )
+            _record_decision(app, change, result, actor)
+    return review(app, change, result)
+
+
+_RISKS: dict[str, Risk] = {"low": "low", "medium": "medium", "high": "high"}
+
+
+def _risk(value: str) -> Risk:
+    if value not in _RISKS:
+        raise InvalidRequestError(f"unknown risk {value!r}")
+    return _RISKS[value]
+
+
+def _record_decision(app: App, change: Change, result: GateDecision, actor: str) -> int:
+    """Audit a gate decision made for a change (the shape ``gate.decide`` records, plus the
+    change id)."""
+    return app.store.audit(
+        actor=actor,
+        action="gate.decision",
+        subject=change.service,
+        details={
+            "decision": result.decision,
+            "enforcement": result.enforcement,
+            "change_type": result.change_type,
+            "risk": result.risk,
+            "segment": change.segment,
+            "at": result.at.isoformat(),
+            "change_id": change.id,
+            "snapshot": result.snapshot(),
+        },
+    )
+
+
+def _scope(app: App, service: str, slo_ids: Sequence[str]) -> list[SLO]:
+    """The SLOs a change of ``service`` touches; each named SLO must belong to it."""
+    for slo_id in slo_ids:
+        slo = app.loaded.slo(slo_id)
+        if slo.service != service:
+            raise InvalidRequestError(
+                f"SLO {slo_id!r} belongs to service {slo.service!r}, not {service!r}"
+            )
+    return app.select_slos(list(slo_ids) or None, service)
+
+
+# --- reviews and status changes ----------------------------------------------------------------
+
+
+def review_change(
+    app: App,
+    change_id: int,
+    *,
+    approver: str,
+    role: Role,
+    decision: ReviewDecision,
+    comment: str = "",
+) -> ChangeReview:
+    """Approve or reject a pending change: an approver (or admin) who did not submit it."""
+    change = app.store.get_change(change_id)
+    verb = "approve" if decision == "approve" else "reject"
+    if not role_at_least(role, "approver"):
+        raise PermissionDeniedError(
+            f"to {verb} a change needs the approver role; {approver} has the {role} role"
+        )
+    if approver == change.submitted_by:
+        hint = "" if decision == "approve" else " (withdraw it instead)"
+        raise PermissionDeniedError(
+            f"nobody may {verb} their own change: {approver} submitted change {change_id}{hint}"
+        )
+    app.store.add_approval(
+        change_id,
+        approver=approver,
+        role=role,
+        decision=decision,
+        comment=comment,
+        clock=app.clock,
+    )
+    return review(app, app.store.get_change(change_id))
+
+
+def withdraw_change(
+    app: App, change_id: int, *, actor: str, role: Role, reason: str = ""
+) -> ChangeReview:
+    """Withdraw a pending or approved change: its author, or an admin."""
+    change = app.store.get_change(change_id)
+    if actor != change.submitted_by and role != "admin":
+        raise PermissionDeniedError(
+            f"only {change.submitted_by} (who submitted change {change_id}) or an admin "
+            "may withdraw it"
+        )
+    updated = app.store.set_change_status(
+        change_id,
+        status="withdrawn",
+        allowed_from=("pending", "approved"),
+        actor=actor,
+        action="change.withdraw",
+        details={"reason": reason},
+        clock=app.clock,
+    )
+    return review(app, updated)
+
+
+def ship_change(
+    app: App, change_id: int, *, actor: str, at: datetime | None = None
+) -> ChangeReview:
+    """Mark a change shipped, if the gate lets it through now (under ``enforce``), and leave
+    an annotation of its kind at the ship time."""
+    judged = change_gate(app, change_id, actor=actor, at=at)
+    change = judged.change
+    if change.status not in ("pending", "approved"):
+        raise ConflictError(f"change {change_id} is {change.status}, so it cannot ship")
+    if judged.enforcement == "enforce" and judged.effective != "allow":
+        raise ConflictError(
+            f"change {change_id} cannot ship yet: the gate says "
+            f"{judged.effective.replace('_', ' ')} ({judged.reasons[0] if judged.reasons else ''})"
+        )
+    moment = at or app.clock()
+    with app.store.transaction():
+        shipped = app.store.set_change_status(
+            change_id,
+            status="shipped",
+            allowed_from=("pending", "approved"),
+            actor=actor,
+            action="change.ship",
+            details={"decision": judged.decision, "effective": judged.effective},
+            shipped_at=moment,
+            clock=app.clock,
+        )
+        app.store.add_annotation(
+            at=moment,
+            kind=annotation_kind(change.change_type),
+            text=f"{change.title} (change {change.id}, {change.change_type})",
+            created_by=actor,
+            service=change.service,
+            slo=change.slos[0] if len(change.slos) == 1 else None,
+            segment=change.segment,
+            change_id=change.id,
+            clock=app.clock,
+        )
+    return review(app, shipped)
+
+
+# --- annotations -------------------------------------------------------------------------------
+
+
+def add_annotation(
+    app: App,
+    *,
+    at: datetime,
+    kind: AnnotationKind,
+    text: str,
+    created_by: str,
+    service: str | None = None,
+    slo: str | None = None,
+    segment: Mapping[str, str] | None = None,
+) -> Annotation:
+    """Validate an annotation's scope against the config and store it (audited)."""
+    if slo is not None:
+        definition = app.loaded.slo(slo)
+        if service is not None and service != definition.service:
+            raise InvalidRequestError(
+                f"SLO {slo!r} belongs to service {definition.service!r}, not {service!r}"
+            )
+        service = definition.service
+        keys = set(definition.segments.keys)
+    else:
+        known = sorted({s.service for s in app.slos} | {s.id for s in app.loaded.config.services})
+        if service is not None and service not in known:
+            raise NotFoundError(
+                f"no service {service!r} in the config{did_you_mean(service, known)}"
+            )
+        keys = {k for s in app.select_slos(service=service) for k in s.segments.keys}
+    unknown = sorted(set(segment or {}) - keys)
+    if unknown:
+        raise InvalidRequestError(
+            f"segment key {unknown[0]!r} is not one the annotated SLOs segment by "
+            f"({', '.join(sorted(keys)) or 'none'})"
+        )
+    return app.store.add_annotation(
+        at=at,
+        kind=kind,
+        text=text,
+        created_by=created_by,
+        service=service,
+        slo=slo,
+        segment=segment,
+        clock=app.clock,
+    )
+
+
+# --- estimated budget impact -------------------------------------------------------------------
+
+
+def estimate_impact(
+    app: App,
+    *,
+    service: str,
+    change_type: str,
+    risk: str,
+    slos: Sequence[SLO],
+    segment: Mapping[str, str],
+    at: datetime,
+) -> Impact:
+    """The share of the period budget consumed in the 24 hours after past changes of the
+    same service and type, worst SLO in scope, averaged over the last ``IMPACT_HISTORY``
+    whose 24 hours are over; ``DEFAULT_IMPACT[risk]`` without such history.
+
+    Per SLO and past change at ``m``: ``burn over [m, m + 24h) × 24h / period length``,
+    with budget-counting events (exclusions applied) of the series in scope.
+    """
+    latest = at - IMPACT_HORIZON
+    shipped = app.store.list_changes(
+        status=["shipped"], service=service, change_type=change_type, limit=IMPACT_HISTORY * 2
+    )
+    moments = [c.shipped_at for c in shipped if c.shipped_at is not None and c.shipped_at <= latest]
+    notes = app.store.list_annotations(
+        end=latest, service=service, kinds=[annotation_kind(change_type)], limit=IMPACT_HISTORY * 2
+    )
+    moments += [a.at for a in notes if a.change_id is None and a.service == service]
+    starts = sorted({to_minute(m) for m in moments})[-IMPACT_HISTORY:]
+    horizon = int(IMPACT_HORIZON.total_seconds() // 60)
+    exclusions = app.store.list_exclusions()
+    per_slo: dict[str, float] = {}
+    worst = np.full(len(starts), np.nan)
+    for slo in slos:
+        fractions = consumed_after(app.store, slo, segment, starts, horizon, exclusions)
+        if np.all(np.isnan(fractions)):
+            continue
+        per_slo[slo.id] = float(np.nanmean(fractions))
+        worst = np.fmax(worst, fractions)
+    observed = worst[~np.isnan(worst)]
+    if not observed.size:
+        return Impact(DEFAULT_IMPACT.get(risk, DEFAULT_IMPACT["medium"]), "default", 0, {})
+    return Impact(float(observed.mean()), "history", int(observed.size), per_slo)

@@ -1,0 +1,42 @@
+"""The JSON API under ``/api/v1`` (docs/api.md): one router per concern, registered here.
+
+- ``api_status``: status (all series, one SLO, one series), SLOs, timelines, conditions
+- ``api_records``: exclusions and annotations
+- ``api_changes``: changes, approvals and gate decisions
+- ``api_ingest``: counts ingestion with idempotency keys
+
+Every route asks the App (``web.state.eb``); none computes a budget. Errors are one
+sentence in ``{"detail": …}``: the package's errors map to 404 (unknown id), 409 (conflict),
+403 (not allowed), 422 (cannot be acted on) in ``api_common``; malformed input is FastAPI's
+422, which names the field. Authentication and roles: ``web.auth``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from errorbudget.web import api_changes, api_ingest, api_records, api_status
+from errorbudget.web.api_common import PREFIX, router
+from errorbudget.web.api_models import IdentityOut
+from errorbudget.web.auth import Authenticator, Viewer
+
+__all__ = ["PREFIX", "register"]
+
+_identity = router("identity")
+
+
+@_identity.get("/whoami", response_model=IdentityOut, summary="Who the token is")
+def whoami(caller: Viewer) -> dict[str, Any]:
+    """The acting identity (a token's name and role, or anonymous when reads are open)."""
+    return {"name": caller.name, "role": caller.role, "anonymous": caller.anonymous}
+
+
+def register(web: FastAPI) -> None:
+    """Add the API's routers to ``web`` (called by ``web.app.create_app``)."""
+    # Built now so a bad $ERRORBUDGET_TOKENS fails at start-up, not on the first request.
+    web.state.auth = Authenticator.from_settings(web.state.eb.loaded.config.server)
+    web.include_router(_identity)
+    for module in (api_status, api_records, api_changes, api_ingest):
+        web.include_router(module.routes)

@@ -1,0 +1,152 @@
+"""Changes and approvals, and gate decisions (the rules are in ``errorbudget.changes``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query
+
+from errorbudget.gate import decide
+from errorbudget.report import gate_to_dict, review_to_dict
+from errorbudget.store.changes import ChangeStatus
+from errorbudget.web.api_common import EB, router
+from errorbudget.web.api_models import (
+    ChangeIn,
+    ChangeOut,
+    GateIn,
+    GateOut,
+    GateRecordOut,
+    ReviewIn,
+    ShipIn,
+    WithdrawIn,
+)
+from errorbudget.web.auth import Approver, Operator, Viewer
+
+routes = router("changes and the gate")
+
+
+@routes.get("/changes", response_model=list[ChangeOut], summary="Changes")
+def list_changes(
+    app: EB,
+    caller: Viewer,
+    status: Annotated[list[ChangeStatus], Query(description="Only these statuses.")] = [],  # noqa: B006
+    service: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """Changes, newest first, each judged by the decision stored with it."""
+    return [
+        review_to_dict(r) for r in app.changes(status=status or None, service=service, limit=limit)
+    ]
+
+
+@routes.get("/changes/{change_id}", response_model=ChangeOut, summary="One change")
+def get_change(app: EB, caller: Viewer, change_id: int) -> dict[str, Any]:
+    return review_to_dict(app.change(change_id))
+
+
+@routes.get("/changes/{change_id}/gate", response_model=ChangeOut, summary="Re-judge a change now")
+def change_gate(app: EB, caller: Viewer, change_id: int) -> dict[str, Any]:
+    """The gate's answer for the change at this instant (its scope's budgets now, and its
+    approvals): what ``errorbudget gate --change`` reports. Not recorded."""
+    return review_to_dict(app.change_gate(change_id, actor=caller.name, record=False))
+
+
+@routes.post("/changes", response_model=ChangeOut, status_code=201, summary="Submit a change")
+def submit_change(app: EB, caller: Operator, body: ChangeIn) -> dict[str, Any]:
+    """Judge the change by the gate now (recorded with its budget snapshot), estimate its
+    budget impact, and store it pending with the caller as author. Needs operator."""
+    judged = app.submit_change(
+        service=body.service,
+        title=body.title,
+        submitted_by=caller.name,
+        change_type=body.change_type,
+        risk=body.risk,
+        slo_ids=body.slos,
+        segment=body.segment,
+        description=body.description,
+    )
+    return review_to_dict(judged)
+
+
+@routes.post("/changes/{change_id}/approve", response_model=ChangeOut, summary="Approve a change")
+def approve_change(
+    app: EB, caller: Approver, change_id: int, body: ReviewIn | None = None
+) -> dict[str, Any]:
+    """Needs the approver role; nobody approves their own change (403). 409 unless the
+    change is pending."""
+    comment = body.comment if body is not None else ""
+    return review_to_dict(
+        app.approve_change(change_id, approver=caller.name, role=caller.role, comment=comment)
+    )
+
+
+@routes.post("/changes/{change_id}/reject", response_model=ChangeOut, summary="Reject a change")
+def reject_change(
+    app: EB, caller: Approver, change_id: int, body: ReviewIn | None = None
+) -> dict[str, Any]:
+    """Needs the approver role; not the change's author (who withdraws instead)."""
+    comment = body.comment if body is not None else ""
+    return review_to_dict(
+        app.reject_change(change_id, approver=caller.name, role=caller.role, comment=comment)
+    )
+
+
+@routes.post("/changes/{change_id}/withdraw", response_model=ChangeOut, summary="Withdraw a change")
+def withdraw_change(
+    app: EB, caller: Operator, change_id: int, body: WithdrawIn | None = None
+) -> dict[str, Any]:
+    """The change's author (operator or above) or an admin; 409 once rejected or shipped."""
+    reason = body.reason if body is not None else ""
+    return review_to_dict(
+        app.withdraw_change(change_id, actor=caller.name, role=caller.role, reason=reason)
+    )
+
+
+@routes.post("/changes/{change_id}/ship", response_model=ChangeOut, summary="Mark shipped")
+def ship_change(
+    app: EB, caller: Operator, change_id: int, body: ShipIn | None = None
+) -> dict[str, Any]:
+    """Mark the change shipped and annotate the timeline; 409 while the gate does not let
+    it through (under enforcement ``enforce``). Needs operator."""
+    at = body.at if body is not None else None
+    return review_to_dict(app.ship_change(change_id, actor=caller.name, at=at))
+
+
+@routes.post("/gate/decide", response_model=GateOut, summary="Decide on a change")
+def gate_decide(app: EB, caller: Operator, body: GateIn) -> dict[str, Any]:
+    """``errorbudget gate`` over HTTP: judge a change to ``service`` by the budgets in its
+    scope; the decision is recorded in the audit log with its snapshot. Needs operator."""
+    result = decide(
+        app,
+        service=body.service,
+        slo_ids=body.slos or None,
+        change_type=body.change_type,
+        risk=body.risk,
+        segment=body.segment,
+        actor=caller.name,
+    )
+    return gate_to_dict(result)
+
+
+@routes.get("/gate/decisions", response_model=list[GateRecordOut], summary="Past decisions")
+def gate_decisions(
+    app: EB,
+    caller: Viewer,
+    service: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """Gate decisions from the audit log, newest first, with the snapshot behind each."""
+    return [
+        {
+            "id": entry.id,
+            "at": entry.at,
+            "actor": entry.actor,
+            "service": entry.subject,
+            "decision": entry.details.get("decision"),
+            "change_type": entry.details.get("change_type"),
+            "risk": entry.details.get("risk"),
+            "change_id": entry.details.get("change_id"),
+            "details": entry.details,
+        }
+        for entry in app.gate_decisions(service=service, limit=limit)
+    ]

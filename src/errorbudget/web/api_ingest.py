@@ -1,0 +1,181 @@
+"""``POST /api/v1/counts``: counts ingestion over HTTP, through ``errorbudget ingest``.
+
+The body — NDJSON, CSV, or a JSON array of row objects (written out as NDJSON) — goes
+through :func:`errorbudget.ingest.ingest_files` unchanged, so the columns, the validation
+and the all-or-nothing rule are those of ``errorbudget ingest``: a body with any bad row
+writes nothing and answers 422 listing the problems by line.
+
+``Idempotency-Key`` (optional, per token): the result of a successful write is kept under
+the key; the same key with the same body replays it (header ``Idempotent-Replayed: true``)
+without writing again, the same key with another body is 409. Failed writes are not kept,
+so a corrected body may be sent again under the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Header, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from errorbudget.app import App
+from errorbudget.errors import ConflictError
+from errorbudget.ingest import IngestReport, ingest_files
+from errorbudget.web.api_common import EB, router
+from errorbudget.web.api_models import IngestOut
+from errorbudget.web.auth import Operator
+
+routes = router("counts")
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+SUFFIX_BY_TYPE = {
+    "application/x-ndjson": ".ndjson",
+    "application/ndjson": ".ndjson",
+    "application/jsonl": ".ndjson",
+    "application/json": ".json",
+    "text/csv": ".csv",
+}
+
+_BODY_SCHEMA = {
+    "description": "Rows with time, slo, good, total and one column per segment key.",
+    "content": {
+        "application/x-ndjson": {"schema": {"type": "string"}},
+        "text/csv": {"schema": {"type": "string"}},
+        "application/json": {
+            "schema": {"type": "array", "items": {"type": "object", "additionalProperties": True}}
+        },
+    },
+    "required": True,
+}
+
+
+def _error(status: int, detail: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"detail": detail, **extra}, status_code=status)
+
+
+@routes.post(
+    "/counts",
+    response_model=IngestOut,
+    summary="Ingest counts",
+    openapi_extra={"requestBody": _BODY_SCHEMA},
+    responses={
+        409: {"description": "The idempotency key was used with another body."},
+        413: {"description": "The body is larger than 64 MiB."},
+        415: {"description": "Not NDJSON, CSV or JSON."},
+        422: {"description": "Bad rows; nothing was written."},
+    },
+)
+async def ingest_counts(
+    request: Request,
+    app: EB,
+    caller: Operator,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+    ] = None,
+    source: Annotated[
+        str, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
+    ] = "ingest",
+) -> JSONResponse:
+    """Counts as ``errorbudget ingest`` takes them; a re-sent minute replaces what
+    ``source`` had stored for it. Needs the operator role."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    suffix = SUFFIX_BY_TYPE.get(media)
+    if suffix is None:
+        known = ", ".join(SUFFIX_BY_TYPE)
+        return _error(415, f"send the counts as one of {known}, not {media or 'no content type'}")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return _error(413, "the body is larger than 64 MiB: split it")
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        return _error(413, "the body is larger than 64 MiB: split it")
+    if not body.strip():
+        return _error(422, "the body is empty: send at least one row")
+    digest = hashlib.sha256(media.encode() + b"\n" + source.encode() + b"\n" + body).hexdigest()
+    if idempotency_key is not None:
+        stored = await run_in_threadpool(app.store.stored_response, caller.name, idempotency_key)
+        if stored is not None:
+            if stored.body_sha256 != digest:
+                raise ConflictError(
+                    f"idempotency key {idempotency_key!r} was used at "
+                    f"{stored.created_at.isoformat()} with another body; use a new key"
+                )
+            return JSONResponse(
+                stored.response,
+                status_code=stored.status_code,
+                headers={"Idempotent-Replayed": "true"},
+            )
+    if suffix == ".json":
+        try:
+            body = _json_rows(body)
+        except ValueError as exc:
+            return _error(422, str(exc))
+        suffix = ".ndjson"
+    report, path = await run_in_threadpool(_ingest, app, body, suffix, source)
+    rejected = report.rejected
+    if rejected:
+        problems = [
+            {"line": p.line, "message": p.message.replace(path, "the body")}
+            for p in rejected[0].problems
+        ]
+        count = max(rejected[0].problem_count, len(problems))
+        noun = "problem" if count == 1 else "problems"
+        return _error(422, f"nothing was written: {count:,} {noun}", problems=problems)
+    result = IngestOut(
+        rows_read=report.rows_read,
+        rows_written=report.rows_written,
+        rows_rejected=report.rows_rejected,
+        series=report.series,
+        seconds=round(report.seconds, 3),
+    ).model_dump()
+    if idempotency_key is not None:
+        await run_in_threadpool(
+            app.store.store_response,
+            actor=caller.name,
+            key=idempotency_key,
+            request="POST /api/v1/counts",
+            body_sha256=digest,
+            status_code=200,
+            response=result,
+        )
+    return JSONResponse(result)
+
+
+def _json_rows(body: bytes) -> bytes:
+    """A JSON array of row objects (or ``{"rows": [...]}``) as NDJSON, one line per row."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"the body is not JSON: {exc}") from exc
+    if isinstance(data, dict) and set(data) == {"rows"}:
+        data = data["rows"]
+    if not isinstance(data, list):
+        raise ValueError('send a JSON array of row objects (or {"rows": [...]})')
+    for index, row in enumerate(data):
+        if not isinstance(row, dict):
+            raise ValueError(f"row {index + 1} is not an object")
+    if not data:
+        raise ValueError("the body has no rows: send at least one")
+    return "".join(json.dumps(row) + "\n" for row in data).encode("utf-8")
+
+
+def _ingest(app: App, body: bytes, suffix: str, source: str) -> tuple[IngestReport, str]:
+    """Run ``ingest_files`` on the body in a private temporary file; return the report and
+    that file's name (which problem messages may mention)."""
+    with tempfile.TemporaryDirectory(prefix="errorbudget-api-") as folder:
+        path = Path(folder) / f"body{suffix}"
+        path.write_bytes(body)
+        report = ingest_files(
+            app.store,
+            {slo.id: slo for slo in app.slos},
+            [path],
+            source=source,
+            raise_on_reject=False,
+        )
+    return report, str(path)

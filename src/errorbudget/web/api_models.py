@@ -1,0 +1,305 @@
+"""Request and response bodies of the JSON API (``/api/v1``), as pydantic models, so the
+OpenAPI document at ``/docs`` says what every field is.
+
+Responses mirror the CLI's JSON (``report.status_to_dict``, ``changes.review_to_dict``, …):
+the same numbers under the same names on every surface. Request bodies forbid unknown
+fields, so a typo is a 422 that names it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from errorbudget.engine.policy import Decision, Risk
+from errorbudget.model import ExclusionCategory, PolicyState
+from errorbudget.store.annotations import AnnotationKind
+from errorbudget.store.changes import ChangeStatus
+
+Count = int | float
+"""Event counts are whole numbers, printed as integers (fractions only if a source sends them)."""
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- status and conditions ---------------------------------------------------------------------
+
+
+class ConditionOut(BaseModel):
+    """One multiwindow burn-rate condition: fires when both burns exceed ``factor``."""
+
+    severity: str = Field(description="page or ticket")
+    long_window: str
+    short_window: str
+    factor: float | None = Field(description="The factor compared against (after adaptation).")
+    catalog_factor: float | None
+    adapted: bool = Field(description="Whether the factor was adapted to a low target.")
+    long_burn_rate: float | None
+    short_burn_rate: float | None
+    firing: bool
+
+
+class StatusOut(BaseModel):
+    """The budget of one series at one instant (the ``status --format json`` object)."""
+
+    slo: str
+    service: str
+    segment: dict[str, str] = Field(description="Segment labels; {} is the whole SLO.")
+    target: float | None
+    window: str
+    budgeting: str
+    at: AwareDatetime
+    period_start: AwareDatetime
+    period_end: AwareDatetime
+    eligible: Count
+    good: Count
+    bad: Count
+    raw_total: Count
+    raw_bad: Count
+    excluded: Count
+    sli: float | None = Field(description="None: no data (never shown as 0 % or 100 %).")
+    budget_total: float | None
+    budget_consumed: float | None
+    budget_remaining: float | None
+    budget_remaining_ratio: float | None = Field(description="May be negative (overspent).")
+    burn_rates: dict[str, float | None] = Field(description="Keyed 5m 30m 1h 2h 6h 1d 3d.")
+    period_burn_rate: float | None
+    time_to_exhaustion_seconds: float | None
+    projected_consumed_ratio: float | None
+    linear_projected_consumed_ratio: float | None
+    state: PolicyState
+    alerts: list[ConditionOut] = Field(description="The conditions firing now.")
+
+
+class SeriesConditionsOut(BaseModel):
+    """Every burn-rate condition of one series, firing or not."""
+
+    slo: str
+    service: str
+    segment: dict[str, str]
+    at: AwareDatetime
+    state: PolicyState
+    firing: bool = Field(description="Whether any condition fires.")
+    conditions: list[ConditionOut]
+
+
+class SLOOut(BaseModel):
+    id: str
+    service: str
+    description: str
+    owner: str
+    target: float
+    window: str
+    budgeting: str
+    segment_keys: list[str]
+    policy: str
+    config: dict[str, Any] = Field(description="The SLO as configured (defaults filled in).")
+
+
+# --- timeline ----------------------------------------------------------------------------------
+
+
+class TimelinePointOut(BaseModel):
+    at: AwareDatetime
+    sli: float | None = Field(description="SLI over the period to date, as status reports it.")
+    burn_rates: dict[str, float | None] = Field(description="Keyed 1h 6h 1d.")
+    period_burn_rate: float | None = Field(description="Consumed ratio of the period budget.")
+    budget_remaining_ratio: float | None
+    eligible: Count = Field(description="Budget-counting events of the period to date.")
+    bad: Count
+    step_eligible: Count = Field(description="Budget-counting events of the step ending here.")
+    step_bad: Count
+
+
+class TimelineOut(BaseModel):
+    slo: str
+    segment: dict[str, str]
+    budgeting: str
+    step: str
+    points: list[TimelinePointOut]
+
+
+# --- exclusions and annotations ----------------------------------------------------------------
+
+
+class ExclusionIn(_In):
+    slo: str = Field(description="An SLO id, or '*' for every SLO (of service, if given).")
+    start: AwareDatetime
+    end: AwareDatetime
+    category: ExclusionCategory
+    reason: str = Field(min_length=1, max_length=2000)
+    segment: dict[str, str] = Field(default_factory=dict)
+    service: str | None = None
+    approved_by: str | None = None
+
+
+class RevokeIn(_In):
+    reason: str = Field(default="", max_length=2000)
+
+
+class ExclusionOut(BaseModel):
+    id: int
+    slo: str
+    service: str | None
+    segment: dict[str, str]
+    start: AwareDatetime
+    end: AwareDatetime
+    category: str
+    reason: str
+    created_by: str
+    approved_by: str | None
+    created_at: AwareDatetime
+    revoked_at: AwareDatetime | None
+    revoked_by: str | None
+
+
+class AnnotationIn(_In):
+    at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    kind: AnnotationKind
+    text: str = Field(min_length=1, max_length=2000)
+    service: str | None = None
+    slo: str | None = None
+    segment: dict[str, str] = Field(default_factory=dict)
+
+
+class AnnotationOut(BaseModel):
+    id: int
+    at: AwareDatetime
+    kind: AnnotationKind
+    service: str | None
+    slo: str | None
+    segment: dict[str, str]
+    text: str
+    created_by: str
+    created_at: AwareDatetime
+    change_id: int | None
+
+
+# --- changes and the gate ----------------------------------------------------------------------
+
+
+class ChangeIn(_In):
+    service: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=200)
+    change_type: str = Field(default="feature", min_length=1, max_length=50)
+    risk: Risk = "medium"
+    slos: list[str] = Field(default_factory=list, description="Empty: every SLO of the service.")
+    segment: dict[str, str] = Field(default_factory=dict)
+    description: str = Field(default="", max_length=10_000)
+
+
+class ReviewIn(_In):
+    comment: str = Field(default="", max_length=2000)
+
+
+class WithdrawIn(_In):
+    reason: str = Field(default="", max_length=2000)
+
+
+class ShipIn(_In):
+    at: AwareDatetime | None = Field(default=None, description="When it shipped; default now.")
+
+
+class ApprovalOut(BaseModel):
+    id: int
+    change_id: int
+    approver: str
+    role: str
+    decision: Literal["approve", "reject"]
+    comment: str
+    at: AwareDatetime
+
+
+class ChangeOut(BaseModel):
+    """A change, its approvals, and what the gate says about it now."""
+
+    id: int
+    service: str
+    slos: list[str]
+    segment: dict[str, str]
+    change_type: str
+    risk: Risk
+    title: str
+    description: str
+    submitted_by: str
+    submitted_at: AwareDatetime
+    status: ChangeStatus
+    status_by: str
+    status_at: AwareDatetime
+    estimated_impact: float = Field(
+        description="Share of the period budget expected to be consumed in the first 24 h."
+    )
+    impact_basis: dict[str, Any] = Field(description="method (history|default), samples, …")
+    decision: Decision = Field(description="The gate decision stored with the change.")
+    decision_at: AwareDatetime
+    snapshot: list[dict[str, Any]] = Field(description="The budgets behind that decision.")
+    shipped_at: AwareDatetime | None
+    approvals: list[ApprovalOut]
+    current_decision: Decision = Field(description="The gate decision this answer is based on.")
+    needs: Literal["nothing", "review", "approver", "blocked"]
+    approved: bool = Field(description="Whether what the decision needs is there.")
+    effective: Decision = Field(description="The gate's answer for this change.")
+    exit_code: int = Field(description="What `errorbudget gate --change` exits with.")
+    enforcement: str
+    reasons: list[str]
+
+
+class GateIn(_In):
+    service: str = Field(min_length=1)
+    slos: list[str] = Field(default_factory=list)
+    segment: dict[str, str] = Field(default_factory=dict)
+    change_type: str = Field(default="feature", min_length=1, max_length=50)
+    risk: Risk = "medium"
+
+
+class GateVerdictOut(StatusOut):
+    decision: Decision
+    reason: str
+
+
+class GateOut(BaseModel):
+    decision: Decision
+    exit_code: int
+    enforcement: str
+    service: str
+    change_type: str
+    risk: Risk
+    exempt: bool
+    at: AwareDatetime
+    reasons: list[str]
+    audit_id: int | None
+    snapshot: list[GateVerdictOut]
+
+
+class GateRecordOut(BaseModel):
+    """A past gate decision, from the audit log."""
+
+    id: int
+    at: AwareDatetime
+    actor: str
+    service: str
+    decision: Decision | None
+    change_type: str | None
+    risk: str | None
+    change_id: int | None
+    details: dict[str, Any]
+
+
+# --- ingestion and identity --------------------------------------------------------------------
+
+
+class IngestOut(BaseModel):
+    rows_read: int
+    rows_written: int = Field(description="Minute rows written after summing (series, minute).")
+    rows_rejected: int
+    series: int
+    seconds: float
+
+
+class IdentityOut(BaseModel):
+    name: str
+    role: str
+    anonymous: bool

@@ -1,0 +1,199 @@
+"""Reads of budgets: status (all series, one SLO, one series), SLOs, timelines, conditions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Path, Query
+from fastapi.exceptions import RequestValidationError
+from pydantic import AwareDatetime
+
+from errorbudget.durations import format_duration
+from errorbudget.engine.timeline import TimelinePoint
+from errorbudget.errors import NotFoundError
+from errorbudget.model import SLO, PolicyState, from_minute, matches, segment_key, segment_label
+from errorbudget.report import condition_to_dict, status_to_dict
+from errorbudget.web.api_common import EB, invalid, parse_segment, parse_step, router
+from errorbudget.web.api_models import SeriesConditionsOut, SLOOut, StatusOut, TimelineOut
+from errorbudget.web.auth import Viewer
+
+routes = router("status")
+
+At = Annotated[AwareDatetime | None, Query(description="Evaluate at this instant; default now.")]
+Segment = Annotated[
+    list[str], Query(description="KEY=VALUE segment label (repeatable); only matching series.")
+]
+
+
+@routes.get("/status", response_model=list[StatusOut], summary="Status of every series")
+def all_status(
+    app: EB,
+    caller: Viewer,
+    at: At = None,
+    service: str | None = None,
+    slo: Annotated[list[str], Query(description="SLO id (repeatable).")] = [],  # noqa: B006
+    state: Annotated[list[PolicyState], Query(description="Only these states.")] = [],  # noqa: B006
+) -> list[dict[str, Any]]:
+    """Budgets of every series (whole-SLO rows first), as ``errorbudget status --format json``."""
+    statuses = app.status(at=at, slo_ids=slo or None, service=service)
+    return [status_to_dict(s) for s in statuses if not state or s.state in state]
+
+
+@routes.get("/slos", response_model=list[SLOOut], summary="The configured SLOs")
+def list_slos(app: EB, caller: Viewer, service: str | None = None) -> list[dict[str, Any]]:
+    return [_slo(slo) for slo in app.select_slos(service=service)]
+
+
+@routes.get("/slos/{slo_id}", response_model=SLOOut, summary="One SLO and its config")
+def get_slo(app: EB, caller: Viewer, slo_id: str) -> dict[str, Any]:
+    return _slo(app.loaded.slo(slo_id))
+
+
+def _slo(slo: SLO) -> dict[str, Any]:
+    return {
+        "id": slo.id,
+        "service": slo.service,
+        "description": slo.description,
+        "owner": slo.owner,
+        "target": slo.target,
+        "window": slo.window.describe(),
+        "budgeting": slo.budgeting,
+        "segment_keys": list(slo.segments.keys),
+        "policy": slo.policy,
+        "config": slo.model_dump(mode="json"),
+    }
+
+
+@routes.get(
+    "/slos/{slo_id}/status", response_model=list[StatusOut], summary="Status of one SLO's series"
+)
+def slo_status(
+    app: EB,
+    caller: Viewer,
+    slo_id: str,
+    at: At = None,
+    segment: Segment = [],  # noqa: B006
+) -> list[dict[str, Any]]:
+    """The whole-SLO row (when it has segments) and every series; ``segment`` keeps the
+    series with those labels."""
+    selector = parse_segment(segment)
+    statuses = app.status(at=at, slo_ids=[slo_id], include_total=not selector)
+    return [status_to_dict(s) for s in statuses if matches(s.segment, selector)]
+
+
+@routes.get(
+    "/slos/{slo_id}/series/{segment}",
+    response_model=StatusOut,
+    summary="Status of one series",
+)
+def series_status(
+    app: EB,
+    caller: Viewer,
+    slo_id: str,
+    segment: Annotated[
+        str, Path(description="Labels as 'queue=billing,tier=vip', or 'all' for the whole SLO.")
+    ],
+    at: At = None,
+) -> dict[str, Any]:
+    labels = _segment_path(segment)
+    key = segment_key(labels)
+    for status in app.status(at=at, slo_ids=[slo_id]):
+        if status.segment == key:
+            return status_to_dict(status)
+    raise NotFoundError(f"SLO {slo_id!r} has no series {segment_label(key)}")
+
+
+def _segment_path(text: str) -> dict[str, str]:
+    if text in ("all", "(all)"):
+        return {}
+    try:
+        return parse_segment(text.split(","))
+    except RequestValidationError as exc:
+        raise invalid(
+            ("path", "segment"), f"{text!r} is not KEY=VALUE[,KEY=VALUE…] or 'all'", text
+        ) from exc
+
+
+@routes.get(
+    "/slos/{slo_id}/timeline", response_model=TimelineOut, summary="SLI, burn and budget over time"
+)
+def timeline(
+    app: EB,
+    caller: Viewer,
+    slo_id: str,
+    segment: Segment = [],  # noqa: B006
+    start: Annotated[
+        AwareDatetime | None, Query(description="Default: 30 days before end.")
+    ] = None,
+    end: Annotated[AwareDatetime | None, Query(description="Default: now.")] = None,
+    step: Annotated[str, Query(description="Between points: 5m, 1h, 1d, …")] = "1h",
+) -> dict[str, Any]:
+    """One point per ``step`` from ``start`` to ``end``: SLI over the period, burn rates
+    over 1h, 6h, 1d and the period, budget remaining — each what ``status`` reports at
+    that instant. Without ``segment``: the whole SLO. At most 5,000 points."""
+    step_value = parse_step(step)
+    if start is None and end is None:
+        # Points on the step grid (on the hour for 1h), ending at the last one before now.
+        step_minutes = max(int(step_value.total_seconds() // 60), 1)
+        last = app.now_minute() - app.now_minute() % step_minutes
+        end = from_minute(last)
+    result = app.timeline(slo_id, parse_segment(segment), start, end, step_value)
+    return {
+        "slo": result.slo,
+        "segment": dict(result.segment),
+        "budgeting": result.budgeting,
+        "step": format_duration(step_value),
+        "points": [_point(p) for p in result.points()],
+    }
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    """Rounded as status JSON rounds (``report``): prefix sums differ in the last bits."""
+    return None if value is None else round(value, digits)
+
+
+def _point(point: TimelinePoint) -> dict[str, Any]:
+    return {
+        "at": point.at,
+        "sli": _round(point.sli, 9),
+        "burn_rates": {name: _round(rate) for name, rate in point.burn_rates.items()},
+        "period_burn_rate": _round(point.period_burn_rate),
+        "budget_remaining_ratio": _round(point.budget_remaining_ratio),
+        "eligible": _count(point.eligible),
+        "bad": _count(point.bad),
+        "step_eligible": _count(point.step_eligible),
+        "step_bad": _count(point.step_bad),
+    }
+
+
+def _count(value: float) -> int | float:
+    return int(value) if value.is_integer() else value
+
+
+@routes.get(
+    "/conditions",
+    response_model=list[SeriesConditionsOut],
+    summary="Burn-rate conditions per series",
+)
+def conditions(
+    app: EB,
+    caller: Viewer,
+    at: At = None,
+    service: str | None = None,
+    slo: Annotated[list[str], Query(description="SLO id (repeatable).")] = [],  # noqa: B006
+    firing: Annotated[bool, Query(description="Only series with a firing condition.")] = False,
+) -> list[dict[str, Any]]:
+    """Which multiwindow pairs are over their factor, for every series (the engine's
+    evaluation behind ``status``; ``alerts`` there lists only the firing ones)."""
+    return [
+        {
+            "slo": c.slo,
+            "service": c.service,
+            "segment": dict(c.segment),
+            "at": from_minute(c.at),
+            "state": c.state,
+            "firing": bool(c.firing),
+            "conditions": [condition_to_dict(r) for r in c.conditions],
+        }
+        for c in app.conditions(at=at, slo_ids=slo or None, service=service, firing_only=firing)
+    ]
