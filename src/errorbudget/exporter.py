@@ -1,0 +1,122 @@
+"""Prometheus collectors for ``/metrics``: budget, burn and state gauges per series.
+
+A custom collector over the App (prometheus_client's ``Collector`` protocol), registered on
+a registry owned by the web app — never the global ``REGISTRY`` — so tests and several apps
+in one process stay independent. Statuses are computed at most once per ``max_age`` seconds
+however often Prometheus scrapes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from errorbudget.app import App
+from errorbudget.model import BudgetStatus, PolicyState, segment_label
+
+STATES: tuple[PolicyState, ...] = ("no_data", "healthy", "watch", "freeze", "exhausted")
+LABELS = ["slo", "service", "segment"]
+
+
+class BudgetCollector(Collector):
+    """Gauges from ``App.status()``; series with no data export no ratio (absent, not 0)."""
+
+    def __init__(self, app: App, max_age: float = 10.0) -> None:
+        self.app = app
+        self.max_age = max_age
+        self._lock = threading.Lock()
+        self._cached: tuple[float, list[BudgetStatus]] | None = None
+
+    def statuses(self) -> list[BudgetStatus]:
+        with self._lock:
+            now = time.monotonic()
+            if self._cached is None or now - self._cached[0] > self.max_age:
+                self._cached = (now, self.app.status())
+            return self._cached[1]
+
+    def collect(self) -> Iterator[Metric]:
+        statuses = self.statuses()
+        gauges = {
+            "sli": GaugeMetricFamily(
+                "errorbudget_sli", "Good share of eligible events over the SLO period.", labels=LABELS
+            ),
+            "target": GaugeMetricFamily(
+                "errorbudget_target", "Objective of the series.", labels=LABELS
+            ),
+            "remaining": GaugeMetricFamily(
+                "errorbudget_budget_remaining_ratio",
+                "Share of the error budget left (negative when overspent).",
+                labels=LABELS,
+            ),
+            "eligible": GaugeMetricFamily(
+                "errorbudget_eligible_events", "Eligible events in the period so far.", labels=LABELS
+            ),
+            "bad": GaugeMetricFamily(
+                "errorbudget_bad_events",
+                "Budget-counting bad events in the period so far.",
+                labels=LABELS,
+            ),
+            "exhaustion": GaugeMetricFamily(
+                "errorbudget_time_to_exhaustion_seconds",
+                "Time until the budget is spent at the last hour's bad-event rate.",
+                labels=LABELS,
+            ),
+            "projected": GaugeMetricFamily(
+                "errorbudget_projected_consumed_ratio",
+                "Projected budget consumption at the end of a calendar period.",
+                labels=LABELS,
+            ),
+        }
+        burn = GaugeMetricFamily(
+            "errorbudget_burn_rate",
+            "Burn rate over a window: 1 spends the budget exactly over the SLO period.",
+            labels=[*LABELS, "window"],
+        )
+        state = GaugeMetricFamily(
+            "errorbudget_state", "Policy state of the series (1 for the current state).",
+            labels=[*LABELS, "state"],
+        )
+        condition = GaugeMetricFamily(
+            "errorbudget_burn_condition",
+            "Whether a multiwindow burn-rate condition holds (1) or not (0).",
+            labels=[*LABELS, "severity", "long_window", "short_window"],
+        )
+        for status in statuses:
+            labels = [status.slo, status.service, segment_label(status.segment)]
+            values = {
+                "sli": status.sli,
+                "target": status.target,
+                "remaining": status.budget_remaining_ratio,
+                "eligible": status.eligible,
+                "bad": status.bad,
+                "exhaustion": status.time_to_exhaustion_seconds,
+                "projected": status.projected_consumed_ratio,
+            }
+            for name, value in values.items():
+                if value is not None:
+                    gauges[name].add_metric(labels, value)
+            for window, rate in status.burn_rates.items():
+                if rate is not None:
+                    burn.add_metric([*labels, window], rate)
+            if status.period_burn_rate is not None:
+                burn.add_metric([*labels, "period"], status.period_burn_rate)
+            for name in STATES:
+                state.add_metric([*labels, name], 1.0 if status.state == name else 0.0)
+            for result in status.conditions:
+                condition.add_metric(
+                    [*labels, result.severity, result.long_window, result.short_window],
+                    1.0 if result.firing else 0.0,
+                )
+        yield from gauges.values()
+        yield from (burn, state, condition)
+
+
+def registry_for(app: App, max_age: float = 10.0) -> CollectorRegistry:
+    """A fresh registry holding the budget collector of ``app``."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(BudgetCollector(app, max_age))
+    return registry

@@ -1,0 +1,294 @@
+"""The SLO detail view-model (``/slos/{id}``): timeline, annotations, segments, exclusions.
+
+Four App calls feed it: ``status`` (now, every series of the SLO), ``timeline`` (30 days at
+1-hour steps, read once), ``annotations`` (deploys, config and model changes) and the
+store's exclusions. With ``segment`` the page follows one series (its gauge, timeline,
+failures and exclusions); the breakdown tables always show every series.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from errorbudget.app import App
+from errorbudget.errors import InvalidRequestError, NotFoundError
+from errorbudget.model import SLO, BudgetStatus, Exclusion, from_minute, segment_key, segment_label
+from errorbudget.web.pages_models import (
+    Annotation,
+    ConditionCell,
+    ExclusionRow,
+    FailureBreakdown,
+    SegmentGroup,
+    SloDetailPage,
+    TimelinePoint,
+)
+from errorbudget.web.pages_rows import (
+    aggregate_row,
+    condition_cells,
+    series_row,
+    slo_card,
+    slo_ref,
+    split_rows,
+)
+
+TIMELINE_DAYS = 30
+TIMELINE_STEP = timedelta(hours=1)
+EPISODE_WINDOWS = ("1h", "6h", "1d")
+"""Burn episodes are runs of hours in which the long window of a fast-burn (page) condition
+burned over that condition's factor (its 1h, 6h or 1d window, the ones a timeline reports):
+the hours in which budget went at paging speed. The short window is not checked."""
+
+
+def parse_segment(text: str | None) -> dict[str, str]:
+    """``queue=support,tier=standard`` → ``{"queue": "support", "tier": "standard"}``."""
+    if not text:
+        return {}
+    pairs = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InvalidRequestError(
+                f"segment {text!r}: write it as key=value pairs separated by commas"
+            )
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def build_detail(
+    app: App, slo_id: str, refresh_seconds: int, segment: Mapping[str, str] | None = None
+) -> SloDetailPage:
+    """Everything the detail page shows about one SLO, or one of its series.
+
+    NotFoundError for an unknown SLO or series, InvalidRequestError for a segment that does
+    not name every segment key of the SLO.
+    """
+    slo = app.loaded.slo(slo_id)
+    at = from_minute(app.now_minute())
+    start = at - timedelta(days=TIMELINE_DAYS)
+    whole, segments = split_rows(slo, app.status(at=at, slo_ids=[slo.id]))
+    focus = _focus(slo, whole, segments, dict(segment or {}))
+    timeline = app.timeline(slo.id, dict(focus.segment), start=start, end=at, step=TIMELINE_STEP)
+    points = [
+        TimelinePoint(
+            at=point.at,
+            burn_1h=point.burn_rates.get("1h"),
+            burn_6h=point.burn_rates.get("6h"),
+            burn_1d=point.burn_rates.get("1d"),
+            budget_remaining_ratio=point.budget_remaining_ratio,
+        )
+        for point in timeline.points()
+    ]
+    conditions = condition_cells([focus] if focus is not whole else [whole, *segments])
+    thresholds = fast_burn_thresholds(condition_cells([focus]))
+    exclusions = _exclusions(app, slo, focus, min(start, from_minute(focus.period_start)), at)
+    annotations = _annotations(app, slo, focus, points, exclusions, thresholds, start, at)
+    return SloDetailPage(
+        title=f"{slo.id}: {slo.description}" if slo.description else slo.id,
+        at=at,
+        refresh_seconds=refresh_seconds,
+        slo=slo_ref(slo),
+        runbook_url=slo.runbook_url,
+        segment=dict(focus.segment),
+        segment_label=segment_label(focus.segment),
+        card=slo_card(slo, focus, [focus] if focus is not whole else segments),
+        conditions=conditions,
+        timeline_start=start,
+        timeline_end=at,
+        timeline_step_seconds=int(TIMELINE_STEP.total_seconds()),
+        fast_burn_thresholds=thresholds,
+        timeline=points,
+        annotations=annotations,
+        segment_keys=list(slo.segments.keys),
+        segments=[series_row(s) for s in sorted(segments, key=_remaining)]
+        if slo.segments.keys
+        else [],
+        groups=_groups(slo, segments),
+        failures=FailureBreakdown(
+            raw_total=focus.raw_total,
+            raw_bad=focus.raw_bad,
+            excluded_total=focus.excluded,
+            excluded_bad=focus.raw_bad - focus.bad,
+            eligible=focus.eligible,
+            bad=focus.bad,
+        ),
+        exclusions=[
+            ExclusionRow(
+                id=e.id,
+                category=e.category,
+                reason=e.reason,
+                start=from_minute(e.start),
+                end=from_minute(e.end),
+                segment=e.segment,
+                created_by=e.created_by,
+                approved_by=e.approved_by,
+            )
+            for e in exclusions
+        ],
+    )
+
+
+def _focus(
+    slo: SLO, whole: BudgetStatus, segments: list[BudgetStatus], segment: dict[str, str]
+) -> BudgetStatus:
+    """The row the page follows: the whole SLO, or the series named by ``segment``."""
+    if not segment:
+        return whole
+    if set(segment) != set(slo.segments.keys):
+        raise InvalidRequestError(
+            f"segment {segment} must name every segment key of SLO {slo.id!r} "
+            f"({', '.join(slo.segments.keys) or 'none'})"
+        )
+    key = segment_key(segment)
+    for status in segments:
+        if status.segment == key:
+            return status
+    raise NotFoundError(f"SLO {slo.id!r} has no series {segment_label(key)}")
+
+
+def _remaining(status: BudgetStatus) -> float:
+    ratio = status.budget_remaining_ratio
+    return float("inf") if ratio is None else ratio
+
+
+def _exclusions(
+    app: App, slo: SLO, focus: BudgetStatus, start: datetime, end: datetime
+) -> list[Exclusion]:
+    """Active exclusions overlapping the range that apply to the followed row (for the whole
+    SLO: to any of its series)."""
+    first, last = int(start.timestamp() // 60), int(end.timestamp() // 60)
+    found = []
+    for exclusion in app.store.list_exclusions():
+        if exclusion.start >= last or exclusion.end <= first:
+            continue
+        if focus.segment:
+            applies = exclusion.applies_to(slo, focus.segment)
+        else:
+            applies = exclusion.slo in ("*", slo.id) and exclusion.service in (None, slo.service)
+        if applies:
+            found.append(exclusion)
+    return found
+
+
+def _annotations(
+    app: App,
+    slo: SLO,
+    focus: BudgetStatus,
+    points: Sequence[TimelinePoint],
+    exclusions: list[Exclusion],
+    thresholds: dict[str, float],
+    start: datetime,
+    end: datetime,
+) -> list[Annotation]:
+    """Exclusions, burn episodes and change markers, numbered in time order for the charts
+    and their legend."""
+    found: list[Annotation] = []
+    for e in exclusions:
+        where = f" ({segment_label(segment_key(e.segment))})" if e.segment else ""
+        approved = f", approved by {e.approved_by}" if e.approved_by else ""
+        found.append(
+            Annotation(
+                number=0,
+                kind="exclusion",
+                start=max(from_minute(e.start), start),
+                end=from_minute(e.end),
+                label=f"Exclusion #{e.id}: {e.category}{where}",
+                detail=f"{e.reason} (by {e.created_by}{approved})",
+            )
+        )
+    for begin, finish, peak in _episodes(points, thresholds):
+        window, burn = peak
+        found.append(
+            Annotation(
+                number=0,
+                kind="burn_episode",
+                start=begin,
+                end=finish,
+                label=f"Fast burn: {window} burn up to {burn:.1f}× "
+                f"(pages at {thresholds[window]:.1f}×)",
+                detail="budget spent at paging speed",
+            )
+        )
+    for note in app.annotations(start=start, end=end, service=slo.service, slo=slo.id):
+        if focus.segment and not all(
+            dict(focus.segment).get(k) == v for k, v in note.segment.items()
+        ):
+            continue
+        where = f" ({segment_label(segment_key(note.segment))})" if note.segment else ""
+        change = f" · change #{note.change_id}" if note.change_id is not None else ""
+        found.append(
+            Annotation(
+                number=0,
+                kind=note.kind,
+                start=note.at,
+                end=None,
+                label=f"{note.kind.capitalize()}{where}: {note.text}",
+                detail=f"by {note.created_by}{change}",
+            )
+        )
+    found.sort(key=lambda note: note.start)
+    return [note.model_copy(update={"number": i}) for i, note in enumerate(found, 1)]
+
+
+def fast_burn_thresholds(cells: Sequence[ConditionCell]) -> dict[str, float]:
+    """Factor of each fast-burn (page) condition by its long window, for the windows a
+    timeline reports (the lowest when two share one)."""
+    found: dict[str, float] = {}
+    for cell in cells:
+        if cell.kind == "fast" and cell.long_window in EPISODE_WINDOWS:
+            found[cell.long_window] = min(cell.factor, found.get(cell.long_window, cell.factor))
+    return found
+
+
+def _over(point: TimelinePoint, thresholds: dict[str, float]) -> tuple[str, float] | None:
+    """The window burning most over its threshold at ``point`` (as (window, burn)), if any."""
+    burns = {"1h": point.burn_1h, "6h": point.burn_6h, "1d": point.burn_1d}
+    over = [
+        (burn / factor, window, burn)
+        for window, factor in thresholds.items()
+        if (burn := burns[window]) is not None and factor > 0 and burn > factor
+    ]
+    if not over:
+        return None
+    _, window, burn = max(over)
+    return window, burn
+
+
+def _episodes(
+    points: Sequence[TimelinePoint], thresholds: dict[str, float]
+) -> list[tuple[datetime, datetime, tuple[str, float]]]:
+    """Runs of points over a fast-burn threshold: (start of the first burning hour, end of
+    the last, the window and burn of its worst point)."""
+    episodes: list[tuple[datetime, datetime, tuple[str, float]]] = []
+    run: list[tuple[TimelinePoint, tuple[str, float]]] = []
+    for point in [*points, None]:
+        over = _over(point, thresholds) if point is not None else None
+        if over is not None and point is not None:
+            run.append((point, over))
+            continue
+        if run:
+            worst = max(run, key=lambda item: item[1][1] / thresholds[item[1][0]])[1]
+            episodes.append((run[0][0].at - TIMELINE_STEP, run[-1][0].at, worst))
+            run = []
+    return episodes
+
+
+def _groups(slo: SLO, segments: list[BudgetStatus]) -> list[SegmentGroup]:
+    """With several segment keys (tier and queue, flow and agent version), the series grouped
+    by each key; with one key the series table already is that breakdown."""
+    if len(slo.segments.keys) < 2:
+        return []
+    groups = []
+    for key in slo.segments.keys:
+        by_value: dict[str, list[BudgetStatus]] = defaultdict(list)
+        for status in segments:
+            by_value[dict(status.segment).get(key, "(none)")].append(status)
+        rows = [aggregate_row(value, {key: value}, by_value[value]) for value in by_value]
+        rows.sort(key=lambda r: _remaining_ratio(r.budget_remaining_ratio))
+        groups.append(SegmentGroup(key=key, rows=rows))
+    return groups
+
+
+def _remaining_ratio(ratio: float | None) -> float:
+    return float("inf") if ratio is None else ratio
