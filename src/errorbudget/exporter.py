@@ -42,7 +42,9 @@ class BudgetCollector(Collector):
         statuses = self.statuses()
         gauges = {
             "sli": GaugeMetricFamily(
-                "errorbudget_sli", "Good share of eligible events over the SLO period.", labels=LABELS
+                "errorbudget_sli",
+                "Good share of eligible events over the SLO period.",
+                labels=LABELS,
             ),
             "target": GaugeMetricFamily(
                 "errorbudget_target", "Objective of the series.", labels=LABELS
@@ -53,7 +55,9 @@ class BudgetCollector(Collector):
                 labels=LABELS,
             ),
             "eligible": GaugeMetricFamily(
-                "errorbudget_eligible_events", "Eligible events in the period so far.", labels=LABELS
+                "errorbudget_eligible_events",
+                "Eligible events in the period so far.",
+                labels=LABELS,
             ),
             "bad": GaugeMetricFamily(
                 "errorbudget_bad_events",
@@ -77,7 +81,8 @@ class BudgetCollector(Collector):
             labels=[*LABELS, "window"],
         )
         state = GaugeMetricFamily(
-            "errorbudget_state", "Policy state of the series (1 for the current state).",
+            "errorbudget_state",
+            "Policy state of the series (1 for the current state).",
             labels=[*LABELS, "state"],
         )
         condition = GaugeMetricFamily(

@@ -15,7 +15,7 @@ AT = "2026-11-25T16:00:00Z"
 
 
 def test_demo_collects_from_the_fake_api_and_shows_budgets(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path), "--at", AT])
+    result = CliRunner().invoke(main, ["demo", "--once", "--dir", str(tmp_path), "--at", AT])
     assert result.exit_code == 0, result.output
     assert "Collected 30 days from the fake Genesys Cloud API" in result.output
     for slo in ("voice-sla", "digital-sla", "ivr-completion", "api-availability"):

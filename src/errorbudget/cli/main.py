@@ -46,6 +46,7 @@ def _register_commands() -> None:
         exclusions_command,
         gate_command,
         ingest_command,
+        serve_command,
         simulate_command,
         status_command,
     )
@@ -58,6 +59,7 @@ def _register_commands() -> None:
         gate_command,
         demo_command,
         collect_command,
+        serve_command,
         simulate_command,
     ):
         module.register(main)

@@ -1,0 +1,96 @@
+"""``errorbudget serve``: one process with the HTTP API, the dashboard, ``/metrics`` and the
+scheduled jobs (collectors now; the alert evaluator and notifiers join the same scheduler).
+
+Shutdown is graceful: on SIGINT/SIGTERM uvicorn stops accepting requests and finishes those
+in flight, then every job finishes its current unit of work (a collector its chunk, in its
+own transaction) before the store closes — nothing already fetched is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Generator
+
+import uvicorn
+
+from errorbudget.app import App
+from errorbudget.scheduler import Scheduler
+from errorbudget.sources import SourceRegistry
+from errorbudget.web.app import create_app
+
+log = logging.getLogger("errorbudget.server")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus its signal capture: it re-raises SIGTERM once it has stopped, which
+    would kill the process before the scheduled jobs finish; :func:`serve` handles the
+    signals itself instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def schedule_sources(app: App, scheduler: Scheduler) -> list[object]:
+    """Add a job per configured source that can run on a schedule; return the sources."""
+    sources: list[object] = []
+    for source in SourceRegistry.default().create_all(app.loaded, app.store, app.clock):
+        run_forever = getattr(source, "run_forever", None)
+        if run_forever is None:
+            continue
+
+        def first_run_done(source: object = source) -> bool:
+            return getattr(source, "last_report", None) is not None
+
+        scheduler.add(source.name, run_forever, first_run_done)
+        sources.append(source)
+    return sources
+
+
+async def serve(
+    app: App,
+    host: str,
+    port: int,
+    *,
+    with_sources: bool = True,
+    on_started: Callable[[str], None] | None = None,
+) -> None:
+    """Serve ``app`` until a signal (or ``server.should_exit``) stops it."""
+    web = create_app(app)
+    scheduler = Scheduler()
+    web.state.scheduler = scheduler
+    sources = schedule_sources(app, scheduler) if with_sources else []
+    config = uvicorn.Config(
+        web, host=host, port=port, log_config=None, access_log=False, lifespan="off"
+    )
+    server = _Server(config)
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        # Only the main thread may own signals; elsewhere (tests) should_exit stops it.
+        with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):
+            loop.add_signal_handler(number, server.handle_exit, number, None)
+    scheduler.start()
+    watcher = None
+    if on_started is not None:
+
+        async def announce() -> None:
+            while not server.started:
+                await asyncio.sleep(0.05)
+            on_started(f"http://{host}:{port}")
+
+        watcher = asyncio.create_task(announce())
+    try:
+        await server.serve()
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+        log.info("stopping scheduled jobs")
+        await scheduler.stop()
+        for source in sources:
+            aclose = getattr(source, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        log.info("stopped")
