@@ -95,6 +95,13 @@ class Simulation:
         self._exit_shares = [self._shares(flow) for flow in scenario.flows]
         lock = threading.RLock()
         self._blocks: _Lru[QueueArrays | FlowArrays] = _Lru(4 * BLOCKS_PER_DAY * 4, lock)
+        # Queue blocks read the flow blocks that transfer into them, queue after queue over
+        # the same days: flow blocks get a cache of their own that holds 45 days (a few kB
+        # a block), or an LRU scanned by a month's backfill would regenerate every flow
+        # block once per queue (measured: 9x the flow work, 60% of a 30-day backfill).
+        self._flow_blocks: _Lru[QueueArrays | FlowArrays] = _Lru(
+            45 * BLOCKS_PER_DAY * max(1, len(scenario.flows)), lock
+        )
         self._days: _Lru[QueueArrays | FlowArrays] = _Lru(cache_days, lock)
         self.max_queue_span_ms = [self._queue_span(q) for q in scenario.queues]
         self._open_hours: dict[tuple[int, int], bool] = {}
@@ -268,7 +275,9 @@ class Simulation:
         return np.random.default_rng([self.seed & 0xFFFFFFFF, kind, key, block & 0xFFFFFFFF])
 
     def flow_block(self, flow: int, block: int) -> FlowArrays:
-        made = self._blocks.fetch((_FLOW, flow, block), lambda: self._make_flow(flow, block))
+        made = self._flow_blocks.fetch(
+            (_FLOW, flow, block), lambda: self._make_flow(flow, block)
+        )
         assert isinstance(made, FlowArrays)
         return made
 
