@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -81,6 +82,9 @@ class App:
         self.store = store
         self.clock = clock
         self._condition_cache: dict[tuple[str, float], list[EffectiveCondition]] = {}
+        self._status_lock = threading.Lock()
+        self._status_cache: tuple[tuple[Minute, tuple[int, int]], list[BudgetStatus]] | None
+        self._status_cache = None
 
     @classmethod
     def open(cls, config_path: str | Path | None = None, clock: Clock = utc_now) -> App:
@@ -159,13 +163,31 @@ class App:
 
         An SLO with segments also gets a whole-SLO row (segment ``()``) first, whose budget
         is the sum of its segments' budgets, unless ``include_total`` is False.
+
+        Statuses change only when the evaluation minute or the stored data does, so the
+        statuses of every SLO at the latest minute asked for are kept, keyed by that minute
+        and the store's data version, and served (filtered) until either moves: a server
+        answering many requests a minute evaluates once.
         """
         at_minute = self.now_minute(at)
-        exclusions = self.store.list_exclusions()
         chosen = self.select_slos(slo_ids, service)
-        series = self._series_by_slo(chosen)
+        if not include_total:
+            return self._evaluate(chosen, at_minute, include_total=False)
+        with self._status_lock:
+            key = (at_minute, self.store.data_version())
+            if self._status_cache is None or self._status_cache[0] != key:
+                self._status_cache = (key, self._evaluate(self.slos, at_minute, True))
+            everything = self._status_cache[1]
+        wanted = {slo.id for slo in chosen}
+        return [status for status in everything if status.slo in wanted]
+
+    def _evaluate(
+        self, slos: Sequence[SLO], at_minute: Minute, include_total: bool
+    ) -> list[BudgetStatus]:
+        exclusions = self.store.list_exclusions()
+        series = self._series_by_slo(slos) if slos else {}
         statuses: list[BudgetStatus] = []
-        for slo in chosen:
+        for slo in slos:
             statuses.extend(
                 evaluate_slo(
                     self.store,

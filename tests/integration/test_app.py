@@ -202,3 +202,35 @@ def test_calendar_month_across_dst_through_the_store(tmp_path: Path) -> None:
         assert october.eligible == 600 * 10
         assert october.bad == 600 * 10
         assert october.state == "exhausted"
+
+
+def test_cached_statuses_follow_every_kind_of_write(tmp_path: Path) -> None:
+    """Statuses are cached per minute and data version: any write must show at once."""
+    with make_app(tmp_path) as app:
+        write(app, "calls", (("queue", "q1"),), np.full(60, 10), np.full(60, 10))
+        first = {s.segment: s for s in app.status(slo_ids=["calls"])}
+        assert first[(("queue", "q1"),)].eligible == 600
+        assert app.status(slo_ids=["calls"])[1] is first[(("queue", "q1"),)]  # served cached
+
+        write(app, "calls", (("queue", "q1"),), np.full(60, 5), np.full(60, 10))  # revised
+        assert app.status(slo_ids=["calls"])[1].bad == 300
+
+        app.add_exclusion(
+            slo="calls",
+            start=AT - timedelta(minutes=30),
+            end=AT,
+            category="maintenance",
+            reason="planned",
+            created_by="t",
+        )
+        assert app.status(slo_ids=["calls"])[1].eligible == 300
+
+        # another process (here: another connection) commits counts for a new queue
+        with Store.open(tmp_path / "app.db") as other:
+            [series] = other.series_ids("calls", [(("queue", "q2"),)])
+            end = to_minute(AT)
+            other.write_counts(
+                np.array([series]), np.array([end - 1]), np.array([7]), np.array([8])
+            )
+        segments = {s.segment for s in app.status(slo_ids=["calls"])}
+        assert (("queue", "q2"),) in segments

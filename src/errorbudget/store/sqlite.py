@@ -51,6 +51,7 @@ class Store:
         self._label = label
         self._clock = clock
         self._lock = threading.RLock()
+        self._generation = 0  # bumped by every write that can change a status
         self._depth = 0
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -169,6 +170,14 @@ class Store:
         with self._using(doing) as connection, self._level(connection):
             yield connection
 
+    def data_version(self) -> tuple[int, int]:
+        """Changes whenever counts, series or exclusions may have changed: this store's own
+        writes, or a commit by any other connection (``PRAGMA data_version``). Callers cache
+        what they computed from the store under this key."""
+        with self._using("read the data version") as connection:
+            other = int(connection.execute("PRAGMA data_version").fetchone()[0])
+        return self._generation, other
+
     @contextmanager
     def _reading(self, doing: str) -> Iterator[sqlite3.Connection]:
         """A consistent snapshot for multi-query reads (a deferred read transaction)."""
@@ -193,6 +202,7 @@ class Store:
         Missing series are created unless ``create`` is false (then NotFoundError).
         """
         with self._writing("create series") as connection:
+            self._generation += 1
             return series_table.series_ids(connection, slo, segments, create)
 
     def list_series(self, slo: str | None = None) -> list[SeriesInfo]:
@@ -218,6 +228,7 @@ class Store:
         good > total, a count is negative, or a series id is unknown.
         """
         with self._writing("write counts") as connection:
+            self._generation += 1
             return counts.write_counts(connection, series, minutes, good, total, source)
 
     def sums(
@@ -266,6 +277,7 @@ class Store:
         Raw counts are never changed; the engine applies active exclusions at evaluation.
         """
         with self._writing("add an exclusion") as connection:
+            self._generation += 1
             return records.add_exclusion(
                 connection,
                 self._clock,
@@ -299,6 +311,7 @@ class Store:
         NotFoundError for an unknown id, StoreError when it was already revoked.
         """
         with self._writing("revoke an exclusion") as connection:
+            self._generation += 1
             return records.revoke_exclusion(
                 connection, self._clock, exclusion_id, revoked_by=revoked_by, reason=reason
             )
