@@ -6,10 +6,14 @@ Measures, on this machine:
   from a cold store (a new process, page cache dropped when the OS lets us) and warm;
 - peak memory (max RSS) of the ingest and of the status process.
 
-Writes the figures and the machine to docs/performance.md (``--output``).
+Then runs the issue #4 benchmark of the HTTP server (``benchmarks/web.py``).
 
-    python benchmarks/run.py                     # full size, ~10 minutes, ~3 GB in /tmp
-    python benchmarks/run.py --series 50 --days 3 --output /dev/stdout   # quick look
+Writes the figures and the machine to docs/performance.md (``--output``): one section per
+benchmark, each replaced in the file when it is run (``--only`` runs one and keeps the other).
+
+    python benchmarks/run.py                     # full size, ~12 minutes, ~3 GB in /tmp
+    python benchmarks/run.py --series 50 --days 3 --quick --output /dev/stdout   # quick look
+    python benchmarks/run.py --only web          # only the HTTP server (~2 minutes)
 """
 
 from __future__ import annotations
@@ -152,17 +156,37 @@ def machine() -> str:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--series", type=int, default=1000)
-    parser.add_argument("--days", type=int, default=35)
-    parser.add_argument("--output", type=Path, default=Path("docs/performance.md"))
-    parser.add_argument("--workdir", type=Path, default=None)
-    parser.add_argument("--warm-runs", type=int, default=10)
-    args = parser.parse_args()
-    if args.series < SLO_GROUPS:
-        parser.error(f"--series must be at least {SLO_GROUPS}")
+ISSUE2_HEADING = "## Issue #2: 1,000 series × 35 days of 1-minute counts"
+SECTIONS = ("issue2", "web")
 
+
+def preamble() -> str:
+    return f"""# Performance
+
+Produced by `make bench` (`benchmarks/run.py`) on {datetime.now(tz=UTC):%Y-%m-%d}.
+Machine: {machine()}.
+
+"""
+
+
+def update_report(path: Path, sections: dict[str, str], header: str | None = None) -> None:
+    """Write ``sections`` (heading → Markdown starting with that heading) into ``path``,
+    replacing the sections of the same heading and keeping the others and the header (unless
+    ``header`` is given); a new section goes last."""
+    existing = path.read_text(encoding="utf-8") if path.is_file() else ""
+    head, *chunks = existing.split("\n## ")
+    found = {chunk.partition("\n")[0]: chunk for chunk in ("## " + c for c in chunks)}
+    if not existing.startswith("# "):
+        head = ""
+    for heading, text in sections.items():
+        found[heading] = text
+    body = "\n".join(text.rstrip("\n") + "\n" for text in found.values())
+    top = header if header is not None else (head.rstrip("\n") + "\n\n" if head else preamble())
+    path.write_text(top + body, encoding="utf-8")
+
+
+def issue2_section(args: argparse.Namespace) -> str:
+    """Generate, ingest and measure the issue #2 workload; return its Markdown section."""
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="errorbudget-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     now = datetime.now(tz=UTC).replace(second=0, microsecond=0)
@@ -185,15 +209,12 @@ def main() -> None:
         "status", str(config), str(end_minute), str(args.warm_runs), f"slo-{SLO_GROUPS - 1}"
     )
     slices["times"] = [sorted(slices["times"])[len(slices["times"]) // 2]]  # type: ignore[arg-type,index]
+    if args.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
 
     rate = rows / float(ingest["seconds"])  # type: ignore[arg-type]
     warm_times = sorted(warm["times"])  # type: ignore[type-var]
-    report = f"""# Performance
-
-Produced by `make bench` (`benchmarks/run.py`) on {datetime.now(tz=UTC):%Y-%m-%d}.
-Machine: {machine()}.
-
-## Issue #2: 1,000 series × 35 days of 1-minute counts
+    return f"""{ISSUE2_HEADING}
 
 Workload: {args.series:,} series in {SLO_GROUPS} SLOs segmented by queue — {sum(series_per_slo(args.series)[:-1]):,}
 series counting occurrences (calendar month in America/New_York, or rolling 28d; targets 85 % and
@@ -220,10 +241,34 @@ a rolling 30d — with {args.days} days of 1-minute counts = **{rows:,} rows** (
 - Ingest is `errorbudget.ingest.ingest_files` in a fresh process: parsing, validation,
   series resolution, aggregation, writes and rollups, in one transaction.
 """
-    args.output.write_text(report, encoding="utf-8")
-    print(report)
-    if args.workdir is None:
-        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--series", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=35)
+    parser.add_argument("--output", type=Path, default=Path("docs/performance.md"))
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--warm-runs", type=int, default=10)
+    parser.add_argument(
+        "--only", choices=SECTIONS, default=None, help="run one benchmark; keep the other's section"
+    )
+    parser.add_argument("--quick", action="store_true", help="the HTTP benchmark at smoke-run size")
+    args = parser.parse_args()
+    if args.series < SLO_GROUPS:
+        parser.error(f"--series must be at least {SLO_GROUPS}")
+
+    import web  # benchmarks/web.py; imported here because it imports this module
+
+    sections: dict[str, str] = {}
+    if args.only in (None, "issue2"):
+        sections[ISSUE2_HEADING] = issue2_section(args)
+    if args.only in (None, "web"):
+        workdir = args.workdir / "web" if args.workdir else None
+        sections[web.HEADING] = web.run_section(args.quick, workdir=workdir)
+    # A full run dates the header; a partial one keeps it (the other section's figures stay).
+    update_report(args.output, sections, header=preamble() if args.only is None else None)
+    print(args.output.read_text(encoding="utf-8") if args.output.is_file() else "")
 
 
 if __name__ == "__main__":

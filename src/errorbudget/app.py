@@ -11,11 +11,11 @@ import getpass
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from errorbudget.config import LoadedConfig, load_config
 from errorbudget.engine.alerts import EffectiveCondition, effective_conditions
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from errorbudget.engine.policy import Risk
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 
 def utc_now() -> datetime:
@@ -85,6 +86,8 @@ class App:
         self._status_lock = threading.Lock()
         self._status_cache: tuple[tuple[Minute, tuple[int, int]], list[BudgetStatus]] | None
         self._status_cache = None
+        self._memo: dict[Hashable, object] = {}
+        self._memo_lock = threading.Lock()
 
     @classmethod
     def open(cls, config_path: str | Path | None = None, clock: Clock = utc_now) -> App:
@@ -173,13 +176,39 @@ class App:
         chosen = self.select_slos(slo_ids, service)
         if not include_total:
             return self._evaluate(chosen, at_minute, include_total=False)
-        with self._status_lock:
-            key = (at_minute, self.store.data_version())
-            if self._status_cache is None or self._status_cache[0] != key:
-                self._status_cache = (key, self._evaluate(self.slos, at_minute, True))
-            everything = self._status_cache[1]
+        key = (at_minute, self.store.data_version())
+        cached = self._status_cache
+        if cached is None or cached[0] != key:
+            # For "now", while another thread evaluates the new minute, the last evaluation
+            # is served rather than queueing every request behind it (it is at most one
+            # evaluation old); an explicit ``at`` always waits for its own answer.
+            serve_stale = at is None and cached is not None
+            if self._status_lock.acquire(blocking=not serve_stale):
+                try:
+                    cached = self._status_cache
+                    if cached is None or cached[0] != key:
+                        cached = (key, self._evaluate(self.slos, at_minute, True))
+                        self._status_cache = cached
+                finally:
+                    self._status_lock.release()
+        assert cached is not None
         wanted = {slo.id for slo in chosen}
-        return [status for status in everything if status.slo in wanted]
+        return [status for status in cached[1] if status.slo in wanted]
+
+    def memo(self, key: Hashable, at: datetime | None, compute: Callable[[], T]) -> T:
+        """``compute()`` cached under ``key`` for the evaluation minute and the store's data
+        version (like :meth:`status`): for results derived from statuses, e.g. the HTTP
+        API's encoded status responses, which would otherwise cost more than evaluating."""
+        full_key = (key, self.now_minute(at), self.store.data_version())
+        with self._memo_lock:
+            if full_key in self._memo:
+                return cast(T, self._memo[full_key])
+        value = compute()
+        with self._memo_lock:
+            self._memo[full_key] = value
+            while len(self._memo) > 4096:
+                self._memo.pop(next(iter(self._memo)))
+        return value
 
     def _evaluate(
         self, slos: Sequence[SLO], at_minute: Minute, include_total: bool

@@ -64,18 +64,24 @@ class GateDecision:
         return lines
 
     def snapshot(self) -> list[dict[str, object]]:
-        return [
-            {
+        """What the audit log keeps of each series behind the decision: its state, budget
+        and the burn rates the policy looks at; the reason where it did not simply allow
+        (a pipeline may ask many times a minute, so the record stays lean)."""
+        rows: list[dict[str, object]] = []
+        for v in self.verdicts:
+            row: dict[str, object] = {
                 "slo": v.status.slo,
                 "segment": dict(v.status.segment),
                 "state": v.status.state,
                 "budget_remaining_ratio": v.status.budget_remaining_ratio,
-                "burn_rates": v.status.burn_rates,
+                "burn_1h": v.status.burn_rates.get("1h"),
+                "burn_6h": v.status.burn_rates.get("6h"),
                 "decision": v.decision,
-                "reason": v.reason,
             }
-            for v in self.verdicts
-        ]
+            if v.decision != "allow":
+                row["reason"] = v.reason
+            rows.append(row)
+        return rows
 
 
 def verdicts(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from errorbudget.model import (
@@ -26,6 +28,12 @@ def _number(value: float | None, digits: int = 6) -> float | None:
     if math.isinf(value):
         return None
     return round(value, digits)
+
+
+def iso(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, the way the HTTP API's models print times."""
+    text = moment.astimezone(UTC).isoformat()
+    return text.removesuffix("+00:00") + "Z"
 
 
 def _count(value: float) -> float | int:
@@ -56,9 +64,9 @@ def status_to_dict(status: BudgetStatus) -> dict[str, Any]:
         "target": _number(status.target, 9),
         "window": status.window,
         "budgeting": status.budgeting,
-        "at": from_minute(status.at).isoformat(),
-        "period_start": from_minute(status.period_start).isoformat(),
-        "period_end": from_minute(status.period_end).isoformat(),
+        "at": iso(from_minute(status.at)),
+        "period_start": iso(from_minute(status.period_start)),
+        "period_end": iso(from_minute(status.period_end)),
         "eligible": _count(status.eligible),
         "good": _count(status.good),
         "bad": _count(status.bad),
@@ -150,7 +158,12 @@ def exclusion_to_dict(exclusion: Exclusion) -> dict[str, Any]:
     }
 
 
-def gate_to_dict(result: GateDecision) -> dict[str, Any]:
+def gate_to_dict(
+    result: GateDecision,
+    status_dict: Callable[[BudgetStatus], dict[str, Any]] = status_to_dict,
+) -> dict[str, Any]:
+    """The gate decision as data; ``status_dict`` lets a server reuse the rows it has
+    already built for the same statuses."""
     return {
         "decision": result.decision,
         "exit_code": result.exit_code,
@@ -159,11 +172,11 @@ def gate_to_dict(result: GateDecision) -> dict[str, Any]:
         "change_type": result.change_type,
         "risk": result.risk,
         "exempt": result.exempt,
-        "at": result.at.isoformat(),
+        "at": iso(result.at),
         "reasons": result.reasons,
         "audit_id": result.audit_id,
         "snapshot": [
-            {**status_to_dict(v.status), "decision": v.decision, "reason": v.reason}
+            {**status_dict(v.status), "decision": v.decision, "reason": v.reason}
             for v in result.verdicts
         ],
     }

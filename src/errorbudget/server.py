@@ -12,11 +12,13 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any
 
 import uvicorn
 
 from errorbudget.app import App
+from errorbudget.errors import StoreError
 from errorbudget.scheduler import Scheduler
 from errorbudget.sources import SourceRegistry
 from errorbudget.web.app import create_app
@@ -32,6 +34,30 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
+
+
+def run(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run the server's event loop: uvloop where installed (``uvicorn[standard]``), which
+    with httptools roughly halves uvicorn's cost per request; asyncio otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coroutine)
+    else:
+        uvloop.run(coroutine)
+
+
+async def checkpoint_loop(app: App, stop: asyncio.Event, every: float = 5.0) -> None:
+    """Keep the store's write-ahead log short from a worker thread, so the automatic
+    checkpoint (which runs inside whichever commit crosses the limit) never lands on a
+    request: measured, one such checkpoint held a gate decision for ~450 ms."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(app.store.checkpoint)
+        except StoreError as exc:
+            log.warning("checkpoint failed: %s", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
 
 
 def schedule_sources(app: App, scheduler: Scheduler) -> list[object]:
@@ -63,6 +89,7 @@ async def serve(
     scheduler = Scheduler()
     web.state.scheduler = scheduler
     sources = schedule_sources(app, scheduler) if with_sources else []
+    scheduler.add("store-checkpoint", lambda stop: checkpoint_loop(app, stop))
     config = uvicorn.Config(
         web, host=host, port=port, log_config=None, access_log=False, lifespan="off"
     )

@@ -21,6 +21,7 @@ from errorbudget.cli.gate_command import render_decision
 from errorbudget.cli.status_command import WIDE, status_table
 from errorbudget.gate import decide
 from errorbudget.model import from_minute, to_minute
+from errorbudget.server import run as run_loop
 from errorbudget.server import serve
 from errorbudget.simulate.clock import SimClock
 from errorbudget.simulate.default_scenario import default_scenario
@@ -168,7 +169,7 @@ def serve_live(app: App, port: int, console: Console) -> None:
 
     logs.configure("text", "warning")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(app, "127.0.0.1", port, on_started=started))
+        run_loop(serve(app, "127.0.0.1", port, on_started=started))
 
 
 def register(group: click.Group) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
@@ -10,6 +9,7 @@ import click
 from errorbudget import logs
 from errorbudget.app import App
 from errorbudget.cli.common import config_option
+from errorbudget.server import run as run_loop
 from errorbudget.server import serve as run
 
 
@@ -50,7 +50,7 @@ def serve(
         def started(url: str) -> None:
             click.echo(f"errorbudget is serving {url}  (dashboard /, API /api/v1, docs /docs)")
 
-        asyncio.run(run(app, bind_host, bind_port, with_sources=not no_collect, on_started=started))
+        run_loop(run(app, bind_host, bind_port, with_sources=not no_collect, on_started=started))
 
 
 def register(group: click.Group) -> None:

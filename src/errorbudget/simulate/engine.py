@@ -275,9 +275,7 @@ class Simulation:
         return np.random.default_rng([self.seed & 0xFFFFFFFF, kind, key, block & 0xFFFFFFFF])
 
     def flow_block(self, flow: int, block: int) -> FlowArrays:
-        made = self._flow_blocks.fetch(
-            (_FLOW, flow, block), lambda: self._make_flow(flow, block)
-        )
+        made = self._flow_blocks.fetch((_FLOW, flow, block), lambda: self._make_flow(flow, block))
         assert isinstance(made, FlowArrays)
         return made
 

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import get_args
 
+import orjson
+
 from errorbudget.errors import NotFoundError, StoreError
 from errorbudget.model import Exclusion, ExclusionCategory, from_minute
 from errorbudget.store.types import AuditEntry
@@ -196,7 +198,13 @@ def audit(
     _required_text(actor, "the audit actor")
     _required_text(action, "the audit action")
     try:
-        encoded = json.dumps(dict(details), sort_keys=True, default=str, ensure_ascii=False)
+        # orjson: a gate decision's details hold the snapshot of every series in scope, and
+        # a pipeline may ask many times a second.
+        encoded = orjson.dumps(
+            dict(details),
+            default=str,
+            option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME,
+        ).decode()
     except (TypeError, ValueError) as exc:
         raise StoreError(f"audit details for {action} cannot be stored as JSON: {exc}") from exc
     cursor = connection.execute(

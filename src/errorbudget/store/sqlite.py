@@ -170,6 +170,19 @@ class Store:
         with self._using(doing) as connection, self._level(connection):
             yield connection
 
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database file without blocking readers or the
+        writer (``wal_checkpoint(PASSIVE)``), on a connection of its own: a server runs this
+        in the background so that a large automatic checkpoint never stalls a request."""
+        if self._label == "in memory":
+            return
+        try:
+            with sqlite3.connect(self._label, timeout=1.0) as connection:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            connection.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot checkpoint the store {self._label}: {exc}") from exc
+
     def data_version(self) -> tuple[int, int]:
         """Changes whenever counts, series or exclusions may have changed: this store's own
         writes, or a commit by any other connection (``PRAGMA data_version``). Callers cache

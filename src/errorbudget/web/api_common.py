@@ -63,7 +63,7 @@ def router(tag: str) -> APIRouter:
     return APIRouter(prefix=PREFIX, tags=[tag], route_class=ApiRoute)
 
 
-def get_app(request: Request) -> App:
+async def get_app(request: Request) -> App:  # async: no thread-pool hop (see web.auth)
     app = request.app.state.eb
     assert isinstance(app, App)
     return app

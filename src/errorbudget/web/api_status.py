@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path, Query
+from fastapi import Path, Query, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, TypeAdapter
 
 from errorbudget.durations import format_duration
 from errorbudget.engine.timeline import TimelinePoint
@@ -18,6 +18,7 @@ from errorbudget.web.api_models import SeriesConditionsOut, SLOOut, StatusOut, T
 from errorbudget.web.auth import Viewer
 
 routes = router("status")
+_STATUS_LIST = TypeAdapter(list[StatusOut])
 
 At = Annotated[AwareDatetime | None, Query(description="Evaluate at this instant; default now.")]
 Segment = Annotated[
@@ -33,10 +34,18 @@ def all_status(
     service: str | None = None,
     slo: Annotated[list[str], Query(description="SLO id (repeatable).")] = [],  # noqa: B006
     state: Annotated[list[PolicyState], Query(description="Only these states.")] = [],  # noqa: B006
-) -> list[dict[str, Any]]:
+) -> Response:
     """Budgets of every series (whole-SLO rows first), as ``errorbudget status --format json``."""
-    statuses = app.status(at=at, slo_ids=slo or None, service=service)
-    return [status_to_dict(s) for s in statuses if not state or s.state in state]
+
+    def encode() -> bytes:
+        statuses = app.status(at=at, slo_ids=slo or None, service=service)
+        rows = [status_to_dict(s) for s in statuses if not state or s.state in state]
+        return _STATUS_LIST.dump_json(_STATUS_LIST.validate_python(rows))
+
+    # Validated and encoded once per minute and data version, then served as bytes: a
+    # busy server must not re-validate every row of every response.
+    key = ("api.status", tuple(slo), service, tuple(state), at)
+    return Response(app.memo(key, at, encode), media_type="application/json")
 
 
 @routes.get("/slos", response_model=list[SLOOut], summary="The configured SLOs")

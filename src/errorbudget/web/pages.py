@@ -63,7 +63,7 @@ only ever read for GET pages and their JSON twins, and only grants reading: appr
 the token as a Bearer header from JavaScript, so a forged cross-site request cannot write."""
 
 
-def reader(
+async def reader(
     request: Request, caller: Annotated[Identity | None, Depends(identify)]
 ) -> Identity | None:
     """Who reads a page: the Bearer token's identity (as for the API), else the token saved
@@ -82,7 +82,7 @@ def reader(
 Reader = Annotated[Identity | None, Depends(reader)]
 
 
-def json_reader(caller: Reader) -> Identity:
+async def json_reader(caller: Reader) -> Identity:
     if caller is None:
         raise HTTPException(
             status_code=401,
