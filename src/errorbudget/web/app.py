@@ -17,8 +17,7 @@ from errorbudget import __version__
 from errorbudget.app import App
 
 ROUTER_MODULES = ("errorbudget.web.ops", "errorbudget.web.api", "errorbudget.web.pages")
-"""Modules that expose ``register(web: FastAPI) -> None``; missing ones are skipped so the
-surfaces can land one at a time."""
+"""Modules that expose ``register(web: FastAPI) -> None``."""
 
 
 def create_app(app: App) -> FastAPI:
@@ -32,11 +31,5 @@ def create_app(app: App) -> FastAPI:
     )
     web.state.eb = app
     for name in ROUTER_MODULES:
-        try:
-            module = import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(web)
+        import_module(name).register(web)
     return web
