@@ -107,17 +107,19 @@ def decide(
     at: datetime | None = None,
     record: bool = True,
 ) -> GateDecision:
-    """Decide on a change to ``service`` and (by default) record it in the audit log."""
-    moment = from_minute(app.now_minute(at))
+    """Decide on a change to ``service`` and (by default) record it in the audit log.
+
+    Without ``at`` the decision uses the App's current statuses, which a busy server may
+    serve from its last evaluation while the new minute is being evaluated; the decision
+    then carries that evaluation's minute, so the record always says which budgets it saw.
+    """
     slos = app.select_slos(slo_ids, service)
     if not slos:
         known = sorted({slo.service for slo in app.slos})
         raise GateError(f"no SLO in scope for service {service!r} (services: {known})")
-    statuses = [
-        s
-        for s in app.status(at=moment, slo_ids=[slo.id for slo in slos])
-        if matches(s.segment, segment or {})
-    ]
+    evaluated = app.status(at=at, slo_ids=[slo.id for slo in slos])
+    moment = from_minute(evaluated[0].at if evaluated else app.now_minute(at))
+    statuses = [s for s in evaluated if matches(s.segment, segment or {})]
     if not statuses:
         raise GateError(f"no series of service {service!r} matches segment {dict(segment or {})}")
     settings = app.loaded.config.gate

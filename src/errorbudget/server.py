@@ -18,7 +18,7 @@ from typing import Any
 import uvicorn
 
 from errorbudget.app import App
-from errorbudget.errors import StoreError
+from errorbudget.errors import ErrorBudgetError, StoreError
 from errorbudget.scheduler import Scheduler
 from errorbudget.sources import SourceRegistry
 from errorbudget.web.app import create_app
@@ -60,6 +60,19 @@ async def checkpoint_loop(app: App, stop: asyncio.Event, every: float = 5.0) -> 
             await asyncio.wait_for(stop.wait(), every)
 
 
+async def status_warmer(app: App, stop: asyncio.Event, every: float = 0.5) -> None:
+    """Evaluate the statuses in a worker thread as soon as the minute (or the data) moves,
+    so requests find them ready — or, for "now", are served the last evaluation meanwhile —
+    instead of one request evaluating every series on the event loop."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(app.status)
+        except ErrorBudgetError as exc:
+            log.warning("status evaluation failed: %s", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+
+
 def schedule_sources(app: App, scheduler: Scheduler) -> list[object]:
     """Add a job per configured source that can run on a schedule; return the sources."""
     sources: list[object] = []
@@ -90,6 +103,7 @@ async def serve(
     web.state.scheduler = scheduler
     sources = schedule_sources(app, scheduler) if with_sources else []
     scheduler.add("store-checkpoint", lambda stop: checkpoint_loop(app, stop))
+    scheduler.add("status-warmer", lambda stop: status_warmer(app, stop))
     config = uvicorn.Config(
         web, host=host, port=port, log_config=None, access_log=False, lifespan="off"
     )
