@@ -143,3 +143,34 @@ def test_chunking_is_the_fewest_queries(span: str, server: tuple[str, Script]) -
     assert chunks[0].start == START and all(c.start % 15 == 0 for c in chunks)
     assert all(c.end % 15 == 0 and c.end >= c.write_end for c in chunks)
     asyncio.run(collector.aclose())
+
+
+def test_collect_from_without_to_includes_the_open_minute() -> None:
+    """`collect --from -2d` at 12:00:00 sharp fetches through the current minute: with a
+    one-day span that is three chunks, not two that stop a minute short of now."""
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from errorbudget.cli.collect_command import _run
+    from errorbudget.sources.genesys.collector import CollectReport
+
+    now = datetime(2026, 11, 4, 12, 0, tzinfo=UTC)  # on a 15-minute boundary
+    ranges: list[tuple[int, int]] = []
+
+    class Recorder:
+        async def __aenter__(self) -> Recorder:
+            return self
+
+        async def __aexit__(self, *exc: object) -> None:
+            return None
+
+        async def collect_range(self, start: int, end: int, **_: Any) -> CollectReport:
+            ranges.append((start, end))
+            return CollectReport(start, end)
+
+        def flush_calls(self) -> int:
+            return 0
+
+    app = SimpleNamespace(clock=lambda: now)
+    asyncio.run(_run(cast(Any, Recorder()), cast(Any, app), now - timedelta(days=2), None, False))
+    assert ranges == [(to_minute(now) - 2 * 1440, to_minute(now) + 1)]

@@ -73,7 +73,9 @@ async def _run(
         if once:
             return await source.run_once()
         assert start is not None
-        first, last = to_minute(start), to_minute(end or app.clock())
+        # without --to, the open minute is fetched too: the range is [--from, now]
+        first = to_minute(start)
+        last = to_minute(end) if end is not None else to_minute(app.clock()) + 1
         if last <= first:
             raise InvalidRequestError("--to must be after --from")
         with _progress_bar() as progress:
