@@ -11,7 +11,7 @@ import getpass
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,6 +45,11 @@ if TYPE_CHECKING:
 Clock = Callable[[], datetime]
 T = TypeVar("T")
 
+STALE_MINUTES = 2
+"""With a warmer, "now" is served from the last evaluation while it is at most this many
+minutes old; an older one (a warmer that fell behind or died) is not served: the caller
+evaluates."""
+
 
 def utc_now() -> datetime:
     return datetime.now(tz=UTC)
@@ -56,6 +61,27 @@ def current_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return os.environ.get("USER", "unknown")
+
+
+EvaluationKey = tuple[Minute, tuple[int, int]]
+"""The evaluation minute and the store's data version (``Store.data_version``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The statuses of every series at one minute and data version (whole-SLO rows first
+    within each SLO, SLOs in config order)."""
+
+    key: EvaluationKey
+    statuses: list[BudgetStatus]
+
+    @property
+    def minute(self) -> Minute:
+        return self.key[0]
+
+    def select(self, slo_ids: Iterable[str]) -> list[BudgetStatus]:
+        wanted = set(slo_ids)
+        return [status for status in self.statuses if status.slo in wanted]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +110,9 @@ class App:
         self.clock = clock
         self._condition_cache: dict[tuple[str, float], list[EffectiveCondition]] = {}
         self._status_lock = threading.Lock()
-        self._status_cache: tuple[tuple[Minute, tuple[int, int]], list[BudgetStatus]] | None
-        self._status_cache = None
+        self._latest: Evaluation | None = None
+        self._history: dict[EvaluationKey, Evaluation] = {}
+        self._refresher: Callable[[], None] | None = None
         self._memo: dict[Hashable, object] = {}
         self._memo_lock = threading.Lock()
 
@@ -155,6 +182,73 @@ class App:
 
     # --- status ----------------------------------------------------------------------------
 
+    def evaluation(self, at: datetime | None = None) -> Evaluation:
+        """The statuses of every series of every SLO at ``at`` (default: now), whole-SLO
+        rows included, from the cache when the minute and the stored data have not moved.
+
+        An explicit ``at`` always gets its own minute (the last few are kept). For "now",
+        when the minute or the data has moved since the last evaluation, the last one is
+        served rather than stalling the caller: while another thread evaluates the new one,
+        or always once :meth:`refresh_in_background` has handed the work to a warmer
+        (``errorbudget serve``). It is then at most one evaluation old, and its ``at`` says
+        which minute it is; results derived from it are memoised by its key (:meth:`memo`).
+        """
+        at_minute = self.now_minute(at)
+        key = (at_minute, self.store.data_version())
+        if at is not None:
+            return self._evaluation_at(key)
+        latest = self._latest
+        if latest is not None and latest.key == key:
+            return latest
+        if (
+            latest is not None
+            and self._refresher is not None
+            and at_minute - latest.minute <= STALE_MINUTES
+        ):
+            self._refresher()
+            return latest
+        # Without a warmer, the caller evaluates; "now" callers that find another thread
+        # evaluating are served the last evaluation meanwhile.
+        if not self._status_lock.acquire(blocking=latest is None):
+            assert latest is not None
+            return latest
+        try:
+            return self._refresh_latest(key)
+        finally:
+            self._status_lock.release()
+
+    def refresh(self) -> Evaluation:
+        """Evaluate "now" if the minute or the data moved since the last evaluation (the
+        warmer's call: it blocks while another thread evaluates)."""
+        key = (self.now_minute(), self.store.data_version())
+        with self._status_lock:
+            return self._refresh_latest(key)
+
+    def refresh_in_background(self, wake: Callable[[], None] | None) -> None:
+        """Hand the evaluation of "now" to a warmer: from here on a caller that finds the
+        minute or the data moved calls ``wake()`` and is served the last evaluation, and
+        the warmer calls :meth:`refresh`. ``None`` hands the work back to the callers."""
+        self._refresher = wake
+
+    def _refresh_latest(self, key: EvaluationKey) -> Evaluation:
+        latest = self._latest
+        if latest is None or latest.key != key:
+            latest = Evaluation(key, self._evaluate(self.slos, key[0], True))
+            self._latest = latest
+        return latest
+
+    def _evaluation_at(self, key: EvaluationKey) -> Evaluation:
+        with self._status_lock:
+            if self._latest is not None and self._latest.key == key:
+                return self._latest
+            found = self._history.get(key)
+            if found is None:
+                found = Evaluation(key, self._evaluate(self.slos, key[0], True))
+                self._history[key] = found
+                while len(self._history) > 8:
+                    self._history.pop(next(iter(self._history)))
+            return found
+
     def status(
         self,
         at: datetime | None = None,
@@ -165,41 +259,21 @@ class App:
         """Status of every series of the chosen SLOs at ``at`` (default: now).
 
         An SLO with segments also gets a whole-SLO row (segment ``()``) first, whose budget
-        is the sum of its segments' budgets, unless ``include_total`` is False.
-
-        Statuses change only when the evaluation minute or the stored data does, so the
-        statuses of every SLO at the latest minute asked for are kept, keyed by that minute
-        and the store's data version, and served (filtered) until either moves: a server
-        answering many requests a minute evaluates once.
+        is the sum of its segments' budgets, unless ``include_total`` is False. Served from
+        :meth:`evaluation` (see there for when "now" may be one evaluation old).
         """
-        at_minute = self.now_minute(at)
         chosen = self.select_slos(slo_ids, service)
         if not include_total:
-            return self._evaluate(chosen, at_minute, include_total=False)
-        key = (at_minute, self.store.data_version())
-        cached = self._status_cache
-        if cached is None or cached[0] != key:
-            # For "now", while another thread evaluates the new minute, the last evaluation
-            # is served rather than queueing every request behind it (it is at most one
-            # evaluation old); an explicit ``at`` always waits for its own answer.
-            serve_stale = at is None and cached is not None
-            if self._status_lock.acquire(blocking=not serve_stale):
-                try:
-                    cached = self._status_cache
-                    if cached is None or cached[0] != key:
-                        cached = (key, self._evaluate(self.slos, at_minute, True))
-                        self._status_cache = cached
-                finally:
-                    self._status_lock.release()
-        assert cached is not None
-        wanted = {slo.id for slo in chosen}
-        return [status for status in cached[1] if status.slo in wanted]
+            return self._evaluate(chosen, self.now_minute(at), include_total=False)
+        return self.evaluation(at).select(slo.id for slo in chosen)
 
-    def memo(self, key: Hashable, at: datetime | None, compute: Callable[[], T]) -> T:
-        """``compute()`` cached under ``key`` for the evaluation minute and the store's data
-        version (like :meth:`status`): for results derived from statuses, e.g. the HTTP
-        API's encoded status responses, which would otherwise cost more than evaluating."""
-        full_key = (key, self.now_minute(at), self.store.data_version())
+    def memo(self, key: Hashable, basis: EvaluationKey, compute: Callable[[], T]) -> T:
+        """``compute()`` cached under ``key`` for the evaluation ``basis`` (an
+        :attr:`Evaluation.key`): for results derived from its statuses, e.g. the HTTP API's
+        encoded status responses, which would otherwise cost more than evaluating. Keyed by
+        the evaluation, not by the clock, so a result computed from an evaluation served
+        while the next one runs is never filed under the next one."""
+        full_key = (key, basis)
         with self._memo_lock:
             if full_key in self._memo:
                 return cast(T, self._memo[full_key])
@@ -520,5 +594,15 @@ class App:
 
     def gate_decisions(self, *, service: str | None = None, limit: int = 100) -> list[AuditEntry]:
         """Past gate decisions from the audit log, newest first, each with the budget
-        snapshot behind it (``details.change_id`` names the change when there was one)."""
-        return self.store.audit_log(limit=limit, action="gate.decision", subject=service)
+        snapshot behind it (``details.change_id`` names the change when there was one).
+
+        A decision's entry references its snapshot (``details.snapshot_id``, stored once in
+        ``gate_snapshots``); it is resolved into ``details.snapshot`` here."""
+        entries = self.store.audit_log(limit=limit, action="gate.decision", subject=service)
+        ids = {e.id: e.details.get("snapshot_id") for e in entries}
+        refs = {e: i for e, i in ids.items() if isinstance(i, int)}
+        stored = self.store.snapshots(refs.values()) if refs else {}
+        for entry in entries:
+            if entry.id in refs and "snapshot" not in entry.details:
+                entry.details["snapshot"] = stored.get(refs[entry.id], [])
+        return entries

@@ -3,8 +3,8 @@
 The gate is scoped: a change is judged by the SLOs of its service (optionally narrowed to
 some SLO ids and to a segment such as ``flow=spanish-billing``), not by every SLO. Each
 series in scope gives a verdict from the policy table (engine.policy); the decision is the
-worst verdict. Every decision is written to the audit log with the budget snapshot that
-justified it.
+worst verdict. Every decision is written to the audit log with a reference to the budget
+snapshot that justified it (stored once per distinct content, see ``App.gate_decisions``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from errorbudget.errors import GateError
 from errorbudget.model import BudgetStatus, from_minute, matches, segment_label
 
 if TYPE_CHECKING:
-    from errorbudget.app import App
+    from errorbudget.app import App, EvaluationKey
 
 EXIT_CODES: dict[Decision, int] = {
     "allow": 0,
@@ -48,6 +48,8 @@ class GateDecision:
     at: datetime
     verdicts: tuple[Verdict, ...]
     audit_id: int | None
+    basis: EvaluationKey | None = None
+    """The evaluation (minute, store data version) the verdicts come from."""
 
     @property
     def exit_code(self) -> int:
@@ -117,9 +119,11 @@ def decide(
     if not slos:
         known = sorted({slo.service for slo in app.slos})
         raise GateError(f"no SLO in scope for service {service!r} (services: {known})")
-    evaluated = app.status(at=at, slo_ids=[slo.id for slo in slos])
-    moment = from_minute(evaluated[0].at if evaluated else app.now_minute(at))
-    statuses = [s for s in evaluated if matches(s.segment, segment or {})]
+    evaluation = app.evaluation(at)
+    moment = from_minute(evaluation.minute)
+    statuses = [
+        s for s in evaluation.select(slo.id for slo in slos) if matches(s.segment, segment or {})
+    ]
     if not statuses:
         raise GateError(f"no series of service {service!r} matches segment {dict(segment or {})}")
     settings = app.loaded.config.gate
@@ -135,9 +139,24 @@ def decide(
         at=moment,
         verdicts=found,
         audit_id=None,
+        basis=evaluation.key,
     )
     if not record:
         return result
+    # The snapshot is stored once per scope and evaluation (and per distinct content in
+    # the store); the audit entry references it: a pipeline asking many times a minute
+    # then appends ~200 bytes per decision, not the snapshot of every series again.
+    scope = (
+        "gate.snapshot",
+        service,
+        tuple(slo.id for slo in slos),
+        tuple(sorted((segment or {}).items())),
+        change_type,
+        risk,
+    )
+    snapshot_id = app.memo(
+        scope, evaluation.key, lambda: app.store.save_snapshot(result.snapshot())
+    )
     audit_id = app.store.audit(
         actor=actor,
         action="gate.decision",
@@ -149,7 +168,7 @@ def decide(
             "risk": risk,
             "segment": dict(segment or {}),
             "at": moment.isoformat(),
-            "snapshot": result.snapshot(),
+            "snapshot_id": snapshot_id,
         },
     )
     return replace(result, audit_id=audit_id)

@@ -234,3 +234,100 @@ def test_cached_statuses_follow_every_kind_of_write(tmp_path: Path) -> None:
             )
         segments = {s.segment for s in app.status(slo_ids=["calls"])}
         assert (("queue", "q2"),) in segments
+
+
+def moving_app(tmp_path: Path, text: str = CONFIG) -> tuple[App, list[datetime]]:
+    """An App whose clock is ``moment[0]``, with an hour of counts of calls/q1 before AT."""
+    path = tmp_path / "errorbudget.yaml"
+    path.write_text(text, encoding="utf-8")
+    moment = [AT]
+    app = App.open(path, clock=lambda: moment[0])
+    write(app, "calls", (("queue", "q1"),), np.full(60, 9), np.full(60, 10))
+    return app, moment
+
+
+def test_with_a_warmer_now_is_served_the_last_evaluation_until_it_refreshes(
+    tmp_path: Path,
+) -> None:
+    app, moment = moving_app(tmp_path)
+    woken: list[int] = []
+    with app:
+        first = app.evaluation()
+        assert first.minute == to_minute(AT)
+        app.refresh_in_background(lambda: woken.append(1))
+
+        moment[0] = AT + timedelta(minutes=1)  # the minute moves: served stale, warmer woken
+        assert app.evaluation() is first and len(woken) == 1
+        assert app.status(slo_ids=["calls"])[0].at == to_minute(AT)
+        # an explicit time is evaluated for itself and does not displace "now"
+        past = app.evaluation(at=AT - timedelta(hours=2))
+        assert past.minute == to_minute(AT) - 120 and app.evaluation() is first
+        refreshed = app.refresh()
+        assert refreshed.minute == to_minute(AT) + 1 and app.evaluation() is refreshed
+
+        write(app, "calls", (("queue", "q1"),), np.full(60, 5), np.full(60, 10))  # data moves
+        assert app.evaluation() is refreshed and len(woken) == 4
+        assert app.refresh().statuses[1].bad == refreshed.statuses[1].bad + 240
+
+        moment[0] = AT + timedelta(minutes=10)  # far behind (a warmer that died): evaluate
+        assert app.evaluation().minute == to_minute(AT) + 10
+
+        app.refresh_in_background(None)  # without a warmer, callers evaluate themselves
+        moment[0] = AT + timedelta(minutes=11)
+        assert app.evaluation().minute == to_minute(AT) + 11
+
+
+def test_results_derived_from_an_evaluation_are_kept_under_its_key(tmp_path: Path) -> None:
+    """The API's encoded status is memoised per evaluation: an answer built from the last
+    minute's evaluation (served while the new one runs) is not filed under the new minute."""
+    import asyncio
+
+    import httpx
+
+    from errorbudget.web.app import create_app
+
+    app, moment = moving_app(tmp_path, CONFIG + "server: {anonymous_read: true}\n")
+
+    async def minute_of_status() -> int:
+        transport = httpx.ASGITransport(app=create_app(app))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            answer = await client.get("/api/v1/status", params={"slo": "calls"})
+            assert answer.status_code == 200, answer.text
+            return to_minute(datetime.fromisoformat(answer.json()[0]["at"]))
+
+    with app:
+        assert asyncio.run(minute_of_status()) == to_minute(AT)
+        app.refresh_in_background(lambda: None)
+        moment[0] = AT + timedelta(minutes=1)
+        assert asyncio.run(minute_of_status()) == to_minute(AT)  # stale, while "evaluating"
+        app.refresh()
+        assert asyncio.run(minute_of_status()) == to_minute(AT) + 1
+
+
+def test_the_warmer_evaluates_the_new_minute_when_a_request_notices(tmp_path: Path) -> None:
+    import asyncio
+
+    from errorbudget.server import status_warmer
+
+    app, moment = moving_app(tmp_path)
+
+    async def scenario() -> int:
+        stop = asyncio.Event()
+        # checks every 60 s on its own: only the request's wake-up makes it evaluate soon
+        warmer = asyncio.create_task(status_warmer(app, stop, every=60))
+        while app._refresher is None or app._latest is None:
+            await asyncio.sleep(0.01)
+        moment[0] = AT + timedelta(minutes=1)
+        served = app.evaluation().minute  # stale, and wakes the warmer
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while app.evaluation().minute != to_minute(AT) + 1:
+            assert loop.time() < deadline, "the warmer did not evaluate the new minute"
+            await asyncio.sleep(0.01)
+        stop.set()
+        await asyncio.wait_for(warmer, 5)
+        return served
+
+    with app:
+        assert asyncio.run(scenario()) == to_minute(AT)
+        assert app._refresher is None  # stopped: callers evaluate for themselves again

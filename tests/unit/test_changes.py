@@ -281,5 +281,34 @@ def test_a_version_1_store_is_migrated(tmp_path) -> None:  # type: ignore[no-unt
     connection.execute("PRAGMA user_version = 1")
     connection.close()
     with Store.open(path) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == schema.LATEST_VERSION
         assert store.list_changes() == [] and store.list_annotations() == []
+
+
+def test_gate_decisions_reference_one_stored_snapshot_per_scope_and_evaluation(
+    app: App,
+) -> None:
+    from errorbudget.gate import decide
+
+    first = decide(app, service="contact-center", actor="ci")
+    decide(app, service="contact-center", actor="ci")
+    decide(app, service="contact-center", actor="ci", risk="high")  # other scope, same rows
+    entries = app.store.audit_log(action="gate.decision")
+    assert len(entries) == 3
+    assert {e.details["snapshot_id"] for e in entries} == {entries[0].details["snapshot_id"]}
+    assert all("snapshot" not in e.details for e in entries)  # the entry stays small
+    connection = app.store._connection
+    assert connection is not None
+    [(stored,)] = connection.execute("SELECT count(*) FROM gate_snapshots").fetchall()
+    assert stored == 1
+    [(longest,)] = connection.execute("SELECT max(length(details)) FROM audit_log").fetchall()
+    assert longest < 400
+
+    resolved = app.gate_decisions(service="contact-center")
+    assert [e.details["snapshot"] for e in resolved] == [first.snapshot()] * 3
+    assert first.snapshot()[0]["slo"] == "answered"
+
+    # an entry written before snapshots were stored apart keeps its inline snapshot
+    app.store.audit(actor="old", action="gate.decision", subject="ivr",
+                    details={"decision": "blocked", "snapshot": [{"slo": "flows"}]})  # fmt: skip
+    assert app.gate_decisions(service="ivr")[0].details["snapshot"] == [{"slo": "flows"}]

@@ -322,3 +322,25 @@ def test_an_audit_entry_needs_an_actor_and_action(store: Store) -> None:
         store.audit(actor="", action="x", subject="y", details={})
     with pytest.raises(StoreError, match="action"):
         store.audit(actor="a", action=" ", subject="y", details={})
+
+
+# --- gate snapshots ------------------------------------------------------------------------
+
+
+def test_a_gate_snapshot_is_stored_once_per_content_and_kept(store: Store) -> None:
+    rows = [{"slo": "calls", "segment": {"queue": "q1"}, "budget_remaining_ratio": 0.4}]
+    first = store.save_snapshot(rows)
+    # the same content (keys in another order) is the same snapshot
+    assert store.save_snapshot([{"budget_remaining_ratio": 0.4, "segment": {"queue": "q1"},
+                                 "slo": "calls"}]) == first  # fmt: skip
+    other = store.save_snapshot([{**rows[0], "budget_remaining_ratio": 0.3}])
+    assert other != first
+    assert store.snapshots([first, other, 999]) == {first: rows, other: [
+        {**rows[0], "budget_remaining_ratio": 0.3}]}  # fmt: skip
+    connection = store._connection
+    assert connection is not None
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        connection.execute("UPDATE gate_snapshots SET body = '[]'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        connection.execute("DELETE FROM gate_snapshots")
+    assert store.snapshots([first]) == {first: rows}

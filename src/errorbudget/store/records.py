@@ -8,12 +8,13 @@ any UPDATE or DELETE of ``audit_log`` (DESIGN.md, exclusions).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import get_args
+from typing import Any, get_args
 
 import orjson
 
@@ -212,6 +213,38 @@ def audit(
         (_timestamp(clock(), "the audit time"), actor, action, subject, encoded),
     )
     return int(cursor.lastrowid or 0)
+
+
+def save_snapshot(
+    connection: sqlite3.Connection, clock: Clock, rows: Sequence[Mapping[str, object]]
+) -> int:
+    """Store a gate snapshot once per distinct content; return its id (the existing one
+    when the same rows were stored before)."""
+    try:
+        body = orjson.dumps(list(rows), default=str, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"a gate snapshot cannot be stored as JSON: {exc}") from exc
+    digest = hashlib.sha256(body).hexdigest()
+    connection.execute(
+        "INSERT OR IGNORE INTO gate_snapshots (sha256, created_at, body) VALUES (?, ?, ?)",
+        (digest, _timestamp(clock(), "the snapshot time"), body.decode()),
+    )
+    found = connection.execute("SELECT id FROM gate_snapshots WHERE sha256 = ?", (digest,))
+    return int(found.fetchone()[0])
+
+
+def snapshots(connection: sqlite3.Connection, ids: Iterable[int]) -> dict[int, list[Any]]:
+    """The stored gate snapshots with these ids (unknown ids are left out)."""
+    wanted = sorted(set(ids))
+    found: dict[int, list[Any]] = {}
+    for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+        chunk = wanted[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = connection.execute(
+            f"SELECT id, body FROM gate_snapshots WHERE id IN ({marks})", chunk
+        )
+        found.update((int(ident), json.loads(body)) for ident, body in rows)
+    return found
 
 
 def audit_log(

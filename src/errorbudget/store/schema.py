@@ -208,9 +208,32 @@ CREATE TABLE idempotency_keys (
 ) WITHOUT ROWID;
 """
 
+_V3_SCRIPT = """
+-- The budget snapshot behind gate decisions, stored once per distinct content (sha256 of
+-- its canonical JSON) and referenced from the audit entries by id: a pipeline that asks
+-- many times a minute writes a ~200-byte audit entry each time, not the ~10 KB snapshot.
+CREATE TABLE gate_snapshots (
+    id         INTEGER PRIMARY KEY,
+    sha256     TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    body       TEXT NOT NULL
+);
+
+CREATE TRIGGER gate_snapshots_no_update BEFORE UPDATE ON gate_snapshots
+BEGIN
+    SELECT RAISE(ABORT, 'gate snapshots are append-only: they cannot be changed');
+END;
+
+CREATE TRIGGER gate_snapshots_no_delete BEFORE DELETE ON gate_snapshots
+BEGIN
+    SELECT RAISE(ABORT, 'gate snapshots are append-only: they cannot be deleted');
+END;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "series, minute blocks with day rollups, exclusions, audit log", _V1_SCRIPT),
     Migration(2, "changes, approvals, annotations, idempotency keys", _V2_SCRIPT),
+    Migration(3, "gate snapshots, referenced by gate decisions in the audit log", _V3_SCRIPT),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -340,6 +341,17 @@ class Store:
                 subject=subject,
                 details=details,
             )
+
+    def save_snapshot(self, rows: Sequence[Mapping[str, object]]) -> int:
+        """Store the budget snapshot behind a gate decision once per distinct content;
+        return its id, which the decision's audit entry references (``snapshot_id``)."""
+        with self._writing("store a gate snapshot") as connection:
+            return records.save_snapshot(connection, self._clock, rows)
+
+    def snapshots(self, ids: Iterable[int]) -> dict[int, list[Any]]:
+        """Stored gate snapshots by id (unknown ids are left out)."""
+        with self._reading("read gate snapshots") as connection:
+            return records.snapshots(connection, ids)
 
     def audit_log(
         self, *, limit: int = 100, action: str | None = None, subject: str | None = None

@@ -134,8 +134,9 @@ async def gate_decide(app: EB, caller: Operator, body: GateIn) -> Response:
     # A pipeline-facing endpoint must stay fast under load: the rows of statuses are built
     # once per minute and data version (one shared table, filled as services ask), and the
     # answer — the dict GateOut documents — is encoded with orjson.
+    assert result.basis is not None  # decide() always says which evaluation it used
     rows: dict[tuple[str, SegmentKey], dict[str, Any]] = app.memo(
-        "api.status-rows", result.at, dict
+        "api.status-rows", result.basis, dict
     )
 
     def row(status: BudgetStatus) -> dict[str, Any]:

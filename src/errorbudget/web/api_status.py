@@ -37,15 +37,18 @@ def all_status(
 ) -> Response:
     """Budgets of every series (whole-SLO rows first), as ``errorbudget status --format json``."""
 
+    chosen = [s.id for s in app.select_slos(slo or None, service)]
+    evaluation = app.evaluation(at)
+
     def encode() -> bytes:
-        statuses = app.status(at=at, slo_ids=slo or None, service=service)
+        statuses = evaluation.select(chosen)
         rows = [status_to_dict(s) for s in statuses if not state or s.state in state]
         return _STATUS_LIST.dump_json(_STATUS_LIST.validate_python(rows))
 
-    # Validated and encoded once per minute and data version, then served as bytes: a
-    # busy server must not re-validate every row of every response.
-    key = ("api.status", tuple(slo), service, tuple(state), at)
-    return Response(app.memo(key, at, encode), media_type="application/json")
+    # Validated and encoded once per evaluation (minute and data version), then served as
+    # bytes: a busy server must not re-validate every row of every response.
+    key = ("api.status", tuple(slo), service, tuple(state))
+    return Response(app.memo(key, evaluation.key, encode), media_type="application/json")
 
 
 @routes.get("/slos", response_model=list[SLOOut], summary="The configured SLOs")
