@@ -297,7 +297,8 @@ def _risk(value: str) -> Risk:
 
 def _record_decision(app: App, change: Change, result: GateDecision, actor: str) -> int:
     """Audit a gate decision made for a change (the shape ``gate.decide`` records, plus the
-    change id)."""
+    change id); called inside the change's transaction, which the snapshot joins."""
+    snapshot_id = app.store.save_snapshot(result.snapshot())
     return app.store.audit(
         actor=actor,
         action="gate.decision",
@@ -310,7 +311,7 @@ def _record_decision(app: App, change: Change, result: GateDecision, actor: str)
             "segment": change.segment,
             "at": result.at.isoformat(),
             "change_id": change.id,
-            "snapshot": result.snapshot(),
+            "snapshot_id": snapshot_id,
         },
     )
 

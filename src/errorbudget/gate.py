@@ -154,9 +154,12 @@ def decide(
         change_type,
         risk,
     )
-    snapshot_id = app.memo(
-        scope, evaluation.key, lambda: app.store.save_snapshot(result.snapshot())
-    )
+
+    def save() -> int:
+        return app.store.save_snapshot(result.snapshot())
+
+    # (inside a caller's transaction the id may yet be rolled back: not kept for later)
+    snapshot_id = save() if app.store.in_transaction else app.memo(scope, evaluation.key, save)
     audit_id = app.store.audit(
         actor=actor,
         action="gate.decision",

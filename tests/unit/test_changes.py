@@ -48,6 +48,7 @@ def test_a_healthy_change_is_allowed_without_approval(app: App) -> None:
     [decision] = app.gate_decisions(service="contact-center")
     assert decision.details["change_id"] == judged.change.id
     assert decision.actor == "olga"
+    assert decision.details["snapshot"] == judged.change.snapshot  # stored apart, resolved
 
 
 def test_below_20_percent_a_change_needs_an_approvers_approval(app: App) -> None:
@@ -312,3 +313,17 @@ def test_gate_decisions_reference_one_stored_snapshot_per_scope_and_evaluation(
     app.store.audit(actor="old", action="gate.decision", subject="ivr",
                     details={"decision": "blocked", "snapshot": [{"slo": "flows"}]})  # fmt: skip
     assert app.gate_decisions(service="ivr")[0].details["snapshot"] == [{"slo": "flows"}]
+
+
+def test_a_snapshot_saved_in_a_rolled_back_transaction_is_not_referenced_later(
+    app: App,
+) -> None:
+    from errorbudget.gate import decide
+
+    with pytest.raises(RuntimeError), app.store.transaction():
+        decide(app, service="billing", actor="ci")
+        raise RuntimeError("the caller's transaction fails")
+    assert app.gate_decisions(service="billing") == []
+    decide(app, service="billing", actor="ci")
+    [entry] = app.gate_decisions(service="billing")
+    assert entry.details["snapshot"] and entry.details["snapshot"][0]["slo"] == "payments"

@@ -160,6 +160,11 @@ class Store:
         self._depth = depth
         connection.execute("COMMIT" if depth == 0 else f"RELEASE {savepoint}")
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a :meth:`transaction` is open (in any thread)."""
+        return self._depth > 0
+
     @contextmanager
     def transaction(self) -> Iterator[Store]:
         """All writes inside commit together or not at all; nesting is allowed."""
