@@ -186,12 +186,16 @@ class App:
         """The statuses of every series of every SLO at ``at`` (default: now), whole-SLO
         rows included, from the cache when the minute and the stored data have not moved.
 
-        An explicit ``at`` always gets its own minute (the last few are kept). For "now",
+        An explicit ``at`` always gets its own minute, evaluated by the caller. For "now",
         when the minute or the data has moved since the last evaluation, the last one is
         served rather than stalling the caller: while another thread evaluates the new one,
         or always once :meth:`refresh_in_background` has handed the work to a warmer
-        (``errorbudget serve``). It is then at most one evaluation old, and its ``at`` says
-        which minute it is; results derived from it are memoised by its key (:meth:`memo`).
+        (``errorbudget serve``). It is then at most one evaluation old and never more than
+        ``STALE_MINUTES`` behind, and its ``at`` says which minute it is; results derived
+        from it are memoised by its key (:meth:`memo`).
+
+        Evaluate before opening a store transaction, not inside one: evaluating takes this
+        App's status lock and then the store's, and a transaction holds the store's.
         """
         at_minute = self.now_minute(at)
         key = (at_minute, self.store.data_version())
@@ -200,16 +204,14 @@ class App:
         latest = self._latest
         if latest is not None and latest.key == key:
             return latest
-        if (
-            latest is not None
-            and self._refresher is not None
-            and at_minute - latest.minute <= STALE_MINUTES
-        ):
+        recent = latest is not None and at_minute - latest.minute <= STALE_MINUTES
+        if recent and self._refresher is not None:
+            assert latest is not None
             self._refresher()
             return latest
-        # Without a warmer, the caller evaluates; "now" callers that find another thread
-        # evaluating are served the last evaluation meanwhile.
-        if not self._status_lock.acquire(blocking=latest is None):
+        # Without a warmer the caller evaluates; while another thread evaluates, a recent
+        # last evaluation is served meanwhile, an older one (or none) is waited for.
+        if not self._status_lock.acquire(blocking=not recent):
             assert latest is not None
             return latest
         try:
@@ -238,9 +240,13 @@ class App:
         return latest
 
     def _evaluation_at(self, key: EvaluationKey) -> Evaluation:
+        """An explicit minute: the last 8 are kept (the oldest evicted first); the current
+        minute is "now"'s evaluation, shared with it rather than evaluated twice."""
         with self._status_lock:
             if self._latest is not None and self._latest.key == key:
                 return self._latest
+            if key[0] == self.now_minute() and key[1] == self.store.data_version():
+                return self._refresh_latest(key)
             found = self._history.get(key)
             if found is None:
                 found = Evaluation(key, self._evaluate(self.slos, key[0], True))
@@ -604,5 +610,6 @@ class App:
         stored = self.store.snapshots(refs.values()) if refs else {}
         for entry in entries:
             if entry.id in refs and "snapshot" not in entry.details:
-                entry.details["snapshot"] = stored.get(refs[entry.id], [])
+                # None (not []) if the snapshot is missing: "no series" is a real snapshot
+                entry.details["snapshot"] = stored.get(refs[entry.id])
         return entries

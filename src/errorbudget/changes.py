@@ -224,7 +224,7 @@ def submit_change(
     if not title.strip():
         raise InvalidRequestError("a change needs a title")
     scope = _scope(app, service, slo_ids)
-    moment = from_minute(app.now_minute())
+    moment = from_minute(app.evaluation().minute)  # judged and estimated at one minute
     result = decide(
         app,
         service=service,

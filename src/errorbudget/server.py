@@ -148,6 +148,7 @@ async def serve(
     try:
         await server.serve()
     finally:
+        gc.unfreeze()
         if watcher is not None:
             watcher.cancel()
         log.info("stopping scheduled jobs")

@@ -331,3 +331,69 @@ def test_the_warmer_evaluates_the_new_minute_when_a_request_notices(tmp_path: Pa
     with app:
         assert asyncio.run(scenario()) == to_minute(AT)
         assert app._refresher is None  # stopped: callers evaluate for themselves again
+
+
+def test_a_busy_evaluation_serves_a_recent_one_and_waits_for_an_old_one(tmp_path: Path) -> None:
+    import threading
+
+    app, moment = moving_app(tmp_path)
+    with app:
+        first = app.evaluation()
+        held, release = threading.Event(), threading.Event()
+
+        def evaluate_elsewhere() -> None:  # another thread in the middle of an evaluation
+            with app._status_lock:
+                held.set()
+                release.wait(10)
+
+        for refresher in (None, lambda: None):  # without and with a warmer
+            app.refresh_in_background(refresher)
+            other = threading.Thread(target=evaluate_elsewhere)
+            held.clear()
+            release.clear()
+            other.start()
+            held.wait(5)
+            moment[0] += timedelta(minutes=1)
+            assert app.evaluation().minute == to_minute(moment[0]) - 1  # recent: served
+            moment[0] += timedelta(minutes=30)
+            timer = threading.Timer(0.2, release.set)
+            timer.start()
+            assert app.evaluation().minute == to_minute(moment[0])  # too old: waited for
+            other.join(5)
+            timer.join(5)
+        assert first.minute == to_minute(AT)
+
+
+def test_pages_share_the_evaluation_of_now(tmp_path: Path) -> None:
+    """The dashboard asks for "now": under a warmer a page never evaluates on the request
+    path, and the current minute asked for explicitly is not evaluated a second time."""
+    import asyncio
+
+    import httpx
+
+    from errorbudget.web.app import create_app
+
+    app, moment = moving_app(tmp_path, CONFIG + "server: {anonymous_read: true}\n")
+    evaluations: list[int] = []
+    evaluate = app._evaluate
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        evaluations.append(1)
+        return evaluate(*args, **kwargs)
+
+    app._evaluate = counting  # type: ignore[method-assign]
+
+    async def pages() -> None:
+        transport = httpx.ASGITransport(app=create_app(app))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            for path in ("/", "/slos/calls", "/exec"):
+                answer = await client.get(path)
+                assert answer.status_code == 200, answer.text
+
+    with app:
+        now = app.evaluation(at=AT)  # the current minute, asked for explicitly
+        assert app.evaluation() is now and len(evaluations) == 1
+        app.refresh_in_background(lambda: None)
+        moment[0] = AT + timedelta(minutes=1)
+        asyncio.run(pages())
+        assert len(evaluations) == 1  # served the last evaluation; the warmer would refresh

@@ -291,9 +291,18 @@ def test_gate_decisions_reference_one_stored_snapshot_per_scope_and_evaluation(
 ) -> None:
     from errorbudget.gate import decide
 
+    saves: list[int] = []
+    save_snapshot = app.store.save_snapshot
+
+    def counting(rows):  # type: ignore[no-untyped-def]
+        saves.append(1)
+        return save_snapshot(rows)
+
+    app.store.save_snapshot = counting  # type: ignore[method-assign]
     first = decide(app, service="contact-center", actor="ci")
     decide(app, service="contact-center", actor="ci")
     decide(app, service="contact-center", actor="ci", risk="high")  # other scope, same rows
+    assert len(saves) == 2  # once per scope and evaluation
     entries = app.store.audit_log(action="gate.decision")
     assert len(entries) == 3
     assert {e.details["snapshot_id"] for e in entries} == {entries[0].details["snapshot_id"]}
@@ -327,3 +336,35 @@ def test_a_snapshot_saved_in_a_rolled_back_transaction_is_not_referenced_later(
     decide(app, service="billing", actor="ci")
     [entry] = app.gate_decisions(service="billing")
     assert entry.details["snapshot"] and entry.details["snapshot"][0]["slo"] == "payments"
+
+
+def test_a_version_2_store_keeps_its_inline_gate_snapshots(tmp_path, budget_world) -> None:  # type: ignore[no-untyped-def]
+    """Decisions recorded before schema v3 carry their snapshot inline; after the
+    migration they read as before, next to new ones that reference a stored snapshot."""
+    import shutil
+    import sqlite3
+
+    config = tmp_path / "v2" / "errorbudget.yaml"
+    config.parent.mkdir()
+    shutil.copyfile(budget_world.config, config)
+    connection = sqlite3.connect(config.parent / "budget.db", isolation_level=None)
+    for migration in schema.MIGRATIONS[:2]:
+        for statement in migration.statements():
+            connection.execute(statement)
+    connection.execute("PRAGMA user_version = 2")
+    connection.execute(
+        "INSERT INTO audit_log (at, actor, action, subject, details) VALUES (?, ?, ?, ?, ?)",
+        ("2026-11-01T00:00:00+00:00", "ci", "gate.decision", "ivr",
+         '{"decision": "blocked", "snapshot": [{"slo": "flows", "state": "exhausted"}]}'),
+    )  # fmt: skip
+    connection.close()
+    with App.open(config, clock=lambda: budget_world.at) as app:
+        assert app.store.schema_version == schema.LATEST_VERSION
+        [old] = app.gate_decisions(service="ivr")
+        assert old.details["snapshot"] == [{"slo": "flows", "state": "exhausted"}]
+        from errorbudget.gate import decide
+
+        decide(app, service="ivr", actor="ci")
+        new, _ = app.gate_decisions(service="ivr")
+        assert "snapshot_id" in new.details
+        assert new.details["snapshot"][0]["state"] == "no_data"  # this store has no counts

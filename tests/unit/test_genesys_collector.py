@@ -146,8 +146,9 @@ def test_chunking_is_the_fewest_queries(span: str, server: tuple[str, Script]) -
 
 
 def test_collect_from_without_to_includes_the_open_minute() -> None:
-    """`collect --from -2d` at 12:00:00 sharp fetches through the current minute: with a
-    one-day span that is three chunks, not two that stop a minute short of now."""
+    """`collect --from -2d` at 12:00:00 sharp asks for the range through the current
+    minute (end = now + 1), not one that stops a minute short of now (with a one-day span
+    that was two chunks instead of three, and the open minute never fetched)."""
     from types import SimpleNamespace
     from typing import Any, cast
 

@@ -344,3 +344,14 @@ def test_a_gate_snapshot_is_stored_once_per_content_and_kept(store: Store) -> No
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         connection.execute("DELETE FROM gate_snapshots")
     assert store.snapshots([first]) == {first: rows}
+
+
+def test_in_transaction_is_about_the_calling_thread(store: Store) -> None:
+    seen: list[bool] = []
+    assert not store.in_transaction
+    with store.transaction():
+        assert store.in_transaction
+        other = threading.Thread(target=lambda: seen.append(store.in_transaction))
+        other.start()
+        other.join(5)
+    assert seen == [False] and not store.in_transaction

@@ -53,6 +53,7 @@ class Store:
         self._clock = clock
         self._lock = threading.RLock()
         self._generation = 0  # bumped by every write that can change a status
+        self._owner: int | None = None  # the thread of the open transaction, if any
         self._depth = 0
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -145,6 +146,7 @@ class Store:
         depth = self._depth
         savepoint = f"errorbudget_{depth}"
         connection.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {savepoint}")
+        self._owner = threading.get_ident()  # only the lock's holder gets here
         self._depth += 1
         try:
             yield
@@ -162,8 +164,8 @@ class Store:
 
     @property
     def in_transaction(self) -> bool:
-        """Whether a :meth:`transaction` is open (in any thread)."""
-        return self._depth > 0
+        """Whether the calling thread has a :meth:`transaction` (or write) open."""
+        return self._depth > 0 and self._owner == threading.get_ident()
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:

@@ -65,9 +65,10 @@ def build_detail(
     not name every segment key of the SLO.
     """
     slo = app.loaded.slo(slo_id)
-    at = from_minute(app.now_minute())
+    evaluation = app.evaluation()  # "now" as the App has it (under serve: the warmer's)
+    at = from_minute(evaluation.minute)
     start = at - timedelta(days=TIMELINE_DAYS)
-    whole, segments = split_rows(slo, app.status(at=at, slo_ids=[slo.id]))
+    whole, segments = split_rows(slo, evaluation.select([slo.id]))
     focus = _focus(slo, whole, segments, dict(segment or {}))
     timeline = app.timeline(slo.id, dict(focus.segment), start=start, end=at, step=TIMELINE_STEP)
     points = [

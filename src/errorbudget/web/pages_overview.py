@@ -87,8 +87,10 @@ class Evaluation:
     """One ``App.status()`` call, grouped by SLO and by service."""
 
     def __init__(self, app: App) -> None:
-        self.at: datetime = from_minute(app.now_minute())
-        statuses = app.status(at=self.at)
+        # "now" as the App has it (under serve: the warmer's latest evaluation)
+        evaluation = app.evaluation()
+        self.at: datetime = from_minute(evaluation.minute)
+        statuses = evaluation.statuses
         self.slos: list[SLO] = app.slos
         by_slo: dict[str, list[BudgetStatus]] = defaultdict(list)
         for status in statuses:
