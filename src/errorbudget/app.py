@@ -245,7 +245,7 @@ class App:
         with self._status_lock:
             if self._latest is not None and self._latest.key == key:
                 return self._latest
-            if key[0] == self.now_minute() and key[1] == self.store.data_version():
+            if key[0] == self.now_minute():  # key was read just now: it is "now"'s
                 return self._refresh_latest(key)
             found = self._history.get(key)
             if found is None:
@@ -605,8 +605,7 @@ class App:
         A decision's entry references its snapshot (``details.snapshot_id``, stored once in
         ``gate_snapshots``); it is resolved into ``details.snapshot`` here."""
         entries = self.store.audit_log(limit=limit, action="gate.decision", subject=service)
-        ids = {e.id: e.details.get("snapshot_id") for e in entries}
-        refs = {e: i for e, i in ids.items() if isinstance(i, int)}
+        refs = {e.id: i for e in entries if isinstance(i := e.details.get("snapshot_id"), int)}
         stored = self.store.snapshots(refs.values()) if refs else {}
         for entry in entries:
             if entry.id in refs and "snapshot" not in entry.details:

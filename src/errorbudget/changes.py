@@ -42,7 +42,7 @@ from errorbudget.errors import (
     PermissionDeniedError,
 )
 from errorbudget.evaluation import consumed_after
-from errorbudget.gate import EXIT_CODES, GateDecision, decide
+from errorbudget.gate import EXIT_CODES, GateDecision, decide, record_decision
 from errorbudget.model import SLO, from_minute, to_minute
 from errorbudget.store.annotations import Annotation, AnnotationKind
 from errorbudget.store.changes import Approval, Change, ChangeStatus, ReviewDecision
@@ -255,7 +255,8 @@ def submit_change(
             snapshot=result.snapshot(),
             clock=app.clock,
         )
-        _record_decision(app, change, result, submitted_by)
+        record_decision(app, result, actor=submitted_by, segment=change.segment,
+                        slo_ids=change.slos, change_id=change.id)  # fmt: skip
     return review(app, change, result)
 
 
@@ -282,7 +283,8 @@ def change_gate(
             change = app.store.set_change_decision(
                 change.id, decision=result.decision, snapshot=result.snapshot(), clock=app.clock
             )
-            _record_decision(app, change, result, actor)
+            record_decision(app, result, actor=actor, segment=change.segment,
+                            slo_ids=change.slos, change_id=change.id)  # fmt: skip
     return review(app, change, result)
 
 
@@ -293,27 +295,6 @@ def _risk(value: str) -> Risk:
     if value not in _RISKS:
         raise InvalidRequestError(f"unknown risk {value!r}")
     return _RISKS[value]
-
-
-def _record_decision(app: App, change: Change, result: GateDecision, actor: str) -> int:
-    """Audit a gate decision made for a change (the shape ``gate.decide`` records, plus the
-    change id); called inside the change's transaction, which the snapshot joins."""
-    snapshot_id = app.store.save_snapshot(result.snapshot())
-    return app.store.audit(
-        actor=actor,
-        action="gate.decision",
-        subject=change.service,
-        details={
-            "decision": result.decision,
-            "enforcement": result.enforcement,
-            "change_type": result.change_type,
-            "risk": result.risk,
-            "segment": change.segment,
-            "at": result.at.isoformat(),
-            "change_id": change.id,
-            "snapshot_id": snapshot_id,
-        },
-    )
 
 
 def _scope(app: App, service: str, slo_ids: Sequence[str]) -> list[SLO]:

@@ -143,35 +143,56 @@ def decide(
     )
     if not record:
         return result
-    # The snapshot is stored once per scope and evaluation (and per distinct content in
-    # the store); the audit entry references it: a pipeline asking many times a minute
-    # then appends ~200 bytes per decision, not the snapshot of every series again.
-    scope = (
-        "gate.snapshot",
-        service,
-        tuple(slo.id for slo in slos),
-        tuple(sorted((segment or {}).items())),
-        change_type,
-        risk,
+    audit_id = record_decision(
+        app, result, actor=actor, segment=segment or {}, slo_ids=[slo.id for slo in slos]
     )
+    return replace(result, audit_id=audit_id)
+
+
+def record_decision(
+    app: App,
+    result: GateDecision,
+    *,
+    actor: str,
+    segment: Mapping[str, str],
+    slo_ids: Sequence[str],
+    change_id: int | None = None,
+) -> int:
+    """Append ``result`` to the audit log (``gate.decision``); return the entry's id.
+
+    The entry references the budget snapshot behind the decision (``snapshot_id``), stored
+    once per distinct content and, outside a transaction, looked up once per scope and
+    evaluation: a pipeline asking many times a minute appends ~200 bytes per decision, not
+    the snapshot of every series again. Inside a caller's transaction the snapshot is saved
+    with it (its id may yet be rolled back, so it is not kept for later decisions).
+    """
 
     def save() -> int:
         return app.store.save_snapshot(result.snapshot())
 
-    # (inside a caller's transaction the id may yet be rolled back: not kept for later)
-    snapshot_id = save() if app.store.in_transaction else app.memo(scope, evaluation.key, save)
-    audit_id = app.store.audit(
-        actor=actor,
-        action="gate.decision",
-        subject=service,
-        details={
-            "decision": decision,
-            "enforcement": settings.enforcement,
-            "change_type": change_type,
-            "risk": risk,
-            "segment": dict(segment or {}),
-            "at": moment.isoformat(),
-            "snapshot_id": snapshot_id,
-        },
+    if app.store.in_transaction or result.basis is None:
+        snapshot_id = save()
+    else:
+        scope = (
+            "gate.snapshot",
+            result.service,
+            tuple(slo_ids),
+            tuple(sorted(segment.items())),
+            result.change_type,
+            result.risk,
+        )
+        snapshot_id = app.memo(scope, result.basis, save)
+    details: dict[str, object] = {
+        "decision": result.decision,
+        "enforcement": result.enforcement,
+        "change_type": result.change_type,
+        "risk": result.risk,
+        "segment": dict(segment),
+        "at": result.at.isoformat(),
+        "snapshot_id": snapshot_id,
+    }
+    if change_id is not None:
+        details["change_id"] = change_id
+    return app.store.audit(
+        actor=actor, action="gate.decision", subject=result.service, details=details
     )
-    return replace(result, audit_id=audit_id)

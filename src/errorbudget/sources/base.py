@@ -44,7 +44,6 @@ class Source(Protocol):
 
     async def collect(self, start: datetime, end: datetime) -> int:
         """Fetch ``[start, end)`` and write its counts; return the rows written."""
-        ...
 
     async def aclose(self) -> None: ...
 
