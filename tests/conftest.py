@@ -59,10 +59,12 @@ slos:
     service: billing
     target: 0.9
     window: {type: rolling, length: 7d}
+    policy: voice-agent
   - id: flows
     service: ivr
     target: 0.9
     window: {type: rolling, length: 7d}
+    policy: voice-agent
 """
 
 
@@ -70,7 +72,8 @@ slos:
 class BudgetWorld:
     """A config and its store holding three days of counts that end at ``at``:
     contact-center is healthy (2 % bad, queues sales and support), billing is in freeze
-    (8.3 % of the budget left, burning at 1.5), ivr is exhausted (20 % bad)."""
+    (8.3 % of the budget left, burning at 1.5), ivr is exhausted (20 % bad); billing and ivr
+    follow the voice-agent policy preset (exhausted blocks), contact-center the default."""
 
     config: Path
     at: datetime

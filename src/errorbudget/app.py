@@ -12,8 +12,9 @@ import hashlib
 import os
 import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -22,13 +23,14 @@ from errorbudget.engine.alerts import EffectiveCondition, effective_conditions
 from errorbudget.engine.timeline import Timeline
 from errorbudget.engine.windows import nominal_length
 from errorbudget.errors import ConflictError, InvalidRequestError
-from errorbudget.evaluation import evaluate_slo, read_timeline
+from errorbudget.evaluation import SloEvaluation, evaluate_slo, read_timeline
 from errorbudget.model import (
     SLO,
     BudgetStatus,
     ConditionResult,
     Exclusion,
     Minute,
+    PolicyPreset,
     PolicyState,
     SegmentKey,
     to_minute,
@@ -70,10 +72,12 @@ EvaluationKey = tuple[Minute, tuple[int, int]]
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     """The statuses of every series at one minute and data version (whole-SLO rows first
-    within each SLO, SLOs in config order)."""
+    within each SLO, SLOs in config order), and the group rows of SLOs with several segment
+    keys (``evaluation.SloEvaluation``)."""
 
     key: EvaluationKey
     statuses: list[BudgetStatus]
+    groups: dict[str, list[BudgetStatus]] = field(default_factory=dict)
 
     @property
     def minute(self) -> Minute:
@@ -108,7 +112,7 @@ class App:
         self.loaded = loaded
         self.store = store
         self.clock = clock
-        self._condition_cache: dict[tuple[str, float], list[EffectiveCondition]] = {}
+        self._condition_cache: dict[tuple[str, Fraction], list[EffectiveCondition]] = {}
         self._status_lock = threading.Lock()
         self._latest: Evaluation | None = None
         self._history: dict[EvaluationKey, Evaluation] = {}
@@ -235,7 +239,7 @@ class App:
     def _refresh_latest(self, key: EvaluationKey) -> Evaluation:
         latest = self._latest
         if latest is None or latest.key != key:
-            latest = Evaluation(key, self._evaluate(self.slos, key[0], True))
+            latest = self._evaluation(key)
             self._latest = latest
         return latest
 
@@ -249,7 +253,7 @@ class App:
                 return self._refresh_latest(key)
             found = self._history.get(key)
             if found is None:
-                found = Evaluation(key, self._evaluate(self.slos, key[0], True))
+                found = self._evaluation(key)
                 self._history[key] = found
                 while len(self._history) > 8:
                     self._history.pop(next(iter(self._history)))
@@ -270,7 +274,8 @@ class App:
         """
         chosen = self.select_slos(slo_ids, service)
         if not include_total:
-            return self._evaluate(chosen, self.now_minute(at), include_total=False)
+            found = self._evaluate(chosen, self.now_minute(at), include_total=False)
+            return [status for result in found.values() for status in result.statuses]
         return self.evaluation(at).select(slo.id for slo in chosen)
 
     def memo(self, key: Hashable, basis: EvaluationKey, compute: Callable[[], T]) -> T:
@@ -290,26 +295,36 @@ class App:
                 self._memo.pop(next(iter(self._memo)))
         return value
 
+    def _evaluation(self, key: EvaluationKey) -> Evaluation:
+        found = self._evaluate(self.slos, key[0], True)
+        return Evaluation(
+            key,
+            [status for result in found.values() for status in result.statuses],
+            {slo_id: result.groups for slo_id, result in found.items() if result.groups},
+        )
+
     def _evaluate(
         self, slos: Sequence[SLO], at_minute: Minute, include_total: bool
-    ) -> list[BudgetStatus]:
+    ) -> dict[str, SloEvaluation]:
         exclusions = self.store.list_exclusions()
         series = self._series_by_slo(slos) if slos else {}
-        statuses: list[BudgetStatus] = []
-        for slo in slos:
-            statuses.extend(
-                evaluate_slo(
-                    self.store,
-                    slo,
-                    series.get(slo.id, []),
-                    at_minute,
-                    exclusions,
-                    self.loaded.policy(slo.policy),
-                    self._conditions,
-                    include_total,
-                )
+        return {
+            slo.id: evaluate_slo(
+                self.store,
+                slo,
+                series.get(slo.id, []),
+                at_minute,
+                exclusions,
+                self.loaded.policy(slo.policy),
+                self._conditions,
+                include_total,
             )
-        return statuses
+            for slo in slos
+        }
+
+    def preset(self, slo_id: str) -> PolicyPreset:
+        """The policy preset an SLO is judged by (its ``policy``)."""
+        return self.loaded.policy(self.loaded.slo(slo_id).policy)
 
     def _series_by_slo(self, slos: Sequence[SLO]) -> dict[str, list[SeriesInfo]]:
         """Stored series of each SLO whose labels are exactly the SLO's segment keys (series
@@ -322,9 +337,9 @@ class App:
                 grouped.setdefault(info.slo, []).append(info)
         return grouped
 
-    def _conditions(self, slo: SLO, target: float) -> list[EffectiveCondition]:
-        """Conditions scaled to ``slo`` at ``target``; cached for the configured targets
-        (a whole-SLO row's target follows its traffic mix and would grow the cache)."""
+    def _conditions(self, slo: SLO, target: Fraction) -> list[EffectiveCondition]:
+        """Conditions scaled to ``slo`` at ``target`` (exact), cached: a whole-SLO row's
+        effective target follows its traffic mix, so the cache is bounded."""
         key = (slo.id, target)
         cached = self._condition_cache.get(key)
         if cached is not None:
@@ -333,8 +348,9 @@ class App:
         conditions = effective_conditions(
             catalog, nominal_length(slo.window), target, slo.alerting.max_burn_fraction
         )
-        if target == slo.target or any(o.target == target for o in slo.segments.overrides):
-            self._condition_cache[key] = conditions
+        if len(self._condition_cache) > 4096:
+            self._condition_cache.clear()
+        self._condition_cache[key] = conditions
         return conditions
 
     # --- exclusions ------------------------------------------------------------------------

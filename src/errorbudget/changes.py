@@ -332,6 +332,14 @@ def review_change(
         raise PermissionDeniedError(
             f"nobody may {verb} their own change: {approver} submitted change {change_id}{hint}"
         )
+    if decision == "approve" and change.status == "pending":
+        judged = change_gate(app, change_id, actor=approver)
+        if judged.needs == "blocked":
+            raise ConflictError(
+                f"change {change_id} is blocked by the budget "
+                f"({judged.reasons[0] if judged.reasons else judged.decision}): an "
+                "approval cannot let it ship; reject it, or ship an exempt fix instead"
+            )
     app.store.add_approval(
         change_id,
         approver=approver,

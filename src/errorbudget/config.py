@@ -73,6 +73,10 @@ class GateSettings(_Settings):
         default_factory=lambda: ["incident-fix", "security-fix", "rollback", "burn-reduction"]
     )
     """Change types the gate always lets through, whatever the budget."""
+    min_segment_share: float = Field(default=0.05, ge=0.0, le=1.0)
+    """A change that names no segment is judged by each SLO's whole row and by the segments
+    holding at least this share of their SLO's eligible events; a smaller segment cannot
+    decide for the whole service alone (docs/concepts.md "The release gate")."""
 
 
 Role = Literal["viewer", "operator", "approver", "admin"]
@@ -479,14 +483,6 @@ def _semantic_problems(
     policies = [*builtin_policies(), *unique("policies", "name", "policy name")]
     catalogs = [*builtin_burn_catalogs(), *unique("burn_catalogs", "name", "burn catalog name")]
 
-    for i, preset in _items(raw, "policies"):
-        watch, freeze = preset.get("watch_below_remaining"), preset.get("freeze_below_remaining")
-        if isinstance(watch, float | int) and isinstance(freeze, float | int) and freeze > watch:
-            problem(
-                ("policies", i, "freeze_below_remaining"),
-                f"policy {preset.get('name')!r}: freeze_below_remaining ({freeze}) is above "
-                f"watch_below_remaining ({watch}); a budget would freeze before it is watched",
-            )
     for i, catalog in _items(raw, "burn_catalogs"):
         for j, condition in _items(catalog, "conditions"):
             try:

@@ -6,15 +6,20 @@ This is the App's workhorse; it is the only place where store reads and engine c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
 
 from errorbudget.engine import timeline as timeline_math
-from errorbudget.engine.alerts import EffectiveCondition
-from errorbudget.engine.budget import Counts
-from errorbudget.engine.status import evaluate_series, segment_allowances, timeslice_counts
+from errorbudget.engine.status import (
+    ConditionsFor,
+    evaluate_aggregate,
+    evaluate_series,
+    range_counts,
+    timeslice_counts,
+)
 from errorbudget.engine.timeline import Timeline, TimelineGrid
 from errorbudget.engine.timeslices import BoolArray, FloatArray, slice_counts
 from errorbudget.engine.windows import Plan, clip, merge_ranges, nominal_length, plan
@@ -31,10 +36,7 @@ from errorbudget.model import (
 )
 from errorbudget.store import SeriesInfo, Store
 
-SeriesCounts = tuple[dict[str, Counts], dict[str, Counts]]
-"""Raw and budget-counting counts per range name of a plan."""
-
-ConditionsFor = Callable[[SLO, float], list[EffectiveCondition]]
+__all__ = ["ConditionsFor", "SloEvaluation", "evaluate_slo"]
 
 
 def excluded_ranges(
@@ -42,6 +44,17 @@ def excluded_ranges(
 ) -> list[tuple[Minute, Minute]]:
     """The merged minute ranges excluded from one series."""
     return merge_ranges([(e.start, e.end) for e in exclusions if e.applies_to(slo, segment)])
+
+
+@dataclass(frozen=True, slots=True)
+class SloEvaluation:
+    """One SLO at one instant: ``statuses`` (the whole-SLO row first when the SLO has
+    segments, then every series) and ``groups``: for an SLO with two or more segment keys,
+    one aggregate row per (key, value) — a tier, a queue across media — evaluated like the
+    whole-SLO row (docs/concepts.md "Aggregates")."""
+
+    statuses: list[BudgetStatus]
+    groups: list[BudgetStatus]
 
 
 def evaluate_slo(
@@ -53,63 +66,49 @@ def evaluate_slo(
     preset: PolicyPreset,
     conditions_for: ConditionsFor,
     include_total: bool = True,
-) -> list[BudgetStatus]:
+) -> SloEvaluation:
     """Statuses of every series of ``slo`` at ``at``; the whole-SLO row first when the SLO
-    has segments (or no series yet, so it still shows up, as no data)."""
-    evaluation = plan(
-        slo.window, at, slo.forecast.exhaustion_lookback, slo.forecast.projection_lookback
-    )
-    counted_sums = None
+    has segments (or no series yet, so it still shows up, as no data), and its group rows."""
+    evaluation = plan(slo.window, at, slo.forecast.lookback)
+    targets = [slo.target_for(info.segment) for info in series]
+    bounds = store.series_bounds([info.id for info in series]) if series else []
+    whole: tuple[FloatArray, FloatArray] | None = None
     if slo.budgeting == "timeslices":
-        per_series, whole = _timeslices(store, slo, evaluation, series, exclusions)
+        raw, counted, whole = _timeslices(store, slo, evaluation, series, exclusions)
     else:
-        per_series, whole, counted_sums = _occurrences(store, slo, evaluation, series, exclusions)
-
+        raw, counted = _occurrences(store, slo, evaluation, series, exclusions)
+    counts = range_counts(raw, counted, targets, bounds)
     statuses = [
-        evaluate_series(
-            slo,
-            info.segment,
-            evaluation,
-            raw,
-            counted,
-            preset,
-            conditions_for(slo, slo.target_for(info.segment)),
-        )
-        for info, (raw, counted) in zip(series, per_series, strict=True)
+        evaluate_series(slo, info.segment, evaluation, counts, index, preset, conditions_for)
+        for index, info in enumerate(series)
     ]
+    everything = list(range(len(series)))
     if include_total and (bool(slo.segments.keys) or not series):
-        allowances = None
-        whole_target = slo.target
-        if slo.segments.overrides and counted_sums is not None and series:
-            allowances = segment_allowances(
-                np.array([slo.target_for(info.segment) for info in series]),
-                counted_sums,
-                evaluation.names,
-            )
-            eligible = whole[1]["period"].total
-            if eligible > 0:
-                whole_target = 1.0 - allowances["period"] / eligible
         statuses.insert(
             0,
-            evaluate_series(
-                slo,
-                (),
-                evaluation,
-                whole[0],
-                whole[1],
-                preset,
-                conditions_for(slo, whole_target),
-                allowances,
+            evaluate_aggregate(
+                slo, (), evaluation, counts, everything, preset, conditions_for, whole
             ),
         )
-    return statuses
-
-
-def _named(names: list[str], sums: FloatArray) -> dict[str, Counts]:
-    """One series' (ranges × [good, total]) sums as Counts by range name."""
-    return {
-        name: Counts(good, total) for name, (good, total) in zip(names, sums.tolist(), strict=True)
-    }
+    groups: list[BudgetStatus] = []
+    if include_total and len(slo.segments.keys) >= 2:
+        for key in slo.segments.keys:
+            members: dict[str, list[int]] = {}
+            for index, info in enumerate(series):
+                members.setdefault(dict(info.segment)[key], []).append(index)
+            for value in sorted(members):
+                part = None
+                if whole is not None:
+                    part = _timeslice_part(
+                        store, slo, evaluation, series, members[value], exclusions
+                    )
+                groups.append(
+                    evaluate_aggregate(
+                        slo, ((key, value),), evaluation, counts, members[value], preset,
+                        conditions_for, part,
+                    )
+                )  # fmt: skip
+    return SloEvaluation(statuses, groups)
 
 
 def _occurrences(
@@ -118,14 +117,14 @@ def _occurrences(
     evaluation: Plan,
     series: list[SeriesInfo],
     exclusions: list[Exclusion],
-) -> tuple[list[SeriesCounts], SeriesCounts, FloatArray]:
-    """Event counts per series and for the whole SLO, plus the budget-counting sums array
-    (series × ranges × [good, total]). One bulk ``sums`` read serves every series and
-    range; a series with exclusions costs one more read for the excluded parts."""
+) -> tuple[FloatArray, FloatArray]:
+    """Raw and budget-counting event counts, each (series × ranges × [good, total]). One
+    bulk ``sums`` read serves every series and range; a series with exclusions costs one
+    more read for the excluded parts."""
     names = evaluation.names
     if not series:
         empty = np.zeros((0, len(names), 2))
-        return [], (_named(names, empty.sum(axis=0)),) * 2, empty
+        return empty, empty.copy()
     raw = store.sums([s.id for s in series], [evaluation.intervals[n] for n in names])
     counted = raw.copy()
     for index, info in enumerate(series):
@@ -142,11 +141,7 @@ def _occurrences(
             counted[index, position] -= excluded[bounds[position] : bounds[position + 1]].sum(
                 axis=0
             )
-    per_series = [
-        (_named(names, raw[index]), _named(names, counted[index])) for index in range(len(series))
-    ]
-    whole = (_named(names, raw.sum(axis=0)), _named(names, counted.sum(axis=0)))
-    return per_series, whole, counted
+    return raw, counted
 
 
 def _timeslices(
@@ -155,14 +150,29 @@ def _timeslices(
     evaluation: Plan,
     series: list[SeriesInfo],
     exclusions: list[Exclusion],
-) -> tuple[list[SeriesCounts], SeriesCounts]:
+) -> tuple[FloatArray, FloatArray, tuple[FloatArray, FloatArray]]:
     """Slice counts of every series, and of the whole SLO judged on summed minutes (adding
     up segment slices would judge a different thing)."""
+    names = evaluation.names
     if not series:
-        empty = {name: Counts(0.0, 0.0) for name in evaluation.intervals}
-        return [], (empty, empty)
+        empty = np.zeros((0, len(names), 2))
+        zero = np.zeros((len(names), 2))
+        return empty, empty.copy(), (zero, zero.copy())
     origin, good, total, excluded = _minute_matrix(store, slo, evaluation, series, exclusions)
-    per_series = timeslice_counts(slo, evaluation, good, total, origin, excluded)
+    raw, counted = timeslice_counts(slo, evaluation, good, total, origin, excluded)
+    return raw, counted, _summed_slices(slo, evaluation, origin, good, total, excluded)
+
+
+def _summed_slices(
+    slo: SLO,
+    evaluation: Plan,
+    origin: int,
+    good: FloatArray,
+    total: FloatArray,
+    excluded: BoolArray | None,
+) -> tuple[FloatArray, FloatArray]:
+    """(raw, counted) slice counts (ranges × [good, total]) of several series judged on
+    their summed minutes; a minute is excluded only where every series excludes it."""
     whole_raw = timeslice_counts(
         slo,
         evaluation,
@@ -172,14 +182,28 @@ def _timeslices(
         None,
     )[0][0]
     if excluded is None:
-        return per_series, (whole_raw, whole_raw)
+        return whole_raw, whole_raw
     kept_good = np.where(excluded, 0.0, good).sum(axis=0, keepdims=True)
     kept_total = np.where(excluded, 0.0, total).sum(axis=0, keepdims=True)
     everywhere = np.all(excluded, axis=0, keepdims=True).astype(bool)
-    whole_counted = timeslice_counts(slo, evaluation, kept_good, kept_total, origin, everywhere)[0][
-        1
+    whole_counted = timeslice_counts(slo, evaluation, kept_good, kept_total, origin, everywhere)[1][
+        0
     ]
-    return per_series, (whole_raw, whole_counted)
+    return whole_raw, whole_counted
+
+
+def _timeslice_part(
+    store: Store,
+    slo: SLO,
+    evaluation: Plan,
+    series: list[SeriesInfo],
+    members: list[int],
+    exclusions: list[Exclusion],
+) -> tuple[FloatArray, FloatArray]:
+    """Slice counts of a group of a timeslices SLO, judged on its summed minutes."""
+    chosen = [series[i] for i in members]
+    origin, good, total, excluded = _minute_matrix(store, slo, evaluation, chosen, exclusions)
+    return _summed_slices(slo, evaluation, origin, good, total, excluded)
 
 
 def _minute_matrix(

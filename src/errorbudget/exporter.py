@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from typing import get_args
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -18,7 +19,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from errorbudget.app import App
 from errorbudget.model import BudgetStatus, PolicyState, segment_label
 
-STATES: tuple[PolicyState, ...] = ("no_data", "healthy", "watch", "freeze", "exhausted")
+STATES: tuple[PolicyState, ...] = get_args(PolicyState)
 LABELS = ["slo", "service", "segment"]
 
 
@@ -66,7 +67,8 @@ class BudgetCollector(Collector):
             ),
             "exhaustion": GaugeMetricFamily(
                 "errorbudget_time_to_exhaustion_seconds",
-                "Time until the budget is spent at the last hour's bad-event rate.",
+                "Time until the budget is spent at the forecast lookback's rates "
+                "(absent when it is not forecast to be spent).",
                 labels=LABELS,
             ),
             "projected": GaugeMetricFamily(
@@ -90,8 +92,26 @@ class BudgetCollector(Collector):
             "Whether a multiwindow burn-rate condition holds (1) or not (0).",
             labels=[*LABELS, "severity", "long_window", "short_window"],
         )
+        data_age = GaugeMetricFamily(
+            "errorbudget_data_age_seconds",
+            "Age of the series' newest stored minute at the evaluation instant.",
+            labels=LABELS,
+        )
+        coverage = GaugeMetricFamily(
+            "errorbudget_data_coverage_ratio",
+            "Share of the window the stored data spans (below data.min_coverage the series "
+            "is insufficient_data and exports no budget ratios).",
+            labels=LABELS,
+        )
         for status in statuses:
             labels = [status.slo, status.service, segment_label(status.segment)]
+            if status.coverage is not None:
+                if status.coverage.age_seconds is not None:
+                    data_age.add_metric(labels, status.coverage.age_seconds)
+                if status.coverage.window_minutes > 0:
+                    coverage.add_metric(
+                        labels, status.coverage.covered_minutes / status.coverage.window_minutes
+                    )
             values = {
                 "sli": status.sli,
                 "target": status.target,
@@ -117,7 +137,7 @@ class BudgetCollector(Collector):
                     1.0 if result.firing else 0.0,
                 )
         yield from gauges.values()
-        yield from (burn, state, condition)
+        yield from (burn, state, condition, data_age, coverage)
 
 
 def registry_for(app: App, max_age: float = 10.0) -> CollectorRegistry:

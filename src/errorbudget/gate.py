@@ -1,10 +1,18 @@
 """The release gate: may this change ship now, given the budgets it touches?
 
-The gate is scoped: a change is judged by the SLOs of its service (optionally narrowed to
-some SLO ids and to a segment such as ``flow=spanish-billing``), not by every SLO. Each
-series in scope gives a verdict from the policy table (engine.policy); the decision is the
-worst verdict. Every decision is written to the audit log with a reference to the budget
-snapshot that justified it (stored once per distinct content, see ``App.gate_decisions``).
+The gate is scoped (DESIGN.md "Policy states and the release gate"):
+
+- a change that names a **segment** (``flow=billing-es``, ``queue=support``) is judged by
+  the series of its SLOs (all of its service's, or the ones it names) that match it;
+- a change that names no segment is judged by each SLO's whole-SLO row and by the segments
+  that carry at least ``gate.min_segment_share`` of their SLO's eligible events: a segment
+  below that volume cannot decide for the whole service alone (its verdict is still shown).
+
+Each series in scope gives a verdict from its SLO's policy preset (engine.policy): the
+state's gate decision for the change's risk, raised to at least ``stale_data`` (review)
+when its data is stale. The decision is the worst binding verdict. Every decision is
+written to the audit log with a reference to the budget snapshot that justified it (stored
+once per distinct content, see ``App.gate_decisions``), data age included.
 """
 
 from __future__ import annotations
@@ -12,11 +20,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from errorbudget.engine.exact import decimal
 from errorbudget.engine.policy import Decision, Risk, gate_rule, worst
 from errorbudget.errors import GateError
-from errorbudget.model import BudgetStatus, from_minute, matches, segment_label
+from errorbudget.model import BudgetStatus, PolicyPreset, from_minute, matches, segment_label
 
 if TYPE_CHECKING:
     from errorbudget.app import App, EvaluationKey
@@ -35,6 +45,9 @@ class Verdict:
     status: BudgetStatus
     decision: Decision
     reason: str
+    binding: bool = True
+    """False for a segment below the minimum volume of an unscoped change: shown, but it
+    does not decide alone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,44 +70,100 @@ class GateDecision:
 
     @property
     def reasons(self) -> list[str]:
-        """One line per series that does not simply allow the change (or the allow reason)."""
+        """One line per binding series at the decision (why it is what it is), then the
+        series below the minimum volume that would have said worse."""
         lines = [
-            f"{v.status.slo} {segment_label(v.status.segment)}: {v.status.state}: {v.reason}"
+            f"{v.status.slo} {segment_label(v.status.segment)}: {v.reason}"
             for v in self.verdicts
-            if v.decision == self.decision
+            if v.binding and v.decision == self.decision
+        ]
+        lines += [
+            f"{v.status.slo} {segment_label(v.status.segment)}: {v.reason} (below the "
+            "minimum volume: does not decide for the whole service alone)"
+            for v in self.verdicts
+            if not v.binding and _worse(v.decision, self.decision)
         ]
         return lines
 
     def snapshot(self) -> list[dict[str, object]]:
-        """What the audit log keeps of each series behind the decision: its state, budget
-        and the burn rates the policy looks at; the reason where it did not simply allow
-        (a pipeline may ask many times a minute, so the record stays lean)."""
+        """What the audit log keeps of each series behind the decision: its state, budget,
+        the burn rates the policy looks at and its data age; the reason where it did not
+        simply allow (a pipeline may ask many times a minute, so the record stays lean)."""
         rows: list[dict[str, object]] = []
         for v in self.verdicts:
+            coverage = v.status.coverage
             row: dict[str, object] = {
                 "slo": v.status.slo,
                 "segment": dict(v.status.segment),
                 "state": v.status.state,
+                "policy": v.status.policy,
                 "budget_remaining_ratio": v.status.budget_remaining_ratio,
                 "burn_1h": v.status.burn_rates.get("1h"),
                 "burn_6h": v.status.burn_rates.get("6h"),
+                "data_age_seconds": coverage.age_seconds if coverage else None,
+                "stale": v.status.stale,
                 "decision": v.decision,
             }
+            if not v.binding:
+                row["binding"] = False
             if v.decision != "allow":
                 row["reason"] = v.reason
             rows.append(row)
         return rows
 
 
-def verdicts(
-    statuses: Sequence[BudgetStatus], change_type: str, risk: Risk, exempt: bool
-) -> tuple[Decision, tuple[Verdict, ...]]:
-    """Pure part of the gate: one verdict per status, and the worst decision."""
-    found = []
+def _worse(decision: Decision, than: Decision) -> bool:
+    order = ("allow", "review", "approval_required", "blocked")
+    return order.index(decision) > order.index(than)
+
+
+def in_scope(
+    statuses: Sequence[BudgetStatus],
+    segment: Mapping[str, str] | None,
+    min_segment_share: float,
+) -> list[tuple[BudgetStatus, bool]]:
+    """The series a change is judged by, each with whether it is binding (module
+    docstring): with a ``segment``, the series matching it; without, every whole-SLO row and
+    every segment, binding when it holds at least ``min_segment_share`` of its SLO's
+    eligible events in the period (decided exactly)."""
+    if segment:
+        return [(s, True) for s in statuses if s.segment and matches(s.segment, segment)]
+    share = decimal(min_segment_share)
+    whole = {s.slo: s for s in statuses if not s.segment}
+    found: list[tuple[BudgetStatus, bool]] = []
     for status in statuses:
-        rule = gate_rule(status.state, change_type, risk, exempt)
-        found.append(Verdict(status, rule.decision, rule.reason))
-    return worst(v.decision for v in found), tuple(found)
+        total = whole.get(status.slo)
+        if not status.segment or total is None:
+            found.append((status, True))
+            continue
+        found.append((status, _carries(status.eligible, total.eligible, share)))
+    return found
+
+
+def _carries(eligible: float, total: float, share: Fraction) -> bool:
+    """``eligible / total ≥ share`` exactly; with nothing eligible at all, no segment is
+    small."""
+    if total <= 0:
+        return True
+    return int(eligible) * share.denominator >= share.numerator * int(total)
+
+
+def verdicts(
+    scoped: Sequence[tuple[BudgetStatus, bool]],
+    presets: Mapping[str, PolicyPreset],
+    change_type: str,
+    risk: Risk,
+    exempt: bool,
+) -> tuple[Decision, tuple[Verdict, ...]]:
+    """Pure part of the gate: one verdict per series in scope (by its SLO's preset, see
+    ``engine.policy.gate_rule``), and the worst binding decision."""
+    found = []
+    for status, binding in scoped:
+        rule = gate_rule(
+            presets[status.policy], status.state, change_type, risk, exempt, status.stale
+        )
+        found.append(Verdict(status, rule.decision, rule.reason, binding))
+    return worst(v.decision for v in found if v.binding), tuple(found)
 
 
 def decide(
@@ -121,14 +190,14 @@ def decide(
         raise GateError(f"no SLO in scope for service {service!r} (services: {known})")
     evaluation = app.evaluation(at)
     moment = from_minute(evaluation.minute)
-    statuses = [
-        s for s in evaluation.select(slo.id for slo in slos) if matches(s.segment, segment or {})
-    ]
-    if not statuses:
-        raise GateError(f"no series of service {service!r} matches segment {dict(segment or {})}")
     settings = app.loaded.config.gate
+    scoped = in_scope(
+        evaluation.select(slo.id for slo in slos), segment, settings.min_segment_share
+    )
+    if not scoped:
+        raise GateError(f"no series of service {service!r} matches segment {dict(segment or {})}")
     exempt = change_type in settings.exempt_types
-    decision, found = verdicts(statuses, change_type, risk, exempt)
+    decision, found = verdicts(scoped, app.loaded.policies, change_type, risk, exempt)
     result = GateDecision(
         decision=decision,
         enforcement=settings.enforcement,

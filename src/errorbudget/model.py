@@ -313,15 +313,35 @@ class Alerting(_Model):
 
 
 class Forecast(_Model):
-    exhaustion_lookback: Duration = timedelta(hours=1)
-    projection_lookback: Duration = timedelta(days=1)
+    """One forecast model for time to exhaustion and the period-end projection
+    (engine/forecast.py): the bad-event and budget rates of the last ``lookback``."""
 
-    @field_validator("exhaustion_lookback", "projection_lookback")
+    lookback: Duration = timedelta(days=1)
+
+    @field_validator("lookback")
     @classmethod
     def _whole_minutes(cls, value: timedelta) -> timedelta:
         if value.total_seconds() % 60 or value < timedelta(minutes=1):
             raise ValueError("a lookback is a whole number of minutes, at least 1m")
         return value
+
+
+SOURCE_MAX_AGE: dict[str, timedelta] = {"genesys": timedelta(hours=1)}
+"""Default ``data.max_age`` by indicator source. The Genesys collector writes every minute it
+fetched (zeros included), so a series' last stored minute is how far collection got; an
+``ingest`` series may have no rows in a quiet hour, so its age is judged only when
+``data.max_age`` is set."""
+
+
+class DataSettings(_Model):
+    """When a series has too little data, or too old data, to be judged (docs/concepts.md)."""
+
+    min_coverage: float = Field(default=0.1, ge=0.0, le=1.0)
+    """Share of the window (the elapsed period, for calendar windows) the stored data must
+    span; below it the series is ``insufficient_data`` and shows no budget figures."""
+    max_age: Duration | None = None
+    """Data older than this is stale: the gate never allows on it. Default: by source
+    (``SOURCE_MAX_AGE``; not judged for ``ingest``)."""
 
 
 class SLO(_Model):
@@ -336,9 +356,10 @@ class SLO(_Model):
     budgeting: Literal["occurrences", "timeslices"] = "occurrences"
     timeslice: Timeslice | None = None
     segments: Segments = Field(default_factory=Segments)
-    policy: str = "default"
+    policy: str = "contact-center"
     alerting: Alerting = Field(default_factory=Alerting)
     forecast: Forecast = Field(default_factory=Forecast)
+    data: DataSettings = Field(default_factory=DataSettings)
     runbook_url: str | None = None
 
     @model_validator(mode="after")
@@ -360,6 +381,13 @@ class SLO(_Model):
                 )
         return self
 
+    @property
+    def max_data_age(self) -> timedelta | None:
+        """``data.max_age``, or the indicator source's default (None: not judged)."""
+        if self.data.max_age is not None:
+            return self.data.max_age
+        return SOURCE_MAX_AGE.get(self.indicator.source)
+
     def target_for(self, segment: SegmentKey) -> float:
         """The target of one segment: the first matching override, else the SLO's."""
         for override in self.segments.overrides:
@@ -371,19 +399,203 @@ class SLO(_Model):
 # --- policies and burn catalogs (catalogs are data: see errorbudget/catalogs/) ---------------
 
 
-class PolicyPreset(_Model):
-    """Thresholds that turn a budget into a policy state (DESIGN.md policy table).
+Risk = Literal["low", "medium", "high"]
+Decision = Literal["allow", "review", "approval_required", "blocked"]
+RISKS: tuple[Risk, ...] = ("low", "medium", "high")
 
-    A ``None`` burn threshold means "no burn condition".
+PolicyState = Literal["no_data", "insufficient_data", "healthy", "watch", "freeze", "exhausted"]
+"""The canonical states, mildest first after the two data states. A preset names them in its
+own words (``contact-center`` says *warning* and *critical*), but machines and every
+surface use these values."""
+
+BudgetState = Literal["watch", "freeze", "exhausted"]
+Band = Literal["green", "amber", "red", "none"]
+"""Gauge colour band of a state (the seed dashboard's Panel 1)."""
+
+BurnWindowName = Literal["5m", "30m", "1h", "2h", "6h", "1d", "3d", "period"]
+
+
+class StateRule(_Model):
+    """One row of a policy table: ``state`` holds when *every* criterion given holds.
+
+    Rules are tried in order and the first that holds wins; a preset lists its worst state
+    first. Several rules for one state mean "or". Thresholds are compared exactly, as the
+    decimals they are written as (engine/exact.py).
     """
+
+    state: BudgetState
+    remaining_below: float | None = Field(default=None, le=1.0)
+    """Budget remaining strictly below this share (0.2 = 20 %)."""
+    remaining_at_or_below: float | None = Field(default=None, le=1.0)
+    """Budget remaining at or below this share (0 = the budget is spent)."""
+    burn_above: float | None = Field(default=None, ge=0.0)
+    """The burn rate over ``burn_window`` strictly above this."""
+    burn_window: BurnWindowName = "6h"
+    condition_firing: bool = False
+    """A multiwindow burn-rate condition holds (a fast or slow burn persists)."""
+
+    @model_validator(mode="after")
+    def _criteria(self) -> StateRule:
+        if self.remaining_below is not None and self.remaining_at_or_below is not None:
+            raise ValueError("give at most one of remaining_below and remaining_at_or_below")
+        if (
+            self.remaining_below is None
+            and self.remaining_at_or_below is None
+            and self.burn_above is None
+            and not self.condition_firing
+        ):
+            raise ValueError(
+                "a rule needs a criterion: remaining_below, remaining_at_or_below, "
+                "burn_above or condition_firing"
+            )
+        return self
+
+    def describe(self) -> str:
+        """``remaining < 20% and burn(6h) > 1``."""
+        parts = []
+        if self.remaining_below is not None:
+            parts.append(f"remaining < {_percent_text(self.remaining_below)}")
+        if self.remaining_at_or_below is not None:
+            parts.append(f"remaining ≤ {_percent_text(self.remaining_at_or_below)}")
+        if self.burn_above is not None:
+            parts.append(f"burn({self.burn_window}) > {self.burn_above:g}")
+        if self.condition_firing:
+            parts.append("a burn-rate condition holds")
+        return " and ".join(parts)
+
+
+def _percent_text(ratio: float) -> str:
+    return f"{ratio * 100:.4f}".rstrip("0").rstrip(".") + "%"
+
+
+def _covers(earlier: StateRule, later: StateRule) -> bool:
+    """Whether ``earlier`` holds for every budget ``later`` could hold for: ``earlier`` is a
+    pure budget-remaining rule whose range contains ``later``'s."""
+    if earlier.burn_above is not None or earlier.condition_firing:
+        return False
+    bound, inclusive = (
+        (earlier.remaining_below, False)
+        if earlier.remaining_below is not None
+        else (earlier.remaining_at_or_below, True)
+    )
+    if bound is None:
+        return False
+    if later.remaining_below is not None:
+        return later.remaining_below <= bound
+    if later.remaining_at_or_below is not None:
+        value = later.remaining_at_or_below
+        return value < bound or (value == bound and inclusive)
+    return False
+
+
+class StatePolicy(_Model):
+    """What one state means under a preset: its word, colour, advice and gate decisions."""
+
+    label: str = Field(min_length=1)
+    band: Band
+    advice: str = Field(min_length=1)
+    """The release policy in one sentence, shown on gauges, tables, the exec view and in
+    every gate reason."""
+    gate: dict[Risk, Decision]
+    """The gate's decision for a (non-exempt) change of each risk in this state."""
+
+    @field_validator("gate")
+    @classmethod
+    def _every_risk(cls, value: dict[Risk, Decision]) -> dict[Risk, Decision]:
+        missing = [risk for risk in RISKS if risk not in value]
+        if missing:
+            raise ValueError(f"gate needs a decision for every risk (missing: {missing})")
+        return value
+
+
+def _data_state(label: str, advice: str, medium: Decision) -> StatePolicy:
+    return StatePolicy(
+        label=label,
+        band="none",
+        advice=advice,
+        gate={"low": "allow", "medium": medium, "high": medium},
+    )
+
+
+class PolicyPreset(_Model):
+    """A named error-budget policy (DESIGN.md "Policy states and the release gate"): from
+    it come the state of every series, the gauge's colour and words, the gate's decision
+    and the exec view — no surface keeps a rule of its own. Built-in presets are in
+    ``catalogs/policies.yaml``; a config may add or replace presets."""
 
     name: str
     description: str = ""
-    watch_below_remaining: float = Field(default=0.5, ge=0.0, le=1.0)
-    freeze_below_remaining: float = Field(default=0.2, ge=0.0, le=1.0)
-    freeze_min_burn: float | None = Field(default=1.0, ge=0.0)
-    freeze_burn_window: Literal["5m", "30m", "1h", "2h", "6h", "1d", "3d", "period"] = "6h"
-    watch_on_slow_burn: bool = True
+    rules: list[StateRule] = Field(min_length=1)
+    healthy: StatePolicy
+    watch: StatePolicy | None = None
+    freeze: StatePolicy | None = None
+    exhausted: StatePolicy | None = None
+    no_data: StatePolicy = _data_state(
+        "no data", "nothing eligible in the window: the budget does not object", "allow"
+    )
+    insufficient_data: StatePolicy = _data_state(
+        "insufficient data",
+        "too little data to judge the budget: risky changes need owner review",
+        "review",
+    )
+    stale_data: Decision = "review"
+    """The least a change gets when a series in its scope has stale data (never allow)."""
+
+    @model_validator(mode="after")
+    def _rules_reachable(self) -> PolicyPreset:
+        severity = {"exhausted": 3, "freeze": 2, "watch": 1}
+        for index, (before, after) in enumerate(zip(self.rules, self.rules[1:], strict=False)):
+            if severity[after.state] > severity[before.state]:
+                raise ValueError(
+                    f"rules[{index + 1}] ({after.state}) comes after a milder state "
+                    f"({before.state}): list the worst state first"
+                )
+        for index, rule in enumerate(self.rules):
+            for earlier in self.rules[:index]:
+                if _covers(earlier, rule):
+                    raise ValueError(
+                        f"rules[{index}] ({rule.state}: {rule.describe()}) can never hold: "
+                        f"an earlier rule ({earlier.state}: {earlier.describe()}) takes every "
+                        "budget it would"
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _states_described(self) -> PolicyPreset:
+        used = {rule.state for rule in self.rules}
+        missing = sorted(state for state in used if getattr(self, state) is None)
+        if missing:
+            raise ValueError(f"rules reach state(s) {missing}, which the preset does not describe")
+        if self.stale_data == "allow":
+            raise ValueError("stale_data cannot be allow: stale data never lets a change through")
+        return self
+
+    def remaining_thresholds(self) -> list[tuple[float, StatePolicy]]:
+        """The budget-remaining thresholds its rules use inside (0, 1), highest first, each
+        with the state it leads to (for gauge ticks and chart lines)."""
+        found: dict[float, StatePolicy] = {}
+        for rule in self.rules:
+            value = rule.remaining_below
+            if value is None:
+                value = rule.remaining_at_or_below
+            if value is not None and 0.0 < value < 1.0 and value not in found:
+                found[value] = self.state_policy(rule.state)
+        return sorted(found.items(), key=lambda item: -item[0])
+
+    def state_policy(self, state: PolicyState) -> StatePolicy:
+        """The description of ``state``; states the rules cannot reach fall back to the
+        nearest milder one that is described."""
+        order: list[PolicyState] = ["exhausted", "freeze", "watch", "healthy"]
+        if state in ("no_data", "insufficient_data"):
+            found = getattr(self, state)
+            assert isinstance(found, StatePolicy)
+            return found
+        for candidate in order[order.index(state) :]:
+            found = getattr(self, candidate)
+            if found is not None:
+                assert isinstance(found, StatePolicy)
+                return found
+        return self.healthy
 
 
 class BurnCondition(_Model):
@@ -466,9 +678,6 @@ class Exclusion:
 # --- results ---------------------------------------------------------------------------------
 
 
-PolicyState = Literal["no_data", "healthy", "watch", "freeze", "exhausted"]
-
-
 @dataclass(frozen=True, slots=True)
 class ConditionResult:
     severity: str
@@ -484,14 +693,58 @@ class ConditionResult:
     firing: bool
 
 
+Outlook = Literal[
+    "exhausted",
+    "exhausts",
+    "not_before_period_end",
+    "not_at_this_rate",
+    "insufficient_data",
+    "no_data",
+]
+"""What the forecast says about exhaustion (engine/forecast.py): already ``exhausted``;
+``exhausts`` in ``time_to_exhaustion_seconds``; for a calendar window, not before the period
+ends (when the budget starts again); ``not_at_this_rate`` (bad events grow no faster than
+the budget, or, for a rolling window, old ones leave fast enough); or no forecast at all."""
+
+
+@dataclass(frozen=True, slots=True)
+class DataCoverage:
+    """How much of the window a series has data for, and how old its newest data is.
+
+    ``covered_minutes`` runs from the first minute with stored data (inside the window) to
+    the last one; ``window_minutes`` is the window, or for a calendar window the elapsed
+    part of the period. A minute "has data" when a source sent it, zeros included.
+    """
+
+    window_minutes: int
+    covered_minutes: int
+    first_minute: Minute | None
+    end_minute: Minute | None
+    """The last minute with data + 1 (None: no data at all)."""
+    age_seconds: float | None
+    """Evaluation instant − ``end_minute`` (0 when data reaches it; None without data)."""
+    min_coverage: float
+    max_age_seconds: float | None
+    """Past this age the data is stale (None: staleness is not judged)."""
+    sufficient: bool
+    stale: bool
+
+
 @dataclass(frozen=True, slots=True)
 class BudgetStatus:
-    """Everything ``status`` reports for one series at one instant (DESIGN.md status JSON)."""
+    """Everything ``status`` reports for one series (or an aggregate of series: the
+    whole-SLO row, a tier) at one instant (DESIGN.md status JSON).
+
+    Every decision here — ``state``, ``meets_target``, the conditions' ``firing``, the
+    forecast's outlook — is made exactly on counts and decimal thresholds
+    (engine/exact.py); the float figures are for display.
+    """
 
     slo: str
     service: str
     segment: SegmentKey
     target: float
+    """The configured target: the segment's override, the SLO's own for a whole-SLO row."""
     window: str
     at: Minute
     period_start: Minute
@@ -515,7 +768,28 @@ class BudgetStatus:
     linear_projected_consumed_ratio: float | None
     state: PolicyState
     conditions: tuple[ConditionResult, ...]
+    effective_target: float | None = None
+    """``1 − budget / eligible``: the target the row's budget amounts to (a whole-SLO row
+    whose segments have their own targets is judged on the sum of their budgets)."""
+    meets_target: bool | None = None
+    """SLI ≥ target, exactly; for an aggregate, every series it sums meets its own target.
+    None without data."""
+    series: int = 1
+    """How many series this row sums."""
+    series_missing_target: int = 0
+    """Of those, how many miss their own target."""
+    outlook: Outlook = "no_data"
+    forecast_lookback: str = "1d"
+    policy: str = "contact-center"
+    state_label: str = ""
+    band: Band = "none"
+    advice: str = ""
+    coverage: DataCoverage | None = None
 
     @property
     def alerts(self) -> list[ConditionResult]:
         return [c for c in self.conditions if c.firing]
+
+    @property
+    def stale(self) -> bool:
+        return self.coverage is not None and self.coverage.stale

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 from errorbudget.model import (
     BudgetStatus,
     ConditionResult,
+    DataCoverage,
     Exclusion,
+    Outlook,
     from_minute,
     segment_label,
 )
@@ -55,6 +57,25 @@ def condition_to_dict(condition: ConditionResult) -> dict[str, Any]:
     }
 
 
+def coverage_to_dict(coverage: DataCoverage | None) -> dict[str, Any] | None:
+    if coverage is None:
+        return None
+    return {
+        "sufficient": coverage.sufficient,
+        "stale": coverage.stale,
+        "covered_minutes": coverage.covered_minutes,
+        "window_minutes": coverage.window_minutes,
+        "min_coverage": coverage.min_coverage,
+        "first": iso(from_minute(coverage.first_minute))
+        if coverage.first_minute is not None
+        else None,
+        "end": iso(from_minute(coverage.end_minute)) if coverage.end_minute is not None else None,
+        "age_seconds": _number(coverage.age_seconds, 1),
+        "max_age_seconds": _number(coverage.max_age_seconds, 1),
+        "note": data_note(coverage),
+    }
+
+
 def status_to_dict(status: BudgetStatus) -> dict[str, Any]:
     """The ``status --format json`` object (DESIGN.md "Public interfaces")."""
     return {
@@ -81,9 +102,19 @@ def status_to_dict(status: BudgetStatus) -> dict[str, Any]:
         "burn_rates": {name: _number(rate) for name, rate in status.burn_rates.items()},
         "period_burn_rate": _number(status.period_burn_rate),
         "time_to_exhaustion_seconds": _number(status.time_to_exhaustion_seconds, 1),
+        "exhaustion_outlook": status.outlook,
+        "forecast_lookback": status.forecast_lookback,
         "projected_consumed_ratio": _number(status.projected_consumed_ratio),
         "linear_projected_consumed_ratio": _number(status.linear_projected_consumed_ratio),
+        "effective_target": _number(status.effective_target, 9),
+        "meets_target": status.meets_target,
+        "series": status.series,
+        "series_missing_target": status.series_missing_target,
+        "policy": status.policy,
         "state": status.state,
+        "state_label": status.state_label,
+        "advice": status.advice,
+        "data": coverage_to_dict(status.coverage),
         "alerts": [condition_to_dict(c) for c in status.alerts],
     }
 
@@ -92,8 +123,9 @@ CSV_COLUMNS = [
     "slo", "service", "segment", "target", "window", "eligible", "good", "bad", "sli",
     "budget_total", "budget_consumed", "budget_remaining_ratio",
     "burn_5m", "burn_30m", "burn_1h", "burn_2h", "burn_6h", "burn_1d", "burn_3d",
-    "period_burn_rate", "time_to_exhaustion_seconds", "projected_consumed_ratio",
-    "linear_projected_consumed_ratio", "state", "alerts",
+    "period_burn_rate", "time_to_exhaustion_seconds", "exhaustion_outlook",
+    "projected_consumed_ratio", "linear_projected_consumed_ratio", "meets_target", "policy",
+    "state", "state_label", "data_age_seconds", "data_note", "alerts",
 ]  # fmt: skip
 
 
@@ -106,6 +138,9 @@ def status_to_row(status: BudgetStatus) -> dict[str, Any]:
     row["alerts"] = ";".join(
         f"{a['severity']}:{a['long_window']}/{a['short_window']}" for a in data["alerts"]
     )
+    coverage = data["data"] or {}
+    row["data_age_seconds"] = coverage.get("age_seconds")
+    row["data_note"] = coverage.get("note")
     return row
 
 
@@ -122,6 +157,41 @@ def burn(value: float | None) -> str:
     if value is None:
         return "–"
     return f"{value:.2f}"
+
+
+def count_text(value: int) -> str:
+    return f"{value:,}"
+
+
+def data_note(coverage: DataCoverage) -> str | None:
+    """What a page says instead of a number: ``insufficient data (44 of 43,200 minutes)``,
+    or ``data stale: newest is 30h 5m old (limit 1h 0m)``; None when the data is fine."""
+    if not coverage.sufficient:
+        return (
+            f"insufficient data ({count_text(coverage.covered_minutes)} of "
+            f"{count_text(coverage.window_minutes)} minutes)"
+        )
+    if coverage.stale and coverage.age_seconds is not None:
+        limit = human_duration(coverage.max_age_seconds)
+        return f"data stale: newest is {human_duration(coverage.age_seconds)} old (limit {limit})"
+    return None
+
+
+OUTLOOK_WORDS: dict[Outlook, str] = {
+    "exhausted": "spent",
+    "exhausts": "",
+    "not_before_period_end": "not before the period ends",
+    "not_at_this_rate": "not at this rate",
+    "insufficient_data": "insufficient data",
+    "no_data": "no data",
+}
+
+
+def exhaustion(seconds: float | None, outlook: Outlook) -> str:
+    """Time to exhaustion in words: ``2d 4h``, ``spent``, ``not at this rate``, …"""
+    if outlook == "exhausts":
+        return human_duration(seconds)
+    return OUTLOOK_WORDS[outlook]
 
 
 def human_duration(seconds: float | None) -> str:

@@ -69,7 +69,7 @@ def test_overview_shows_one_gauge_per_sli_in_the_right_colour(
         assert arc.get_attribute("stroke") == BAND_COLOURS[colour]  # drawn in that colour
         assert arc.bounding_box() is not None  # and actually laid out
     red = page.locator('article.card[data-slo="payments-ivr"]')
-    assert "Change freeze recommended" in red.inner_text()
+    assert "critical: change freeze recommended" in red.inner_text()
     assert "critical" in red.inner_text()  # colour is never the only signal
     assert page.locator('article.card[data-slo="chat-sla"]').inner_text().count("healthy") >= 1
     assert "vic · viewer" in page.locator(".who").inner_text()

@@ -16,6 +16,8 @@ from errorbudget.model import to_minute
 from errorbudget.store import Store
 
 AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+# These tests write an hour or a few into day-long windows: they judge the budget on
+# whatever data there is (min_coverage 0); coverage has its own tests.
 CONFIG = """\
 version: 1
 store: {path: app.db}
@@ -25,6 +27,7 @@ slos:
     target: 0.9
     window: {type: rolling, length: 1d}
     segments: {keys: [queue]}
+    data: {min_coverage: 0}
   - id: api
     service: platform
     target: 0.99
@@ -32,6 +35,7 @@ slos:
     budgeting: timeslices
     timeslice: {length: 1m, target: 0.9}
     segments: {keys: [region]}
+    data: {min_coverage: 0}
 """
 
 

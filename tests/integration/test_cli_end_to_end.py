@@ -28,6 +28,7 @@ slos:
     segments:
       keys: [tier]
       overrides: [{match: {tier: vip}, target: 0.95}]
+    policy: voice-agent   # exhausted blocks (exit 12); contact-center would ask for approval
 """
 
 
@@ -83,7 +84,10 @@ def test_ingest_status_exclusions_gate(project: Path) -> None:
     assert whole["eligible"] == 168 * 700
     # The whole SLO may spend the sum of its segments' budgets: 10 % of standard + 5 % of VIP.
     assert whole["budget_total"] == pytest.approx(0.1 * 168 * 600 + 0.05 * 168 * 100)
-    assert whole["target"] == pytest.approx(1 - (0.1 * 600 + 0.05 * 100) / 700)
+    assert whole["target"] == 0.9  # as configured, never a traffic-weighted blend
+    assert whole["effective_target"] == pytest.approx(1 - (0.1 * 600 + 0.05 * 100) / 700)
+    assert whole["meets_target"] is False  # VIP misses its own 95 %
+    assert whole["series_missing_target"] == 1
     for key in (
         "slo",
         "service",
@@ -204,7 +208,9 @@ def test_console_script_runs(project: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)[0]["state"] == "no_data"
+    [row] = json.loads(result.stdout)
+    assert row["state"] == "insufficient_data"  # nothing stored yet
+    assert row["data"]["note"] == "insufficient data (0 of 10,080 minutes)"
 
 
 def test_gate_review_and_approval_exit_codes(project: Path) -> None:

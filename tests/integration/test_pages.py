@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import statistics
 import time
 from collections.abc import Iterator
@@ -133,7 +134,13 @@ def test_overview_shows_one_gauge_per_sli_in_its_band(web: FastAPI) -> None:
     assert html.count('<svg class="gauge"') == 3
     for slo, colour in (("voice-sla", "amber"), ("chat-sla", "green"), ("api", "red")):
         assert f'data-slo="{slo}" data-band="{colour}"' in html
-    assert html.count("Change freeze recommended") == 1  # only the red gauge
+    # each gauge says what its state says, in its preset's words
+    advice = re.findall(r'data-testid="advice"><strong>([^<]+)</strong>: ([^<]+)</p>', html)
+    assert advice == [
+        ("warning", "risky changes need owner review"),
+        ("healthy", "ship normally"),
+        ("critical", "change freeze recommended; every change needs VP-level approval"),
+    ]
     assert "vic · viewer" in html  # who the page was read as
 
 
@@ -159,9 +166,14 @@ def test_overview_tiers_projection_and_gate(app: App) -> None:
     # Only calendar windows have a period end.
     assert page.headline_projection is not None
     assert page.headline_projection.slo.id == "chat-sla"
-    gates = {g.service: g.decisions for g in page.gates}
-    assert gates["platform"]["medium"] == "approval_required"  # freeze: VP-level approval
-    assert gates["contact-center"]["medium"] == "review"  # watch: owner review
+    gates = {g.service: g for g in page.gates}
+    assert gates["platform"].decisions["medium"] == "approval_required"  # critical: VP approval
+    # the support queue is critical (10 % left, half the calls): seed 000 asks VP approval
+    assert gates["contact-center"].decisions["low"] == "approval_required"
+    assert gates["contact-center"].blocking == [
+        "voice-sla (all): warning",
+        "voice-sla queue=support,tier=standard: critical",
+    ]
 
 
 def test_overview_lists_pending_changes_and_recent_deploys(app: App) -> None:
@@ -306,7 +318,46 @@ def test_changes_page_shows_approvals_and_the_gate_now(app: App, web: FastAPI) -
     assert row["approvals"][0]["comment"] == "fix is needed"
 
 
+def test_a_blocked_change_shows_no_approve_button(tmp_path: Path) -> None:
+    """voice-agent preset: an exhausted budget lets only exempt changes ship, so an approval
+    would change nothing: the page offers Reject only, and the API refuses an approval."""
+    path = tmp_path / "errorbudget.yaml"
+    # the api SLO is the config's last: it follows the voice-agent preset here
+    path.write_text(CONFIG + "    policy: voice-agent\n", encoding="utf-8")
+    with App.open(path, clock=lambda: AT) as opened:
+        seed(opened, (("api", {}, 20, 20),))  # 20 % bad at 90 %: the budget is spent twice
+        web = create_app(opened)
+        change_id = post(
+            web, "/api/v1/changes", OPERATOR, {"service": "platform", "title": "New SDK"}
+        ).json()["id"]
+        [row] = get(web, "/api/v1/pages/changes", token=VIEWER).json()["open"]
+        assert (row["effective"], row["needs"], row["approvable"]) == ("blocked", "blocked", False)
+        html = get(web, "/changes", cookie=VIEWER).text
+        cells = html.split(f'data-change="{change_id}"')[1].split("</tr>")[0]
+        assert 'value="approve"' not in cells
+        assert 'value="reject"' in cells
+        assert "an approval cannot let it ship" in cells
+        refused = post(web, f"/api/v1/changes/{change_id}/approve", APPROVER, {"comment": "go"})
+        assert refused.status_code == 409
+        assert "blocked by the budget" in refused.json()["detail"]
+
+
 # --- exec and static ---------------------------------------------------------------------------
+
+
+def test_exec_view_never_hides_a_segment_that_misses_its_target(tmp_path: Path) -> None:
+    path = tmp_path / "errorbudget.yaml"
+    path.write_text(CONFIG, encoding="utf-8")
+    with App.open(path, clock=lambda: AT) as opened:
+        # a small VIP queue misses its 90 % (12 % bad) while the whole voice SLA is at 94 %
+        seed(opened, (*SERIES, ("voice-sla", {"tier": "vip", "queue": "vip-es"}, 12, 12)))
+        page = build_exec(opened, 60)
+    rows = {r.service: r for r in page.rows}
+    center = rows["contact-center"]
+    assert (center.slos_meeting_target, center.slos) == (1, 2)  # chat-sla only
+    assert center.missing == ["voice-sla queue=vip-es,tier=vip: 88.00% vs 90.00%"]
+    assert not center.within_budget
+    assert page.services_within_budget == 1  # platform
 
 
 def test_exec_view_has_one_line_per_service(app: App, web: FastAPI) -> None:

@@ -89,10 +89,27 @@ def test_a_low_risk_change_in_freeze_needs_one_review(app: App) -> None:
 def test_an_exhausted_budget_blocks_even_an_approved_change(app: App) -> None:
     judged = app.submit_change(service="ivr", title="new flow", submitted_by="olga")
     assert (judged.decision, judged.effective, judged.exit_code) == ("blocked", "blocked", 12)
-    approved = app.approve_change(judged.change.id, approver="vera", role="approver")
-    assert approved.change.status == "approved" and approved.effective == "blocked"
+    # an approval cannot let a blocked change ship, so none is taken
+    with pytest.raises(ConflictError, match=r"blocked by the budget .* an approval cannot"):
+        app.approve_change(judged.change.id, approver="vera", role="approver")
+    assert app.change(judged.change.id).change.status == "pending"
     with pytest.raises(ConflictError, match="cannot ship yet"):
         app.ship_change(judged.change.id, actor="olga")
+    # a change allowed while the budget was fine is blocked once the budget is spent
+    [series] = app.store.series_ids("flows", [()])
+    end = to_minute(app.clock())
+    minutes = np.arange(end - 3 * 1440, end, dtype=np.int64)
+    hundred = np.full(minutes.size, 100)
+    app.store.write_counts(np.full(minutes.size, series), minutes, hundred, hundred)
+    later = app.submit_change(service="ivr", title="later", submitted_by="olga")
+    assert later.decision == "allow"
+    app.store.write_counts(
+        np.full(minutes.size, series), minutes, np.zeros(minutes.size, dtype=np.int64), hundred
+    )
+    rejudged = app.change_gate(later.change.id, actor="ci")
+    assert rejudged.effective == "blocked"
+    with pytest.raises(ConflictError, match="cannot ship yet"):
+        app.ship_change(later.change.id, actor="olga")
     fix = app.submit_change(
         service="ivr", title="fix", submitted_by="olga", change_type="incident-fix"
     )
@@ -167,11 +184,16 @@ def test_change_gate_rejudges_and_records_only_a_new_decision(app: App) -> None:
         np.full(minutes.size, 100),
     )
     judged = app.change_gate(change_id_, actor="ci")
-    assert (judged.decision, judged.effective, judged.exit_code) == ("blocked", "blocked", 12)
-    assert app.change(change_id_).change.decision == "blocked"
+    # contact-center preset (seed 000): a spent budget needs VP approval, no hard freeze
+    assert (judged.decision, judged.effective, judged.exit_code) == (
+        "approval_required",
+        "approval_required",
+        11,
+    )
+    assert app.change(change_id_).change.decision == "approval_required"
     latest = app.gate_decisions()[0]
     assert (latest.actor, latest.details["change_id"]) == ("ci", change_id_)
-    assert app.change_gate(change_id_, actor="ci", record=False).decision == "blocked"
+    assert app.change_gate(change_id_, actor="ci", record=False).decision == ("approval_required")
 
 
 def test_scope_is_checked(app: App) -> None:
@@ -367,4 +389,5 @@ def test_a_version_2_store_keeps_its_inline_gate_snapshots(tmp_path, budget_worl
         decide(app, service="ivr", actor="ci")
         new, _ = app.gate_decisions(service="ivr")
         assert "snapshot_id" in new.details
-        assert new.details["snapshot"][0]["state"] == "no_data"  # this store has no counts
+        # this store has no counts: nothing to judge the budget on
+        assert new.details["snapshot"][0]["state"] == "insufficient_data"

@@ -84,7 +84,7 @@ def test_every_problem_at_once_with_exact_positions() -> None:
             taget: 0.85
             target: 0.85
             window: {type: calendar, unit: mont, timezone: America/New_York}
-            policy: defualt
+            policy: contact-centre
             alerting: {catalog: google30d}
           - id: voice-sla
             service: contact-center
@@ -105,8 +105,8 @@ def test_every_problem_at_once_with_exact_positions() -> None:
         "cfg.yaml:10:5: slos[0]: unknown key 'taget' (did you mean 'target'?)",
         "cfg.yaml:12:36: slos[0].window.unit: Input should be 'week', 'month' or 'quarter'"
         " (got 'mont') (did you mean 'month'?)",
-        "cfg.yaml:13:13: slo 'voice-sla': unknown policy preset 'defualt'"
-        " (did you mean 'default'?)",
+        "cfg.yaml:13:13: slo 'voice-sla': unknown policy preset 'contact-centre'"
+        " (did you mean 'contact-center'?)",
         "cfg.yaml:14:25: slo 'voice-sla': unknown burn catalog 'google30d'"
         " (did you mean 'google-30d'?)",
         "cfg.yaml:15:9: duplicate SLO id 'voice-sla' (first on line 8)",
@@ -324,8 +324,37 @@ def test_custom_policy_and_catalog_override_and_extend_builtins() -> None:
         textwrap.dedent(
             """\
             policies:
-              - {name: default, watch_below_remaining: 0.6}
-              - {name: strict, freeze_below_remaining: 0.3, watch_below_remaining: 0.6}
+              - name: contact-center
+                rules: [{state: watch, remaining_at_or_below: 0.6}]
+                healthy:
+                  label: ok
+                  band: green
+                  advice: ship
+                  gate: {low: allow, medium: allow, high: allow}
+                watch:
+                  label: careful
+                  band: amber
+                  advice: look
+                  gate: {low: allow, medium: review, high: review}
+              - name: strict
+                rules:
+                  - {state: freeze, remaining_below: 0.3}
+                  - {state: watch, remaining_at_or_below: 0.6}
+                healthy:
+                  label: ok
+                  band: green
+                  advice: ship
+                  gate: {low: allow, medium: allow, high: allow}
+                watch:
+                  label: careful
+                  band: amber
+                  advice: look
+                  gate: {low: allow, medium: review, high: review}
+                freeze:
+                  label: stop
+                  band: red
+                  advice: ask
+                  gate: {low: review, medium: blocked, high: blocked}
             burn_catalogs:
               - name: low-target
                 period: 30d
@@ -344,9 +373,10 @@ def test_custom_policy_and_catalog_override_and_extend_builtins() -> None:
         {},
     )
     assert loaded.warnings == []
-    assert loaded.policy("default").watch_below_remaining == 0.6
-    assert loaded.policy("strict").freeze_below_remaining == 0.3
-    assert loaded.policy("warn50-freeze90").freeze_min_burn is None
+    assert loaded.policy("contact-center").rules[0].remaining_at_or_below == 0.6
+    assert loaded.policy("strict").rules[0].remaining_below == 0.3
+    assert loaded.policy("strict").state_policy("exhausted").label == "stop"
+    assert loaded.policy("voice-agent").rules[0].state == "exhausted"
     assert loaded.catalog("low-target").conditions[0].budget_fraction == 0.005
     assert loaded.catalog("google-30d").name == "google-30d"
 
@@ -355,7 +385,18 @@ def test_catalog_and_policy_sanity_checks() -> None:
     problems = problems_of(
         """\
         policies:
-          - {name: upside-down, watch_below_remaining: 0.2, freeze_below_remaining: 0.5}
+          - name: upside-down
+            rules:
+              - {state: freeze, remaining_below: 0.5}
+              - {state: exhausted, remaining_at_or_below: 0}
+            healthy:
+              {label: ok, band: green, advice: go, gate: {low: allow, medium: allow, high: allow}}
+          - name: shadowed
+            rules:
+              - {state: freeze, remaining_below: 0.5}
+              - {state: freeze, remaining_below: 0.2, burn_above: 1}
+            healthy:
+              {label: ok, band: green, advice: go, gate: {low: allow, medium: allow, high: allow}}
         burn_catalogs:
           - name: odd
             period: 30d
@@ -366,18 +407,23 @@ def test_catalog_and_policy_sanity_checks() -> None:
             conditions: []
         """
     )
-    assert where(problems) == [(2, 77, "error"), (7, 80, "error"), (8, 11, "error")]
-    assert "freeze before it is watched" in problems[0].message
-    assert "short_window 1h must be shorter than long_window 5m" in problems[1].message
-    assert "duplicate burn catalog name 'odd'" in problems[2].message
+    assert where(problems) == [
+        (2, 5, "error"), (8, 5, "error"), (18, 80, "error"), (19, 11, "error")
+    ]  # fmt: skip
+    assert "comes after a milder state (freeze): list the worst state first" in problems[0].message
+    assert "rules[1] (freeze: remaining < 20% and burn(6h) > 1) can never hold" in (
+        problems[1].message
+    )
+    assert "short_window 1h must be shorter than long_window 5m" in problems[2].message
+    assert "duplicate burn catalog name 'odd'" in problems[3].message
 
 
 def test_lookups_say_did_you_mean(tmp_path: Path) -> None:
     loaded = parse_config(MINIMAL, tmp_path / "eb.yaml", {})
     with pytest.raises(NotFoundError, match=r"no SLO 'apj'.*did you mean 'api'"):
         loaded.slo("apj")
-    with pytest.raises(NotFoundError, match="did you mean 'default'"):
-        loaded.policy("defualt")
+    with pytest.raises(NotFoundError, match="did you mean 'voice-agent'"):
+        loaded.policy("voice_agent")
     with pytest.raises(NotFoundError, match="did you mean 'page-only'"):
         loaded.catalog("page_only")
 

@@ -1,21 +1,38 @@
-"""A series at one instant: hand-checked scenarios, burn conditions, policy and gate rules."""
+"""A series at one instant: hand-checked scenarios, burn conditions, policy and gate rules,
+and every documented threshold decided exactly at its boundary."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from fractions import Fraction
 
+import numpy as np
 import pytest
 
 from errorbudget.catalogs import builtin_burn_catalogs, builtin_policies
-from errorbudget.engine.alerts import effective_conditions, evaluate_conditions, max_burn_rate
+from errorbudget.engine.alerts import (
+    EffectiveCondition,
+    effective_conditions,
+    evaluate_conditions,
+    max_burn_rate,
+)
 from errorbudget.engine.budget import Counts
+from errorbudget.engine.exact import Spend
 from errorbudget.engine.policy import gate_rule, policy_state, worst
-from errorbudget.engine.status import evaluate_series
+from errorbudget.engine.status import (
+    evaluate_aggregate,
+    evaluate_series,
+    range_counts,
+)
 from errorbudget.engine.windows import nominal_length, plan
-from errorbudget.model import BURN_WINDOWS, SLO, to_minute
+from errorbudget.model import BURN_WINDOWS, SLO, BudgetStatus, PolicyPreset, to_minute
 
 GOOGLE = builtin_burn_catalogs()["google-30d"]
-DEFAULT = builtin_policies()["default"]
+PRESETS = builtin_policies()
+CONTACT_CENTER = PRESETS["contact-center"]
+VOICE_AGENT = PRESETS["voice-agent"]
+TARGETS = (0.8, 0.85, 0.9, 0.95, 0.99, 0.999, 0.9995)
+AT = "2026-11-16T05:00:00+00:00"
 
 
 def minute(text: str) -> int:
@@ -34,82 +51,202 @@ def voice_slo(**overrides: object) -> SLO:
     return SLO.model_validate(data)
 
 
+def conditions_for(slo: SLO, target: Fraction) -> list[EffectiveCondition]:
+    catalog = builtin_burn_catalogs()[slo.alerting.catalog]
+    return effective_conditions(
+        catalog, nominal_length(slo.window), target, slo.alerting.max_burn_fraction
+    )
+
+
 def evaluate(
     slo: SLO,
     at: int,
     counted: dict[str, Counts],
     raw: dict[str, Counts] | None = None,
     segment: tuple[tuple[str, str], ...] = (),
-) -> object:
-    evaluation = plan(
-        slo.window, at, slo.forecast.exhaustion_lookback, slo.forecast.projection_lookback
+    preset: PolicyPreset = CONTACT_CENTER,
+    bounds: tuple[int, int] | None = (0, 10**9),
+) -> BudgetStatus:
+    """One series from counts by range name (missing names count as zero)."""
+    evaluation = plan(slo.window, at, slo.forecast.lookback)
+
+    def array(found: dict[str, Counts]) -> np.ndarray:
+        rows = [found.get(name, Counts(0.0, 0.0)) for name in evaluation.names]
+        return np.array([[[c.good, c.total] for c in rows]], dtype=float)
+
+    counts = range_counts(
+        array(raw or counted), array(counted), [slo.target_for(segment)], [bounds]
     )
-    target = slo.target_for(segment)
-    conditions = effective_conditions(
-        GOOGLE, nominal_length(slo.window), target, slo.alerting.max_burn_fraction
-    )
-    return evaluate_series(slo, segment, evaluation, raw or counted, counted, DEFAULT, conditions)
+    return evaluate_series(slo, segment, evaluation, counts, 0, preset, conditions_for)
 
 
 def test_calendar_month_in_new_york_hand_checked() -> None:
     slo = voice_slo()
-    at = minute("2026-11-16T05:00:00+00:00")  # 15 days and 1 hour into November (DST ended)
+    at = minute(AT)  # 15 days and 1 hour into November (DST ended)
     status = evaluate(
         slo,
         at,
         counted={
             "period": Counts(good=9_250, total=10_000),
-            "lookback:projection": Counts(good=850, total=1_000),
-            "lookback:exhaustion": Counts(good=40, total=50),
+            "lookback": Counts(good=850, total=1_000),
             "1h": Counts(good=40, total=50),
             "6h": Counts(good=270, total=300),
         },
     )
-    assert status.period_start == minute("2026-11-01T04:00:00+00:00")  # type: ignore[attr-defined]
-    assert status.budget_total == pytest.approx(1_500)  # type: ignore[attr-defined]
-    assert status.budget_remaining_ratio == pytest.approx(0.5)  # type: ignore[attr-defined]
-    assert status.state == "watch"  # type: ignore[attr-defined]  # remaining ≤ 50 %
-    # 750 events left at 10 bad per hour -> 75 hours
-    assert status.time_to_exhaustion_seconds == pytest.approx(75 * 3600)  # type: ignore[attr-defined]
+    assert status.period_start == minute("2026-11-01T04:00:00+00:00")
+    assert status.budget_total == pytest.approx(1_500)
+    assert status.budget_remaining_ratio == pytest.approx(0.5)
+    assert status.state == "watch"  # remaining ≤ 50 %
+    assert status.state_label == "warning"  # seed 000's word, from the preset
+    # The last day burned at exactly 1×: the budget grows as fast as it is spent.
+    assert status.outlook == "not_at_this_rate"
+    assert status.time_to_exhaustion_seconds is None
     # 15 days left: (750 + 150*15) / (0.15 * (10,000 + 1,000*15)) = 0.8
-    assert status.projected_consumed_ratio == pytest.approx(0.8)  # type: ignore[attr-defined]
+    assert status.projected_consumed_ratio == pytest.approx(0.8)
     elapsed, length = 15 * 1440 + 60, 30 * 1440 + 60
-    assert status.linear_projected_consumed_ratio == pytest.approx(0.5 * length / elapsed)  # type: ignore[attr-defined]
-    assert status.burn_rates["1h"] == pytest.approx((10 / 50) / 0.15)  # type: ignore[attr-defined]
-    assert status.burn_rates["5m"] is None  # type: ignore[attr-defined]  # no data != 0
+    assert status.linear_projected_consumed_ratio == pytest.approx(0.5 * length / elapsed)
+    assert status.burn_rates["1h"] == pytest.approx((10 / 50) / 0.15)
+    assert status.burn_rates["5m"] is None  # no data != 0
+    assert status.meets_target is True
 
 
 def test_segment_override_target_is_used() -> None:
     slo = voice_slo()
-    at = minute("2026-11-16T05:00:00+00:00")
-    status = evaluate(slo, at, {"period": Counts(9_700, 10_000)}, segment=(("tier", "vip"),))
-    assert status.target == 0.95  # type: ignore[attr-defined]
-    assert status.budget_total == pytest.approx(500)  # type: ignore[attr-defined]
-    assert status.budget_remaining_ratio == pytest.approx(0.4)  # type: ignore[attr-defined]
+    status = evaluate(
+        slo, minute(AT), {"period": Counts(9_700, 10_000)}, segment=(("tier", "vip"),)
+    )
+    assert status.target == 0.95
+    assert status.budget_total == pytest.approx(500)
+    assert status.budget_remaining_ratio == pytest.approx(0.4)
 
 
 def test_exclusions_show_raw_and_counted_figures() -> None:
     slo = voice_slo()
-    at = minute("2026-11-16T05:00:00+00:00")
     raw = {"period": Counts(8_000, 10_000)}
     counted = {"period": Counts(7_900, 8_500)}  # 1,500 excluded of which 1,400 bad
-    status = evaluate(slo, at, counted, raw)
-    assert status.raw_total == 10_000  # type: ignore[attr-defined]
-    assert status.raw_bad == 2_000  # type: ignore[attr-defined]
-    assert status.excluded == 1_500  # type: ignore[attr-defined]
-    assert status.bad == 600  # type: ignore[attr-defined]
-    assert status.eligible == 8_500  # type: ignore[attr-defined]
+    status = evaluate(slo, minute(AT), counted, raw)
+    assert status.raw_total == 10_000
+    assert status.raw_bad == 2_000
+    assert status.excluded == 1_500
+    assert status.bad == 600
+    assert status.eligible == 8_500
 
 
 def test_no_data_state() -> None:
-    status = evaluate(voice_slo(), minute("2026-11-16T05:00:00+00:00"), {})
-    assert status.state == "no_data"  # type: ignore[attr-defined]
-    assert status.sli is None  # type: ignore[attr-defined]
-    assert status.budget_remaining_ratio is None  # type: ignore[attr-defined]
+    status = evaluate(voice_slo(), minute(AT), {})
+    assert status.state == "no_data"
+    assert status.sli is None
+    assert status.budget_remaining_ratio is None
+    assert status.meets_target is None
 
 
-def all_windows(good: float, total: float) -> dict[str, Counts]:
-    return {name: Counts(good, total) for name in BURN_WINDOWS}
+# --- exact thresholds ---------------------------------------------------------------------
+
+EVENTS = 200_000
+"""Eligible events in the period: ``(1 − T) × 200,000`` is whole at every target below."""
+
+
+def allowed(target: float) -> int:
+    value = Fraction(repr(target))
+    return int((1 - value) * EVENTS)
+
+
+def at_target(
+    target: float, bad: int, preset: PolicyPreset, windows: dict[str, Counts] | None = None
+) -> BudgetStatus:
+    slo = voice_slo(target=target, segments={}, window={"type": "rolling", "length": "30d"})
+    return evaluate(
+        slo, minute(AT), {"period": Counts(EVENTS - bad, EVENTS), **(windows or {})}, preset=preset
+    )
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_budget_exactly_spent_is_exhausted_at_every_target(target: float) -> None:
+    spent = at_target(target, allowed(target), CONTACT_CENTER)
+    assert spent.state == "exhausted"
+    assert spent.budget_remaining_ratio == 0.0
+    assert spent.meets_target is True  # SLI = target exactly: the target is met
+    assert spent.outlook == "exhausted"
+    one_less = at_target(target, allowed(target) - 1, CONTACT_CENTER)
+    assert one_less.state == "freeze"
+    one_more = at_target(target, allowed(target) + 1, CONTACT_CENTER)
+    assert one_more.state == "exhausted" and one_more.meets_target is False
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_exactly_20_and_50_percent_left_are_warning_at_every_target(target: float) -> None:
+    budget = allowed(target)
+    burning = {"6h": Counts(0, 100)}  # burn far above 1
+    at_20 = at_target(target, budget * 4 // 5, CONTACT_CENTER, burning)
+    assert at_20.budget_remaining_ratio == 0.2
+    assert at_20.state == "watch"
+    assert at_target(target, budget * 4 // 5 + 1, CONTACT_CENTER).state == "freeze"
+    at_50 = at_target(target, budget // 2, CONTACT_CENTER)
+    assert at_50.budget_remaining_ratio == 0.5
+    assert at_50.state == "watch"
+    assert at_target(target, budget // 2 - 1, CONTACT_CENTER).state == "healthy"
+    # voice-agent: exactly 20 % left is not "under 20 %", even while burning
+    assert at_target(target, budget * 4 // 5, VOICE_AGENT, burning).state == "watch"
+    assert at_target(target, budget * 4 // 5 + 1, VOICE_AGENT, burning).state == "freeze"
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_voice_agent_exhausted_is_below_zero(target: float) -> None:
+    budget = allowed(target)
+    assert at_target(target, budget, VOICE_AGENT).state != "exhausted"
+    assert at_target(target, budget + 1, VOICE_AGENT).state == "exhausted"
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_warn50_freeze90_freezes_only_above_90_percent_consumed(target: float) -> None:
+    preset = PRESETS["warn50-freeze90"]
+    budget = allowed(target)
+    assert at_target(target, budget * 9 // 10, preset).state == "watch"
+    assert at_target(target, budget * 9 // 10 + 1, preset).state == "freeze"
+    assert at_target(target, budget // 2, preset).state == "watch"
+    assert at_target(target, budget // 2 - 1, preset).state == "healthy"
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_burn_of_exactly_3_does_not_fire_the_1d_ticket(target: float) -> None:
+    budget = allowed(target)  # over EVENTS events in each window
+    exactly = {"1d": Counts(EVENTS - 3 * budget, EVENTS), "2h": Counts(EVENTS - 3 * budget, EVENTS)}
+    status = at_target(target, 0, CONTACT_CENTER, exactly)
+    ticket = next(c for c in status.conditions if c.long_window == "1d")
+    assert ticket.factor == 3.0 and status.burn_rates["1d"] == pytest.approx(3.0)
+    assert not ticket.firing
+    over = {name: Counts(c.good - 1, c.total) for name, c in exactly.items()}
+    ticket = next(
+        c for c in at_target(target, 0, CONTACT_CENTER, over).conditions if c.long_window == "1d"
+    )
+    assert ticket.firing
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_burn_of_exactly_one_is_not_above_one(target: float) -> None:
+    """voice-agent freeze needs the 6h burn *above* 1."""
+    budget = allowed(target)
+    at_one = {"6h": Counts(EVENTS - budget, EVENTS)}
+    low = budget * 9 // 10  # 10 % left
+    assert at_target(target, low, VOICE_AGENT, at_one).state == "watch"
+    above = {"6h": Counts(EVENTS - budget - 1, EVENTS)}
+    assert at_target(target, low, VOICE_AGENT, above).state == "freeze"
+
+
+def test_exact_14_4_at_99_9_does_not_page_one_more_bad_event_does() -> None:
+    conditions = effective_conditions(GOOGLE, timedelta(days=30), 0.999)
+    assert conditions[0].threshold == Fraction(72, 5)
+    eligible = dict.fromkeys(BURN_WINDOWS, 10_000.0)
+    exactly = dict.fromkeys(BURN_WINDOWS, Spend(144, 10 * 1000, 1000))
+    assert exactly["1h"].ratio == pytest.approx(14.4)
+    assert not evaluate_conditions(conditions, exactly, eligible, 20)[0].firing
+    over = dict.fromkeys(BURN_WINDOWS, Spend(145, 10 * 1000, 1000))
+    assert evaluate_conditions(conditions, over, eligible, 20)[0].firing
+    long_only = {**over, "5m": Spend(1, 10 * 1000, 1000)}
+    assert not evaluate_conditions(conditions, long_only, eligible, 20)[0].firing
+
+
+# --- catalogs ------------------------------------------------------------------------------
 
 
 def test_catalog_factors_for_30_days_are_the_workbook_values() -> None:
@@ -125,123 +262,22 @@ def test_total_outage_of_an_85_percent_queue_pages_after_adaptation() -> None:
     page = conditions[0]
     assert not page.reachable and page.adapted
     assert page.factor == pytest.approx(0.9 * max_burn_rate(0.85))
-    rates = {name: 1 / 0.15 for name in BURN_WINDOWS}
-    results = evaluate_conditions(conditions, rates, dict.fromkeys(BURN_WINDOWS, 500.0), 20)
+    outage = dict.fromkeys(BURN_WINDOWS, Spend(500, 500 * 15, 100))  # every event bad
+    results = evaluate_conditions(conditions, outage, dict.fromkeys(BURN_WINDOWS, 500.0), 20)
     assert [r.firing for r in results] == [True, True, True, True]
     # Without adaptation the 14.4 page could never fire at 85 %: the highest burn is 6.67.
-    assert max(rates.values()) < page.catalog_factor == pytest.approx(14.4)
-
-
-def test_conditions_compare_strictly_and_need_both_windows() -> None:
-    conditions = effective_conditions(GOOGLE, timedelta(days=30), 0.999)
-    eligible = dict.fromkeys(BURN_WINDOWS, 10_000.0)
-    exactly = {name: 14.4 for name in BURN_WINDOWS}
-    assert not evaluate_conditions(conditions, exactly, eligible, 20)[0].firing
-    long_only = {**exactly, "1h": 15.0, "5m": 2.0}
-    assert not evaluate_conditions(conditions, long_only, eligible, 20)[0].firing
-    both = {**exactly, "1h": 14.400001, "5m": 14.400001}
-    assert evaluate_conditions(conditions, both, eligible, 20)[0].firing
+    assert max_burn_rate(0.85) < page.catalog_factor == pytest.approx(14.4)
 
 
 def test_one_failed_call_out_of_ten_does_not_page() -> None:
     slo = voice_slo(target=0.999, window={"type": "rolling", "length": "30d"})
-    status = evaluate(
-        slo,
-        minute("2026-11-16T05:00:00+00:00"),
-        {"period": Counts(99_990, 100_000), **all_windows(9, 10)},
-    )
-    assert status.burn_rates["1h"] == pytest.approx(100)  # type: ignore[attr-defined]
-    assert status.alerts == []  # type: ignore[attr-defined]
-    busy = evaluate(
-        slo,
-        minute("2026-11-16T05:00:00+00:00"),
-        {"period": Counts(99_990, 100_000), **all_windows(90, 100)},
-    )
-    assert [a.severity for a in busy.alerts][:2] == ["page", "page"]  # type: ignore[attr-defined]
-
-
-@pytest.mark.parametrize(
-    ("remaining", "burn_6h", "firing", "expected"),
-    [
-        (0.8, 0.5, False, "healthy"),
-        (0.8, 0.5, True, "watch"),  # a burn condition holds: burn is not normal
-        (0.5, 0.5, False, "watch"),
-        (0.3, 3.0, False, "watch"),
-        (0.19, 1.5, False, "freeze"),
-        (0.19, 1.0, False, "watch"),  # low but not burning: watch, not freeze
-        (0.19, None, False, "watch"),
-        (0.0, 0.0, False, "exhausted"),
-        (-0.4, 0.0, False, "exhausted"),
-        (None, None, False, "no_data"),
-    ],
-)
-def test_default_policy_table(
-    remaining: float | None, burn_6h: float | None, firing: bool, expected: str
-) -> None:
-    conditions = effective_conditions(GOOGLE, timedelta(days=30), 0.99)
-    results = evaluate_conditions(
-        conditions,
-        {n: (20.0 if firing else 0.0) for n in BURN_WINDOWS},
-        dict.fromkeys(BURN_WINDOWS, 1_000.0),
-        20,
-    )
-    assert policy_state(DEFAULT, remaining, {"6h": burn_6h}, results) == expected
-
-
-def test_warn50_freeze90_preset() -> None:
-    preset = builtin_policies()["warn50-freeze90"]
-    assert policy_state(preset, 0.09, {"6h": 0.0}, ()) == "freeze"
-    assert policy_state(preset, 0.45, {"6h": 0.0}, ()) == "watch"
-    assert policy_state(preset, 0.55, {"6h": 0.0}, ()) == "healthy"
-
-
-def test_gate_rules_follow_the_policy_table() -> None:
-    assert gate_rule("healthy", "feature", "high", False).decision == "allow"
-    assert gate_rule("watch", "feature", "high", False).decision == "review"
-    assert gate_rule("watch", "feature", "low", False).decision == "allow"
-    assert gate_rule("freeze", "prompt", "medium", False).decision == "approval_required"
-    assert gate_rule("freeze", "prompt", "low", False).decision == "review"
-    assert gate_rule("exhausted", "feature", "low", False).decision == "blocked"
-    assert gate_rule("exhausted", "incident-fix", "high", True).decision == "allow"
-    assert worst(["allow", "blocked", "review"]) == "blocked"
-    assert worst([]) == "allow"
-
-
-def test_whole_slo_budget_is_the_sum_of_segment_budgets() -> None:
-    import numpy as np
-
-    from errorbudget.engine.status import segment_allowances
-
-    # period: VIP 300 bad of 10,000 (budget 500 at 95 %), standard 3,000 of 30,000 (6,000).
-    # The last day all traffic was VIP (1,000 calls, 50 bad): the whole SLO's budget rate is
-    # VIP's 5 %, not a blend of the month's mix.
-    counted = np.array(
-        [
-            [[9_700, 10_000], [950, 1_000]],
-            [[27_000, 30_000], [0, 0]],
-        ],
-        dtype=float,
-    )
-    names = ["period", "lookback:projection"]
-    allowances = segment_allowances(np.array([0.95, 0.80]), counted, names)
-    assert allowances == pytest.approx({"period": 6_500, "lookback:projection": 50})
-    slo = voice_slo()  # calendar month in New York
-    at = minute("2026-11-16T05:00:00+00:00")  # 15 days left
-    whole = evaluate_series(
-        slo,
-        (),
-        plan(slo.window, at, timedelta(hours=1), timedelta(days=1)),
-        {"period": Counts(36_700, 40_000)},
-        {"period": Counts(36_700, 40_000), "lookback:projection": Counts(950, 1_000)},
-        DEFAULT,
-        [],
-        allowances,
-    )
-    assert whole.budget_total == pytest.approx(6_500)
-    assert whole.budget_remaining == pytest.approx(6_500 - 3_300)
-    assert whole.target == pytest.approx(1 - 6_500 / 40_000)
-    # (3,300 + 50 × 15) / (6,500 + 50 × 15) — the sum of the segments' projections
-    assert whole.projected_consumed_ratio == pytest.approx(4_050 / 7_250)
+    windows = {name: Counts(9, 10) for name in BURN_WINDOWS}
+    status = evaluate(slo, minute(AT), {"period": Counts(99_990, 100_000), **windows})
+    assert status.burn_rates["1h"] == pytest.approx(100)
+    assert status.alerts == []
+    busy = {name: Counts(90, 100) for name in BURN_WINDOWS}
+    status = evaluate(slo, minute(AT), {"period": Counts(99_990, 100_000), **busy})
+    assert [a.severity for a in status.alerts][:2] == ["page", "page"]
 
 
 def test_factors_never_fall_below_one() -> None:
@@ -254,9 +290,184 @@ def test_factors_never_fall_below_one() -> None:
 
 def test_timeslice_guard_scales_with_slice_length() -> None:
     conditions = effective_conditions(GOOGLE, timedelta(days=30), 0.999)
-    rates = {name: 1_000.0 for name in BURN_WINDOWS}
+    spends = dict.fromkeys(BURN_WINDOWS, Spend(1, 1, 1000))  # every slice bad
     # 5-minute slices: a 1h window holds 12, so a total outage (12 bad slices) must page.
     eligible = {"5m": 1.0, "30m": 6.0, "1h": 12.0, "2h": 24.0, "6h": 72.0, "1d": 288.0, "3d": 864.0}
-    results = evaluate_conditions(conditions, rates, eligible, 20, slice_minutes=5)
-    assert results[0].firing
-    assert not evaluate_conditions(conditions, rates, eligible, 20)[0].firing
+    assert evaluate_conditions(conditions, spends, eligible, 20, slice_minutes=5)[0].firing
+    assert not evaluate_conditions(conditions, spends, eligible, 20)[0].firing
+
+
+# --- policy presets and the gate ---------------------------------------------------------
+
+
+def spend_left(remaining: Fraction, events: int = 1_000) -> Spend:
+    """A period spend with ``remaining`` of the budget left (budget 100 events, scale 1)."""
+    bad = (1 - remaining) * 100
+    assert bad.denominator == 1
+    return Spend(int(bad), 100, 1)
+
+
+@pytest.mark.parametrize(
+    ("remaining", "burn_6h", "firing", "expected"),
+    [
+        (Fraction(8, 10), 50, False, "healthy"),
+        (Fraction(8, 10), 50, True, "watch"),  # a burn condition holds: burn is not normal
+        (Fraction(1, 2), 50, False, "watch"),
+        (Fraction(3, 10), 300, False, "watch"),
+        (Fraction(19, 100), 150, False, "freeze"),
+        (Fraction(19, 100), 100, False, "watch"),  # burning exactly 1: not freeze
+        (Fraction(0), 0, False, "watch"),  # spent but not below 0, not burning
+        (Fraction(-4, 10), 0, False, "exhausted"),
+    ],
+)
+def test_voice_agent_policy_table(
+    remaining: Fraction, burn_6h: int, firing: bool, expected: str
+) -> None:
+    windows = {"6h": Spend(burn_6h, 100, 1)}
+    assert policy_state(VOICE_AGENT, spend_left(remaining), windows, firing) == expected
+
+
+@pytest.mark.parametrize(
+    ("remaining", "expected", "label"),
+    [
+        (Fraction(51, 100), "healthy", "healthy"),
+        (Fraction(1, 2), "watch", "warning"),
+        (Fraction(1, 5), "watch", "warning"),
+        (Fraction(19, 100), "freeze", "critical"),
+        (Fraction(0), "exhausted", "critical: budget spent"),
+    ],
+)
+def test_contact_center_policy_is_seed_000(remaining: Fraction, expected: str, label: str) -> None:
+    state = policy_state(CONTACT_CENTER, spend_left(remaining), {}, firing=True)
+    assert state == expected
+    assert CONTACT_CENTER.state_policy(state).label == label
+
+
+def test_too_little_data_and_no_data_come_before_the_budget() -> None:
+    spent = spend_left(Fraction(-10))
+    assert policy_state(CONTACT_CENTER, spent, {}, False, sufficient=False) == "insufficient_data"
+    assert policy_state(CONTACT_CENTER, Spend(0, 0, 1), {}, False) == "no_data"
+
+
+def test_gate_rules_come_from_the_preset() -> None:
+    cc, va = CONTACT_CENTER, VOICE_AGENT
+    assert gate_rule(cc, "healthy", "feature", "high", False).decision == "allow"
+    assert gate_rule(cc, "watch", "feature", "high", False).decision == "review"
+    assert gate_rule(cc, "watch", "feature", "low", False).decision == "allow"
+    # seed 000: below 20 % any change needs VP approval; no hard freeze on budget alone
+    assert gate_rule(cc, "freeze", "feature", "low", False).decision == "approval_required"
+    assert gate_rule(cc, "exhausted", "feature", "high", False).decision == "approval_required"
+    assert "change freeze recommended" in gate_rule(cc, "freeze", "x", "low", False).reason
+    # seed 002: risky changes pause in freeze; exhausted ships only exempt fixes
+    assert gate_rule(va, "freeze", "prompt", "medium", False).decision == "approval_required"
+    assert gate_rule(va, "exhausted", "feature", "low", False).decision == "blocked"
+    assert gate_rule(va, "exhausted", "incident-fix", "high", True).decision == "allow"
+    # data that cannot be judged
+    assert gate_rule(cc, "insufficient_data", "feature", "medium", False).decision == "review"
+    assert gate_rule(cc, "no_data", "feature", "high", False).decision == "allow"
+    stale = gate_rule(cc, "healthy", "feature", "low", False, stale=True)
+    assert stale.decision == "review" and stale.reason.startswith("data stale")
+    assert gate_rule(cc, "freeze", "x", "low", False, stale=True).decision == "approval_required"
+    assert worst(["allow", "blocked", "review"]) == "blocked"
+    assert worst([]) == "allow"
+
+
+def test_a_preset_must_describe_every_state_its_rules_reach() -> None:
+    from pydantic import ValidationError
+
+    data = CONTACT_CENTER.model_dump()
+    data["freeze"] = None
+    with pytest.raises(ValidationError, match="does not describe"):
+        PolicyPreset.model_validate(data)
+    data = CONTACT_CENTER.model_dump()
+    data["stale_data"] = "allow"
+    with pytest.raises(ValidationError, match="never lets a change through"):
+        PolicyPreset.model_validate(data)
+
+
+# --- aggregates ----------------------------------------------------------------------------
+
+
+def test_whole_slo_budget_is_the_sum_of_segment_budgets() -> None:
+    # period: VIP 300 bad of 10,000 (budget 500 at 95 %), standard 3,000 of 30,000 (budget
+    # 4,500 at the SLO's 85 %). The last day all traffic was VIP (1,000 calls, 50 bad): the
+    # whole SLO's budget grows at VIP's 5 %, not at a blend of the month's mix.
+    slo = voice_slo()
+    at = minute(AT)  # 15 days left
+    evaluation = plan(slo.window, at, slo.forecast.lookback)
+    names = evaluation.names
+    counted = np.zeros((2, len(names), 2))
+    counted[0, names.index("period")] = [9_700, 10_000]
+    counted[0, names.index("lookback")] = [950, 1_000]
+    counted[1, names.index("period")] = [27_000, 30_000]
+    segments = [(("tier", "vip"),), (("tier", "standard"),)]
+    counts = range_counts(counted, counted, [slo.target_for(s) for s in segments], [(0, 10**9)] * 2)
+    whole = evaluate_aggregate(slo, (), evaluation, counts, [0, 1], CONTACT_CENTER, conditions_for)
+    assert whole.budget_total == pytest.approx(5_000)
+    assert whole.budget_remaining == pytest.approx(5_000 - 3_300)
+    assert whole.target == 0.85  # what was configured, not a traffic-weighted blend
+    assert whole.effective_target == pytest.approx(1 - 5_000 / 40_000)
+    # (3,300 + 50 × 15) / (5,000 + 50 × 15) — the sum of the segments' projections
+    assert whole.projected_consumed_ratio == pytest.approx(4_050 / 5_750)
+    # VIP spent 300 of 500 and standard 3,000 of 4,500: both meet their targets
+    assert whole.meets_target is True and whole.series == 2
+
+
+def test_a_whole_row_never_hides_a_segment_that_misses_its_target() -> None:
+    slo = voice_slo()
+    evaluation = plan(slo.window, minute(AT), slo.forecast.lookback)
+    names = evaluation.names
+    counted = np.zeros((2, len(names), 2))
+    counted[0, names.index("period")] = [9_478, 10_000]  # VIP 94.78 % vs 95 %: missed
+    counted[1, names.index("period")] = [90_000, 100_000]  # standard 90 % vs 85 %: fine
+    segments = [(("tier", "vip"),), (("tier", "standard"),)]
+    counts = range_counts(counted, counted, [slo.target_for(s) for s in segments], [(0, 10**9)] * 2)
+    whole = evaluate_aggregate(slo, (), evaluation, counts, [0, 1], CONTACT_CENTER, conditions_for)
+    assert whole.sli is not None and whole.sli > 0.85
+    assert whole.meets_target is False
+    assert whole.series_missing_target == 1
+    # its state comes from the same summed budget as its figures (15,500 allowed, 10,522 bad)
+    assert whole.budget_remaining_ratio == pytest.approx(1 - 10_522 / 15_500)
+    assert whole.state == "watch"  # 32 % left
+    vip = evaluate_series(slo, segments[0], evaluation, counts, 0, CONTACT_CENTER, conditions_for)
+    assert vip.state == "exhausted" and vip.meets_target is False
+
+
+# --- data coverage ------------------------------------------------------------------------
+
+
+def test_too_little_data_says_so_instead_of_a_number() -> None:
+    slo = voice_slo(target=0.999, segments={}, window={"type": "rolling", "length": "30d"})
+    at = minute(AT)
+    status = evaluate(
+        slo,
+        at,
+        {"period": Counts(43, 44), **{n: Counts(4, 5) for n in BURN_WINDOWS}},
+        bounds=(at - 44, at),
+    )
+    assert status.state == "insufficient_data"
+    assert status.coverage is not None
+    assert (status.coverage.covered_minutes, status.coverage.window_minutes) == (44, 43_200)
+    assert status.budget_remaining_ratio is None  # not −2,172 %
+    assert status.time_to_exhaustion_seconds is None
+    assert status.outlook == "insufficient_data"
+    assert status.meets_target is None
+    from errorbudget.report import data_note
+
+    assert data_note(status.coverage) == "insufficient data (44 of 43,200 minutes)"
+    enough = evaluate(slo, at, {"period": Counts(43, 44)}, bounds=(at - 4_320, at))
+    assert enough.state != "insufficient_data"  # exactly 10 % of the window
+
+
+def test_stale_data_is_flagged_by_age() -> None:
+    slo = voice_slo(data={"max_age": "1h"})
+    at = minute(AT)
+    fresh = evaluate(slo, at, {"period": Counts(9_000, 10_000)}, bounds=(at - 20_000, at - 60))
+    assert fresh.coverage is not None and fresh.coverage.age_seconds == 3600.0
+    assert not fresh.stale
+    old = evaluate(slo, at, {"period": Counts(9_500, 10_000)}, bounds=(at - 20_000, at - 61))
+    assert old.stale
+    assert old.state == "healthy"  # the budget figures stay; the gate will not allow on them
+    ingest = voice_slo()  # an ingest series with no rows in a quiet hour is not judged stale
+    quiet = evaluate(ingest, at, {"period": Counts(9_000, 10_000)}, bounds=(at - 20_000, at - 900))
+    assert not quiet.stale

@@ -84,13 +84,25 @@ def test_nominal_lengths_scale_catalogs() -> None:
 
 def test_plan_has_every_burn_window_period_and_lookbacks() -> None:
     at = minute("2026-11-25T10:00:00+00:00")
-    evaluation = plan(
-        CalendarWindow(unit="month", timezone="UTC"), at, timedelta(hours=1), timedelta(days=1)
-    )
+    evaluation = plan(CalendarWindow(unit="month", timezone="UTC"), at, timedelta(days=1))
     assert evaluation.intervals["5m"] == (at - 5, at)
     assert evaluation.intervals["3d"] == (at - 4320, at)
     assert evaluation.intervals["period"] == (minute("2026-11-01T00:00:00+00:00"), at)
-    assert evaluation.intervals["lookback:projection"] == (at - 1440, at)
+    assert evaluation.intervals["lookback"] == (at - 1440, at)
+    assert evaluation.leaving == ()  # a calendar budget starts again; nothing leaves
+
+
+def test_a_rolling_plan_cuts_the_window_at_utc_midnights() -> None:
+    at = minute("2026-11-25T10:00:00+00:00")
+    evaluation = plan(RollingWindow(length=timedelta(days=3)), at, timedelta(hours=1))
+    pieces = [evaluation.intervals[name] for name in evaluation.leaving]
+    assert pieces == [
+        (at - 3 * 1440, minute("2026-11-23T00:00:00+00:00")),
+        (minute("2026-11-23T00:00:00+00:00"), minute("2026-11-24T00:00:00+00:00")),
+        (minute("2026-11-24T00:00:00+00:00"), minute("2026-11-25T00:00:00+00:00")),
+        (minute("2026-11-25T00:00:00+00:00"), at),
+    ]
+    assert sum(evaluation.minutes(name) for name in evaluation.leaving) == 3 * 1440
 
 
 @given(

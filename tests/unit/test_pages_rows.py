@@ -7,19 +7,25 @@ from typing import Any
 
 import pytest
 
-from errorbudget.model import SLO, BudgetStatus, ConditionResult, PolicyState
-from errorbudget.web.pages_models import FiringCondition, SloRef
+from errorbudget.catalogs import builtin_policies
+from errorbudget.model import SLO, BudgetStatus, ConditionResult, PolicyPreset, PolicyState
+from errorbudget.web.pages_models import FiringCondition
 from errorbudget.web.pages_overview import answers, ship_answer
 from errorbudget.web.pages_rows import (
-    aggregate_row,
     condition_cells,
     firing_conditions,
     firing_order,
+    series_row,
     service_gate,
     slo_card,
+    slo_ref,
     tier_of,
     tier_sort_key,
 )
+
+PRESETS = builtin_policies()
+CC = PRESETS["contact-center"]
+VA = PRESETS["voice-agent"]
 
 SLO_DEF = SLO.model_validate(
     {
@@ -73,9 +79,12 @@ def status(
     burn_1h: float | None = 0.5,
     tte: float | None = 3600.0,
     conditions: tuple[ConditionResult, ...] = QUIET,
+    preset: PolicyPreset = CC,
     **changes: Any,
 ) -> BudgetStatus:
+    """A synthetic status worded by ``preset`` for ``state`` (as the engine words it)."""
     remaining = 1.0 - consumed / budget_total if budget_total else None
+    words = preset.state_policy(state)
     base = BudgetStatus(
         slo="voice-sla",
         service="contact-center",
@@ -104,12 +113,20 @@ def status(
         linear_projected_consumed_ratio=None,
         state=state,
         conditions=conditions,
+        outlook="exhausts" if tte else "not_at_this_rate",
+        policy=preset.name,
+        state_label=words.label,
+        band=words.band,
+        advice=words.advice,
+        meets_target=consumed <= budget_total if eligible else None,
     )
     return replace(base, **changes)
 
 
-def test_aggregate_row_sums_budgets_like_a_whole_slo_row() -> None:
-    rows = [
+def test_an_aggregate_row_shows_its_own_evaluation_and_names_its_lowest_member() -> None:
+    """A tier row is the engine's aggregate: its burn, exhaustion and state are its own (of
+    the summed counts), never borrowed from its worst member."""
+    members = [
         status({"tier": "standard", "queue": "sales"}, budget_total=100, consumed=30),
         status(
             {"tier": "standard", "queue": "support"},
@@ -120,33 +137,16 @@ def test_aggregate_row_sums_budgets_like_a_whole_slo_row() -> None:
             tte=600.0,
         ),
     ]
-    row = aggregate_row("standard", {"tier": "standard"}, rows)
-    assert row.series == 2
-    assert row.budget_remaining_ratio == pytest.approx(1 - 75 / 150)
-    assert row.band == "amber"
-    assert row.eligible == 2000 and row.bad == 75
-    assert row.sli == pytest.approx(1 - 75 / 2000)
-    assert row.target == pytest.approx(1 - 150 / 2000)
-    # Burn rates and exhaustion of the worst series, never a blended invention.
+    tier = status(
+        {"tier": "standard"}, budget_total=150, consumed=75, state="watch", burn_1h=0.8,
+        tte=7200.0, series=2, series_missing_target=0,
+    )  # fmt: skip
+    row = series_row(tier, "standard", members)
+    assert row.label == "standard" and row.series == 2
+    assert row.budget_remaining_ratio == pytest.approx(0.5)
+    assert (row.state, row.state_label, row.band) == ("watch", "warning", "amber")
+    assert row.burn_1h == 0.8 and row.time_to_exhaustion_seconds == 7200.0
     assert row.worst_segment == "queue=support,tier=standard"
-    assert row.burn_1h == 1.4
-    assert row.time_to_exhaustion_seconds == 600.0
-    assert row.state == "freeze"
-
-
-def test_aggregate_of_one_series_is_that_series() -> None:
-    one = status({"tier": "vip", "queue": "vip-billing"}, budget_total=40, consumed=10)
-    row = aggregate_row("vip", {"tier": "vip"}, [one])
-    assert row.budget_remaining_ratio == pytest.approx(0.75)
-    assert row.label == "vip" and row.series == 1
-    assert row.worst_segment == "queue=vip-billing,tier=vip"
-
-
-def test_aggregate_without_budget_is_no_data() -> None:
-    row = aggregate_row("x", {}, [status(budget_total=0, consumed=0, eligible=0), status()])
-    assert row.budget_remaining_ratio == pytest.approx(0.7)
-    empty = aggregate_row("x", {}, [status(budget_total=0, consumed=0, eligible=0)] * 2)
-    assert empty.budget_remaining_ratio is None and empty.band == "none" and empty.sli is None
 
 
 def slo(**fields: Any) -> SLO:
@@ -194,9 +194,46 @@ def test_slo_card_counts_alerts_of_every_row() -> None:
     fast = (condition("page", "1h", "5m", 5.4, 9.0, 9.5, firing=True), *QUIET[1:])
     whole = status(budget_total=150, consumed=140, state="freeze", conditions=fast)
     rows = [status({"tier": "vip", "queue": "a"}, conditions=fast), status({"tier": "x"})]
-    card = slo_card(SLO_DEF, whole, rows)
-    assert card.gauge.band == "red" and card.gauge.freeze_recommended
+    card = slo_card(SLO_DEF, CC, whole, rows)
+    assert card.gauge.band == "red"
+    assert card.gauge.advice.startswith("change freeze recommended")
     assert card.fast_burns == 2 and card.slow_burns == 0 and card.series == 2
+
+
+def test_the_gauge_says_what_the_state_says() -> None:
+    """16.2 % left, burning under 1× under the voice-agent preset: watch, and the gauge
+    says watch too — no "change freeze recommended" beside a watch state."""
+    whole = status(budget_total=1000, consumed=838, state="watch", preset=VA)
+    card = slo_card(SLO_DEF, VA, whole, [whole])
+    assert card.state == "watch" == card.gauge.state
+    assert card.gauge.band == "amber" and card.gauge.state_label == "watch"
+    assert "freeze" not in card.gauge.advice
+    assert card.gauge.thresholds == [0.5, 0.2]
+    # the same numbers under the contact-center preset are critical, and say so
+    critical = status(budget_total=1000, consumed=838, state="freeze")
+    card = slo_card(SLO_DEF, CC, critical, [critical])
+    assert card.gauge.band == "red" and card.gauge.state_label == "critical"
+    assert "VP-level approval" in card.gauge.advice
+
+
+def test_slo_ref_shows_the_configured_target_and_how_the_whole_row_is_judged() -> None:
+    segmented = SLO.model_validate(
+        {
+            **SLO_DEF.model_dump(),
+            "segments": {
+                "keys": ["tier", "queue"],
+                "overrides": [
+                    {"match": {"tier": "vip"}, "target": 0.95, "name": "VIP tier"},
+                    {"match": {"tier": "standard"}, "target": 0.8},
+                ],
+            },
+        }
+    )
+    ref = slo_ref(segmented, CC)
+    assert ref.target == 0.85
+    assert ref.target_overrides == ["VIP tier 95%", "tier=standard 80%"]
+    assert "sum of its segments' budgets" in ref.judged
+    assert ref.policy == "contact-center"
 
 
 @pytest.mark.parametrize(
@@ -204,29 +241,35 @@ def test_slo_card_counts_alerts_of_every_row() -> None:
     [
         ("healthy", "allow", "allow", "allow"),
         ("watch", "allow", "review", "review"),
-        ("freeze", "review", "approval_required", "approval_required"),
-        ("exhausted", "blocked", "blocked", "blocked"),
+        ("freeze", "approval_required", "approval_required", "approval_required"),
+        ("exhausted", "approval_required", "approval_required", "approval_required"),
     ],
 )
-def test_service_gate_follows_the_gate_rules(
+def test_service_gate_follows_the_preset(
     state: PolicyState, low: str, medium: str, high: str
 ) -> None:
-    gate = service_gate("contact-center", [status(), status({"queue": "q"}, state=state)])
+    words = CC.state_policy(state)
+    gate = service_gate(
+        "contact-center", [status(), status({"queue": "q"}, state=state)], PRESETS, 0.05
+    )
     assert gate.decisions == {"low": low, "medium": medium, "high": high}
     if medium != "allow":
-        assert gate.blocking == [f"voice-sla queue=q: {state}"]
+        assert gate.blocking == [f"voice-sla queue=q: {words.label}"]
+
+
+def test_a_small_segment_cannot_decide_for_the_whole_service_alone() -> None:
+    whole = status(eligible=10_000.0)
+    small = status({"queue": "q"}, state="exhausted", eligible=499.0, preset=VA)
+    gate = service_gate("contact-center", [whole, small], PRESETS, 0.05)
+    assert gate.decisions["medium"] == "allow"
+    assert gate.below_minimum == ["voice-sla queue=q: exhausted"]
+    big = status({"queue": "q"}, state="exhausted", eligible=500.0, preset=VA)
+    gate = service_gate("contact-center", [whole, big], PRESETS, 0.05)
+    assert gate.decisions["medium"] == "blocked"  # exactly 5 % is enough volume
 
 
 def firing_item(kind: str, burn: float, segment: dict[str, str]) -> FiringCondition:
-    ref = SloRef(
-        id="voice-sla",
-        service="contact-center",
-        description="",
-        owner="",
-        window="30d",
-        budgeting="occurrences",
-        url="/slos/voice-sla",
-    )
+    ref = slo_ref(SLO_DEF, CC)
     return FiringCondition(
         slo=ref,
         segment=segment,
@@ -240,6 +283,7 @@ def firing_item(kind: str, burn: float, segment: dict[str, str]) -> FiringCondit
         short_burn=burn,
         budget_remaining_ratio=0.1,
         state="freeze",
+        state_label="critical",
     )
 
 
@@ -254,8 +298,8 @@ def test_firing_order_puts_fast_burns_first() -> None:
 
 def test_answers_in_order() -> None:
     whole = status()
-    card = slo_card(SLO_DEF, whole, [whole])
-    gate = service_gate("contact-center", [status(state="freeze")])
+    card = slo_card(SLO_DEF, CC, whole, [whole])
+    gate = service_gate("contact-center", [status(state="freeze")], PRESETS, 0.05)
     quiet = answers([card], [], [gate])
     assert [a.question for a in quiet] == [
         "Are callers affected now?",
@@ -273,19 +317,24 @@ def test_answers_in_order() -> None:
     assert loud[2].verdict == "queue=support (voice-sla)"
     assert loud[2].details[0] == "recent change: Nov 17 12:00 deploy (voice-sla): v2"
 
+    blind = answers([card], [], [gate], [], ["voice-sla: data stale: newest is 30h 0m old"])
+    assert blind[0].tone == "bad" and blind[0].verdict.startswith("Unknown: data is stale")
+
 
 def test_ship_answer_names_each_service_when_they_differ() -> None:
     gates = [
-        service_gate("contact-center", [status(state="freeze")]),
-        service_gate("platform", [status(state="exhausted")]),
+        service_gate("contact-center", [status(state="freeze")], PRESETS, 0.05),
+        service_gate("platform", [status(state="exhausted", preset=VA)], PRESETS, 0.05),
     ]
     answer = ship_answer(gates)
     assert answer.verdict == "platform: no · contact-center: with VP approval"
-    assert ship_answer([service_gate("a", [status()])]).verdict == "Yes: ship normally"
+    assert ship_answer([service_gate("a", [status()], PRESETS, 0.05)]).verdict == (
+        "Yes: ship normally"
+    )
 
 
 def test_firing_conditions_of_one_slo() -> None:
     hot = (condition("page", "1h", "5m", 5.4, 9.0, 9.5, firing=True), *QUIET[1:])
-    found = firing_conditions(SLO_DEF, [status(), status({"queue": "q"}, conditions=hot)])
+    found = firing_conditions(SLO_DEF, CC, [status(), status({"queue": "q"}, conditions=hot)])
     assert len(found) == 1
     assert found[0].kind == "fast" and found[0].segment == {"queue": "q"}

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from errorbudget.web.pages_models import Annotation
-from errorbudget.web.pages_rows import BAND_LABELS, band, gauge
+from errorbudget.web.pages_models import Annotation, Band
 from errorbudget.web.pages_svg import (
     BAND_COLOURS,
     Line,
@@ -29,29 +28,17 @@ START = datetime(2026, 11, 1, tzinfo=UTC)
 END = START + timedelta(days=30)
 
 
-@pytest.mark.parametrize(
-    ("remaining", "expected"),
-    [
-        (1.0, "green"),
-        (0.5000001, "green"),
-        (0.5, "amber"),  # 50 % itself is the warning band (20–50 % inclusive)
-        (0.35, "amber"),
-        (0.2, "amber"),
-        (0.1999999, "red"),
-        (0.0, "red"),
-        (-0.4, "red"),  # exhausted: never clamped away
-        (None, "none"),  # no data is neither healthy nor critical
-    ],
-)
-def test_band_thresholds(remaining: float | None, expected: str) -> None:
-    assert band(remaining) == expected
+def test_gauge_ticks_are_the_presets_thresholds() -> None:
+    svg = str(gauge_svg(0.6, "green", "healthy", "x", thresholds=[0.5, 0.2]))
+    assert ">50</text>" in svg and ">20</text>" in svg
+    other = str(gauge_svg(0.6, "green", "healthy", "x", thresholds=[0.5, 0.1]))
+    assert ">10</text>" in other and ">20</text>" not in other
 
 
-def test_red_gauge_recommends_a_change_freeze() -> None:
-    assert gauge(0.19).freeze_recommended
-    assert gauge(0.19).band_label == BAND_LABELS["red"]
-    assert not gauge(0.2).freeze_recommended
-    assert not gauge(None).freeze_recommended
+def test_insufficient_data_shows_no_number() -> None:
+    svg = str(gauge_svg(None, "none", "insufficient data", "x", note="insufficient data"))
+    assert "gauge-value" not in svg and "%" not in svg.split("</title>")[1]
+    assert "insufficient data" in svg
 
 
 @pytest.mark.parametrize(
@@ -61,15 +48,19 @@ def test_gauge_fill_is_clamped(remaining: float | None, fill: float) -> None:
     assert gauge_fill(remaining) == pytest.approx(fill)
 
 
-@pytest.mark.parametrize("remaining", [0.9, 0.35, 0.1])
-def test_gauge_svg_draws_the_band_colour_and_says_it_in_words(remaining: float) -> None:
-    colour = band(remaining)
-    svg = str(gauge_svg(remaining, colour, BAND_LABELS[colour], "voice-sla budget"))
+@pytest.mark.parametrize(
+    ("remaining", "colour", "label"),
+    [(0.9, "green", "healthy"), (0.35, "amber", "warning"), (0.1, "red", "critical")],
+)
+def test_gauge_svg_draws_the_band_colour_and_says_it_in_words(
+    remaining: float, colour: Band, label: str
+) -> None:
+    svg = str(gauge_svg(remaining, colour, label, "voice-sla budget"))
     assert f'data-band="{colour}"' in svg
     value_arc = re.search(r'class="gauge-value"[^>]*stroke="([^"]+)"', svg)
     assert value_arc is not None and value_arc.group(1) == BAND_COLOURS[colour]
     assert f"{remaining * 100:.1f}%" in svg
-    assert BAND_LABELS[colour] in svg  # colour is never the only signal
+    assert label in svg  # colour is never the only signal
     assert 'role="img"' in svg and "aria-label=" in svg
 
 

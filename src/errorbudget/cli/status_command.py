@@ -18,13 +18,13 @@ from errorbudget.model import BudgetStatus, from_minute, segment_label
 from errorbudget.report import (
     CSV_COLUMNS,
     burn,
-    human_duration,
+    exhaustion,
     percent,
     status_to_dict,
     status_to_row,
 )
 
-WIDE = 180
+WIDE = 200
 """Tables are printed at least this wide: a status row is long, and wrapping it helps nobody."""
 
 STATE_STYLE = {
@@ -33,25 +33,18 @@ STATE_STYLE = {
     "freeze": "bold red",
     "exhausted": "bold white on red",
     "no_data": "dim",
+    "insufficient_data": "dim",
 }
 
-
-def remaining_style(ratio: float | None) -> str:
-    """Green above 50 % remaining, amber 20–50 %, red below 20 % (the seed's gauge colours)."""
-    if ratio is None:
-        return "dim"
-    if ratio > 0.5:
-        return "green"
-    if ratio >= 0.2:
-        return "yellow"
-    return "red"
+BAND_STYLE = {"green": "green", "amber": "yellow", "red": "red", "none": "dim"}
+"""The state's band from the SLO's policy preset: the same colour the dashboard shows."""
 
 
 def status_table(statuses: Sequence[BudgetStatus], title: str) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold")
     for name, justify in [
         ("SLO", "left"), ("segment", "left"), ("target", "right"), ("SLI", "right"),
-        ("budget left", "right"), ("burn 1h", "right"), ("burn 6h", "right"),
+        ("meets", "left"), ("budget left", "right"), ("burn 1h", "right"), ("burn 6h", "right"),
         ("burn 1d", "right"), ("state", "left"), ("exhausted in", "right"),
         ("period-end", "right"), ("alerts", "left"),
     ]:  # fmt: skip
@@ -59,17 +52,31 @@ def status_table(statuses: Sequence[BudgetStatus], title: str) -> Table:
     for status in statuses:
         remaining = status.budget_remaining_ratio
         alerts = ", ".join(f"{a.severity} {a.long_window}/{a.short_window}" for a in status.alerts)
+        coverage = status.coverage
+        left = f"[{BAND_STYLE[status.band]}]{percent(remaining)}[/]"
+        if coverage is not None and not coverage.sufficient:
+            # the number is not trusted: say how much data there is instead
+            left = f"[dim]– ({coverage.covered_minutes:,}/{coverage.window_minutes:,} min)[/]"
+        elif coverage is not None and coverage.stale:
+            left += " [yellow](stale)[/]"
+        meets = {True: "yes", False: "no", None: "–"}[status.meets_target]
+        if status.meets_target is False and status.series > 1:
+            meets = f"no ({status.series_missing_target}/{status.series})"
+        label = status.state_label or status.state
         table.add_row(
             status.slo,
             segment_label(status.segment),
             percent(status.target, 2 if status.target > 0.99 else 1),
             percent(status.sli, 2),
-            f"[{remaining_style(remaining)}]{percent(remaining)}[/]",
+            meets,
+            left,
             burn(status.burn_rates.get("1h")),
             burn(status.burn_rates.get("6h")),
             burn(status.burn_rates.get("1d")),
-            f"[{STATE_STYLE[status.state]}]{status.state}[/]",
-            human_duration(status.time_to_exhaustion_seconds),
+            f"[{STATE_STYLE[status.state]}]{label}[/]",
+            "–"
+            if status.outlook == "insufficient_data"
+            else exhaustion(status.time_to_exhaustion_seconds, status.outlook),
             percent(status.projected_consumed_ratio, 0)
             if status.projected_consumed_ratio is not None
             else "–",
@@ -109,8 +116,11 @@ def status(
     """Budget, burn rates, forecast and policy state of every series.
 
     A whole-SLO row (segment "(all)") comes first for SLOs with segments; its budget is the
-    sum of its segments' budgets. Time to exhaustion uses the last hour's bad-event rate;
-    "period-end" is the projected consumption at the end of a calendar period.
+    sum of its segments' budgets and it meets its target only when every segment meets its
+    own. State and colour come from each SLO's policy preset. Time to exhaustion and
+    "period-end" (the projected consumption at the end of a calendar period) come from one
+    forecast over the last `forecast.lookback` (default 1d). A series with too little data
+    shows "insufficient data (N of M minutes)" instead of a budget.
     """
     with App.open(config_path) as app:
         statuses = app.status(at=at, slo_ids=list(slo_ids) or None, service=service)

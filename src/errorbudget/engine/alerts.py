@@ -16,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from fractions import Fraction
 
 from errorbudget.durations import format_duration
+from errorbudget.engine.exact import ONE, Spend, decimal
 from errorbudget.model import BurnCatalog, ConditionResult
 
 
@@ -29,50 +31,76 @@ class EffectiveCondition:
     long_window: timedelta
     short_window: timedelta
     budget_fraction: float
-    catalog_factor: float
-    factor: float
-    max_burn: float
+    threshold: Fraction
+    """The factor compared against, exactly (after adaptation)."""
+    catalog_threshold: Fraction
+    highest: Fraction
+    """The highest burn the target allows, ``1 / (1 − T)``."""
     long_name: str
     short_name: str
 
     @property
+    def factor(self) -> float:
+        return float(self.threshold)
+
+    @property
+    def catalog_factor(self) -> float:
+        return float(self.catalog_threshold)
+
+    @property
+    def max_burn(self) -> float:
+        return float(self.highest)
+
+    @property
     def reachable(self) -> bool:
         """Whether the catalog factor can be exceeded at all at this target."""
-        return self.catalog_factor < self.max_burn
+        return self.catalog_threshold < self.highest
 
     @property
     def adapted(self) -> bool:
-        return self.factor != self.catalog_factor
+        return self.threshold != self.catalog_threshold
+
+
+def highest_burn(target: float | Fraction) -> Fraction:
+    """The highest possible burn rate, reached when every event is bad: ``1 / (1 − T)``,
+    exactly (a target is the decimal it was written as)."""
+    exact = target if isinstance(target, Fraction) else decimal(target)
+    return ONE / (ONE - exact)
 
 
 def max_burn_rate(target: float) -> float:
-    """The highest possible burn rate, reached when every event is bad: ``1 / (1 − T)``."""
-    return 1.0 / (1.0 - target)
+    """:func:`highest_burn` as a float."""
+    return float(highest_burn(target))
 
 
 def effective_conditions(
     catalog: BurnCatalog,
     period: timedelta,
-    target: float,
+    target: float | Fraction,
     max_burn_fraction: float = 0.9,
 ) -> list[EffectiveCondition]:
-    """Scale ``catalog`` to an SLO ``period`` and adapt its factors to ``target``."""
-    ceiling = max_burn_fraction * max_burn_rate(target)
+    """Scale ``catalog`` to an SLO ``period`` and adapt its factors to ``target``, exactly
+    (``target`` may be a Fraction: a whole-SLO row's effective target)."""
+    highest = highest_burn(target)
+    ceiling = decimal(max_burn_fraction) * highest
+    period_seconds = int(period.total_seconds())
     conditions = []
     for condition in catalog.conditions:
-        catalog_factor = condition.budget_fraction * (period / condition.long_window)
+        catalog_threshold = decimal(condition.budget_fraction) * Fraction(
+            period_seconds, int(condition.long_window.total_seconds())
+        )
         # Burning at or below 1 is on pace, never an incident: a long window scaled to a
         # short period (3d of a week: 0.23) would otherwise raise tickets for healthy series.
-        factor = min(max(catalog_factor, 1.0), ceiling)
+        threshold = min(max(catalog_threshold, ONE), ceiling)
         conditions.append(
             EffectiveCondition(
                 severity=condition.severity,
                 long_window=condition.long_window,
                 short_window=condition.short_window,
                 budget_fraction=condition.budget_fraction,
-                catalog_factor=catalog_factor,
-                factor=factor,
-                max_burn=max_burn_rate(target),
+                threshold=threshold,
+                catalog_threshold=catalog_threshold,
+                highest=highest,
                 long_name=format_duration(condition.long_window),
                 short_name=format_duration(condition.short_window),
             )
@@ -82,12 +110,13 @@ def effective_conditions(
 
 def evaluate_conditions(
     conditions: list[EffectiveCondition],
-    burn_rates: Mapping[str, float | None],
+    spends: Mapping[str, Spend],
     eligible: Mapping[str, float],
     min_events: int,
     slice_minutes: int | None = None,
 ) -> tuple[ConditionResult, ...]:
-    """Which conditions hold, given burn rates and eligible counts keyed by window name.
+    """Which conditions hold, given each window's :class:`Spend` and eligible count keyed
+    by window name; ``burn > factor`` is decided exactly.
 
     For timeslices (``slice_minutes`` set) eligible counts are slices, and a long window
     holds only so many: the guard is then at most half the slices the window can hold
@@ -95,19 +124,19 @@ def evaluate_conditions(
     """
     results = []
     for condition in conditions:
-        long_burn = burn_rates.get(condition.long_name)
-        short_burn = burn_rates.get(condition.short_name)
+        long = spends.get(condition.long_name)
+        short = spends.get(condition.short_name)
         long_eligible = eligible.get(condition.long_name, 0.0)
-        guard = float(min_events)
+        guard = Fraction(min_events)
         if slice_minutes:
-            slices = condition.long_window.total_seconds() / 60 / slice_minutes
+            slices = Fraction(int(condition.long_window.total_seconds()) // 60, slice_minutes)
             guard = min(guard, slices / 2)
         firing = (
-            long_burn is not None
-            and short_burn is not None
+            long is not None
+            and short is not None
             and long_eligible >= guard
-            and long_burn > condition.factor
-            and short_burn > condition.factor
+            and long.ratio_above(condition.threshold)
+            and short.ratio_above(condition.threshold)
         )
         results.append(
             ConditionResult(
@@ -117,8 +146,8 @@ def evaluate_conditions(
                 factor=condition.factor,
                 catalog_factor=condition.catalog_factor,
                 adapted=condition.adapted,
-                long_burn=long_burn,
-                short_burn=short_burn,
+                long_burn=long.ratio if long is not None else None,
+                short_burn=short.ratio if short is not None else None,
                 long_eligible=long_eligible,
                 firing=firing,
             )

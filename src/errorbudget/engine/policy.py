@@ -1,23 +1,33 @@
 """Policy states and release-gate decisions (DESIGN.md "Policy states and the release gate").
 
-- healthy: remaining > 50 % and no burn condition holds → ship normally
-- watch: remaining ≤ 50 %, or a burn condition holds → owner review for risky changes
-- freeze: remaining < 20 % and the 6h burn rate > 1 → risky changes need VP-level approval
-- exhausted: remaining ≤ 0 → only incident, security and burn-reducing fixes
+A policy is data (:class:`~errorbudget.model.PolicyPreset`, built-ins in
+``catalogs/policies.yaml``): ordered rules turn a series' budget into a state, and the
+preset says what each state is called, its gauge colour, its advice and what the gate
+decides for a change of each risk. Everything here reads the preset; no surface keeps a
+rule of its own. Thresholds are compared exactly (engine/exact.py).
 
-(default preset; other presets move the thresholds, see catalogs/policies.yaml)
+Before the budget rules, the data is judged: a series whose data covers less than the SLO's
+``data.min_coverage`` is ``insufficient_data`` (its budget figures are not trusted), one
+with nothing eligible is ``no_data``. Stale data (older than ``data.max_age``) keeps its
+state, but the gate never allows on it (``stale_data``, default review).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
 
-from errorbudget.model import ConditionResult, PolicyPreset, PolicyState
+from errorbudget.engine.exact import Spend, decimal
+from errorbudget.model import (
+    Decision,
+    PolicyPreset,
+    PolicyState,
+    Risk,
+    StatePolicy,
+    StateRule,
+)
 
-Risk = Literal["low", "medium", "high"]
-Decision = Literal["allow", "review", "approval_required", "blocked"]
+__all__ = ["DECISION_ORDER", "STATE_ORDER", "Decision", "GateRule", "Risk"]
 
 DECISION_ORDER: dict[Decision, int] = {
     "allow": 0,
@@ -26,26 +36,55 @@ DECISION_ORDER: dict[Decision, int] = {
     "blocked": 3,
 }
 
+STATE_ORDER: dict[PolicyState, int] = {
+    "no_data": 0,
+    "healthy": 1,
+    "insufficient_data": 2,
+    "watch": 3,
+    "freeze": 4,
+    "exhausted": 5,
+}
+"""States from mildest to worst (for "the worst state of these series")."""
+
+
+def rule_holds(rule: StateRule, period: Spend, windows: Mapping[str, Spend], firing: bool) -> bool:
+    """Whether every criterion of ``rule`` holds for a series (``windows`` by burn-window
+    name, ``period`` the period to date)."""
+    if rule.remaining_below is not None and not period.remaining_below(
+        decimal(rule.remaining_below)
+    ):
+        return False
+    if rule.remaining_at_or_below is not None and not period.remaining_at_or_below(
+        decimal(rule.remaining_at_or_below)
+    ):
+        return False
+    if rule.burn_above is not None:
+        spend = period if rule.burn_window == "period" else windows.get(rule.burn_window)
+        if spend is None or not spend.ratio_above(decimal(rule.burn_above)):
+            return False
+    return not (rule.condition_firing and not firing)
+
 
 def policy_state(
     preset: PolicyPreset,
-    remaining_ratio: float | None,
-    burn_rates: Mapping[str, float | None],
-    conditions: Iterable[ConditionResult],
+    period: Spend,
+    windows: Mapping[str, Spend],
+    firing: bool,
+    sufficient: bool = True,
 ) -> PolicyState:
-    """The state of one series under ``preset``."""
-    if remaining_ratio is None:
+    """The state of one series (or aggregate) under ``preset``.
+
+    ``period`` is the budget of the period to date, ``windows`` the burn windows, ``firing``
+    whether any burn-rate condition holds, ``sufficient`` whether its data covers enough of
+    the window.
+    """
+    if not sufficient:
+        return "insufficient_data"
+    if not period.has_data:
         return "no_data"
-    if remaining_ratio <= 0:
-        return "exhausted"
-    if remaining_ratio < preset.freeze_below_remaining:
-        burn = burn_rates.get(preset.freeze_burn_window)
-        if preset.freeze_min_burn is None or (burn is not None and burn > preset.freeze_min_burn):
-            return "freeze"
-    if remaining_ratio <= preset.watch_below_remaining:
-        return "watch"
-    if preset.watch_on_slow_burn and any(c.firing for c in conditions):
-        return "watch"
+    for rule in preset.rules:
+        if rule_holds(rule, period, windows, firing):
+            return rule.state
     return "healthy"
 
 
@@ -55,35 +94,41 @@ class GateRule:
     reason: str
 
 
-def gate_rule(state: PolicyState, change_type: str, risk: Risk, exempt: bool) -> GateRule:
+def state_words(preset: PolicyPreset, state: PolicyState) -> StatePolicy:
+    """How ``preset`` names and advises on ``state``."""
+    return preset.state_policy(state)
+
+
+def gate_rule(
+    preset: PolicyPreset,
+    state: PolicyState,
+    change_type: str,
+    risk: Risk,
+    exempt: bool,
+    stale: bool = False,
+) -> GateRule:
     """What one series in ``state`` says about a change of ``change_type`` and ``risk``.
 
-    ``exempt`` changes (incident fixes, security fixes, rollbacks, burn reductions) are the
-    ones the policy always lets through; they are still recorded.
+    ``exempt`` changes (incident fixes, security fixes, rollbacks, burn reductions: the
+    config's ``gate.exempt_types``) always pass; they are still recorded. Stale data raises
+    the decision to at least the preset's ``stale_data`` (never allow).
     """
-    risky = risk in ("medium", "high")
     if exempt:
         return GateRule("allow", f"{change_type} changes are exempt from budget policy")
-    if state == "exhausted":
-        return GateRule(
-            "blocked",
-            "budget exhausted: only incident, security and burn-reducing fixes may ship",
-        )
-    if state == "freeze":
-        if risky:
-            return GateRule(
-                "approval_required",
-                f"change freeze: a {risk}-risk change needs VP-level (approver) approval",
-            )
-        return GateRule("review", "change freeze: low-risk changes need owner review")
-    if state == "watch":
-        if risky:
-            return GateRule("review", "budget on watch: risky changes need owner review")
-        return GateRule("allow", "budget on watch: low-risk changes may ship")
-    if state == "no_data":
-        return GateRule("allow", "no data in the window: the budget does not object")
-    return GateRule("allow", "budget healthy: ship normally")
+    words = preset.state_policy(state)
+    decision = words.gate[risk]
+    reason = f"{words.label}: {words.advice}"
+    if stale and DECISION_ORDER[preset.stale_data] > DECISION_ORDER[decision]:
+        decision = preset.stale_data
+        reason = f"data stale: the budget cannot be judged on it ({words.label} when last seen)"
+    elif stale:
+        reason += " (data stale)"
+    return GateRule(decision, reason)
 
 
 def worst(decisions: Iterable[Decision]) -> Decision:
     return max(decisions, key=DECISION_ORDER.__getitem__, default="allow")
+
+
+def worst_state(states: Iterable[PolicyState]) -> PolicyState:
+    return max(states, key=STATE_ORDER.__getitem__, default="no_data")

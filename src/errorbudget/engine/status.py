@@ -1,101 +1,200 @@
-"""One series at one instant: from per-window counts to a BudgetStatus.
+"""Series (and aggregates of series) at one instant: from per-range counts to BudgetStatus.
 
-The caller (the App) fetches, for every range of the :class:`~errorbudget.engine.windows.Plan`,
-the raw counts and the budget-counting counts (raw minus exclusions); this module does the
-rest with no I/O.
+The caller (``evaluation``) reads, for every range of the
+:class:`~errorbudget.engine.windows.Plan`, the raw counts and the budget-counting counts
+(raw minus exclusions) of every series of an SLO into one :class:`RangeCounts`; this module
+does the rest with no I/O. A whole-SLO row, a tier or a group of series is evaluated by the
+same function as one series, on the sums of its members (DESIGN.md "Aggregates"): its budget
+is the sum of their budgets, its state comes from that same sum, and it "meets its target"
+only when every member meets its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from fractions import Fraction
 
-from errorbudget.engine import budget
+import numpy as np
+import numpy.typing as npt
+
+from errorbudget.durations import format_duration
 from errorbudget.engine.alerts import EffectiveCondition, evaluate_conditions
-from errorbudget.engine.budget import Counts
+from errorbudget.engine.exact import ONE, Spend, allowed_per_event, common_scale, decimal
+from errorbudget.engine.forecast import INSUFFICIENT, calendar_forecast, rolling_forecast
 from errorbudget.engine.policy import policy_state
 from errorbudget.engine.timeslices import BoolArray, FloatArray, SlicePrefix
-from errorbudget.engine.windows import EXHAUSTION_LOOKBACK, PROJECTION_LOOKBACK, Plan
+from errorbudget.engine.windows import FORECAST_LOOKBACK, Plan
 from errorbudget.model import (
     BURN_WINDOWS,
     SLO,
     BudgetStatus,
     CalendarWindow,
+    DataCoverage,
+    Minute,
     PolicyPreset,
     SegmentKey,
 )
 
+Int64Array = npt.NDArray[np.int64]
+Bounds = tuple[Minute, Minute] | None
+"""(first minute with data, last minute with data + 1) of a series, or None."""
 
-def evaluate_series(
+ConditionsFor = Callable[[SLO, Fraction], list[EffectiveCondition]]
+
+
+@dataclass(frozen=True, slots=True)
+class RangeCounts:
+    """Counts of the series of one SLO over every range of one plan.
+
+    ``raw`` and ``counted`` are (series × ranges × [good, total]) in ``plan.names`` order
+    (events, or slices for timeslices budgeting); ``allowed`` is (series × ranges) allowed
+    bad events times ``scale``, an integer (engine/exact.py). ``bounds`` are each series'
+    data bounds, ``targets`` their configured targets.
+    """
+
+    raw: FloatArray
+    counted: FloatArray
+    allowed: Int64Array
+    scale: int
+    targets: tuple[float, ...]
+    bounds: tuple[Bounds, ...]
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+
+def scaled_allowances(targets: Sequence[float], eligible: FloatArray) -> tuple[Int64Array, int]:
+    """Allowed bad events × scale per series and range, ``(1 − Tᵢ) × Eᵢ`` as integers over
+    the common denominator of the targets; ``eligible`` is (series × ranges)."""
+    scale = common_scale(list(targets))
+    per_event = np.array([allowed_per_event(t, scale) for t in targets], dtype=np.int64)
+    whole = np.rint(eligible).astype(np.int64)
+    return per_event.reshape(-1, *([1] * (whole.ndim - 1))) * whole, scale
+
+
+def range_counts(
+    raw: FloatArray, counted: FloatArray, targets: Sequence[float], bounds: Sequence[Bounds]
+) -> RangeCounts:
+    allowed, scale = scaled_allowances(targets, counted[..., 1])
+    return RangeCounts(raw, counted, allowed, scale, tuple(targets), tuple(bounds))
+
+
+def data_coverage(
+    plan: Plan, bounds: Bounds, min_coverage: float, max_age: timedelta | None
+) -> DataCoverage:
+    """How much of the window (the elapsed period of a calendar window) the data spans, and
+    its age at ``plan.at``; ``sufficient`` is decided exactly against ``min_coverage``."""
+    start, at = plan.intervals["period"]
+    window = at - start
+    max_age_seconds = max_age.total_seconds() if max_age is not None else None
+    if bounds is None:
+        return DataCoverage(
+            window, 0, None, None, None, min_coverage, max_age_seconds, window == 0, False
+        )
+    first, end = bounds
+    covered = max(0, min(at, end) - max(start, first))
+    need = decimal(min_coverage)
+    sufficient = covered * need.denominator >= need.numerator * window
+    age = max(0, at - end) * 60.0
+    stale = max_age_seconds is not None and age > max_age_seconds
+    return DataCoverage(
+        window, covered, first, end, age, min_coverage, max_age_seconds, sufficient, stale
+    )
+
+
+def merged_bounds(bounds: Sequence[Bounds]) -> Bounds:
+    """The data bounds of several series together: the earliest start, the latest end."""
+    known = [b for b in bounds if b is not None]
+    if not known:
+        return None
+    return min(b[0] for b in known), max(b[1] for b in known)
+
+
+def evaluate_row(
     slo: SLO,
     segment: SegmentKey,
     plan: Plan,
-    raw: Mapping[str, Counts],
-    counted: Mapping[str, Counts],
+    raw: FloatArray,
+    counted: FloatArray,
+    allowed: Sequence[int],
+    scale: int,
+    *,
+    target: float,
     preset: PolicyPreset,
-    conditions: list[EffectiveCondition],
-    allowances: Mapping[str, float] | None = None,
+    conditions_for: ConditionsFor,
+    coverage: DataCoverage,
+    members_within: Sequence[bool | None] | None = None,
 ) -> BudgetStatus:
-    """The status of ``slo`` × ``segment`` at ``plan.at``.
+    """The status of one row at ``plan.at``: one series, or the sum of several.
 
-    ``raw`` and ``counted`` map each range name of ``plan`` to counts (events, or slices
-    for timeslices budgeting); missing names count as zero. The budget of a range is
-    ``(1 − T) × E`` at the segment's target, unless ``allowances`` gives it (the whole-SLO
-    row passes the sum of its segments' budgets, see :func:`segment_allowances`).
+    ``raw`` and ``counted`` are (ranges × [good, total]) in ``plan.names`` order, ``allowed``
+    the allowed bad events × ``scale`` per range. ``target`` is the configured target shown
+    (the segment's, or the SLO's for an aggregate). ``members_within`` says, for an
+    aggregate, whether each member series meets its own target.
     """
-    zero = budget.ZERO
-    base_allowed = 1.0 - slo.target_for(segment)
-    given = allowances or {}
-
-    def allowed(name: str) -> float:
-        return given.get(name, base_allowed * counted.get(name, zero).total)
-
-    period = counted.get("period", zero)
-    period_raw = raw.get("period", zero)
-    period_allowed = allowed("period")
-    target = 1.0 - period_allowed / period.total if period.total > 0 else 1.0 - base_allowed
-    rates = {
-        name: budget.spent_ratio(counted.get(name, zero).bad, allowed(name))
-        for name in BURN_WINDOWS
+    names = plan.names
+    goods = counted[:, 0].tolist()
+    totals = counted[:, 1].tolist()
+    spends = {
+        name: Spend(int(totals[i]) - int(goods[i]), int(allowed[i]), scale)
+        for i, name in enumerate(names)
     }
-    consumed = budget.spent_ratio(period.bad, period_allowed)
-    remaining_events = period_allowed - period.bad
-    remaining_ratio = None if consumed is None else 1.0 - consumed
+    period = spends["period"]
+    position = names.index("period")
+    period_good, period_total = goods[position], totals[position]
+    raw_good, raw_total = (float(x) for x in raw[position])
 
-    exhaustion = counted.get(EXHAUSTION_LOOKBACK, zero)
-    exhaustion_range = plan.intervals[EXHAUSTION_LOOKBACK]
-    tte = (
-        None
-        if consumed is None
-        else budget.time_to_exhaustion_seconds(
-            remaining_events, exhaustion, (exhaustion_range[1] - exhaustion_range[0]) * 60.0
-        )
+    effective = (
+        ONE - Fraction(period.allowed, scale * int(period_total)) if period_total > 0 else None
     )
-
-    projected = linear = None
-    if isinstance(slo.window, CalendarWindow):
-        projection_range = plan.intervals[PROJECTION_LOOKBACK]
-        projected = budget.projected_consumed_ratio(
-            period.bad,
-            period_allowed,
-            counted.get(PROJECTION_LOOKBACK, zero).bad,
-            allowed(PROJECTION_LOOKBACK),
-            projection_range[1] - projection_range[0],
-            plan.budget_period.end - plan.at,
-        )
-        linear = budget.linear_projected_consumed_ratio(
-            consumed, plan.at - plan.budget_period.start, plan.budget_period.minutes
-        )
-
-    eligible = {name: counted.get(name, zero).total for name in BURN_WINDOWS}
+    conditions = conditions_for(slo, effective if effective is not None else decimal(target))
     slice_minutes = (
         int(slo.timeslice.length.total_seconds() // 60) if slo.timeslice is not None else None
     )
-    results = evaluate_conditions(
-        conditions, rates, eligible, slo.alerting.min_events, slice_minutes
+    eligible = {name: totals[names.index(name)] for name in BURN_WINDOWS}
+    results = (
+        evaluate_conditions(conditions, spends, eligible, slo.alerting.min_events, slice_minutes)
+        if slo.alerting.enabled
+        else ()
     )
-    if not slo.alerting.enabled:
-        results = ()
-    state = policy_state(preset, remaining_ratio, {**rates, "period": consumed}, results)
+    firing = any(r.firing for r in results)
+    state = policy_state(preset, period, spends, firing, coverage.sufficient)
+
+    if members_within is not None:
+        known = [w for w in members_within if w is not None]
+        within: bool | None = all(known) if known else None
+        missing = sum(1 for w in known if not w)
+    else:
+        within = period.within
+        missing = 1 if within is False else 0
+    remaining_events = (period.allowed - period.bad * scale) / scale
+    remaining_ratio = (
+        (period.allowed - period.bad * scale) / period.allowed if period.has_data else None
+    )
+    consumed = period.ratio
+    if not coverage.sufficient:
+        forecast = INSUFFICIENT
+        remaining_ratio = consumed = None
+        within = None
+    elif isinstance(slo.window, CalendarWindow):
+        forecast = calendar_forecast(
+            period,
+            spends[FORECAST_LOOKBACK],
+            plan.minutes(FORECAST_LOOKBACK),
+            plan.budget_period.end - plan.at,
+            plan.at - plan.budget_period.start,
+            plan.budget_period.minutes,
+        )
+    else:
+        forecast = rolling_forecast(
+            period,
+            spends[FORECAST_LOOKBACK],
+            plan.minutes(FORECAST_LOOKBACK),
+            [(plan.minutes(name), spends[name]) for name in plan.leaving],
+        )
+    words = preset.state_policy(state)
     return BudgetStatus(
         slo=slo.id,
         service=slo.service,
@@ -106,39 +205,115 @@ def evaluate_series(
         period_start=plan.budget_period.start,
         period_end=plan.budget_period.end,
         budgeting=slo.budgeting,
-        eligible=period.total,
-        good=period.good,
-        bad=period.bad,
-        raw_total=period_raw.total,
-        raw_bad=period_raw.bad,
-        excluded=period_raw.total - period.total,
-        sli=budget.sli(period),
-        budget_total=period_allowed,
-        budget_consumed=period.bad,
+        eligible=period_total,
+        good=period_good,
+        bad=period_total - period_good,
+        raw_total=raw_total,
+        raw_bad=raw_total - raw_good,
+        excluded=raw_total - period_total,
+        sli=period_good / period_total if period_total > 0 else None,
+        budget_total=period.allowed / scale,
+        budget_consumed=float(period.bad),
         budget_remaining=remaining_events,
         budget_remaining_ratio=remaining_ratio,
-        burn_rates=rates,
+        burn_rates={name: spends[name].ratio for name in BURN_WINDOWS},
         period_burn_rate=consumed,
-        time_to_exhaustion_seconds=tte,
-        projected_consumed_ratio=projected,
-        linear_projected_consumed_ratio=linear,
+        time_to_exhaustion_seconds=forecast.time_to_exhaustion_seconds,
+        projected_consumed_ratio=forecast.projected_consumed_ratio,
+        linear_projected_consumed_ratio=forecast.linear_projected_consumed_ratio,
         state=state,
         conditions=results,
+        effective_target=float(effective) if effective is not None else None,
+        meets_target=within,
+        series=len(members_within) if members_within is not None else 1,
+        series_missing_target=missing,
+        outlook=forecast.outlook,
+        forecast_lookback=format_duration(slo.forecast.lookback),
+        policy=preset.name,
+        state_label=words.label,
+        band=words.band,
+        advice=words.advice,
+        coverage=coverage,
     )
 
 
-def segment_allowances(
-    targets: FloatArray, counted: FloatArray, names: list[str]
-) -> dict[str, float]:
-    """Per range, the whole SLO's budget as the sum of its segments' budgets:
-    ``Σ (1 − Tᵢ) × Eᵢ``.
+def evaluate_series(
+    slo: SLO,
+    segment: SegmentKey,
+    plan: Plan,
+    counts: RangeCounts,
+    index: int,
+    preset: PolicyPreset,
+    conditions_for: ConditionsFor,
+) -> BudgetStatus:
+    """The status of the series at ``index`` of ``counts``."""
+    return evaluate_row(
+        slo,
+        segment,
+        plan,
+        counts.raw[index],
+        counts.counted[index],
+        counts.allowed[index].tolist(),
+        counts.scale,
+        target=counts.targets[index],
+        preset=preset,
+        conditions_for=conditions_for,
+        coverage=data_coverage(plan, counts.bounds[index], slo.data.min_coverage, slo.max_data_age),
+    )
 
-    With per-segment targets (VIP 95 %, standard 80 %), judging the sum of all calls at one
-    target would hide or invent burn, and a blended target drifts with the traffic mix.
-    ``targets`` has one target per series; ``counted`` is (series × ranges × [good, total]).
-    """
-    allowed = ((1.0 - targets)[:, None] * counted[:, :, 1]).sum(axis=0)
-    return {name: float(allowed[i]) for i, name in enumerate(names)}
+
+def evaluate_aggregate(
+    slo: SLO,
+    segment: SegmentKey,
+    plan: Plan,
+    counts: RangeCounts,
+    members: Sequence[int],
+    preset: PolicyPreset,
+    conditions_for: ConditionsFor,
+    whole: tuple[FloatArray, FloatArray] | None = None,
+) -> BudgetStatus:
+    """Several series of ``counts`` as one row: counts and budgets summed (the whole-SLO
+    row, a tier, a group). ``whole`` replaces the summed (raw, counted) counts where they
+    do not add up (timeslices: slices are judged on the summed minutes, with the SLO's own
+    target)."""
+    chosen = list(members)
+    if whole is not None:
+        raw, counted = whole
+        allowed_all, scale = scaled_allowances([slo.target], counted[None, :, 1])
+        allowed = allowed_all[0].tolist()
+    else:
+        raw = counts.raw[chosen].sum(axis=0) if chosen else np.zeros(counts.raw.shape[1:])
+        counted = (
+            counts.counted[chosen].sum(axis=0) if chosen else np.zeros(counts.counted.shape[1:])
+        )
+        allowed = (
+            counts.allowed[chosen].sum(axis=0).tolist() if chosen else [0] * counts.counted.shape[1]
+        )
+        scale = counts.scale
+    position = plan.names.index("period")
+    within = [
+        Spend(
+            int(counts.counted[i, position, 1]) - int(counts.counted[i, position, 0]),
+            int(counts.allowed[i, position]),
+            counts.scale,
+        ).within
+        for i in chosen
+    ]
+    bounds = merged_bounds([counts.bounds[i] for i in chosen])
+    return evaluate_row(
+        slo,
+        segment,
+        plan,
+        raw,
+        counted,
+        allowed,
+        scale,
+        target=slo.target,
+        preset=preset,
+        conditions_for=conditions_for,
+        coverage=data_coverage(plan, bounds, slo.data.min_coverage, slo.max_data_age),
+        members_within=within,
+    )
 
 
 def timeslice_counts(
@@ -148,10 +323,11 @@ def timeslice_counts(
     total: FloatArray,
     origin: int,
     excluded: BoolArray | None,
-) -> list[tuple[dict[str, Counts], dict[str, Counts]]]:
-    """Raw and counted slice counts for every range of ``plan`` and every series, from
-    (series × minutes) arrays that start at minute ``origin`` on the slice grid and end at
-    ``plan.at``; ``excluded`` masks excluded minutes (None: no exclusion applies)."""
+) -> tuple[FloatArray, FloatArray]:
+    """Raw and counted slice counts, each (series × ranges × [good, total]) in
+    ``plan.names`` order, from (series × minutes) arrays that start at minute ``origin`` on
+    the slice grid and end at ``plan.at``; ``excluded`` masks excluded minutes (None: no
+    exclusion applies)."""
     settings = slo.timeslice
     if settings is None:
         raise ValueError(f"SLO {slo.id} does not use timeslices budgeting")
@@ -162,14 +338,10 @@ def timeslice_counts(
         if excluded is None
         else SlicePrefix(good, total, origin, length, settings.target, settings.no_data, excluded)
     )
-    per_name = {
-        name: (raw.counts(interval), counted.counts(interval))
-        for name, interval in plan.intervals.items()
-    }
-    return [
-        (
-            {name: Counts(float(r[0][i]), float(r[1][i])) for name, (r, _) in per_name.items()},
-            {name: Counts(float(c[0][i]), float(c[1][i])) for name, (_, c) in per_name.items()},
-        )
-        for i in range(good.shape[0])
-    ]
+
+    def stack(prefix: SlicePrefix) -> FloatArray:
+        columns = [np.stack(prefix.counts(plan.intervals[n]), axis=-1) for n in plan.names]
+        return np.stack(columns, axis=-2)
+
+    raw_counts = stack(raw)
+    return raw_counts, raw_counts if counted is raw else stack(counted)

@@ -14,6 +14,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from errorbudget.engine.exact import decimal
+
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -42,8 +44,12 @@ def slice_counts(
     slice_good = good.reshape(shape).sum(axis=-1)
     slice_total = total.reshape(shape).sum(axis=-1)
     has_data = slice_total > 0
-    ratio = np.divide(slice_good, slice_total, out=np.zeros_like(slice_good), where=has_data)
-    is_good = has_data & (ratio >= slice_target)
+    # good / total ≥ p / q, decided exactly on whole counts: good × q ≥ total × p
+    exact = decimal(slice_target)
+    is_good = has_data & (
+        np.rint(slice_good).astype(np.int64) * exact.denominator
+        >= np.rint(slice_total).astype(np.int64) * exact.numerator
+    )
     if no_data == "ignore":
         counted = slice_has_minutes & has_data
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from errorbudget.model import BURN_WINDOWS, CalendarWindow, Minute, RollingWindow, to_minute
@@ -88,12 +89,15 @@ class Plan:
     """Named ``[start, end)`` ranges needed to evaluate every series of one SLO at ``at``.
 
     ``period`` counts from the period start to ``at`` (to date); ``budget_period`` is the
-    whole period. Lookbacks feed the forecasts.
+    whole period. ``lookback`` feeds the forecast; for a rolling window, ``leaving`` names
+    the pieces of the window, oldest first and cut at UTC midnights, whose events leave it
+    as time goes on (engine/forecast.py).
     """
 
     at: Minute
     budget_period: Period
     intervals: dict[str, tuple[Minute, Minute]]
+    leaving: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -102,25 +106,41 @@ class Plan:
     def earliest(self) -> Minute:
         return min(start for start, _ in self.intervals.values())
 
+    def minutes(self, name: str) -> int:
+        start, end = self.intervals[name]
+        return end - start
 
-EXHAUSTION_LOOKBACK = "lookback:exhaustion"
-PROJECTION_LOOKBACK = "lookback:projection"
+
+FORECAST_LOOKBACK = "lookback"
+LEAVING = "leaving:"
+DAY_MINUTES = 1440
 
 
-def plan(
-    window: RollingWindow | CalendarWindow,
-    at: Minute,
-    exhaustion_lookback: timedelta,
-    projection_lookback: timedelta,
-) -> Plan:
-    """Every range a status at ``at`` needs: the burn windows, the period to date and the
-    two forecast lookbacks."""
+def leaving_pieces(start: Minute, end: Minute) -> list[tuple[Minute, Minute]]:
+    """``[start, end)`` cut at UTC midnights (the store answers whole days from rollups)."""
+    cuts = [start]
+    midnight = start - start % DAY_MINUTES + DAY_MINUTES
+    while midnight < end:
+        cuts.append(midnight)
+        midnight += DAY_MINUTES
+    cuts.append(end)
+    return [(low, high) for low, high in pairwise(cuts) if low < high]
+
+
+def plan(window: RollingWindow | CalendarWindow, at: Minute, lookback: timedelta) -> Plan:
+    """Every range a status at ``at`` needs: the burn windows, the period to date, the
+    forecast's lookback and, for a rolling window, the pieces that will leave it."""
     budget_period = period_at(window, at)
     intervals = {name: (at - BURN_WINDOW_MINUTES[name], at) for name in BURN_WINDOWS}
     intervals["period"] = (budget_period.start, at)
-    intervals[EXHAUSTION_LOOKBACK] = (at - int(exhaustion_lookback.total_seconds() // 60), at)
-    intervals[PROJECTION_LOOKBACK] = (at - int(projection_lookback.total_seconds() // 60), at)
-    return Plan(at=at, budget_period=budget_period, intervals=intervals)
+    intervals[FORECAST_LOOKBACK] = (at - int(lookback.total_seconds() // 60), at)
+    leaving: list[str] = []
+    if isinstance(window, RollingWindow):
+        for index, piece in enumerate(leaving_pieces(budget_period.start, at)):
+            name = f"{LEAVING}{index}"
+            intervals[name] = piece
+            leaving.append(name)
+    return Plan(at=at, budget_period=budget_period, intervals=intervals, leaving=tuple(leaving))
 
 
 def clip(

@@ -66,6 +66,17 @@ FROM e CROSS JOIN minute_blocks AS b ON b.series_id = e.series_id AND b.hour = e
 """
 
 
+_SERIES_EDGE_BLOCKS = f"""
+WITH e AS MATERIALIZED (
+    SELECT s.value AS series_id,
+           (SELECT {{edge}}(m.hour) FROM minute_blocks AS m WHERE m.series_id = s.value) AS hour
+    FROM ({_JSON_IDS}) AS s
+)
+SELECT e.series_id, b.hour, b.minutes_mask
+FROM e CROSS JOIN minute_blocks AS b ON b.series_id = e.series_id AND b.hour = e.hour
+"""
+
+
 class _Selection:
     """The distinct series of a read, as SQL gets them, and the map back to the caller's."""
 
@@ -242,3 +253,32 @@ def data_bounds(
         else:
             bounds.append(hour * MINUTES_PER_HOUR + mask.bit_length())
     return bounds[0], bounds[1]
+
+
+def series_bounds(
+    connection: sqlite3.Connection, series: Sequence[int]
+) -> list[tuple[int, int] | None]:
+    """Per series of ``series`` (in order): (first minute with data, last minute with data
+    + 1), or None when it has none. Two statements for any number of series."""
+    requested = int_array("series", list(series))
+    if not requested.size:
+        return []
+    parameters = (json.dumps(np.unique(requested).tolist()),)
+    edges: list[dict[int, int]] = []
+    for edge in ("min", "max"):
+        masks: dict[int, tuple[int, int]] = {}
+        for series_id, hour, mask in connection.execute(
+            _SERIES_EDGE_BLOCKS.format(edge=edge), parameters
+        ):
+            previous = masks.get(int(series_id))
+            combined = int(mask) | (previous[1] if previous else 0)
+            masks[int(series_id)] = (int(hour), combined)
+        found: dict[int, int] = {}
+        for series_id, (hour, mask) in masks.items():
+            if edge == "min":
+                found[series_id] = hour * MINUTES_PER_HOUR + (mask & -mask).bit_length() - 1
+            else:
+                found[series_id] = hour * MINUTES_PER_HOUR + mask.bit_length()
+        edges.append(found)
+    first, end = edges
+    return [(first[i], end[i]) if i in first and i in end else None for i in requested.tolist()]

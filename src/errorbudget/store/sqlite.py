@@ -277,6 +277,12 @@ class Store:
         with self._reading("read data bounds") as connection:
             return reads.data_bounds(connection, series)
 
+    def series_bounds(self, series: Sequence[int]) -> list[tuple[Minute, Minute] | None]:
+        """Per series, in order: (first minute with data, last minute with data + 1), or
+        None; one read for any number of series (``data_bounds`` of each, in bulk)."""
+        with self._reading("read series data bounds") as connection:
+            return reads.series_bounds(connection, series)
+
     # --- exclusions and audit --------------------------------------------------------------------
 
     def add_exclusion(

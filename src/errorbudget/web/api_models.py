@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from errorbudget.engine.policy import Decision, Risk
-from errorbudget.model import ExclusionCategory, PolicyState
+from errorbudget.model import ExclusionCategory, Outlook, PolicyState
 from errorbudget.store.annotations import AnnotationKind
 from errorbudget.store.changes import ChangeStatus
 
@@ -42,6 +42,21 @@ class ConditionOut(BaseModel):
     firing: bool
 
 
+class DataOut(BaseModel):
+    """How much of the window a series' data covers and how old it is."""
+
+    sufficient: bool = Field(description="Covers at least data.min_coverage of the window.")
+    stale: bool = Field(description="Older than data.max_age: the gate never allows on it.")
+    covered_minutes: int
+    window_minutes: int = Field(description="The window, or a calendar window's elapsed part.")
+    min_coverage: float
+    first: AwareDatetime | None
+    end: AwareDatetime | None = Field(description="End of the newest minute with data.")
+    age_seconds: float | None
+    max_age_seconds: float | None
+    note: str | None = Field(description="What a page shows instead of a number, if anything.")
+
+
 class StatusOut(BaseModel):
     """The budget of one series at one instant (the ``status --format json`` object)."""
 
@@ -67,10 +82,30 @@ class StatusOut(BaseModel):
     budget_remaining_ratio: float | None = Field(description="May be negative (overspent).")
     burn_rates: dict[str, float | None] = Field(description="Keyed 5m 30m 1h 2h 6h 1d 3d.")
     period_burn_rate: float | None
-    time_to_exhaustion_seconds: float | None
-    projected_consumed_ratio: float | None
-    linear_projected_consumed_ratio: float | None
+    time_to_exhaustion_seconds: float | None = Field(
+        description="Only where exhaustion is forecast (exhaustion_outlook says why not)."
+    )
+    exhaustion_outlook: Outlook
+    forecast_lookback: str
+    projected_consumed_ratio: float | None = Field(
+        description="Calendar windows: consumed at the period end, same forecast."
+    )
+    linear_projected_consumed_ratio: float | None = Field(
+        description="The seed's linear projection (consumed ÷ elapsed × period)."
+    )
+    effective_target: float | None = Field(
+        description="What the summed budgets amount to (whole rows with per-segment targets)."
+    )
+    meets_target: bool | None = Field(
+        description="SLI ≥ target, exactly; for a whole row, every segment meets its own."
+    )
+    series: int
+    series_missing_target: int
+    policy: str = Field(description="The policy preset the state and gate come from.")
     state: PolicyState
+    state_label: str = Field(description="The state in the preset's words.")
+    advice: str = Field(description="The preset's release policy for this state.")
+    data: DataOut | None
     alerts: list[ConditionOut] = Field(description="The conditions firing now.")
 
 

@@ -62,6 +62,7 @@ def change_row(review: ChangeReview, judged_now: bool) -> ChangeRow:
         needs=review.needs,
         approved=review.approved,
         effective=review.effective,
+        approvable=change.status == "pending" and review.needs != "blocked",
         reasons=list(review.reasons),
         approvals=[
             ApprovalView(

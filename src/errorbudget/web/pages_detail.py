@@ -8,7 +8,6 @@ failures and exclusions); the breakdown tables always show every series.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -22,10 +21,10 @@ from errorbudget.web.pages_models import (
     FailureBreakdown,
     SegmentGroup,
     SloDetailPage,
+    Threshold,
     TimelinePoint,
 )
 from errorbudget.web.pages_rows import (
-    aggregate_row,
     condition_cells,
     series_row,
     slo_card,
@@ -65,6 +64,7 @@ def build_detail(
     not name every segment key of the SLO.
     """
     slo = app.loaded.slo(slo_id)
+    preset = app.preset(slo.id)
     evaluation = app.evaluation()  # "now" as the App has it (under serve: the warmer's)
     at = from_minute(evaluation.minute)
     start = at - timedelta(days=TIMELINE_DAYS)
@@ -89,15 +89,19 @@ def build_detail(
         title=f"{slo.id}: {slo.description}" if slo.description else slo.id,
         at=at,
         refresh_seconds=refresh_seconds,
-        slo=slo_ref(slo),
+        slo=slo_ref(slo, preset),
         runbook_url=slo.runbook_url,
         segment=dict(focus.segment),
         segment_label=segment_label(focus.segment),
-        card=slo_card(slo, focus, [focus] if focus is not whole else segments),
+        card=slo_card(slo, preset, focus, [focus] if focus is not whole else segments),
         conditions=conditions,
         timeline_start=start,
         timeline_end=at,
         timeline_step_seconds=int(TIMELINE_STEP.total_seconds()),
+        thresholds=[
+            Threshold(remaining_ratio=value, label=words.label, band=words.band)
+            for value, words in preset.remaining_thresholds()
+        ],
         fast_burn_thresholds=thresholds,
         timeline=points,
         annotations=annotations,
@@ -105,7 +109,7 @@ def build_detail(
         segments=[series_row(s) for s in sorted(segments, key=_remaining)]
         if slo.segments.keys
         else [],
-        groups=_groups(slo, segments),
+        groups=_groups(slo, segments, evaluation.groups.get(slo.id, [])),
         failures=FailureBreakdown(
             raw_total=focus.raw_total,
             raw_bad=focus.raw_bad,
@@ -275,21 +279,23 @@ def _episodes(
     return episodes
 
 
-def _groups(slo: SLO, segments: list[BudgetStatus]) -> list[SegmentGroup]:
+def _groups(
+    slo: SLO, segments: list[BudgetStatus], groups: list[BudgetStatus]
+) -> list[SegmentGroup]:
     """With several segment keys (tier and queue, flow and agent version), the series grouped
-    by each key; with one key the series table already is that breakdown."""
+    by each key — each group evaluated by the engine as one aggregate (``groups``); with one
+    key the series table already is that breakdown."""
     if len(slo.segments.keys) < 2:
         return []
-    groups = []
+    found = []
     for key in slo.segments.keys:
-        by_value: dict[str, list[BudgetStatus]] = defaultdict(list)
-        for status in segments:
-            by_value[dict(status.segment).get(key, "(none)")].append(status)
-        rows = [aggregate_row(value, {key: value}, by_value[value]) for value in by_value]
-        rows.sort(key=lambda r: _remaining_ratio(r.budget_remaining_ratio))
-        groups.append(SegmentGroup(key=key, rows=rows))
-    return groups
-
-
-def _remaining_ratio(ratio: float | None) -> float:
-    return float("inf") if ratio is None else ratio
+        rows = []
+        for group in groups:
+            if not group.segment or group.segment[0][0] != key:
+                continue
+            value = group.segment[0][1]
+            members = [s for s in segments if dict(s.segment).get(key) == value]
+            rows.append((group, series_row(group, value, members if len(members) > 1 else ())))
+        rows.sort(key=lambda pair: _remaining(pair[0]))
+        found.append(SegmentGroup(key=key, rows=[row for _, row in rows]))
+    return found

@@ -17,12 +17,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from errorbudget.engine.policy import Decision, Risk
-from errorbudget.model import PolicyState
+from errorbudget.model import Band, Decision, Outlook, PolicyState, Risk
 
-Band = Literal["green", "amber", "red", "none"]
-"""Gauge colour band by budget remaining: green above 50 %, amber 20–50 %, red below 20 %,
-none without data (the seed dashboard's Panel 1)."""
+__all__ = ["Band"]
 
 Tone = Literal["good", "warn", "bad", "neutral"]
 """How an answer reads at a glance (with a text label, never colour alone)."""
@@ -36,7 +33,7 @@ class View(BaseModel):
 
 
 class SloRef(View):
-    """What every page says about an SLO it mentions."""
+    """What every page says about an SLO it mentions, as configured."""
 
     id: str
     service: str
@@ -45,15 +42,44 @@ class SloRef(View):
     window: str
     budgeting: str
     url: str
+    target: float
+    """The SLO's configured target (never a traffic-weighted blend)."""
+    target_overrides: list[str]
+    """Per-segment targets, e.g. ``tier=vip 95%``."""
+    judged: str
+    """How the whole-SLO row is judged, in words."""
+    policy: str
+    policy_description: str
+
+
+class DataView(View):
+    """Whether a row has enough, and fresh enough, data to be judged (docs/concepts.md
+    "Too little or stale data")."""
+
+    sufficient: bool
+    stale: bool
+    covered_minutes: int
+    window_minutes: int
+    age_seconds: float | None
+    note: str | None
+    """``insufficient data (44 of 43,200 minutes)``, ``data stale: …`` or None."""
 
 
 class Gauge(View):
-    """One radial gauge: budget remaining of one SLI (its whole-SLO row)."""
+    """One radial gauge: budget remaining of one SLI (its whole-SLO row), coloured and
+    worded by the SLO's policy preset for the row's state."""
 
     remaining_ratio: float | None
     band: Band
-    band_label: str
-    freeze_recommended: bool
+    state: PolicyState
+    state_label: str
+    advice: str
+    """The preset's release policy for this state (e.g. "change freeze recommended; every
+    change needs VP-level approval")."""
+    note: str | None
+    """Shown instead of a number when the data cannot be judged."""
+    thresholds: list[float]
+    """The preset's budget-remaining thresholds (gauge ticks)."""
 
 
 class SloCard(View):
@@ -62,13 +88,23 @@ class SloCard(View):
     slo: SloRef
     gauge: Gauge
     target: float
+    effective_target: float | None
+    """What the summed segment budgets amount to (shown as such, never as the target)."""
     sli: float | None
+    meets_target: bool | None
+    series_missing_target: int
     state: PolicyState
+    state_label: str
     burn_1h: float | None
     burn_6h: float | None
     burn_1d: float | None
     time_to_exhaustion_seconds: float | None
+    outlook: Outlook
+    forecast_lookback: str
     projected_consumed_ratio: float | None
+    linear_projected_consumed_ratio: float | None
+    calendar: bool
+    data: DataView
     series: int
     fast_burns: int
     slow_burns: int
@@ -109,6 +145,7 @@ class FiringCondition(View):
     short_burn: float | None
     budget_remaining_ratio: float | None
     state: PolicyState
+    state_label: str
 
 
 class SeriesRow(View):
@@ -121,16 +158,22 @@ class SeriesRow(View):
     eligible: float
     bad: float
     sli: float | None
+    meets_target: bool | None
+    series_missing_target: int
     budget_remaining_ratio: float | None
     band: Band
     state: PolicyState
+    state_label: str
     burn_1h: float | None
     burn_1d: float | None
     time_to_exhaustion_seconds: float | None
+    outlook: Outlook
+    data: DataView
     firing: list[str]
-    """Firing conditions as ``severity long/short``; for an aggregate, of its worst series."""
+    """Firing conditions as ``kind burn long/short`` (of the row itself: an aggregate is
+    evaluated on its summed counts)."""
     worst_segment: str | None = None
-    """For an aggregate: the series with the least budget remaining."""
+    """For an aggregate: its member series with the least budget remaining."""
 
 
 class TierRow(View):
@@ -142,12 +185,28 @@ class TierRow(View):
 
 
 class Projection(View):
-    """Projected period-end consumption of one calendar-window SLO."""
+    """Projected period-end consumption of one calendar-window SLO, from the same forecast
+    as its time to exhaustion (engine/forecast.py), beside the seed's linear projection."""
 
     slo: SloRef
     projected_consumed_ratio: float | None
     linear_projected_consumed_ratio: float | None
     period_end: datetime
+    outlook: Outlook
+    time_to_exhaustion_seconds: float | None
+    note: str | None
+    """Why there is no projection (insufficient data)."""
+
+
+class DataRow(View):
+    """Per SLO: its source, how much of the window its data covers, and how old it is."""
+
+    slo: SloRef
+    source: str
+    data: DataView
+    oldest_series: str | None
+    oldest_age_seconds: float | None
+    stale_series: int
 
 
 class ServiceGate(View):
@@ -156,9 +215,12 @@ class ServiceGate(View):
     service: str
     decisions: dict[Risk, Decision]
     reason: str
-    """The reason behind the medium-risk decision (its worst series)."""
+    """The reason behind the medium-risk decision (its worst binding series)."""
     blocking: list[str]
-    """Series that do not simply allow a medium-risk change, as ``slo segment: state``."""
+    """Binding series that do not simply allow a medium-risk change, as
+    ``slo segment: state``."""
+    below_minimum: list[str]
+    """Segments below the gate's minimum volume that would say worse (shown, not binding)."""
 
 
 class ApprovalView(View):
@@ -198,6 +260,8 @@ class ChangeRow(View):
     approved: bool
     effective: Decision
     """What ``errorbudget gate --change ID`` answers: the decision with approvals applied."""
+    approvable: bool
+    """Whether an approval could let it ship (pending, and not blocked by the budget)."""
     reasons: list[str]
     approvals: list[ApprovalView]
 
@@ -229,6 +293,7 @@ class OverviewPage(View):
     pending_changes: list[ChangeRow]
     pending_total: int
     series_total: int
+    data: list[DataRow]
 
 
 class TimelinePoint(View):
@@ -283,6 +348,14 @@ class SegmentGroup(View):
     rows: list[SeriesRow]
 
 
+class Threshold(View):
+    """A budget-remaining threshold of the SLO's policy preset (a line on the budget chart)."""
+
+    remaining_ratio: float
+    label: str
+    band: Band
+
+
 class SloDetailPage(View):
     """``/slos/{id}`` and ``/api/v1/pages/slos/{id}``."""
 
@@ -299,6 +372,7 @@ class SloDetailPage(View):
     timeline_start: datetime
     timeline_end: datetime
     timeline_step_seconds: int
+    thresholds: list[Threshold]
     fast_burn_thresholds: dict[str, float]
     """Factor of each fast-burn (page) condition by long window (1h, 6h, 1d): burn episodes
     are the hours in which one of those windows burned over its factor."""
@@ -319,13 +393,27 @@ class ExecRow(View):
     owner: str
     slos: int
     slos_meeting_target: int
+    """SLOs every series of which meets its own target (exactly); an SLO whose data cannot
+    be judged counts as not meeting it."""
+    slos_unjudged: int
+    """SLOs with too little data to say."""
+    missing: list[str]
+    """Every series that misses its own target: ``voice-sla queue=vip-billing: 94.78% vs
+    95%``."""
+    within_budget: bool
+    """No series of the service has spent its budget."""
     worst: SloRef | None
     worst_remaining_ratio: float | None
     worst_band: Band
+    worst_state_label: str
     state: PolicyState
+    advice: str
+    """The release policy of the worst state, in its preset's words."""
     projected_consumed_ratio: float | None
     """The highest projected period-end consumption among its calendar-window SLOs."""
     decision_medium_risk: Decision
+    stale_sources: list[str]
+    """SLOs whose data is stale (the gate will not allow on them)."""
 
 
 class ExecPage(View):
@@ -336,7 +424,7 @@ class ExecPage(View):
     refresh_seconds: int
     period_label: str
     services_within_budget: int
-    """Services none of whose SLOs has exhausted its budget."""
+    """Services none of whose series (segments included) has spent its budget."""
     services_shipping_freely: int
     """Services where a medium-risk change may ship without review or approval."""
     rows: list[ExecRow]

@@ -13,20 +13,22 @@ from datetime import datetime, timedelta
 
 from errorbudget.app import App
 from errorbudget.changes import Annotation
-from errorbudget.engine.policy import DECISION_ORDER, Decision
+from errorbudget.engine.policy import DECISION_ORDER, STATE_ORDER, Decision
 from errorbudget.model import (
     SLO,
     BudgetStatus,
     CalendarWindow,
+    PolicyPreset,
     from_minute,
     segment_key,
     segment_label,
 )
-from errorbudget.report import burn, percent
+from errorbudget.report import burn, data_note, percent
 from errorbudget.web.pages_changes import pending_changes
 from errorbudget.web.pages_models import (
     Answer,
     ConditionRow,
+    DataRow,
     ExecPage,
     ExecRow,
     FiringCondition,
@@ -34,23 +36,22 @@ from errorbudget.web.pages_models import (
     Projection,
     ServiceGate,
     SloCard,
+    SloRef,
     TierRow,
     Tone,
 )
 from errorbudget.web.pages_rows import (
-    STATE_ORDER,
-    aggregate_row,
-    band,
     condition_cells,
+    data_view,
     firing_conditions,
     firing_order,
+    series_row,
     service_gate,
     slo_card,
     slo_ref,
     split_rows,
     tier_of,
     tier_sort_key,
-    worst_state,
 )
 
 RECENT_CHANGES = timedelta(days=3)
@@ -84,7 +85,7 @@ DECISION_TONE: dict[Decision, Tone] = {
 
 
 class Evaluation:
-    """One ``App.status()`` call, grouped by SLO and by service."""
+    """The App's current evaluation, grouped by SLO and by service, with each SLO's preset."""
 
     def __init__(self, app: App) -> None:
         # "now" as the App has it (under serve: the warmer's latest evaluation)
@@ -92,12 +93,15 @@ class Evaluation:
         self.at: datetime = from_minute(evaluation.minute)
         statuses = evaluation.statuses
         self.slos: list[SLO] = app.slos
+        self.presets: dict[str, PolicyPreset] = app.loaded.policies
+        self.min_segment_share = app.loaded.config.gate.min_segment_share
         by_slo: dict[str, list[BudgetStatus]] = defaultdict(list)
         for status in statuses:
             by_slo[status.slo].append(status)
         self.rows: dict[str, tuple[BudgetStatus, list[BudgetStatus]]] = {
             slo.id: split_rows(slo, by_slo[slo.id]) for slo in self.slos if by_slo[slo.id]
         }
+        self.groups = evaluation.groups
         self.by_service: dict[str, list[BudgetStatus]] = defaultdict(list)
         for status in statuses:
             self.by_service[status.service].append(status)
@@ -105,28 +109,49 @@ class Evaluation:
         self.services = [*configured, *sorted(set(self.by_service) - set(configured))]
         self.service_info = {s.id: s for s in app.loaded.config.services}
 
+    def preset(self, slo: SLO) -> PolicyPreset:
+        return self.presets[slo.policy]
+
+    def ref(self, slo: SLO) -> SloRef:
+        return slo_ref(slo, self.preset(slo))
+
     def cards(self) -> list[SloCard]:
-        return [slo_card(slo, *self.rows[slo.id]) for slo in self.slos if slo.id in self.rows]
+        return [
+            slo_card(slo, self.preset(slo), *self.rows[slo.id])
+            for slo in self.slos
+            if slo.id in self.rows
+        ]
 
     def firing(self) -> list[FiringCondition]:
         found = [
             item
             for slo in self.slos
             if slo.id in self.rows
-            for item in firing_conditions(slo, _all_rows(*self.rows[slo.id]))
+            for item in firing_conditions(slo, self.preset(slo), _all_rows(*self.rows[slo.id]))
         ]
         return sorted(found, key=firing_order)
 
     def gates(self) -> list[ServiceGate]:
-        return [service_gate(s, self.by_service[s]) for s in self.services if self.by_service[s]]
+        return [
+            service_gate(s, self.by_service[s], self.presets, self.min_segment_share)
+            for s in self.services
+            if self.by_service[s]
+        ]
+
+    def stale(self) -> list[BudgetStatus]:
+        """Rows whose data is stale (every series of a source that stopped)."""
+        return [s for s in (s for rows in self.by_service.values() for s in rows) if s.stale]
 
     def projections(self) -> list[Projection]:
         return [
             Projection(
-                slo=slo_ref(slo),
+                slo=self.ref(slo),
                 projected_consumed_ratio=whole.projected_consumed_ratio,
                 linear_projected_consumed_ratio=whole.linear_projected_consumed_ratio,
                 period_end=from_minute(whole.period_end),
+                outlook=whole.outlook,
+                time_to_exhaustion_seconds=whole.time_to_exhaustion_seconds,
+                note=data_note(whole.coverage) if whole.coverage is not None else None,
             )
             for slo in self.slos
             if slo.id in self.rows and isinstance(slo.window, CalendarWindow)
@@ -153,15 +178,19 @@ def build_overview(app: App, refresh_seconds: int) -> OverviewPage:
         headline = None
     pending, pending_total = pending_changes(app)
     recent = app.annotations(start=evaluation.at - RECENT_CHANGES, end=evaluation.at)
+    stale = evaluation.stale()
     return OverviewPage(
         title="Error budgets",
         at=evaluation.at,
         refresh_seconds=refresh_seconds,
-        answers=answers(cards, firing, gates, recent_changes(evaluation, firing, recent)),
+        answers=answers(
+            cards, firing, gates, recent_changes(evaluation, firing, recent), stale_lines(stale)
+        ),
         cards=cards,
         conditions=[
             ConditionRow(
-                slo=slo_ref(slo), cells=condition_cells(_all_rows(*evaluation.rows[slo.id]))
+                slo=evaluation.ref(slo),
+                cells=condition_cells(_all_rows(*evaluation.rows[slo.id])),
             )
             for slo in evaluation.slos
             if slo.id in evaluation.rows
@@ -175,28 +204,83 @@ def build_overview(app: App, refresh_seconds: int) -> OverviewPage:
         pending_changes=pending,
         pending_total=pending_total,
         series_total=sum(len(segments) for _, segments in evaluation.rows.values()),
+        data=data_rows(evaluation),
     )
 
 
-def tiers(evaluation: Evaluation) -> list[TierRow]:
-    """One row per queue tier and SLO (VIP, standard, digital, then any other tier)."""
-    grouped: dict[tuple[str, str], list[BudgetStatus]] = defaultdict(list)
+def stale_lines(stale: Sequence[BudgetStatus]) -> list[str]:
+    """One line per SLO with stale rows: how old its newest data is."""
+    lines: dict[str, str] = {}
+    for status in stale:
+        coverage = status.coverage
+        if status.slo in lines or coverage is None:
+            continue
+        note = data_note(coverage)
+        lines[status.slo] = f"{status.slo}: {note}"
+    return list(lines.values())
+
+
+def data_rows(evaluation: Evaluation) -> list[DataRow]:
+    """Per SLO: how much of its window its data covers and how old it is (its whole row,
+    and its oldest series)."""
+    found = []
     for slo in evaluation.slos:
         if slo.id not in evaluation.rows:
             continue
-        for status in evaluation.rows[slo.id][1]:
-            tier = tier_of(slo, dict(status.segment))
-            if tier is not None:
-                grouped[(tier, slo.id)].append(status)
-    by_id = {slo.id: slo for slo in evaluation.slos}
-    order = sorted(grouped, key=lambda key: (tier_sort_key(key[0]), key[1]))
+        whole, segments = evaluation.rows[slo.id]
+        oldest = max(
+            (s for s in segments if s.coverage is not None and s.coverage.age_seconds is not None),
+            key=lambda s: s.coverage.age_seconds or 0.0 if s.coverage else 0.0,
+            default=None,
+        )
+        found.append(
+            DataRow(
+                slo=evaluation.ref(slo),
+                source=slo.indicator.source,
+                data=data_view(whole.coverage),
+                oldest_series=segment_label(oldest.segment) if oldest is not None else None,
+                oldest_age_seconds=oldest.coverage.age_seconds
+                if oldest is not None and oldest.coverage is not None
+                else None,
+                stale_series=sum(1 for s in segments if s.stale),
+            )
+        )
+    return found
+
+
+def tiers(evaluation: Evaluation) -> list[TierRow]:
+    """One row per queue tier and SLO (VIP, standard, digital, then any other tier), each
+    evaluated by the engine as one aggregate: budget, burn, forecast and state all come from
+    the tier's summed counts (a tier segment key gives the SLO's group rows; an SLO-level
+    tier is its whole-SLO row)."""
+    found: list[tuple[str, SLO, BudgetStatus, list[BudgetStatus]]] = []
+    for slo in evaluation.slos:
+        if slo.id not in evaluation.rows:
+            continue
+        whole, segments = evaluation.rows[slo.id]
+        if "tier" in slo.segments.keys:
+            groups = {
+                dict(g.segment)["tier"]: g
+                for g in evaluation.groups.get(slo.id, [])
+                if g.segment and g.segment[0][0] == "tier"
+            }
+            if len(slo.segments.keys) == 1:
+                groups = {dict(s.segment)["tier"]: s for s in segments}
+            for tier, row in groups.items():
+                members = [s for s in segments if dict(s.segment).get("tier") == tier]
+                found.append((tier, slo, row, members))
+            continue
+        slo_tier = tier_of(slo, {})
+        if slo_tier is not None:
+            found.append((slo_tier, slo, whole, segments))
+    found.sort(key=lambda item: (tier_sort_key(item[0]), item[1].id))
     return [
         TierRow(
             tier=tier,
-            slo=slo_ref(by_id[slo_id]),
-            row=aggregate_row(tier, {"tier": tier}, grouped[(tier, slo_id)]),
+            slo=evaluation.ref(slo),
+            row=series_row(row, tier, members if len(members) > 1 else ()),
         )
-        for tier, slo_id in order
+        for tier, slo, row, members in found
     ]
 
 
@@ -233,8 +317,10 @@ def answers(
     firing: Sequence[FiringCondition],
     gates: Sequence[ServiceGate],
     changes: Sequence[str] = (),
+    stale: Sequence[str] = (),
 ) -> list[Answer]:
-    """The overview's four questions, in the order an ops lead asks them."""
+    """The overview's four questions, in the order an ops lead asks them. With stale data
+    the first answer says it cannot tell rather than "nothing is paging"."""
     fast = [f for f in firing if f.kind == "fast"]
     slow = [f for f in firing if f.kind == "slow"]
 
@@ -250,6 +336,13 @@ def answers(
             verdict=f"Yes: {len(fast)} fast-burn condition{'s' * (len(fast) > 1)} paging",
             tone="bad",
             details=[where(f) for f in fast[:3]],
+        )
+    elif stale:
+        affected = Answer(
+            question="Are callers affected now?",
+            verdict="Unknown: data is stale, so a burn would not show",
+            tone="bad",
+            details=[*stale[:3], "check each source's health below"],
         )
     else:
         affected = Answer(
@@ -267,7 +360,7 @@ def answers(
             verdict=", ".join(burning_ids),
             tone="bad" if fast else "warn",
             details=[
-                f"{i}: {percent(by_id[i].gauge.remaining_ratio)} budget left, {by_id[i].state}"
+                f"{i}: {_left(by_id[i])}, {by_id[i].state_label}"
                 for i in burning_ids[:4]
                 if i in by_id
             ],
@@ -281,10 +374,7 @@ def answers(
             question="Which SLO is burning?",
             verdict="None: no burn-rate condition holds",
             tone="warn" if low else "good",
-            details=[
-                f"{c.slo.id} is low on budget: {percent(c.gauge.remaining_ratio)} left, {c.state}"
-                for c in low[:3]
-            ],
+            details=[f"{c.slo.id} is low on budget: {_left(c)}, {c.state_label}" for c in low[:3]],
         )
 
     segments = [f for f in firing if f.segment]
@@ -308,6 +398,13 @@ def answers(
     return [affected, burning, responsible, ship_answer(gates)]
 
 
+def _left(card: SloCard) -> str:
+    """``16.2% budget left``, or what the data allows to say."""
+    if card.gauge.note is not None and not card.data.sufficient:
+        return card.gauge.note
+    return f"{percent(card.gauge.remaining_ratio)} budget left"
+
+
 def ship_answer(gates: Sequence[ServiceGate]) -> Answer:
     """The gate's decision for a medium-risk change, per service, worst first."""
     ranked = sorted(gates, key=lambda g: -DECISION_ORDER[g.decisions["medium"]])
@@ -327,7 +424,8 @@ def ship_answer(gates: Sequence[ServiceGate]) -> Answer:
 
 
 def build_exec(app: App, refresh_seconds: int) -> ExecPage:
-    """One line per service: its SLOs met, its worst budget, projection and release policy."""
+    """One line per service: its SLOs meeting target (every segment against its own
+    target), the series that miss, its lowest budget, projection and release policy."""
     evaluation = Evaluation(app)
     gates = {g.service: g for g in evaluation.gates()}
     rows = []
@@ -336,9 +434,18 @@ def build_exec(app: App, refresh_seconds: int) -> ExecPage:
         if not slos:
             continue
         wholes = [(slo, evaluation.rows[slo.id][0]) for slo in slos]
-        met = sum(1 for _, w in wholes if w.sli is not None and w.sli >= w.target)
+        every = [s for slo in slos for s in _all_rows(*evaluation.rows[slo.id])]
+        series = [s for s in every if s.segment or not s.series > 1]
+        met = sum(1 for _, w in wholes if w.meets_target is True)
+        unjudged = sum(1 for _, w in wholes if w.meets_target is None)
+        missing = [
+            f"{s.slo} {segment_label(s.segment)}: {percent(s.sli, 2)} vs {percent(s.target, 2)}"
+            for s in series
+            if s.meets_target is False and (s.segment or s.series <= 1)
+        ]
         ranked = [(s, w) for s, w in wholes if w.budget_remaining_ratio is not None]
         worst = min(ranked, key=lambda pair: pair[1].budget_remaining_ratio or 0.0, default=None)
+        worst_row = max(every, key=lambda s: STATE_ORDER[s.state])
         projected = [
             w.projected_consumed_ratio for _, w in wholes if w.projected_consumed_ratio is not None
         ]
@@ -350,12 +457,18 @@ def build_exec(app: App, refresh_seconds: int) -> ExecPage:
                 owner=info.owner if info else "",
                 slos=len(slos),
                 slos_meeting_target=met,
-                worst=slo_ref(worst[0]) if worst else None,
+                slos_unjudged=unjudged,
+                missing=missing,
+                within_budget=not missing,
+                worst=evaluation.ref(worst[0]) if worst else None,
                 worst_remaining_ratio=worst[1].budget_remaining_ratio if worst else None,
-                worst_band=band(worst[1].budget_remaining_ratio if worst else None),
-                state=worst_state(w.state for _, w in wholes),
+                worst_band=worst[1].band if worst else "none",
+                worst_state_label=worst_row.state_label,
+                state=worst_row.state,
+                advice=worst_row.advice,
                 projected_consumed_ratio=max(projected) if projected else None,
                 decision_medium_risk=gates[service].decisions["medium"],
+                stale_sources=sorted({s.slo for s in every if s.stale}),
             )
         )
     rows.sort(key=lambda r: -STATE_ORDER[r.state])
@@ -365,9 +478,10 @@ def build_exec(app: App, refresh_seconds: int) -> ExecPage:
         refresh_seconds=refresh_seconds,
         period_label=(
             "Month to date for calendar-month SLOs; the last 30 days for rolling ones "
-            "(each SLO's window is named on its page)."
+            "(each SLO's window is named on its page). An SLO meets its target when every "
+            "segment meets its own."
         ),
-        services_within_budget=sum(1 for r in rows if r.state != "exhausted"),
+        services_within_budget=sum(1 for r in rows if r.within_budget),
         services_shipping_freely=sum(1 for r in rows if r.decision_medium_risk == "allow"),
         rows=rows,
     )

@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from errorbudget import __version__
-from errorbudget.report import human_duration
+from errorbudget.report import exhaustion, human_duration
 from errorbudget.web.pages_models import SloCard, SloDetailPage
 from errorbudget.web.pages_svg import (
     BAND_COLOURS,
@@ -54,6 +54,15 @@ def short_when(moment: datetime) -> str:
     return f"{moment:%b %-d %H:%M}"
 
 
+def age(seconds: float | None) -> str:
+    """``2m old``, ``30h 5m old``; ``current`` when the data reaches the instant."""
+    if seconds is None:
+        return "no data"
+    if seconds <= 60:
+        return "current"
+    return f"{human_duration(seconds)} old"
+
+
 def words(value: str) -> str:
     """``approval_required`` → ``approval required``."""
     return value.replace("_", " ")
@@ -67,8 +76,10 @@ def gauge_for(card: SloCard) -> Markup:
     return gauge_svg(
         card.gauge.remaining_ratio,
         card.gauge.band,
-        card.gauge.band_label,
+        card.gauge.state_label,
         f"{card.slo.id} error budget",
+        card.gauge.thresholds,
+        "insufficient data" if not card.data.sufficient else None,
     )
 
 
@@ -109,9 +120,15 @@ def budget_chart(page: SloDetailPage) -> Markup:
         ],
         annotations=page.annotations,
         references=[
-            Reference(0.5, "50%: watch", BAND_COLOURS["amber"]),
-            Reference(0.2, "20%: change freeze", BAND_COLOURS["red"]),
-            Reference(0.0, "exhausted", MUTED),
+            *(
+                Reference(
+                    t.remaining_ratio,
+                    f"{t.remaining_ratio * 100:g}%: {t.label}",
+                    BAND_COLOURS[t.band],
+                )
+                for t in page.thresholds
+            ),
+            Reference(0.0, "budget spent", MUTED),
         ],
         y_format=lambda v: f"{v * 100:.0f}%",
         y_max_at_least=1.0,
@@ -135,6 +152,8 @@ def environment() -> Environment:
         "when": when,
         "short_when": short_when,
         "duration": human_duration,
+        "exhaustion": exhaustion,
+        "age": age,
         "words": words,
     }
     env.filters.update(filters)

@@ -1,33 +1,32 @@
-"""From BudgetStatus (what ``App.status`` returns) to the rows and cards of the pages.
+"""From BudgetStatus (what ``App.evaluation`` returns) to the rows and cards of the pages.
 
-Nothing here evaluates a budget: each figure is one the engine produced. Two places add
-figures up, both documented in docs/dashboard.md:
-
-- an aggregate row (a tier, or the series of one segment value) sums its series' budgets
-  the way the engine builds a whole-SLO row (``Σ budget``, ``Σ bad``, ``Σ eligible``), and
-  shows the burn rates of its worst series rather than inventing a blended one;
-- a service's release decision uses the gate's own pure ``verdicts`` over the statuses the
-  page already has, instead of a second evaluation.
+Nothing here evaluates a budget or decides a state: each figure, state, colour and word is
+one the engine produced from the SLO's policy preset. Aggregate rows (a whole SLO, a tier,
+a group of series) are evaluated by the engine too (``engine.status.evaluate_aggregate``);
+the release decisions use the gate's own scope and verdicts (``gate.in_scope``,
+``gate.verdicts``) over the statuses the page already has.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 
-from errorbudget.engine.policy import Risk
-from errorbudget.gate import verdicts
+from errorbudget.gate import in_scope, verdicts
 from errorbudget.model import (
+    RISKS,
     SLO,
     BudgetStatus,
     ConditionResult,
+    DataCoverage,
     GenesysIndicator,
-    PolicyState,
+    PolicyPreset,
     segment_label,
 )
+from errorbudget.report import data_note
 from errorbudget.web.pages_models import (
-    Band,
     BurnKind,
     ConditionCell,
+    DataView,
     FiringCondition,
     Gauge,
     SeriesRow,
@@ -36,26 +35,6 @@ from errorbudget.web.pages_models import (
     SloRef,
 )
 
-GREEN_ABOVE = 0.5
-"""Budget remaining above this is green (strictly)."""
-RED_BELOW = 0.2
-"""Budget remaining below this is red (strictly); 20 % and 50 % themselves are amber."""
-
-BAND_LABELS: dict[Band, str] = {
-    "green": "healthy",
-    "amber": "warning",
-    "red": "critical",
-    "none": "no data",
-}
-
-STATE_ORDER: dict[PolicyState, int] = {
-    "no_data": 0,
-    "healthy": 1,
-    "watch": 2,
-    "freeze": 3,
-    "exhausted": 4,
-}
-
 KIND: dict[str, BurnKind] = {"page": "fast", "ticket": "slow"}
 
 DIGITAL_MEDIA = frozenset({"chat", "email", "message", "cobrowse", "video", "screenshare"})
@@ -63,31 +42,28 @@ DIGITAL_MEDIA = frozenset({"chat", "email", "message", "cobrowse", "video", "scr
 
 TIER_ORDER = ("vip", "standard", "digital")
 
-RISKS: tuple[Risk, ...] = ("low", "medium", "high")
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.4f}".rstrip("0").rstrip(".") + "%"
 
 
-def band(remaining_ratio: float | None) -> Band:
-    """Green above 50 % remaining, amber from 20 % to 50 % inclusive, red below 20 %."""
-    if remaining_ratio is None:
-        return "none"
-    if remaining_ratio > GREEN_ABOVE:
-        return "green"
-    if remaining_ratio >= RED_BELOW:
-        return "amber"
-    return "red"
-
-
-def gauge(remaining_ratio: float | None) -> Gauge:
-    colour = band(remaining_ratio)
-    return Gauge(
-        remaining_ratio=remaining_ratio,
-        band=colour,
-        band_label=BAND_LABELS[colour],
-        freeze_recommended=colour == "red",
-    )
-
-
-def slo_ref(slo: SLO) -> SloRef:
+def slo_ref(slo: SLO, preset: PolicyPreset) -> SloRef:
+    overrides = [
+        f"{o.name or segment_label(tuple(sorted(o.match.items())))} {_percent(o.target)}"
+        for o in slo.segments.overrides
+    ]
+    if slo.segments.overrides:
+        judged = (
+            "the whole SLO is judged on the sum of its segments' budgets, each at its own "
+            "target; it meets its target only when every segment meets its own"
+        )
+    elif slo.segments.keys:
+        judged = (
+            "the whole SLO is judged on the sum of its segments' budgets; it meets its "
+            "target only when every segment does"
+        )
+    else:
+        judged = "one series"
     return SloRef(
         id=slo.id,
         service=slo.service,
@@ -96,6 +72,44 @@ def slo_ref(slo: SLO) -> SloRef:
         window=slo.window.describe(),
         budgeting=slo.budgeting,
         url=f"/slos/{slo.id}",
+        target=slo.target,
+        target_overrides=overrides,
+        judged=judged,
+        policy=preset.name,
+        policy_description=preset.description,
+    )
+
+
+def data_view(coverage: DataCoverage | None) -> DataView:
+    if coverage is None:
+        return DataView(
+            sufficient=True,
+            stale=False,
+            covered_minutes=0,
+            window_minutes=0,
+            age_seconds=None,
+            note=None,
+        )
+    return DataView(
+        sufficient=coverage.sufficient,
+        stale=coverage.stale,
+        covered_minutes=coverage.covered_minutes,
+        window_minutes=coverage.window_minutes,
+        age_seconds=coverage.age_seconds,
+        note=data_note(coverage),
+    )
+
+
+def gauge(status: BudgetStatus, preset: PolicyPreset) -> Gauge:
+    """The gauge of a row: its budget remaining, coloured and worded by its preset."""
+    return Gauge(
+        remaining_ratio=status.budget_remaining_ratio,
+        band=status.band,
+        state=status.state,
+        state_label=status.state_label,
+        advice=status.advice,
+        note=data_note(status.coverage) if status.coverage is not None else None,
+        thresholds=[value for value, _ in preset.remaining_thresholds()],
     )
 
 
@@ -107,10 +121,6 @@ def condition_label(condition: ConditionResult) -> str:
     return f"{kind(condition)} burn {condition.long_window}/{condition.short_window}"
 
 
-def worst_state(states: Iterable[PolicyState]) -> PolicyState:
-    return max(states, key=STATE_ORDER.__getitem__, default="no_data")
-
-
 def split_rows(slo: SLO, rows: Sequence[BudgetStatus]) -> tuple[BudgetStatus, list[BudgetStatus]]:
     """The whole-SLO row and the per-segment rows of one SLO's statuses (an SLO without
     segment keys has one row, which is both)."""
@@ -119,84 +129,71 @@ def split_rows(slo: SLO, rows: Sequence[BudgetStatus]) -> tuple[BudgetStatus, li
     return whole, segments if slo.segments.keys else [whole]
 
 
-def series_row(status: BudgetStatus) -> SeriesRow:
-    return SeriesRow(
-        label=segment_label(status.segment),
-        segment=dict(status.segment),
-        series=1,
-        target=status.target,
-        eligible=status.eligible,
-        bad=status.bad,
-        sli=status.sli,
-        budget_remaining_ratio=status.budget_remaining_ratio,
-        band=band(status.budget_remaining_ratio),
-        state=status.state,
-        burn_1h=status.burn_rates.get("1h"),
-        burn_1d=status.burn_rates.get("1d"),
-        time_to_exhaustion_seconds=status.time_to_exhaustion_seconds,
-        firing=[condition_label(c) for c in status.alerts],
-    )
-
-
 def _remaining_key(status: BudgetStatus) -> float:
     ratio = status.budget_remaining_ratio
     return float("inf") if ratio is None else ratio
 
 
-def aggregate_row(label: str, segment: dict[str, str], rows: Sequence[BudgetStatus]) -> SeriesRow:
-    """Several series as one row: budgets summed as for a whole-SLO row; burn rates, time to
-    exhaustion and conditions of its worst series (least budget remaining)."""
-    if len(rows) == 1:
-        update = {
-            "label": label,
-            "segment": segment,
-            "worst_segment": segment_label(rows[0].segment),
-        }
-        return series_row(rows[0]).model_copy(update=update)
-    eligible = sum(r.eligible for r in rows)
-    bad = sum(r.bad for r in rows)
-    allowed = sum(r.budget_total for r in rows)
-    consumed = sum(r.budget_consumed for r in rows)
-    remaining = 1.0 - consumed / allowed if allowed > 0 else None
-    worst = min(rows, key=_remaining_key)
-    exhaustion = [r.time_to_exhaustion_seconds for r in rows]
-    known = [t for t in exhaustion if t is not None]
-    firing = sorted({condition_label(c) for r in rows for c in r.alerts})
+def series_row(
+    status: BudgetStatus,
+    label: str | None = None,
+    members: Sequence[BudgetStatus] = (),
+) -> SeriesRow:
+    """A table row for one status; an aggregate also names its member with the least
+    budget remaining (``members``)."""
+    worst = min(members, key=_remaining_key) if members else None
     return SeriesRow(
-        label=label,
-        segment=segment,
-        series=len(rows),
-        target=1.0 - allowed / eligible if eligible > 0 else min(r.target for r in rows),
-        eligible=eligible,
-        bad=bad,
-        sli=(eligible - bad) / eligible if eligible > 0 else None,
-        budget_remaining_ratio=remaining,
-        band=band(remaining),
-        state=worst_state(r.state for r in rows),
-        burn_1h=worst.burn_rates.get("1h"),
-        burn_1d=worst.burn_rates.get("1d"),
-        time_to_exhaustion_seconds=min(known) if known else None,
-        firing=firing,
-        worst_segment=segment_label(worst.segment),
+        label=label or segment_label(status.segment),
+        segment=dict(status.segment),
+        series=status.series,
+        target=status.target,
+        eligible=status.eligible,
+        bad=status.bad,
+        sli=status.sli,
+        meets_target=status.meets_target,
+        series_missing_target=status.series_missing_target,
+        budget_remaining_ratio=status.budget_remaining_ratio,
+        band=status.band,
+        state=status.state,
+        state_label=status.state_label,
+        burn_1h=status.burn_rates.get("1h"),
+        burn_1d=status.burn_rates.get("1d"),
+        time_to_exhaustion_seconds=status.time_to_exhaustion_seconds,
+        outlook=status.outlook,
+        data=data_view(status.coverage),
+        firing=[condition_label(c) for c in status.alerts],
+        worst_segment=segment_label(worst.segment) if worst is not None else None,
     )
 
 
-def slo_card(slo: SLO, whole: BudgetStatus, rows: Sequence[BudgetStatus]) -> SloCard:
-    """The SLO health card: gauge and figures of the whole-SLO row, alert counts over every
-    row of the SLO."""
+def slo_card(
+    slo: SLO, preset: PolicyPreset, whole: BudgetStatus, rows: Sequence[BudgetStatus]
+) -> SloCard:
+    """The SLO health card: gauge and figures of the whole-SLO row (or of the one series the
+    page follows), alert counts over every row of the SLO."""
     everything = [whole, *(r for r in rows if r is not whole)]
     alerts = [c for r in everything for c in r.alerts]
     return SloCard(
-        slo=slo_ref(slo),
-        gauge=gauge(whole.budget_remaining_ratio),
+        slo=slo_ref(slo, preset),
+        gauge=gauge(whole, preset),
         target=whole.target,
+        effective_target=whole.effective_target,
         sli=whole.sli,
+        meets_target=whole.meets_target,
+        series_missing_target=whole.series_missing_target,
         state=whole.state,
+        state_label=whole.state_label,
         burn_1h=whole.burn_rates.get("1h"),
         burn_6h=whole.burn_rates.get("6h"),
         burn_1d=whole.burn_rates.get("1d"),
         time_to_exhaustion_seconds=whole.time_to_exhaustion_seconds,
+        outlook=whole.outlook,
+        forecast_lookback=whole.forecast_lookback,
         projected_consumed_ratio=whole.projected_consumed_ratio,
+        linear_projected_consumed_ratio=whole.linear_projected_consumed_ratio,
+        calendar=whole.period_end - whole.period_start != whole.at - whole.period_start
+        or whole.projected_consumed_ratio is not None,
+        data=data_view(whole.coverage),
         series=len(rows),
         fast_burns=sum(1 for c in alerts if kind(c) == "fast"),
         slow_burns=sum(1 for c in alerts if kind(c) == "slow"),
@@ -237,10 +234,12 @@ def condition_cells(rows: Sequence[BudgetStatus]) -> list[ConditionCell]:
     return cells
 
 
-def firing_conditions(slo: SLO, rows: Sequence[BudgetStatus]) -> list[FiringCondition]:
+def firing_conditions(
+    slo: SLO, preset: PolicyPreset, rows: Sequence[BudgetStatus]
+) -> list[FiringCondition]:
     return [
         FiringCondition(
-            slo=slo_ref(slo),
+            slo=slo_ref(slo, preset),
             segment=dict(status.segment),
             segment_label=segment_label(status.segment),
             kind=kind(condition),
@@ -252,6 +251,7 @@ def firing_conditions(slo: SLO, rows: Sequence[BudgetStatus]) -> list[FiringCond
             short_burn=condition.short_burn,
             budget_remaining_ratio=status.budget_remaining_ratio,
             state=status.state,
+            state_label=status.state_label,
         )
         for status in rows
         for condition in status.alerts
@@ -284,16 +284,31 @@ def tier_sort_key(tier: str) -> tuple[int, str]:
     return (TIER_ORDER.index(tier) if tier in TIER_ORDER else len(TIER_ORDER), tier)
 
 
-def service_gate(service: str, statuses: Sequence[BudgetStatus]) -> ServiceGate:
-    """The gate's verdicts for a (non-exempt) change of each risk to ``service``, over every
-    series of its SLOs, as ``errorbudget gate --service`` would decide them now."""
-    judged = {risk: verdicts(statuses, "change", risk, exempt=False) for risk in RISKS}
+def service_gate(
+    service: str,
+    statuses: Sequence[BudgetStatus],
+    presets: Mapping[str, PolicyPreset],
+    min_segment_share: float,
+) -> ServiceGate:
+    """The gate's verdicts for an unscoped (non-exempt) change of each risk to ``service``,
+    exactly as ``errorbudget gate --service`` decides them now (``gate.in_scope``)."""
+    scoped = in_scope(statuses, None, min_segment_share)
+    judged = {risk: verdicts(scoped, presets, "change", risk, exempt=False) for risk in RISKS}
     decisions = {risk: decision for risk, (decision, _) in judged.items()}
     decision, medium = judged["medium"]
     blocking = [
-        f"{v.status.slo} {segment_label(v.status.segment)}: {v.status.state}"
+        f"{v.status.slo} {segment_label(v.status.segment)}: {v.status.state_label}"
         for v in medium
-        if v.decision != "allow"
+        if v.binding and v.decision != "allow"
     ]
-    reason = next((v.reason for v in medium if v.decision == decision), "no series in scope")
-    return ServiceGate(service=service, decisions=decisions, reason=reason, blocking=blocking)
+    below = [
+        f"{v.status.slo} {segment_label(v.status.segment)}: {v.status.state_label}"
+        for v in medium
+        if not v.binding and v.decision != "allow"
+    ]
+    reason = next(
+        (v.reason for v in medium if v.binding and v.decision == decision), "no series in scope"
+    )
+    return ServiceGate(
+        service=service, decisions=decisions, reason=reason, blocking=blocking, below_minimum=below
+    )

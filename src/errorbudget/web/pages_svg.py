@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from markupsafe import Markup, escape
 
 from errorbudget.web.pages_models import Annotation, Band
-from errorbudget.web.pages_rows import GREEN_ABOVE, RED_BELOW
 
 BAND_COLOURS: dict[Band, str] = {
     "green": "#1f8a4c",
@@ -80,9 +79,18 @@ def gauge_fill(remaining_ratio: float | None) -> float:
     return min(max(remaining_ratio, 0.0), 1.0)
 
 
-def gauge_svg(remaining_ratio: float | None, band: Band, label: str, title: str) -> Markup:
+def gauge_svg(
+    remaining_ratio: float | None,
+    band: Band,
+    label: str,
+    title: str,
+    thresholds: Sequence[float] = (),
+    note: str | None = None,
+) -> Markup:
     """A radial gauge of budget remaining: a 240° arc filled to the remaining share in the
-    band's colour, ticks at the 20 % and 50 % thresholds, and the figure in the middle."""
+    band's colour (the state's, from the SLO's policy preset), a tick at each of the
+    preset's thresholds, and the figure in the middle — or ``note`` when the data cannot be
+    judged (insufficient data), never a number."""
     cx, cy, radius, width = 100.0, 104.0, 74.0, 16.0
     first = -GAUGE_SWEEP / 2
     parts = [
@@ -100,7 +108,7 @@ def gauge_svg(remaining_ratio: float | None, band: Band, label: str, title: str)
             f' fill="none" stroke="{BAND_COLOURS[band]}" stroke-width="{_f(width)}"'
             ' stroke-linecap="round"/>'
         )
-    for threshold in (RED_BELOW, GREEN_ABOVE):
+    for threshold in thresholds:
         angle = first + GAUGE_SWEEP * threshold
         x0, y0 = _polar(cx, cy, radius - width / 2 - 3, angle)
         x1, y1 = _polar(cx, cy, radius + width / 2 + 3, angle)
@@ -109,9 +117,11 @@ def gauge_svg(remaining_ratio: float | None, band: Band, label: str, title: str)
             f'<line x1="{_f(x0)}" y1="{_f(y0)}" x2="{_f(x1)}" y2="{_f(y1)}" stroke="{INK}" '
             'stroke-width="2"/>'
             f'<text x="{_f(tx)}" y="{_f(ty + 3)}" font-size="9" text-anchor="middle" '
-            f'fill="{MUTED}">{int(threshold * 100)}</text>'
+            f'fill="{MUTED}">{threshold * 100:g}</text>'
         )
-    if remaining_ratio is None:
+    if note is not None and remaining_ratio is None:
+        figure, caption = "–", note
+    elif remaining_ratio is None:
         figure, caption = "no data", ""
     else:
         figure = f"{remaining_ratio * 100:.1f}%".replace("-", "−")

@@ -1,0 +1,119 @@
+"""One forecast model for time to exhaustion and the period-end projection
+(docs/concepts.md "Forecasts").
+
+Both assume the last ``lookback`` (``forecast.lookback``, default 1d) goes on: bad events
+arrive at its bad-event rate ``r_B`` and the budget grows at its allowed-bad-event rate
+``r_A`` (``(1 − T) ×`` its eligible rate). With ``R`` the budget remaining now (allowed −
+bad, in events), the remaining budget ``Δ`` minutes from now is:
+
+- **calendar window** (the budget is the period to date's): ``R(Δ) = R − (r_B − r_A) Δ``.
+  The budget is spent at ``Δ* = R / (r_B − r_A)`` when ``r_B > r_A``; the projection at the
+  period end, ``τ`` minutes away, is ``(B + r_B τ) / (A + r_A τ)``. The two agree exactly:
+  ``Δ* < τ`` ⇔ projection > 100 % (both are the one integer inequality
+  ``(r_B − r_A) τ L > R L``, see :func:`calendar_forecast`), so a card never says "exhausted in
+  17h" beside "93 % at period end". After the period ends the budget starts again, so an
+  exhaustion later than ``τ`` is reported as "not before the period ends".
+- **rolling window**: events also *leave* the window. ``R(Δ) = R − (r_B − r_A) Δ +`` the
+  remaining budget carried by the events that left (their allowed − bad), taken per UTC
+  day and spread evenly within the day. A series burning under 1× never runs out; an old
+  incident leaving the window gives budget back. The search ends at one window length:
+  by then every event in the window is new, and if ``r_B > r_A`` the budget has run out.
+
+Exhausted means the budget is spent: remaining ≤ 0. Time to exhaustion is reported only
+where it means something: ``outlook`` says why there is none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from errorbudget.engine.exact import Spend
+from errorbudget.model import Outlook
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastResult:
+    outlook: Outlook
+    time_to_exhaustion_seconds: float | None
+    projected_consumed_ratio: float | None = None
+    """Calendar windows: the consumed ratio at the period end if the lookback goes on."""
+    linear_projected_consumed_ratio: float | None = None
+    """Calendar windows: the seed dashboard's linear projection, consumed ÷ elapsed ×
+    period (labelled as such; it ignores that the budget grows with traffic)."""
+
+
+NONE = ForecastResult("no_data", None)
+INSUFFICIENT = ForecastResult("insufficient_data", None)
+
+
+def calendar_forecast(
+    period: Spend,
+    lookback: Spend,
+    lookback_minutes: int,
+    minutes_left: int,
+    elapsed_minutes: int,
+    period_minutes: int,
+) -> ForecastResult:
+    """Time to exhaustion and period-end projections of a calendar window.
+
+    ``period`` is the budget of the period to date, ``lookback`` the spend over the last
+    ``lookback_minutes`` (same scale); ``minutes_left`` until the period ends.
+    """
+    scale = period.scale
+    length = lookback_minutes
+    left = max(minutes_left, 0)
+    projected_bad = period.bad * scale * length + lookback.bad * scale * left
+    projected_allowed = period.allowed * length + lookback.allowed * left
+    projected = projected_bad / projected_allowed if projected_allowed > 0 else None
+    consumed = period.ratio
+    linear = (
+        consumed * period_minutes / elapsed_minutes
+        if consumed is not None and elapsed_minutes > 0
+        else None
+    )
+    if not period.has_data:
+        return ForecastResult("no_data", None, projected, None)
+    remaining = period.allowed - period.bad * scale  # R, scaled
+    growth = lookback.bad * scale - lookback.allowed  # r_B − r_A, scaled, per lookback
+    if remaining <= 0:
+        return ForecastResult("exhausted", 0.0, projected, linear)
+    if growth <= 0 or length <= 0:
+        return ForecastResult("not_at_this_rate", None, projected, linear)
+    if remaining * length < growth * left:  # Δ* < τ  ⇔  projected > 100 %
+        seconds = remaining * length * 60 / growth
+        return ForecastResult("exhausts", seconds, projected, linear)
+    return ForecastResult("not_before_period_end", None, projected, linear)
+
+
+def rolling_forecast(
+    period: Spend,
+    lookback: Spend,
+    lookback_minutes: int,
+    leaving: Sequence[tuple[int, Spend]],
+) -> ForecastResult:
+    """Time to exhaustion of a rolling window whose events ``leaving`` it are given in
+    order, oldest first, as (minutes, spend) pieces that together cover the window."""
+    if not period.has_data:
+        return NONE
+    scale = period.scale
+    remaining = float(period.allowed - period.bad * scale)
+    if remaining <= 0:
+        return ForecastResult("exhausted", 0.0)
+    if lookback_minutes <= 0:
+        return ForecastResult("not_at_this_rate", None)
+    gain = float(lookback.allowed - lookback.bad * scale) / lookback_minutes  # per minute
+    elapsed = 0.0
+    level = remaining  # R(Δ) at the start of the piece
+    for minutes, piece in leaving:
+        if minutes <= 0:
+            continue
+        lost = float(piece.allowed - piece.bad * scale)  # remaining budget that leaves
+        slope = gain - lost / minutes
+        end_level = level + slope * minutes
+        if end_level <= 0:
+            at = elapsed + (level / -slope if slope < 0 else 0.0)
+            return ForecastResult("exhausts", at * 60)
+        level = end_level
+        elapsed += minutes
+    return ForecastResult("not_at_this_rate", None)

@@ -1,0 +1,146 @@
+"""One forecast model: time to exhaustion and the period-end projection never disagree, and a
+rolling window gives back the budget of the events that leave it."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from errorbudget.engine.exact import Spend
+from errorbudget.engine.forecast import calendar_forecast, rolling_forecast
+
+SCALE = 100  # targets in whole percent: allowed = (100 − T%) × E
+
+
+def spend(bad: int, eligible: int, allowed_percent: int) -> Spend:
+    return Spend(bad, allowed_percent * eligible, SCALE)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    eligible=st.integers(1, 100_000),
+    bad_share=st.integers(0, 1000),
+    allowed_percent=st.integers(1, 50),
+    lookback_eligible=st.integers(0, 10_000),
+    lookback_bad_share=st.integers(0, 1000),
+    lookback_minutes=st.sampled_from([60, 360, 1440]),
+    minutes_left=st.integers(0, 45 * 1440),
+)
+def test_exhaustion_before_the_period_end_iff_projection_above_100_percent(
+    eligible: int,
+    bad_share: int,
+    allowed_percent: int,
+    lookback_eligible: int,
+    lookback_bad_share: int,
+    lookback_minutes: int,
+    minutes_left: int,
+) -> None:
+    bad = eligible * bad_share // 1000
+    lookback_bad = lookback_eligible * lookback_bad_share // 1000
+    period = spend(bad, eligible, allowed_percent)
+    lookback = spend(lookback_bad, lookback_eligible, allowed_percent)
+    result = calendar_forecast(period, lookback, lookback_minutes, minutes_left, 10_000, 43_200)
+    # the projection, exactly: (B + r_B τ) / (A + r_A τ)
+    allowed = Fraction(allowed_percent, 100)
+    projected = Fraction(
+        bad * lookback_minutes + lookback_bad * minutes_left,
+        1,
+    ) / (allowed * (eligible * lookback_minutes + lookback_eligible * minutes_left))
+    if result.outlook == "exhausted":
+        assert bad * 100 >= allowed_percent * eligible
+        return
+    assert (result.outlook == "exhausts") == (projected > 1)
+    if result.outlook == "exhausts":
+        assert result.time_to_exhaustion_seconds is not None
+        assert 0 < result.time_to_exhaustion_seconds < minutes_left * 60
+        assert result.projected_consumed_ratio is not None
+        assert result.projected_consumed_ratio >= 1.0
+    else:
+        assert result.time_to_exhaustion_seconds is None
+
+
+def test_hand_checked_calendar_forecast() -> None:
+    # 85 %: 10,000 calls so far, 750 bad (half the budget); the last day 1,000 calls, 300 bad
+    period = spend(750, 10_000, 15)
+    lookback = spend(300, 1_000, 15)
+    # per day: +300 bad, +150 budget: 750 left shrink by 150 a day → 5 days
+    result = calendar_forecast(period, lookback, 1440, 15 * 1440, 15 * 1440, 30 * 1440)
+    assert result.outlook == "exhausts"
+    assert result.time_to_exhaustion_seconds == pytest.approx(5 * 86_400)
+    # (750 + 300 × 15) / (1,500 + 150 × 15) = 5,250 / 3,750
+    assert result.projected_consumed_ratio == pytest.approx(1.4)
+    assert result.linear_projected_consumed_ratio == pytest.approx(1.0)
+    late = calendar_forecast(period, lookback, 1440, 4 * 1440, 26 * 1440, 30 * 1440)
+    assert late.outlook == "not_before_period_end" and late.time_to_exhaustion_seconds is None
+    assert late.projected_consumed_ratio is not None and late.projected_consumed_ratio < 1
+
+
+def test_burning_under_one_never_runs_out_of_a_calendar_budget() -> None:
+    # 0.31×: the budget grows faster than it is spent
+    result = calendar_forecast(
+        spend(1_000, 10_000, 15), spend(465, 10_000, 15), 1440, 20 * 1440, 10 * 1440, 30 * 1440
+    )
+    assert result.outlook == "not_at_this_rate"
+    assert result.time_to_exhaustion_seconds is None
+
+
+def rolling(
+    daily_eligible: list[int], daily_bad: list[int], allowed_percent: int, lookback_day: int = -1
+) -> tuple[Spend, Spend, list[tuple[int, Spend]]]:
+    """A 30-day rolling window from per-day counts (oldest first); the lookback is a day."""
+    pieces = [
+        (1440, spend(b, e, allowed_percent)) for e, b in zip(daily_eligible, daily_bad, strict=True)
+    ]
+    period = spend(sum(daily_bad), sum(daily_eligible), allowed_percent)
+    lookback = pieces[lookback_day][1]
+    return period, lookback, pieces
+
+
+def test_steady_burn_under_one_never_exhausts_a_rolling_window() -> None:
+    period, lookback, pieces = rolling([1_000] * 30, [31] * 30, 10)  # 0.31×
+    result = rolling_forecast(period, lookback, 1440, pieces)
+    assert result.outlook == "not_at_this_rate"
+
+
+def test_an_old_incident_leaving_the_window_gives_budget_back() -> None:
+    # 30 days at 99 %: the oldest day had an incident (2,800 bad), since then 0.05×; 2,945
+    # of 3,000 allowed are spent, and the incident leaves the window within a day.
+    daily_bad = [2_800] + [5] * 29
+    period, lookback, pieces = rolling([10_000] * 30, daily_bad, 1)
+    assert period.ratio is not None and period.ratio > 0.98
+    result = rolling_forecast(period, lookback, 1440, pieces)
+    assert result.outlook == "not_at_this_rate"
+
+
+def test_rolling_exhaustion_matches_a_minute_by_minute_simulation() -> None:
+    # 30 days of 1,000 calls a day at 95 %, 40 bad a day (0.8×), then the rate doubles to
+    # 120 bad a day (2.4×) — the lookback. The budget runs out when enough new bad days
+    # replace old ones.
+    days = 30
+    eligible, bad = [1_000] * days, [40] * (days - 1) + [120]
+    period, lookback, pieces = rolling(eligible, bad, 5)
+    result = rolling_forecast(period, lookback, 1440, pieces)
+    assert result.outlook == "exhausts" and result.time_to_exhaustion_seconds is not None
+    # simulate: each minute 1/1440 of the oldest day leaves and 1/1440 of a 120-bad day comes
+    window_bad = np.repeat(np.array(bad, dtype=float) / 1440, 1440)
+    window_total = np.repeat(np.array(eligible, dtype=float) / 1440, 1440)
+    budget = 0.05
+    for step in range(1, days * 1440):
+        in_bad = window_bad[step:].sum() + step * 120 / 1440
+        in_total = window_total[step:].sum() + step * 1_000 / 1440
+        if in_bad >= budget * in_total:
+            break
+    assert result.time_to_exhaustion_seconds / 60 == pytest.approx(step, abs=2)
+
+
+def test_spent_budgets_say_so() -> None:
+    period, lookback, pieces = rolling([100] * 30, [10] * 30, 5)
+    assert rolling_forecast(period, lookback, 1440, pieces).outlook == "exhausted"
+    spent = calendar_forecast(spend(20, 100, 5), spend(0, 0, 5), 1440, 1440, 1440, 43_200)
+    assert spent.outlook == "exhausted" and spent.time_to_exhaustion_seconds == 0.0
+    empty = calendar_forecast(spend(0, 0, 5), spend(0, 0, 5), 1440, 1440, 1440, 43_200)
+    assert empty.outlook == "no_data" and empty.time_to_exhaustion_seconds is None
