@@ -282,30 +282,32 @@ class GenesysCollector:
             log.warning("genesys: cannot record the collection run: %s", exc)
 
     def _failure(self, problem: str, report: CollectReport) -> str:
-        """The run's error: what is down (when every call failed) or the problem, and
-        where it stopped."""
-        stopped = report.collected_through or report.start
-        where = (
-            f"stopped at {_iso(stopped)}: everything before it is stored, and the next run "
+        """The run's error: what is down (while every call fails) or the problem, then
+        what is stored and where the next run resumes."""
+        mark = report.collected_through or self.high_water_mark()
+        stored = (
+            f"stopped at {_iso(mark)}: everything before it is stored, and the next run "
             "resumes there"
+            if mark is not None
+            else "nothing is stored yet; the next run starts again"
         )
         unreachable = self.client.unreachable()
         if unreachable is not None:
-            return f"{unreachable} The collection {where}."
-        return f"{problem}; {where}"
+            return f"{unreachable} ({stored})"
+        return f"{problem} ({stored})"
 
     def _deadline_error(self, report: CollectReport, limit: timedelta) -> str:
-        spent = f"the collect deadline ({format_duration(limit)})"
+        spent = f"gave up after the collect deadline ({format_duration(limit)})"
         if self.client.unreachable() is not None:
-            return self._failure("", report) + f" (gave up at {spent})"
+            return f"{spent}: {self._failure('', report)}"
         through = _iso(report.collected_through) if report.collected_through else "nothing new"
         slow = ""
         if self.client.stats.rate_limited:
             slow = " while the API rate limit held requests (HTTP 429)"
         return (
-            f"collection did not finish within {spent}{slow}: {report.chunks_written} of "
-            f"{report.chunks} chunks stored, collected through {through}; run again to "
-            "resume, or allow longer (collect --deadline, sources.genesys.collect_deadline)"
+            f"{spent}{slow}: {report.chunks_written} of {report.chunks} chunks stored, "
+            f"collected through {through}; run again to resume, or allow longer "
+            "(collect --deadline, sources.genesys.collect_deadline)"
         )
 
     def _record_gap(self, report: CollectReport, slo_id: str, start: Minute, end: Minute) -> None:
