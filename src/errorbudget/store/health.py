@@ -316,8 +316,8 @@ def sync_data_issues(
     """``source`` has just fetched ``[start, end)`` of ``slo`` and found exactly ``found``:
     issues found again are kept as they are (same id, same ``detected_at``), new ones are
     added, and the unresolved ones no longer found are resolved — the parts of them outside
-    ``[start, end)`` (not re-fetched) stay open as issues of their own. Returns (added,
-    resolved)."""
+    ``[start, end)`` (not re-fetched) stay open, as narrower issues with the same detail and
+    ``detected_at``. Returns (new issues, issues resolved whole)."""
     first, last = _range(start, end, "a fetched range")
     wanted = {(_segment(i.segment, "a data issue's"), i.start, i.end, i.kind): i for i in found}
     existing = connection.execute(
@@ -334,16 +334,15 @@ def sync_data_issues(
             del wanted[key]
             continue
         connection.execute("UPDATE data_issues SET resolved_at = ? WHERE id = ?", (now, issue.id))
-        resolved += 1
         detected = _timestamp(issue.detected_at, "detected_at")
-        for part in ((issue.start, first), (last, issue.end)):
-            if part[0] < part[1]:
-                _, new = add_data_issue(
-                    connection, clock, source=source, slo=slo, segment=issue.segment,
-                    start=part[0], end=part[1], kind=issue.kind, detail=issue.detail,
-                    detected_at=detected,
-                )  # fmt: skip
-                added += int(new)
+        rest = [(a, b) for a, b in ((issue.start, first), (last, issue.end)) if a < b]
+        for part_start, part_end in rest:  # the same issue, narrowed: neither added nor resolved
+            add_data_issue(
+                connection, clock, source=source, slo=slo, segment=issue.segment,
+                start=part_start, end=part_end, kind=issue.kind, detail=issue.detail,
+                detected_at=detected,
+            )  # fmt: skip
+        resolved += not rest
     for fresh in wanted.values():
         _, new = add_data_issue(
             connection, clock, source=source, slo=slo, segment=fresh.segment,

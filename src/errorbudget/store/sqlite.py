@@ -483,7 +483,8 @@ class Store:
     ) -> tuple[int, int]:
         """``source`` has just fetched ``[start, end)`` of ``slo`` and found exactly
         ``found``: issues found again keep their id, new ones are added, the others are
-        resolved (their parts outside the range stay open). Returns (added, resolved)."""
+        resolved (their parts outside the range stay open, narrowed). Returns (new issues,
+        issues resolved whole)."""
         with self._writing("record data issues") as connection:
             added, resolved = health.sync_data_issues(
                 connection, self._clock, source=source, slo=slo, start=start, end=end,

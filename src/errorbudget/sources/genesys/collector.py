@@ -109,6 +109,8 @@ class CollectReport:
     data_issues: int = 0
     """Broken ranges found by this run (new or seen before), gaps and skipped chunks."""
     data_issues_resolved: int = 0
+    complete: bool = False
+    """Every chunk of the range was fetched and written (or skipped as ``partial``)."""
 
     @property
     def ok(self) -> bool:
@@ -237,7 +239,9 @@ class GenesysCollector:
         except TimeoutError:
             if not bound.expired():
                 raise
-            if report.error is None:  # else a chunk failed already: that says more
+            if report.complete:  # only the queue observations were cut short
+                log.warning("genesys: queue observations not refreshed within the deadline")
+            elif report.error is None:  # else a chunk failed already: that says more
                 report.error = self._deadline_error(report, limit)
         except SourceError as exc:
             report.error = self._failure(str(exc), report)
@@ -344,6 +348,7 @@ class GenesysCollector:
             progress(0, len(chunks))
         if chunks and self._indicators(CHUNK_METRICS):
             await self._collect_chunks(chunks, report, progress)
+        report.complete = report.error is None
 
     async def _collect_chunks(
         self, chunks: list[Chunk], report: CollectReport, progress: Progress | None
