@@ -75,6 +75,10 @@ __all__ = ["CHUNK_ROUNDS", "SOURCE", "CollectReport", "GenesysCollector"]
 
 CHUNK_ROUNDS = 4
 """A chunk whose requests still fail after the client's own retries is tried this often."""
+DATA_ROUNDS = 2
+"""… and this often when the answers are malformed: that rarely heals by waiting, and the
+chunk is then skipped (a ``partial`` issue) well before the deadline, so that a range the
+API cannot answer never holds up collection for good."""
 
 Clock = Callable[[], datetime]
 Progress = Callable[[int, int], None]
@@ -394,7 +398,8 @@ class GenesysCollector:
             try:
                 return await self._fetch_once(chunk)
             except SourceError as exc:
-                if not exc.retryable or round_ == CHUNK_ROUNDS - 1:
+                rounds = DATA_ROUNDS if isinstance(exc, SourceDataError) else CHUNK_ROUNDS
+                if not exc.retryable or round_ >= rounds - 1:
                     raise
                 log.warning("genesys: chunk %s failed (%s); trying again", _iso(chunk.start), exc)
                 await self.client.timer.sleep(self.client.backoff.delay(round_ + 2))
