@@ -75,6 +75,8 @@ def test_collect_during_a_full_outage_fails_within_its_deadline_and_counts_every
             runs.append((time.monotonic() - began, result))
 
     (first_s, first), (second_s, second) = runs
+    print(f"\nfull outage: collect --once exited after {first_s:.1f} s (deadline 5s), "
+          f"{second_s:.1f} s (--deadline 3s)")  # fmt: skip
     assert first.exit_code == 1, first.output
     assert first_s < DEADLINE_S + MARGIN_S, f"took {first_s:.1f} s"
     assert second.exit_code == 1 and second_s < 3 + MARGIN_S, f"took {second_s:.1f} s"
