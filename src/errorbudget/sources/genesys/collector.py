@@ -237,24 +237,25 @@ class GenesysCollector:
         calls_before, failed_before = calls.calls, calls.failed
         limited_before = self.client.stats.rate_limited
         cancelled = False
+        bound = asyncio.timeout(limit.total_seconds())
         try:
-            async with asyncio.timeout(limit.total_seconds()) as bound:
+            async with bound:
                 await work()
-        except TimeoutError:
-            if not bound.expired():
-                raise
-            if report.complete:  # only the queue observations were cut short
-                log.warning("genesys: queue observations not refreshed within the deadline")
-            elif report.error is None:  # else a chunk failed already: that says more
-                report.error = self._deadline_error(report, limit)
-        except SourceError as exc:
-            report.error = self._failure(str(exc), report)
         except asyncio.CancelledError:
             cancelled = True
             raise
-        except Exception as exc:  # a bug or a store failure: recorded, then raised
-            report.error = f"collection failed: {type(exc).__name__}: {exc}"
-            raise
+        except Exception as exc:
+            if isinstance(exc, TimeoutError) and bound.expired():
+                if report.complete:  # only the queue observations were cut short
+                    log.warning("genesys: queue observations not refreshed within the deadline")
+                elif report.error is None:  # else a chunk failed already: that says more
+                    limited = self.client.stats.rate_limited - limited_before
+                    report.error = self._deadline_error(report, limit, limited)
+            elif isinstance(exc, SourceError):
+                report.error = self._failure(str(exc), report)
+            else:  # a bug or a store failure: recorded, then raised
+                report.error = f"collection failed: {type(exc).__name__}: {exc}"
+                raise
         finally:
             report.seconds = time.perf_counter() - began
             try:
@@ -304,14 +305,12 @@ class GenesysCollector:
             return f"{unreachable} ({stored})"
         return f"{problem} ({stored})"
 
-    def _deadline_error(self, report: CollectReport, limit: timedelta) -> str:
+    def _deadline_error(self, report: CollectReport, limit: timedelta, limited: int) -> str:
         spent = f"gave up after the collect deadline ({format_duration(limit)})"
         if self.client.unreachable() is not None:
             return f"{spent}: {self._failure('', report)}"
         through = _iso(report.collected_through) if report.collected_through else "nothing new"
-        slow = ""
-        if self.client.stats.rate_limited:
-            slow = " while the API rate limit held requests (HTTP 429)"
+        slow = f" while the API rate limit held requests ({limited}× HTTP 429)" if limited else ""
         return (
             f"{spent}{slow}: {report.chunks_written} of {report.chunks} chunks stored, "
             f"collected through {through}; run again to resume, or allow longer "

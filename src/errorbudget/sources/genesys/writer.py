@@ -130,9 +130,8 @@ class CountWriter:
             problem = problem_of(row)
             if problem is None:
                 continue
-            for segment, minute in count(
-                slo, [row], names
-            ):  # where this SLO put the row, if anywhere
+            # where this SLO puts the row, if anywhere (it may not select that queue)
+            for segment, minute in count(slo, [row], names):
                 counts[(segment, minute)] = [0, 0]
                 detail = (
                     f"Genesys answered counts that cannot be right for {what} "
