@@ -574,9 +574,13 @@ class SourceHealth:
     last_error: str | None
     """The last failed run's message (None if the last run succeeded)."""
     last_error_at: datetime | None
+    """When that run ended (None if the last run succeeded)."""
     consecutive_failures: int
+    """Failed runs since the last success (0 if the last run succeeded)."""
     collected_through: Minute | None
-    """High-water mark after the last successful run (exclusive end); data age is
-    ``now − from_minute(collected_through)``."""
+    """High-water mark (exclusive end) of what the source has stored, as recorded by its
+    latest run: after a success, everything before it; a failed run records the mark it
+    left, which may have moved if it stored some chunks first. Data age is
+    ``now − from_minute(collected_through)``; None before anything was stored."""
     runs: int
     """Runs recorded (old ones are pruned; see ``Store.record_source_run``)."""
