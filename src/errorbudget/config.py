@@ -154,6 +154,9 @@ class GenesysSettings(_Settings):
     queue_cache_ttl: Duration = timedelta(minutes=15)
     status_page_url: str | None = None
     """Statuspage ``summary.json`` polled each run for ``api_availability``; default: none."""
+    collect_deadline: Duration = timedelta(minutes=3)
+    """Longest one collection run (``collect --once``/``--from``, each scheduled run) may
+    take; a run that reaches it stops, keeps what it stored and is recorded as failed."""
 
     @field_validator("region")
     @classmethod

@@ -15,6 +15,7 @@ Hierarchy::
     │                                withdrawn change, revoking twice, reusing an idempotency key)
     ├── PermissionDeniedError        the actor may not do this (approving their own change, …)
     └── SourceError                  a source (Genesys Cloud, …) cannot be reached or answers badly
+        └── SourceDataError          it answered, but the answer cannot be used (malformed)
 
 Third-party errors (sqlite3, yaml, pyarrow, pydantic) are mapped at the boundary with
 ``raise … from exc``. The CLI turns every ErrorBudgetError into one sentence and an exit
@@ -119,3 +120,9 @@ class SourceError(ErrorBudgetError):
         self.status = status
         self.retryable = retryable
         super().__init__(message)
+
+
+class SourceDataError(SourceError):
+    """A source answered, but with data that cannot be used: malformed JSON, or an answer
+    of the wrong shape. A collector may skip the range it was for and record a data issue,
+    rather than stop as it does when the source cannot be reached."""

@@ -793,3 +793,68 @@ class BudgetStatus:
     @property
     def stale(self) -> bool:
         return self.coverage is not None and self.coverage.stale
+
+
+# --- source health and data issues (issue #7) -------------------------------------------------
+
+
+DataIssueKind = Literal["inconsistent", "gap", "partial", "throttled"]
+"""Why a range of an SLO's data is known to be wrong or missing:
+
+- ``inconsistent``: the source answered counts that cannot be right (good > total, a
+  negative count); zeros were stored instead of a clamped guess;
+- ``gap``: a range the source gave up on (beyond ``max_backfill``); nothing was stored;
+- ``partial``: a malformed or partial answer for a range that was then skipped;
+- ``throttled``: a range left unfetched because the source's rate limit held every request.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DataIssue:
+    """A range of one SLO's data that a source knows to be wrong or missing: it is shown as
+    "SLI data broken" and left out of budget counting (never counted as bad events)."""
+
+    id: int
+    source: str
+    slo: str
+    segment: dict[str, str]
+    """Pairs a series must match; ``{}`` = every series of the SLO."""
+    start: Minute
+    end: Minute
+    """Half-open ``[start, end)``."""
+    kind: DataIssueKind
+    detail: str
+    detected_at: datetime
+    resolved_at: datetime | None = None
+
+    @property
+    def resolved(self) -> bool:
+        return self.resolved_at is not None
+
+    def applies_to(self, slo_id: str, segment: SegmentKey) -> bool:
+        """Unresolved, about ``slo_id``, and every pair of :attr:`segment` is a label of
+        ``segment``."""
+        return self.resolved_at is None and self.slo == slo_id and matches(segment, self.segment)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """The latest collection runs of one source."""
+
+    source: str
+    """E.g. ``genesys``."""
+    last_run_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    """The last failed run's message (None if the last run succeeded)."""
+    last_error_at: datetime | None
+    """When that run ended (None if the last run succeeded)."""
+    consecutive_failures: int
+    """Failed runs since the last success (0 if the last run succeeded)."""
+    collected_through: Minute | None
+    """High-water mark (exclusive end) of what the source has stored, as recorded by its
+    latest run: after a success, everything before it; a failed run records the mark it
+    left, which may have moved if it stored some chunks first. Data age is
+    ``now − from_minute(collected_through)``; None before anything was stored."""
+    runs: int
+    """Runs recorded (old ones are pruned; see ``Store.record_source_run``)."""

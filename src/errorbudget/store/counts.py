@@ -205,3 +205,51 @@ def _refresh_days(connection: sqlite3.Connection, hour_keys: Int64Array) -> None
             strict=True,
         ),
     )
+
+
+def add_counts(
+    connection: sqlite3.Connection,
+    series: object,
+    minutes: object,
+    good: object,
+    total: object,
+    source: str,
+) -> int:
+    """Add minute rows to what ``source`` stored for them (instead of replacing it); return
+    how many were written. For counts that several writers accumulate, such as the calls
+    of collector processes that may overlap (run in the caller's transaction, which is an
+    exclusive writer, so no other process adds in between)."""
+    series_a = int_array("series", series)
+    minutes_a = int_array("minutes", minutes)
+    good_a = int_array("good", good).copy()
+    total_a = int_array("total", total).copy()
+    if len({series_a.size, minutes_a.size, good_a.size, total_a.size}) != 1:
+        raise StoreError(
+            "series, minutes, good and total must have the same length "
+            f"(got {series_a.size}, {minutes_a.size}, {good_a.size}, {total_a.size})"
+        )
+    if not series_a.size:
+        return 0
+    if bool((good_a < 0).any() or (good_a > total_a).any()):
+        raise StoreError("counts to add need 0 <= good <= total")
+    if bool(((series_a < 1) | (minutes_a < 0) | (minutes_a > blocks.MAX_MINUTE)).any()):
+        raise StoreError("a series id or minute to add to is out of range")
+    keys = (series_a << 32) | (minutes_a // blocks.MINUTES_PER_HOUR)
+    wanted = np.unique(keys)
+    source_key = source_id(connection, source)
+    found = connection.execute(_STORED_BLOCKS, (json.dumps(wanted.tolist()), source_key))
+    rows = found.fetchall()
+    if rows:
+        series_ids, hours, blobs, _ = zip(*rows, strict=True)
+        stored_keys = (np.asarray(series_ids, dtype=np.int64) << 32) | np.asarray(
+            hours, dtype=np.int64
+        )
+        order = np.argsort(stored_keys)
+        stored_keys = stored_keys[order]
+        stored = blocks.decode_blocks(blobs)[order]
+        at = np.searchsorted(stored_keys, keys)
+        hit = (at < stored_keys.size) & (stored_keys[np.minimum(at, stored_keys.size - 1)] == keys)
+        minute_of_hour = minutes_a % blocks.MINUTES_PER_HOUR
+        good_a[hit] += stored[at[hit], 0, minute_of_hour[hit]]
+        total_a[hit] += stored[at[hit], 1, minute_of_hour[hit]]
+    return write_counts(connection, series_a, minutes_a, good_a, total_a, source)

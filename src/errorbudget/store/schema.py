@@ -230,10 +230,57 @@ BEGIN
 END;
 """
 
+_V4_SCRIPT = """
+-- One row per collection run of a source (append-only, pruned to the newest runs per
+-- source): what the overview and the gate show as a source's health and data age.
+-- collected_through is the exclusive end (a minute) of what was stored after the run;
+-- failures_in_a_row counts this run and the failed ones just before it (0 when it succeeded),
+-- so pruning old runs never shortens a long outage.
+CREATE TABLE source_runs (
+    id                INTEGER PRIMARY KEY,
+    source            TEXT NOT NULL,
+    started_at        TEXT NOT NULL,
+    finished_at       TEXT NOT NULL,
+    ok                INTEGER NOT NULL CHECK (ok IN (0, 1)),
+    error             TEXT,
+    collected_through INTEGER,
+    calls             INTEGER NOT NULL DEFAULT 0 CHECK (calls >= 0),
+    failed_calls      INTEGER NOT NULL DEFAULT 0 CHECK (failed_calls >= 0),
+    failures_in_a_row INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX source_runs_by_source ON source_runs (source, id);
+CREATE INDEX source_runs_ok ON source_runs (source, ok, id);
+
+-- A range of one SLO's data that a source knows to be wrong or missing ("SLI data broken",
+-- left out of budget counting). segment is a JSON object of pairs a series must match
+-- ({} = every series of the SLO). Rows are only appended, and stamped resolved_at once.
+CREATE TABLE data_issues (
+    id           INTEGER PRIMARY KEY,
+    source       TEXT NOT NULL,
+    slo          TEXT NOT NULL,
+    segment      TEXT NOT NULL DEFAULT '{}',
+    start_minute INTEGER NOT NULL,
+    end_minute   INTEGER NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('inconsistent', 'gap', 'partial', 'throttled')),
+    detail       TEXT NOT NULL,
+    detected_at  TEXT NOT NULL,
+    resolved_at  TEXT,
+    CHECK (end_minute > start_minute)
+);
+CREATE INDEX data_issues_by_slo ON data_issues (source, slo, start_minute);
+CREATE INDEX data_issues_open ON data_issues (end_minute) WHERE resolved_at IS NULL;
+
+CREATE TRIGGER data_issues_no_delete BEFORE DELETE ON data_issues
+BEGIN
+    SELECT RAISE(ABORT, 'data issues are kept: resolve them instead of deleting them');
+END;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "series, minute blocks with day rollups, exclusions, audit log", _V1_SCRIPT),
     Migration(2, "changes, approvals, annotations, idempotency keys", _V2_SCRIPT),
     Migration(3, "gate snapshots, referenced by gate decisions in the audit log", _V3_SCRIPT),
+    Migration(4, "source runs and data issues: each source's health and broken data", _V4_SCRIPT),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -26,12 +26,13 @@ import numpy as np
 import numpy.typing as npt
 
 from errorbudget.errors import StoreError
-from errorbudget.model import Exclusion, Minute, SegmentKey
+from errorbudget.model import DataIssue, DataIssueKind, Exclusion, Minute, SegmentKey, SourceHealth
 from errorbudget.store import annotations as annotation_table
-from errorbudget.store import changes, counts, reads, records, schema
+from errorbudget.store import changes, counts, health, reads, records, schema
 from errorbudget.store import series as series_table
 from errorbudget.store.annotations import Annotation, StoredResponse
 from errorbudget.store.changes import Approval, Change, ChangeStatus, ReviewDecision
+from errorbudget.store.health import FoundIssue
 from errorbudget.store.types import AuditEntry, SeriesInfo
 
 MEMORY = ":memory:"
@@ -252,6 +253,23 @@ class Store:
             self._generation += 1
             return counts.write_counts(connection, series, minutes, good, total, source)
 
+    def add_counts(
+        self,
+        series: npt.ArrayLike,
+        minutes: npt.ArrayLike,
+        good: npt.ArrayLike,
+        total: npt.ArrayLike,
+        source: str,
+    ) -> int:
+        """Add 1-minute counts to what ``source`` stored for the same (series, minute),
+        instead of replacing them; return the rows written. For counts that several
+        processes accumulate (the calls of overlapping collector runs): the read and the
+        write are one exclusive transaction. Same arrays and checks as :meth:`write_counts`.
+        """
+        with self._writing("add counts") as connection:
+            self._generation += 1
+            return counts.add_counts(connection, series, minutes, good, total, source)
+
     def sums(
         self, series: Sequence[int], intervals: Sequence[tuple[Minute, Minute]]
     ) -> npt.NDArray[np.float64]:
@@ -372,6 +390,136 @@ class Store:
         """Audit entries, newest first, filtered by action and/or subject."""
         with self._reading("read the audit log") as connection:
             return records.audit_log(connection, limit=limit, action=action, subject=subject)
+
+    # --- source runs and data issues (schema v4) ---------------------------------------------
+
+    def record_source_run(
+        self,
+        source: str,
+        *,
+        started_at: datetime,
+        finished_at: datetime,
+        ok: bool,
+        error: str | None = None,
+        collected_through: Minute | None = None,
+        calls: int = 0,
+        failed_calls: int = 0,
+    ) -> int:
+        """Record one collection run of ``source``; return its id.
+
+        ``collected_through`` is the exclusive end of what the source had stored after the
+        run; ``calls``/``failed_calls`` the requests it sent and those that failed. A
+        failed run (``ok=False``) needs its ``error``. Each source keeps its newest
+        ``store.health.KEEP_RUNS`` runs (a week at one a minute) and its last successful
+        one; older runs are pruned.
+
+        Unlike the other writes this does not change :meth:`data_version`: runs happen
+        every minute, a run changes no count and no status by itself (its counts and data
+        issues bump the version when they are written), and bumping it would throw away
+        every cached evaluation once a minute for nothing. Read :meth:`source_health`
+        whenever it is shown instead of caching it under the data version.
+        """
+        with self._writing("record a source run") as connection:
+            return health.record_source_run(
+                connection,
+                source,
+                started_at=started_at,
+                finished_at=finished_at,
+                ok=ok,
+                error=error,
+                collected_through=collected_through,
+                calls=calls,
+                failed_calls=failed_calls,
+            )
+
+    def source_health(self) -> list[SourceHealth]:
+        """The latest runs of every source that ever ran, one entry per source, by name."""
+        with self._reading("read source health") as connection:
+            return health.source_health(connection)
+
+    def add_data_issue(
+        self,
+        *,
+        source: str,
+        slo: str,
+        segment: Mapping[str, str],
+        start: Minute,
+        end: Minute,
+        kind: DataIssueKind,
+        detail: str,
+    ) -> int:
+        """Record that ``[start, end)`` of ``slo`` (the series matching ``segment``; ``{}``
+        = all) is wrong or missing at ``source``; return the issue's id. An identical
+        unresolved issue is not recorded twice (its id is returned)."""
+        with self._writing("record a data issue") as connection:
+            issue_id, new = health.add_data_issue(
+                connection,
+                self._clock,
+                source=source,
+                slo=slo,
+                segment=segment,
+                start=start,
+                end=end,
+                kind=kind,
+                detail=detail,
+            )
+            if new:
+                self._generation += 1  # a broken range changes statuses
+            return issue_id
+
+    def resolve_data_issues(self, *, source: str, slo: str, start: Minute, end: Minute) -> int:
+        """Stamp resolved the unresolved issues of ``source``/``slo`` inside ``[start,
+        end)`` (a clean re-fetch of that range); return how many."""
+        with self._writing("resolve data issues") as connection:
+            resolved = health.resolve_data_issues(
+                connection, self._clock, source=source, slo=slo, start=start, end=end
+            )
+            if resolved:
+                self._generation += 1
+            return resolved
+
+    def sync_data_issues(
+        self,
+        *,
+        source: str,
+        slo: str,
+        start: Minute,
+        end: Minute,
+        found: Iterable[FoundIssue],
+    ) -> tuple[int, int]:
+        """``source`` has just fetched ``[start, end)`` of ``slo`` and found exactly
+        ``found``: issues found again keep their id, new ones are added, the others are
+        resolved (their parts outside the range stay open, narrowed). Returns (new issues,
+        issues resolved whole)."""
+        with self._writing("record data issues") as connection:
+            added, resolved = health.sync_data_issues(
+                connection, self._clock, source=source, slo=slo, start=start, end=end,
+                found=found,
+            )  # fmt: skip
+            if added or resolved:
+                self._generation += 1
+            return added, resolved
+
+    def list_data_issues(
+        self,
+        *,
+        start: Minute | None = None,
+        end: Minute | None = None,
+        include_resolved: bool = False,
+        source: str | None = None,
+        slo: str | None = None,
+    ) -> list[DataIssue]:
+        """Data issues overlapping ``[start, end)`` (open bounds: no limit), by id;
+        unresolved only unless ``include_resolved``; optionally of one source / SLO."""
+        with self._reading("list data issues") as connection:
+            return health.list_data_issues(
+                connection,
+                start=start,
+                end=end,
+                include_resolved=include_resolved,
+                source=source,
+                slo=slo,
+            )
 
     # --- changes, approvals, annotations (schema v2; rules in errorbudget.changes) -------------
 

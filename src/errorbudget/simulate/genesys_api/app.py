@@ -235,9 +235,14 @@ def create_app(
     @app.post("/api/v2/analytics/conversations/aggregates/query")
     async def conversations(request: Request) -> Response:
         body = await json_body(request)
-        return await guarded(
-            request, lambda: conversation_aggregates(simulation, body, clock.now())
-        )
+
+        def compute() -> dict[str, Any]:
+            answer = conversation_aggregates(simulation, body, clock.now())
+            if spec.inconsistencies and injector.corrupt(answer, clock.start):
+                stats.record_fault("inconsistent")
+            return answer
+
+        return await guarded(request, compute)
 
     @app.post("/api/v2/analytics/flows/aggregates/query")
     async def flows(request: Request) -> Response:

@@ -16,6 +16,12 @@ genesys``)::
     outage=+2h:5m         full outage (every request, token included: 503) from 2 h after
                           the simulated start, for 5 simulated minutes; ISO start also
                           accepted (``outage=2026-11-02T14:00Z:5m``); repeatable
+    inconsistent=+30m     the first conversation aggregates answer covering the interval
+                          that holds that instant reports, for its first queue with data
+                          there, a negative nOverSla (−(abandoned + 1)): answered within
+                          the service level would exceed answered + abandoned. Later
+                          answers are clean (a re-fetch resolves it) …
+    inconsistent=+30m:3   … or the first 3 answers; ISO instants accepted; repeatable
     seed=3                fault decisions' seed (default: the simulation seed)
 
 Decisions are drawn from one seeded generator in request order, so the n-th request meets
@@ -29,7 +35,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from errorbudget.durations import parse_duration
 from errorbudget.simulate.intervals import parse_instant
@@ -53,6 +59,17 @@ class Outage:
 
 
 @dataclass(frozen=True, slots=True)
+class Inconsistency:
+    at: datetime | timedelta
+    """Absolute, or relative to the simulated clock's start."""
+    answers: int = 1
+    """How many answers covering it are corrupted."""
+
+    def instant(self, clock_start: datetime) -> datetime:
+        return clock_start + self.at if isinstance(self.at, timedelta) else self.at
+
+
+@dataclass(frozen=True, slots=True)
 class FaultSpec:
     rate_429: float = 0.0
     retry_after_seconds: int = 1
@@ -66,6 +83,7 @@ class FaultSpec:
     rate_expire_early: float = 0.0
     expire_within_seconds: float = 30.0
     outages: tuple[Outage, ...] = ()
+    inconsistencies: tuple[Inconsistency, ...] = ()
     seed: int | None = None
 
     @property
@@ -100,6 +118,7 @@ def parse_faults(spec: str | None) -> FaultSpec:
     """Parse a ``--faults`` spec (see the module docstring); ``""``/None = no faults."""
     values: dict[str, object] = {}
     outages: list[Outage] = []
+    inconsistencies: list[Inconsistency] = []
     for item in (spec or "").split(","):
         item = item.strip()
         if not item:
@@ -133,6 +152,8 @@ def parse_faults(spec: str | None) -> FaultSpec:
                 values["expire_within_seconds"] = _seconds(key, parts[1])
         elif key == "outage":
             outages.append(_outage(value))
+        elif key == "inconsistent":
+            inconsistencies.append(_inconsistency(value))
         elif key == "seed":
             if not value.isdigit():
                 raise FaultSpecError(f"seed: {value!r} is not a whole number")
@@ -140,8 +161,9 @@ def parse_faults(spec: str | None) -> FaultSpec:
         else:
             raise FaultSpecError(
                 f"unknown fault {key!r} (known: 429, 5xx, slow, malformed, revoke-token-after, "
-                "expire-token-early, outage, seed)"
+                "expire-token-early, outage, inconsistent, seed)"
             )
+    values["inconsistencies"] = tuple(inconsistencies)
     return FaultSpec(outages=tuple(outages), **values)  # type: ignore[arg-type]
 
 
@@ -156,6 +178,44 @@ def _outage(value: str) -> Outage:
         return Outage(parse_instant(start_text), length)
     except ValueError:
         raise FaultSpecError(f"outage: {start_text!r} is neither +DURATION nor a time") from None
+
+
+def _inconsistency(value: str) -> Inconsistency:
+    text, answers = value, 1
+    head, sep, tail = value.rpartition(":")
+    if sep and tail.isdigit():  # START:N, unless the whole value is an instant (…T14:00)
+        try:
+            parse_instant(value)
+        except ValueError:
+            text, answers = head, _count("inconsistent", tail)
+    if text.startswith("+"):
+        return Inconsistency(timedelta(seconds=_seconds("inconsistent", text[1:])), answers)
+    try:
+        return Inconsistency(parse_instant(text), answers)
+    except ValueError:
+        raise FaultSpecError(f"inconsistent: {text!r} is neither +DURATION nor a time") from None
+
+
+def corrupt_interval(answer: dict[str, Any], at: datetime) -> bool:
+    """Make the first group with data in the interval holding ``at`` inconsistent (a
+    negative ``nOverSla``); False when no group has data there."""
+    for result in answer.get("results") or []:
+        for point in result.get("data") or []:
+            start_text, _, end_text = str(point.get("interval", "")).partition("/")
+            try:
+                start, end = parse_instant(start_text), parse_instant(end_text)
+            except ValueError:
+                continue
+            if not start <= at < end:
+                continue
+            metrics = point.setdefault("metrics", [])
+            counts = {m["metric"]: m.get("stats", {}).get("count", 0) for m in metrics}
+            metrics[:] = [m for m in metrics if m["metric"] != "nOverSla"]
+            metrics.append(
+                {"metric": "nOverSla", "stats": {"count": -(counts.get("tAbandon", 0) + 1)}}
+            )
+            return True
+    return False
 
 
 @dataclass(slots=True)
@@ -180,6 +240,7 @@ class FaultInjector:
         self._requests = 0
         self._storm_left = 0
         self._burst_left = 0
+        self._corrupted = [0] * len(spec.inconsistencies)
 
     def decide(self) -> Decision:
         spec = self.spec
@@ -220,6 +281,18 @@ class FaultInjector:
             early = self._random.random() < self.spec.rate_expire_early
             within = self._random.uniform(0.2, 1.0) * self.spec.expire_within_seconds
         return (min(ttl_seconds, within), True) if early else (ttl_seconds, False)
+
+    def corrupt(self, answer: dict[str, Any], clock_start: datetime) -> bool:
+        """Apply the ``inconsistent`` faults still due to a conversation aggregates answer."""
+        done = False
+        with self._lock:
+            for index, fault in enumerate(self.spec.inconsistencies):
+                if self._corrupted[index] >= fault.answers:
+                    continue
+                if corrupt_interval(answer, fault.instant(clock_start)):
+                    self._corrupted[index] += 1
+                    done = True
+        return done
 
     def in_outage(self, now: datetime, clock_start: datetime) -> bool:
         for outage in self.spec.outages:

@@ -13,10 +13,15 @@ other 4xx (400, 403, 404)   ``SourceError`` with Genesys's message and ``context
 ==========================  ==============================================================
 
 A request gives up after ``max_attempts`` tries (429s and failures count), or as many
-waits for an open circuit, with a retryable ``SourceError``. Every outcome except a 429 is
-also tallied per minute and endpoint (:class:`CallTally`): that is the
-``api_availability`` SLI, as seen by this collector. Secrets and tokens are never in
-logs, errors or reprs (error text is scrubbed).
+waits for an open circuit, with a retryable ``SourceError`` (``SourceDataError`` when the
+last try got a malformed answer). Every outcome except a 429 is also tallied per minute
+and endpoint (:class:`CallTally`), token requests included (endpoint ``oauth_token``: a
+login that fails is a failed platform call): that is the ``api_availability`` SLI, as
+seen by this collector. A 429 is not tallied: the platform answered, and the pace is
+ours (or another client's on the same token), not the platform's availability.
+:class:`CallLog` (``client.calls``) keeps the totals and the current failure streak, from
+which :meth:`GenesysClient.unreachable` says what is down and what to check. Secrets and
+tokens are never in logs, errors or reprs (error text is scrubbed).
 """
 
 from __future__ import annotations
@@ -33,12 +38,13 @@ from typing import Any
 import httpx
 
 from errorbudget.config import GenesysSettings
-from errorbudget.errors import SourceError
+from errorbudget.errors import SourceDataError, SourceError
 from errorbudget.model import to_minute
 from errorbudget.sources.genesys.auth import Secret, TokenGrant, TokenProvider
 from errorbudget.sources.genesys.regions import find_region
 from errorbudget.sources.genesys.resilience import (
     Backoff,
+    CallLog,
     CircuitBreaker,
     CircuitOpenError,
     LoopTimer,
@@ -68,6 +74,8 @@ QUEUE_OBSERVATIONS_PATH = "/api/v2/analytics/queues/observations/query"
 STATUS_SUMMARY_PATH = "/api/v2/summary.json"
 TOKEN_PATH = "/oauth/token"
 STATUS_ENDPOINT = "status_page"
+GENESYS_STATUS_PAGE = "https://status.mypurecloud.com"
+"""Genesys Cloud's public status page (all regions)."""
 
 QUEUE_PAGE_SIZE = 100
 QUEUE_REFRESH_MIN_SECONDS = 60.0
@@ -118,6 +126,7 @@ class GenesysClient:
         self.backoff = Backoff(rng=rng)
         self.stats = ClientStats()
         self.tally = CallTally()
+        self.calls = CallLog()
         self._secret = Secret(settings.client_secret.get_secret_value())
         self.tokens = TokenProvider(
             settings.client_id, self._secret, self._fetch_token, timer=self.timer
@@ -166,6 +175,41 @@ class GenesysClient:
     def _tally(self, endpoint: str, ok: bool) -> None:
         if endpoint != STATUS_ENDPOINT:  # a status page fetch says nothing about the API
             self.tally.record(to_minute(self.clock()), endpoint, ok)
+            if ok:
+                self.calls.answered()
+
+    def unreachable(self) -> str | None:
+        """While every call has failed since some moment: one sentence saying what failed,
+        since when, and what to check. None when the last call was answered."""
+        calls = self.calls
+        if calls.failing_since is None:
+            return None
+        kinds = ", ".join(f"{n}× {kind}" for kind, n in calls.streak_kinds.most_common())
+        since = calls.failing_since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        where = []
+        if calls.last_api_problem is not None:
+            where.append(f"API at {self.api_url}: {calls.last_api_problem}")
+        if calls.last_login_problem is not None:
+            where.append(f"login at {self.login_url}{TOKEN_PATH}: {calls.last_login_problem}")
+        status_page = self.settings.status_page_url or GENESYS_STATUS_PAGE
+        checks = [
+            f"the Genesys Cloud status page ({status_page})",
+            "the network from this host to those URLs (proxy, firewall, DNS)",
+            "sources.genesys " + ("base_url/login_url" if self.settings.base_url else "region"),
+            "the OAuth client credentials (client_id, client_secret)",
+        ]
+        if not any(k.startswith("HTTP 5") for k in calls.streak_kinds):
+            checks[0], checks[1] = checks[1], checks[0]  # nothing answered at all: network first
+        return self._scrub(
+            f"Genesys Cloud unreachable: every call failed since {since} "
+            f"({calls.streak} attempts: {kinds}); "
+            + "; ".join(where)
+            + ". Check "
+            + ", ".join(checks[:-1])
+            + " and "
+            + checks[-1]
+            + "."
+        )
 
     async def request(
         self,
@@ -183,17 +227,19 @@ class GenesysClient:
         """
         url = path if path.startswith(("http://", "https://")) else self.api_url + path
         attempt = waits = 0
-        refreshed = False
+        refreshed = malformed = False
         last_problem = "no attempt made"
+        guarded = endpoint != STATUS_ENDPOINT  # the breaker guards the API, not a status page
         while True:
             if attempt >= self.settings.max_attempts or waits >= self.settings.max_attempts:
-                raise SourceError(
+                error = SourceDataError if malformed else SourceError
+                raise error(
                     f"Genesys Cloud {method} {path} failed {attempt} times "
                     f"(last: {last_problem}); giving up for now",
                     retryable=True,
                 )
             try:
-                probe = self.breaker.admit()
+                probe = self.breaker.admit() if guarded else False
             except CircuitOpenError as exc:
                 waits += 1  # no request sent: bounded separately from the attempts
                 self.stats.circuit_waits += 1
@@ -218,6 +264,8 @@ class GenesysClient:
             attempt += 1
             self.stats.retries += 1
             last_problem = self._scrub(outcome.problem)
+            # a 2xx is retried only when its body was malformed
+            malformed = outcome.status is not None and 200 <= outcome.status < 300
             delay = self.backoff.delay(attempt - 1, outcome.retry_after)
             if outcome.status == 429:
                 self.limiter.pause(delay)  # everyone waits, not only this request
@@ -245,9 +293,13 @@ class GenesysClient:
                     method, url, json=body, params=params, headers=headers
                 )
             except httpx.TimeoutException:
-                return self._failed(endpoint, f"timed out after {self._timeout_text()}")
-            except httpx.TransportError as exc:
-                return self._failed(endpoint, f"connection failed ({type(exc).__name__})")
+                return self._failed(
+                    endpoint, f"timed out after {self._timeout_text()}", kind="timed out"
+                )
+            except httpx.RequestError as exc:  # connection, protocol or decoding failures
+                return self._failed(
+                    endpoint, f"connection failed ({type(exc).__name__})", kind="connection failed"
+                )
         self.stats.by_status[str(response.status_code)] += 1
         self.limiter.observe(response.headers)
         return self._judge(method, path, endpoint, response)
@@ -255,18 +307,28 @@ class GenesysClient:
     def _timeout_text(self) -> str:
         return f"{self.settings.request_timeout.total_seconds():g} s"
 
-    def _failed(self, endpoint: str, problem: str, status: int | None = None) -> Outcome:
+    def _failed(
+        self, endpoint: str, problem: str, status: int | None = None, *, kind: str
+    ) -> Outcome:
         self.stats.failures += 1
-        self.breaker.record_failure()
+        if endpoint != STATUS_ENDPOINT:
+            self.breaker.record_failure()
+            self.calls.failure(self.clock(), kind, self._scrub(problem))
         self._tally(endpoint, ok=False)
         return Outcome("retry", problem=problem, status=status)
+
+    def _answered_without_tally(self, endpoint: str) -> None:
+        """A 429: the platform answered (ends a failure streak) but it is not tallied."""
+        if endpoint != STATUS_ENDPOINT:
+            self.breaker.record_success()  # the server is up, we are only too fast
+            self.calls.answered()
 
     def _judge(self, method: str, path: str, endpoint: str, response: httpx.Response) -> Outcome:
         status = response.status_code
         where = f"Genesys Cloud {method} {path}"
         if status == 429:
             self.stats.rate_limited += 1
-            self.breaker.record_success()  # the server is up, we are only too fast
+            self._answered_without_tally(endpoint)
             return Outcome(
                 "retry",
                 problem=f"{where}: HTTP 429 rate limited",
@@ -275,19 +337,25 @@ class GenesysClient:
             )
         if status >= 500:
             outcome = self._failed(
-                endpoint, f"{where}: HTTP {status}{error_detail(response)}", status
-            )
+                endpoint, f"{where}: HTTP {status}{error_detail(response)}", status,
+                kind=f"HTTP {status}",
+            )  # fmt: skip
             outcome.retry_after = retry_after_seconds(response.headers)
             return outcome
         if 200 <= status < 300:
             try:
                 data = response.json() if response.content else {}
             except (json.JSONDecodeError, UnicodeDecodeError):
-                return self._failed(endpoint, f"{where}: malformed JSON in the response", status)
-            self.breaker.record_success()
+                return self._failed(
+                    endpoint, f"{where}: malformed JSON in the response", status,
+                    kind="malformed answer",
+                )  # fmt: skip
+            if endpoint != STATUS_ENDPOINT:
+                self.breaker.record_success()
             self._tally(endpoint, ok=True)
             return Outcome("ok", data=data, status=status)
-        self.breaker.record_success()
+        if endpoint != STATUS_ENDPOINT:
+            self.breaker.record_success()
         self._tally(endpoint, ok=True)  # the API answered: available, though not for us
         problem = f"{where}: HTTP {status}{error_detail(response)}"
         if status == 401:
@@ -324,20 +392,21 @@ class GenesysClient:
                     headers={"Authorization": authorization},
                 )
             except httpx.TimeoutException:
-                self._tally("oauth_token", ok=False)
-                return f"the token request timed out after {self._timeout_text()}", None
-            except httpx.TransportError as exc:
-                self._tally("oauth_token", ok=False)
-                return f"cannot reach {self.login_url} ({type(exc).__name__})", None
+                problem = f"the token request timed out after {self._timeout_text()}"
+                return self._login_failed(problem, "timed out"), None
+            except httpx.RequestError as exc:
+                problem = f"cannot reach {self.login_url} ({type(exc).__name__})"
+                return self._login_failed(problem, "connection failed"), None
         status = response.status_code
         self.stats.by_status[f"token {status}"] += 1
         retry_after = retry_after_seconds(response.headers)
         if status == 429:
             self.stats.rate_limited += 1
+            self.calls.answered()
             return "the token request was rate limited (HTTP 429)", retry_after
         if status >= 500:
-            self._tally("oauth_token", ok=False)
-            return f"the token request got HTTP {status}", retry_after
+            problem = f"the token request got HTTP {status}{error_detail(response)}"
+            return self._login_failed(problem, f"HTTP {status}"), retry_after
         self._tally("oauth_token", ok=True)
         if status in (400, 401, 403):
             raise SourceError(
@@ -352,6 +421,12 @@ class GenesysClient:
             return token_grant(response, self.login_url), None
         except SourceError as exc:  # a malformed answer: try again
             return str(exc), None
+
+    def _login_failed(self, problem: str, kind: str) -> str:
+        """A failed token request: a failed platform call (tallied bad, like any call)."""
+        self._tally("oauth_token", ok=False)
+        self.calls.failure(self.clock(), kind, problem, login=True)
+        return problem
 
     # --- endpoints --------------------------------------------------------------------------
 
@@ -389,19 +464,19 @@ class GenesysClient:
             return dict(self._queues)
 
     async def conversation_aggregates(self, query: Mapping[str, Any]) -> dict[str, Any]:
-        return as_mapping(
+        return _as_object(
             await self.request(
                 "POST", CONVERSATION_AGGREGATES_PATH, endpoint="conversation_aggregates", body=query
             )
         )
 
     async def flow_aggregates(self, query: Mapping[str, Any]) -> dict[str, Any]:
-        return as_mapping(
+        return _as_object(
             await self.request("POST", FLOW_AGGREGATES_PATH, endpoint="flow_aggregates", body=query)
         )
 
     async def queue_observations(self, query: Mapping[str, Any]) -> dict[str, Any]:
-        return as_mapping(
+        return _as_object(
             await self.request(
                 "POST", QUEUE_OBSERVATIONS_PATH, endpoint="queue_observations", body=query
             )
@@ -409,7 +484,7 @@ class GenesysClient:
 
     async def status_summary(self, url: str | None = None) -> dict[str, Any]:
         """The Statuspage ``summary.json`` (unauthenticated): ``url``, else the API's own."""
-        return as_mapping(
+        return _as_object(
             await self.request(
                 "GET", url or STATUS_SUMMARY_PATH, endpoint=STATUS_ENDPOINT, authenticated=False
             )
@@ -426,3 +501,11 @@ class GenesysClient:
         verdict = status_page_verdict(page)
         self.tally.record(to_minute(self.clock()), STATUS_ENDPOINT, verdict)
         return verdict
+
+
+def _as_object(data: Any) -> dict[str, Any]:
+    """The answer as a JSON object, or SourceDataError (retryable: ask again)."""
+    try:
+        return as_mapping(data)
+    except SourceError as exc:
+        raise SourceDataError(str(exc), retryable=True) from exc

@@ -6,25 +6,29 @@ minute-precise, so the granularity bounds the precision of a window's edge: with
 intervals a 5-minute burn window sees whole 15-minute intervals (use ``PT5M`` or
 ``PT1M`` where the org's API allows, or windows that are multiples of the granularity).
 
-**Idempotent, range-replacing writes.** A fetched range ``[a, b)`` is written for *every
-minute* of every series of the SLO (the interval's counts on its start minute, zeros on the
-other minutes), source ``genesys``, in one transaction per chunk. The store replaces a
-(series, minute, source) that is sent again, so re-fetching an open or revised interval
-overwrites it; nothing is ever added twice, and a group that vanished from a revised answer
-is zeroed, not left stale. Minutes after "now" are never written.
+**Idempotent, range-replacing writes**, broken rows stored as 0/0 with a data issue, and
+the call tally added rather than replaced: see ``writer.py``.
 
 **Gap detection.** Chunks are fetched concurrently but written strictly in time order, and a
-chunk that keeps failing stops the run: below the last written minute there are no holes.
-That minute (``Store.data_bounds`` of the SLO's series) is the high-water mark: each
-scheduled run (:meth:`run_once`) re-fetches from ``lookback`` before it to now, so after an
-outage of the API or of the collector the gap is backfilled automatically (at most
-``max_backfill``; older history with ``errorbudget collect --from``).
+chunk that cannot be fetched stops the run: below the last written minute there are no
+holes (a chunk whose answers stay malformed is skipped instead, and recorded as a
+``partial`` data issue). That minute (``Store.data_bounds`` of the SLO's series) is the
+high-water mark: each scheduled run (:meth:`run_once`) re-fetches from ``lookback`` before
+it to now, so after an outage of the API or of the collector the gap is backfilled
+automatically, up to ``max_backfill``; what lies further back is recorded as a ``gap``
+data issue (fetch it with ``errorbudget collect --from``).
+
+**Runs are bounded and recorded.** Every run (:meth:`collect_range`, :meth:`run_once`) ends
+within ``collect_deadline``: one that reaches it stops where it is (each chunk is written
+whole, in its own transaction) and fails with a sentence saying what failed and what to
+check. Whatever happened, the call tally is flushed and the run is recorded in the store
+(``Store.record_source_run``: the source's health and data age).
 
 **API availability** is the collector's own calls per minute (see ``client.CallTally``),
 plus, with ``status_page_url``, one ``status_page`` event per run (good when the status
-page shows the Platform API operational), written after each run. **Queue observations**
-(waiting, oldest waiting) are kept on the collector (:attr:`observations`) for the
-dashboard and ``/metrics``; they are not stored.
+page shows the Platform API operational). **Queue observations** (waiting, oldest
+waiting) are kept on the collector (:attr:`observations`) for the dashboard and
+``/metrics``; they are not stored.
 """
 
 from __future__ import annotations
@@ -33,16 +37,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
-
 from errorbudget.config import GenesysSettings
-from errorbudget.errors import SourceError
-from errorbudget.model import SLO, GenesysIndicator, Minute, SegmentKey, to_minute
+from errorbudget.durations import format_duration
+from errorbudget.errors import SourceDataError, SourceError, StoreError
+from errorbudget.model import SLO, GenesysIndicator, Minute, from_minute, to_minute
 from errorbudget.sources.genesys.client import GenesysClient
 from errorbudget.sources.genesys.observations import (
     OBSERVATION_METRICS,
@@ -51,29 +54,36 @@ from errorbudget.sources.genesys.observations import (
 )
 from errorbudget.sources.genesys.queries import (
     FlowQuery,
-    IntervalCounts,
     QueueQuery,
     merge_queue_queries,
     parse_aggregates,
 )
-from errorbudget.sources.genesys.slis import (
-    Names,
-    SegmentCounts,
-    call_counts,
-    flow_counts,
-    queue_counts,
+from errorbudget.sources.genesys.slis import Names
+from errorbudget.sources.genesys.writer import (
+    CHUNK_METRICS,
+    QUEUE_METRICS,
+    SOURCE,
+    Chunk,
+    CountWriter,
+    indicator_of,
 )
-from errorbudget.store import SeriesInfo, Store
+from errorbudget.store import Store
 
 log = logging.getLogger(__name__)
 
-SOURCE = "genesys"
-QUEUE_METRICS = ("voice_sla", "digital_sla", "answered_within")
+__all__ = ["CHUNK_ROUNDS", "SOURCE", "CollectReport", "GenesysCollector"]
+
 CHUNK_ROUNDS = 4
 """A chunk whose requests still fail after the client's own retries is tried this often."""
+DATA_ROUNDS = 2
+"""… and this often when the answers are malformed: that rarely heals by waiting, and the
+chunk is then skipped (a ``partial`` issue) well before the deadline, so that a range the
+API cannot answer never holds up collection for good."""
 
 Clock = Callable[[], datetime]
 Progress = Callable[[int, int], None]
+
+_Chunk = Chunk  # the name the tests and older callers use
 
 
 def _utc_now() -> datetime:
@@ -82,7 +92,7 @@ def _utc_now() -> datetime:
 
 @dataclass
 class CollectReport:
-    """What one collection did."""
+    """What one collection run did."""
 
     start: Minute
     end: Minute
@@ -93,21 +103,22 @@ class CollectReport:
     error: str | None = None
     seconds: float = 0.0
     slos: list[str] = field(default_factory=list)
+    calls: int = 0
+    """Requests sent to the API and the login server (429s included)."""
+    failed_calls: int = 0
+    """Of those, the ones that failed (5xx, timeouts, connection errors, malformed)."""
+    rate_limited: int = 0
+    chunks_skipped: int = 0
+    """Chunks whose answers stayed malformed: skipped, recorded as ``partial`` issues."""
+    data_issues: int = 0
+    """Broken ranges found by this run (new or seen before), gaps and skipped chunks."""
+    data_issues_resolved: int = 0
+    complete: bool = False
+    """Every chunk of the range was fetched and written (or skipped as ``partial``)."""
 
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-@dataclass
-class _Chunk:
-    start: Minute
-    end: Minute
-    """Query end (whole intervals)."""
-    write_end: Minute
-    """Minutes ``[start, write_end)`` are written."""
-    queue_rows: list[IntervalCounts] = field(default_factory=list)
-    flow_rows: list[IntervalCounts] = field(default_factory=list)
 
 
 class GenesysCollector:
@@ -133,6 +144,7 @@ class GenesysCollector:
         self.concurrency = concurrency
         self.granularity = int(settings.granularity.total_seconds() // 60)
         self.span = int(settings.max_query_span.total_seconds() // 60)
+        self.writer = CountWriter(store, self.slos, self.granularity)
         self.observations: dict[tuple[str, str], QueueObservation] = {}
         self.last_report: CollectReport | None = None
         self._flow_names: dict[str, str] = {}
@@ -150,13 +162,7 @@ class GenesysCollector:
         await self.client.aclose()
 
     def _indicators(self, metrics: Sequence[str]) -> list[tuple[SLO, GenesysIndicator]]:
-        found = []
-        for slo in self.slos:
-            indicator = slo.indicator
-            assert isinstance(indicator, GenesysIndicator)
-            if indicator.metric in metrics:
-                found.append((slo, indicator))
-        return found
+        return [(slo, indicator_of(slo)) for slo in self.writer.of(metrics)]
 
     # --- the Source protocol ------------------------------------------------------------
 
@@ -170,81 +176,235 @@ class GenesysCollector:
             raise SourceError(report.error, retryable=True)
         return report.rows_written
 
+    # --- runs: bounded, flushed, recorded -----------------------------------------------
+
+    async def collect_range(
+        self,
+        start: Minute,
+        end: Minute,
+        *,
+        progress: Progress | None = None,
+        deadline: timedelta | None = None,
+    ) -> CollectReport:
+        """One run: fetch ``[start, end)`` chunk by chunk and write each, in time order,
+        within ``deadline`` (default ``collect_deadline``)."""
+        report = CollectReport(start, end, slos=[s.id for s in self.slos])
+        return await self._run(report, lambda: self._collect(report, progress), deadline)
+
+    async def run_once(
+        self, now: datetime | None = None, *, deadline: timedelta | None = None
+    ) -> CollectReport:
+        """One scheduled run: re-fetch from ``lookback`` before the high-water mark (or
+        before now, the first time) to now and overwrite; poll the status page; refresh
+        the queue observations; write the call tally. A range further back than
+        ``max_backfill`` is recorded as a ``gap`` data issue."""
+        moment = now or self.clock()
+        now_minute = to_minute(moment)
+        lookback = int(self.settings.lookback.total_seconds() // 60)
+        oldest = now_minute - int(self.settings.max_backfill.total_seconds() // 60)
+        marks = self.writer.marks()
+        mark = _oldest_mark(marks)
+        start = max(oldest, (mark if mark is not None else now_minute) - lookback)
+        report = CollectReport(start, now_minute + 1, slos=[s.id for s in self.slos])
+
+        async def work() -> None:
+            for slo_id, slo_mark in marks.items():
+                if slo_mark is not None and slo_mark < oldest:
+                    self._record_gap(report, slo_id, slo_mark, oldest)
+            await self._collect(report, None)
+            if self.settings.status_page_url and self._indicators(["api_availability"]):
+                await self.client.poll_status_page(self.settings.status_page_url)
+            if report.error is None:  # the API is up: worth asking what is waiting now
+                try:
+                    await self.observe()
+                except SourceError as exc:
+                    log.warning("genesys: queue observations failed: %s", exc)
+
+        return await self._run(report, work, deadline)
+
+    async def _run(
+        self,
+        report: CollectReport,
+        work: Callable[[], Awaitable[None]],
+        deadline: timedelta | None,
+    ) -> CollectReport:
+        """Run ``work`` within the deadline; then, whatever happened, flush the call tally
+        and record the run (a run cancelled by a shutdown is not recorded)."""
+        limit = deadline or self.settings.collect_deadline
+        started_at = self.clock()
+        began = time.perf_counter()
+        calls = self.client.calls
+        calls_before, failed_before = calls.calls, calls.failed
+        limited_before = self.client.stats.rate_limited
+        cancelled = False
+        bound = asyncio.timeout(limit.total_seconds())
+        try:
+            async with bound:
+                await work()
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
+        except Exception as exc:
+            if isinstance(exc, TimeoutError) and bound.expired():
+                if report.complete:  # only the queue observations were cut short
+                    log.warning("genesys: queue observations not refreshed within the deadline")
+                elif report.error is None:  # else a chunk failed already: that says more
+                    limited = self.client.stats.rate_limited - limited_before
+                    report.error = self._deadline_error(report, limit, limited)
+            elif isinstance(exc, SourceError):
+                report.error = self._failure(str(exc), report)
+            else:  # a bug or a store failure: recorded, then raised
+                report.error = f"collection failed: {type(exc).__name__}: {exc}"
+                raise
+        finally:
+            report.seconds = time.perf_counter() - began
+            try:
+                report.rows_written += self.flush_calls()
+            except StoreError as exc:
+                log.warning("genesys: cannot store the API call tally: %s", exc)
+                report.error = report.error or f"cannot store the API call tally: {exc}"
+            report.calls = calls.calls - calls_before
+            report.failed_calls = calls.failed - failed_before
+            report.rate_limited = self.client.stats.rate_limited - limited_before
+            if not cancelled:
+                self._record(report, started_at)
+            self.last_report = report
+        return report
+
+    def _record(self, report: CollectReport, started_at: datetime) -> None:
+        try:
+            marks = self.writer.marks()
+            through = _oldest_mark(marks)
+            if not marks and report.ok:  # only API availability: current as of this run
+                through = to_minute(self.clock()) + 1
+            self.store.record_source_run(
+                SOURCE,
+                started_at=started_at,
+                finished_at=self.clock(),
+                ok=report.ok,
+                error=report.error,
+                collected_through=through,
+                calls=report.calls,
+                failed_calls=min(report.failed_calls, report.calls),
+            )
+        except StoreError as exc:
+            log.warning("genesys: cannot record the collection run: %s", exc)
+
+    def _failure(self, problem: str, report: CollectReport) -> str:
+        """The run's error: what is down (while every call fails) or the problem, then
+        what is stored and where the next run resumes."""
+        mark = report.collected_through or self.high_water_mark()
+        stored = (
+            f"stopped at {_iso(mark)}: everything before it is stored, and the next run "
+            "resumes there"
+            if mark is not None
+            else "nothing is stored yet; the next run starts again"
+        )
+        unreachable = self.client.unreachable()
+        if unreachable is not None:
+            return f"{unreachable} ({stored})"
+        return f"{problem} ({stored})"
+
+    def _deadline_error(self, report: CollectReport, limit: timedelta, limited: int) -> str:
+        spent = f"gave up after the collect deadline ({format_duration(limit)})"
+        if self.client.unreachable() is not None:
+            return f"{spent}: {self._failure('', report)}"
+        through = _iso(report.collected_through) if report.collected_through else "nothing new"
+        slow = f" while the API rate limit held requests ({limited}× HTTP 429)" if limited else ""
+        return (
+            f"{spent}{slow}: {report.chunks_written} of {report.chunks} chunks stored, "
+            f"collected through {through}; run again to resume, or allow longer "
+            "(collect --deadline, sources.genesys.collect_deadline)"
+        )
+
+    def _record_gap(self, report: CollectReport, slo_id: str, start: Minute, end: Minute) -> None:
+        limit = format_duration(self.settings.max_backfill)
+        detail = (
+            f"not collected: the collector was more than max_backfill ({limit}) behind, so "
+            f"scheduled runs start at {_iso(end)}; fetch the gap with errorbudget collect "
+            f"--from {_iso(start)} --to {_iso(end)}"
+        )
+        self.writer.record_gap(slo_id, start, end, detail)
+        report.data_issues += 1
+        log.warning("genesys: SLO %s: %s", slo_id, detail)
+
     # --- ranges and chunks --------------------------------------------------------------
 
-    def _chunks(self, start: Minute, end: Minute, now: Minute) -> list[_Chunk]:
+    def _chunks(self, start: Minute, end: Minute, now: Minute) -> list[Chunk]:
         g = self.granularity
         first = start - start % g
         write_end = min(end, now + 1)
-        chunks: list[_Chunk] = []
+        chunks: list[Chunk] = []
         at = first
         while at < write_end:  # ceil(range / span) queries: the fewest the span allows
             stop = min(at + self.span, write_end)
             query_end = stop + (-stop) % g
-            chunks.append(_Chunk(at, query_end, stop))
+            chunks.append(Chunk(at, query_end, stop))
             at = stop
         return chunks
 
-    async def collect_range(
-        self, start: Minute, end: Minute, *, progress: Progress | None = None
-    ) -> CollectReport:
-        """Fetch ``[start, end)`` chunk by chunk and write each, in time order."""
-        started = time.perf_counter()
-        now = to_minute(self.clock())
-        report = CollectReport(start, end, slos=[s.id for s in self.slos])
-        chunks = self._chunks(start, end, now)
+    async def _collect(self, report: CollectReport, progress: Progress | None) -> None:
+        """Fetch the report's range chunk by chunk and write each, in time order."""
+        chunks = self._chunks(report.start, report.end, to_minute(self.clock()))
         report.chunks = len(chunks)
         if progress is not None:
             progress(0, len(chunks))
-        if chunks and self._indicators([*QUEUE_METRICS, "ivr_completion"]):
+        if chunks and self._indicators(CHUNK_METRICS):
             await self._collect_chunks(chunks, report, progress)
-        report.seconds = time.perf_counter() - started
-        self.last_report = report
-        return report
+        report.complete = report.error is None
 
     async def _collect_chunks(
-        self, chunks: list[_Chunk], report: CollectReport, progress: Progress | None
+        self, chunks: list[Chunk], report: CollectReport, progress: Progress | None
     ) -> None:
         slots = asyncio.Semaphore(self.concurrency)
 
-        async def fetch(chunk: _Chunk) -> _Chunk:
+        async def fetch(chunk: Chunk) -> tuple[Chunk, Names]:
             async with slots:
-                return await self._fetch_chunk(chunk)
+                fetched = await self._fetch_chunk(chunk)
+                return fetched, await self._names(fetched)
 
         tasks = [asyncio.create_task(fetch(c), name=f"genesys-chunk-{c.start}") for c in chunks]
         try:
             for chunk, task in zip(chunks, tasks, strict=True):
                 try:
-                    fetched = await task
-                except SourceError as exc:
-                    report.error = (
-                        f"{exc}; stopped at {_iso(chunk.start)} (everything before it "
-                        f"is stored; run again to resume)"
+                    fetched, names = await task
+                except SourceDataError as exc:  # answered, but never usably: skip it
+                    report.chunks_skipped += 1
+                    report.data_issues += self.writer.record_partial(
+                        chunk,
+                        f"skipped: Genesys kept answering malformed data for "
+                        f"{_iso(chunk.start)}–{_iso(chunk.end)} ({exc})",
                     )
-                    return
-                names = await self._names(fetched)
-                report.rows_written += self._write(fetched, names)
-                report.chunks_written += 1
-                report.collected_through = fetched.write_end
+                    log.warning("genesys: chunk %s skipped: %s", _iso(chunk.start), exc)
+                else:
+                    written = self.writer.write_chunk(fetched, names)
+                    report.rows_written += written.rows
+                    report.data_issues += written.issues
+                    report.data_issues_resolved += written.resolved
+                    report.chunks_written += 1
+                    report.collected_through = fetched.write_end
                 if progress is not None:
-                    progress(report.chunks_written, len(chunks))
+                    progress(report.chunks_written + report.chunks_skipped, len(chunks))
+        except SourceError as exc:
+            report.error = self._failure(str(exc), report)
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _fetch_chunk(self, chunk: _Chunk) -> _Chunk:
+    async def _fetch_chunk(self, chunk: Chunk) -> Chunk:
         for round_ in range(CHUNK_ROUNDS):
             try:
                 return await self._fetch_once(chunk)
             except SourceError as exc:
-                if not exc.retryable or round_ == CHUNK_ROUNDS - 1:
+                rounds = DATA_ROUNDS if isinstance(exc, SourceDataError) else CHUNK_ROUNDS
+                if not exc.retryable or round_ >= rounds - 1:
                     raise
                 log.warning("genesys: chunk %s failed (%s); trying again", _iso(chunk.start), exc)
                 await self.client.timer.sleep(self.client.backoff.delay(round_ + 2))
         raise AssertionError("unreachable")
 
-    async def _fetch_once(self, chunk: _Chunk) -> _Chunk:
+    async def _fetch_once(self, chunk: Chunk) -> Chunk:
         granularity = self.settings.granularity
         queue_query = merge_queue_queries(
             [
@@ -266,10 +426,13 @@ class GenesysCollector:
             jobs.append(self.client.flow_aggregates(body))
         answers = await asyncio.gather(*jobs)
         where = f"Genesys aggregates {_iso(chunk.start)}"
-        if queue_query is not None:
-            chunk.queue_rows = parse_aggregates(answers.pop(0), where)
-        if answers:
-            chunk.flow_rows = parse_aggregates(answers.pop(0), where)
+        try:
+            if queue_query is not None:
+                chunk.queue_rows = parse_aggregates(answers.pop(0), where)
+            if answers:
+                chunk.flow_rows = parse_aggregates(answers.pop(0), where)
+        except SourceError as exc:  # an answer of the wrong shape: ask again, then skip
+            raise SourceDataError(str(exc), retryable=True) from exc
         return chunk
 
     def _flow_filter(self) -> tuple[str, ...] | None:
@@ -280,7 +443,7 @@ class GenesysCollector:
             ids.update(indicator.flows.ids)
         return tuple(sorted(ids))
 
-    async def _names(self, chunk: _Chunk) -> Names:
+    async def _names(self, chunk: Chunk) -> Names:
         queue_ids = {r.group["queueId"] for r in chunk.queue_rows if "queueId" in r.group}
         queues = await self.client.queue_names(unknown=queue_ids) if queue_ids else {}
         for row in chunk.flow_rows:
@@ -288,110 +451,18 @@ class GenesysCollector:
                 self._flow_names[row.group["flowId"]] = row.group["flowName"]
         return Names(queues, dict(self._flow_names))
 
-    # --- writing ------------------------------------------------------------------------
-
-    def _write(self, chunk: _Chunk, names: Names) -> int:
-        """One transaction: every Genesys SLO's series over the chunk's minutes."""
-        planned: list[tuple[SLO, SegmentCounts]] = []
-        for slo, _ in self._indicators(QUEUE_METRICS):
-            planned.append((slo, queue_counts(slo, chunk.queue_rows, names)))
-        for slo, _ in self._indicators(["ivr_completion"]):
-            planned.append((slo, flow_counts(slo, chunk.flow_rows, names)))
-        rows = 0
-        with self.store.transaction():
-            for slo, counts in planned:
-                rows += self._write_slo(slo, counts, chunk.start, chunk.write_end, zero_fill=True)
-        return rows
-
-    def _known_series(self, slo: SLO) -> list[SeriesInfo]:
-        """Stored series of ``slo`` with exactly its current segment keys."""
-        keys = set(slo.segments.keys)
-        return [s for s in self.store.list_series(slo.id) if {k for k, _ in s.segment} == keys]
-
-    def _known_segments(self, slo: SLO) -> list[SegmentKey]:
-        known = [s.segment for s in self._known_series(slo)]
-        if not slo.segments.keys and () not in known:
-            known.append(())
-        return known
-
-    def _write_slo(
-        self, slo: SLO, counts: SegmentCounts, start: Minute, end: Minute, *, zero_fill: bool
-    ) -> int:
-        """Write ``counts`` of one SLO; with ``zero_fill`` every known series gets every
-        minute of ``[start, end)`` (zeros where there is no interval start)."""
-        inside = {key: v for key, v in counts.items() if start <= key[1] < end}
-        segments = {segment for segment, _ in inside}
-        if zero_fill:
-            segments.update(self._known_segments(slo))
-        if not segments:
-            return 0
-        ordered = sorted(segments)
-        ids = self.store.series_ids(slo.id, ordered)
-        position = {segment: i for i, segment in enumerate(ordered)}
-        if zero_fill:
-            width = end - start
-            minutes = np.tile(np.arange(start, end, dtype=np.int64), len(ordered))
-            series = np.repeat(np.asarray(ids, dtype=np.int64), width)
-            good = np.zeros(len(minutes), dtype=np.int64)
-            total = np.zeros(len(minutes), dtype=np.int64)
-            for (segment, minute), (g, t) in inside.items():
-                at = position[segment] * width + (minute - start)
-                good[at], total[at] = g, t
-        else:
-            keys = sorted(inside)
-            series = np.asarray([ids[position[s]] for s, _ in keys], dtype=np.int64)
-            minutes = np.asarray([m for _, m in keys], dtype=np.int64)
-            good = np.asarray([inside[k][0] for k in keys], dtype=np.int64)
-            total = np.asarray([inside[k][1] for k in keys], dtype=np.int64)
-        return self.store.write_counts(series, minutes, good, total, source=SOURCE)
+    # --- the store ----------------------------------------------------------------------
 
     def flush_calls(self) -> int:
-        """Write the API-availability SLOs from the client's call tally (idempotent)."""
-        slos = self._indicators(["api_availability"])
-        tally = self.client.tally.snapshot()
-        rows = 0
-        if slos and tally:
-            with self.store.transaction():
-                for slo, _ in slos:
-                    counts = call_counts(slo, tally)
-                    first = min(m for m, _ in tally)
-                    last = max(m for m, _ in tally) + 1
-                    rows += self._write_slo(slo, counts, first, last, zero_fill=False)
-        self.client.tally.forget_before(to_minute(self.clock()) - 5)
-        return rows
-
-    # --- scheduled collection -----------------------------------------------------------
+        """Add the calls tallied since the last flush to the API-availability SLOs."""
+        return self.writer.flush_calls(self.client.tally, to_minute(self.clock()))
 
     def high_water_mark(self) -> Minute | None:
         """The end of what is stored for the Genesys SLOs (the oldest of their ends);
         None when an SLO has nothing stored yet."""
-        ends: list[Minute] = []
-        for slo, _ in self._indicators([*QUEUE_METRICS, "ivr_completion"]):
-            ids = [s.id for s in self._known_series(slo)]
-            bounds = self.store.data_bounds(ids) if ids else None
-            if bounds is None:
-                return None
-            ends.append(bounds[1])
-        return min(ends) if ends else None
+        return _oldest_mark(self.writer.marks())
 
-    async def run_once(self, now: datetime | None = None) -> CollectReport:
-        """One scheduled collection: re-fetch from ``lookback`` before the high-water mark
-        (or before now, the first time) to now, overwrite, and write the call tally."""
-        moment = now or self.clock()
-        now_minute = to_minute(moment)
-        lookback = int(self.settings.lookback.total_seconds() // 60)
-        oldest = now_minute - int(self.settings.max_backfill.total_seconds() // 60)
-        mark = self.high_water_mark()
-        start = max(oldest, (mark if mark is not None else now_minute) - lookback)
-        report = await self.collect_range(start, now_minute + 1)
-        try:
-            await self.observe()
-        except SourceError as exc:
-            log.warning("genesys: queue observations failed: %s", exc)
-        if self.settings.status_page_url and self._indicators(["api_availability"]):
-            await self.client.poll_status_page(self.settings.status_page_url)
-        report.rows_written += self.flush_calls()
-        return report
+    # --- scheduled collection -----------------------------------------------------------
 
     async def observe(self) -> dict[tuple[str, str], QueueObservation]:
         """Refresh :attr:`observations` (queue depth, oldest waiting) of the selected queues."""
@@ -422,9 +493,10 @@ class GenesysCollector:
 
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
         """Run :meth:`run_once` every ``interval`` until ``stop`` is set or the task is
-        cancelled. Each chunk is written in its own transaction, so a cancellation loses
-        nothing already fetched and written, and leaves no partial chunk; the next start
-        resumes from the high-water mark."""
+        cancelled. A run never takes longer than ``collect_deadline``, and a failed run —
+        whatever failed — is logged and recorded, never the end of the loop: the next
+        interval tries again and resumes from the high-water mark. Each chunk is written
+        in its own transaction, so a cancellation loses nothing already fetched."""
         stop = stop or asyncio.Event()
         interval = self.settings.interval.total_seconds()
         while not stop.is_set():
@@ -433,14 +505,21 @@ class GenesysCollector:
                 report = await self.run_once()
                 if report.error:
                     log.warning("genesys: %s", report.error)
-            except SourceError as exc:
-                log.warning("genesys: collection failed: %s", exc)
-            finally:
-                self.flush_calls()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the loop must outlive any one run
+                log.exception("genesys: collection run failed")
             remaining = interval - (time.monotonic() - began)
             if remaining > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), remaining)
+
+
+def _oldest_mark(marks: dict[str, Minute | None]) -> Minute | None:
+    """The oldest of the SLOs' high-water marks; None when one has nothing stored (or
+    there are none)."""
+    ends = [m for m in marks.values() if m is not None]
+    return min(ends) if ends and len(ends) == len(marks) else None
 
 
 def _by_name(indicator: GenesysIndicator, flows: bool = False) -> bool:
@@ -449,4 +528,4 @@ def _by_name(indicator: GenesysIndicator, flows: bool = False) -> bool:
 
 
 def _iso(minute: Minute) -> str:
-    return datetime.fromtimestamp(minute * 60, tz=UTC).strftime("%Y-%m-%dT%H:%MZ")
+    return from_minute(minute).strftime("%Y-%m-%dT%H:%MZ")

@@ -16,6 +16,9 @@
   success closes it, failure opens it again. While it is open no request reaches the
   server.
 
+- :class:`CallLog`: how many calls were made and failed, and — while every call fails —
+  since when, how often and how: what the collector says when the API is unreachable.
+
 Time comes from a :class:`Timer` so tests can run these on a virtual clock.
 """
 
@@ -24,8 +27,10 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, Protocol
 
 
@@ -195,3 +200,47 @@ class CircuitBreaker:
     def release_probe(self) -> None:
         """The probe ended without a verdict (cancelled): let another one through."""
         self._probing = False
+
+
+@dataclass
+class CallLog:
+    """Calls to the API and the login server: totals, and the current failure streak.
+
+    ``calls`` counts every request that got an answer or failed (429s included, status
+    page polls not); ``failed`` those that failed (5xx, timeouts, connection errors,
+    malformed answers: the bad events of ``api_availability``). A streak starts at the
+    first failure after an answer and ends at the next answer (a 429 or a 4xx is an
+    answer: the platform is up)."""
+
+    calls: int = 0
+    failed: int = 0
+    failing_since: datetime | None = None
+    streak: int = 0
+    """Failed calls since ``failing_since``."""
+    streak_kinds: Counter[str] = field(default_factory=Counter)
+    """What the failed calls of the streak got: ``HTTP 503``, ``timed out``, …"""
+    last_api_problem: str | None = None
+    last_login_problem: str | None = None
+
+    def answered(self) -> None:
+        self.calls += 1
+        self.failing_since = None
+        self.streak = 0
+        self.streak_kinds.clear()
+        self.last_api_problem = self.last_login_problem = None
+
+    def failure(self, at: datetime, kind: str, problem: str, *, login: bool = False) -> None:
+        self.calls += 1
+        self.failed += 1
+        if self.failing_since is None:
+            self.failing_since = at
+        self.streak += 1
+        self.streak_kinds[kind] += 1
+        if login:
+            self.last_login_problem = problem
+        else:
+            self.last_api_problem = problem
+
+    @property
+    def failing(self) -> bool:
+        return self.failing_since is not None
