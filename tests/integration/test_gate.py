@@ -1,0 +1,120 @@
+"""The release gate over a real store: scoped to what a change touches, a small segment cannot
+block a whole service alone, stale or too little data never lets a change through unseen,
+and the record says how old the data was."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from errorbudget.app import App
+from errorbudget.gate import decide
+from errorbudget.model import to_minute
+
+AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+CONFIG = """\
+version: 1
+store: {path: gate.db}
+slos:
+  - id: voice
+    service: cc
+    target: 0.9
+    window: {type: rolling, length: 7d}
+    segments: {keys: [queue]}
+    policy: voice-agent
+  - id: agent-tasks
+    service: agent
+    target: 0.9
+    window: {type: rolling, length: 7d}
+    segments: {keys: [flow]}
+    policy: voice-agent
+    data: {max_age: 1h}
+"""
+
+
+def write(
+    app: App, slo: str, segment: dict[str, str], total: int, bad: int, *, days: float = 7,
+    end: datetime = AT,
+) -> None:  # fmt: skip
+    """``total`` events a minute, ``bad`` of them bad, for ``days`` ending at ``end``."""
+    stop = to_minute(end)
+    minutes = np.arange(stop - int(days * 1440), stop, dtype=np.int64)
+    [series] = app.store.series_ids(slo, [tuple(sorted(segment.items()))])
+    app.store.write_counts(
+        np.full(minutes.size, series),
+        minutes,
+        np.full(minutes.size, total - bad),
+        np.full(minutes.size, total),
+    )
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> App:
+    path = tmp_path / "errorbudget.yaml"
+    path.write_text(CONFIG, encoding="utf-8")
+    opened = App.open(path, clock=lambda: AT)
+    write(opened, "voice", {"queue": "main"}, 100, 2)  # 98 % at 90 %: healthy
+    write(opened, "voice", {"queue": "tiny"}, 4, 2)  # 50 % bad: exhausted, 3.8 % of calls
+    write(opened, "agent-tasks", {"flow": "billing-es"}, 20, 8)  # 40 % bad: exhausted
+    write(opened, "agent-tasks", {"flow": "faq-en"}, 20, 0)  # healthy
+    return opened
+
+
+def test_a_small_exhausted_queue_cannot_block_every_change_alone(app: App) -> None:
+    result = decide(app, service="cc", risk="high", record=False)
+    assert result.decision == "allow"
+    tiny = next(v for v in result.verdicts if v.status.segment == (("queue", "tiny"),))
+    assert tiny.decision == "blocked" and not tiny.binding
+    assert any("below the minimum volume" in line for line in result.reasons)
+    # a change to that queue is judged by it, whatever its volume
+    scoped = decide(app, service="cc", segment={"queue": "tiny"}, record=False)
+    assert scoped.decision == "blocked"
+
+
+def test_a_larger_segment_does_block_an_unscoped_change(app: App) -> None:
+    write(app, "voice", {"queue": "tiny"}, 6, 3)  # now 5.7 % of the calls
+    assert decide(app, service="cc", record=False).decision == "blocked"
+
+
+def test_a_burning_flow_does_not_block_a_change_to_another_flow(app: App) -> None:
+    """Seed 002: if only the Spanish billing flow burns, English FAQ changes may ship; an
+    unscoped change is judged by every flow with enough volume."""
+    assert decide(app, service="agent", segment={"flow": "faq-en"}, record=False).decision == (
+        "allow"
+    )
+    assert decide(app, service="agent", segment={"flow": "billing-es"}, record=False).decision == (
+        "blocked"
+    )
+    assert decide(app, service="agent", record=False).decision == "blocked"
+
+
+def test_stale_data_never_lets_a_change_through(app: App, tmp_path: Path) -> None:
+    path = tmp_path / "errorbudget.yaml"
+    later = AT + timedelta(hours=30)  # the source stopped 30 hours ago
+    with App.open(path, clock=lambda: later) as stale:
+        result = decide(stale, service="agent", segment={"flow": "faq-en"}, actor="ci")
+        assert result.decision == "review"
+        assert result.reasons[0].startswith("agent-tasks flow=faq-en: data stale")
+        [entry] = stale.gate_decisions(service="agent")
+        [row] = entry.details["snapshot"]  # type: ignore[misc]
+        assert row["data_age_seconds"] == 30 * 3600 and row["stale"] is True
+        # within max_age the same flow is allowed, and the record says how old the data was
+        fresh = decide(app, service="agent", segment={"flow": "faq-en"}, actor="ci")
+        assert fresh.decision == "allow"
+        [latest, _] = app.gate_decisions(service="agent")
+        assert latest.details["snapshot"][0]["data_age_seconds"] == 0  # type: ignore[index]
+
+
+def test_too_little_data_asks_for_review_of_risky_changes(tmp_path: Path) -> None:
+    path = tmp_path / "errorbudget.yaml"
+    path.write_text(CONFIG, encoding="utf-8")
+    with App.open(path, clock=lambda: AT) as app:
+        write(app, "voice", {"queue": "main"}, 100, 100, days=0.25)  # 6 hours, all bad
+        [whole, main] = app.status(slo_ids=["voice"])
+        assert main.state == "insufficient_data" and main.budget_remaining_ratio is None
+        assert main.coverage is not None and main.coverage.covered_minutes == 360
+        assert decide(app, service="cc", risk="medium", record=False).decision == "review"
+        assert decide(app, service="cc", risk="low", record=False).decision == "allow"
