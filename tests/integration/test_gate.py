@@ -113,7 +113,7 @@ def test_too_little_data_asks_for_review_of_risky_changes(tmp_path: Path) -> Non
     path.write_text(CONFIG, encoding="utf-8")
     with App.open(path, clock=lambda: AT) as app:
         write(app, "voice", {"queue": "main"}, 100, 100, days=0.25)  # 6 hours, all bad
-        [whole, main] = app.status(slo_ids=["voice"])
+        [_, main] = app.status(slo_ids=["voice"])
         assert main.state == "insufficient_data" and main.budget_remaining_ratio is None
         assert main.coverage is not None and main.coverage.covered_minutes == 360
         assert decide(app, service="cc", risk="medium", record=False).decision == "review"

@@ -89,14 +89,15 @@ def test_burning_under_one_never_runs_out_of_a_calendar_budget() -> None:
 
 
 def rolling(
-    daily_eligible: list[int], daily_bad: list[int], allowed_percent: int, lookback_day: int = -1
-) -> tuple[Spend, Spend, list[tuple[int, Spend]]]:
-    """A 30-day rolling window from per-day counts (oldest first); the lookback is a day."""
+    daily_eligible: list[int], daily_bad: list[int], allowed_percent: int
+) -> tuple[Spend, Spend, list[tuple[int, int, int]]]:
+    """A rolling window from per-day counts (oldest first) as (minutes, bad, allowed)
+    pieces; the lookback is the last day."""
     pieces = [
-        (1440, spend(b, e, allowed_percent)) for e, b in zip(daily_eligible, daily_bad, strict=True)
+        (1440, b, allowed_percent * e) for e, b in zip(daily_eligible, daily_bad, strict=True)
     ]
     period = spend(sum(daily_bad), sum(daily_eligible), allowed_percent)
-    lookback = pieces[lookback_day][1]
+    lookback = spend(daily_bad[-1], daily_eligible[-1], allowed_percent)
     return period, lookback, pieces
 
 

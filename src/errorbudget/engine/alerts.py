@@ -14,7 +14,7 @@ failed call out of ten does not page a quiet queue.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from fractions import Fraction
 
@@ -38,27 +38,20 @@ class EffectiveCondition:
     """The highest burn the target allows, ``1 / (1 − T)``."""
     long_name: str
     short_name: str
+    factor: float = field(init=False)
+    catalog_factor: float = field(init=False)
+    max_burn: float = field(init=False)
+    adapted: bool = field(init=False)
+    reachable: bool = field(init=False)
+    """Whether the catalog factor can be exceeded at all at this target."""
 
-    @property
-    def factor(self) -> float:
-        return float(self.threshold)
-
-    @property
-    def catalog_factor(self) -> float:
-        return float(self.catalog_threshold)
-
-    @property
-    def max_burn(self) -> float:
-        return float(self.highest)
-
-    @property
-    def reachable(self) -> bool:
-        """Whether the catalog factor can be exceeded at all at this target."""
-        return self.catalog_threshold < self.highest
-
-    @property
-    def adapted(self) -> bool:
-        return self.threshold != self.catalog_threshold
+    def __post_init__(self) -> None:
+        # derived once: a status reads them for every series
+        object.__setattr__(self, "factor", float(self.threshold))
+        object.__setattr__(self, "catalog_factor", float(self.catalog_threshold))
+        object.__setattr__(self, "max_burn", float(self.highest))
+        object.__setattr__(self, "adapted", self.threshold != self.catalog_threshold)
+        object.__setattr__(self, "reachable", self.catalog_threshold < self.highest)
 
 
 def highest_burn(target: float | Fraction) -> Fraction:
@@ -127,9 +120,9 @@ def evaluate_conditions(
         long = spends.get(condition.long_name)
         short = spends.get(condition.short_name)
         long_eligible = eligible.get(condition.long_name, 0.0)
-        guard = Fraction(min_events)
+        guard = float(min_events)  # whole or half numbers: exact as floats
         if slice_minutes:
-            slices = Fraction(int(condition.long_window.total_seconds()) // 60, slice_minutes)
+            slices = int(condition.long_window.total_seconds()) // 60 / slice_minutes
             guard = min(guard, slices / 2)
         firing = (
             long is not None

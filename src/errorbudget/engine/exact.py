@@ -37,6 +37,12 @@ def decimal(value: float) -> Fraction:
     return Fraction(repr(float(value)))
 
 
+@cache
+def complement(value: float) -> Fraction:
+    """``1 − value`` exactly (a remaining-budget threshold as a consumed ratio)."""
+    return ONE - decimal(value)
+
+
 def common_scale(values: list[float]) -> int:
     """The least common denominator of ``values`` read as decimals (1 for none)."""
     scale = 1
@@ -45,6 +51,7 @@ def common_scale(values: list[float]) -> int:
     return scale
 
 
+@cache
 def allowed_per_event(target: float, scale: int) -> int:
     """``(1 − T) × scale`` as an integer; ``scale`` must be a multiple of T's denominator."""
     allowed = (ONE - decimal(target)) * scale

@@ -90,10 +90,11 @@ def rolling_forecast(
     period: Spend,
     lookback: Spend,
     lookback_minutes: int,
-    leaving: Sequence[tuple[int, Spend]],
+    leaving: Sequence[tuple[int, int, int]],
 ) -> ForecastResult:
     """Time to exhaustion of a rolling window whose events ``leaving`` it are given in
-    order, oldest first, as (minutes, spend) pieces that together cover the window."""
+    order, oldest first, as (minutes, bad, allowed) pieces — allowed scaled like
+    ``period`` — that together cover the window."""
     if not period.has_data:
         return NONE
     scale = period.scale
@@ -105,10 +106,10 @@ def rolling_forecast(
     gain = float(lookback.allowed - lookback.bad * scale) / lookback_minutes  # per minute
     elapsed = 0.0
     level = remaining  # R(Δ) at the start of the piece
-    for minutes, piece in leaving:
+    for minutes, bad, allowed in leaving:
         if minutes <= 0:
             continue
-        lost = float(piece.allowed - piece.bad * scale)  # remaining budget that leaves
+        lost = float(allowed - bad * scale)  # remaining budget that leaves
         slope = gain - lost / minutes
         end_level = level + slope * minutes
         if end_level <= 0:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from errorbudget.engine.exact import Spend, decimal
+from errorbudget.engine.exact import Spend, complement, decimal
 from errorbudget.model import (
     Decision,
     PolicyPreset,
@@ -50,12 +50,13 @@ STATE_ORDER: dict[PolicyState, int] = {
 def rule_holds(rule: StateRule, period: Spend, windows: Mapping[str, Spend], firing: bool) -> bool:
     """Whether every criterion of ``rule`` holds for a series (``windows`` by burn-window
     name, ``period`` the period to date)."""
-    if rule.remaining_below is not None and not period.remaining_below(
-        decimal(rule.remaining_below)
+    # remaining < x  ⇔  consumed > 1 − x;  remaining ≤ x  ⇔  consumed ≥ 1 − x
+    if rule.remaining_below is not None and not period.ratio_above(
+        complement(rule.remaining_below)
     ):
         return False
-    if rule.remaining_at_or_below is not None and not period.remaining_at_or_below(
-        decimal(rule.remaining_at_or_below)
+    if rule.remaining_at_or_below is not None and not period.ratio_at_least(
+        complement(rule.remaining_at_or_below)
     ):
         return False
     if rule.burn_above is not None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from fractions import Fraction
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +44,9 @@ Bounds = tuple[Minute, Minute] | None
 
 ConditionsFor = Callable[[SLO, Fraction], list[EffectiveCondition]]
 
+_SPENT = (*BURN_WINDOWS, "period", FORECAST_LOOKBACK)
+"""The ranges whose spend a status decides on (the leaving pieces only feed the forecast)."""
+
 
 @dataclass(frozen=True, slots=True)
 class RangeCounts:
@@ -63,6 +67,11 @@ class RangeCounts:
 
     def __len__(self) -> int:
         return len(self.targets)
+
+
+@cache
+def _duration(value: timedelta) -> str:
+    return format_duration(value)
 
 
 def scaled_allowances(targets: Sequence[float], eligible: FloatArray) -> tuple[Int64Array, int]:
@@ -134,26 +143,28 @@ def evaluate_row(
     (the segment's, or the SLO's for an aggregate). ``members_within`` says, for an
     aggregate, whether each member series meets its own target.
     """
-    names = plan.names
+    at = plan.positions
     goods = counted[:, 0].tolist()
     totals = counted[:, 1].tolist()
     spends = {
-        name: Spend(int(totals[i]) - int(goods[i]), int(allowed[i]), scale)
-        for i, name in enumerate(names)
+        name: Spend(int(totals[at[name]]) - int(goods[at[name]]), int(allowed[at[name]]), scale)
+        for name in _SPENT
     }
     period = spends["period"]
-    position = names.index("period")
-    period_good, period_total = goods[position], totals[position]
-    raw_good, raw_total = (float(x) for x in raw[position])
+    period_good, period_total = goods[at["period"]], totals[at["period"]]
+    raw_good, raw_total = (float(x) for x in raw[at["period"]])
 
+    # an aggregate's budget amounts to its own target; one series' is its configured one
     effective = (
-        ONE - Fraction(period.allowed, scale * int(period_total)) if period_total > 0 else None
+        ONE - Fraction(period.allowed, scale * int(period_total))
+        if members_within is not None and period_total > 0
+        else None
     )
     conditions = conditions_for(slo, effective if effective is not None else decimal(target))
     slice_minutes = (
         int(slo.timeslice.length.total_seconds() // 60) if slo.timeslice is not None else None
     )
-    eligible = {name: totals[names.index(name)] for name in BURN_WINDOWS}
+    eligible = {name: totals[at[name]] for name in BURN_WINDOWS}
     results = (
         evaluate_conditions(conditions, spends, eligible, slo.alerting.min_events, slice_minutes)
         if slo.alerting.enabled
@@ -192,7 +203,10 @@ def evaluate_row(
             period,
             spends[FORECAST_LOOKBACK],
             plan.minutes(FORECAST_LOOKBACK),
-            [(plan.minutes(name), spends[name]) for name in plan.leaving],
+            [
+                (minutes, int(totals[i]) - int(goods[i]), int(allowed[i]))
+                for i, minutes in plan.leaving_minutes
+            ],
         )
     words = preset.state_policy(state)
     return BudgetStatus(
@@ -223,12 +237,12 @@ def evaluate_row(
         linear_projected_consumed_ratio=forecast.linear_projected_consumed_ratio,
         state=state,
         conditions=results,
-        effective_target=float(effective) if effective is not None else None,
+        effective_target=float(effective) if effective is not None else target,
         meets_target=within,
         series=len(members_within) if members_within is not None else 1,
         series_missing_target=missing,
         outlook=forecast.outlook,
-        forecast_lookback=format_duration(slo.forecast.lookback),
+        forecast_lookback=_duration(slo.forecast.lookback),
         policy=preset.name,
         state_label=words.label,
         band=words.band,

@@ -7,7 +7,7 @@ the evaluation instant is still open (sources revise it), so it is left out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -98,6 +98,18 @@ class Plan:
     budget_period: Period
     intervals: dict[str, tuple[Minute, Minute]]
     leaving: tuple[str, ...] = ()
+    positions: dict[str, int] = field(default_factory=dict)
+    """Each range name's position in :attr:`names` (the order of every counts array)."""
+    leaving_minutes: list[tuple[int, int]] = field(default_factory=list)
+    """(position, length in minutes) of each leaving piece, oldest first."""
+
+    def __post_init__(self) -> None:
+        if not self.positions:
+            self.positions.update({name: i for i, name in enumerate(self.intervals)})
+        if self.leaving and not self.leaving_minutes:
+            self.leaving_minutes.extend(
+                (self.positions[name], self.minutes(name)) for name in self.leaving
+            )
 
     @property
     def names(self) -> list[str]:

@@ -39,6 +39,11 @@ WHERE series_id IN ({_JSON_IDS}) AND day >= ? AND day < ?
 GROUP BY series_id
 """
 
+_DAY_TOTALS = f"""
+SELECT series_id, day, good, total FROM day_counts
+WHERE series_id IN ({_JSON_IDS}) AND day >= ? AND day < ?
+"""
+
 _DAY_ROWS = f"""
 SELECT series_id, day, hours FROM day_counts
 WHERE series_id IN ({_JSON_IDS}) AND day IN (SELECT value FROM json_each(?))
@@ -138,7 +143,11 @@ def sums(
     if not len(selection) or not len(intervals):
         return result
     segments = np.zeros((len(selection), plan.segment_count, 2), dtype=np.int64)
-    for segment, first_day, end_day in plan.day_ranges:
+    if len(plan.day_ranges) > _DAY_RANGES_APART:
+        _add_day_ranges(connection, selection, plan, segments)
+    for segment, first_day, end_day in (
+        plan.day_ranges if len(plan.day_ranges) <= _DAY_RANGES_APART else ()
+    ):
         rows = connection.execute(_SUM_DAYS, (*selection.parameters, first_day, end_day))
         found = rows_array(rows.fetchall(), 3)
         segments[selection.positions(found[:, 0]), segment] += found[:, 1:]
@@ -150,6 +159,40 @@ def sums(
     np.cumsum(segments, axis=1, out=prefix[:, 1:])
     result[:] = (prefix[:, plan.last] - prefix[:, plan.first])[selection.inverse]
     return result
+
+
+_DAY_RANGES_APART = 3
+"""Up to this many whole-day ranges are summed by SQL one by one; more (a rolling window cut
+per day for the forecast) are read as one set of day rows and summed here."""
+
+
+def _add_day_ranges(
+    connection: sqlite3.Connection,
+    selection: _Selection,
+    plan: blocks.IntervalPlan,
+    segments: Int64Array,
+) -> None:
+    """Add every whole-day range from one read of the day totals they span."""
+    first = min(low for _, low, _ in plan.day_ranges)
+    end = max(high for _, _, high in plan.day_ranges)
+    rows = connection.execute(_DAY_TOTALS, (*selection.parameters, first, end)).fetchall()
+    found = rows_array(rows, 4)
+    prefix = np.zeros((len(selection), end - first + 1, 2), dtype=np.int64)
+    _scatter_add(
+        prefix.reshape(len(selection), -1),
+        selection.positions(found[:, 0]),
+        (found[:, 1] - first + 1) * 2,
+        found[:, 2],
+    )
+    _scatter_add(
+        prefix.reshape(len(selection), -1),
+        selection.positions(found[:, 0]),
+        (found[:, 1] - first + 1) * 2 + 1,
+        found[:, 3],
+    )
+    np.cumsum(prefix, axis=1, out=prefix)
+    for segment, low, high in plan.day_ranges:
+        segments[:, segment] += prefix[:, high - first] - prefix[:, low - first]
 
 
 def _add_hour_ranges(
