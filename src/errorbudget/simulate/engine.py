@@ -52,7 +52,7 @@ DAY_MS = 86_400_000
 BLOCKS_PER_DAY = DAY_MS // BLOCK_MS
 HANDLE_SIGMA = 0.5
 MAX_HANDLE_FACTOR = 6.0
-_QUEUE, _FLOW = 1, 2
+_QUEUE, _FLOW, _FLOW_EXTRA = 1, 2, 3
 
 T = TypeVar("T")
 
@@ -229,7 +229,8 @@ class Simulation:
         for f, shares in enumerate(self._exit_shares):
             if shares[queue] > 0:
                 p = self.flow_probabilities(f, ms)
-                rate += self.flow_rate(f, ms) * (p[FAILURE] + p[EXIT]) * shares[queue]
+                transfers = p[FAILURE] * (1 - self.scenario.flows[f].p_failure_disconnect)
+                rate += self.flow_rate(f, ms) * (transfers + p[EXIT]) * shares[queue]
         return rate
 
     def is_open(self, queue: int, ms: int) -> bool:
@@ -301,7 +302,11 @@ class Simulation:
             reached, (duration * rng.uniform(0.6, 0.95, size=count)).astype(np.int64), -1
         )
         shares = self._exit_shares[flow]
-        transferred = (outcome == FAILURE) | (outcome == EXIT)
+        # extra outcomes and failures that hang up: a stream of their own, so the draws
+        # above (and the queues fed by this flow) do not depend on these settings
+        extra = self._rng(_FLOW_EXTRA, self._flow_keys[flow], block)
+        hangs_up = (outcome == FAILURE) & (extra.random(count) < spec.p_failure_disconnect)
+        transferred = ((outcome == FAILURE) & ~hangs_up) | (outcome == EXIT)
         if shares.sum() > 0:
             target = rng.choice(len(shares), size=count, p=shares / shares.sum())
         else:
@@ -313,6 +318,11 @@ class Simulation:
                 exit_queue[i] = -1  # after hours: a closed message, then the caller hangs up
                 outcome[i] = DISCONNECT
                 outcome_ms[i] = -1
+        has_extra = extra.random(count) < spec.p_extra_outcome
+        others = max(1, len(spec.outcomes) - 1)
+        extra_index = 1 + extra.integers(0, others, size=count)
+        extra_failed = extra.random(count) < spec.p_extra_failed
+        extra_at = (duration * extra.uniform(0.1, 0.5, size=count)).astype(np.int64)
         return FlowArrays(
             key_block=np.full(count, block, dtype=np.int64),
             key_index=np.arange(count, dtype=np.int64),
@@ -321,6 +331,9 @@ class Simulation:
             outcome=outcome,
             outcome_ms=outcome_ms,
             exit_queue=exit_queue,
+            extra_outcome=np.where(has_extra, extra_index, -1).astype(np.int16),
+            extra_failed=has_extra & extra_failed,
+            extra_ms=np.where(has_extra, extra_at, -1).astype(np.int64),
         )
 
     def _make_queue(self, queue: int, block: int) -> QueueArrays:
