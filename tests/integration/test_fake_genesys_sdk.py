@@ -320,3 +320,24 @@ def test_unknown_key_walker_catches_strays(sdk: ModuleType) -> None:
         "$.results[0].grup",
         "$.results[0].data[0].metrics[0].stats.cnt",
     ]
+
+
+def test_the_collectors_queries_speak_the_sdk_schema(sdk: ModuleType) -> None:
+    """The collector's own request bodies (queue query with views, the three IVR queries)
+    are SDK request models, every enum value one the SDK knows."""
+    from errorbudget.sources.genesys.queries import FlowQuery, QueueQuery
+
+    start = int(datetime(2026, 11, 9, tzinfo=UTC).timestamp() // 60)
+    granularity = timedelta(minutes=15)
+    bodies = [(QueueQuery(("voice",), ("q1",), (20, 30)).body(start, start + 60, granularity),
+               "ConversationAggregationQuery")]  # fmt: skip
+    bodies += [
+        (body, "FlowAggregationQuery")
+        for body in FlowQuery(("f1",)).bodies(start, start + 60, granularity)
+    ]
+    for body, model in bodies:
+        assert unknown_keys(sdk, body, model) == [], body
+        parsed = deserialize(sdk, body, model)
+        assert "outdated_sdk_version" not in json.dumps(
+            sdk.ApiClient().sanitize_for_serialization(parsed)
+        ), body

@@ -177,9 +177,41 @@ def test_parse_aggregates_and_service_level_formula() -> None:
 def test_ivr_completion_formula() -> None:
     # 10 visits ended: 4 successes and 2 hang-ups before an outcome (6 disconnects),
     # 3 failures (transferred) and 1 exit to an agent (4 exits)
-    counts = {"tFlowDisconnect": 6, "tFlowExit": 4, "nFlowOutcome": 7, "nFlowOutcomeFailed": 3}
+    counts = {"tFlowDisconnect": 6, "tFlowExit": 4, "nFlowOutcome": 7, "nFlowOutcomeFailed": 3,
+              "failed.tFlowExit": 3, "no_outcome.tFlowDisconnect": 2,
+              "no_outcome.tFlowExit": 1}  # fmt: skip
     row = IntervalCounts({"flowId": "f"}, 0, counts)
     assert flow_good_total(row) == (5, 10)  # good: 4 successes + 1 exit
+
+
+@pytest.mark.parametrize(
+    ("visits", "counts", "expected"),
+    [
+        (
+            "a success then a hang-up; a failed outcome, then the flow hangs up (no transfer)",
+            {"tFlowDisconnect": 2, "nFlowOutcome": 2, "nFlowOutcomeFailed": 1,
+             "failed.tFlowDisconnect": 1},
+            (1, 2),  # main said 0 of 2: the failure was counted again as a bare hang-up
+        ),
+        (
+            "two failed outcomes, then a transfer; an exit to an agent without outcome",
+            {"tFlowExit": 2, "nFlowOutcome": 2, "nFlowOutcomeFailed": 2, "failed.tFlowExit": 1,
+             "no_outcome.tFlowExit": 1},
+            (1, 2),  # main said 0 of 2: two failed outcomes are one bad visit
+        ),
+        (
+            "Authenticate failed then Pay bill succeeded, hang-up; a hang-up before any outcome",
+            {"tFlowDisconnect": 2, "nFlowOutcome": 2, "nFlowOutcomeFailed": 1,
+             "failed.tFlowDisconnect": 1, "no_outcome.tFlowDisconnect": 1},
+            (0, 2),
+        ),
+    ],
+)  # fmt: skip
+def test_ivr_completion_counts_visits_not_outcomes(
+    visits: str, counts: dict[str, int], expected: tuple[int, int]
+) -> None:
+    row = IntervalCounts({"flowId": "f"}, 0, counts)
+    assert flow_good_total(row) == expected, visits
 
 
 def test_segments_sum_queues_into_tiers() -> None:

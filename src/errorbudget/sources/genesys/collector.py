@@ -53,6 +53,7 @@ from errorbudget.sources.genesys.queries import (
     FlowQuery,
     IntervalCounts,
     QueueQuery,
+    merge_flow_answers,
     merge_queue_queries,
     parse_aggregates,
 )
@@ -261,15 +262,16 @@ class GenesysCollector:
         if queue_query is not None:
             body = queue_query.body(chunk.start, chunk.end, granularity)
             jobs.append(self.client.conversation_aggregates(body))
-        if self._indicators(["ivr_completion"]):
-            body = FlowQuery(flow_ids).body(chunk.start, chunk.end, granularity)
-            jobs.append(self.client.flow_aggregates(body))
+        if self._indicators(["ivr_completion"]):  # every visit, then the visit filters
+            for body in FlowQuery(flow_ids).bodies(chunk.start, chunk.end, granularity):
+                jobs.append(self.client.flow_aggregates(body))
         answers = await asyncio.gather(*jobs)
         where = f"Genesys aggregates {_iso(chunk.start)}"
         if queue_query is not None:
             chunk.queue_rows = parse_aggregates(answers.pop(0), where)
         if answers:
             chunk.flow_rows = parse_aggregates(answers.pop(0), where)
+            merge_flow_answers(chunk.flow_rows, [parse_aggregates(a, where) for a in answers])
         return chunk
 
     def _flow_filter(self) -> tuple[str, ...] | None:

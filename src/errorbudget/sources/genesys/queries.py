@@ -2,7 +2,10 @@
 
 Queue SLIs use ``POST /api/v2/analytics/conversations/aggregates/query`` grouped by
 ``queueId`` and ``mediaType``; IVR completion uses ``POST
-/api/v2/analytics/flows/aggregates/query`` grouped by ``flowId`` (and ``flowName``).
+/api/v2/analytics/flows/aggregates/query`` grouped by ``flowId`` (and ``flowName``), three
+times per interval: every visit, the visits with a failed outcome (``flowOutcomeValue``
+matches ``FAILURE``) and the visits without any outcome (``flowOutcomeId`` notExists), see
+:data:`FLOW_VISIT_FILTERS`.
 Intervals are ISO-8601 ``start/end`` in UTC, granularity an ISO-8601 duration such as
 ``PT15M``. Only ``.count`` of each metric is used: the SLIs count conversations, and a
 timer's count is the number of conversations it was measured for (``tAnswered.count`` =
@@ -42,6 +45,20 @@ FLOW_METRICS: tuple[str, ...] = (
     "tFlowDisconnect",
     "tFlowExit",
 )
+FLOW_VISIT_METRICS: tuple[str, ...] = ("tFlowDisconnect", "tFlowExit")
+"""Counted once per visit, when it ends: a hang-up in the flow or a transfer out of it."""
+FLOW_VISIT_FILTERS: dict[str, dict[str, str]] = {
+    "failed": {
+        "type": "dimension",
+        "dimension": "flowOutcomeValue",
+        "operator": "matches",
+        "value": "FAILURE",
+    },
+    "no_outcome": {"type": "dimension", "dimension": "flowOutcomeId", "operator": "notExists"},
+}
+"""Visit filters of the IVR queries: a predicate on an outcome dimension selects the visits
+with at least one such outcome (``notExists``: none); their counts are stored as
+``<name>.<metric>`` in the flow's :class:`IntervalCounts`."""
 MAX_FILTER_PREDICATES = 100
 """More selected queues than this: no queue filter, the collector filters the answer."""
 
@@ -115,17 +132,35 @@ class QueueQuery:
 class FlowQuery:
     flow_ids: tuple[str, ...] | None
 
-    def body(self, start: Minute, end: Minute, granularity: timedelta) -> dict[str, Any]:
+    def body(
+        self, start: Minute, end: Minute, granularity: timedelta, visits: str | None = None
+    ) -> dict[str, Any]:
+        """Every visit's metrics, or (``visits``, a key of :data:`FLOW_VISIT_FILTERS`) the
+        visit metrics of the visits that filter selects."""
         body: dict[str, Any] = {
             "interval": iso_interval(start, end),
             "granularity": iso_duration(granularity),
             "timeZone": "UTC",
             "groupBy": ["flowId", "flowName"],  # the name labels the flow segment
-            "metrics": list(FLOW_METRICS),
+            "metrics": list(FLOW_METRICS if visits is None else FLOW_VISIT_METRICS),
         }
+        clauses = []
         if self.flow_ids is not None and len(self.flow_ids) <= MAX_FILTER_PREDICATES:
-            body["filter"] = {"type": "or", "clauses": [_or_clause("flowId", self.flow_ids)]}
+            clauses.append(_or_clause("flowId", self.flow_ids))
+        if visits is not None:
+            body["filter"] = {"type": "and", "predicates": [dict(FLOW_VISIT_FILTERS[visits])]}
+            if clauses:
+                body["filter"]["clauses"] = clauses
+        elif clauses:
+            body["filter"] = {"type": "or", "clauses": clauses}
         return body
+
+    def bodies(self, start: Minute, end: Minute, granularity: timedelta) -> list[dict[str, Any]]:
+        """The three queries of IVR completion: every visit, then each visit filter."""
+        return [
+            self.body(start, end, granularity),
+            *(self.body(start, end, granularity, name) for name in FLOW_VISIT_FILTERS),
+        ]
 
 
 @dataclass
@@ -187,6 +222,21 @@ def parse_aggregates(response: Mapping[str, Any], where: str) -> list[IntervalCo
                     row.counts[view["name"]] = _count(view.get("stats"))
             rows.append(row)
     return rows
+
+
+def merge_flow_answers(rows: list[IntervalCounts], filtered: list[list[IntervalCounts]]) -> None:
+    """Add the counts of the filtered flow queries (in :data:`FLOW_VISIT_FILTERS` order) to
+    ``rows`` as ``<filter>.<metric>``, matching flow and interval start."""
+    by_key = {(row.group.get("flowId"), row.start): row for row in rows}
+    for name, answer in zip(FLOW_VISIT_FILTERS, filtered, strict=True):
+        for extra in answer:
+            key = (extra.group.get("flowId"), extra.start)
+            row = by_key.get(key)
+            if row is None:  # not in the unfiltered answer: revised in between
+                row = by_key[key] = IntervalCounts(dict(extra.group), extra.start)
+                rows.append(row)
+            for metric, count in extra.counts.items():
+                row.counts[f"{name}.{metric}"] = count
 
 
 def merge_queue_queries(queries: Sequence[QueueQuery]) -> QueueQuery | None:

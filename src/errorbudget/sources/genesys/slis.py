@@ -11,19 +11,22 @@ level calculation"; DESIGN.md "Genesys Cloud: the real API")::
 All these metrics are emitted when the caller leaves the queue (answer, abandon or
 flow-out), so within one interval good ≤ total always holds.
 
-IVR completion: every flow visit ends exactly once, by a hang-up in the flow
-(``tFlowDisconnect``) or a transfer out of it (``tFlowExit``); both are emitted when the
-visit ends, so they count the visits that ended in the interval::
+IVR completion, per flow and interval, counts **visits** (not outcomes: a visit can reach
+several flow outcomes, and ``nFlowOutcome``/``nFlowOutcomeFailed`` count outcomes). A visit
+is *good* when none of its outcomes failed and it either reached a successful outcome
+(self-service) or was transferred out of the flow (to an agent's queue); it is *bad* when
+an outcome failed, whatever happened next (transfer or hang-up), or when it ended with a
+hang-up in the flow (``tFlowDisconnect``) before any outcome. Every visit ends once, by
+``tFlowDisconnect`` or ``tFlowExit``, counted when it ends, so with the two filtered queries
+(:data:`~errorbudget.sources.genesys.queries.FLOW_VISIT_FILTERS`)::
 
-    total = tFlowDisconnect.count + tFlowExit.count
-    bad   = failed outcomes + hang-ups before any outcome
-          = nFlowOutcomeFailed + (tFlowDisconnect − (nFlowOutcome − nFlowOutcomeFailed))
-    good  = total − bad           (self-service success, or a transfer to an agent)
+    total = tFlowDisconnect + tFlowExit                             every visit that ended
+    bad   = failed.tFlowDisconnect + failed.tFlowExit               with a failed outcome
+          + no_outcome.tFlowDisconnect                              hung up before any outcome
+    good  = total − bad
 
-(a failed outcome transfers the caller; a successful one ends with the caller hanging up).
-The outcome metrics are emitted at the outcome, a little before the visit ends, so a visit
-whose outcome and end fall in different intervals shifts one interval; each interval's
-bad count is clamped to [0, total].
+The two bad parts are disjoint (a visit without outcomes has no failed one), and all counts
+are per visit, at its end: exact per interval, whatever the number of outcomes.
 """
 
 from __future__ import annotations
@@ -65,12 +68,10 @@ def queue_good_total(indicator: GenesysIndicator, row: IntervalCounts) -> tuple[
 
 
 def flow_good_total(row: IntervalCounts) -> tuple[int, int]:
-    """(good, total) of one flow × interval (see the module docstring)."""
-    disconnects = row.get("tFlowDisconnect")
-    total = disconnects + row.get("tFlowExit")
-    failed = row.get("nFlowOutcomeFailed")
-    succeeded = row.get("nFlowOutcome") - failed
-    bad = failed + max(0, disconnects - succeeded)
+    """(good, total) visits of one flow × interval (see the module docstring)."""
+    total = row.get("tFlowDisconnect") + row.get("tFlowExit")
+    failed = row.get("failed.tFlowDisconnect") + row.get("failed.tFlowExit")
+    bad = failed + row.get("no_outcome.tFlowDisconnect")
     return total - max(0, min(bad, total)), total
 
 
