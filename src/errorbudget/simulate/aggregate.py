@@ -14,7 +14,7 @@ tAbandon            abandon               wait until abandon (short abandons inc
 tShortAbandon       abandon, wait < short-abandon threshold
 tFlowOut            in-queue flow-out     wait until flow-out
 tWait, tAcd         answer/abandon/flow-out  time in queue
-nOverSla            answer, wait > the queue's SL target
+nOverSla            answer, wait > the queue's SL target (its current one: history moves)
 tHandle             end of handling       handle time
 oServiceLevel       (from the counts above, with the org's service-level setting)
 nFlow               flow entry            —
@@ -119,13 +119,15 @@ class Buckets:
             np.minimum.at(stats.min, index, picked)
 
 
-def queue_events(arrays: QueueArrays) -> dict[str, Event]:
-    """Every queue metric's events for a batch of conversations."""
+def queue_events(arrays: QueueArrays, sl_target_ms: int | None = None) -> dict[str, Event]:
+    """Every queue metric's events for a batch of conversations; ``nOverSla`` against
+    ``sl_target_ms`` (answered with a longer wait) when given, else the scenario's target."""
     entry, wait = arrays.entry_ms, arrays.wait_ms
     exit_ms = entry + wait
     every = np.ones(len(entry), dtype=bool)
     answered = arrays.outcome == ANSWERED
     abandoned = arrays.outcome == ABANDONED
+    over_sla = arrays.over_sla if sl_target_ms is None else answered & (wait > sl_target_ms)
     return {
         "nOffered": (entry, None, every),
         "tAnswered": (exit_ms, wait, answered),
@@ -134,7 +136,7 @@ def queue_events(arrays: QueueArrays) -> dict[str, Event]:
         "tFlowOut": (exit_ms, wait, arrays.outcome == FLOWED_OUT),
         "tWait": (exit_ms, wait, every),
         "tAcd": (exit_ms, wait, every),
-        "nOverSla": (exit_ms, None, arrays.over_sla),
+        "nOverSla": (exit_ms, None, over_sla),
         "tHandle": (exit_ms + arrays.handle_ms, arrays.handle_ms, answered),
     }
 

@@ -45,6 +45,7 @@ from errorbudget.simulate.scenario import (
     FlowSpec,
     QueueSpec,
     Scenario,
+    ServiceLevelSettings,
 )
 
 BLOCK_MS = 15 * 60 * 1000
@@ -105,6 +106,41 @@ class Simulation:
         self._days: _Lru[QueueArrays | FlowArrays] = _Lru(cache_days, lock)
         self.max_queue_span_ms = [self._queue_span(q) for q in scenario.queues]
         self._open_hours: dict[tuple[int, int], bool] = {}
+        self._settings_lock = threading.Lock()
+        self._targets: dict[int, tuple[float, int]] = {}
+        self._calculation = scenario.service_level
+
+    # --- the org's service-level settings (changeable while running, like the real org) ---
+
+    def service_level_target(self, queue: int) -> tuple[float, int]:
+        """(percent, seconds): the queue's service-level target *now*. Genesys computes
+        ``nOverSla`` (and ``oServiceLevel``) of every interval, past ones included, with the
+        current target; the generated records keep the scenario's (``over_sla``)."""
+        with self._settings_lock:
+            spec = self.scenario.queues[queue]
+            return self._targets.get(queue, (spec.sl_target_percent, spec.sl_target_seconds))
+
+    def set_service_level_target(
+        self, queue: int, *, percent: float | None = None, seconds: int | None = None
+    ) -> tuple[float, int]:
+        """Change a queue's target (as an admin would in Genesys Cloud); returns the new one."""
+        current = self.service_level_target(queue)
+        new = (percent if percent is not None else current[0], seconds or current[1])
+        if not 0 < new[0] <= 100 or new[1] <= 0:
+            raise ValueError("a service-level target is a percentage in (0, 100] and seconds > 0")
+        with self._settings_lock:
+            self._targets[queue] = new
+        return new
+
+    @property
+    def service_level_calculation(self) -> ServiceLevelSettings:
+        """The org's service-level calculation options now (they apply retroactively)."""
+        with self._settings_lock:
+            return self._calculation
+
+    def set_service_level_calculation(self, settings: ServiceLevelSettings) -> None:
+        with self._settings_lock:
+            self._calculation = settings
 
     # --- public reads -----------------------------------------------------------------
 

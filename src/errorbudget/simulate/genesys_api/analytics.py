@@ -15,9 +15,9 @@ answers ``{}``. Timers are milliseconds: ``stats`` = ``{max, min, count, sum}``;
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
@@ -59,8 +59,6 @@ from errorbudget.simulate.intervals import (
     zone,
 )
 from errorbudget.simulate.records import FlowArrays, datetime_to_ms
-
-A = TypeVar("A")
 
 QUEUE_DIMENSIONS = frozenset(
     {"queueId", "mediaType", "direction", "originatingDirection", "divisionId"}
@@ -133,16 +131,23 @@ def conversation_aggregates(sim: Simulation, body: object, now: datetime) -> dic
         }
         if not matches(query.filter, values.get, QUEUE_DIMENSIONS):
             continue
-        batches = _events(sim.queue_range(index, buckets.start, buckets.end), queue_events)
+        # like Genesys, nOverSla and oServiceLevel use the org's settings as they are now,
+        # for past intervals too
+        percent, seconds = sim.service_level_target(index)
+        batches = (
+            queue_events(arrays, seconds * 1000)
+            for arrays in sim.queue_range(index, buckets.start, buckets.end)
+        )
         metrics, view_stats = aggregate(batches, needed, views, buckets)
         key = tuple(values.get(d) for d in group_by)
         group = groups.setdefault(key, _Group(buckets.size))
         group.add(metrics, view_stats)
         if wants_sl:
-            numerator, denominator = service_level(sl_parts(metrics), scenario.service_level)
+            calculation = sim.service_level_calculation
+            numerator, denominator = service_level(sl_parts(metrics), calculation)
             group.sl_numerator += numerator
             group.sl_denominator += denominator
-            group.sl_targets.add(queue.sl_target_percent / 100)
+            group.sl_targets.add(percent / 100)
     return _response(groups, group_by, query.metrics, views, edges, QUEUE_TIMERS)
 
 
@@ -237,13 +242,6 @@ def _outcome_value(
             raise QueryError(f"filter: {value!r} is not a flow outcome value (SUCCESS, FAILURE)")
         mask &= failed if verdict.upper() == "FAILURE" else ~failed
     return mask
-
-
-def _events(
-    arrays: Iterator[A], make: Callable[[A], dict[str, Event]]
-) -> Iterator[dict[str, Event]]:
-    for batch in arrays:
-        yield make(batch)
 
 
 def _response(
