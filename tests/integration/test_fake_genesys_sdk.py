@@ -329,8 +329,8 @@ def test_the_collectors_queries_speak_the_sdk_schema(sdk: ModuleType) -> None:
 
     start = int(datetime(2026, 11, 9, tzinfo=UTC).timestamp() // 60)
     granularity = timedelta(minutes=15)
-    bodies = [(QueueQuery(("voice",), ("q1",), (20, 30)).body(start, start + 60, granularity),
-               "ConversationAggregationQuery")]  # fmt: skip
+    queue_query = QueueQuery(("voice",), ("q1",), (20, 30), (20_000, 30_000))
+    bodies = [(queue_query.body(start, start + 60, granularity), "ConversationAggregationQuery")]
     bodies += [
         (body, "FlowAggregationQuery")
         for body in FlowQuery(("f1",)).bodies(start, start + 60, granularity)

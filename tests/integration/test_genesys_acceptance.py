@@ -265,6 +265,8 @@ def test_faulty_api_backfill_and_live_collection_store_exactly_the_ground_truth(
         compared += len(expected)
     assert compared >= len(truth) * 7 * 96
     assert sum(int(v[:, 1].sum()) for v in truth.values()) > 10_000  # a real workload
+    # and Genesys's own oServiceLevel agreed with every interval collected (#7)
+    assert not collector.discrepancy_intervals_total, collector.discrepancy_intervals_total
 
     # IVR: good and total visits that ended per interval, exactly (visits with two
     # outcomes and failed outcomes that do not transfer included)
@@ -359,6 +361,7 @@ def test_cli_collect_history_then_once_is_idempotent(
         report = json.loads(first.output)
         assert report["chunks_written"] == report["chunks"] == 3
         assert report["rate_limited"] == 0 and report["error"] is None
+        assert report["service_level_discrepancies"] == 0
 
         def stored() -> tuple[float, float]:
             with Store.open(tmp_path / "eb.db") as store:

@@ -125,6 +125,7 @@ def _report_dict(report: CollectReport, source: GenesysCollector) -> dict[str, A
         "requests": stats.attempts + stats.by_endpoint["oauth_token"],
         "rate_limited": stats.rate_limited,
         "retries": stats.retries,
+        "service_level_discrepancies": report.service_level_discrepancies,
         "error": report.error,
     }
 

@@ -23,6 +23,7 @@ from errorbudget.report import (
     status_to_dict,
     status_to_row,
 )
+from errorbudget.sources import stored_warnings
 
 WIDE = 180
 """Tables are printed at least this wide: a status row is long, and wrapping it helps nobody."""
@@ -110,11 +111,16 @@ def status(
 
     A whole-SLO row (segment "(all)") comes first for SLOs with segments; its budget is the
     sum of its segments' budgets. Time to exhaustion uses the last hour's bad-event rate;
-    "period-end" is the projected consumption at the end of a calendar period.
+    "period-end" is the projected consumption at the end of a calendar period. Warnings the
+    sources recorded (e.g. a Genesys service level that differs from Genesys's own) follow
+    on stderr.
     """
     with App.open(config_path) as app:
         statuses = app.status(at=at, slo_ids=list(slo_ids) or None, service=service)
+        warnings = stored_warnings(app.store)
     render_statuses(statuses, output_format)
+    for warning in warnings:  # on stderr: JSON and CSV on stdout stay clean
+        click.echo(f"warning: {warning}", err=True)
 
 
 def register(group: click.Group) -> None:

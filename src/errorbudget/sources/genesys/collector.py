@@ -20,6 +20,14 @@ scheduled run (:meth:`run_once`) re-fetches from ``lookback`` before it to now, 
 outage of the API or of the collector the gap is backfilled automatically (at most
 ``max_backfill``; older history with ``errorbudget collect --from``).
 
+**Service levels** (``service_levels``, ``checks``): before each collection the queues'
+service-level targets are read from ``GET /api/v2/routing/queues`` and recorded,
+effective-dated, in the audit log; each interval is counted against the target in force
+then (a ``tAnswered`` view), so a target change does not move past budgets. Every queue
+query also asks ``oServiceLevel``; where it differs from errorbudget's count the collector
+keeps it (:attr:`discrepancies`, :meth:`discrepancy_gauges`) and records a summary that
+``errorbudget status`` prints.
+
 **API availability** is the collector's own calls per minute (see ``client.CallTally``),
 plus, with ``status_page_url``, one ``status_page`` event per run (good when the status
 page shows the Platform API operational), written after each run. **Queue observations**
@@ -33,6 +41,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +52,8 @@ import numpy as np
 from errorbudget.config import GenesysSettings
 from errorbudget.errors import SourceError
 from errorbudget.model import SLO, GenesysIndicator, Minute, SegmentKey, to_minute
+from errorbudget.sources.genesys.checks import Discrepancy, compare, summarize
+from errorbudget.sources.genesys.checks import record as record_checks
 from errorbudget.sources.genesys.client import GenesysClient
 from errorbudget.sources.genesys.observations import (
     OBSERVATION_METRICS,
@@ -57,9 +68,12 @@ from errorbudget.sources.genesys.queries import (
     merge_queue_queries,
     parse_aggregates,
 )
+from errorbudget.sources.genesys.service_levels import ServiceLevelHistory
 from errorbudget.sources.genesys.slis import (
+    SL_METRICS,
     Names,
     SegmentCounts,
+    TargetLookup,
     call_counts,
     flow_counts,
     queue_counts,
@@ -94,6 +108,8 @@ class CollectReport:
     error: str | None = None
     seconds: float = 0.0
     slos: list[str] = field(default_factory=list)
+    service_level_discrepancies: int = 0
+    """Intervals whose service level differs from Genesys's ``oServiceLevel`` (``checks``)."""
 
     @property
     def ok(self) -> bool:
@@ -109,6 +125,8 @@ class _Chunk:
     """Minutes ``[start, write_end)`` are written."""
     queue_rows: list[IntervalCounts] = field(default_factory=list)
     flow_rows: list[IntervalCounts] = field(default_factory=list)
+    target_durations: frozenset[int] = frozenset()
+    """The service-level targets (ms) whose ``tAnswered`` views the queue query asked."""
 
 
 class GenesysCollector:
@@ -137,6 +155,11 @@ class GenesysCollector:
         self.observations: dict[tuple[str, str], QueueObservation] = {}
         self.last_report: CollectReport | None = None
         self._flow_names: dict[str, str] = {}
+        self.service_levels = ServiceLevelHistory()
+        self.discrepancies: list[Discrepancy] = []
+        """Intervals of the last collection where errorbudget and ``oServiceLevel`` differ."""
+        self.discrepancy_intervals_total: Counter[tuple[str, str, str]] = Counter()
+        """Every such interval found since start, per (SLO, queue, media type): a counter."""
 
     def __repr__(self) -> str:
         return f"GenesysCollector(slos={[s.id for s in self.slos]!r}, client={self.client!r})"
@@ -198,7 +221,10 @@ class GenesysCollector:
         if progress is not None:
             progress(0, len(chunks))
         if chunks and self._indicators([*QUEUE_METRICS, "ivr_completion"]):
+            await self._refresh_service_levels()
+            self.discrepancies = []
             await self._collect_chunks(chunks, report, progress)
+            self._record_checks(report)
         report.seconds = time.perf_counter() - started
         self.last_report = report
         return report
@@ -253,10 +279,15 @@ class GenesysCollector:
                     ind.media,
                     tuple(ind.queues.ids) if ind.queues.ids and not _by_name(ind) else None,
                     (ind.threshold_seconds,) if ind.threshold_seconds else (),
+                    tuple(sorted(self.service_levels.durations()))
+                    if ind.metric in SL_METRICS
+                    else (),
                 )
                 for _, ind in self._indicators(QUEUE_METRICS)
             ]
         )
+        if queue_query is not None:
+            chunk.target_durations = frozenset(queue_query.target_durations)
         flow_ids = self._flow_filter()
         jobs: list[Any] = []
         if queue_query is not None:
@@ -295,8 +326,14 @@ class GenesysCollector:
     def _write(self, chunk: _Chunk, names: Names) -> int:
         """One transaction: every Genesys SLO's series over the chunk's minutes."""
         planned: list[tuple[SLO, SegmentCounts]] = []
+        targets = self._target_lookup(chunk.target_durations)
+        checked = any("oServiceLevel.denominator" in row.counts for row in chunk.queue_rows)
         for slo, _ in self._indicators(QUEUE_METRICS):
-            planned.append((slo, queue_counts(slo, chunk.queue_rows, names)))
+            planned.append((slo, queue_counts(slo, chunk.queue_rows, names, targets)))
+            if checked:
+                self.discrepancies += compare(
+                    slo, chunk.queue_rows, names, targets, self._current_target
+                )
         for slo, _ in self._indicators(["ivr_completion"]):
             planned.append((slo, flow_counts(slo, chunk.flow_rows, names)))
         rows = 0
@@ -361,6 +398,67 @@ class GenesysCollector:
                     rows += self._write_slo(slo, counts, first, last, zero_fill=False)
         self.client.tally.forget_before(to_minute(self.clock()) - 5)
         return rows
+
+    # --- service levels: effective-dated targets, checks against oServiceLevel ------------
+
+    async def _refresh_service_levels(self) -> None:
+        """Load the recorded targets, then record the org's current ones that are new."""
+        slos = self._indicators(SL_METRICS)
+        if not slos:
+            return
+        self.service_levels = ServiceLevelHistory.load(self.store)
+        try:
+            queues = await self.client.queue_details()
+        except SourceError as exc:
+            log.warning("genesys: queue service levels not read (%s); using those recorded", exc)
+            return
+        seen = []
+        for queue in queues.values():
+            media = {
+                m for _, ind in slos if ind.queues.selects(queue.id, queue.name) for m in ind.media
+            }
+            for media_type in sorted(media):
+                target = queue.service_levels.get(media_type)
+                if target is not None:
+                    seen.append((queue.id, queue.name, media_type, target))
+        minute = to_minute(self.clock())
+        for change in self.service_levels.observe(self.store, seen, minute):
+            if change.previous is not None:
+                log.warning(
+                    "genesys: queue %s (%s) service-level target changed from %s to %s; "
+                    "intervals from %s on count against the new one",
+                    change.queue,
+                    change.media_type,
+                    change.previous.describe(),
+                    change.target.describe(),
+                    _iso(minute),
+                )
+
+    def _target_lookup(self, durations: frozenset[int]) -> TargetLookup:
+        def target(queue_id: str, media_type: str, minute: Minute) -> int | None:
+            found = self.service_levels.effective(queue_id, media_type, minute)
+            return found.duration_ms if found and found.duration_ms in durations else None
+
+        return target
+
+    def _current_target(self, queue_id: str, media_type: str) -> int | None:
+        found = self.service_levels.current(queue_id, media_type)
+        return found.duration_ms if found is not None else None
+
+    def _record_checks(self, report: CollectReport) -> None:
+        report.service_level_discrepancies = len(self.discrepancies)
+        for item in self.discrepancies:
+            self.discrepancy_intervals_total[(item.slo, item.queue, item.media_type)] += 1
+        if report.ok and report.collected_through is not None:
+            record_checks(self.store, summarize(self.discrepancies), report.collected_through)
+
+    def discrepancy_gauges(self) -> dict[tuple[str, str, str, str], int]:
+        """Intervals of the last collection whose service level differs from Genesys's,
+        per (SLO, queue, media type, kind): a gauge for ``/metrics``."""
+        found: Counter[tuple[str, str, str, str]] = Counter()
+        for item in self.discrepancies:
+            found[(item.slo, item.queue, item.media_type, item.kind)] += 1
+        return dict(found)
 
     # --- scheduled collection -----------------------------------------------------------
 

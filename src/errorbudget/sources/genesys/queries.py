@@ -10,7 +10,8 @@ Intervals are ISO-8601 ``start/end`` in UTC, granularity an ISO-8601 duration su
 ``PT15M``. Only ``.count`` of each metric is used: the SLIs count conversations, and a
 timer's count is the number of conversations it was measured for (``tAnswered.count`` =
 answered conversations). Answered-within-N-seconds comes from a ``views`` entry with a
-``rangeBound`` on ``tAnswered`` (milliseconds, ``lt`` bound).
+``rangeBound`` on ``tAnswered`` (milliseconds, ``lt`` bound), and so does answered within
+each queue's service-level target in force at the time (``service_levels``).
 
 The response is::
 
@@ -37,7 +38,10 @@ QUEUE_METRICS: tuple[str, ...] = (
     "tShortAbandon",
     "tFlowOut",
     "nOverSla",
+    "oServiceLevel",
 )
+"""``oServiceLevel`` is Genesys's own service level (``numerator``/``denominator``), kept as
+``oServiceLevel.numerator`` and ``oServiceLevel.denominator`` to check errorbudget's."""
 FLOW_METRICS: tuple[str, ...] = (
     "nFlow",
     "nFlowOutcome",
@@ -84,6 +88,12 @@ def view_name(threshold_seconds: int) -> str:
     return f"tAnsweredWithin{threshold_seconds}s"
 
 
+def target_view_name(duration_ms: int) -> str:
+    """The view counting answers within a service-level target of ``duration_ms`` (not
+    over it, as ``nOverSla`` counts: ``lt`` = target + 1 ms)."""
+    return f"tAnsweredWithinTarget{duration_ms}ms"
+
+
 def _or_clause(dimension: str, values: Iterable[str]) -> dict[str, Any]:
     return {
         "type": "or",
@@ -102,6 +112,9 @@ class QueueQuery:
     queue_ids: tuple[str, ...] | None
     """None: every queue."""
     thresholds: tuple[int, ...] = ()
+    """Seconds of ``answered_within`` SLOs (views ``lt`` N s)."""
+    target_durations: tuple[int, ...] = ()
+    """Milliseconds of the queues' service-level targets, past and present (views)."""
 
     def body(self, start: Minute, end: Minute, granularity: timedelta) -> dict[str, Any]:
         clauses = [_or_clause("mediaType", self.media_types)]
@@ -115,15 +128,12 @@ class QueueQuery:
             "filter": {"type": "and", "clauses": clauses},
             "metrics": list(QUEUE_METRICS),
         }
-        if self.thresholds:
+        views = [(view_name(seconds), seconds * 1000) for seconds in self.thresholds]
+        views += [(target_view_name(ms), ms + 1) for ms in self.target_durations]
+        if views:  # every threshold and target of every SLO, in this one query
             body["views"] = [
-                {
-                    "target": "tAnswered",
-                    "name": view_name(seconds),
-                    "function": "rangeBound",
-                    "range": {"lt": seconds * 1000},
-                }
-                for seconds in self.thresholds
+                {"target": "tAnswered", "name": name, "function": "rangeBound", "range": {"lt": lt}}
+                for name, lt in views
             ]
         return body
 
@@ -196,6 +206,16 @@ def _count(stats: object) -> int:
     return int(count)
 
 
+def _ratio(row: IntervalCounts, stats: object) -> None:
+    """``oServiceLevel``'s numerator and denominator (counts of conversations)."""
+    if not isinstance(stats, Mapping):
+        return
+    for part in ("numerator", "denominator"):
+        value = stats.get(part)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            row.counts[f"oServiceLevel.{part}"] = round(value)
+
+
 def parse_aggregates(response: Mapping[str, Any], where: str) -> list[IntervalCounts]:
     """Every (group, interval) of an aggregate query response, with each metric's count.
 
@@ -217,6 +237,8 @@ def parse_aggregates(response: Mapping[str, Any], where: str) -> list[IntervalCo
             for metric in data.get("metrics") or []:
                 if isinstance(metric, Mapping) and isinstance(metric.get("metric"), str):
                     row.counts[metric["metric"]] = _count(metric.get("stats"))
+                    if metric["metric"] == "oServiceLevel":
+                        _ratio(row, metric.get("stats"))
             for view in data.get("views") or []:
                 if isinstance(view, Mapping) and isinstance(view.get("name"), str):
                     row.counts[view["name"]] = _count(view.get("stats"))
@@ -250,4 +272,5 @@ def merge_queue_queries(queries: Sequence[QueueQuery]) -> QueueQuery | None:
     else:
         ids = tuple(sorted({i for q in queries for i in q.queue_ids or ()}))
     thresholds = tuple(sorted({t for q in queries for t in q.thresholds}))
-    return QueueQuery(tuple(media), ids, thresholds)
+    durations = tuple(sorted({d for q in queries for d in q.target_durations}))
+    return QueueQuery(tuple(media), ids, thresholds, durations)
