@@ -2,8 +2,10 @@
 
 Modules: ``regions`` (the region table), ``auth`` (client-credentials tokens),
 ``resilience`` (rate limiter, backoff, circuit breaker), ``client`` (the API client),
-``queries`` and ``slis`` (query bodies and formulas, pure), ``observations`` (queue
-gauges), ``collector`` (chunks, idempotent writes, gap backfill, the scheduler loop).
+``queries`` and ``slis`` (query bodies and formulas, pure), ``service_levels`` (the
+queues' targets, effective-dated), ``checks`` (errorbudget vs Genesys's ``oServiceLevel``),
+``observations`` (queue gauges), ``collector`` (chunks, idempotent writes, gap backfill,
+the scheduler loop).
 docs/sources/genesys.md is the user's guide. Importing this package is cheap: the client
 (and httpx) load only when a collector is created.
 """
