@@ -341,3 +341,39 @@ def test_the_collectors_queries_speak_the_sdk_schema(sdk: ModuleType) -> None:
         assert "outdated_sdk_version" not in json.dumps(
             sdk.ApiClient().sanitize_for_serialization(parsed)
         ), body
+
+
+def test_what_the_collector_reads_of_service_levels_speaks_the_sdk_schema(
+    sdk: ModuleType,
+) -> None:
+    """After a target change: the queue listing's mediaSettings and the aggregates'
+    oServiceLevel (numerator, denominator, target) as the SDK models have them (#7)."""
+    from errorbudget.sources.genesys.service_levels import ServiceLevelTarget, media_targets
+
+    sim = Simulation(default_scenario(ANCHOR), seed=7)
+    support = sim.scenario.queue("Support")
+    sim.set_service_level_target(sim.scenario.queues.index(support), percent=90, seconds=15)
+    body = conversation_query(sdk, [support.id])
+    listing, answer = call(
+        sim,
+        [
+            ("GET", "/api/v2/routing/queues?pageSize=100", None),
+            ("POST", "/api/v2/analytics/conversations/aggregates/query", body),
+        ],
+    )
+    assert unknown_keys(sdk, listing.json(), "QueueEntityListing") == []
+    parsed = deserialize(sdk, listing.json(), "QueueEntityListing")
+    (queue,) = [q for q in parsed.entities if q.id == support.id]
+    assert queue.media_settings.call.service_level.duration_ms == 15_000
+    assert queue.media_settings.call.service_level.percentage == 0.9
+    (entity,) = [e for e in listing.json()["entities"] if e["id"] == support.id]
+    assert media_targets(entity)["voice"] == ServiceLevelTarget(0.9, 15_000)
+    assert unknown_keys(sdk, answer.json(), "ConversationAggregateQueryResponse") == []
+    levels = [
+        m.stats
+        for r in deserialize(sdk, answer.json(), "ConversationAggregateQueryResponse").results
+        for p in r.data
+        for m in p.metrics
+        if m.metric == "oServiceLevel"
+    ]
+    assert levels and all(s.target == 0.9 and s.denominator >= s.numerator for s in levels)
