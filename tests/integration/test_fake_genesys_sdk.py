@@ -320,3 +320,60 @@ def test_unknown_key_walker_catches_strays(sdk: ModuleType) -> None:
         "$.results[0].grup",
         "$.results[0].data[0].metrics[0].stats.cnt",
     ]
+
+
+def test_the_collectors_queries_speak_the_sdk_schema(sdk: ModuleType) -> None:
+    """The collector's own request bodies (queue query with views, the three IVR queries)
+    are SDK request models, every enum value one the SDK knows."""
+    from errorbudget.sources.genesys.queries import FlowQuery, QueueQuery
+
+    start = int(datetime(2026, 11, 9, tzinfo=UTC).timestamp() // 60)
+    granularity = timedelta(minutes=15)
+    queue_query = QueueQuery(("voice",), ("q1",), (20, 30), (20_000, 30_000))
+    bodies = [(queue_query.body(start, start + 60, granularity), "ConversationAggregationQuery")]
+    bodies += [
+        (body, "FlowAggregationQuery")
+        for body in FlowQuery(("f1",)).bodies(start, start + 60, granularity)
+    ]
+    for body, model in bodies:
+        assert unknown_keys(sdk, body, model) == [], body
+        parsed = deserialize(sdk, body, model)
+        assert "outdated_sdk_version" not in json.dumps(
+            sdk.ApiClient().sanitize_for_serialization(parsed)
+        ), body
+
+
+def test_what_the_collector_reads_of_service_levels_speaks_the_sdk_schema(
+    sdk: ModuleType,
+) -> None:
+    """After a target change: the queue listing's mediaSettings and the aggregates'
+    oServiceLevel (numerator, denominator, target) as the SDK models have them (#7)."""
+    from errorbudget.sources.genesys.service_levels import ServiceLevelTarget, media_targets
+
+    sim = Simulation(default_scenario(ANCHOR), seed=7)
+    support = sim.scenario.queue("Support")
+    sim.set_service_level_target(sim.scenario.queues.index(support), percent=90, seconds=15)
+    body = conversation_query(sdk, [support.id])
+    listing, answer = call(
+        sim,
+        [
+            ("GET", "/api/v2/routing/queues?pageSize=100", None),
+            ("POST", "/api/v2/analytics/conversations/aggregates/query", body),
+        ],
+    )
+    assert unknown_keys(sdk, listing.json(), "QueueEntityListing") == []
+    parsed = deserialize(sdk, listing.json(), "QueueEntityListing")
+    (queue,) = [q for q in parsed.entities if q.id == support.id]
+    assert queue.media_settings.call.service_level.duration_ms == 15_000
+    assert queue.media_settings.call.service_level.percentage == 0.9
+    (entity,) = [e for e in listing.json()["entities"] if e["id"] == support.id]
+    assert media_targets(entity)["voice"] == ServiceLevelTarget(0.9, 15_000)
+    assert unknown_keys(sdk, answer.json(), "ConversationAggregateQueryResponse") == []
+    levels = [
+        m.stats
+        for r in deserialize(sdk, answer.json(), "ConversationAggregateQueryResponse").results
+        for p in r.data
+        for m in p.metrics
+        if m.metric == "oServiceLevel"
+    ]
+    assert levels and all(s.target == 0.9 and s.denominator >= s.numerator for s in levels)

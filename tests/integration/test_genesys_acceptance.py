@@ -49,6 +49,7 @@ from errorbudget.simulate.default_scenario import default_scenario  # noqa: E402
 from errorbudget.simulate.engine import Simulation  # noqa: E402
 from errorbudget.simulate.genesys_api.app import ApiSettings, create_app  # noqa: E402
 from errorbudget.simulate.genesys_api.faults import parse_faults  # noqa: E402
+from errorbudget.simulate.records import FlowArrays  # noqa: E402
 from errorbudget.sources.genesys import create_source  # noqa: E402
 from errorbudget.sources.genesys.collector import GenesysCollector  # noqa: E402
 from errorbudget.store import Store  # noqa: E402
@@ -167,13 +168,20 @@ def queue_truth(
 def flow_truth(
     simulation: Simulation, start_ms: int, end_ms: int, visible_ms: int
 ) -> dict[str, np.ndarray]:
-    """flow id → visits that ended per 15-minute block (the IVR SLI's total)."""
+    """flow id → per 15-minute block [good, total] visits that ended, each visit judged
+    from the simulator's own record (``FlowArrays.good``)."""
     edges = list(range(start_ms, end_ms + 1, BLOCK_MS))
     truth = {}
+
+    def events(arrays: FlowArrays) -> dict[str, Any]:
+        found = flow_events(arrays)
+        found["good"] = (arrays.end_ms, None, arrays.good)
+        return found
+
     for index, flow in enumerate(simulation.scenario.flows):
-        batches = (flow_events(a) for a in simulation.flow_range(index, start_ms, end_ms))
-        metrics, _ = aggregate(batches, ["tFlow"], [], Buckets(edges, visible_ms))
-        truth[flow.id] = metrics["tFlow"].count
+        batches = (events(a) for a in simulation.flow_range(index, start_ms, end_ms))
+        metrics, _ = aggregate(batches, ["good", "tFlow"], [], Buckets(edges, visible_ms))
+        truth[flow.id] = np.stack([metrics["good"].count, metrics["tFlow"].count], axis=1)
     return truth
 
 
@@ -257,12 +265,20 @@ def test_faulty_api_backfill_and_live_collection_store_exactly_the_ground_truth(
         compared += len(expected)
     assert compared >= len(truth) * 7 * 96
     assert sum(int(v[:, 1].sum()) for v in truth.values()) > 10_000  # a real workload
+    # and Genesys's own oServiceLevel agreed with every interval collected (#7)
+    assert not collector.discrepancy_intervals_total, collector.discrepancy_intervals_total
 
-    # IVR: visits that ended per interval, exactly
+    # IVR: good and total visits that ended per interval, exactly (visits with two
+    # outcomes and failed outcomes that do not transfer included)
     flows = flow_truth(simulation, start * 60_000, end * 60_000, visible)
     stored_flows = stored_blocks(app, "ivr", start, end, ("flow_id",))
-    for flow_id, expected_total in flows.items():
-        assert np.array_equal(stored_flows[(flow_id,)][:, 1], expected_total)
+    for flow_id, expected in flows.items():
+        assert np.array_equal(stored_flows[(flow_id,)], expected), flow_id
+    assert (
+        0
+        < sum(int(v[:, 0].sum()) for v in flows.values())
+        < sum(int(v[:, 1].sum()) for v in flows.values())
+    )
 
     # API availability: the collector's own calls, with the failures it saw
     api = app.store.list_series("api")
@@ -303,7 +319,8 @@ def test_fault_free_backfill_uses_the_minimum_requests_and_no_429(
         stats = fake_stats(url)
     app.close()
     chunks = 7 * 4  # 7 days in 6-hour queries
-    minimum = 1 + 1 + chunks * 2  # token, one queue page, a queue and a flow query per chunk
+    # token, one queue page, per chunk a queue query and the three IVR queries
+    minimum = 1 + 1 + chunks * 4
     requests = stats["requests"]
     floor_seconds = (requests - 1) * 60 / limit  # sustained at exactly the limit
     figures = {
@@ -344,6 +361,7 @@ def test_cli_collect_history_then_once_is_idempotent(
         report = json.loads(first.output)
         assert report["chunks_written"] == report["chunks"] == 3
         assert report["rate_limited"] == 0 and report["error"] is None
+        assert report["service_level_discrepancies"] == 0
 
         def stored() -> tuple[float, float]:
             with Store.open(tmp_path / "eb.db") as store:

@@ -200,7 +200,7 @@ def test_an_inconsistent_interval_is_a_data_issue_and_zeros_until_a_clean_refetc
                 block = to_minute(broken) - to_minute(broken) % BLOCK
                 assert (issue.start, issue.end) == (block, block + BLOCK)
                 assert set(issue.segment) == {"queue_id", "media_type"}
-                assert "negative" in issue.detail and "nOverSla" in issue.detail
+                assert "negative count" in issue.detail
                 key = (issue.segment["queue_id"], issue.segment["media_type"])
                 stored = stored_blocks(app, "queue-sl", start, end, ("queue_id", "media_type"))
                 index = (block - start) // BLOCK

@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 from errorbudget.cli import config_commands
-from errorbudget.config import parse_config
+from errorbudget.config import load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "contact-center.yaml"
@@ -167,22 +167,18 @@ def test_openslo_export_then_import(cli: click.Group, runner: CliRunner, tmp_pat
     result = runner.invoke(cli, ["openslo", "export", "-c", str(EXAMPLE), "-o", str(exported)])
     assert result.exit_code == 0, result.output
     kinds = {d["kind"] for d in yaml.safe_load_all(exported.read_text())}
-    assert kinds == {
-        "Service",
-        "SLI",
-        "SLO",
-        "AlertPolicy",
-        "AlertCondition",
-        "AlertNotificationTarget",
-    }
+    assert kinds == {"Service", "SLI", "SLO", "AlertPolicy", "AlertCondition"}  # no targets
     imported = tmp_path / "imported.yaml"
     result = runner.invoke(cli, ["openslo", "import", str(exported), "-o", str(imported)])
     assert result.exit_code == 0
-    # the example's own catalog is not known to a bare import: the nearest built-in is used
-    assert "burn catalog 'contact-center-30d' is not known here" in result.stderr
-    # the example's policy presets (contact-center, voice-agent) are built in
-    assert "policy preset" not in result.stderr
+    # the example's own catalog and preset travel with the SLOs: nothing to report (#7)
+    assert result.stderr == f"wrote {imported}\n"
     assert runner.invoke(cli, ["validate", "-c", str(imported)]).exit_code == 0
+    original = load_config(EXAMPLE, environ={}).config
+    again = load_config(imported, environ={}).config
+    assert again.slos == original.slos
+    assert again.burn_catalogs == original.burn_catalogs
+    assert again.policies == original.policies
 
 
 def test_openslo_export_of_an_invalid_config_exits_1(

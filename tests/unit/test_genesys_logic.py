@@ -177,9 +177,41 @@ def test_parse_aggregates_and_service_level_formula() -> None:
 def test_ivr_completion_formula() -> None:
     # 10 visits ended: 4 successes and 2 hang-ups before an outcome (6 disconnects),
     # 3 failures (transferred) and 1 exit to an agent (4 exits)
-    counts = {"tFlowDisconnect": 6, "tFlowExit": 4, "nFlowOutcome": 7, "nFlowOutcomeFailed": 3}
+    counts = {"tFlowDisconnect": 6, "tFlowExit": 4, "nFlowOutcome": 7, "nFlowOutcomeFailed": 3,
+              "failed.tFlowExit": 3, "no_outcome.tFlowDisconnect": 2,
+              "no_outcome.tFlowExit": 1}  # fmt: skip
     row = IntervalCounts({"flowId": "f"}, 0, counts)
     assert flow_good_total(row) == (5, 10)  # good: 4 successes + 1 exit
+
+
+@pytest.mark.parametrize(
+    ("visits", "counts", "expected"),
+    [
+        (
+            "a success then a hang-up; a failed outcome, then the flow hangs up (no transfer)",
+            {"tFlowDisconnect": 2, "nFlowOutcome": 2, "nFlowOutcomeFailed": 1,
+             "failed.tFlowDisconnect": 1},
+            (1, 2),  # main said 0 of 2: the failure was counted again as a bare hang-up
+        ),
+        (
+            "two failed outcomes, then a transfer; an exit to an agent without outcome",
+            {"tFlowExit": 2, "nFlowOutcome": 2, "nFlowOutcomeFailed": 2, "failed.tFlowExit": 1,
+             "no_outcome.tFlowExit": 1},
+            (1, 2),  # main said 0 of 2: two failed outcomes are one bad visit
+        ),
+        (
+            "Authenticate failed then Pay bill succeeded, hang-up; a hang-up before any outcome",
+            {"tFlowDisconnect": 2, "nFlowOutcome": 2, "nFlowOutcomeFailed": 1,
+             "failed.tFlowDisconnect": 1, "no_outcome.tFlowDisconnect": 1},
+            (0, 2),
+        ),
+    ],
+)  # fmt: skip
+def test_ivr_completion_counts_visits_not_outcomes(
+    visits: str, counts: dict[str, int], expected: tuple[int, int]
+) -> None:
+    row = IntervalCounts({"flowId": "f"}, 0, counts)
+    assert flow_good_total(row) == expected, visits
 
 
 def test_segments_sum_queues_into_tiers() -> None:
@@ -218,6 +250,54 @@ def test_observations() -> None:
         7,
     )
     assert observation.oldest_waiting_seconds == 95.0
+
+
+def test_agents_on_queue_sum_every_routing_status() -> None:
+    """``oOnQueueUsers`` comes once per routing status (``qualifier``): the Support queue
+    has 8 idle and 9 interacting agents, 17 on queue (main kept the last entry: 9)."""
+    now = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    response = {
+        "results": [
+            {"group": {"queueId": "q1", "mediaType": "voice"},
+             "data": [{"metric": "oWaiting", "stats": {"count": 2}}]},
+            {"group": {"queueId": "q1"},
+             "data": [{"metric": "oOnQueueUsers", "qualifier": "IDLE", "stats": {"count": 8}},
+                      {"metric": "oOffQueueUsers", "stats": {"count": 3}},
+                      {"metric": "oOnQueueUsers", "qualifier": "NOT_RESPONDING",
+                       "stats": {"count": 0}},
+                      {"metric": "oOnQueueUsers", "qualifier": "INTERACTING",
+                       "stats": {"count": 9}}]},
+        ]
+    }  # fmt: skip
+    (observation,) = parse_observations(response, now, {"q1": "Support"}).values()
+    assert observation.on_queue_agents == 17
+    assert observation.on_queue_by_status == {"IDLE": 8, "NOT_RESPONDING": 0, "INTERACTING": 9}
+    assert observation.waiting == 2
+
+
+def test_agents_on_queue_equal_the_simulator_through_the_fake_api() -> None:
+    from errorbudget.simulate import Simulation, default_scenario
+    from errorbudget.simulate.genesys_api.observations import queue_observations
+    from errorbudget.simulate.records import datetime_to_ms
+
+    anchor = datetime(2026, 11, 10, 15, tzinfo=UTC)
+    sim = Simulation(default_scenario(anchor), seed=7)
+    now = anchor + timedelta(hours=2)  # noon in New York: every voice queue staffed
+    ids = [q.id for q in sim.scenario.queues]
+    predicates = [{"dimension": "queueId", "value": q} for q in ids]
+    body = {
+        "filter": {"type": "or", "predicates": predicates},
+        "metrics": ["oWaiting", "oInteracting", "oLongestWaiting", "oOnQueueUsers"],
+    }
+    names = {q.id: q.name for q in sim.scenario.queues}
+    observations = parse_observations(queue_observations(sim, body, now), now, names)
+    assert len(observations) == len(ids)
+    for index, queue in enumerate(sim.scenario.queues):
+        seen = observations[(queue.id, queue.media_type)]
+        assert seen.on_queue_agents == sim.agents(index, datetime_to_ms(now)), queue.name
+        assert sum(seen.on_queue_by_status.values()) == seen.on_queue_agents
+    assert any(o.on_queue_by_status["INTERACTING"] > 0 for o in observations.values())
+    assert any(o.on_queue_by_status["IDLE"] > 0 for o in observations.values())
 
 
 # --- pacing, backoff, breaker (virtual clock) ---------------------------------------------------

@@ -10,8 +10,17 @@ import yaml
 
 from errorbudget.config import load_config, parse_config
 from errorbudget.errors import Problem
-from errorbudget.model import CalendarWindow, IngestIndicator, PrometheusIndicator, RollingWindow
+from errorbudget.model import (
+    BurnCatalog,
+    BurnCondition,
+    CalendarWindow,
+    GenesysIndicator,
+    IngestIndicator,
+    PrometheusIndicator,
+    RollingWindow,
+)
 from errorbudget.openslo import API_VERSION, export_config, import_documents
+from errorbudget.openslo.alerts import conditions_at
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "openslo"
@@ -48,7 +57,21 @@ def test_contact_center_documents() -> None:
         total_query='sum by (queue) (increase(genesys_queue_offered_total{media="voice"}'
         "[{{.window}}]))",
     )
-    assert slo.alerting.catalog == "page-only"
+    # one page at 14.4 over 1h/5m is no catalog's: a catalog with exactly that condition
+    assert slo.alerting.catalog == "openslo-voice-sla"
+    (catalog,) = result.burn_catalogs
+    assert catalog == BurnCatalog(
+        name="openslo-voice-sla",
+        period="30d",  # type: ignore[arg-type]
+        conditions=[
+            BurnCondition(
+                severity="page",
+                budget_fraction=0.02,
+                long_window="1h",  # type: ignore[arg-type]
+                short_window="5m",  # type: ignore[arg-type]
+            )
+        ],
+    )
     assert messages(result.problems) == [
         "contact-center.yaml:12:7: warning: DataSource 'prometheus-cc': not imported:"
         " connections are configured as errorbudget sources",
@@ -58,13 +81,13 @@ def test_contact_center_documents() -> None:
         "contact-center.yaml:38:18: warning: SLI 'queue-answered-in-sla': the query has no"
         " {{.window}} range: rewritten as sum by (queue) (increase(genesys_queue_offered_total"
         '{media="voice"}[{{.window}}])); check it',
-        "contact-center.yaml:64:5: warning: SLO 'voice-sla': burn-rate conditions"
-        " (page 1h > 14.4) mapped to the nearest burn catalog 'page-only'"
-        " (page 1h/5m > 6, page 6h/30m > 6)",
+        "contact-center.yaml:64:5: warning: SLO 'voice-sla': no burn catalog has the burn-rate"
+        " conditions (page 1h > 14.4): imported as burn catalog 'openslo-voice-sla' over 30d",
         "contact-center.yaml:79:7: warning: AlertPolicy 'voice-fast-burn':"
         " spec.notificationTargets.0 is not mapped (ignored)",
         "contact-center.yaml:96:7: warning: AlertNotificationTarget 'cc-oncall-pager':"
-        " not imported: notifications are configured in errorbudget's alerting",
+        " not imported: errorbudget sends no notifications yet (alerts show in status, the API"
+        " and /metrics)",
     ]
 
 
@@ -284,7 +307,7 @@ def test_round_trip_with_builtin_catalogs_only(tmp_path: Path) -> None:
     assert result.services == config.services
 
 
-def test_a_foreign_catalog_is_matched_to_the_nearest(tmp_path: Path) -> None:
+def test_foreign_conditions_get_an_exact_catalog_else_the_nearest(tmp_path: Path) -> None:
     documents = [
         {
             "apiVersion": API_VERSION,
@@ -319,11 +342,24 @@ def test_a_foreign_catalog_is_matched_to_the_nearest(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump_all([slo, policy, *documents]))
     result = import_documents([path])
     (imported,) = result.slos
-    assert imported.alerting.catalog == "google-30d"
+    # no catalog has exactly these three: a new one, whose factors at this SLO are them
+    assert imported.alerting.catalog == "openslo-queue-sla"
+    (catalog,) = result.burn_catalogs
+    factors = [c.factor for c in conditions_at(catalog, imported)]
+    assert factors == pytest.approx([14, 6, 1], rel=1e-12)
     (warning,) = result.problems
-    assert "(page 1h > 14, page 6h > 6, ticket 3d > 1) mapped to the nearest burn catalog" in (
+    assert "no burn catalog has the burn-rate conditions (page 1h > 14, page 6h > 6, ticket" in (
         warning.message
     )
+
+    # windows errorbudget cannot evaluate (no alertAfter): the nearest catalog, said so
+    for document in documents:
+        del document["spec"]["condition"]["alertAfter"]
+    path.write_text(yaml.safe_dump_all([slo, policy, *documents]))
+    result = import_documents([path])
+    assert result.slos[0].alerting.catalog == "google-30d" and result.burn_catalogs == []
+    (warning,) = result.problems
+    assert "mapped to the nearest burn catalog 'google-30d'" in warning.message
 
 
 def test_import_result_yaml_is_a_valid_config(tmp_path: Path) -> None:
@@ -338,3 +374,103 @@ def test_import_result_yaml_is_a_valid_config(tmp_path: Path) -> None:
     ) in [str(p) for p in result.problems]
     loaded = parse_config(result.to_yaml(), tmp_path / "imported.yaml", {})
     assert loaded.config.slos == result.slos
+
+
+# --- lossless round trip (#7) ---------------------------------------------------------------
+
+DEMO_CONFIG = ROOT / "src" / "errorbudget" / "demo" / "config.yaml"
+ROUND_TRIP_CONFIGS = [*sorted((ROOT / "examples").glob("*.yaml")), DEMO_CONFIG]
+
+
+@pytest.mark.parametrize("config_path", ROUND_TRIP_CONFIGS, ids=lambda p: p.name)
+def test_export_then_import_gives_back_the_same_config(config_path: Path, tmp_path: Path) -> None:
+    """As `errorbudget openslo export` then `openslo import` elsewhere (no catalogs or
+    presets passed in): the same SLOs (Genesys indicators, custom burn catalogs and policy
+    presets included), services, and the catalogs and presets the SLOs need."""
+    loaded = load_config(config_path, environ={})
+    config = loaded.config
+    exported = write(tmp_path, export_config(config), "openslo.yaml")
+    result = import_documents([exported])
+    assert result.problems == []
+    assert result.slos == config.slos
+    assert result.services == config.services
+    used_catalogs = {slo.alerting.catalog for slo in config.slos}
+    used_presets = {slo.policy for slo in config.slos}
+    assert result.burn_catalogs == [c for c in config.burn_catalogs if c.name in used_catalogs]
+    assert result.policies == [p for p in config.policies if p.name in used_presets]
+    # and the errorbudget YAML the CLI writes loads back to the same SLOs
+    again = parse_config(result.to_yaml(), tmp_path / "imported.yaml", {})
+    assert again.config.slos == config.slos
+    assert again.catalogs.keys() >= used_catalogs
+
+
+def test_genesys_indicators_travel_as_a_genesys_metric_source(tmp_path: Path) -> None:
+    loaded = load_config(ROOT / "src" / "errorbudget" / "demo" / "config.yaml", environ={})
+    documents = list(yaml.safe_load_all(export_config(loaded.config)))
+    sli = next(
+        d for d in documents if d["kind"] == "SLI" and d["metadata"]["name"] == "voice-sla-sli"
+    )
+    good = sli["spec"]["ratioMetric"]["good"]["metricSource"]
+    assert good["type"] == "GenesysCloud"
+    assert good["spec"] == {
+        "metric": "answered_within",
+        "threshold_seconds": 30,
+        "media_types": ["voice"],
+        "exclude_short_abandons": True,
+        "segment_map": {"tier": {"VIP*": "vip", "*": "standard"}},
+        "counts": "good",
+    }
+    (slo,) = [s for s in loaded.config.slos if s.id == "voice-sla"]
+    imported = import_documents([write(tmp_path, export_config(loaded.config), "o.yaml")])
+    (back,) = [s for s in imported.slos if s.id == "voice-sla"]
+    assert isinstance(back.indicator, GenesysIndicator) and back.indicator == slo.indicator
+
+
+def test_custom_burn_factors_are_exported_exactly_and_come_back(tmp_path: Path) -> None:
+    """The example's contact-center-30d catalog: 3.6, 2.4, 1.5 and 1 over a month (main
+    brought them back as google-30d's 9, 6, 3, 1)."""
+    loaded = load_config(ROOT / "examples" / "contact-center.yaml", environ={})
+    documents = list(yaml.safe_load_all(export_config(loaded.config)))
+    thresholds = [
+        d["spec"]["condition"]["threshold"]
+        for d in documents
+        if d["kind"] == "AlertCondition" and d["metadata"]["name"].startswith("digital-sla-")
+    ]
+    assert thresholds == pytest.approx([3.6, 2.4, 1.5, 1.0], rel=1e-12)
+    imported = import_documents([write(tmp_path, export_config(loaded.config), "o.yaml")])
+    (digital,) = [s for s in imported.slos if s.id == "digital-sla"]
+    (catalog,) = imported.burn_catalogs
+    assert digital.alerting.catalog == catalog.name == "contact-center-30d"
+    factors = [c.factor for c in conditions_at(catalog, digital)]
+    assert factors == pytest.approx([3.6, 2.4, 1.5, 1.0], rel=1e-12)
+
+
+def test_edited_thresholds_make_a_catalog_of_their_own(tmp_path: Path) -> None:
+    """A threshold changed in the OpenSLO documents is what the import keeps."""
+    loaded = load_config(ROOT / "examples" / "contact-center.yaml", environ={})
+    documents = list(yaml.safe_load_all(export_config(loaded.config)))
+    for document in documents:
+        name = document["metadata"]["name"]
+        if name == "ivr-completion-page-1h-5m" and document["kind"] == "AlertCondition":
+            document["spec"]["condition"]["threshold"] = 4.0
+    result = import_documents([write(tmp_path, yaml.safe_dump_all(documents), "o.yaml")])
+    (ivr,) = [s for s in result.slos if s.id == "ivr-completion"]
+    assert ivr.alerting.catalog == "openslo-ivr-completion"
+    catalogs = {c.name: c for c in result.burn_catalogs}
+    factors = [c.factor for c in conditions_at(catalogs["openslo-ivr-completion"], ivr)]
+    assert factors == pytest.approx([4.0, 2.4, 1.5, 1.0], rel=1e-12)
+    (warning,) = result.problems
+    assert "no burn catalog has the burn-rate conditions (page 1h > 4" in warning.message
+
+
+def test_no_notification_targets_are_exported() -> None:
+    """errorbudget has no notifiers yet: the export claims no target."""
+    loaded = load_config(ROOT / "examples" / "contact-center.yaml", environ={})
+    text = export_config(loaded.config)
+    documents = list(yaml.safe_load_all(text))
+    assert "AlertNotificationTarget" not in {d["kind"] for d in documents}
+    assert all(
+        "notificationTargets" not in d["spec"] for d in documents if d["kind"] == "AlertPolicy"
+    )
+    for word in ("Slack", "PagerDuty", "Alertmanager", "webhook"):
+        assert word not in text

@@ -387,6 +387,43 @@ def test_service_level_follows_the_org_setting() -> None:
         assert sl["denominator"] == counts.answered + counts.abandoned + counts.flow_outs
 
 
+def test_changing_the_orgs_settings_recalculates_history() -> None:
+    """The /_fake hooks change a queue's target and the org's options; like Genesys, the
+    routing queue shows the new target and past intervals follow both (#7)."""
+    sim = Simulation(default_scenario(ANCHOR), seed=7)
+    support = sim.scenario.queue("Support")
+    start, end = ANCHOR - DAY, ANCHOR
+    query = sl_query(start, end) | {"granularity": "P1D"}
+    key = (support.id, interval(start, end), "oServiceLevel")
+
+    async def scenario_(client: Client, headers: dict[str, str]) -> list[Any]:
+        before = (await client.post(CONVERSATIONS, json=query, headers=headers)).json()
+        changed = await client.post(
+            f"/_fake/queues/{support.id}/service-level", json={"durationMs": 10_000}
+        )
+        options = await client.post(
+            "/_fake/service-level-calculation", json={"includeFlowOuts": True}
+        )
+        bad = await client.post(f"/_fake/queues/{support.id}/service-level", json={"x": 1})
+        queue = await client.get(f"/api/v2/routing/queues/{support.id}", headers=headers)
+        after = (await client.post(CONVERSATIONS, json=query, headers=headers)).json()
+        return [before, changed.json(), options.json(), bad.status_code, queue.json(), after]
+
+    before, changed, options, bad, queue, after = run(sim, scenario_)
+    assert changed == {"percentage": 0.8, "durationMs": 10_000}
+    assert options == {"includeFlowOuts": True, "excludeShortAbandons": True}
+    assert bad == 400
+    assert queue["mediaSettings"]["call"]["serviceLevel"] == {
+        "percentage": 0.8,
+        "durationMs": 10_000,
+    }
+    old, new = metric_counts(before)[key], metric_counts(after)[key]
+    assert new["numerator"] < old["numerator"]  # the same day, against 10 s instead of 30 s
+    truth = ground_truth(sim, start, end, interval=DAY)[(support.id, "voice", start)]
+    flows = truth.answered + truth.abandoned - truth.short_abandoned + truth.flow_outs
+    assert (old["denominator"], new["denominator"]) == (flows - truth.flow_outs, flows)
+
+
 # --- flows and observations -------------------------------------------------------------------
 
 

@@ -153,6 +153,7 @@ def _report_dict(report: CollectReport, source: GenesysCollector) -> dict[str, A
         "chunks_skipped": report.chunks_skipped,
         "data_issues": report.data_issues,
         "data_issues_resolved": report.data_issues_resolved,
+        "service_level_discrepancies": report.service_level_discrepancies,
         "error": report.error,
     }
 

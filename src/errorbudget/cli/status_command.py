@@ -23,6 +23,7 @@ from errorbudget.report import (
     status_to_dict,
     status_to_row,
 )
+from errorbudget.sources import stored_warnings
 
 WIDE = 200
 """Tables are printed at least this wide: a status row is long, and wrapping it helps nobody."""
@@ -120,11 +121,16 @@ def status(
     own. State and colour come from each SLO's policy preset. Time to exhaustion and
     "period-end" (the projected consumption at the end of a calendar period) come from one
     forecast over the last `forecast.lookback` (default 1d). A series with too little data
-    shows "insufficient data (N of M minutes)" instead of a budget.
+    shows "insufficient data (N of M minutes)" instead of a budget. Warnings
+    the sources recorded (e.g. a Genesys service level that differs from Genesys's own)
+    follow on stderr.
     """
     with App.open(config_path) as app:
         statuses = app.status(at=at, slo_ids=list(slo_ids) or None, service=service)
+        warnings = stored_warnings(app.store)
     render_statuses(statuses, output_format)
+    for warning in warnings:  # on stderr: JSON and CSV on stdout stay clean
+        click.echo(f"warning: {warning}", err=True)
 
 
 def register(group: click.Group) -> None:

@@ -6,6 +6,8 @@ Every field that is read is marked; whatever is left unread is reported as a war
 file:line, so nothing is dropped silently. Display names and descriptions of SLIs, alert
 policies and conditions are labels for humans and are read without a warning.
 
+- ``ratioMetric`` whose good and total ``metricSource`` are ``type: GenesysCloud`` (or
+  ``genesys``) with the same ``spec`` (but ``counts``) → ``GenesysIndicator`` of those fields.
 - ``ratioMetric`` with Prometheus sources → ``PrometheusIndicator``; a query without the
   ``{{.window}}`` placeholder is rewritten (``increase(…[{{.window}}])``) and reported. Other
   sources, ``raw`` ratios and ``thresholdMetric`` → ``IngestIndicator`` keeping the queries
@@ -19,17 +21,22 @@ policies and conditions are labels for humans and are read without a warning.
   the 1st, the first day of a quarter, in ``timeZone``).
 - several objectives → one SLO per objective, ids suffixed with the objective's
   ``displayName`` (or its position), reported.
-- burn-rate alert conditions (``threshold``, ``lookbackWindow``, ``alertAfter``) are matched
-  to the nearest burn catalog, since errorbudget alerts by catalog; an inexact match is
-  reported with what was asked and what will be used.
+- burn-rate alert conditions (``threshold``, ``lookbackWindow``, ``alertAfter``) become a
+  burn catalog, since errorbudget alerts by catalog (:mod:`errorbudget.openslo.alerts`): the
+  catalog the settings name when its conditions at the SLO are exactly these, else one that
+  has exactly them, else a new catalog ``openslo-<slo>`` made from them (reported), else the
+  nearest (reported). Definitions of catalogs and presets carried in the settings
+  annotation are recreated when not known (``ImportResult.burn_catalogs``/``policies``).
 - DataSource, AlertNotificationTarget and unknown kinds are reported as not imported.
 
 Export (:func:`export_config`) writes Service, SLI, SLO, AlertPolicy and AlertCondition
 objects: one policy with one condition per burn condition (OpenSLO v1 allows one condition
 per policy), ``lookbackWindow`` the long window, ``alertAfter`` the short one, ``threshold``
-the factor in force at the SLO's target. What OpenSLO cannot express (segments, policy,
-owner, alerting, …) travels as JSON in the ``errorbudget.io/settings`` annotation, so export
-then import gives back the same SLOs.
+the factor in force at the SLO's target, at full precision. No AlertNotificationTarget:
+errorbudget sends no notifications yet. What OpenSLO cannot express (segments, policy,
+owner, alerting, and the definitions of non-built-in burn catalogs and policy presets)
+travels as JSON in the ``errorbudget.io/settings`` annotation, so export then import — in
+any config — gives back the same SLOs, catalogs and presets.
 """
 
 from errorbudget.openslo.exporter import export_config

@@ -1,10 +1,15 @@
-"""OpenSLO alert policies → the nearest errorbudget burn catalog.
+"""OpenSLO alert policies → an errorbudget burn catalog that alerts the same way.
 
-errorbudget alerts by catalog (multiwindow, multi-burn-rate conditions scaled to each SLO),
-so imported burn-rate conditions are not kept one by one: the catalog whose conditions, at
-the SLO's period and target, are closest to them is chosen. Closeness is a log distance on
-threshold and lookback window (``alertAfter`` is compared with the short window), so 14.4
-vs 14 counts as much as 1.44 vs 1.4.
+errorbudget alerts by catalog (multiwindow, multi-burn-rate conditions scaled to each SLO).
+Imported burn-rate conditions (``threshold`` over ``lookbackWindow`` and ``alertAfter``:
+errorbudget's long and short windows) are matched, at the SLO's period and target, to:
+
+1. a catalog whose conditions are exactly these (:func:`exact_catalog`), else
+2. a new catalog made from them (:func:`catalog_from`): ``budget_fraction = threshold ×
+   long window / SLO period``, so its factors at this SLO are the thresholds, else (windows
+   errorbudget cannot evaluate, no ``alertAfter``)
+3. the nearest catalog (:func:`nearest_catalog`): a log distance on threshold and windows,
+   so 14.4 vs 14 counts as much as 1.44 vs 1.4.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from pydantic import ValidationError
+
 from errorbudget.durations import format_duration
 from errorbudget.engine.alerts import EffectiveCondition, effective_conditions
 from errorbudget.engine.windows import nominal_length
-from errorbudget.model import SLO, BurnCatalog
+from errorbudget.model import SLO, BurnCatalog, BurnCondition
 from errorbudget.openslo.objects import (
     NOTIFICATION_TARGET,
     Context,
@@ -132,3 +139,59 @@ def _distance(condition: EffectiveCondition, wanted: WantedCondition) -> float:
     if wanted.alert_after:
         cost += 0.5 * abs(math.log(wanted.alert_after / condition.short_window))
     return cost + (0.0 if wanted.severity == condition.severity else 0.5)
+
+
+def exact_catalog(
+    wanted: list[WantedCondition], slo: SLO, catalogs: Mapping[str, BurnCatalog]
+) -> str | None:
+    """The first catalog (by name) whose conditions at this SLO are exactly ``wanted``."""
+    for name, catalog in sorted(catalogs.items()):
+        if same_conditions(wanted, conditions_at(catalog, slo)):
+            return name
+    return None
+
+
+def same_conditions(wanted: list[WantedCondition], conditions: list[EffectiveCondition]) -> bool:
+    """Equal severities, windows and factors (to a relative 1e-9: exported thresholds are
+    written at full precision)."""
+
+    def key(c: WantedCondition | EffectiveCondition) -> tuple[str, timedelta, timedelta | None]:
+        if isinstance(c, WantedCondition):
+            return (c.severity, c.lookback, c.alert_after)
+        return (c.severity, c.long_window, c.short_window)
+
+    if len(wanted) != len(conditions):
+        return False
+    for w, c in zip(sorted(wanted, key=_order), sorted(conditions, key=_order), strict=True):
+        if key(w) != key(c) or abs(w.threshold - c.factor) > 1e-9 * max(1.0, c.factor):
+            return False
+    return True
+
+
+def _order(c: WantedCondition | EffectiveCondition) -> tuple[str, float, float]:
+    if isinstance(c, WantedCondition):
+        after = c.alert_after.total_seconds() if c.alert_after else 0.0
+        return (c.severity, c.lookback.total_seconds(), after)
+    return (c.severity, c.long_window.total_seconds(), c.short_window.total_seconds())
+
+
+def catalog_from(wanted: list[WantedCondition], slo: SLO, name: str) -> BurnCatalog | None:
+    """A catalog whose conditions at this SLO are ``wanted``; None when errorbudget cannot
+    express them (a window that is not a burn-rate window, no ``alertAfter``, a severity
+    other than page/ticket, more than the whole budget)."""
+    period = nominal_length(slo.window)
+    conditions = []
+    for condition in wanted:
+        if condition.alert_after is None:
+            return None
+        raw = {
+            "severity": condition.severity,
+            "budget_fraction": condition.threshold * (condition.lookback / period),
+            "long_window": condition.lookback,
+            "short_window": condition.alert_after,
+        }
+        try:
+            conditions.append(BurnCondition.model_validate(raw))
+        except ValidationError:
+            return None
+    return BurnCatalog(name=name, period=period, conditions=conditions)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
 import yaml
 
-from errorbudget.catalogs import builtin_burn_catalogs
+from errorbudget.catalogs import builtin_burn_catalogs, builtin_policies
 from errorbudget.config import Config, Service
 from errorbudget.engine.alerts import EffectiveCondition, effective_conditions
 from errorbudget.engine.windows import nominal_length
 from errorbudget.model import SLO, GenesysIndicator, IngestIndicator, RollingWindow, Timeslice
 from errorbudget.openslo.objects import (
     API_VERSION,
+    GENESYS_SOURCE,
     INGEST_SOURCE,
-    NOTIFICATION_TARGET,
     OWNER_ANNOTATION,
     SETTINGS_ANNOTATION,
     SETTINGS_KEYS,
@@ -28,24 +29,18 @@ CALENDAR_START = "2024-01-01 00:00:00"
 
 
 def export_config(config: Config) -> str:
-    """Multi-document OpenSLO v1 YAML: Service, SLI, SLO, AlertPolicy and AlertCondition."""
-    catalogs = {**builtin_burn_catalogs(), **{c.name: c for c in config.burn_catalogs}}
+    """Multi-document OpenSLO v1 YAML: Service, SLI, SLO, AlertPolicy and AlertCondition.
+
+    No AlertNotificationTarget: errorbudget does not deliver notifications itself yet, so
+    it claims no target (alert policies have none).
+    """
+    builtin_catalogs, builtin_presets = builtin_burn_catalogs(), builtin_policies()
+    catalogs = {**builtin_catalogs, **{c.name: c for c in config.burn_catalogs}}
+    presets = {**builtin_presets, **{p.name: p for p in config.policies}}
     services = {service.id: service for service in config.services}
     for slo in config.slos:
         services.setdefault(slo.service, Service(id=slo.service))
     documents: list[dict[str, Any]] = [_service(service) for service in services.values()]
-    if any(slo.alerting.enabled for slo in config.slos):
-        documents.append(
-            _object(
-                "AlertNotificationTarget",
-                NOTIFICATION_TARGET,
-                {
-                    "description": "Delivered by errorbudget's notifiers (see its alerting "
-                    "settings: Alertmanager, Slack, PagerDuty, webhook)",
-                    "target": NOTIFICATION_TARGET,
-                },
-            )
-        )
     for slo in config.slos:
         conditions: list[EffectiveCondition] = []
         catalog = catalogs.get(slo.alerting.catalog)
@@ -53,9 +48,16 @@ def export_config(config: Config) -> str:
             conditions = effective_conditions(
                 catalog, nominal_length(slo.window), slo.target, slo.alerting.max_burn_fraction
             )
+        definitions: dict[str, Any] = {}
+        if catalog is not None and builtin_catalogs.get(catalog.name) != catalog:
+            definitions["burn_catalog"] = catalog.model_dump(mode="json")
+        preset = presets.get(slo.policy)
+        if preset is not None and builtin_presets.get(preset.name) != preset:
+            definitions["policy_preset"] = preset.model_dump(mode="json")
         alerts = [_alert(slo, condition) for condition in conditions]
         documents.append(_sli(slo))
-        documents.append(_slo(slo, [policy["metadata"]["name"] for policy, _ in alerts]))
+        names = [policy["metadata"]["name"] for policy, _ in alerts]
+        documents.append(_slo(slo, names, definitions))
         for policy, condition in alerts:
             documents += [policy, condition]
     return yaml.safe_dump_all(documents, sort_keys=False, allow_unicode=True, width=100)
@@ -89,9 +91,12 @@ def _sli(slo: SLO) -> dict[str, Any]:
         ratio["good"] = _metric(INGEST_SOURCE, "events", indicator.good)
         ratio["total"] = _metric(INGEST_SOURCE, "events", indicator.total)
     elif isinstance(indicator, GenesysIndicator):
-        what = f"Genesys Cloud {indicator.metric}"
-        ratio["good"] = _metric("GenesysCloud", "metric", f"{what} (good)")
-        ratio["total"] = _metric("GenesysCloud", "metric", f"{what} (total)")
+        fields = indicator.model_dump(mode="json", exclude_defaults=True, exclude={"source"})
+        fields["metric"] = indicator.metric
+        for part in ("good", "total"):
+            spec = {**copy.deepcopy(fields), "counts": part}  # no YAML anchors between parts
+            source = {"type": GENESYS_SOURCE, "spec": spec}
+            ratio[part] = {"metricSource": source}
     else:
         if indicator.good_query is not None:
             ratio["good"] = _metric("Prometheus", "query", indicator.good_query)
@@ -102,11 +107,12 @@ def _sli(slo: SLO) -> dict[str, Any]:
     return _object("SLI", f"{slo.id}-sli", spec)
 
 
-def _slo(slo: SLO, policies: list[str]) -> dict[str, Any]:
+def _slo(slo: SLO, policies: list[str], definitions: dict[str, Any]) -> dict[str, Any]:
     settings = slo.model_dump(mode="json", exclude_defaults=True, include=set(SETTINGS_KEYS))
     settings.pop("timeslice", None)
     if slo.timeslice is not None and slo.timeslice.no_data != Timeslice().no_data:
         settings["timeslice"] = {"no_data": slo.timeslice.no_data}
+    settings |= definitions
     metadata: dict[str, Any] = {}
     if slo.labels:
         metadata["labels"] = dict(slo.labels)
@@ -150,9 +156,9 @@ def _alert(slo: SLO, condition: EffectiveCondition) -> tuple[dict[str, Any], dic
     ``alertAfter`` the short one (the multiwindow AND is errorbudget's own evaluation).
     """
     name = f"{slo.id}-{condition.severity}-{condition.long_name}-{condition.short_name}"
-    factor = round(condition.factor, 4)
+    factor = condition.factor  # exact: errorbudget compares at full precision
     windows = f"{condition.long_name} and {condition.short_name}"
-    description = f"Burn rate of {slo.id} above {factor:g} over {windows}"
+    description = f"Burn rate of {slo.id} above {factor:.4g} over {windows}"
     if condition.adapted:
         description += (
             f" (catalog factor {condition.catalog_factor:.4g} cannot be reached at target "
@@ -182,12 +188,11 @@ def _alert(slo: SLO, condition: EffectiveCondition) -> tuple[dict[str, Any], dic
         name,
         {
             "description": f"{condition.severity.capitalize()} when {slo.id} burns its error "
-            f"budget {factor:g} times too fast ({windows})",
+            f"budget {factor:.4g} times too fast ({windows})",
             "alertWhenBreaching": True,
             "alertWhenResolved": False,
             "alertWhenNoData": False,
             "conditions": [{"conditionRef": name}],
-            "notificationTargets": [{"targetRef": NOTIFICATION_TARGET}],
         },
     )
     return policy, alert_condition

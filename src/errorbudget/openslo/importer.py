@@ -14,10 +14,21 @@ from pydantic import ValidationError
 
 from errorbudget.catalogs import builtin_burn_catalogs, builtin_policies
 from errorbudget.config import Config, Service, dump_config
+from errorbudget.durations import format_duration
 from errorbudget.errors import Problem
 from errorbudget.model import SLO, BurnCatalog, PolicyPreset
-from errorbudget.openslo.alerts import alert_conditions, conditions_at, nearest_catalog
+from errorbudget.openslo.alerts import (
+    WantedCondition,
+    alert_conditions,
+    catalog_from,
+    conditions_at,
+    exact_catalog,
+    nearest_catalog,
+    same_conditions,
+)
 from errorbudget.openslo.objects import (
+    DEFINITION_KEYS,
+    GENESYS_SOURCE_TYPES,
     INGEST_SOURCE,
     NOTIFICATION_TARGET,
     OWNER_ANNOTATION,
@@ -35,7 +46,8 @@ from errorbudget.yamlsource import YamlPath
 _MAPPED_KINDS = {"Service", "SLO", "SLI", "AlertPolicy", "AlertCondition"}
 _UNMAPPED_KINDS = {
     "DataSource": "connections are configured as errorbudget sources",
-    "AlertNotificationTarget": "notifications are configured in errorbudget's alerting",
+    "AlertNotificationTarget": "errorbudget sends no notifications yet (alerts show in "
+    "status, the API and /metrics)",
     "BudgetAdjustment": "record errorbudget exclusions instead",
 }
 _PERIOD_STARTS = {"week": "on Monday", "month": "on the 1st", "quarter": "on Jan/Apr/Jul/Oct 1"}
@@ -43,11 +55,15 @@ _PERIOD_STARTS = {"week": "on Monday", "month": "on the 1st", "quarter": "on Jan
 
 @dataclass
 class ImportResult:
-    """What an OpenSLO import produced: services and SLOs, and every problem found."""
+    """What an OpenSLO import produced: services, SLOs, the burn catalogs and policy presets
+    they need that were not known (defined in the documents, or made from their alert
+    conditions), and every problem found."""
 
     services: list[Service] = field(default_factory=list)
     slos: list[SLO] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    burn_catalogs: list[BurnCatalog] = field(default_factory=list)
+    policies: list[PolicyPreset] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:
@@ -55,7 +71,12 @@ class ImportResult:
 
     @property
     def config(self) -> Config:
-        return Config(services=self.services, slos=self.slos)
+        return Config(
+            services=self.services,
+            policies=self.policies,
+            burn_catalogs=self.burn_catalogs,
+            slos=self.slos,
+        )
 
     @property
     def config_yaml_fragment(self) -> dict[str, Any]:
@@ -105,6 +126,10 @@ def import_documents(
                 else:
                     sources[slo.id] = obj
                     result.slos.append(slo)
+    used_catalogs = {slo.alerting.catalog for slo in result.slos}
+    used_presets = {slo.policy for slo in result.slos}
+    result.burn_catalogs = [c for c in importer.new_catalogs.values() if c.name in used_catalogs]
+    result.policies = [p for p in importer.new_presets.values() if p.name in used_presets]
     declared = {service.id for service in result.services}
     for slo in result.slos:
         if declared and slo.service not in declared:
@@ -134,6 +159,9 @@ class _Importer:
         self.context = context
         self.catalogs = dict(catalogs)
         self.policies = {**builtin_policies(), **policies}
+        self.new_catalogs: dict[str, BurnCatalog] = {}
+        """Catalogs this import adds (defined in the documents, or made from conditions)."""
+        self.new_presets: dict[str, PolicyPreset] = {}
 
     def service(self, obj: OpenSLOObject) -> Service:
         description = _first(obj.get("spec", "description"), obj.get("metadata", "displayName"))
@@ -160,6 +188,7 @@ class _Importer:
         if labels:
             raw["labels"] = labels
         settings = self._settings(obj)
+        definitions = {key: settings.pop(key) for key in DEFINITION_KEYS & set(settings)}
         raw["indicator"], origin["indicator"] = self._indicator(obj)
         raw["window"], origin["window"] = self._window(obj)
         failed.update(key for key in ("indicator", "window") if raw[key] is None)
@@ -196,19 +225,20 @@ class _Importer:
             for key, value in settings.items():
                 item[key] = _merge(item.get(key), value)
                 item_origin[key] = ("metadata", "annotations", SETTINGS_ANNOTATION)
+            annotation: YamlPath = ("metadata", "annotations", SETTINGS_ANNOTATION)
             policy = settings.get("policy")
-            if policy is not None and policy not in self.policies:
+            if policy is not None and not self._known_preset(policy, definitions):
                 message = f"policy preset {policy!r} is not known here; the default is used"
-                warn(obj, ("metadata", "annotations", SETTINGS_ANNOTATION), message)
+                warn(obj, annotation, message)
                 del item["policy"]
             named = settings.get("alerting", {}).get("catalog")
-            if named is not None and named not in self.catalogs:
+            if named is not None and not self._known_catalog(named, definitions):
                 message = f"burn catalog {named!r} is not known here; the nearest one is used"
-                warn(obj, ("metadata", "annotations", SETTINGS_ANNOTATION), message)
+                warn(obj, annotation, message)
                 del item["alerting"]["catalog"]
                 named = None
-            if wanted and named is None:
-                catalog = self._catalog(obj, item, wanted)
+            if wanted:
+                catalog = self._catalog(obj, item, wanted, named)
                 if catalog is not None:
                     item["alerting"] = {**item.get("alerting", {}), "catalog": catalog}
             slo = self._validate(obj, item, item_origin, failed)
@@ -265,10 +295,36 @@ class _Importer:
         if not isinstance(settings, dict):
             self.context.error(obj, path, "must be a JSON object")
             return {}
-        for key in sorted(set(settings) - SETTINGS_KEYS):
+        for key in sorted(set(settings) - SETTINGS_KEYS - DEFINITION_KEYS):
             self.context.warn(obj, path, f"setting {key!r} is not mapped (ignored)")
             del settings[key]
         return settings
+
+    def _known_preset(self, name: str, definitions: dict[str, Any]) -> bool:
+        """Whether preset ``name`` is known here, or defined in the settings (then added)."""
+        if name in self.policies:
+            return True
+        try:
+            preset = PolicyPreset.model_validate(definitions.get("policy_preset"))
+        except ValidationError:
+            return False
+        if preset.name != name:
+            return False
+        self.policies[name] = self.new_presets[name] = preset
+        return True
+
+    def _known_catalog(self, name: str, definitions: dict[str, Any]) -> bool:
+        """Whether catalog ``name`` is known here, or defined in the settings (then added)."""
+        if name in self.catalogs:
+            return True
+        try:
+            catalog = BurnCatalog.model_validate(definitions.get("burn_catalog"))
+        except ValidationError:
+            return False
+        if catalog.name != name:
+            return False
+        self.catalogs[name] = self.new_catalogs[name] = catalog
+        return True
 
     def _target(self, obj: OpenSLOObject, path: YamlPath) -> Any:
         target = obj.get(*path, "target")
@@ -318,6 +374,9 @@ class _Importer:
     def _sli(self, obj: OpenSLOObject, spec: YamlPath) -> dict[str, Any]:
         obj.get(*spec, "description")
         ratio: YamlPath = (*spec, "ratioMetric")
+        genesys = self._genesys(obj, ratio)
+        if genesys is not None:
+            return genesys
         parts: dict[str, tuple[str, str]] = {}
         for part in ("good", "bad", "total", "raw"):
             if obj.get(*ratio, part) is not None:
@@ -351,6 +410,33 @@ class _Importer:
         )
         self.context.warn(obj, spec, message)
         return {"source": "ingest", "good": good, "total": total}
+
+    def _genesys(self, obj: OpenSLOObject, ratio: YamlPath) -> dict[str, Any] | None:
+        """A Genesys indicator: good and total ``metricSource`` of type ``GenesysCloud`` whose
+        specs are the indicator's fields (the same in both, but ``counts``)."""
+        parts = {}
+        for part in ("good", "total"):
+            source_type = obj.peek(*ratio, part, "metricSource", "type")
+            if not isinstance(source_type, str) or (
+                source_type.casefold() not in GENESYS_SOURCE_TYPES
+            ):
+                return None
+            parts[part] = obj.peek(*ratio, part, "metricSource", "spec")
+        if set(obj.peek(*ratio) or {}) - {"good", "total", "counter"}:
+            return None  # a bad or raw part besides: not errorbudget's own shape
+        fields = [
+            {k: v for k, v in spec.items() if k != "counts"} if isinstance(spec, dict) else None
+            for spec in parts.values()
+        ]
+        if fields[0] is None or fields[0] != fields[1]:
+            message = "a GenesysCloud indicator needs the same spec for good and total"
+            self.context.error(obj, ratio, message)
+            return {"source": "genesys"}
+        obj.get(*ratio, "counter")
+        for part in parts:
+            obj.get(*ratio, part, "metricSource", "type")
+            obj.get(*ratio, part, "metricSource", "spec", take=True)
+        return {"source": "genesys", **fields[0]}
 
     def _metric(self, obj: OpenSLOObject, path: YamlPath) -> tuple[str, str]:
         """(source type, query or description) of a ``metricSource``."""
@@ -432,20 +518,49 @@ class _Importer:
         self.context.warn(obj, (*path, "duration"), message)
         return f"{count * days}d"
 
-    def _catalog(self, obj: OpenSLOObject, raw: dict[str, Any], wanted: list[Any]) -> str | None:
+    def _catalog(
+        self,
+        obj: OpenSLOObject,
+        raw: dict[str, Any],
+        wanted: list[WantedCondition],
+        named: str | None,
+    ) -> str | None:
+        """The catalog that alerts like ``wanted`` (see :mod:`errorbudget.openslo.alerts`):
+        ``named`` when it does, else one with exactly these conditions, else a new one."""
         try:
             slo = SLO.model_validate(raw)
         except ValidationError:
             return None  # reported when the SLO itself is validated
-        choice, exact = nearest_catalog(wanted, slo, self.catalogs)
-        if not exact:
+        which = f"{slo.id}: " if slo.id != obj.name else ""
+        described = ", ".join(w.describe() for w in wanted)
+        if named is not None and same_conditions(wanted, conditions_at(self.catalogs[named], slo)):
+            return named
+        exact = exact_catalog(wanted, slo, self.catalogs)
+        if exact is not None:
+            if named is not None:
+                message = (
+                    f"{which}burn-rate conditions ({described}) are not those of burn catalog "
+                    f"{named!r} here; {exact!r} has exactly them and is used"
+                )
+                self.context.warn(obj, ("spec", "alertPolicies"), message)
+            return exact
+        made = catalog_from(wanted, slo, f"openslo-{slo.id}")
+        if made is not None:
+            self.catalogs[made.name] = self.new_catalogs[made.name] = made
+            message = (
+                f"{which}no burn catalog has the burn-rate conditions ({described}): "
+                f"imported as burn catalog {made.name!r} over {format_duration(made.period)}"
+            )
+            self.context.warn(obj, ("spec", "alertPolicies"), message)
+            return made.name
+        choice, exact_match = nearest_catalog(wanted, slo, self.catalogs)
+        if not exact_match:
             used = ", ".join(
                 f"{c.severity} {c.long_name}/{c.short_name} > {c.factor:.3g}"
                 for c in conditions_at(self.catalogs[choice], slo)
             )
-            which = f"{slo.id}: " if slo.id != obj.name else ""
             message = (
-                f"{which}burn-rate conditions ({', '.join(w.describe() for w in wanted)}) "
+                f"{which}burn-rate conditions ({described}) "
                 f"mapped to the nearest burn catalog {choice!r} ({used})"
             )
             self.context.warn(obj, ("spec", "alertPolicies"), message)

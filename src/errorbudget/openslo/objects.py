@@ -18,11 +18,20 @@ SETTINGS_ANNOTATION = "errorbudget.io/settings"
 OWNER_ANNOTATION = "errorbudget.io/owner"
 INGEST_SOURCE = "ErrorBudgetIngest"
 """The ``metricSource.type`` of counts pushed with ``errorbudget ingest``."""
+GENESYS_SOURCE = "GenesysCloud"
+"""The ``metricSource.type`` of a Genesys indicator; its ``spec`` holds the indicator's
+fields (``metric``, ``queues``, …) and ``counts`` (``good`` or ``total``)."""
+GENESYS_SOURCE_TYPES = frozenset({"genesyscloud", "genesys"})
+"""Accepted on import, case-insensitive."""
 NOTIFICATION_TARGET = "errorbudget"
-"""The AlertNotificationTarget errorbudget exports: its own notifiers deliver."""
+"""The AlertNotificationTarget that exports before #7 referenced (accepted on import,
+no longer exported: errorbudget has no notification targets yet)."""
 SETTINGS_KEYS = frozenset(
     {"owner", "runbook_url", "segments", "policy", "alerting", "forecast", "timeslice"}
 )
+DEFINITION_KEYS = frozenset({"burn_catalog", "policy_preset"})
+"""Also in the settings annotation: the definition of a burn catalog or policy preset the
+SLO names that is not built in (or is redefined), so an import elsewhere can recreate it."""
 
 
 @dataclass(eq=False)

@@ -14,17 +14,23 @@ tAbandon            abandon               wait until abandon (short abandons inc
 tShortAbandon       abandon, wait < short-abandon threshold
 tFlowOut            in-queue flow-out     wait until flow-out
 tWait, tAcd         answer/abandon/flow-out  time in queue
-nOverSla            answer, wait > the queue's SL target
+nOverSla            answer, wait > the queue's SL target (its current one: history moves)
 tHandle             end of handling       handle time
 oServiceLevel       (from the counts above, with the org's service-level setting)
 nFlow               flow entry            —
-nFlowOutcome        flow outcome (success or failure)
-nFlowOutcomeFailed  flow outcome failure
-tFlowOutcome        flow outcome          time from entry to outcome
+nFlowOutcome        each flow outcome (success or failure; a visit can have several)
+nFlowOutcomeFailed  each failed flow outcome
+tFlowOutcome        each flow outcome     time from entry to outcome
 tFlow               flow end              time in flow
-tFlowDisconnect     flow end (success or hang-up in the IVR)
-tFlowExit           flow end (transfer to a queue: failure or exit)
+tFlowDisconnect     flow end (the caller or the flow hung up in the IVR)
+tFlowExit           flow end (transfer to a queue)
 ==================  ====================  ===============================================
+
+Outcome metrics are counted per outcome, the others per visit. A filter on the outcome
+dimensions (``flowOutcomeId``, ``flowOutcomeValue``, ``flowOutcome`` = ``id:VALUE``) selects
+outcomes for the outcome metrics, and for the visit metrics the visits with at least one
+matching outcome (``notExists``: visits without any outcome): :func:`flow_events` takes both
+masks.
 """
 
 from __future__ import annotations
@@ -37,11 +43,8 @@ import numpy as np
 from errorbudget.simulate.records import (
     ABANDONED,
     ANSWERED,
-    DISCONNECT,
-    EXIT,
     FAILURE,
     FLOWED_OUT,
-    SUCCESS,
     FlowArrays,
     QueueArrays,
 )
@@ -116,13 +119,15 @@ class Buckets:
             np.minimum.at(stats.min, index, picked)
 
 
-def queue_events(arrays: QueueArrays) -> dict[str, Event]:
-    """Every queue metric's events for a batch of conversations."""
+def queue_events(arrays: QueueArrays, sl_target_ms: int | None = None) -> dict[str, Event]:
+    """Every queue metric's events for a batch of conversations; ``nOverSla`` against
+    ``sl_target_ms`` (answered with a longer wait) when given, else the scenario's target."""
     entry, wait = arrays.entry_ms, arrays.wait_ms
     exit_ms = entry + wait
     every = np.ones(len(entry), dtype=bool)
     answered = arrays.outcome == ANSWERED
     abandoned = arrays.outcome == ABANDONED
+    over_sla = arrays.over_sla if sl_target_ms is None else answered & (wait > sl_target_ms)
     return {
         "nOffered": (entry, None, every),
         "tAnswered": (exit_ms, wait, answered),
@@ -131,25 +136,44 @@ def queue_events(arrays: QueueArrays) -> dict[str, Event]:
         "tFlowOut": (exit_ms, wait, arrays.outcome == FLOWED_OUT),
         "tWait": (exit_ms, wait, every),
         "tAcd": (exit_ms, wait, every),
-        "nOverSla": (exit_ms, None, arrays.over_sla),
+        "nOverSla": (exit_ms, None, over_sla),
         "tHandle": (exit_ms + arrays.handle_ms, arrays.handle_ms, answered),
     }
 
 
-def flow_events(arrays: FlowArrays) -> dict[str, Event]:
-    start, duration, outcome = arrays.start_ms, arrays.duration_ms, arrays.outcome
+def flow_outcomes(arrays: FlowArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every outcome of the visits, main outcomes first then extra ones: (present, outcome
+    index into ``FlowSpec.outcomes``, failed, ms from the visit's start)."""
+    present = np.concatenate([arrays.reached_main, arrays.has_extra])
+    index = np.concatenate([np.zeros(len(arrays), dtype=np.int16), arrays.extra_outcome])
+    failed = np.concatenate([arrays.outcome == FAILURE, arrays.extra_failed])
+    at = np.concatenate([arrays.outcome_ms, arrays.extra_ms])
+    return present, index, failed & present, at
+
+
+def flow_events(
+    arrays: FlowArrays,
+    visits: np.ndarray | None = None,
+    outcomes: np.ndarray | None = None,
+) -> dict[str, Event]:
+    """Every flow metric's events; ``visits`` and ``outcomes`` are filter masks (rows of
+    the visits, and of :func:`flow_outcomes`)."""
+    start, duration = arrays.start_ms, arrays.duration_ms
     end = start + duration
-    every = np.ones(len(start), dtype=bool)
-    reached = (outcome == SUCCESS) | (outcome == FAILURE)
-    outcome_at = start + np.maximum(arrays.outcome_ms, 0)
+    every = np.ones(len(start), dtype=bool) if visits is None else visits
+    present, _, failed, at = flow_outcomes(arrays)
+    if outcomes is not None:
+        present, failed = present & outcomes, failed & outcomes
+    outcome_at = np.concatenate([start, start]) + np.maximum(at, 0)
+    exited = arrays.exited
     return {
         "nFlow": (start, None, every),
-        "nFlowOutcome": (outcome_at, None, reached),
-        "nFlowOutcomeFailed": (outcome_at, None, outcome == FAILURE),
-        "tFlowOutcome": (outcome_at, arrays.outcome_ms, reached),
+        "nFlowOutcome": (outcome_at, None, present),
+        "nFlowOutcomeFailed": (outcome_at, None, failed),
+        "tFlowOutcome": (outcome_at, at, present),
         "tFlow": (end, duration, every),
-        "tFlowDisconnect": (end, duration, (outcome == SUCCESS) | (outcome == DISCONNECT)),
-        "tFlowExit": (end, duration, (outcome == FAILURE) | (outcome == EXIT)),
+        "tFlowDisconnect": (end, duration, every & ~exited),
+        "tFlowExit": (end, duration, every & exited),
     }
 
 

@@ -16,7 +16,9 @@ Email          digital   email     90 % in 4 h        no abandons; carries over 
 =============  ========  ========  =================  =========================================
 
 IVR flows: ``Main Menu`` (to Sales, Support, VIP Billing) and ``Billing ES`` (Spanish
-billing, to Billing ES). Staffing is sized per hour of the week from the expected load with
+billing, to Billing ES); some of their callers authenticate before the main outcome, and
+a few fail that and carry on, so a visit can have two outcomes and a failed outcome need
+not transfer. Staffing is sized per hour of the week from the expected load with
 square-root staffing (``⌈R + β√R⌉``, β per queue). Incidents are placed relative to an
 ``anchor`` (the simulation's start): a carrier degradation 3 days before, a Spanish-billing
 IVR regression for the last 2 days, an API incident 1 day before, and a staffing shortfall
@@ -261,6 +263,10 @@ def default_scenario(anchor: datetime) -> Scenario:
             p_exit=MAIN_MENU["p_exit"],
             mean_seconds=70,
             exit_queues=MAIN_EXITS,
+            # callers who authenticate first; a few fail it and go on (or give up)
+            outcomes=["Self-service", "Authenticate"],
+            p_extra_outcome=0.3,
+            p_extra_failed=0.08,
         ),
         FlowSpec(
             name="Billing ES",
@@ -273,6 +279,9 @@ def default_scenario(anchor: datetime) -> Scenario:
             mean_seconds=95,
             exit_queues={"Billing ES": 1.0},
             language="es-us",
+            outcomes=["Pay bill", "Authenticate"],
+            p_extra_outcome=0.6,
+            p_extra_failed=0.05,
         ),
     ]
     queues = []

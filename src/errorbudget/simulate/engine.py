@@ -45,6 +45,7 @@ from errorbudget.simulate.scenario import (
     FlowSpec,
     QueueSpec,
     Scenario,
+    ServiceLevelSettings,
 )
 
 BLOCK_MS = 15 * 60 * 1000
@@ -52,7 +53,7 @@ DAY_MS = 86_400_000
 BLOCKS_PER_DAY = DAY_MS // BLOCK_MS
 HANDLE_SIGMA = 0.5
 MAX_HANDLE_FACTOR = 6.0
-_QUEUE, _FLOW = 1, 2
+_QUEUE, _FLOW, _FLOW_EXTRA = 1, 2, 3
 
 T = TypeVar("T")
 
@@ -105,6 +106,41 @@ class Simulation:
         self._days: _Lru[QueueArrays | FlowArrays] = _Lru(cache_days, lock)
         self.max_queue_span_ms = [self._queue_span(q) for q in scenario.queues]
         self._open_hours: dict[tuple[int, int], bool] = {}
+        self._settings_lock = threading.Lock()
+        self._targets: dict[int, tuple[float, int]] = {}
+        self._calculation = scenario.service_level
+
+    # --- the org's service-level settings (changeable while running, like the real org) ---
+
+    def service_level_target(self, queue: int) -> tuple[float, int]:
+        """(percent, seconds): the queue's service-level target *now*. Genesys computes
+        ``nOverSla`` (and ``oServiceLevel``) of every interval, past ones included, with the
+        current target; the generated records keep the scenario's (``over_sla``)."""
+        with self._settings_lock:
+            spec = self.scenario.queues[queue]
+            return self._targets.get(queue, (spec.sl_target_percent, spec.sl_target_seconds))
+
+    def set_service_level_target(
+        self, queue: int, *, percent: float | None = None, seconds: int | None = None
+    ) -> tuple[float, int]:
+        """Change a queue's target (as an admin would in Genesys Cloud); returns the new one."""
+        current = self.service_level_target(queue)
+        new = (percent if percent is not None else current[0], seconds or current[1])
+        if not 0 < new[0] <= 100 or new[1] <= 0:
+            raise ValueError("a service-level target is a percentage in (0, 100] and seconds > 0")
+        with self._settings_lock:
+            self._targets[queue] = new
+        return new
+
+    @property
+    def service_level_calculation(self) -> ServiceLevelSettings:
+        """The org's service-level calculation options now (they apply retroactively)."""
+        with self._settings_lock:
+            return self._calculation
+
+    def set_service_level_calculation(self, settings: ServiceLevelSettings) -> None:
+        with self._settings_lock:
+            self._calculation = settings
 
     # --- public reads -----------------------------------------------------------------
 
@@ -229,7 +265,8 @@ class Simulation:
         for f, shares in enumerate(self._exit_shares):
             if shares[queue] > 0:
                 p = self.flow_probabilities(f, ms)
-                rate += self.flow_rate(f, ms) * (p[FAILURE] + p[EXIT]) * shares[queue]
+                transfers = p[FAILURE] * (1 - self.scenario.flows[f].p_failure_disconnect)
+                rate += self.flow_rate(f, ms) * (transfers + p[EXIT]) * shares[queue]
         return rate
 
     def is_open(self, queue: int, ms: int) -> bool:
@@ -301,7 +338,11 @@ class Simulation:
             reached, (duration * rng.uniform(0.6, 0.95, size=count)).astype(np.int64), -1
         )
         shares = self._exit_shares[flow]
-        transferred = (outcome == FAILURE) | (outcome == EXIT)
+        # extra outcomes and failures that hang up: a stream of their own, so the draws
+        # above (and the queues fed by this flow) do not depend on these settings
+        extra = self._rng(_FLOW_EXTRA, self._flow_keys[flow], block)
+        hangs_up = (outcome == FAILURE) & (extra.random(count) < spec.p_failure_disconnect)
+        transferred = ((outcome == FAILURE) & ~hangs_up) | (outcome == EXIT)
         if shares.sum() > 0:
             target = rng.choice(len(shares), size=count, p=shares / shares.sum())
         else:
@@ -313,6 +354,11 @@ class Simulation:
                 exit_queue[i] = -1  # after hours: a closed message, then the caller hangs up
                 outcome[i] = DISCONNECT
                 outcome_ms[i] = -1
+        has_extra = extra.random(count) < spec.p_extra_outcome
+        others = max(1, len(spec.outcomes) - 1)
+        extra_index = 1 + extra.integers(0, others, size=count)
+        extra_failed = extra.random(count) < spec.p_extra_failed
+        extra_at = (duration * extra.uniform(0.1, 0.5, size=count)).astype(np.int64)
         return FlowArrays(
             key_block=np.full(count, block, dtype=np.int64),
             key_index=np.arange(count, dtype=np.int64),
@@ -321,6 +367,9 @@ class Simulation:
             outcome=outcome,
             outcome_ms=outcome_ms,
             exit_queue=exit_queue,
+            extra_outcome=np.where(has_extra, extra_index, -1).astype(np.int16),
+            extra_failed=has_extra & extra_failed,
+            extra_ms=np.where(has_extra, extra_at, -1).astype(np.int64),
         )
 
     def _make_queue(self, queue: int, block: int) -> QueueArrays:

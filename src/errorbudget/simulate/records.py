@@ -8,8 +8,14 @@ metrics where they occur):
 
 - queue: offered at ``entry_ms``; answered / abandoned / flowed out at ``entry_ms +
   wait_ms``; handle (``tHandle``) at ``entry_ms + wait_ms + handle_ms``;
-- flow: entered at ``start_ms``; outcome at ``start_ms + outcome_ms``; left the flow
-  (``tFlow``, ``tFlowDisconnect``, ``tFlowExit``) at ``start_ms + duration_ms``.
+- flow: entered at ``start_ms``; main outcome at ``start_ms + outcome_ms``, extra outcome
+  at ``start_ms + extra_ms``; left the flow (``tFlow``, ``tFlowDisconnect``,
+  ``tFlowExit``) at ``start_ms + duration_ms``.
+
+A flow visit is **good** (IVR completion, docs/sources/genesys.md) when none of its
+outcomes failed and it either reached a successful outcome or was transferred to a queue;
+it is bad when an outcome failed, or when the caller hung up (or was disconnected) before
+any outcome. :attr:`FlowArrays.good` is that, per visit.
 """
 
 from __future__ import annotations
@@ -95,9 +101,12 @@ class FlowArrays:
     key_index: np.ndarray  # int64
     start_ms: np.ndarray  # int64
     duration_ms: np.ndarray  # int64
-    outcome: np.ndarray  # int8: SUCCESS, FAILURE, DISCONNECT or EXIT
-    outcome_ms: np.ndarray  # int64: from start to the flow outcome; -1 when none
-    exit_queue: np.ndarray  # int16: queue index for FAILURE / EXIT, else -1
+    outcome: np.ndarray  # int8: SUCCESS, FAILURE, DISCONNECT or EXIT (how the visit ended)
+    outcome_ms: np.ndarray  # int64: from start to the main flow outcome; -1 when none
+    exit_queue: np.ndarray  # int16: queue index when transferred to a queue, else -1
+    extra_outcome: np.ndarray  # int16: index of an earlier extra outcome (>= 1), -1 none
+    extra_failed: np.ndarray  # bool: that extra outcome failed
+    extra_ms: np.ndarray  # int64: from start to the extra outcome; -1 when none
 
     def __len__(self) -> int:
         return len(self.start_ms)
@@ -106,6 +115,45 @@ class FlowArrays:
     def end_ms(self) -> np.ndarray:
         ends: np.ndarray = self.start_ms + self.duration_ms
         return ends
+
+    @property
+    def reached_main(self) -> np.ndarray:
+        reached: np.ndarray = (self.outcome == SUCCESS) | (self.outcome == FAILURE)
+        return reached
+
+    @property
+    def has_extra(self) -> np.ndarray:
+        extra: np.ndarray = self.extra_outcome >= 0
+        return extra
+
+    @property
+    def any_failed(self) -> np.ndarray:
+        """Visits with at least one failed outcome."""
+        failed: np.ndarray = (self.outcome == FAILURE) | (self.has_extra & self.extra_failed)
+        return failed
+
+    @property
+    def any_success(self) -> np.ndarray:
+        """Visits with at least one successful outcome."""
+        success: np.ndarray = (self.outcome == SUCCESS) | (self.has_extra & ~self.extra_failed)
+        return success
+
+    @property
+    def any_outcome(self) -> np.ndarray:
+        reached: np.ndarray = self.reached_main | self.has_extra
+        return reached
+
+    @property
+    def exited(self) -> np.ndarray:
+        """Visits that left the flow for a queue (``tFlowExit``); the others disconnected."""
+        exited: np.ndarray = self.exit_queue >= 0
+        return exited
+
+    @property
+    def good(self) -> np.ndarray:
+        """Good visits: no failed outcome, and a successful outcome or a transfer to a queue."""
+        good: np.ndarray = ~self.any_failed & (self.exited | self.any_success)
+        return good
 
     @staticmethod
     def concat(parts: list[FlowArrays]) -> FlowArrays:
@@ -142,7 +190,21 @@ EMPTY_QUEUE = QueueArrays(
     )
 )
 EMPTY_FLOW = FlowArrays(
-    *(_empty(t) for t in ("int64", "int64", "int64", "int64", "int8", "int64", "int16"))
+    *(
+        _empty(t)
+        for t in (
+            "int64",
+            "int64",
+            "int64",
+            "int64",
+            "int8",
+            "int64",
+            "int16",
+            "int16",
+            "bool",
+            "int64",
+        )
+    )
 )
 
 

@@ -116,10 +116,17 @@ class QueueSpec(_Model):
 class FlowSpec(_Model):
     """One inbound IVR (Architect) flow.
 
-    Each entry ends in exactly one way: ``success`` (self-service outcome reached, the
-    caller hangs up in the flow), ``failure`` (a failed outcome, the caller is transferred
-    to a queue), ``disconnect`` (hang-up in the IVR before any outcome) or ``exit`` (the
-    caller asks for an agent and is transferred to a queue without an outcome).
+    Each entry ends in exactly one way: ``success`` (the main flow outcome, ``outcomes[0]``,
+    succeeds and the caller hangs up in the flow), ``failure`` (the main outcome fails; the
+    caller is transferred to a queue, or with ``p_failure_disconnect`` the flow hangs up),
+    ``disconnect`` (hang-up in the IVR before the main outcome) or ``exit`` (the caller asks
+    for an agent and is transferred to a queue without the main outcome).
+
+    A visit can also reach one more, earlier outcome (``p_extra_outcome``: one of
+    ``outcomes[1:]``, e.g. "Authenticate" before "Pay bill"), which fails with
+    ``p_extra_failed`` — whatever the ending. So a visit has zero, one or two outcomes, and a
+    failed outcome need not transfer. These draws use a random stream of their own: a
+    scenario without them generates exactly what it generated before they existed.
     """
 
     id: str = ""
@@ -134,6 +141,14 @@ class FlowSpec(_Model):
     exit_queues: dict[str, float] = Field(default_factory=dict)
     """Queue name → share of the callers transferred to a queue (failure or exit)."""
     language: str = "en-us"
+    outcomes: list[str] = Field(default_factory=lambda: ["Self-service"], min_length=1)
+    """Flow outcome names (Architect "Set Flow Outcome"); the first is the main outcome."""
+    p_extra_outcome: Probability = 0.0
+    """Share of entries that reach one of ``outcomes[1:]`` before their ending."""
+    p_extra_failed: Probability = 0.0
+    """Share of those extra outcomes that fail."""
+    p_failure_disconnect: Probability = 0.0
+    """Share of ``failure`` entries that the flow disconnects instead of transferring."""
 
     @model_validator(mode="after")
     def _check(self) -> FlowSpec:
@@ -143,11 +158,20 @@ class FlowSpec(_Model):
         total = self.p_success + self.p_failure + self.p_disconnect + self.p_exit
         if abs(total - 1.0) > 1e-9:
             raise ValueError(f"outcome probabilities add up to {total}, not 1")
+        if self.p_extra_outcome > 0 and len(self.outcomes) < 2:
+            raise ValueError("p_extra_outcome needs two or more outcomes")
+        if len(set(self.outcomes)) != len(self.outcomes):
+            raise ValueError("outcome names must be unique")
         if (self.p_failure + self.p_exit) > 0 and not self.exit_queues:
             raise ValueError("a flow that transfers callers needs exit_queues")
         if any(share < 0 for share in self.exit_queues.values()):
             raise ValueError("exit_queues shares are >= 0")
         return self
+
+    @property
+    def outcome_ids(self) -> list[str]:
+        """Stable ids of ``outcomes`` (flow outcomes are org-wide objects, named once)."""
+        return [stable_id("flow-outcome", name) for name in self.outcomes]
 
 
 class Incident(_Model):

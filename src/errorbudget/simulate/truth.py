@@ -20,8 +20,12 @@ Mapping to the API (``conversations/aggregates/query``):
 ==========================  ===================================================
 
 Flows (``flows/aggregates/query``): ``entries`` = ``nFlow``, ``outcomes`` = ``nFlowOutcome``,
-``failed_outcomes`` = ``nFlowOutcomeFailed``, ``disconnects`` = ``tFlowDisconnect.count``
-(self-service success or hang-up), ``exits`` = ``tFlowExit.count`` (to a queue).
+``failed_outcomes`` = ``nFlowOutcomeFailed`` (both count outcomes, not visits: a visit can
+have several), ``disconnects`` = ``tFlowDisconnect.count`` (hung up in the IVR), ``exits`` =
+``tFlowExit.count`` (to a queue), and per visit that ended in the interval: ``good`` (no
+failed outcome, and a successful outcome or a transfer: ``FlowArrays.good``, decided visit by
+visit from the simulator's records), ``failed_visits`` (with a failed outcome) and
+``hang_ups_without_outcome``.
 """
 
 from __future__ import annotations
@@ -33,13 +37,14 @@ from datetime import datetime, timedelta
 from errorbudget.simulate.aggregate import (
     SL_INPUTS,
     Buckets,
+    Event,
     ViewSpec,
     aggregate,
     flow_events,
     queue_events,
 )
 from errorbudget.simulate.engine import Simulation
-from errorbudget.simulate.records import datetime_to_ms, ms_to_datetime
+from errorbudget.simulate.records import FlowArrays, datetime_to_ms, ms_to_datetime
 from errorbudget.simulate.scenario import ServiceLevelSettings
 
 QueueKey = tuple[str, str, datetime]
@@ -78,6 +83,14 @@ class FlowCounts:
     failed_outcomes: int
     disconnects: int
     exits: int
+    good: int = 0
+    failed_visits: int = 0
+    hang_ups_without_outcome: int = 0
+
+    @property
+    def ended(self) -> int:
+        """Visits that ended in the interval (the IVR completion total)."""
+        return self.disconnects + self.exits
 
     @property
     def successes(self) -> int:
@@ -134,13 +147,32 @@ def flow_ground_truth(
 ) -> dict[FlowKey, FlowCounts]:
     """IVR flow counts per (flow id, interval start) in ``[start, end)``."""
     buckets = _buckets(start, end, interval, as_of)
-    metrics = ["nFlow", "nFlowOutcome", "nFlowOutcomeFailed", "tFlowDisconnect", "tFlowExit"]
+    metrics = [
+        "nFlow",
+        "nFlowOutcome",
+        "nFlowOutcomeFailed",
+        "tFlowDisconnect",
+        "tFlowExit",
+        "good",
+        "failedVisits",
+        "hangUpsWithoutOutcome",
+    ]
     found: dict[FlowKey, FlowCounts] = {}
     for index, flow in enumerate(sim.scenario.flows):
-        batches = (flow_events(a) for a in sim.flow_range(index, buckets.start, buckets.end))
+        batches = (_visit_events(a) for a in sim.flow_range(index, buckets.start, buckets.end))
         stats, _ = aggregate(batches, metrics, [], buckets)
         for b in range(buckets.size):
             counts = FlowCounts(*(int(stats[m].count[b]) for m in metrics))
             if any((counts.entries, counts.outcomes, counts.disconnects, counts.exits)):
                 found[(flow.id, ms_to_datetime(int(buckets.edges[b])))] = counts
     return found
+
+
+def _visit_events(arrays: FlowArrays) -> dict[str, Event]:
+    """The API's flow metrics plus the per-visit truth, each at the visit's end."""
+    events = flow_events(arrays)
+    end = arrays.end_ms
+    events["good"] = (end, None, arrays.good)
+    events["failedVisits"] = (end, None, arrays.any_failed)
+    events["hangUpsWithoutOutcome"] = (end, None, ~arrays.exited & ~arrays.any_outcome)
+    return events

@@ -34,6 +34,25 @@ BUILTIN_SOURCES: dict[str, str] = {
 }
 """Built-in sources: name → ``module:factory``."""
 
+BUILTIN_WARNINGS: dict[str, str] = {
+    "genesys": "errorbudget.sources.genesys.service_level_checks:stored_warnings",
+}
+"""Built-in sources' warnings for ``errorbudget status``: name → ``module:function(store)``
+returning the sentences the source recorded in the store (e.g. a service level that
+differs from the one the source system computes)."""
+
+
+def stored_warnings(store: Store) -> list[str]:
+    """Every built-in source's recorded warnings (sentences, without a prefix)."""
+    found: list[str] = []
+    for path in BUILTIN_WARNINGS.values():
+        module_name, _, attribute = path.partition(":")
+        warnings: Callable[[Store], list[str]] = getattr(
+            importlib.import_module(module_name), attribute
+        )
+        found += warnings(store)
+    return found
+
 
 @runtime_checkable
 class Source(Protocol):

@@ -15,6 +15,12 @@ endpoint as on ``login.<region>``)::
     POST /api/v2/analytics/queues/observations/query          QueueObservationQueryResponse
     GET  /api/v2/summary.json                                 status page (Statuspage shape)
     GET  /_fake/stats, POST /_fake/stats/reset, GET /_fake/clock   test hooks (no auth)
+    POST /_fake/queues/{queueId}/service-level   {"percentage", "durationMs"}: change a target
+    POST /_fake/service-level-calculation         {"includeFlowOuts", "excludeShortAbandons"}
+
+Like Genesys Cloud, ``nOverSla`` and ``oServiceLevel`` of every interval, past ones included,
+use the org's service-level settings as they are *now* (the queue's target, the calculation
+options): changing them through the hooks recalculates history.
 
 Every ``/api/v2`` call except ``summary.json`` needs ``Authorization: Bearer <token>``
 (401 ``authentication.required`` / ``bad.credentials`` otherwise), counts against the

@@ -15,9 +15,9 @@ answers ``{}``. Timers are milliseconds: ``stats`` = ``{max, min, count, sum}``;
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +31,7 @@ from errorbudget.simulate.aggregate import (
     ViewSpec,
     aggregate,
     flow_events,
+    flow_outcomes,
     queue_events,
     service_level,
     sl_parts,
@@ -39,11 +40,15 @@ from errorbudget.simulate.engine import Simulation
 from errorbudget.simulate.genesys_api.queries import (
     AggregationQuery,
     ConversationQuery,
+    Filter,
+    Predicate,
     QueryError,
+    RowDimensions,
     conversation_metrics,
     flow_metrics,
     matches,
     parse_body,
+    row_mask,
 )
 from errorbudget.simulate.intervals import (
     IntervalError,
@@ -53,9 +58,7 @@ from errorbudget.simulate.intervals import (
     parse_interval,
     zone,
 )
-from errorbudget.simulate.records import datetime_to_ms
-
-A = TypeVar("A")
+from errorbudget.simulate.records import FlowArrays, datetime_to_ms
 
 QUEUE_DIMENSIONS = frozenset(
     {"queueId", "mediaType", "direction", "originatingDirection", "divisionId"}
@@ -63,6 +66,8 @@ QUEUE_DIMENSIONS = frozenset(
 FLOW_DIMENSIONS = frozenset(
     {"flowId", "flowName", "flowType", "mediaType", "direction", "divisionId"}
 )
+FLOW_OUTCOME_DIMENSIONS = frozenset({"flowOutcome", "flowOutcomeId", "flowOutcomeValue"})
+"""Filter-only dimensions of the outcomes a visit reached (``flowOutcome``: ``id:VALUE``)."""
 
 
 class _Group:
@@ -126,21 +131,33 @@ def conversation_aggregates(sim: Simulation, body: object, now: datetime) -> dic
         }
         if not matches(query.filter, values.get, QUEUE_DIMENSIONS):
             continue
-        batches = _events(sim.queue_range(index, buckets.start, buckets.end), queue_events)
+        # like Genesys, nOverSla and oServiceLevel use the org's settings as they are now,
+        # for past intervals too
+        percent, seconds = sim.service_level_target(index)
+        batches = (
+            queue_events(arrays, seconds * 1000)
+            for arrays in sim.queue_range(index, buckets.start, buckets.end)
+        )
         metrics, view_stats = aggregate(batches, needed, views, buckets)
         key = tuple(values.get(d) for d in group_by)
         group = groups.setdefault(key, _Group(buckets.size))
         group.add(metrics, view_stats)
         if wants_sl:
-            numerator, denominator = service_level(sl_parts(metrics), scenario.service_level)
+            calculation = sim.service_level_calculation
+            numerator, denominator = service_level(sl_parts(metrics), calculation)
             group.sl_numerator += numerator
             group.sl_denominator += denominator
-            group.sl_targets.add(queue.sl_target_percent / 100)
+            group.sl_targets.add(percent / 100)
     return _response(groups, group_by, query.metrics, views, edges, QUEUE_TIMERS)
 
 
 def flow_aggregates(sim: Simulation, body: object, now: datetime) -> dict[str, Any]:
-    """``POST /api/v2/analytics/flows/aggregates/query``."""
+    """``POST /api/v2/analytics/flows/aggregates/query``.
+
+    Besides the flow's own dimensions, a filter may use the outcome dimensions
+    (:data:`FLOW_OUTCOME_DIMENSIONS`): they select outcomes for the outcome metrics, and for
+    the visit metrics the visits with at least one such outcome (``notExists``: without any).
+    """
     query = parse_body(AggregationQuery, body)
     flow_metrics(query)
     group_by = _group_by(query, FLOW_DIMENSIONS)
@@ -156,20 +173,75 @@ def flow_aggregates(sim: Simulation, body: object, now: datetime) -> dict[str, A
             "direction": "inbound",
             "divisionId": sim.scenario.division_id,
         }
-        if not matches(query.filter, values.get, FLOW_DIMENSIONS):
+        # and/or filters are monotone: with every row-level predicate true, an upper bound
+        optimistic = _outcome_rows(None, [], visits=True)
+        if not row_mask(query.filter, values.get, optimistic, FLOW_DIMENSIONS, 1).any():
             continue
-        batches = _events(sim.flow_range(index, buckets.start, buckets.end), flow_events)
+        batches = _flow_batches(sim, index, buckets, query.filter, values)
         metrics, view_stats = aggregate(batches, query.metrics, views, buckets)
         key = tuple(values.get(d) for d in group_by)
         groups.setdefault(key, _Group(buckets.size)).add(metrics, view_stats)
     return _response(groups, group_by, query.metrics, views, edges, FLOW_TIMERS)
 
 
-def _events(
-    arrays: Iterator[A], make: Callable[[A], dict[str, Event]]
+def _flow_batches(
+    sim: Simulation, index: int, buckets: Buckets, filter_: Filter | None, values: dict[str, str]
 ) -> Iterator[dict[str, Event]]:
-    for batch in arrays:
-        yield make(batch)
+    """The flow's events, batch by batch, with the filter applied row by row."""
+    ids = sim.scenario.flows[index].outcome_ids
+    for arrays in sim.flow_range(index, buckets.start, buckets.end):
+        size = len(arrays)
+        visits = _outcome_rows(arrays, ids, visits=True)
+        outcomes = _outcome_rows(arrays, ids, visits=False)
+        yield flow_events(
+            arrays,
+            row_mask(filter_, values.get, visits, FLOW_DIMENSIONS, size),
+            row_mask(filter_, values.get, outcomes, FLOW_DIMENSIONS, 2 * size),
+        )
+
+
+def _outcome_rows(arrays: FlowArrays | None, ids: list[str], *, visits: bool) -> RowDimensions:
+    """Masks for predicates on the outcome dimensions: per outcome (main outcomes, then
+    extra ones: :func:`flow_outcomes`), or per visit (any of its outcomes matches).
+    ``arrays`` None: every predicate holds (for the entity-level upper bound)."""
+
+    def resolve(predicate: Predicate) -> np.ndarray | None:
+        if predicate.type != "dimension" or predicate.dimension not in FLOW_OUTCOME_DIMENSIONS:
+            return None
+        if arrays is None:
+            return np.ones(1, dtype=bool)
+        present, index, failed, _ = flow_outcomes(arrays)
+        if predicate.operator in ("exists", "notExists"):
+            matched = present
+        elif predicate.value is None:
+            raise QueryError(f"filter: predicate on {predicate.dimension!r} has no value")
+        else:
+            matched = present & _outcome_value(predicate, index, failed, ids)
+        if visits:
+            size = len(arrays)
+            matched = matched[:size] | matched[size:]
+        return ~matched if predicate.operator == "notExists" else matched
+
+    return resolve
+
+
+def _outcome_value(
+    predicate: Predicate, index: np.ndarray, failed: np.ndarray, ids: list[str]
+) -> np.ndarray:
+    value = str(predicate.value)
+    outcome_id, verdict = value, ""
+    if predicate.dimension == "flowOutcome":  # "<flowOutcomeId>:<SUCCESS|FAILURE>"
+        outcome_id, _, verdict = value.partition(":")
+    elif predicate.dimension == "flowOutcomeValue":
+        outcome_id, verdict = "", value
+    mask = np.ones(len(index), dtype=bool)
+    if outcome_id:
+        mask &= index == (ids.index(outcome_id) if outcome_id in ids else -2)
+    if verdict:
+        if verdict.upper() not in ("SUCCESS", "FAILURE"):
+            raise QueryError(f"filter: {value!r} is not a flow outcome value (SUCCESS, FAILURE)")
+        mask &= failed if verdict.upper() == "FAILURE" else ~failed
+    return mask
 
 
 def _response(

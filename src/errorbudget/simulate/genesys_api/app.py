@@ -34,6 +34,7 @@ from errorbudget.simulate.genesys_api.observations import queue_observations
 from errorbudget.simulate.genesys_api.queries import NotFoundError, QueryError
 from errorbudget.simulate.genesys_api.status_page import summary
 from errorbudget.simulate.records import datetime_to_ms
+from errorbudget.simulate.scenario import ServiceLevelSettings
 
 
 class ApiSettings(BaseModel):
@@ -47,6 +48,24 @@ class ApiSettings(BaseModel):
     rate_limit_per_minute: int = Field(default=300, gt=0)
     warm_days: int = Field(default=0, ge=0)
     """Days of history to generate in the background at start-up (cache warming)."""
+
+
+class ServiceLevelUpdate(BaseModel):
+    """Body of ``POST /_fake/queues/{queueId}/service-level`` (``ServiceLevel`` fields)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    percentage: float | None = Field(default=None, gt=0.0, le=1.0)
+    duration_ms: int | None = Field(default=None, alias="durationMs", ge=1000)
+
+
+class CalculationUpdate(BaseModel):
+    """Body of ``POST /_fake/service-level-calculation``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    include_flow_outs: bool | None = Field(default=None, alias="includeFlowOuts")
+    exclude_short_abandons: bool | None = Field(default=None, alias="excludeShortAbandons")
 
 
 class RequestStats:
@@ -214,18 +233,23 @@ def create_app(
         except ValueError:
             return None
 
+    def targets() -> list[tuple[float, int]]:
+        return [simulation.service_level_target(i) for i in range(len(simulation.scenario.queues))]
+
     @app.get("/api/v2/routing/queues")
     async def routing_queues(request: Request) -> Response:
         params = parse_qs(request.url.query)
-        return await guarded(request, lambda: queues_page(simulation.scenario, params))
+        return await guarded(request, lambda: queues_page(simulation.scenario, params, targets()))
 
     @app.get("/api/v2/routing/queues/{queue_id}")
     async def routing_queue(request: Request, queue_id: str) -> Response:
         scenario = simulation.scenario
-        found = [q for q in scenario.queues if q.id == queue_id]
+        found = [i for i, q in enumerate(scenario.queues) if q.id == queue_id]
         if not found:
             return await guarded(request, _raise_not_found)
-        return await guarded(request, lambda: queue_entity(scenario, found[0]))
+        queue = scenario.queues[found[0]]
+        target = simulation.service_level_target(found[0])
+        return await guarded(request, lambda: queue_entity(scenario, queue, target))
 
     @app.get("/api/v2/flows")
     async def architect_flows(request: Request) -> Response:
@@ -271,6 +295,54 @@ def create_app(
     async def fake_stats_reset() -> Response:
         stats.reset()
         return JSONResponse({"reset": True})
+
+    @app.post("/_fake/queues/{queue_id}/service-level")
+    async def fake_queue_service_level(request: Request, queue_id: str) -> Response:
+        """Change a queue's service-level target, as an admin would: ``{"percentage": 0.8,
+        "durationMs": 20000}`` (either). Past intervals follow, as in Genesys Cloud."""
+        index = next(
+            (i for i, q in enumerate(simulation.scenario.queues) if q.id == queue_id), None
+        )
+        body = await json_body(request)
+        if index is None:
+            return error_response(404, "not.found", "The requested queue was not found.")
+        try:
+            update = ServiceLevelUpdate.model_validate(body)
+            percent, seconds = simulation.set_service_level_target(
+                index,
+                percent=None if update.percentage is None else update.percentage * 100,
+                seconds=None if update.duration_ms is None else update.duration_ms // 1000,
+            )
+        except ValueError as exc:
+            return bad_request(str(exc).splitlines()[0])
+        return JSONResponse({"percentage": percent / 100, "durationMs": seconds * 1000})
+
+    @app.post("/_fake/service-level-calculation")
+    async def fake_service_level_calculation(request: Request) -> Response:
+        """Change the org's service-level calculation options (Admin → Contact Center →
+        Analytics; no Platform API has them): ``{"includeFlowOuts": true,
+        "excludeShortAbandons": false}``. They apply retroactively, as in Genesys Cloud."""
+        body = await json_body(request)
+        try:
+            update = CalculationUpdate.model_validate(body)
+        except ValueError as exc:
+            return bad_request(str(exc).splitlines()[0])
+        current = simulation.service_level_calculation
+        settings = ServiceLevelSettings(
+            include_flow_outs=current.include_flow_outs
+            if update.include_flow_outs is None
+            else update.include_flow_outs,
+            exclude_short_abandons=current.exclude_short_abandons
+            if update.exclude_short_abandons is None
+            else update.exclude_short_abandons,
+        )
+        simulation.set_service_level_calculation(settings)
+        return JSONResponse(
+            {
+                "includeFlowOuts": settings.include_flow_outs,
+                "excludeShortAbandons": settings.exclude_short_abandons,
+            }
+        )
 
     @app.get("/_fake/clock")
     async def fake_clock() -> Response:

@@ -41,15 +41,20 @@ def _division(scenario: Scenario) -> dict[str, str]:
     }
 
 
-def queue_entity(scenario: Scenario, queue: QueueSpec) -> dict[str, Any]:
+def queue_entity(
+    scenario: Scenario, queue: QueueSpec, target: tuple[float, int] | None = None
+) -> dict[str, Any]:
+    """The queue; ``target`` (percent, seconds) is its current service-level target for its
+    own media type (default: the scenario's)."""
+    percent, seconds = target or (queue.sl_target_percent, queue.sl_target_seconds)
     media_settings = {}
     for media, key in MEDIA_SETTING_KEYS.items():
         own = media == queue.media_type
         media_settings[key] = {
             "alertingTimeoutSeconds": 8 if media == "voice" else 30,
             "serviceLevel": {
-                "percentage": queue.sl_target_percent / 100 if own else 0.8,
-                "durationMs": queue.sl_target_seconds * 1000 if own else 20000,
+                "percentage": percent / 100 if own else 0.8,
+                "durationMs": seconds * 1000 if own else 20000,
             },
         }
     return {
@@ -143,8 +148,16 @@ def listing(
     return body
 
 
-def queues_page(scenario: Scenario, params: dict[str, list[str]]) -> dict[str, Any]:
-    entities = [(q.id, q.name, queue_entity(scenario, q)) for q in scenario.queues]
+def queues_page(
+    scenario: Scenario,
+    params: dict[str, list[str]],
+    targets: Sequence[tuple[float, int]] | None = None,
+) -> dict[str, Any]:
+    """``targets``: each queue's current (percent, seconds), in scenario order."""
+    entities = [
+        (q.id, q.name, queue_entity(scenario, q, targets[i] if targets else None))
+        for i, q in enumerate(scenario.queues)
+    ]
     return listing("/api/v2/routing/queues", entities, params)
 
 

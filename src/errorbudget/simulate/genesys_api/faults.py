@@ -198,7 +198,9 @@ def _inconsistency(value: str) -> Inconsistency:
 
 def corrupt_interval(answer: dict[str, Any], at: datetime) -> bool:
     """Make the first group with data in the interval holding ``at`` inconsistent (a
-    negative ``nOverSla``); False when no group has data there."""
+    negative ``nOverSla``, and negative answered-within views, so the row is wrong whether
+    a service level is counted from ``nOverSla`` or from a target's view); False when no
+    group has data there."""
     for result in answer.get("results") or []:
         for point in result.get("data") or []:
             start_text, _, end_text = str(point.get("interval", "")).partition("/")
@@ -214,6 +216,8 @@ def corrupt_interval(answer: dict[str, Any], at: datetime) -> bool:
             metrics.append(
                 {"metric": "nOverSla", "stats": {"count": -(counts.get("tAbandon", 0) + 1)}}
             )
+            for view in point.get("views") or []:
+                view["stats"] = {**view.get("stats", {}), "count": -1}
             return True
     return False
 

@@ -5,7 +5,10 @@ Conversation metrics (``oWaiting``, ``oInteracting``, ``oAlerting``, ``oLongestW
 ``oLongestInteracting``) come grouped by ``queueId`` and ``mediaType``; user metrics
 (``oOnQueueUsers``, ``oOffQueueUsers``, ``oActiveUsers``, ``oMemberUsers``,
 ``oUserRoutingStatuses``, ``oUserPresences``) by ``queueId`` alone. Observations report zero
-counts too. ``oLongestWaiting``/``oLongestInteracting`` carry the age of the oldest one in
+counts too. ``oOnQueueUsers`` comes once per on-queue routing status (``qualifier`` IDLE,
+INTERACTING, COMMUNICATING, NOT_RESPONDING; the simulator's agents are idle or
+interacting), so the agents on queue are the sum of the entries.
+``oLongestWaiting``/``oLongestInteracting`` carry the age of the oldest one in
 ``stats.calculatedMetricValue`` (milliseconds) and, when asked in ``detailMetrics``, its
 ``observations`` (``observationDate`` = when it started waiting / was answered).
 """
@@ -88,9 +91,15 @@ def queue_observations(sim: Simulation, body: object, now: datetime) -> dict[str
                     _longest(metric, interacting_since, interacting_ids, now_ms, detail)
                 )
             elif metric == "oOnQueueUsers":
-                for status, count in (("IDLE", agents - busy), ("INTERACTING", busy)):
+                # one entry per on-queue routing status, zeros included, as the API does
+                on_queue = {"IDLE": agents - busy, "INTERACTING": busy}
+                for status in ON_QUEUE_STATUSES:
                     user_data.append(
-                        {"metric": metric, "qualifier": status, "stats": {"count": count}}
+                        {
+                            "metric": metric,
+                            "qualifier": status,
+                            "stats": {"count": on_queue.get(status, 0)},
+                        }
                     )
             elif metric == "oOffQueueUsers":
                 user_data.append({"metric": metric, "stats": {"count": off_queue}})

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal, TypeVar
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from errorbudget.simulate.aggregate import FLOW_METRICS, FLOW_TIMERS, QUEUE_METRICS, QUEUE_TIMERS
@@ -163,6 +164,9 @@ def flow_metrics(query: AggregationQuery) -> None:
 Dimensions = Callable[[str], str | None]
 """An entity's value for a dimension (None: the entity has no value for it)."""
 
+RowDimensions = Callable[[Predicate], "np.ndarray | None"]
+"""A row mask for a predicate on a row-level dimension (None: not a row-level one)."""
+
 
 def matches(filter_: Filter | None, dimensions: Dimensions, known: frozenset[str]) -> bool:
     """Whether an entity (a queue, a flow) passes the filter; dimensions are entity-level."""
@@ -193,3 +197,34 @@ def _predicate(predicate: Predicate, dimensions: Dimensions, known: frozenset[st
     if predicate.value is None:
         raise QueryError(f"filter: predicate on {predicate.dimension!r} has no value")
     return value == predicate.value
+
+
+def row_mask(
+    filter_: Filter | None,
+    entity: Dimensions,
+    rows: RowDimensions,
+    known: frozenset[str],
+    size: int,
+) -> np.ndarray:
+    """Which rows (visits, outcomes) of one entity pass the filter: entity-level predicates
+    are the same for every row, row-level ones (``rows``) differ row by row."""
+    if filter_ is None:
+        return np.ones(size, dtype=bool)
+
+    def one(predicate: Predicate) -> np.ndarray:
+        found = rows(predicate)
+        if found is not None:
+            return found
+        return np.full(size, _predicate(predicate, entity, known))
+
+    results = [one(p) for p in filter_.predicates]
+    for clause in filter_.clauses:
+        inner = [one(p) for p in clause.predicates]
+        combine = np.logical_and if clause.type == "and" else np.logical_or
+        results.append(combine.reduce(inner))
+    if not results:
+        raise QueryError("filter: a filter needs predicates or clauses")
+    combined: np.ndarray = (np.logical_and if filter_.type == "and" else np.logical_or).reduce(
+        results
+    )
+    return combined

@@ -2,10 +2,11 @@
 
 Modules: ``regions`` (the region table), ``auth`` (client-credentials tokens),
 ``resilience`` (rate limiter, backoff, circuit breaker), ``client`` (the API client),
-``queries`` and ``slis`` (query bodies and formulas, pure), ``checks`` (counts that cannot
-be right, pure), ``observations`` (queue gauges), ``writer`` (idempotent writes, data
-issues, the call tally), ``collector`` (chunks, bounded and recorded runs, gap backfill,
-the scheduler loop).
+``queries`` and ``slis`` (query bodies and formulas, pure), ``service_levels`` (the
+queues' targets, effective-dated), ``service_level_checks`` (errorbudget vs Genesys's
+``oServiceLevel``), ``checks`` (counts that cannot be right, pure), ``observations`` (queue
+gauges), ``writer`` (idempotent writes, data issues, the call tally), ``collector``
+(chunks, bounded and recorded runs, gap backfill, the scheduler loop).
 docs/sources/genesys.md is the user's guide. Importing this package is cheap: the client
 (and httpx) load only when a collector is created.
 """

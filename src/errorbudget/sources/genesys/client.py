@@ -31,7 +31,7 @@ import json
 import logging
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,6 +62,7 @@ from errorbudget.sources.genesys.responses import (
     status_page_verdict,
     token_grant,
 )
+from errorbudget.sources.genesys.service_levels import ServiceLevelTarget, media_targets
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,8 @@ def api_and_login_urls(settings: GenesysSettings) -> tuple[str, str]:
 class Queue:
     id: str
     name: str
+    service_levels: dict[str, ServiceLevelTarget] = field(default_factory=dict)
+    """Media type → the queue's service-level target (``mediaSettings``)."""
 
 
 class GenesysClient:
@@ -143,6 +146,7 @@ class GenesysClient:
             trust_env=False,
         )
         self._queues: dict[str, str] = {}
+        self._queue_details: dict[str, Queue] = {}
         self._queues_at: float | None = None
         self._queue_lock = asyncio.Lock()
 
@@ -444,7 +448,8 @@ class GenesysClient:
             entities = (data.get("entities") or []) if isinstance(data, dict) else []
             for entity in entities:
                 if isinstance(entity, dict) and isinstance(entity.get("id"), str):
-                    queues.append(Queue(entity["id"], str(entity.get("name") or entity["id"])))
+                    name = str(entity.get("name") or entity["id"])
+                    queues.append(Queue(entity["id"], name, media_targets(entity)))
             page_count = data.get("pageCount") if isinstance(data, dict) else None
             if not entities or not isinstance(page_count, int) or page >= page_count:
                 return queues
@@ -459,9 +464,15 @@ class GenesysClient:
             stale = age is None or age >= self.settings.queue_cache_ttl.total_seconds()
             missing = bool(unknown and not unknown <= self._queues.keys())
             if stale or (missing and age is not None and age >= QUEUE_REFRESH_MIN_SECONDS):
-                self._queues = {q.id: q.name for q in await self.list_queues()}
+                self._queue_details = {q.id: q for q in await self.list_queues()}
+                self._queues = {q.id: q.name for q in self._queue_details.values()}
                 self._queues_at = now
             return dict(self._queues)
+
+    async def queue_details(self, *, unknown: set[str] | None = None) -> dict[str, Queue]:
+        """Queue id → queue with its service-level targets; cached as :meth:`queue_names`."""
+        await self.queue_names(unknown=unknown)
+        return dict(self._queue_details)
 
     async def conversation_aggregates(self, query: Mapping[str, Any]) -> dict[str, Any]:
         return _as_object(

@@ -24,6 +24,14 @@ whole, in its own transaction) and fails with a sentence saying what failed and 
 check. Whatever happened, the call tally is flushed and the run is recorded in the store
 (``Store.record_source_run``: the source's health and data age).
 
+**Service levels** (``service_levels``, ``service_level_checks``): before each collection the
+queues' service-level targets are read from ``GET /api/v2/routing/queues`` and recorded,
+effective-dated, in the audit log; each interval is counted against the target in force
+then (a ``tAnswered`` view), so a target change does not move past budgets. Every queue
+query also asks ``oServiceLevel``; where it differs from errorbudget's count the collector
+keeps it (:attr:`discrepancies`, :meth:`discrepancy_gauges`) and records a summary that
+``errorbudget status`` prints.
+
 **API availability** is the collector's own calls per minute (see ``client.CallTally``),
 plus, with ``status_page_url``, one ``status_page`` event per run (good when the status
 page shows the Platform API operational). **Queue observations** (waiting, oldest
@@ -37,6 +45,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -55,10 +64,14 @@ from errorbudget.sources.genesys.observations import (
 from errorbudget.sources.genesys.queries import (
     FlowQuery,
     QueueQuery,
+    merge_flow_answers,
     merge_queue_queries,
     parse_aggregates,
 )
-from errorbudget.sources.genesys.slis import Names
+from errorbudget.sources.genesys.service_level_checks import Discrepancy, compare, summarize
+from errorbudget.sources.genesys.service_level_checks import record as record_checks
+from errorbudget.sources.genesys.service_levels import ServiceLevelHistory
+from errorbudget.sources.genesys.slis import SL_METRICS, Names, TargetLookup
 from errorbudget.sources.genesys.writer import (
     CHUNK_METRICS,
     QUEUE_METRICS,
@@ -115,6 +128,9 @@ class CollectReport:
     data_issues_resolved: int = 0
     complete: bool = False
     """Every chunk of the range was fetched and written (or skipped as ``partial``)."""
+    service_level_discrepancies: int = 0
+    """Intervals whose service level differs from Genesys's ``oServiceLevel``
+    (``service_level_checks``)."""
 
     @property
     def ok(self) -> bool:
@@ -148,6 +164,11 @@ class GenesysCollector:
         self.observations: dict[tuple[str, str], QueueObservation] = {}
         self.last_report: CollectReport | None = None
         self._flow_names: dict[str, str] = {}
+        self.service_levels = ServiceLevelHistory()
+        self.discrepancies: list[Discrepancy] = []
+        """Intervals of the last collection where errorbudget and ``oServiceLevel`` differ."""
+        self.discrepancy_intervals_total: Counter[tuple[str, str, str]] = Counter()
+        """Every such interval found since start, per (SLO, queue, media type): a counter."""
 
     def __repr__(self) -> str:
         return f"GenesysCollector(slos={[s.id for s in self.slos]!r}, client={self.client!r})"
@@ -350,7 +371,10 @@ class GenesysCollector:
         if progress is not None:
             progress(0, len(chunks))
         if chunks and self._indicators(CHUNK_METRICS):
+            await self._refresh_service_levels()
+            self.discrepancies = []
             await self._collect_chunks(chunks, report, progress)
+            self._record_checks(report)
         report.complete = report.error is None
 
     async def _collect_chunks(
@@ -377,7 +401,9 @@ class GenesysCollector:
                     )
                     log.warning("genesys: chunk %s skipped: %s", _iso(chunk.start), exc)
                 else:
-                    written = self.writer.write_chunk(fetched, names)
+                    targets = self._target_lookup(fetched.target_durations)
+                    self._compare(fetched, names, targets)
+                    written = self.writer.write_chunk(fetched, names, targets)
                     report.rows_written += written.rows
                     report.data_issues += written.issues
                     report.data_issues_resolved += written.resolved
@@ -412,18 +438,23 @@ class GenesysCollector:
                     ind.media,
                     tuple(ind.queues.ids) if ind.queues.ids and not _by_name(ind) else None,
                     (ind.threshold_seconds,) if ind.threshold_seconds else (),
+                    tuple(sorted(self.service_levels.durations()))
+                    if ind.metric in SL_METRICS
+                    else (),
                 )
                 for _, ind in self._indicators(QUEUE_METRICS)
             ]
         )
+        if queue_query is not None:
+            chunk.target_durations = frozenset(queue_query.target_durations)
         flow_ids = self._flow_filter()
         jobs: list[Any] = []
         if queue_query is not None:
             body = queue_query.body(chunk.start, chunk.end, granularity)
             jobs.append(self.client.conversation_aggregates(body))
-        if self._indicators(["ivr_completion"]):
-            body = FlowQuery(flow_ids).body(chunk.start, chunk.end, granularity)
-            jobs.append(self.client.flow_aggregates(body))
+        if self._indicators(["ivr_completion"]):  # every visit, then the visit filters
+            for body in FlowQuery(flow_ids).bodies(chunk.start, chunk.end, granularity):
+                jobs.append(self.client.flow_aggregates(body))
         answers = await asyncio.gather(*jobs)
         where = f"Genesys aggregates {_iso(chunk.start)}"
         try:
@@ -431,6 +462,7 @@ class GenesysCollector:
                 chunk.queue_rows = parse_aggregates(answers.pop(0), where)
             if answers:
                 chunk.flow_rows = parse_aggregates(answers.pop(0), where)
+                merge_flow_answers(chunk.flow_rows, [parse_aggregates(a, where) for a in answers])
         except SourceError as exc:  # an answer of the wrong shape: ask again, then skip
             raise SourceDataError(str(exc), retryable=True) from exc
         return chunk
@@ -456,6 +488,76 @@ class GenesysCollector:
     def flush_calls(self) -> int:
         """Add the calls tallied since the last flush to the API-availability SLOs."""
         return self.writer.flush_calls(self.client.tally, to_minute(self.clock()))
+
+    # --- service levels: effective-dated targets, checks against oServiceLevel ------------
+
+    async def _refresh_service_levels(self) -> None:
+        """Load the recorded targets, then record the org's current ones that are new."""
+        slos = self._indicators(SL_METRICS)
+        if not slos:
+            return
+        self.service_levels = ServiceLevelHistory.load(self.store)
+        try:
+            queues = await self.client.queue_details()
+        except SourceError as exc:
+            log.warning("genesys: queue service levels not read (%s); using those recorded", exc)
+            return
+        seen = []
+        for queue in queues.values():
+            media = {
+                m for _, ind in slos if ind.queues.selects(queue.id, queue.name) for m in ind.media
+            }
+            for media_type in sorted(media):
+                target = queue.service_levels.get(media_type)
+                if target is not None:
+                    seen.append((queue.id, queue.name, media_type, target))
+        minute = to_minute(self.clock())
+        for change in self.service_levels.observe(self.store, seen, minute):
+            if change.previous is not None:
+                log.warning(
+                    "genesys: queue %s (%s) service-level target changed from %s to %s; "
+                    "intervals from %s on count against the new one",
+                    change.queue,
+                    change.media_type,
+                    change.previous.describe(),
+                    change.target.describe(),
+                    _iso(minute),
+                )
+
+    def _target_lookup(self, durations: frozenset[int]) -> TargetLookup:
+        def target(queue_id: str, media_type: str, minute: Minute) -> int | None:
+            found = self.service_levels.effective(queue_id, media_type, minute)
+            return found.duration_ms if found and found.duration_ms in durations else None
+
+        return target
+
+    def _current_target(self, queue_id: str, media_type: str) -> int | None:
+        found = self.service_levels.current(queue_id, media_type)
+        return found.duration_ms if found is not None else None
+
+    def _compare(self, chunk: Chunk, names: Names, targets: TargetLookup) -> None:
+        """Keep where the chunk's service levels differ from Genesys's ``oServiceLevel``."""
+        if not any("oServiceLevel.denominator" in row.counts for row in chunk.queue_rows):
+            return
+        for slo, _ in self._indicators(QUEUE_METRICS):
+            self.discrepancies += compare(
+                slo, chunk.queue_rows, names, targets, self._current_target
+            )
+
+    def _record_checks(self, report: CollectReport) -> None:
+        report.service_level_discrepancies = len(self.discrepancies)
+        for item in self.discrepancies:
+            self.discrepancy_intervals_total[(item.slo, item.queue, item.media_type)] += 1
+        if report.error is None and report.collected_through is not None:
+            record_checks(self.store, summarize(self.discrepancies), report.collected_through)
+
+    def discrepancy_gauges(self) -> dict[tuple[str, str, str, str], int]:
+        """Intervals of the last collection whose service level differs from Genesys's,
+        per (SLO, queue, media type, kind): a gauge for ``/metrics``."""
+        found: Counter[tuple[str, str, str, str]] = Counter()
+        for item in self.discrepancies:
+            found[(item.slo, item.queue, item.media_type, item.kind)] += 1
+        return dict(found)
 
     def high_water_mark(self) -> Minute | None:
         """The end of what is stored for the Genesys SLOs (the oldest of their ends);

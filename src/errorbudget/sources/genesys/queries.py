@@ -2,12 +2,16 @@
 
 Queue SLIs use ``POST /api/v2/analytics/conversations/aggregates/query`` grouped by
 ``queueId`` and ``mediaType``; IVR completion uses ``POST
-/api/v2/analytics/flows/aggregates/query`` grouped by ``flowId`` (and ``flowName``).
+/api/v2/analytics/flows/aggregates/query`` grouped by ``flowId`` (and ``flowName``), three
+times per interval: every visit, the visits with a failed outcome (``flowOutcomeValue``
+matches ``FAILURE``) and the visits without any outcome (``flowOutcomeId`` notExists), see
+:data:`FLOW_VISIT_FILTERS`.
 Intervals are ISO-8601 ``start/end`` in UTC, granularity an ISO-8601 duration such as
 ``PT15M``. Only ``.count`` of each metric is used: the SLIs count conversations, and a
 timer's count is the number of conversations it was measured for (``tAnswered.count`` =
 answered conversations). Answered-within-N-seconds comes from a ``views`` entry with a
-``rangeBound`` on ``tAnswered`` (milliseconds, ``lt`` bound).
+``rangeBound`` on ``tAnswered`` (milliseconds, ``lt`` bound), and so does answered within
+each queue's service-level target in force at the time (``service_levels``).
 
 The response is::
 
@@ -34,7 +38,10 @@ QUEUE_METRICS: tuple[str, ...] = (
     "tShortAbandon",
     "tFlowOut",
     "nOverSla",
+    "oServiceLevel",
 )
+"""``oServiceLevel`` is Genesys's own service level (``numerator``/``denominator``), kept as
+``oServiceLevel.numerator`` and ``oServiceLevel.denominator`` to check errorbudget's."""
 FLOW_METRICS: tuple[str, ...] = (
     "nFlow",
     "nFlowOutcome",
@@ -42,6 +49,20 @@ FLOW_METRICS: tuple[str, ...] = (
     "tFlowDisconnect",
     "tFlowExit",
 )
+FLOW_VISIT_METRICS: tuple[str, ...] = ("tFlowDisconnect", "tFlowExit")
+"""Counted once per visit, when it ends: a hang-up in the flow or a transfer out of it."""
+FLOW_VISIT_FILTERS: dict[str, dict[str, str]] = {
+    "failed": {
+        "type": "dimension",
+        "dimension": "flowOutcomeValue",
+        "operator": "matches",
+        "value": "FAILURE",
+    },
+    "no_outcome": {"type": "dimension", "dimension": "flowOutcomeId", "operator": "notExists"},
+}
+"""Visit filters of the IVR queries: a predicate on an outcome dimension selects the visits
+with at least one such outcome (``notExists``: none); their counts are stored as
+``<name>.<metric>`` in the flow's :class:`IntervalCounts`."""
 MAX_FILTER_PREDICATES = 100
 """More selected queues than this: no queue filter, the collector filters the answer."""
 
@@ -67,6 +88,12 @@ def view_name(threshold_seconds: int) -> str:
     return f"tAnsweredWithin{threshold_seconds}s"
 
 
+def target_view_name(duration_ms: int) -> str:
+    """The view counting answers within a service-level target of ``duration_ms`` (not
+    over it, as ``nOverSla`` counts: ``lt`` = target + 1 ms)."""
+    return f"tAnsweredWithinTarget{duration_ms}ms"
+
+
 def _or_clause(dimension: str, values: Iterable[str]) -> dict[str, Any]:
     return {
         "type": "or",
@@ -85,6 +112,9 @@ class QueueQuery:
     queue_ids: tuple[str, ...] | None
     """None: every queue."""
     thresholds: tuple[int, ...] = ()
+    """Seconds of ``answered_within`` SLOs (views ``lt`` N s)."""
+    target_durations: tuple[int, ...] = ()
+    """Milliseconds of the queues' service-level targets, past and present (views)."""
 
     def body(self, start: Minute, end: Minute, granularity: timedelta) -> dict[str, Any]:
         clauses = [_or_clause("mediaType", self.media_types)]
@@ -98,15 +128,12 @@ class QueueQuery:
             "filter": {"type": "and", "clauses": clauses},
             "metrics": list(QUEUE_METRICS),
         }
-        if self.thresholds:
+        views = [(view_name(seconds), seconds * 1000) for seconds in self.thresholds]
+        views += [(target_view_name(ms), ms + 1) for ms in self.target_durations]
+        if views:  # every threshold and target of every SLO, in this one query
             body["views"] = [
-                {
-                    "target": "tAnswered",
-                    "name": view_name(seconds),
-                    "function": "rangeBound",
-                    "range": {"lt": seconds * 1000},
-                }
-                for seconds in self.thresholds
+                {"target": "tAnswered", "name": name, "function": "rangeBound", "range": {"lt": lt}}
+                for name, lt in views
             ]
         return body
 
@@ -115,17 +142,35 @@ class QueueQuery:
 class FlowQuery:
     flow_ids: tuple[str, ...] | None
 
-    def body(self, start: Minute, end: Minute, granularity: timedelta) -> dict[str, Any]:
+    def body(
+        self, start: Minute, end: Minute, granularity: timedelta, visits: str | None = None
+    ) -> dict[str, Any]:
+        """Every visit's metrics, or (``visits``, a key of :data:`FLOW_VISIT_FILTERS`) the
+        visit metrics of the visits that filter selects."""
         body: dict[str, Any] = {
             "interval": iso_interval(start, end),
             "granularity": iso_duration(granularity),
             "timeZone": "UTC",
             "groupBy": ["flowId", "flowName"],  # the name labels the flow segment
-            "metrics": list(FLOW_METRICS),
+            "metrics": list(FLOW_METRICS if visits is None else FLOW_VISIT_METRICS),
         }
+        clauses = []
         if self.flow_ids is not None and len(self.flow_ids) <= MAX_FILTER_PREDICATES:
-            body["filter"] = {"type": "or", "clauses": [_or_clause("flowId", self.flow_ids)]}
+            clauses.append(_or_clause("flowId", self.flow_ids))
+        if visits is not None:
+            body["filter"] = {"type": "and", "predicates": [dict(FLOW_VISIT_FILTERS[visits])]}
+            if clauses:
+                body["filter"]["clauses"] = clauses
+        elif clauses:
+            body["filter"] = {"type": "or", "clauses": clauses}
         return body
+
+    def bodies(self, start: Minute, end: Minute, granularity: timedelta) -> list[dict[str, Any]]:
+        """The three queries of IVR completion: every visit, then each visit filter."""
+        return [
+            self.body(start, end, granularity),
+            *(self.body(start, end, granularity, name) for name in FLOW_VISIT_FILTERS),
+        ]
 
 
 @dataclass
@@ -161,6 +206,16 @@ def _count(stats: object) -> int:
     return int(count)
 
 
+def _ratio(row: IntervalCounts, stats: object) -> None:
+    """``oServiceLevel``'s numerator and denominator (counts of conversations)."""
+    if not isinstance(stats, Mapping):
+        return
+    for part in ("numerator", "denominator"):
+        value = stats.get(part)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            row.counts[f"oServiceLevel.{part}"] = round(value)
+
+
 def parse_aggregates(response: Mapping[str, Any], where: str) -> list[IntervalCounts]:
     """Every (group, interval) of an aggregate query response, with each metric's count.
 
@@ -182,11 +237,28 @@ def parse_aggregates(response: Mapping[str, Any], where: str) -> list[IntervalCo
             for metric in data.get("metrics") or []:
                 if isinstance(metric, Mapping) and isinstance(metric.get("metric"), str):
                     row.counts[metric["metric"]] = _count(metric.get("stats"))
+                    if metric["metric"] == "oServiceLevel":
+                        _ratio(row, metric.get("stats"))
             for view in data.get("views") or []:
                 if isinstance(view, Mapping) and isinstance(view.get("name"), str):
                     row.counts[view["name"]] = _count(view.get("stats"))
             rows.append(row)
     return rows
+
+
+def merge_flow_answers(rows: list[IntervalCounts], filtered: list[list[IntervalCounts]]) -> None:
+    """Add the counts of the filtered flow queries (in :data:`FLOW_VISIT_FILTERS` order) to
+    ``rows`` as ``<filter>.<metric>``, matching flow and interval start."""
+    by_key = {(row.group.get("flowId"), row.start): row for row in rows}
+    for name, answer in zip(FLOW_VISIT_FILTERS, filtered, strict=True):
+        for extra in answer:
+            key = (extra.group.get("flowId"), extra.start)
+            row = by_key.get(key)
+            if row is None:  # not in the unfiltered answer: revised in between
+                row = by_key[key] = IntervalCounts(dict(extra.group), extra.start)
+                rows.append(row)
+            for metric, count in extra.counts.items():
+                row.counts[f"{name}.{metric}"] = count
 
 
 def merge_queue_queries(queries: Sequence[QueueQuery]) -> QueueQuery | None:
@@ -200,4 +272,5 @@ def merge_queue_queries(queries: Sequence[QueueQuery]) -> QueueQuery | None:
     else:
         ids = tuple(sorted({i for q in queries for i in q.queue_ids or ()}))
     thresholds = tuple(sorted({t for q in queries for t in q.thresholds}))
-    return QueueQuery(tuple(media), ids, thresholds)
+    durations = tuple(sorted({d for q in queries for d in q.target_durations}))
+    return QueueQuery(tuple(media), ids, thresholds, durations)

@@ -6,36 +6,47 @@ level calculation"; DESIGN.md "Genesys Cloud: the real API")::
     good  = answered − answered over the SL target         (tAnswered.count − nOverSla.count)
     total = answered + abandoned [+ flow-outs] [− short abandons]
 
+"Over the SL target" is against the queue's target *in force during the interval*: the
+``tAnswered`` view of that target (``service_levels``), since Genesys's ``nOverSla`` uses
+the current target even for past intervals; ``nOverSla`` only when no target is known.
 ``include_abandons: false`` drops abandons (and so short abandons) from the total.
 ``answered_within`` replaces ``good`` by the ``tAnswered`` view ``lt threshold_seconds``.
 All these metrics are emitted when the caller leaves the queue (answer, abandon or
 flow-out), so within one interval good ≤ total always holds.
 
-IVR completion: every flow visit ends exactly once, by a hang-up in the flow
-(``tFlowDisconnect``) or a transfer out of it (``tFlowExit``); both are emitted when the
-visit ends, so they count the visits that ended in the interval::
+IVR completion, per flow and interval, counts **visits** (not outcomes: a visit can reach
+several flow outcomes, and ``nFlowOutcome``/``nFlowOutcomeFailed`` count outcomes). A visit
+is *good* when none of its outcomes failed and it either reached a successful outcome
+(self-service) or was transferred out of the flow (to an agent's queue); it is *bad* when
+an outcome failed, whatever happened next (transfer or hang-up), or when it ended with a
+hang-up in the flow (``tFlowDisconnect``) before any outcome. Every visit ends once, by
+``tFlowDisconnect`` or ``tFlowExit``, counted when it ends, so with the two filtered queries
+(:data:`~errorbudget.sources.genesys.queries.FLOW_VISIT_FILTERS`)::
 
-    total = tFlowDisconnect.count + tFlowExit.count
-    bad   = failed outcomes + hang-ups before any outcome
-          = nFlowOutcomeFailed + (tFlowDisconnect − (nFlowOutcome − nFlowOutcomeFailed))
-    good  = total − bad           (self-service success, or a transfer to an agent)
+    total = tFlowDisconnect + tFlowExit                             every visit that ended
+    bad   = failed.tFlowDisconnect + failed.tFlowExit               with a failed outcome
+          + no_outcome.tFlowDisconnect                              hung up before any outcome
+    good  = total − bad
 
-(a failed outcome transfers the caller; a successful one ends with the caller hanging up).
-The outcome metrics are emitted at the outcome, a little before the visit ends, so a visit
-whose outcome and end fall in different intervals shifts one interval; each interval's
-bad count is clamped to [0, total].
+The two bad parts are disjoint (a visit without outcomes has no failed one), and all counts
+are per visit, at its end: exact per interval, whatever the number of outcomes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from errorbudget.model import SLO, GenesysIndicator, Minute, SegmentKey
-from errorbudget.sources.genesys.queries import IntervalCounts, view_name
+from errorbudget.sources.genesys.queries import IntervalCounts, target_view_name, view_name
 
 SegmentCounts = dict[tuple[SegmentKey, Minute], list[int]]
 """(segment, interval start) → [good, total]."""
+TargetLookup = Callable[[str, str, Minute], int | None]
+"""(queue id, media type, interval start) → the service-level target in force (ms) whose
+view the answer holds, or None (count ``nOverSla``)."""
+SL_METRICS = ("voice_sla", "digital_sla")
+"""Queue metrics whose good count is answered within the queue's own target."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +57,11 @@ class Names:
     flows: Mapping[str, str]
 
 
-def queue_good_total(indicator: GenesysIndicator, row: IntervalCounts) -> tuple[int, int]:
-    """(good, total) of one queue × media type × interval (the service-level formula)."""
+def queue_good_total(
+    indicator: GenesysIndicator, row: IntervalCounts, target_ms: int | None = None
+) -> tuple[int, int]:
+    """(good, total) of one queue × media type × interval (the service-level formula);
+    ``target_ms``: the SL target in force then, whose view ``row`` holds."""
     answered = row.get("tAnswered")
     total = answered
     if indicator.include_abandons:
@@ -58,6 +72,8 @@ def queue_good_total(indicator: GenesysIndicator, row: IntervalCounts) -> tuple[
         total += row.get("tFlowOut")
     if indicator.metric == "answered_within" and indicator.threshold_seconds is not None:
         good = row.get(view_name(indicator.threshold_seconds))
+    elif target_ms is not None:
+        good = row.get(target_view_name(target_ms))
     else:
         good = answered - row.get("nOverSla")
     total = max(total, 0)
@@ -65,12 +81,10 @@ def queue_good_total(indicator: GenesysIndicator, row: IntervalCounts) -> tuple[
 
 
 def flow_good_total(row: IntervalCounts) -> tuple[int, int]:
-    """(good, total) of one flow × interval (see the module docstring)."""
-    disconnects = row.get("tFlowDisconnect")
-    total = disconnects + row.get("tFlowExit")
-    failed = row.get("nFlowOutcomeFailed")
-    succeeded = row.get("nFlowOutcome") - failed
-    bad = failed + max(0, disconnects - succeeded)
+    """(good, total) visits of one flow × interval (see the module docstring)."""
+    total = row.get("tFlowDisconnect") + row.get("tFlowExit")
+    failed = row.get("failed.tFlowDisconnect") + row.get("failed.tFlowExit")
+    bad = failed + row.get("no_outcome.tFlowDisconnect")
     return total - max(0, min(bad, total)), total
 
 
@@ -78,12 +92,13 @@ def _segment(slo: SLO, labels: Mapping[str, str]) -> SegmentKey:
     return tuple(sorted((key, labels[key]) for key in slo.segments.keys))
 
 
-def queue_counts(slo: SLO, rows: Iterable[IntervalCounts], names: Names) -> SegmentCounts:
-    """The queue rows this SLO selects, summed per segment and interval."""
+def selected_queue_rows(
+    slo: SLO, rows: Iterable[IntervalCounts], names: Names
+) -> Iterator[tuple[IntervalCounts, str, str, dict[str, str]]]:
+    """The rows this queue SLO selects: (row, queue id, media type, segment labels)."""
     indicator = slo.indicator
     assert isinstance(indicator, GenesysIndicator)
     media = set(indicator.media)
-    found: SegmentCounts = {}
     for row in rows:
         queue_id = row.group.get("queueId")
         media_type = row.group.get("mediaType")
@@ -99,7 +114,27 @@ def queue_counts(slo: SLO, rows: Iterable[IntervalCounts], names: Names) -> Segm
             "media_type": media_type,
             **indicator.mapped_labels(label),
         }
-        good, total = queue_good_total(indicator, row)
+        yield row, queue_id, media_type, labels
+
+
+def row_target(
+    indicator: GenesysIndicator, row: IntervalCounts, targets: TargetLookup | None
+) -> int | None:
+    """The SL target (ms) to count this row against, for the metrics that use one."""
+    if targets is None or indicator.metric not in SL_METRICS:
+        return None
+    return targets(row.group.get("queueId", ""), row.group.get("mediaType", ""), row.start)
+
+
+def queue_counts(
+    slo: SLO, rows: Iterable[IntervalCounts], names: Names, targets: TargetLookup | None = None
+) -> SegmentCounts:
+    """The queue rows this SLO selects, summed per segment and interval."""
+    indicator = slo.indicator
+    assert isinstance(indicator, GenesysIndicator)
+    found: SegmentCounts = {}
+    for row, _, _, labels in selected_queue_rows(slo, rows, names):
+        good, total = queue_good_total(indicator, row, row_target(indicator, row, targets))
         cell = found.setdefault((_segment(slo, labels), row.start), [0, 0])
         cell[0] += good
         cell[1] += total

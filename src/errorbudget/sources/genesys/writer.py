@@ -32,9 +32,11 @@ from errorbudget.sources.genesys.responses import CallTally
 from errorbudget.sources.genesys.slis import (
     Names,
     SegmentCounts,
+    TargetLookup,
     call_counts,
     flow_counts,
     queue_counts,
+    row_target,
 )
 from errorbudget.store import SeriesInfo, Store
 from errorbudget.store.health import FoundIssue
@@ -68,6 +70,8 @@ class Chunk:
     """Minutes ``[start, write_end)`` are written."""
     queue_rows: list[IntervalCounts] = field(default_factory=list)
     flow_rows: list[IntervalCounts] = field(default_factory=list)
+    target_durations: frozenset[int] = frozenset()
+    """The service-level targets (ms) whose ``tAnswered`` views the queue query asked."""
 
 
 def indicator_of(slo: SLO) -> GenesysIndicator:
@@ -90,12 +94,21 @@ class CountWriter:
 
     # --- chunks ---------------------------------------------------------------------------
 
-    def write_chunk(self, chunk: Chunk, names: Names) -> Written:
-        """One transaction: every Genesys SLO's series over the chunk's minutes, with the
-        chunk's broken rows as 0/0 and its data issues synced."""
+    def write_chunk(
+        self, chunk: Chunk, names: Names, targets: TargetLookup | None = None
+    ) -> Written:
+        """One transaction: every Genesys SLO's series over the chunk's minutes (queue
+        intervals counted against the service-level target in force then, ``targets``),
+        with the chunk's broken rows as 0/0 and its data issues synced."""
         planned = [
-            self._screened(slo, chunk.queue_rows, queue_counts,
-                           partial(queue_row_problem, indicator_of(slo)), names, "queue")
+            self._screened(
+                slo,
+                chunk.queue_rows,
+                partial(queue_counts, targets=targets),
+                partial(_queue_problem, indicator_of(slo), targets),
+                names,
+                "queue",
+            )
             for slo in self.of(QUEUE_METRICS)
         ] + [
             self._screened(slo, chunk.flow_rows, flow_counts, flow_row_problem, names, "flow")
@@ -243,6 +256,13 @@ class CountWriter:
             np.asarray([counts[k][1] for k in keys], dtype=np.int64),
             source=SOURCE,
         )
+
+
+def _queue_problem(
+    indicator: GenesysIndicator, targets: TargetLookup | None, row: IntervalCounts
+) -> str | None:
+    """:func:`checks.queue_row_problem` with the target the row is counted against."""
+    return queue_row_problem(indicator, row, row_target(indicator, row, targets))
 
 
 def _group_label(row: IntervalCounts, names: Names) -> str:
