@@ -12,8 +12,10 @@ Loading is four steps, and every step reports *all* it finds before anything is 
    ``calendar`` in ``("window", "calendar", "unit")`` are skipped), unknown keys get a
    "did you mean" from the model's field names at that level.
 4. Semantic checks that span objects (duplicate ids, undeclared services, unknown policy or
-   burn catalog names) and warnings: burn conditions that can never fire at an SLO's (or a
-   segment override's) target, see :func:`errorbudget.engine.alerts.effective_conditions`.
+   burn catalog names, an SLO whose indicator source nothing collects: ``genesys`` without
+   ``sources.genesys``, ``prometheus`` in this version) and warnings: burn conditions that
+   can never fire at an SLO's (or a segment override's) target, see
+   :func:`errorbudget.engine.alerts.effective_conditions`.
    A calendar window is scaled as 7d / 30d / 91d for week / month / quarter
    (:func:`errorbudget.engine.windows.nominal_length`).
 
@@ -474,6 +476,10 @@ def _semantic_problems(
                 first[name] = i
         return list(first)
 
+    sources = raw.get("sources") if isinstance(raw, dict) else None
+    configured = (
+        {k for k, v in sources.items() if v is not None} if isinstance(sources, dict) else set()
+    )
     services = unique("services", "id", "service id")
     unique("slos", "id", "SLO id")
     policies = [*builtin_policies(), *unique("policies", "name", "policy name")]
@@ -517,6 +523,12 @@ def _semantic_problems(
                 ("slos", i, "policy"),
                 f"{label}: unknown policy preset {policy!r}{did_you_mean(policy, policies)}",
             )
+        indicator = slo.get("indicator")
+        source_name = indicator.get("source") if isinstance(indicator, dict) else None
+        if isinstance(source_name, str):
+            unconfigured = _source_problem(source_name, configured)
+            if unconfigured:
+                problem(("slos", i, "indicator", "source"), f"{label}: {unconfigured}")
         alerting = slo.get("alerting")
         catalog_name = alerting.get("catalog") if isinstance(alerting, dict) else None
         if isinstance(catalog_name, str) and catalog_name not in catalogs:
@@ -543,6 +555,33 @@ def _semantic_problems(
                     )
                     suppressed.add(("slos", i, "segments"))
     return problems, suppressed
+
+
+INDICATOR_SOURCES: dict[str, str | None] = {"ingest": None, "genesys": "genesys"}
+"""Indicator source → the ``sources`` section it needs collected by (None: nothing, counts
+are pushed). An indicator source missing here has no collector in this version."""
+
+
+def _source_problem(source: str, configured: set[str]) -> str | None:
+    """Why an SLO with indicator ``source`` would never get data, or None.
+
+    An SLO whose counts nothing collects would show "no data" forever while ``validate``
+    called it valid: that is an error, not a warning."""
+    if source not in INDICATOR_SOURCES:
+        if source == "prometheus":
+            return (
+                "indicator source 'prometheus' is not available in this version: no "
+                "Prometheus source is configured or can be, so nothing would query it (push "
+                "the counts with errorbudget ingest and indicator source: ingest instead)"
+            )
+        return None  # an unknown source name: pydantic reports it
+    needed = INDICATOR_SOURCES[source]
+    if needed is None or needed in configured:
+        return None
+    return (
+        f"indicator source {source!r} is not configured: add sources.{needed} "
+        f"(docs/sources/{needed}.md), or nothing collects this SLO's counts"
+    )
 
 
 def _percent(ratio: float) -> str:
