@@ -36,6 +36,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -47,6 +48,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from errorbudget.catalogs import builtin_burn_catalogs, builtin_policies
+from errorbudget.clock import ScaledClock
 from errorbudget.durations import Duration, parse_duration
 from errorbudget.engine.alerts import effective_conditions
 from errorbudget.engine.windows import nominal_length
@@ -201,6 +203,26 @@ class Service(_Settings):
     owner: str = ""
 
 
+class ClockSettings(_Settings):
+    """A simulated "now" for every command and server that reads this config (``errorbudget
+    demo`` writes one): now = ``simulated_start`` + (wall-clock time − ``real_start``) ×
+    ``speed``; ``speed`` 0 holds it at ``simulated_start``."""
+
+    simulated_start: AwareDatetime
+    real_start: AwareDatetime | None = None
+    """The wall-clock instant at which the simulated clock read ``simulated_start``."""
+    speed: float = Field(default=0.0, ge=0.0, le=100_000.0)
+
+    @model_validator(mode="after")
+    def _running_needs_real_start(self) -> ClockSettings:
+        if self.speed > 0 and self.real_start is None:
+            raise ValueError("a running clock (speed above 0) needs real_start")
+        return self
+
+    def clock(self) -> ScaledClock:
+        return ScaledClock(self.simulated_start, self.real_start, self.speed)
+
+
 class Config(_Settings):
     version: Literal[1] = 1
     store: StoreSettings = Field(default_factory=StoreSettings)
@@ -211,6 +233,8 @@ class Config(_Settings):
     policies: list[PolicyPreset] = Field(default_factory=list)
     burn_catalogs: list[BurnCatalog] = Field(default_factory=list)
     slos: list[SLO] = Field(default_factory=list)
+    clock: ClockSettings | None = None
+    """None: real time."""
 
 
 # --- the loaded configuration ----------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -503,3 +504,52 @@ def test_a_configured_genesys_source_and_ingest_need_nothing_more() -> None:
     assert [s.id for s in loaded.config.slos] == ["voice", "pushed"]
     assert loaded.warnings == []
 
+
+# --- clock: the simulated "now" errorbudget demo writes -----------------------------------------
+
+
+def test_clock_section_runs_from_the_wall_clock() -> None:
+    loaded = parse_config(
+        textwrap.dedent(
+            """\
+            clock:
+              simulated_start: 2026-11-25T16:00:00Z
+              real_start: 2026-12-06T10:00:00Z
+              speed: 60
+            """
+        ),
+        "cfg.yaml",
+        {},
+    )
+    settings = loaded.config.clock
+    assert settings is not None
+    clock = settings.clock()
+    clock._wall = lambda: datetime(2026, 12, 6, 10, 1, 30, tzinfo=UTC)  # 90 s later
+    assert clock() == datetime(2026, 11, 25, 17, 30, tzinfo=UTC)  # 90 simulated minutes
+    again = parse_config(dump_config(loaded.config), "again.yaml", {})
+    assert again.config.clock == settings
+
+
+def test_clock_without_speed_holds_still_and_a_running_one_needs_real_start() -> None:
+    loaded = parse_config("clock: {simulated_start: '2026-11-25T16:00:00Z'}\n", "c.yaml", {})
+    assert loaded.config.clock is not None
+    assert loaded.config.clock.clock()() == datetime(2026, 11, 25, 16, tzinfo=UTC)
+    problems = problems_of("clock: {simulated_start: 2026-11-25T16:00:00Z, speed: 60}\n")
+    assert [str(p) for p in problems] == [
+        "cfg.yaml:1:8: clock: a running clock (speed above 0) needs real_start"
+    ]
+    problems = problems_of("clock: {simulated_start: 2026-11-25T16:00:00}\n")
+    assert "clock.simulated_start: Input should have timezone info" in str(problems[0])
+
+
+def test_app_open_takes_its_clock_from_the_config(tmp_path: Path) -> None:
+    from errorbudget.app import App
+
+    config = tmp_path / "errorbudget.yaml"
+    config.write_text("clock: {simulated_start: 2026-11-25T16:00:00Z}\n", encoding="utf-8")
+    with App.open(config) as app:
+        assert app.clock() == datetime(2026, 11, 25, 16, tzinfo=UTC)
+        assert app.status() == []  # "now" is the config's instant
+    later = datetime(2027, 1, 1, tzinfo=UTC)
+    with App.open(config, clock=lambda: later) as app:  # an explicit clock wins
+        assert app.clock() == later
