@@ -14,11 +14,12 @@ Hierarchy::
     ├── ConflictError                the thing is not in a state that allows this (approving a
     │                                withdrawn change, revoking twice, reusing an idempotency key)
     ├── PermissionDeniedError        the actor may not do this (approving their own change, …)
-    └── SourceError                  a source (Genesys Cloud, …) cannot be reached or answers badly
+    ├── SourceError                  a source (Genesys Cloud, …) cannot be reached or answers badly
+    └── ListenError                  the server cannot listen on its address (port in use, …)
 
 Third-party errors (sqlite3, yaml, pyarrow, pydantic) are mapped at the boundary with
 ``raise … from exc``. The CLI turns every ErrorBudgetError into one sentence and an exit
-code; library code never calls ``sys.exit``.
+code (``exit_code``: 1, or 3 for ListenError); library code never calls ``sys.exit``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from dataclasses import dataclass
 
 class ErrorBudgetError(Exception):
     """Base class of every error errorbudget raises on purpose."""
+
+    exit_code: int = 1
+    """The CLI's exit code for this error (docs/cli.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +123,10 @@ class SourceError(ErrorBudgetError):
         self.status = status
         self.retryable = retryable
         super().__init__(message)
+
+
+class ListenError(ErrorBudgetError):
+    """The server cannot listen on its host and port (in use by another process, an address
+    this machine does not have, a port it may not bind). Raised before any other work."""
+
+    exit_code = 3
