@@ -115,6 +115,17 @@ def test_serve_on_a_busy_port_says_what_to_do_and_exits_3(tmp_path: Path) -> Non
     )
 
 
+def test_demo_on_a_busy_port_fails_before_any_work(tmp_path: Path) -> None:
+    holder, port = busy_port()
+    began = time.monotonic()
+    with holder:
+        result = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path), "--port", str(port)])
+    assert result.exit_code == 3, result.output
+    assert f"error: port {port} is in use: stop the other process or pass --port N" in result.stderr
+    assert time.monotonic() - began < 5  # not after a 30-day backfill
+    assert list(tmp_path.iterdir()) == []  # nothing was simulated, collected or written
+
+
 def test_cli_reference_documents_exit_code_3() -> None:
     reference = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
     assert "3 `errorbudget serve` or `errorbudget\ndemo` cannot listen on its port" in reference
