@@ -110,8 +110,7 @@ def test_scenario_incidents_are_annotated_on_their_slos(demo_run: tuple[Path, st
         }
         # The SLO pages show them on their timelines, where the segment matches.
         assert incident_labels(detail(app, "voice-sla")) == [
-            "Incident: Carrier degradation (voice): simulated incident, "
-            "2026-11-22 16:00–18:30 UTC"
+            "Incident: Carrier degradation (voice): simulated incident, 2026-11-22 16:00–18:30 UTC"
         ]
         billing = incident_labels(detail(app, "ivr-completion", "flow=Billing ES"))
         assert billing == [

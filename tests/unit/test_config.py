@@ -496,8 +496,7 @@ def test_an_slo_whose_source_is_not_configured_is_an_error() -> None:
 
 def test_a_configured_genesys_source_and_ingest_need_nothing_more() -> None:
     genesys = (
-        "sources:\n  genesys: {base_url: 'http://127.0.0.1:8788', client_id: a,"
-        " client_secret: b}\n"
+        "sources:\n  genesys: {base_url: 'http://127.0.0.1:8788', client_id: a, client_secret: b}\n"
     )
     text = SOURCES.split("  - id: api")[0] + "  - id: pushed" + SOURCES.split("  - id: pushed")[1]
     loaded = parse_config(genesys + text, "cfg.yaml", {})

@@ -10,7 +10,9 @@ import pytest
 
 from errorbudget.config import ClockSettings, LoadedConfig, load_config, parse_config
 from errorbudget.demo.world import DEMO_AT, render_config
+from errorbudget.ingest import ingest_files
 from errorbudget.model import GenesysIndicator
+from errorbudget.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "contact-center.yaml"
@@ -77,3 +79,27 @@ def test_sample_configs_validate_without_warnings(which: str) -> None:
     for slo in loaded.config.slos:
         if slo.target < 0.95:
             assert slo.alerting.catalog == "contact-center-30d"
+
+
+EXAMPLE_INPUTS = sorted(p for p in (ROOT / "examples").iterdir() if not p.name.startswith("."))
+
+
+@pytest.mark.parametrize("path", EXAMPLE_INPUTS, ids=lambda p: p.name)
+def test_every_example_file_is_a_test_input(path: Path, tmp_path: Path) -> None:
+    """A config validates with no problem at all; a counts file ingests with no reject into
+    the example config, for SLOs it has and segments they split by."""
+    if path.suffix == ".yaml":
+        loaded = load_config(path, environ={})
+        assert loaded.warnings == [] and loaded.config.slos
+    elif path.suffix == ".csv":
+        loaded = load_config(EXAMPLE, environ={})
+        slos = {slo.id: slo for slo in loaded.config.slos}
+        with Store.open(tmp_path / "counts.db") as store:
+            report = ingest_files(store, slos, [path])
+            assert report.rows_rejected == 0 and report.rows_written > 900
+            series = store.list_series()
+        assert {s.slo for s in series} == {"voice-sla", "digital-sla", "ivr-completion"}
+        for info in series:
+            assert {key for key, _ in info.segment} == set(slos[info.slo].segments.keys)
+    else:
+        pytest.fail(f"{path.name}: every file in examples/ is a test input; add its test here")
