@@ -140,3 +140,20 @@ def test_the_live_demo_annotates_incidents_as_they_begin(tmp_path: Path) -> None
         [support] = world.app.annotations(kinds=["incident"], start=MOMENT)
         assert support.slo == "voice-sla" and support.segment == {"queue": "Support"}
         assert support.text.startswith("Support staffing shortfall: simulated incident, since")
+
+
+def test_the_live_demos_config_carries_its_running_clock(tmp_path: Path) -> None:
+    """The live demo runs 60× faster than real time; its config says so, and any process
+    reading it (``errorbudget status -c``) evaluates at the dashboard's instant."""
+    with DemoWorld(tmp_path, MOMENT, speed=60) as world:
+        with App.open(world.config_path) as reader:  # another process's view of the config
+            assert reader.loaded.config.clock == world.clock_settings()
+            assert reader.loaded.config.clock is not None
+            assert reader.loaded.config.clock.speed == 60
+            served, read = world.app.clock(), reader.clock()
+            assert abs((read - served).total_seconds()) < 60  # < 1 s of real time apart
+            assert served > MOMENT  # and it runs
+        assert reader.loaded.warnings == []
+        stopped = world.freeze()
+    with App.open(tmp_path / "errorbudget.yaml") as after:
+        assert after.clock() == stopped  # held where the demo stopped

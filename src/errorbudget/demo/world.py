@@ -148,7 +148,7 @@ class DemoWorld:
         self.speed = speed
         self.clock: ScaledClock | ManualClock
         if speed > 0:
-            self.clock = ScaledClock(self.at, utc_now().replace(microsecond=0), speed)
+            self.clock = ScaledClock(self.at, utc_now(), speed)
         else:
             self.clock = ManualClock(self.at)
         self.simulation = Simulation(default_scenario(self.at), seed=seed)
