@@ -40,4 +40,4 @@ docs: $(STAMP)
 	$(BIN)/python scripts/gen_cli_docs.py > docs/cli.md
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis demo
