@@ -136,8 +136,8 @@ class Backfill:
 class DemoWorld:
     """The simulated contact center, its fake API, and an App over the demo config.
 
-    ``speed`` 0 holds the clock at ``at`` (it moves only by :meth:`advance`); above 0 it
-    runs that many times faster than real time from now on.
+    ``speed`` 0 holds the clock at ``at`` (a :class:`ManualClock`, which tests may move);
+    above 0 it runs that many times faster than real time from now on.
     """
 
     def __init__(
@@ -234,20 +234,6 @@ class DemoWorld:
         rows = asyncio.run(collect())
         requests = sum(self.server.stats()["byStatus"].values())
         return Backfill(rows, requests, time.perf_counter() - began)
-
-    def advance(self, minutes: int) -> None:
-        """Move a held clock on and run one scheduled collection, as the live demo's
-        collector does every simulated minute or two."""
-        if not isinstance(self.clock, ManualClock):
-            raise RuntimeError("only a held clock (speed 0) is advanced by hand")
-        self.clock.advance(timedelta(minutes=minutes))
-
-        async def collect() -> None:
-            async with self.collector() as collector:
-                await collector.run_once()
-
-        asyncio.run(collect())
-        self.write_config()
 
     def notes(self, now: datetime | None = None) -> list[IncidentNote]:
         """What each incident's annotations say at ``now`` (default: the clock's now)."""
