@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The demo's world: its config and store in ./demo (git-ignored), the simulated month up to
+# DEMO_AT (the README's tour and screenshots show this one; DEMO_AT=now for the present).
+DEMO_AT ?= 2026-11-25T16:00Z
+
 demo: $(STAMP)
-	$(BIN)/errorbudget demo
+	$(BIN)/errorbudget demo --dir demo --at $(DEMO_AT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
@@ -36,4 +40,4 @@ docs: $(STAMP)
 	$(BIN)/python scripts/gen_cli_docs.py > docs/cli.md
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis demo

@@ -13,11 +13,12 @@ import os
 import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar, cast
 
+from errorbudget.clock import Clock, utc_now
 from errorbudget.config import LoadedConfig, load_config
 from errorbudget.engine.alerts import EffectiveCondition, effective_conditions
 from errorbudget.engine.timeline import Timeline
@@ -44,17 +45,12 @@ if TYPE_CHECKING:
     from errorbudget.config import Role
     from errorbudget.engine.policy import Risk
 
-Clock = Callable[[], datetime]
 T = TypeVar("T")
 
 STALE_MINUTES = 2
 """With a warmer, "now" is served from the last evaluation while it is at most this many
 minutes old; an older one (a warmer that fell behind or died) is not served: the caller
 evaluates."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(tz=UTC)
 
 
 def current_user() -> str:
@@ -121,9 +117,15 @@ class App:
         self._memo_lock = threading.Lock()
 
     @classmethod
-    def open(cls, config_path: str | Path | None = None, clock: Clock = utc_now) -> App:
-        """Load the config, open its store, and record the config if it changed."""
+    def open(cls, config_path: str | Path | None = None, clock: Clock | None = None) -> App:
+        """Load the config, open its store, and record the config if it changed.
+
+        The clock is ``clock`` if given, else the config's ``clock`` section (a simulated
+        time, as ``errorbudget demo`` writes), else real time."""
         loaded = load_config(config_path)
+        if clock is None:
+            settings = loaded.config.clock
+            clock = settings.clock() if settings is not None else utc_now
         app = cls(loaded, Store.open(loaded.store_path), clock)
         try:
             app.record_config()

@@ -12,8 +12,10 @@ Loading is four steps, and every step reports *all* it finds before anything is 
    ``calendar`` in ``("window", "calendar", "unit")`` are skipped), unknown keys get a
    "did you mean" from the model's field names at that level.
 4. Semantic checks that span objects (duplicate ids, undeclared services, unknown policy or
-   burn catalog names) and warnings: burn conditions that can never fire at an SLO's (or a
-   segment override's) target, see :func:`errorbudget.engine.alerts.effective_conditions`.
+   burn catalog names, an SLO whose indicator source nothing collects: ``genesys`` without
+   ``sources.genesys``, ``prometheus`` in this version) and warnings: burn conditions that
+   can never fire at an SLO's (or a segment override's) target, see
+   :func:`errorbudget.engine.alerts.effective_conditions`.
    A calendar window is scaled as 7d / 30d / 91d for week / month / quarter
    (:func:`errorbudget.engine.windows.nominal_length`).
 
@@ -34,6 +36,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -45,6 +48,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from errorbudget.catalogs import builtin_burn_catalogs, builtin_policies
+from errorbudget.clock import ScaledClock
 from errorbudget.durations import Duration, parse_duration
 from errorbudget.engine.alerts import effective_conditions
 from errorbudget.engine.windows import nominal_length
@@ -206,6 +210,26 @@ class Service(_Settings):
     owner: str = ""
 
 
+class ClockSettings(_Settings):
+    """A simulated "now" for every command and server that reads this config (``errorbudget
+    demo`` writes one): now = ``simulated_start`` + (wall-clock time − ``real_start``) ×
+    ``speed``; ``speed`` 0 holds it at ``simulated_start``."""
+
+    simulated_start: AwareDatetime
+    real_start: AwareDatetime | None = None
+    """The wall-clock instant at which the simulated clock read ``simulated_start``."""
+    speed: float = Field(default=0.0, ge=0.0, le=100_000.0)
+
+    @model_validator(mode="after")
+    def _running_needs_real_start(self) -> ClockSettings:
+        if self.speed > 0 and self.real_start is None:
+            raise ValueError("a running clock (speed above 0) needs real_start")
+        return self
+
+    def clock(self) -> ScaledClock:
+        return ScaledClock(self.simulated_start, self.real_start, self.speed)
+
+
 class Config(_Settings):
     version: Literal[1] = 1
     store: StoreSettings = Field(default_factory=StoreSettings)
@@ -216,6 +240,8 @@ class Config(_Settings):
     policies: list[PolicyPreset] = Field(default_factory=list)
     burn_catalogs: list[BurnCatalog] = Field(default_factory=list)
     slos: list[SLO] = Field(default_factory=list)
+    clock: ClockSettings | None = None
+    """None: real time."""
 
 
 # --- the loaded configuration ----------------------------------------------------------------
@@ -481,6 +507,10 @@ def _semantic_problems(
                 first[name] = i
         return list(first)
 
+    sources = raw.get("sources") if isinstance(raw, dict) else None
+    configured = (
+        {k for k, v in sources.items() if v is not None} if isinstance(sources, dict) else set()
+    )
     services = unique("services", "id", "service id")
     unique("slos", "id", "SLO id")
     policies = [*builtin_policies(), *unique("policies", "name", "policy name")]
@@ -516,6 +546,12 @@ def _semantic_problems(
                 ("slos", i, "policy"),
                 f"{label}: unknown policy preset {policy!r}{did_you_mean(policy, policies)}",
             )
+        indicator = slo.get("indicator")
+        source_name = indicator.get("source") if isinstance(indicator, dict) else None
+        if isinstance(source_name, str):
+            unconfigured = _source_problem(source_name, configured)
+            if unconfigured:
+                problem(("slos", i, "indicator", "source"), f"{label}: {unconfigured}")
         alerting = slo.get("alerting")
         catalog_name = alerting.get("catalog") if isinstance(alerting, dict) else None
         if isinstance(catalog_name, str) and catalog_name not in catalogs:
@@ -542,6 +578,33 @@ def _semantic_problems(
                     )
                     suppressed.add(("slos", i, "segments"))
     return problems, suppressed
+
+
+INDICATOR_SOURCES: dict[str, str | None] = {"ingest": None, "genesys": "genesys"}
+"""Indicator source → the ``sources`` section it needs collected by (None: nothing, counts
+are pushed). An indicator source missing here has no collector in this version."""
+
+
+def _source_problem(source: str, configured: set[str]) -> str | None:
+    """Why an SLO with indicator ``source`` would never get data, or None.
+
+    An SLO whose counts nothing collects would show "no data" forever while ``validate``
+    called it valid: that is an error, not a warning."""
+    if source not in INDICATOR_SOURCES:
+        if source == "prometheus":
+            return (
+                "indicator source 'prometheus' is not available in this version: no "
+                "Prometheus source is configured or can be, so nothing would query it (push "
+                "the counts with errorbudget ingest and indicator source: ingest instead)"
+            )
+        return None  # an unknown source name: pydantic reports it
+    needed = INDICATOR_SOURCES[source]
+    if needed is None or needed in configured:
+        return None
+    return (
+        f"indicator source {source!r} is not configured: add sources.{needed} "
+        f"(docs/sources/{needed}.md), or nothing collects this SLO's counts"
+    )
 
 
 def _percent(ratio: float) -> str:

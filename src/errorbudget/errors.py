@@ -14,12 +14,13 @@ Hierarchy::
     ├── ConflictError                the thing is not in a state that allows this (approving a
     │                                withdrawn change, revoking twice, reusing an idempotency key)
     ├── PermissionDeniedError        the actor may not do this (approving their own change, …)
-    └── SourceError                  a source (Genesys Cloud, …) cannot be reached or answers badly
-        └── SourceDataError          it answered, but the answer cannot be used (malformed)
+    ├── SourceError                  a source (Genesys Cloud, …) cannot be reached or answers badly
+    │   └── SourceDataError          it answered, but the answer cannot be used (malformed)
+    └── ListenError                  the server cannot listen on its address (port in use, …)
 
 Third-party errors (sqlite3, yaml, pyarrow, pydantic) are mapped at the boundary with
 ``raise … from exc``. The CLI turns every ErrorBudgetError into one sentence and an exit
-code; library code never calls ``sys.exit``.
+code (``exit_code``: 1, or 3 for ListenError); library code never calls ``sys.exit``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from dataclasses import dataclass
 
 class ErrorBudgetError(Exception):
     """Base class of every error errorbudget raises on purpose."""
+
+    exit_code: int = 1
+    """The CLI's exit code for this error (docs/cli.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,3 +130,10 @@ class SourceDataError(SourceError):
     """A source answered, but with data that cannot be used: malformed JSON, or an answer
     of the wrong shape. A collector may skip the range it was for and record a data issue,
     rather than stop as it does when the source cannot be reached."""
+
+
+class ListenError(ErrorBudgetError):
+    """The server cannot listen on its host and port (in use by another process, an address
+    this machine does not have, a port it may not bind). Raised before any other work."""
+
+    exit_code = 3

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
 import signal
-from collections.abc import Callable, Coroutine, Generator
+import socket
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from typing import Any
 
 import uvicorn
 
 from errorbudget.app import App
-from errorbudget.errors import ErrorBudgetError, StoreError
+from errorbudget.errors import ErrorBudgetError, ListenError, StoreError
 from errorbudget.scheduler import Scheduler
 from errorbudget.sources import SourceRegistry
 from errorbudget.web.app import create_app
@@ -35,6 +37,36 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
+
+
+Job = tuple[str, Callable[[asyncio.Event], Awaitable[None]]]
+"""An extra scheduled job: its name and ``run(stop)``, which loops until ``stop`` is set."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` and listening, or ListenError with what to do.
+
+    Called before any other work (a demo's backfill, the collectors), so that a busy port
+    fails at once, and held until the server takes it over: nothing can take the port in
+    between, and a browser that connects early waits in the backlog instead of failing.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ListenError(
+                f"port {port} is in use: stop the other process or pass --port N"
+            ) from exc
+        raise ListenError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; pass another --host or --port"
+        ) from exc
+    sock.set_inheritable(True)
+    return sock
 
 
 def run(coroutine: Coroutine[Any, Any, None]) -> None:
@@ -113,8 +145,15 @@ async def serve(
     *,
     with_sources: bool = True,
     on_started: Callable[[str], None] | None = None,
+    sock: socket.socket | None = None,
+    jobs: Sequence[Job] = (),
 ) -> None:
-    """Serve ``app`` until a signal (or ``server.should_exit``) stops it."""
+    """Serve ``app`` until a signal (or ``server.should_exit``) stops it.
+
+    ``sock`` is a socket from :func:`listen` (else one is opened here, before anything
+    else starts); ``jobs`` are scheduled next to the collectors.
+    """
+    sock = sock if sock is not None else listen(host, port)
     web = create_app(app)
     # Everything loaded so far (modules, config, the app) lives as long as the process:
     # moved out of the collector's reach, a full collection no longer walks it. Measured
@@ -126,6 +165,8 @@ async def serve(
     sources = schedule_sources(app, scheduler) if with_sources else []
     scheduler.add("store-checkpoint", lambda stop: checkpoint_loop(app, stop))
     scheduler.add("status-warmer", lambda stop: status_warmer(app, stop))
+    for name, job in jobs:
+        scheduler.add(name, job)
     config = uvicorn.Config(
         web, host=host, port=port, log_config=None, access_log=False, lifespan="off"
     )
@@ -146,8 +187,9 @@ async def serve(
 
         watcher = asyncio.create_task(announce())
     try:
-        await server.serve()
+        await server.serve(sockets=[sock])
     finally:
+        sock.close()
         gc.unfreeze()
         if watcher is not None:
             watcher.cancel()

@@ -1,30 +1,46 @@
 """`errorbudget demo` end to end: the simulator behind the fake Genesys Cloud API on
-127.0.0.1, the real collector's 30-day backfill, statuses and a gate decision."""
+127.0.0.1, the real collector's 30-day backfill, statuses and a gate decision; its incidents
+annotated on the SLO timelines; its clock written into its config."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
+import pytest
 from click.testing import CliRunner
 
 from errorbudget.app import App
 from errorbudget.cli.main import main
+from errorbudget.demo.world import DemoWorld
+from errorbudget.web.app import create_app
 
 AT = "2026-11-25T16:00:00Z"
+MOMENT = datetime(2026, 11, 25, 16, tzinfo=UTC)
 
 
-def test_demo_collects_from_the_fake_api_and_shows_budgets(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["demo", "--once", "--dir", str(tmp_path), "--at", AT])
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """One ``errorbudget demo --once`` for the tests of this module: (its dir, its output)."""
+    directory = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(main, ["demo", "--once", "--dir", str(directory), "--at", AT])
     assert result.exit_code == 0, result.output
-    assert "Collected 30 days from the fake Genesys Cloud API" in result.output
-    for slo in ("voice-sla", "digital-sla", "ivr-completion", "api-availability"):
-        assert slo in result.output
-    assert "Gate for contact-center" in result.output
-    assert "Incident: Carrier degradation" in result.output
+    yield directory, result.output
 
-    with App.open(tmp_path / "errorbudget.yaml") as app:
-        statuses = {(s.slo, s.segment): s for s in app.status(at=datetime.fromisoformat(AT))}
+
+def test_demo_collects_from_the_fake_api_and_shows_budgets(demo_run: tuple[Path, str]) -> None:
+    directory, output = demo_run
+    assert "Collected 30 days from the fake Genesys Cloud API" in output
+    for slo in ("voice-sla", "digital-sla", "ivr-completion", "api-availability"):
+        assert slo in output
+    assert "Gate for contact-center" in output
+    assert "Incident: Carrier degradation" in output
+
+    with App.open(directory / "errorbudget.yaml") as app:
+        statuses = {(s.slo, s.segment): s for s in app.status(at=MOMENT)}
         applied = app.store.audit_log(action="config.apply")
     assert len(applied) == 1  # the demo's config, recorded once when it was applied
     # The seeded story: the Spanish billing IVR flow has burned since its payment step broke.
@@ -34,8 +50,110 @@ def test_demo_collects_from_the_fake_api_and_shows_budgets(tmp_path: Path) -> No
     vip = statuses[("voice-sla", (("queue", "VIP Billing"), ("tier", "vip")))]
     assert vip.target == 0.95
     assert vip.eligible > 1_000
+    assert statuses[("digital-sla", ())].target == 0.90  # seed 000
     # Every queue the scenario serves through the API shows up as a series.
     queues = {
         dict(s.segment).get("queue") for (slo, _), s in statuses.items() if slo == "voice-sla"
     }
     assert {"VIP Billing", "Sales", "Support", "Billing ES"} <= queues
+
+
+def test_the_demo_config_holds_its_clock_and_validates_without_warnings(
+    demo_run: tuple[Path, str],
+) -> None:
+    directory, output = demo_run
+    config = directory / "errorbudget.yaml"
+    with App.open(config) as app:
+        assert app.clock() == MOMENT  # --once: held at --at, for every later command
+        assert app.loaded.warnings == []
+    result = CliRunner().invoke(main, ["validate", "-c", str(config)])
+    assert result.exit_code == 0
+    assert result.output == f"{config}: valid (4 SLOs, 2 services)\n"
+    # The commands to explore it come with the demo, runnable as printed.
+    assert f"errorbudget status -c {config}\n" in output
+    assert (
+        f"errorbudget exclusions add -c {config} --slo voice-sla --start 2026-11-22T16:00Z "
+        '--end 2026-11-22T18:30Z --category external-outage --reason "carrier incident INC-123"'
+    ) in output
+
+
+def detail(app: App, slo: str, segment: str = "") -> dict[str, object]:
+    async def get() -> dict[str, object]:
+        transport = httpx.ASGITransport(app=create_app(app))
+        async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
+            query = f"?segment={segment}" if segment else ""
+            response = await client.get(f"/api/v1/pages/slos/{slo}{query}")
+            response.raise_for_status()
+            body: dict[str, object] = response.json()
+            return body
+
+    return asyncio.run(get())
+
+
+def incident_labels(page: dict[str, object]) -> list[str]:
+    notes = page["annotations"]
+    assert isinstance(notes, list)
+    return [note["label"] for note in notes if note["kind"] == "incident"]
+
+
+def test_scenario_incidents_are_annotated_on_their_slos(demo_run: tuple[Path, str]) -> None:
+    directory, _ = demo_run
+    with App.open(directory / "errorbudget.yaml") as app:
+        found = {
+            (a.text.split(":")[0], a.slo, tuple(a.segment.items()))
+            for a in app.annotations(kinds=["incident"])
+        }
+        assert found == {
+            ("Carrier degradation (voice)", "voice-sla", ()),
+            ("Spanish billing IVR", "ivr-completion", (("flow", "Billing ES"),)),
+            ("Analytics API errors", "api-availability", ()),
+        }
+        # The SLO pages show them on their timelines, where the segment matches.
+        assert incident_labels(detail(app, "voice-sla")) == [
+            "Incident: Carrier degradation (voice): simulated incident, 2026-11-22 16:00–18:30 UTC"
+        ]
+        billing = incident_labels(detail(app, "ivr-completion", "flow=Billing ES"))
+        assert billing == [
+            "Incident (flow=Billing ES): Spanish billing IVR: payment step failing: "
+            "simulated incident, since 2026-11-23 16:00 UTC"
+        ]
+        assert incident_labels(detail(app, "ivr-completion", "flow=Main Menu")) == []
+        # And the changes waiting for approval, for the change-approval panel.
+        pending = app.changes(status=["pending"])
+        assert len(pending) == 3
+
+
+def test_the_live_demo_annotates_incidents_as_they_begin(tmp_path: Path) -> None:
+    with DemoWorld(tmp_path, MOMENT) as world:
+        assert len(world.record_incidents()) == 3  # those before 16:00
+        assert world.record_incidents() == []  # once each
+        world.clock.set(MOMENT + timedelta(hours=1, minutes=1))  # type: ignore[union-attr]
+
+        async def one_pass() -> None:
+            stop = asyncio.Event()
+            job = asyncio.create_task(world.record_incidents_job(stop, every=0.05))
+            await asyncio.sleep(0.2)
+            stop.set()
+            await job
+
+        asyncio.run(one_pass())
+        [support] = world.app.annotations(kinds=["incident"], start=MOMENT)
+        assert support.slo == "voice-sla" and support.segment == {"queue": "Support"}
+        assert support.text.startswith("Support staffing shortfall: simulated incident, since")
+
+
+def test_the_live_demos_config_carries_its_running_clock(tmp_path: Path) -> None:
+    """The live demo runs 60× faster than real time; its config says so, and any process
+    reading it (``errorbudget status -c``) evaluates at the dashboard's instant."""
+    with DemoWorld(tmp_path, MOMENT, speed=60) as world:
+        with App.open(world.config_path) as reader:  # another process's view of the config
+            assert reader.loaded.config.clock == world.clock_settings()
+            assert reader.loaded.config.clock is not None
+            assert reader.loaded.config.clock.speed == 60
+            served, read = world.app.clock(), reader.clock()
+            assert abs((read - served).total_seconds()) < 60  # < 1 s of real time apart
+            assert served > MOMENT  # and it runs
+        assert reader.loaded.warnings == []
+        stopped = world.freeze()
+    with App.open(tmp_path / "errorbudget.yaml") as after:
+        assert after.clock() == stopped  # held where the demo stopped

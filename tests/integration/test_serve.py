@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,7 +14,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from errorbudget.cli.main import main
 from errorbudget.model import to_minute
 from errorbudget.simulate.server import free_port
 from errorbudget.store import Store
@@ -89,3 +92,40 @@ def test_serve_answers_health_metrics_and_stops_gracefully(tmp_path: Path) -> No
     assert f"serving http://127.0.0.1:{port}" in out
     messages = [json.loads(line)["msg"] for line in err.splitlines() if line.startswith("{")]
     assert "stopped" in messages  # the scheduler and store were shut down in order
+
+
+def busy_port() -> tuple[socket.socket, int]:
+    """A port another process (here: this test) is listening on."""
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    return holder, holder.getsockname()[1]
+
+
+def test_serve_on_a_busy_port_says_what_to_do_and_exits_3(tmp_path: Path) -> None:
+    (tmp_path / "errorbudget.yaml").write_text(CONFIG, encoding="utf-8")
+    holder, port = busy_port()
+    with holder:
+        result = CliRunner().invoke(
+            main, ["serve", "-c", str(tmp_path / "errorbudget.yaml"), "--port", str(port)]
+        )
+    assert result.exit_code == 3, result.output
+    assert (
+        result.stderr == f"error: port {port} is in use: stop the other process or pass --port N\n"
+    )
+
+
+def test_demo_on_a_busy_port_fails_before_any_work(tmp_path: Path) -> None:
+    holder, port = busy_port()
+    began = time.monotonic()
+    with holder:
+        result = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path), "--port", str(port)])
+    assert result.exit_code == 3, result.output
+    assert f"error: port {port} is in use: stop the other process or pass --port N" in result.stderr
+    assert time.monotonic() - began < 5  # not after a 30-day backfill
+    assert list(tmp_path.iterdir()) == []  # nothing was simulated, collected or written
+
+
+def test_cli_reference_documents_exit_code_3() -> None:
+    reference = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    assert "3 `errorbudget serve` or `errorbudget\ndemo` cannot listen on its port" in reference

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,9 @@ def test_every_problem_at_once_with_exact_positions() -> None:
         " (did you mean 'rolling'?)",
         "cfg.yaml:22:13: slos[2].window: missing key 'type' (one of: rolling, calendar)",
         "cfg.yaml:23:16: slos[2].indicator: missing required key 'total_query'",
+        "cfg.yaml:23:25: slo 'digital': indicator source 'prometheus' is not available in this"
+        " version: no Prometheus source is configured or can be, so nothing would query it"
+        " (push the counts with errorbudget ingest and indicator source: ingest instead)",
     ]
     assert all(p.severity == "error" for p in problems)
 
@@ -436,8 +440,10 @@ def test_top_level_must_be_a_mapping() -> None:
 def test_dump_config_round_trips() -> None:
     loaded = load_config(ROOT / "examples" / "contact-center.yaml")
     text = dump_config(loaded.config)
+    assert "errorbudget-sim-secret" not in text  # a secret is never written out
     again = parse_config(text, ROOT / "examples" / "again.yaml", {})
-    assert again.config == loaded.config
+    masked = loaded.config.model_copy(update={"sources": again.config.sources})
+    assert again.config == masked
 
 
 @pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.yaml")), ids=str)
@@ -495,3 +501,100 @@ def test_string_values_survive_loading(description: str) -> None:
     if "${" in description:
         return  # a variable reference, by design
     assert parse_config(text, "fuzz.yaml", {}).slo("api").description == description
+
+
+# --- an SLO whose source nothing collects (issue #7) ------------------------------------------
+
+SOURCES = """\
+slos:
+  - id: voice
+    service: cc
+    target: 0.95
+    window: {type: rolling, length: 28d}
+    indicator: {source: genesys, metric: voice_sla}
+  - id: api
+    service: cc
+    target: 0.999
+    window: {type: rolling, length: 28d}
+    indicator:
+      source: prometheus
+      good_query: sum(rate(ok[{{.window}}]))
+      total_query: sum(rate(all[{{.window}}]))
+  - id: pushed
+    service: cc
+    target: 0.95
+    window: {type: rolling, length: 28d}
+    indicator: {source: ingest}
+"""
+
+
+def test_an_slo_whose_source_is_not_configured_is_an_error() -> None:
+    problems = problems_of(SOURCES)
+    assert [str(p) for p in problems] == [
+        "cfg.yaml:6:25: slo 'voice': indicator source 'genesys' is not configured: add"
+        " sources.genesys (docs/sources/genesys.md), or nothing collects this SLO's counts",
+        "cfg.yaml:12:15: slo 'api': indicator source 'prometheus' is not available in this"
+        " version: no Prometheus source is configured or can be, so nothing would query it"
+        " (push the counts with errorbudget ingest and indicator source: ingest instead)",
+    ]
+    assert all(p.severity == "error" for p in problems)
+
+
+def test_a_configured_genesys_source_and_ingest_need_nothing_more() -> None:
+    genesys = (
+        "sources:\n  genesys: {base_url: 'http://127.0.0.1:8788', client_id: a, client_secret: b}\n"
+    )
+    text = SOURCES.split("  - id: api")[0] + "  - id: pushed" + SOURCES.split("  - id: pushed")[1]
+    loaded = parse_config(genesys + text, "cfg.yaml", {})
+    assert [s.id for s in loaded.config.slos] == ["voice", "pushed"]
+    assert loaded.warnings == []
+
+
+# --- clock: the simulated "now" errorbudget demo writes -----------------------------------------
+
+
+def test_clock_section_runs_from_the_wall_clock() -> None:
+    loaded = parse_config(
+        textwrap.dedent(
+            """\
+            clock:
+              simulated_start: 2026-11-25T16:00:00Z
+              real_start: 2026-12-06T10:00:00Z
+              speed: 60
+            """
+        ),
+        "cfg.yaml",
+        {},
+    )
+    settings = loaded.config.clock
+    assert settings is not None
+    clock = settings.clock()
+    clock._wall = lambda: datetime(2026, 12, 6, 10, 1, 30, tzinfo=UTC)  # 90 s later
+    assert clock() == datetime(2026, 11, 25, 17, 30, tzinfo=UTC)  # 90 simulated minutes
+    again = parse_config(dump_config(loaded.config), "again.yaml", {})
+    assert again.config.clock == settings
+
+
+def test_clock_without_speed_holds_still_and_a_running_one_needs_real_start() -> None:
+    loaded = parse_config("clock: {simulated_start: '2026-11-25T16:00:00Z'}\n", "c.yaml", {})
+    assert loaded.config.clock is not None
+    assert loaded.config.clock.clock()() == datetime(2026, 11, 25, 16, tzinfo=UTC)
+    problems = problems_of("clock: {simulated_start: 2026-11-25T16:00:00Z, speed: 60}\n")
+    assert [str(p) for p in problems] == [
+        "cfg.yaml:1:8: clock: a running clock (speed above 0) needs real_start"
+    ]
+    problems = problems_of("clock: {simulated_start: 2026-11-25T16:00:00}\n")
+    assert "clock.simulated_start: Input should have timezone info" in str(problems[0])
+
+
+def test_app_open_takes_its_clock_from_the_config(tmp_path: Path) -> None:
+    from errorbudget.app import App
+
+    config = tmp_path / "errorbudget.yaml"
+    config.write_text("clock: {simulated_start: 2026-11-25T16:00:00Z}\n", encoding="utf-8")
+    with App.open(config) as app:
+        assert app.clock() == datetime(2026, 11, 25, 16, tzinfo=UTC)
+        assert app.status() == []  # "now" is the config's instant
+    later = datetime(2027, 1, 1, tzinfo=UTC)
+    with App.open(config, clock=lambda: later) as app:  # an explicit clock wins
+        assert app.clock() == later

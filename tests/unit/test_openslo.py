@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from errorbudget.config import load_config, parse_config
-from errorbudget.errors import Problem
+from errorbudget.config import Config, load_config, parse_config
+from errorbudget.errors import ConfigValidationError, Problem
 from errorbudget.model import (
     BurnCatalog,
     BurnCondition,
@@ -266,15 +266,26 @@ def test_round_trip_of_the_example_config(tmp_path: Path) -> None:
     assert kinds.count("AlertPolicy") == kinds.count("AlertCondition") > 0
 
     result = import_documents([exported], loaded.catalogs, loaded.policies)
-    assert result.problems == []
-    assert result.slos == loaded.config.slos
+    # A Genesys indicator has no OpenSLO form: it comes back as an ingest one, with a warning.
+    (warning,) = result.problems
+    assert "SLI 'genesys-api-availability-sli'" in warning.message
+    assert "imported as an ingest indicator" in warning.message
+    genesys = "genesys-api-availability"
+    for imported, original in zip(result.slos, loaded.config.slos, strict=True):
+        if imported.id == genesys:
+            assert isinstance(imported.indicator, IngestIndicator)
+            imported = imported.model_copy(update={"indicator": original.indicator})
+        assert imported == original
     assert result.services == loaded.config.services
 
 
 def test_round_trip_with_builtin_catalogs_only(tmp_path: Path) -> None:
-    config = parse_config(
-        textwrap.dedent(
-            """\
+    # Config.model_validate, not parse_config: the Prometheus indicator round-trips through
+    # OpenSLO although this version has no Prometheus source to run it (a validation error).
+    config = Config.model_validate(
+        yaml.safe_load(
+            textwrap.dedent(
+                """\
             services: [{id: cc, owner: ops, description: Contact center}]
             slos:
               - id: voice
@@ -295,10 +306,9 @@ def test_round_trip_with_builtin_catalogs_only(tmp_path: Path) -> None:
                 timeslice: {length: 5m, target: 0.95, no_data: bad}
                 alerting: {enabled: false}
             """
-        ),
-        tmp_path / "eb.yaml",
-        {},
-    ).config
+            )
+        )
+    )
     text = export_config(config)
     assert "alertPolicies" in text and "90m" in text
     result = import_documents([write(tmp_path, text, "openslo.yaml")])
@@ -372,8 +382,13 @@ def test_import_result_yaml_is_a_valid_config(tmp_path: Path) -> None:
         f"{DATA / 'genesys-api.yaml'}:10:12: warning: SLO 'genesys-api-availability': service"
         " 'genesys-platform' has no Service object; added to services"
     ) in [str(p) for p in result.problems]
-    loaded = parse_config(result.to_yaml(), tmp_path / "imported.yaml", {})
-    assert loaded.config.slos == result.slos
+    assert Config.model_validate(yaml.safe_load(result.to_yaml())).slos == result.slos
+    # Its Prometheus indicators are kept; validation says this version cannot run them.
+    with pytest.raises(ConfigValidationError) as invalid:
+        parse_config(result.to_yaml(), tmp_path / "imported.yaml", {})
+    errors = [p for p in invalid.value.problems if p.severity == "error"]
+    assert len(errors) == 2
+    assert all("source 'prometheus' is not available in this version" in p.message for p in errors)
 
 
 # --- lossless round trip (#7) ---------------------------------------------------------------

@@ -1,59 +1,83 @@
 """``errorbudget demo``: the simulated contact center, through the fake Genesys Cloud API and
-the real collector, into a store; then its budgets and a release-gate decision."""
+the real collector, into a store; then its budgets and a release-gate decision, the commands
+to explore it, and (unless ``--once``) the dashboard over the live simulation."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import shlex
+import shutil
+import socket
+import sys
 import tempfile
-import time
-from datetime import UTC, datetime, timedelta
-from importlib import resources
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from errorbudget import logs
-from errorbudget.app import App
 from errorbudget.cli.common import time_option
 from errorbudget.cli.gate_command import render_decision
 from errorbudget.cli.status_command import WIDE, status_table
+from errorbudget.demo.incidents import describe
+from errorbudget.demo.world import DAYS, DemoWorld
 from errorbudget.gate import decide
-from errorbudget.model import from_minute, to_minute
+from errorbudget.server import listen, serve
 from errorbudget.server import run as run_loop
-from errorbudget.server import serve
-from errorbudget.simulate.clock import SimClock
-from errorbudget.simulate.default_scenario import default_scenario
-from errorbudget.simulate.engine import Simulation
-from errorbudget.simulate.genesys_api import ApiSettings
-from errorbudget.simulate.server import FakeGenesysServer
-from errorbudget.sources.genesys import create_source
 
-DAYS = 30
-DEMO_RATE_LIMIT = 6_000
-"""Requests per minute the demo's fake org allows (the real default is 300): a month of
-history then backfills in seconds instead of minutes."""
+HOST = "127.0.0.1"
 
 
-def demo_config_text() -> str:
-    return resources.files("errorbudget.demo").joinpath("config.yaml").read_text("utf-8")
+def program() -> str:
+    """How to call errorbudget again, as the user did: ``errorbudget`` when that is what is
+    on the PATH, else the script's path (``.venv/bin/errorbudget`` from the repo root)."""
+    invoked = Path(sys.argv[0])
+    if invoked.name == "__main__.py":
+        return f"{shlex.quote(shown(Path(sys.executable)))} -m errorbudget"
+    on_path = shutil.which("errorbudget")
+    with contextlib.suppress(OSError):
+        if on_path is not None and invoked.exists() and invoked.samefile(on_path):
+            return "errorbudget"
+    if invoked.name != "errorbudget" or not invoked.exists():
+        return "errorbudget"
+    return shlex.quote(shown(invoked))
 
 
-def write_demo_config(
-    directory: Path, base_url: str, secret: str, collect_every: timedelta
-) -> Path:
-    """The packaged demo config with the fake server's address and secret filled in."""
-    text = (
-        demo_config_text()
-        .replace("${FAKE_GENESYS_URL:-http://127.0.0.1:8788}", base_url)
-        .replace("${FAKE_GENESYS_SECRET:-errorbudget-sim-secret}", secret)
-        .replace("${FAKE_GENESYS_RPM:-300}", str(DEMO_RATE_LIMIT))
-        .replace("${DEMO_COLLECT_INTERVAL:-60s}", f"{int(collect_every.total_seconds())}s")
+def shown(path: Path) -> str:
+    """``path`` relative to the current directory when it is under it, else absolute."""
+    absolute = path.absolute()
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
+
+
+def explore_commands(world: DemoWorld, command: str) -> list[str]:
+    """Commands to try on the demo's config, runnable as printed from the current
+    directory; they evaluate at the demo's clock, as the dashboard does."""
+    config = shlex.quote(shown(world.config_path))
+    lines = [
+        f"{command} status -c {config}",
+        f"{command} status -c {config} --format json --slo voice-sla",
+        f"{command} gate -c {config} --service contact-center --type flow --risk high",
+    ]
+    carrier = next(
+        (
+            n.incident
+            for n in world.notes(world.at)
+            if n.slo == "voice-sla" and n.incident.end <= world.at
+        ),
+        None,
     )
-    path = directory / "errorbudget.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    if carrier is not None:
+        lines.append(
+            f"{command} exclusions add -c {config} --slo voice-sla "
+            f"--start {carrier.start:%Y-%m-%dT%H:%MZ} --end {carrier.end:%Y-%m-%dT%H:%MZ} "
+            '--category external-outage --reason "carrier incident INC-123"'
+        )
+    return lines
 
 
 @click.command()
@@ -62,15 +86,18 @@ def write_demo_config(
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Where to put the config and store [default: a new temporary directory].",
+    help="Where to put the config and store (an earlier demo's there are replaced) "
+    "[default: a new temporary directory; make demo: ./demo].",
 )
-@time_option("--at", help="Pretend it is TIME [default: now].")
+@time_option("--at", help="The simulated instant the demo starts at [default: now].")
 @click.option("--seed", type=int, default=7, show_default=True, help="Simulation seed.")
-@click.option("--once", is_flag=True, help="Print the budgets and the gate decision, then exit.")
+@click.option(
+    "--once", is_flag=True, help="Print the budgets, the gate decision and the commands; exit."
+)
 @click.option("--port", type=int, default=8787, show_default=True, help="Dashboard port.")
 @click.option(
     "--speed",
-    type=float,
+    type=click.FloatRange(min=0, min_open=True),
     default=60.0,
     show_default=True,
     help="How much faster than real time the live contact center runs.",
@@ -85,76 +112,73 @@ def demo(
 ) -> None:
     """Simulate a contact center (queues, staffing, abandonment, IVR flows, incidents), serve
     it through a fake Genesys Cloud API on 127.0.0.1, backfill 30 days with the real
-    collector, and show the budgets of the seed SLIs (Voice SLA per tier, Digital SLA, IVR
-    completion, API availability) and a release-gate decision. Then, unless --once, serve
-    the dashboard and API on 127.0.0.1 while the contact center runs on, accelerated, and
-    the collector keeps collecting (Ctrl-C stops it)."""
-    console = Console(width=WIDE)
-    workdir = directory or Path(tempfile.mkdtemp(prefix="errorbudget-demo-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    now = (at or datetime.now(tz=UTC)).astimezone(UTC).replace(second=0, microsecond=0)
-    clock = SimClock(now, speed=1.0 if once else speed)
-    # Collect about every simulated minute, but no more often than every 2 real seconds.
-    collect_every = timedelta(seconds=max(2, round(60 / clock.speed)))
-    simulation = Simulation(default_scenario(now), seed=seed)
-    settings = ApiSettings(rate_limit_per_minute=DEMO_RATE_LIMIT)
+    collector, annotate its incidents, submit a few changes, and show the budgets of the seed
+    SLIs (Voice SLA per tier, Digital SLA, IVR completion, API availability), a release-gate
+    decision and the commands to explore the demo's config. Then, unless --once, serve the
+    dashboard and API on 127.0.0.1 while the contact center runs on, accelerated, and the
+    collector keeps collecting (Ctrl-C stops it).
 
-    began = time.perf_counter()
-    with FakeGenesysServer(simulation, clock, settings=settings) as server:
-        config_path = write_demo_config(
-            workdir, server.base_url, settings.client_secret, collect_every
-        )
-        with App.open(config_path, clock=clock) as app:
-            collector = create_source(app.loaded, app.store, clock)
-            assert collector is not None  # the demo config has Genesys SLOs
-            start = now - timedelta(days=DAYS)
+    The config holds the demo's simulated clock (key `clock`), so `errorbudget status -c
+    DIR/errorbudget.yaml` evaluates at the same instant as the dashboard; when the demo
+    stops, that clock is held where it stopped. The port is taken before anything else
+    starts: when it is in use the command says so and exits 3.
+    """
+    console = Console(width=WIDE, highlight=False)
+    sock: socket.socket | None = None if once else listen(HOST, port)
+    try:
+        workdir = directory or Path(tempfile.mkdtemp(prefix="errorbudget-demo-"))
+        moment = (at or datetime.now(tz=UTC)).astimezone(UTC)
+        with DemoWorld(workdir, moment, seed=seed, speed=0 if once else speed) as world:
+            show_world(world, console)
+            if sock is not None:
+                serve_live(world, sock, port, console)
+                stopped = world.freeze()
+                console.print(
+                    f"Stopped. The demo's clock is held at {stopped:%Y-%m-%d %H:%M} UTC in "
+                    f"{shown(world.config_path)}: the commands above show what the dashboard "
+                    "showed last."
+                )
+    finally:
+        if sock is not None:
+            sock.close()
 
-            async def backfill() -> int:
-                async with collector:
-                    report = await collector.collect_range(to_minute(start), to_minute(now))
-                    return report.rows_written + collector.flush_calls()
 
-            with console.status(f"Backfilling {DAYS} days from the fake Genesys Cloud API …"):
-                rows = asyncio.run(backfill())
-            stats = server.stats()
-            console.print(
-                f"Collected {DAYS} days from the fake Genesys Cloud API at {server.base_url} "
-                f"in {time.perf_counter() - began:.1f} s: {rows:,} minute rows, "
-                f"{sum(stats['byStatus'].values())} API requests, into "
-                f"{app.loaded.store_path}"
-            )
-            for incident in simulation.scenario.incidents:
-                if incident.start < now:
-                    end = f"{incident.end:%H:%M}"
-                    if incident.end.date() != incident.start.date():
-                        end = f"{incident.end:%Y-%m-%d %H:%M}"
-                    console.print(
-                        f"Incident: {incident.name}, {incident.start:%Y-%m-%d %H:%M} – {end} UTC"
-                    )
-            moment = from_minute(to_minute(now))
-            console.print(
-                status_table(app.status(at=moment), f"Error budgets at {moment:%Y-%m-%d %H:%M} UTC")
-            )
-            console.print()
-            decision = decide(
-                app,
-                service="contact-center",
-                change_type="flow",
-                risk="medium",
-                actor="demo",
-                at=moment,
-            )
-            render_decision(decision, console)
-            console.print()
-            if not once:
-                serve_live(app, port, console)
-    console.print(f"Explore: errorbudget status -c {config_path}")
+def show_world(world: DemoWorld, console: Console) -> None:
+    """Backfill, annotate, submit; print the budgets, the gate decision, the commands."""
+    with console.status(f"Backfilling {DAYS} days from the fake Genesys Cloud API …"):
+        backfill = world.backfill()
+    app = world.app
     console.print(
-        f"         errorbudget gate -c {config_path} --service contact-center --risk high"
+        f"Collected {DAYS} days from the fake Genesys Cloud API at {world.server.base_url} "
+        f"in {backfill.seconds:.1f} s: {backfill.rows:,} minute rows, {backfill.requests} API "
+        f"requests, into {app.loaded.store_path}"
     )
+    world.record_incidents(until=world.at)
+    for incident in world.incidents:
+        if incident.start < world.at:
+            text = escape(describe(incident, world.at))
+            console.print(f"Incident: {text} (annotated on its SLOs)")
+    world.submit_changes()
+    console.print(
+        status_table(app.status(at=world.at), f"Error budgets at {world.at:%Y-%m-%d %H:%M} UTC")
+    )
+    console.print()
+    decision = decide(
+        app, service="contact-center", change_type="flow", risk="medium", actor="demo", at=world.at
+    )
+    render_decision(decision, console)
+    console.print()
+    clock = "held at that instant" if world.speed == 0 else f"running at {world.speed:g}×"
+    console.print(
+        f"Explore, from {Path.cwd()} (the config holds the demo's clock, {clock}: these "
+        "commands and the dashboard evaluate at the same instant):"
+    )
+    for line in explore_commands(world, program()):
+        console.print(f"  {escape(line)}", soft_wrap=True)
+    console.print()
 
 
-def serve_live(app: App, port: int, console: Console) -> None:
+def serve_live(world: DemoWorld, sock: socket.socket, port: int, console: Console) -> None:
     """The dashboard, API and collector over the live simulation, until Ctrl-C."""
 
     def started(url: str) -> None:
@@ -168,8 +192,9 @@ def serve_live(app: App, port: int, console: Console) -> None:
         )
 
     logs.configure("text", "warning")
+    jobs = [("demo-incidents", world.record_incidents_job)]
     with contextlib.suppress(KeyboardInterrupt):
-        run_loop(serve(app, "127.0.0.1", port, on_started=started))
+        run_loop(serve(world.app, HOST, port, on_started=started, sock=sock, jobs=jobs))
 
 
 def register(group: click.Group) -> None:

@@ -1,7 +1,8 @@
 """The root ``errorbudget`` command group, and how errors become exit codes.
 
-Exit codes: 0 success; 1 an error (one sentence on stderr, plus where); 2 usage; the gate
-adds 10 (review), 11 (approval required) and 12 (blocked).
+Exit codes: 0 success; 1 an error (one sentence on stderr, plus where); 2 usage; 3 the server
+(``serve``, ``demo``) cannot listen on its port; the gate adds 10 (review), 11 (approval
+required) and 12 (blocked).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Group(click.Group):
                 for problem in problems:
                     click.echo(str(problem), err=True)
             click.echo(f"error: {exc}", err=True)
-            ctx.exit(1)
+            ctx.exit(exc.exit_code)
 
 
 @click.group(cls=Group, context_settings=CONTEXT)

@@ -9,6 +9,7 @@ import click
 from errorbudget import logs
 from errorbudget.app import App
 from errorbudget.cli.common import config_option
+from errorbudget.server import listen
 from errorbudget.server import run as run_loop
 from errorbudget.server import serve as run
 
@@ -38,19 +39,31 @@ def serve(
     """Run the dashboard (/), the HTTP API (/api/v1, OpenAPI at /docs), /metrics, /healthz,
     /readyz and the configured collectors on their schedules, in one process.
 
-    Binds 127.0.0.1 unless told otherwise. SIGINT or SIGTERM stops it gracefully: requests
-    in flight finish and every collector finishes its current chunk first.
+    Binds 127.0.0.1 unless told otherwise. The port is taken before anything else starts:
+    when it is in use the command says so and exits 3. SIGINT or SIGTERM stops it
+    gracefully: requests in flight finish and every collector finishes its current chunk
+    first.
     """
     logs.configure(log_format, log_level)
     with App.open(config_path) as app:
         settings = app.loaded.config.server
         bind_host = host or settings.host
         bind_port = port or settings.port
+        sock = listen(bind_host, bind_port)
 
         def started(url: str) -> None:
             click.echo(f"errorbudget is serving {url}  (dashboard /, API /api/v1, docs /docs)")
 
-        run_loop(run(app, bind_host, bind_port, with_sources=not no_collect, on_started=started))
+        run_loop(
+            run(
+                app,
+                bind_host,
+                bind_port,
+                with_sources=not no_collect,
+                on_started=started,
+                sock=sock,
+            )
+        )
 
 
 def register(group: click.Group) -> None:

@@ -1,10 +1,11 @@
 """The ASGI application factory: one FastAPI app over one :class:`errorbudget.app.App`.
 
 Routers register here the way commands register on the CLI group: the JSON API
-(``web.api``), the dashboard pages (``web.pages``) and the operational endpoints
-(``web.ops``: /healthz, /readyz, /metrics). State lives on ``fastapi_app.state.eb`` (the App),
-never in module globals, so tests build a fresh app per test and drive it in-process with
-``httpx.ASGITransport``.
+(``web.api``), the dashboard pages (``web.pages``), the operational endpoints
+(``web.ops``: /healthz, /readyz, /metrics) and the API's documentation pages with their
+assets and the favicon, served offline (``web.docs_ui``: /docs, /redoc, /favicon.ico).
+State lives on ``fastapi_app.state.eb`` (the App), never in module globals, so tests build a
+fresh app per test and drive it in-process with ``httpx.ASGITransport``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from fastapi import FastAPI
 from errorbudget import __version__
 from errorbudget.app import App
 
-ROUTER_MODULES = ("errorbudget.web.ops", "errorbudget.web.api", "errorbudget.web.pages")
+ROUTER_MODULES = (
+    "errorbudget.web.ops",
+    "errorbudget.web.docs_ui",
+    "errorbudget.web.api",
+    "errorbudget.web.pages",
+)
 """Modules that expose ``register(web: FastAPI) -> None``."""
 
 
@@ -26,7 +32,8 @@ def create_app(app: App) -> FastAPI:
         title="errorbudget",
         version=__version__,
         description="SLOs, error budgets, burn-rate alerts and release gates.",
-        docs_url="/docs",
+        docs_url=None,  # /docs and /redoc are served offline by web.docs_ui
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     web.state.eb = app

@@ -1,0 +1,154 @@
+"""The README's tour, run as printed: every ``$`` command of its console blocks, from a
+directory laid out as the repo root (``demo/`` built by ``make demo``'s command with
+``--once``, ``examples/`` copied), and the CLI's figures checked against the dashboard's JSON
+twin (``/api/v1/pages/overview``) at the same instant."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shlex
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from errorbudget.app import App
+from errorbudget.cli.main import main
+from errorbudget.demo.world import DEMO_AT
+from errorbudget.web.app import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = ".venv/bin/errorbudget"
+
+
+@dataclass
+class Command:
+    line: str
+    argv: list[str]
+
+
+def tour_commands() -> list[Command]:
+    """The ``$`` lines of the console blocks in the README's "A 5-minute tour" section,
+    continuation lines joined and comments dropped, as a shell would."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## A 5-minute tour", 1)[1].split("\n## ", 1)[0]
+    commands = []
+    for block in re.findall(r"```console\n(.*?)```", section, flags=re.DOTALL):
+        text = block.replace("\\\n", " ")
+        for line in text.splitlines():
+            if line.startswith("$ "):
+                commands.append(Command(line[2:], shlex.split(line[2:], comments=True)))
+    return commands
+
+
+def make_demo_argv() -> list[str]:
+    """``make demo``'s command line, from the Makefile (DEMO_AT filled in)."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    at = re.search(r"^DEMO_AT \?= (\S+)$", makefile, flags=re.MULTILINE)
+    recipe = re.search(r"^demo: .*\n\t(.*)$", makefile, flags=re.MULTILINE)
+    assert at is not None and recipe is not None
+    return shlex.split(recipe.group(1).replace("$(DEMO_AT)", at.group(1)))
+
+
+def overview(config: Path) -> dict[str, Any]:
+    """The dashboard's JSON twin of the overview, for the config's App (and clock)."""
+
+    async def get() -> dict[str, Any]:
+        with App.open(config) as app:
+            transport = httpx.ASGITransport(app=create_app(app))
+            async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
+                response = await client.get("/api/v1/pages/overview")
+                response.raise_for_status()
+                body: dict[str, Any] = response.json()
+                return body
+
+    return asyncio.run(get())
+
+
+def overview_remaining(config: Path, slo: str) -> float:
+    [card] = [c for c in overview(config)["cards"] if c["slo"]["id"] == slo]
+    remaining: float = card["gauge"]["remaining_ratio"]
+    return remaining
+
+
+def assert_same_figures(cli: list[dict[str, Any]], page: dict[str, Any]) -> None:
+    """The CLI's whole-SLO rows and the overview's SLO cards: same instant, same figures."""
+    cards = {card["slo"]["id"]: card for card in page["cards"]}
+    rows = [row for row in cli if not row["segment"]]
+    assert rows
+    for row in rows:
+        card = cards[row["slo"]]
+        assert row["at"].replace("+00:00", "Z") == page["at"]
+        assert row["target"] == pytest.approx(card["target"], abs=1e-6)
+        if row["sli"] is None:
+            assert card["sli"] is None
+            continue
+        assert row["sli"] == pytest.approx(card["sli"], abs=1e-6)
+        remaining = card["gauge"]["remaining_ratio"]
+        assert row["budget_remaining_ratio"] == pytest.approx(remaining, abs=1e-6)
+        assert row["state"] == card["state"]
+
+
+def run(runner: CliRunner, argv: list[str]) -> Any:
+    assert argv[0] == PROGRAM, f"the tour calls {PROGRAM}, not {argv[0]}"
+    return runner.invoke(main, argv[1:])
+
+
+def test_the_readme_tour_runs_as_printed_and_agrees_with_the_dashboard(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # laid out as the repo root
+    monkeypatch.delenv("ERRORBUDGET_CONFIG", raising=False)
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    runner = CliRunner()
+
+    demo = make_demo_argv()
+    assert demo[:2] == ["$(BIN)/errorbudget", "demo"]
+    assert demo[2:] == ["--dir", "demo", "--at", "2026-11-25T16:00Z"]
+    built = runner.invoke(main, [*demo[1:], "--once"])  # as make demo, without serving
+    assert built.exit_code == 0, built.output
+    config = Path("demo/errorbudget.yaml")
+    assert f"errorbudget status -c {config}" in built.output  # the printed commands: same path
+
+    commands = tour_commands()
+    assert len(commands) >= 10
+    previous = None
+    voice_remaining = float("nan")
+    for command in commands:
+        if command.argv == ["echo", "$?"]:
+            assert previous is not None and previous.exit_code in (0, 10, 11, 12)
+            continue
+        result = run(runner, command.argv)
+        allowed = (11, 12) if command.argv[1] == "gate" else (0,)
+        assert result.exit_code in allowed, f"{command.line}\n{result.output}"
+        previous = result
+        if command.argv[1:3] == ["status", "-c"] and "--format" in command.argv:
+            # What the tour's JSON status says is what the dashboard shows, at its instant.
+            assert_same_figures(json.loads(result.stdout), overview(config))
+        if command.argv[1] == "validate":
+            assert re.fullmatch(r"\S+: valid \(\d SLOs, \d services\)\n", result.output)
+        if command.argv[1:3] == ["exclusions", "add"]:
+            before = voice_remaining
+            voice_remaining = overview_remaining(config, "voice-sla")
+            assert voice_remaining > before  # the carrier outage no longer counts
+        if command.argv[1] == "status" and "--slo" in command.argv:
+            voice_remaining = overview_remaining(config, "voice-sla")
+        if command.argv[1:3] == ["status", "-c"] and "examples/" in command.line:
+            assert "no data" in result.output  # the voice agent: no counts pushed for it
+            assert "voice-sla" in result.output and "79%" in result.output  # ingested counts
+
+    # After the tour (an exclusion added), the CLI and the dashboard still agree, all SLOs.
+    everything = runner.invoke(main, ["status", "-c", str(config), "--format", "json"])
+    assert everything.exit_code == 0
+    page = overview(config)
+    assert page["at"] == DEMO_AT.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert_same_figures(json.loads(everything.stdout), page)
+    with App.open(config) as app:
+        [exclusion] = app.store.list_exclusions()
+        assert (exclusion.slo, exclusion.approved_by) == ("voice-sla", "vp-ops")
