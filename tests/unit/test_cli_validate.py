@@ -181,8 +181,22 @@ def test_openslo_export_then_import(cli: click.Group, runner: CliRunner, tmp_pat
     imported = tmp_path / "imported.yaml"
     result = runner.invoke(cli, ["openslo", "import", str(exported), "-o", str(imported)])
     assert result.exit_code == 0
-    # the example's own catalog and preset travel with the SLOs: nothing to report (#7)
-    assert result.stderr == f"wrote {imported}\n"
+    # the example's own catalog and preset travel with the SLOs: nothing to report (#7);
+    # only that the Genesys SLO needs the connection, which OpenSLO does not carry
+    assert result.stderr == (
+        f"wrote {imported}\n"
+        "note: SLO(s) genesys-api-availability count from the genesys source: add "
+        "sources.genesys to the config before using it (connections and secrets are not "
+        "part of OpenSLO)\n"
+    )
+    invalid = runner.invoke(cli, ["validate", "-c", str(imported)])
+    assert invalid.exit_code == 1
+    assert "indicator source 'genesys' is not configured: add sources.genesys" in invalid.stderr
+    # with the example's sources section added, the imported SLOs validate as they were
+    sources = yaml.safe_load(EXAMPLE.read_text())["sources"]
+    imported.write_text(
+        imported.read_text() + yaml.safe_dump({"sources": sources}), encoding="utf-8"
+    )
     assert runner.invoke(cli, ["validate", "-c", str(imported)]).exit_code == 0
     original = load_config(EXAMPLE, environ={}).config
     again = load_config(imported, environ={}).config

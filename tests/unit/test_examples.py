@@ -65,8 +65,10 @@ def test_seed_000_targets_and_policy(which: str) -> None:
     for current in slo.values():
         assert current.policy == "contact-center"
         preset = loaded.policy(current.policy)
-        assert (preset.watch_below_remaining, preset.freeze_below_remaining) == (0.5, 0.2)
-        assert preset.freeze_min_burn is None  # critical below 20 %, whatever the burn
+        thresholds = [(value, words.label) for value, words in preset.remaining_thresholds()]
+        assert thresholds == [(0.5, "warning"), (0.2, "critical")]
+        # critical below 20 %, whatever the burn: no rule looks at a burn rate
+        assert all(r.burn_above is None and not r.condition_firing for r in preset.rules)
     assert not loaded.config.policies  # the built-in preset, not a look-alike
 
 

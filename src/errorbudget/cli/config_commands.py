@@ -108,7 +108,19 @@ def import_command(files: tuple[Path, ...], output: Path | None) -> None:
         raise click.exceptions.Exit(1)
     header = "# Imported from OpenSLO v1 by `errorbudget openslo import`: "
     header += ", ".join(str(f) for f in files) + "\n"
+    sources: dict[str, list[str]] = {}
+    for slo in result.slos:
+        if slo.indicator.source != "ingest":
+            sources.setdefault(slo.indicator.source, []).append(slo.id)
+    notes = [
+        f"SLO(s) {', '.join(ids)} count from the {source} source: add sources.{source} to "
+        "the config before using it (connections and secrets are not part of OpenSLO)"
+        for source, ids in sorted(sources.items())
+    ]
+    header += "".join(f"# {note}\n" for note in notes)
     _write(header + result.to_yaml(), output)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
 
 
 @openslo.command("export")
