@@ -10,8 +10,8 @@ Sales          standard  voice     80 % in 30 s
 Support        standard  voice     80 % in 30 s       understaffed at peaks: burns budget
 Billing ES     standard  voice     80 % in 30 s       fed by the Spanish billing IVR
 Callbacks      standard  callback  80 % in 1 h
-Chat Support   digital   chat      85 % in 60 s
-Messaging      digital   message   80 % in 5 min
+Chat Support   digital   chat      90 % in 60 s
+Messaging      digital   message   90 % in 5 min
 Email          digital   email     90 % in 4 h        no abandons; carries over night
 =============  ========  ========  =================  =========================================
 
@@ -201,14 +201,14 @@ _QUEUES: list[
         "chat",
         "digital",
         60,
-        85.0,
+        90.0,
         45,
         DIGITAL,
         540,
         300,
         0.0,
         1800,
-        0.9,
+        1.4,
         (7, 23),
         (9, 21),
         0,
@@ -218,14 +218,14 @@ _QUEUES: list[
         "message",
         "digital",
         300,
-        80.0,
+        90.0,
         25,
         DIGITAL,
         480,
         1800,
         0.0,
         7200,
-        0.6,
+        1.0,
         (7, 23),
         (9, 21),
         0,
