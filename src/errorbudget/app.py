@@ -318,6 +318,7 @@ class App:
                 self.loaded.policy(slo.policy),
                 self._conditions,
                 include_total,
+                self.loaded.eligibility(slo),
             )
             for slo in slos
         }
@@ -452,6 +453,7 @@ class App:
             to_minute(until),
             step,
             self.store.list_exclusions(),
+            self.loaded.eligibility(slo),
         )
 
     def conditions(
