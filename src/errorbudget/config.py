@@ -290,7 +290,11 @@ class LoadedConfig:
                 schedule = compile_schedule(named, calendars, named.name)
             elif slo.schedule is not None:
                 schedule = compile_schedule(slo.schedule, calendars)
-            windows = tuple(w for w in config.maintenance if w.covers(slo.id, slo.service))
+            windows = tuple(
+                w
+                for w in config.maintenance
+                if w.covers(slo.id, slo.service) and set(w.segment) <= set(slo.segments.keys)
+            )  # a window keyed on labels the SLO does not segment by matches none of it
             found = Eligibility(schedule, windows)
             self._eligibility[slo.id] = found
         return found

@@ -131,9 +131,12 @@ def _check_segment(
         found = segments.get("keys") if isinstance(segments, dict) else None
         if isinstance(found, list):
             keys.update(str(k) for k in found)
-    if not scoped and (wanted_slos or wanted_services) and _items(raw, "slos"):
-        problem(("maintenance", i), f"{label}: no SLO is in its scope (slos and services)")
-        return
+    if not scoped:
+        known = {slo.get("id") for _, slo in _items(raw, "slos")}
+        known_services = {slo.get("service") for _, slo in _items(raw, "slos")}
+        if set(wanted_slos) <= known and set(wanted_services) <= known_services and known:
+            problem(("maintenance", i), f"{label}: no SLO is in its scope (slos and services)")
+        return  # else an unknown name is the problem, already reported
     segment = window.get("segment")
     if not isinstance(segment, dict):
         return

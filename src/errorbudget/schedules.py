@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -256,6 +257,24 @@ class Schedule(_Model):
             )
             parts.append(f"{names} {describe_ranges(ranges)}")
         return f"{'; '.join(parts)} ({self.timezone})"
+
+
+def inline_schedule(schedule: Schedule, calendars: Mapping[str, HolidayCalendar]) -> Schedule:
+    """``schedule`` with its holiday calendars written in as holidays (for export, and the
+    holiday rule in one place): its own ``holidays`` first, then each calendar in the order
+    listed; the first to name a date wins."""
+    days: dict[date, Holiday] = {}
+    for source in [schedule.holidays] + [
+        calendars[name].days for name in schedule.holiday_calendars if name in calendars
+    ]:
+        for holiday in source:
+            days.setdefault(holiday.date, holiday)
+    return Schedule(
+        timezone=schedule.timezone,
+        hours=schedule.hours,
+        holidays=sorted(days.values(), key=lambda h: h.date),
+        description=schedule.description,
+    )
 
 
 def weekly_ranges(hours: dict[str, list[str]]) -> tuple[tuple[LocalRange, ...], ...]:

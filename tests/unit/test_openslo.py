@@ -12,6 +12,7 @@ from errorbudget.config import load_config, parse_config
 from errorbudget.errors import Problem
 from errorbudget.model import CalendarWindow, IngestIndicator, PrometheusIndicator, RollingWindow
 from errorbudget.openslo import API_VERSION, export_config, import_documents
+from errorbudget.schedules import Schedule
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "openslo"
@@ -244,7 +245,14 @@ def test_round_trip_of_the_example_config(tmp_path: Path) -> None:
 
     result = import_documents([exported], loaded.catalogs, loaded.policies)
     assert result.problems == []
-    assert result.slos == loaded.config.slos
+    # a named schedule comes back written in place (OpenSLO cannot refer to one)
+    [named] = loaded.config.schedules
+    inline = Schedule(timezone=named.timezone, hours=named.hours, holidays=named.holidays)
+    expected = [
+        s.model_copy(update={"schedule": inline}) if s.schedule == named.name else s
+        for s in loaded.config.slos
+    ]
+    assert result.slos == expected
     assert result.services == loaded.config.services
 
 

@@ -32,8 +32,7 @@ from errorbudget.schedules import (
     LocalRange,
     MaintenanceWindow,
     Schedule,
-    merged,
-    parse_range,
+    inline_schedule,
 )
 
 DAY = 1440
@@ -118,16 +117,9 @@ def compile_schedule(
 ) -> WeeklySchedule:
     """A :class:`WeeklySchedule` from config. Holidays: the schedule's own ``holidays``,
     then its ``holiday_calendars`` in the order listed; the first to name a date wins."""
-    holidays: dict[date, tuple[LocalRange, ...]] = {}
-    sources = [schedule.holidays] + [
-        calendars[c].days for c in schedule.holiday_calendars if c in calendars
-    ]
-    for days in sources:
-        for holiday in days:
-            holidays.setdefault(
-                holiday.date,
-                merged([parse_range(r) for r in holiday.hours], f"holiday {holiday.date}"),
-            )
+    holidays = {
+        holiday.date: holiday.ranges for holiday in inline_schedule(schedule, calendars).holidays
+    }
     return WeeklySchedule(schedule.timezone, schedule.week, holidays, name)
 
 

@@ -28,8 +28,10 @@ Export (:func:`export_config`) writes Service, SLI, SLO, AlertPolicy and AlertCo
 objects: one policy with one condition per burn condition (OpenSLO v1 allows one condition
 per policy), ``lookbackWindow`` the long window, ``alertAfter`` the short one, ``threshold``
 the factor in force at the SLO's target. What OpenSLO cannot express (segments, policy,
-owner, alerting, …) travels as JSON in the ``errorbudget.io/settings`` annotation, so export
-then import gives back the same SLOs.
+owner, alerting, schedule, …) travels as JSON in the ``errorbudget.io/settings`` annotation,
+so export then import gives back the same SLOs — a named schedule comes back written in
+place, with its holiday calendars as holidays (OpenSLO has no schedules to refer to).
+Maintenance windows are not exported.
 """
 
 from errorbudget.openslo.exporter import export_config

@@ -21,7 +21,7 @@ INGEST_SOURCE = "ErrorBudgetIngest"
 NOTIFICATION_TARGET = "errorbudget"
 """The AlertNotificationTarget errorbudget exports: its own notifiers deliver."""
 SETTINGS_KEYS = frozenset(
-    {"owner", "runbook_url", "segments", "policy", "alerting", "forecast", "timeslice"}
+    {"owner", "runbook_url", "segments", "policy", "alerting", "forecast", "timeslice", "schedule"}
 )
 
 
