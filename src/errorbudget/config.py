@@ -53,7 +53,7 @@ from errorbudget.engine.windows import nominal_length
 from errorbudget.errors import ConfigError, ConfigValidationError, NotFoundError, Problem
 from errorbudget.model import SLO, BurnCatalog, PolicyPreset
 from errorbudget.schedule_checks import schedule_problems
-from errorbudget.schedules import HolidayCalendar, MaintenanceWindow, NamedSchedule
+from errorbudget.schedules import HolidayCalendar, MaintenanceWindow, NamedSchedule, Schedule
 from errorbudget.yamlsource import NodeIndex, YamlPath, compose_yaml, did_you_mean
 
 CONFIG_ENV = "ERRORBUDGET_CONFIG"
@@ -271,9 +271,15 @@ class LoadedConfig:
             raise NotFoundError(f"no burn catalog {name!r}{hint}")
         return catalogs[name]
 
-    def schedule(self, slo: SLO) -> WeeklySchedule | None:
-        """The SLO's schedule, names resolved and holidays merged (None: always eligible)."""
-        return self.eligibility(slo).schedule
+    def schedule(self, slo: SLO) -> Schedule | None:
+        """The definition of the SLO's schedule, its name resolved (None: always eligible).
+        :meth:`eligibility` has it ready to evaluate, holidays merged."""
+        if isinstance(slo.schedule, str):
+            named = next((s for s in self.config.schedules if s.name == slo.schedule), None)
+            if named is None:
+                raise NotFoundError(f"SLO {slo.id!r}: no schedule {slo.schedule!r}")
+            return named
+        return slo.schedule
 
     def eligibility(self, slo: SLO) -> Eligibility:
         """The SLO's schedule and the maintenance windows scoped to it (cached: the
@@ -282,14 +288,11 @@ class LoadedConfig:
         if found is None:
             config = self.config
             calendars = {c.name: c for c in config.holiday_calendars}
+            definition = self.schedule(slo)
             schedule: WeeklySchedule | None = None
-            if isinstance(slo.schedule, str):
-                named = {s.name: s for s in config.schedules}.get(slo.schedule)
-                if named is None:
-                    raise NotFoundError(f"SLO {slo.id!r}: no schedule {slo.schedule!r}")
-                schedule = compile_schedule(named, calendars, named.name)
-            elif slo.schedule is not None:
-                schedule = compile_schedule(slo.schedule, calendars)
+            if definition is not None:
+                name = slo.schedule if isinstance(slo.schedule, str) else ""
+                schedule = compile_schedule(definition, calendars, name)
             windows = tuple(
                 w
                 for w in config.maintenance

@@ -4,16 +4,21 @@ window, the timeslices and the timelines agree."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import numpy as np
 import pytest
+from fastapi import FastAPI
 
 from errorbudget.app import App
 from errorbudget.model import BudgetStatus, to_minute
 from errorbudget.report import status_to_dict
+from errorbudget.web.app import create_app
+from errorbudget.web.pages_detail import build_detail
 
 NEW_YORK = ZoneInfo("America/New_York")
 AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # Friday 03:00 in New York: out of hours
@@ -26,6 +31,7 @@ PER_MINUTE = 20
 CONFIG = """\
 version: 1
 store: {path: schedule.db}
+server: {anonymous_read: true}
 schedules:
   - name: ny-hours
     timezone: America/New_York
@@ -267,3 +273,44 @@ def test_a_timeline_agrees_with_status_at_the_same_instants(tmp_path: Path) -> N
                 for name in ("1h", "6h", "1d"):
                     assert point.burn_rates[name] == pytest.approx(status.burn_rates[name])
                 assert point.budget_remaining_ratio == pytest.approx(status.budget_remaining_ratio)
+
+
+def test_the_detail_page_shows_maintenance_and_out_of_schedule(tmp_path: Path) -> None:
+    with make_app(tmp_path) as app:
+        minutes = minutes_before(AT, 2)
+        write(app, "maint", (), minutes, np.full(len(minutes), 9), np.full(len(minutes), 10))
+        page = build_detail(app, "maint", refresh_seconds=60)
+        maintenance = [note for note in page.annotations if note.kind == "maintenance"]
+        # Sundays 02:00-04:00 New York in the 30 days before Friday 2026-11-20
+        assert [note.start.isoformat() for note in maintenance] == [
+            "2026-10-25T06:00:00+00:00",
+            "2026-11-01T07:00:00+00:00",
+            "2026-11-08T07:00:00+00:00",
+            "2026-11-15T07:00:00+00:00",
+        ]
+        assert maintenance[0].label == "Maintenance sunday-patching"
+        assert maintenance[0].detail == "every Sun 02:00 for 2h (America/New_York)"
+        failures = page.failures
+        assert failures.schedule == "Mon–Sun 08:00–20:00 (America/New_York)"
+        assert failures.out_of_schedule_total == (~in_hours(minutes)).sum() * 10
+        assert failures.out_of_schedule_bad == (~in_hours(minutes)).sum()
+        assert failures.excluded_total == failures.excluded_bad == 0
+        assert failures.eligible + failures.out_of_schedule_total == failures.raw_total
+
+        # the page renders them, and the status API carries the counts beside ``excluded``
+        html = get(create_app(app), "/slos/maint").text
+        assert "out of schedule" in html
+        assert "Maintenance sunday-patching" in html
+        assert 'class="annotation annotation-maintenance"' in html
+        [row] = get(create_app(app), "/api/v1/slos/maint/status").json()
+        assert row["out_of_schedule"] == failures.out_of_schedule_total
+        assert row["excluded"] == 0
+
+
+def get(web: FastAPI, path: str) -> httpx.Response:
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=web)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            return await client.get(path)
+
+    return asyncio.run(call())

@@ -100,14 +100,13 @@ def eligibility_in_words(loaded: LoadedConfig) -> list[dict[str, Any]]:
     """Per SLO with a schedule or maintenance windows: the schedule and each window in
     words, e.g. ``Mon–Fri 08:00–20:00; Sat 09:00–13:00 (America/New_York), schedule
     'us-business-hours'; 2 holidays, 2026-11-26 … 2026-12-24``."""
-    named = {schedule.name: schedule for schedule in loaded.config.schedules}
     found: list[dict[str, Any]] = []
     for slo in loaded.config.slos:
         eligibility = loaded.eligibility(slo)
+        definition = loaded.schedule(slo)
         schedule_text = None
-        if slo.schedule is not None and eligibility.schedule is not None:
-            model = named[slo.schedule] if isinstance(slo.schedule, str) else slo.schedule
-            schedule_text = model.describe()
+        if definition is not None and eligibility.schedule is not None:
+            schedule_text = definition.describe()
             if isinstance(slo.schedule, str):
                 schedule_text += f", schedule {slo.schedule!r}"
             days = sorted(eligibility.schedule.holidays)

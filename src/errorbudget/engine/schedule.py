@@ -160,6 +160,17 @@ class Eligibility:
             return EMPTY.copy()
         return self.schedule.closed_ranges(start, end)
 
+    def occurrences(
+        self, start: Minute, end: Minute
+    ) -> list[tuple[MaintenanceWindow, Minute, Minute]]:
+        """Every maintenance occurrence overlapping ``[start, end)`` (cut to it), by window
+        then time: for charts."""
+        return [
+            (window, int(low), int(high))
+            for window in self.maintenance
+            for low, high in maintenance_ranges(window, start, end).tolist()
+        ]
+
     def maintenance_for(
         self,
         segments: Sequence[SegmentKey],
