@@ -62,9 +62,13 @@ class Uncounted:
         """Series with the same removed ranges (one store read serves each group); series
         with nothing removed are left out."""
         found: dict[bytes, tuple[RangeArray, list[int]]] = {}
+        seen: dict[int, bytes] = {}  # series often share one array: hash it once
         for index, ranges in enumerate(self.per_series):
             if ranges.size:
-                found.setdefault(ranges.tobytes(), (ranges, []))[1].append(index)
+                key = seen.get(id(ranges))
+                if key is None:
+                    key = seen[id(ranges)] = ranges.tobytes()
+                found.setdefault(key, (ranges, []))[1].append(index)
         return list(found.values())
 
 
@@ -87,34 +91,42 @@ def uncounted_ranges(
         if eligibility.maintenance
         else [EMPTY] * len(segments)
     )
-    removed = [
-        minute_ranges.clip(
-            minute_ranges.union(off, maintenance[i], minute_ranges.as_ranges(excluded[i])),
-            start,
-            end,
-        )
-        for i in range(len(segments))
-    ]
+    shared: dict[int, RangeArray] = {}  # series without exclusions share their array
+    removed = []
+    for under, own in zip(maintenance, excluded, strict=True):
+        if own:
+            ranges = minute_ranges.union(off, under, minute_ranges.as_ranges(own))
+            removed.append(minute_ranges.clip(ranges, start, end))
+        elif id(under) not in shared:
+            both = minute_ranges.union(off, under) if under.size else off
+            removed.append(shared.setdefault(id(under), minute_ranges.clip(both, start, end)))
+        else:
+            removed.append(shared[id(under)])
     return Uncounted(removed, off)
 
 
+Intervals = list[tuple[Minute, Minute]]
+
+
 def range_sums(
-    store: Store,
-    series: list[int],
-    intervals: list[tuple[Minute, Minute]],
-    ranges: RangeArray,
-) -> FloatArray:
-    """[good, total] of each series in the part of each interval inside normal ``ranges``,
-    (series × intervals × 2): one bulk read of every part."""
-    parts, bounds = minute_ranges.parts(intervals, ranges)
-    result = np.zeros((len(series), len(intervals), 2))
-    if not parts.size:
-        return result
-    found = store.sums(series, [(int(a), int(b)) for a, b in parts.tolist()])
-    prefix = np.zeros((len(series), parts.shape[0] + 1, 2))
-    np.cumsum(found, axis=1, out=prefix[:, 1:])
-    result[:] = prefix[:, bounds[1:]] - prefix[:, bounds[:-1]]
-    return result
+    store: Store, series: list[int], *wanted: tuple[Intervals, RangeArray]
+) -> list[FloatArray]:
+    """For each (intervals, normal ranges) wanted: [good, total] of each series in the part
+    of each interval inside the ranges, (series × intervals × 2). One bulk read of every
+    part of every request."""
+    cut = [minute_ranges.parts(intervals, ranges) for intervals, ranges in wanted]
+    every = np.concatenate([parts for parts, _ in cut])
+    found = np.zeros((len(series), every.shape[0], 2))
+    if every.size:
+        found = store.sums(series, [(int(a), int(b)) for a, b in every.tolist()])
+    results = []
+    offset = 0
+    for parts, bounds in cut:
+        prefix = np.zeros((len(series), parts.shape[0] + 1, 2))
+        np.cumsum(found[:, offset : offset + parts.shape[0]], axis=1, out=prefix[:, 1:])
+        results.append(prefix[:, bounds[1:]] - prefix[:, bounds[:-1]])
+        offset += parts.shape[0]
+    return results
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,18 +237,19 @@ def _occurrences(
     off = uncounted.off_schedule
     period = names.index("period")
     off_schedule = np.zeros((len(series), 2)) if off.size else None
-    pending = np.ones(len(series), dtype=bool)
-    for ranges, members in uncounted.groups():
-        removed = range_sums(store, [ids[i] for i in members], intervals, ranges)
+    for ranges, members in uncounted.groups():  # with a schedule, every series is in one
+        chosen = [ids[i] for i in members]
+        if off_schedule is None or np.array_equal(ranges, off):
+            [removed] = range_sums(store, chosen, (intervals, ranges))
+            if off_schedule is not None:  # nothing removed but the schedule
+                off_schedule[members] = removed[:, period]
+        else:  # more is removed: the schedule's part of the period is read beside it
+            period_interval = [evaluation.intervals["period"]]
+            removed, scheduled = range_sums(
+                store, chosen, (intervals, ranges), (period_interval, off)
+            )
+            off_schedule[members] = scheduled[:, 0]
         counted[members] -= removed
-        if off_schedule is not None and np.array_equal(ranges, off):
-            off_schedule[members] = removed[:, period]  # nothing removed but the schedule
-            pending[members] = False
-    if off_schedule is not None and pending.any():
-        rest = np.flatnonzero(pending).tolist()
-        off_schedule[rest] = range_sums(
-            store, [ids[i] for i in rest], [evaluation.intervals["period"]], off
-        )[:, 0]
     return raw, counted, off_schedule
 
 
@@ -477,7 +490,7 @@ def _hourly_bins(
     ids = [info.id for info in series]
     sums = store.sums(ids, intervals)
     for ranges, members in Uncounted(removed, EMPTY).groups():
-        sums[members] -= range_sums(store, [ids[i] for i in members], intervals, ranges)
+        sums[members] -= range_sums(store, [ids[i] for i in members], (intervals, ranges))[0]
     sums = sums.reshape(len(series), grid.bins, per_bin, 2).sum(axis=2)
     return sums[:, :, 0], sums[:, :, 1]
 
@@ -571,7 +584,7 @@ def consumed_after(
     span = (min(starts), max(starts) + horizon)
     uncounted = uncounted_ranges(slo, [i.segment for i in series], exclusions, eligibility, span)
     for ranges, members in uncounted.groups():
-        counted[members] -= range_sums(store, [ids[i] for i in members], intervals, ranges)
+        counted[members] -= range_sums(store, [ids[i] for i in members], (intervals, ranges))[0]
     targets = np.array([slo.target_for(info.segment) for info in series])
     bad = (counted[:, :, 1] - counted[:, :, 0]).sum(axis=0)
     allowed = ((1.0 - targets)[:, None] * counted[:, :, 1]).sum(axis=0)

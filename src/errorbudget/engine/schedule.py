@@ -178,9 +178,14 @@ class Eligibility:
         end: Minute,
     ) -> list[RangeArray]:
         """Maintenance minutes of ``[start, end)`` for each segment (each window computed
-        once, whatever the number of series)."""
+        once, whatever the number of series; segments under the same windows share one
+        array)."""
         windows = [(w.segment, maintenance_ranges(w, start, end)) for w in self.maintenance]
-        return [
-            union(*[ranges for selector, ranges in windows if matches(segment, selector)])
-            for segment in segments
-        ]
+        found: dict[tuple[int, ...], RangeArray] = {}  # series matching the same windows
+        result = []  # share one array (the evaluation groups series by it)
+        for segment in segments:
+            key = tuple(i for i, (selector, _) in enumerate(windows) if matches(segment, selector))
+            if key not in found:
+                found[key] = union(*[windows[i][1] for i in key]) if key else EMPTY
+            result.append(found[key])
+        return result
