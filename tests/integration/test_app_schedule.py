@@ -13,6 +13,8 @@ import httpx
 import numpy as np
 import pytest
 from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from errorbudget.app import App
 from errorbudget.model import BudgetStatus, to_minute
@@ -314,3 +316,95 @@ def get(web: FastAPI, path: str) -> httpx.Response:
             return await client.get(path)
 
     return asyncio.run(call())
+
+
+PROPERTY_CONFIG = """\
+version: 1
+store: {{path: property.db}}
+maintenance:
+  - {{name: m, timezone: Europe/Berlin, start: "{maintenance}", duration: 45m,
+     weekdays: [thu], segment: {{flow: main}}}}
+slos:
+  - id: ivr
+    service: cc
+    target: 0.8
+    window: {{type: rolling, length: 1d}}
+    segments: {{keys: [flow]}}
+    data: {{min_coverage: 0}}
+    schedule:
+      timezone: Europe/Berlin
+      hours: {{thu: {thursday}, fri: {friday}}}
+"""
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    thursday=st.lists(st.integers(0, 47), max_size=6, unique=True),
+    friday=st.lists(st.integers(0, 47), min_size=1, max_size=6, unique=True),
+    maintenance=st.integers(0, 95),
+    excluded=st.tuples(st.integers(0, 2880), st.integers(1, 600)),
+    seed=st.integers(0, 2**16),
+)
+def test_every_event_is_eligible_excluded_or_out_of_schedule_exactly_once(
+    tmp_path_factory: pytest.TempPathFactory,
+    thursday: list[int],
+    friday: list[int],
+    maintenance: int,
+    excluded: tuple[int, int],
+    seed: int,
+) -> None:
+    """Against a minute-by-minute oracle: open half hours on Thursday and Friday (Berlin),
+    a 45-minute maintenance window on Thursday for one flow, an exclusion anywhere."""
+
+    def halves(picked: list[int]) -> str:
+        """Half hours as ranges; adjacent ones are fine (they join)."""
+        ranges = [f'"{clock(30 * h)}-{clock(30 * h + 30)}"' for h in sorted(picked)]
+        return "[" + ", ".join(ranges) + "]"
+
+    def clock(minutes: int) -> str:
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+    text = PROPERTY_CONFIG.format(
+        thursday=halves(thursday), friday=halves(friday), maintenance=clock(15 * maintenance)
+    )
+    berlin = ZoneInfo("Europe/Berlin")
+    with make_app(tmp_path_factory.mktemp("property"), text) as app:
+        minutes = minutes_before(AT, 2)
+        rng = np.random.default_rng(seed)
+        total = rng.integers(0, 5, len(minutes))
+        good = rng.integers(0, total + 1)
+        cut = (to_minute(AT) - excluded[0], to_minute(AT) - excluded[0] + excluded[1])
+        app.add_exclusion(
+            slo="ivr",
+            start=datetime.fromtimestamp(cut[0] * 60, tz=UTC),
+            end=datetime.fromtimestamp(cut[1] * 60, tz=UTC),
+            category="other",
+            reason="property",
+            created_by="t",
+        )
+        for flow in ("main", "billing"):
+            write(app, "ivr", (("flow", flow),), minutes, good, total)
+        window = minutes >= to_minute(AT) - 1440
+        local = [datetime.fromtimestamp(m * 60, tz=UTC).astimezone(berlin) for m in minutes]
+        half = np.array([t.hour * 2 + t.minute // 30 for t in local])
+        weekday = np.array([t.weekday() for t in local])
+        open_ = ((weekday == 3) & np.isin(half, thursday)) | (
+            (weekday == 4) & np.isin(half, friday)
+        )
+        of_day = np.array([t.hour * 60 + t.minute for t in local])
+        begin = maintenance * 15
+        in_maintenance = (weekday == 3) & (of_day >= begin) & (of_day < begin + 45)
+        if begin + 45 > 1440:  # runs past midnight into Friday
+            in_maintenance |= (weekday == 4) & (of_day < begin + 45 - 1440)
+        in_exclusion = (minutes >= cut[0]) & (minutes < cut[1])
+        statuses = by_segment(app.status(slo_ids=["ivr"]))
+        for flow, maintained in (("main", in_maintenance), ("billing", np.zeros_like(open_))):
+            status = statuses[(("flow", flow),)]
+            counted = window & open_ & ~maintained & ~in_exclusion
+            assert status.eligible == total[counted].sum()
+            assert status.bad == (total - good)[counted].sum()
+            assert status.out_of_schedule == total[window & ~open_].sum()
+            assert status.excluded == total[window & open_ & (maintained | in_exclusion)].sum()
+            assert status.raw_total == total[window].sum()
