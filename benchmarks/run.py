@@ -278,7 +278,7 @@ a rolling 30d — with {args.days} days of 1-minute counts = **{rows:,} rows** (
 - Cold: a new process opening the store{" after dropping the OS page cache" if dropped else " (the OS page cache could not be dropped here, so 'cold' means a new process and a newly opened store)"}; the time includes loading the config and opening the store.
 - Timeslices cost more than occurrences: a slice is judged on its own minutes, so every
   minute of the window is read (occurrences read day and hour rollups). The timeslices SLO
-  alone ({series_per_slo(args.series)[-1]} series) took **{float(slices["times"][0]) * 1000:,.0f} ms** warm (median of {args.warm_runs}), about
+  alone ({series_per_slo(args.series)[-1]} series, without its whole-SLO row) took **{float(slices["times"][0]) * 1000:,.0f} ms** warm (median of {args.warm_runs}), about
   {float(slices["times"][0]) * 1000 / series_per_slo(args.series)[-1]:.1f} ms per series over its 30-day window.
 - Ingest is `errorbudget.ingest.ingest_files` in a fresh process: parsing, validation,
   series resolution, aggregation, writes and rollups, in one transaction.
