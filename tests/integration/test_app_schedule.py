@@ -408,3 +408,13 @@ def test_every_event_is_eligible_excluded_or_out_of_schedule_exactly_once(
             assert status.out_of_schedule == total[window & ~open_].sum()
             assert status.excluded == total[window & open_ & (maintained | in_exclusion)].sum()
             assert status.raw_total == total[window].sum()
+
+
+def test_changing_a_schedule_or_maintenance_window_is_audited(tmp_path: Path) -> None:
+    with make_app(tmp_path):
+        pass
+    moved = CONFIG.replace('start: "02:00"', 'start: "03:00"')
+    with make_app(tmp_path, moved) as app:
+        entries = app.store.audit_log(action="config.apply")
+    assert len(entries) == 2  # the first config, then the moved maintenance window
+    assert entries[0].details["sha256"] != entries[1].details["sha256"]
