@@ -320,6 +320,7 @@ class App:
                 self.loaded.policy(slo.policy),
                 self._conditions,
                 include_total,
+                self.loaded.eligibility(slo),
             )
             for slo in slos
         }
@@ -454,6 +455,7 @@ class App:
             to_minute(until),
             step,
             self.store.list_exclusions(),
+            self.loaded.eligibility(slo),
         )
 
     def conditions(

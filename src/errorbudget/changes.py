@@ -496,7 +496,9 @@ def estimate_impact(
     per_slo: dict[str, float] = {}
     worst = np.full(len(starts), np.nan)
     for slo in slos:
-        fractions = consumed_after(app.store, slo, segment, starts, horizon, exclusions)
+        fractions = consumed_after(
+            app.store, slo, segment, starts, horizon, exclusions, app.loaded.eligibility(slo)
+        )
         if np.all(np.isnan(fractions)):
             continue
         per_slo[slo.id] = float(np.nanmean(fractions))

@@ -41,6 +41,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -51,9 +52,12 @@ from errorbudget.catalogs import builtin_burn_catalogs, builtin_policies
 from errorbudget.clock import ScaledClock
 from errorbudget.durations import Duration, parse_duration
 from errorbudget.engine.alerts import effective_conditions
+from errorbudget.engine.schedule import Eligibility, WeeklySchedule, compile_schedule
 from errorbudget.engine.windows import nominal_length
 from errorbudget.errors import ConfigError, ConfigValidationError, NotFoundError, Problem
 from errorbudget.model import SLO, BurnCatalog, PolicyPreset
+from errorbudget.schedule_checks import schedule_problems
+from errorbudget.schedules import HolidayCalendar, MaintenanceWindow, NamedSchedule, Schedule
 from errorbudget.yamlsource import NodeIndex, YamlPath, compose_yaml, did_you_mean
 
 CONFIG_ENV = "ERRORBUDGET_CONFIG"
@@ -239,6 +243,9 @@ class Config(_Settings):
     services: list[Service] = Field(default_factory=list)
     policies: list[PolicyPreset] = Field(default_factory=list)
     burn_catalogs: list[BurnCatalog] = Field(default_factory=list)
+    holiday_calendars: list[HolidayCalendar] = Field(default_factory=list)
+    schedules: list[NamedSchedule] = Field(default_factory=list)
+    maintenance: list[MaintenanceWindow] = Field(default_factory=list)
     slos: list[SLO] = Field(default_factory=list)
     clock: ClockSettings | None = None
     """None: real time."""
@@ -254,6 +261,9 @@ class LoadedConfig:
     config: Config
     path: Path
     warnings: list[Problem] = field(default_factory=list)
+    _eligibility: dict[str, Eligibility] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def policies(self) -> dict[str, PolicyPreset]:
@@ -289,6 +299,37 @@ class LoadedConfig:
             hint = did_you_mean(name, list(catalogs))
             raise NotFoundError(f"no burn catalog {name!r}{hint}")
         return catalogs[name]
+
+    def schedule(self, slo: SLO) -> Schedule | None:
+        """The definition of the SLO's schedule, its name resolved (None: always eligible).
+        :meth:`eligibility` has it ready to evaluate, holidays merged."""
+        if isinstance(slo.schedule, str):
+            named = next((s for s in self.config.schedules if s.name == slo.schedule), None)
+            if named is None:
+                raise NotFoundError(f"SLO {slo.id!r}: no schedule {slo.schedule!r}")
+            return named
+        return slo.schedule
+
+    def eligibility(self, slo: SLO) -> Eligibility:
+        """The SLO's schedule and the maintenance windows scoped to it (cached: the
+        evaluation of every minute asks)."""
+        found = self._eligibility.get(slo.id)
+        if found is None:
+            config = self.config
+            calendars = {c.name: c for c in config.holiday_calendars}
+            definition = self.schedule(slo)
+            schedule: WeeklySchedule | None = None
+            if definition is not None:
+                name = slo.schedule if isinstance(slo.schedule, str) else ""
+                schedule = compile_schedule(definition, calendars, name)
+            windows = tuple(
+                w
+                for w in config.maintenance
+                if w.covers(slo.id, slo.service) and set(w.segment) <= set(slo.segments.keys)
+            )  # a window keyed on labels the SLO does not segment by matches none of it
+            found = Eligibility(schedule, windows)
+            self._eligibility[slo.id] = found
+        return found
 
 
 def default_config_path() -> Path:
@@ -362,10 +403,15 @@ def _strip(annotation: Any) -> Any:
 
 
 def _tags(annotation: Any) -> dict[str, type[BaseModel]]:
-    """Discriminator tag → member model for a union of models with ``Literal`` fields."""
+    """Discriminator tag → member model for a union of models with ``Literal`` fields, or of
+    members tagged with ``Tag`` (a callable discriminator)."""
     tags: dict[str, type[BaseModel]] = {}
     for member in get_args(annotation):
+        tagged = [m.tag for m in getattr(member, "__metadata__", ()) if isinstance(m, Tag)]
         member = _strip(member)
+        if tagged and isinstance(member, type) and issubclass(member, BaseModel):
+            tags[tagged[0]] = member
+            continue
         if isinstance(member, type) and issubclass(member, BaseModel):
             for info in member.model_fields.values():
                 literal = get_origin(info.annotation) is Literal
@@ -473,6 +519,7 @@ def _validate(raw: Any, index: NodeIndex, source: str) -> tuple[Config | None, l
                 continue  # the missing ${VARIABLE} is the problem, already reported
             problems.append(_error_problem(error, index, source))
     problems += semantic
+    problems += schedule_problems(raw, index, source)
     problems += _unreachable_warnings(raw, config, index, source)
     return config, problems
 

@@ -12,7 +12,10 @@ from datetime import timedelta
 
 import numpy as np
 
+from errorbudget.engine import ranges as minute_ranges
 from errorbudget.engine import timeline as timeline_math
+from errorbudget.engine.ranges import EMPTY, RangeArray
+from errorbudget.engine.schedule import Eligibility
 from errorbudget.engine.status import (
     ConditionsFor,
     evaluate_aggregate,
@@ -21,8 +24,8 @@ from errorbudget.engine.status import (
     timeslice_counts,
 )
 from errorbudget.engine.timeline import Timeline, TimelineGrid
-from errorbudget.engine.timeslices import BoolArray, FloatArray, slice_counts
-from errorbudget.engine.windows import Plan, clip, merge_ranges, nominal_length, plan
+from errorbudget.engine.timeslices import BoolArray, FloatArray, dropped_slices, slice_counts
+from errorbudget.engine.windows import Plan, merge_ranges, nominal_length, plan
 from errorbudget.errors import InvalidRequestError, NotFoundError
 from errorbudget.model import (
     SLO,
@@ -47,6 +50,86 @@ def excluded_ranges(
 
 
 @dataclass(frozen=True, slots=True)
+class Uncounted:
+    """The minutes of some series of one SLO that do not count toward its budget over a
+    span: per series, everything removed — out of schedule, maintenance windows and
+    exclusions, merged — and the out-of-schedule part alone (the same for every series)."""
+
+    per_series: list[RangeArray]
+    off_schedule: RangeArray
+
+    def groups(self) -> list[tuple[RangeArray, list[int]]]:
+        """Series with the same removed ranges (one store read serves each group); series
+        with nothing removed are left out."""
+        found: dict[bytes, tuple[RangeArray, list[int]]] = {}
+        seen: dict[int, bytes] = {}  # series often share one array: hash it once
+        for index, ranges in enumerate(self.per_series):
+            if ranges.size:
+                key = seen.get(id(ranges))
+                if key is None:
+                    key = seen[id(ranges)] = ranges.tobytes()
+                found.setdefault(key, (ranges, []))[1].append(index)
+        return list(found.values())
+
+
+def uncounted_ranges(
+    slo: SLO,
+    segments: list[SegmentKey],
+    exclusions: list[Exclusion],
+    eligibility: Eligibility | None,
+    span: tuple[Minute, Minute],
+) -> Uncounted:
+    """What :class:`Uncounted` says for the series ``segments`` of ``slo`` over ``span``.
+    Without a schedule or maintenance window this is only the exclusions, as before."""
+    excluded = [excluded_ranges(slo, segment, exclusions) for segment in segments]
+    if eligibility is None or eligibility.empty:
+        return Uncounted([minute_ranges.as_ranges(r) if r else EMPTY for r in excluded], EMPTY)
+    start, end = span
+    off = eligibility.off_schedule(start, end)
+    maintenance = (
+        eligibility.maintenance_for(segments, start, end)
+        if eligibility.maintenance
+        else [EMPTY] * len(segments)
+    )
+    shared: dict[int, RangeArray] = {}  # series without exclusions share their array
+    removed = []
+    for under, own in zip(maintenance, excluded, strict=True):
+        if own:
+            ranges = minute_ranges.union(off, under, minute_ranges.as_ranges(own))
+            removed.append(minute_ranges.clip(ranges, start, end))
+        elif id(under) not in shared:
+            both = minute_ranges.union(off, under) if under.size else off
+            removed.append(shared.setdefault(id(under), minute_ranges.clip(both, start, end)))
+        else:
+            removed.append(shared[id(under)])
+    return Uncounted(removed, off)
+
+
+Intervals = list[tuple[Minute, Minute]]
+
+
+def range_sums(
+    store: Store, series: list[int], *wanted: tuple[Intervals, RangeArray]
+) -> list[FloatArray]:
+    """For each (intervals, normal ranges) wanted: [good, total] of each series in the part
+    of each interval inside the ranges, (series × intervals × 2). One bulk read of every
+    part of every request."""
+    cut = [minute_ranges.parts(intervals, ranges) for intervals, ranges in wanted]
+    every = np.concatenate([parts for parts, _ in cut])
+    found = np.zeros((len(series), every.shape[0], 2))
+    if every.size:
+        found = store.sums(series, [(int(a), int(b)) for a, b in every.tolist()])
+    results = []
+    offset = 0
+    for parts, bounds in cut:
+        prefix = np.zeros((len(series), parts.shape[0] + 1, 2))
+        np.cumsum(found[:, offset : offset + parts.shape[0]], axis=1, out=prefix[:, 1:])
+        results.append(prefix[:, bounds[1:]] - prefix[:, bounds[:-1]])
+        offset += parts.shape[0]
+    return results
+
+
+@dataclass(frozen=True, slots=True)
 class SloEvaluation:
     """One SLO at one instant: ``statuses`` (the whole-SLO row first when the SLO has
     segments, then every series) and ``groups``: for an SLO with two or more segment keys,
@@ -66,18 +149,25 @@ def evaluate_slo(
     preset: PolicyPreset,
     conditions_for: ConditionsFor,
     include_total: bool = True,
+    eligibility: Eligibility | None = None,
 ) -> SloEvaluation:
     """Statuses of every series of ``slo`` at ``at``; the whole-SLO row first when the SLO
-    has segments (or no series yet, so it still shows up, as no data), and its group rows."""
+    has segments (or no series yet, so it still shows up, as no data), and its group rows.
+    ``eligibility`` is the SLO's schedule and maintenance windows (``LoadedConfig``)."""
     evaluation = plan(slo.window, at, slo.forecast.lookback)
     targets = [slo.target_for(info.segment) for info in series]
     bounds = store.series_bounds([info.id for info in series]) if series else []
-    whole: tuple[FloatArray, FloatArray] | None = None
+    span_start = evaluation.earliest()
+    if slo.timeslice is not None:  # slices are read from the slice holding the start
+        span_start -= span_start % int(slo.timeslice.length.total_seconds() // 60)
+    segments = [info.segment for info in series]
+    uncounted = uncounted_ranges(slo, segments, exclusions, eligibility, (span_start, at))
+    whole: SliceCounts | None = None
     if slo.budgeting == "timeslices":
-        raw, counted, whole = _timeslices(store, slo, evaluation, series, exclusions)
+        raw, counted, off, whole = _timeslices(store, slo, evaluation, series, uncounted)
     else:
-        raw, counted = _occurrences(store, slo, evaluation, series, exclusions)
-    counts = range_counts(raw, counted, targets, bounds)
+        raw, counted, off = _occurrences(store, evaluation, series, uncounted)
+    counts = range_counts(raw, counted, targets, bounds, off)
     statuses = [
         evaluate_series(slo, info.segment, evaluation, counts, index, preset, conditions_for)
         for index, info in enumerate(series)
@@ -87,7 +177,7 @@ def evaluate_slo(
         statuses.insert(
             0,
             evaluate_aggregate(
-                slo, (), evaluation, counts, everything, preset, conditions_for, whole
+                slo, (), evaluation, counts, everything, preset, conditions_for, *_whole(whole)
             ),
         )
     groups: list[BudgetStatus] = []
@@ -100,48 +190,67 @@ def evaluate_slo(
                 part = None
                 if whole is not None:
                     part = _timeslice_part(
-                        store, slo, evaluation, series, members[value], exclusions
+                        store, slo, evaluation, series, members[value], uncounted
                     )
                 groups.append(
                     evaluate_aggregate(
                         slo, ((key, value),), evaluation, counts, members[value], preset,
-                        conditions_for, part,
+                        conditions_for, *_whole(part),
                     )
                 )  # fmt: skip
     return SloEvaluation(statuses, groups)
 
 
+SliceCounts = tuple[FloatArray, FloatArray, FloatArray | None]
+"""Slice counts of several series judged on their summed minutes: raw and counted
+(ranges × [good, total]), and the out-of-schedule [good, total] of the period (None: the
+SLO has no schedule)."""
+
+
+def _whole(
+    found: SliceCounts | None,
+) -> tuple[tuple[FloatArray, FloatArray] | None, FloatArray | None]:
+    """``evaluate_aggregate``'s ``whole`` and ``whole_off_schedule`` arguments."""
+    return (None, None) if found is None else ((found[0], found[1]), found[2])
+
+
 def _occurrences(
     store: Store,
-    slo: SLO,
     evaluation: Plan,
     series: list[SeriesInfo],
-    exclusions: list[Exclusion],
-) -> tuple[FloatArray, FloatArray]:
-    """Raw and budget-counting event counts, each (series × ranges × [good, total]). One
-    bulk ``sums`` read serves every series and range; a series with exclusions costs one
-    more read for the excluded parts."""
+    uncounted: Uncounted,
+) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+    """Raw and budget-counting event counts, each (series × ranges × [good, total]), and
+    the out-of-schedule [good, total] of the period per series (None without a schedule).
+
+    One bulk ``sums`` read serves every series and range; the removed parts cost one more
+    read per distinct set of removed ranges (a schedule gives every series the same set).
+    """
     names = evaluation.names
     if not series:
         empty = np.zeros((0, len(names), 2))
-        return empty, empty.copy()
-    raw = store.sums([s.id for s in series], [evaluation.intervals[n] for n in names])
+        return empty, empty.copy(), None
+    ids = [s.id for s in series]
+    intervals = [evaluation.intervals[name] for name in names]
+    raw = store.sums(ids, intervals)
     counted = raw.copy()
-    for index, info in enumerate(series):
-        ranges = excluded_ranges(slo, info.segment, exclusions)
-        if not ranges:
-            continue
-        parts = [clip(evaluation.intervals[name], ranges) for name in names]
-        flat = [part for name_parts in parts for part in name_parts]
-        if not flat:
-            continue
-        excluded = store.sums([info.id], flat)[0]
-        bounds = np.cumsum([0, *(len(p) for p in parts)])
-        for position in range(len(names)):
-            counted[index, position] -= excluded[bounds[position] : bounds[position + 1]].sum(
-                axis=0
+    off = uncounted.off_schedule
+    period = names.index("period")
+    off_schedule = np.zeros((len(series), 2)) if off.size else None
+    for ranges, members in uncounted.groups():  # with a schedule, every series is in one
+        chosen = [ids[i] for i in members]
+        if off_schedule is None or np.array_equal(ranges, off):
+            [removed] = range_sums(store, chosen, (intervals, ranges))
+            if off_schedule is not None:  # nothing removed but the schedule
+                off_schedule[members] = removed[:, period]
+        else:  # more is removed: the schedule's part of the period is read beside it
+            period_interval = [evaluation.intervals["period"]]
+            removed, scheduled = range_sums(
+                store, chosen, (intervals, ranges), (period_interval, off)
             )
-    return raw, counted
+            off_schedule[members] = scheduled[:, 0]
+        counted[members] -= removed
+    return raw, counted, off_schedule
 
 
 def _timeslices(
@@ -149,18 +258,20 @@ def _timeslices(
     slo: SLO,
     evaluation: Plan,
     series: list[SeriesInfo],
-    exclusions: list[Exclusion],
-) -> tuple[FloatArray, FloatArray, tuple[FloatArray, FloatArray]]:
-    """Slice counts of every series, and of the whole SLO judged on summed minutes (adding
-    up segment slices would judge a different thing)."""
+    uncounted: Uncounted,
+) -> tuple[FloatArray, FloatArray, FloatArray | None, SliceCounts]:
+    """Slice counts of every series (raw, counted, out of schedule), and of the whole SLO
+    judged on summed minutes (adding up segment slices would judge a different thing)."""
     names = evaluation.names
     if not series:
         empty = np.zeros((0, len(names), 2))
         zero = np.zeros((len(names), 2))
-        return empty, empty.copy(), (zero, zero.copy())
-    origin, good, total, excluded = _minute_matrix(store, slo, evaluation, series, exclusions)
+        return empty, empty.copy(), None, (zero, zero.copy(), None)
+    origin, good, total, excluded = _minute_matrix(slo, evaluation, store, series, uncounted)
     raw, counted = timeslice_counts(slo, evaluation, good, total, origin, excluded)
-    return raw, counted, _summed_slices(slo, evaluation, origin, good, total, excluded)
+    off_schedule = _off_schedule_slices(slo, evaluation, origin, good, total, uncounted)
+    whole = _summed_slices(slo, evaluation, origin, good, total, excluded, uncounted)
+    return raw, counted, off_schedule, whole
 
 
 def _summed_slices(
@@ -170,26 +281,50 @@ def _summed_slices(
     good: FloatArray,
     total: FloatArray,
     excluded: BoolArray | None,
-) -> tuple[FloatArray, FloatArray]:
-    """(raw, counted) slice counts (ranges × [good, total]) of several series judged on
-    their summed minutes; a minute is excluded only where every series excludes it."""
-    whole_raw = timeslice_counts(
-        slo,
-        evaluation,
-        good.sum(axis=0, keepdims=True),
-        total.sum(axis=0, keepdims=True),
-        origin,
-        None,
-    )[0][0]
+    uncounted: Uncounted,
+) -> SliceCounts:
+    """Slice counts (ranges × [good, total]) of several series judged on their summed
+    minutes; a minute is excluded only where every series excludes it."""
+    summed_good = good.sum(axis=0, keepdims=True)
+    summed_total = total.sum(axis=0, keepdims=True)
+    whole_raw = timeslice_counts(slo, evaluation, summed_good, summed_total, origin, None)[0][0]
+    found = _off_schedule_slices(slo, evaluation, origin, summed_good, summed_total, uncounted)
+    off_schedule = found[0] if found is not None else None
     if excluded is None:
-        return whole_raw, whole_raw
+        return whole_raw, whole_raw, off_schedule
     kept_good = np.where(excluded, 0.0, good).sum(axis=0, keepdims=True)
     kept_total = np.where(excluded, 0.0, total).sum(axis=0, keepdims=True)
     everywhere = np.all(excluded, axis=0, keepdims=True).astype(bool)
     whole_counted = timeslice_counts(slo, evaluation, kept_good, kept_total, origin, everywhere)[1][
         0
     ]
-    return whole_raw, whole_counted
+    return whole_raw, whole_counted, off_schedule
+
+
+def _off_schedule_slices(
+    slo: SLO,
+    evaluation: Plan,
+    origin: int,
+    good: FloatArray,
+    total: FloatArray,
+    uncounted: Uncounted,
+) -> FloatArray | None:
+    """(series × [good, total]) slices of the period not counted because the minutes that
+    would make them count are out of schedule (None: no schedule)."""
+    settings = slo.timeslice
+    if settings is None or not uncounted.off_schedule.size:
+        return None
+    off = minute_ranges.mask(uncounted.off_schedule, origin, good.shape[1])
+    return dropped_slices(
+        good,
+        total,
+        origin,
+        int(settings.length.total_seconds() // 60),
+        settings.target,
+        settings.no_data,
+        off,
+        evaluation.intervals["period"],
+    )
 
 
 def _timeslice_part(
@@ -198,36 +333,36 @@ def _timeslice_part(
     evaluation: Plan,
     series: list[SeriesInfo],
     members: list[int],
-    exclusions: list[Exclusion],
-) -> tuple[FloatArray, FloatArray]:
+    uncounted: Uncounted,
+) -> SliceCounts:
     """Slice counts of a group of a timeslices SLO, judged on its summed minutes."""
     chosen = [series[i] for i in members]
-    origin, good, total, excluded = _minute_matrix(store, slo, evaluation, chosen, exclusions)
-    return _summed_slices(slo, evaluation, origin, good, total, excluded)
+    part = Uncounted([uncounted.per_series[i] for i in members], uncounted.off_schedule)
+    origin, good, total, excluded = _minute_matrix(slo, evaluation, store, chosen, part)
+    return _summed_slices(slo, evaluation, origin, good, total, excluded, part)
 
 
 def _minute_matrix(
-    store: Store,
     slo: SLO,
     evaluation: Plan,
+    store: Store,
     series: list[SeriesInfo],
-    exclusions: list[Exclusion],
+    uncounted: Uncounted,
 ) -> tuple[int, FloatArray, FloatArray, BoolArray | None]:
     """(series × minutes) counts from the earliest range start (on the slice grid) to the
-    evaluation minute, and the excluded-minute mask (None when nothing is excluded)."""
+    evaluation minute, and the mask of minutes not counted (None when every minute counts)."""
     assert slo.timeslice is not None
     length = int(slo.timeslice.length.total_seconds() // 60)
     origin = evaluation.earliest()
     origin -= origin % length
     good, total = store.minute_arrays([s.id for s in series], origin, evaluation.at)
     excluded: BoolArray | None = None
-    for index, info in enumerate(series):
-        for start, end in clip(
-            (origin, evaluation.at), excluded_ranges(slo, info.segment, exclusions)
-        ):
-            if excluded is None:
-                excluded = np.zeros(good.shape, dtype=bool)
-            excluded[index, start - origin : end - origin] = True
+    for index, ranges in enumerate(uncounted.per_series):
+        if not minute_ranges.clip(ranges, origin, evaluation.at).size:
+            continue
+        if excluded is None:
+            excluded = np.zeros(good.shape, dtype=bool)
+        excluded[index] = minute_ranges.mask(ranges, origin, good.shape[1])
     return origin, good, total, excluded
 
 
@@ -268,9 +403,11 @@ def read_timeline(
     end: Minute,
     step: timedelta,
     exclusions: list[Exclusion],
+    eligibility: Eligibility | None = None,
 ) -> Timeline:
     """The timeline of one series (or the whole SLO) at every step in ``[start, end]``:
-    counts read once at bin resolution (``engine.timeline``), exclusions applied."""
+    counts read once at bin resolution (``engine.timeline``), exclusions, schedule and
+    maintenance windows applied as a status applies them."""
     step_minutes = step.total_seconds() / 60
     if step_minutes < 1 or step_minutes != int(step_minutes):
         raise InvalidRequestError("a timeline step is a whole number of minutes, at least 1m")
@@ -279,16 +416,20 @@ def read_timeline(
     except ValueError as exc:
         raise InvalidRequestError(str(exc)) from exc
     key, series = timeline_series(store, slo, segment)
-    ranges = [excluded_ranges(slo, info.segment, exclusions) for info in series]
+    segments = [info.segment for info in series]
     if slo.timeslice is not None:
         length = int(slo.timeslice.length.total_seconds() // 60)
         grid = timeline_math.slice_grid(slo.window, at, int(step_minutes), length)
-        good, total = _slice_bins(store, slo, grid, series, ranges)
+        span = (grid.origin, grid.end)
+        uncounted = uncounted_ranges(slo, segments, exclusions, eligibility, span)
+        good, total = _slice_bins(store, slo, grid, series, uncounted)
         allowed = None
     else:
         grid = timeline_math.occurrence_grid(slo.window, at, int(step_minutes))
+        span = (grid.origin, grid.end)
+        uncounted = uncounted_ranges(slo, segments, exclusions, eligibility, span)
         targets = np.array([slo.target_for(info.segment) for info in series])
-        good, total, allowed = _occurrence_bins(store, grid, series, ranges, targets)
+        good, total, allowed = _occurrence_bins(store, grid, series, uncounted, targets)
         if len(set(targets.tolist())) <= 1:
             allowed = None  # one target: (1 − T) × E per range, exactly as a status computes
     return timeline_math.evaluate(
@@ -307,7 +448,7 @@ def _occurrence_bins(
     store: Store,
     grid: TimelineGrid,
     series: list[SeriesInfo],
-    ranges: list[list[tuple[Minute, Minute]]],
+    uncounted: Uncounted,
     targets: FloatArray,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Budget-counting good, total and allowed bad events per bin, summed over ``series``.
@@ -324,11 +465,11 @@ def _occurrence_bins(
     hourly = width % 60 == 0 and grid.origin % 60 == 0 and len(series) > _HOURLY_FROM
     for first in range(0, len(series), len(series) if hourly else _SERIES_CHUNK):
         chunk = series[first : first + (len(series) if hourly else _SERIES_CHUNK)]
-        chunk_ranges = ranges[first : first + len(chunk)]
+        removed = uncounted.per_series[first : first + len(chunk)]
         if hourly:
-            chunk_good, chunk_total = _hourly_bins(store, grid, chunk, chunk_ranges)
+            chunk_good, chunk_total = _hourly_bins(store, grid, chunk, removed)
         else:
-            chunk_good, chunk_total = _minute_bins(store, grid, chunk, chunk_ranges)
+            chunk_good, chunk_total = _minute_bins(store, grid, chunk, removed)
         good += chunk_good.sum(axis=0)
         total += chunk_total.sum(axis=0)
         allowed += ((1.0 - targets[first : first + len(chunk)])[:, None] * chunk_total).sum(axis=0)
@@ -339,24 +480,17 @@ def _hourly_bins(
     store: Store,
     grid: TimelineGrid,
     series: list[SeriesInfo],
-    ranges: list[list[tuple[Minute, Minute]]],
+    removed: list[RangeArray],
 ) -> tuple[FloatArray, FloatArray]:
-    """(series × bins) good and total of a grid whose bins are whole hours."""
+    """(series × bins) good and total of a grid whose bins are whole hours; the removed
+    parts are read once per distinct set of removed ranges."""
     per_bin = grid.bin_minutes // 60
     hours = grid.origin + 60 * np.arange(grid.bins * per_bin + 1, dtype=np.int64)
     intervals = list(zip(hours[:-1].tolist(), hours[1:].tolist(), strict=True))
-    sums = store.sums([info.id for info in series], intervals)
-    for index, info in enumerate(series):
-        parts: list[tuple[Minute, Minute]] = []
-        positions: list[int] = []
-        for low, high in clip((grid.origin, grid.end), ranges[index]):
-            for hour in range((low - grid.origin) // 60, -(-(high - grid.origin) // 60)):
-                start = grid.origin + 60 * hour
-                parts.append((max(low, start), min(high, start + 60)))
-                positions.append(hour)
-        if parts:
-            excluded = store.sums([info.id], parts)[0]
-            np.subtract.at(sums[index], np.asarray(positions), excluded)
+    ids = [info.id for info in series]
+    sums = store.sums(ids, intervals)
+    for ranges, members in Uncounted(removed, EMPTY).groups():
+        sums[members] -= range_sums(store, [ids[i] for i in members], (intervals, ranges))[0]
     sums = sums.reshape(len(series), grid.bins, per_bin, 2).sum(axis=2)
     return sums[:, :, 0], sums[:, :, 1]
 
@@ -365,14 +499,16 @@ def _minute_bins(
     store: Store,
     grid: TimelineGrid,
     series: list[SeriesInfo],
-    ranges: list[list[tuple[Minute, Minute]]],
+    removed: list[RangeArray],
 ) -> tuple[FloatArray, FloatArray]:
-    """(series × bins) good and total from minute arrays, excluded minutes zeroed."""
+    """(series × bins) good and total from minute arrays, removed minutes zeroed."""
     good, total = store.minute_arrays([info.id for info in series], grid.origin, grid.end)
-    for index in range(len(series)):
-        for low, high in clip((grid.origin, grid.end), ranges[index]):
-            good[index, low - grid.origin : high - grid.origin] = 0.0
-            total[index, low - grid.origin : high - grid.origin] = 0.0
+    width = grid.end - grid.origin
+    for index, ranges in enumerate(removed):
+        if ranges.size:
+            dropped = minute_ranges.mask(ranges, grid.origin, width)
+            good[index, dropped] = 0.0
+            total[index, dropped] = 0.0
     shape = (len(series), grid.bins, grid.bin_minutes)
     return good.reshape(shape).sum(axis=2), total.reshape(shape).sum(axis=2)
 
@@ -382,10 +518,10 @@ def _slice_bins(
     slo: SLO,
     grid: TimelineGrid,
     series: list[SeriesInfo],
-    ranges: list[list[tuple[Minute, Minute]]],
+    uncounted: Uncounted,
 ) -> tuple[FloatArray, FloatArray]:
     """Good and counted slices per slice. Several series are judged on their summed
-    minutes, a minute excluded only where every series excludes it (as a status does)."""
+    minutes, a minute removed only where every series removes it (as a status does)."""
     settings = slo.timeslice
     assert settings is not None
     width = grid.bins * grid.bin_minutes
@@ -397,8 +533,9 @@ def _slice_bins(
         good, total = store.minute_arrays([info.id for info in chunk], grid.origin, grid.end)
         excluded = np.zeros(good.shape, dtype=bool)
         for index in range(len(chunk)):
-            for low, high in clip((grid.origin, grid.end), ranges[first + index]):
-                excluded[index, low - grid.origin : high - grid.origin] = True
+            ranges = uncounted.per_series[first + index]
+            if minute_ranges.clip(ranges, grid.origin, grid.end).size:
+                excluded[index] = minute_ranges.mask(ranges, grid.origin, width)
                 any_excluded = True
         kept_good += np.where(excluded, 0.0, good).sum(axis=0)
         kept_total += np.where(excluded, 0.0, total).sum(axis=0)
@@ -425,11 +562,12 @@ def consumed_after(
     starts: list[Minute],
     horizon: int,
     exclusions: list[Exclusion],
+    eligibility: Eligibility | None = None,
 ) -> FloatArray:
     """Per start minute: the share of ``slo``'s period budget consumed in the ``horizon``
     minutes after it by the series matching ``segment``, i.e. ``burn × horizon / period``
-    with budget-counting events (NaN when nothing was eligible). Timeslice SLOs are
-    estimated from their events too."""
+    with budget-counting events: exclusions, schedule and maintenance windows applied (NaN
+    when nothing was eligible). Timeslice SLOs are estimated from their events too."""
     result = np.full(len(starts), np.nan)
     keys = set(slo.segments.keys)
     wanted = segment_key({k: v for k, v in segment.items() if k in keys})
@@ -441,13 +579,12 @@ def consumed_after(
     if not series or not starts:
         return result
     intervals = [(start, start + horizon) for start in starts]
-    counted = store.sums([info.id for info in series], intervals)
-    for index, info in enumerate(series):
-        ranges = excluded_ranges(slo, info.segment, exclusions)
-        for position, interval in enumerate(intervals):
-            parts = clip(interval, ranges)
-            if parts:
-                counted[index, position] -= store.sums([info.id], parts)[0].sum(axis=0)
+    ids = [info.id for info in series]
+    counted = store.sums(ids, intervals)
+    span = (min(starts), max(starts) + horizon)
+    uncounted = uncounted_ranges(slo, [i.segment for i in series], exclusions, eligibility, span)
+    for ranges, members in uncounted.groups():
+        counted[members] -= range_sums(store, [ids[i] for i in members], (intervals, ranges))[0]
     targets = np.array([slo.target_for(info.segment) for info in series])
     bad = (counted[:, :, 1] - counted[:, :, 0]).sum(axis=0)
     allowed = ((1.0 - targets)[:, None] * counted[:, :, 1]).sum(axis=0)

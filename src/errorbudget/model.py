@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from errorbudget.durations import Duration
+from errorbudget.schedules import ScheduleRef
 
 Minute = int
 """Minutes since 1970-01-01T00:00Z."""
@@ -360,6 +361,9 @@ class SLO(_Model):
     alerting: Alerting = Field(default_factory=Alerting)
     forecast: Forecast = Field(default_factory=Forecast)
     data: DataSettings = Field(default_factory=DataSettings)
+    schedule: ScheduleRef | None = None
+    """When events are eligible: a name from the config's ``schedules``, or a schedule
+    written in place; None: always (errorbudget/schedules.py)."""
     runbook_url: str | None = None
 
     @model_validator(mode="after")
@@ -756,6 +760,7 @@ class BudgetStatus:
     raw_total: float
     raw_bad: float
     excluded: float
+    """Events removed by exclusions and maintenance windows (not those out of schedule)."""
     sli: float | None
     budget_total: float
     budget_consumed: float
@@ -785,6 +790,11 @@ class BudgetStatus:
     band: Band = "none"
     advice: str = ""
     coverage: DataCoverage | None = None
+    out_of_schedule: float = 0.0
+    """Events (slices, for timeslices) of the period outside the SLO's schedule: kept in
+    ``raw_total``, not counted, and not in ``excluded`` (docs/concepts.md "Schedules")."""
+    out_of_schedule_bad: float = 0.0
+    """Of those, the bad ones."""
 
     @property
     def alerts(self) -> list[ConditionResult]:

@@ -94,6 +94,8 @@ def status_to_dict(status: BudgetStatus) -> dict[str, Any]:
         "raw_total": _count(status.raw_total),
         "raw_bad": _count(status.raw_bad),
         "excluded": _count(status.excluded),
+        "out_of_schedule": _count(status.out_of_schedule),
+        "out_of_schedule_bad": _count(status.out_of_schedule_bad),
         "sli": _number(status.sli, 9),
         "budget_total": _number(status.budget_total),
         "budget_consumed": _number(status.budget_consumed),

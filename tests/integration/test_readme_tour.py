@@ -132,7 +132,9 @@ def test_the_readme_tour_runs_as_printed_and_agrees_with_the_dashboard(
             # What the tour's JSON status says is what the dashboard shows, at its instant.
             assert_same_figures(json.loads(result.stdout), overview(config))
         if command.argv[1] == "validate":
-            assert re.fullmatch(r"\S+: valid \(\d SLOs, \d services\)\n", result.output)
+            # valid, then each SLO's schedule in words (the example's IVR: business hours)
+            assert re.match(r"\S+: valid \(\d SLOs, \d services\)\n", result.output)
+            assert all(line.startswith("  ") for line in result.output.splitlines()[1:])
         if command.argv[1:3] == ["exclusions", "add"]:
             before = voice_remaining
             voice_remaining = overview_remaining(config, "voice-sla")

@@ -61,8 +61,52 @@ def config_file(tmp_path: Path, text: str) -> Path:
 def test_valid_config_exits_0(cli: click.Group, runner: CliRunner) -> None:
     result = runner.invoke(cli, ["validate", "-c", str(EXAMPLE)])
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"{EXAMPLE}: valid (5 SLOs, 3 services)\n"
+    assert result.stdout == (
+        f"{EXAMPLE}: valid (5 SLOs, 3 services)\n"
+        "  ivr-completion: eligible Mon–Fri 08:00–20:00; Sat 09:00–13:00 (America/New_York),"
+        " schedule 'us-business-hours'; 3 holidays, 2026-11-26 … 2026-12-25\n"
+    )
     assert result.stderr == ""
+
+
+SCHEDULED = """\
+schedules:
+  - name: weekdays
+    timezone: Europe/Berlin
+    hours: {mon-fri: ["09:00-12:00", "13:00-17:00"]}
+maintenance:
+  - {name: patch, timezone: UTC, start: "02:00", duration: 90m, weekdays: [sun], nth: [1],
+     segment: {queue: billing}}
+slos:
+  - id: chat
+    service: cc
+    target: 0.9
+    window: {type: rolling, length: 7d}
+    segments: {keys: [queue]}
+    schedule: weekdays
+  - id: inline
+    service: cc
+    target: 0.9
+    window: {type: rolling, length: 7d}
+    schedule: {timezone: UTC, hours: {sat: ["10:00-11:00"], sun: ["10:00-11:00"]}}
+    alerting: {enabled: false}
+"""
+
+
+def test_validate_shows_schedules_and_maintenance_in_words(
+    cli: click.Group, runner: CliRunner, tmp_path: Path
+) -> None:
+    path = config_file(tmp_path, SCHEDULED)
+    result = runner.invoke(cli, ["validate", "-c", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1:] == [
+        "  chat: eligible Mon–Fri 09:00–12:00, 13:00–17:00 (Europe/Berlin), schedule 'weekdays'",
+        "  chat: maintenance 'patch': monthly on the 1st Sun 02:00 for 1h30m (UTC)"
+        " for queue=billing",
+        "  inline: eligible Sat, Sun 10:00–11:00 (UTC)",  # no queue: the window is not its
+    ]
+    result = runner.invoke(cli, ["validate", "-c", str(path), "--format", "json"])
+    assert [item["slo"] for item in json.loads(result.stdout)["eligibility"]] == ["chat", "inline"]
 
 
 def test_invalid_config_prints_every_problem_and_exits_1(
@@ -200,7 +244,14 @@ def test_openslo_export_then_import(cli: click.Group, runner: CliRunner, tmp_pat
     assert runner.invoke(cli, ["validate", "-c", str(imported)]).exit_code == 0
     original = load_config(EXAMPLE, environ={}).config
     again = load_config(imported, environ={}).config
-    assert again.slos == original.slos
+    # a named schedule comes back written in place (OpenSLO has no schedules to refer to)
+    [ivr] = [s for s in again.slos if s.id == "ivr-completion"]
+    [named] = original.schedules
+    assert ivr.schedule is not None and not isinstance(ivr.schedule, str)
+    assert (ivr.schedule.timezone, ivr.schedule.hours) == (named.timezone, named.hours)
+    assert [s.model_copy(update={"schedule": None}) for s in again.slos] == [
+        s.model_copy(update={"schedule": None}) for s in original.slos
+    ]
     assert again.burn_catalogs == original.burn_catalogs
     assert again.policies == original.policies
 

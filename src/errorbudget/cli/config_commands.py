@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import click
 
 from errorbudget.cli.common import config_option, echo_json, format_option
-from errorbudget.config import default_config_path, load_config
+from errorbudget.config import LoadedConfig, default_config_path, load_config
 from errorbudget.errors import ConfigError, ConfigValidationError, ErrorBudgetError, Problem
+from errorbudget.model import segment_key, segment_label
 from errorbudget.openslo import export_config, import_documents
 
 OUTPUT = click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path)
@@ -47,10 +49,12 @@ def validate(config_path: Path | None, output_format: str) -> None:
     """Check a config file and report every problem at once, as FILE:LINE:COL: MESSAGE.
 
     Warnings (e.g. a burn-rate condition that can never fire at a low target) do not make
-    the config invalid. Exit 0 when valid, 1 when not.
+    the config invalid. A valid config is followed by each SLO's schedule and maintenance
+    windows in words. Exit 0 when valid, 1 when not.
     """
     path = config_path or default_config_path()
     summary = ""
+    eligibility: list[dict[str, Any]] = []
     try:
         loaded = load_config(path)
     except ConfigValidationError as exc:
@@ -61,6 +65,7 @@ def validate(config_path: Path | None, output_format: str) -> None:
         problems, valid = loaded.warnings, True
         config = loaded.config
         summary = f"{len(config.slos)} SLOs, {len(config.services)} services"
+        eligibility = eligibility_in_words(loaded)
     errors = sum(1 for p in problems if p.severity == "error")
     warnings = len(problems) - errors
     if output_format == "json":
@@ -71,6 +76,7 @@ def validate(config_path: Path | None, output_format: str) -> None:
                 "errors": errors,
                 "warnings": warnings,
                 "problems": [asdict(problem) for problem in problems],
+                "eligibility": eligibility,
             }
         )
     else:
@@ -79,10 +85,42 @@ def validate(config_path: Path | None, output_format: str) -> None:
         if valid:
             extra = f", {warnings} warning{'s' * (warnings != 1)}" if warnings else ""
             click.echo(f"{path}: valid ({summary}{extra})")
+            for item in eligibility:
+                if item["schedule"]:
+                    click.echo(f"  {item['slo']}: eligible {item['schedule']}")
+                for text in item["maintenance"]:
+                    click.echo(f"  {item['slo']}: maintenance {text}")
         else:
             click.echo(f"{path}: invalid ({errors} error{'s' * (errors != 1)})", err=True)
     if not valid:
         raise click.exceptions.Exit(1)
+
+
+def eligibility_in_words(loaded: LoadedConfig) -> list[dict[str, Any]]:
+    """Per SLO with a schedule or maintenance windows: the schedule and each window in
+    words, e.g. ``Mon–Fri 08:00–20:00; Sat 09:00–13:00 (America/New_York), schedule
+    'us-business-hours'; 2 holidays, 2026-11-26 … 2026-12-24``."""
+    found: list[dict[str, Any]] = []
+    for slo in loaded.config.slos:
+        eligibility = loaded.eligibility(slo)
+        definition = loaded.schedule(slo)
+        schedule_text = None
+        if definition is not None and eligibility.schedule is not None:
+            schedule_text = definition.describe()
+            if isinstance(slo.schedule, str):
+                schedule_text += f", schedule {slo.schedule!r}"
+            days = sorted(eligibility.schedule.holidays)
+            if days:
+                plural = "s" * (len(days) != 1)
+                schedule_text += f"; {len(days)} holiday{plural}, {days[0]}"
+                schedule_text += f" … {days[-1]}" if len(days) > 1 else ""
+        windows = []
+        for window in eligibility.maintenance:
+            scope = f" for {segment_label(segment_key(window.segment))}" if window.segment else ""
+            windows.append(f"{window.name!r}: {window.describe()}{scope}")
+        if schedule_text or windows:
+            found.append({"slo": slo.id, "schedule": schedule_text, "maintenance": windows})
+    return found
 
 
 @click.group("openslo")

@@ -64,6 +64,9 @@ class RangeCounts:
     scale: int
     targets: tuple[float, ...]
     bounds: tuple[Bounds, ...]
+    off_schedule: FloatArray | None = None
+    """(series × [good, total]) events (slices) of the period outside the SLO's schedule;
+    None when it has none."""
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -84,10 +87,14 @@ def scaled_allowances(targets: Sequence[float], eligible: FloatArray) -> tuple[I
 
 
 def range_counts(
-    raw: FloatArray, counted: FloatArray, targets: Sequence[float], bounds: Sequence[Bounds]
+    raw: FloatArray,
+    counted: FloatArray,
+    targets: Sequence[float],
+    bounds: Sequence[Bounds],
+    off_schedule: FloatArray | None = None,
 ) -> RangeCounts:
     allowed, scale = scaled_allowances(targets, counted[..., 1])
-    return RangeCounts(raw, counted, allowed, scale, tuple(targets), tuple(bounds))
+    return RangeCounts(raw, counted, allowed, scale, tuple(targets), tuple(bounds), off_schedule)
 
 
 def data_coverage(
@@ -135,13 +142,16 @@ def evaluate_row(
     conditions_for: ConditionsFor,
     coverage: DataCoverage,
     members_within: Sequence[bool | None] | None = None,
+    off_schedule: FloatArray | None = None,
 ) -> BudgetStatus:
     """The status of one row at ``plan.at``: one series, or the sum of several.
 
     ``raw`` and ``counted`` are (ranges × [good, total]) in ``plan.names`` order, ``allowed``
     the allowed bad events × ``scale`` per range. ``target`` is the configured target shown
     (the segment's, or the SLO's for an aggregate). ``members_within`` says, for an
-    aggregate, whether each member series meets its own target.
+    aggregate, whether each member series meets its own target. ``off_schedule`` is the
+    period's [good, total] outside the SLO's schedule: part of ``raw``, not of ``counted``,
+    and reported apart from exclusions.
     """
     at = plan.positions
     goods = counted[:, 0].tolist()
@@ -153,6 +163,9 @@ def evaluate_row(
     period = spends["period"]
     period_good, period_total = goods[at["period"]], totals[at["period"]]
     raw_good, raw_total = (float(x) for x in raw[at["period"]])
+    off_good, off_total = (0.0, 0.0)
+    if off_schedule is not None:
+        off_good, off_total = float(off_schedule[0]), float(off_schedule[1])
 
     # an aggregate's budget amounts to its own target; one series' is its configured one
     effective = (
@@ -224,7 +237,7 @@ def evaluate_row(
         bad=period_total - period_good,
         raw_total=raw_total,
         raw_bad=raw_total - raw_good,
-        excluded=raw_total - period_total,
+        excluded=raw_total - period_total - off_total,
         sli=period_good / period_total if period_total > 0 else None,
         budget_total=period.allowed / scale,
         budget_consumed=float(period.bad),
@@ -248,6 +261,8 @@ def evaluate_row(
         band=words.band,
         advice=words.advice,
         coverage=coverage,
+        out_of_schedule=off_total,
+        out_of_schedule_bad=off_total - off_good,
     )
 
 
@@ -273,6 +288,7 @@ def evaluate_series(
         preset=preset,
         conditions_for=conditions_for,
         coverage=data_coverage(plan, counts.bounds[index], slo.data.min_coverage, slo.max_data_age),
+        off_schedule=counts.off_schedule[index] if counts.off_schedule is not None else None,
     )
 
 
@@ -285,12 +301,16 @@ def evaluate_aggregate(
     preset: PolicyPreset,
     conditions_for: ConditionsFor,
     whole: tuple[FloatArray, FloatArray] | None = None,
+    whole_off_schedule: FloatArray | None = None,
 ) -> BudgetStatus:
     """Several series of ``counts`` as one row: counts and budgets summed (the whole-SLO
     row, a tier, a group). ``whole`` replaces the summed (raw, counted) counts where they
     do not add up (timeslices: slices are judged on the summed minutes, with the SLO's own
-    target)."""
+    target), and ``whole_off_schedule`` the summed out-of-schedule counts."""
     chosen = list(members)
+    off_schedule = whole_off_schedule
+    if whole is None and counts.off_schedule is not None:
+        off_schedule = counts.off_schedule[chosen].sum(axis=0)
     if whole is not None:
         raw, counted = whole
         allowed_all, scale = scaled_allowances([slo.target], counted[None, :, 1])
@@ -327,6 +347,7 @@ def evaluate_aggregate(
         conditions_for=conditions_for,
         coverage=data_coverage(plan, bounds, slo.data.min_coverage, slo.max_data_age),
         members_within=within,
+        off_schedule=off_schedule,
     )
 
 

@@ -105,3 +105,41 @@ class SlicePrefix:
         good = self._good[..., last] - self._good[..., first]
         counted = self._counted[..., last] - self._counted[..., first]
         return np.asarray(good, dtype=np.float64), np.asarray(counted, dtype=np.float64)
+
+
+def dropped_slices(
+    good: FloatArray,
+    total: FloatArray,
+    origin: int,
+    slice_minutes: int,
+    slice_target: float,
+    no_data: Literal["ignore", "good", "bad"],
+    dropped: BoolArray,
+    interval: tuple[int, int],
+) -> FloatArray:
+    """[good, total] slices of ``interval`` that count on every minute but no longer once
+    the ``dropped`` minutes are removed (the slices out of an SLO's schedule), per series:
+    shape (..., 2). ``good`` counts those that were good on all their minutes.
+
+    The arrays start at ``origin`` on the slice grid; slices are picked as
+    :meth:`SlicePrefix.counts` picks them.
+    """
+    usable = total.shape[-1] - total.shape[-1] % slice_minutes
+    counted, is_good = slice_counts(
+        good[..., :usable], total[..., :usable], slice_minutes, slice_target, no_data
+    )
+    kept, _ = slice_counts(
+        good[..., :usable],
+        total[..., :usable],
+        slice_minutes,
+        slice_target,
+        no_data,
+        np.broadcast_to(dropped[..., :usable], total[..., :usable].shape),
+    )
+    first = max((interval[0] - interval[0] % slice_minutes - origin) // slice_minutes, 0)
+    last = min(
+        (interval[1] - interval[1] % slice_minutes - origin) // slice_minutes, counted.shape[-1]
+    )
+    lost = counted[..., first:last] & ~kept[..., first:last]
+    found = np.stack([(lost & is_good[..., first:last]).sum(axis=-1), lost.sum(axis=-1)], axis=-1)
+    return found.astype(np.float64)

@@ -34,9 +34,11 @@ objects: one policy with one condition per burn condition (OpenSLO v1 allows one
 per policy), ``lookbackWindow`` the long window, ``alertAfter`` the short one, ``threshold``
 the factor in force at the SLO's target, at full precision. No AlertNotificationTarget:
 errorbudget sends no notifications yet. What OpenSLO cannot express (segments, policy,
-owner, alerting, and the definitions of non-built-in burn catalogs and policy presets)
-travels as JSON in the ``errorbudget.io/settings`` annotation, so export then import — in
-any config — gives back the same SLOs, catalogs and presets.
+owner, alerting, schedule, and the definitions of non-built-in burn catalogs and policy
+presets) travels as JSON in the ``errorbudget.io/settings`` annotation, so export then
+import — in any config — gives back the same SLOs, catalogs and presets; a named schedule
+comes back written in place, with its holiday calendars as holidays (OpenSLO has no
+schedules to refer to). Maintenance windows are not exported.
 """
 
 from errorbudget.openslo.exporter import export_config

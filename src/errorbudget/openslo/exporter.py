@@ -22,6 +22,7 @@ from errorbudget.openslo.objects import (
     SETTINGS_KEYS,
     format_shorthand,
 )
+from errorbudget.schedules import inline_schedule
 
 CALENDAR_DURATIONS = {"week": "1w", "month": "1M", "quarter": "1Q"}
 CALENDAR_START = "2024-01-01 00:00:00"
@@ -56,11 +57,24 @@ def export_config(config: Config) -> str:
             definitions["policy_preset"] = preset.model_dump(mode="json")
         alerts = [_alert(slo, condition) for condition in conditions]
         documents.append(_sli(slo))
+        exported = _schedule_in_place(config, slo)
         names = [policy["metadata"]["name"] for policy, _ in alerts]
-        documents.append(_slo(slo, names, definitions))
+        documents.append(_slo(exported, names, definitions))
         for policy, condition in alerts:
             documents += [policy, condition]
     return yaml.safe_dump_all(documents, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _schedule_in_place(config: Config, slo: SLO) -> SLO:
+    """``slo`` with its schedule written in place, holiday calendars included: OpenSLO has
+    no schedules, so the settings annotation carries the whole of it."""
+    schedule = slo.schedule
+    if isinstance(schedule, str):
+        schedule = next((s for s in config.schedules if s.name == schedule), None)
+    if schedule is None:
+        return slo
+    calendars = {calendar.name: calendar for calendar in config.holiday_calendars}
+    return slo.model_copy(update={"schedule": inline_schedule(schedule, calendars)})
 
 
 def _object(

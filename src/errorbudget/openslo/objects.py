@@ -27,7 +27,7 @@ NOTIFICATION_TARGET = "errorbudget"
 """The AlertNotificationTarget that exports before #7 referenced (accepted on import,
 no longer exported: errorbudget has no notification targets yet)."""
 SETTINGS_KEYS = frozenset(
-    {"owner", "runbook_url", "segments", "policy", "alerting", "forecast", "timeslice"}
+    {"owner", "runbook_url", "segments", "policy", "alerting", "forecast", "timeslice", "schedule"}
 )
 DEFINITION_KEYS = frozenset({"burn_catalog", "policy_preset"})
 """Also in the settings annotation: the definition of a burn catalog or policy preset the

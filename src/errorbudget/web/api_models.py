@@ -74,7 +74,12 @@ class StatusOut(BaseModel):
     bad: Count
     raw_total: Count
     raw_bad: Count
-    excluded: Count
+    excluded: Count = Field(description="Removed by exclusions and maintenance windows.")
+    out_of_schedule: Count = Field(
+        default=0,
+        description="Outside the SLO's schedule: in raw_total, not eligible, not excluded.",
+    )
+    out_of_schedule_bad: Count = Field(default=0, description="Of those, the bad ones.")
     sli: float | None = Field(description="None: no data (never shown as 0 % or 100 %).")
     budget_total: float | None
     budget_consumed: float | None

@@ -13,7 +13,15 @@ from datetime import datetime, timedelta
 
 from errorbudget.app import App
 from errorbudget.errors import InvalidRequestError, NotFoundError
-from errorbudget.model import SLO, BudgetStatus, Exclusion, from_minute, segment_key, segment_label
+from errorbudget.model import (
+    SLO,
+    BudgetStatus,
+    Exclusion,
+    from_minute,
+    matches,
+    segment_key,
+    segment_label,
+)
 from errorbudget.web.pages_models import (
     Annotation,
     ConditionCell,
@@ -114,9 +122,12 @@ def build_detail(
             raw_total=focus.raw_total,
             raw_bad=focus.raw_bad,
             excluded_total=focus.excluded,
-            excluded_bad=focus.raw_bad - focus.bad,
+            excluded_bad=focus.raw_bad - focus.bad - focus.out_of_schedule_bad,
             eligible=focus.eligible,
             bad=focus.bad,
+            out_of_schedule_total=focus.out_of_schedule,
+            out_of_schedule_bad=focus.out_of_schedule_bad,
+            schedule=schedule.describe() if (schedule := app.loaded.schedule(slo)) else None,
         ),
         exclusions=[
             ExclusionRow(
@@ -186,8 +197,8 @@ def _annotations(
     start: datetime,
     end: datetime,
 ) -> list[Annotation]:
-    """Exclusions, burn episodes and change markers, numbered in time order for the charts
-    and their legend."""
+    """Exclusions, maintenance windows, burn episodes and change markers, numbered in time
+    order for the charts and their legend."""
     found: list[Annotation] = []
     for e in exclusions:
         where = f" ({segment_label(segment_key(e.segment))})" if e.segment else ""
@@ -200,6 +211,22 @@ def _annotations(
                 end=from_minute(e.end),
                 label=f"Exclusion #{e.id}: {e.category}{where}",
                 detail=f"{e.reason} (by {e.created_by}{approved})",
+            )
+        )
+    first, last = int(start.timestamp() // 60), int(end.timestamp() // 60)
+    for maintenance, low, high in app.loaded.eligibility(slo).occurrences(first, last):
+        if focus.segment and not matches(focus.segment, maintenance.segment):
+            continue
+        scope = maintenance.segment
+        where = f" ({segment_label(segment_key(scope))})" if scope else ""
+        found.append(
+            Annotation(
+                number=0,
+                kind="maintenance",
+                start=from_minute(low),
+                end=from_minute(high),
+                label=f"Maintenance {maintenance.name}{where}",
+                detail=maintenance.description or maintenance.describe(),
             )
         )
     for begin, finish, peak in _episodes(points, thresholds):

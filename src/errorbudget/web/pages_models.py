@@ -312,7 +312,9 @@ class Annotation(View):
     deploy, config or model change, incident or other note (an instant, ``end`` None)."""
 
     number: int
-    kind: Literal["exclusion", "burn_episode", "deploy", "config", "model", "incident", "other"]
+    kind: Literal[
+        "exclusion", "maintenance", "burn_episode", "deploy", "config", "model", "incident", "other"
+    ]
     start: datetime
     end: datetime | None
     label: str
@@ -331,7 +333,8 @@ class ExclusionRow(View):
 
 
 class FailureBreakdown(View):
-    """Raw vs budget-counting figures of the period to date (whole SLO)."""
+    """Raw vs budget-counting figures of the period to date (whole SLO): raw = excluded
+    (exclusions and maintenance windows) + out of schedule + budget-counting."""
 
     raw_total: float
     raw_bad: float
@@ -339,6 +342,10 @@ class FailureBreakdown(View):
     excluded_bad: float
     eligible: float
     bad: float
+    out_of_schedule_total: float = 0.0
+    out_of_schedule_bad: float = 0.0
+    schedule: str | None = None
+    """The SLO's schedule in words, when it has one."""
 
 
 class SegmentGroup(View):

@@ -30,6 +30,7 @@ GRID = "#e3e6ea"
 
 MARKER_COLOURS: dict[str, str] = {
     "exclusion": "#5b6573",
+    "maintenance": "#5b6573",
     "burn_episode": "#c62828",
     "incident": "#c62828",
     "deploy": "#4338ca",
@@ -37,7 +38,11 @@ MARKER_COLOURS: dict[str, str] = {
     "model": "#4338ca",
     "other": "#4338ca",
 }
-"""Annotation markers: grey exclusions, red burn episodes and incidents, indigo changes."""
+"""Annotation markers: grey exclusions and maintenance windows, red burn episodes and
+incidents, indigo changes."""
+
+HATCHED = ("exclusion", "maintenance")
+"""Kinds whose ranges are removed from budget counting: hatched over their colour."""
 
 LABEL_ROOM = 150.0
 """Right margin of a chart with reference lines, where their labels go."""
@@ -348,7 +353,11 @@ def line_chart_svg(
         out.append(
             f'<g class="annotation annotation-{note.kind}"><title>{escape(note.label)}</title>'
             f'<rect {geometry} fill="{colour}" fill-opacity="0.14"/>'
-            + (f'<rect {geometry} fill="url(#hatch)"/>' if note.kind == "exclusion" else "")
+            + (
+                f'<rect {geometry} fill="url(#hatch)"/>'
+                if note.kind in ("exclusion", "maintenance")
+                else ""
+            )
             + "</g>"
         )
     # Reference lines are labelled in the right margin, never over the data; a label that
