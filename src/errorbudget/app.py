@@ -309,6 +309,7 @@ class App:
         self, slos: Sequence[SLO], at_minute: Minute, include_total: bool
     ) -> dict[str, SloEvaluation]:
         exclusions = self.store.list_exclusions()
+        issues = self.store.list_data_issues()
         series = self._series_by_slo(slos) if slos else {}
         return {
             slo.id: evaluate_slo(
@@ -321,6 +322,7 @@ class App:
                 self._conditions,
                 include_total,
                 self.loaded.eligibility(slo),
+                issues,
             )
             for slo in slos
         }
@@ -456,6 +458,7 @@ class App:
             step,
             self.store.list_exclusions(),
             self.loaded.eligibility(slo),
+            self.store.list_data_issues(),
         )
 
     def conditions(

@@ -493,12 +493,14 @@ def estimate_impact(
     starts = sorted({to_minute(m) for m in moments})[-IMPACT_HISTORY:]
     horizon = int(IMPACT_HORIZON.total_seconds() // 60)
     exclusions = app.store.list_exclusions()
+    issues = app.store.list_data_issues()
     per_slo: dict[str, float] = {}
     worst = np.full(len(starts), np.nan)
     for slo in slos:
         fractions = consumed_after(
-            app.store, slo, segment, starts, horizon, exclusions, app.loaded.eligibility(slo)
-        )
+            app.store, slo, segment, starts, horizon, exclusions, app.loaded.eligibility(slo),
+            issues,
+        )  # fmt: skip
         if np.all(np.isnan(fractions)):
             continue
         per_slo[slo.id] = float(np.nanmean(fractions))

@@ -6,7 +6,7 @@ This is the App's workhorse; it is the only place where store reads and engine c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -30,6 +30,7 @@ from errorbudget.errors import InvalidRequestError, NotFoundError
 from errorbudget.model import (
     SLO,
     BudgetStatus,
+    DataIssue,
     Exclusion,
     Minute,
     PolicyPreset,
@@ -47,6 +48,19 @@ def excluded_ranges(
 ) -> list[tuple[Minute, Minute]]:
     """The merged minute ranges excluded from one series."""
     return merge_ranges([(e.start, e.end) for e in exclusions if e.applies_to(slo, segment)])
+
+
+def broken_ranges(
+    slo: SLO, segment: SegmentKey, issues: Sequence[DataIssue]
+) -> list[tuple[Minute, Minute]]:
+    """The merged minute ranges a source reported broken for one series (unresolved data
+    issues): left out of budget counting like exclusions, never counted as bad events."""
+    return merge_ranges([(i.start, i.end) for i in issues if i.applies_to(slo.id, segment)])
+
+
+def minutes_within(ranges: list[tuple[Minute, Minute]], interval: tuple[Minute, Minute]) -> int:
+    """How many minutes of merged ``ranges`` fall inside ``interval``."""
+    return sum(max(0, min(end, interval[1]) - max(start, interval[0])) for start, end in ranges)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +92,19 @@ def uncounted_ranges(
     exclusions: list[Exclusion],
     eligibility: Eligibility | None,
     span: tuple[Minute, Minute],
+    issues: Sequence[DataIssue] = (),
 ) -> Uncounted:
-    """What :class:`Uncounted` says for the series ``segments`` of ``slo`` over ``span``.
-    Without a schedule or maintenance window this is only the exclusions, as before."""
-    excluded = [excluded_ranges(slo, segment, exclusions) for segment in segments]
+    """What :class:`Uncounted` says for the series ``segments`` of ``slo`` over ``span``:
+    exclusions and broken data (``issues``), and with a schedule or maintenance windows,
+    those too."""
+    excluded = [
+        merge_ranges(
+            excluded_ranges(slo, segment, exclusions) + broken_ranges(slo, segment, issues)
+        )
+        if issues
+        else excluded_ranges(slo, segment, exclusions)
+        for segment in segments
+    ]
     if eligibility is None or eligibility.empty:
         return Uncounted([minute_ranges.as_ranges(r) if r else EMPTY for r in excluded], EMPTY)
     start, end = span
@@ -150,10 +173,12 @@ def evaluate_slo(
     conditions_for: ConditionsFor,
     include_total: bool = True,
     eligibility: Eligibility | None = None,
+    issues: Sequence[DataIssue] = (),
 ) -> SloEvaluation:
     """Statuses of every series of ``slo`` at ``at``; the whole-SLO row first when the SLO
     has segments (or no series yet, so it still shows up, as no data), and its group rows.
-    ``eligibility`` is the SLO's schedule and maintenance windows (``LoadedConfig``)."""
+    ``eligibility`` is the SLO's schedule and maintenance windows (``LoadedConfig``),
+    ``issues`` the unresolved data issues (broken data, left out and reported)."""
     evaluation = plan(slo.window, at, slo.forecast.lookback)
     targets = [slo.target_for(info.segment) for info in series]
     bounds = store.series_bounds([info.id for info in series]) if series else []
@@ -161,13 +186,17 @@ def evaluate_slo(
     if slo.timeslice is not None:  # slices are read from the slice holding the start
         span_start -= span_start % int(slo.timeslice.length.total_seconds() // 60)
     segments = [info.segment for info in series]
-    uncounted = uncounted_ranges(slo, segments, exclusions, eligibility, (span_start, at))
+    uncounted = uncounted_ranges(slo, segments, exclusions, eligibility, (span_start, at), issues)
+    period = evaluation.intervals["period"]
+    broken = (
+        [minutes_within(broken_ranges(slo, s, issues), period) for s in segments] if issues else []
+    )
     whole: SliceCounts | None = None
     if slo.budgeting == "timeslices":
         raw, counted, off, whole = _timeslices(store, slo, evaluation, series, uncounted)
     else:
         raw, counted, off = _occurrences(store, evaluation, series, uncounted)
-    counts = range_counts(raw, counted, targets, bounds, off)
+    counts = range_counts(raw, counted, targets, bounds, off, broken)
     statuses = [
         evaluate_series(slo, info.segment, evaluation, counts, index, preset, conditions_for)
         for index, info in enumerate(series)
@@ -404,6 +433,7 @@ def read_timeline(
     step: timedelta,
     exclusions: list[Exclusion],
     eligibility: Eligibility | None = None,
+    issues: Sequence[DataIssue] = (),
 ) -> Timeline:
     """The timeline of one series (or the whole SLO) at every step in ``[start, end]``:
     counts read once at bin resolution (``engine.timeline``), exclusions, schedule and
@@ -421,13 +451,13 @@ def read_timeline(
         length = int(slo.timeslice.length.total_seconds() // 60)
         grid = timeline_math.slice_grid(slo.window, at, int(step_minutes), length)
         span = (grid.origin, grid.end)
-        uncounted = uncounted_ranges(slo, segments, exclusions, eligibility, span)
+        uncounted = uncounted_ranges(slo, segments, exclusions, eligibility, span, issues)
         good, total = _slice_bins(store, slo, grid, series, uncounted)
         allowed = None
     else:
         grid = timeline_math.occurrence_grid(slo.window, at, int(step_minutes))
         span = (grid.origin, grid.end)
-        uncounted = uncounted_ranges(slo, segments, exclusions, eligibility, span)
+        uncounted = uncounted_ranges(slo, segments, exclusions, eligibility, span, issues)
         targets = np.array([slo.target_for(info.segment) for info in series])
         good, total, allowed = _occurrence_bins(store, grid, series, uncounted, targets)
         if len(set(targets.tolist())) <= 1:
@@ -563,11 +593,13 @@ def consumed_after(
     horizon: int,
     exclusions: list[Exclusion],
     eligibility: Eligibility | None = None,
+    issues: Sequence[DataIssue] = (),
 ) -> FloatArray:
     """Per start minute: the share of ``slo``'s period budget consumed in the ``horizon``
     minutes after it by the series matching ``segment``, i.e. ``burn × horizon / period``
-    with budget-counting events: exclusions, schedule and maintenance windows applied (NaN
-    when nothing was eligible). Timeslice SLOs are estimated from their events too."""
+    with budget-counting events: exclusions, broken data, schedule and maintenance windows
+    applied (NaN when nothing was eligible). Timeslice SLOs are estimated from their events
+    too."""
     result = np.full(len(starts), np.nan)
     keys = set(slo.segments.keys)
     wanted = segment_key({k: v for k, v in segment.items() if k in keys})
@@ -582,7 +614,9 @@ def consumed_after(
     ids = [info.id for info in series]
     counted = store.sums(ids, intervals)
     span = (min(starts), max(starts) + horizon)
-    uncounted = uncounted_ranges(slo, [i.segment for i in series], exclusions, eligibility, span)
+    uncounted = uncounted_ranges(
+        slo, [i.segment for i in series], exclusions, eligibility, span, issues
+    )
     for ranges, members in uncounted.groups():
         counted[members] -= range_sums(store, [ids[i] for i in members], (intervals, ranges))[0]
     targets = np.array([slo.target_for(info.segment) for info in series])

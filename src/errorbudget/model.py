@@ -732,6 +732,15 @@ class DataCoverage:
     """Past this age the data is stale (None: staleness is not judged)."""
     sufficient: bool
     stale: bool
+    broken_minutes: int = 0
+    """Minutes of the window a source reported broken (a data issue: inconsistent counts,
+    a skipped range, a gap): left out of budget counting, never counted as bad events."""
+    broken_series: int = 0
+    """For an aggregate: how many of its series have broken minutes."""
+
+    @property
+    def broken(self) -> bool:
+        return self.broken_minutes > 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,7 @@ def coverage_to_dict(coverage: DataCoverage | None) -> dict[str, Any] | None:
         else None,
         "end": iso(from_minute(coverage.end_minute)) if coverage.end_minute is not None else None,
         "age_seconds": _number(coverage.age_seconds, 1),
+        "broken_minutes": coverage.broken_minutes,
         "max_age_seconds": _number(coverage.max_age_seconds, 1),
         "note": data_note(coverage),
     }
@@ -176,6 +177,12 @@ def data_note(coverage: DataCoverage) -> str | None:
     if coverage.stale and coverage.age_seconds is not None:
         limit = human_duration(coverage.max_age_seconds)
         return f"data stale: newest is {human_duration(coverage.age_seconds)} old (limit {limit})"
+    if coverage.broken:
+        where = f" in {coverage.broken_series} series" if coverage.broken_series > 1 else ""
+        return (
+            f"SLI data broken: {count_text(coverage.broken_minutes)} minutes{where} left out "
+            "(a source reported them wrong or missing)"
+        )
     return None
 
 

@@ -401,3 +401,53 @@ def test_pages_share_the_evaluation_of_now(tmp_path: Path) -> None:
         moment[0] = AT + timedelta(minutes=1)
         asyncio.run(pages())
         assert len(evaluations) == 1  # served the last evaluation; the warmer would refresh
+
+
+def test_broken_data_is_left_out_and_said_so_never_counted_bad(tmp_path: Path) -> None:
+    """Issue #7: minutes a source reports broken (a data issue) are not bad events: they
+    are left out of the budget like an exclusion, the status says "SLI data broken" with
+    how many minutes, and resolving the issue brings the counts back."""
+    with make_app(tmp_path) as app:
+        good = np.full(600, 10)
+        good[-60:-30] = 0  # 30 minutes the source later reports as inconsistent
+        write(app, "calls", (("queue", "q1"),), good, np.full(600, 10))
+        end = to_minute(AT)
+        before = {s.segment: s for s in app.status(slo_ids=["calls"])}
+        assert before[(("queue", "q1"),)].bad == 300
+        issue_id = app.store.add_data_issue(
+            source="genesys",
+            slo="calls",
+            segment={"queue": "q1"},
+            start=end - 60,
+            end=end - 30,
+            kind="inconsistent",
+            detail="good > total",
+        )
+        after = {s.segment: s for s in app.status(slo_ids=["calls"])}
+        series, whole = after[(("queue", "q1"),)], after[()]
+        assert series.bad == 0 and series.raw_bad == 300  # raw counts stay
+        assert series.eligible == 5_700
+        assert series.coverage is not None and series.coverage.broken_minutes == 30
+        assert series.burn_rates["1h"] == 0.0  # the broken half hour burns nothing
+        assert whole.coverage is not None and whole.coverage.broken_minutes == 30
+        from errorbudget.report import data_note
+
+        assert data_note(series.coverage) == (
+            "SLI data broken: 30 minutes left out (a source reported them wrong or missing)"
+        )
+        # a timeline at the same instant agrees with the status
+        [point] = app.timeline(
+            "calls", {"queue": "q1"}, start=AT, end=AT, step=timedelta(hours=1)
+        ).points()
+        assert point.bad == series.bad and point.eligible == series.eligible
+        # the source re-fetched the range cleanly: the issue is resolved, counts return
+        assert (
+            app.store.resolve_data_issues(
+                source="genesys", slo="calls", start=end - 60, end=end - 30
+            )
+            == 1
+        )
+        assert issue_id
+        again = {s.segment: s for s in app.status(slo_ids=["calls"])}
+        assert again[(("queue", "q1"),)].bad == 300
+        assert again[(("queue", "q1"),)].coverage.broken_minutes == 0  # type: ignore[union-attr]

@@ -449,3 +449,29 @@ def test_pages_without_data_say_so(tmp_path: Path) -> None:
         assert 'data-band="none"' in html and "no data" in html
         detail = get(web, "/api/v1/pages/slos/a").json()
         assert all(p["burn_1h"] is None for p in detail["timeline"])  # gaps, never zeros
+
+
+def test_broken_data_is_shown_as_such(app: App, web: FastAPI) -> None:
+    end = to_minute(AT)
+    app.store.add_data_issue(
+        source="genesys",
+        slo="voice-sla",
+        segment={"queue": "support"},
+        start=end - 120,
+        end=end - 60,
+        kind="partial",
+        detail="skipped: malformed answers",
+    )
+    page = build_overview(app, 60)
+    voice = next(row for row in page.data if row.slo.id == "voice-sla")
+    assert voice.data.broken_minutes == 60
+    assert voice.data.note == (
+        "SLI data broken: 60 minutes left out (a source reported them wrong or missing)"
+    )
+    html = get(web, "/slos/voice-sla", cookie=VIEWER).text
+    badge = (
+        'title="SLI data broken: 60 minutes left out (a source reported them wrong or '
+        'missing)">data broken</span>'
+    )
+    # the support series, and the two groups holding it (tier=standard, queue=support)
+    assert html.count(badge) == 3

@@ -67,6 +67,9 @@ class RangeCounts:
     off_schedule: FloatArray | None = None
     """(series × [good, total]) events (slices) of the period outside the SLO's schedule;
     None when it has none."""
+    broken_minutes: tuple[int, ...] = ()
+    """Per series: minutes of the period left out because a source reported them broken
+    (data issues); empty when none is."""
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -92,13 +95,22 @@ def range_counts(
     targets: Sequence[float],
     bounds: Sequence[Bounds],
     off_schedule: FloatArray | None = None,
+    broken_minutes: Sequence[int] = (),
 ) -> RangeCounts:
     allowed, scale = scaled_allowances(targets, counted[..., 1])
-    return RangeCounts(raw, counted, allowed, scale, tuple(targets), tuple(bounds), off_schedule)
+    return RangeCounts(
+        raw, counted, allowed, scale, tuple(targets), tuple(bounds), off_schedule,
+        tuple(broken_minutes),
+    )  # fmt: skip
 
 
 def data_coverage(
-    plan: Plan, bounds: Bounds, min_coverage: float, max_age: timedelta | None
+    plan: Plan,
+    bounds: Bounds,
+    min_coverage: float,
+    max_age: timedelta | None,
+    broken_minutes: int = 0,
+    broken_series: int = 0,
 ) -> DataCoverage:
     """How much of the window (the elapsed period of a calendar window) the data spans, and
     its age at ``plan.at``; ``sufficient`` is decided exactly against ``min_coverage``."""
@@ -107,8 +119,9 @@ def data_coverage(
     max_age_seconds = max_age.total_seconds() if max_age is not None else None
     if bounds is None:
         return DataCoverage(
-            window, 0, None, None, None, min_coverage, max_age_seconds, window == 0, False
-        )
+            window, 0, None, None, None, min_coverage, max_age_seconds, window == 0, False,
+            broken_minutes, broken_series,
+        )  # fmt: skip
     first, end = bounds
     covered = max(0, min(at, end) - max(start, first))
     need = decimal(min_coverage)
@@ -116,8 +129,9 @@ def data_coverage(
     age = max(0, at - end) * 60.0
     stale = max_age_seconds is not None and age > max_age_seconds
     return DataCoverage(
-        window, covered, first, end, age, min_coverage, max_age_seconds, sufficient, stale
-    )
+        window, covered, first, end, age, min_coverage, max_age_seconds, sufficient, stale,
+        broken_minutes, broken_series,
+    )  # fmt: skip
 
 
 def merged_bounds(bounds: Sequence[Bounds]) -> Bounds:
@@ -287,7 +301,13 @@ def evaluate_series(
         target=counts.targets[index],
         preset=preset,
         conditions_for=conditions_for,
-        coverage=data_coverage(plan, counts.bounds[index], slo.data.min_coverage, slo.max_data_age),
+        coverage=data_coverage(
+            plan,
+            counts.bounds[index],
+            slo.data.min_coverage,
+            slo.max_data_age,
+            counts.broken_minutes[index] if counts.broken_minutes else 0,
+        ),
         off_schedule=counts.off_schedule[index] if counts.off_schedule is not None else None,
     )
 
@@ -334,6 +354,7 @@ def evaluate_aggregate(
         for i in chosen
     ]
     bounds = merged_bounds([counts.bounds[i] for i in chosen])
+    broken = [counts.broken_minutes[i] for i in chosen] if counts.broken_minutes else []
     return evaluate_row(
         slo,
         segment,
@@ -345,7 +366,14 @@ def evaluate_aggregate(
         target=slo.target,
         preset=preset,
         conditions_for=conditions_for,
-        coverage=data_coverage(plan, bounds, slo.data.min_coverage, slo.max_data_age),
+        coverage=data_coverage(
+            plan,
+            bounds,
+            slo.data.min_coverage,
+            slo.max_data_age,
+            sum(broken),
+            sum(1 for minutes in broken if minutes),
+        ),
         members_within=within,
         off_schedule=off_schedule,
     )

@@ -53,6 +53,9 @@ class DataOut(BaseModel):
     first: AwareDatetime | None
     end: AwareDatetime | None = Field(description="End of the newest minute with data.")
     age_seconds: float | None
+    broken_minutes: int = Field(
+        description="Minutes a source reported broken: left out, never counted as bad."
+    )
     max_age_seconds: float | None
     note: str | None = Field(description="What a page shows instead of a number, if anything.")
 

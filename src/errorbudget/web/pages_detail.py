@@ -37,6 +37,7 @@ from errorbudget.web.pages_rows import (
     series_row,
     slo_card,
     slo_ref,
+    source_row,
     split_rows,
 )
 
@@ -128,6 +129,14 @@ def build_detail(
             out_of_schedule_total=focus.out_of_schedule,
             out_of_schedule_bad=focus.out_of_schedule_bad,
             schedule=schedule.describe() if (schedule := app.loaded.schedule(slo)) else None,
+        ),
+        source=next(
+            (
+                source_row(h, at)
+                for h in app.store.source_health()
+                if h.source == slo.indicator.source
+            ),
+            None,
         ),
         exclusions=[
             ExclusionRow(

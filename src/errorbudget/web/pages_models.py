@@ -61,8 +61,11 @@ class DataView(View):
     covered_minutes: int
     window_minutes: int
     age_seconds: float | None
+    broken_minutes: int
+    """Minutes a source reported broken (left out of budget counting)."""
     note: str | None
-    """``insufficient data (44 of 43,200 minutes)``, ``data stale: …`` or None."""
+    """``insufficient data (44 of 43,200 minutes)``, ``data stale: …``, ``SLI data broken:
+    …`` or None."""
 
 
 class Gauge(View):
@@ -198,6 +201,24 @@ class Projection(View):
     """Why there is no projection (insufficient data)."""
 
 
+class SourceRow(View):
+    """One source's collection runs (``Store.source_health``): is it working, since when
+    not, and how far its data reaches."""
+
+    source: str
+    ok: bool
+    last_run_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_failures: int
+    collected_through: datetime | None
+    data_age_seconds: float | None
+    """The page's instant − ``collected_through``."""
+    summary: str
+    """``ok: data 2m old`` or ``failing: 12 runs since 14:02 UTC, data 30h 5m old``."""
+
+
 class DataRow(View):
     """Per SLO: its source, how much of the window its data covers, and how old it is."""
 
@@ -294,6 +315,7 @@ class OverviewPage(View):
     pending_total: int
     series_total: int
     data: list[DataRow]
+    sources: list[SourceRow]
 
 
 class TimelinePoint(View):
@@ -390,6 +412,9 @@ class SloDetailPage(View):
     groups: list[SegmentGroup]
     failures: FailureBreakdown
     exclusions: list[ExclusionRow]
+    source: SourceRow | None
+    """The health of the source this SLO's counts come from (None: it has no runs, e.g.
+    ``ingest``)."""
 
 
 class ExecRow(View):

@@ -49,6 +49,7 @@ from errorbudget.web.pages_rows import (
     service_gate,
     slo_card,
     slo_ref,
+    source_row,
     split_rows,
     tier_of,
     tier_sort_key,
@@ -179,12 +180,19 @@ def build_overview(app: App, refresh_seconds: int) -> OverviewPage:
     pending, pending_total = pending_changes(app)
     recent = app.annotations(start=evaluation.at - RECENT_CHANGES, end=evaluation.at)
     stale = evaluation.stale()
+    sources = [source_row(h, evaluation.at) for h in app.store.source_health()]
+    failing = [f"source {s.source}: {s.summary}" for s in sources if not s.ok]
     return OverviewPage(
         title="Error budgets",
         at=evaluation.at,
         refresh_seconds=refresh_seconds,
         answers=answers(
-            cards, firing, gates, recent_changes(evaluation, firing, recent), stale_lines(stale)
+            cards,
+            firing,
+            gates,
+            recent_changes(evaluation, firing, recent),
+            stale_lines(stale),
+            failing,
         ),
         cards=cards,
         conditions=[
@@ -205,6 +213,7 @@ def build_overview(app: App, refresh_seconds: int) -> OverviewPage:
         pending_total=pending_total,
         series_total=sum(len(segments) for _, segments in evaluation.rows.values()),
         data=data_rows(evaluation),
+        sources=sources,
     )
 
 
@@ -318,9 +327,11 @@ def answers(
     gates: Sequence[ServiceGate],
     changes: Sequence[str] = (),
     stale: Sequence[str] = (),
+    failing: Sequence[str] = (),
 ) -> list[Answer]:
     """The overview's four questions, in the order an ops lead asks them. With stale data
-    the first answer says it cannot tell rather than "nothing is paging"."""
+    the first answer says it cannot tell rather than "nothing is paging"; a failing source
+    is named there too."""
     fast = [f for f in firing if f.kind == "fast"]
     slow = [f for f in firing if f.kind == "slow"]
 
@@ -342,14 +353,17 @@ def answers(
             question="Are callers affected now?",
             verdict="Unknown: data is stale, so a burn would not show",
             tone="bad",
-            details=[*stale[:3], "check each source's health below"],
+            details=[*stale[:3], *failing[:2], "check each source's health below"],
         )
     else:
         affected = Answer(
             question="Are callers affected now?",
             verdict="No fast burn: nothing is paging",
-            tone="good",
-            details=[f"{len(slow)} slow burn(s) open as tickets"] if slow else [],
+            tone="warn" if failing else "good",
+            details=[
+                *failing[:2],
+                *([f"{len(slow)} slow burn(s) open as tickets"] if slow else []),
+            ],
         )
 
     burning_ids = list(dict.fromkeys(f.slo.id for f in firing))

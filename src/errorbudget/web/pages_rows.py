@@ -10,6 +10,7 @@ the release decisions use the gate's own scope and verdicts (``gate.in_scope``,
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from errorbudget.gate import in_scope, verdicts
 from errorbudget.model import (
@@ -20,9 +21,11 @@ from errorbudget.model import (
     DataCoverage,
     GenesysIndicator,
     PolicyPreset,
+    SourceHealth,
+    from_minute,
     segment_label,
 )
-from errorbudget.report import data_note
+from errorbudget.report import data_note, human_duration
 from errorbudget.web.pages_models import (
     BurnKind,
     ConditionCell,
@@ -33,6 +36,7 @@ from errorbudget.web.pages_models import (
     ServiceGate,
     SloCard,
     SloRef,
+    SourceRow,
 )
 
 KIND: dict[str, BurnKind] = {"page": "fast", "ticket": "slow"}
@@ -88,6 +92,7 @@ def data_view(coverage: DataCoverage | None) -> DataView:
             covered_minutes=0,
             window_minutes=0,
             age_seconds=None,
+            broken_minutes=0,
             note=None,
         )
     return DataView(
@@ -96,7 +101,36 @@ def data_view(coverage: DataCoverage | None) -> DataView:
         covered_minutes=coverage.covered_minutes,
         window_minutes=coverage.window_minutes,
         age_seconds=coverage.age_seconds,
+        broken_minutes=coverage.broken_minutes,
         note=data_note(coverage),
+    )
+
+
+def source_row(health: SourceHealth, at: datetime) -> SourceRow:
+    """A source's health as the page at ``at`` shows it."""
+    through = from_minute(health.collected_through) if health.collected_through else None
+    age = max(0.0, (at - through).total_seconds()) if through is not None else None
+    ok = health.consecutive_failures == 0 and health.last_error is None
+    data = f"data {human_duration(age)} old" if age is not None else "no data collected yet"
+    if ok:
+        summary = f"ok: {data}"
+    else:
+        since = (
+            f" since {health.last_success_at:%b %-d %H:%M} UTC" if health.last_success_at else ""
+        )
+        runs = health.consecutive_failures
+        summary = f"failing: {runs} run{'s' * (runs != 1)} in a row{since}, {data}"
+    return SourceRow(
+        source=health.source,
+        ok=ok,
+        last_run_at=health.last_run_at,
+        last_success_at=health.last_success_at,
+        last_error=health.last_error,
+        last_error_at=health.last_error_at,
+        consecutive_failures=health.consecutive_failures,
+        collected_through=through,
+        data_age_seconds=age,
+        summary=summary,
     )
 
 
