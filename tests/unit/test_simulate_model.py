@@ -220,6 +220,28 @@ def test_closed_voice_queue_gets_no_callers_email_waits_for_opening(sim: Simulat
     assert len(overnight) and (overnight.entry_ms + overnight.wait_ms >= opening).all()
 
 
+def test_after_hours_ivr_callers_hear_the_closed_message_not_a_failure(sim: Simulation) -> None:
+    """Issue #7: with the queues closed, Main Menu's callers were counted as hang-ups before
+    any outcome (IVR completion 40–47 % every night, 87 % by day). After hours the flow
+    plays its closed message: a completed visit."""
+    main = sim.scenario.flow("Main Menu")
+    week = flow_ground_truth(sim, ANCHOR - 8 * DAY, ANCHOR - DAY, interval=timedelta(hours=1))
+    night: list[int] = [0, 0]
+    day: list[int] = [0, 0]
+    for (flow, start), counts in week.items():
+        if flow != main.id or not counts.ended:
+            continue
+        hour = start.hour  # UTC; New York is UTC−5 in November
+        bucket = night if 3 <= hour < 12 else day if 14 <= hour < 23 else None
+        if bucket is not None:
+            bucket[0] += counts.good
+            bucket[1] += counts.ended
+    assert night[1] > 500 and day[1] > 5_000
+    night_ratio, day_ratio = night[0] / night[1], day[0] / day[1]
+    assert night_ratio > 0.8 and day_ratio > 0.8
+    assert abs(night_ratio - day_ratio) < 0.08
+
+
 # --- ground truth ------------------------------------------------------------------------------
 
 

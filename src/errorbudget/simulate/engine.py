@@ -351,9 +351,13 @@ class Simulation:
         ends = starts + duration
         for i in np.flatnonzero(exit_queue >= 0):
             if not self.accepts(int(exit_queue[i]), int(ends[i])):
-                exit_queue[i] = -1  # after hours: a closed message, then the caller hangs up
-                outcome[i] = DISCONNECT
-                outcome_ms[i] = -1
+                # After hours the flow does not transfer: it plays the closed message (its
+                # main outcome succeeds: the caller learns when to call back) and the caller
+                # hangs up in the flow. Counting these visits as hang-ups before any outcome
+                # made the IVR look broken every night.
+                exit_queue[i] = -1
+                outcome[i] = SUCCESS
+                outcome_ms[i] = int(duration[i] * 0.9)
         has_extra = extra.random(count) < spec.p_extra_outcome
         others = max(1, len(spec.outcomes) - 1)
         extra_index = 1 + extra.integers(0, others, size=count)

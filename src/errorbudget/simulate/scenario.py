@@ -120,7 +120,9 @@ class FlowSpec(_Model):
     succeeds and the caller hangs up in the flow), ``failure`` (the main outcome fails; the
     caller is transferred to a queue, or with ``p_failure_disconnect`` the flow hangs up),
     ``disconnect`` (hang-up in the IVR before the main outcome) or ``exit`` (the caller asks
-    for an agent and is transferred to a queue without the main outcome).
+    for an agent and is transferred to a queue without the main outcome). A transfer to a
+    queue that is closed (after hours) does not happen: the flow plays its closed message —
+    the main outcome succeeds — and the caller hangs up in the flow.
 
     A visit can also reach one more, earlier outcome (``p_extra_outcome``: one of
     ``outcomes[1:]``, e.g. "Authenticate" before "Pay bill"), which fails with
