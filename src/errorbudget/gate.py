@@ -71,15 +71,20 @@ class GateDecision:
     @property
     def reasons(self) -> list[str]:
         """One line per binding series at the decision (why it is what it is), then the
-        series below the minimum volume that would have said worse."""
-        lines = [
-            f"{v.status.slo} {segment_label(v.status.segment)}: {v.reason}"
-            for v in self.verdicts
-            if v.binding and v.decision == self.decision
-        ]
+        series below the minimum volume that would have said worse. A reason already given
+        is not repeated: later series with it say their state and "as above"."""
+        shown: set[str] = set()
+
+        def line(v: Verdict, tail: str = "") -> str:
+            where = f"{v.status.slo} {segment_label(v.status.segment)}"
+            if v.reason in shown:
+                return f"{where}: {v.status.state_label or v.status.state} (as above){tail}"
+            shown.add(v.reason)
+            return f"{where}: {v.reason}{tail}"
+
+        lines = [line(v) for v in self.verdicts if v.binding and v.decision == self.decision]
         lines += [
-            f"{v.status.slo} {segment_label(v.status.segment)}: {v.reason} (below the "
-            "minimum volume: does not decide for the whole service alone)"
+            line(v, " (below the minimum volume: does not decide for the whole service alone)")
             for v in self.verdicts
             if not v.binding and _worse(v.decision, self.decision)
         ]

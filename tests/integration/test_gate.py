@@ -118,3 +118,12 @@ def test_too_little_data_asks_for_review_of_risky_changes(tmp_path: Path) -> Non
         assert main.coverage is not None and main.coverage.covered_minutes == 360
         assert decide(app, service="cc", risk="medium", record=False).decision == "review"
         assert decide(app, service="cc", risk="low", record=False).decision == "allow"
+
+
+def test_a_reason_already_given_is_not_repeated(app: App) -> None:
+    write(app, "voice", {"queue": "second"}, 100, 50)  # exhausted too, and large
+    result = decide(app, service="cc", record=False)
+    assert result.decision == "blocked"
+    first, *rest = [line for line in result.reasons if "below the minimum" not in line]
+    assert first.endswith("exhausted: only incident, security and burn-reducing fixes may ship")
+    assert rest and all(line.endswith(": exhausted (as above)") for line in rest)

@@ -49,7 +49,9 @@ def status_table(statuses: Sequence[BudgetStatus], title: str) -> Table:
         ("burn 1d", "right"), ("state", "left"), ("exhausted in", "right"),
         ("period-end", "right"), ("alerts", "left"),
     ]:  # fmt: skip
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        # the words may wrap (a preset's state, "not at this rate", alerts), never figures
+        wraps = name in ("state", "exhausted in", "alerts")
+        table.add_column(name, justify=justify, no_wrap=not wraps)  # type: ignore[arg-type]
     for status in statuses:
         remaining = status.budget_remaining_ratio
         alerts = ", ".join(f"{a.severity} {a.long_window}/{a.short_window}" for a in status.alerts)
