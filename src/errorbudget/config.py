@@ -55,7 +55,7 @@ from errorbudget.engine.alerts import effective_conditions
 from errorbudget.engine.schedule import Eligibility, WeeklySchedule, compile_schedule
 from errorbudget.engine.windows import nominal_length
 from errorbudget.errors import ConfigError, ConfigValidationError, NotFoundError, Problem
-from errorbudget.model import SLO, BurnCatalog, PolicyPreset
+from errorbudget.model import SLO, BurnCatalog, PolicyPreset, percent_text
 from errorbudget.schedule_checks import schedule_problems
 from errorbudget.schedules import HolidayCalendar, MaintenanceWindow, NamedSchedule, Schedule
 from errorbudget.yamlsource import NodeIndex, YamlPath, compose_yaml, did_you_mean
@@ -654,10 +654,6 @@ def _source_problem(source: str, configured: set[str]) -> str | None:
     )
 
 
-def _percent(ratio: float) -> str:
-    return f"{ratio * 100:.3f}".rstrip("0").rstrip(".") + "%"
-
-
 def _number(value: float) -> str:
     text = f"{value:.2f}".rstrip("0")
     return text + "0" if text.endswith(".") else text
@@ -704,7 +700,7 @@ def _unreachable_warnings(
                 verdict = (
                     "is lowered to"
                     if condition.reachable
-                    else f"can never fire at target {_percent(target)} (highest burn "
+                    else f"can never fire at target {percent_text(target)} (highest burn "
                     f"{_number(condition.max_burn)}); adapted to"
                 )
                 message = (
@@ -716,7 +712,7 @@ def _unreachable_warnings(
                 if condition.reachable:
                     message += (
                         f" ({slo.alerting.max_burn_fraction:g} of the highest burn "
-                        f"{_number(condition.max_burn)} at target {_percent(target)})"
+                        f"{_number(condition.max_burn)} at target {percent_text(target)})"
                     )
                 warnings.append(Problem(source, *index.position(path), message, "warning"))
     return warnings

@@ -188,15 +188,20 @@ def evaluate_slo(
     segments = [info.segment for info in series]
     uncounted = uncounted_ranges(slo, segments, exclusions, eligibility, (span_start, at), issues)
     period = evaluation.intervals["period"]
-    broken = (
-        [minutes_within(broken_ranges(slo, s, issues), period) for s in segments] if issues else []
-    )
+    broken_sets = [broken_ranges(slo, s, issues) for s in segments] if issues else []
+    broken = [minutes_within(ranges, period) for ranges in broken_sets]
     whole: SliceCounts | None = None
+    events: FloatArray | None = None
     if slo.budgeting == "timeslices":
-        raw, counted, off, whole = _timeslices(store, slo, evaluation, series, uncounted)
+        raw, counted, off, whole, events = _timeslices(store, slo, evaluation, series, uncounted)
     else:
         raw, counted, off = _occurrences(store, evaluation, series, uncounted)
-    counts = range_counts(raw, counted, targets, bounds, off, broken)
+    broken_events = (
+        _broken_events(store, evaluation, series, broken_sets, uncounted.off_schedule)
+        if slo.budgeting != "timeslices" and any(broken)
+        else None
+    )
+    counts = range_counts(raw, counted, targets, bounds, off, broken, events, broken_events)
     statuses = [
         evaluate_series(slo, info.segment, evaluation, counts, index, preset, conditions_for)
         for index, info in enumerate(series)
@@ -282,25 +287,65 @@ def _occurrences(
     return raw, counted, off_schedule
 
 
+def _broken_events(
+    store: Store,
+    evaluation: Plan,
+    series: list[SeriesInfo],
+    broken: list[list[tuple[Minute, Minute]]],
+    off_schedule: RangeArray,
+) -> FloatArray:
+    """(series × [good, total]) events of the period in each series' broken minutes (those
+    out of schedule are counted there, not here), so a status reports them apart from
+    exclusions. One read per distinct set of broken ranges."""
+    start, end = evaluation.intervals["period"]
+    found = np.zeros((len(series), 2))
+    groups: dict[tuple[tuple[Minute, Minute], ...], list[int]] = {}
+    for index, ranges in enumerate(broken):
+        if ranges:
+            groups.setdefault(tuple(ranges), []).append(index)
+    scheduled = minute_ranges.complement(minute_ranges.clip(off_schedule, start, end), start, end)
+    for merged, members in groups.items():
+        cut = minute_ranges.clip(minute_ranges.union(minute_ranges.as_ranges(merged)), start, end)
+        if off_schedule.size:  # broken ∩ in schedule = not (not broken ∪ off schedule)
+            cut = minute_ranges.complement(
+                minute_ranges.union(
+                    minute_ranges.complement(cut, start, end),
+                    minute_ranges.complement(scheduled, start, end),
+                ),
+                start,
+                end,
+            )
+        if not cut.size:
+            continue
+        [sums] = range_sums(store, [series[i].id for i in members], ([(start, end)], cut))
+        found[members] = sums[:, 0]
+    return found
+
+
 def _timeslices(
     store: Store,
     slo: SLO,
     evaluation: Plan,
     series: list[SeriesInfo],
     uncounted: Uncounted,
-) -> tuple[FloatArray, FloatArray, FloatArray | None, SliceCounts]:
-    """Slice counts of every series (raw, counted, out of schedule), and of the whole SLO
-    judged on summed minutes (adding up segment slices would judge a different thing)."""
+) -> tuple[FloatArray, FloatArray, FloatArray | None, SliceCounts, FloatArray]:
+    """Slice counts of every series (raw, counted, out of schedule), of the whole SLO
+    judged on summed minutes (adding up segment slices would judge a different thing), and
+    each series' events in the period's counted minutes (its volume, for the gate)."""
     names = evaluation.names
     if not series:
         empty = np.zeros((0, len(names), 2))
         zero = np.zeros((len(names), 2))
-        return empty, empty.copy(), None, (zero, zero.copy(), None)
+        return empty, empty.copy(), None, (zero, zero.copy(), None), np.zeros(0)
     origin, good, total, excluded = _minute_matrix(slo, evaluation, store, series, uncounted)
     raw, counted = timeslice_counts(slo, evaluation, good, total, origin, excluded)
     off_schedule = _off_schedule_slices(slo, evaluation, origin, good, total, uncounted)
     whole = _summed_slices(slo, evaluation, origin, good, total, excluded, uncounted)
-    return raw, counted, off_schedule, whole
+    first, end = (m - origin for m in evaluation.intervals["period"])
+    period = total[:, first:end]
+    if excluded is not None:
+        period = np.where(excluded[:, first:end], 0.0, period)
+    return raw, counted, off_schedule, whole, period.sum(axis=1)
 
 
 def _summed_slices(

@@ -24,9 +24,17 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from errorbudget.engine.exact import decimal
-from errorbudget.engine.policy import Decision, Risk, gate_rule, worst
+from errorbudget.engine.policy import DECISION_ORDER, Decision, Risk, gate_rule, worst
 from errorbudget.errors import GateError
-from errorbudget.model import BudgetStatus, PolicyPreset, from_minute, matches, segment_label
+from errorbudget.model import (
+    SLO,
+    BudgetStatus,
+    PolicyPreset,
+    from_minute,
+    matches,
+    segment_label,
+)
+from errorbudget.yamlsource import did_you_mean
 
 if TYPE_CHECKING:
     from errorbudget.app import App, EvaluationKey
@@ -118,8 +126,7 @@ class GateDecision:
 
 
 def _worse(decision: Decision, than: Decision) -> bool:
-    order = ("allow", "review", "approval_required", "blocked")
-    return order.index(decision) > order.index(than)
+    return DECISION_ORDER[decision] > DECISION_ORDER[than]
 
 
 def in_scope(
@@ -128,11 +135,24 @@ def in_scope(
     min_segment_share: float,
 ) -> list[tuple[BudgetStatus, bool]]:
     """The series a change is judged by, each with whether it is binding (module
-    docstring): with a ``segment``, the series matching it; without, every whole-SLO row and
-    every segment, binding when it holds at least ``min_segment_share`` of its SLO's
-    eligible events in the period (decided exactly)."""
+    docstring). With a ``segment``: in each SLO that segments by some of its keys, the
+    series matching those pairs; an SLO that segments by none of them (a global one, such as
+    connection success) is judged by its whole-SLO row — a global burn blocks broadly.
+    Without: every whole-SLO row and every segment, binding when it holds at least
+    ``min_segment_share`` of its SLO's eligible events in the period (decided exactly)."""
     if segment:
-        return [(s, True) for s in statuses if s.segment and matches(s.segment, segment)]
+        by_slo: dict[str, list[BudgetStatus]] = {}
+        for status in statuses:
+            by_slo.setdefault(status.slo, []).append(status)
+        scoped: list[tuple[BudgetStatus, bool]] = []
+        for rows in by_slo.values():
+            keys = {key for row in rows for key, _ in row.segment}
+            named = {key: value for key, value in segment.items() if key in keys}
+            if named:
+                scoped += [(r, True) for r in rows if r.segment and matches(r.segment, named)]
+            else:
+                scoped += [(r, True) for r in rows if not r.segment]
+        return scoped
     share = decimal(min_segment_share)
     whole = {s.slo: s for s in statuses if not s.segment}
     found: list[tuple[BudgetStatus, bool]] = []
@@ -141,8 +161,14 @@ def in_scope(
         if not status.segment or total is None:
             found.append((status, True))
             continue
-        found.append((status, _carries(status.eligible, total.eligible, share)))
+        found.append((status, _carries(_volume(status), _volume(total), share)))
     return found
+
+
+def _volume(status: BudgetStatus) -> float:
+    """The events a row carries in the period: its eligible events (for timeslices
+    budgeting, the events in its counted minutes, not its slices)."""
+    return status.eligible_events if status.eligible_events is not None else status.eligible
 
 
 def _carries(eligible: float, total: float, share: Fraction) -> bool:
@@ -196,9 +222,9 @@ def decide(
     evaluation = app.evaluation(at)
     moment = from_minute(evaluation.minute)
     settings = app.loaded.config.gate
-    scoped = in_scope(
-        evaluation.select(slo.id for slo in slos), segment, settings.min_segment_share
-    )
+    statuses = evaluation.select(slo.id for slo in slos)
+    _check_segment(service, slos, statuses, segment)
+    scoped = in_scope(statuses, segment, settings.min_segment_share)
     if not scoped:
         raise GateError(f"no series of service {service!r} matches segment {dict(segment or {})}")
     exempt = change_type in settings.exempt_types
@@ -221,6 +247,32 @@ def decide(
         app, result, actor=actor, segment=segment or {}, slo_ids=[slo.id for slo in slos]
     )
     return replace(result, audit_id=audit_id)
+
+
+def _check_segment(
+    service: str,
+    slos: Sequence[SLO],
+    statuses: Sequence[BudgetStatus],
+    segment: Mapping[str, str] | None,
+) -> None:
+    """A change's segment must name keys its SLOs segment by, and match a stored series of
+    the SLOs that do: a typo would otherwise leave only the global SLOs to judge it."""
+    if not segment:
+        return
+    keys = sorted({key for slo in slos for key in slo.segments.keys})
+    unknown = sorted(set(segment) - set(keys))
+    if unknown:
+        raise GateError(
+            f"no SLO of service {service!r} segments by {unknown[0]!r} "
+            f"(keys: {', '.join(keys) or 'none'}){did_you_mean(unknown[0], keys)}"
+        )
+    for slo in slos:
+        named = {k: v for k, v in segment.items() if k in slo.segments.keys}
+        if named and any(
+            s.slo == slo.id and s.segment and matches(s.segment, named) for s in statuses
+        ):
+            return
+    raise GateError(f"no series of service {service!r} matches segment {dict(segment)}")
 
 
 def record_decision(

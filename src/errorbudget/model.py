@@ -19,6 +19,39 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from errorbudget.durations import Duration
+from errorbudget.presets import (  # re-exported: every layer names them from here
+    RISKS as RISKS,
+)
+from errorbudget.presets import (
+    Band as Band,
+)
+from errorbudget.presets import (
+    BudgetState as BudgetState,
+)
+from errorbudget.presets import (
+    BurnWindowName as BurnWindowName,
+)
+from errorbudget.presets import (
+    Decision as Decision,
+)
+from errorbudget.presets import (
+    PolicyPreset as PolicyPreset,
+)
+from errorbudget.presets import (
+    PolicyState as PolicyState,
+)
+from errorbudget.presets import (
+    Risk as Risk,
+)
+from errorbudget.presets import (
+    StatePolicy as StatePolicy,
+)
+from errorbudget.presets import (
+    StateRule as StateRule,
+)
+from errorbudget.presets import (
+    percent_text as percent_text,
+)
 from errorbudget.schedules import ScheduleRef
 
 Minute = int
@@ -338,7 +371,7 @@ class DataSettings(_Model):
     """When a series has too little data, or too old data, to be judged (docs/concepts.md)."""
 
     min_coverage: float = Field(default=0.1, ge=0.0, le=1.0)
-    """Share of the window (the elapsed period, for calendar windows) the stored data must
+    """Share of the window (for a calendar window, of the whole period) the stored data must
     span; below it the series is ``insufficient_data`` and shows no budget figures."""
     max_age: Duration | None = None
     """Data older than this is stale: the gate never allows on it. Default: by source
@@ -401,205 +434,6 @@ class SLO(_Model):
 
 
 # --- policies and burn catalogs (catalogs are data: see errorbudget/catalogs/) ---------------
-
-
-Risk = Literal["low", "medium", "high"]
-Decision = Literal["allow", "review", "approval_required", "blocked"]
-RISKS: tuple[Risk, ...] = ("low", "medium", "high")
-
-PolicyState = Literal["no_data", "insufficient_data", "healthy", "watch", "freeze", "exhausted"]
-"""The canonical states, mildest first after the two data states. A preset names them in its
-own words (``contact-center`` says *warning* and *critical*), but machines and every
-surface use these values."""
-
-BudgetState = Literal["watch", "freeze", "exhausted"]
-Band = Literal["green", "amber", "red", "none"]
-"""Gauge colour band of a state (the seed dashboard's Panel 1)."""
-
-BurnWindowName = Literal["5m", "30m", "1h", "2h", "6h", "1d", "3d", "period"]
-
-
-class StateRule(_Model):
-    """One row of a policy table: ``state`` holds when *every* criterion given holds.
-
-    Rules are tried in order and the first that holds wins; a preset lists its worst state
-    first. Several rules for one state mean "or". Thresholds are compared exactly, as the
-    decimals they are written as (engine/exact.py).
-    """
-
-    state: BudgetState
-    remaining_below: float | None = Field(default=None, le=1.0)
-    """Budget remaining strictly below this share (0.2 = 20 %)."""
-    remaining_at_or_below: float | None = Field(default=None, le=1.0)
-    """Budget remaining at or below this share (0 = the budget is spent)."""
-    burn_above: float | None = Field(default=None, ge=0.0)
-    """The burn rate over ``burn_window`` strictly above this."""
-    burn_window: BurnWindowName = "6h"
-    condition_firing: bool = False
-    """A multiwindow burn-rate condition holds (a fast or slow burn persists)."""
-
-    @model_validator(mode="after")
-    def _criteria(self) -> StateRule:
-        if self.remaining_below is not None and self.remaining_at_or_below is not None:
-            raise ValueError("give at most one of remaining_below and remaining_at_or_below")
-        if (
-            self.remaining_below is None
-            and self.remaining_at_or_below is None
-            and self.burn_above is None
-            and not self.condition_firing
-        ):
-            raise ValueError(
-                "a rule needs a criterion: remaining_below, remaining_at_or_below, "
-                "burn_above or condition_firing"
-            )
-        return self
-
-    def describe(self) -> str:
-        """``remaining < 20% and burn(6h) > 1``."""
-        parts = []
-        if self.remaining_below is not None:
-            parts.append(f"remaining < {_percent_text(self.remaining_below)}")
-        if self.remaining_at_or_below is not None:
-            parts.append(f"remaining ≤ {_percent_text(self.remaining_at_or_below)}")
-        if self.burn_above is not None:
-            parts.append(f"burn({self.burn_window}) > {self.burn_above:g}")
-        if self.condition_firing:
-            parts.append("a burn-rate condition holds")
-        return " and ".join(parts)
-
-
-def _percent_text(ratio: float) -> str:
-    return f"{ratio * 100:.4f}".rstrip("0").rstrip(".") + "%"
-
-
-def _covers(earlier: StateRule, later: StateRule) -> bool:
-    """Whether ``earlier`` holds for every budget ``later`` could hold for: ``earlier`` is a
-    pure budget-remaining rule whose range contains ``later``'s."""
-    if earlier.burn_above is not None or earlier.condition_firing:
-        return False
-    bound, inclusive = (
-        (earlier.remaining_below, False)
-        if earlier.remaining_below is not None
-        else (earlier.remaining_at_or_below, True)
-    )
-    if bound is None:
-        return False
-    if later.remaining_below is not None:
-        return later.remaining_below <= bound
-    if later.remaining_at_or_below is not None:
-        value = later.remaining_at_or_below
-        return value < bound or (value == bound and inclusive)
-    return False
-
-
-class StatePolicy(_Model):
-    """What one state means under a preset: its word, colour, advice and gate decisions."""
-
-    label: str = Field(min_length=1)
-    band: Band
-    advice: str = Field(min_length=1)
-    """The release policy in one sentence, shown on gauges, tables, the exec view and in
-    every gate reason."""
-    gate: dict[Risk, Decision]
-    """The gate's decision for a (non-exempt) change of each risk in this state."""
-
-    @field_validator("gate")
-    @classmethod
-    def _every_risk(cls, value: dict[Risk, Decision]) -> dict[Risk, Decision]:
-        missing = [risk for risk in RISKS if risk not in value]
-        if missing:
-            raise ValueError(f"gate needs a decision for every risk (missing: {missing})")
-        return value
-
-
-def _data_state(label: str, advice: str, medium: Decision) -> StatePolicy:
-    return StatePolicy(
-        label=label,
-        band="none",
-        advice=advice,
-        gate={"low": "allow", "medium": medium, "high": medium},
-    )
-
-
-class PolicyPreset(_Model):
-    """A named error-budget policy (DESIGN.md "Policy states and the release gate"): from
-    it come the state of every series, the gauge's colour and words, the gate's decision
-    and the exec view — no surface keeps a rule of its own. Built-in presets are in
-    ``catalogs/policies.yaml``; a config may add or replace presets."""
-
-    name: str
-    description: str = ""
-    rules: list[StateRule] = Field(min_length=1)
-    healthy: StatePolicy
-    watch: StatePolicy | None = None
-    freeze: StatePolicy | None = None
-    exhausted: StatePolicy | None = None
-    no_data: StatePolicy = _data_state(
-        "no data", "nothing eligible in the window: the budget does not object", "allow"
-    )
-    insufficient_data: StatePolicy = _data_state(
-        "insufficient data",
-        "too little data to judge the budget: risky changes need owner review",
-        "review",
-    )
-    stale_data: Decision = "review"
-    """The least a change gets when a series in its scope has stale data (never allow)."""
-
-    @model_validator(mode="after")
-    def _rules_reachable(self) -> PolicyPreset:
-        severity = {"exhausted": 3, "freeze": 2, "watch": 1}
-        for index, (before, after) in enumerate(zip(self.rules, self.rules[1:], strict=False)):
-            if severity[after.state] > severity[before.state]:
-                raise ValueError(
-                    f"rules[{index + 1}] ({after.state}) comes after a milder state "
-                    f"({before.state}): list the worst state first"
-                )
-        for index, rule in enumerate(self.rules):
-            for earlier in self.rules[:index]:
-                if _covers(earlier, rule):
-                    raise ValueError(
-                        f"rules[{index}] ({rule.state}: {rule.describe()}) can never hold: "
-                        f"an earlier rule ({earlier.state}: {earlier.describe()}) takes every "
-                        "budget it would"
-                    )
-        return self
-
-    @model_validator(mode="after")
-    def _states_described(self) -> PolicyPreset:
-        used = {rule.state for rule in self.rules}
-        missing = sorted(state for state in used if getattr(self, state) is None)
-        if missing:
-            raise ValueError(f"rules reach state(s) {missing}, which the preset does not describe")
-        if self.stale_data == "allow":
-            raise ValueError("stale_data cannot be allow: stale data never lets a change through")
-        return self
-
-    def remaining_thresholds(self) -> list[tuple[float, StatePolicy]]:
-        """The budget-remaining thresholds its rules use inside (0, 1), highest first, each
-        with the state it leads to (for gauge ticks and chart lines)."""
-        found: dict[float, StatePolicy] = {}
-        for rule in self.rules:
-            value = rule.remaining_below
-            if value is None:
-                value = rule.remaining_at_or_below
-            if value is not None and 0.0 < value < 1.0 and value not in found:
-                found[value] = self.state_policy(rule.state)
-        return sorted(found.items(), key=lambda item: -item[0])
-
-    def state_policy(self, state: PolicyState) -> StatePolicy:
-        """The description of ``state``; states the rules cannot reach fall back to the
-        nearest milder one that is described."""
-        order: list[PolicyState] = ["exhausted", "freeze", "watch", "healthy"]
-        if state in ("no_data", "insufficient_data"):
-            found = getattr(self, state)
-            assert isinstance(found, StatePolicy)
-            return found
-        for candidate in order[order.index(state) :]:
-            found = getattr(self, candidate)
-            if found is not None:
-                assert isinstance(found, StatePolicy)
-                return found
-        return self.healthy
 
 
 class BurnCondition(_Model):
@@ -698,26 +532,30 @@ class ConditionResult:
 
 
 Outlook = Literal[
-    "exhausted",
+    "spent",
+    "recovers",
     "exhausts",
     "not_before_period_end",
     "not_at_this_rate",
     "insufficient_data",
     "no_data",
 ]
-"""What the forecast says about exhaustion (engine/forecast.py): already ``exhausted``;
-``exhausts`` in ``time_to_exhaustion_seconds``; for a calendar window, not before the period
-ends (when the budget starts again); ``not_at_this_rate`` (bad events grow no faster than
-the budget, or, for a rolling window, old ones leave fast enough); or no forecast at all."""
+"""What the forecast says about exhaustion (engine/forecast.py): the budget is ``spent``
+(remaining ≤ 0), or for a calendar window spent now but back within budget by the period's
+end at this rate (``recovers``); it ``exhausts`` in ``time_to_exhaustion_seconds``; for a
+calendar window, not before the period ends (when the budget starts again);
+``not_at_this_rate`` (bad events grow no faster than the budget, or, for a rolling window,
+old ones leave fast enough); or no forecast at all."""
 
 
 @dataclass(frozen=True, slots=True)
 class DataCoverage:
     """How much of the window a series has data for, and how old its newest data is.
 
-    ``covered_minutes`` runs from the first minute with stored data (inside the window) to
-    the last one; ``window_minutes`` is the window, or for a calendar window the elapsed
-    part of the period. A minute "has data" when a source sent it, zeros included.
+    ``covered_minutes`` runs from the first minute with stored data (inside the window, up
+    to the evaluation instant) to the last one; ``window_minutes`` is the whole window — for
+    a calendar window the whole period, so early in a period the data covers little of it.
+    A minute "has data" when a source sent it, zeros included.
     """
 
     window_minutes: int
@@ -804,6 +642,16 @@ class BudgetStatus:
     ``raw_total``, not counted, and not in ``excluded`` (docs/concepts.md "Schedules")."""
     out_of_schedule_bad: float = 0.0
     """Of those, the bad ones."""
+    broken: float = 0.0
+    """Events of the period in minutes a source reported broken (data issues): kept in
+    ``raw_total``, left out of budget counting, and not in ``excluded`` (an exclusion is an
+    audited record; broken data is the source's own report). Occurrences budgeting only:
+    for timeslices, broken minutes show in ``coverage.broken_minutes``."""
+    broken_bad: float = 0.0
+    """Of those, the bad ones."""
+    eligible_events: float | None = None
+    """Timeslices budgeting: the events in the period's counted minutes (``eligible``
+    counts slices); None for occurrences, whose ``eligible`` are events."""
 
     @property
     def alerts(self) -> list[ConditionResult]:

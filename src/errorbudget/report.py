@@ -187,7 +187,8 @@ def data_note(coverage: DataCoverage) -> str | None:
 
 
 OUTLOOK_WORDS: dict[Outlook, str] = {
-    "exhausted": "spent",
+    "spent": "spent",
+    "recovers": "spent (back within budget by the period end)",
     "exhausts": "",
     "not_before_period_end": "not before the period ends",
     "not_at_this_rate": "not at this rate",

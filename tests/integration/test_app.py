@@ -427,6 +427,8 @@ def test_broken_data_is_left_out_and_said_so_never_counted_bad(tmp_path: Path) -
         series, whole = after[(("queue", "q1"),)], after[()]
         assert series.bad == 0 and series.raw_bad == 300  # raw counts stay
         assert series.eligible == 5_700
+        # reported as broken, not as excluded (an exclusion is an audited record)
+        assert (series.broken, series.broken_bad, series.excluded) == (300, 300, 0)
         assert series.coverage is not None and series.coverage.broken_minutes == 30
         assert series.burn_rates["1h"] == 0.0  # the broken half hour burns nothing
         assert whole.coverage is not None and whole.coverage.broken_minutes == 30

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from errorbudget.app import App
+from errorbudget.errors import GateError
 from errorbudget.gate import decide
 from errorbudget.model import to_minute
 
@@ -24,6 +25,11 @@ slos:
     target: 0.9
     window: {type: rolling, length: 7d}
     segments: {keys: [queue]}
+    policy: voice-agent
+  - id: connection
+    service: agent
+    target: 0.99
+    window: {type: rolling, length: 7d}
     policy: voice-agent
   - id: agent-tasks
     service: agent
@@ -60,6 +66,7 @@ def app(tmp_path: Path) -> App:
     write(opened, "voice", {"queue": "tiny"}, 4, 2)  # 50 % bad: exhausted, 3.8 % of calls
     write(opened, "agent-tasks", {"flow": "billing-es"}, 20, 8)  # 40 % bad: exhausted
     write(opened, "agent-tasks", {"flow": "faq-en"}, 20, 0)  # healthy
+    write(opened, "connection", {}, 100, 0)  # connection success: healthy, not segmented
     return opened
 
 
@@ -99,13 +106,16 @@ def test_stale_data_never_lets_a_change_through(app: App, tmp_path: Path) -> Non
         assert result.decision == "review"
         assert result.reasons[0].startswith("agent-tasks flow=faq-en: data stale")
         [entry] = stale.gate_decisions(service="agent")
-        [row] = entry.details["snapshot"]  # type: ignore[misc]
+        rows = {r["slo"]: r for r in entry.details["snapshot"]}  # type: ignore[attr-defined]
+        assert set(rows) == {"connection", "agent-tasks"}  # the global SLO is in scope
+        row = rows["agent-tasks"]
         assert row["data_age_seconds"] == 30 * 3600 and row["stale"] is True
         # within max_age the same flow is allowed, and the record says how old the data was
         fresh = decide(app, service="agent", segment={"flow": "faq-en"}, actor="ci")
         assert fresh.decision == "allow"
         [latest, _] = app.gate_decisions(service="agent")
-        assert latest.details["snapshot"][0]["data_age_seconds"] == 0  # type: ignore[index]
+        ages = [r["data_age_seconds"] for r in latest.details["snapshot"]]  # type: ignore[attr-defined]
+        assert ages == [0, 0]
 
 
 def test_too_little_data_asks_for_review_of_risky_changes(tmp_path: Path) -> None:
@@ -127,3 +137,35 @@ def test_a_reason_already_given_is_not_repeated(app: App) -> None:
     first, *rest = [line for line in result.reasons if "below the minimum" not in line]
     assert first.endswith("exhausted: only incident, security and burn-reducing fixes may ship")
     assert rest and all(line.endswith(": exhausted (as above)") for line in rest)
+
+
+def test_a_global_burn_blocks_a_scoped_change_too(app: App) -> None:
+    """DESIGN.md: "a global connection-success burn blocks broadly": an SLO that segments
+    by none of the change's keys is judged by its whole row."""
+    scoped = decide(app, service="agent", segment={"flow": "faq-en"}, record=False)
+    assert scoped.decision == "allow"
+    assert {v.status.slo for v in scoped.verdicts} == {"connection", "agent-tasks"}
+    write(app, "connection", {}, 100, 50)  # half the calls fail to connect
+    burning = decide(app, service="agent", segment={"flow": "faq-en"}, record=False)
+    assert burning.decision == "blocked"
+    assert burning.reasons[0].startswith("connection (all): exhausted")
+
+
+def test_a_mistyped_segment_is_an_error_not_a_narrower_scope(app: App) -> None:
+    with pytest.raises(GateError, match=r"segments by 'flwo'.*did you mean 'flow'"):
+        decide(app, service="agent", segment={"flwo": "faq-en"}, record=False)
+    with pytest.raises(GateError, match="no series of service 'agent' matches"):
+        decide(app, service="agent", segment={"flow": "faq-fr"}, record=False)
+
+
+def test_the_exec_view_states_what_the_gate_acts_on(app: App) -> None:
+    """A segment below the minimum volume neither decides the gate nor sets the service's
+    state and advice on the exec view (it is still listed as missing its target)."""
+    from errorbudget.web.pages_overview import build_exec
+
+    rows = {r.service: r for r in build_exec(app, 60).rows}
+    center = rows["cc"]
+    assert center.decision_medium_risk == "allow"
+    assert (center.state, center.advice) == ("healthy", "ship normally")
+    assert center.missing == ["voice queue=tiny: 50.00% vs 90.00%"]
+    assert not center.within_budget

@@ -50,10 +50,13 @@ def test_exhaustion_before_the_period_end_iff_projection_above_100_percent(
         bad * lookback_minutes + lookback_bad * minutes_left,
         1,
     ) / (allowed * (eligible * lookback_minutes + lookback_eligible * minutes_left))
-    if result.outlook == "exhausted":
-        assert bad * 100 >= allowed_percent * eligible
+    spent = bad * 100 >= allowed_percent * eligible
+    # spent now or before the period ends ⇔ the projection is above 100 %, exactly
+    assert (result.outlook in ("exhausts", "spent")) == (projected > 1)
+    if spent:
+        assert result.outlook in ("spent", "recovers")
+        assert result.time_to_exhaustion_seconds == 0.0
         return
-    assert (result.outlook == "exhausts") == (projected > 1)
     if result.outlook == "exhausts":
         assert result.time_to_exhaustion_seconds is not None
         assert 0 < result.time_to_exhaustion_seconds < minutes_left * 60
@@ -140,8 +143,65 @@ def test_rolling_exhaustion_matches_a_minute_by_minute_simulation() -> None:
 
 def test_spent_budgets_say_so() -> None:
     period, lookback, pieces = rolling([100] * 30, [10] * 30, 5)
-    assert rolling_forecast(period, lookback, 1440, pieces).outlook == "exhausted"
+    assert rolling_forecast(period, lookback, 1440, pieces).outlook == "spent"
     spent = calendar_forecast(spend(20, 100, 5), spend(0, 0, 5), 1440, 1440, 1440, 43_200)
-    assert spent.outlook == "exhausted" and spent.time_to_exhaustion_seconds == 0.0
+    # spent now, and nothing comes in: still spent at the period end
+    assert spent.outlook == "spent" and spent.time_to_exhaustion_seconds == 0.0
+    # spent now, but a clean rest of the month brings it back within budget
+    recovers = calendar_forecast(
+        spend(20, 100, 5), spend(0, 1_000, 5), 1440, 20 * 1440, 1440, 43_200
+    )
+    assert recovers.outlook == "recovers"
+    assert recovers.projected_consumed_ratio is not None
+    assert recovers.projected_consumed_ratio < 1
     empty = calendar_forecast(spend(0, 0, 5), spend(0, 0, 5), 1440, 1440, 1440, 43_200)
     assert empty.outlook == "no_data" and empty.time_to_exhaustion_seconds is None
+
+
+def exact_rolling(
+    period: Spend, lookback: Spend, length: int, pieces: list[tuple[int, int, int]]
+) -> bool:
+    """Whether the budget reaches zero within the window, with Fractions."""
+    level = Fraction(period.allowed - period.bad * period.scale)
+    gain = Fraction(lookback.allowed - lookback.bad * lookback.scale, length)
+    for minutes, bad, allowed in pieces:
+        level += gain * minutes - (allowed - bad * period.scale)
+        if level <= 0:
+            return True
+    return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    daily=st.lists(st.tuples(st.integers(0, 2_000), st.integers(0, 100)), min_size=2, max_size=8),
+    allowed_percent=st.integers(1, 20),
+    lookback_share=st.integers(0, 100),
+)
+def test_the_rolling_outlook_is_decided_exactly(
+    daily: list[tuple[int, int]], allowed_percent: int, lookback_share: int
+) -> None:
+    """Including on the boundary (the budget reaching exactly zero at a piece's end), which
+    floats decided both ways."""
+    eligible = [e for e, _ in daily]
+    bad = [min(e, e * share // 100) for e, share in daily]
+    period = spend(sum(bad), sum(eligible), allowed_percent)
+    if not period.has_data or period.bad * SCALE >= period.allowed:
+        return
+    pieces = [(1440, b, allowed_percent * e) for e, b in zip(eligible, bad, strict=True)]
+    # a lookback burning at exactly 1× of the last day's traffic, or at its share
+    last = eligible[-1]
+    lookback = spend(last * lookback_share // 100, last, allowed_percent)
+    result = rolling_forecast(period, lookback, 1440, pieces)
+    assert (result.outlook == "exhausts") == exact_rolling(period, lookback, 1440, pieces)
+
+
+def test_rolling_at_exactly_one_reaching_zero_at_the_window_end() -> None:
+    # 5 % allowed, one day's window with 4 bad of 100; the lookback burns exactly 1× (5 in
+    # 100): once the old day has left, the budget is exactly spent — it exhausts in a day
+    period = spend(4, 100, 5)
+    pieces = [(1440, 4, 5 * 100)]
+    result = rolling_forecast(period, spend(5, 100, 5), 1440, pieces)
+    assert result.outlook == "exhausts"
+    assert result.time_to_exhaustion_seconds == pytest.approx(86_400)
+    under = rolling_forecast(period, spend(4, 100, 5), 1440, pieces)
+    assert under.outlook == "not_at_this_rate"

@@ -166,7 +166,7 @@ def test_budget_exactly_spent_is_exhausted_at_every_target(target: float) -> Non
     assert spent.state == "exhausted"
     assert spent.budget_remaining_ratio == 0.0
     assert spent.meets_target is True  # SLI = target exactly: the target is met
-    assert spent.outlook == "exhausted"
+    assert spent.outlook == "spent"
     one_less = at_target(target, allowed(target) - 1, CONTACT_CENTER)
     assert one_less.state == "freeze"
     one_more = at_target(target, allowed(target) + 1, CONTACT_CENTER)
@@ -471,3 +471,36 @@ def test_stale_data_is_flagged_by_age() -> None:
     ingest = voice_slo()  # an ingest series with no rows in a quiet hour is not judged stale
     quiet = evaluate(ingest, at, {"period": Counts(9_000, 10_000)}, bounds=(at - 20_000, at - 900))
     assert not quiet.stale
+
+
+def test_a_calendar_period_is_judged_on_the_whole_period_not_its_first_minutes() -> None:
+    """Ten minutes into December, two bad requests of 1,000 at 99.9 % would be −100 %: with
+    40 days of history the data still covers only 10 minutes of December."""
+    slo = voice_slo(target=0.999, segments={}, window={"type": "calendar", "unit": "month"})
+    at = minute("2026-12-01T00:10:00+00:00")
+    early = evaluate(slo, at, {"period": Counts(998, 1_000)}, bounds=(at - 40 * 1440, at))
+    assert early.state == "insufficient_data"
+    assert early.coverage is not None
+    assert (early.coverage.covered_minutes, early.coverage.window_minutes) == (10, 44_640)
+    assert early.budget_remaining_ratio is None and early.meets_target is None
+    later = minute("2026-12-04T11:00:00+00:00")  # 3.5 days: over 10 % of the month
+    judged = evaluate(slo, later, {"period": Counts(998, 1_000)}, bounds=(at - 40 * 1440, later))
+    assert judged.state == "exhausted"
+
+
+def test_a_member_with_too_little_data_neither_meets_nor_misses() -> None:
+    slo = voice_slo()
+    evaluation = plan(slo.window, minute(AT), slo.forecast.lookback)
+    names = evaluation.names
+    counted = np.zeros((2, len(names), 2))
+    counted[0, names.index("period")] = [9_000, 10_000]  # 7 days, 90 % at 85 %: meets
+    counted[1, names.index("period")] = [0, 30]  # 30 minutes, all bad: too little to judge
+    at = minute(AT)
+    bounds = [(at - 7 * 1440, at), (at - 30, at)]
+    segments = [(("tier", "main"),), (("tier", "new"),)]
+    counts = range_counts(counted, counted, [slo.target_for(s) for s in segments], bounds)
+    new = evaluate_series(slo, segments[1], evaluation, counts, 1, CONTACT_CENTER, conditions_for)
+    assert new.state == "insufficient_data"
+    assert new.meets_target is None and new.series_missing_target == 0
+    whole = evaluate_aggregate(slo, (), evaluation, counts, [0, 1], CONTACT_CENTER, conditions_for)
+    assert whole.meets_target is True and whole.series_missing_target == 0

@@ -338,3 +338,16 @@ def test_firing_conditions_of_one_slo() -> None:
     found = firing_conditions(SLO_DEF, CC, [status(), status({"queue": "q"}, conditions=hot)])
     assert len(found) == 1
     assert found[0].kind == "fast" and found[0].segment == {"queue": "q"}
+
+
+def test_the_minimum_volume_of_a_timeslices_slo_is_counted_in_events() -> None:
+    """Slices are minutes: an endpoint with one call in most minutes holds most of the
+    whole row's slices but a sliver of its events — it cannot block alone."""
+    whole = status(eligible=43_000.0, eligible_events=1_000_000.0)
+    tiny = status(
+        {"endpoint": "rare"}, state="exhausted", eligible=40_000.0, eligible_events=40_000.0,
+        preset=VA,
+    )  # fmt: skip
+    gate = service_gate("platform", [whole, tiny], PRESETS, 0.05)
+    assert gate.decisions["medium"] == "allow"
+    assert gate.below_minimum == ["voice-sla endpoint=rare: exhausted"]

@@ -69,7 +69,7 @@ def test_gauge_svg_without_data_or_budget() -> None:
     assert "gauge-value" not in empty and "no data" in empty
     spent = str(gauge_svg(-0.019, "red", "critical", "x"))
     assert "gauge-value" not in spent  # nothing left to fill
-    assert "−1.9%" in spent and "exhausted" in spent
+    assert "−1.9%" in spent and "budget spent" in spent
 
 
 def test_gauge_svg_escapes_text() -> None:

@@ -98,14 +98,6 @@ class Spend:
             and self.bad * self.scale * threshold.denominator >= threshold.numerator * self.allowed
         )
 
-    def remaining_below(self, threshold: Fraction) -> bool:
-        """``1 − ratio < threshold`` ⇔ ``ratio > 1 − threshold``; False without data."""
-        return self.ratio_above(ONE - threshold)
-
-    def remaining_at_or_below(self, threshold: Fraction) -> bool:
-        """``1 − ratio ≤ threshold`` ⇔ ``ratio ≥ 1 − threshold``; False without data."""
-        return self.ratio_at_least(ONE - threshold)
-
     @property
     def within(self) -> bool | None:
         """Whether the bad events fit the budget (SLI ≥ target); None without data."""

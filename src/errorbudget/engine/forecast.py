@@ -15,12 +15,15 @@ bad, in events), the remaining budget ``Δ`` minutes from now is:
   exhaustion later than ``τ`` is reported as "not before the period ends".
 - **rolling window**: events also *leave* the window. ``R(Δ) = R − (r_B − r_A) Δ +`` the
   remaining budget carried by the events that left (their allowed − bad), taken per UTC
-  day and spread evenly within the day. A series burning under 1× never runs out; an old
-  incident leaving the window gives budget back. The search ends at one window length:
-  by then every event in the window is new, and if ``r_B > r_A`` the budget has run out.
+  day and spread evenly within the day. A series burning under 1× can still run out while
+  old good days leave and bad ones stay; an old incident leaving the window gives budget
+  back. The search ends at one window length: by then every event in the window is new,
+  and if ``r_B > r_A`` the budget has run out.
 
-Exhausted means the budget is spent: remaining ≤ 0. Time to exhaustion is reported only
-where it means something: ``outlook`` says why there is none.
+"Spent" means remaining ≤ 0 (a policy may call only remaining < 0 *exhausted*: that is a
+state, not a forecast). For a calendar window a spent budget can come back within budget by
+the period's end, as the budget grows with traffic: ``recovers``. Time to exhaustion is
+reported only where it means something: ``outlook`` says why there is none.
 """
 
 from __future__ import annotations
@@ -58,7 +61,8 @@ def calendar_forecast(
     """Time to exhaustion and period-end projections of a calendar window.
 
     ``period`` is the budget of the period to date, ``lookback`` the spend over the last
-    ``lookback_minutes`` (same scale); ``minutes_left`` until the period ends.
+    ``lookback_minutes`` (same scale); ``minutes_left`` until the period ends. Decided on
+    integers: spent now or spent before the period ends ⇔ projection above 100 %.
     """
     scale = period.scale
     length = lookback_minutes
@@ -76,11 +80,14 @@ def calendar_forecast(
         return ForecastResult("no_data", None, projected, None)
     remaining = period.allowed - period.bad * scale  # R, scaled
     growth = lookback.bad * scale - lookback.allowed  # r_B − r_A, scaled, per lookback
+    over_at_end = projected_bad > projected_allowed  # projection > 100 %
     if remaining <= 0:
-        return ForecastResult("exhausted", 0.0, projected, linear)
+        # spent now; the budget grows with the traffic to come, so at a low enough rate it
+        # is back within budget when the period ends
+        return ForecastResult("spent" if over_at_end else "recovers", 0.0, projected, linear)
     if growth <= 0 or length <= 0:
         return ForecastResult("not_at_this_rate", None, projected, linear)
-    if remaining * length < growth * left:  # Δ* < τ  ⇔  projected > 100 %
+    if over_at_end:  # ⇔ remaining × L < growth × τ ⇔ Δ* < τ
         seconds = remaining * length * 60 / growth
         return ForecastResult("exhausts", seconds, projected, linear)
     return ForecastResult("not_before_period_end", None, projected, linear)
@@ -94,26 +101,33 @@ def rolling_forecast(
 ) -> ForecastResult:
     """Time to exhaustion of a rolling window whose events ``leaving`` it are given in
     order, oldest first, as (minutes, bad, allowed) pieces — allowed scaled like
-    ``period`` — that together cover the window."""
+    ``period`` — that together cover the window.
+
+    Decided on integers: over a piece of ``m`` minutes the remaining budget times the
+    lookback ``L`` changes by ``(A_L − B_L) × m − L × (A_piece − B_piece)`` (what the lookback
+    adds, less what leaves), all whole numbers; only the time within the piece at which it
+    reaches zero is a float.
+    """
     if not period.has_data:
         return NONE
     scale = period.scale
-    remaining = float(period.allowed - period.bad * scale)
+    remaining = period.allowed - period.bad * scale
     if remaining <= 0:
-        return ForecastResult("exhausted", 0.0)
-    if lookback_minutes <= 0:
+        return ForecastResult("spent", 0.0)
+    length = lookback_minutes
+    if length <= 0:
         return ForecastResult("not_at_this_rate", None)
-    gain = float(lookback.allowed - lookback.bad * scale) / lookback_minutes  # per minute
-    elapsed = 0.0
-    level = remaining  # R(Δ) at the start of the piece
+    gain = lookback.allowed - lookback.bad * scale  # per L minutes, scaled
+    elapsed = 0
+    level = remaining * length  # R(Δ) × L, an integer
     for minutes, bad, allowed in leaving:
         if minutes <= 0:
             continue
-        lost = float(allowed - bad * scale)  # remaining budget that leaves
-        slope = gain - lost / minutes
-        end_level = level + slope * minutes
-        if end_level <= 0:
-            at = elapsed + (level / -slope if slope < 0 else 0.0)
+        lost = allowed - bad * scale  # remaining budget that leaves with the piece
+        change = gain * minutes - lost * length  # R × L moves by this over the piece
+        end_level = level + change
+        if end_level <= 0:  # reaches zero within the piece: linear in between
+            at = elapsed + (minutes * level / -change if change < 0 else 0.0)
             return ForecastResult("exhausts", at * 60)
         level = end_level
         elapsed += minutes

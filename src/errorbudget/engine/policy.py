@@ -23,7 +23,6 @@ from errorbudget.model import (
     PolicyPreset,
     PolicyState,
     Risk,
-    StatePolicy,
     StateRule,
 )
 
@@ -95,11 +94,6 @@ class GateRule:
     reason: str
 
 
-def state_words(preset: PolicyPreset, state: PolicyState) -> StatePolicy:
-    """How ``preset`` names and advises on ``state``."""
-    return preset.state_policy(state)
-
-
 def gate_rule(
     preset: PolicyPreset,
     state: PolicyState,
@@ -129,7 +123,3 @@ def gate_rule(
 
 def worst(decisions: Iterable[Decision]) -> Decision:
     return max(decisions, key=DECISION_ORDER.__getitem__, default="allow")
-
-
-def worst_state(states: Iterable[PolicyState]) -> PolicyState:
-    return max(states, key=STATE_ORDER.__getitem__, default="no_data")

@@ -70,6 +70,12 @@ class RangeCounts:
     broken_minutes: tuple[int, ...] = ()
     """Per series: minutes of the period left out because a source reported them broken
     (data issues); empty when none is."""
+    events: FloatArray | None = None
+    """Timeslices budgeting: each series' events in the period's counted minutes (its
+    eligible figures count slices); None for occurrences."""
+    broken_events: FloatArray | None = None
+    """Occurrences budgeting: (series × [good, total]) events of the period in broken
+    minutes (part of ``raw``, not of ``counted``); None when no data issue applies."""
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -96,11 +102,13 @@ def range_counts(
     bounds: Sequence[Bounds],
     off_schedule: FloatArray | None = None,
     broken_minutes: Sequence[int] = (),
+    events: FloatArray | None = None,
+    broken_events: FloatArray | None = None,
 ) -> RangeCounts:
     allowed, scale = scaled_allowances(targets, counted[..., 1])
     return RangeCounts(
         raw, counted, allowed, scale, tuple(targets), tuple(bounds), off_schedule,
-        tuple(broken_minutes),
+        tuple(broken_minutes), events, broken_events,
     )  # fmt: skip
 
 
@@ -112,10 +120,12 @@ def data_coverage(
     broken_minutes: int = 0,
     broken_series: int = 0,
 ) -> DataCoverage:
-    """How much of the window (the elapsed period of a calendar window) the data spans, and
-    its age at ``plan.at``; ``sufficient`` is decided exactly against ``min_coverage``."""
+    """How much of the window the data spans, and its age at ``plan.at``; ``sufficient`` is
+    decided exactly against ``min_coverage`` of the *whole* window — for a calendar window
+    the whole period, so the first hours of a month (a handful of events, where one bad
+    call would spend the budget) are "insufficient data", not a verdict."""
     start, at = plan.intervals["period"]
-    window = at - start
+    window = plan.budget_period.minutes
     max_age_seconds = max_age.total_seconds() if max_age is not None else None
     if bounds is None:
         return DataCoverage(
@@ -157,6 +167,8 @@ def evaluate_row(
     coverage: DataCoverage,
     members_within: Sequence[bool | None] | None = None,
     off_schedule: FloatArray | None = None,
+    eligible_events: float | None = None,
+    broken: FloatArray | None = None,
 ) -> BudgetStatus:
     """The status of one row at ``plan.at``: one series, or the sum of several.
 
@@ -180,6 +192,9 @@ def evaluate_row(
     off_good, off_total = (0.0, 0.0)
     if off_schedule is not None:
         off_good, off_total = float(off_schedule[0]), float(off_schedule[1])
+    broken_good, broken_total = (0.0, 0.0)
+    if broken is not None:
+        broken_good, broken_total = float(broken[0]), float(broken[1])
 
     # an aggregate's budget amounts to its own target; one series' is its configured one
     effective = (
@@ -205,7 +220,7 @@ def evaluate_row(
         within: bool | None = all(known) if known else None
         missing = sum(1 for w in known if not w)
     else:
-        within = period.within
+        within = period.within if coverage.sufficient else None
         missing = 1 if within is False else 0
     remaining_events = (period.allowed - period.bad * scale) / scale
     remaining_ratio = (
@@ -251,7 +266,7 @@ def evaluate_row(
         bad=period_total - period_good,
         raw_total=raw_total,
         raw_bad=raw_total - raw_good,
-        excluded=raw_total - period_total - off_total,
+        excluded=raw_total - period_total - off_total - broken_total,
         sli=period_good / period_total if period_total > 0 else None,
         budget_total=period.allowed / scale,
         budget_consumed=float(period.bad),
@@ -277,6 +292,9 @@ def evaluate_row(
         coverage=coverage,
         out_of_schedule=off_total,
         out_of_schedule_bad=off_total - off_good,
+        eligible_events=eligible_events,
+        broken=broken_total,
+        broken_bad=broken_total - broken_good,
     )
 
 
@@ -309,6 +327,8 @@ def evaluate_series(
             counts.broken_minutes[index] if counts.broken_minutes else 0,
         ),
         off_schedule=counts.off_schedule[index] if counts.off_schedule is not None else None,
+        eligible_events=float(counts.events[index]) if counts.events is not None else None,
+        broken=counts.broken_events[index] if counts.broken_events is not None else None,
     )
 
 
@@ -345,12 +365,15 @@ def evaluate_aggregate(
         )
         scale = counts.scale
     position = plan.names.index("period")
+    # a member whose data is too little to judge is neither meeting nor missing its target
     within = [
         Spend(
             int(counts.counted[i, position, 1]) - int(counts.counted[i, position, 0]),
             int(counts.allowed[i, position]),
             counts.scale,
         ).within
+        if data_coverage(plan, counts.bounds[i], slo.data.min_coverage, slo.max_data_age).sufficient
+        else None
         for i in chosen
     ]
     bounds = merged_bounds([counts.bounds[i] for i in chosen])
@@ -376,6 +399,10 @@ def evaluate_aggregate(
         ),
         members_within=within,
         off_schedule=off_schedule,
+        eligible_events=float(counts.events[chosen].sum()) if counts.events is not None else None,
+        broken=counts.broken_events[chosen].sum(axis=0)
+        if counts.broken_events is not None and whole is None
+        else None,
     )
 
 

@@ -34,6 +34,7 @@ from errorbudget.web.pages_models import (
 )
 from errorbudget.web.pages_rows import (
     condition_cells,
+    remaining_key,
     series_row,
     slo_card,
     slo_ref,
@@ -115,7 +116,7 @@ def build_detail(
         timeline=points,
         annotations=annotations,
         segment_keys=list(slo.segments.keys),
-        segments=[series_row(s) for s in sorted(segments, key=_remaining)]
+        segments=[series_row(s) for s in sorted(segments, key=remaining_key)]
         if slo.segments.keys
         else [],
         groups=_groups(slo, segments, evaluation.groups.get(slo.id, [])),
@@ -170,11 +171,6 @@ def _focus(
         if status.segment == key:
             return status
     raise NotFoundError(f"SLO {slo.id!r} has no series {segment_label(key)}")
-
-
-def _remaining(status: BudgetStatus) -> float:
-    ratio = status.budget_remaining_ratio
-    return float("inf") if ratio is None else ratio
 
 
 def _exclusions(
@@ -332,6 +328,6 @@ def _groups(
             value = group.segment[0][1]
             members = [s for s in segments if dict(s.segment).get(key) == value]
             rows.append((group, series_row(group, value, members if len(members) > 1 else ())))
-        rows.sort(key=lambda pair: _remaining(pair[0]))
+        rows.sort(key=lambda pair: remaining_key(pair[0]))
         found.append(SegmentGroup(key=key, rows=[row for _, row in rows]))
     return found

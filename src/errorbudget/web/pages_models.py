@@ -433,7 +433,7 @@ class ExecRow(View):
     """Every series that misses its own target: ``voice-sla queue=vip-billing: 94.78% vs
     95%``."""
     within_budget: bool
-    """No series of the service has spent its budget."""
+    """No series of the service has overspent its budget (every one meets its target)."""
     worst: SloRef | None
     worst_remaining_ratio: float | None
     worst_band: Band
@@ -456,7 +456,7 @@ class ExecPage(View):
     refresh_seconds: int
     period_label: str
     services_within_budget: int
-    """Services none of whose series (segments included) has spent its budget."""
+    """Services none of whose series (segments included) has overspent its budget."""
     services_shipping_freely: int
     """Services where a medium-risk change may ship without review or approval."""
     rows: list[ExecRow]

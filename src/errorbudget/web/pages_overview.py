@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from errorbudget.app import App
 from errorbudget.changes import Annotation
 from errorbudget.engine.policy import DECISION_ORDER, STATE_ORDER, Decision
+from errorbudget.gate import in_scope
 from errorbudget.model import (
     SLO,
     BudgetStatus,
@@ -459,7 +460,9 @@ def build_exec(app: App, refresh_seconds: int) -> ExecPage:
         ]
         ranked = [(s, w) for s, w in wholes if w.budget_remaining_ratio is not None]
         worst = min(ranked, key=lambda pair: pair[1].budget_remaining_ratio or 0.0, default=None)
-        worst_row = max(every, key=lambda s: STATE_ORDER[s.state])
+        # the state and advice the gate acts on: whole rows and segments with enough volume
+        binding = [s for s, counts in in_scope(every, None, evaluation.min_segment_share) if counts]
+        worst_row = max(binding, key=lambda s: STATE_ORDER[s.state])
         projected = [
             w.projected_consumed_ratio for _, w in wholes if w.projected_consumed_ratio is not None
         ]

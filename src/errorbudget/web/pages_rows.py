@@ -23,6 +23,7 @@ from errorbudget.model import (
     PolicyPreset,
     SourceHealth,
     from_minute,
+    percent_text,
     segment_label,
 )
 from errorbudget.report import data_note, human_duration
@@ -47,13 +48,9 @@ DIGITAL_MEDIA = frozenset({"chat", "email", "message", "cobrowse", "video", "scr
 TIER_ORDER = ("vip", "standard", "digital")
 
 
-def _percent(value: float) -> str:
-    return f"{value * 100:.4f}".rstrip("0").rstrip(".") + "%"
-
-
 def slo_ref(slo: SLO, preset: PolicyPreset) -> SloRef:
     overrides = [
-        f"{o.name or segment_label(tuple(sorted(o.match.items())))} {_percent(o.target)}"
+        f"{o.name or segment_label(tuple(sorted(o.match.items())))} {percent_text(o.target)}"
         for o in slo.segments.overrides
     ]
     if slo.segments.overrides:
@@ -163,7 +160,8 @@ def split_rows(slo: SLO, rows: Sequence[BudgetStatus]) -> tuple[BudgetStatus, li
     return whole, segments if slo.segments.keys else [whole]
 
 
-def _remaining_key(status: BudgetStatus) -> float:
+def remaining_key(status: BudgetStatus) -> float:
+    """Sort key: least budget remaining first, rows without a figure last."""
     ratio = status.budget_remaining_ratio
     return float("inf") if ratio is None else ratio
 
@@ -175,7 +173,7 @@ def series_row(
 ) -> SeriesRow:
     """A table row for one status; an aggregate also names its member with the least
     budget remaining (``members``)."""
-    worst = min(members, key=_remaining_key) if members else None
+    worst = min(members, key=remaining_key) if members else None
     return SeriesRow(
         label=label or segment_label(status.segment),
         segment=dict(status.segment),

@@ -130,7 +130,7 @@ def gauge_svg(
         figure, caption = "no data", ""
     else:
         figure = f"{remaining_ratio * 100:.1f}%".replace("-", "−")
-        caption = "budget left" if remaining_ratio > 0 else "exhausted"
+        caption = "budget left" if remaining_ratio > 0 else "budget spent"
     colour = BAND_COLOURS["red"] if remaining_ratio is not None and remaining_ratio <= 0 else INK
     size = 26 if remaining_ratio is not None else 20
     parts.append(
