@@ -24,7 +24,8 @@ from errorbudget.engine.alerts import EffectiveCondition, effective_conditions
 from errorbudget.engine.timeline import Timeline
 from errorbudget.engine.windows import nominal_length
 from errorbudget.errors import ConflictError, InvalidRequestError
-from errorbudget.evaluation import SloEvaluation, evaluate_slo, read_timeline
+from errorbudget.evaluation import SloEvaluation, evaluate_slo
+from errorbudget.history import read_timeline
 from errorbudget.model import (
     SLO,
     BudgetStatus,

@@ -41,8 +41,8 @@ from errorbudget.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from errorbudget.evaluation import consumed_after
 from errorbudget.gate import EXIT_CODES, GateDecision, decide, record_decision
+from errorbudget.history import consumed_after
 from errorbudget.model import SLO, from_minute, to_minute
 from errorbudget.store.annotations import Annotation, AnnotationKind
 from errorbudget.store.changes import Approval, Change, ChangeStatus, ReviewDecision

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from errorbudget import evaluation
+from errorbudget import history
 from errorbudget.app import App
 from errorbudget.engine import timeline
 from errorbudget.errors import InvalidRequestError, NotFoundError
@@ -113,7 +113,7 @@ def test_every_point_is_the_status_at_that_instant(
 
 
 def test_hourly_sums_give_the_same_points(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(evaluation, "_HOURLY_FROM", 0)  # read hourly sums even for one series
+    monkeypatch.setattr(history, "_HOURLY_FROM", 0)  # read hourly sums even for one series
     for segment in ({}, {"queue": "vip"}):
         result = app.timeline("calls", segment, AT - timedelta(days=5), AT, timedelta(hours=2))
         assert_matches_status(app, "calls", segment, result)
