@@ -191,6 +191,18 @@ ISSUE2_HEADING = "## Issue #2: 1,000 series × 35 days of 1-minute counts"
 SECTIONS = ("issue2", "web")
 
 
+def revision() -> str:
+    """The commit measured (``-dirty`` with uncommitted changes), or ``unknown``."""
+    found = subprocess.run(
+        ["git", "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parent,
+    )
+    return f"`{found.stdout.strip()}`" if found.returncode == 0 else "unknown"
+
+
 def preamble() -> str:
     return f"""# Performance
 
@@ -250,6 +262,8 @@ def issue2_section(args: argparse.Namespace) -> str:
     warm_times = sorted(warm["times"])  # type: ignore[type-var]
     scheduled_times = sorted(scheduled["times"])  # type: ignore[type-var]
     return f"""{ISSUE2_HEADING}
+
+Measured by `benchmarks/run.py` on {datetime.now(tz=UTC):%Y-%m-%d}. Code: {revision()}.
 
 Workload: {args.series:,} series in {SLO_GROUPS} SLOs segmented by queue — {sum(series_per_slo(args.series)[:-1]):,}
 series counting occurrences (calendar month in America/New_York, or rolling 28d; targets 85 % and

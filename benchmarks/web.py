@@ -40,7 +40,7 @@ from typing import Any
 
 import httpx
 import yaml
-from run import SLO_GROUPS, machine, series_per_slo, write_config, write_csv
+from run import SLO_GROUPS, machine, revision, series_per_slo, write_config, write_csv
 
 HEADING = "## Issue #4: HTTP server"
 OPERATOR_TOKEN = "bench-operator-token-0123456789"
@@ -482,18 +482,6 @@ def verdict(load: Load, target_ms: float) -> str:
     met = p99 * 1000 < target_ms and not load.errors
     shown = "timed out" if math.isinf(p99) else f"{p99 * 1000:,.1f} ms"
     return f"**{'met' if met else 'NOT met'}** (p99 {shown})"
-
-
-def revision() -> str:
-    """The commit measured (``-dirty`` with uncommitted changes), or ``unknown``."""
-    found = subprocess.run(
-        ["git", "describe", "--always", "--dirty"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=Path(__file__).resolve().parent,
-    )
-    return f"`{found.stdout.strip()}`" if found.returncode == 0 else "unknown"
 
 
 def section(size: Size, kind: str, workdir: Path) -> str:
