@@ -162,10 +162,12 @@ def review(app: App, change: Change, gate: GateDecision | None = None) -> Change
     if gate is not None:
         reasons = list(gate.reasons)
     else:
+        # the stored reason names the state already; an allowed row keeps only its state
         reasons = [
-            f"{s.get('slo')} {_label(s.get('segment'))}: {s.get('state')}: {s.get('reason')}"
+            f"{s.get('slo')} {_label(s.get('segment'))}: "
+            f"{s.get('reason') or str(s.get('state')).replace('_', ' ')}"
             for s in change.snapshot
-            if s.get("decision") == decision
+            if s.get("decision") == decision and s.get("binding", True)
         ]
     effective: Decision
     if change.status in ("rejected", "withdrawn"):

@@ -358,6 +358,26 @@ def test_exec_view_never_hides_a_segment_that_misses_its_target(tmp_path: Path) 
     assert center.missing == ["voice-sla queue=vip-es,tier=vip: 88.00% vs 90.00%"]
     assert not center.within_budget
     assert page.services_within_budget == 1  # platform
+    # the lowest budget the gate acts on, not the whole SLO's
+    assert (center.worst and center.worst.id, center.worst_segment) == (
+        "voice-sla",
+        "queue=vip-es,tier=vip",
+    )
+    assert center.worst_remaining_ratio is not None and center.worst_remaining_ratio < 0
+
+
+def test_a_service_without_enough_data_is_not_counted_within_budget(tmp_path: Path) -> None:
+    path = tmp_path / "errorbudget.yaml"
+    path.write_text(CONFIG, encoding="utf-8")
+    with App.open(path, clock=lambda: AT) as opened:
+        seed(opened, SERIES[:3])  # the platform's api SLO has no data at all
+        page = build_exec(opened, 60)
+        html = get(create_app(opened), "/exec", token=VIEWER).text
+    assert "1 without enough data to judge" in html
+    rows = {r.service: r for r in page.rows}
+    assert (rows["platform"].slos_unjudged, rows["platform"].within_budget) == (1, None)
+    assert rows["contact-center"].within_budget is True
+    assert (page.services_within_budget, page.services_unjudged) == (1, 1)
 
 
 def test_exec_view_has_one_line_per_service(app: App, web: FastAPI) -> None:

@@ -70,6 +70,25 @@ def test_below_20_percent_a_change_needs_an_approvers_approval(app: App) -> None
     assert actions(app, f"change:{change_id}") == ["change.submit", "change.approve"]
 
 
+def test_a_stored_change_gives_the_reasons_it_was_judged_by(app: App) -> None:
+    """Read back (lists, overview), a change states its reasons as the live gate did: no
+    repeated state, no "None" for a series that simply allowed."""
+    for service in ("billing", "contact-center"):
+        judged = app.submit_change(service=service, title="t", submitted_by="olga")
+        stored = app.change(judged.change.id)
+        assert stored.gate is None  # judged from the stored snapshot, not anew
+        live = [r for r in judged.reasons if not r.startswith("waiting for")]
+        kept = [r for r in stored.reasons if not r.startswith("waiting for")]
+        assert kept and all("None" not in r for r in kept)
+        by_series = {r.split(": ")[0]: r.partition(" (as above)")[0] for r in live}
+        for reason in kept:  # the live line, its shortened "(as above)" form, or its state
+            said = by_series[reason.split(": ")[0]]
+            assert reason.startswith(said) or said.startswith(reason)
+        for reason in kept:
+            state = reason.split(": ")[1]
+            assert f"{state}: {state}" not in reason
+
+
 def test_nobody_approves_or_rejects_their_own_change(app: App) -> None:
     change_id = app.submit_change(service="billing", title="x", submitted_by="vera").change.id
     with pytest.raises(PermissionDeniedError, match="nobody may approve their own change"):

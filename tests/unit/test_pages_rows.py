@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from errorbudget.catalogs import builtin_policies
-from errorbudget.model import SLO, BudgetStatus, ConditionResult, PolicyPreset, PolicyState
+from errorbudget.model import (
+    SLO,
+    BudgetStatus,
+    ConditionResult,
+    PolicyPreset,
+    PolicyState,
+    SourceHealth,
+    to_minute,
+)
 from errorbudget.web.pages_models import FiringCondition
 from errorbudget.web.pages_overview import answers, ship_answer
 from errorbudget.web.pages_rows import (
@@ -19,6 +28,7 @@ from errorbudget.web.pages_rows import (
     service_gate,
     slo_card,
     slo_ref,
+    source_row,
     tier_of,
     tier_sort_key,
 )
@@ -351,3 +361,27 @@ def test_the_minimum_volume_of_a_timeslices_slo_is_counted_in_events() -> None:
     gate = service_gate("platform", [whole, tiny], PRESETS, 0.05)
     assert gate.decisions["medium"] == "allow"
     assert gate.below_minimum == ["voice-sla endpoint=rare: exhausted"]
+
+
+@pytest.mark.parametrize(
+    ("behind", "failures", "summary"),
+    [
+        (timedelta(0), 0, "ok: data current"),
+        (timedelta(minutes=1), 0, "ok: data current"),
+        (timedelta(minutes=2), 0, "ok: data 2m old"),
+        (timedelta(hours=30), 1, "failing: 1 run in a row since Nov 19 06:00 UTC, data 1d 6h old"),
+    ],
+)
+def test_a_source_says_how_old_its_data_is(behind: timedelta, failures: int, summary: str) -> None:
+    at = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    health = SourceHealth(
+        source="genesys",
+        last_run_at=at,
+        last_success_at=at - behind,
+        last_error="timed out" if failures else None,
+        last_error_at=at if failures else None,
+        consecutive_failures=failures,
+        collected_through=to_minute(at - behind),
+        runs=3,
+    )
+    assert source_row(health, at).summary == summary

@@ -432,9 +432,14 @@ class ExecRow(View):
     missing: list[str]
     """Every series that misses its own target: ``voice-sla queue=vip-billing: 94.78% vs
     95%``."""
-    within_budget: bool
-    """No series of the service has overspent its budget (every one meets its target)."""
+    within_budget: bool | None
+    """No series of the service has overspent its budget (every one meets its target);
+    None when none misses but an SLO has too little data to judge."""
     worst: SloRef | None
+    """The SLO of the lowest budget the gate acts on (a whole row, or a segment with
+    enough volume)."""
+    worst_segment: str
+    """That budget's segment (``queue=vip-billing``), or empty for a whole-SLO row."""
     worst_remaining_ratio: float | None
     worst_band: Band
     worst_state_label: str
@@ -456,7 +461,10 @@ class ExecPage(View):
     refresh_seconds: int
     period_label: str
     services_within_budget: int
-    """Services none of whose series (segments included) has overspent its budget."""
+    """Services none of whose series (segments included) has overspent its budget, every
+    SLO judged."""
+    services_unjudged: int
+    """Services none of whose series misses but with an SLO too short of data to judge."""
     services_shipping_freely: int
     """Services where a medium-risk change may ship without review or approval."""
     rows: list[ExecRow]

@@ -449,6 +449,7 @@ def build_exec(app: App, refresh_seconds: int) -> ExecPage:
         if not slos:
             continue
         wholes = [(slo, evaluation.rows[slo.id][0]) for slo in slos]
+        by_id = {slo.id: slo for slo in slos}
         every = [s for slo in slos for s in _all_rows(*evaluation.rows[slo.id])]
         series = [s for s in every if s.segment or not s.series > 1]
         met = sum(1 for _, w in wholes if w.meets_target is True)
@@ -458,11 +459,13 @@ def build_exec(app: App, refresh_seconds: int) -> ExecPage:
             for s in series
             if s.meets_target is False and (s.segment or s.series <= 1)
         ]
-        ranked = [(s, w) for s, w in wholes if w.budget_remaining_ratio is not None]
-        worst = min(ranked, key=lambda pair: pair[1].budget_remaining_ratio or 0.0, default=None)
-        # the state and advice the gate acts on: whole rows and segments with enough volume
+        # the state, advice and lowest budget the gate acts on: whole rows and segments with
+        # enough volume
         binding = [s for s, counts in in_scope(every, None, evaluation.min_segment_share) if counts]
         worst_row = max(binding, key=lambda s: STATE_ORDER[s.state])
+        ranked = [s for s in binding if s.budget_remaining_ratio is not None]
+        lowest = min(ranked, key=lambda s: s.budget_remaining_ratio or 0.0, default=None)
+        worst = (by_id[lowest.slo], lowest) if lowest else None
         projected = [
             w.projected_consumed_ratio for _, w in wholes if w.projected_consumed_ratio is not None
         ]
@@ -476,8 +479,9 @@ def build_exec(app: App, refresh_seconds: int) -> ExecPage:
                 slos_meeting_target=met,
                 slos_unjudged=unjudged,
                 missing=missing,
-                within_budget=not missing,
+                within_budget=None if unjudged and not missing else not missing,
                 worst=evaluation.ref(worst[0]) if worst else None,
+                worst_segment=segment_label(worst[1].segment) if worst and worst[1].segment else "",
                 worst_remaining_ratio=worst[1].budget_remaining_ratio if worst else None,
                 worst_band=worst[1].band if worst else "none",
                 worst_state_label=worst_row.state_label,
@@ -499,6 +503,7 @@ def build_exec(app: App, refresh_seconds: int) -> ExecPage:
             "segment meets its own."
         ),
         services_within_budget=sum(1 for r in rows if r.within_budget),
+        services_unjudged=sum(1 for r in rows if r.within_budget is None),
         services_shipping_freely=sum(1 for r in rows if r.decision_medium_risk == "allow"),
         rows=rows,
     )

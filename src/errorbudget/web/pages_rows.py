@@ -108,7 +108,10 @@ def source_row(health: SourceHealth, at: datetime) -> SourceRow:
     through = from_minute(health.collected_through) if health.collected_through else None
     age = max(0.0, (at - through).total_seconds()) if through is not None else None
     ok = health.consecutive_failures == 0 and health.last_error is None
-    data = f"data {human_duration(age)} old" if age is not None else "no data collected yet"
+    if age is None:
+        data = "no data collected yet"
+    else:
+        data = "data current" if age <= 60 else f"data {human_duration(age)} old"
     if ok:
         summary = f"ok: {data}"
     else:
