@@ -18,11 +18,20 @@ import pytest
 from fastapi import FastAPI
 
 from errorbudget.app import App
-from errorbudget.model import to_minute
+from errorbudget.model import Exclusion, to_minute
 from errorbudget.web.app import create_app
 from errorbudget.web.pages_changes import build_changes
 from errorbudget.web.pages_detail import build_detail
 from errorbudget.web.pages_overview import build_exec, build_overview
+
+
+def approved_exclusion(
+    app: App, *, created_by: str, approver: str = "vera", **fields: Any
+) -> Exclusion:
+    """An exclusion that counts: proposed by ``created_by``, approved by an approver."""
+    proposed = app.propose_exclusion(proposed_by=created_by, **fields)
+    return app.approve_exclusion(proposed.id, approver=approver, role="approver")
+
 
 AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 VIEWER = "viewer-token-0123456789"
@@ -231,14 +240,15 @@ def test_pages_need_a_token_unless_reads_are_anonymous(tmp_path: Path, web: Fast
 
 
 def test_detail_page_with_exclusions_annotations_and_segments(app: App, web: FastAPI) -> None:
-    app.add_exclusion(
+    approved_exclusion(
+        app,
         slo="voice-sla",
         start=AT - timedelta(days=2, hours=3),
         end=AT - timedelta(days=2),
         category="maintenance",
         reason="Carrier maintenance window",
         created_by="cc-ops",
-        approved_by="vp",
+        approver="vp",
         segment={"queue": "support"},
     )
     app.add_annotation(
