@@ -532,8 +532,11 @@ class Exclusion:
         return self.legacy_approver is not None and self.approved_by is None
 
     def applies_to(self, slo: SLO, segment: SegmentKey) -> bool:
-        if not self.counted:
-            return False
+        """Whether it removes this series' events now: counted, and covering it."""
+        return self.counted and self.covers(slo, segment)
+
+    def covers(self, slo: SLO, segment: SegmentKey) -> bool:
+        """Whether its scope takes in this series, whatever its status."""
         if self.slo != "*" and self.slo != slo.id:
             return False
         if self.service is not None and self.service != slo.service:

@@ -276,6 +276,44 @@ def test_detail_page_with_exclusions_annotations_and_segments(app: App, web: Fas
     assert data["segments"][0]["label"] == "queue=support,tier=standard"  # worst first
 
 
+def test_detail_page_shows_each_exclusion_status_and_who(app: App, web: FastAPI) -> None:
+    """Issue #8: pending, approved and revoked exclusions, with who proposed and who
+    approved each; only the approved one counts and is shaded on the charts."""
+    window = {
+        "slo": "voice-sla", "category": "maintenance", "segment": {"queue": "support"},
+        "end": AT - timedelta(days=2),
+    }  # fmt: skip
+    approved_exclusion(app, start=AT - timedelta(days=2, hours=3), reason="approved one",
+                       created_by="cc-ops", approver="vp", **window)  # fmt: skip
+    app.propose_exclusion(start=AT - timedelta(days=2, hours=2), reason="pending one",
+                          proposed_by="olga", **window)  # fmt: skip
+    withdrawn = app.propose_exclusion(
+        start=AT - timedelta(days=2, hours=1), reason="revoked one", proposed_by="otto", **window
+    )
+    app.revoke_exclusion(withdrawn.id, revoked_by="otto", reason="not needed")
+    data = get(web, "/api/v1/pages/slos/voice-sla", token=VIEWER).json()
+    rows = {e["reason"]: e for e in data["exclusions"]}
+    assert [
+        (r["status"], r["counted"], r["created_by"], r["approved_by"]) for r in rows.values()
+    ] == [
+        ("approved", True, "cc-ops", "vp"),
+        ("pending", False, "olga", None),
+        ("revoked", False, "otto", None),
+    ]
+    assert rows["approved one"]["status_text"] == "approved by vp (approver)"
+    assert rows["pending one"]["status_text"] == (
+        "pending: not counted until an approver approves it"
+    )
+    assert rows["revoked one"]["status_text"] == "revoked by otto"
+    assert [a["kind"] for a in data["annotations"]] == ["exclusion"]  # only the counted one
+    assert data["failures"]["excluded_total"] == 180 * 100  # the approved 3 hours only
+    html = get(web, "/slos/voice-sla", cookie=VIEWER).text
+    assert "proposed by</th>" in html and "approved by</th>" in html
+    assert "pending: not counted until an approver approves it" in html
+    assert 'class="exclusion-pending not-counted"' in html
+    assert "approved by vp (approver)" in html and "revoked by otto" in html
+
+
 def test_detail_page_follows_one_series(app: App, web: FastAPI) -> None:
     path = "/api/v1/pages/slos/voice-sla?segment=tier%3Dstandard,queue%3Dsupport"
     data = get(web, path, token=VIEWER).json()
