@@ -310,7 +310,10 @@ def test_detail_page_shows_each_exclusion_status_and_who(app: App, web: FastAPI)
     html = get(web, "/slos/voice-sla", cookie=VIEWER).text
     assert "proposed by</th>" in html and "approved by</th>" in html
     assert "pending: not counted until an approver approves it" in html
-    assert 'class="exclusion-pending not-counted"' in html
+    assert 'data-status="pending" class="exclusion-pending not-counted"' in html
+    # the pending one, and only it, has Approve and Reject (the API decides who may)
+    assert html.count('data-api-url="/api/v1/exclusions/') == 1
+    assert f'data-api-url="/api/v1/exclusions/{rows["pending one"]["id"]}/{{verdict}}"' in html
     assert "approved by vp (approver)" in html and "revoked by otto" in html
 
 
