@@ -326,6 +326,10 @@ def record_decision(
             "snapshot_id": saved.id,
             "snapshot_sha256": saved.sha256,
         }
+        if app.loaded.config.clock is not None:
+            # "now" came from the config's clock section (the demo's), not the real time:
+            # the record says so (the config itself is audited as config.apply)
+            details["clock"] = "simulated"
         records: list[tuple[str, int]] = []
         if saved.created:
             records.append(("gate_snapshots", saved.id))

@@ -175,5 +175,10 @@ def test_gate_at_is_a_labelled_what_if_that_is_never_recorded(frozen) -> None:  
     assert now.exit_code == 11 and "what-if" not in now.output
     with frozen.open() as app:
         assert decisions(app) == recorded + 1
+        [latest] = app.store.audit_log(action="gate.decision", limit=1)
+        # judged at the config's clock: the record says that "now" was a simulated one
+        assert (latest.details["at"], latest.details["clock"]) == (
+            "2026-11-20T12:00:00+00:00", "simulated",
+        )  # fmt: skip
     waiting = runner.invoke(main, ["gate", *config, "--change", "1", "--wait", "1", "--at", "-1h"])
     assert waiting.exit_code == 2 and "drop --at" in waiting.output
