@@ -23,7 +23,6 @@ from errorbudget.config import LoadedConfig, load_config
 from errorbudget.engine.alerts import EffectiveCondition, effective_conditions
 from errorbudget.engine.timeline import Timeline
 from errorbudget.engine.windows import nominal_length
-from errorbudget.errors import ConflictError, InvalidRequestError
 from errorbudget.evaluation import SloEvaluation, evaluate_slo
 from errorbudget.history import read_timeline
 from errorbudget.model import (
@@ -35,11 +34,11 @@ from errorbudget.model import (
     PolicyPreset,
     PolicyState,
     SegmentKey,
+    matches,
     to_minute,
 )
 from errorbudget.store import AuditEntry, SeriesInfo, Store
 from errorbudget.store.annotations import Annotation, AnnotationKind
-from errorbudget.yamlsource import did_you_mean
 
 if TYPE_CHECKING:
     from errorbudget.changes import ChangeReview
@@ -361,7 +360,7 @@ class App:
 
     # --- exclusions ------------------------------------------------------------------------
 
-    def add_exclusion(
+    def propose_exclusion(
         self,
         *,
         slo: str,
@@ -369,64 +368,62 @@ class App:
         end: datetime,
         category: str,
         reason: str,
-        created_by: str,
-        approved_by: str | None = None,
+        proposed_by: str,
         segment: dict[str, str] | None = None,
         service: str | None = None,
     ) -> Exclusion:
-        """Record an exclusion for one SLO (``"*"``: every SLO, of ``service`` if given);
-        the raw counts stay. Segment keys must be ones the SLO(s) segment by."""
-        segment = segment or {}
-        if slo != "*":
-            keys = set(self.loaded.slo(slo).segments.keys)
-        else:
-            scoped = self.select_slos(service=service)
-            if service is not None and not scoped:
-                raise InvalidRequestError(f"no SLO belongs to service {service!r}")
-            keys = {key for s in scoped for key in s.segments.keys}
-        unknown = sorted(set(segment) - keys)
-        if unknown:
-            hint = did_you_mean(unknown[0], sorted(keys))
-            raise InvalidRequestError(
-                f"segment key {unknown[0]!r} is not one the SLO segments by "
-                f"({', '.join(sorted(keys)) or 'none'}){hint}"
-            )
-        start_minute, end_minute = to_minute(start), to_minute(end)
-        if end_minute <= start_minute:
-            raise InvalidRequestError("an exclusion must end after it starts")
-        return self.store.add_exclusion(
-            slo=slo,
-            start=start_minute,
-            end=end_minute,
-            category=category,
-            reason=reason,
-            created_by=created_by,
-            approved_by=approved_by,
-            segment=segment,
-            service=service,
+        """Propose an exclusion (pending: it counts once an approver approves it); the raw
+        counts stay. Rules: :mod:`errorbudget.exclusions`."""
+        from errorbudget import exclusions
+
+        return exclusions.propose(
+            self, slo=slo, start=start, end=end, category=category, reason=reason,
+            proposed_by=proposed_by, segment=segment, service=service,
+        )  # fmt: skip
+
+    def approve_exclusion(
+        self, exclusion_id: int, *, approver: str, role: Role, comment: str = ""
+    ) -> Exclusion:
+        """Approve a pending exclusion: an approver (or admin) who did not propose it."""
+        from errorbudget import exclusions
+
+        return exclusions.review(
+            self, exclusion_id, reviewer=approver, role=role, decision="approve", comment=comment
+        )
+
+    def reject_exclusion(
+        self, exclusion_id: int, *, approver: str, role: Role, comment: str = ""
+    ) -> Exclusion:
+        """Reject a pending exclusion (same rules as :meth:`approve_exclusion`)."""
+        from errorbudget import exclusions
+
+        return exclusions.review(
+            self, exclusion_id, reviewer=approver, role=role, decision="reject", comment=comment
         )
 
     def matching_series(self, exclusion: Exclusion) -> list[SeriesInfo]:
-        """The stored series an exclusion applies to (none yet is legal: data may follow)."""
+        """The stored series an exclusion applies to (none yet is legal: data may follow),
+        whatever its status."""
         slos = {slo.id: slo for slo in self.slos}
-        return [
-            info
-            for info in self.store.list_series(None if exclusion.slo == "*" else exclusion.slo)
-            if info.slo in slos and exclusion.applies_to(slos[info.slo], info.segment)
-        ]
+        found = []
+        for info in self.store.list_series(None if exclusion.slo == "*" else exclusion.slo):
+            slo = slos.get(info.slo)
+            if slo is None or exclusion.slo not in ("*", slo.id):
+                continue
+            if exclusion.service in (None, slo.service) and matches(
+                info.segment, exclusion.segment
+            ):
+                found.append(info)
+        return found
 
     def revoke_exclusion(
         self, exclusion_id: int, *, revoked_by: str, reason: str = ""
     ) -> Exclusion:
-        """Revoke an exclusion (its events count again). NotFoundError for an unknown id,
-        ConflictError when it was already revoked."""
-        current = self.store.get_exclusion(exclusion_id)
-        if current.revoked_at is not None:
-            raise ConflictError(
-                f"exclusion {exclusion_id} was already revoked at "
-                f"{current.revoked_at.isoformat()} by {current.revoked_by}"
-            )
-        return self.store.revoke_exclusion(exclusion_id, revoked_by=revoked_by, reason=reason)
+        """Revoke a pending or approved exclusion (its events count again). NotFoundError
+        for an unknown id, ConflictError once rejected or revoked."""
+        from errorbudget import exclusions
+
+        return exclusions.revoke(self, exclusion_id, revoked_by=revoked_by, reason=reason)
 
     # --- time series and conditions ------------------------------------------------------------
 
@@ -604,20 +601,22 @@ class App:
         return withdraw_change(self, change_id, actor=actor, role=role, reason=reason)
 
     def ship_change(
-        self, change_id: int, *, actor: str, at: datetime | None = None
+        self, change_id: int, *, actor: str, shipped_at: datetime | None = None
     ) -> ChangeReview:
         """Mark a change shipped (ConflictError unless the gate lets it through now) and
-        add its deploy annotation, which later estimates learn from."""
+        add its deploy annotation, which later estimates learn from. The gate is judged
+        now; ``shipped_at`` only dates the record, within the past 24 hours."""
         from errorbudget.changes import ship_change
 
-        return ship_change(self, change_id, actor=actor, at=at)
+        return ship_change(self, change_id, actor=actor, shipped_at=shipped_at)
 
     def change_gate(
         self, change_id: int, *, actor: str, at: datetime | None = None, record: bool = True
     ) -> ChangeReview:
         """Re-judge a change by the gate now: the current decision for its scope together
         with its approvals (what ``errorbudget gate --change`` reports). With ``record``, a
-        decision that differs from the stored one replaces it and is audited."""
+        decision that differs from the stored one replaces it and is audited. ``at`` is a
+        what-if, never recorded (it needs ``record=False``)."""
         from errorbudget.changes import change_gate
 
         return change_gate(self, change_id, actor=actor, at=at, record=record)
@@ -627,12 +626,22 @@ class App:
         snapshot behind it (``details.change_id`` names the change when there was one).
 
         A decision's entry references its snapshot (``details.snapshot_id``, stored once in
-        ``gate_snapshots``); it is resolved into ``details.snapshot`` here."""
+        ``gate_snapshots``); it is resolved into ``details.snapshot`` here, checked against
+        its SHA-256: one that fails is not shown (``details.snapshot`` None) and
+        ``details.snapshot_problem`` says why."""
         entries = self.store.audit_log(limit=limit, action="gate.decision", subject=service)
         refs = {e.id: i for e in entries if isinstance(i := e.details.get("snapshot_id"), int)}
-        stored = self.store.snapshots(refs.values()) if refs else {}
+        expected = {
+            refs[e.id]: digest
+            for e in entries
+            if e.id in refs and isinstance(digest := e.details.get("snapshot_sha256"), str)
+        }
+        stored, broken = self.store.snapshots(refs.values(), expected) if refs else ({}, {})
         for entry in entries:
             if entry.id in refs and "snapshot" not in entry.details:
                 # None (not []) if the snapshot is missing: "no series" is a real snapshot
                 entry.details["snapshot"] = stored.get(refs[entry.id])
+                problem = broken.get(refs[entry.id])
+                if problem is not None:
+                    entry.details["snapshot_problem"] = problem
         return entries

@@ -37,6 +37,8 @@ from errorbudget.config import ROLES, Role
 from errorbudget.engine.policy import Decision, Risk
 from errorbudget.errors import (
     ConflictError,
+    GateError,
+    IntegrityError,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
@@ -130,6 +132,9 @@ class ChangeReview:
     reasons: tuple[str, ...]
     enforcement: str
     gate: GateDecision | None = None
+    integrity: tuple[str, ...] = ()
+    """What fails verification against the audit chain in the change or its approvals
+    (then nothing it records is honoured: ``effective`` is blocked)."""
 
     @property
     def exit_code(self) -> int:
@@ -146,14 +151,23 @@ class ChangeReview:
 
 
 def review(app: App, change: Change, gate: GateDecision | None = None) -> ChangeReview:
-    """Judge ``change`` by its approvals and ``gate`` (default: its stored decision)."""
+    """Judge ``change`` by its approvals and ``gate`` (default: its stored decision).
+
+    The change and its approvals are verified against the audit chain first: when any of
+    them fails (a forged approval row, an edited status), none of its approvals counts and
+    the answer is blocked, saying why (the actions refuse it: :func:`verified`)."""
     approvals = tuple(app.store.list_approvals(change.id))
+    integrity = tuple(app.store.change_problems(change.id))
     decision: Decision = gate.decision if gate is not None else change.decision
     needs = NEEDS[decision]
     approving = [
-        a for a in approvals if a.decision == "approve" and a.approver != change.submitted_by
+        a
+        for a in approvals
+        if a.decision == "approve" and a.approver != change.submitted_by and not integrity
     ]
-    if needs == "review":
+    if integrity:
+        approved = False
+    elif needs == "review":
         approved = bool(approving)
     elif needs == "approver":
         approved = any(a.role in APPROVER_ROLES for a in approving)
@@ -170,7 +184,10 @@ def review(app: App, change: Change, gate: GateDecision | None = None) -> Change
             if s.get("decision") == decision and s.get("binding", True)
         ]
     effective: Decision
-    if change.status in ("rejected", "withdrawn"):
+    if integrity:
+        effective = "blocked"
+        reasons.insert(0, _tampered(change.id, integrity))
+    elif change.status in ("rejected", "withdrawn"):
         effective = "blocked"
         reasons.insert(0, f"change {change.id} was {change.status} by {change.status_by}")
     elif change.status == "shipped":
@@ -197,7 +214,26 @@ def review(app: App, change: Change, gate: GateDecision | None = None) -> Change
         reasons=tuple(reasons),
         enforcement=app.loaded.config.gate.enforcement,
         gate=gate,
+        integrity=integrity,
     )
+
+
+def _tampered(change_id: int, problems: Sequence[str]) -> str:
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return (
+        f"change {change_id}'s record fails verification, so it is not honoured: "
+        f"{problems[0]}{more}; an admin must look into it (errorbudget audit verify)"
+    )
+
+
+def verified(app: App, change_id: int) -> Change:
+    """The change, if it and its approvals verify against the audit chain; IntegrityError
+    (nothing is done for it) otherwise."""
+    change = app.store.get_change(change_id)
+    problems = app.store.change_problems(change_id)
+    if problems:
+        raise IntegrityError(_tampered(change_id, problems))
+    return change
 
 
 def _label(segment: object) -> str:
@@ -266,8 +302,17 @@ def change_gate(
     app: App, change_id: int, *, actor: str, at: datetime | None = None, record: bool = True
 ) -> ChangeReview:
     """Re-judge a change now (rejected, withdrawn and shipped changes are not re-judged);
-    with ``record``, a decision that differs from the stored one replaces it, audited."""
-    change = app.store.get_change(change_id)
+    with ``record``, a decision that differs from the stored one replaces it, audited.
+
+    ``at`` is a what-if (the gate at another instant): it is never recorded, so it needs
+    ``record=False`` (GateError otherwise). IntegrityError when the change or its approvals
+    fail verification against the audit chain."""
+    if at is not None and record:
+        raise GateError(
+            "a change judged at a chosen instant is a what-if and is never recorded; the "
+            "gate records only decisions judged now"
+        )
+    change = verified(app, change_id)
     if change.status in ("rejected", "withdrawn", "shipped"):
         return review(app, change)
     result = decide(
@@ -323,7 +368,7 @@ def review_change(
     comment: str = "",
 ) -> ChangeReview:
     """Approve or reject a pending change: an approver (or admin) who did not submit it."""
-    change = app.store.get_change(change_id)
+    change = verified(app, change_id)
     verb = "approve" if decision == "approve" else "reject"
     if not role_at_least(role, "approver"):
         raise PermissionDeniedError(
@@ -357,7 +402,7 @@ def withdraw_change(
     app: App, change_id: int, *, actor: str, role: Role, reason: str = ""
 ) -> ChangeReview:
     """Withdraw a pending or approved change: its author, or an admin."""
-    change = app.store.get_change(change_id)
+    change = verified(app, change_id)
     if actor != change.submitted_by and role != "admin":
         raise PermissionDeniedError(
             f"only {change.submitted_by} (who submitted change {change_id}) or an admin "
@@ -375,12 +420,48 @@ def withdraw_change(
     return review(app, updated)
 
 
+SHIP_BACKDATE = timedelta(hours=24)
+"""How far back a shipped change may be dated (``ship``'s ``at``): a pipeline that reports
+a deploy late, within a day. Never in the future."""
+
+
+def ship_time(change: Change, at: datetime | None, now: datetime) -> datetime:
+    """When ``change`` shipped: ``now``, or ``at`` if it lies in ``[now − SHIP_BACKDATE,
+    now]`` and not before the change was submitted (InvalidRequestError otherwise). Only
+    the record is dated so: the gate is judged now whatever ``at`` says."""
+    if at is None:
+        return now
+    if at.tzinfo is None:
+        raise InvalidRequestError("the ship time needs a time zone (e.g. 2026-11-20T12:00:00Z)")
+    earliest = max(now - SHIP_BACKDATE, change.submitted_at)
+    if not earliest <= at <= now:
+        hours = int(SHIP_BACKDATE.total_seconds() // 3600)
+        why = (
+            "before the change was submitted"
+            if at < change.submitted_at and at >= now - SHIP_BACKDATE
+            else "in the future"
+            if at > now
+            else f"more than {hours} hours ago"
+        )
+        raise InvalidRequestError(
+            f"'at' {at.isoformat()} is {why}: a shipped change may only be dated from "
+            f"{earliest.isoformat()} to now ({now.isoformat()}); it only dates the record, "
+            "the gate is always judged now (leave 'at' out to ship now)"
+        )
+    return at
+
+
 def ship_change(
-    app: App, change_id: int, *, actor: str, at: datetime | None = None
+    app: App, change_id: int, *, actor: str, shipped_at: datetime | None = None
 ) -> ChangeReview:
     """Mark a change shipped, if the gate lets it through now (under ``enforce``), and leave
-    an annotation of its kind at the ship time."""
-    judged = change_gate(app, change_id, actor=actor, at=at)
+    an annotation of its kind at the ship time.
+
+    The gate is judged at the App's clock now, never at ``shipped_at``: that only dates the
+    record and its annotation, within ``SHIP_BACKDATE`` before now (``ship_time``)."""
+    change = verified(app, change_id)
+    moment = ship_time(change, shipped_at, app.clock())
+    judged = change_gate(app, change_id, actor=actor)
     change = judged.change
     if change.status not in ("pending", "approved"):
         raise ConflictError(f"change {change_id} is {change.status}, so it cannot ship")
@@ -389,7 +470,6 @@ def ship_change(
             f"change {change_id} cannot ship yet: the gate says "
             f"{judged.effective.replace('_', ' ')} ({judged.reasons[0] if judged.reasons else ''})"
         )
-    moment = at or app.clock()
     with app.store.transaction():
         shipped = app.store.set_change_status(
             change_id,
@@ -397,7 +477,12 @@ def ship_change(
             allowed_from=("pending", "approved"),
             actor=actor,
             action="change.ship",
-            details={"decision": judged.decision, "effective": judged.effective},
+            details={
+                "decision": judged.decision,
+                "effective": judged.effective,
+                "judged_at": judged.gate.at.isoformat() if judged.gate else None,
+                "shipped_at": moment.isoformat(),
+            },
             shipped_at=moment,
             clock=app.clock,
         )

@@ -7,6 +7,8 @@ Hierarchy::
     │   └── ConfigValidationError    one or more problems, each with file:line:col
     ├── OpenSLOError                 an OpenSLO document cannot be read or mapped
     ├── StoreError                   the store cannot be opened, migrated, read or written
+    ├── IntegrityError               a record fails its audit-chain verification (changed,
+    │                                inserted or deleted outside errorbudget): not honoured
     ├── IngestError                  an input file has bad rows (nothing was written)
     ├── NotFoundError                an SLO, series, exclusion or change id does not exist
     ├── InvalidRequestError          arguments that cannot be acted on (end before start, …)
@@ -20,7 +22,8 @@ Hierarchy::
 
 Third-party errors (sqlite3, yaml, pyarrow, pydantic) are mapped at the boundary with
 ``raise … from exc``. The CLI turns every ErrorBudgetError into one sentence and an exit
-code (``exit_code``: 1, or 3 for ListenError); library code never calls ``sys.exit``.
+code (``exit_code``: 1, 3 for ListenError, 4 for IntegrityError); library code never calls
+``sys.exit``.
 """
 
 from __future__ import annotations
@@ -83,6 +86,14 @@ class OpenSLOError(ErrorBudgetError):
 
 class StoreError(ErrorBudgetError):
     """The store cannot be opened, migrated, read or written."""
+
+
+class IntegrityError(ErrorBudgetError):
+    """A stored record fails its verification against the audit chain: it was changed,
+    inserted or deleted outside errorbudget, so it is not honoured (HTTP 409; the CLI
+    exits 4, as ``errorbudget audit verify`` does when the chain is broken)."""
+
+    exit_code = 4
 
 
 class IngestError(ErrorBudgetError):

@@ -34,6 +34,7 @@ from errorbudget.model import (
     matches,
     segment_label,
 )
+from errorbudget.store.records import encode_snapshot
 from errorbudget.yamlsource import did_you_mean
 
 if TYPE_CHECKING:
@@ -209,12 +210,20 @@ def decide(
     at: datetime | None = None,
     record: bool = True,
 ) -> GateDecision:
-    """Decide on a change to ``service`` and (by default) record it in the audit log.
+    """Decide on a change to ``service`` now and (by default) record it in the audit log.
 
-    Without ``at`` the decision uses the App's current statuses, which a busy server may
-    serve from its last evaluation while the new minute is being evaluated; the decision
-    then carries that evaluation's minute, so the record always says which budgets it saw.
+    The gate is judged at the App's clock, never at an instant a caller chooses: ``at`` is
+    a what-if (what would the gate have said then?) and such a decision is never recorded —
+    asking to record one is a GateError. Without ``at`` the decision uses the App's
+    current statuses, which a busy server may serve from its last evaluation while the new
+    minute is being evaluated; the decision then carries that evaluation's minute, so the
+    record always says which budgets it saw.
     """
+    if at is not None and record:
+        raise GateError(
+            "a gate decision at a chosen instant is a what-if and is never recorded; the "
+            "gate records only decisions judged now"
+        )
     slos = app.select_slos(slo_ids, service)
     if not slos:
         known = sorted({slo.service for slo in app.slos})
@@ -286,18 +295,15 @@ def record_decision(
 ) -> int:
     """Append ``result`` to the audit log (``gate.decision``); return the entry's id.
 
-    The entry references the budget snapshot behind the decision (``snapshot_id``), stored
-    once per distinct content and, outside a transaction, looked up once per scope and
-    evaluation: a pipeline asking many times a minute appends ~200 bytes per decision, not
-    the snapshot of every series again. Inside a caller's transaction the snapshot is saved
-    with it (its id may yet be rolled back, so it is not kept for later decisions).
+    The entry references the budget snapshot behind the decision (``snapshot_id`` and
+    ``snapshot_sha256``), stored once per distinct content; the entry that stores a new one
+    binds it in the chain, in the same transaction, and so does an entry for a change (the
+    change's row, whose decision the caller just replaced). The snapshot's canonical JSON
+    is encoded once per scope and evaluation: a pipeline asking many times a minute
+    appends ~300 bytes per decision, not the snapshot of every series again.
     """
-
-    def save() -> int:
-        return app.store.save_snapshot(result.snapshot())
-
-    if app.store.in_transaction or result.basis is None:
-        snapshot_id = save()
+    if result.basis is None:
+        encoded = encode_snapshot(result.snapshot())
     else:
         scope = (
             "gate.snapshot",
@@ -307,18 +313,33 @@ def record_decision(
             result.change_type,
             result.risk,
         )
-        snapshot_id = app.memo(scope, result.basis, save)
-    details: dict[str, object] = {
-        "decision": result.decision,
-        "enforcement": result.enforcement,
-        "change_type": result.change_type,
-        "risk": result.risk,
-        "segment": dict(segment),
-        "at": result.at.isoformat(),
-        "snapshot_id": snapshot_id,
-    }
-    if change_id is not None:
-        details["change_id"] = change_id
-    return app.store.audit(
-        actor=actor, action="gate.decision", subject=result.service, details=details
-    )
+        encoded = app.memo(scope, result.basis, lambda: encode_snapshot(result.snapshot()))
+    with app.store.transaction():
+        saved = app.store.save_snapshot(encoded)
+        details: dict[str, object] = {
+            "decision": result.decision,
+            "enforcement": result.enforcement,
+            "change_type": result.change_type,
+            "risk": result.risk,
+            "segment": dict(segment),
+            "at": result.at.isoformat(),
+            "snapshot_id": saved.id,
+            "snapshot_sha256": saved.sha256,
+        }
+        if app.loaded.config.clock is not None:
+            # "now" came from the config's clock section (the demo's), not the real time:
+            # the record says so (the config itself is audited as config.apply)
+            details["clock"] = "simulated"
+        records: list[tuple[str, int]] = []
+        if saved.created:
+            records.append(("gate_snapshots", saved.id))
+        if change_id is not None:
+            details["change_id"] = change_id
+            records.append(("changes", change_id))
+        return app.store.audit(
+            actor=actor,
+            action="gate.decision",
+            subject=result.service,
+            details=details,
+            records=records,
+        )

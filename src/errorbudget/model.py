@@ -477,12 +477,21 @@ ExclusionCategory = Literal[
 ]
 
 
+ExclusionStatus = Literal["pending", "approved", "rejected", "revoked"]
+
+
 @dataclass(frozen=True, slots=True)
 class Exclusion:
-    """An auditable record that removes events in ``[start, end)`` from budget counting.
+    """An auditable record that removes events in ``[start, end)`` from budget counting,
+    once approved.
 
     ``slo`` may be ``"*"`` for every SLO of ``service`` (or of all services when that is
     None too); ``segment`` pairs must all match a series' segment for it to apply.
+    ``created_by`` proposed it; ``approved_by`` is who approved it (an approver other than
+    the proposer), ``reviewed_by`` who approved or rejected it. ``legacy_approver`` is the
+    name typed as its approver before approvals were verified (schema v5), None for newer
+    ones. ``problem`` says why it fails verification against the audit chain; such an
+    exclusion never counts.
     """
 
     id: int
@@ -498,14 +507,36 @@ class Exclusion:
     revoked_by: str | None = None
     segment: dict[str, str] = field(default_factory=dict)
     service: str | None = None
+    status: ExclusionStatus = "pending"
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    reviewer_role: str | None = None
+    review_comment: str = ""
+    revoke_reason: str = ""
+    legacy_approver: str | None = None
+    problem: str | None = None
 
     @property
     def active(self) -> bool:
-        return self.revoked_at is None
+        """Pending or approved: not rejected or revoked."""
+        return self.status in ("pending", "approved")
+
+    @property
+    def counted(self) -> bool:
+        """Whether it removes events from budgets: approved and verified."""
+        return self.status == "approved" and self.problem is None
+
+    @property
+    def legacy(self) -> bool:
+        """Approved before approvals were verified, and not confirmed by an approver since."""
+        return self.legacy_approver is not None and self.approved_by is None
 
     def applies_to(self, slo: SLO, segment: SegmentKey) -> bool:
-        if not self.active:
-            return False
+        """Whether it removes this series' events now: counted, and covering it."""
+        return self.counted and self.covers(slo, segment)
+
+    def covers(self, slo: SLO, segment: SegmentKey) -> bool:
+        """Whether its scope takes in this series, whatever its status."""
         if self.slo != "*" and self.slo != slo.id:
             return False
         if self.service is not None and self.service != slo.service:

@@ -230,11 +230,22 @@ def exclusion_to_dict(exclusion: Exclusion) -> dict[str, Any]:
         "end": from_minute(exclusion.end).isoformat(),
         "category": exclusion.category,
         "reason": exclusion.reason,
+        "status": exclusion.status,
+        "counted": exclusion.counted,
         "created_by": exclusion.created_by,
-        "approved_by": exclusion.approved_by,
+        "proposed_by": exclusion.created_by,
         "created_at": exclusion.created_at.isoformat(),
+        "approved_by": exclusion.approved_by,
+        "reviewed_by": exclusion.reviewed_by,
+        "reviewed_at": exclusion.reviewed_at.isoformat() if exclusion.reviewed_at else None,
+        "reviewer_role": exclusion.reviewer_role,
+        "review_comment": exclusion.review_comment,
         "revoked_at": exclusion.revoked_at.isoformat() if exclusion.revoked_at else None,
         "revoked_by": exclusion.revoked_by,
+        "revoke_reason": exclusion.revoke_reason,
+        "legacy": exclusion.legacy,
+        "legacy_approver": exclusion.legacy_approver,
+        "problem": exclusion.problem,
     }
 
 
@@ -313,6 +324,7 @@ def review_to_dict(judged: ChangeReview) -> dict[str, Any]:
         "exit_code": judged.exit_code,
         "enforcement": judged.enforcement,
         "reasons": list(judged.reasons),
+        "integrity": list(judged.integrity),
     }
 
 

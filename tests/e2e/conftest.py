@@ -23,7 +23,16 @@ import numpy as np
 import pytest
 
 from errorbudget.app import App
-from errorbudget.model import to_minute
+from errorbudget.model import Exclusion, to_minute
+
+
+def approved_exclusion(
+    app: App, *, created_by: str, approver: str = "vera", **fields: Any
+) -> Exclusion:
+    """An exclusion that counts: proposed by ``created_by``, approved by an approver."""
+    proposed = app.propose_exclusion(proposed_by=created_by, **fields)
+    return app.approve_exclusion(proposed.id, approver=approver, role="approver")
+
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -177,14 +186,15 @@ def seed(app: App) -> None:
         if slo == "payments-ivr":
             failed = np.where(spike, 80, failed)
         app.store.write_counts(np.full(len(minutes), series), minutes, total - failed, total)
-    app.add_exclusion(
+    approved_exclusion(
+        app,
         slo="payments-ivr",
         start=MAINTENANCE[0],
         end=MAINTENANCE[1],
         category="maintenance",
         reason="Card processor maintenance window",
         created_by="olivia",
-        approved_by="victor",
+        approver="victor",
     )
     app.add_annotation(
         at=AT - timedelta(days=1),

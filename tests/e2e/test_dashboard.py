@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from errorbudget.model import from_minute
 from errorbudget.web.pages_svg import BAND_COLOURS
 
 if TYPE_CHECKING:
@@ -165,3 +166,41 @@ def test_pages_refresh_themselves_but_not_while_someone_types(
     assert title.input_value() == "half-written"  # not reloaded away
     assert page.locator("#refresh-status").inner_text() == "refresh waits while you type"
     assert errors == []
+
+
+def test_an_exclusion_proposed_by_an_operator_is_approved_on_the_slo_page(
+    browser: Browser, dashboard: Dashboard
+) -> None:
+    """Issue #8: the operator's proposal counts nowhere until an approver approves it; the
+    operator cannot approve it from the page, the approver can, and the budget moves."""
+    app = dashboard.app
+    before = app.status(slo_ids=["voice-sla"])[0]
+    proposed = app.propose_exclusion(
+        slo="voice-sla", start=from_minute(before.period_start), end=from_minute(before.at),
+        category="external-outage",
+        reason="Carrier outage INC-77", proposed_by="olivia",
+    )  # fmt: skip
+    assert app.status(slo_ids=["voice-sla"])[0].excluded == before.excluded
+
+    operator = browser.new_page(viewport={"width": 1440, "height": 900})
+    errors = watch_errors(operator)
+    sign_in(operator, dashboard.url, dashboard.operator, "/slos/voice-sla")
+    row = operator.locator(f'tr[data-exclusion="{proposed.id}"]')
+    assert "pending: not counted until an approver approves it" in row.inner_text()
+    assert "olivia" in row.inner_text()
+    row.locator('button[value="approve"]').click()
+    result = row.locator(".form-result.error")
+    result.wait_for()
+    assert "approver role" in result.inner_text()
+    assert errors == []
+
+    approver = browser.new_page(viewport={"width": 1440, "height": 900})
+    sign_in(approver, dashboard.url, dashboard.approver, "/slos/voice-sla")
+    row = approver.locator(f'tr[data-exclusion="{proposed.id}"]')
+    row.locator("textarea").fill("INC-77 confirmed")
+    row.locator('button[value="approve"]').click()
+    approver.locator(f'tr[data-exclusion="{proposed.id}"][data-status="approved"]').wait_for()
+    approved = approver.locator(f'tr[data-exclusion="{proposed.id}"]').inner_text()
+    assert "approved by victor (approver)" in approved
+    after = app.status(slo_ids=["voice-sla"])[0]
+    assert after.excluded > before.excluded

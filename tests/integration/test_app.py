@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,8 +13,17 @@ from hypothesis import strategies as st
 
 from errorbudget.app import App
 from errorbudget.config import parse_config
-from errorbudget.model import to_minute
+from errorbudget.model import Exclusion, to_minute
 from errorbudget.store import Store
+
+
+def approved_exclusion(
+    app: App, *, created_by: str, approver: str = "vera", **fields: Any
+) -> Exclusion:
+    """An exclusion that counts: proposed by ``created_by``, approved by an approver."""
+    proposed = app.propose_exclusion(proposed_by=created_by, **fields)
+    return app.approve_exclusion(proposed.id, approver=approver, role="approver")
+
 
 AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 # These tests write an hour or a few into day-long windows: they judge the budget on
@@ -76,7 +86,8 @@ def test_excluding_everything_gives_no_data(
         write(app, "calls", (("queue", "q1"),), good, total)
         write(app, "api", (("region", "eu"),), good, total)
         for slo in ("calls", "api"):
-            app.add_exclusion(
+            approved_exclusion(
+                app,
                 slo=slo,
                 start=AT - timedelta(days=2),
                 end=AT,
@@ -98,7 +109,8 @@ def test_partial_exclusion_counts_each_minute_once(tmp_path: Path) -> None:
         write(app, "calls", (("queue", "q1"),), good, total)
         # two overlapping exclusions over the last 30 minutes
         for start in (30, 20):
-            app.add_exclusion(
+            approved_exclusion(
+                app,
                 slo="calls",
                 start=AT - timedelta(minutes=start),
                 end=AT,
@@ -219,7 +231,8 @@ def test_cached_statuses_follow_every_kind_of_write(tmp_path: Path) -> None:
         write(app, "calls", (("queue", "q1"),), np.full(60, 5), np.full(60, 10))  # revised
         assert app.status(slo_ids=["calls"])[1].bad == 300
 
-        app.add_exclusion(
+        approved_exclusion(
+            app,
             slo="calls",
             start=AT - timedelta(minutes=30),
             end=AT,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -17,10 +18,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from errorbudget.app import App
-from errorbudget.model import BudgetStatus, to_minute
+from errorbudget.model import BudgetStatus, Exclusion, to_minute
 from errorbudget.report import status_to_dict
 from errorbudget.web.app import create_app
 from errorbudget.web.pages_detail import build_detail
+
+
+def approved_exclusion(
+    app: App, *, created_by: str, approver: str = "vera", **fields: Any
+) -> Exclusion:
+    """An exclusion that counts: proposed by ``created_by``, approved by an approver."""
+    proposed = app.propose_exclusion(proposed_by=created_by, **fields)
+    return app.approve_exclusion(proposed.id, approver=approver, role="approver")
+
 
 NEW_YORK = ZoneInfo("America/New_York")
 AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # Friday 03:00 in New York: out of hours
@@ -189,7 +199,8 @@ def test_an_exclusion_at_night_counts_out_of_schedule_once(tmp_path: Path) -> No
         seed_ivr(app)
         before = by_segment(app.status(slo_ids=["ivr"]))[(("flow", "main"),)]
         # 00:00-10:00Z on Thursday: 19:00-05:00 New York, one hour of it in schedule
-        app.add_exclusion(
+        approved_exclusion(
+            app,
             slo="ivr",
             start=datetime(2026, 11, 19, 0, 0, tzinfo=UTC),
             end=datetime(2026, 11, 19, 10, 0, tzinfo=UTC),
@@ -376,7 +387,8 @@ def test_every_event_is_eligible_excluded_or_out_of_schedule_exactly_once(
         total = rng.integers(0, 5, len(minutes))
         good = rng.integers(0, total + 1)
         cut = (to_minute(AT) - excluded[0], to_minute(AT) - excluded[0] + excluded[1])
-        app.add_exclusion(
+        approved_exclusion(
+            app,
             slo="ivr",
             start=datetime.fromtimestamp(cut[0] * 60, tz=UTC),
             end=datetime.fromtimestamp(cut[1] * 60, tz=UTC),

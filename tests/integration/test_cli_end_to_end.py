@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from errorbudget.app import App
 from errorbudget.cli.main import main
 from errorbudget.store import Store
 
 AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CONFIG = """\
 version: 1
+clock: {simulated_start: '2026-11-20T12:00:00Z'}   # "now" for every command: AT
 store: {path: budgets.db}
 services:
   - {id: cc, owner: cc-ops}
@@ -115,19 +117,19 @@ def test_ingest_status_exclusions_gate(project: Path) -> None:
     assert status_json(project)["tier=standard"]["eligible"] == 168 * 600
 
     at = AT.isoformat()
-    code, out = run(project, "gate", "--service", "cc", "--at", at, "--format", "json")
+    code, out = run(project, "gate", "--service", "cc", "--format", "json")
     assert code == 12, out
     assert json.loads(out)["decision"] == "blocked"
-    code, _ = run(project, "gate", "--service", "cc", "--at", at, "--type", "incident-fix")
+    code, _ = run(project, "gate", "--service", "cc", "--type", "incident-fix")
     assert code == 0
-    code, _ = run(project, "gate", "--service", "cc", "--at", at, "--segment", "tier=standard")
+    code, _ = run(project, "gate", "--service", "cc", "--segment", "tier=standard")
     assert code == 0
 
-    # Excluding the whole VIP window leaves it with no data (raw counts stay).
+    # Excluding the whole VIP window: a proposal first, which changes nothing by itself.
     code, out = run(
         project,
         "exclusions",
-        "add",
+        "propose",
         "--slo",
         "voice",
         "--segment",
@@ -146,26 +148,42 @@ def test_ingest_status_exclusions_gate(project: Path) -> None:
         "json",
     )
     assert code == 0, out
-    exclusion_id = json.loads(out)["id"]
+    proposed = json.loads(out)
+    assert (proposed["status"], proposed["proposed_by"], proposed["counted"]) == (
+        "pending", "ana", False,
+    )  # fmt: skip
+    exclusion_id = proposed["id"]
+    assert status_json(project)["tier=vip"]["state"] == "exhausted"
+    code, _ = run(project, "gate", "--service", "cc", "--segment", "tier=vip")
+    assert code == 12  # the operator's own proposal does not lift the gate
+
+    # An approver approves it (through the API, as a named token; here its App call), and
+    # the whole VIP window has no data left (raw counts stay).
+    with App.open(project / "errorbudget.yaml") as app:
+        app.approve_exclusion(exclusion_id, approver="vera", role="approver")
     vip = status_json(project)["tier=vip"]
     assert vip["state"] == "no_data"
     assert vip["sli"] is None
     assert vip["raw_total"] == 168 * 100
     assert vip["excluded"] == 168 * 100
-    code, _ = run(project, "gate", "--service", "cc", "--at", at, "--segment", "tier=vip")
+    code, _ = run(project, "gate", "--service", "cc", "--segment", "tier=vip")
     assert code == 0
 
     code, out = run(project, "exclusions", "revoke", str(exclusion_id), "--author", "bo")
     assert code == 0, out
     assert status_json(project)["tier=vip"]["state"] == "exhausted"
     code, out = run(project, "exclusions", "list", "--all", "--format", "json")
-    assert json.loads(out)[0]["revoked_by"] == "bo"
+    [listed] = json.loads(out)
+    assert (listed["revoked_by"], listed["approved_by"], listed["status"]) == (
+        "bo", "vera", "revoked",
+    )  # fmt: skip
 
     with Store.open(project / "budgets.db") as store:
         actions = [entry.action for entry in store.audit_log(limit=50)]
-    assert "exclusion.add" in actions
-    assert "exclusion.revoke" in actions
-    assert actions.count("gate.decision") == 4
+    assert {"exclusion.propose", "exclusion.approve", "exclusion.revoke"} <= set(actions)
+    assert actions.count("gate.decision") == 5
+    code, out = run(project, "audit", "verify")
+    assert code == 0 and out.startswith("audit chain verified"), out
 
 
 def test_table_and_csv_formats(project: Path) -> None:
@@ -258,7 +276,7 @@ def test_exclusion_with_an_unknown_segment_key_is_refused(project: Path) -> None
     code, out = run(
         project,
         "exclusions",
-        "add",
+        "propose",
         "--slo",
         "voice",
         "--segment",
@@ -277,7 +295,7 @@ def test_exclusion_with_an_unknown_segment_key_is_refused(project: Path) -> None
     code, out = run(
         project,
         "exclusions",
-        "add",
+        "propose",
         "--slo",
         "voice",
         "--segment",

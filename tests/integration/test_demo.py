@@ -72,7 +72,7 @@ def test_the_demo_config_holds_its_clock_and_validates_without_warnings(
     # The commands to explore it come with the demo, runnable as printed.
     assert f"errorbudget status -c {config}\n" in output
     assert (
-        f"errorbudget exclusions add -c {config} --slo voice-sla --start 2026-11-22T16:00Z "
+        f"errorbudget exclusions propose -c {config} --slo voice-sla --start 2026-11-22T16:00Z "
         '--end 2026-11-22T18:30Z --category external-outage --reason "carrier incident INC-123"'
     ) in output
 

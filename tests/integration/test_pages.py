@@ -18,11 +18,20 @@ import pytest
 from fastapi import FastAPI
 
 from errorbudget.app import App
-from errorbudget.model import to_minute
+from errorbudget.model import Exclusion, to_minute
 from errorbudget.web.app import create_app
 from errorbudget.web.pages_changes import build_changes
 from errorbudget.web.pages_detail import build_detail
 from errorbudget.web.pages_overview import build_exec, build_overview
+
+
+def approved_exclusion(
+    app: App, *, created_by: str, approver: str = "vera", **fields: Any
+) -> Exclusion:
+    """An exclusion that counts: proposed by ``created_by``, approved by an approver."""
+    proposed = app.propose_exclusion(proposed_by=created_by, **fields)
+    return app.approve_exclusion(proposed.id, approver=approver, role="approver")
+
 
 AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 VIEWER = "viewer-token-0123456789"
@@ -231,14 +240,15 @@ def test_pages_need_a_token_unless_reads_are_anonymous(tmp_path: Path, web: Fast
 
 
 def test_detail_page_with_exclusions_annotations_and_segments(app: App, web: FastAPI) -> None:
-    app.add_exclusion(
+    approved_exclusion(
+        app,
         slo="voice-sla",
         start=AT - timedelta(days=2, hours=3),
         end=AT - timedelta(days=2),
         category="maintenance",
         reason="Carrier maintenance window",
         created_by="cc-ops",
-        approved_by="vp",
+        approver="vp",
         segment={"queue": "support"},
     )
     app.add_annotation(
@@ -264,6 +274,47 @@ def test_detail_page_with_exclusions_annotations_and_segments(app: App, web: Fas
     assert failures["raw_bad"] - failures["bad"] == failures["excluded_bad"] == 180 * 9
     assert [g["key"] for g in data["groups"]] == ["tier", "queue"]
     assert data["segments"][0]["label"] == "queue=support,tier=standard"  # worst first
+
+
+def test_detail_page_shows_each_exclusion_status_and_who(app: App, web: FastAPI) -> None:
+    """Issue #8: pending, approved and revoked exclusions, with who proposed and who
+    approved each; only the approved one counts and is shaded on the charts."""
+    window = {
+        "slo": "voice-sla", "category": "maintenance", "segment": {"queue": "support"},
+        "end": AT - timedelta(days=2),
+    }  # fmt: skip
+    approved_exclusion(app, start=AT - timedelta(days=2, hours=3), reason="approved one",
+                       created_by="cc-ops", approver="vp", **window)  # fmt: skip
+    app.propose_exclusion(start=AT - timedelta(days=2, hours=2), reason="pending one",
+                          proposed_by="olga", **window)  # fmt: skip
+    withdrawn = app.propose_exclusion(
+        start=AT - timedelta(days=2, hours=1), reason="revoked one", proposed_by="otto", **window
+    )
+    app.revoke_exclusion(withdrawn.id, revoked_by="otto", reason="not needed")
+    data = get(web, "/api/v1/pages/slos/voice-sla", token=VIEWER).json()
+    rows = {e["reason"]: e for e in data["exclusions"]}
+    assert [
+        (r["status"], r["counted"], r["created_by"], r["approved_by"]) for r in rows.values()
+    ] == [
+        ("approved", True, "cc-ops", "vp"),
+        ("pending", False, "olga", None),
+        ("revoked", False, "otto", None),
+    ]
+    assert rows["approved one"]["status_text"] == "approved by vp (approver)"
+    assert rows["pending one"]["status_text"] == (
+        "pending: not counted until an approver approves it"
+    )
+    assert rows["revoked one"]["status_text"] == "revoked by otto"
+    assert [a["kind"] for a in data["annotations"]] == ["exclusion"]  # only the counted one
+    assert data["failures"]["excluded_total"] == 180 * 100  # the approved 3 hours only
+    html = get(web, "/slos/voice-sla", cookie=VIEWER).text
+    assert "proposed by</th>" in html and "approved by</th>" in html
+    assert "pending: not counted until an approver approves it" in html
+    assert 'data-status="pending" class="exclusion-pending not-counted"' in html
+    # the pending one, and only it, has Approve and Reject (the API decides who may)
+    assert html.count('data-api-url="/api/v1/exclusions/') == 1
+    assert f'data-api-url="/api/v1/exclusions/{rows["pending one"]["id"]}/{{verdict}}"' in html
+    assert "approved by vp (approver)" in html and "revoked by otto" in html
 
 
 def test_detail_page_follows_one_series(app: App, web: FastAPI) -> None:

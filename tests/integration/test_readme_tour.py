@@ -18,7 +18,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from errorbudget.app import App
+from errorbudget.app import App, current_user
 from errorbudget.cli.main import main
 from errorbudget.demo.world import DEMO_AT
 from errorbudget.web.app import create_app
@@ -45,6 +45,35 @@ def tour_commands() -> list[Command]:
             if line.startswith("$ "):
                 commands.append(Command(line[2:], shlex.split(line[2:], comments=True)))
     return commands
+
+
+def tour_api_call() -> tuple[str, str, str]:
+    """The tour's one ``curl`` (the approver approving the exclusion): method, path, token."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## A 5-minute tour", 1)[1].split("\n## ", 1)[0]
+    [line] = [line for line in section.splitlines() if line.startswith("curl ")]
+    argv = shlex.split(line)
+    method = argv[argv.index("-X") + 1]
+    [url] = [a for a in argv if a.startswith("localhost:8787")]
+    header = argv[argv.index("-H") + 1]
+    assert header.startswith("Authorization: Bearer ")
+    return method, url.removeprefix("localhost:8787"), header.removeprefix("Authorization: Bearer ")
+
+
+def call_api(config: Path, method: str, path: str, token: str) -> dict[str, Any]:
+    """What ``serve`` would answer, in-process over the config's App."""
+
+    async def send() -> dict[str, Any]:
+        with App.open(config) as app:
+            transport = httpx.ASGITransport(app=create_app(app))
+            async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
+                headers = {"Authorization": f"Bearer {token}"}
+                response = await client.request(method, path, headers=headers)
+                assert response.status_code == 200, response.text
+                body: dict[str, Any] = response.json()
+                return body
+
+    return asyncio.run(send())
 
 
 def make_demo_argv() -> list[str]:
@@ -135,10 +164,19 @@ def test_the_readme_tour_runs_as_printed_and_agrees_with_the_dashboard(
             # valid, then each SLO's schedule in words (the example's IVR: business hours)
             assert re.match(r"\S+: valid \(\d SLOs, \d services\)\n", result.output)
             assert all(line.startswith("  ") for line in result.output.splitlines()[1:])
-        if command.argv[1:3] == ["exclusions", "add"]:
+        if command.argv[1:3] == ["exclusions", "propose"]:
             before = voice_remaining
+            assert overview_remaining(config, "voice-sla") == before  # pending: not counted
+            # the approver approves it, as the tour's curl line does against `serve`
+            approved = call_api(config, *tour_api_call())
+            assert (approved["status"], approved["approved_by"]) == ("approved", "vp-ops")
             voice_remaining = overview_remaining(config, "voice-sla")
             assert voice_remaining > before  # the carrier outage no longer counts
+        if command.argv[1:3] == ["audit", "log"]:
+            assert "exclusion.approve" in result.output and "vp-ops" in result.output
+            assert "chain verified over the 2 listed entries" in result.output
+        if command.argv[1:3] == ["audit", "verify"]:
+            assert result.output.startswith("audit chain verified: ")
         if command.argv[1] == "status" and "--slo" in command.argv:
             voice_remaining = overview_remaining(config, "voice-sla")
         if command.argv[1:3] == ["status", "-c"] and "examples/" in command.line:
@@ -155,4 +193,6 @@ def test_the_readme_tour_runs_as_printed_and_agrees_with_the_dashboard(
     assert_same_figures(json.loads(everything.stdout), page)
     with App.open(config) as app:
         [exclusion] = app.store.list_exclusions()
-        assert (exclusion.slo, exclusion.approved_by) == ("voice-sla", "vp-ops")
+        assert (exclusion.slo, exclusion.created_by, exclusion.approved_by) == (
+            "voice-sla", current_user(), "vp-ops",
+        )  # fmt: skip

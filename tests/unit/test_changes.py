@@ -304,9 +304,9 @@ def test_annotations_are_validated_filtered_and_audited(app: App) -> None:
 
 def test_revoking_an_exclusion_twice_is_a_conflict(app: App) -> None:
     now = app.clock()
-    exclusion = app.add_exclusion(
+    exclusion = app.propose_exclusion(
         slo="payments", start=now - timedelta(hours=2), end=now, category="maintenance",
-        reason="window", created_by="olga",
+        reason="window", proposed_by="olga",
     )  # fmt: skip
     app.revoke_exclusion(exclusion.id, revoked_by="olga")
     with pytest.raises(ConflictError, match="already revoked"):
@@ -328,22 +328,23 @@ def test_a_version_1_store_is_migrated(tmp_path) -> None:  # type: ignore[no-unt
 
 
 def test_gate_decisions_reference_one_stored_snapshot_per_scope_and_evaluation(
-    app: App,
+    app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from errorbudget import gate
     from errorbudget.gate import decide
 
-    saves: list[int] = []
-    save_snapshot = app.store.save_snapshot
+    encodes: list[int] = []
+    encode_snapshot = gate.encode_snapshot
 
     def counting(rows):  # type: ignore[no-untyped-def]
-        saves.append(1)
-        return save_snapshot(rows)
+        encodes.append(1)
+        return encode_snapshot(rows)
 
-    app.store.save_snapshot = counting  # type: ignore[method-assign]
+    monkeypatch.setattr(gate, "encode_snapshot", counting)
     first = decide(app, service="contact-center", actor="ci")
     decide(app, service="contact-center", actor="ci")
     decide(app, service="contact-center", actor="ci", risk="high")  # other scope, same rows
-    assert len(saves) == 2  # once per scope and evaluation
+    assert len(encodes) == 2  # once per scope and evaluation
     entries = app.store.audit_log(action="gate.decision")
     assert len(entries) == 3
     assert {e.details["snapshot_id"] for e in entries} == {entries[0].details["snapshot_id"]}

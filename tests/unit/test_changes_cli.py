@@ -17,6 +17,10 @@ AT = "2026-11-20T12:00Z"
 
 @pytest.fixture
 def world(budget_world):  # type: ignore[no-untyped-def]
+    # The CLI judges at the config's clock: held at the world's instant (the gate is always
+    # judged now; --at is only a what-if).
+    text = budget_world.config.read_text()
+    budget_world.config.write_text(f"clock: {{simulated_start: '{AT}'}}\n{text}")
     with budget_world.open() as app:
         app.submit_change(service="billing", title="PSP v2", submitted_by="olga")  # 1
         app.submit_change(service="billing", title="copy", submitted_by="olga")  # 2
@@ -24,7 +28,7 @@ def world(budget_world):  # type: ignore[no-untyped-def]
 
 
 def gate(world, *args: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
-    result = CliRunner().invoke(main, ["gate", "-c", str(world.config), "--at", AT, *args])
+    result = CliRunner().invoke(main, ["gate", "-c", str(world.config), *args])
     return result.exit_code, result.output
 
 

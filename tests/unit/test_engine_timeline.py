@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +15,16 @@ from errorbudget import history
 from errorbudget.app import App
 from errorbudget.engine import timeline
 from errorbudget.errors import InvalidRequestError, NotFoundError
-from errorbudget.model import CalendarWindow, RollingWindow, from_minute, to_minute
+from errorbudget.model import CalendarWindow, Exclusion, RollingWindow, from_minute, to_minute
+
+
+def approved_exclusion(
+    app: App, *, created_by: str, approver: str = "vera", **fields: Any
+) -> Exclusion:
+    """An exclusion that counts: proposed by ``created_by``, approved by an approver."""
+    proposed = app.propose_exclusion(proposed_by=created_by, **fields)
+    return app.approve_exclusion(proposed.id, approver=approver, role="approver")
+
 
 AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CONFIG = """\
@@ -61,11 +71,11 @@ def app(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-de
                 incident = rng.random(minutes.size) < 0.02
                 good = total - rng.binomial(total, np.where(incident, 0.6, 0.04))
                 opened.store.write_counts(np.full(minutes.size, series), minutes, good, total)
-        opened.add_exclusion(
+        approved_exclusion(opened,
             slo="calls", start=AT - timedelta(days=10), end=AT - timedelta(days=9, minutes=7),
             category="maintenance", reason="x", created_by="t", segment={"queue": "vip"},
         )  # fmt: skip
-        opened.add_exclusion(
+        approved_exclusion(opened,
             slo="api", start=AT - timedelta(days=3), end=AT - timedelta(days=2, minutes=43),
             category="maintenance", reason="x", created_by="t", segment={"region": "eu"},
         )  # fmt: skip

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from errorbudget.errors import NotFoundError, StoreError
+from errorbudget.errors import ConflictError, NotFoundError, PermissionDeniedError, StoreError
 from errorbudget.store import AuditEntry, Store, schema
+from errorbudget.store.records import encode_snapshot
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -181,59 +182,90 @@ def _exclusion_args(**changes: object) -> dict[str, object]:
         "end": 1060,
         "category": "maintenance",
         "reason": "IVR upgrade CHG-42",
-        "created_by": "alice",
+        "proposed_by": "alice",
     }
     return {**args, **changes}
 
 
-def test_an_exclusion_is_stored_listed_and_audited(store: Store) -> None:
-    added = store.add_exclusion(
+def test_an_exclusion_is_proposed_pending_listed_and_audited(store: Store) -> None:
+    added = store.propose_exclusion(
         slo="billing-answer",
         start=1000,
         end=1060,
         category="maintenance",
         reason="IVR upgrade CHG-42",
-        created_by="alice",
-        approved_by="bob",
+        proposed_by="alice",
         segment={"queue": "billing"},
         service="contact-center",
     )
-    assert added.id == 1 and added.active
+    assert added.id == 1 and added.active and added.status == "pending"
+    assert not added.counted and added.approved_by is None and added.problem is None
     assert added.created_at == T0 + timedelta(seconds=1)
-    assert (added.segment, added.service, added.approved_by) == (
-        {"queue": "billing"},
-        "contact-center",
-        "bob",
-    )
+    assert (added.segment, added.service) == ({"queue": "billing"}, "contact-center")
     assert store.get_exclusion(added.id) == added
     assert store.list_exclusions() == [added]
     [entry] = store.audit_log()
-    assert (entry.actor, entry.action, entry.subject) == ("alice", "exclusion.add", "exclusion:1")
+    assert (entry.actor, entry.action, entry.subject) == (
+        "alice",
+        "exclusion.propose",
+        "exclusion:1",
+    )
     assert entry.details["reason"] == "IVR upgrade CHG-42"
     assert entry.details["segment"] == {"queue": "billing"}
     assert entry.details["start"] == "1970-01-01T16:40:00+00:00"
+    assert [table for table, _, _ in entry.records] == ["exclusions"]
+
+
+def test_an_approved_exclusion_counts_and_names_its_approver(store: Store) -> None:
+    proposed = store.propose_exclusion(**_exclusion_args())  # type: ignore[arg-type]
+    approved = store.review_exclusion(
+        proposed.id, reviewer="bob", role="approver", decision="approve", comment="ok"
+    )
+    assert (approved.status, approved.approved_by, approved.reviewer_role) == (
+        "approved", "bob", "approver",
+    )  # fmt: skip
+    assert approved.counted and approved.review_comment == "ok"
+    [entry] = store.audit_log(action="exclusion.approve")
+    assert (entry.actor, entry.details["proposed_by"], entry.details["to"]) == (
+        "bob", "alice", "approved",
+    )  # fmt: skip
+    with pytest.raises(ConflictError, match="is approved"):
+        store.review_exclusion(proposed.id, reviewer="carol", role="admin", decision="reject")
+
+
+def test_nobody_reviews_their_own_exclusion(store: Store) -> None:
+    proposed = store.propose_exclusion(**_exclusion_args())  # type: ignore[arg-type]
+    for decision in ("approve", "reject"):
+        with pytest.raises(PermissionDeniedError, match="alice proposed exclusion 1"):
+            store.review_exclusion(proposed.id, reviewer="alice", role="admin", decision=decision)  # type: ignore[arg-type]
+    assert store.get_exclusion(proposed.id).status == "pending"
+    assert [e.action for e in store.audit_log()] == ["exclusion.propose"]
 
 
 def test_revoking_keeps_the_record_and_is_audited(store: Store) -> None:
-    first = store.add_exclusion(**_exclusion_args())  # type: ignore[arg-type]
-    second = store.add_exclusion(**_exclusion_args(slo="*", category="test-traffic"))  # type: ignore[arg-type]
+    first = store.propose_exclusion(**_exclusion_args())  # type: ignore[arg-type]
+    second = store.propose_exclusion(**_exclusion_args(slo="*", category="test-traffic"))  # type: ignore[arg-type]
     revoked = store.revoke_exclusion(first.id, revoked_by="carol", reason="not approved")
-    assert not revoked.active
+    assert not revoked.active and revoked.status == "revoked"
     assert revoked.revoked_by == "carol" and revoked.revoked_at is not None
     assert store.list_exclusions() == [second]
     assert store.list_exclusions(include_revoked=True) == [revoked, second]
+    assert store.list_exclusions(statuses=["revoked"]) == [revoked]
     [entry] = store.audit_log(action="exclusion.revoke")
     assert (entry.actor, entry.subject) == ("carol", "exclusion:1")
     assert entry.details["reason"] == "not approved"
-    with pytest.raises(StoreError, match="already revoked"):
+    with pytest.raises(ConflictError, match="already revoked"):
         store.revoke_exclusion(first.id, revoked_by="carol")
+    with pytest.raises(ConflictError, match="is revoked"):
+        store.review_exclusion(first.id, reviewer="bob", role="approver", decision="approve")
     assert len(store.audit_log(subject="exclusion:1")) == 2
 
 
 def test_an_exclusion_never_changes_raw_counts(store: Store) -> None:
     [series] = store.series_ids("billing-answer", [()])
     store.write_counts(np.array([series]), np.array([1010]), np.array([1]), np.array([5]))
-    exclusion = store.add_exclusion(**_exclusion_args())  # type: ignore[arg-type]
+    exclusion = store.propose_exclusion(**_exclusion_args())  # type: ignore[arg-type]
+    store.review_exclusion(exclusion.id, reviewer="bob", role="approver", decision="approve")
     assert store.sums([series], [(1000, 1060)]).tolist() == [[[1.0, 5.0]]]
     store.revoke_exclusion(exclusion.id, revoked_by="alice")
     assert store.sums([series], [(1000, 1060)]).tolist() == [[[1.0, 5.0]]]
@@ -244,6 +276,8 @@ def test_missing_exclusions_are_not_found(store: Store) -> None:
         store.get_exclusion(7)
     with pytest.raises(NotFoundError):
         store.revoke_exclusion(7, revoked_by="alice")
+    with pytest.raises(NotFoundError):
+        store.review_exclusion(7, reviewer="bob", role="approver", decision="approve")
 
 
 @pytest.mark.parametrize(
@@ -253,24 +287,22 @@ def test_missing_exclusions_are_not_found(store: Store) -> None:
         ({"start": 1060, "end": 1000}, "start < end"),
         ({"start": 5, "end": 5}, "start < end"),
         ({"reason": " "}, "reason must be"),
-        ({"created_by": ""}, "author must be"),
-        ({"created_at": datetime(2026, 1, 1)}, "naive"),
+        ({"proposed_by": ""}, "proposer must be"),
     ],
 )
 def test_bad_exclusions_are_refused_and_not_audited(
     store: Store, changes: dict[str, object], message: str
 ) -> None:
     with pytest.raises(StoreError, match=message):
-        store.add_exclusion(**_exclusion_args(**changes))  # type: ignore[arg-type]
+        store.propose_exclusion(**_exclusion_args(**changes))  # type: ignore[arg-type]
     assert store.list_exclusions(include_revoked=True) == []
     assert store.audit_log() == []
 
 
-def test_created_at_is_kept_in_utc(store: Store) -> None:
+def test_created_at_is_kept_in_utc() -> None:
     paris = timezone(timedelta(hours=1))
-    added = store.add_exclusion(
-        **_exclusion_args(created_at=datetime(2026, 1, 1, 10, 0, tzinfo=paris))  # type: ignore[arg-type]
-    )
+    with Store.open(":memory:", clock=lambda: datetime(2026, 1, 1, 10, 0, tzinfo=paris)) as store:
+        added = store.propose_exclusion(**_exclusion_args())  # type: ignore[arg-type]
     assert added.created_at == datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
     assert added.created_at.utcoffset() == timedelta(0)
 
@@ -296,6 +328,8 @@ def test_the_audit_log_is_newest_first_and_filterable(store: Store) -> None:
     assert store.audit_log(limit=0) == []
     with pytest.raises(StoreError, match="negative"):
         store.audit_log(limit=-1)
+    assert [e.id for e in store.audit_log(limit=2, before=4)] == [3, 2]
+    assert [e.id for e in store.audit_log(action_prefix="gate.")] == [4, 2]
 
 
 def test_the_audit_log_is_append_only_even_for_direct_sql(tmp_path: Path) -> None:
@@ -315,6 +349,9 @@ def test_the_audit_log_is_append_only_even_for_direct_sql(tmp_path: Path) -> Non
     connection.close()
     with Store.open(path) as store:
         assert [e.actor for e in store.audit_log()] == ["bob", "alice"]
+        # a plain INSERT gets past the triggers, not past the chain
+        report = store.verify_chain()
+        assert str(report.first) == "audit_log 2: has no hash (written outside errorbudget)"
 
 
 def test_an_audit_entry_needs_an_actor_and_action(store: Store) -> None:
@@ -329,21 +366,24 @@ def test_an_audit_entry_needs_an_actor_and_action(store: Store) -> None:
 
 def test_a_gate_snapshot_is_stored_once_per_content_and_kept(store: Store) -> None:
     rows = [{"slo": "calls", "segment": {"queue": "q1"}, "budget_remaining_ratio": 0.4}]
-    first = store.save_snapshot(rows)
+    saved = store.save_snapshot(encode_snapshot(rows))
+    assert saved.created
+    first = saved.id
     # the same content (keys in another order) is the same snapshot
-    assert store.save_snapshot([{"budget_remaining_ratio": 0.4, "segment": {"queue": "q1"},
-                                 "slo": "calls"}]) == first  # fmt: skip
-    other = store.save_snapshot([{**rows[0], "budget_remaining_ratio": 0.3}])
+    reordered = [{"budget_remaining_ratio": 0.4, "segment": {"queue": "q1"}, "slo": "calls"}]
+    again = store.save_snapshot(encode_snapshot(reordered))
+    assert (again.id, again.sha256, again.created) == (first, saved.sha256, False)
+    other = store.save_snapshot(encode_snapshot([{**rows[0], "budget_remaining_ratio": 0.3}])).id
     assert other != first
-    assert store.snapshots([first, other, 999]) == {first: rows, other: [
-        {**rows[0], "budget_remaining_ratio": 0.3}]}  # fmt: skip
+    assert store.snapshots([first, other, 999]) == ({first: rows, other: [
+        {**rows[0], "budget_remaining_ratio": 0.3}]}, {})  # fmt: skip
     connection = store._connection
     assert connection is not None
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         connection.execute("UPDATE gate_snapshots SET body = '[]'")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         connection.execute("DELETE FROM gate_snapshots")
-    assert store.snapshots([first]) == {first: rows}
+    assert store.snapshots([first]) == ({first: rows}, {})
 
 
 def test_in_transaction_is_about_the_calling_thread(store: Store) -> None:

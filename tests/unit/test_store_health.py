@@ -24,7 +24,7 @@ def store() -> Store:
     return Store.open(":memory:", clock=lambda: T0)
 
 
-def test_a_version_3_store_migrates_to_version_4_and_keeps_its_data(
+def test_a_version_3_store_migrates_to_the_latest_version_and_keeps_its_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "v3.db"
@@ -34,11 +34,17 @@ def test_a_version_3_store_migrates_to_version_4_and_keeps_its_data(
         with Store.open(path) as v3:
             [series] = v3.series_ids("voice", [(("queue", "billing"),)])
             v3.write_counts([series], [M0], [8], [10], source="genesys")
-            v3.add_exclusion(slo="voice", start=M0, end=M0 + 5, category="maintenance",
-                             reason="test", created_by="ops")  # fmt: skip
             assert v3.schema_version == 3
+        old = sqlite3.connect(path)  # an exclusion as v3 wrote it
+        old.execute(
+            "INSERT INTO exclusions (slo, segment, start_minute, end_minute, category, reason, "
+            "created_by, created_at) VALUES ('voice', '{}', ?, ?, 'maintenance', 'test', 'ops', ?)",
+            (M0, M0 + 5, T0.isoformat()),
+        )
+        old.commit()
+        old.close()
     with Store.open(path) as migrated:
-        assert migrated.schema_version == 4 == schema.LATEST_VERSION
+        assert migrated.schema_version == schema.LATEST_VERSION
         assert migrated.sums([series], [(M0, M0 + 1)]).tolist() == [[[8.0, 10.0]]]
         assert [e.slo for e in migrated.list_exclusions()] == ["voice"]
         assert migrated.source_health() == [] and migrated.list_data_issues() == []
@@ -47,7 +53,7 @@ def test_a_version_3_store_migrates_to_version_4_and_keeps_its_data(
     connection = sqlite3.connect(path)
     versions = [v for (v,) in connection.execute("SELECT version FROM schema_migrations")]
     connection.close()
-    assert versions == [1, 2, 3, 4]
+    assert versions == list(range(1, schema.LATEST_VERSION + 1))
 
 
 def test_source_health_answers_failures_last_error_and_data_age(store: Store) -> None:

@@ -73,7 +73,7 @@ def explore_commands(world: DemoWorld, command: str) -> list[str]:
     )
     if carrier is not None:
         lines.append(
-            f"{command} exclusions add -c {config} --slo voice-sla "
+            f"{command} exclusions propose -c {config} --slo voice-sla "
             f"--start {carrier.start:%Y-%m-%dT%H:%MZ} --end {carrier.end:%Y-%m-%dT%H:%MZ} "
             '--category external-outage --reason "carrier incident INC-123"'
         )
@@ -163,8 +163,9 @@ def show_world(world: DemoWorld, console: Console) -> None:
         status_table(app.status(at=world.at), f"Error budgets at {world.at:%Y-%m-%d %H:%M} UTC")
     )
     console.print()
+    # judged now, at the demo's clock (the gate is never judged at a chosen instant)
     decision = decide(
-        app, service="contact-center", change_type="flow", risk="medium", actor="demo", at=world.at
+        app, service="contact-center", change_type="flow", risk="medium", actor="demo"
     )
     render_decision(decision, console)
     console.print()

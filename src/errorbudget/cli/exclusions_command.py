@@ -1,4 +1,10 @@
-"""``errorbudget exclusions add|list|revoke``: auditable exclusions from budget counting."""
+"""``errorbudget exclusions propose|list|revoke``: auditable exclusions from budget counting.
+
+The CLI acts as a local actor (``--author``, default the OS user), as ``gate`` does: it
+proposes and revokes. Approving needs an authenticated approver, so it is done through
+the API or the dashboard (``POST /api/v1/exclusions/{id}/approve``), never by a name typed
+here (docs/operations.md, "The audit trail").
+"""
 
 from __future__ import annotations
 
@@ -33,7 +39,7 @@ def exclusions() -> None:
     """Exclude events from budget counting, with who, when and why (raw counts stay)."""
 
 
-@exclusions.command("add")
+@exclusions.command("propose")
 @config_option
 @click.option("--slo", required=True, help="SLO id, or '*' for every SLO (of --service).")
 @click.option("--service", default=None, help="With --slo '*': only this service's SLOs.")
@@ -48,10 +54,9 @@ def exclusions() -> None:
     metavar="KEY=VALUE",
     help="Only series with this segment label (repeatable).",
 )
-@click.option("--author", default=None, help="Who records it [default: the OS user].")
-@click.option("--approved-by", default=None, help="Who approved it.")
+@click.option("--author", default=None, help="Who proposes it [default: the OS user].")
 @format_option("text", "json")
-def add(
+def propose(
     config_path: Path | None,
     slo: str,
     service: str | None,
@@ -61,19 +66,19 @@ def add(
     reason: str,
     segment_pairs: tuple[str, ...],
     author: str | None,
-    approved_by: str | None,
     output_format: str,
 ) -> None:
-    """Record an exclusion; it applies at the next evaluation and can be revoked."""
+    """Propose an exclusion. It is pending, and counts in no budget, until someone else
+    with the approver role approves it through the API or the dashboard
+    (POST /api/v1/exclusions/ID/approve). It can be revoked."""
     with App.open(config_path) as app:
-        exclusion = app.add_exclusion(
+        exclusion = app.propose_exclusion(
             slo=slo,
             start=start,
             end=end,
             category=category,
             reason=reason,
-            created_by=_author(author),
-            approved_by=approved_by,
+            proposed_by=_author(author),
             segment=parse_segment(segment_pairs),
             service=service,
         )
@@ -87,21 +92,38 @@ def add(
     if output_format == "json":
         echo_json(exclusion_to_dict(exclusion))
     else:
-        click.echo(f"exclusion {exclusion.id} recorded for {exclusion.slo} ({matched} series)")
+        click.echo(
+            f"exclusion {exclusion.id} proposed by {exclusion.created_by} for {exclusion.slo} "
+            f"({matched} series): pending, it counts once an approver approves it "
+            f"(POST /api/v1/exclusions/{exclusion.id}/approve)"
+        )
 
 
 @exclusions.command("list")
 @config_option
-@click.option("--all", "include_revoked", is_flag=True, help="Include revoked exclusions.")
+@click.option(
+    "--all", "include_revoked", is_flag=True, help="Include rejected and revoked exclusions."
+)
 @format_option("table", "json")
 def list_(config_path: Path | None, include_revoked: bool, output_format: str) -> None:
-    """List exclusions (active ones unless --all)."""
+    """List exclusions (pending and approved ones unless --all), with who proposed and who
+    approved each; only approved ones count."""
     with App.open(config_path) as app:
         found = app.store.list_exclusions(include_revoked=include_revoked)
     if output_format == "json":
         echo_json([exclusion_to_dict(e) for e in found])
         return
-    Console(width=160).print(_table(found))
+    Console(width=180).print(_table(found))
+
+
+def _approval(e: Exclusion) -> str:
+    if e.problem is not None:
+        return f"FAILS VERIFICATION, not counted: {e.problem}"
+    if e.legacy:
+        return f"legacy: approver typed as {e.legacy_approver or '–'} (not verified)"
+    if e.status == "rejected":
+        return f"rejected by {e.reviewed_by}"
+    return e.approved_by or "–"
 
 
 def _table(found: list[Exclusion]) -> Table:
@@ -114,8 +136,9 @@ def _table(found: list[Exclusion]) -> Table:
         "end",
         "category",
         "reason",
-        "by",
-        "approved",
+        "status",
+        "proposed by",
+        "approved by",
         "revoked",
     ):
         table.add_column(name)
@@ -128,9 +151,10 @@ def _table(found: list[Exclusion]) -> Table:
             from_minute(e.end).strftime("%Y-%m-%d %H:%M"),
             e.category,
             e.reason,
+            e.status + ("" if e.counted or e.status != "approved" else " (not counted)"),
             e.created_by,
-            e.approved_by or "–",
-            e.revoked_at.strftime("%Y-%m-%d %H:%M") if e.revoked_at else "–",
+            _approval(e),
+            f"{e.revoked_at:%Y-%m-%d %H:%M} by {e.revoked_by}" if e.revoked_at else "–",
         )
     return table
 
@@ -141,9 +165,10 @@ def _table(found: list[Exclusion]) -> Table:
 @click.option("--author", default=None, help="Who revokes it [default: the OS user].")
 @click.option("--reason", default="", help="Why.")
 def revoke(config_path: Path | None, exclusion_id: int, author: str | None, reason: str) -> None:
-    """Revoke an exclusion: its events count against the budget again."""
+    """Revoke an exclusion: a pending one is withdrawn; an approved one's events count
+    against the budget again."""
     with App.open(config_path) as app:
-        app.store.revoke_exclusion(exclusion_id, revoked_by=_author(author), reason=reason)
+        app.revoke_exclusion(exclusion_id, revoked_by=_author(author), reason=reason)
     click.echo(f"exclusion {exclusion_id} revoked")
 
 

@@ -1,4 +1,9 @@
-"""``errorbudget gate``: may this change ship now?"""
+"""``errorbudget gate``: may this change ship now?
+
+The gate is judged at the App's clock (the real time, or the config's ``clock:``), and that
+decision is recorded. ``--at TIME`` is a what-if — what would the gate have said then? —
+that is labelled as such, never recorded, and never replaces a change's stored decision.
+"""
 
 from __future__ import annotations
 
@@ -32,8 +37,17 @@ DECISION_STYLE = {
 }
 
 
-def render_decision(result: GateDecision, console: Console) -> None:
+def what_if_line(at: datetime) -> str:
+    return (
+        f"what-if at {at:%Y-%m-%d %H:%M} UTC: not the gate's decision now, not recorded "
+        "(the gate and ship judge changes at the current time)"
+    )
+
+
+def render_decision(result: GateDecision, console: Console, what_if: bool = False) -> None:
     style = DECISION_STYLE[result.decision]
+    if what_if:
+        console.print(f"[bold]{what_if_line(result.at)}[/]")
     console.print(
         f"Gate for [bold]{result.service}[/] ({result.change_type}, {result.risk} risk): "
         f"[{style}]{result.decision.replace('_', ' ')}[/]"
@@ -46,9 +60,11 @@ def render_decision(result: GateDecision, console: Console) -> None:
     )
 
 
-def render_change(judged: ChangeReview, console: Console) -> None:
+def render_change(judged: ChangeReview, console: Console, what_if: bool = False) -> None:
     change = judged.change
     style = DECISION_STYLE[judged.effective]
+    if what_if and judged.gate is not None:
+        console.print(f"[bold]{what_if_line(judged.gate.at)}[/]")
     console.print(
         f"Change {change.id} [bold]{change.title}[/] ({change.service}, {change.change_type}, "
         f"{change.risk} risk), {change.status}: [{style}]{judged.effective.replace('_', ' ')}[/]"
@@ -77,8 +93,9 @@ def _judge_change(
     """Judge a change, and with ``wait`` keep judging it every ``poll`` seconds until the
     answer is final (allow or blocked) or the wait is over."""
     deadline = time.monotonic() + wait
+    record = at is None  # a what-if is never recorded
     with App.open(config_path) as app:
-        judged = app.change_gate(change_id, actor=actor, at=at)
+        judged = app.change_gate(change_id, actor=actor, at=at, record=record)
         while not judged.final and judged.enforcement == "enforce":
             left = deadline - time.monotonic()
             if left <= 0:
@@ -89,7 +106,7 @@ def _judge_change(
                     f"next check in {min(poll, left):.0f}s"
                 )
             time.sleep(min(poll, left))
-            judged = app.change_gate(change_id, actor=actor, at=at)
+            judged = app.change_gate(change_id, actor=actor, at=at, record=record)
     return judged
 
 
@@ -137,7 +154,11 @@ def _judge_change(
 @click.option(
     "--risk", type=click.Choice(["low", "medium", "high"]), default="medium", show_default=True
 )
-@time_option("--at", help="Decide at TIME instead of now.")
+@time_option(
+    "--at",
+    help="What-if: what the gate would say at TIME. Labelled, never recorded, never "
+    "replaces a change's stored decision; not a release decision.",
+)
 @click.option("--author", default=None, help="Who asks [default: the OS user].")
 @format_option("text", "json")
 def gate(
@@ -157,8 +178,10 @@ def gate(
     """Decide whether a change may ship, from the budgets of the SLOs it touches.
 
     Exit codes under enforcement "enforce": 0 allow, 10 review, 11 approval required,
-    12 blocked (1 error, 2 usage). Under "advisory" the decision is printed and the exit
-    code is 0. Every decision is recorded in the audit log.
+    12 blocked (1 error, 2 usage, 4 the change's record fails verification). Under
+    "advisory" the decision is printed and the exit code is 0. The gate is judged now, and
+    every decision is recorded in the audit log; --at TIME is a what-if instead (printed
+    as such, with the exit code it would have had, and never recorded).
 
     With --change ID, the change submitted through the API is judged now, with its
     approvals: review and approval required turn into allow once the approval it needs is
@@ -167,15 +190,17 @@ def gate(
     if change_id is not None:
         if service or slo_ids or segment_pairs:
             raise click.UsageError("--change reads the scope from the change: drop --service")
+        if wait and at is not None:
+            raise click.UsageError("--wait judges the change now: drop --at (a what-if)")
         console = Console(width=WIDE)
         judged = _judge_change(
             config_path, change_id, author or current_user(), at, wait, poll, console,
             output_format,
         )  # fmt: skip
         if output_format == "json":
-            echo_json(review_to_dict(judged))
+            echo_json({**review_to_dict(judged), **_what_if(at)})
         else:
-            render_change(judged, console)
+            render_change(judged, console, what_if=at is not None)
         raise SystemExit(judged.exit_code)
     if service is None:
         raise click.UsageError("give --service (or --change ID)")
@@ -191,12 +216,18 @@ def gate(
             segment=parse_segment(segment_pairs),
             actor=author or current_user(),
             at=at,
+            record=at is None,
         )
     if output_format == "json":
-        echo_json(gate_to_dict(result))
+        echo_json({**gate_to_dict(result), **_what_if(at)})
     else:
-        render_decision(result, Console(width=WIDE))
+        render_decision(result, Console(width=WIDE), what_if=at is not None)
     raise SystemExit(result.exit_code)
+
+
+def _what_if(at: datetime | None) -> dict[str, object]:
+    """The JSON of a what-if says so, and that nothing was recorded."""
+    return {} if at is None else {"what_if": True, "recorded": False}
 
 
 def register(group: click.Group) -> None:

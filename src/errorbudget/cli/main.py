@@ -1,8 +1,9 @@
 """The root ``errorbudget`` command group, and how errors become exit codes.
 
 Exit codes: 0 success; 1 an error (one sentence on stderr, plus where); 2 usage; 3 the server
-(``serve``, ``demo``) cannot listen on its port; the gate adds 10 (review), 11 (approval
-required) and 12 (blocked).
+(``serve``, ``demo``) cannot listen on its port; 4 a record fails verification against the
+audit chain (``audit verify``, ``audit log``, or a command refusing a tampered record); the
+gate adds 10 (review), 11 (approval required) and 12 (blocked).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def main() -> None:
 def _register_commands() -> None:
     # Built-in commands register the way a plugin's would: each module adds its own.
     from errorbudget.cli import (
+        audit_command,
         collect_command,
         config_commands,
         demo_command,
@@ -62,6 +64,7 @@ def _register_commands() -> None:
         collect_command,
         serve_command,
         simulate_command,
+        audit_command,
     ):
         module.register(main)
 

@@ -128,6 +128,7 @@ def add_annotation(
             "text": text,
             "change_id": change_id,
         },
+        records=[("annotations", annotation_id)],
     )
     return annotation
 

@@ -2,9 +2,11 @@
 
 The records here are plain data; the rules (who may approve, what the gate requires) live in
 :mod:`errorbudget.changes`. What this module guarantees is that every state change is one
-transaction together with its audit entry, and that a status moves only from the state the
-caller saw: ``set_status`` names the statuses it may leave, so two approvers racing cannot
-both win.
+transaction together with its chained audit entry (which binds the rows it wrote,
+``store.chain``), that a status moves only from the state the caller saw (``set_status``
+names the statuses it may leave, so two approvers racing cannot both win), and that a read
+can tell whether a change and its approvals are what the chain recorded
+(``integrity_problems``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast, get_args
 
-from errorbudget.errors import ConflictError, NotFoundError, StoreError
+from errorbudget.errors import ConflictError, IntegrityError, NotFoundError, StoreError
+from errorbudget.store import chain
 from errorbudget.store.records import audit
 
 Clock = Callable[[], datetime]
@@ -192,7 +195,21 @@ def add_change(
             "estimated_impact": estimated_impact,
             "decision": decision,
         },
+        records=[("changes", change.id)],
     )
+    return change
+
+
+def _verified(connection: sqlite3.Connection, change_id: int) -> Change:
+    """The change, for a write: a row that fails verification is never written over (the
+    new entry would bind the tampered row and hide it)."""
+    change = get_change(connection, change_id)
+    problems = chain.check_records(connection, "changes", [change_id])
+    if problems:
+        raise IntegrityError(
+            f"{problems[change_id]}: nothing is recorded for it until an admin has looked into "
+            "it (errorbudget audit verify)"
+        )
     return change
 
 
@@ -244,11 +261,12 @@ def set_status(
     action: str,
     details: Mapping[str, object],
     shipped_at: datetime | None = None,
+    records: Sequence[tuple[str, int]] = (),
 ) -> Change:
     """Move a change to ``status`` if it is in one of ``allowed_from`` (ConflictError
-    otherwise), and audit ``action``."""
+    otherwise), and audit ``action`` (binding the change and ``records``)."""
     required_text(actor, "the actor")
-    current = get_change(connection, change_id)
+    current = _verified(connection, change_id)
     if current.status not in allowed_from:
         raise ConflictError(
             f"change {change_id} is {current.status} (by {current.status_by}), "
@@ -267,6 +285,7 @@ def set_status(
         action=action,
         subject=f"change:{change_id}",
         details={"from": current.status, "to": status, **details},
+        records=[("changes", change_id), *records],
     )
     return get_change(connection, change_id)
 
@@ -280,8 +299,9 @@ def set_decision(
     snapshot: Sequence[Mapping[str, object]],
 ) -> Change:
     """Replace the change's current gate decision and snapshot (the decision itself is
-    audited by the caller as ``gate.decision``)."""
-    get_change(connection, change_id)
+    audited by the caller as ``gate.decision``, binding the change, in the same
+    transaction)."""
+    _verified(connection, change_id)
     connection.execute(
         "UPDATE changes SET decision = ?, decision_at = ?, snapshot = ? WHERE id = ?",
         (decision, timestamp(clock), json.dumps(list(snapshot), default=str), change_id),
@@ -306,6 +326,18 @@ def add_approval(
     entry (``change.approve`` / ``change.reject``); ConflictError unless it is pending."""
     required_text(approver, "the approver")
     status: ChangeStatus = "approved" if decision == "approve" else "rejected"
+    current = _verified(connection, change_id)
+    if current.status != "pending":
+        raise ConflictError(
+            f"change {change_id} is {current.status} (by {current.status_by}), "
+            f"so it cannot become {status}"
+        )
+    cursor = connection.execute(
+        "INSERT INTO approvals (change_id, approver, role, decision, comment, at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (change_id, approver, role, decision, comment, timestamp(clock)),
+    )
+    approval_id = int(cursor.lastrowid or 0)
     set_status(
         connection,
         clock,
@@ -314,14 +346,10 @@ def add_approval(
         allowed_from=("pending",),
         actor=approver,
         action=f"change.{decision}",
-        details={"role": role, "comment": comment},
+        details={"role": role, "comment": comment, "approval_id": approval_id},
+        records=[("approvals", approval_id)],
     )
-    cursor = connection.execute(
-        "INSERT INTO approvals (change_id, approver, role, decision, comment, at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (change_id, approver, role, decision, comment, timestamp(clock)),
-    )
-    return next(a for a in list_approvals(connection, change_id) if a.id == cursor.lastrowid)
+    return next(a for a in list_approvals(connection, change_id) if a.id == approval_id)
 
 
 def list_approvals(connection: sqlite3.Connection, change_id: int) -> list[Approval]:
@@ -338,3 +366,27 @@ def list_approvals(connection: sqlite3.Connection, change_id: int) -> list[Appro
 
 def _at(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def integrity_problems(connection: sqlite3.Connection, change_id: int) -> list[str]:
+    """What fails verification in a change and its approvals (empty when all are what the
+    audit chain recorded): a row changed or inserted outside errorbudget, a broken entry
+    around them, or an approval the chain recorded that is gone."""
+    problems = chain.check_records(connection, "changes", [change_id])
+    found = [problems[change_id]] if change_id in problems else []
+    ids = [
+        int(i) for (i,) in connection.execute(
+            "SELECT id FROM approvals WHERE change_id = ? ORDER BY id", (change_id,)
+        )
+    ]  # fmt: skip
+    checked = chain.check_records(connection, "approvals", ids)
+    found += [checked[i] for i in sorted(checked)]
+    for approval_id, audit_id in sorted(
+        chain.bound_ids(connection, "approvals", f"change:{change_id}").items()
+    ):
+        if approval_id not in ids:
+            found.append(
+                f"approval {approval_id} of change {change_id} was recorded by audit entry "
+                f"{audit_id} but is missing (deleted outside errorbudget)"
+            )
+    return found

@@ -1,36 +1,32 @@
-"""Exclusions and the append-only audit log.
+"""The append-only, chained audit log and the gate snapshots it references.
 
-An exclusion never changes raw counts: it is a separate record (who, when, why, approved
-by) that the engine applies at evaluation, and revoking one only stamps it revoked. Every
-state change here writes an audit entry in the same transaction, and SQLite triggers refuse
-any UPDATE or DELETE of ``audit_log`` (DESIGN.md, exclusions).
+Every entry is appended to the hash chain (``chain.append``): it carries the hash of the
+entry before it and binds the chained rows it wrote (``records``). SQLite triggers refuse an
+UPDATE or DELETE of ``audit_log`` and ``gate_snapshots``; the chain detects what gets past
+them (dropped triggers, forged rows). Exclusions are in ``exclusions.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import operator
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, get_args
+from typing import Any
 
 import orjson
 
-from errorbudget.errors import NotFoundError, StoreError
-from errorbudget.model import Exclusion, ExclusionCategory, from_minute
-from errorbudget.store.types import AuditEntry
+from errorbudget.errors import StoreError
+from errorbudget.store import chain
+from errorbudget.store.types import AuditEntry, AuditQuery
 
 Clock = Callable[[], datetime]
 
-CATEGORIES: tuple[str, ...] = get_args(ExclusionCategory)
-
-_EXCLUSION_NAMES = (
-    "id", "slo", "start_minute", "end_minute", "category", "reason", "created_by",
-    "created_at", "approved_by", "revoked_at", "revoked_by", "segment", "service",
-)  # fmt: skip
-_EXCLUSION_COLUMNS = ", ".join(_EXCLUSION_NAMES)
+MAX_AUDIT_PAGE = 1000
+"""The most audit entries one page returns through the API and the CLI (their ``limit``
+bound; the store itself reads as many as asked, e.g. a source replaying its history)."""
 
 
 def _timestamp(moment: datetime, what: str) -> str:
@@ -45,147 +41,6 @@ def _required_text(value: object, what: str) -> str:
     return value
 
 
-def _optional(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _exclusion(row: tuple[object, ...]) -> Exclusion:
-    """An Exclusion from a row of ``_EXCLUSION_COLUMNS``."""
-    field = dict(zip(_EXCLUSION_NAMES, row, strict=True))
-    revoked_at = _optional(field["revoked_at"])
-    return Exclusion(
-        id=int(str(field["id"])),
-        slo=str(field["slo"]),
-        start=int(str(field["start_minute"])),
-        end=int(str(field["end_minute"])),
-        category=str(field["category"]),
-        reason=str(field["reason"]),
-        created_by=str(field["created_by"]),
-        created_at=datetime.fromisoformat(str(field["created_at"])),
-        approved_by=_optional(field["approved_by"]),
-        revoked_at=None if revoked_at is None else datetime.fromisoformat(revoked_at),
-        revoked_by=_optional(field["revoked_by"]),
-        segment={str(k): str(v) for k, v in json.loads(str(field["segment"])).items()},
-        service=_optional(field["service"]),
-    )
-
-
-def add_exclusion(
-    connection: sqlite3.Connection,
-    clock: Clock,
-    *,
-    slo: str,
-    start: int,
-    end: int,
-    category: str,
-    reason: str,
-    created_by: str,
-    approved_by: str | None,
-    segment: Mapping[str, str] | None,
-    service: str | None,
-    created_at: datetime | None,
-) -> Exclusion:
-    """Store an exclusion of ``[start, end)`` and audit it as ``exclusion.add``."""
-    _required_text(slo, "the exclusion's SLO")
-    _required_text(reason, "the exclusion's reason")
-    _required_text(created_by, "the exclusion's author")
-    if category not in CATEGORIES:
-        raise StoreError(
-            f"unknown exclusion category {category!r}; use one of {', '.join(CATEGORIES)}"
-        )
-    try:
-        start, end = operator.index(start), operator.index(end)
-    except TypeError as exc:
-        raise StoreError(f"exclusion start and end must be integer minutes: {exc}") from exc
-    if not 0 <= start < end:
-        raise StoreError(f"an exclusion needs 0 <= start < end (minutes), got [{start}, {end})")
-    labels = dict(segment or {})
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
-        raise StoreError(f"exclusion segment {labels!r}: keys and values must be strings")
-    created = _timestamp(created_at or clock(), "created_at")
-    cursor = connection.execute(
-        "INSERT INTO exclusions (slo, service, segment, start_minute, end_minute, category, "
-        "reason, created_by, created_at, approved_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            slo,
-            service,
-            json.dumps(labels, sort_keys=True),
-            start,
-            end,
-            category,
-            reason,
-            created_by,
-            created,
-            approved_by,
-        ),
-    )
-    exclusion = get_exclusion(connection, int(cursor.lastrowid or 0))
-    audit(
-        connection,
-        clock,
-        actor=created_by,
-        action="exclusion.add",
-        subject=f"exclusion:{exclusion.id}",
-        details={
-            "slo": slo,
-            "service": service,
-            "segment": labels,
-            "start": from_minute(start).isoformat(),
-            "end": from_minute(end).isoformat(),
-            "category": category,
-            "reason": reason,
-            "approved_by": approved_by,
-        },
-    )
-    return exclusion
-
-
-def list_exclusions(connection: sqlite3.Connection, include_revoked: bool) -> list[Exclusion]:
-    where = "" if include_revoked else " WHERE revoked_at IS NULL"
-    rows = connection.execute(f"SELECT {_EXCLUSION_COLUMNS} FROM exclusions{where} ORDER BY id")
-    return [_exclusion(row) for row in rows]
-
-
-def get_exclusion(connection: sqlite3.Connection, exclusion_id: int) -> Exclusion:
-    row = connection.execute(
-        f"SELECT {_EXCLUSION_COLUMNS} FROM exclusions WHERE id = ?", (exclusion_id,)
-    ).fetchone()
-    if row is None:
-        raise NotFoundError(f"there is no exclusion with id {exclusion_id}")
-    return _exclusion(row)
-
-
-def revoke_exclusion(
-    connection: sqlite3.Connection,
-    clock: Clock,
-    exclusion_id: int,
-    *,
-    revoked_by: str,
-    reason: str,
-) -> Exclusion:
-    """Stamp an exclusion revoked (its counts count again) and audit ``exclusion.revoke``."""
-    _required_text(revoked_by, "the revoker")
-    current = get_exclusion(connection, exclusion_id)
-    if current.revoked_at is not None:
-        raise StoreError(
-            f"exclusion {exclusion_id} was already revoked at "
-            f"{current.revoked_at.isoformat()} by {current.revoked_by}"
-        )
-    connection.execute(
-        "UPDATE exclusions SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE id = ?",
-        (_timestamp(clock(), "revoked_at"), revoked_by, reason, exclusion_id),
-    )
-    audit(
-        connection,
-        clock,
-        actor=revoked_by,
-        action="exclusion.revoke",
-        subject=f"exclusion:{exclusion_id}",
-        details={"reason": reason, "slo": current.slo, "category": current.category},
-    )
-    return get_exclusion(connection, exclusion_id)
-
-
 def audit(
     connection: sqlite3.Connection,
     clock: Clock,
@@ -194,13 +49,15 @@ def audit(
     action: str,
     subject: str,
     details: Mapping[str, object],
+    records: Iterable[tuple[str, int]] = (),
 ) -> int:
-    """Append one audit entry; return its id. Non-JSON values in details are stringified."""
+    """Append one chained entry; return its id. ``records`` are the chained rows (table,
+    id) this write created or changed, bound as they are now. Non-JSON values in details
+    are stringified."""
     _required_text(actor, "the audit actor")
     _required_text(action, "the audit action")
     try:
-        # orjson: a gate decision's details hold the snapshot of every series in scope, and
-        # a pipeline may ask many times a second.
+        # orjson: a pipeline may ask the gate many times a second.
         encoded = orjson.dumps(
             dict(details),
             default=str,
@@ -208,73 +65,149 @@ def audit(
         ).decode()
     except (TypeError, ValueError) as exc:
         raise StoreError(f"audit details for {action} cannot be stored as JSON: {exc}") from exc
-    cursor = connection.execute(
-        "INSERT INTO audit_log (at, actor, action, subject, details) VALUES (?, ?, ?, ?, ?)",
-        (_timestamp(clock(), "the audit time"), actor, action, subject, encoded),
+    return chain.append(
+        connection,
+        at=_timestamp(clock(), "the audit time"),
+        actor=actor,
+        action=action,
+        subject=subject,
+        details=encoded,
+        records=records,
     )
-    return int(cursor.lastrowid or 0)
 
 
-def save_snapshot(
-    connection: sqlite3.Connection, clock: Clock, rows: Sequence[Mapping[str, object]]
-) -> int:
-    """Store a gate snapshot once per distinct content; return its id (the existing one
-    when the same rows were stored before)."""
+@dataclass(frozen=True, slots=True)
+class EncodedSnapshot:
+    """A gate snapshot's canonical JSON and its SHA-256 (what is stored and referenced)."""
+
+    body: bytes
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class SavedSnapshot:
+    id: int
+    sha256: str
+    created: bool
+    """Whether this call stored it (then the caller's audit entry must bind it)."""
+
+
+def encode_snapshot(rows: Sequence[Mapping[str, object]]) -> EncodedSnapshot:
     try:
         body = orjson.dumps(list(rows), default=str, option=orjson.OPT_SORT_KEYS)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"a gate snapshot cannot be stored as JSON: {exc}") from exc
-    digest = hashlib.sha256(body).hexdigest()
-    connection.execute(
-        "INSERT OR IGNORE INTO gate_snapshots (sha256, created_at, body) VALUES (?, ?, ?)",
-        (digest, _timestamp(clock(), "the snapshot time"), body.decode()),
+    return EncodedSnapshot(body, hashlib.sha256(body).hexdigest())
+
+
+def save_snapshot(
+    connection: sqlite3.Connection, clock: Clock, snapshot: EncodedSnapshot
+) -> SavedSnapshot:
+    """Store a gate snapshot once per distinct content; return its id (the existing one
+    when the same rows were stored before) and whether it is new."""
+    found = connection.execute(
+        "SELECT id FROM gate_snapshots WHERE sha256 = ?", (snapshot.sha256,)
+    ).fetchone()
+    if found is not None:
+        return SavedSnapshot(int(found[0]), snapshot.sha256, created=False)
+    cursor = connection.execute(
+        "INSERT INTO gate_snapshots (sha256, created_at, body) VALUES (?, ?, ?)",
+        (snapshot.sha256, _timestamp(clock(), "the snapshot time"), snapshot.body.decode()),
     )
-    found = connection.execute("SELECT id FROM gate_snapshots WHERE sha256 = ?", (digest,))
-    return int(found.fetchone()[0])
+    return SavedSnapshot(int(cursor.lastrowid or 0), snapshot.sha256, created=True)
 
 
-def snapshots(connection: sqlite3.Connection, ids: Iterable[int]) -> dict[int, list[Any]]:
-    """The stored gate snapshots with these ids (unknown ids are left out)."""
+def snapshots(
+    connection: sqlite3.Connection, ids: Iterable[int], expected: Mapping[int, str]
+) -> tuple[dict[int, list[Any]], dict[int, str]]:
+    """The stored gate snapshots with these ids (unknown ids are left out), each checked
+    on read against its SHA-256 and the SHA-256 a decision recorded for it (``expected``):
+    (snapshots, a problem sentence per snapshot that fails)."""
     wanted = sorted(set(ids))
     found: dict[int, list[Any]] = {}
+    broken: dict[int, str] = {}
     for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
         chunk = wanted[start : start + 500]
         marks = ", ".join("?" * len(chunk))
         rows = connection.execute(
-            f"SELECT id, body FROM gate_snapshots WHERE id IN ({marks})", chunk
+            f"SELECT id, sha256, body FROM gate_snapshots WHERE id IN ({marks})", chunk
         )
-        found.update((int(ident), json.loads(body)) for ident, body in rows)
-    return found
+        for ident, digest, body in rows:
+            if expected.get(int(ident), digest) != digest:
+                broken[int(ident)] = (
+                    f"gate snapshot {ident} is not the one the decision recorded (SHA-256 "
+                    f"{expected[int(ident)][:12]}…): run errorbudget audit verify"
+                )
+                continue
+            if hashlib.sha256(body.encode()).hexdigest() != digest:
+                broken[int(ident)] = (
+                    f"gate snapshot {ident} does not match its SHA-256 (changed after it was "
+                    "stored): run errorbudget audit verify"
+                )
+                continue
+            found[int(ident)] = json.loads(body)
+    return found, broken
 
 
-def audit_log(
-    connection: sqlite3.Connection, *, limit: int, action: str | None, subject: str | None
-) -> list[AuditEntry]:
-    """Audit entries, newest first, optionally only one action and/or one subject."""
-    if limit < 0:
-        raise StoreError(f"an audit log limit cannot be negative ({limit})")
+def audit_log(connection: sqlite3.Connection, query: AuditQuery) -> list[AuditEntry]:
+    """Audit entries, newest first, filtered as ``query`` says."""
+    if query.limit < 0:
+        raise StoreError(f"an audit log limit cannot be negative ({query.limit})")
     conditions: list[str] = []
     parameters: list[object] = []
-    if action is not None:
-        conditions.append("action = ?")
-        parameters.append(action)
-    if subject is not None:
-        conditions.append("subject = ?")
-        parameters.append(subject)
+    for column, value in (("action", query.action), ("subject", query.subject),
+                          ("actor", query.actor)):  # fmt: skip
+        if value is not None:
+            conditions.append(f"{column} = ?")
+            parameters.append(value)
+    if query.action_prefix is not None:
+        conditions.append("substr(action, 1, ?) = ?")
+        parameters += [len(query.action_prefix), query.action_prefix]
+    if query.since is not None:
+        conditions.append("at >= ?")
+        parameters.append(_timestamp(query.since, "since"))
+    if query.until is not None:
+        conditions.append("at < ?")
+        parameters.append(_timestamp(query.until, "until"))
+    if query.before is not None:
+        conditions.append("id < ?")
+        parameters.append(query.before)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     rows = connection.execute(
-        f"SELECT id, at, actor, action, subject, details FROM audit_log{where} "
-        "ORDER BY id DESC LIMIT ?",
-        (*parameters, limit),
+        "SELECT id, at, actor, action, subject, details, records, prev_hash, hash "
+        f"FROM audit_log{where} ORDER BY id DESC LIMIT ?",
+        (*parameters, query.limit),
     )
     return [
         AuditEntry(
             id=int(ident),
             at=datetime.fromisoformat(at),
-            actor=actor_,
-            action=action_,
-            subject=subject_,
+            actor=actor,
+            action=action,
+            subject=subject,
             details=json.loads(details),
+            records=[(str(t), int(i), str(d)) for t, i, d in json.loads(records or "[]")],
+            prev_hash=prev_hash,
+            hash=digest,
         )
-        for ident, at, actor_, action_, subject_, details in rows
+        for ident, at, actor, action, subject, details, records, prev_hash, digest in rows
     ]
+
+
+def check_entries(connection: sqlite3.Connection, ids: Iterable[int]) -> dict[int, str]:
+    """Verify audit entries on read: each one's hash, and its links to its neighbours."""
+    problems: dict[int, str] = {}
+    wanted = sorted(set(ids))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = connection.execute(
+            "SELECT id, at, actor, action, subject, details, records, prev_hash, hash "
+            f"FROM audit_log WHERE id IN ({marks})",
+            chunk,
+        )
+        for row in rows:
+            problem = chain.entry_problem(connection, row)
+            if problem is not None:
+                problems[int(row[0])] = problem
+    return problems

@@ -22,10 +22,12 @@ day row per edge day instead brought the whole read to ~46 ms (benchmarks/bench_
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from errorbudget.errors import StoreError
+from errorbudget.store.migrate_chain import chain_existing_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,9 @@ class Migration:
     version: int
     description: str
     script: str
+    after: Callable[[sqlite3.Connection], None] | None = None
+    """A step in Python run after the script, in the same transaction (data the script
+    cannot derive in SQL, e.g. the hashes of existing rows)."""
 
     def statements(self) -> list[str]:
         """The script split into complete statements (trigger bodies stay whole).
@@ -276,11 +281,109 @@ BEGIN
 END;
 """
 
+_V5_SCRIPT = """
+-- The audit chain (store/chain.py): every entry carries the hash of the one before it and
+-- its own; records lists [table, id, digest] of the chained rows it wrote. Existing entries
+-- get their hashes in the Python step that follows, hence the trigger is re-created there.
+DROP TRIGGER audit_log_no_update;
+ALTER TABLE audit_log ADD COLUMN records TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE audit_log ADD COLUMN prev_hash TEXT;
+ALTER TABLE audit_log ADD COLUMN hash TEXT;
+CREATE INDEX audit_log_by_actor ON audit_log (actor, id);
+CREATE INDEX audit_log_by_time ON audit_log (at);
+
+-- Which entries bound which rows (derived from audit_log.records, for reads).
+CREATE TABLE audit_records (
+    record_table TEXT NOT NULL,
+    record_id    INTEGER NOT NULL,
+    audit_id     INTEGER NOT NULL,
+    PRIMARY KEY (record_table, record_id, audit_id)
+) WITHOUT ROWID;
+
+CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records
+BEGIN
+    SELECT RAISE(ABORT, 'the audit chain is append-only: its index cannot be changed');
+END;
+
+CREATE TRIGGER audit_records_no_delete BEFORE DELETE ON audit_records
+BEGIN
+    SELECT RAISE(ABORT, 'the audit chain is append-only: its index cannot be changed');
+END;
+
+-- Exclusions become proposals: pending until someone else with the approver role approves
+-- them (or rejects them); only approved ones count. Rows from before v5 stay in force as
+-- they were, marked legacy, the name typed as their approver kept as legacy_approver.
+ALTER TABLE exclusions ADD COLUMN status TEXT NOT NULL DEFAULT 'approved'
+    CHECK (status IN ('pending', 'approved', 'rejected', 'revoked'));
+ALTER TABLE exclusions ADD COLUMN reviewed_by TEXT;
+ALTER TABLE exclusions ADD COLUMN reviewed_at TEXT;
+ALTER TABLE exclusions ADD COLUMN reviewer_role TEXT;
+ALTER TABLE exclusions ADD COLUMN review_comment TEXT NOT NULL DEFAULT '';
+ALTER TABLE exclusions ADD COLUMN legacy_approver TEXT;
+UPDATE exclusions SET
+    status = CASE WHEN revoked_at IS NULL THEN 'approved' ELSE 'revoked' END,
+    legacy_approver = coalesce(approved_by, ''),
+    approved_by = NULL,
+    revoke_reason = coalesce(revoke_reason, '');
+CREATE INDEX exclusions_by_status ON exclusions (status, id);
+
+CREATE TRIGGER exclusions_no_delete BEFORE DELETE ON exclusions
+BEGIN
+    SELECT RAISE(ABORT, 'exclusions are kept: revoke one instead of deleting it');
+END;
+
+CREATE TRIGGER changes_no_delete BEFORE DELETE ON changes
+BEGIN
+    SELECT RAISE(ABORT, 'changes are kept: withdraw one instead of deleting it');
+END;
+
+CREATE TRIGGER approvals_no_update BEFORE UPDATE ON approvals
+BEGIN
+    SELECT RAISE(ABORT, 'approvals are append-only: they cannot be changed');
+END;
+
+CREATE TRIGGER approvals_no_delete BEFORE DELETE ON approvals
+BEGIN
+    SELECT RAISE(ABORT, 'approvals are append-only: they cannot be deleted');
+END;
+
+CREATE TRIGGER annotations_no_update BEFORE UPDATE ON annotations
+BEGIN
+    SELECT RAISE(ABORT, 'annotations are append-only: they cannot be changed');
+END;
+
+CREATE TRIGGER annotations_no_delete BEFORE DELETE ON annotations
+BEGIN
+    SELECT RAISE(ABORT, 'annotations are append-only: they cannot be deleted');
+END;
+"""
+
+AUDIT_LOG_NO_UPDATE = """
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be changed');
+END;
+"""
+
+
+def _chain_existing_rows(connection: sqlite3.Connection) -> None:
+    """v5's Python step: chain the entries and records written before it (chain.start)."""
+    chain_existing_rows(connection)
+    connection.execute(AUDIT_LOG_NO_UPDATE.strip())
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "series, minute blocks with day rollups, exclusions, audit log", _V1_SCRIPT),
     Migration(2, "changes, approvals, annotations, idempotency keys", _V2_SCRIPT),
     Migration(3, "gate snapshots, referenced by gate decisions in the audit log", _V3_SCRIPT),
     Migration(4, "source runs and data issues: each source's health and broken data", _V4_SCRIPT),
+    Migration(
+        5,
+        "the audit chain over the audit log, changes, approvals, exclusions, gate snapshots "
+        "and annotations; exclusions become proposals approved by an approver",
+        _V5_SCRIPT,
+        _chain_existing_rows,
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
@@ -337,6 +440,8 @@ def migrate(connection: sqlite3.Connection, label: str) -> int:
                 continue
             for statement in migration.statements():
                 connection.execute(statement)
+            if migration.after is not None:
+                migration.after(connection)
             connection.execute(
                 "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
                 (migration.version, migration.description, datetime.now(UTC).isoformat()),

@@ -28,12 +28,15 @@ import numpy.typing as npt
 from errorbudget.errors import StoreError
 from errorbudget.model import DataIssue, DataIssueKind, Exclusion, Minute, SegmentKey, SourceHealth
 from errorbudget.store import annotations as annotation_table
-from errorbudget.store import changes, counts, health, reads, records, schema
+from errorbudget.store import chain, changes, counts, health, reads, schema
+from errorbudget.store import exclusions as exclusion_table
+from errorbudget.store import records as records_table
 from errorbudget.store import series as series_table
 from errorbudget.store.annotations import Annotation, StoredResponse
 from errorbudget.store.changes import Approval, Change, ChangeStatus, ReviewDecision
 from errorbudget.store.health import FoundIssue
-from errorbudget.store.types import AuditEntry, SeriesInfo
+from errorbudget.store.records import EncodedSnapshot, SavedSnapshot
+from errorbudget.store.types import AuditEntry, AuditQuery, SeriesInfo
 
 MEMORY = ":memory:"
 
@@ -303,7 +306,7 @@ class Store:
 
     # --- exclusions and audit --------------------------------------------------------------------
 
-    def add_exclusion(
+    def propose_exclusion(
         self,
         *,
         slo: str,
@@ -311,85 +314,113 @@ class Store:
         end: Minute,
         category: str,
         reason: str,
-        created_by: str,
-        approved_by: str | None = None,
+        proposed_by: str,
         segment: dict[str, str] | None = None,
         service: str | None = None,
-        created_at: datetime | None = None,
     ) -> Exclusion:
-        """Record an exclusion of ``[start, end)``; audited as ``exclusion.add``.
+        """Record a pending exclusion of ``[start, end)``; audited as ``exclusion.propose``.
+        It counts only once approved (:meth:`review_exclusion`); raw counts never change."""
+        with self._writing("propose an exclusion") as connection:
+            return exclusion_table.propose_exclusion(
+                connection, self._clock, slo=slo, start=start, end=end, category=category,
+                reason=reason, proposed_by=proposed_by, segment=segment, service=service,
+            )  # fmt: skip
 
-        Raw counts are never changed; the engine applies active exclusions at evaluation.
-        """
-        with self._writing("add an exclusion") as connection:
+    def review_exclusion(
+        self,
+        exclusion_id: int,
+        *,
+        reviewer: str,
+        role: str,
+        decision: ReviewDecision,
+        comment: str = "",
+    ) -> Exclusion:
+        """Approve or reject a pending exclusion; audited. PermissionDeniedError for its
+        proposer, ConflictError unless pending, IntegrityError when it fails verification."""
+        with self._writing("review an exclusion") as connection:
             self._generation += 1
-            return records.add_exclusion(
-                connection,
-                self._clock,
-                slo=slo,
-                start=start,
-                end=end,
-                category=category,
-                reason=reason,
-                created_by=created_by,
-                approved_by=approved_by,
-                segment=segment,
-                service=service,
-                created_at=created_at,
-            )
+            return exclusion_table.review_exclusion(
+                connection, self._clock, exclusion_id, reviewer=reviewer, role=role,
+                decision=decision, comment=comment,
+            )  # fmt: skip
 
-    def list_exclusions(self, *, include_revoked: bool = False) -> list[Exclusion]:
-        """Exclusions by id; active ones only unless ``include_revoked``."""
+    def list_exclusions(
+        self, *, include_revoked: bool = False, statuses: Sequence[str] | None = None
+    ) -> list[Exclusion]:
+        """Exclusions by id, each verified against the audit chain (``problem``): pending
+        and approved ones, every one with ``include_revoked``, or those of ``statuses``.
+        Only approved, verified ones count (``Exclusion.counted``)."""
+        if statuses is None and not include_revoked:
+            statuses = ("pending", "approved")
         with self._reading("list exclusions") as connection:
-            return records.list_exclusions(connection, include_revoked)
+            return exclusion_table.list_exclusions(connection, statuses)
 
     def get_exclusion(self, exclusion_id: int) -> Exclusion:
-        """One exclusion by id; NotFoundError when there is none."""
+        """One exclusion by id, verified; NotFoundError when there is none."""
         with self._reading("read an exclusion") as connection:
-            return records.get_exclusion(connection, exclusion_id)
+            return exclusion_table.get_exclusion(connection, exclusion_id)
 
     def revoke_exclusion(
         self, exclusion_id: int, *, revoked_by: str, reason: str = ""
     ) -> Exclusion:
-        """Revoke an exclusion (its events count again); audited as ``exclusion.revoke``.
-
-        NotFoundError for an unknown id, StoreError when it was already revoked.
-        """
+        """Revoke a pending or approved exclusion (its events count again); audited as
+        ``exclusion.revoke``. NotFoundError for an unknown id, ConflictError once rejected
+        or revoked."""
         with self._writing("revoke an exclusion") as connection:
             self._generation += 1
-            return records.revoke_exclusion(
+            return exclusion_table.revoke_exclusion(
                 connection, self._clock, exclusion_id, revoked_by=revoked_by, reason=reason
             )
 
-    def audit(self, *, actor: str, action: str, subject: str, details: Mapping[str, object]) -> int:
-        """Append an entry to the audit log; return its id."""
+    def audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        subject: str,
+        details: Mapping[str, object],
+        records: Sequence[tuple[str, int]] = (),
+    ) -> int:
+        """Append an entry to the chained audit log, binding the chained rows ``records``
+        (table, id) as they are now; return its id."""
         with self._writing("write the audit log") as connection:
-            return records.audit(
-                connection,
-                self._clock,
-                actor=actor,
-                action=action,
-                subject=subject,
-                details=details,
-            )
+            return records_table.audit(
+                connection, self._clock, actor=actor, action=action, subject=subject,
+                details=details, records=records,
+            )  # fmt: skip
 
-    def save_snapshot(self, rows: Sequence[Mapping[str, object]]) -> int:
-        """Store the budget snapshot behind a gate decision once per distinct content;
-        return its id, which the decision's audit entry references (``snapshot_id``)."""
+    def save_snapshot(self, snapshot: EncodedSnapshot) -> SavedSnapshot:
+        """Store the budget snapshot behind a gate decision once per distinct content (see
+        ``records.encode_snapshot``); the decision's audit entry references it and, when it
+        is new, binds it (same transaction)."""
         with self._writing("store a gate snapshot") as connection:
-            return records.save_snapshot(connection, self._clock, rows)
+            return records_table.save_snapshot(connection, self._clock, snapshot)
 
-    def snapshots(self, ids: Iterable[int]) -> dict[int, list[Any]]:
-        """Stored gate snapshots by id (unknown ids are left out)."""
+    def snapshots(
+        self, ids: Iterable[int], expected: Mapping[int, str] | None = None
+    ) -> tuple[dict[int, list[Any]], dict[int, str]]:
+        """Stored gate snapshots by id (unknown ids left out), each checked against its
+        SHA-256 and the one a decision recorded (``expected``): (snapshots, a problem
+        sentence per one that fails)."""
         with self._reading("read gate snapshots") as connection:
-            return records.snapshots(connection, ids)
+            return records_table.snapshots(connection, ids, expected or {})
 
-    def audit_log(
-        self, *, limit: int = 100, action: str | None = None, subject: str | None = None
-    ) -> list[AuditEntry]:
-        """Audit entries, newest first, filtered by action and/or subject."""
+    def audit_log(self, query: AuditQuery | None = None, **filters: Any) -> list[AuditEntry]:
+        """Audit entries, newest first, filtered by ``query`` (or its fields as keywords)."""
+        query = query or AuditQuery(**filters)
         with self._reading("read the audit log") as connection:
-            return records.audit_log(connection, limit=limit, action=action, subject=subject)
+            return records_table.audit_log(connection, query)
+
+    def check_audit_entries(self, ids: Iterable[int]) -> dict[int, str]:
+        """Verify these audit entries on read (hash, and links to their neighbours): a
+        problem sentence per entry that fails."""
+        with self._reading("verify audit entries") as connection:
+            return records_table.check_entries(connection, ids)
+
+    def verify_chain(self, anchor: tuple[int, str] | None = None) -> chain.ChainReport:
+        """Walk the whole audit chain and every chained table (``store.chain.verify``)."""
+        with self._reading("verify the audit chain") as connection:
+            return chain.verify(connection, anchor)
 
     # --- source runs and data issues (schema v4) ---------------------------------------------
 
@@ -590,6 +621,7 @@ class Store:
         details: Mapping[str, object] | None = None,
         shipped_at: datetime | None = None,
         clock: Callable[[], datetime] | None = None,
+        records: Sequence[tuple[str, int]] = (),
     ) -> Change:
         """Move a change from one of ``allowed_from`` to ``status`` (ConflictError
         otherwise); audited as ``action``."""
@@ -604,6 +636,7 @@ class Store:
                 action=action,
                 details=details or {},
                 shipped_at=shipped_at,
+                records=records,
             )
 
     def set_change_decision(
@@ -644,9 +677,16 @@ class Store:
             )
 
     def list_approvals(self, change_id: int) -> list[Approval]:
-        """The reviews of one change, oldest first."""
+        """The reviews of one change, oldest first (not verified: see
+        :meth:`change_problems`)."""
         with self._reading("list approvals") as connection:
             return changes.list_approvals(connection, change_id)
+
+    def change_problems(self, change_id: int) -> list[str]:
+        """What fails verification against the audit chain in a change and its approvals;
+        empty when they are what the chain recorded."""
+        with self._reading("verify a change") as connection:
+            return changes.integrity_problems(connection, change_id)
 
     def add_annotation(
         self,

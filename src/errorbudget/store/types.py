@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from errorbudget.model import SegmentKey
@@ -19,7 +19,10 @@ class SeriesInfo:
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
-    """One entry of the append-only audit log: who did what to which thing, and when (UTC)."""
+    """One entry of the append-only audit log: who did what to which thing, and when (UTC).
+
+    ``records`` are the chained rows the entry wrote, as ``(table, id, digest)``;
+    ``prev_hash`` and ``hash`` place it in the chain (``store.chain``)."""
 
     id: int
     at: datetime
@@ -27,3 +30,22 @@ class AuditEntry:
     action: str
     subject: str
     details: dict[str, object]
+    records: list[tuple[str, int, str]] = field(default_factory=list)
+    prev_hash: str | None = None
+    hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Which audit entries to read, newest first: exact ``actor``, ``action`` and
+    ``subject``, an ``action_prefix`` (``change.``), ``at`` in ``[since, until)``, ids
+    below ``before`` (the next page), at most ``limit``."""
+
+    limit: int = 100
+    actor: str | None = None
+    action: str | None = None
+    action_prefix: str | None = None
+    subject: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before: int | None = None

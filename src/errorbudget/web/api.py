@@ -4,11 +4,13 @@
 - ``api_records``: exclusions and annotations
 - ``api_changes``: changes, approvals and gate decisions
 - ``api_ingest``: counts ingestion with idempotency keys
+- ``api_audit``: the chained audit log, filtered, with whether the chain verifies
 
 Every route asks the App (``web.state.eb``); none computes a budget. Errors are one
 sentence in ``{"detail": …}``: the package's errors map to 404 (unknown id), 409 (conflict),
 403 (not allowed), 422 (cannot be acted on) in ``api_common``; malformed input is FastAPI's
-422, which names the field. Authentication and roles: ``web.auth``.
+422, which names the field; a record that fails verification against the audit chain
+(``IntegrityError``) is a 409. Authentication and roles: ``web.auth``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from errorbudget.web import api_changes, api_ingest, api_records, api_status
+from errorbudget.web import api_audit, api_changes, api_ingest, api_records, api_status
 from errorbudget.web.api_common import PREFIX, router
 from errorbudget.web.api_models import IdentityOut
 from errorbudget.web.auth import Authenticator, Viewer
@@ -38,5 +40,5 @@ def register(web: FastAPI) -> None:
     # Built now so a bad $ERRORBUDGET_TOKENS fails at start-up, not on the first request.
     web.state.auth = Authenticator.from_settings(web.state.eb.loaded.config.server)
     web.include_router(_identity)
-    for module in (api_status, api_records, api_changes, api_ingest):
+    for module in (api_status, api_records, api_changes, api_ingest, api_audit):
         web.include_router(module.routes)

@@ -109,9 +109,11 @@ def ship_change(
     app: EB, caller: Operator, change_id: int, body: ShipIn | None = None
 ) -> dict[str, Any]:
     """Mark the change shipped and annotate the timeline; 409 while the gate does not let
-    it through (under enforcement ``enforce``). Needs operator."""
+    it through (under enforcement ``enforce``). The gate is judged now, at the server's
+    clock; ``at`` only dates the record, within the past 24 hours (422 otherwise). Needs
+    operator."""
     at = body.at if body is not None else None
-    return review_to_dict(app.ship_change(change_id, actor=caller.name, at=at))
+    return review_to_dict(app.ship_change(change_id, actor=caller.name, shipped_at=at))
 
 
 @routes.post("/gate/decide", response_model=GateOut, summary="Decide on a change")

@@ -19,6 +19,7 @@ from errorbudget.errors import (
     ErrorBudgetError,
     GateError,
     IngestError,
+    IntegrityError,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
@@ -29,6 +30,7 @@ PREFIX = "/api/v1"
 STATUS_CODES: tuple[tuple[type[ErrorBudgetError], int], ...] = (
     (NotFoundError, 404),
     (ConflictError, 409),
+    (IntegrityError, 409),
     (PermissionDeniedError, 403),
     (InvalidRequestError, 422),
     (GateError, 422),

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from errorbudget.engine.policy import Decision, Risk
-from errorbudget.model import ExclusionCategory, Outlook, PolicyState
+from errorbudget.model import ExclusionCategory, ExclusionStatus, Outlook, PolicyState
 from errorbudget.store.annotations import AnnotationKind
 from errorbudget.store.changes import ChangeStatus
 
@@ -169,6 +169,9 @@ class TimelineOut(BaseModel):
 
 
 class ExclusionIn(_In):
+    """A proposal: pending, counted in no budget until an approver approves it. The caller
+    is its proposer; there is no approver field (the approver is whoever approves)."""
+
     slo: str = Field(description="An SLO id, or '*' for every SLO (of service, if given).")
     start: AwareDatetime
     end: AwareDatetime
@@ -176,7 +179,6 @@ class ExclusionIn(_In):
     reason: str = Field(min_length=1, max_length=2000)
     segment: dict[str, str] = Field(default_factory=dict)
     service: str | None = None
-    approved_by: str | None = None
 
 
 class RevokeIn(_In):
@@ -192,11 +194,28 @@ class ExclusionOut(BaseModel):
     end: AwareDatetime
     category: str
     reason: str
-    created_by: str
-    approved_by: str | None
+    status: ExclusionStatus = Field(description="Only approved (and verified) ones count.")
+    counted: bool = Field(description="Whether it removes events from budgets now.")
+    created_by: str = Field(description="Who proposed it (the caller who added it).")
+    proposed_by: str = Field(description="The same as created_by.")
     created_at: AwareDatetime
+    approved_by: str | None = Field(description="The approver who approved it.")
+    reviewed_by: str | None = Field(description="Who approved or rejected it.")
+    reviewed_at: AwareDatetime | None
+    reviewer_role: str | None
+    review_comment: str
     revoked_at: AwareDatetime | None
     revoked_by: str | None
+    revoke_reason: str
+    legacy: bool = Field(
+        description="Approved before approvals were verified (schema v5), not confirmed since."
+    )
+    legacy_approver: str | None = Field(
+        description="The name typed as its approver before v5 (not authenticated)."
+    )
+    problem: str | None = Field(
+        description="Why it fails verification against the audit chain (then it never counts)."
+    )
 
 
 class AnnotationIn(_In):
@@ -243,7 +262,11 @@ class WithdrawIn(_In):
 
 
 class ShipIn(_In):
-    at: AwareDatetime | None = Field(default=None, description="When it shipped; default now.")
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="When it shipped, to date the record only: within the past 24 hours, "
+        "never in the future (422 otherwise). The gate is always judged now. Default: now.",
+    )
 
 
 class ApprovalOut(BaseModel):
@@ -288,6 +311,11 @@ class ChangeOut(BaseModel):
     exit_code: int = Field(description="What `errorbudget gate --change` exits with.")
     enforcement: str
     reasons: list[str]
+    integrity: list[str] = Field(
+        default_factory=list,
+        description="What fails verification against the audit chain in the change or its "
+        "approvals; when not empty, nothing it records is honoured (effective: blocked).",
+    )
 
 
 class GateIn(_In):
@@ -329,6 +357,48 @@ class GateRecordOut(BaseModel):
     risk: str | None
     change_id: int | None
     details: dict[str, Any]
+
+
+# --- the audit log ------------------------------------------------------------------------------
+
+
+class AuditEntryOut(BaseModel):
+    """One entry of the chained audit log."""
+
+    id: int
+    at: AwareDatetime
+    actor: str
+    action: str
+    subject: str
+    details: dict[str, Any]
+    records: list[list[Any]] = Field(
+        description="The chained rows this entry wrote: [table, id, SHA-256 of the row]."
+    )
+    prev_hash: str | None
+    hash: str | None
+    verified: bool = Field(description="Its hash and its links to its neighbours check out.")
+    problem: str | None
+
+
+class ChainOut(BaseModel):
+    """Whether the chain verifies: the listed entries (``scope: listed``), or everything
+    (``scope: full``: every entry and every chained row, as ``errorbudget audit verify``)."""
+
+    scope: Literal["listed", "full"]
+    verified: bool
+    checked_entries: int
+    problems: list[str] = Field(description="In chain order: the first is the first broken.")
+    head_id: int | None = Field(description="The newest entry (keep it with its hash).")
+    head_hash: str | None
+    seconds: float | None
+
+
+class AuditLogOut(BaseModel):
+    entries: list[AuditEntryOut] = Field(description="Newest first.")
+    next_before: int | None = Field(
+        description="Pass as `before` for the next (older) page; null on the last page."
+    )
+    chain: ChainOut
 
 
 # --- ingestion and identity --------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Exclusions (list, add, revoke) and timeline annotations (list, add)."""
+"""Exclusions (list, propose, approve, reject, revoke) and timeline annotations (list, add)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Query
 from pydantic import AwareDatetime
 
+from errorbudget.model import ExclusionStatus
 from errorbudget.report import annotation_to_dict, exclusion_to_dict
 from errorbudget.store.annotations import AnnotationKind
 from errorbudget.web.api_common import EB, router
@@ -15,9 +16,10 @@ from errorbudget.web.api_models import (
     AnnotationOut,
     ExclusionIn,
     ExclusionOut,
+    ReviewIn,
     RevokeIn,
 )
-from errorbudget.web.auth import Operator, Viewer
+from errorbudget.web.auth import Approver, Operator, Viewer
 
 routes = router("exclusions and annotations")
 
@@ -26,32 +28,67 @@ routes = router("exclusions and annotations")
 def list_exclusions(
     app: EB,
     caller: Viewer,
-    include_revoked: bool = False,
+    include_revoked: Annotated[
+        bool, Query(description="Also rejected and revoked ones (default: pending, approved).")
+    ] = False,
+    status: Annotated[list[ExclusionStatus], Query(description="Only these statuses.")] = [],  # noqa: B006
     slo: Annotated[str | None, Query(description="Only this SLO's (and '*' ones).")] = None,
 ) -> list[dict[str, Any]]:
-    """Records that remove events from budget counting (raw counts stay), oldest first."""
-    found = app.store.list_exclusions(include_revoked=include_revoked)
+    """Records that remove events from budget counting once approved (raw counts stay),
+    oldest first, each verified against the audit chain (``problem``)."""
+    found = app.store.list_exclusions(include_revoked=include_revoked, statuses=status or None)
     return [exclusion_to_dict(e) for e in found if slo is None or e.slo in (slo, "*")]
 
 
 @routes.post(
-    "/exclusions", response_model=ExclusionOut, status_code=201, summary="Add an exclusion"
+    "/exclusions", response_model=ExclusionOut, status_code=201, summary="Propose an exclusion"
 )
-def add_exclusion(app: EB, caller: Operator, body: ExclusionIn) -> dict[str, Any]:
-    """Exclude ``[start, end)`` of an SLO (or every SLO of a service) from budget counting;
-    the caller is recorded as its author. Needs the operator role."""
-    exclusion = app.add_exclusion(
+def propose_exclusion(app: EB, caller: Operator, body: ExclusionIn) -> dict[str, Any]:
+    """Propose excluding ``[start, end)`` of an SLO (or every SLO of a service) from budget
+    counting; the caller is its proposer. It is ``pending`` and counts in no budget until
+    someone else with the approver role approves it. Needs the operator role."""
+    exclusion = app.propose_exclusion(
         slo=body.slo,
         start=body.start,
         end=body.end,
         category=body.category,
         reason=body.reason,
-        created_by=caller.name,
-        approved_by=body.approved_by,
+        proposed_by=caller.name,
         segment=body.segment,
         service=body.service,
     )
     return exclusion_to_dict(exclusion)
+
+
+@routes.post(
+    "/exclusions/{exclusion_id}/approve",
+    response_model=ExclusionOut,
+    summary="Approve an exclusion",
+)
+def approve_exclusion(
+    app: EB, caller: Approver, exclusion_id: int, body: ReviewIn | None = None
+) -> dict[str, Any]:
+    """From now on it counts. Needs the approver role; nobody approves their own proposal
+    (403). 409 unless pending (or approved before v5 and not yet confirmed)."""
+    comment = body.comment if body is not None else ""
+    return exclusion_to_dict(
+        app.approve_exclusion(exclusion_id, approver=caller.name, role=caller.role, comment=comment)
+    )
+
+
+@routes.post(
+    "/exclusions/{exclusion_id}/reject",
+    response_model=ExclusionOut,
+    summary="Reject an exclusion",
+)
+def reject_exclusion(
+    app: EB, caller: Approver, exclusion_id: int, body: ReviewIn | None = None
+) -> dict[str, Any]:
+    """It never counts. Needs the approver role; not its proposer (who revokes instead)."""
+    comment = body.comment if body is not None else ""
+    return exclusion_to_dict(
+        app.reject_exclusion(exclusion_id, approver=caller.name, role=caller.role, comment=comment)
+    )
 
 
 @routes.post(
@@ -62,7 +99,8 @@ def add_exclusion(app: EB, caller: Operator, body: ExclusionIn) -> dict[str, Any
 def revoke_exclusion(
     app: EB, caller: Operator, exclusion_id: int, body: RevokeIn | None = None
 ) -> dict[str, Any]:
-    """Its events count again. 409 when it was already revoked. Needs the operator role."""
+    """A pending one is withdrawn; an approved one's events count again. 409 once rejected
+    or revoked. Needs the operator role."""
     reason = body.reason if body is not None else ""
     return exclusion_to_dict(
         app.revoke_exclusion(exclusion_id, revoked_by=caller.name, reason=reason)

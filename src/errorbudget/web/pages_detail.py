@@ -147,8 +147,15 @@ def build_detail(
                 start=from_minute(e.start),
                 end=from_minute(e.end),
                 segment=e.segment,
+                status=e.status,
+                counted=e.counted,
                 created_by=e.created_by,
                 approved_by=e.approved_by,
+                reviewed_by=e.reviewed_by,
+                revoked_by=e.revoked_by,
+                legacy_approver=e.legacy_approver,
+                problem=e.problem,
+                status_text=exclusion_status(e),
             )
             for e in exclusions
         ],
@@ -176,20 +183,37 @@ def _focus(
 def _exclusions(
     app: App, slo: SLO, focus: BudgetStatus, start: datetime, end: datetime
 ) -> list[Exclusion]:
-    """Active exclusions overlapping the range that apply to the followed row (for the whole
-    SLO: to any of its series)."""
+    """Exclusions of any status overlapping the range that cover the followed row (for the
+    whole SLO: any of its series); only the counted ones are drawn on the charts."""
     first, last = int(start.timestamp() // 60), int(end.timestamp() // 60)
     found = []
-    for exclusion in app.store.list_exclusions():
+    for exclusion in app.store.list_exclusions(include_revoked=True):
         if exclusion.start >= last or exclusion.end <= first:
             continue
         if focus.segment:
-            applies = exclusion.applies_to(slo, focus.segment)
+            applies = exclusion.covers(slo, focus.segment)
         else:
             applies = exclusion.slo in ("*", slo.id) and exclusion.service in (None, slo.service)
         if applies:
             found.append(exclusion)
     return found
+
+
+def exclusion_status(e: Exclusion) -> str:
+    """An exclusion's status and who decided it, as the SLO page words it."""
+    if e.problem is not None:
+        return f"fails verification, not counted: {e.problem}"
+    if e.status == "pending":
+        return "pending: not counted until an approver approves it"
+    if e.status == "rejected":
+        return f"rejected by {e.reviewed_by}"
+    if e.status == "revoked":
+        approved = f" (approved by {e.approved_by})" if e.approved_by else ""
+        return f"revoked by {e.revoked_by}{approved}"
+    if e.approved_by is None:
+        typed = f"typed as {e.legacy_approver!r}" if e.legacy_approver else "none named"
+        return f"approved before approvals were verified (approver {typed}, not verified)"
+    return f"approved by {e.approved_by} ({e.reviewer_role})"
 
 
 def _annotations(
@@ -206,8 +230,10 @@ def _annotations(
     order for the charts and their legend."""
     found: list[Annotation] = []
     for e in exclusions:
+        if not e.counted:
+            continue  # only what is taken out of the budget is shaded
         where = f" ({segment_label(segment_key(e.segment))})" if e.segment else ""
-        approved = f", approved by {e.approved_by}" if e.approved_by else ""
+        approved = f", approved by {e.approved_by}" if e.approved_by else " (legacy)"
         found.append(
             Annotation(
                 number=0,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from errorbudget.model import Band, Decision, Outlook, PolicyState, Risk
 
@@ -344,14 +344,26 @@ class Annotation(View):
 
 
 class ExclusionRow(View):
+    """An exclusion over the page's range, whatever its status: only approved (and
+    verified) ones are counted and shaded on the charts."""
+
     id: int
     category: str
     reason: str
     start: datetime
     end: datetime
     segment: dict[str, str]
-    created_by: str
-    approved_by: str | None
+    status: str = Field(description="pending, approved, rejected or revoked")
+    counted: bool
+    created_by: str = Field(description="Who proposed it.")
+    approved_by: str | None = Field(description="The approver who approved it.")
+    reviewed_by: str | None
+    revoked_by: str | None
+    legacy_approver: str | None = Field(
+        description="The name typed as its approver before approvals were verified (v5)."
+    )
+    problem: str | None = Field(description="Why it fails verification (then never counted).")
+    status_text: str = Field(description="Its status and who decided it, in words.")
 
 
 class FailureBreakdown(View):
