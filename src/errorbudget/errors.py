@@ -7,6 +7,7 @@ Hierarchy::
     │   └── ConfigValidationError    one or more problems, each with file:line:col
     ├── OpenSLOError                 an OpenSLO document cannot be read or mapped
     ├── StoreError                   the store cannot be opened, migrated, read or written
+    │   └── StoreBusyError           another writer holds the store's write lock (try later)
     ├── IngestError                  an input file has bad rows (nothing was written)
     ├── NotFoundError                an SLO, series, exclusion or change id does not exist
     ├── InvalidRequestError          arguments that cannot be acted on (end before start, …)
@@ -20,7 +21,8 @@ Hierarchy::
 
 Third-party errors (sqlite3, yaml, pyarrow, pydantic) are mapped at the boundary with
 ``raise … from exc``. The CLI turns every ErrorBudgetError into one sentence and an exit
-code (``exit_code``: 1, or 3 for ListenError); library code never calls ``sys.exit``.
+code (``exit_code``: 1, 3 for ListenError, 4 for StoreBusyError); library code never calls
+``sys.exit``.
 """
 
 from __future__ import annotations
@@ -83,6 +85,21 @@ class OpenSLOError(ErrorBudgetError):
 
 class StoreError(ErrorBudgetError):
     """The store cannot be opened, migrated, read or written."""
+
+
+class StoreBusyError(StoreError):
+    """Another writer (a CLI ingest, another process, or this one) held the store's write
+    lock for longer than this writer may wait; nothing was written. Trying again later
+    helps: the HTTP API answers 503 with ``Retry-After``, the CLI exits 4.
+
+    ``holder`` describes who holds the lock when that writer announced itself
+    (``store.locking.WriterInfo``), else None."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, *, holder: object | None = None) -> None:
+        self.holder = holder
+        super().__init__(message)
 
 
 class IngestError(ErrorBudgetError):
