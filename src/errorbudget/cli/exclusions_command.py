@@ -18,6 +18,7 @@ from errorbudget.cli.common import (
     parse_segment,
     time_option,
 )
+from errorbudget.cli.store_wait import open_app
 from errorbudget.model import Exclusion, ExclusionCategory, from_minute
 from errorbudget.report import exclusion_to_dict
 
@@ -65,7 +66,7 @@ def add(
     output_format: str,
 ) -> None:
     """Record an exclusion; it applies at the next evaluation and can be revoked."""
-    with App.open(config_path) as app:
+    with open_app(config_path, "errorbudget exclusions add") as app:
         exclusion = app.add_exclusion(
             slo=slo,
             start=start,
@@ -142,7 +143,7 @@ def _table(found: list[Exclusion]) -> Table:
 @click.option("--reason", default="", help="Why.")
 def revoke(config_path: Path | None, exclusion_id: int, author: str | None, reason: str) -> None:
     """Revoke an exclusion: its events count against the budget again."""
-    with App.open(config_path) as app:
+    with open_app(config_path, "errorbudget exclusions revoke") as app:
         app.store.revoke_exclusion(exclusion_id, revoked_by=_author(author), reason=reason)
     click.echo(f"exclusion {exclusion_id} revoked")
 

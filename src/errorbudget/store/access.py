@@ -14,7 +14,7 @@ connection for everything.
 and SQLite's, then raises ``StoreBusyError`` naming who holds the store when that writer
 announced itself (``locking``): the HTTP API answers 503 with ``Retry-After``, the CLI
 exits 4. SQLite's busy handler waits in slices of ``BUSY_SLICE`` seconds, between which
-``on_wait(holder, waited)`` is called (the CLI shows who it waits for). A writer opened
+``on_wait`` (a ``LockWaiter``) is told (the CLI shows who it waits for). A writer opened
 with a ``holder`` (the CLI's long writers) announces itself while its transaction holds
 the lock.
 
@@ -32,10 +32,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from errorbudget.errors import StoreBusyError, StoreError
 from errorbudget.store import locking, schema
@@ -49,8 +50,15 @@ BUSY_SLICE = 0.25
 """SQLite's busy handler waits this long per attempt; between attempts the writer checks
 its deadline and reports progress (``on_wait``)."""
 
-WaitReport = Callable[[WriterInfo | None, float], None]
-"""``on_wait(holder, seconds waited so far)``: called while a writer waits for the lock."""
+
+class LockWaiter(Protocol):
+    """Told while a write waits for another connection's write lock (the CLI shows it)."""
+
+    def waiting(self, holder: WriterInfo | None, waited: float) -> None:
+        """Still waiting after ``waited`` seconds; ``holder`` if it announced itself."""
+
+    def acquired(self, waited: float) -> None:
+        """The lock was taken after ``waited`` seconds of waiting."""
 
 
 def open_writer(path: str | Path, lock_timeout: float) -> Access:
@@ -106,7 +114,7 @@ class Access:
         self.lock_timeout = lock_timeout
         self.holder: WriterInfo | None = None
         """This process, announced while its transactions hold the write lock."""
-        self.on_wait: WaitReport | None = None
+        self.on_wait: LockWaiter | None = None
         self._lock = threading.RLock()
         self._readers = (
             ReaderPool(path, label, busy_timeout=max(lock_timeout, 1.0)) if path else None
@@ -196,10 +204,11 @@ class Access:
         """``BEGIN IMMEDIATE``, waiting for another connection's write lock until
         ``deadline`` in slices (reporting each to ``on_wait``), then StoreBusyError."""
         began = time.monotonic()
+        waited = False
         while True:
             try:
                 connection.execute("BEGIN IMMEDIATE")
-                return
+                break
             except sqlite3.OperationalError as exc:
                 if not locking.is_busy(exc):
                     raise
@@ -208,8 +217,11 @@ class Access:
                 if now >= deadline:
                     message = locking.busy_message(self.label, found, now - began)
                     raise StoreBusyError(f"cannot {doing}: {message}", holder=found) from exc
+                waited = True
                 if self.on_wait is not None:
-                    self.on_wait(found, now - began)
+                    self.on_wait.waiting(found, now - began)
+        if waited and self.on_wait is not None:
+            self.on_wait.acquired(time.monotonic() - began)
 
     @contextmanager
     def _level(self, connection: sqlite3.Connection, doing: str, deadline: float) -> Iterator[None]:

@@ -30,7 +30,7 @@ from errorbudget.model import DataIssue, DataIssueKind, Exclusion, Minute, Segme
 from errorbudget.store import annotations as annotation_table
 from errorbudget.store import changes, counts, health, reads, records, schema
 from errorbudget.store import series as series_table
-from errorbudget.store.access import DEFAULT_LOCK_TIMEOUT, MEMORY, Access, WaitReport, open_writer
+from errorbudget.store.access import DEFAULT_LOCK_TIMEOUT, MEMORY, Access, LockWaiter, open_writer
 from errorbudget.store.annotations import Annotation, StoredResponse
 from errorbudget.store.changes import Approval, Change, ChangeStatus, ReviewDecision
 from errorbudget.store.health import FoundIssue
@@ -124,13 +124,13 @@ class Store:
         self._db.set_lock_timeout(seconds)
 
     @property
-    def on_wait(self) -> WaitReport | None:
-        """Called with (holder, seconds waited) while a write waits for the lock."""
+    def on_wait(self) -> LockWaiter | None:
+        """Told while a write waits for another connection's write lock."""
         return self._db.on_wait
 
     @on_wait.setter
-    def on_wait(self, report: WaitReport | None) -> None:
-        self._db.on_wait = report
+    def on_wait(self, waiter: LockWaiter | None) -> None:
+        self._db.on_wait = waiter
 
     # --- transactions ------------------------------------------------------------------------
 

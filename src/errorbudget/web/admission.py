@@ -10,9 +10,9 @@ An ASGI middleware in front of every route (docs/api.md "Limits"):
 2. **Bodies capped while they stream.** ``POST /api/v1/counts`` may send
    ``server.body_limits.ingest_body`` (64 MiB), every other endpoint
    ``server.body_limits.json_body`` (1 MiB). A larger ``Content-Length`` is answered
-   ``413`` without reading; a chunked body is counted as it arrives and answered ``413``
-   as soon as it passes the cap (Starlette's ``RequestBodyLimitMiddleware`` does the
-   counting).
+   ``413`` without reading (after the token check, for a write); a chunked body is counted
+   as it arrives and answered ``413`` as soon as it passes the cap (Starlette's
+   ``RequestBodyLimitMiddleware`` does the counting).
 3. **Write slots.** At most ``server.max_concurrent_writes`` writes are served at once;
    another waits for a slot at most ``server.store_lock_timeout`` and is then answered
    ``503`` with ``Retry-After``, like a write that could not get the store's lock. Writes
@@ -72,12 +72,16 @@ class Admission:
             return
         path: str = scope["path"]
         limited = self.ingest_limit if path == INGEST_PATH else self.json_limit
-        if scope["method"] not in WRITES or not path.startswith(API):
-            await limited(scope, receive, send)
-            return
-        refused = self._unauthenticated(Headers(scope=scope))
+        headers = Headers(scope=scope)
+        write = scope["method"] in WRITES and path.startswith(API)
+        refused = self._unauthenticated(headers) if write else None
+        if refused is None and _declared(headers) > limited.max_body_size:
+            refused = too_large_response(path, limited.max_body_size)
         if refused is not None:
             await refused(scope, receive, send)
+            return
+        if not write:
+            await limited(scope, receive, send)
             return
         wait = self.settings.store_lock_timeout.total_seconds()
         acquired = False
@@ -115,10 +119,15 @@ class Admission:
         )
 
 
-def too_large(request: Request, exc: Exception) -> JSONResponse:
+def _declared(headers: Headers) -> int:
+    """The request's Content-Length (0 when there is none, or it is not a number)."""
+    text = headers.get("content-length", "")
+    return int(text) if text.isdigit() else 0
+
+
+def too_large_response(path: str, cap: int | None) -> JSONResponse:
     """The 413 of a body over its cap, in the API's shape, naming the cap and its setting."""
-    cap = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)
-    setting = "ingest_body" if request.url.path == INGEST_PATH else "json_body"
+    setting = "ingest_body" if path == INGEST_PATH else "json_body"
     size = f" of {size_text(cap)}" if isinstance(cap, int) else ""
     return JSONResponse(
         {
@@ -127,6 +136,11 @@ def too_large(request: Request, exc: Exception) -> JSONResponse:
         },
         status_code=413,
     )
+
+
+def too_large(request: Request, exc: Exception) -> JSONResponse:
+    """A chunked body that passed its cap while streaming (Starlette's limiter)."""
+    return too_large_response(request.url.path, request.scope.get(MAX_BODY_SIZE_SCOPE_KEY))
 
 
 def install(web: FastAPI, settings: ServerSettings) -> None:

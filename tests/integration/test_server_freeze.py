@@ -1,0 +1,115 @@
+"""Issue #8 point 3: a store lock held by another process freezes nothing.
+
+Another process holds the store's write lock (``BEGIN IMMEDIATE``, as a CLI ``ingest`` does
+for its whole file) while ``errorbudget serve`` (a real process) is asked for a gate
+decision: the decision answers 503 with ``Retry-After`` after the server's short lock wait
+(not 500 "database is locked" after 10 s), and meanwhile ``/healthz``, ``/readyz`` and the
+reads answer — before the decision does (before #8 the decision waited on the event loop
+and every request, /healthz included, waited behind it).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import numpy as np
+from serving import serving
+
+from errorbudget.model import to_minute
+from errorbudget.store import Store
+from errorbudget.store.locking import WriterInfo, announce
+
+OPERATOR = "operator-token-freeze-01"
+CONFIG = f"""\
+version: 1
+store: {{path: eb.db}}
+server:
+  store_lock_timeout: 2s
+  busy_retry_after: 3s
+  tokens:
+    - {{name: olga, token: {OPERATOR}, role: operator}}
+slos:
+  - id: calls
+    service: cc
+    target: 0.9
+    window: {{type: rolling, length: 1d}}
+    segments: {{keys: [queue]}}
+"""
+AUTH = {"Authorization": f"Bearer {OPERATOR}"}
+
+
+def seeded(tmp_path: Path) -> Path:
+    config = tmp_path / "errorbudget.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    end = to_minute(datetime.now(tz=UTC))
+    with Store.open(tmp_path / "eb.db") as store:
+        [series] = store.series_ids("calls", [(("queue", "q1"),)])
+        minutes = np.arange(end - 600, end, dtype=np.int64)
+        store.write_counts(np.full(600, series), minutes, np.full(600, 95), np.full(600, 100))
+    return config
+
+
+def test_a_held_write_lock_freezes_nothing_and_a_write_answers_503(tmp_path: Path) -> None:
+    config = seeded(tmp_path)
+    with serving(config) as served, httpx.Client(base_url=served.url, timeout=30) as client:
+        assert client.get("/api/v1/status", headers=AUTH).status_code == 200  # warm
+        holder = sqlite3.connect(tmp_path / "eb.db", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        # this process says who it is, as a CLI ingest does while it holds the lock
+        since = datetime.now(tz=UTC)
+        announce(tmp_path / "eb.db", WriterInfo("errorbudget ingest", os.getpid(),
+                                                socket.gethostname(), since))  # fmt: skip
+        try:
+            done: dict[str, float] = {}
+            answers: dict[str, httpx.Response] = {}
+
+            def decide() -> None:
+                with httpx.Client(base_url=served.url, timeout=30) as own:
+                    answers["gate"] = own.post(
+                        "/api/v1/gate/decide", json={"service": "cc"}, headers=AUTH
+                    )
+                done["gate"] = time.monotonic()
+
+            began = time.monotonic()
+            pending = threading.Thread(target=decide)
+            pending.start()
+            time.sleep(0.3)  # the decision is now waiting for the lock
+            for name, path in (("healthz", "/healthz"), ("readyz", "/readyz"),
+                               ("status", "/api/v1/status"), ("exclusions", "/api/v1/exclusions"),
+                               ("page", "/api/v1/pages/overview")):  # fmt: skip
+                answers[name] = client.get(path, headers=AUTH)
+                done[name] = time.monotonic()
+            pending.join(30)
+            write = client.post(
+                "/api/v1/exclusions", headers=AUTH,
+                json={"slo": "calls", "start": "2026-11-01T00:00:00Z",
+                      "end": "2026-11-01T01:00:00Z", "category": "maintenance", "reason": "r"},
+            )  # fmt: skip
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+
+        for name in ("healthz", "readyz", "status", "exclusions", "page"):
+            assert answers[name].status_code == 200, (name, answers[name].text)
+            assert done[name] < done["gate"], f"{name} waited for the blocked write"
+        gate = answers["gate"]
+        assert gate.status_code == 503, gate.text
+        assert gate.headers["retry-after"] == "3"
+        assert 1.5 < done["gate"] - began < 10  # the server's 2-s lock wait, not a hang
+        detail = gate.json()["detail"]
+        assert f"is being written by `errorbudget ingest` (pid {os.getpid()})" in detail
+        assert write.status_code == 503 and write.headers["retry-after"] == "3"
+        assert "database is locked" not in write.text
+
+        # the lock released, writes work again; the server never stopped answering
+        again = client.post("/api/v1/gate/decide", json={"service": "cc"}, headers=AUTH)
+        assert again.status_code == 200, again.text
+    log = served.log_text()
+    assert "Traceback" not in log and "database is locked" not in log
