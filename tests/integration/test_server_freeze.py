@@ -113,3 +113,50 @@ def test_a_held_write_lock_freezes_nothing_and_a_write_answers_503(tmp_path: Pat
         assert again.status_code == 200, again.text
     log = served.log_text()
     assert "Traceback" not in log and "database is locked" not in log
+
+
+def test_writes_beyond_the_write_slots_answer_503_and_reads_keep_their_threads(
+    tmp_path: Path,
+) -> None:
+    """``server.max_concurrent_writes``: with the store held, writes beyond the slots do
+    not wait in the thread pool for the lock: they answer 503 after the lock wait too,
+    and reads keep answering."""
+    config = seeded(tmp_path)
+    config.write_text(
+        CONFIG.replace("  store_lock_timeout: 2s\n", "  store_lock_timeout: 1s\n"
+                       "  max_concurrent_writes: 2\n"),
+        encoding="utf-8",
+    )  # fmt: skip
+    with serving(config) as served:
+        holder = sqlite3.connect(tmp_path / "eb.db", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            answers: list[httpx.Response] = []
+
+            def decide() -> None:
+                with httpx.Client(base_url=served.url, timeout=30) as own:
+                    answers.append(
+                        own.post("/api/v1/gate/decide", json={"service": "cc"}, headers=AUTH)
+                    )
+
+            writers = [threading.Thread(target=decide) for _ in range(6)]
+            for writer in writers:
+                writer.start()
+            time.sleep(0.3)
+            read = httpx.get(served.url + "/api/v1/status", headers=AUTH, timeout=30)
+            read_done = time.monotonic()
+            for writer in writers:
+                writer.join(30)
+            writes_done = time.monotonic()
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+    assert read.status_code == 200 and read_done < writes_done
+    assert [a.status_code for a in answers] == [503] * 6
+    details = [a.json()["detail"] for a in answers]
+    slots = [d for d in details if "(server.max_concurrent_writes)" in d]
+    # two held the slots, waiting for the store's lock; of the four that waited for a slot,
+    # at most two got one when those answered: at least two were refused at their slot wait
+    assert 2 <= len(slots) <= 4, details
+    assert slots[0].startswith("the server is busy with 2 writes already and none finished")
+    assert all(a.headers["retry-after"] == "3" for a in answers)

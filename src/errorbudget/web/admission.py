@@ -89,9 +89,11 @@ class Admission:
             await self.slots.acquire()
             acquired = True
         if not acquired:
+            slots = self.settings.max_concurrent_writes
             detail = (
-                f"the server is busy with {self.settings.max_concurrent_writes} writes and "
-                f"none finished within {wait:g} s; try again after Retry-After seconds"
+                f"the server is busy with {slots} write{'s' if slots != 1 else ''} already "
+                f"and none finished within {wait:g} s (server.max_concurrent_writes); try "
+                "again after Retry-After seconds"
             )
             await busy_response(self.settings, detail)(scope, receive, send)
             return

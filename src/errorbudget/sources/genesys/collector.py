@@ -97,8 +97,8 @@ log = logging.getLogger(__name__)
 __all__ = ["CHUNK_ROUNDS", "SOURCE", "CollectReport", "GenesysCollector"]
 
 KEEP_UNRECORDED = 1000
-"""Runs kept in memory while the store cannot record them (a day at one a minute and more
-than that of store trouble: the oldest are dropped, with a warning)."""
+"""Runs kept in memory while the store cannot record them (about 16 hours at one a minute;
+beyond that the oldest are dropped, with a warning)."""
 CHUNK_ROUNDS = 4
 """A chunk whose requests still fail after the client's own retries is tried this often."""
 DATA_ROUNDS = 2
