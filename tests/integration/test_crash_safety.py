@@ -14,9 +14,9 @@ from crash_harness import CrashWorld
 def test_kill_9_of_ingest_and_serve_loses_nothing_acknowledged_and_doubles_nothing(
     tmp_path: Path,
 ) -> None:
-    world = CrashWorld(tmp_path, dict(os.environ), seed=8, rows_per_file=300_000)
+    world = CrashWorld(tmp_path, dict(os.environ), seed=8, rows_per_file=200_000)
     ingests = [world.kill_ingest(within=2.0) for _ in range(5)]
-    serves = [world.kill_serve(load_seconds=1.5) for _ in range(2)]
+    serves = [world.kill_serve(load_seconds=1.0) for _ in range(2)]
     final = world.finish()
     assert final == {"integrity": "ok", "lost": [], "doubled": []}
     # the kills did land under load: writes answered before each, and cut short by it

@@ -15,12 +15,13 @@ import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import numpy as np
-from serving import serving
+import pytest
+from serving import Served, serving
 
 from errorbudget.model import to_minute
 from errorbudget.store import Store
@@ -33,6 +34,7 @@ store: {{path: eb.db}}
 server:
   store_lock_timeout: 2s
   busy_retry_after: 3s
+  max_concurrent_writes: 2
   tokens:
     - {{name: olga, token: {OPERATOR}, role: operator}}
 slos:
@@ -45,20 +47,27 @@ slos:
 AUTH = {"Authorization": f"Bearer {OPERATOR}"}
 
 
-def seeded(tmp_path: Path) -> Path:
-    config = tmp_path / "errorbudget.yaml"
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One real server for the module, over a seeded store (each test holds the lock
+    itself and releases it)."""
+    folder = tmp_path_factory.mktemp("freeze")
+    config = folder / "errorbudget.yaml"
     config.write_text(CONFIG, encoding="utf-8")
     end = to_minute(datetime.now(tz=UTC))
-    with Store.open(tmp_path / "eb.db") as store:
+    with Store.open(folder / "eb.db") as store:
         [series] = store.series_ids("calls", [(("queue", "q1"),)])
         minutes = np.arange(end - 600, end, dtype=np.int64)
         store.write_counts(np.full(600, series), minutes, np.full(600, 95), np.full(600, 100))
-    return config
+    with serving(config) as running:
+        yield running
+    log = running.log_text()
+    assert "Traceback" not in log and "database is locked" not in log
 
 
-def test_a_held_write_lock_freezes_nothing_and_a_write_answers_503(tmp_path: Path) -> None:
-    config = seeded(tmp_path)
-    with serving(config) as served, httpx.Client(base_url=served.url, timeout=30) as client:
+def test_a_held_write_lock_freezes_nothing_and_a_write_answers_503(served: Served) -> None:
+    tmp_path = served.log.parent
+    with httpx.Client(base_url=served.url, timeout=30) as client:
         assert client.get("/api/v1/status", headers=AUTH).status_code == 200  # warm
         holder = sqlite3.connect(tmp_path / "eb.db", isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
@@ -111,46 +120,35 @@ def test_a_held_write_lock_freezes_nothing_and_a_write_answers_503(tmp_path: Pat
         # the lock released, writes work again; the server never stopped answering
         again = client.post("/api/v1/gate/decide", json={"service": "cc"}, headers=AUTH)
         assert again.status_code == 200, again.text
-    log = served.log_text()
-    assert "Traceback" not in log and "database is locked" not in log
 
 
 def test_writes_beyond_the_write_slots_answer_503_and_reads_keep_their_threads(
-    tmp_path: Path,
+    served: Served,
 ) -> None:
-    """``server.max_concurrent_writes``: with the store held, writes beyond the slots do
-    not wait in the thread pool for the lock: they answer 503 after the lock wait too,
-    and reads keep answering."""
-    config = seeded(tmp_path)
-    config.write_text(
-        CONFIG.replace("  store_lock_timeout: 2s\n", "  store_lock_timeout: 1s\n"
-                       "  max_concurrent_writes: 2\n"),
-        encoding="utf-8",
-    )  # fmt: skip
-    with serving(config) as served:
-        holder = sqlite3.connect(tmp_path / "eb.db", isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")
-        try:
-            answers: list[httpx.Response] = []
+    """``server.max_concurrent_writes`` (2 here): with the store held, writes beyond the
+    slots do not wait in the thread pool for the lock: they answer 503 after the lock wait
+    too, and reads keep answering."""
+    answers: list[httpx.Response] = []
 
-            def decide() -> None:
-                with httpx.Client(base_url=served.url, timeout=30) as own:
-                    answers.append(
-                        own.post("/api/v1/gate/decide", json={"service": "cc"}, headers=AUTH)
-                    )
+    def decide() -> None:
+        with httpx.Client(base_url=served.url, timeout=30) as own:
+            answers.append(own.post("/api/v1/gate/decide", json={"service": "cc"}, headers=AUTH))
 
-            writers = [threading.Thread(target=decide) for _ in range(6)]
-            for writer in writers:
-                writer.start()
-            time.sleep(0.3)
-            read = httpx.get(served.url + "/api/v1/status", headers=AUTH, timeout=30)
-            read_done = time.monotonic()
-            for writer in writers:
-                writer.join(30)
-            writes_done = time.monotonic()
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
+    holder = sqlite3.connect(served.log.parent / "eb.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        writers = [threading.Thread(target=decide) for _ in range(6)]
+        for writer in writers:
+            writer.start()
+        time.sleep(0.3)
+        read = httpx.get(served.url + "/api/v1/status", headers=AUTH, timeout=30)
+        read_done = time.monotonic()
+        for writer in writers:
+            writer.join(30)
+        writes_done = time.monotonic()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
     assert read.status_code == 200 and read_done < writes_done
     assert [a.status_code for a in answers] == [503] * 6
     details = [a.json()["detail"] for a in answers]

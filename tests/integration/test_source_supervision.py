@@ -93,9 +93,7 @@ def test_an_upstream_outage_shows_in_readyz_and_metrics_and_heals(
             assert isinstance(during, dict)
             [source] = during["sources"]  # type: ignore[misc]
             assert source["source"] == "genesys" and source["ok"] is False
-            assert "unreachable" in str(source["last_error"]) or "deadline" in str(
-                source["last_error"]
-            )
+            assert source["consecutive_failures"] >= 1 and source["last_error"]
             values = metric_values(client.get("/metrics").text)
             assert values['errorbudget_source_consecutive_failures{source="genesys"}'] >= 1
             assert values['errorbudget_source_runs_total{outcome="failed",source="genesys"}'] >= 1

@@ -205,21 +205,26 @@ class Access:
         ``deadline`` in slices (reporting each to ``on_wait``), then StoreBusyError."""
         began = time.monotonic()
         waited = False
-        while True:
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as exc:
-                if not locking.is_busy(exc):
-                    raise
-                now = time.monotonic()
-                found = locking.current_holder(self.path) if self.path else None
-                if now >= deadline:
-                    message = locking.busy_message(self.label, found, now - began)
-                    raise StoreBusyError(f"cannot {doing}: {message}", holder=found) from exc
-                waited = True
-                if self.on_wait is not None:
-                    self.on_wait.waiting(found, now - began)
+        try:
+            while True:
+                try:
+                    connection.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if not locking.is_busy(exc):
+                        raise
+                    now = time.monotonic()
+                    found = locking.current_holder(self.path) if self.path else None
+                    if now >= deadline - 0.001:
+                        message = locking.busy_message(self.label, found, now - began)
+                        raise StoreBusyError(f"cannot {doing}: {message}", holder=found) from exc
+                    waited = True
+                    if self.on_wait is not None:
+                        self.on_wait.waiting(found, now - began)
+                    _set_busy_timeout(connection, deadline - now)  # the last slice ends on time
+        finally:
+            if waited:
+                _set_busy_timeout(connection, self.lock_timeout)
         if waited and self.on_wait is not None:
             self.on_wait.acquired(time.monotonic() - began)
 
