@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -109,7 +110,7 @@ def register(web: FastAPI) -> None:
             "sources": sources,
         }
         return JSONResponse(
-            _jsonable(body), status_code=200 if not problems else 503,
+            jsonable_encoder(body), status_code=200 if not problems else 503,
             headers={"Cache-Control": "no-store"},
         )  # fmt: skip
 
@@ -129,13 +130,3 @@ def register(web: FastAPI) -> None:
     )
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
