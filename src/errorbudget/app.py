@@ -38,7 +38,9 @@ from errorbudget.model import (
     to_minute,
 )
 from errorbudget.store import AuditEntry, SeriesInfo, Store
+from errorbudget.store.access import DEFAULT_LOCK_TIMEOUT, LockWaiter
 from errorbudget.store.annotations import Annotation, AnnotationKind
+from errorbudget.store.locking import WriterInfo
 
 if TYPE_CHECKING:
     from errorbudget.changes import ChangeReview
@@ -117,16 +119,27 @@ class App:
         self._memo_lock = threading.Lock()
 
     @classmethod
-    def open(cls, config_path: str | Path | None = None, clock: Clock | None = None) -> App:
+    def open(
+        cls,
+        config_path: str | Path | None = None,
+        clock: Clock | None = None,
+        *,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        holder: WriterInfo | None = None,
+        on_wait: LockWaiter | None = None,
+    ) -> App:
         """Load the config, open its store, and record the config if it changed.
 
         The clock is ``clock`` if given, else the config's ``clock`` section (a simulated
-        time, as ``errorbudget demo`` writes), else real time."""
+        time, as ``errorbudget demo`` writes), else real time. ``lock_timeout``,
+        ``holder`` and ``on_wait``: how the store's writes wait for its lock (``Store``)."""
         loaded = load_config(config_path)
         if clock is None:
             settings = loaded.config.clock
             clock = settings.clock() if settings is not None else utc_now
-        app = cls(loaded, Store.open(loaded.store_path), clock)
+        store = Store.open(loaded.store_path, lock_timeout=lock_timeout, holder=holder)
+        store.on_wait = on_wait
+        app = cls(loaded, store, clock)
         try:
             app.record_config()
         except BaseException:

@@ -38,6 +38,7 @@ import yaml
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    ByteSize,
     ConfigDict,
     Field,
     SecretStr,
@@ -108,6 +109,24 @@ class ApiToken(_Settings):
         return value
 
 
+class BodyLimits(_Settings):
+    """The largest request bodies ``serve`` takes, counted while they stream in (chunked
+    ones too): a larger one is answered 413 without reading the rest (docs/api.md)."""
+
+    json_body: ByteSize = Field(default=ByteSize(1 << 20), gt=0)
+    """Every JSON endpoint (changes, exclusions, annotations, the gate, …)."""
+    ingest_body: ByteSize = Field(default=ByteSize(64 << 20), gt=0)
+    """``POST /api/v1/counts``."""
+
+
+class ReadinessSettings(_Settings):
+    """When ``/readyz`` says the server is not ready (docs/operations.md)."""
+
+    source_failure_age: Duration | None = timedelta(minutes=2)
+    """Not ready once a scheduled source has failed every run for this long (an upstream
+    outage, a store it cannot write); ``null``: sources never make it unready."""
+
+
 class ServerSettings(_Settings):
     """``errorbudget serve``: where to listen and who may call the API (docs/api.md)."""
 
@@ -116,6 +135,22 @@ class ServerSettings(_Settings):
     anonymous_read: bool = False
     """Whether reads (GET) work without a token; writes always need one."""
     tokens: list[ApiToken] = Field(default_factory=list)
+    metrics_auth: Literal["token", "open"] | None = None
+    """``/metrics`` needs a token (any role) or is open; default: open when
+    ``anonymous_read`` is, else a token."""
+    store_lock_timeout: Duration = timedelta(seconds=2)
+    """A write that cannot get the store's write lock this soon answers 503."""
+    busy_retry_after: Duration = timedelta(seconds=5)
+    """The ``Retry-After`` of that 503."""
+    max_concurrent_writes: int = Field(default=8, ge=1, le=1024)
+    """Write requests served at once; more wait up to ``store_lock_timeout``, then 503."""
+    body_limits: BodyLimits = Field(default_factory=BodyLimits)
+    readiness: ReadinessSettings = Field(default_factory=ReadinessSettings)
+
+    @property
+    def metrics_open(self) -> bool:
+        """Whether ``/metrics`` answers without a token."""
+        return self.anonymous_read if self.metrics_auth is None else self.metrics_auth == "open"
 
     @model_validator(mode="after")
     def _unique_tokens(self) -> ServerSettings:

@@ -7,6 +7,7 @@ Hierarchy::
     │   └── ConfigValidationError    one or more problems, each with file:line:col
     ├── OpenSLOError                 an OpenSLO document cannot be read or mapped
     ├── StoreError                   the store cannot be opened, migrated, read or written
+    │   └── StoreBusyError           another writer holds the store's write lock (try later)
     ├── IntegrityError               a record fails its audit-chain verification (changed,
     │                                inserted or deleted outside errorbudget): not honoured
     ├── IngestError                  an input file has bad rows (nothing was written)
@@ -22,7 +23,8 @@ Hierarchy::
 
 Third-party errors (sqlite3, yaml, pyarrow, pydantic) are mapped at the boundary with
 ``raise … from exc``. The CLI turns every ErrorBudgetError into one sentence and an exit
-code (``exit_code``: 1, 3 for ListenError, 4 for IntegrityError); library code never calls
+code (``exit_code``: 1, 3 for ListenError, 4 for StoreBusyError, 5 for IntegrityError);
+library code never calls
 ``sys.exit``.
 """
 
@@ -88,12 +90,27 @@ class StoreError(ErrorBudgetError):
     """The store cannot be opened, migrated, read or written."""
 
 
+class StoreBusyError(StoreError):
+    """Another writer (a CLI ingest, another process, or this one) held the store's write
+    lock for longer than this writer may wait; nothing was written. Trying again later
+    helps: the HTTP API answers 503 with ``Retry-After``, the CLI exits 4.
+
+    ``holder`` describes who holds the lock when that writer announced itself
+    (``store.locking.WriterInfo``), else None."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, *, holder: object | None = None) -> None:
+        self.holder = holder
+        super().__init__(message)
+
+
 class IntegrityError(ErrorBudgetError):
     """A stored record fails its verification against the audit chain: it was changed,
     inserted or deleted outside errorbudget, so it is not honoured (HTTP 409; the CLI
-    exits 4, as ``errorbudget audit verify`` does when the chain is broken)."""
+    exits 5, as ``errorbudget audit verify`` does when the chain is broken)."""
 
-    exit_code = 4
+    exit_code = 5
 
 
 class IngestError(ErrorBudgetError):

@@ -4,6 +4,13 @@ scheduled jobs (collectors now; the alert evaluator and notifiers join the same 
 Shutdown is graceful: on SIGINT/SIGTERM uvicorn stops accepting requests and finishes those
 in flight, then every job finishes its current unit of work (a collector its chunk, in its
 own transaction) before the store closes — nothing already fetched is lost.
+
+Threading model: the event loop never calls the store. Routes that read or write it are
+plain functions run in the thread pool (anyio's, 40 threads); async routes hand their
+store work to it (``run_in_threadpool``) and the jobs to ``asyncio.to_thread``. Reads use
+read connections of their own and never wait for a writer; writes wait for the store's
+lock at most ``server.store_lock_timeout`` and then answer 503. ``/healthz`` is answered
+on the loop itself.
 """
 
 from __future__ import annotations
@@ -154,6 +161,10 @@ async def serve(
     else starts); ``jobs`` are scheduled next to the collectors.
     """
     sock = sock if sock is not None else listen(host, port)
+    settings = app.loaded.config.server
+    # A server write waits for the store's lock briefly, then answers 503 (Retry-After):
+    # a CLI ingest holding the lock must not hold the server's threads for long.
+    app.store.set_lock_timeout(settings.store_lock_timeout.total_seconds())
     web = create_app(app)
     # Everything loaded so far (modules, config, the app) lives as long as the process:
     # moved out of the collector's reach, a full collection no longer walks it. Measured
@@ -163,6 +174,7 @@ async def serve(
     scheduler = Scheduler()
     web.state.scheduler = scheduler
     sources = schedule_sources(app, scheduler) if with_sources else []
+    web.state.sources = sources  # their run health: /readyz and /metrics
     scheduler.add("store-checkpoint", lambda stop: checkpoint_loop(app, stop))
     scheduler.add("status-warmer", lambda stop: status_warmer(app, stop))
     for name, job in jobs:

@@ -1,7 +1,7 @@
 """Issue #8, point 8: a tamper-evident record. Triggers stop a plain UPDATE or DELETE; the
 hash chain catches what gets past them — a trigger dropped, a row edited, the trigger put
 back; a forged INSERT; a snapshot edited; a row deleted; entries reordered — names the
-first broken entry (``errorbudget audit verify``, exit 4), and a forged approval is never
+first broken entry (``errorbudget audit verify``, exit 5), and a forged approval is never
 honoured by the gate."""
 
 from __future__ import annotations
@@ -109,14 +109,14 @@ def test_an_entry_edited_behind_dropped_triggers_is_named(world) -> None:  # typ
         triggers=["audit_log_no_update"],
     )
     code, output = verify(world)
-    assert code == 4
+    assert code == 5
     assert (
         f"first broken: audit_log {approval.id}: does not match its hash (changed after it "
         "was written)"
     ) in output
     # the change's latest entry is broken: nothing it records is honoured
     code, output = gate_change(world)
-    assert code == 4 and "change 1's record fails verification" in output
+    assert code == 5 and "change 1's record fails verification" in output
 
 
 def test_a_forged_approval_insert_is_not_honoured(world) -> None:  # type: ignore[no-untyped-def]
@@ -133,7 +133,7 @@ def test_a_forged_approval_insert_is_not_honoured(world) -> None:  # type: ignor
         ],
     )
     code, output = gate_change(world)
-    assert code == 4
+    assert code == 5
     assert "error: change 1's record fails verification, so it is not honoured" in output
     assert "approval 1 is not in the audit chain (written outside errorbudget)" in output
     with world.open() as app:
@@ -146,7 +146,7 @@ def test_a_forged_approval_insert_is_not_honoured(world) -> None:  # type: ignor
             app.approve_change(1, approver="ada", role="admin")
         assert app.change(1).change.status == "pending"
     code, output = verify(world)
-    assert code == 4
+    assert code == 5
     assert (
         "first broken: approvals 1: is not in the audit chain (inserted outside errorbudget)"
         in (output)
@@ -194,11 +194,11 @@ def test_an_edited_approval_row_is_named(world) -> None:  # type: ignore[no-unty
         triggers=["approvals_no_update"],
     )
     code, output = verify(world)
-    assert code == 4
+    assert code == 5
     assert "first broken: changes 1: differs from what audit entry" in output
     assert "then: approvals 1: differs from what audit entry" in output
     code, output = gate_change(world)
-    assert code == 4
+    assert code == 5
 
 
 def test_an_edited_snapshot_is_detected_when_read_and_by_verify(world) -> None:  # type: ignore[no-untyped-def]
@@ -218,7 +218,7 @@ def test_an_edited_snapshot_is_detected_when_read_and_by_verify(world) -> None: 
         assert entry.details["snapshot"] is None
         assert "does not match its SHA-256" in str(entry.details["snapshot_problem"])
     code, output = verify(world)
-    assert code == 4 and f"first broken: gate_snapshots {snapshot_id}: differs from" in output
+    assert code == 5 and f"first broken: gate_snapshots {snapshot_id}: differs from" in output
     assert f"gate_snapshots {snapshot_id}: its body does not match its SHA-256" in output
 
     # edited with a matching SHA-256: the decision recorded another one
@@ -238,7 +238,7 @@ def test_an_edited_snapshot_is_detected_when_read_and_by_verify(world) -> None: 
         assert "is not the one the decision recorded" in str(entry.details["snapshot_problem"])
     code, output = verify(world)
     assert (
-        code == 4
+        code == 5
         and "its gate snapshot" in output
         and "is not the one it was decided on" in (output)
     )
@@ -254,7 +254,7 @@ def test_deleted_rows_are_detected(world) -> None:  # type: ignore[no-untyped-de
         db(world), [("DELETE FROM approvals WHERE id = 1", ())], triggers=["approvals_no_delete"]
     )
     code, output = verify(world)
-    assert code == 4
+    assert code == 5
     assert "first broken: approvals 1: audit entry" in output and "missing (deleted)" in output
     with world.open() as app:
         assert any("missing (deleted" in p for p in app.store.change_problems(1))
@@ -265,7 +265,7 @@ def test_deleted_rows_are_detected(world) -> None:  # type: ignore[no-untyped-de
         triggers=["audit_log_no_delete"],
     )
     code, output = verify(world)
-    assert code == 4
+    assert code == 5
     assert f"first broken: audit_log {middle.id + 1}: does not follow the entry before it" in output
 
 
@@ -288,7 +288,7 @@ def test_reordered_entries_are_detected(world) -> None:  # type: ignore[no-untyp
     ]
     tamper(db(world), swap, triggers=["audit_log_no_update"])
     code, output = verify(world)
-    assert code == 4 and f"first broken: audit_log {first.id}: does not match its hash" in output
+    assert code == 5 and f"first broken: audit_log {first.id}: does not match its hash" in output
 
 
 def test_an_exclusion_edited_into_approved_never_counts(world) -> None:  # type: ignore[no-untyped-def]
@@ -313,7 +313,7 @@ def test_an_exclusion_edited_into_approved_never_counts(world) -> None:  # type:
         with pytest.raises(IntegrityError, match="cannot be reviewed or revoked"):
             app.revoke_exclusion(proposed.id, revoked_by="otto")
     code, output = verify(world)
-    assert code == 4 and f"first broken: exclusions {proposed.id}: differs from" in output
+    assert code == 5 and f"first broken: exclusions {proposed.id}: differs from" in output
 
 
 def test_a_rewritten_chain_is_caught_by_an_anchor_kept_elsewhere(world) -> None:  # type: ignore[no-untyped-def]
@@ -340,7 +340,7 @@ def test_a_rewritten_chain_is_caught_by_an_anchor_kept_elsewhere(world) -> None:
     result = CliRunner().invoke(
         main, ["audit", "verify", "-c", str(world.config), "--anchor", anchor]
     )
-    assert result.exit_code == 4
+    assert result.exit_code == 5
     assert f"first broken: audit_log {head.head_id}: its hash is" in result.output
     assert "history up to it was rewritten" in result.output
     bad = CliRunner().invoke(main, ["audit", "verify", "-c", str(world.config), "--anchor", "x"])
@@ -478,7 +478,7 @@ def test_the_audit_log_through_the_cli(world) -> None:  # type: ignore[no-untype
         triggers=["audit_log_no_update"],
     )  # fmt: skip
     broken = runner.invoke(main, ["audit", "log", *config, "--subject", "x"])
-    assert broken.exit_code == 4
+    assert broken.exit_code == 5
     assert "chain BROKEN over the 1 listed entries: first: audit entry 1 does not match" in (
         broken.output
     )

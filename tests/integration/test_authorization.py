@@ -56,7 +56,8 @@ MATRIX: dict[tuple[str, str], Case] = {
     # operations and documentation: open to everyone (a probe or a browser has no token)
     ("GET", "/healthz"): Case("/healthz", "public"),
     ("GET", "/readyz"): Case("/readyz", "public"),
-    ("GET", "/metrics"): Case("/metrics", "public"),
+    # /metrics names every queue and budget: a reader's token unless server.metrics_auth: open
+    ("GET", "/metrics"): Case("/metrics", "viewer"),
     ("GET", "/openapi.json"): Case("/openapi.json", "public"),
     ("GET", "/docs"): Case("/docs", "public"),
     ("GET", "/redoc"): Case("/redoc", "public"),

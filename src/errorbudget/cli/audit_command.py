@@ -49,7 +49,7 @@ def verify(config_path: Path | None, anchor: tuple[int, str] | None, output_form
     """Walk the whole audit chain and every chained record (changes, approvals, exclusions,
     gate snapshots, annotations) and name the first broken entry.
 
-    Exit 0 when everything verifies, 4 when something does not (1 when the store cannot be
+    Exit 0 when everything verifies, 5 when something does not (1 when the store cannot be
     read). Prints the head (last entry id and hash): keep it somewhere else and pass it as
     --anchor later to prove that nothing up to it was rewritten.
     """
@@ -119,7 +119,7 @@ def log(
     scope: str,
     output_format: str,
 ) -> None:
-    """Read the audit log, newest first, filtered; says whether the chain verifies (exit 4
+    """Read the audit log, newest first, filtered; says whether the chain verifies (exit 5
     when it does not)."""
     prefix = action[:-1] if action is not None and action.endswith("*") else None
     query = AuditQuery(

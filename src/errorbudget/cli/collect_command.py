@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from errorbudget.app import App
 from errorbudget.cli.common import config_option, echo_json, format_option, time_option
+from errorbudget.cli.store_wait import open_app
 from errorbudget.durations import parse_duration
 from errorbudget.errors import InvalidRequestError, SourceError
 from errorbudget.model import from_minute, to_minute
@@ -72,7 +73,7 @@ def collect(
         raise click.UsageError("give either --from (and optionally --to) or --once")
     if end is not None and start is None:
         raise click.UsageError("--to needs --from")
-    with App.open(config_path) as app:
+    with open_app(config_path, "errorbudget collect") as app:
         source = SourceRegistry.default().create("genesys", app.loaded, app.store, app.clock)
         if source is None:
             raise InvalidRequestError(f"no SLO in {app.loaded.path} uses source genesys")

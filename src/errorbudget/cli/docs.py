@@ -15,10 +15,13 @@ Generated from the commands by `make docs`; a test fails when this file is stale
 Exit codes: 0 success; 1 an error (one sentence on stderr, with the file and line where
 there is one); 2 usage (unknown option, bad value); 3 `errorbudget serve` or `errorbudget
 demo` cannot listen on its port (in use by another process, or an address it cannot bind),
-found before any other work; 4 a record fails verification against the audit chain
-(`errorbudget audit verify` or `audit log` finds the chain broken, or a command refuses a
-change whose record was tampered with). `errorbudget gate` adds 10 (review), 11 (approval
-required) and 12 (blocked) under `gate.enforcement: enforce`.
+found before any other work; 4 another process held the store's write lock for longer
+than the command waits for it (`ingest --wait`, 30 s for the other commands that write):
+the message names that process when it is an errorbudget command; 5 a record fails
+verification against the audit chain (`errorbudget audit verify` or `audit log` finds the
+chain broken, or a command refuses a change whose record was tampered with).
+`errorbudget gate` adds 10 (review), 11 (approval required) and 12 (blocked) under
+`gate.enforcement: enforce`.
 
 Every command that reads the config takes `-c/--config FILE`, else `$ERRORBUDGET_CONFIG`,
 else `./errorbudget.yaml`.

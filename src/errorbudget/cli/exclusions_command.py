@@ -24,6 +24,7 @@ from errorbudget.cli.common import (
     parse_segment,
     time_option,
 )
+from errorbudget.cli.store_wait import open_app
 from errorbudget.model import Exclusion, ExclusionCategory, from_minute
 from errorbudget.report import exclusion_to_dict
 
@@ -71,7 +72,7 @@ def propose(
     """Propose an exclusion. It is pending, and counts in no budget, until someone else
     with the approver role approves it through the API or the dashboard
     (POST /api/v1/exclusions/ID/approve). It can be revoked."""
-    with App.open(config_path) as app:
+    with open_app(config_path, "errorbudget exclusions propose") as app:
         exclusion = app.propose_exclusion(
             slo=slo,
             start=start,
@@ -167,7 +168,7 @@ def _table(found: list[Exclusion]) -> Table:
 def revoke(config_path: Path | None, exclusion_id: int, author: str | None, reason: str) -> None:
     """Revoke an exclusion: a pending one is withdrawn; an approved one's events count
     against the budget again."""
-    with App.open(config_path) as app:
+    with open_app(config_path, "errorbudget exclusions revoke") as app:
         app.revoke_exclusion(exclusion_id, revoked_by=_author(author), reason=reason)
     click.echo(f"exclusion {exclusion_id} revoked")
 

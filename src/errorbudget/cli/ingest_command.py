@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -19,8 +20,9 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from errorbudget.app import App
 from errorbudget.cli.common import config_option, echo_json, format_option
+from errorbudget.cli.store_wait import open_app
+from errorbudget.durations import parse_duration
 from errorbudget.ingest import IngestReport, ingest_files
 
 PROGRESS_MIN_BYTES = 16 << 20
@@ -28,6 +30,13 @@ PROGRESS_MIN_BYTES = 16 << 20
 
 SHOWN_REJECTS = 20
 """With --skip-invalid, this many rejected rows are echoed to stderr (all are in the file)."""
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
 
 
 @click.command("ingest")
@@ -53,6 +62,15 @@ SHOWN_REJECTS = 20
     show_default=True,
     help="Counts source name: a re-ingest replaces this source's minutes only.",
 )
+@click.option(
+    "--wait",
+    metavar="DURATION",
+    default="10m",
+    show_default=True,
+    callback=_duration,
+    help="While another process writes to the store, wait this long for it (saying who it "
+    "is), then give up with exit code 4.",
+)
 @format_option("text", "json")
 def ingest(
     files: tuple[Path, ...],
@@ -60,6 +78,7 @@ def ingest(
     skip_invalid: bool,
     rejects_path: Path | None,
     source: str,
+    wait: timedelta,
     output_format: str,
 ) -> None:
     """Load count files (CSV with a header row, or NDJSON) into the store.
@@ -72,8 +91,12 @@ def ingest(
 
     A file with any bad row is rejected whole (nothing of it is written) and every problem
     is printed as FILE:LINE: reason; the exit code is then 1. Each file is independent.
+
+    One process writes to the store at a time: while another one does (another ingest,
+    say), this command says who and waits for it, up to --wait; it then gives up with
+    exit code 4, having written nothing more.
     """
-    with App.open(config_path) as app:
+    with open_app(config_path, "errorbudget ingest", wait) as app:
         slos = {slo.id: slo for slo in app.slos}
         total_bytes = sum(path.stat().st_size for path in files if path.is_file())
         with _progress_bar(total_bytes) as progress:

@@ -395,8 +395,9 @@ MMAP_BYTES = 1 << 30
 WAL_CHECKPOINT_PAGES = 10_000
 
 
-def configure(connection: sqlite3.Connection, *, is_file: bool) -> None:
-    """Per-connection settings: WAL for files, foreign keys, cache, busy timeout.
+def configure(connection: sqlite3.Connection, *, is_file: bool, busy_timeout: float = 10.0) -> None:
+    """Per-connection settings of the writer: WAL for files, foreign keys, cache, busy
+    timeout (``busy_timeout`` seconds; the store then waits in slices, see ``sqlite.py``).
 
     Must run outside a transaction (journal_mode and foreign_keys are ignored inside one).
     """
@@ -414,7 +415,18 @@ def configure(connection: sqlite3.Connection, *, is_file: bool) -> None:
     connection.execute("PRAGMA foreign_keys = ON")
     connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     connection.execute("PRAGMA temp_store = MEMORY")
-    connection.execute("PRAGMA busy_timeout = 10000")
+    connection.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000):d}")
+
+
+def configure_reader(connection: sqlite3.Connection, *, busy_timeout: float) -> None:
+    """Per-connection settings of a read-only connection of a file store (already in WAL
+    mode, migrated by the writer): it never writes, and in WAL mode never waits for a
+    writer (``busy_timeout`` covers only the rare recovery of a crashed writer's log)."""
+    connection.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+    connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    connection.execute("PRAGMA temp_store = MEMORY")
+    connection.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000):d}")
+    connection.execute("PRAGMA query_only = ON")
 
 
 def user_version(connection: sqlite3.Connection) -> int:

@@ -1,20 +1,21 @@
 """``Store``: the embedded SQLite store of counts, exclusions and the audit log.
 
-One ``Store`` owns one ``sqlite3`` connection in autocommit mode and runs its own
-transactions: ``with store.transaction():`` is one ``BEGIN IMMEDIATE … COMMIT`` (or
-``ROLLBACK`` on an exception), so an ingest of a whole file is all or nothing. Every write
-method opens a nested level itself; nested levels are savepoints, so a write that fails
-inside a caller's transaction undoes only itself and the caller decides about the rest.
+A file store writes through one connection and reads through others, so reads never wait
+for a writer, and a writer waits for the write lock at most ``lock_timeout`` seconds
+before ``StoreBusyError`` (``access.py`` has the connections, the transactions and the
+waiting; ``locking.py`` who holds the lock). ``with store.transaction():`` is one
+``BEGIN IMMEDIATE … COMMIT`` (or ``ROLLBACK`` on an exception), so an ingest of a whole
+file is all or nothing. Every write method opens a nested level itself; nested levels are
+savepoints, so a write that fails inside a caller's transaction undoes only itself and the
+caller decides about the rest.
 
 Every sqlite3 error leaves as ``StoreError`` (``raise … from exc``) with a sentence that
-names the store file. A re-entrant lock serialises use from several threads (web server,
-scheduler); the connection is opened with ``check_same_thread=False`` for that reason.
+names the store file.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,20 +26,21 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from errorbudget.errors import StoreError
 from errorbudget.model import DataIssue, DataIssueKind, Exclusion, Minute, SegmentKey, SourceHealth
 from errorbudget.store import annotations as annotation_table
 from errorbudget.store import chain, changes, counts, health, reads, schema
 from errorbudget.store import exclusions as exclusion_table
 from errorbudget.store import records as records_table
 from errorbudget.store import series as series_table
+from errorbudget.store.access import DEFAULT_LOCK_TIMEOUT, MEMORY, Access, LockWaiter, open_writer
 from errorbudget.store.annotations import Annotation, StoredResponse
 from errorbudget.store.changes import Approval, Change, ChangeStatus, ReviewDecision
 from errorbudget.store.health import FoundIssue
+from errorbudget.store.locking import WriterInfo
 from errorbudget.store.records import EncodedSnapshot, SavedSnapshot
 from errorbudget.store.types import AuditEntry, AuditQuery, SeriesInfo
 
-MEMORY = ":memory:"
+__all__ = ["DEFAULT_LOCK_TIMEOUT", "MEMORY", "Store"]
 
 
 def _utc_now() -> datetime:
@@ -48,64 +50,35 @@ def _utc_now() -> datetime:
 class Store:
     """Counts per series and minute, exclusions and audit entries in one SQLite file."""
 
-    def __init__(
-        self, connection: sqlite3.Connection, label: str, clock: Callable[[], datetime]
-    ) -> None:
-        """Use ``Store.open``; this only wraps an already migrated connection."""
-        self._connection: sqlite3.Connection | None = connection
-        self._label = label
+    def __init__(self, access: Access, clock: Callable[[], datetime]) -> None:
+        """Use ``Store.open``; this only wraps an already migrated store's connections."""
+        self._db = access
         self._clock = clock
-        self._lock = threading.RLock()
-        self._generation = 0  # bumped by every write that can change a status
-        self._owner: int | None = None  # the thread of the open transaction, if any
-        self._depth = 0
 
     # --- lifecycle -----------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, *, clock: Callable[[], datetime] | None = None) -> Store:
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        holder: WriterInfo | None = None,
+    ) -> Store:
         """Open (creating or migrating) the store at ``path``; ``":memory:"`` for a RAM store.
 
         ``clock`` stamps audit entries and exclusions (default: the system UTC clock).
+        ``lock_timeout``: how long a write waits for the write lock (then StoreBusyError).
+        ``holder``: this process, announced while its transactions hold the write lock.
         """
-        in_memory = str(path) == MEMORY
-        label = "in memory" if in_memory else str(path)
-        if not in_memory and not Path(path).parent.is_dir():
-            raise StoreError(
-                f"cannot open the store {label}: directory {Path(path).parent} does not exist"
-            )
-        try:
-            connection = sqlite3.connect(
-                MEMORY if in_memory else Path(path),
-                isolation_level=None,
-                check_same_thread=False,
-                cached_statements=128,
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the store {label}: {exc}") from exc
-        try:
-            schema.configure(connection, is_file=not in_memory)
-            schema.migrate(connection, label)
-        except sqlite3.Error as exc:
-            connection.close()
-            raise StoreError(f"cannot open the store {label}: {exc}") from exc
-        except BaseException:
-            connection.close()
-            raise
-        return cls(connection, label, clock or _utc_now)
+        access = open_writer(path, lock_timeout)
+        access.holder = holder
+        return cls(access, clock or _utc_now)
 
     def close(self) -> None:
-        """Close the connection (idempotent); the WAL is checkpointed by SQLite."""
-        with self._lock:
-            if self._connection is None:
-                return
-            connection, self._connection = self._connection, None
-            try:
-                connection.execute("PRAGMA optimize")
-            except sqlite3.Error:
-                pass  # only a statistics refresh: closing matters more
-            finally:
-                connection.close()
+        """Close the connections (idempotent); the WAL is checkpointed by SQLite."""
+        self._db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -119,103 +92,76 @@ class Store:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Store({self._label!r})"
+        return f"Store({self._db.label!r})"
 
     @property
     def label(self) -> str:
         """The file path, or ``in memory``: how error messages name this store."""
-        return self._label
+        return self._db.label
+
+    @property
+    def path(self) -> Path | None:
+        """The store file (None in memory)."""
+        return self._db.path
+
+    @property
+    def _connection(self) -> sqlite3.Connection | None:
+        """The writer connection (tests inspect tables through it)."""
+        return self._db.connection
 
     @property
     def schema_version(self) -> int:
-        with self._using("read the schema version") as connection:
+        with self._db.reading("read the schema version") as connection:
             return schema.user_version(connection)
 
-    # --- transactions and error mapping --------------------------------------------------------
+    # --- waiting for the write lock --------------------------------------------------------
 
-    @contextmanager
-    def _using(self, doing: str) -> Iterator[sqlite3.Connection]:
-        """Hold the lock and map sqlite3 errors to StoreError("cannot <doing> in …")."""
-        with self._lock:
-            if self._connection is None:
-                raise StoreError(f"cannot {doing}: the store {self._label} is closed")
-            try:
-                yield self._connection
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot {doing} in the store {self._label}: {exc}") from exc
+    @property
+    def lock_timeout(self) -> float:
+        """Seconds a write waits for the write lock before StoreBusyError."""
+        return self._db.lock_timeout
 
-    @contextmanager
-    def _level(self, connection: sqlite3.Connection) -> Iterator[None]:
-        """One transaction level: BEGIN IMMEDIATE at the outside, a savepoint inside."""
-        depth = self._depth
-        savepoint = f"errorbudget_{depth}"
-        connection.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {savepoint}")
-        self._owner = threading.get_ident()  # only the lock's holder gets here
-        self._depth += 1
-        try:
-            yield
-        except BaseException:
-            self._depth = depth
-            if connection.in_transaction:  # SQLite may have rolled back already
-                if depth == 0:
-                    connection.execute("ROLLBACK")
-                else:
-                    connection.execute(f"ROLLBACK TO {savepoint}")
-                    connection.execute(f"RELEASE {savepoint}")
-            raise
-        self._depth = depth
-        connection.execute("COMMIT" if depth == 0 else f"RELEASE {savepoint}")
+    def set_lock_timeout(self, seconds: float) -> None:
+        """Change how long writes wait for the write lock (``serve``: a short wait, so that
+        a request that cannot write soon answers 503 instead of holding a thread)."""
+        self._db.set_lock_timeout(seconds)
+
+    @property
+    def on_wait(self) -> LockWaiter | None:
+        """Told while a write waits for another connection's write lock."""
+        return self._db.on_wait
+
+    @on_wait.setter
+    def on_wait(self, waiter: LockWaiter | None) -> None:
+        self._db.on_wait = waiter
+
+    # --- transactions ------------------------------------------------------------------------
 
     @property
     def in_transaction(self) -> bool:
         """Whether the calling thread has a :meth:`transaction` (or write) open."""
-        return self._depth > 0 and self._owner == threading.get_ident()
+        return self._db.in_transaction
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
         """All writes inside commit together or not at all; nesting is allowed."""
-        with self._using("run a transaction") as connection, self._level(connection):
+        with self._db.writing("run a transaction"):
             yield self
-
-    @contextmanager
-    def _writing(self, doing: str) -> Iterator[sqlite3.Connection]:
-        with self._using(doing) as connection, self._level(connection):
-            yield connection
 
     def checkpoint(self) -> None:
         """Copy the write-ahead log into the database file without blocking readers or the
         writer (``wal_checkpoint(PASSIVE)``), on a connection of its own: a server runs this
         in the background so that a large automatic checkpoint never stalls a request."""
-        if self._label == "in memory":
-            return
-        try:
-            with sqlite3.connect(self._label, timeout=1.0) as connection:
-                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            connection.close()
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot checkpoint the store {self._label}: {exc}") from exc
+        self._db.checkpoint()
 
     def data_version(self) -> tuple[int, int]:
         """Changes whenever counts, series or exclusions may have changed: this store's own
-        writes, or a commit by any other connection (``PRAGMA data_version``). Callers cache
-        what they computed from the store under this key."""
-        with self._using("read the data version") as connection:
-            other = int(connection.execute("PRAGMA data_version").fetchone()[0])
-        return self._generation, other
-
-    @contextmanager
-    def _reading(self, doing: str) -> Iterator[sqlite3.Connection]:
-        """A consistent snapshot for multi-query reads (a deferred read transaction)."""
-        with self._using(doing) as connection:
-            if self._depth or connection.in_transaction:
-                yield connection
-                return
-            connection.execute("BEGIN")
-            try:
-                yield connection
-            finally:
-                if connection.in_transaction:
-                    connection.execute("COMMIT")
+        committed writes, or a commit by any other connection (``PRAGMA data_version``).
+        Callers cache what they computed from the store under this key. Never waits: while
+        this process writes, its last reading is used (the write moves the key when it
+        commits)."""
+        other = self._db.data_version()
+        return self._db.generation, other
 
     # --- series ----------------------------------------------------------------------------------
 
@@ -226,13 +172,13 @@ class Store:
 
         Missing series are created unless ``create`` is false (then NotFoundError).
         """
-        with self._writing("create series") as connection:
-            self._generation += 1
+        with self._db.writing("create series") as connection:
+            self._db.mark_changed()
             return series_table.series_ids(connection, slo, segments, create)
 
     def list_series(self, slo: str | None = None) -> list[SeriesInfo]:
         """Every stored series (of one SLO if given), by id."""
-        with self._reading("list series") as connection:
+        with self._db.reading("list series") as connection:
             return series_table.list_series(connection, slo)
 
     # --- counts ----------------------------------------------------------------------------------
@@ -252,8 +198,8 @@ class Store:
         different sources add up in reads. Raises StoreError (nothing written) when
         good > total, a count is negative, or a series id is unknown.
         """
-        with self._writing("write counts") as connection:
-            self._generation += 1
+        with self._db.writing("write counts") as connection:
+            self._db.mark_changed()
             return counts.write_counts(connection, series, minutes, good, total, source)
 
     def add_counts(
@@ -269,8 +215,8 @@ class Store:
         processes accumulate (the calls of overlapping collector runs): the read and the
         write are one exclusive transaction. Same arrays and checks as :meth:`write_counts`.
         """
-        with self._writing("add counts") as connection:
-            self._generation += 1
+        with self._db.writing("add counts") as connection:
+            self._db.mark_changed()
             return counts.add_counts(connection, series, minutes, good, total, source)
 
     def sums(
@@ -280,14 +226,14 @@ class Store:
 
         ``[..., 0]`` is good, ``[..., 1]`` total, summed over sources; empty intervals give 0.
         """
-        with self._reading("read window sums") as connection:
+        with self._db.reading("read window sums") as connection:
             return reads.sums(connection, series, intervals)
 
     def minute_arrays(
         self, series: Sequence[int], start: Minute, end: Minute
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Per-minute good and total, each shaped (series, end - start); zeros where no data."""
-        with self._reading("read minute counts") as connection:
+        with self._db.reading("read minute counts") as connection:
             return reads.minute_arrays(connection, series, start, end)
 
     def data_bounds(self, series: Sequence[int] | None = None) -> tuple[Minute, Minute] | None:
@@ -295,13 +241,13 @@ class Store:
 
         A minute "has data" when some source sent it, even with zero counts.
         """
-        with self._reading("read data bounds") as connection:
+        with self._db.reading("read data bounds") as connection:
             return reads.data_bounds(connection, series)
 
     def series_bounds(self, series: Sequence[int]) -> list[tuple[Minute, Minute] | None]:
         """Per series, in order: (first minute with data, last minute with data + 1), or
         None; one read for any number of series (``data_bounds`` of each, in bulk)."""
-        with self._reading("read series data bounds") as connection:
+        with self._db.reading("read series data bounds") as connection:
             return reads.series_bounds(connection, series)
 
     # --- exclusions and audit --------------------------------------------------------------------
@@ -320,7 +266,7 @@ class Store:
     ) -> Exclusion:
         """Record a pending exclusion of ``[start, end)``; audited as ``exclusion.propose``.
         It counts only once approved (:meth:`review_exclusion`); raw counts never change."""
-        with self._writing("propose an exclusion") as connection:
+        with self._db.writing("propose an exclusion") as connection:
             return exclusion_table.propose_exclusion(
                 connection, self._clock, slo=slo, start=start, end=end, category=category,
                 reason=reason, proposed_by=proposed_by, segment=segment, service=service,
@@ -337,8 +283,8 @@ class Store:
     ) -> Exclusion:
         """Approve or reject a pending exclusion; audited. PermissionDeniedError for its
         proposer, ConflictError unless pending, IntegrityError when it fails verification."""
-        with self._writing("review an exclusion") as connection:
-            self._generation += 1
+        with self._db.writing("review an exclusion") as connection:
+            self._db.mark_changed()
             return exclusion_table.review_exclusion(
                 connection, self._clock, exclusion_id, reviewer=reviewer, role=role,
                 decision=decision, comment=comment,
@@ -352,12 +298,12 @@ class Store:
         Only approved, verified ones count (``Exclusion.counted``)."""
         if statuses is None and not include_revoked:
             statuses = ("pending", "approved")
-        with self._reading("list exclusions") as connection:
+        with self._db.reading("list exclusions") as connection:
             return exclusion_table.list_exclusions(connection, statuses)
 
     def get_exclusion(self, exclusion_id: int) -> Exclusion:
         """One exclusion by id, verified; NotFoundError when there is none."""
-        with self._reading("read an exclusion") as connection:
+        with self._db.reading("read an exclusion") as connection:
             return exclusion_table.get_exclusion(connection, exclusion_id)
 
     def revoke_exclusion(
@@ -366,8 +312,8 @@ class Store:
         """Revoke a pending or approved exclusion (its events count again); audited as
         ``exclusion.revoke``. NotFoundError for an unknown id, ConflictError once rejected
         or revoked."""
-        with self._writing("revoke an exclusion") as connection:
-            self._generation += 1
+        with self._db.writing("revoke an exclusion") as connection:
+            self._db.mark_changed()
             return exclusion_table.revoke_exclusion(
                 connection, self._clock, exclusion_id, revoked_by=revoked_by, reason=reason
             )
@@ -383,7 +329,7 @@ class Store:
     ) -> int:
         """Append an entry to the chained audit log, binding the chained rows ``records``
         (table, id) as they are now; return its id."""
-        with self._writing("write the audit log") as connection:
+        with self._db.writing("write the audit log") as connection:
             return records_table.audit(
                 connection, self._clock, actor=actor, action=action, subject=subject,
                 details=details, records=records,
@@ -393,7 +339,7 @@ class Store:
         """Store the budget snapshot behind a gate decision once per distinct content (see
         ``records.encode_snapshot``); the decision's audit entry references it and, when it
         is new, binds it (same transaction)."""
-        with self._writing("store a gate snapshot") as connection:
+        with self._db.writing("store a gate snapshot") as connection:
             return records_table.save_snapshot(connection, self._clock, snapshot)
 
     def snapshots(
@@ -402,24 +348,24 @@ class Store:
         """Stored gate snapshots by id (unknown ids left out), each checked against its
         SHA-256 and the one a decision recorded (``expected``): (snapshots, a problem
         sentence per one that fails)."""
-        with self._reading("read gate snapshots") as connection:
+        with self._db.reading("read gate snapshots") as connection:
             return records_table.snapshots(connection, ids, expected or {})
 
     def audit_log(self, query: AuditQuery | None = None, **filters: Any) -> list[AuditEntry]:
         """Audit entries, newest first, filtered by ``query`` (or its fields as keywords)."""
         query = query or AuditQuery(**filters)
-        with self._reading("read the audit log") as connection:
+        with self._db.reading("read the audit log") as connection:
             return records_table.audit_log(connection, query)
 
     def check_audit_entries(self, ids: Iterable[int]) -> dict[int, str]:
         """Verify these audit entries on read (hash, and links to their neighbours): a
         problem sentence per entry that fails."""
-        with self._reading("verify audit entries") as connection:
+        with self._db.reading("verify audit entries") as connection:
             return records_table.check_entries(connection, ids)
 
     def verify_chain(self, anchor: tuple[int, str] | None = None) -> chain.ChainReport:
         """Walk the whole audit chain and every chained table (``store.chain.verify``)."""
-        with self._reading("verify the audit chain") as connection:
+        with self._db.reading("verify the audit chain") as connection:
             return chain.verify(connection, anchor)
 
     # --- source runs and data issues (schema v4) ---------------------------------------------
@@ -450,7 +396,7 @@ class Store:
         every cached evaluation once a minute for nothing. Read :meth:`source_health`
         whenever it is shown instead of caching it under the data version.
         """
-        with self._writing("record a source run") as connection:
+        with self._db.writing("record a source run") as connection:
             return health.record_source_run(
                 connection,
                 source,
@@ -465,7 +411,7 @@ class Store:
 
     def source_health(self) -> list[SourceHealth]:
         """The latest runs of every source that ever ran, one entry per source, by name."""
-        with self._reading("read source health") as connection:
+        with self._db.reading("read source health") as connection:
             return health.source_health(connection)
 
     def add_data_issue(
@@ -482,7 +428,7 @@ class Store:
         """Record that ``[start, end)`` of ``slo`` (the series matching ``segment``; ``{}``
         = all) is wrong or missing at ``source``; return the issue's id. An identical
         unresolved issue is not recorded twice (its id is returned)."""
-        with self._writing("record a data issue") as connection:
+        with self._db.writing("record a data issue") as connection:
             issue_id, new = health.add_data_issue(
                 connection,
                 self._clock,
@@ -495,18 +441,18 @@ class Store:
                 detail=detail,
             )
             if new:
-                self._generation += 1  # a broken range changes statuses
+                self._db.mark_changed()  # a broken range changes statuses
             return issue_id
 
     def resolve_data_issues(self, *, source: str, slo: str, start: Minute, end: Minute) -> int:
         """Stamp resolved the unresolved issues of ``source``/``slo`` inside ``[start,
         end)`` (a clean re-fetch of that range); return how many."""
-        with self._writing("resolve data issues") as connection:
+        with self._db.writing("resolve data issues") as connection:
             resolved = health.resolve_data_issues(
                 connection, self._clock, source=source, slo=slo, start=start, end=end
             )
             if resolved:
-                self._generation += 1
+                self._db.mark_changed()
             return resolved
 
     def sync_data_issues(
@@ -522,13 +468,13 @@ class Store:
         ``found``: issues found again keep their id, new ones are added, the others are
         resolved (their parts outside the range stay open, narrowed). Returns (new issues,
         issues resolved whole)."""
-        with self._writing("record data issues") as connection:
+        with self._db.writing("record data issues") as connection:
             added, resolved = health.sync_data_issues(
                 connection, self._clock, source=source, slo=slo, start=start, end=end,
                 found=found,
             )  # fmt: skip
             if added or resolved:
-                self._generation += 1
+                self._db.mark_changed()
             return added, resolved
 
     def list_data_issues(
@@ -542,7 +488,7 @@ class Store:
     ) -> list[DataIssue]:
         """Data issues overlapping ``[start, end)`` (open bounds: no limit), by id;
         unresolved only unless ``include_resolved``; optionally of one source / SLO."""
-        with self._reading("list data issues") as connection:
+        with self._db.reading("list data issues") as connection:
             return health.list_data_issues(
                 connection,
                 start=start,
@@ -573,7 +519,7 @@ class Store:
     ) -> Change:
         """Store a pending change; audited as ``change.submit``. ``clock`` stamps it (default:
         the store's clock)."""
-        with self._writing("submit a change") as connection:
+        with self._db.writing("submit a change") as connection:
             return changes.add_change(
                 connection,
                 clock or self._clock,
@@ -593,7 +539,7 @@ class Store:
 
     def get_change(self, change_id: int) -> Change:
         """One change by id; NotFoundError when there is none."""
-        with self._reading("read a change") as connection:
+        with self._db.reading("read a change") as connection:
             return changes.get_change(connection, change_id)
 
     def list_changes(
@@ -605,7 +551,7 @@ class Store:
         limit: int = 100,
     ) -> list[Change]:
         """Changes, newest first, filtered by status (any of), service and type."""
-        with self._reading("list changes") as connection:
+        with self._db.reading("list changes") as connection:
             return changes.list_changes(
                 connection, status=status, service=service, change_type=change_type, limit=limit
             )
@@ -625,7 +571,7 @@ class Store:
     ) -> Change:
         """Move a change from one of ``allowed_from`` to ``status`` (ConflictError
         otherwise); audited as ``action``."""
-        with self._writing("change a change's status") as connection:
+        with self._db.writing("change a change's status") as connection:
             return changes.set_status(
                 connection,
                 clock or self._clock,
@@ -648,7 +594,7 @@ class Store:
         clock: Callable[[], datetime] | None = None,
     ) -> Change:
         """Replace a change's current gate decision and budget snapshot."""
-        with self._writing("record a change's decision") as connection:
+        with self._db.writing("record a change's decision") as connection:
             return changes.set_decision(
                 connection, clock or self._clock, change_id, decision=decision, snapshot=snapshot
             )
@@ -665,7 +611,7 @@ class Store:
     ) -> Approval:
         """Approve or reject a pending change (ConflictError otherwise); audited as
         ``change.approve`` / ``change.reject``."""
-        with self._writing("review a change") as connection:
+        with self._db.writing("review a change") as connection:
             return changes.add_approval(
                 connection,
                 clock or self._clock,
@@ -679,13 +625,13 @@ class Store:
     def list_approvals(self, change_id: int) -> list[Approval]:
         """The reviews of one change, oldest first (not verified: see
         :meth:`change_problems`)."""
-        with self._reading("list approvals") as connection:
+        with self._db.reading("list approvals") as connection:
             return changes.list_approvals(connection, change_id)
 
     def change_problems(self, change_id: int) -> list[str]:
         """What fails verification against the audit chain in a change and its approvals;
         empty when they are what the chain recorded."""
-        with self._reading("verify a change") as connection:
+        with self._db.reading("verify a change") as connection:
             return changes.integrity_problems(connection, change_id)
 
     def add_annotation(
@@ -702,7 +648,7 @@ class Store:
         clock: Callable[[], datetime] | None = None,
     ) -> Annotation:
         """Store a timeline annotation; audited as ``annotation.add``."""
-        with self._writing("add an annotation") as connection:
+        with self._db.writing("add an annotation") as connection:
             return annotation_table.add_annotation(
                 connection,
                 clock or self._clock,
@@ -728,7 +674,7 @@ class Store:
     ) -> list[Annotation]:
         """Annotations in ``[start, end)``, oldest first (the newest ``limit``); a service or
         SLO filter also matches annotations that name none."""
-        with self._reading("list annotations") as connection:
+        with self._db.reading("list annotations") as connection:
             return annotation_table.list_annotations(
                 connection,
                 start=start,
@@ -741,7 +687,7 @@ class Store:
 
     def stored_response(self, actor: str, key: str) -> StoredResponse | None:
         """The stored result of ``actor``'s earlier write with idempotency ``key``, if any."""
-        with self._reading("read an idempotency key") as connection:
+        with self._db.reading("read an idempotency key") as connection:
             return annotation_table.stored_response(connection, actor, key)
 
     def store_response(
@@ -755,7 +701,7 @@ class Store:
         response: Mapping[str, object],
     ) -> None:
         """Keep a write's result under (actor, idempotency key); first one wins."""
-        with self._writing("store an idempotency key") as connection:
+        with self._db.writing("store an idempotency key") as connection:
             annotation_table.store_response(
                 connection,
                 self._clock,

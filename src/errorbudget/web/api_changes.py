@@ -117,12 +117,12 @@ def ship_change(
 
 
 @routes.post("/gate/decide", response_model=GateOut, summary="Decide on a change")
-async def gate_decide(app: EB, caller: Operator, body: GateIn) -> Response:
+def gate_decide(app: EB, caller: Operator, body: GateIn) -> Response:
     """``errorbudget gate`` over HTTP: judge a change to ``service`` by the budgets in its
     scope; the decision is recorded in the audit log with its snapshot. Needs operator."""
-    # Runs on the event loop, not in the thread pool: with statuses cached the work is a
-    # few milliseconds of CPU and one small SQLite insert, and the pool hop and GIL
-    # hand-offs were the larger share of a decision's cost under load.
+    # In the thread pool, not on the event loop: recording the decision writes to the
+    # store, and a write may wait for its lock (a CLI ingest holds it for a whole file);
+    # on the loop that wait froze every request, /healthz included (issue #8).
     result = decide(
         app,
         service=body.service,

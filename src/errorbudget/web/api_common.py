@@ -23,6 +23,7 @@ from errorbudget.errors import (
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
+    StoreBusyError,
 )
 
 PREFIX = "/api/v1"
@@ -36,7 +37,8 @@ STATUS_CODES: tuple[tuple[type[ErrorBudgetError], int], ...] = (
     (GateError, 422),
     (IngestError, 422),
 )
-"""The HTTP status of each error of the package; any other is a 500 with its sentence."""
+"""The HTTP status of each error of the package; any other is a 500 with its sentence
+(StoreBusyError: 503 with ``Retry-After``, see ``web.admission``)."""
 
 
 def error_response(exc: ErrorBudgetError) -> JSONResponse:
@@ -54,6 +56,8 @@ class ApiRoute(APIRoute):
         async def route(request: Request) -> Response:
             try:
                 return await handler(request)
+            except StoreBusyError:
+                raise  # 503 with Retry-After: web.admission's handler, for every route
             except ErrorBudgetError as exc:
                 return error_response(exc)
 

@@ -5,7 +5,9 @@ Routers register here the way commands register on the CLI group: the JSON API
 (``web.ops``: /healthz, /readyz, /metrics) and the API's documentation pages with their
 assets and the favicon, served offline (``web.docs_ui``: /docs, /redoc, /favicon.ico).
 State lives on ``fastapi_app.state.eb`` (the App), never in module globals, so tests build a
-fresh app per test and drive it in-process with ``httpx.ASGITransport``.
+fresh app per test and drive it in-process with ``httpx.ASGITransport``. In front of the
+routes: ``web.admission`` (a write's token before its body, body caps, write slots, a busy
+store as 503) and ``web.security_headers``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from fastapi import FastAPI
 
 from errorbudget import __version__
 from errorbudget.app import App
+from errorbudget.web import admission
+from errorbudget.web.security_headers import SecurityHeaders
 
 ROUTER_MODULES = (
     "errorbudget.web.ops",
@@ -39,4 +43,7 @@ def create_app(app: App) -> FastAPI:
     web.state.eb = app
     for name in ROUTER_MODULES:
         import_module(name).register(web)
+    # Outermost last: security headers on every answer, the admission's 401/413/503 too.
+    admission.install(web, app.loaded.config.server)
+    web.add_middleware(SecurityHeaders)
     return web

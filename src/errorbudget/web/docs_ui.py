@@ -29,7 +29,8 @@ CACHE = {"Cache-Control": "public, max-age=86400"}
 OFFLINE = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
-    "worker-src 'self' blob:; connect-src 'self'"
+    "worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'"
 }
 """Sent with both pages: the browser loads nothing from another host, even what a bundle
 asks for on its own (ReDoc's sidebar logo comes from its CDN; without it, no logo)."""

@@ -1,28 +1,98 @@
-"""Operational endpoints: ``/healthz`` (the process answers), ``/readyz`` (the store answers
-and every scheduled job has run once) and ``/metrics`` (Prometheus text format)."""
+"""Operational endpoints (docs/operations.md "Probes and metrics"):
+
+- ``/healthz`` — liveness: the process answers. Answered on the event loop without
+  touching the store or a thread, so it answers even while every worker thread waits and
+  a writer holds the store; a Kubernetes ``livenessProbe`` restarts the process only when
+  its loop is wedged. Crashed jobs do not fail it: the scheduler restarts them itself.
+- ``/readyz`` — readiness: the store can be read, every scheduled job runs and has
+  completed a first run, and no scheduled source has failed every run for longer than
+  ``server.readiness.source_failure_age``. 503 with the reasons otherwise; the body also
+  lists each scheduled source's state (failing or not) whatever the status.
+- ``/metrics`` — Prometheus text format: budgets (``exporter``) and the health of sources
+  and jobs (``runtime_metrics``). It names every SLO, queue and budget, so it needs a token
+  (any role) unless ``server.metrics_auth`` is ``open`` (default: open when
+  ``server.anonymous_read`` is true).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from errorbudget.app import App
+from errorbudget.durations import format_duration
 from errorbudget.errors import StoreError
 from errorbudget.exporter import registry_for
+from errorbudget.runtime_metrics import RuntimeCollector, scheduled_health
+from errorbudget.scheduler import Job
+from errorbudget.web.auth import Identity, identify
+
+
+def _jobs(web: FastAPI) -> Sequence[Job]:
+    scheduler: Any = getattr(web.state, "scheduler", None)
+    return list(scheduler.jobs) if scheduler is not None else []
+
+
+def _sources(web: FastAPI) -> Sequence[object]:
+    return list(getattr(web.state, "sources", []))
+
+
+def _since(delta_seconds: float) -> str:
+    return format_duration(timedelta(seconds=max(1, int(delta_seconds))))
+
+
+def source_problems(
+    app: App, web: FastAPI, now: datetime
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """(reasons to be unready, each scheduled source's state) from the runs this process
+    made: a source that has failed every run for longer than the configured age."""
+    limit = app.loaded.config.server.readiness.source_failure_age
+    problems: list[str] = []
+    states: list[dict[str, Any]] = []
+    for name, health in sorted(scheduled_health(_sources(web)).items()):
+        failing = health.failing_since
+        states.append(
+            {
+                "source": name,
+                "ok": failing is None,
+                "last_run_at": health.last_run_at,
+                "last_success_at": health.last_success_at,
+                "failing_since": failing,
+                "consecutive_failures": health.consecutive_failures,
+                "last_error": health.last_error,
+            }
+        )
+        if failing is None or limit is None:
+            continue
+        age = (now - failing).total_seconds()
+        if age > limit.total_seconds():
+            runs = health.consecutive_failures
+            problems.append(
+                f"source {name} has failed every run for {_since(age)} ({runs} run"
+                f"{'s' if runs != 1 else ''} since {failing.isoformat(timespec='seconds')}; "
+                f"limit {format_duration(limit)}): {health.last_error}"
+            )
+    return problems, states
 
 
 def register(web: FastAPI) -> None:
     app: App = web.state.eb
+    settings = app.loaded.config.server
     registry = registry_for(app)
+    registry.register(RuntimeCollector(app, lambda: _jobs(web), lambda: _sources(web)))
 
     @web.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
+        # async on purpose: answered on the event loop, never queued behind worker threads
         return {"status": "ok"}
 
-    @web.get("/readyz", tags=["ops"], summary="Readiness: store reachable, jobs started")
+    @web.get("/readyz", tags=["ops"], summary="Readiness: store, jobs and sources")
     def readyz(request: Request) -> JSONResponse:
         problems: list[str] = []
         try:
@@ -32,9 +102,31 @@ def register(web: FastAPI) -> None:
         scheduler: Any = getattr(request.app.state, "scheduler", None)
         if scheduler is not None:
             problems.extend(scheduler.not_ready())
-        body = {"status": "ready" if not problems else "not ready", "problems": problems}
-        return JSONResponse(body, status_code=200 if not problems else 503)
+        failing, sources = source_problems(app, web, app.clock())
+        problems.extend(failing)
+        body = {
+            "status": "ready" if not problems else "not ready",
+            "problems": problems,
+            "sources": sources,
+        }
+        return JSONResponse(
+            jsonable_encoder(body), status_code=200 if not problems else 503,
+            headers={"Cache-Control": "no-store"},
+        )  # fmt: skip
 
-    @web.get("/metrics", tags=["ops"], summary="Prometheus metrics: budgets and burn rates")
+    async def metrics_reader(caller: Annotated[Identity | None, Depends(identify)]) -> None:
+        if caller is None and not settings.metrics_open:
+            raise HTTPException(
+                status_code=401,
+                detail="/metrics needs an API token (any role), or server.metrics_auth: open",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    @web.get(
+        "/metrics",
+        tags=["ops"],
+        summary="Prometheus metrics: budgets, burn rates, sources and jobs",
+        dependencies=[Depends(metrics_reader)],
+    )
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -24,6 +24,15 @@ whole, in its own transaction) and fails with a sentence saying what failed and 
 check. Whatever happened, the call tally is flushed and the run is recorded in the store
 (``Store.record_source_run``: the source's health and data age).
 
+**The event loop never waits for the store.** Under ``errorbudget serve`` the collector
+shares the server's event loop, so every store call runs in a worker thread
+(``asyncio.to_thread``): a write that waits for the store's lock (a CLI ``ingest`` holds it
+for its whole file) stalls this collector, never the API. A run whose write fails (the
+store busy beyond the server's short lock wait, or failing) is a failed run like an
+upstream outage: recorded, logged, and the next interval tries again from the high-water
+mark. A run that cannot be recorded because the store is busy is kept and recorded with
+the next one (:attr:`run_health` has it meanwhile).
+
 **Service levels** (``service_levels``, ``service_level_checks``): before each collection the
 queues' service-level targets are read from ``GET /api/v2/routing/queues`` and recorded,
 effective-dated, in the audit log; each interval is counted against the target in force
@@ -55,6 +64,7 @@ from errorbudget.config import GenesysSettings
 from errorbudget.durations import format_duration
 from errorbudget.errors import SourceDataError, SourceError, StoreError
 from errorbudget.model import SLO, GenesysIndicator, Minute, from_minute, to_minute
+from errorbudget.sources.base import RunHealth
 from errorbudget.sources.genesys.client import GenesysClient
 from errorbudget.sources.genesys.observations import (
     OBSERVATION_METRICS,
@@ -86,6 +96,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["CHUNK_ROUNDS", "SOURCE", "CollectReport", "GenesysCollector"]
 
+KEEP_UNRECORDED = 1000
+"""Runs kept in memory while the store cannot record them (about 16 hours at one a minute;
+beyond that the oldest are dropped, with a warning)."""
 CHUNK_ROUNDS = 4
 """A chunk whose requests still fail after the client's own retries is tried this often."""
 DATA_ROUNDS = 2
@@ -169,6 +182,9 @@ class GenesysCollector:
         """Intervals of the last collection where errorbudget and ``oServiceLevel`` differ."""
         self.discrepancy_intervals_total: Counter[tuple[str, str, str]] = Counter()
         """Every such interval found since start, per (SLO, queue, media type): a counter."""
+        self.run_health = RunHealth()
+        """This process's runs: outcomes, failing since when (``/readyz``, ``/metrics``)."""
+        self._unrecorded: list[dict[str, Any]] = []
 
     def __repr__(self) -> str:
         return f"GenesysCollector(slos={[s.id for s in self.slos]!r}, client={self.client!r})"
@@ -223,7 +239,7 @@ class GenesysCollector:
         now_minute = to_minute(moment)
         lookback = int(self.settings.lookback.total_seconds() // 60)
         oldest = now_minute - int(self.settings.max_backfill.total_seconds() // 60)
-        marks = self.writer.marks()
+        marks = await asyncio.to_thread(self.writer.marks)
         mark = _oldest_mark(marks)
         start = max(oldest, (mark if mark is not None else now_minute) - lookback)
         report = CollectReport(start, now_minute + 1, slos=[s.id for s in self.slos])
@@ -231,7 +247,7 @@ class GenesysCollector:
         async def work() -> None:
             for slo_id, slo_mark in marks.items():
                 if slo_mark is not None and slo_mark < oldest:
-                    self._record_gap(report, slo_id, slo_mark, oldest)
+                    await asyncio.to_thread(self._record_gap, report, slo_id, slo_mark, oldest)
             await self._collect(report, None)
             if self.settings.status_page_url and self._indicators(["api_availability"]):
                 await self.client.poll_status_page(self.settings.status_page_url)
@@ -271,16 +287,18 @@ class GenesysCollector:
                     log.warning("genesys: queue observations not refreshed within the deadline")
                 elif report.error is None:  # else a chunk failed already: that says more
                     limited = self.client.stats.rate_limited - limited_before
-                    report.error = self._deadline_error(report, limit, limited)
+                    report.error = await self._deadline_error(report, limit, limited)
             elif isinstance(exc, SourceError):
-                report.error = self._failure(str(exc), report)
-            else:  # a bug or a store failure: recorded, then raised
+                report.error = await self._failure(str(exc), report)
+            elif isinstance(exc, StoreError):  # busy or failing: this run failed, not the loop
+                report.error = f"{exc} (the next run tries again)"
+            else:  # a bug: recorded, then raised
                 report.error = f"collection failed: {type(exc).__name__}: {exc}"
                 raise
         finally:
             report.seconds = time.perf_counter() - began
             try:
-                report.rows_written += self.flush_calls()
+                report.rows_written += await self._flush_calls()
             except StoreError as exc:
                 log.warning("genesys: cannot store the API call tally: %s", exc)
                 report.error = report.error or f"cannot store the API call tally: {exc}"
@@ -288,33 +306,65 @@ class GenesysCollector:
             report.failed_calls = calls.failed - failed_before
             report.rate_limited = self.client.stats.rate_limited - limited_before
             if not cancelled:
-                self._record(report, started_at)
+                await self._record(report, started_at)
             self.last_report = report
         return report
 
-    def _record(self, report: CollectReport, started_at: datetime) -> None:
+    async def _record(self, report: CollectReport, started_at: datetime) -> None:
+        """Record the run in :attr:`run_health` and in the store; a run the store cannot
+        take now (busy) is kept and recorded, in order, with the next one."""
+        finished_at = self.clock()
+        self.run_health.record(
+            ok=report.ok, started_at=started_at, finished_at=finished_at, error=report.error
+        )
+        self._unrecorded.append(
+            {
+                "started_at": started_at,
+                "finished_at": finished_at,
+                "ok": report.ok,
+                "error": report.error,
+                "calls": report.calls,
+                "failed_calls": min(report.failed_calls, report.calls),
+            }
+        )
+        if len(self._unrecorded) > KEEP_UNRECORDED:
+            dropped = len(self._unrecorded) - KEEP_UNRECORDED
+            del self._unrecorded[:dropped]
+            log.warning("genesys: %d collection run(s) could not be recorded and are dropped",
+                        dropped)  # fmt: skip
         try:
+            await asyncio.to_thread(self._write_runs)
+        except StoreError as exc:
+            log.warning(
+                "genesys: cannot record the collection run now (%d kept for the next "
+                "one): %s", len(self._unrecorded), exc,
+            )  # fmt: skip
+        finally:
+            self.run_health.unrecorded = [bool(run["ok"]) for run in self._unrecorded]
+
+    def _write_runs(self) -> None:
+        """The runs not recorded yet, oldest first (in a worker thread). Each run's
+        ``collected_through`` is what was stored when it was first tried."""
+        pending = self._unrecorded
+        if pending and "collected_through" not in pending[-1]:
             marks = self.writer.marks()
             through = _oldest_mark(marks)
-            if not marks and report.ok:  # only API availability: current as of this run
+            if not marks and pending[-1]["ok"]:  # only API availability: current as of now
                 through = to_minute(self.clock()) + 1
-            self.store.record_source_run(
-                SOURCE,
-                started_at=started_at,
-                finished_at=self.clock(),
-                ok=report.ok,
-                error=report.error,
-                collected_through=through,
-                calls=report.calls,
-                failed_calls=min(report.failed_calls, report.calls),
-            )
-        except StoreError as exc:
-            log.warning("genesys: cannot record the collection run: %s", exc)
+            pending[-1]["collected_through"] = through
+        while pending:
+            self.store.record_source_run(SOURCE, **pending[0])
+            pending.pop(0)
 
-    def _failure(self, problem: str, report: CollectReport) -> str:
+    async def _failure(self, problem: str, report: CollectReport) -> str:
         """The run's error: what is down (while every call fails) or the problem, then
         what is stored and where the next run resumes."""
-        mark = report.collected_through or self.high_water_mark()
+        mark = report.collected_through
+        if mark is None:
+            try:
+                mark = await asyncio.to_thread(self.high_water_mark)
+            except StoreError:
+                mark = None
         stored = (
             f"stopped at {_iso(mark)}: everything before it is stored, and the next run "
             "resumes there"
@@ -326,10 +376,10 @@ class GenesysCollector:
             return f"{unreachable} ({stored})"
         return f"{problem} ({stored})"
 
-    def _deadline_error(self, report: CollectReport, limit: timedelta, limited: int) -> str:
+    async def _deadline_error(self, report: CollectReport, limit: timedelta, limited: int) -> str:
         spent = f"gave up after the collect deadline ({format_duration(limit)})"
         if self.client.unreachable() is not None:
-            return f"{spent}: {self._failure('', report)}"
+            return f"{spent}: {await self._failure('', report)}"
         through = _iso(report.collected_through) if report.collected_through else "nothing new"
         slow = f" while the API rate limit held requests ({limited}× HTTP 429)" if limited else ""
         return (
@@ -374,7 +424,7 @@ class GenesysCollector:
             await self._refresh_service_levels()
             self.discrepancies = []
             await self._collect_chunks(chunks, report, progress)
-            self._record_checks(report)
+            await self._record_checks(report)
         report.complete = report.error is None
 
     async def _collect_chunks(
@@ -394,7 +444,8 @@ class GenesysCollector:
                     fetched, names = await task
                 except SourceDataError as exc:  # answered, but never usably: skip it
                     report.chunks_skipped += 1
-                    report.data_issues += self.writer.record_partial(
+                    report.data_issues += await asyncio.to_thread(
+                        self.writer.record_partial,
                         chunk,
                         f"skipped: Genesys kept answering malformed data for "
                         f"{_iso(chunk.start)}–{_iso(chunk.end)} ({exc})",
@@ -403,7 +454,9 @@ class GenesysCollector:
                 else:
                     targets = self._target_lookup(fetched.target_durations)
                     self._compare(fetched, names, targets)
-                    written = self.writer.write_chunk(fetched, names, targets)
+                    written = await asyncio.to_thread(
+                        self.writer.write_chunk, fetched, names, targets
+                    )
                     report.rows_written += written.rows
                     report.data_issues += written.issues
                     report.data_issues_resolved += written.resolved
@@ -412,7 +465,7 @@ class GenesysCollector:
                 if progress is not None:
                     progress(report.chunks_written + report.chunks_skipped, len(chunks))
         except SourceError as exc:
-            report.error = self._failure(str(exc), report)
+            report.error = await self._failure(str(exc), report)
         finally:
             for task in tasks:
                 task.cancel()
@@ -489,6 +542,14 @@ class GenesysCollector:
         """Add the calls tallied since the last flush to the API-availability SLOs."""
         return self.writer.flush_calls(self.client.tally, to_minute(self.clock()))
 
+    async def _flush_calls(self) -> int:
+        """:meth:`flush_calls` with the store's part in a worker thread (the tally is read
+        here, on the loop, where the client counts)."""
+        now = to_minute(self.clock())
+        rows = await asyncio.to_thread(self.writer.write_calls, self.client.tally.snapshot(), now)
+        self.client.tally.forget_before(now - 5)
+        return rows
+
     # --- service levels: effective-dated targets, checks against oServiceLevel ------------
 
     async def _refresh_service_levels(self) -> None:
@@ -496,7 +557,7 @@ class GenesysCollector:
         slos = self._indicators(SL_METRICS)
         if not slos:
             return
-        self.service_levels = ServiceLevelHistory.load(self.store)
+        self.service_levels = await asyncio.to_thread(ServiceLevelHistory.load, self.store)
         try:
             queues = await self.client.queue_details()
         except SourceError as exc:
@@ -512,7 +573,8 @@ class GenesysCollector:
                 if target is not None:
                     seen.append((queue.id, queue.name, media_type, target))
         minute = to_minute(self.clock())
-        for change in self.service_levels.observe(self.store, seen, minute):
+        changes = await asyncio.to_thread(self.service_levels.observe, self.store, seen, minute)
+        for change in changes:
             if change.previous is not None:
                 log.warning(
                     "genesys: queue %s (%s) service-level target changed from %s to %s; "
@@ -544,12 +606,14 @@ class GenesysCollector:
                 slo, chunk.queue_rows, names, targets, self._current_target
             )
 
-    def _record_checks(self, report: CollectReport) -> None:
+    async def _record_checks(self, report: CollectReport) -> None:
         report.service_level_discrepancies = len(self.discrepancies)
         for item in self.discrepancies:
             self.discrepancy_intervals_total[(item.slo, item.queue, item.media_type)] += 1
         if report.error is None and report.collected_through is not None:
-            record_checks(self.store, summarize(self.discrepancies), report.collected_through)
+            await asyncio.to_thread(
+                record_checks, self.store, summarize(self.discrepancies), report.collected_through
+            )
 
     def discrepancy_gauges(self) -> dict[tuple[str, str, str, str], int]:
         """Intervals of the last collection whose service level differs from Genesys's,

@@ -227,7 +227,14 @@ class CountWriter:
     def flush_calls(self, tally: CallTally, now: Minute) -> int:
         """Add the calls tallied since the last flush to the API-availability SLOs; forget
         tallied minutes older than 5 minutes. Returns the rows written."""
-        snapshot = tally.snapshot()
+        rows = self.write_calls(tally.snapshot(), now)
+        tally.forget_before(now - 5)
+        return rows
+
+    def write_calls(self, snapshot: dict[tuple[Minute, str], tuple[int, int]], now: Minute) -> int:
+        """:meth:`flush_calls` of a tally's ``snapshot`` (taken where the client counts, so
+        this may run in a worker thread); the tally forgets old minutes itself. Nothing is
+        marked flushed unless the write commits: a failed one is sent again next time."""
         delta: dict[tuple[Minute, str], tuple[int, int]] = {}
         for key, (good, total) in snapshot.items():
             done = self._flushed.get(key, (0, 0))
@@ -240,7 +247,6 @@ class CountWriter:
                 for slo in slos:
                     rows += self._add_calls(slo, call_counts(slo, delta))
         self._flushed.update(snapshot)
-        tally.forget_before(now - 5)
         for key in [k for k in self._flushed if k[0] < now - 5]:
             del self._flushed[key]
         return rows

@@ -155,9 +155,20 @@
     });
   }
 
+  // The sign-in page's "Continue": a listener, not an inline onclick, which the
+  // Content-Security-Policy (script-src 'self') refuses.
+  function startSignIn() {
+    var button = document.getElementById("sign-in-continue");
+    if (!button) return;
+    button.addEventListener("click", function () {
+      window.location.reload();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     startRefresh();
     startToken();
     startForms();
+    startSignIn();
   });
 })();
