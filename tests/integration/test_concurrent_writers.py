@@ -1,6 +1,6 @@
-"""Issue #9 point 9: a second writer says who holds the store and waits, with two real
+"""Issue #8 point 9: a second writer says who holds the store and waits, with two real
 processes: a holder that writes as ``errorbudget ingest`` does (announced, one transaction
-held open), and the real ``errorbudget ingest`` command."""
+held open), the real ``errorbudget ingest`` and ``errorbudget gate`` commands."""
 
 from __future__ import annotations
 
@@ -92,3 +92,37 @@ def test_a_second_writer_names_the_first_waits_and_gives_up_with_exit_4(tmp_path
     with Store.open(store) as opened:
         [series] = opened.list_series("calls")
         assert opened.sums([series.id], [(0, 2**31)]).tolist() == [[[9.0, 10.0]]]
+
+
+def test_the_gate_says_whom_it_waits_for_and_decides_once_the_store_is_free(
+    tmp_path: Path,
+) -> None:
+    """A gate decision is a write (its audit entry): it waits visibly like ingest does."""
+    config = tmp_path / "errorbudget.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    holder = start_holder(config)
+    with holder:
+        try:
+            with subprocess.Popen(
+                [sys.executable, "-m", "errorbudget", "gate", "-c", str(config),
+                 "--service", "cc", "--format", "json"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            ) as gate:  # fmt: skip
+                assert gate.stderr is not None
+                notice = gate.stderr.readline()  # said at once, before any answer
+                assert gate.poll() is None
+                assert holder.stdin is not None
+                holder.stdin.write("\n")
+                holder.stdin.flush()
+                assert holder.wait(30) == 0
+                out, err = gate.communicate(timeout=60)
+        finally:
+            holder.kill()
+    store = tmp_path / "eb.db"
+    assert notice.startswith(
+        f"errorbudget: the store {store} is being written by `errorbudget ingest` "
+        f"(pid {holder.pid}) since "
+    ), notice
+    assert '"decision"' in out, (out, err)
+    with Store.open(store) as opened:
+        assert [e.action for e in opened.audit_log(limit=5)][0] == "gate.decision"

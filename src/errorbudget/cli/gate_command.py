@@ -15,7 +15,7 @@ from typing import cast
 import click
 from rich.console import Console
 
-from errorbudget.app import App, current_user
+from errorbudget.app import current_user
 from errorbudget.changes import ChangeReview
 from errorbudget.cli.common import (
     config_option,
@@ -25,6 +25,7 @@ from errorbudget.cli.common import (
     time_option,
 )
 from errorbudget.cli.status_command import WIDE, status_table
+from errorbudget.cli.store_wait import open_app
 from errorbudget.engine.policy import Risk
 from errorbudget.gate import GateDecision, decide
 from errorbudget.report import gate_to_dict, review_to_dict
@@ -94,7 +95,7 @@ def _judge_change(
     answer is final (allow or blocked) or the wait is over."""
     deadline = time.monotonic() + wait
     record = at is None  # a what-if is never recorded
-    with App.open(config_path) as app:
+    with open_app(config_path, "errorbudget gate") as app:
         judged = app.change_gate(change_id, actor=actor, at=at, record=record)
         while not judged.final and judged.enforcement == "enforce":
             left = deadline - time.monotonic()
@@ -206,7 +207,7 @@ def gate(
         raise click.UsageError("give --service (or --change ID)")
     if wait:
         raise click.UsageError("--wait needs --change")
-    with App.open(config_path) as app:
+    with open_app(config_path, "errorbudget gate") as app:
         result = decide(
             app,
             service=service,
