@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING, TypeVar, cast
 from errorbudget.clock import Clock, utc_now
 from errorbudget.config import LoadedConfig, load_config
 from errorbudget.engine.alerts import EffectiveCondition, effective_conditions
+from errorbudget.engine.timeline import DEFAULT_SPAN as DEFAULT_TIMELINE_SPAN
 from errorbudget.engine.timeline import Timeline
 from errorbudget.engine.windows import nominal_length
 from errorbudget.errors import ConflictError, InvalidRequestError
 from errorbudget.evaluation import SloEvaluation, evaluate_slo
 from errorbudget.history import read_timeline
+from errorbudget.limits import LATEST, time_problem
 from errorbudget.model import (
     SLO,
     BudgetStatus,
@@ -391,6 +393,9 @@ class App:
                 f"segment key {unknown[0]!r} is not one the SLO segments by "
                 f"({', '.join(sorted(keys)) or 'none'}){hint}"
             )
+        for name, moment in (("start", start), ("end", end)):
+            if (problem := time_problem(moment)) and moment != LATEST:
+                raise InvalidRequestError(f"the exclusion's {name}: {problem}")
         start_minute, end_minute = to_minute(start), to_minute(end)
         if end_minute <= start_minute:
             raise InvalidRequestError("an exclusion must end after it starts")
@@ -449,7 +454,7 @@ class App:
         """
         slo = self.loaded.slo(slo_id)
         until = end or self.clock()
-        since = start or until - timedelta(days=30)
+        since = start or until - DEFAULT_TIMELINE_SPAN
         return read_timeline(
             self.store,
             slo,

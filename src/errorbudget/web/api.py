@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from errorbudget.web import api_changes, api_ingest, api_records, api_status
 from errorbudget.web.api_common import PREFIX, router
+from errorbudget.web.api_errors import errors
 from errorbudget.web.api_models import IdentityOut
 from errorbudget.web.auth import Authenticator, Viewer
 
@@ -27,7 +28,9 @@ __all__ = ["PREFIX", "register"]
 _identity = router("identity")
 
 
-@_identity.get("/whoami", response_model=IdentityOut, summary="Who the token is")
+@_identity.get(
+    "/whoami", response_model=IdentityOut, summary="Who the token is", responses=errors(401)
+)
 def whoami(caller: Viewer) -> dict[str, Any]:
     """The acting identity (a token's name and role, or anonymous when reads are open)."""
     return {"name": caller.name, "role": caller.role, "anonymous": caller.anonymous}

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -23,6 +25,7 @@ from errorbudget.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from errorbudget.yamlsource import did_you_mean
 
 PREFIX = "/api/v1"
 
@@ -58,9 +61,67 @@ class ApiRoute(APIRoute):
         return route
 
 
+_QUERY_NAMES = "errorbudget_query_names"
+
+
+async def known_query(request: Request) -> None:
+    """Refuse query parameters the route does not take, and a single-valued one given twice
+    (422 naming each): ``?sevice=billing`` would otherwise answer every service's records as
+    if filtered, and ``?service=a&service=b`` silently mean ``b``."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    names: dict[str, bool] | None = getattr(route, _QUERY_NAMES, None)
+    if names is None:
+        names = dict(_query_names(route.dependant))
+        setattr(route, _QUERY_NAMES, names)
+    problems = []
+    for name in dict.fromkeys(request.query_params):
+        if name not in names:
+            known = ", ".join(sorted(names)) or "none"
+            message = (
+                f"unknown query parameter{did_you_mean(name, sorted(names))} "
+                f"(this route takes: {known})"
+            )
+        elif not names[name] and len(request.query_params.getlist(name)) > 1:
+            message = f"{name} is given more than once; it takes one value"
+        else:
+            continue
+        problems.append(
+            {
+                "loc": ("query", name),
+                "msg": message,
+                "type": "value_error",
+                "input": request.query_params.get(name),
+            }
+        )
+    if problems:
+        raise RequestValidationError(problems)
+
+
+def _query_names(dependant: Dependant) -> list[tuple[str, bool]]:
+    """(name, repeatable?) of the query parameters of a route and of its dependencies."""
+    names = [(p.alias, _is_list(p.field_info.annotation)) for p in dependant.query_params]
+    for sub in dependant.dependencies:
+        names += _query_names(sub)
+    return names
+
+
+def _is_list(annotation: Any) -> bool:
+    """Whether a parameter's type is a list (``list[str] | None``, ``Annotated[list[…]]``)."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_is_list(member) for member in get_args(annotation))
+    return get_origin(annotation) in (list, set, tuple)
+
+
+KnownQuery = Depends(known_query)
+
+
 def router(tag: str) -> APIRouter:
-    """A router for one concern of the API."""
-    return APIRouter(prefix=PREFIX, tags=[tag], route_class=ApiRoute)
+    """A router for one concern of the API: its routes refuse unknown query parameters."""
+    return APIRouter(prefix=PREFIX, tags=[tag], route_class=ApiRoute, dependencies=[KnownQuery])
 
 
 async def get_app(request: Request) -> App:  # async: no thread-pool hop (see web.auth)

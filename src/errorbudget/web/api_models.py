@@ -10,19 +10,39 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from errorbudget.engine.policy import Decision, Risk
 from errorbudget.model import ExclusionCategory, Outlook, PolicyState
 from errorbudget.store.annotations import AnnotationKind
 from errorbudget.store.changes import ChangeStatus
+from errorbudget.web.api_inputs import (
+    ChangeType,
+    Comment,
+    Description,
+    Instant,
+    Name,
+    Reason,
+    SegmentLabels,
+    SloIds,
+    Title,
+    no_surrogates,
+)
 
 Count = int | float
 """Event counts are whole numbers, printed as integers (fractions only if a source sends them)."""
 
 
 class _In(BaseModel):
+    """A request body: unknown fields are refused, and so is text no store can hold (bounds
+    of each field: ``web.api_inputs``)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _unicode(cls, value: Any) -> Any:
+        return no_surrogates(value)
 
 
 # --- status and conditions ---------------------------------------------------------------------
@@ -169,18 +189,18 @@ class TimelineOut(BaseModel):
 
 
 class ExclusionIn(_In):
-    slo: str = Field(description="An SLO id, or '*' for every SLO (of service, if given).")
-    start: AwareDatetime
-    end: AwareDatetime
+    slo: Name = Field(description="An SLO id, or '*' for every SLO (of service, if given).")
+    start: Instant
+    end: Instant
     category: ExclusionCategory
-    reason: str = Field(min_length=1, max_length=2000)
-    segment: dict[str, str] = Field(default_factory=dict)
-    service: str | None = None
-    approved_by: str | None = None
+    reason: Reason
+    segment: SegmentLabels = Field(default_factory=dict)
+    service: Name | None = None
+    approved_by: Name | None = None
 
 
 class RevokeIn(_In):
-    reason: str = Field(default="", max_length=2000)
+    reason: Comment = ""
 
 
 class ExclusionOut(BaseModel):
@@ -200,12 +220,12 @@ class ExclusionOut(BaseModel):
 
 
 class AnnotationIn(_In):
-    at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    at: Instant | None = Field(default=None, description="Default: now.")
     kind: AnnotationKind
-    text: str = Field(min_length=1, max_length=2000)
-    service: str | None = None
-    slo: str | None = None
-    segment: dict[str, str] = Field(default_factory=dict)
+    text: Reason
+    service: Name | None = None
+    slo: Name | None = None
+    segment: SegmentLabels = Field(default_factory=dict)
 
 
 class AnnotationOut(BaseModel):
@@ -225,25 +245,25 @@ class AnnotationOut(BaseModel):
 
 
 class ChangeIn(_In):
-    service: str = Field(min_length=1)
-    title: str = Field(min_length=1, max_length=200)
-    change_type: str = Field(default="feature", min_length=1, max_length=50)
+    service: Name
+    title: Title
+    change_type: ChangeType = "feature"
     risk: Risk = "medium"
-    slos: list[str] = Field(default_factory=list, description="Empty: every SLO of the service.")
-    segment: dict[str, str] = Field(default_factory=dict)
-    description: str = Field(default="", max_length=10_000)
+    slos: SloIds = Field(default_factory=list, description="Empty: every SLO of the service.")
+    segment: SegmentLabels = Field(default_factory=dict)
+    description: Description = ""
 
 
 class ReviewIn(_In):
-    comment: str = Field(default="", max_length=2000)
+    comment: Comment = ""
 
 
 class WithdrawIn(_In):
-    reason: str = Field(default="", max_length=2000)
+    reason: Comment = ""
 
 
 class ShipIn(_In):
-    at: AwareDatetime | None = Field(default=None, description="When it shipped; default now.")
+    at: Instant | None = Field(default=None, description="When it shipped; default now.")
 
 
 class ApprovalOut(BaseModel):
@@ -291,10 +311,10 @@ class ChangeOut(BaseModel):
 
 
 class GateIn(_In):
-    service: str = Field(min_length=1)
-    slos: list[str] = Field(default_factory=list)
-    segment: dict[str, str] = Field(default_factory=dict)
-    change_type: str = Field(default="feature", min_length=1, max_length=50)
+    service: Name
+    slos: SloIds = Field(default_factory=list)
+    segment: SegmentLabels = Field(default_factory=dict)
+    change_type: ChangeType = "feature"
     risk: Risk = "medium"
 
 

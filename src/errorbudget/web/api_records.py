@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import AwareDatetime
 
+from errorbudget.limits import MAX_PAGE
 from errorbudget.report import annotation_to_dict, exclusion_to_dict
 from errorbudget.store.annotations import AnnotationKind
 from errorbudget.web.api_common import EB, router
+from errorbudget.web.api_errors import READ, WRITE, errors
+from errorbudget.web.api_inputs import Instant, Name, RecordId, ServiceQuery
 from errorbudget.web.api_models import (
     AnnotationIn,
     AnnotationOut,
@@ -22,20 +24,35 @@ from errorbudget.web.auth import Operator, Viewer
 routes = router("exclusions and annotations")
 
 
-@routes.get("/exclusions", response_model=list[ExclusionOut], summary="Exclusions")
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="At most this many (the newest).")]
+
+
+@routes.get(
+    "/exclusions",
+    response_model=list[ExclusionOut],
+    summary="Exclusions",
+    responses=errors(*READ),
+)
 def list_exclusions(
     app: EB,
     caller: Viewer,
     include_revoked: bool = False,
-    slo: Annotated[str | None, Query(description="Only this SLO's (and '*' ones).")] = None,
+    slo: Annotated[Name | None, Query(description="Only this SLO's (and '*' ones).")] = None,
+    limit: Limit = 1000,
 ) -> list[dict[str, Any]]:
-    """Records that remove events from budget counting (raw counts stay), oldest first."""
+    """Records that remove events from budget counting (raw counts stay), oldest first
+    (the newest ``limit``)."""
     found = app.store.list_exclusions(include_revoked=include_revoked)
-    return [exclusion_to_dict(e) for e in found if slo is None or e.slo in (slo, "*")]
+    chosen = [e for e in found if slo is None or e.slo in (slo, "*")]
+    return [exclusion_to_dict(e) for e in chosen[-limit:]]
 
 
 @routes.post(
-    "/exclusions", response_model=ExclusionOut, status_code=201, summary="Add an exclusion"
+    "/exclusions",
+    response_model=ExclusionOut,
+    status_code=201,
+    summary="Add an exclusion",
+    responses=errors(*WRITE, 404),
 )
 def add_exclusion(app: EB, caller: Operator, body: ExclusionIn) -> dict[str, Any]:
     """Exclude ``[start, end)`` of an SLO (or every SLO of a service) from budget counting;
@@ -58,9 +75,10 @@ def add_exclusion(app: EB, caller: Operator, body: ExclusionIn) -> dict[str, Any
     "/exclusions/{exclusion_id}/revoke",
     response_model=ExclusionOut,
     summary="Revoke an exclusion",
+    responses=errors(*WRITE, 404, 409),
 )
 def revoke_exclusion(
-    app: EB, caller: Operator, exclusion_id: int, body: RevokeIn | None = None
+    app: EB, caller: Operator, exclusion_id: RecordId, body: RevokeIn | None = None
 ) -> dict[str, Any]:
     """Its events count again. 409 when it was already revoked. Needs the operator role."""
     reason = body.reason if body is not None else ""
@@ -69,16 +87,23 @@ def revoke_exclusion(
     )
 
 
-@routes.get("/annotations", response_model=list[AnnotationOut], summary="Annotations")
+@routes.get(
+    "/annotations",
+    response_model=list[AnnotationOut],
+    summary="Annotations",
+    responses=errors(*READ),
+)
 def list_annotations(
     app: EB,
     caller: Viewer,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
-    service: Annotated[str | None, Query(description="Also returns ones naming none.")] = None,
-    slo: Annotated[str | None, Query(description="Also returns ones naming none.")] = None,
-    kind: Annotated[list[AnnotationKind], Query(description="Only these kinds.")] = [],  # noqa: B006
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    start: Annotated[Instant | None, Query()] = None,
+    end: Annotated[Instant | None, Query()] = None,
+    service: ServiceQuery = None,
+    slo: Annotated[Name | None, Query(description="Also returns ones naming none.")] = None,
+    kind: Annotated[
+        list[AnnotationKind], Query(max_length=20, description="Only these kinds.")
+    ] = [],  # noqa: B006
+    limit: Limit = 1000,
 ) -> list[dict[str, Any]]:
     """Deploy, config and model changes, incidents, … in ``[start, end)``, oldest first."""
     found = app.annotations(
@@ -88,7 +113,11 @@ def list_annotations(
 
 
 @routes.post(
-    "/annotations", response_model=AnnotationOut, status_code=201, summary="Add an annotation"
+    "/annotations",
+    response_model=AnnotationOut,
+    status_code=201,
+    summary="Add an annotation",
+    responses=errors(*WRITE, 404),
 )
 def add_annotation(app: EB, caller: Operator, body: AnnotationIn) -> dict[str, Any]:
     """Mark the timeline; the caller is recorded as its author. Needs the operator role."""
