@@ -126,8 +126,12 @@ SegmentKeyName = Annotated[
 ]
 """A segment key: a letter or ``_``, then letters, digits, ``_`` (a column of count files
 and a query parameter's key), at most 64 characters, not a count-file column."""
-LabelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
-"""A Prometheus label name: ``slos[].labels`` are copied to metrics and alerts."""
+LabelName = Annotated[
+    str,
+    StringConstraints(pattern=r"^([A-Za-z][A-Za-z0-9_]*|_[A-Za-z0-9][A-Za-z0-9_]*)$", max_length=64),
+]
+"""A Prometheus label name (``__`` starts Prometheus's own): ``slos[].labels`` are copied to
+metrics and alerts."""
 LabelValue = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_NAME, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
