@@ -4,7 +4,6 @@ careless user or an adversary would, and the (line, fragment) of the error it mu
 
 from __future__ import annotations
 
-
 import pytest
 
 from errorbudget.config import parse_config
