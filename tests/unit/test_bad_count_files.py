@@ -55,7 +55,7 @@ BAD_FILES: list[tuple[str, str, str, int, str]] = [
         '{"time": "0001-01-01T00:00:00Z", "slo": "calls", "queue": "q", "good": 1, "total": 2}\n',
         1,
         RANGE,
-    ),  # fmt: skip
+    ),
     (
         "int64 max on the Arrow path",
         "a.csv",
@@ -212,9 +212,11 @@ def test_a_huge_single_line_fails_fast_in_bounded_memory(
             out.write(block)
     tracemalloc.start()
     try:
-        with mock.patch.object(reader_module, "CHUNK_BYTES", 256 << 10):
-            with pytest.raises(IngestError) as error:
-                ingest_files(store, SLOS, [path])
+        with (
+            mock.patch.object(reader_module, "CHUNK_BYTES", 256 << 10),
+            pytest.raises(IngestError) as error,
+        ):
+            ingest_files(store, SLOS, [path])
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
