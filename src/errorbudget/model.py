@@ -128,7 +128,9 @@ SegmentKeyName = Annotated[
 and a query parameter's key), at most 64 characters, not a count-file column."""
 LabelName = Annotated[
     str,
-    StringConstraints(pattern=r"^([A-Za-z][A-Za-z0-9_]*|_[A-Za-z0-9][A-Za-z0-9_]*)$", max_length=64),
+    StringConstraints(
+        pattern=r"^([A-Za-z][A-Za-z0-9_]*|_[A-Za-z0-9][A-Za-z0-9_]*)$", max_length=64
+    ),
 ]
 """A Prometheus label name (``__`` starts Prometheus's own): ``slos[].labels`` are copied to
 metrics and alerts."""

@@ -16,9 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from errorbudget.web import api_changes, api_ingest, api_records, api_status
-from errorbudget.web.api_common import PREFIX, router
+from errorbudget.web.api_common import PREFIX, router, validation_error
 from errorbudget.web.api_errors import errors
 from errorbudget.web.api_models import IdentityOut
 from errorbudget.web.auth import Authenticator, Viewer
@@ -40,6 +41,7 @@ def register(web: FastAPI) -> None:
     """Add the API's routers to ``web`` (called by ``web.app.create_app``)."""
     # Built now so a bad $ERRORBUDGET_TOKENS fails at start-up, not on the first request.
     web.state.auth = Authenticator.from_settings(web.state.eb.loaded.config.server)
+    web.add_exception_handler(RequestValidationError, validation_error)
     web.include_router(_identity)
     for module in (api_status, api_records, api_changes, api_ingest):
         web.include_router(module.routes)

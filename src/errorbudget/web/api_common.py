@@ -10,6 +10,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.dependencies.models import Dependant
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -149,6 +150,24 @@ def parse_segment(pairs: list[str], name: str = "segment") -> dict[str, str]:
             raise invalid(("query", name), f"{pair!r} is not KEY=VALUE", pair)
         segment[key.strip()] = value.strip()
     return segment
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 for refused input, with text made encodable: a lone UTF-16 surrogate
+    in the refused value (``"\\ud800"`` in a JSON body) made the error itself a 500."""
+    assert isinstance(exc, RequestValidationError)
+    errors = _encodable(jsonable_encoder(exc.errors()))
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+def _encodable(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(item) for item in value]
+    return value
 
 
 def parse_step(text: str, name: str = "step") -> timedelta:

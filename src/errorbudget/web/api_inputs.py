@@ -8,14 +8,17 @@ and the OpenAPI document publishes the same bounds (``maxLength``, ``maximum``, 
 - ids of records are 1 … 2**63 − 1 (SQLite integers);
 - names (SLO ids, services, segment keys and values, …) are 1 to 200 characters of text
   without control characters; a segment has at most 20 pairs, a scope at most 100 SLOs;
-- text (titles, reasons, comments) holds no lone UTF-16 surrogate, which JSON can spell
-  (``"\\ud800"``) but no store or page can hold.
+- text (titles, reasons, comments) is refused blank where it is required.
+
+A lone UTF-16 surrogate, which JSON can spell (``"\\ud800"``) but no store or page can hold,
+is refused by pydantic as any body's text; ``api_common.validation_error`` keeps it out of
+the 422's own JSON.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Path, Query
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, WithJsonSchema
@@ -35,26 +38,6 @@ def _in_range(moment: datetime) -> datetime:
     if problem is not None:
         raise ValueError(problem)
     return moment
-
-
-def no_surrogates(value: Any) -> Any:
-    """``value`` (text, or lists and maps of it) unchanged, or ValueError for text holding a
-    lone UTF-16 surrogate (which cannot be stored or encoded as UTF-8)."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise ValueError(
-                f"the text has a lone UTF-16 surrogate at character {exc.start}: send Unicode text"
-            ) from exc
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            no_surrogates(key)
-            no_surrogates(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            no_surrogates(item)
-    return value
 
 
 TIME_DESCRIPTION = f"RFC 3339 with a zone, from {TIME_RANGE_TEXT}."
@@ -78,7 +61,6 @@ PATH_PATTERN = r"^[^/\x00-\x1f\x7f]+$"
 Name = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN),
-    AfterValidator(no_surrogates),
 ]
 """An SLO id, service, segment key or value: one line of text, 1 to 200 characters."""
 
@@ -118,25 +100,22 @@ def _visible(max_length: int) -> WithJsonSchema:
 Reason = Annotated[
     str,
     StringConstraints(min_length=1, max_length=2000),
-    AfterValidator(no_surrogates),
     AfterValidator(_not_blank),
     _visible(2000),
 ]
 """An exclusion's reason or an annotation's text: 1 to 2,000 characters, not blank."""
-Comment = Annotated[str, StringConstraints(max_length=2000), AfterValidator(no_surrogates)]
+Comment = Annotated[str, StringConstraints(max_length=2000)]
 """An optional comment or reason: at most 2,000 characters."""
 Title = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200),
-    AfterValidator(no_surrogates),
     AfterValidator(_not_blank),
     _visible(200),
 ]
-Description = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(no_surrogates)]
+Description = Annotated[str, StringConstraints(max_length=10_000)]
 ChangeType = Annotated[
     str,
     StringConstraints(min_length=1, max_length=50, pattern=NAME_PATTERN),
-    AfterValidator(no_surrogates),
 ]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from errorbudget.engine.policy import Decision, Risk
 from errorbudget.model import ExclusionCategory, Outlook, PolicyState
@@ -26,7 +26,6 @@ from errorbudget.web.api_inputs import (
     SegmentLabels,
     SloIds,
     Title,
-    no_surrogates,
 )
 
 Count = int | float
@@ -34,15 +33,10 @@ Count = int | float
 
 
 class _In(BaseModel):
-    """A request body: unknown fields are refused, and so is text no store can hold (bounds
-    of each field: ``web.api_inputs``)."""
+    """A request body: unknown fields are refused (bounds of each field:
+    ``web.api_inputs``)."""
 
     model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*")
-    @classmethod
-    def _unicode(cls, value: Any) -> Any:
-        return no_surrogates(value)
 
 
 # --- status and conditions ---------------------------------------------------------------------

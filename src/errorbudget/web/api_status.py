@@ -9,13 +9,13 @@ from fastapi import Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter
 
-from errorbudget.durations import format_duration
+from errorbudget.durations import format_duration, parse_duration
 from errorbudget.engine.timeline import DEFAULT_SPAN, MAX_POINTS, TimelinePoint
 from errorbudget.errors import NotFoundError
 from errorbudget.limits import MAX_NAME, MAX_STEP, MAX_TIMELINE_SPAN
 from errorbudget.model import SLO, PolicyState, from_minute, matches, segment_key, segment_label
 from errorbudget.report import condition_to_dict, status_to_dict
-from errorbudget.web.api_common import EB, invalid, parse_segment, parse_step, router
+from errorbudget.web.api_common import EB, invalid, parse_segment, router
 from errorbudget.web.api_errors import READ, errors
 from errorbudget.web.api_inputs import (
     SEGMENT_LIST,
@@ -187,7 +187,10 @@ def timeline(
     over 1h, 6h, 1d and the period, budget remaining — each what ``status`` reports at
     that instant. Without ``segment``: the whole SLO. Bounded work: a step of 1m to 31d,
     ``end - start`` at most 400 days, at most 5,000 points (each a 422 naming the field)."""
-    step_value = parse_step(step)
+    try:
+        step_value = parse_duration(step)
+    except ValueError as exc:
+        raise invalid(("query", "step"), f"{exc}; {_STEP_RANGE}", step) from exc
     _check_step(step_value)
     if start is None and end is None:
         # Points on the step grid (on the hour for 1h), ending at the last one before now.
@@ -207,13 +210,12 @@ def timeline(
     }
 
 
+_STEP_RANGE = f"a step is a whole number of minutes from 1m to {MAX_STEP.days}d"
+
+
 def _check_step(step: timedelta) -> None:
     if step.total_seconds() % 60 or not timedelta(minutes=1) <= step <= MAX_STEP:
-        raise invalid(
-            ("query", "step"),
-            f"a step is a whole number of minutes from 1m to {MAX_STEP.days}d",
-            format_duration(step),
-        )
+        raise invalid(("query", "step"), _STEP_RANGE, format_duration(step))
 
 
 def _check_range(step: timedelta, start: datetime, end: datetime) -> None:
