@@ -47,14 +47,17 @@ Instant = Annotated[AwareDatetime, AfterValidator(_in_range), Field(description=
 
 NAME_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 _TEXT = r"[^\x00-\x1f\x7f]"
-_KEY = r"[^=,/\x00-\x1f\x7f]*[^=,/\s\x00-\x1f\x7f][^=,/\x00-\x1f\x7f]*"
-_VALUE = r"[^,/\x00-\x1f\x7f]*[^,/\s\x00-\x1f\x7f][^,/\x00-\x1f\x7f]*"
+_KEY = r"[^=,\x00-\x1f\x7f]*[^=,\s\x00-\x1f\x7f][^=,\x00-\x1f\x7f]*"
+_VALUE = r"[^,\x00-\x1f\x7f]*[^,\s\x00-\x1f\x7f][^,\x00-\x1f\x7f]*"
 SEGMENT_PAIR = (
     rf"^[^=\x00-\x1f\x7f]*[^=\s\x00-\x1f\x7f][^=\x00-\x1f\x7f]*={_TEXT}*[^\s\x00-\x1f\x7f]{_TEXT}*$"
 )
 """One ``KEY=VALUE`` filter: neither side blank (the value may hold ``=``)."""
 SEGMENT_LIST = rf"^{_KEY}={_VALUE}(,{_KEY}={_VALUE})*$"
-"""``KEY=VALUE,KEY=VALUE`` (a page's ``segment``, a series in a path): no ``,`` or ``/``."""
+"""``KEY=VALUE,KEY=VALUE`` (a page's ``segment``): neither side blank, no ``,``."""
+_PATH_PAIR = rf"{_KEY}={_VALUE}".replace(",", ",/")
+SERIES_PATH = rf"^(all|\(all\)|{_PATH_PAIR}(,{_PATH_PAIR})*)$"
+"""A series in a path: ``all``, or ``KEY=VALUE,KEY=VALUE`` without ``/``."""
 PATH_PATTERN = r"^[^/\x00-\x1f\x7f]+$"
 """One path segment: one line of text without ``/``."""
 

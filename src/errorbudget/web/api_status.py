@@ -18,7 +18,7 @@ from errorbudget.report import condition_to_dict, status_to_dict
 from errorbudget.web.api_common import EB, invalid, parse_segment, router
 from errorbudget.web.api_errors import READ, errors
 from errorbudget.web.api_inputs import (
-    SEGMENT_LIST,
+    SERIES_PATH,
     Instant,
     SegmentQuery,
     ServiceQuery,
@@ -143,7 +143,7 @@ def series_status(
         str,
         Path(
             max_length=20 * (2 * MAX_NAME + 2),
-            pattern=rf"^(all|\(all\)|{SEGMENT_LIST.strip('^$')})$",
+            pattern=SERIES_PATH,
             description="Labels as 'queue=billing,tier=vip', or 'all' for the whole SLO.",
         ),
     ],
