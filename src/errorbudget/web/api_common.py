@@ -4,7 +4,6 @@ statuses, the App dependency, and parsers whose 422s name the field."""
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -16,7 +15,6 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from errorbudget.app import App
-from errorbudget.durations import parse_duration
 from errorbudget.errors import (
     ConflictError,
     ErrorBudgetError,
@@ -168,10 +166,3 @@ def _encodable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_encodable(item) for item in value]
     return value
-
-
-def parse_step(text: str, name: str = "step") -> timedelta:
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise invalid(("query", name), str(exc), text) from exc
