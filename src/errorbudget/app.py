@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 from errorbudget.clock import Clock, utc_now
 from errorbudget.config import LoadedConfig, load_config
 from errorbudget.engine.alerts import EffectiveCondition, effective_conditions
+from errorbudget.engine.timeline import DEFAULT_SPAN as DEFAULT_TIMELINE_SPAN
 from errorbudget.engine.timeline import Timeline
 from errorbudget.engine.windows import nominal_length
 from errorbudget.evaluation import SloEvaluation, evaluate_slo
@@ -459,7 +460,7 @@ class App:
         """
         slo = self.loaded.slo(slo_id)
         until = end or self.clock()
-        since = start or until - timedelta(days=30)
+        since = start or until - DEFAULT_TIMELINE_SPAN
         return read_timeline(
             self.store,
             slo,

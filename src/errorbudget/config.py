@@ -29,7 +29,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
@@ -51,11 +51,12 @@ from pydantic_core import ErrorDetails
 
 from errorbudget.catalogs import builtin_burn_catalogs, builtin_policies
 from errorbudget.clock import ScaledClock
-from errorbudget.durations import Duration, parse_duration
+from errorbudget.durations import Duration, format_duration, parse_duration
 from errorbudget.engine.alerts import effective_conditions
 from errorbudget.engine.schedule import Eligibility, WeeklySchedule, compile_schedule
 from errorbudget.engine.windows import nominal_length
 from errorbudget.errors import ConfigError, ConfigValidationError, NotFoundError, Problem
+from errorbudget.limits import time_problem
 from errorbudget.model import SLO, BurnCatalog, PolicyPreset, percent_text
 from errorbudget.schedule_checks import schedule_problems
 from errorbudget.schedules import HolidayCalendar, MaintenanceWindow, NamedSchedule, Schedule
@@ -68,11 +69,11 @@ _M = TypeVar("_M", bound=BaseModel)
 
 
 class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class StoreSettings(_Settings):
-    path: str = "errorbudget.db"
+    path: str = Field(default="errorbudget.db", min_length=1)
     """SQLite file; a relative path is relative to the config file's directory."""
 
 
@@ -190,7 +191,7 @@ class GenesysSettings(_Settings):
     connect_timeout: Duration = timedelta(seconds=10)
     max_attempts: int = Field(default=8, ge=1, le=50)
     """Tries per request (429, 5xx, timeouts and connection errors are retried)."""
-    circuit_failures: int = Field(default=5, ge=1)
+    circuit_failures: int = Field(default=5, ge=1, le=1000)
     """Consecutive 5xx or transport failures that open the circuit breaker."""
     circuit_reset: Duration = timedelta(seconds=30)
     """How long the circuit stays open before one probe request is let through."""
@@ -258,6 +259,14 @@ class ClockSettings(_Settings):
     real_start: AwareDatetime | None = None
     """The wall-clock instant at which the simulated clock read ``simulated_start``."""
     speed: float = Field(default=0.0, ge=0.0, le=100_000.0)
+
+    @field_validator("simulated_start", "real_start")
+    @classmethod
+    def _in_range(cls, value: datetime | None) -> datetime | None:
+        problem = None if value is None else time_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _running_needs_real_start(self) -> ClockSettings:
@@ -555,6 +564,7 @@ def _validate(raw: Any, index: NodeIndex, source: str) -> tuple[Config | None, l
             problems.append(_error_problem(error, index, source))
     problems += semantic
     problems += schedule_problems(raw, index, source)
+    problems += _window_problems(raw, config, index, source)
     problems += _unreachable_warnings(raw, config, index, source)
     return config, problems
 
@@ -644,6 +654,16 @@ def _semantic_problems(
             )
         segments = slo.get("segments")
         keys = segments.get("keys", []) if isinstance(segments, dict) else []
+        seen: dict[object, int] = {}
+        for j, key in enumerate(keys if isinstance(keys, list) else []):
+            if isinstance(key, str) and key in seen:
+                line = index.position(("slos", i, "segments", "keys", seen[key]))[0]
+                problem(
+                    ("slos", i, "segments", "keys", j),
+                    f"{label}: duplicate segment key {key!r} (first on line {line})",
+                )
+                suppressed.add(("slos", i, "segments", "keys"))
+            seen.setdefault(key, j)
         for j, override in _items(segments, "overrides"):
             match = override.get("match")
             if not isinstance(match, dict) or not isinstance(keys, list):
@@ -689,6 +709,61 @@ def _source_problem(source: str, configured: set[str]) -> str | None:
     )
 
 
+def _slos_and_catalogs(
+    raw: Any, config: Config | None
+) -> tuple[list[tuple[int, SLO]], dict[str, BurnCatalog]]:
+    """The SLOs (with their index) and burn catalogs that are valid on their own."""
+    if config is not None:
+        slos = list(enumerate(config.slos))
+        own = config.burn_catalogs
+    else:
+        slos = [(i, s) for i, item in _items(raw, "slos") if (s := _try(SLO, item)) is not None]
+        own = [c for _, item in _items(raw, "burn_catalogs") if (c := _try(BurnCatalog, item))]
+    return slos, {**builtin_burn_catalogs(), **{c.name: c for c in own}}
+
+
+def _window_problems(
+    raw: Any, config: Config | None, index: NodeIndex, source: str
+) -> list[Problem]:
+    """Windows that cannot hold what is asked of them. A burn-rate condition whose long
+    window is longer than the SLO's window judges events outside the window: an error when
+    no condition of the catalog fits the window (no alert could mean anything), else a
+    warning naming the ones that do not. A forecast look-back longer than the window: a
+    warning (the rate is then mostly of events the window no longer holds)."""
+    slos, catalogs = _slos_and_catalogs(raw, config)
+    problems: list[Problem] = []
+    for i, slo in slos:
+        window = nominal_length(slo.window)
+        catalog = catalogs.get(slo.alerting.catalog)
+        if catalog is not None and slo.alerting.enabled and catalog.conditions:
+            longer = sorted({c.long_window for c in catalog.conditions if c.long_window > window})
+            if longer:
+                fits = len(longer) < len({c.long_window for c in catalog.conditions})
+                problems.append(
+                    Problem(
+                        source,
+                        *index.position(("slos", i, "window")),
+                        f"slo {slo.id!r}: the window ({slo.window.describe()}) is shorter than "
+                        f"the long window{'s' if len(longer) > 1 else ''} "
+                        f"{', '.join(format_duration(w) for w in longer)} of burn catalog "
+                        f"{catalog.name!r}: lengthen the window, choose a catalog of shorter "
+                        "windows (e.g. page-only) or set alerting.enabled: false",
+                        "warning" if fits else "error",
+                    )
+                )
+        if slo.forecast.lookback > window:
+            problems.append(
+                Problem(
+                    source,
+                    *index.position(("slos", i, "forecast", "lookback")),
+                    f"slo {slo.id!r}: forecast.lookback {format_duration(slo.forecast.lookback)} "
+                    f"is longer than the window ({slo.window.describe()})",
+                    "warning",
+                )
+            )
+    return problems
+
+
 def _number(value: float) -> str:
     text = f"{value:.2f}".rstrip("0")
     return text + "0" if text.endswith(".") else text
@@ -705,13 +780,7 @@ def _unreachable_warnings(
     When validation failed, the SLOs and catalogs that are valid on their own are still
     checked, so one run shows every problem.
     """
-    if config is not None:
-        slos = list(enumerate(config.slos))
-        own = config.burn_catalogs
-    else:
-        slos = [(i, s) for i, item in _items(raw, "slos") if (s := _try(SLO, item)) is not None]
-        own = [c for _, item in _items(raw, "burn_catalogs") if (c := _try(BurnCatalog, item))]
-    catalogs = {**builtin_burn_catalogs(), **{c.name: c for c in own}}
+    slos, catalogs = _slos_and_catalogs(raw, config)
     warnings: list[Problem] = []
     for i, slo in slos:
         catalog = catalogs.get(slo.alerting.catalog)

@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer
 
+from errorbudget.limits import MAX_DURATION
+
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _PART = re.compile(r"(\d+)([smhdw])")
 
@@ -26,6 +28,9 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"{text!r} is not a duration (use e.g. 30s, 5m, 1h, 28d, 1w)")
     if seconds <= 0:
         raise ValueError(f"{text!r} must be longer than zero")
+    if seconds > MAX_DURATION.total_seconds():
+        # also keeps timedelta from overflowing on "99999999999999999999d"
+        raise ValueError(f"{text[:40]!r} is too long: a duration is at most {MAX_DURATION.days}d")
     return timedelta(seconds=seconds)
 
 

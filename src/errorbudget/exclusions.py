@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from errorbudget.config import ROLES, Role
 from errorbudget.errors import InvalidRequestError, PermissionDeniedError
+from errorbudget.limits import LATEST, time_problem
 from errorbudget.model import Exclusion, to_minute
 from errorbudget.store.exclusions import ReviewDecision
 from errorbudget.yamlsource import did_you_mean
@@ -66,6 +67,9 @@ def propose(
             f"segment key {unknown[0]!r} is not one the SLO segments by "
             f"({', '.join(sorted(keys)) or 'none'}){hint}"
         )
+    for name, moment in (("start", start), ("end", end)):
+        if (problem := time_problem(moment)) and moment != LATEST:
+            raise InvalidRequestError(f"the exclusion's {name}: {problem}")
     start_minute, end_minute = to_minute(start), to_minute(end)
     if end_minute <= start_minute:
         raise InvalidRequestError("an exclusion must end after it starts")

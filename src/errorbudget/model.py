@@ -10,15 +10,25 @@ Time inside the engine and the store is an integer count of minutes since the Un
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from errorbudget.durations import Duration
+from errorbudget.limits import MAX_NAME, MAX_WINDOW
 from errorbudget.presets import (  # re-exported: every layer names them from here
     RISKS as RISKS,
 )
@@ -92,7 +102,42 @@ def segment_label(key: SegmentKey) -> str:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are never a target, a fraction or a threshold (issue #8)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+RESERVED_SEGMENT_KEYS = ("time", "slo", "good", "total")
+"""The columns of a count file: a segment key of the same name could never be ingested."""
+
+
+def _segment_key_name(value: str) -> str:
+    if value in RESERVED_SEGMENT_KEYS:
+        raise ValueError(
+            f"{value!r} is a column of count files ({', '.join(RESERVED_SEGMENT_KEYS)}): "
+            "name the segment key otherwise"
+        )
+    return value
+
+
+SegmentKeyName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64),
+    AfterValidator(_segment_key_name),
+]
+"""A segment key: a letter or ``_``, then letters, digits, ``_`` (a column of count files
+and a query parameter's key), at most 64 characters, not a count-file column."""
+LabelName = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^([A-Za-z][A-Za-z0-9_]*|_[A-Za-z0-9][A-Za-z0-9_]*)$", max_length=64
+    ),
+]
+"""A Prometheus label name (``__`` starts Prometheus's own): ``slos[].labels`` are copied to
+metrics and alerts."""
+LabelValue = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_NAME, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+"""One line of text, 1 to 200 characters."""
 
 
 # --- windows -----------------------------------------------------------------------------
@@ -107,8 +152,11 @@ class RollingWindow(_Model):
     @field_validator("length")
     @classmethod
     def _whole_minutes(cls, value: timedelta) -> timedelta:
-        if value.total_seconds() % 60 or value < timedelta(minutes=5):
-            raise ValueError("a rolling window is a whole number of minutes, at least 5m")
+        if value.total_seconds() % 60 or not timedelta(minutes=5) <= value <= MAX_WINDOW:
+            raise ValueError(
+                "a rolling window is a whole number of minutes from 5m to "
+                f"{MAX_WINDOW.days}d (the history the store is sized for)"
+            )
         return value
 
     def describe(self) -> str:
@@ -316,14 +364,22 @@ class Timeslice(_Model):
 class SegmentOverride(_Model):
     """A different target for the segments whose labels match ``match`` (all pairs)."""
 
-    match: dict[str, str]
+    match: dict[str, LabelValue]
     target: Target
     name: str | None = None
 
 
 class Segments(_Model):
-    keys: list[str] = Field(default_factory=list)
+    keys: list[SegmentKeyName] = Field(default_factory=list, max_length=20)
     overrides: list[SegmentOverride] = Field(default_factory=list)
+
+    @field_validator("keys")
+    @classmethod
+    def _unique_keys(cls, keys: list[str]) -> list[str]:
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise ValueError(f"segment key(s) {repeated} are given more than once")
+        return keys
 
     @model_validator(mode="after")
     def _override_keys_known(self) -> Segments:
@@ -340,7 +396,7 @@ class Segments(_Model):
 class Alerting(_Model):
     enabled: bool = True
     catalog: str = "google-30d"
-    min_events: int = Field(default=20, ge=0)
+    min_events: int = Field(default=20, ge=0, le=10**12)
     """A condition needs at least this many eligible events in its long window."""
     max_burn_fraction: float = Field(default=0.9, gt=0.0, lt=1.0)
     """Low-target adaptation: factors above this share of the highest burn are lowered to it."""
@@ -380,10 +436,10 @@ class DataSettings(_Model):
 
 class SLO(_Model):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)
-    service: str = Field(min_length=1)
+    service: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
     description: str = ""
     owner: str = ""
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[LabelName, LabelValue] = Field(default_factory=dict)
     indicator: Indicator = Field(default_factory=IngestIndicator)
     target: Target
     window: Window
@@ -398,6 +454,14 @@ class SLO(_Model):
     """When events are eligible: a name from the config's ``schedules``, or a schedule
     written in place; None: always (errorbudget/schedules.py)."""
     runbook_url: str | None = None
+
+    @field_validator("runbook_url")
+    @classmethod
+    def _http_link(cls, value: str | None) -> str | None:
+        # the dashboard renders it as a link: javascript:, data:, … would run in the page
+        if value is not None and not re.match(r"^https?://[^\s/?#]+[^\s]*$", value):
+            raise ValueError(f"{value[:60]!r} is not an http(s) URL (the dashboard links to it)")
+        return value
 
     @model_validator(mode="after")
     def _timeslice_settings(self) -> SLO:

@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from errorbudget.durations import Duration, format_duration
+from errorbudget.limits import EARLIEST, LATEST
 
 LocalRange = tuple[int, int]
 """``[start, end)`` in minutes after local midnight (``end`` ≤ 1440: ``24:00`` ends a day)."""
@@ -47,7 +48,7 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --- times, ranges and weekdays ----------------------------------------------------------------
@@ -174,10 +175,22 @@ def describe_ranges(ranges: tuple[LocalRange, ...] | list[LocalRange]) -> str:
 # --- holidays and schedules --------------------------------------------------------------------
 
 
+def _in_range(day: dt.date) -> dt.date:
+    """A date of the accepted time range (``limits``: 2000 to 2099)."""
+    if not EARLIEST.date() <= day < LATEST.date():
+        raise ValueError(
+            f"{day.isoformat()} is outside the accepted range, 2000-01-01 to 2099-12-31"
+        )
+    return day
+
+
+Day = Annotated[dt.date, AfterValidator(_in_range)]
+
+
 class Holiday(_Model):
     """One local date that is closed all day (no ``hours``) or open only in ``hours``."""
 
-    date: dt.date
+    date: Day
     name: str = ""
     hours: Hours = Field(default_factory=list)
 
@@ -333,8 +346,8 @@ class MaintenanceWindow(_Model):
     weekdays: list[Weekday] = Field(default_factory=list)
     nth: list[Annotated[int, Field(ge=-5, le=5)]] = Field(default_factory=list)
     days_of_month: list[Annotated[int, Field(ge=-31, le=31)]] = Field(default_factory=list)
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: Day | None = None
+    ends_on: Day | None = None
     slos: list[str] = Field(default_factory=list)
     services: list[str] = Field(default_factory=list)
     segment: dict[str, str] = Field(default_factory=dict)

@@ -112,6 +112,10 @@ def _compose(
                 break
             if node is None:
                 break
+            too_big = _expansion_problem(node, source)
+            if too_big is not None:  # never construct it: validating would take hours
+                documents.append(Document(None, index, [too_big]))
+                break
             _walk(node, (), index, problems, source, environ, set())
             documents.append(Document(loader.construct_document(node), index, problems))
             if single:
@@ -132,6 +136,44 @@ def _compose(
         if loader is not None:
             loader.dispose()
     return documents
+
+
+MAX_EXPANDED_VALUES = 1_000_000
+"""The most values a document may hold once its aliases are expanded. Aliases are shared,
+not copied, when loading, but validation visits every expanded value: nine nested lists of
+ten aliases each (the "billion laughs") would take hours."""
+
+
+def _expansion_problem(root: yaml.Node, source: str) -> Problem | None:
+    """A problem when ``root`` expands to more than ``MAX_EXPANDED_VALUES`` values."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = 1  # a recursive alias counts once (and ends the recursion)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(size(key) + size(value) for key, value in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item) for item in node.value)
+        sizes[id(node)] = total
+        return total
+
+    try:
+        expanded = size(root)
+    except RecursionError:
+        expanded = MAX_EXPANDED_VALUES + 1
+    if expanded <= MAX_EXPANDED_VALUES:
+        return None
+    return Problem(
+        source,
+        root.start_mark.line + 1,
+        root.start_mark.column + 1,
+        f"the document expands to more than {MAX_EXPANDED_VALUES:,} values through its "
+        "aliases (*name): write the repeated parts out, or use fewer levels of aliases",
+    )
 
 
 def _walk(

@@ -23,16 +23,8 @@ import numpy as np
 import pytest
 
 from errorbudget.app import App
-from errorbudget.model import Exclusion, to_minute
-
-
-def approved_exclusion(
-    app: App, *, created_by: str, approver: str = "vera", **fields: Any
-) -> Exclusion:
-    """An exclusion that counts: proposed by ``created_by``, approved by an approver."""
-    proposed = app.propose_exclusion(proposed_by=created_by, **fields)
-    return app.approve_exclusion(proposed.id, approver=approver, role="approver")
-
+from errorbudget.model import to_minute
+from exclusion_records import approved_exclusion
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -179,12 +179,13 @@ async def test_bad_input_is_422_naming_the_field(
     ("query", "location"),
     [
         ("/slos/answered/timeline?step=5x", ["query", "step"]),
-        ("/slos/answered/timeline?segment=queue", ["query", "segment"]),
-        ("/slos/answered/status?segment=sales", ["query", "segment"]),
+        ("/slos/answered/timeline?segment=queue", ["query", "segment", 0]),
+        ("/slos/answered/status?segment=sales", ["query", "segment", 0]),
         ("/status?at=2026-11-20T10:00:00", ["query", "at"]),
         ("/status?state=burning", ["query", "state", 0]),
         ("/slos/answered/series/sales", ["path", "segment"]),
         ("/changes?limit=0", ["query", "limit"]),
+        ("/slos/answered/timeline?step=1m&start=2026-10-01T00:00Z", ["query", "step"]),
     ],
 )
 async def test_bad_queries_are_422_naming_the_parameter(
@@ -225,7 +226,6 @@ async def test_bad_queries_are_422_naming_the_parameter(
             422,
             "an exclusion must end after it starts",
         ),
-        ("GET", "/slos/answered/timeline?step=1m&start=2026-10-01T00:00Z", None, 422, "too long"),
     ],
 )
 async def test_unknown_ids_and_unusable_requests_say_so(

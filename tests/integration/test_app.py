@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -13,17 +12,9 @@ from hypothesis import strategies as st
 
 from errorbudget.app import App
 from errorbudget.config import parse_config
-from errorbudget.model import Exclusion, to_minute
+from errorbudget.model import to_minute
 from errorbudget.store import Store
-
-
-def approved_exclusion(
-    app: App, *, created_by: str, approver: str = "vera", **fields: Any
-) -> Exclusion:
-    """An exclusion that counts: proposed by ``created_by``, approved by an approver."""
-    proposed = app.propose_exclusion(proposed_by=created_by, **fields)
-    return app.approve_exclusion(proposed.id, approver=approver, role="approver")
-
+from exclusion_records import approved_exclusion
 
 AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 # These tests write an hour or a few into day-long windows: they judge the budget on

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -18,19 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from errorbudget.app import App
-from errorbudget.model import BudgetStatus, Exclusion, to_minute
+from errorbudget.model import BudgetStatus, to_minute
 from errorbudget.report import status_to_dict
 from errorbudget.web.app import create_app
 from errorbudget.web.pages_detail import build_detail
-
-
-def approved_exclusion(
-    app: App, *, created_by: str, approver: str = "vera", **fields: Any
-) -> Exclusion:
-    """An exclusion that counts: proposed by ``created_by``, approved by an approver."""
-    proposed = app.propose_exclusion(proposed_by=created_by, **fields)
-    return app.approve_exclusion(proposed.id, approver=approver, role="approver")
-
+from exclusion_records import approved_exclusion
 
 NEW_YORK = ZoneInfo("America/New_York")
 AT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # Friday 03:00 in New York: out of hours

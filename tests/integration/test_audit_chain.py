@@ -27,6 +27,7 @@ pytestmark = pytest.mark.anyio
 
 OLGA = {"Authorization": "Bearer operator-token-0001"}
 VERA = {"Authorization": "Bearer approver-token-0001"}
+ADA = {"Authorization": "Bearer admin-token-0000001"}
 V1 = api.PREFIX
 
 
@@ -429,8 +430,11 @@ async def test_the_audit_log_through_the_api_filters_pages_and_says_it_verifies(
                 "change.submit",
             ]
             assert approvals["entries"][0]["records"][0][:2] == ["approvals", 1]
+            # a full check reads the whole store: an admin's call, not every reader's
+            refused = await http.get(f"{V1}/audit?subject=change:1&verify=full", headers=OLGA)
+            assert refused.status_code == 403 and "needs the admin role" in refused.text
             subject = (
-                await http.get(f"{V1}/audit?subject=change:1&verify=full", headers=OLGA)
+                await http.get(f"{V1}/audit?subject=change:1&verify=full", headers=ADA)
             ).json()
             assert subject["chain"]["scope"] == "full" and subject["chain"]["verified"]
             window = (await http.get(f"{V1}/audit?since=2030-01-01T00:00:00Z", headers=OLGA)).json()
@@ -452,7 +456,7 @@ async def test_the_audit_log_through_the_api_filters_pages_and_says_it_verifies(
             assert broken["chain"]["verified"] is False
             assert broken["entries"][0]["verified"] is False
             assert "does not match its hash" in broken["entries"][0]["problem"]
-            full = (await http.get(f"{V1}/audit?verify=full&limit=1", headers=VERA)).json()
+            full = (await http.get(f"{V1}/audit?verify=full&limit=1", headers=ADA)).json()
             assert full["chain"]["problems"][0].startswith(f"audit_log {approve['id']}: ")
 
 

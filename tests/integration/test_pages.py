@@ -18,20 +18,12 @@ import pytest
 from fastapi import FastAPI
 
 from errorbudget.app import App
-from errorbudget.model import Exclusion, to_minute
+from errorbudget.model import to_minute
 from errorbudget.web.app import create_app
 from errorbudget.web.pages_changes import build_changes
 from errorbudget.web.pages_detail import build_detail
 from errorbudget.web.pages_overview import build_exec, build_overview
-
-
-def approved_exclusion(
-    app: App, *, created_by: str, approver: str = "vera", **fields: Any
-) -> Exclusion:
-    """An exclusion that counts: proposed by ``created_by``, approved by an approver."""
-    proposed = app.propose_exclusion(proposed_by=created_by, **fields)
-    return app.approve_exclusion(proposed.id, approver=approver, role="approver")
-
+from exclusion_records import approved_exclusion
 
 AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 VIEWER = "viewer-token-0123456789"

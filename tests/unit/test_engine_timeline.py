@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -15,16 +14,8 @@ from errorbudget import history
 from errorbudget.app import App
 from errorbudget.engine import timeline
 from errorbudget.errors import InvalidRequestError, NotFoundError
-from errorbudget.model import CalendarWindow, Exclusion, RollingWindow, from_minute, to_minute
-
-
-def approved_exclusion(
-    app: App, *, created_by: str, approver: str = "vera", **fields: Any
-) -> Exclusion:
-    """An exclusion that counts: proposed by ``created_by``, approved by an approver."""
-    proposed = app.propose_exclusion(proposed_by=created_by, **fields)
-    return app.approve_exclusion(proposed.id, approver=approver, role="approver")
-
+from errorbudget.model import CalendarWindow, RollingWindow, from_minute, to_minute
+from exclusion_records import approved_exclusion
 
 AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CONFIG = """\

@@ -16,6 +16,7 @@ from errorbudget.store import AuditEntry, Store, schema
 from errorbudget.store.records import encode_snapshot
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+M0 = int(T0.timestamp()) // 60  # counts are stored from 2000 on (errorbudget.limits)
 
 
 class FakeClock:
@@ -62,10 +63,10 @@ def test_an_empty_file_is_migrated_and_data_survives_reopening(tmp_path: Path) -
     path.touch()
     with Store.open(path) as store:
         [series] = store.series_ids("slo", [()])
-        store.write_counts(np.array([series]), np.array([100]), np.array([1]), np.array([2]))
+        store.write_counts(np.array([series]), np.array([M0 + 100]), np.array([1]), np.array([2]))
     with Store.open(str(path)) as store:
         assert store.schema_version == schema.LATEST_VERSION
-        assert store.sums([series], [(0, 200)]).tolist() == [[[1.0, 2.0]]]
+        assert store.sums([series], [(M0, M0 + 200)]).tolist() == [[[1.0, 2.0]]]
 
 
 def test_a_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
@@ -127,10 +128,10 @@ def test_a_second_store_on_the_same_file_sees_committed_writes(tmp_path: Path) -
     with Store.open(path) as writer, Store.open(path) as reader:
         [series] = writer.series_ids("slo", [()])
         with writer.transaction():
-            writer.write_counts(np.array([series]), np.array([60]), np.array([1]), np.array([1]))
-            assert writer.data_bounds() == (60, 61)  # a read inside sees its own write
+            writer.write_counts(np.array([series]), np.array([M0]), np.array([1]), np.array([1]))
+            assert writer.data_bounds() == (M0, M0 + 1)  # a read inside sees its own write
             assert reader.data_bounds() is None  # others do not, until commit
-        assert reader.data_bounds() == (60, 61)
+        assert reader.data_bounds() == (M0, M0 + 1)
 
 
 def test_migration_scripts_split_into_complete_statements() -> None:
@@ -263,12 +264,12 @@ def test_revoking_keeps_the_record_and_is_audited(store: Store) -> None:
 
 def test_an_exclusion_never_changes_raw_counts(store: Store) -> None:
     [series] = store.series_ids("billing-answer", [()])
-    store.write_counts(np.array([series]), np.array([1010]), np.array([1]), np.array([5]))
-    exclusion = store.propose_exclusion(**_exclusion_args())  # type: ignore[arg-type]
+    store.write_counts(np.array([series]), np.array([M0 + 10]), np.array([1]), np.array([5]))
+    exclusion = store.propose_exclusion(**_exclusion_args(start=M0, end=M0 + 60))  # type: ignore[arg-type]
     store.review_exclusion(exclusion.id, reviewer="bob", role="approver", decision="approve")
-    assert store.sums([series], [(1000, 1060)]).tolist() == [[[1.0, 5.0]]]
+    assert store.sums([series], [(M0, M0 + 60)]).tolist() == [[[1.0, 5.0]]]
     store.revoke_exclusion(exclusion.id, revoked_by="alice")
-    assert store.sums([series], [(1000, 1060)]).tolist() == [[[1.0, 5.0]]]
+    assert store.sums([series], [(M0, M0 + 60)]).tolist() == [[[1.0, 5.0]]]
 
 
 def test_missing_exclusions_are_not_found(store: Store) -> None:

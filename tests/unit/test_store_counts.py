@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from errorbudget.errors import NotFoundError, StoreError
+from errorbudget.limits import MAX_COUNT
 from errorbudget.store import Store, blocks
 
 DAY = 1440
@@ -134,13 +135,19 @@ def test_two_sources_add_up_and_each_replaces_only_itself(store: Store) -> None:
 
 
 def test_counts_of_every_width_round_trip(store: Store) -> None:
+    # a minute holds at most MAX_COUNT (10**9, four bytes); day rows' hourly sums go wider
     [series] = _ids(store, 1)
-    values = [0, 255, 256, 65_535, 65_536, 2**32 - 1, 2**32, 2**40]
+    values = [0, 255, 256, 65_535, 65_536, MAX_COUNT]
     hours = [(BASE // 60 + 2 + i) * 60 for i in range(len(values))]
     _write(store, [series] * len(values), hours, values, values)
     good, _ = store.minute_arrays([series], hours[0], hours[-1] + 1)
     assert good[0, np.asarray(hours) - hours[0]].tolist() == [float(v) for v in values]
     assert store.sums([series], [(hours[0], hours[-1] + 1)])[0, 0, 1] == float(sum(values))
+    whole_hour = np.arange(hours[-1] + 60, hours[-1] + 120)  # 60 × 10**9: 8 bytes an hour
+    _write(store, [series] * 60, whole_hour, [MAX_COUNT] * 60, [MAX_COUNT] * 60)
+    day = whole_hour[0] // DAY * DAY
+    assert store.sums([series], [(day, day + DAY)])[0, 0, 1] == float(sum(values) + 60 * MAX_COUNT)
+    _day_rollups_match_blocks(store)
 
 
 # --- validation ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from errorbudget.durations import parse_duration
+from errorbudget.limits import time_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,13 +49,16 @@ def parse_time(text: str) -> datetime:
     if text == "now":
         return datetime.now(tz=UTC)
     if text.startswith("-"):
-        return datetime.now(tz=UTC) - parse_duration(text[1:])
+        return datetime.now(tz=UTC) - parse_duration(text[1:])  # at most 3660d: in range
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"{text!r} is not a time (use e.g. 2026-11-01T10:00Z, now, -2h)") from None
     if moment.tzinfo is None:
         raise ValueError(f"{text!r} has no time zone (add Z or +01:00)")
+    problem = time_problem(moment)
+    if problem is not None:
+        raise ValueError(problem)
     return moment
 
 

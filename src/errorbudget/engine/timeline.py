@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +32,8 @@ TIMELINE_WINDOWS: tuple[str, ...] = ("1h", "6h", "1d")
 
 MAX_POINTS = 5000
 """The most instants one timeline may have."""
+DEFAULT_SPAN = timedelta(days=30)
+"""A timeline's range when none is given."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,8 @@ from errorbudget.ingest.reader import REQUIRED_COLUMNS, FileReader, detect_forma
 from errorbudget.ingest.report import MAX_PROBLEMS, FileReport, IngestReport
 from errorbudget.ingest.series import CountsStore, Grouped, SeriesResolver, group_rows
 from errorbudget.ingest.validate import Checked, Validator
-from errorbudget.model import SLO
+from errorbudget.limits import MAX_COUNT, MAX_COUNT_TEXT
+from errorbudget.model import SLO, from_minute, segment_label
 
 Progress = Callable[[int, int], None]
 _T = TypeVar("_T")
@@ -275,12 +276,32 @@ class _FileIngest:
             self.parts.append(rows)
             return
         rewritten = fold.fold(rows)
+        self._check_sums(rows, resolver)
         self.store.write_counts(series, rows.minute, rows.good, rows.total, self.options.source)
         self.rows_written += len(rows) - rewritten
+
+    def _check_sums(self, rows: MinuteRows, resolver: SeriesResolver) -> None:
+        """Rows of one series and minute are summed: the sum is held to ``MAX_COUNT`` too (each
+        row is, by the validator). Raised inside the file's transaction: nothing is written."""
+        over = np.flatnonzero(rows.total > MAX_COUNT)
+        if not over.size:
+            return
+        row = int(over[0])
+        slo, values = resolver.series_of(int(rows.series[row]))
+        keys = self.slos[slo].segments.keys
+        segment = segment_label(tuple(sorted(zip(keys, values, strict=True))))
+        at = from_minute(int(rows.minute[row])).strftime("%Y-%m-%dT%H:%MZ")
+        message = (
+            f"the rows of SLO {self.slos[slo].id!r} {segment} at {at} add up to "
+            f"{int(rows.total[row]):,} events, more than {MAX_COUNT_TEXT}, the most one "
+            f"series may count in a minute ({over.size:,} such minutes)"
+        )
+        raise IngestError(message, [Problem(str(self.path), 0, 0, message)])
 
     def _write_whole(self, resolver: SeriesResolver) -> None:
         rows = aggregate(MinuteRows.concat(self.parts))  # sorted by series, then minute
         self.parts.clear()
+        self._check_sums(rows, resolver)
         for at in range(0, len(rows), _WRITE_ROWS):
             part = slice(at, at + _WRITE_ROWS)
             self.store.write_counts(

@@ -127,6 +127,8 @@ class SeriesResolver:
         self.validator = validator
         self.dense: dict[tuple[int, tuple[str, ...]], int] = {}
         self.store_ids: list[int] = []
+        self.series: list[tuple[int, tuple[str, ...]]] = []
+        """Per dense id: (the SLO's index, the values of its segment keys)."""
         self._store_id_array = np.zeros(0, dtype=np.int64)
 
     def resolve(self, grouped: Grouped) -> Int64Array:
@@ -146,7 +148,12 @@ class SeriesResolver:
             for (at, values), store_id in zip(wanted, ids, strict=True):
                 dense[at] = self.dense[(slo, values)] = len(self.store_ids)
                 self.store_ids.append(int(store_id))
+                self.series.append((slo, values))
         return dense
+
+    def series_of(self, dense: int) -> tuple[int, tuple[str, ...]]:
+        """(SLO index, segment values) of a dense id, for messages."""
+        return self.series[dense]
 
     def store_id_of(self, dense: Int64Array) -> Int64Array:
         if self._store_id_array.size != len(self.store_ids):

@@ -1,8 +1,10 @@
 """Checking the rows of a batch, vectorised: one boolean mask per kind of problem.
 
 A row is written when it names a configured SLO, has a value for each of that SLO's
-segment keys, a time with a zone (RFC 3339) or in Unix seconds, and counts with
-``0 <= good <= total``. Messages are only built for the rows that fail, so a clean batch
+segment keys (at most ``MAX_NAME`` characters, no control characters), a time with a zone
+(RFC 3339) or in Unix seconds inside the accepted range (``limits``: 2000 to 2100), and
+counts with ``0 <= good <= total <= MAX_COUNT`` — on the Arrow fast path (int64 columns)
+and the text path alike. Messages are only built for the rows that fail, so a clean batch
 costs a handful of Arrow and numpy passes.
 """
 
@@ -19,6 +21,14 @@ import pyarrow.compute as pc
 
 from errorbudget.ingest.batch import Batch
 from errorbudget.ingest.reader import TIMESTAMP
+from errorbudget.limits import (
+    EARLIEST_MINUTE,
+    LATEST_MINUTE,
+    MAX_COUNT,
+    MAX_COUNT_TEXT,
+    MAX_NAME,
+    TIME_RANGE_TEXT,
+)
 from errorbudget.model import SLO
 from errorbudget.yamlsource import did_you_mean
 
@@ -26,12 +36,13 @@ Int64Array = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]
 BoolArray = npt.NDArray[np.bool_]
 
-MAX_MINUTE = (1 << 32) - 1
-"""The store's last minute (year 10136); later times are refused as out of range."""
-
 _EPOCH = r"^\s*-?[0-9]{1,15}\s*$"
 _ZONED = r"[0-9](Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 _COUNT = r"^\s*[0-9]{1,18}\s*$"
+_DIGITS = re.compile(r"^\s*[0-9]+\s*$")
+_CONTROL = r"[\x00-\x1f\x7f]"
+_MILLISECONDS = 10**11
+"""Unix seconds past this (year 5138) are probably milliseconds."""
 _NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}([.,]\d+)?)?)?)?$")
 _MS_PER_MINUTE = 60_000
 
@@ -166,7 +177,8 @@ class Validator:
             bad_text = np.zeros(rows, dtype=bool)
         else:
             minute, bad_text = _parse_times(column, empty)
-        out_of_range = ~empty & ~bad_text & ((minute < 0) | (minute > MAX_MINUTE))
+        in_range = (minute >= EARLIEST_MINUTE) & (minute < LATEST_MINUTE)
+        out_of_range = ~empty & ~bad_text & ~in_range
         checked.minute = minute
 
         def explain(row: int) -> str:
@@ -175,7 +187,10 @@ class Validator:
                 return _absent("time", value)
             if out_of_range[row]:
                 shown = value.isoformat() if hasattr(value, "isoformat") else value
-                return f"time {shown!r} is out of range (before 1970, or not Unix seconds)"
+                hint = ""
+                if abs(int(minute[row])) * 60 > _MILLISECONDS:
+                    hint = " (Unix times are in seconds, not milliseconds)"
+                return f"time {shown!r} is outside the accepted range, {TIME_RANGE_TEXT}{hint}"
             if isinstance(value, str) and _NAIVE.match(value.strip()):
                 return f"time {value!r} has no zone or offset (add Z or +hh:mm)"
             return f"time {value!r} is neither RFC 3339 with a zone nor Unix seconds"
@@ -186,20 +201,27 @@ class Validator:
         self, checked: Checked, name: str, column: pa.Array, readable: BoolArray
     ) -> BoolArray:
         empty = _empty(column)
-        if pa.types.is_integer(column.type):
+        if pa.types.is_integer(column.type):  # Arrow's fast path: int64, no text to check
             values = column.fill_null(0).to_numpy()
-            bad = ~empty & (values < 0)
+            bad = ~empty & ((values < 0) | (values > MAX_COUNT))
         else:
             well_formed = pc.fill_null(pc.match_substring_regex(column, _COUNT), False)
-            bad = ~empty & ~well_formed.to_numpy(zero_copy_only=False)
             numbers = pc.if_else(well_formed, pc.utf8_trim_whitespace(column), "0")
             values = numbers.cast(pa.int64()).to_numpy()
+            bad = ~empty & (~well_formed.to_numpy(zero_copy_only=False) | (values > MAX_COUNT))
+            values = np.where(bad, 0, values)
         setattr(checked, name, values)
 
         def explain(row: int) -> str:
             value = column[row].as_py()
             if empty[row]:
                 return _absent(name, value)
+            if (isinstance(value, int) and value >= 0) or _DIGITS.match(str(value)):
+                shown = str(value).strip()
+                return (
+                    f"{name} {shown} is more than {MAX_COUNT_TEXT}, the most one series may "
+                    "count in a minute"
+                )
             return f"{name} {value!r} is not a non-negative integer"
 
         failed: BoolArray = readable & (empty | bad)
@@ -231,6 +253,22 @@ class Validator:
             self._fail(
                 checked, needed & blank[codes], self._explain_blank(key, column, checked.slo)
             )
+            odd = _odd_values(encoded.dictionary, rank)
+            if odd.any():
+                self._fail(checked, needed & odd[codes], self._explain_odd(key, column))
+
+    @staticmethod
+    def _explain_odd(key: str, column: pa.Array) -> Callable[[int], str]:
+        def explain(row: int) -> str:
+            value = str(column[row].as_py())
+            if len(value) > MAX_NAME:
+                return (
+                    f"{key} value {value[:40]!r}… has {len(value):,} characters; "
+                    f"a segment value has at most {MAX_NAME}"
+                )
+            return f"{key} value {value!r} has a control character; a segment value is text"
+
+        return explain
 
     def _explain_missing(self, key: str, slo: Int32Array) -> Callable[[int], str]:
         def explain(row: int) -> str:
@@ -248,6 +286,17 @@ class Validator:
 
 def _absent(name: str, value: object) -> str:
     return f"no {name} value" if value is None else f"{name} is empty"
+
+
+def _odd_values(dictionary: pa.Array, rank: Int32Array) -> BoolArray:
+    """Per sorted value (and a last False for null): longer than ``MAX_NAME`` characters, or
+    holding a control character (a label, shown on pages and in metrics, is one line)."""
+    long = pc.greater(pc.utf8_length(dictionary), MAX_NAME)
+    control = pc.match_substring_regex(dictionary, _CONTROL)
+    odd_found = pc.fill_null(pc.or_(long, control), False).to_numpy(zero_copy_only=False)
+    odd = np.zeros(len(dictionary) + 1, dtype=bool)
+    odd[rank[:-1]] = odd_found
+    return odd
 
 
 def _column(table: pa.Table, name: str) -> pa.Array:

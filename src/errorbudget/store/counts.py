@@ -6,6 +6,10 @@ re-sent minutes replace and the others stay; whole-hour blocks need no read. All
 are then upserted with one ``executemany``. Finally the ``day_counts`` rows of the touched
 days get the touched hours' sums recomputed from the stored blocks (all sources), so the
 rollups never drift from the raw counts. No Python loop runs per minute row.
+
+Every write is held to ``limits``: minutes in the accepted time range (2000 to 2100) and
+counts of at most ``MAX_COUNT`` per (series, minute, source) — after adding, for
+``add_counts`` — so no int64 sum of the store can overflow (``limits.MAX_COUNT`` says why).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from errorbudget.errors import StoreError
+from errorbudget.limits import EARLIEST_MINUTE, LATEST_MINUTE, MAX_COUNT, MAX_COUNT_TEXT
 from errorbudget.store import blocks
 from errorbudget.store.blocks import FULL_MASK, HOURS_PER_DAY, Int64Array
 from errorbudget.store.series import check_series_exist, source_id
@@ -110,8 +115,12 @@ def write_counts(
     checks = (
         (good_a < 0, "good is negative"),
         (good_a > total_a, "good is larger than total"),
+        (total_a > MAX_COUNT, f"total is more than {MAX_COUNT_TEXT}, the most a minute may count"),
         ((series_a < 1) | (series_a > blocks.MAX_SERIES_ID), "the series id is out of range"),
-        ((minutes_a < 0) | (minutes_a > blocks.MAX_MINUTE), "the minute is out of range"),
+        (
+            (minutes_a < EARLIEST_MINUTE) | (minutes_a >= LATEST_MINUTE),
+            "the minute is out of range (2000-01-01 to 2100-01-01)",
+        ),
     )
     for bad, problem in checks:
         row = _first(bad)
@@ -232,8 +241,12 @@ def add_counts(
         return 0
     if bool((good_a < 0).any() or (good_a > total_a).any()):
         raise StoreError("counts to add need 0 <= good <= total")
-    if bool(((series_a < 1) | (minutes_a < 0) | (minutes_a > blocks.MAX_MINUTE)).any()):
+    if bool(((series_a < 1) | (minutes_a < EARLIEST_MINUTE) | (minutes_a >= LATEST_MINUTE)).any()):
         raise StoreError("a series id or minute to add to is out of range")
+    if bool((total_a > MAX_COUNT).any()):
+        raise StoreError(
+            f"a count to add is more than {MAX_COUNT_TEXT}, the most a minute may count"
+        )
     keys = (series_a << 32) | (minutes_a // blocks.MINUTES_PER_HOUR)
     wanted = np.unique(keys)
     source_key = source_id(connection, source)

@@ -18,9 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from errorbudget.web import api_audit, api_changes, api_ingest, api_records, api_status
-from errorbudget.web.api_common import PREFIX, router
+from errorbudget.web.api_common import PREFIX, router, validation_error
+from errorbudget.web.api_errors import errors
 from errorbudget.web.api_models import IdentityOut
 from errorbudget.web.auth import Authenticator, Viewer
 
@@ -29,7 +31,9 @@ __all__ = ["PREFIX", "register"]
 _identity = router("identity")
 
 
-@_identity.get("/whoami", response_model=IdentityOut, summary="Who the token is")
+@_identity.get(
+    "/whoami", response_model=IdentityOut, summary="Who the token is", responses=errors(401)
+)
 def whoami(caller: Viewer) -> dict[str, Any]:
     """The acting identity (a token's name and role, or anonymous when reads are open)."""
     return {"name": caller.name, "role": caller.role, "anonymous": caller.anonymous}
@@ -39,6 +43,7 @@ def register(web: FastAPI) -> None:
     """Add the API's routers to ``web`` (called by ``web.app.create_app``)."""
     # Built now so a bad $ERRORBUDGET_TOKENS fails at start-up, not on the first request.
     web.state.auth = Authenticator.from_settings(web.state.eb.loaded.config.server)
+    web.add_exception_handler(RequestValidationError, validation_error)
     web.include_router(_identity)
     for module in (api_status, api_records, api_changes, api_ingest, api_audit):
         web.include_router(module.routes)

@@ -12,6 +12,8 @@ from errorbudget.model import BudgetStatus, SegmentKey
 from errorbudget.report import gate_to_dict, review_to_dict, status_to_dict
 from errorbudget.store.changes import ChangeStatus
 from errorbudget.web.api_common import EB, router
+from errorbudget.web.api_errors import READ, WRITE, errors
+from errorbudget.web.api_inputs import RecordId, ServiceQuery
 from errorbudget.web.api_models import (
     ChangeIn,
     ChangeOut,
@@ -27,12 +29,14 @@ from errorbudget.web.auth import Approver, Operator, Viewer
 routes = router("changes and the gate")
 
 
-@routes.get("/changes", response_model=list[ChangeOut], summary="Changes")
+@routes.get("/changes", response_model=list[ChangeOut], summary="Changes", responses=errors(*READ))
 def list_changes(
     app: EB,
     caller: Viewer,
-    status: Annotated[list[ChangeStatus], Query(description="Only these statuses.")] = [],  # noqa: B006
-    service: str | None = None,
+    status: Annotated[
+        list[ChangeStatus], Query(max_length=20, description="Only these statuses.")
+    ] = [],  # noqa: B006
+    service: ServiceQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     """Changes, newest first, each judged by the decision stored with it."""
@@ -41,19 +45,35 @@ def list_changes(
     ]
 
 
-@routes.get("/changes/{change_id}", response_model=ChangeOut, summary="One change")
-def get_change(app: EB, caller: Viewer, change_id: int) -> dict[str, Any]:
+@routes.get(
+    "/changes/{change_id}",
+    response_model=ChangeOut,
+    summary="One change",
+    responses=errors(*READ, 404),
+)
+def get_change(app: EB, caller: Viewer, change_id: RecordId) -> dict[str, Any]:
     return review_to_dict(app.change(change_id))
 
 
-@routes.get("/changes/{change_id}/gate", response_model=ChangeOut, summary="Re-judge a change now")
-def change_gate(app: EB, caller: Viewer, change_id: int) -> dict[str, Any]:
+@routes.get(
+    "/changes/{change_id}/gate",
+    response_model=ChangeOut,
+    summary="Re-judge a change now",
+    responses=errors(*READ, 404),
+)
+def change_gate(app: EB, caller: Viewer, change_id: RecordId) -> dict[str, Any]:
     """The gate's answer for the change at this instant (its scope's budgets now, and its
     approvals): what ``errorbudget gate --change`` reports. Not recorded."""
     return review_to_dict(app.change_gate(change_id, actor=caller.name, record=False))
 
 
-@routes.post("/changes", response_model=ChangeOut, status_code=201, summary="Submit a change")
+@routes.post(
+    "/changes",
+    response_model=ChangeOut,
+    status_code=201,
+    summary="Submit a change",
+    responses=errors(*WRITE, 404),
+)
 def submit_change(app: EB, caller: Operator, body: ChangeIn) -> dict[str, Any]:
     """Judge the change by the gate now (recorded with its budget snapshot), estimate its
     budget impact, and store it pending with the caller as author. Needs operator."""
@@ -70,9 +90,14 @@ def submit_change(app: EB, caller: Operator, body: ChangeIn) -> dict[str, Any]:
     return review_to_dict(judged)
 
 
-@routes.post("/changes/{change_id}/approve", response_model=ChangeOut, summary="Approve a change")
+@routes.post(
+    "/changes/{change_id}/approve",
+    response_model=ChangeOut,
+    summary="Approve a change",
+    responses=errors(*WRITE, 404, 409),
+)
 def approve_change(
-    app: EB, caller: Approver, change_id: int, body: ReviewIn | None = None
+    app: EB, caller: Approver, change_id: RecordId, body: ReviewIn | None = None
 ) -> dict[str, Any]:
     """Needs the approver role; nobody approves their own change (403). 409 unless the
     change is pending."""
@@ -82,9 +107,14 @@ def approve_change(
     )
 
 
-@routes.post("/changes/{change_id}/reject", response_model=ChangeOut, summary="Reject a change")
+@routes.post(
+    "/changes/{change_id}/reject",
+    response_model=ChangeOut,
+    summary="Reject a change",
+    responses=errors(*WRITE, 404, 409),
+)
 def reject_change(
-    app: EB, caller: Approver, change_id: int, body: ReviewIn | None = None
+    app: EB, caller: Approver, change_id: RecordId, body: ReviewIn | None = None
 ) -> dict[str, Any]:
     """Needs the approver role; not the change's author (who withdraws instead)."""
     comment = body.comment if body is not None else ""
@@ -93,9 +123,14 @@ def reject_change(
     )
 
 
-@routes.post("/changes/{change_id}/withdraw", response_model=ChangeOut, summary="Withdraw a change")
+@routes.post(
+    "/changes/{change_id}/withdraw",
+    response_model=ChangeOut,
+    summary="Withdraw a change",
+    responses=errors(*WRITE, 404, 409),
+)
 def withdraw_change(
-    app: EB, caller: Operator, change_id: int, body: WithdrawIn | None = None
+    app: EB, caller: Operator, change_id: RecordId, body: WithdrawIn | None = None
 ) -> dict[str, Any]:
     """The change's author (operator or above) or an admin; 409 once rejected or shipped."""
     reason = body.reason if body is not None else ""
@@ -104,9 +139,14 @@ def withdraw_change(
     )
 
 
-@routes.post("/changes/{change_id}/ship", response_model=ChangeOut, summary="Mark shipped")
+@routes.post(
+    "/changes/{change_id}/ship",
+    response_model=ChangeOut,
+    summary="Mark shipped",
+    responses=errors(*WRITE, 404, 409),
+)
 def ship_change(
-    app: EB, caller: Operator, change_id: int, body: ShipIn | None = None
+    app: EB, caller: Operator, change_id: RecordId, body: ShipIn | None = None
 ) -> dict[str, Any]:
     """Mark the change shipped and annotate the timeline; 409 while the gate does not let
     it through (under enforcement ``enforce``). The gate is judged now, at the server's
@@ -116,7 +156,12 @@ def ship_change(
     return review_to_dict(app.ship_change(change_id, actor=caller.name, shipped_at=at))
 
 
-@routes.post("/gate/decide", response_model=GateOut, summary="Decide on a change")
+@routes.post(
+    "/gate/decide",
+    response_model=GateOut,
+    summary="Decide on a change",
+    responses=errors(*WRITE, 404),
+)
 def gate_decide(app: EB, caller: Operator, body: GateIn) -> Response:
     """``errorbudget gate`` over HTTP: judge a change to ``service`` by the budgets in its
     scope; the decision is recorded in the audit log with its snapshot. Needs operator."""
@@ -151,11 +196,16 @@ def gate_decide(app: EB, caller: Operator, body: GateIn) -> Response:
     return Response(orjson.dumps(gate_to_dict(result, row)), media_type="application/json")
 
 
-@routes.get("/gate/decisions", response_model=list[GateRecordOut], summary="Past decisions")
+@routes.get(
+    "/gate/decisions",
+    response_model=list[GateRecordOut],
+    summary="Past decisions",
+    responses=errors(*READ),
+)
 def gate_decisions(
     app: EB,
     caller: Viewer,
-    service: str | None = None,
+    service: ServiceQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     """Gate decisions from the audit log, newest first, with the snapshot behind each."""

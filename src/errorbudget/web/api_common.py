@@ -4,16 +4,17 @@ statuses, the App dependency, and parsers whose 422s name the field."""
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from errorbudget.app import App
-from errorbudget.durations import parse_duration
 from errorbudget.errors import (
     ConflictError,
     ErrorBudgetError,
@@ -25,6 +26,7 @@ from errorbudget.errors import (
     PermissionDeniedError,
     StoreBusyError,
 )
+from errorbudget.yamlsource import did_you_mean
 
 PREFIX = "/api/v1"
 
@@ -64,9 +66,67 @@ class ApiRoute(APIRoute):
         return route
 
 
+_QUERY_NAMES = "errorbudget_query_names"
+
+
+async def known_query(request: Request) -> None:
+    """Refuse query parameters the route does not take, and a single-valued one given twice
+    (422 naming each): ``?sevice=billing`` would otherwise answer every service's records as
+    if filtered, and ``?service=a&service=b`` silently mean ``b``."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    names: dict[str, bool] | None = getattr(route, _QUERY_NAMES, None)
+    if names is None:
+        names = dict(_query_names(route.dependant))
+        setattr(route, _QUERY_NAMES, names)
+    problems = []
+    for name in dict.fromkeys(request.query_params):
+        if name not in names:
+            known = ", ".join(sorted(names)) or "none"
+            message = (
+                f"unknown query parameter{did_you_mean(name, sorted(names))} "
+                f"(this route takes: {known})"
+            )
+        elif not names[name] and len(request.query_params.getlist(name)) > 1:
+            message = f"{name} is given more than once; it takes one value"
+        else:
+            continue
+        problems.append(
+            {
+                "loc": ("query", name),
+                "msg": message,
+                "type": "value_error",
+                "input": request.query_params.get(name),
+            }
+        )
+    if problems:
+        raise RequestValidationError(problems)
+
+
+def _query_names(dependant: Dependant) -> list[tuple[str, bool]]:
+    """(name, repeatable?) of the query parameters of a route and of its dependencies."""
+    names = [(p.alias, _is_list(p.field_info.annotation)) for p in dependant.query_params]
+    for sub in dependant.dependencies:
+        names += _query_names(sub)
+    return names
+
+
+def _is_list(annotation: Any) -> bool:
+    """Whether a parameter's type is a list (``list[str] | None``, ``Annotated[list[…]]``)."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_is_list(member) for member in get_args(annotation))
+    return get_origin(annotation) in (list, set, tuple)
+
+
+KnownQuery = Depends(known_query)
+
+
 def router(tag: str) -> APIRouter:
-    """A router for one concern of the API."""
-    return APIRouter(prefix=PREFIX, tags=[tag], route_class=ApiRoute)
+    """A router for one concern of the API: its routes refuse unknown query parameters."""
+    return APIRouter(prefix=PREFIX, tags=[tag], route_class=ApiRoute, dependencies=[KnownQuery])
 
 
 async def get_app(request: Request) -> App:  # async: no thread-pool hop (see web.auth)
@@ -96,8 +156,19 @@ def parse_segment(pairs: list[str], name: str = "segment") -> dict[str, str]:
     return segment
 
 
-def parse_step(text: str, name: str = "step") -> timedelta:
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise invalid(("query", name), str(exc), text) from exc
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 for refused input, with text made encodable: a lone UTF-16 surrogate
+    in the refused value (``"\\ud800"`` in a JSON body) made the error itself a 500."""
+    assert isinstance(exc, RequestValidationError)
+    errors = _encodable(jsonable_encoder(exc.errors()))
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+def _encodable(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(item) for item in value]
+    return value

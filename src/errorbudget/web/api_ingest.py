@@ -8,7 +8,9 @@ writes nothing and answers 422 listing the problems by line.
 ``Idempotency-Key`` (optional, per token): the result of a successful write is kept under
 the key; the same key with the same body replays it (header ``Idempotent-Replayed: true``)
 without writing again, the same key with another body is 409. Failed writes are not kept,
-so a corrected body may be sent again under the same key.
+so a corrected body may be sent again under the same key. The key is looked up, the counts
+written and the result kept in one ``BEGIN IMMEDIATE`` transaction: of concurrent requests
+with one key exactly one writes, the others wait and then get its replay (or 409).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +29,9 @@ from starlette.concurrency import run_in_threadpool
 from errorbudget.app import App
 from errorbudget.errors import ConflictError
 from errorbudget.ingest import IngestReport, ingest_files
+from errorbudget.limits import MAX_NAME
 from errorbudget.web.api_common import EB, router
+from errorbudget.web.api_errors import errors
 from errorbudget.web.api_models import IngestOut
 from errorbudget.web.auth import Operator
 
@@ -62,19 +67,15 @@ def _error(status: int, detail: str, **extra: Any) -> JSONResponse:
     response_model=IngestOut,
     summary="Ingest counts",
     openapi_extra={"requestBody": _BODY_SCHEMA},
-    responses={
-        409: {"description": "The idempotency key was used with another body."},
-        413: {"description": "The body is larger than server.body_limits.ingest_body."},
-        415: {"description": "Not NDJSON, CSV or JSON."},
-        422: {"description": "Bad rows; nothing was written."},
-    },
+    responses=errors(401, 403, 409, 413, 415, 422, 503),
 )
 async def ingest_counts(
     request: Request,
     app: EB,
     caller: Operator,
     idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+        str | None,
+        Header(alias="Idempotency-Key", min_length=1, max_length=MAX_NAME, pattern=r"^\S.*$"),
     ] = None,
     source: Annotated[
         str, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
@@ -91,12 +92,36 @@ async def ingest_counts(
     if not body.strip():
         return _error(422, "the body is empty: send at least one row")
     digest = hashlib.sha256(media.encode() + b"\n" + source.encode() + b"\n" + body).hexdigest()
-    if idempotency_key is not None:
-        stored = await run_in_threadpool(app.store.stored_response, caller.name, idempotency_key)
+    if suffix == ".json":
+        try:
+            body = _json_rows(body)
+        except ValueError as exc:
+            return _error(422, str(exc))
+        suffix = ".ndjson"
+    if idempotency_key is None:
+        return await run_in_threadpool(_answer, app, body, suffix, source)
+    key = _Key(caller.name, idempotency_key, digest)
+    return await run_in_threadpool(_answer_once, app, key, body, suffix, source)
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    actor: str
+    key: str
+    digest: str
+    """SHA-256 of the content type, source and body."""
+
+
+def _answer_once(app: App, key: _Key, body: bytes, suffix: str, source: str) -> JSONResponse:
+    """Check and reserve the key, write and keep the result, in one exclusive transaction
+    (``BEGIN IMMEDIATE``; the ingest's own transaction is a savepoint inside it), so no two
+    requests with one key can both write."""
+    with app.store.transaction():
+        stored = app.store.stored_response(key.actor, key.key)
         if stored is not None:
-            if stored.body_sha256 != digest:
+            if stored.body_sha256 != key.digest:
                 raise ConflictError(
-                    f"idempotency key {idempotency_key!r} was used at "
+                    f"idempotency key {key.key!r} was used at "
                     f"{stored.created_at.isoformat()} with another body; use a new key"
                 )
             return JSONResponse(
@@ -104,13 +129,22 @@ async def ingest_counts(
                 status_code=stored.status_code,
                 headers={"Idempotent-Replayed": "true"},
             )
-    if suffix == ".json":
-        try:
-            body = _json_rows(body)
-        except ValueError as exc:
-            return _error(422, str(exc))
-        suffix = ".ndjson"
-    report, path = await run_in_threadpool(_ingest, app, body, suffix, source)
+        answer = _answer(app, body, suffix, source)
+        if answer.status_code == 200:
+            app.store.store_response(
+                actor=key.actor,
+                key=key.key,
+                request="POST /api/v1/counts",
+                body_sha256=key.digest,
+                status_code=200,
+                response=json.loads(bytes(answer.body)),
+            )
+        return answer
+
+
+def _answer(app: App, body: bytes, suffix: str, source: str) -> JSONResponse:
+    """Ingest the body; the answer: what was written, or 422 with every problem by line."""
+    report, path = _ingest(app, body, suffix, source)
     rejected = report.rejected
     if rejected:
         problems = [
@@ -126,18 +160,8 @@ async def ingest_counts(
         rows_rejected=report.rows_rejected,
         series=report.series,
         seconds=round(report.seconds, 3),
-    ).model_dump()
-    if idempotency_key is not None:
-        await run_in_threadpool(
-            app.store.store_response,
-            actor=caller.name,
-            key=idempotency_key,
-            request="POST /api/v1/counts",
-            body_sha256=digest,
-            status_code=200,
-            response=result,
-        )
-    return JSONResponse(result)
+    )
+    return JSONResponse(result.model_dump())
 
 
 def _json_rows(body: bytes) -> bytes:

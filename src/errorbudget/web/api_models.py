@@ -16,12 +16,26 @@ from errorbudget.engine.policy import Decision, Risk
 from errorbudget.model import ExclusionCategory, ExclusionStatus, Outlook, PolicyState
 from errorbudget.store.annotations import AnnotationKind
 from errorbudget.store.changes import ChangeStatus
+from errorbudget.web.api_inputs import (
+    ChangeType,
+    Comment,
+    Description,
+    Instant,
+    Name,
+    Reason,
+    SegmentLabels,
+    SloIds,
+    Title,
+)
 
 Count = int | float
 """Event counts are whole numbers, printed as integers (fractions only if a source sends them)."""
 
 
 class _In(BaseModel):
+    """A request body: unknown fields are refused (bounds of each field:
+    ``web.api_inputs``)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -172,17 +186,17 @@ class ExclusionIn(_In):
     """A proposal: pending, counted in no budget until an approver approves it. The caller
     is its proposer; there is no approver field (the approver is whoever approves)."""
 
-    slo: str = Field(description="An SLO id, or '*' for every SLO (of service, if given).")
-    start: AwareDatetime
-    end: AwareDatetime
+    slo: Name = Field(description="An SLO id, or '*' for every SLO (of service, if given).")
+    start: Instant
+    end: Instant
     category: ExclusionCategory
-    reason: str = Field(min_length=1, max_length=2000)
-    segment: dict[str, str] = Field(default_factory=dict)
-    service: str | None = None
+    reason: Reason
+    segment: SegmentLabels = Field(default_factory=dict)
+    service: Name | None = None
 
 
 class RevokeIn(_In):
-    reason: str = Field(default="", max_length=2000)
+    reason: Comment = ""
 
 
 class ExclusionOut(BaseModel):
@@ -219,12 +233,12 @@ class ExclusionOut(BaseModel):
 
 
 class AnnotationIn(_In):
-    at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    at: Instant | None = Field(default=None, description="Default: now.")
     kind: AnnotationKind
-    text: str = Field(min_length=1, max_length=2000)
-    service: str | None = None
-    slo: str | None = None
-    segment: dict[str, str] = Field(default_factory=dict)
+    text: Reason
+    service: Name | None = None
+    slo: Name | None = None
+    segment: SegmentLabels = Field(default_factory=dict)
 
 
 class AnnotationOut(BaseModel):
@@ -244,25 +258,25 @@ class AnnotationOut(BaseModel):
 
 
 class ChangeIn(_In):
-    service: str = Field(min_length=1)
-    title: str = Field(min_length=1, max_length=200)
-    change_type: str = Field(default="feature", min_length=1, max_length=50)
+    service: Name
+    title: Title
+    change_type: ChangeType = "feature"
     risk: Risk = "medium"
-    slos: list[str] = Field(default_factory=list, description="Empty: every SLO of the service.")
-    segment: dict[str, str] = Field(default_factory=dict)
-    description: str = Field(default="", max_length=10_000)
+    slos: SloIds = Field(default_factory=list, description="Empty: every SLO of the service.")
+    segment: SegmentLabels = Field(default_factory=dict)
+    description: Description = ""
 
 
 class ReviewIn(_In):
-    comment: str = Field(default="", max_length=2000)
+    comment: Comment = ""
 
 
 class WithdrawIn(_In):
-    reason: str = Field(default="", max_length=2000)
+    reason: Comment = ""
 
 
 class ShipIn(_In):
-    at: AwareDatetime | None = Field(
+    at: Instant | None = Field(
         default=None,
         description="When it shipped, to date the record only: within the past 24 hours, "
         "never in the future (422 otherwise). The gate is always judged now. Default: now.",
@@ -319,10 +333,10 @@ class ChangeOut(BaseModel):
 
 
 class GateIn(_In):
-    service: str = Field(min_length=1)
-    slos: list[str] = Field(default_factory=list)
-    segment: dict[str, str] = Field(default_factory=dict)
-    change_type: str = Field(default="feature", min_length=1, max_length=50)
+    service: Name
+    slos: SloIds = Field(default_factory=list)
+    segment: SegmentLabels = Field(default_factory=dict)
+    change_type: ChangeType = "feature"
     risk: Risk = "medium"
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import AwareDatetime
 
+from errorbudget.limits import MAX_PAGE
 from errorbudget.model import ExclusionStatus
 from errorbudget.report import annotation_to_dict, exclusion_to_dict
 from errorbudget.store.annotations import AnnotationKind
 from errorbudget.web.api_common import EB, router
+from errorbudget.web.api_errors import READ, WRITE, errors
+from errorbudget.web.api_inputs import Instant, Name, RecordId, ServiceQuery
 from errorbudget.web.api_models import (
     AnnotationIn,
     AnnotationOut,
@@ -24,7 +26,15 @@ from errorbudget.web.auth import Approver, Operator, Viewer
 routes = router("exclusions and annotations")
 
 
-@routes.get("/exclusions", response_model=list[ExclusionOut], summary="Exclusions")
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="At most this many (the newest).")]
+
+
+@routes.get(
+    "/exclusions",
+    response_model=list[ExclusionOut],
+    summary="Exclusions",
+    responses=errors(*READ),
+)
 def list_exclusions(
     app: EB,
     caller: Viewer,
@@ -32,16 +42,23 @@ def list_exclusions(
         bool, Query(description="Also rejected and revoked ones (default: pending, approved).")
     ] = False,
     status: Annotated[list[ExclusionStatus], Query(description="Only these statuses.")] = [],  # noqa: B006
-    slo: Annotated[str | None, Query(description="Only this SLO's (and '*' ones).")] = None,
+    slo: Annotated[Name | None, Query(description="Only this SLO's (and '*' ones).")] = None,
+    limit: Limit = 1000,
 ) -> list[dict[str, Any]]:
     """Records that remove events from budget counting once approved (raw counts stay),
-    oldest first, each verified against the audit chain (``problem``)."""
+    oldest first (the newest ``limit``), each verified against the audit chain
+    (``problem``)."""
     found = app.store.list_exclusions(include_revoked=include_revoked, statuses=status or None)
-    return [exclusion_to_dict(e) for e in found if slo is None or e.slo in (slo, "*")]
+    chosen = [e for e in found if slo is None or e.slo in (slo, "*")]
+    return [exclusion_to_dict(e) for e in chosen[-limit:]]
 
 
 @routes.post(
-    "/exclusions", response_model=ExclusionOut, status_code=201, summary="Propose an exclusion"
+    "/exclusions",
+    response_model=ExclusionOut,
+    status_code=201,
+    summary="Propose an exclusion",
+    responses=errors(*WRITE, 404),
 )
 def propose_exclusion(app: EB, caller: Operator, body: ExclusionIn) -> dict[str, Any]:
     """Propose excluding ``[start, end)`` of an SLO (or every SLO of a service) from budget
@@ -64,9 +81,10 @@ def propose_exclusion(app: EB, caller: Operator, body: ExclusionIn) -> dict[str,
     "/exclusions/{exclusion_id}/approve",
     response_model=ExclusionOut,
     summary="Approve an exclusion",
+    responses=errors(*WRITE, 403, 404, 409),
 )
 def approve_exclusion(
-    app: EB, caller: Approver, exclusion_id: int, body: ReviewIn | None = None
+    app: EB, caller: Approver, exclusion_id: RecordId, body: ReviewIn | None = None
 ) -> dict[str, Any]:
     """From now on it counts. Needs the approver role; nobody approves their own proposal
     (403). 409 unless pending (or approved before v5 and not yet confirmed)."""
@@ -80,9 +98,10 @@ def approve_exclusion(
     "/exclusions/{exclusion_id}/reject",
     response_model=ExclusionOut,
     summary="Reject an exclusion",
+    responses=errors(*WRITE, 403, 404, 409),
 )
 def reject_exclusion(
-    app: EB, caller: Approver, exclusion_id: int, body: ReviewIn | None = None
+    app: EB, caller: Approver, exclusion_id: RecordId, body: ReviewIn | None = None
 ) -> dict[str, Any]:
     """It never counts. Needs the approver role; not its proposer (who revokes instead)."""
     comment = body.comment if body is not None else ""
@@ -95,9 +114,10 @@ def reject_exclusion(
     "/exclusions/{exclusion_id}/revoke",
     response_model=ExclusionOut,
     summary="Revoke an exclusion",
+    responses=errors(*WRITE, 404, 409),
 )
 def revoke_exclusion(
-    app: EB, caller: Operator, exclusion_id: int, body: RevokeIn | None = None
+    app: EB, caller: Operator, exclusion_id: RecordId, body: RevokeIn | None = None
 ) -> dict[str, Any]:
     """A pending one is withdrawn; an approved one's events count again. 409 once rejected
     or revoked. Needs the operator role."""
@@ -107,16 +127,23 @@ def revoke_exclusion(
     )
 
 
-@routes.get("/annotations", response_model=list[AnnotationOut], summary="Annotations")
+@routes.get(
+    "/annotations",
+    response_model=list[AnnotationOut],
+    summary="Annotations",
+    responses=errors(*READ),
+)
 def list_annotations(
     app: EB,
     caller: Viewer,
-    start: AwareDatetime | None = None,
-    end: AwareDatetime | None = None,
-    service: Annotated[str | None, Query(description="Also returns ones naming none.")] = None,
-    slo: Annotated[str | None, Query(description="Also returns ones naming none.")] = None,
-    kind: Annotated[list[AnnotationKind], Query(description="Only these kinds.")] = [],  # noqa: B006
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    start: Annotated[Instant | None, Query()] = None,
+    end: Annotated[Instant | None, Query()] = None,
+    service: ServiceQuery = None,
+    slo: Annotated[Name | None, Query(description="Also returns ones naming none.")] = None,
+    kind: Annotated[
+        list[AnnotationKind], Query(max_length=20, description="Only these kinds.")
+    ] = [],  # noqa: B006
+    limit: Limit = 1000,
 ) -> list[dict[str, Any]]:
     """Deploy, config and model changes, incidents, … in ``[start, end)``, oldest first."""
     found = app.annotations(
@@ -126,7 +153,11 @@ def list_annotations(
 
 
 @routes.post(
-    "/annotations", response_model=AnnotationOut, status_code=201, summary="Add an annotation"
+    "/annotations",
+    response_model=AnnotationOut,
+    status_code=201,
+    summary="Add an annotation",
+    responses=errors(*WRITE, 404),
 )
 def add_annotation(app: EB, caller: Operator, body: AnnotationIn) -> dict[str, Any]:
     """Mark the timeline; the caller is recorded as its author. Needs the operator role."""

@@ -2,38 +2,64 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime, TypeAdapter
+from pydantic import TypeAdapter
 
-from errorbudget.durations import format_duration
-from errorbudget.engine.timeline import TimelinePoint
+from errorbudget.durations import format_duration, parse_duration
+from errorbudget.engine.timeline import DEFAULT_SPAN, MAX_POINTS, TimelinePoint
 from errorbudget.errors import NotFoundError
+from errorbudget.limits import MAX_NAME, MAX_STEP, MAX_TIMELINE_SPAN
 from errorbudget.model import SLO, PolicyState, from_minute, matches, segment_key, segment_label
 from errorbudget.report import condition_to_dict, status_to_dict
-from errorbudget.web.api_common import EB, invalid, parse_segment, parse_step, router
+from errorbudget.web.api_common import EB, invalid, parse_segment, router
+from errorbudget.web.api_errors import READ, errors
+from errorbudget.web.api_inputs import (
+    SERIES_PATH,
+    Instant,
+    SegmentQuery,
+    ServiceQuery,
+    SloPath,
+    SloQuery,
+)
 from errorbudget.web.api_models import SeriesConditionsOut, SLOOut, StatusOut, TimelineOut
 from errorbudget.web.auth import Viewer
 
 routes = router("status")
 _STATUS_LIST = TypeAdapter(list[StatusOut])
 
-At = Annotated[AwareDatetime | None, Query(description="Evaluate at this instant; default now.")]
-Segment = Annotated[
-    list[str], Query(description="KEY=VALUE segment label (repeatable); only matching series.")
+At = Annotated[
+    Instant | None,
+    Query(description="Evaluate at this instant (2000-01-01 to 2100-01-01); default now."),
+]
+States = Annotated[list[PolicyState], Query(max_length=20, description="Only these states.")]
+STEP_PATTERN = r"^\s*([0-9]{1,9}[smhdw])+\s*$"
+DurationQuery = Annotated[
+    str,
+    Query(
+        max_length=40,
+        pattern=STEP_PATTERN,
+        description="Between points: 5m, 1h, 1d, …; whole minutes from 1m to 31d.",
+    ),
 ]
 
 
-@routes.get("/status", response_model=list[StatusOut], summary="Status of every series")
+@routes.get(
+    "/status",
+    response_model=list[StatusOut],
+    summary="Status of every series",
+    responses=errors(*READ, 404),
+)
 def all_status(
     app: EB,
     caller: Viewer,
     at: At = None,
-    service: str | None = None,
-    slo: Annotated[list[str], Query(description="SLO id (repeatable).")] = [],  # noqa: B006
-    state: Annotated[list[PolicyState], Query(description="Only these states.")] = [],  # noqa: B006
+    service: ServiceQuery = None,
+    slo: SloQuery = [],  # noqa: B006
+    state: States = [],  # noqa: B006
 ) -> Response:
     """Budgets of every series (whole-SLO rows first), as ``errorbudget status --format json``."""
 
@@ -51,13 +77,20 @@ def all_status(
     return Response(app.memo(key, evaluation.key, encode), media_type="application/json")
 
 
-@routes.get("/slos", response_model=list[SLOOut], summary="The configured SLOs")
-def list_slos(app: EB, caller: Viewer, service: str | None = None) -> list[dict[str, Any]]:
+@routes.get(
+    "/slos", response_model=list[SLOOut], summary="The configured SLOs", responses=errors(*READ)
+)
+def list_slos(app: EB, caller: Viewer, service: ServiceQuery = None) -> list[dict[str, Any]]:
     return [_slo(slo) for slo in app.select_slos(service=service)]
 
 
-@routes.get("/slos/{slo_id}", response_model=SLOOut, summary="One SLO and its config")
-def get_slo(app: EB, caller: Viewer, slo_id: str) -> dict[str, Any]:
+@routes.get(
+    "/slos/{slo_id}",
+    response_model=SLOOut,
+    summary="One SLO and its config",
+    responses=errors(*READ, 404),
+)
+def get_slo(app: EB, caller: Viewer, slo_id: SloPath) -> dict[str, Any]:
     return _slo(app.loaded.slo(slo_id))
 
 
@@ -77,14 +110,17 @@ def _slo(slo: SLO) -> dict[str, Any]:
 
 
 @routes.get(
-    "/slos/{slo_id}/status", response_model=list[StatusOut], summary="Status of one SLO's series"
+    "/slos/{slo_id}/status",
+    response_model=list[StatusOut],
+    summary="Status of one SLO's series",
+    responses=errors(*READ, 404),
 )
 def slo_status(
     app: EB,
     caller: Viewer,
-    slo_id: str,
+    slo_id: SloPath,
     at: At = None,
-    segment: Segment = [],  # noqa: B006
+    segment: SegmentQuery = [],  # noqa: B006
 ) -> list[dict[str, Any]]:
     """The whole-SLO row (when it has segments) and every series; ``segment`` keeps the
     series with those labels."""
@@ -97,13 +133,19 @@ def slo_status(
     "/slos/{slo_id}/series/{segment}",
     response_model=StatusOut,
     summary="Status of one series",
+    responses=errors(*READ, 404),
 )
 def series_status(
     app: EB,
     caller: Viewer,
-    slo_id: str,
+    slo_id: SloPath,
     segment: Annotated[
-        str, Path(description="Labels as 'queue=billing,tier=vip', or 'all' for the whole SLO.")
+        str,
+        Path(
+            max_length=20 * (2 * MAX_NAME + 2),
+            pattern=SERIES_PATH,
+            description="Labels as 'queue=billing,tier=vip', or 'all' for the whole SLO.",
+        ),
     ],
     at: At = None,
 ) -> dict[str, Any]:
@@ -127,28 +169,37 @@ def _segment_path(text: str) -> dict[str, str]:
 
 
 @routes.get(
-    "/slos/{slo_id}/timeline", response_model=TimelineOut, summary="SLI, burn and budget over time"
+    "/slos/{slo_id}/timeline",
+    response_model=TimelineOut,
+    summary="SLI, burn and budget over time",
+    responses=errors(*READ, 404),
 )
 def timeline(
     app: EB,
     caller: Viewer,
-    slo_id: str,
-    segment: Segment = [],  # noqa: B006
-    start: Annotated[
-        AwareDatetime | None, Query(description="Default: 30 days before end.")
-    ] = None,
-    end: Annotated[AwareDatetime | None, Query(description="Default: now.")] = None,
-    step: Annotated[str, Query(description="Between points: 5m, 1h, 1d, …")] = "1h",
+    slo_id: SloPath,
+    segment: SegmentQuery = [],  # noqa: B006
+    start: Annotated[Instant | None, Query(description="Default: 30 days before end.")] = None,
+    end: Annotated[Instant | None, Query(description="Default: now.")] = None,
+    step: DurationQuery = "1h",
 ) -> dict[str, Any]:
     """One point per ``step`` from ``start`` to ``end``: SLI over the period, burn rates
     over 1h, 6h, 1d and the period, budget remaining — each what ``status`` reports at
-    that instant. Without ``segment``: the whole SLO. At most 5,000 points."""
-    step_value = parse_step(step)
+    that instant. Without ``segment``: the whole SLO. Bounded work: a step of 1m to 31d,
+    ``end - start`` at most 400 days, at most 5,000 points (each a 422 naming the field)."""
+    try:
+        step_value = parse_duration(step)
+    except ValueError as exc:
+        raise invalid(("query", "step"), f"{exc}; {_STEP_RANGE}", step) from exc
+    _check_step(step_value)
     if start is None and end is None:
         # Points on the step grid (on the hour for 1h), ending at the last one before now.
         step_minutes = max(int(step_value.total_seconds() // 60), 1)
         last = app.now_minute() - app.now_minute() % step_minutes
         end = from_minute(last)
+    end = end or app.clock()
+    start = start or end - DEFAULT_SPAN
+    _check_range(step_value, start, end)
     result = app.timeline(slo_id, parse_segment(segment), start, end, step_value)
     return {
         "slo": result.slo,
@@ -157,6 +208,34 @@ def timeline(
         "step": format_duration(step_value),
         "points": [_point(p) for p in result.points()],
     }
+
+
+_STEP_RANGE = f"a step is a whole number of minutes from 1m to {MAX_STEP.days}d"
+
+
+def _check_step(step: timedelta) -> None:
+    if step.total_seconds() % 60 or not timedelta(minutes=1) <= step <= MAX_STEP:
+        raise invalid(("query", "step"), _STEP_RANGE, format_duration(step))
+
+
+def _check_range(step: timedelta, start: datetime, end: datetime) -> None:
+    """The bounds of a timeline's range, each a 422 naming its field."""
+    if end < start:
+        raise invalid(("query", "end"), "end is before start", end.isoformat())
+    if end - start > MAX_TIMELINE_SPAN:
+        raise invalid(
+            ("query", "start"),
+            f"a timeline spans at most {MAX_TIMELINE_SPAN.days} days (end - start)",
+            start.isoformat(),
+        )
+    points = (end - start) // step + 1
+    if points > MAX_POINTS:
+        raise invalid(
+            ("query", "step"),
+            f"{points:,} points from start to end: at most {MAX_POINTS:,} (a longer step "
+            "or a shorter range)",
+            format_duration(step),
+        )
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
@@ -186,13 +265,14 @@ def _count(value: float) -> int | float:
     "/conditions",
     response_model=list[SeriesConditionsOut],
     summary="Burn-rate conditions per series",
+    responses=errors(*READ, 404),
 )
 def conditions(
     app: EB,
     caller: Viewer,
     at: At = None,
-    service: str | None = None,
-    slo: Annotated[list[str], Query(description="SLO id (repeatable).")] = [],  # noqa: B006
+    service: ServiceQuery = None,
+    slo: SloQuery = [],  # noqa: B006
     firing: Annotated[bool, Query(description="Only series with a firing condition.")] = False,
 ) -> list[dict[str, Any]]:
     """Which multiwindow pairs are over their factor, for every series (the engine's

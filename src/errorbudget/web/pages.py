@@ -36,6 +36,10 @@ from jinja2 import Environment
 
 from errorbudget.app import App
 from errorbudget.errors import InvalidRequestError, NotFoundError
+from errorbudget.limits import MAX_NAME, MAX_SEGMENT_PAIRS
+from errorbudget.web.api_common import KnownQuery
+from errorbudget.web.api_errors import READ, errors
+from errorbudget.web.api_inputs import SEGMENT_LIST, SloPath
 from errorbudget.web.auth import ANONYMOUS, Identity, authenticator, identify
 from errorbudget.web.pages_changes import build_changes
 from errorbudget.web.pages_detail import build_detail, parse_segment
@@ -46,7 +50,11 @@ from errorbudget.web.pages_render import environment
 DEFAULT_REFRESH_SECONDS = 60
 SegmentQuery = Annotated[
     str | None,
-    Query(description="Follow one series: every segment key as key=value, comma-separated."),
+    Query(
+        max_length=MAX_SEGMENT_PAIRS * (2 * MAX_NAME + 2),
+        pattern=SEGMENT_LIST,
+        description="Follow one series: every segment key as key=value, comma-separated.",
+    ),
 ]
 Refresh = Annotated[
     int,
@@ -136,18 +144,30 @@ def register(web: FastAPI) -> None:
     web.state.pages_env = environment()
     web.mount("/static", StaticFiles(packages=[("errorbudget.web", "static")]), name="static")
 
-    @web.get("/api/v1/pages/overview", response_model=OverviewPage, tags=["pages"])
+    @web.get(
+        "/api/v1/pages/overview",
+        response_model=OverviewPage,
+        tags=["pages"],
+        responses=errors(*READ),
+        dependencies=[KnownQuery],
+    )
     def overview_json(
         request: Request, caller: JsonReader, refresh: Refresh = DEFAULT_REFRESH_SECONDS
     ) -> OverviewPage:
         """The overview page's data: exactly what ``/`` renders."""
         return build_overview(_app(request), refresh)
 
-    @web.get("/api/v1/pages/slos/{slo_id}", response_model=SloDetailPage, tags=["pages"])
+    @web.get(
+        "/api/v1/pages/slos/{slo_id}",
+        response_model=SloDetailPage,
+        tags=["pages"],
+        responses=errors(*READ, 404),
+        dependencies=[KnownQuery],
+    )
     def detail_json(
         request: Request,
         caller: JsonReader,
-        slo_id: str,
+        slo_id: SloPath,
         refresh: Refresh = DEFAULT_REFRESH_SECONDS,
         segment: SegmentQuery = None,
     ) -> SloDetailPage:
@@ -159,14 +179,26 @@ def register(web: FastAPI) -> None:
         except InvalidRequestError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from exc
 
-    @web.get("/api/v1/pages/changes", response_model=ChangesPage, tags=["pages"])
+    @web.get(
+        "/api/v1/pages/changes",
+        response_model=ChangesPage,
+        tags=["pages"],
+        responses=errors(*READ),
+        dependencies=[KnownQuery],
+    )
     def changes_json(
         request: Request, caller: JsonReader, refresh: Refresh = DEFAULT_REFRESH_SECONDS
     ) -> ChangesPage:
         """The changes page's data: exactly what ``/changes`` renders."""
         return build_changes(_app(request), refresh)
 
-    @web.get("/api/v1/pages/exec", response_model=ExecPage, tags=["pages"])
+    @web.get(
+        "/api/v1/pages/exec",
+        response_model=ExecPage,
+        tags=["pages"],
+        responses=errors(*READ),
+        dependencies=[KnownQuery],
+    )
     def exec_json(
         request: Request, caller: JsonReader, refresh: Refresh = DEFAULT_REFRESH_SECONDS
     ) -> ExecPage:
@@ -186,7 +218,7 @@ def register(web: FastAPI) -> None:
     def detail_page(
         request: Request,
         caller: Reader,
-        slo_id: str,
+        slo_id: SloPath,
         refresh: Refresh = DEFAULT_REFRESH_SECONDS,
         segment: SegmentQuery = None,
     ) -> HTMLResponse:

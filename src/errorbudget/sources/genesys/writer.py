@@ -25,6 +25,7 @@ from functools import partial
 
 import numpy as np
 
+from errorbudget.limits import MAX_COUNT, MAX_COUNT_TEXT
 from errorbudget.model import SLO, GenesysIndicator, Minute, SegmentKey, from_minute
 from errorbudget.sources.genesys.checks import flow_row_problem, queue_row_problem
 from errorbudget.sources.genesys.queries import IntervalCounts
@@ -157,6 +158,19 @@ class CountWriter:
                 found[(segment, minute)] = FoundIssue(
                     dict(segment), minute, minute + self.granularity, "inconsistent", detail
                 )
+        for (segment, minute), (good, total) in counts.items():
+            if max(good, total) <= MAX_COUNT:
+                continue
+            counts[(segment, minute)] = [0, 0]
+            detail = (
+                f"Genesys answered counts that add up to {max(good, total):,} events for "
+                f"{what} series {dict(segment)} in the interval starting {_iso(minute)}, "
+                f"more than {MAX_COUNT_TEXT} in a minute; stored as 0/0 until a re-fetch "
+                "answers plausible counts"
+            )
+            found[(segment, minute)] = FoundIssue(
+                dict(segment), minute, minute + self.granularity, "inconsistent", detail
+            )
         return slo, counts, list(found.values())
 
     def known_series(self, slo: SLO) -> list[SeriesInfo]:
