@@ -230,6 +230,30 @@ def test_every_answer_carries_the_security_headers(tmp_path: Path) -> None:
     assert "'unsafe-inline'" in answers["docs"].headers["content-security-policy"]
 
 
+def test_an_unexpected_error_is_a_500_with_the_security_headers(tmp_path: Path) -> None:
+    """Starlette answers an escaped exception outside every middleware: before, that 500
+    was plain text without the headers."""
+
+    async def get(web: object) -> httpx.Response:
+        transport = httpx.ASGITransport(app=web, raise_app_exceptions=False)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://eb") as client:
+            return await client.get("/boom")
+
+    with open_app(tmp_path) as app:
+        web = create_app(app)
+
+        @web.get("/boom")
+        def boom() -> None:
+            raise RuntimeError("secret internals")
+
+        answer = asyncio.run(get(web))
+    assert answer.status_code == 500
+    assert answer.json() == {"detail": "internal error: the server's log has the details"}
+    assert answer.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["x-frame-options"] == "DENY"
+
+
 @pytest.mark.parametrize(
     ("server", "token_needed"),
     [

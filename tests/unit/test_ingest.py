@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
 import random
+import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -142,6 +144,23 @@ def test_gzip_files(tmp_path: Path, store: Store, name: str) -> None:
     path = tmp_path / name
     path.write_bytes(gzip.compress(text.encode()))
     ingest_files(store, SLOS, [path])
+    assert totals(store) == {("voice-sla", GOLD): (8, 10)}
+
+
+@pytest.mark.parametrize("name", ["fifo.csv", "fifo.csv.gz"])
+def test_a_named_pipe_is_read_like_a_file(tmp_path: Path, store: Store, name: str) -> None:
+    """A pipe cannot tell its position (``tell()`` raised "Illegal seek", a traceback)."""
+    text = (HEADER + "2026-11-01T10:00:00Z,voice-sla,gold,,,8,10\n").encode()
+    data = gzip.compress(text) if name.endswith(".gz") else text
+    path = tmp_path / name
+    os.mkfifo(path)
+    writer = threading.Thread(target=path.write_bytes, args=(data,))
+    writer.start()
+    try:
+        report = ingest_files(store, SLOS, [path])
+    finally:
+        writer.join(timeout=10)
+    assert [f.written for f in report.files] == [True]
     assert totals(store) == {("voice-sla", GOLD): (8, 10)}
 
 

@@ -75,19 +75,27 @@ def detect_format(path: Path) -> tuple[Format, bool]:
 
 
 class _Source:
-    """The file's bytes (gunzipped if needed) and how far into the file on disk we are."""
+    """The file's bytes (gunzipped if needed) and how far into the file on disk we are.
+
+    A named pipe or a character device (``<(zcat …)``, ``/dev/stdin``) cannot tell its
+    position: the bytes read are counted instead (the compressed ones are then unknown, and
+    the progress bar, whose total is the file's size, has nothing to show anyway)."""
 
     def __init__(self, path: Path, compressed: bool) -> None:
         self.raw = path.open("rb")
+        self.seekable = self.raw.seekable()
         self.stream: io.BufferedIOBase = (
             gzip.GzipFile(fileobj=self.raw, mode="rb") if compressed else self.raw
         )
+        self._read = 0
 
     def read(self, size: int) -> bytes:
-        return self.stream.read(size)
+        data = self.stream.read(size)
+        self._read += len(data)
+        return data
 
     def position(self) -> int:
-        return self.raw.tell()
+        return self.raw.tell() if self.seekable else self._read
 
     def close(self) -> None:
         self.stream.close()

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from errorbudget import __version__
 from errorbudget.app import App
 from errorbudget.web import admission
-from errorbudget.web.security_headers import SecurityHeaders
+from errorbudget.web.security_headers import SecurityHeaders, internal_error
 
 ROUTER_MODULES = (
     "errorbudget.web.ops",
@@ -46,4 +46,5 @@ def create_app(app: App) -> FastAPI:
     # Outermost last: security headers on every answer, the admission's 401/413/503 too.
     admission.install(web, app.loaded.config.server)
     web.add_middleware(SecurityHeaders)
+    web.add_exception_handler(Exception, internal_error)  # the outermost answer: a 500
     return web

@@ -8,11 +8,17 @@
 - ``X-Content-Type-Options: nosniff``: a JSON answer is never run as a script.
 - ``Referrer-Policy: no-referrer``: no dashboard URL (SLO names, segments) leaks in links.
 - ``X-Frame-Options: DENY``: framing refused by browsers that predate ``frame-ancestors``.
+
+An exception that escapes a route is answered by Starlette's outermost error middleware,
+outside every other middleware: :func:`internal_error` gives that answer the headers too (a
+JSON 500 that names no internals; the traceback goes to the log, as before).
 """
 
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = (
@@ -48,3 +54,12 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """The answer to an exception no route handled: 500, with :data:`HEADERS`."""
+    return JSONResponse(
+        {"detail": "internal error: the server's log has the details"},
+        status_code=500,
+        headers=HEADERS,
+    )
