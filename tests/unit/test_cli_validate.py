@@ -42,7 +42,8 @@ def cli() -> click.Group:
     def root() -> None:
         """A fresh root group, as errorbudget's main one."""
 
-    config_commands.register(root)
+    root.add_command(config_commands.validate)
+    root.add_command(config_commands.openslo)
     return root
 
 

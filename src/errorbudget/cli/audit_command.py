@@ -167,7 +167,3 @@ def log(
         if page.next_before is not None:
             click.echo(f"older entries: --before {page.next_before}")
     raise SystemExit(0 if page.chain.verified else BROKEN_EXIT)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(audit)

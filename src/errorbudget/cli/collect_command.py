@@ -172,7 +172,3 @@ def _print_report(report: CollectReport, source: GenesysCollector) -> None:
         f"({report.failed_calls} failed, {report.rate_limited} rate limited), {issues}; "
         f"{data['seconds']:.1f} s"
     )
-
-
-def register(group: click.Group) -> None:
-    group.add_command(collect)

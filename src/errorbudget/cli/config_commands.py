@@ -21,12 +21,6 @@ from errorbudget.openslo import export_config, import_documents
 OUTPUT = click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path)
 
 
-def register(group: click.Group) -> None:
-    """Add ``validate`` and the ``openslo`` group to ``group``."""
-    group.add_command(validate)
-    group.add_command(openslo)
-
-
 def _fail(exc: ErrorBudgetError) -> None:
     for problem in getattr(exc, "problems", []):
         click.echo(str(problem), err=True)

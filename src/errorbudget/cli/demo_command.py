@@ -196,7 +196,3 @@ def serve_live(world: DemoWorld, sock: socket.socket, port: int, console: Consol
     jobs = [("demo-incidents", world.record_incidents_job)]
     with contextlib.suppress(KeyboardInterrupt):
         run_loop(serve(world.app, HOST, port, on_started=started, sock=sock, jobs=jobs))
-
-
-def register(group: click.Group) -> None:
-    group.add_command(demo)

@@ -171,7 +171,3 @@ def revoke(config_path: Path | None, exclusion_id: int, author: str | None, reas
     with open_app(config_path, "errorbudget exclusions revoke") as app:
         app.revoke_exclusion(exclusion_id, revoked_by=_author(author), reason=reason)
     click.echo(f"exclusion {exclusion_id} revoked")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(exclusions)

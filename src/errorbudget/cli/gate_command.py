@@ -229,7 +229,3 @@ def gate(
 def _what_if(at: datetime | None) -> dict[str, object]:
     """The JSON of a what-if says so, and that nothing was recorded."""
     return {} if at is None else {"what_if": True, "recorded": False}
-
-
-def register(group: click.Group) -> None:
-    group.add_command(gate)

@@ -173,7 +173,3 @@ def _print_rejects(report: IngestReport) -> None:
             f"{file.path}: {file.rows_rejected:,} rows rejected ({also}all in {file.rejects_path})",
             err=True,
         )
-
-
-def register(group: click.Group) -> None:
-    group.add_command(ingest)

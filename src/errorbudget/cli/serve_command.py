@@ -64,7 +64,3 @@ def serve(
                 sock=sock,
             )
         )
-
-
-def register(group: click.Group) -> None:
-    group.add_command(serve)

@@ -106,7 +106,3 @@ def genesys(
         pass
     finally:
         server.stop()
-
-
-def register(group: click.Group) -> None:
-    group.add_command(simulate)

@@ -133,7 +133,3 @@ def status(
     render_statuses(statuses, output_format)
     for warning in warnings:  # on stderr: JSON and CSV on stdout stay clean
         click.echo(f"warning: {warning}", err=True)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(status)

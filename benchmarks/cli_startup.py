@@ -1,0 +1,150 @@
+"""The issue #9 CLI benchmark: what a user waits for when they run a command.
+
+Whole processes, as a user runs them (``python -m errorbudget …``, interpreter start-up,
+imports, config, store and evaluation included): ``errorbudget --help``, ``errorbudget
+--version`` and ``errorbudget status`` over 100 one-series SLOs with a day of 1-minute counts
+each. With ``--baseline SRC`` (an older revision's ``src``: ``git archive REV src | tar -x -C
+/tmp/old``) both revisions run interleaved, run by run, so load on the machine hits both
+alike; the medians are compared.
+
+    python benchmarks/cli_startup.py --runs 15 --baseline /tmp/old/src
+
+Prints the Markdown section (``--output`` writes it into docs/performance.md instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+HEADING = "## Issue #9 — CLI start-up"
+HERE = Path(__file__).resolve().parent
+SRC = HERE.parent / "src"
+SLOS = 100
+AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def write_world(workdir: Path) -> Path:
+    """A config of ``SLOS`` one-series SLOs (rolling 28d) and a day of counts for each,
+    ingested into its store with the current code."""
+    slos = "".join(
+        f"  - {{id: slo-{i:03d}, service: svc-{i % 5}, target: 0.99,"
+        f" window: {{type: rolling, length: 28d}}, data: {{min_coverage: 0}}}}\n"
+        for i in range(SLOS)
+    )
+    config = workdir / "errorbudget.yaml"
+    config.write_text(f"version: 1\nstore: {{path: bench.db}}\nslos:\n{slos}", encoding="utf-8")
+    counts = workdir / "counts.csv"
+    with counts.open("w", encoding="utf-8") as out:
+        out.write("time,slo,good,total\n")
+        for minute in range(24 * 60):
+            stamp = (AT - timedelta(minutes=24 * 60 - minute)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            for i in range(SLOS):
+                out.write(f"{stamp},slo-{i:03d},{99 + (minute + i) % 2},100\n")
+    run(SRC, "ingest", "-c", str(config), str(counts), "--format", "json")
+    return config
+
+
+def run(src: Path, *args: str) -> float:
+    """Seconds a whole ``python -m errorbudget ARGS`` process takes, with ``src`` first on
+    the path; it must succeed."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "errorbudget", *args],
+        env={**os.environ, "PYTHONPATH": str(src)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"errorbudget {' '.join(args)} failed ({src}):\n{done.stderr}")
+    return seconds
+
+
+def measure(runs: int, baseline: Path | None) -> dict[str, dict[str, list[float]]]:
+    """Times per command and revision ("new", and "old" with a baseline), interleaved."""
+    with tempfile.TemporaryDirectory(prefix="errorbudget-cli-") as tmp:
+        config = write_world(Path(tmp))
+        status = ["status", "-c", str(config), "--at", AT.isoformat(), "--format", "json"]
+        commands = {
+            "errorbudget --help": ["--help"],
+            "errorbudget --version": ["--version"],
+            f"errorbudget status ({SLOS} SLOs)": status,
+        }
+        revisions = {"new": SRC, **({"old": baseline} if baseline else {})}
+        times: dict[str, dict[str, list[float]]] = {c: {r: [] for r in revisions} for c in commands}
+        for name, args in commands.items():
+            for src in revisions.values():
+                run(src, *args)  # one run each to fill the OS caches: not measured
+            for _ in range(runs):
+                for revision, src in revisions.items():
+                    times[name][revision].append(run(src, *args))
+        return times
+
+
+def section(times: dict[str, dict[str, list[float]]], runs: int, baseline: Path | None) -> str:
+    def median_ms(values: list[float]) -> str:
+        return f"{statistics.median(values) * 1000:,.0f} ms"
+
+    targets = {"errorbudget --help": "< 200 ms", f"errorbudget status ({SLOS} SLOs)": "< 400 ms"}
+    rows = []
+    for name, by_revision in times.items():
+        new = by_revision["new"]
+        old = by_revision.get("old")
+        before = f"{median_ms(old)}" if old else "—"
+        ratio = f"{statistics.median(old) / statistics.median(new):.1f}×" if old else "—"
+        rows.append(
+            f"| `{name}` | {targets.get(name, '—')} | {before} | **{median_ms(new)}** "
+            f"(min {min(new) * 1000:,.0f}, max {max(new) * 1000:,.0f}) | {ratio} |"
+        )
+    compared = f" against `{baseline}`" if baseline else ""
+    return f"""{HEADING}
+
+Measured by `benchmarks/cli_startup.py` on {datetime.now(tz=UTC):%Y-%m-%d}{compared}: whole
+processes (`python -m errorbudget …`), median of {runs} interleaved runs each, after one
+unmeasured run to warm the OS caches.
+
+| command | target | before | after | faster |
+|---|---|---|---|---|
+{chr(10).join(rows)}
+
+- The root command loads a subcommand's module only when that command runs (`COMMANDS` in
+  `cli/main.py`): `--help` imports no command, and `status` imports neither the web server
+  (FastAPI, uvicorn), the Genesys client (httpx) nor pyarrow; a test holds each of these.
+- `status` includes reading the config, opening the store and evaluating {SLOS} SLOs of
+  one series with a day of 1-minute counts each.
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--baseline", type=Path, default=None, help="an older revision's src")
+    parser.add_argument("--output", type=Path, default=None, help="docs/performance.md")
+    parser.add_argument("--json", action="store_true", help="print the raw times as JSON")
+    args = parser.parse_args()
+    times = measure(args.runs, args.baseline)
+    if args.json:
+        print(json.dumps(times))
+    text = section(times, args.runs, args.baseline)
+    if args.output is None:
+        print(text)
+        return
+    sys.path.insert(0, str(HERE))
+    from run import update_report  # benchmarks/run.py
+
+    update_report(args.output, {HEADING: text})
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""The root command loads a subcommand's module only when that command runs (issue #9): in a
+fresh interpreter, ``errorbudget --help`` imports no command module, and ``errorbudget
+status`` imports neither the web server, the Genesys client nor pyarrow."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from errorbudget.cli.main import COMMANDS, listed, main
+
+HEAVY = ("fastapi", "starlette", "uvicorn", "httpx", "pyarrow", "jinja2", "prometheus_client")
+
+PROBE = """
+import json, sys
+from errorbudget.cli.main import main
+try:
+    main(sys.argv[1:])
+except SystemExit as stop:
+    code = stop.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+
+
+def imported(*args: str, cwd: Path | None = None) -> tuple[int, set[str]]:
+    """(exit code, the modules loaded) of ``errorbudget ARGS`` in a new interpreter."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True, text=True, cwd=cwd, timeout=120, check=False,
+    )  # fmt: skip
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    return report["code"], set(report["modules"])
+
+
+def test_help_imports_no_command_module() -> None:
+    code, modules = imported("--help")
+    assert code == 0
+    assert not {
+        m for m in modules if m.startswith("errorbudget.cli.") and m != "errorbudget.cli.main"
+    }
+    assert not {m for m in modules if m.split(".")[0] in (*HEAVY, "numpy", "pydantic")}
+
+
+def test_status_imports_neither_the_server_nor_the_genesys_client_nor_pyarrow(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "errorbudget.yaml").write_text(
+        "version: 1\nstore: {path: eb.db}\nslos:\n"
+        "  - {id: calls, service: cc, target: 0.9, window: {type: rolling, length: 1d}}\n",
+        encoding="utf-8",
+    )
+    code, modules = imported("status", "--at", "2026-11-20T12:00Z", cwd=tmp_path)
+    assert code == 0
+    assert "errorbudget.cli.status_command" in modules  # the command did run
+    assert sorted(m for m in modules if m.split(".")[0] in HEAVY) == []
+    assert "errorbudget.sources.genesys.client" not in modules
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_listed_help_is_the_commands_own(name: str) -> None:
+    """``--help`` lists COMMANDS' one-line helps without importing: they must stay the
+    commands' own (and every listed name must be a command of its module)."""
+    ctx = click.Context(main)
+    command = main.get_command(ctx, name)
+    assert command is not None and command.name == name
+    for limit in (45, 80, 10**6):
+        assert listed(name).get_short_help_str(limit) == command.get_short_help_str(limit)
