@@ -74,7 +74,7 @@ def measure(runs: int, baseline: Path | None) -> dict[str, dict[str, list[float]
     """Times per command and revision ("new", and "old" with a baseline), interleaved."""
     with tempfile.TemporaryDirectory(prefix="errorbudget-cli-") as tmp:
         config = write_world(Path(tmp))
-        status = ["status", "-c", str(config), "--at", AT.isoformat(), "--format", "json"]
+        status = ["status", "-c", str(config), "--at", AT.isoformat()]
         commands = {
             "errorbudget --help": ["--help"],
             "errorbudget --version": ["--version"],

@@ -9,11 +9,12 @@ import yaml
 from pydantic import TypeAdapter
 
 from errorbudget.model import BurnCatalog, PolicyPreset
+from errorbudget.yamlsource import SAFE_LOADER
 
 
 def _load(name: str) -> object:
     text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=SAFE_LOADER)  # a safe loader, libyaml when available
 
 
 @cache
