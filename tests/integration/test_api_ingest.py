@@ -149,3 +149,28 @@ async def test_a_bad_source_name_is_422(client: httpx.AsyncClient) -> None:
     response = await client.post(URL + "?source=../x", content=ROW, headers=NDJSON)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "source"]
+
+
+async def test_a_collectors_source_name_is_refused(tmp_path, budget_world) -> None:  # type: ignore[no-untyped-def]
+    """An operator (the gated role) must not replace what the collector stored: counts
+    under its source name could lift the gate."""
+    text = budget_world.config.read_text().replace(
+        "slos:\n",
+        "sources:\n  genesys:\n    base_url: http://127.0.0.1:9\n    client_id: c\n"
+        "    client_secret: s\nslos:\n",
+        1,
+    )
+    budget_world.config.write_text(text)
+    with budget_world.open() as opened:
+        web = FastAPI()
+        web.state.eb = opened
+        api.register(web)
+        transport = httpx.ASGITransport(app=web)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            before = stored(opened)
+            refused = await http.post(URL + "?source=genesys", content=ROW, headers=NDJSON)
+            assert refused.status_code == 409
+            assert "written by its collector" in refused.json()["detail"]
+            assert stored(opened) == before
+            other = await http.post(URL + "?source=backfill", content=ROW, headers=NDJSON)
+            assert other.status_code == 200, other.text

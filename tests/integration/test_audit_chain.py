@@ -317,6 +317,39 @@ def test_an_exclusion_edited_into_approved_never_counts(world) -> None:  # type:
     assert code == 5 and f"first broken: exclusions {proposed.id}: differs from" in output
 
 
+def test_a_revoked_exclusion_restored_behind_the_index_never_counts(world) -> None:  # type: ignore[no-untyped-def]
+    """The ``audit_records`` index is outside the chain: deleting the index rows of the
+    revoke entry and restoring the row as the approval bound it made the approval look like
+    the latest binding, so the exclusion counted again and the gate said allow."""
+    with world.open() as app:
+        proposed = app.propose_exclusion(
+            slo="flows", start=world.at.replace(day=13), end=world.at,
+            category="exceptional-incident", reason="the whole week", proposed_by="olga",
+        )  # fmt: skip
+        approved = app.approve_exclusion(proposed.id, approver="vera", role="approver")
+        assert decide(app, service="ivr", actor="ci", record=False).decision != "blocked"
+        app.revoke_exclusion(proposed.id, revoked_by="otto")
+        assert decide(app, service="ivr", actor="ci", record=False).decision == "blocked"
+        [revoke] = [e for e in app.store.audit_log() if e.action == "exclusion.revoke"]
+    tamper(
+        db(world),
+        [
+            ("UPDATE exclusions SET status = 'approved', revoked_at = NULL, revoked_by = NULL, "
+             "revoke_reason = NULL WHERE id = ?", (proposed.id,)),
+            ("DELETE FROM audit_records WHERE audit_id = ?", (revoke.id,)),
+        ],
+        triggers=["audit_records_no_delete"],
+    )  # fmt: skip
+    with world.open() as app:
+        [found] = app.store.list_exclusions()
+        assert found.status == approved.status and found.revoked_at is None  # as approved
+        assert not found.counted
+        assert f"differs from what audit entry {revoke.id} recorded" in str(found.problem)
+        assert decide(app, service="ivr", actor="ci", record=False).decision == "blocked"
+    code, _ = verify(world)
+    assert code == 5
+
+
 def test_a_rewritten_chain_is_caught_by_an_anchor_kept_elsewhere(world) -> None:  # type: ignore[no-untyped-def]
     """Someone who rewrites every hash after an edit leaves a chain that verifies by itself
     (a hash chain has no secret); the head printed earlier and kept elsewhere catches it."""

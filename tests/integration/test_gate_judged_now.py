@@ -154,7 +154,9 @@ def test_gate_at_is_a_labelled_what_if_that_is_never_recorded(frozen) -> None:  
     runner = CliRunner()
     config = ["-c", str(frozen.config)]
     what_if = runner.invoke(main, ["gate", *config, "--change", "1", "--at", "2026-01-01T00:00Z"])
-    assert what_if.exit_code == 10  # what the gate would have said then: review (no data)
+    # it shows what the gate would have said then (review: no data), but decides nothing:
+    # under enforcement it exits 6, never 0, so a pipeline step given --at fails
+    assert what_if.exit_code == 6
     assert "what-if at 2026-01-01 00:00 UTC: not the gate's decision now, not recorded" in (
         what_if.output
     )
@@ -166,6 +168,13 @@ def test_gate_at_is_a_labelled_what_if_that_is_never_recorded(frozen) -> None:  
         as_json.output
     )
     assert json.loads(as_json.output)["audit_id"] is None
+    assert as_json.exit_code == 6
+    # a what-if the gate would allow exits 6 too (it exited 0: a pipeline step passed)
+    allowed = runner.invoke(
+        main, ["gate", *config, "--service", "contact-center", "--format", "json",
+               "--at", (frozen.at - timedelta(hours=1)).isoformat()],
+    )  # fmt: skip
+    assert json.loads(allowed.output)["decision"] == "allow" and allowed.exit_code == 6
     with frozen.open() as app:
         assert decisions(app) == recorded  # neither was recorded
         after = app.change(1).change

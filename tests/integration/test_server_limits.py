@@ -254,6 +254,42 @@ def test_an_unexpected_error_is_a_500_with_the_security_headers(tmp_path: Path) 
     assert answer.headers["x-frame-options"] == "DENY"
 
 
+def test_readyz_shows_its_reasons_only_to_a_token_unless_metrics_are_open(
+    tmp_path: Path,
+) -> None:
+    """A probe needs only the status code; the reasons can carry upstream error texts."""
+
+    class Stuck:  # the scheduler, as /readyz sees it
+        jobs: tuple[object, ...] = ()
+
+        def not_ready(self) -> list[str]:
+            return ["job genesys: upstream said 'HTTP 503 from login.internal.example'"]
+
+    async def ask(extra: str, headers: dict[str, str]) -> httpx.Response:
+        with open_app(tmp_path / extra.strip().replace(" ", "_"), extra) as app:
+            web = create_app(app)
+            web.state.scheduler = Stuck()
+            transport = httpx.ASGITransport(app=web)
+            async with httpx.AsyncClient(transport=transport, base_url="http://eb") as client:
+                return await client.get("/readyz", headers=headers)
+
+    viewer = {"Authorization": f"Bearer {VIEWER}"}
+    for extra, headers, shown in (
+        ("", {}, False),
+        ("", viewer, True),
+        ("  metrics_auth: open\n", {}, True),
+    ):
+        (tmp_path / extra.strip().replace(" ", "_")).mkdir(exist_ok=True)
+        answer = asyncio.run(ask(extra, headers))
+        assert answer.status_code == 503, answer.text
+        problems = answer.json()["problems"]
+        if shown:
+            assert problems == ["job genesys: upstream said 'HTTP 503 from login.internal.example'"]
+        else:
+            assert problems == ["1 problem: send an API token (any role) to read them"]
+            assert "login.internal" not in answer.text
+
+
 @pytest.mark.parametrize(
     ("server", "token_needed"),
     [

@@ -21,7 +21,7 @@ the message names that process when it is an errorbudget command; 5 a record fai
 verification against the audit chain (`errorbudget audit verify` or `audit log` finds the
 chain broken, or a command refuses a change whose record was tampered with).
 `errorbudget gate` adds 10 (review), 11 (approval required) and 12 (blocked) under
-`gate.enforcement: enforce`.
+`gate.enforcement: enforce`, and 6 for a what-if (`--at`) there: it decides nothing.
 
 Every command that reads the config takes `-c/--config FILE`, else `$ERRORBUDGET_CONFIG`,
 else `./errorbudget.yaml`.

@@ -179,10 +179,12 @@ def gate(
     """Decide whether a change may ship, from the budgets of the SLOs it touches.
 
     Exit codes under enforcement "enforce": 0 allow, 10 review, 11 approval required,
-    12 blocked (1 error, 2 usage, 4 the change's record fails verification). Under
-    "advisory" the decision is printed and the exit code is 0. The gate is judged now, and
-    every decision is recorded in the audit log; --at TIME is a what-if instead (printed
-    as such, with the exit code it would have had, and never recorded).
+    12 blocked (1 error, 2 usage, 4 the store is busy, 5 the change's record fails
+    verification). Under "advisory" the decision is printed and the exit code is 0. The
+    gate is judged now, and every decision is recorded in the audit log; --at TIME is a
+    what-if instead: printed as such with the decision it would have been, never recorded,
+    and under "enforce" it exits 6 whatever that decision, so a pipeline step given --at
+    fails instead of letting a change through.
 
     With --change ID, the change submitted through the API is judged now, with its
     approvals: review and approval required turn into allow once the approval it needs is
@@ -202,7 +204,7 @@ def gate(
             echo_json({**review_to_dict(judged), **_what_if(at)})
         else:
             render_change(judged, console, what_if=at is not None)
-        raise SystemExit(judged.exit_code)
+        raise SystemExit(_exit_code(judged.exit_code, judged.enforcement, at))
     if service is None:
         raise click.UsageError("give --service (or --change ID)")
     if wait:
@@ -223,7 +225,16 @@ def gate(
         echo_json({**gate_to_dict(result), **_what_if(at)})
     else:
         render_decision(result, Console(width=WIDE), what_if=at is not None)
-    raise SystemExit(result.exit_code)
+    raise SystemExit(_exit_code(result.exit_code, result.enforcement, at))
+
+
+WHAT_IF_EXIT = 6
+"""A what-if under enforcement: it decides nothing, so it never exits 0 (allow)."""
+
+
+def _exit_code(decided: int, enforcement: str, at: datetime | None) -> int:
+    """The decision's exit code, or :data:`WHAT_IF_EXIT` for a what-if under enforcement."""
+    return WHAT_IF_EXIT if at is not None and enforcement == "enforce" else decided
 
 
 def _what_if(at: datetime | None) -> dict[str, object]:

@@ -3,7 +3,8 @@
 Exit codes: 0 success; 1 an error (one sentence on stderr, plus where); 2 usage; 3 the server
 (``serve``, ``demo``) cannot listen on its port; 4 another process held the store's write
 lock for longer than the command waits; 5 a record fails verification against the audit
-chain; the gate adds 10 (review), 11 (approval required) and 12 (blocked).
+chain; the gate adds 10 (review), 11 (approval required) and 12 (blocked), and 6 for a
+what-if (``gate --at``) under enforcement.
 
 Commands load lazily: :data:`COMMANDS` names the module of each, and only the module of the
 command being run is imported (``errorbudget status`` never imports the web server, the

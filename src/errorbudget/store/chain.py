@@ -189,17 +189,7 @@ def check_records(connection: sqlite3.Connection, table: str, ids: Iterable[int]
     if not found:
         return {}
     problems: dict[int, str] = {}
-    latest: dict[int, int] = {}
-    wanted = sorted(found)
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        rows = connection.execute(
-            "SELECT record_id, max(audit_id) FROM audit_records WHERE record_table = ? "
-            f"AND record_id IN ({marks}) GROUP BY record_id",
-            (table, *chunk),
-        )
-        latest.update((int(record_id), int(audit_id)) for record_id, audit_id in rows)
+    latest = latest_bindings(connection, table, sorted(found))
     entries: dict[int, tuple[Any, ...]] = {}
     audit_ids = sorted(set(latest.values()))
     for start in range(0, len(audit_ids), 500):
@@ -231,6 +221,49 @@ def check_records(connection: sqlite3.Connection, table: str, ids: Iterable[int]
                 "errorbudget)"
             )
     return problems
+
+
+def _subjects(connection: sqlite3.Connection, table: str, ids: list[int]) -> dict[int, str]:
+    """The subject of the entries that write each row: ``change:5`` for change 5 and for
+    the approvals of change 5, ``exclusion:3``, ``annotation:7``."""
+    if table != "approvals":
+        noun = _NOUN[table]
+        return {record_id: f"{noun}:{record_id}" for record_id in ids}
+    subjects: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = connection.execute(
+            f"SELECT id, change_id FROM approvals WHERE id IN ({marks})", chunk
+        )
+        subjects.update((int(i), f"change:{int(change_id)}") for i, change_id in rows)
+    return subjects
+
+
+def latest_bindings(connection: sqlite3.Connection, table: str, ids: list[int]) -> dict[int, int]:
+    """The latest audit entry that bound each row of ``table`` (changes, approvals,
+    exclusions, annotations), read from the chained log itself: the entries about the row's
+    subject, and the migration's ``chain.start`` entries (subject: the table).
+
+    Not from the ``audit_records`` index: that index is outside the chain, so deleting the
+    index rows of a later entry (a revoke) would make an earlier binding look like the
+    latest, and a row restored to that earlier state would verify on read."""
+    subjects = _subjects(connection, table, ids)
+    wanted = {(table, record_id) for record_id in ids}
+    latest: dict[int, int] = {}
+    names = sorted({*subjects.values(), table})
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = connection.execute(
+            f"SELECT id, records FROM audit_log WHERE subject IN ({marks})", chunk
+        )
+        for audit_id, records in rows:
+            for bound_table, record_id, _ in orjson.loads(records or "[]"):
+                key = (bound_table, int(record_id))
+                if key in wanted and audit_id > latest.get(key[1], 0):
+                    latest[key[1]] = int(audit_id)
+    return latest
 
 
 _NOUN = {

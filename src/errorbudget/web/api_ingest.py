@@ -82,7 +82,16 @@ async def ingest_counts(
     ] = "ingest",
 ) -> JSONResponse:
     """Counts as ``errorbudget ingest`` takes them; a re-sent minute replaces what
-    ``source`` had stored for it. Needs the operator role."""
+    ``source`` had stored for it. Needs the operator role. A configured collector's source
+    name (``genesys``) is refused with 409: its minutes are the collector's, and replacing
+    them through the API could lift the gate."""
+    collected = {name for name, settings in app.loaded.config.sources if settings is not None}
+    if source in collected:
+        return _error(
+            409,
+            f"source {source!r} is written by its collector: counts sent here would replace "
+            "the minutes it collected; send them under another source name",
+        )
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     suffix = SUFFIX_BY_TYPE.get(media)
     if suffix is None:

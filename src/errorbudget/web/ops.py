@@ -7,7 +7,9 @@
 - ``/readyz`` — readiness: the store can be read, every scheduled job runs and has
   completed a first run, and no scheduled source has failed every run for longer than
   ``server.readiness.source_failure_age``. 503 with the reasons otherwise; the body also
-  lists each scheduled source's state (failing or not) whatever the status.
+  lists each scheduled source's state (failing or not) whatever the status. Probes send no
+  token: without one the reasons and sources (upstream error texts) are shown only where
+  ``/metrics`` is open; the status code is the same either way.
 - ``/metrics`` — Prometheus text format: budgets (``exporter``) and the health of sources
   and jobs (``runtime_metrics``). It names every SLO, queue and budget, so it needs a token
   (any role) unless ``server.metrics_auth`` is ``open`` (default: open when
@@ -93,7 +95,9 @@ def register(web: FastAPI) -> None:
         return {"status": "ok"}
 
     @web.get("/readyz", tags=["ops"], summary="Readiness: store, jobs and sources")
-    def readyz(request: Request) -> JSONResponse:
+    def readyz(
+        request: Request, caller: Annotated[Identity | None, Depends(identify)]
+    ) -> JSONResponse:
         problems: list[str] = []
         try:
             app.store.data_bounds([])
@@ -104,11 +108,19 @@ def register(web: FastAPI) -> None:
             problems.extend(scheduler.not_ready())
         failing, sources = source_problems(app, web, app.clock())
         problems.extend(failing)
-        body = {
+        body: dict[str, object] = {
             "status": "ready" if not problems else "not ready",
             "problems": problems,
             "sources": sources,
         }
+        if caller is None and not settings.metrics_open:  # a probe: the status code is all
+            hidden = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
+            body |= {
+                "problems": [f"{hidden}: send an API token (any role) to read them"]
+                if problems
+                else [],
+                "sources": [],
+            }
         return JSONResponse(
             jsonable_encoder(body), status_code=200 if not problems else 503,
             headers={"Cache-Control": "no-store"},
