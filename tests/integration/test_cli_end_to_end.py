@@ -244,16 +244,12 @@ def test_gate_review_and_approval_exit_codes(project: Path) -> None:
     rows_by_tier = status_json(project)
     assert rows_by_tier["tier=mid"]["state"] == "watch"
     assert rows_by_tier["tier=low"]["state"] == "freeze"
-    at = AT.isoformat()
-    code, out = run(project, "gate", "--service", "cc", "--at", at, "--segment", "tier=mid")
+    # judged now: the config's clock holds "now" at AT (with --at it is a what-if: exit 6)
+    code, out = run(project, "gate", "--service", "cc", "--segment", "tier=mid")
     assert code == 10, out  # review
-    code, _ = run(
-        project, "gate", "--service", "cc", "--at", at, "--segment", "tier=mid", "--risk", "low"
-    )
+    code, _ = run(project, "gate", "--service", "cc", "--segment", "tier=mid", "--risk", "low")
     assert code == 0
-    code, out = run(
-        project, "gate", "--service", "cc", "--at", at, "--segment", "tier=low", "--format", "json"
-    )
+    code, out = run(project, "gate", "--service", "cc", "--segment", "tier=low", "--format", "json")
     assert code == 11, out  # approval required
     decision = json.loads(out)
     assert decision["decision"] == "approval_required"
@@ -267,7 +263,7 @@ def test_advisory_enforcement_always_exits_0(project: Path) -> None:
         encoding="utf-8",
     )
     assert run(project, "ingest", str(project / "counts.csv"))[0] == 0
-    code, out = run(project, "gate", "--service", "cc", "--at", AT.isoformat(), "--format", "json")
+    code, out = run(project, "gate", "--service", "cc", "--format", "json")
     assert code == 0
     assert json.loads(out)["decision"] == "blocked"
 

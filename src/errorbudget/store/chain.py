@@ -240,17 +240,35 @@ def _subjects(connection: sqlite3.Connection, table: str, ids: list[int]) -> dic
     return subjects
 
 
+def _indexed_bindings(connection: sqlite3.Connection, table: str, ids: list[int]) -> dict[int, int]:
+    """The latest entry binding each row, by the ``audit_records`` index."""
+    latest: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = connection.execute(
+            "SELECT record_id, max(audit_id) FROM audit_records WHERE record_table = ? "
+            f"AND record_id IN ({marks}) GROUP BY record_id",
+            (table, *chunk),
+        )
+        latest.update((int(record_id), int(audit_id)) for record_id, audit_id in rows)
+    return latest
+
+
 def latest_bindings(connection: sqlite3.Connection, table: str, ids: list[int]) -> dict[int, int]:
     """The latest audit entry that bound each row of ``table`` (changes, approvals,
-    exclusions, annotations), read from the chained log itself: the entries about the row's
-    subject, and the migration's ``chain.start`` entries (subject: the table).
+    exclusions, annotations): the later of what the ``audit_records`` index says and what
+    the chained log itself says — the entries about the row's subject (``change:5``,
+    ``exclusion:3``) and the migration's ``chain.start`` entries (subject: the table).
 
-    Not from the ``audit_records`` index: that index is outside the chain, so deleting the
-    index rows of a later entry (a revoke) would make an earlier binding look like the
-    latest, and a row restored to that earlier state would verify on read."""
+    The index alone is not enough: it is outside the chain, so deleting the index rows of a
+    later entry (a revoke) made an earlier binding look like the latest, and a row restored
+    to that earlier state verified on read. The one binding not found by subject is a gate
+    decision's (subject: the service) on a change's stored decision, which the gate judges
+    again before anything ships; ``errorbudget audit verify`` checks the index whole."""
     subjects = _subjects(connection, table, ids)
     wanted = {(table, record_id) for record_id in ids}
-    latest: dict[int, int] = {}
+    latest = _indexed_bindings(connection, table, ids)
     names = sorted({*subjects.values(), table})
     for start in range(0, len(names), 500):
         chunk = names[start : start + 500]
