@@ -27,11 +27,11 @@ from errorbudget.source_catalog import SourceCatalog, source_catalog
 
 
 @functools.cache
-def sources_model(catalog: SourceCatalog) -> type[BaseModel]:
+def sources_model(catalog: SourceCatalog, every: bool = True) -> type[BaseModel]:
     """The ``sources:`` model of ``catalog``: ``<name>: <settings model> | None`` per
-    configurable source."""
+    configurable source (only the built-in ones unless ``every``: no entry-point scan)."""
     fields: dict[str, Any] = {}
-    for name in catalog.names():
+    for name in catalog.names() if every else catalog.builtin_names():
         settings = catalog.kind(name).settings_model
         if settings is not None:
             fields[name] = (settings | None, None)
@@ -45,7 +45,10 @@ def _validate_sources(
 ) -> dict[str, BaseModel]:
     if isinstance(value, dict) and all(isinstance(v, BaseModel) for v in value.values()):
         return value  # already validated (model_copy, a test building a Config)
-    validated = sources_model(source_catalog()).model_validate(value, context=info.context)
+    catalog = source_catalog()
+    builtin = isinstance(value, dict) and set(value) <= set(catalog.builtin_names())
+    model = sources_model(catalog, every=not builtin)
+    validated = model.model_validate(value, context=info.context)
     return {
         name: settings
         for name in type(validated).model_fields

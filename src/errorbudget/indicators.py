@@ -88,21 +88,20 @@ def _validate_indicator(
     if not isinstance(value, dict):
         return IngestIndicator.model_validate(value)  # pydantic's "expected a mapping"
     catalog = source_catalog()
-    names = catalog.names()
     name = value.get("source", None)
+    if isinstance(name, str) and name in catalog:
+        return catalog.kind(name).indicator_model.model_validate(value, context=info.context)
+    names = catalog.names()
     if name is None:
         raise located_error(
             "indicator", (), "source_missing",
             f"missing key 'source' (one of: {', '.join(names)})", value,
         )  # fmt: skip
-    if not isinstance(name, str) or name not in catalog:
-        raise located_error(
-            "indicator", ("source",), "source_unknown",
-            f"source {name!r} is not one of {', '.join(names)}{did_you_mean(str(name), names)}",
-            name,
-        )  # fmt: skip
-    model = catalog.kind(name).indicator_model
-    return model.model_validate(value, context=info.context)
+    raise located_error(
+        "indicator", ("source",), "source_unknown",
+        f"source {name!r} is not one of {', '.join(names)}{did_you_mean(str(name), names)}",
+        name,
+    )  # fmt: skip
 
 
 Indicator = Annotated[

@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Mapping
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from errorbudget.errors import ConfigError
@@ -66,33 +65,52 @@ class SourceKind(Protocol):
 
 
 class SourceCatalog:
-    """Source plugins by name: paths until first used, then the loaded objects."""
+    """Source plugins by name: paths until first used, then the loaded objects.
 
-    def __init__(self, paths: Mapping[str, str]) -> None:
+    Installed packages' entry points are read only when a name that is not built in is
+    asked for, or all names are: a config of built-in sources never pays for the scan
+    (``importlib.metadata`` and every installed distribution's ``entry_points.txt``)."""
+
+    def __init__(self, paths: Mapping[str, str], *, discover: bool = False) -> None:
         self._paths = dict(paths)
+        self._discover = discover
         self._loaded: dict[str, SourceKind] = {}
 
     @classmethod
     def discover(cls) -> SourceCatalog:
-        """The built-in sources plus those of installed packages' entry points; a package
-        cannot replace a built-in (its entry point is then a configuration error)."""
-        paths = dict(BUILTIN_SOURCES)
+        """The built-in sources plus those of installed packages' entry points (read on
+        first need); a package cannot replace a built-in (its entry point is then a
+        configuration error)."""
+        return cls(BUILTIN_SOURCES, discover=True)
+
+    def _scan(self) -> None:
+        if not self._discover:
+            return
+        self._discover = False
+        from importlib.metadata import entry_points
+
         for entry in entry_points(group=ENTRY_POINT_GROUP):
             if entry.name in BUILTIN_SOURCES:
                 raise ConfigError(
                     f"the installed package entry point {entry.name} = {entry.value} "
                     f"({ENTRY_POINT_GROUP}) names a built-in source: rename it"
                 )
-            paths[entry.name] = entry.value
-        return cls(paths)
+            self._paths[entry.name] = entry.value
 
     def __contains__(self, name: object) -> bool:
+        if name not in self._paths:
+            self._scan()
         return name in self._paths
 
     def names(self) -> list[str]:
         """Built-in sources first, in their order, then the others alphabetically."""
+        self._scan()
         builtin = [n for n in BUILTIN_SOURCES if n in self._paths]
         return builtin + sorted(n for n in self._paths if n not in BUILTIN_SOURCES)
+
+    def builtin_names(self) -> list[str]:
+        """The built-in sources (no scan)."""
+        return [n for n in BUILTIN_SOURCES if n in self._paths]
 
     def path(self, name: str) -> str:
         return self._paths[name]
@@ -103,7 +121,7 @@ class SourceCatalog:
         found = self._loaded.get(name)
         if found is not None:
             return found
-        if name not in self._paths:
+        if name not in self:
             known = ", ".join(self.names())
             raise ConfigError(f"no source named {name!r} (known: {known})")
         path = self._paths[name]
