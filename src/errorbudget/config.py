@@ -7,15 +7,17 @@ Loading is four steps, and every step reports *all* it finds before anything is 
 2. ``${NAME}`` and ``${NAME:-default}`` in string scalars are replaced from the environment
    (``$${`` is a literal ``${``); an unquoted scalar is re-typed after substitution, so
    ``target: ${VIP_TARGET:-0.95}`` is a number.
-3. The data is validated by the pydantic models below and in :mod:`errorbudget.model`; each
-   pydantic error is mapped back to the node its ``loc`` names (discriminator tags such as
-   ``calendar`` in ``("window", "calendar", "unit")`` are skipped), unknown keys get a
-   "did you mean" from the model's field names at that level.
-4. Semantic checks that span objects (duplicate ids, undeclared services, unknown policy or
-   burn catalog names, an SLO whose indicator source nothing collects: ``genesys`` without
-   ``sources.genesys``, ``prometheus`` in this version) and warnings: burn conditions that
-   can never fire at an SLO's (or a segment override's) target, see
-   :func:`errorbudget.engine.alerts.effective_conditions`.
+3. The data is validated by the pydantic models below and in :mod:`errorbudget.model`;
+   ``sources:`` and each SLO's ``indicator`` by the models of the source plugins they name
+   (``config_sources``, ``indicators``). Each pydantic error is mapped back to the node its
+   ``loc`` names (``config_errors``: discriminator tags such as ``calendar`` in
+   ``("window", "calendar", "unit")`` are skipped), unknown keys get a "did you mean" from
+   the model's field names at that level.
+4. Semantic checks that span objects (``config_checks``: duplicate ids, undeclared
+   services, unknown policy or burn catalog names, an SLO whose indicator source nothing
+   collects, as its plugin says: ``genesys`` without ``sources.genesys``, ``prometheus`` in
+   this version) and warnings: burn conditions that can never fire at an SLO's (or a
+   segment override's) target, see :func:`errorbudget.engine.alerts.effective_conditions`.
    A calendar window is scaled as 7d / 30d / 91d for week / month / quarter
    (:func:`errorbudget.engine.windows.nominal_length`).
 
@@ -26,13 +28,11 @@ one then replaces the built-in (e.g. to change what ``policy: default`` means ev
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import UnionType
-from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -42,30 +42,27 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    Tag,
     ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_core import ErrorDetails
 
 from errorbudget.catalogs import builtin_burn_catalogs, builtin_policies
 from errorbudget.clock import ScaledClock
-from errorbudget.durations import Duration, format_duration, parse_duration
-from errorbudget.engine.alerts import effective_conditions
+from errorbudget.config_checks import semantic_problems, unreachable_warnings, window_problems
+from errorbudget.config_errors import error_problem
+from errorbudget.config_sources import SourcesSettings
+from errorbudget.durations import Duration
 from errorbudget.engine.schedule import Eligibility, WeeklySchedule, compile_schedule
-from errorbudget.engine.windows import nominal_length
 from errorbudget.errors import ConfigError, ConfigValidationError, NotFoundError, Problem
 from errorbudget.limits import time_problem
-from errorbudget.model import SLO, BurnCatalog, PolicyPreset, percent_text
+from errorbudget.model import SLO, BurnCatalog, PolicyPreset
 from errorbudget.schedule_checks import schedule_problems
 from errorbudget.schedules import HolidayCalendar, MaintenanceWindow, NamedSchedule, Schedule
-from errorbudget.yamlsource import NodeIndex, YamlPath, compose_yaml, did_you_mean
+from errorbudget.yamlsource import NodeIndex, compose_yaml, did_you_mean
 
 CONFIG_ENV = "ERRORBUDGET_CONFIG"
 DEFAULT_CONFIG = "errorbudget.yaml"
-
-_M = TypeVar("_M", bound=BaseModel)
 
 
 class _Settings(BaseModel):
@@ -165,85 +162,6 @@ class ServerSettings(_Settings):
         return self
 
 
-class GenesysSettings(_Settings):
-    """How to reach one Genesys Cloud org, and how often to collect (docs/sources/genesys.md)."""
-
-    region: str | None = None
-    """Region domain (``usw2.pure.cloud``) or AWS name (``us-west-2``)."""
-    base_url: str | None = None
-    """Platform API root instead of the region's ``https://api.<domain>``."""
-    login_url: str | None = None
-    """OAuth server root; default: the region's, or ``base_url`` with ``api.`` → ``login.``."""
-    client_id: str = Field(min_length=1)
-    client_secret: SecretStr
-    interval: Duration = timedelta(seconds=60)
-    """How often scheduled collection runs."""
-    lookback: Duration = timedelta(hours=1)
-    """Each run re-fetches this much before what is stored: open and revised intervals."""
-    granularity: Duration = timedelta(minutes=15)
-    """Aggregate query granularity; counts land on each interval's start minute."""
-    max_query_span: Duration = timedelta(days=1)
-    """Longest interval one aggregate query asks for (history is split into such chunks)."""
-    max_backfill: Duration = timedelta(days=31)
-    """Scheduled runs catch up at most this far back after an outage."""
-    requests_per_minute: int = Field(default=300, ge=1, le=100_000)
-    request_timeout: Duration = timedelta(seconds=30)
-    connect_timeout: Duration = timedelta(seconds=10)
-    max_attempts: int = Field(default=8, ge=1, le=50)
-    """Tries per request (429, 5xx, timeouts and connection errors are retried)."""
-    circuit_failures: int = Field(default=5, ge=1, le=1000)
-    """Consecutive 5xx or transport failures that open the circuit breaker."""
-    circuit_reset: Duration = timedelta(seconds=30)
-    """How long the circuit stays open before one probe request is let through."""
-    queue_cache_ttl: Duration = timedelta(minutes=15)
-    status_page_url: str | None = None
-    """Statuspage ``summary.json`` polled each run for ``api_availability``; default: none."""
-    collect_deadline: Duration = timedelta(minutes=3)
-    """Longest one collection run (``collect --once``/``--from``, each scheduled run) may
-    take; a run that reaches it stops, keeps what it stored and is recorded as failed."""
-
-    @field_validator("region")
-    @classmethod
-    def _known_region(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        from errorbudget.sources.genesys.regions import find_region
-
-        return find_region(value).domain
-
-    @field_validator("base_url", "login_url", "status_page_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value.rstrip("/") if value is not None else None
-
-    @field_validator("granularity")
-    @classmethod
-    def _granularity_divides_hour(cls, value: timedelta) -> timedelta:
-        minutes = value.total_seconds() / 60
-        if minutes != int(minutes) or 60 % int(minutes):
-            raise ValueError("granularity is a whole number of minutes that divides 60")
-        return value
-
-    @model_validator(mode="after")
-    def _where(self) -> GenesysSettings:
-        if (self.region is None) == (self.base_url is None):
-            raise ValueError("give exactly one of region and base_url")
-        if self.max_query_span < self.granularity:
-            raise ValueError("max_query_span must be at least the granularity")
-        if self.max_query_span % self.granularity:
-            raise ValueError("max_query_span must be a whole number of granularity intervals")
-        return self
-
-    def __repr__(self) -> str:  # the secret is a SecretStr; the id is not secret
-        return f"GenesysSettings(region={self.region!r}, base_url={self.base_url!r})"
-
-
-class SourcesSettings(_Settings):
-    genesys: GenesysSettings | None = None
-
-
 class Service(_Settings):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)
     description: str = ""
@@ -281,7 +199,8 @@ class ClockSettings(_Settings):
 class Config(_Settings):
     version: Literal[1] = 1
     store: StoreSettings = Field(default_factory=StoreSettings)
-    sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    sources: SourcesSettings = Field(default_factory=dict)
+    """Source name → its settings, validated by the source plugin (``config_sources``)."""
     gate: GateSettings = Field(default_factory=GateSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     services: list[Service] = Field(default_factory=list)
@@ -323,6 +242,14 @@ class LoadedConfig:
     def store_path(self) -> Path:
         store = Path(self.config.store.path).expanduser()
         return store if store.is_absolute() else self.path.parent / store
+
+    def source_settings(self, name: str) -> BaseModel | None:
+        """``sources.<name>`` as its plugin validated it (None: not configured)."""
+        return self.config.sources.get(name)
+
+    def slos_of(self, source: str) -> list[SLO]:
+        """The SLOs whose indicator names ``source``."""
+        return [s for s in self.config.slos if s.indicator.source == source]
 
     def slo(self, slo_id: str) -> SLO:
         for slo in self.config.slos:
@@ -435,124 +362,13 @@ def _order(problem: Problem) -> tuple[str, int, int]:
 # --- pydantic errors → problems --------------------------------------------------------------
 
 
-def _strip(annotation: Any) -> Any:
-    """Remove ``Annotated`` and ``None`` from a union."""
-    while get_origin(annotation) is Annotated:
-        annotation = get_args(annotation)[0]
-    if get_origin(annotation) in (Union, UnionType):
-        members = [a for a in get_args(annotation) if a is not type(None)]
-        if len(members) == 1:
-            return _strip(members[0])
-    return annotation
-
-
-def _tags(annotation: Any) -> dict[str, type[BaseModel]]:
-    """Discriminator tag → member model for a union of models with ``Literal`` fields, or of
-    members tagged with ``Tag`` (a callable discriminator)."""
-    tags: dict[str, type[BaseModel]] = {}
-    for member in get_args(annotation):
-        tagged = [m.tag for m in getattr(member, "__metadata__", ()) if isinstance(m, Tag)]
-        member = _strip(member)
-        if tagged and isinstance(member, type) and issubclass(member, BaseModel):
-            tags[tagged[0]] = member
-            continue
-        if isinstance(member, type) and issubclass(member, BaseModel):
-            for info in member.model_fields.values():
-                literal = get_origin(info.annotation) is Literal
-                if literal and get_args(info.annotation) == (info.default,):
-                    tags[str(info.default)] = member
-    return tags
-
-
-def _type_at(loc: Sequence[str | int]) -> Any:
-    """The annotation a pydantic ``loc`` points at, from :class:`Config` down."""
-    current: Any = Config
-    for element in loc:
-        current = _strip(current)
-        origin = get_origin(current)
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            info = current.model_fields.get(str(element))
-            if info is None:
-                return None
-            current = info.annotation
-        elif origin is list and isinstance(element, int):
-            current = get_args(current)[0]
-        elif origin is dict:
-            current = get_args(current)[1]
-        elif origin in (Union, UnionType) and str(element) in _tags(current):
-            current = _tags(current)[str(element)]
-        else:
-            return None
-    return _strip(current)
-
-
-def _dotted(path: Sequence[str | int]) -> str:
-    text = ""
-    for element in path:
-        text += f"[{element}]" if isinstance(element, int) else f".{element}"
-    return text.lstrip(".") or "(top level)"
-
-
-_YAML_BOOLEANS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
-
-
-def _error_problem(error: ErrorDetails, index: NodeIndex, source: str) -> Problem:
-    loc = [e for e in error["loc"] if e != "[key]"]
-    on_key = error["loc"][-1:] == ("[key]",) or error["type"] == "extra_forbidden"
-    found, skipped = index.deepest(loc)
-    kind, ctx = error["type"], error.get("ctx", {})
-    message = error["msg"].removeprefix("Value error, ")
-    where = _dotted(found)
-    if kind == "missing" and skipped:
-        message = f"missing required key {skipped[-1]!r}"
-    elif kind == "extra_forbidden":
-        parent = _type_at(loc[:-1])
-        is_model = isinstance(parent, type) and issubclass(parent, BaseModel)
-        fields = list(parent.model_fields) if is_model else []
-        hint = did_you_mean(str(loc[-1]), fields)
-        if not hint and fields:
-            hint = f" (expected one of: {', '.join(fields)})"
-        message = f"unknown key {loc[-1]!r}{hint}"
-        where = _dotted(found[:-1])
-    elif kind in ("union_tag_invalid", "union_tag_not_found"):
-        discriminator = str(ctx.get("discriminator", "'type'")).strip("'")
-        tags = list(_tags(_type_at(loc)))
-        if kind == "union_tag_invalid":
-            found = (*found, discriminator)
-            hint = did_you_mean(str(ctx.get("tag")), tags)
-            message = f"{discriminator} {ctx.get('tag')!r} is not one of {', '.join(tags)}{hint}"
-        else:
-            message = f"missing key {discriminator!r} (one of: {', '.join(tags)})"
-    elif kind in ("model_attributes_type", "model_type"):
-        message = "expected a mapping (key: value lines)"
-    if _type_at(loc) is SecretStr:
-        pass  # a secret is never echoed, not even a wrong one
-    elif kind == "string_type":
-        node = index.values.get(found)
-        if isinstance(node, yaml.ScalarNode) and node.style is None:
-            if node.value.lower() in _YAML_BOOLEANS:
-                message += f" (YAML reads unquoted {node.value} as a boolean: quote it)"
-            elif node.tag != "tag:yaml.org,2002:str":
-                message += f" (got {node.value}: quote it to make it a string)"
-    elif not isinstance(error["input"], dict | list) and kind not in (
-        "missing",
-        "extra_forbidden",
-    ):
-        message += f" (got {repr(error['input'])[:60]})"
-        if kind == "literal_error":
-            expected = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-            message += did_you_mean(str(error["input"]), expected)
-    line, column = index.position(found, key=on_key)
-    return Problem(source, line, column, f"{where}: {message}")
-
-
 # --- validation ------------------------------------------------------------------------------
 
 
 def _validate(raw: Any, index: NodeIndex, source: str) -> tuple[Config | None, list[Problem]]:
     problems: list[Problem] = []
     config: Config | None = None
-    semantic, suppressed = _semantic_problems(raw, index, source)
+    semantic, suppressed = semantic_problems(raw, index, source)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
@@ -561,269 +377,9 @@ def _validate(raw: Any, index: NodeIndex, source: str) -> tuple[Config | None, l
                 continue  # reported more precisely by the semantic checks
             if index.deepest(error["loc"])[0] in index.unresolved:
                 continue  # the missing ${VARIABLE} is the problem, already reported
-            problems.append(_error_problem(error, index, source))
+            problems.append(error_problem(error, index, source, Config))
     problems += semantic
     problems += schedule_problems(raw, index, source)
-    problems += _window_problems(raw, config, index, source)
-    problems += _unreachable_warnings(raw, config, index, source)
+    problems += window_problems(raw, config, index, source)
+    problems += unreachable_warnings(raw, config, index, source)
     return config, problems
-
-
-def _items(raw: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
-    value = raw.get(key) if isinstance(raw, dict) else None
-    if not isinstance(value, list):
-        return []
-    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
-
-
-def _semantic_problems(
-    raw: Any, index: NodeIndex, source: str
-) -> tuple[list[Problem], set[YamlPath]]:
-    """Cross-object checks on the raw data, so they run even where validation failed."""
-    problems: list[Problem] = []
-    suppressed: set[YamlPath] = set()
-
-    def problem(path: YamlPath, message: str, key: bool = False) -> None:
-        problems.append(Problem(source, *index.position(path, key=key), message))
-
-    def unique(section: str, key: str, what: str) -> list[str]:
-        first: dict[str, int] = {}
-        for i, item in _items(raw, section):
-            name = item.get(key)
-            if not isinstance(name, str):
-                continue
-            if name in first:
-                line = index.position((section, first[name], key))[0]
-                problem((section, i, key), f"duplicate {what} {name!r} (first on line {line})")
-            else:
-                first[name] = i
-        return list(first)
-
-    sources = raw.get("sources") if isinstance(raw, dict) else None
-    configured = (
-        {k for k, v in sources.items() if v is not None} if isinstance(sources, dict) else set()
-    )
-    services = unique("services", "id", "service id")
-    unique("slos", "id", "SLO id")
-    policies = [*builtin_policies(), *unique("policies", "name", "policy name")]
-    catalogs = [*builtin_burn_catalogs(), *unique("burn_catalogs", "name", "burn catalog name")]
-
-    for i, catalog in _items(raw, "burn_catalogs"):
-        for j, condition in _items(catalog, "conditions"):
-            try:
-                long = parse_duration(str(condition.get("long_window")))
-                short = parse_duration(str(condition.get("short_window")))
-            except ValueError:
-                continue  # pydantic reports the bad duration
-            if short >= long:
-                problem(
-                    ("burn_catalogs", i, "conditions", j, "short_window"),
-                    f"burn catalog {catalog.get('name')!r}: short_window "
-                    f"{condition['short_window']} must be shorter than long_window "
-                    f"{condition['long_window']}",
-                )
-
-    for i, slo in _items(raw, "slos"):
-        label = f"slo {slo.get('id')!r}"
-        service = slo.get("service")
-        if services and isinstance(service, str) and service not in services:
-            problem(
-                ("slos", i, "service"),
-                f"{label}: service {service!r} is not declared in services"
-                f"{did_you_mean(service, services)}",
-            )
-        policy = slo.get("policy")
-        if isinstance(policy, str) and policy not in policies:
-            problem(
-                ("slos", i, "policy"),
-                f"{label}: unknown policy preset {policy!r}{did_you_mean(policy, policies)}",
-            )
-        indicator = slo.get("indicator")
-        source_name = indicator.get("source") if isinstance(indicator, dict) else None
-        if isinstance(source_name, str):
-            unconfigured = _source_problem(source_name, configured)
-            if unconfigured:
-                problem(("slos", i, "indicator", "source"), f"{label}: {unconfigured}")
-        alerting = slo.get("alerting")
-        catalog_name = alerting.get("catalog") if isinstance(alerting, dict) else None
-        if isinstance(catalog_name, str) and catalog_name not in catalogs:
-            problem(
-                ("slos", i, "alerting", "catalog"),
-                f"{label}: unknown burn catalog {catalog_name!r}"
-                f"{did_you_mean(catalog_name, catalogs)}",
-            )
-        segments = slo.get("segments")
-        keys = segments.get("keys", []) if isinstance(segments, dict) else []
-        seen: dict[object, int] = {}
-        for j, key in enumerate(keys if isinstance(keys, list) else []):
-            if isinstance(key, str) and key in seen:
-                line = index.position(("slos", i, "segments", "keys", seen[key]))[0]
-                problem(
-                    ("slos", i, "segments", "keys", j),
-                    f"{label}: duplicate segment key {key!r} (first on line {line})",
-                )
-                suppressed.add(("slos", i, "segments", "keys"))
-            seen.setdefault(key, j)
-        for j, override in _items(segments, "overrides"):
-            match = override.get("match")
-            if not isinstance(match, dict) or not isinstance(keys, list):
-                continue
-            for name in match:
-                if name not in keys:
-                    path: YamlPath = ("slos", i, "segments", "overrides", j, "match", name)
-                    problem(
-                        path,
-                        f"{label}: override matches {name!r}, which is not a segment key "
-                        f"(keys: {', '.join(map(str, keys)) or 'none'})"
-                        f"{did_you_mean(str(name), [str(k) for k in keys])}",
-                        key=True,
-                    )
-                    suppressed.add(("slos", i, "segments"))
-    return problems, suppressed
-
-
-INDICATOR_SOURCES: dict[str, str | None] = {"ingest": None, "genesys": "genesys"}
-"""Indicator source → the ``sources`` section it needs collected by (None: nothing, counts
-are pushed). An indicator source missing here has no collector in this version."""
-
-
-def _source_problem(source: str, configured: set[str]) -> str | None:
-    """Why an SLO with indicator ``source`` would never get data, or None.
-
-    An SLO whose counts nothing collects would show "no data" forever while ``validate``
-    called it valid: that is an error, not a warning."""
-    if source not in INDICATOR_SOURCES:
-        if source == "prometheus":
-            return (
-                "indicator source 'prometheus' is not available in this version: no "
-                "Prometheus source is configured or can be, so nothing would query it (push "
-                "the counts with errorbudget ingest and indicator source: ingest instead)"
-            )
-        return None  # an unknown source name: pydantic reports it
-    needed = INDICATOR_SOURCES[source]
-    if needed is None or needed in configured:
-        return None
-    return (
-        f"indicator source {source!r} is not configured: add sources.{needed} "
-        f"(docs/sources/{needed}.md), or nothing collects this SLO's counts"
-    )
-
-
-def _slos_and_catalogs(
-    raw: Any, config: Config | None
-) -> tuple[list[tuple[int, SLO]], dict[str, BurnCatalog]]:
-    """The SLOs (with their index) and burn catalogs that are valid on their own."""
-    if config is not None:
-        slos = list(enumerate(config.slos))
-        own = config.burn_catalogs
-    else:
-        slos = [(i, s) for i, item in _items(raw, "slos") if (s := _try(SLO, item)) is not None]
-        own = [c for _, item in _items(raw, "burn_catalogs") if (c := _try(BurnCatalog, item))]
-    return slos, {**builtin_burn_catalogs(), **{c.name: c for c in own}}
-
-
-def _window_problems(
-    raw: Any, config: Config | None, index: NodeIndex, source: str
-) -> list[Problem]:
-    """Windows that cannot hold what is asked of them. A burn-rate condition whose long
-    window is longer than the SLO's window judges events outside the window: an error when
-    no condition of the catalog fits the window (no alert could mean anything), else a
-    warning naming the ones that do not. A forecast look-back longer than the window: a
-    warning (the rate is then mostly of events the window no longer holds)."""
-    slos, catalogs = _slos_and_catalogs(raw, config)
-    problems: list[Problem] = []
-    for i, slo in slos:
-        window = nominal_length(slo.window)
-        catalog = catalogs.get(slo.alerting.catalog)
-        if catalog is not None and slo.alerting.enabled and catalog.conditions:
-            longer = sorted({c.long_window for c in catalog.conditions if c.long_window > window})
-            if longer:
-                fits = len(longer) < len({c.long_window for c in catalog.conditions})
-                problems.append(
-                    Problem(
-                        source,
-                        *index.position(("slos", i, "window")),
-                        f"slo {slo.id!r}: the window ({slo.window.describe()}) is shorter than "
-                        f"the long window{'s' if len(longer) > 1 else ''} "
-                        f"{', '.join(format_duration(w) for w in longer)} of burn catalog "
-                        f"{catalog.name!r}: lengthen the window, choose a catalog of shorter "
-                        "windows (e.g. page-only) or set alerting.enabled: false",
-                        "warning" if fits else "error",
-                    )
-                )
-        if slo.forecast.lookback > window:
-            problems.append(
-                Problem(
-                    source,
-                    *index.position(("slos", i, "forecast", "lookback")),
-                    f"slo {slo.id!r}: forecast.lookback {format_duration(slo.forecast.lookback)} "
-                    f"is longer than the window ({slo.window.describe()})",
-                    "warning",
-                )
-            )
-    return problems
-
-
-def _number(value: float) -> str:
-    text = f"{value:.2f}".rstrip("0")
-    return text + "0" if text.endswith(".") else text
-
-
-def _unreachable_warnings(
-    raw: Any, config: Config | None, index: NodeIndex, source: str
-) -> list[Problem]:
-    """Burn conditions adapted to a low target (DESIGN.md, low contact-center targets).
-
-    Mostly conditions that could never fire as written; also those lowered to
-    ``max_burn_fraction`` of the highest burn, since they fire below the catalog's factor.
-
-    When validation failed, the SLOs and catalogs that are valid on their own are still
-    checked, so one run shows every problem.
-    """
-    slos, catalogs = _slos_and_catalogs(raw, config)
-    warnings: list[Problem] = []
-    for i, slo in slos:
-        catalog = catalogs.get(slo.alerting.catalog)
-        if catalog is None or not slo.alerting.enabled:
-            continue
-        period = nominal_length(slo.window)  # a calendar month counts as 30 days
-        targets: list[tuple[str, float, YamlPath]] = [("", slo.target, ("slos", i, "target"))]
-        for j, override in enumerate(slo.segments.overrides):
-            match = ",".join(f"{k}={v}" for k, v in override.match.items())
-            path: YamlPath = ("slos", i, "segments", "overrides", j, "target")
-            targets.append((f" ({match})", override.target, path))
-        for where, target, path in targets:
-            conditions = effective_conditions(
-                catalog, period, target, slo.alerting.max_burn_fraction
-            )
-            for condition in conditions:
-                # Only the low-target ceiling is worth a warning; raising a factor below 1
-                # to 1 is the documented floor (docs/concepts.md), not a surprise to report.
-                if condition.factor >= condition.catalog_factor:
-                    continue
-                verdict = (
-                    "is lowered to"
-                    if condition.reachable
-                    else f"can never fire at target {percent_text(target)} (highest burn "
-                    f"{_number(condition.max_burn)}); adapted to"
-                )
-                message = (
-                    f"slo {slo.id!r}{where}: {condition.severity} condition "
-                    f"{condition.long_name}/{condition.short_name} of {catalog.name!r} "
-                    f"(factor {_number(condition.catalog_factor)}) {verdict} "
-                    f"{_number(condition.factor)}"
-                )
-                if condition.reachable:
-                    message += (
-                        f" ({slo.alerting.max_burn_fraction:g} of the highest burn "
-                        f"{_number(condition.max_burn)} at target {percent_text(target)})"
-                    )
-                warnings.append(Problem(source, *index.position(path), message, "warning"))
-    return warnings
-
-
-def _try(model: type[_M], data: Any) -> _M | None:
-    try:
-        return model.model_validate(data)
-    except ValidationError:
-        return None

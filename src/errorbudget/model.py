@@ -28,6 +28,9 @@ from pydantic import (
 )
 
 from errorbudget.durations import Duration
+from errorbudget.indicators import Indicator as Indicator
+from errorbudget.indicators import IndicatorSettings as IndicatorSettings
+from errorbudget.indicators import IngestIndicator as IngestIndicator
 from errorbudget.limits import MAX_NAME, MAX_WINDOW
 from errorbudget.presets import (  # re-exported: every layer names them from here
     RISKS as RISKS,
@@ -192,151 +195,7 @@ class CalendarWindow(_Model):
 Window = Annotated[RollingWindow | CalendarWindow, Field(discriminator="type")]
 
 
-# --- indicators ----------------------------------------------------------------------------
-
-
-class IngestIndicator(_Model):
-    """Counts pushed with ``errorbudget ingest`` (CSV/NDJSON) or the HTTP API.
-
-    ``good`` and ``total`` say in words what is counted, for humans and OpenSLO export.
-    """
-
-    source: Literal["ingest"] = "ingest"
-    good: str = "good events"
-    total: str = "valid events"
-
-
-class PrometheusIndicator(_Model):
-    """Ratio of two PromQL queries; ``{{.window}}`` is replaced by the range (Sloth style)."""
-
-    source: Literal["prometheus"] = "prometheus"
-    good_query: str | None = None
-    bad_query: str | None = None
-    total_query: str
-
-    @model_validator(mode="after")
-    def _good_or_bad(self) -> PrometheusIndicator:
-        if (self.good_query is None) == (self.bad_query is None):
-            raise ValueError("give exactly one of good_query and bad_query")
-        return self
-
-
-GenesysMetric = Literal[
-    "voice_sla", "digital_sla", "answered_within", "ivr_completion", "api_availability"
-]
-GenesysMediaType = Literal[
-    "voice", "callback", "chat", "email", "message", "cobrowse", "video", "screenshare"
-]
-
-GENESYS_DEFAULT_MEDIA: dict[str, tuple[str, ...]] = {
-    "voice_sla": ("voice",),
-    "digital_sla": ("chat", "message"),
-    "answered_within": ("voice",),
-}
-"""Media types of a queue metric when ``media_types`` is empty."""
-
-GENESYS_LABELS: dict[str, tuple[str, ...]] = {
-    "voice_sla": ("queue", "queue_id", "media_type"),
-    "digital_sla": ("queue", "queue_id", "media_type"),
-    "answered_within": ("queue", "queue_id", "media_type"),
-    "ivr_completion": ("flow", "flow_id"),
-    "api_availability": ("endpoint",),
-}
-"""Segment keys each Genesys metric can fill (plus the labels of ``segment_map``)."""
-
-
-class GenesysSelection(_Model):
-    """Queues (or flows) by id, exact name or shell-style name pattern; empty selects all."""
-
-    ids: list[str] = Field(default_factory=list)
-    names: list[str] = Field(default_factory=list)
-    patterns: list[str] = Field(default_factory=list)
-
-    @property
-    def everything(self) -> bool:
-        return not (self.ids or self.names or self.patterns)
-
-    def selects(self, entity_id: str, name: str | None) -> bool:
-        """Whether the entity is selected (patterns are case-insensitive ``fnmatch``)."""
-        from fnmatch import fnmatchcase
-
-        if self.everything or entity_id in self.ids:
-            return True
-        if name is None:
-            return False
-        folded = name.casefold()
-        return name in self.names or any(fnmatchcase(folded, p.casefold()) for p in self.patterns)
-
-
-class GenesysIndicator(_Model):
-    """Counts collected from Genesys Cloud (``errorbudget collect``; docs/sources/genesys.md).
-
-    Queue metrics (``voice_sla``, ``digital_sla``, ``answered_within``) come from
-    ``POST /api/v2/analytics/conversations/aggregates/query`` grouped by queue and media
-    type: good = answered within the service-level target (``tAnswered`` − ``nOverSla``;
-    for ``answered_within``: answered within ``threshold_seconds``, from a ``views``
-    ``rangeBound`` on ``tAnswered``), total = answered + abandoned [+ flow-outs]
-    [− short abandons] (Genesys's service-level formula). ``ivr_completion`` comes from
-    ``flows/aggregates/query``; ``api_availability`` from the collector's own API calls.
-    """
-
-    source: Literal["genesys"] = "genesys"
-    metric: GenesysMetric
-    media_types: list[GenesysMediaType] = Field(default_factory=list)
-    queues: GenesysSelection = Field(default_factory=GenesysSelection)
-    flows: GenesysSelection = Field(default_factory=GenesysSelection)
-    segment_map: dict[str, dict[str, str]] = Field(default_factory=dict)
-    """Extra segment labels from the queue (or flow) name: label → {name pattern: value};
-    the first matching pattern wins, a name matching none gets ``other``."""
-    include_flow_outs: bool = False
-    exclude_short_abandons: bool = False
-    include_abandons: bool = True
-    threshold_seconds: int | None = Field(default=None, gt=0, le=86_400)
-
-    @model_validator(mode="after")
-    def _metric_settings(self) -> GenesysIndicator:
-        if self.metric == "answered_within" and self.threshold_seconds is None:
-            raise ValueError("metric answered_within needs threshold_seconds")
-        if self.metric != "answered_within" and self.threshold_seconds is not None:
-            raise ValueError("threshold_seconds only applies to metric answered_within")
-        queue_metric = self.metric in GENESYS_DEFAULT_MEDIA
-        if not queue_metric and (self.media_types or not self.queues.everything):
-            raise ValueError(f"media_types and queues do not apply to metric {self.metric}")
-        if self.metric != "ivr_completion" and not self.flows.everything:
-            raise ValueError("flows only applies to metric ivr_completion")
-        if self.metric == "api_availability" and self.segment_map:
-            raise ValueError("segment_map does not apply to metric api_availability")
-        clash = set(self.segment_map) & set(GENESYS_LABELS[self.metric])
-        if clash:
-            raise ValueError(f"segment_map label(s) {sorted(clash)} clash with built-in labels")
-        return self
-
-    @property
-    def media(self) -> tuple[str, ...]:
-        """The media types counted: ``media_types``, else the metric's default."""
-        return tuple(self.media_types) or GENESYS_DEFAULT_MEDIA.get(self.metric, ())
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        """Every segment key this indicator can fill."""
-        return (*GENESYS_LABELS[self.metric], *self.segment_map)
-
-    def mapped_labels(self, name: str) -> dict[str, str]:
-        """The ``segment_map`` labels of a queue (or flow) called ``name``."""
-        from fnmatch import fnmatchcase
-
-        labels = {}
-        for label, patterns in self.segment_map.items():
-            labels[label] = next(
-                (v for p, v in patterns.items() if fnmatchcase(name.casefold(), p.casefold())),
-                "other",
-            )
-        return labels
-
-
-Indicator = Annotated[
-    IngestIndicator | PrometheusIndicator | GenesysIndicator, Field(discriminator="source")
-]
+# --- indicators: errorbudget/indicators.py (each source plugin owns its model) ------------
 
 
 # --- objective, segments, alerting ---------------------------------------------------------
@@ -416,13 +275,6 @@ class Forecast(_Model):
         return value
 
 
-SOURCE_MAX_AGE: dict[str, timedelta] = {"genesys": timedelta(hours=1)}
-"""Default ``data.max_age`` by indicator source. The Genesys collector writes every minute it
-fetched (zeros included), so a series' last stored minute is how far collection got; an
-``ingest`` series may have no rows in a quiet hour, so its age is judged only when
-``data.max_age`` is set."""
-
-
 class DataSettings(_Model):
     """When a series has too little data, or too old data, to be judged (docs/concepts.md)."""
 
@@ -431,7 +283,9 @@ class DataSettings(_Model):
     span; below it the series is ``insufficient_data`` and shows no budget figures."""
     max_age: Duration | None = None
     """Data older than this is stale: the gate never allows on it. Default: by source
-    (``SOURCE_MAX_AGE``; not judged for ``ingest``)."""
+    (the indicator model's ``default_max_age``: 1h for ``genesys``, whose collector writes
+    every minute it fetched; not judged for ``ingest``, which may have no rows in a quiet
+    hour)."""
 
 
 class SLO(_Model):
@@ -472,14 +326,10 @@ class SLO(_Model):
         return self
 
     @model_validator(mode="after")
-    def _genesys_segment_keys(self) -> SLO:
-        if isinstance(self.indicator, GenesysIndicator):
-            unknown = [k for k in self.segments.keys if k not in self.indicator.labels]
-            if unknown:
-                raise ValueError(
-                    f"segment key(s) {unknown} cannot be filled by Genesys metric "
-                    f"{self.indicator.metric} (available: {', '.join(self.indicator.labels)})"
-                )
+    def _segment_keys_fillable(self) -> SLO:
+        problem = self.indicator.segment_key_problem(list(self.segments.keys))
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @property
@@ -487,7 +337,7 @@ class SLO(_Model):
         """``data.max_age``, or the indicator source's default (None: not judged)."""
         if self.data.max_age is not None:
             return self.data.max_age
-        return SOURCE_MAX_AGE.get(self.indicator.source)
+        return self.indicator.default_max_age
 
     def target_for(self, segment: SegmentKey) -> float:
         """The target of one segment: the first matching override, else the SLO's."""

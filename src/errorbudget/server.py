@@ -30,7 +30,8 @@ import uvicorn
 from errorbudget.app import App
 from errorbudget.errors import ErrorBudgetError, ListenError, StoreError
 from errorbudget.scheduler import Scheduler
-from errorbudget.sources import SourceRegistry
+from errorbudget.sources import PullSource, create_sources
+from errorbudget.sources.schedule import run_forever
 from errorbudget.web.app import create_app
 
 log = logging.getLogger("errorbudget.server")
@@ -129,18 +130,21 @@ async def status_warmer(app: App, stop: asyncio.Event, every: float = 0.5) -> No
         app.refresh_in_background(None)
 
 
-def schedule_sources(app: App, scheduler: Scheduler) -> list[object]:
-    """Add a job per configured source that can run on a schedule; return the sources."""
-    sources: list[object] = []
-    for source in SourceRegistry.default().create_all(app.loaded, app.store, app.clock):
-        run_forever = getattr(source, "run_forever", None)
-        if run_forever is None:
+def schedule_sources(app: App, scheduler: Scheduler) -> list[PullSource]:
+    """Add a job per configured pull source, each on the generic schedule
+    (``sources.schedule.run_forever``); return the sources."""
+    sources: list[PullSource] = []
+    for source in create_sources(app.loaded, app.store, app.clock):
+        if not isinstance(source, PullSource):
             continue
 
-        def first_run_done(source: object = source) -> bool:
-            return getattr(source, "last_report", None) is not None
+        def run(stop: asyncio.Event, source: PullSource = source) -> Awaitable[None]:
+            return run_forever(source, stop)
 
-        scheduler.add(source.name, run_forever, first_run_done)
+        def first_run_done(source: PullSource = source) -> bool:
+            return source.last_report is not None
+
+        scheduler.add(source.name, run, first_run_done)
         sources.append(source)
     return sources
 
@@ -208,7 +212,5 @@ async def serve(
         log.info("stopping scheduled jobs")
         await scheduler.stop()
         for source in sources:
-            aclose = getattr(source, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await source.aclose()
         log.info("stopped")

@@ -15,21 +15,38 @@ import pytest
 from pydantic import BaseModel
 
 from errorbudget.config import Config
+from errorbudget.indicators import PluginChoice
+from errorbudget.source_catalog import BUILTIN_SOURCES, SourceCatalog
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "config.md"
 
 
+def _plugin_models(choice: PluginChoice) -> list[type[BaseModel]]:
+    """The built-in source plugins' models a ``PluginChoice`` field stands for."""
+    catalog = SourceCatalog(BUILTIN_SOURCES)
+    kinds = [catalog.kind(name) for name in catalog.names()]
+    if choice.by == "indicator":
+        return [kind.indicator_model for kind in kinds]
+    return [m for kind in kinds if (m := kind.settings_model) is not None]
+
+
 def models(annotation: Any, found: dict[str, type[BaseModel]]) -> dict[str, type[BaseModel]]:
-    """Every pydantic model in ``annotation``, recursively, by name."""
+    """Every pydantic model in ``annotation``, recursively, by name; a field a source
+    plugin chooses (``sources``, ``indicator``) stands for every built-in plugin's model."""
     origin = get_origin(annotation)
-    if origin in (Annotated, Union, UnionType, list, dict):
+    choices = [m for m in getattr(annotation, "__metadata__", ()) if isinstance(m, PluginChoice)]
+    if choices:
+        for model in _plugin_models(choices[0]):
+            models(model, found)
+    elif origin in (Annotated, Union, UnionType, list, dict):
         for argument in get_args(annotation):
             models(argument, found)
     elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
         known = annotation.__name__ in found
         found[annotation.__name__] = annotation
         for info in [] if known else annotation.model_fields.values():
-            models(info.annotation, found)
+            choice = [m for m in info.metadata if isinstance(m, PluginChoice)]
+            models(Annotated[info.annotation, *choice] if choice else info.annotation, found)
     return found
 
 
@@ -43,7 +60,10 @@ ALL_MODELS = models(Config, {})
 
 
 def test_the_walk_finds_the_nested_models() -> None:
-    expected = {"Config", "SLO", "CalendarWindow", "PrometheusIndicator", "SegmentOverride"}
+    expected = {
+        "Config", "SLO", "CalendarWindow", "PrometheusIndicator", "SegmentOverride",
+        "GenesysSettings", "GenesysIndicator", "GenesysSelection", "IngestIndicator",
+    }  # fmt: skip
     assert expected <= set(ALL_MODELS)
 
 

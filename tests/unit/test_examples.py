@@ -11,7 +11,7 @@ import pytest
 from errorbudget.config import ClockSettings, LoadedConfig, load_config, parse_config
 from errorbudget.demo.world import DEMO_AT, render_config
 from errorbudget.ingest import ingest_files
-from errorbudget.model import GenesysIndicator
+from errorbudget.sources.genesys.indicator import GenesysIndicator
 from errorbudget.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]

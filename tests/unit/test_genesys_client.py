@@ -21,10 +21,10 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from errorbudget.config import GenesysSettings
 from errorbudget.errors import SourceError
 from errorbudget.sources.genesys.client import GenesysClient, api_and_login_urls
 from errorbudget.sources.genesys.resilience import Backoff
+from errorbudget.sources.genesys.settings import GenesysSettings
 
 SECRET = "s3cr3t-client-secret-value"
 TOKEN_PREFIX = "tok-very-secret-"

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from test_genesys_client import AGG, QUEUES, SECRET, Answer, Script, server
 
-from errorbudget.config import GenesysSettings
 from errorbudget.model import SLO, from_minute, to_minute
 from errorbudget.sources.genesys.collector import GenesysCollector
 from errorbudget.sources.genesys.resilience import Backoff
+from errorbudget.sources.genesys.settings import GenesysSettings
 from errorbudget.store import Store
 
 __all__ = ["server"]  # the fixture, imported
@@ -161,10 +161,7 @@ def test_collect_from_without_to_includes_the_open_minute() -> None:
     ranges: list[tuple[int, int]] = []
 
     class Recorder:
-        async def __aenter__(self) -> Recorder:
-            return self
-
-        async def __aexit__(self, *exc: object) -> None:
+        async def aclose(self) -> None:
             return None
 
         async def collect_range(self, start: int, end: int, **_: Any) -> CollectReport:

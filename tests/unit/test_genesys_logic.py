@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from errorbudget.config import GenesysSettings, parse_config
+from errorbudget.config import parse_config
 from errorbudget.errors import ConfigValidationError
-from errorbudget.model import SLO, GenesysIndicator, to_minute
-from errorbudget.sources import SourceRegistry
+from errorbudget.model import SLO, to_minute
+from errorbudget.source_catalog import SourceCatalog
+from errorbudget.sources import BUILTIN_SOURCES, SourcePlugin, plugin
+from errorbudget.sources.genesys.indicator import GenesysIndicator
 from errorbudget.sources.genesys.observations import parse_observations
 from errorbudget.sources.genesys.queries import (
     FlowQuery,
@@ -29,6 +31,7 @@ from errorbudget.sources.genesys.resilience import (
     CircuitOpenError,
     RateLimiter,
 )
+from errorbudget.sources.genesys.settings import GenesysSettings
 from errorbudget.sources.genesys.slis import Names, flow_good_total, queue_counts, queue_good_total
 
 
@@ -85,8 +88,8 @@ def test_config_with_env_secret_and_segment_keys() -> None:
     loaded = parse_config(
         CONFIG.format(region="us-east-1", keys="tier, queue"), environ={"GENESYS_SECRET": "x1"}
     )
-    genesys = loaded.config.sources.genesys
-    assert genesys is not None and genesys.region == "mypurecloud.com"
+    genesys = loaded.source_settings("genesys")
+    assert isinstance(genesys, GenesysSettings) and genesys.region == "mypurecloud.com"
     assert genesys.client_secret.get_secret_value() == "x1"
     assert "x1" not in repr(genesys) and "x1" not in str(loaded.config)
 
@@ -111,11 +114,11 @@ def test_indicator_rules() -> None:
 
 
 def test_registry_has_genesys_builtin() -> None:
-    registry = SourceRegistry.default(plugins=False)
-    assert "genesys" in registry.names()
-    assert callable(registry.factory("genesys"))
-    with pytest.raises(ValueError):
-        registry.register("genesys", "x:y")
+    catalog = SourceCatalog(BUILTIN_SOURCES)
+    assert "genesys" in catalog.names()
+    genesys = plugin("genesys")
+    assert isinstance(genesys, SourcePlugin) and genesys.indicator_model is GenesysIndicator
+    assert genesys.settings_model is GenesysSettings
 
 
 # --- queries and formulas ---------------------------------------------------------------------

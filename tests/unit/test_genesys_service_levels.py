@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from errorbudget.model import SLO, GenesysIndicator, to_minute
+from errorbudget.model import SLO, to_minute
 from errorbudget.simulate import Simulation, default_scenario
 from errorbudget.simulate.genesys_api.directory import queue_entity
 from errorbudget.sources import stored_warnings
+from errorbudget.sources.genesys.indicator import GenesysIndicator
 from errorbudget.sources.genesys.queries import (
     QueueQuery,
     merge_queue_queries,

@@ -15,14 +15,14 @@ from errorbudget.model import (
     BurnCatalog,
     BurnCondition,
     CalendarWindow,
-    GenesysIndicator,
     IngestIndicator,
-    PrometheusIndicator,
     RollingWindow,
 )
 from errorbudget.openslo import API_VERSION, export_config, import_documents
 from errorbudget.openslo.alerts import conditions_at
 from errorbudget.schedules import Schedule
+from errorbudget.sources.genesys.indicator import GenesysIndicator
+from errorbudget.sources.prometheus import PrometheusIndicator
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "openslo"

@@ -1,4 +1,5 @@
-"""``errorbudget collect``: fetch counts from the configured sources (Genesys Cloud)."""
+"""``errorbudget collect``: fetch counts from a configured source that collects (Genesys
+Cloud, a third-party plugin); the source runs, reports and formats its own report."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
@@ -19,9 +19,10 @@ from errorbudget.cli.common import config_option, echo_json, format_option, time
 from errorbudget.cli.store_wait import open_app
 from errorbudget.durations import parse_duration
 from errorbudget.errors import InvalidRequestError, SourceError
-from errorbudget.model import from_minute, to_minute
-from errorbudget.sources import SourceRegistry
-from errorbudget.sources.genesys.collector import CollectReport, GenesysCollector
+from errorbudget.model import to_minute
+from errorbudget.sources import PullSource, create_sources, source_names
+from errorbudget.sources.plugin import SourceRun
+from errorbudget.yamlsource import did_you_mean
 
 
 def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> timedelta | None:
@@ -35,6 +36,13 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 @click.command("collect")
 @config_option
+@click.option(
+    "--source",
+    "source_name",
+    metavar="NAME",
+    help="The source to collect (e.g. genesys) [default: the one source the config collects "
+    "from; required when there are several].",
+)
 @time_option("--from", "start", help="Start of the history to fetch (e.g. 2026-11-01T00:00Z, -7d).")
 @time_option("--to", "end", help="End of the history to fetch [default: now].")
 @click.option(
@@ -47,23 +55,25 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     "--deadline",
     metavar="DURATION",
     callback=_duration,
-    help="Give up after this long (e.g. 30s, 10m) [default: sources.genesys.collect_deadline, 3m].",
+    help="Give up after this long (e.g. 30s, 10m) [default: the source's collect_deadline, "
+    "3m for genesys].",
 )
 @format_option("text", "json")
 def collect(
     config_path: Path | None,
+    source_name: str | None,
     start: datetime | None,
     end: datetime | None,
     once: bool,
     deadline: timedelta | None,
     output_format: str,
 ) -> None:
-    """Fetch counts from Genesys Cloud into the store.
+    """Fetch counts from a source that collects (Genesys Cloud, a plugin) into the store.
 
-    With --from (and --to) the history of every Genesys SLO is fetched in chunks and
-    stored; with --once, one scheduled collection runs. Either way, re-fetched intervals
-    replace what was stored (source genesys): running twice never counts twice. A run
-    ends within its deadline. If the API keeps failing, or the deadline comes first,
+    With --from (and --to) the history of every SLO of the source is fetched in chunks
+    and stored; with --once, one scheduled collection runs. Either way, re-fetched
+    intervals replace what was stored (per source): running twice never counts twice. A
+    run ends within its deadline. If the API keeps failing, or the deadline comes first,
     everything before the failing chunk is kept, the error says what failed and what to
     check, and the exit code is 1; run the same command again to resume. Every run is
     recorded in the store (the source's health), with one summary line: rows written,
@@ -74,28 +84,46 @@ def collect(
     if end is not None and start is None:
         raise click.UsageError("--to needs --from")
     with open_app(config_path, "errorbudget collect") as app:
-        source = SourceRegistry.default().create("genesys", app.loaded, app.store, app.clock)
-        if source is None:
-            raise InvalidRequestError(f"no SLO in {app.loaded.path} uses source genesys")
-        assert isinstance(source, GenesysCollector)
+        source = _pull_source(app, source_name)
         report = asyncio.run(_run(source, app, start, end, once, deadline))
     if output_format == "json":
-        echo_json(_report_dict(report, source))
+        echo_json(source.report(report))
     else:
-        _print_report(report, source)
+        click.echo(source.summary(report))
     if report.error is not None:
         raise SourceError(report.error, retryable=True)
 
 
+def _pull_source(app: App, name: str | None) -> PullSource:
+    """The source to run: ``name``, or the only one the config collects from."""
+    known = source_names()
+    if name is not None and name not in known:
+        hint = did_you_mean(name, known)
+        raise click.BadParameter(
+            f"no source named {name!r}{hint} (known: {', '.join(known)})", param_hint="--source"
+        )
+    found: list[PullSource] = []
+    for source in create_sources(app.loaded, app.store, app.clock, [name] if name else None):
+        if isinstance(source, PullSource):
+            found.append(source)
+    if not found:
+        what = f"source {name}" if name else "a source that collects"
+        raise InvalidRequestError(f"no SLO in {app.loaded.path} uses {what}")
+    if len(found) > 1:
+        names = ", ".join(s.name for s in found)
+        raise click.UsageError(f"the config collects from several sources ({names}): give --source")
+    return found[0]
+
+
 async def _run(
-    source: GenesysCollector,
+    source: PullSource,
     app: App,
     start: datetime | None,
     end: datetime | None,
     once: bool,
     deadline: timedelta | None = None,
-) -> CollectReport:
-    async with source:
+) -> SourceRun:
+    try:
         if once:
             return await source.run_once(deadline=deadline)
         assert start is not None
@@ -106,6 +134,8 @@ async def _run(
             raise InvalidRequestError("--to must be after --from")
         with _progress_bar() as progress:
             return await source.collect_range(first, last, progress=progress, deadline=deadline)
+    finally:
+        await source.aclose()
 
 
 @contextmanager
@@ -128,47 +158,3 @@ def _progress_bar() -> Iterator[Callable[[int, int], None] | None]:
             bar.update(task, completed=done, total=total)
 
         yield update
-
-
-def _iso(minute: int | None) -> str | None:
-    return None if minute is None else from_minute(minute).strftime("%Y-%m-%dT%H:%MZ")
-
-
-def _report_dict(report: CollectReport, source: GenesysCollector) -> dict[str, Any]:
-    stats = source.client.stats
-    return {
-        "source": source.name,
-        "from": _iso(report.start),
-        "to": _iso(report.end),
-        "slos": report.slos,
-        "chunks": report.chunks,
-        "chunks_written": report.chunks_written,
-        "rows_written": report.rows_written,
-        "collected_through": _iso(report.collected_through),
-        "seconds": round(report.seconds, 3),
-        "requests": stats.attempts + stats.by_endpoint["oauth_token"],
-        "calls": report.calls,
-        "failed_calls": report.failed_calls,
-        "rate_limited": report.rate_limited,
-        "retries": stats.retries,
-        "chunks_skipped": report.chunks_skipped,
-        "data_issues": report.data_issues,
-        "data_issues_resolved": report.data_issues_resolved,
-        "service_level_discrepancies": report.service_level_discrepancies,
-        "error": report.error,
-    }
-
-
-def _print_report(report: CollectReport, source: GenesysCollector) -> None:
-    data = _report_dict(report, source)
-    through = data["collected_through"] or "nothing new"
-    issues = f"{report.data_issues} data issue(s) found"
-    if report.data_issues_resolved:
-        issues += f", {report.data_issues_resolved} resolved"
-    click.echo(
-        f"genesys: {'ok' if report.ok else 'FAILED'}, {data['chunks_written']}/"
-        f"{data['chunks']} chunks, {data['rows_written']:,} minute rows written for "
-        f"{len(report.slos)} SLO(s), collected through {through}; {report.calls} API calls "
-        f"({report.failed_calls} failed, {report.rate_limited} rate limited), {issues}; "
-        f"{data['seconds']:.1f} s"
-    )

@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "collect": (
         "errorbudget.cli.collect_command",
-        "Fetch counts from Genesys Cloud into the store.",
+        "Fetch counts from a source that collects (Genesys Cloud, a plugin) into the store.",
     ),
     "demo": (
         "errorbudget.cli.demo_command",

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from errorbudget.model import SLO, GenesysIndicator
+from errorbudget.model import SLO
 from errorbudget.simulate.scenario import Incident, Scenario
+from errorbudget.sources.genesys.indicator import GenesysIndicator
 
 QUEUE_METRICS = ("voice_sla", "digital_sla", "answered_within")
 AUTHOR = "demo-simulator"

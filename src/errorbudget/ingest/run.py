@@ -4,7 +4,8 @@ Pipeline per file, two threads (Arrow and numpy release the GIL): the reader thr
 the per-row work — parse a ~1M-row batch, check it, group its rows by series and sum each
 (series, minute) — while this thread does the per-series work: series ids (the store is
 only touched here), minutes split across batches, and one ``store.write_counts`` per
-batch. Each file is one ``store.transaction()``: a file
+batch, through the counts-write protocol every source writes through
+(``errorbudget.sources.counts_sink.CountsSink``). Each file is one ``store.transaction()``: a file
 with a bad row is rolled back whole (unless ``skip_invalid``), so nothing of it is
 written, and files are independent of each other.
 """
@@ -30,10 +31,11 @@ from errorbudget.ingest.batch import Batch
 from errorbudget.ingest.fold import FileFold, FoldOverflowError, MinuteRows, aggregate
 from errorbudget.ingest.reader import REQUIRED_COLUMNS, FileReader, detect_format
 from errorbudget.ingest.report import MAX_PROBLEMS, FileReport, IngestReport
-from errorbudget.ingest.series import CountsStore, Grouped, SeriesResolver, group_rows
+from errorbudget.ingest.series import Grouped, SeriesResolver, group_rows
 from errorbudget.ingest.validate import Checked, Validator
 from errorbudget.limits import MAX_COUNT, MAX_COUNT_TEXT
 from errorbudget.model import SLO, from_minute, segment_label
+from errorbudget.sources.counts_sink import CountsSink
 
 Progress = Callable[[int, int], None]
 _T = TypeVar("_T")
@@ -42,7 +44,7 @@ Int64Array = npt.NDArray[np.int64]
 
 
 def ingest_files(
-    store: CountsStore,
+    store: CountsSink,
     slos: Mapping[str, SLO],
     paths: Sequence[Path],
     *,
@@ -119,7 +121,7 @@ class _Options:
 
 
 def _ingest_file(
-    store: CountsStore,
+    store: CountsSink,
     slos: list[SLO],
     path: Path,
     options: _Options,
@@ -149,7 +151,7 @@ class _RollbackError(Exception):
 
 @dataclass
 class _FileIngest:
-    store: CountsStore
+    store: CountsSink
     slos: list[SLO]
     path: Path
     options: _Options

@@ -12,7 +12,7 @@ from errorbudget.catalogs import builtin_burn_catalogs, builtin_policies
 from errorbudget.config import Config, Service
 from errorbudget.engine.alerts import EffectiveCondition, effective_conditions
 from errorbudget.engine.windows import nominal_length
-from errorbudget.model import SLO, GenesysIndicator, IngestIndicator, RollingWindow, Timeslice
+from errorbudget.model import SLO, IngestIndicator, RollingWindow, Timeslice
 from errorbudget.openslo.objects import (
     API_VERSION,
     GENESYS_SOURCE,
@@ -23,6 +23,8 @@ from errorbudget.openslo.objects import (
     format_shorthand,
 )
 from errorbudget.schedules import inline_schedule
+from errorbudget.sources.genesys.indicator import GenesysIndicator
+from errorbudget.sources.prometheus import PrometheusIndicator
 
 CALENDAR_DURATIONS = {"week": "1w", "month": "1M", "quarter": "1Q"}
 CALENDAR_START = "2024-01-01 00:00:00"
@@ -111,12 +113,17 @@ def _sli(slo: SLO) -> dict[str, Any]:
             spec = {**copy.deepcopy(fields), "counts": part}  # no YAML anchors between parts
             source = {"type": GENESYS_SOURCE, "spec": spec}
             ratio[part] = {"metricSource": source}
-    else:
+    elif isinstance(indicator, PrometheusIndicator):
         if indicator.good_query is not None:
             ratio["good"] = _metric("Prometheus", "query", indicator.good_query)
         if indicator.bad_query is not None:
             ratio["bad"] = _metric("Prometheus", "query", indicator.bad_query)
         ratio["total"] = _metric("Prometheus", "query", indicator.total_query)
+    else:  # a source plugin's indicator: its fields, as a metric source of its name
+        fields = indicator.model_dump(mode="json", exclude_defaults=True, exclude={"source"})
+        for part in ("good", "total"):
+            spec = {**copy.deepcopy(fields), "counts": part}
+            ratio[part] = {"metricSource": {"type": indicator.source, "spec": spec}}
     spec = {"description": f"Indicator of SLO {slo.id}", "ratioMetric": ratio}
     return _object("SLI", f"{slo.id}-sli", spec)
 

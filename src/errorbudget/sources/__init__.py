@@ -1,11 +1,33 @@
-"""Sources: where counts come from (Genesys Cloud, …). See ``base.py`` for the protocol."""
+"""Sources: where counts come from. ``plugin.py`` has the protocols (``SourcePlugin``,
+``Source``, ``PullSource``) and creates sources; ``schedule.py`` is the one schedule of every
+pull source; ``counts_sink.py`` the counts-write protocol every source (and ``ingest``)
+writes through. Built-in plugins: ``ingest`` (pushed counts), ``prometheus`` (indicator only
+in this version), ``genesys``. docs/sources/plugins.md says how to add one."""
 
-from errorbudget.sources.base import (
-    BUILTIN_SOURCES,
+from errorbudget.source_catalog import BUILTIN_SOURCES, ENTRY_POINT_GROUP
+from errorbudget.sources.base import RunHealth, stored_warnings
+from errorbudget.sources.plugin import (
+    PullSource,
     Source,
-    SourceFactory,
-    SourceRegistry,
-    stored_warnings,
+    SourceContext,
+    SourcePlugin,
+    create_source,
+    create_sources,
+    plugin,
+    source_names,
 )
 
-__all__ = ["BUILTIN_SOURCES", "Source", "SourceFactory", "SourceRegistry", "stored_warnings"]
+__all__ = [
+    "BUILTIN_SOURCES",
+    "ENTRY_POINT_GROUP",
+    "PullSource",
+    "RunHealth",
+    "Source",
+    "SourceContext",
+    "SourcePlugin",
+    "create_source",
+    "create_sources",
+    "plugin",
+    "source_names",
+    "stored_warnings",
+]

@@ -85,7 +85,7 @@ async def ingest_counts(
     ``source`` had stored for it. Needs the operator role. A configured collector's source
     name (``genesys``) is refused with 409: its minutes are the collector's, and replacing
     them through the API could lift the gate."""
-    collected = {name for name, settings in app.loaded.config.sources if settings is not None}
+    collected = set(app.loaded.config.sources)  # the configured sources: their collectors
     if source in collected:
         return _error(
             409,

@@ -19,7 +19,6 @@ from errorbudget.model import (
     BudgetStatus,
     ConditionResult,
     DataCoverage,
-    GenesysIndicator,
     PolicyPreset,
     SourceHealth,
     from_minute,
@@ -27,6 +26,7 @@ from errorbudget.model import (
     segment_label,
 )
 from errorbudget.report import data_note, human_duration
+from errorbudget.sources.genesys.indicator import GenesysIndicator
 from errorbudget.web.pages_models import (
     BurnKind,
     ConditionCell,

@@ -1,6 +1,7 @@
 """Genesys Cloud as a source: OAuth client, resilient async API client, SLI collector.
 
-Modules: ``regions`` (the region table), ``auth`` (client-credentials tokens),
+Modules: ``plugin`` (the source plugin), ``settings`` and ``indicator`` (its models),
+``regions`` (the region table), ``auth`` (client-credentials tokens),
 ``resilience`` (rate limiter, backoff, circuit breaker), ``client`` (the API client),
 ``queries`` and ``slis`` (query bodies and formulas, pure), ``service_levels`` (the
 queues' targets, effective-dated), ``service_level_checks`` (errorbudget vs Genesys's
@@ -15,31 +16,31 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from errorbudget.errors import ConfigError
-from errorbudget.model import GenesysIndicator
+from errorbudget.sources.genesys.indicator import GenesysIndicator, GenesysSelection
+from errorbudget.sources.genesys.plugin import GenesysPlugin, plugin
+from errorbudget.sources.genesys.settings import GenesysSettings
+from errorbudget.sources.plugin import Clock, LoadedSources
+from errorbudget.sources.plugin import create_source as _create
 
 if TYPE_CHECKING:
-    from errorbudget.config import LoadedConfig
-    from errorbudget.sources.base import Clock
     from errorbudget.sources.genesys.collector import GenesysCollector
     from errorbudget.store import Store
 
+__all__ = [
+    "GenesysIndicator",
+    "GenesysPlugin",
+    "GenesysSelection",
+    "GenesysSettings",
+    "create_source",
+    "plugin",
+]
 
-def create_source(loaded: LoadedConfig, store: Store, clock: Clock) -> GenesysCollector | None:
-    """The collector for the config's Genesys SLOs; None when there are none.
 
-    A Genesys SLO without a ``sources.genesys`` section is a ConfigError.
-    """
-    slos = [s for s in loaded.config.slos if isinstance(s.indicator, GenesysIndicator)]
-    settings = loaded.config.sources.genesys
-    if not slos:
-        return None
-    if settings is None:
-        ids = ", ".join(s.id for s in slos)
-        raise ConfigError(
-            f"{loaded.path}: SLO(s) {ids} use source genesys, but there is no "
-            "sources.genesys section (region or base_url, client_id, client_secret)"
-        )
+def create_source(loaded: LoadedSources, store: Store, clock: Clock) -> GenesysCollector | None:
+    """The collector for ``loaded``'s Genesys SLOs; None when there are none (a Genesys SLO
+    without ``sources.genesys`` is a ConfigError)."""
     from errorbudget.sources.genesys.collector import GenesysCollector
 
-    return GenesysCollector(settings, slos, store, clock=clock)
+    source = _create("genesys", loaded, store, clock)
+    assert source is None or isinstance(source, GenesysCollector)
+    return source

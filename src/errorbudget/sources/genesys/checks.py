@@ -20,7 +20,7 @@ The collector stores such a row's series-minute as 0/0 and records a data issue
 
 from __future__ import annotations
 
-from errorbudget.model import GenesysIndicator
+from errorbudget.sources.genesys.indicator import GenesysIndicator
 from errorbudget.sources.genesys.queries import IntervalCounts, target_view_name, view_name
 
 

@@ -37,7 +37,6 @@ from typing import Any
 
 import httpx
 
-from errorbudget.config import GenesysSettings
 from errorbudget.errors import SourceDataError, SourceError
 from errorbudget.model import to_minute
 from errorbudget.sources.genesys.auth import Secret, TokenGrant, TokenProvider
@@ -63,6 +62,7 @@ from errorbudget.sources.genesys.responses import (
     token_grant,
 )
 from errorbudget.sources.genesys.service_levels import ServiceLevelTarget, media_targets
+from errorbudget.sources.genesys.settings import GenesysSettings
 
 log = logging.getLogger(__name__)
 

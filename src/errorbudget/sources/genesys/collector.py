@@ -51,21 +51,19 @@ waiting) are kept on the collector (:attr:`observations`) for the dashboard and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from errorbudget.config import GenesysSettings
 from errorbudget.durations import format_duration
 from errorbudget.errors import SourceDataError, SourceError, StoreError
-from errorbudget.model import SLO, GenesysIndicator, Minute, from_minute, to_minute
+from errorbudget.model import SLO, Minute, from_minute, to_minute
 from errorbudget.sources.base import RunHealth
 from errorbudget.sources.genesys.client import GenesysClient
+from errorbudget.sources.genesys.indicator import GenesysIndicator
 from errorbudget.sources.genesys.observations import (
     OBSERVATION_METRICS,
     QueueObservation,
@@ -78,9 +76,11 @@ from errorbudget.sources.genesys.queries import (
     merge_queue_queries,
     parse_aggregates,
 )
+from errorbudget.sources.genesys.report import CollectReport, report_json, report_line
 from errorbudget.sources.genesys.service_level_checks import Discrepancy, compare, summarize
 from errorbudget.sources.genesys.service_level_checks import record as record_checks
 from errorbudget.sources.genesys.service_levels import ServiceLevelHistory
+from errorbudget.sources.genesys.settings import GenesysSettings
 from errorbudget.sources.genesys.slis import SL_METRICS, Names, TargetLookup
 from errorbudget.sources.genesys.writer import (
     CHUNK_METRICS,
@@ -90,6 +90,7 @@ from errorbudget.sources.genesys.writer import (
     CountWriter,
     indicator_of,
 )
+from errorbudget.sources.schedule import oldest_mark, plan_run, run_forever
 from errorbudget.store import Store
 
 log = logging.getLogger(__name__)
@@ -114,40 +115,6 @@ _Chunk = Chunk  # the name the tests and older callers use
 
 def _utc_now() -> datetime:
     return datetime.now(tz=UTC)
-
-
-@dataclass
-class CollectReport:
-    """What one collection run did."""
-
-    start: Minute
-    end: Minute
-    chunks: int = 0
-    chunks_written: int = 0
-    rows_written: int = 0
-    collected_through: Minute | None = None
-    error: str | None = None
-    seconds: float = 0.0
-    slos: list[str] = field(default_factory=list)
-    calls: int = 0
-    """Requests sent to the API and the login server (429s included)."""
-    failed_calls: int = 0
-    """Of those, the ones that failed (5xx, timeouts, connection errors, malformed)."""
-    rate_limited: int = 0
-    chunks_skipped: int = 0
-    """Chunks whose answers stayed malformed: skipped, recorded as ``partial`` issues."""
-    data_issues: int = 0
-    """Broken ranges found by this run (new or seen before), gaps and skipped chunks."""
-    data_issues_resolved: int = 0
-    complete: bool = False
-    """Every chunk of the range was fetched and written (or skipped as ``partial``)."""
-    service_level_discrepancies: int = 0
-    """Intervals whose service level differs from Genesys's ``oServiceLevel``
-    (``service_level_checks``)."""
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 class GenesysCollector:
@@ -231,23 +198,19 @@ class GenesysCollector:
     async def run_once(
         self, now: datetime | None = None, *, deadline: timedelta | None = None
     ) -> CollectReport:
-        """One scheduled run: re-fetch from ``lookback`` before the high-water mark (or
-        before now, the first time) to now and overwrite; poll the status page; refresh
-        the queue observations; write the call tally. A range further back than
-        ``max_backfill`` is recorded as a ``gap`` data issue."""
+        """One scheduled run of the generic pull schedule (``sources.schedule.plan_run``):
+        re-fetch from ``lookback`` before the high-water mark (or before now, the first
+        time) to now and overwrite; poll the status page; refresh the queue observations;
+        write the call tally. A range further back than ``max_backfill`` is recorded as a
+        ``gap`` data issue."""
         moment = now or self.clock()
-        now_minute = to_minute(moment)
-        lookback = int(self.settings.lookback.total_seconds() // 60)
-        oldest = now_minute - int(self.settings.max_backfill.total_seconds() // 60)
         marks = await asyncio.to_thread(self.writer.marks)
-        mark = _oldest_mark(marks)
-        start = max(oldest, (mark if mark is not None else now_minute) - lookback)
-        report = CollectReport(start, now_minute + 1, slos=[s.id for s in self.slos])
+        plan = plan_run(self.settings, to_minute(moment), marks)
+        report = CollectReport(plan.start, plan.end, slos=[s.id for s in self.slos])
 
         async def work() -> None:
-            for slo_id, slo_mark in marks.items():
-                if slo_mark is not None and slo_mark < oldest:
-                    await asyncio.to_thread(self._record_gap, report, slo_id, slo_mark, oldest)
+            for gap in plan.gaps:
+                await asyncio.to_thread(self._record_gap, report, gap.slo, gap.start, gap.end)
             await self._collect(report, None)
             if self.settings.status_page_url and self._indicators(["api_availability"]):
                 await self.client.poll_status_page(self.settings.status_page_url)
@@ -348,7 +311,7 @@ class GenesysCollector:
         pending = self._unrecorded
         if pending and "collected_through" not in pending[-1]:
             marks = self.writer.marks()
-            through = _oldest_mark(marks)
+            through = oldest_mark(marks)
             if not marks and pending[-1]["ok"]:  # only API availability: current as of now
                 through = to_minute(self.clock()) + 1
             pending[-1]["collected_through"] = through
@@ -626,7 +589,7 @@ class GenesysCollector:
     def high_water_mark(self) -> Minute | None:
         """The end of what is stored for the Genesys SLOs (the oldest of their ends);
         None when an SLO has nothing stored yet."""
-        return _oldest_mark(self.writer.marks())
+        return oldest_mark(self.writer.marks())
 
     # --- scheduled collection -----------------------------------------------------------
 
@@ -657,35 +620,29 @@ class GenesysCollector:
         self.observations = found
         return found
 
+    @property
+    def interval(self) -> timedelta:
+        """How often the schedule runs this collector (``sources.genesys.interval``)."""
+        return self.settings.interval
+
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
-        """Run :meth:`run_once` every ``interval`` until ``stop`` is set or the task is
-        cancelled. A run never takes longer than ``collect_deadline``, and a failed run —
-        whatever failed — is logged and recorded, never the end of the loop: the next
-        interval tries again and resumes from the high-water mark. Each chunk is written
-        in its own transaction, so a cancellation loses nothing already fetched."""
-        stop = stop or asyncio.Event()
-        interval = self.settings.interval.total_seconds()
-        while not stop.is_set():
-            began = time.monotonic()
-            try:
-                report = await self.run_once()
-                if report.error:
-                    log.warning("genesys: %s", report.error)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the loop must outlive any one run
-                log.exception("genesys: collection run failed")
-            remaining = interval - (time.monotonic() - began)
-            if remaining > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), remaining)
+        """The generic schedule's loop (``sources.schedule.run_forever``): :meth:`run_once`
+        every ``interval`` until ``stop`` is set or the task is cancelled. A run never takes
+        longer than ``collect_deadline``, and a failed run — whatever failed — is logged and
+        recorded, never the end of the loop: the next interval tries again and resumes from
+        the high-water mark. Each chunk is written in its own transaction, so a
+        cancellation loses nothing already fetched."""
+        await run_forever(self, stop)
 
+    # --- the report -------------------------------------------------------------------------
 
-def _oldest_mark(marks: dict[str, Minute | None]) -> Minute | None:
-    """The oldest of the SLOs' high-water marks; None when one has nothing stored (or
-    there are none)."""
-    ends = [m for m in marks.values() if m is not None]
-    return min(ends) if ends and len(ends) == len(marks) else None
+    def report(self, run: CollectReport) -> dict[str, Any]:
+        """``run`` as JSON (``errorbudget collect --format json``)."""
+        return report_json(run, self.name, self.client.stats)
+
+    def summary(self, run: CollectReport) -> str:
+        """``run`` as one line (``errorbudget collect``)."""
+        return report_line(run, self.client.stats)
 
 
 def _by_name(indicator: GenesysIndicator, flows: bool = False) -> bool:

@@ -29,7 +29,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from errorbudget.model import SLO, GenesysIndicator, Minute, from_minute
+from errorbudget.model import SLO, Minute, from_minute
+from errorbudget.sources.genesys.indicator import GenesysIndicator
 from errorbudget.sources.genesys.queries import IntervalCounts
 from errorbudget.sources.genesys.slis import (
     SL_METRICS,

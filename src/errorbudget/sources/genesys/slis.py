@@ -37,7 +37,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from errorbudget.model import SLO, GenesysIndicator, Minute, SegmentKey
+from errorbudget.model import SLO, Minute, SegmentKey
+from errorbudget.sources.genesys.indicator import GenesysIndicator
 from errorbudget.sources.genesys.queries import IntervalCounts, target_view_name, view_name
 
 SegmentCounts = dict[tuple[SegmentKey, Minute], list[int]]

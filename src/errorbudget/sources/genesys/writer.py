@@ -26,8 +26,10 @@ from functools import partial
 import numpy as np
 
 from errorbudget.limits import MAX_COUNT, MAX_COUNT_TEXT
-from errorbudget.model import SLO, GenesysIndicator, Minute, SegmentKey, from_minute
+from errorbudget.model import SLO, Minute, SegmentKey, from_minute
+from errorbudget.sources.counts_sink import CountsSink
 from errorbudget.sources.genesys.checks import flow_row_problem, queue_row_problem
+from errorbudget.sources.genesys.indicator import GenesysIndicator
 from errorbudget.sources.genesys.queries import IntervalCounts
 from errorbudget.sources.genesys.responses import CallTally
 from errorbudget.sources.genesys.slis import (
@@ -86,6 +88,8 @@ class CountWriter:
 
     def __init__(self, store: Store, slos: Sequence[SLO], granularity: int) -> None:
         self.store = store
+        self.sink: CountsSink = store
+        """Counts go through the counts-write protocol, the same door as ``ingest``."""
         self.slos = list(slos)
         self.granularity = granularity
         self._flushed: dict[tuple[Minute, str], tuple[int, int]] = {}
@@ -193,7 +197,7 @@ class CountWriter:
         if not segments:
             return 0
         ordered = sorted(segments)
-        ids = self.store.series_ids(slo.id, ordered)
+        ids = self.sink.series_ids(slo.id, ordered)
         position = {segment: i for i, segment in enumerate(ordered)}
         width = end - start
         minutes = np.tile(np.arange(start, end, dtype=np.int64), len(ordered))
@@ -203,7 +207,7 @@ class CountWriter:
         for (segment, minute), (g, t) in inside.items():
             at = position[segment] * width + (minute - start)
             good[at], total[at] = g, t
-        return self.store.write_counts(series, minutes, good, total, source=SOURCE)
+        return self.sink.write_counts(series, minutes, good, total, source=SOURCE)
 
     # --- high-water marks and gaps ----------------------------------------------------------
 
@@ -268,8 +272,8 @@ class CountWriter:
     def _add_calls(self, slo: SLO, counts: SegmentCounts) -> int:
         keys = sorted(counts)
         segments = sorted({segment for segment, _ in keys})
-        ids = dict(zip(segments, self.store.series_ids(slo.id, segments), strict=True))
-        return self.store.add_counts(
+        ids = dict(zip(segments, self.sink.series_ids(slo.id, segments), strict=True))
+        return self.sink.add_counts(
             np.asarray([ids[s] for s, _ in keys], dtype=np.int64),
             np.asarray([m for _, m in keys], dtype=np.int64),
             np.asarray([counts[k][0] for k in keys], dtype=np.int64),
