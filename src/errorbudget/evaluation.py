@@ -18,7 +18,7 @@ from errorbudget.engine.schedule import Eligibility
 from errorbudget.engine.status import (
     ConditionsFor,
     evaluate_aggregate,
-    evaluate_series,
+    evaluate_every_series,
     range_counts,
     timeslice_counts,
 )
@@ -197,10 +197,7 @@ def evaluate_slo(
         else None
     )
     counts = range_counts(raw, counted, targets, bounds, off, broken, events, broken_events)
-    statuses = [
-        evaluate_series(slo, info.segment, evaluation, counts, index, preset, conditions_for)
-        for index, info in enumerate(series)
-    ]
+    statuses = evaluate_every_series(slo, segments, evaluation, counts, preset, conditions_for)
     everything = list(range(len(series)))
     if include_total and (bool(slo.segments.keys) or not series):
         statuses.insert(
