@@ -20,13 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from errorbudget.engine.alerts import EffectiveCondition
 from errorbudget.engine.exact import complement, decimal
 from errorbudget.model import PolicyPreset, PolicyState, StateRule
+
+if TYPE_CHECKING:  # alerts builds on this module: its conditions are only read here
+    from errorbudget.engine.alerts import EffectiveCondition
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -138,9 +141,11 @@ class Spends:
         if max(left_bound, right_bound) >= _INT64_SAFE or p.dtype == object:
             bad, allowed = _widen(bad), _widen(allowed)
             p, q = _widen(p), _widen(q)
-        left = bad * (self.scale * q) if q.ndim else bad * (self.scale * int(q))
-        right = p * allowed if p.ndim else int(p) * allowed
-        holds = left > right if strict else left >= right
+        left: npt.NDArray[np.generic] = (
+            bad * (self.scale * q) if q.ndim else bad * (self.scale * int(q))
+        )
+        right: npt.NDArray[np.generic] = p * allowed if p.ndim else int(p) * allowed
+        holds = np.greater(left, right) if strict else np.greater_equal(left, right)
         found: BoolArray = np.asarray(holds, dtype=bool) & (self.allowed[at] > 0)
         return found
 

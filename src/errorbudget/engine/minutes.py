@@ -29,8 +29,10 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 CELLS_PER_CHUNK = 1 << 16
-"""Series × instants evaluated at once: each (series × instants × ranges) int64 array of a
-chunk is then 64 MB at most, and a chunk's working set a few hundred MB."""
+"""Series × instants evaluated at once (at least one series). Small on purpose: a chunk's
+arrays (ranges × series × instants, int64) stay a few MB, so the allocator reuses their
+memory instead of mapping fresh pages each time — measured 12× faster than 16× larger
+chunks on 35 days at every minute."""
 
 
 def series_chunk(instants: int) -> int:
