@@ -168,8 +168,8 @@ def singles(days: int, runs: int) -> dict[str, object]:
         width = days * 1440
         minutes_ = np.arange(end - width, end, dtype=np.int64)
         for index in range(100):
-            one = store.resolve_series(f"one-{index}", {})
-            part = store.resolve_series("segmented", {"queue": f"q{index:03d}"})
+            [one] = store.series_ids(f"one-{index}", [()])
+            [part] = store.series_ids("segmented", [(("queue", f"q{index:03d}"),)])
             total = rng.poisson(20, size=width)
             good = rng.binomial(total, 0.99)
             for series_id in (one, part):
