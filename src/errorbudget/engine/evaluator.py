@@ -310,6 +310,16 @@ class Instants:
         return found
 
     @property
+    def budget_remaining(self) -> FloatArray:
+        """Allowed bad events left over the period, ``(1 − T) × E − B`` (may be
+        negative)."""
+        at = self.spends.index(self.period)
+        scale = self.spends.scale
+        left = self.spends.allowed[at] - self.spends.bad[at] * scale
+        found: FloatArray = left / float(scale)
+        return found
+
+    @property
     def consumed_ratio(self) -> FloatArray:
         """``B / ((1 − T) × E)`` over the period; NaN without data."""
         return self.spends.ratio(self.period)

@@ -235,7 +235,11 @@ def evaluate_rows(
         alerting=enabled,
     )
     burns = {name: _floats(spends.ratio(name)) for name in BURN_WINDOWS}
-    consumed_all = _floats(spends.ratio("period"))
+    consumed_all = _floats(evaluated.consumed_ratio)
+    sli_all = _floats(evaluated.sli)
+    budget_all = evaluated.budget_total[:, 0].tolist()
+    remaining_all = evaluated.budget_remaining[:, 0].tolist()
+    remaining_ratio_all = _floats(evaluated.remaining_ratio)
     states = evaluated.states()[:, 0].tolist()
     holding = evaluated.holding[:, :, 0].T.tolist()
     raw_period = raw[:, period_at].tolist()
@@ -278,10 +282,7 @@ def evaluate_rows(
         else:
             within = period.within if coverage.sufficient else None
             missing = 1 if within is False else 0
-        remaining_events = (period.allowed - period.bad * scale) / scale
-        remaining_ratio = (
-            (period.allowed - period.bad * scale) / period.allowed if period.has_data else None
-        )
+        remaining_ratio = remaining_ratio_all[index]
         consumed = consumed_all[index]
         if not coverage.sufficient:
             forecast = INSUFFICIENT
@@ -330,10 +331,10 @@ def evaluate_rows(
                 raw_total=raw_total,
                 raw_bad=raw_total - raw_good,
                 excluded=raw_total - period_total - off_total - broken_total,
-                sli=period_good / period_total if period_total > 0 else None,
-                budget_total=period.allowed / scale,
+                sli=sli_all[index],
+                budget_total=budget_all[index],
                 budget_consumed=float(period.bad),
-                budget_remaining=remaining_events,
+                budget_remaining=remaining_all[index],
                 budget_remaining_ratio=remaining_ratio,
                 burn_rates={name: burns[name][index] for name in BURN_WINDOWS},
                 period_burn_rate=consumed,
