@@ -174,7 +174,7 @@ def _pair(values: FloatArray | None) -> tuple[float, float]:
 
 
 def evaluate_rows(
-    slo: SLO,
+    slos: SLO | Sequence[SLO],
     plan: Plan,
     rows: Sequence[Row],
     raw: FloatArray,
@@ -190,10 +190,13 @@ def evaluate_rows(
     ``raw`` and ``counted`` are (rows × ranges × [good, total]) in ``plan.names`` order,
     ``allowed`` the allowed bad events × ``scale`` per row and range. Every figure a
     status decides on comes from the evaluator over instants (``engine.evaluator``), here
-    with one instant; the forecast and the words are added per row.
+    with one instant; the forecast and the words are added per row. ``slos`` is the SLO of
+    every row, or one for all; rows of several SLOs must agree on :func:`batch_key`.
     """
     if not rows:
         return []
+    per_row = [slos] * len(rows) if isinstance(slos, SLO) else list(slos)
+    slo = per_row[0]
     at = plan.positions
     names = tuple(plan.names)
     # (ranges × rows × one instant), as the evaluator takes them
@@ -217,9 +220,9 @@ def evaluate_rows(
         else None
         for row, a, t in zip(rows, allowed_list, totals, strict=True)
     ]
-    per_row = [
-        conditions_for(slo, found if found is not None else decimal(row.target))
-        for row, found in zip(rows, effective, strict=True)
+    row_conditions = [
+        conditions_for(row_slo, found if found is not None else decimal(row.target))
+        for row_slo, row, found in zip(per_row, rows, effective, strict=True)
     ]
     enabled = slo.alerting.enabled
     slice_minutes = (
@@ -227,7 +230,7 @@ def evaluate_rows(
     )
     evaluated = evaluate_instants(
         spends,
-        conditions_per_series(per_row) if enabled else [],
+        conditions_per_series(row_conditions) if enabled else [],
         preset,
         min_events=slo.alerting.min_events,
         slice_minutes=slice_minutes,
@@ -250,6 +253,7 @@ def evaluate_rows(
     leaving_allowed = allowed[:, leaving_positions].tolist()
     statuses = []
     for index, row in enumerate(rows):
+        slo = per_row[index]
         good, total, allowed_row = goods[index], totals[index], allowed_list[index]
         period_good, period_total = good[period_at], total[period_at]
         period = Spend(period_bad[index], int(allowed_row[period_at]), scale)
@@ -271,7 +275,7 @@ def evaluate_rows(
                     long_eligible=total[at[condition.long_name]],
                     firing=firing,
                 )
-                for condition, firing in zip(per_row[index], holding[index], strict=True)
+                for condition, firing in zip(row_conditions[index], holding[index], strict=True)
             )
         state = states[index]
         coverage = row.coverage
@@ -410,17 +414,10 @@ def evaluate_row(
     return status
 
 
-def evaluate_every_series(
-    slo: SLO,
-    segments: Sequence[SegmentKey],
-    plan: Plan,
-    counts: RangeCounts,
-    preset: PolicyPreset,
-    conditions_for: ConditionsFor,
-) -> list[BudgetStatus]:
-    """The status of every series of ``counts`` (``segments`` in its order), evaluated
-    together: one pass of the evaluator over all of them."""
-    rows = [
+def _series_rows(
+    slo: SLO, segments: Sequence[SegmentKey], plan: Plan, counts: RangeCounts
+) -> list[Row]:
+    return [
         Row(
             segment,
             counts.targets[index],
@@ -438,10 +435,82 @@ def evaluate_every_series(
         )
         for index, segment in enumerate(segments)
     ]
+
+
+def evaluate_every_series(
+    slo: SLO,
+    segments: Sequence[SegmentKey],
+    plan: Plan,
+    counts: RangeCounts,
+    preset: PolicyPreset,
+    conditions_for: ConditionsFor,
+) -> list[BudgetStatus]:
+    """The status of every series of ``counts`` (``segments`` in its order), evaluated
+    together: one pass of the evaluator over all of them."""
     return evaluate_rows(
-        slo, plan, rows, counts.raw, counts.counted, counts.allowed, counts.scale,
-        preset=preset, conditions_for=conditions_for,
+        slo, plan, _series_rows(slo, segments, plan, counts), counts.raw, counts.counted,
+        counts.allowed, counts.scale, preset=preset, conditions_for=conditions_for,
     )  # fmt: skip
+
+
+def batch_key(slo: SLO, plan: Plan, preset: PolicyPreset) -> tuple[object, ...]:
+    """SLOs with the same key can have their series evaluated in one pass
+    (:func:`evaluate_many`): the same ranges at the same instant, window kind, policy,
+    budgeting and alerting settings."""
+    slice_minutes = slo.timeslice.length if slo.timeslice is not None else None
+    return (
+        tuple(plan.intervals.items()),
+        plan.budget_period,
+        type(slo.window),
+        id(preset),
+        slo.budgeting,
+        slice_minutes,
+        slo.alerting.enabled,
+        slo.alerting.min_events,
+    )
+
+
+def evaluate_many(
+    items: Sequence[tuple[SLO, Sequence[SegmentKey], RangeCounts]],
+    plan: Plan,
+    preset: PolicyPreset,
+    conditions_for: ConditionsFor,
+) -> list[list[BudgetStatus]]:
+    """The statuses of every series of several SLOs that share a :func:`batch_key`, in one
+    pass of the evaluator (per item, in its series' order). Budgets are brought to one
+    scale, the least common multiple of the items' scales: the same rationals, so the same
+    decisions and the same floats."""
+    scale = 1
+    for _, _, counts in items:
+        scale = math.lcm(scale, counts.scale)
+    slos: list[SLO] = []
+    rows: list[Row] = []
+    raws, counteds, alloweds, sizes = [], [], [], []
+    for slo, segments, counts in items:
+        rows.extend(_series_rows(slo, segments, plan, counts))
+        slos.extend([slo] * len(counts))
+        raws.append(counts.raw)
+        counteds.append(counts.counted)
+        alloweds.append(counts.allowed * (scale // counts.scale))
+        sizes.append(len(counts))
+    width = len(plan.names)
+    found = evaluate_rows(
+        slos,
+        plan,
+        rows,
+        np.concatenate(raws) if raws else np.zeros((0, width, 2)),
+        np.concatenate(counteds) if counteds else np.zeros((0, width, 2)),
+        np.concatenate(alloweds) if alloweds else np.zeros((0, width), dtype=np.int64),
+        scale,
+        preset=preset,
+        conditions_for=conditions_for,
+    )
+    result = []
+    offset = 0
+    for size in sizes:
+        result.append(found[offset : offset + size])
+        offset += size
+    return result
 
 
 def evaluate_series(
