@@ -179,8 +179,27 @@ class Prefetched:
         return sums[[rows[i] for i in ids]]
 
 
+class Plans:
+    """The evaluation plans of one instant, one per distinct (window, lookback): SLOs that
+    share them share the plan (and the store read of its ranges)."""
+
+    def __init__(self, at: Minute) -> None:
+        self.at = at
+        self._found: dict[tuple[object, object], Plan] = {}
+
+    def __call__(self, slo: SLO) -> Plan:
+        key = (slo.window, slo.forecast.lookback)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = plan(slo.window, self.at, slo.forecast.lookback)
+        return found
+
+
 def prefetch(
-    store: Store, slos: Sequence[SLO], series: dict[str, list[SeriesInfo]], at: Minute
+    store: Store,
+    slos: Sequence[SLO],
+    series: dict[str, list[SeriesInfo]],
+    plans: Plans,
 ) -> Prefetched:
     """One bounds read for every series of ``slos`` and one sums read per distinct plan of
     their occurrence SLOs (timeslices SLOs read minute arrays instead)."""
@@ -191,7 +210,7 @@ def prefetch(
         chosen = series.get(slo.id, [])
         if slo.budgeting == "timeslices" or not chosen:
             continue
-        evaluation = plan(slo.window, at, slo.forecast.lookback)
+        evaluation = plans(slo)
         key = tuple(evaluation.intervals[name] for name in evaluation.names)
         wanted.setdefault(key, []).extend(info.id for info in chosen)
     sums = {}
@@ -224,8 +243,9 @@ def _prepare(
     eligibility: Eligibility | None,
     issues: Sequence[DataIssue],
     prefetched: Prefetched | None,
+    plans: Plans | None = None,
 ) -> _Prepared:
-    evaluation = plan(slo.window, at, slo.forecast.lookback)
+    evaluation = plans(slo) if plans is not None else plan(slo.window, at, slo.forecast.lookback)
     targets = [slo.target_for(info.segment) for info in series]
     ids = [info.id for info in series]
     if prefetched is not None and all(i in prefetched.bounds for i in ids):
@@ -343,11 +363,12 @@ def evaluate_slos(
     together in one pass of the engine (``engine.status.evaluate_many``), so an SLO with one
     series costs about what one more segment of another SLO costs."""
     slos = [item.slo for item in inputs]
-    shared = prefetch(store, slos, {item.slo.id: item.series for item in inputs}, at)
+    plans = Plans(at)
+    shared = prefetch(store, slos, {item.slo.id: item.series for item in inputs}, plans)
     prepared = [
         _prepare(
             store, item.slo, item.series, at, exclusions, item.preset, item.eligibility, issues,
-            shared,
+            shared, plans,
         )
         for item in inputs
     ]  # fmt: skip
