@@ -145,8 +145,7 @@ def singles(days: int, runs: int) -> dict[str, object]:
     end = 29_000_000 - 29_000_000 % 60
     window = {"type": "rolling", "length": "28d"}
     slos: list[dict[str, object]] = [
-        {"id": f"one-{i}", "service": "svc", "target": 0.995, "window": window}
-        for i in range(100)
+        {"id": f"one-{i}", "service": "svc", "target": 0.995, "window": window} for i in range(100)
     ]
     slos.append(
         {

@@ -100,7 +100,9 @@ def statuses_at(slo, targets, good, total, at):  # type: ignore[no-untyped-def]
 @given(
     seed=st.integers(0, 2**32 - 1),
     window=st.sampled_from(["rolling", "week"]),
-    targets=st.lists(st.sampled_from([0.8, 0.85, 0.95, 0.99, 0.995, 0.999]), min_size=1, max_size=3),
+    targets=st.lists(
+        st.sampled_from([0.8, 0.85, 0.95, 0.99, 0.995, 0.999]), min_size=1, max_size=3
+    ),
     policy=st.sampled_from(sorted(PRESETS)),
     min_coverage=st.sampled_from([0.0, 0.1, 0.5]),
     quiet=st.sampled_from([0.0, 0.3, 0.95]),
@@ -148,9 +150,9 @@ def test_every_minute_equals_the_status_at_that_minute(
                 expected = status.burn_rates[name]
                 assert (math.isnan(burn) and expected is None) or burn == expected
             consumed = float(replay.consumed_ratio[row, column])
-            expected_consumed = status.budget_consumed / status.budget_total if (
-                status.budget_total
-            ) else None
+            expected_consumed = (
+                status.budget_consumed / status.budget_total if (status.budget_total) else None
+            )
             if status.coverage.sufficient:
                 assert (math.isnan(consumed) and expected_consumed is None) or (
                     consumed == status.period_burn_rate
