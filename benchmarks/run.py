@@ -274,7 +274,8 @@ a rolling 30d — with {args.days} days of 1-minute counts = **{rows:,} rows** (
 |---|---|---|
 | ingest CSV → SQLite, end to end | ≥ 500,000 rows/s | **{rate:,.0f} rows/s** ({float(ingest["seconds"]):.1f} s) |
 | full status of every series, cold store | < 2 s | **{float(cold["times"][0]) * 1000:,.0f} ms** |
-| full status of every series, warm (median of {args.warm_runs}) | < 200 ms | **{warm_times[len(warm_times) // 2] * 1000:,.0f} ms** (max {warm_times[-1] * 1000:,.0f} ms) |
+| full status of every series, warm, evaluated (median of {args.warm_runs}) | < 200 ms | **{warm_times[len(warm_times) // 2] * 1000:,.0f} ms** (max {warm_times[-1] * 1000:,.0f} ms) |
+| the same answer served from the App's cache (median) | — | {sorted(warm["cached_times"])[len(warm["cached_times"]) // 2] * 1000:,.3f} ms |
 | the same, every SLO with a business-hours schedule and a weekly maintenance window | < 200 ms | **{scheduled_times[len(scheduled_times) // 2] * 1000:,.0f} ms** (max {scheduled_times[-1] * 1000:,.0f} ms) |
 | peak memory, status process (max RSS) | < 500 MB | **{float(warm["max_rss_mb"]):,.0f} MB** |
 | peak memory, ingest process (max RSS) | < 500 MB | {float(ingest["max_rss_mb"]):,.0f} MB |
@@ -283,8 +284,8 @@ a rolling 30d — with {args.days} days of 1-minute counts = **{rows:,} rows** (
 - "Full status" is `App.status()` at one instant: for every series the seven burn windows,
   the period to date, both forecast lookbacks, exclusions, burn conditions and policy state,
   plus the whole-SLO rows — {int(cold["statuses"])} statuses.
-- Warm runs evaluate consecutive minutes before the instant (the App keeps one evaluation
-  per minute, which a warm run must not be served from).
+- Warm runs evaluate consecutive minutes before the instant, each through the App's
+  evaluation itself (`App._evaluation`), never its cache; the cached answer is timed apart.
 - With schedules: `mon-fri 08:00-20:00, sat 09:00-13:00` in America/New_York with a
   holiday, and every Sunday 02:00-04:00 under maintenance, on every SLO
   (`{SCHEDULED_CONFIG}`): the out-of-schedule minutes (about 70 ranges over a 30-day window)

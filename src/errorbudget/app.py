@@ -24,7 +24,7 @@ from errorbudget.engine.alerts import EffectiveCondition, effective_conditions
 from errorbudget.engine.timeline import DEFAULT_SPAN as DEFAULT_TIMELINE_SPAN
 from errorbudget.engine.timeline import Timeline
 from errorbudget.engine.windows import nominal_length
-from errorbudget.evaluation import SloEvaluation, evaluate_slo
+from errorbudget.evaluation import SloEvaluation, SloInputs, evaluate_slos
 from errorbudget.history import read_timeline
 from errorbudget.model import (
     SLO,
@@ -325,21 +325,18 @@ class App:
         exclusions = self.store.list_exclusions()
         issues = self.store.list_data_issues()
         series = self._series_by_slo(slos) if slos else {}
-        return {
-            slo.id: evaluate_slo(
-                self.store,
+        inputs = [
+            SloInputs(
                 slo,
                 series.get(slo.id, []),
-                at_minute,
-                exclusions,
                 self.loaded.policy(slo.policy),
-                self._conditions,
-                include_total,
                 self.loaded.eligibility(slo),
-                issues,
             )
             for slo in slos
-        }
+        ]
+        return evaluate_slos(
+            self.store, inputs, at_minute, exclusions, self._conditions, include_total, issues
+        )
 
     def preset(self, slo_id: str) -> PolicyPreset:
         """The policy preset an SLO is judged by (its ``policy``)."""

@@ -31,9 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-
 from errorbudget.config import ROLES, Role
+from errorbudget.engine.impact import historic_impact
 from errorbudget.engine.policy import Decision, Risk
 from errorbudget.errors import (
     ConflictError,
@@ -581,18 +580,20 @@ def estimate_impact(
     horizon = int(IMPACT_HORIZON.total_seconds() // 60)
     exclusions = app.store.list_exclusions()
     issues = app.store.list_data_issues()
-    per_slo: dict[str, float] = {}
-    worst = np.full(len(starts), np.nan)
-    for slo in slos:
-        fractions = consumed_after(
-            app.store, slo, segment, starts, horizon, exclusions, app.loaded.eligibility(slo),
+    shares = {
+        slo.id: consumed_after(
+            app.store,
+            slo,
+            segment,
+            starts,
+            horizon,
+            exclusions,
+            app.loaded.eligibility(slo),
             issues,
-        )  # fmt: skip
-        if np.all(np.isnan(fractions)):
-            continue
-        per_slo[slo.id] = float(np.nanmean(fractions))
-        worst = np.fmax(worst, fractions)
-    observed = worst[~np.isnan(worst)]
-    if not observed.size:
+        )
+        for slo in slos
+    }
+    found = historic_impact(shares, len(starts))
+    if found.ratio is None:
         return Impact(DEFAULT_IMPACT.get(risk, DEFAULT_IMPACT["medium"]), "default", 0, {})
-    return Impact(float(observed.mean()), "history", int(observed.size), per_slo)
+    return Impact(found.ratio, "history", found.observed, found.per_slo)

@@ -16,9 +16,13 @@ from errorbudget.engine import ranges as minute_ranges
 from errorbudget.engine.ranges import EMPTY, RangeArray
 from errorbudget.engine.schedule import Eligibility
 from errorbudget.engine.status import (
+    Bounds,
     ConditionsFor,
+    RangeCounts,
+    batch_key,
     evaluate_aggregate,
-    evaluate_series,
+    evaluate_every_series,
+    evaluate_many,
     range_counts,
     timeslice_counts,
 )
@@ -35,7 +39,7 @@ from errorbudget.model import (
 )
 from errorbudget.store import SeriesInfo, Store
 
-__all__ = ["ConditionsFor", "SloEvaluation", "evaluate_slo"]
+__all__ = ["ConditionsFor", "SloEvaluation", "SloInputs", "evaluate_slo", "evaluate_slos"]
 
 
 def excluded_ranges(
@@ -158,25 +162,96 @@ class SloEvaluation:
     groups: list[BudgetStatus]
 
 
-def evaluate_slo(
+@dataclass(frozen=True, slots=True)
+class Prefetched:
+    """Reads shared by every SLO of one evaluation (read once for all of them): each
+    series' data bounds, and for every distinct set of ranges (SLOs whose window and
+    forecast lookback agree share one plan) the raw sums of all the series that need it."""
+
+    bounds: dict[int, Bounds]
+    sums: dict[tuple[tuple[Minute, Minute], ...], tuple[dict[int, int], FloatArray]]
+
+    def raw(self, intervals: Intervals, ids: list[int]) -> FloatArray | None:
+        found = self.sums.get(tuple(intervals))
+        if found is None:
+            return None
+        rows, sums = found
+        return sums[[rows[i] for i in ids]]
+
+
+class Plans:
+    """The evaluation plans of one instant, one per distinct (window, lookback): SLOs that
+    share them share the plan (and the store read of its ranges)."""
+
+    def __init__(self, at: Minute) -> None:
+        self.at = at
+        self._found: dict[tuple[object, object], Plan] = {}
+
+    def __call__(self, slo: SLO) -> Plan:
+        key = (slo.window, slo.forecast.lookback)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = plan(slo.window, self.at, slo.forecast.lookback)
+        return found
+
+
+def prefetch(
+    store: Store,
+    slos: Sequence[SLO],
+    series: dict[str, list[SeriesInfo]],
+    plans: Plans,
+) -> Prefetched:
+    """One bounds read for every series of ``slos`` and one sums read per distinct plan of
+    their occurrence SLOs (timeslices SLOs read minute arrays instead)."""
+    ids = [info.id for slo in slos for info in series.get(slo.id, [])]
+    bounds = dict(zip(ids, store.series_bounds(ids), strict=True)) if ids else {}
+    wanted: dict[tuple[tuple[Minute, Minute], ...], list[int]] = {}
+    for slo in slos:
+        chosen = series.get(slo.id, [])
+        if slo.budgeting == "timeslices" or not chosen:
+            continue
+        evaluation = plans(slo)
+        key = tuple(evaluation.intervals[name] for name in evaluation.names)
+        wanted.setdefault(key, []).extend(info.id for info in chosen)
+    sums = {}
+    for key, members in wanted.items():
+        unique = list(dict.fromkeys(members))
+        sums[key] = ({i: row for row, i in enumerate(unique)}, store.sums(unique, list(key)))
+    return Prefetched(bounds, sums)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """One SLO's counts at one instant, ready for the engine."""
+
+    slo: SLO
+    series: list[SeriesInfo]
+    plan: Plan
+    counts: RangeCounts
+    preset: PolicyPreset
+    uncounted: Uncounted
+    whole: SliceCounts | None
+
+
+def _prepare(
     store: Store,
     slo: SLO,
     series: list[SeriesInfo],
     at: Minute,
     exclusions: list[Exclusion],
     preset: PolicyPreset,
-    conditions_for: ConditionsFor,
-    include_total: bool = True,
-    eligibility: Eligibility | None = None,
-    issues: Sequence[DataIssue] = (),
-) -> SloEvaluation:
-    """Statuses of every series of ``slo`` at ``at``; the whole-SLO row first when the SLO
-    has segments (or no series yet, so it still shows up, as no data), and its group rows.
-    ``eligibility`` is the SLO's schedule and maintenance windows (``LoadedConfig``),
-    ``issues`` the unresolved data issues (broken data, left out and reported)."""
-    evaluation = plan(slo.window, at, slo.forecast.lookback)
+    eligibility: Eligibility | None,
+    issues: Sequence[DataIssue],
+    prefetched: Prefetched | None,
+    plans: Plans | None = None,
+) -> _Prepared:
+    evaluation = plans(slo) if plans is not None else plan(slo.window, at, slo.forecast.lookback)
     targets = [slo.target_for(info.segment) for info in series]
-    bounds = store.series_bounds([info.id for info in series]) if series else []
+    ids = [info.id for info in series]
+    if prefetched is not None and all(i in prefetched.bounds for i in ids):
+        bounds = [prefetched.bounds[i] for i in ids]
+    else:
+        bounds = store.series_bounds(ids) if series else []
     span_start = evaluation.earliest()
     if slo.timeslice is not None:  # slices are read from the slice holding the start
         span_start -= span_start % int(slo.timeslice.length.total_seconds() // 60)
@@ -190,17 +265,26 @@ def evaluate_slo(
     if slo.budgeting == "timeslices":
         raw, counted, off, whole, events = _timeslices(store, slo, evaluation, series, uncounted)
     else:
-        raw, counted, off = _occurrences(store, evaluation, series, uncounted)
+        raw, counted, off = _occurrences(store, evaluation, series, uncounted, prefetched)
     broken_events = (
         _broken_events(store, evaluation, series, broken_sets, uncounted.off_schedule)
         if slo.budgeting != "timeslices" and any(broken)
         else None
     )
     counts = range_counts(raw, counted, targets, bounds, off, broken, events, broken_events)
-    statuses = [
-        evaluate_series(slo, info.segment, evaluation, counts, index, preset, conditions_for)
-        for index, info in enumerate(series)
-    ]
+    return _Prepared(slo, series, evaluation, counts, preset, uncounted, whole)
+
+
+def _finish(
+    store: Store,
+    prepared: _Prepared,
+    statuses: list[BudgetStatus],
+    conditions_for: ConditionsFor,
+    include_total: bool,
+) -> SloEvaluation:
+    """The whole-SLO row and the group rows of one SLO, with its series' ``statuses``."""
+    slo, series, evaluation, counts = prepared.slo, prepared.series, prepared.plan, prepared.counts
+    preset, whole = prepared.preset, prepared.whole
     everything = list(range(len(series)))
     if include_total and (bool(slo.segments.keys) or not series):
         statuses.insert(
@@ -219,7 +303,7 @@ def evaluate_slo(
                 part = None
                 if whole is not None:
                     part = _timeslice_part(
-                        store, slo, evaluation, series, members[value], uncounted
+                        store, slo, evaluation, series, members[value], prepared.uncounted
                     )
                 groups.append(
                     evaluate_aggregate(
@@ -228,6 +312,83 @@ def evaluate_slo(
                     )
                 )  # fmt: skip
     return SloEvaluation(statuses, groups)
+
+
+def evaluate_slo(
+    store: Store,
+    slo: SLO,
+    series: list[SeriesInfo],
+    at: Minute,
+    exclusions: list[Exclusion],
+    preset: PolicyPreset,
+    conditions_for: ConditionsFor,
+    include_total: bool = True,
+    eligibility: Eligibility | None = None,
+    issues: Sequence[DataIssue] = (),
+) -> SloEvaluation:
+    """Statuses of every series of ``slo`` at ``at``; the whole-SLO row first when the SLO
+    has segments (or no series yet, so it still shows up, as no data), and its group rows.
+    ``eligibility`` is the SLO's schedule and maintenance windows (``LoadedConfig``),
+    ``issues`` the unresolved data issues (broken data, left out and reported)."""
+    prepared = _prepare(store, slo, series, at, exclusions, preset, eligibility, issues, None)
+    statuses = evaluate_every_series(
+        slo, [info.segment for info in series], prepared.plan, prepared.counts, preset,
+        conditions_for,
+    )  # fmt: skip
+    return _finish(store, prepared, statuses, conditions_for, include_total)
+
+
+@dataclass(frozen=True, slots=True)
+class SloInputs:
+    """What evaluating one SLO needs besides the store: its series, policy preset,
+    schedule and maintenance windows (``LoadedConfig.eligibility``)."""
+
+    slo: SLO
+    series: list[SeriesInfo]
+    preset: PolicyPreset
+    eligibility: Eligibility | None
+
+
+def evaluate_slos(
+    store: Store,
+    inputs: Sequence[SloInputs],
+    at: Minute,
+    exclusions: list[Exclusion],
+    conditions_for: ConditionsFor,
+    include_total: bool = True,
+    issues: Sequence[DataIssue] = (),
+) -> dict[str, SloEvaluation]:
+    """:func:`evaluate_slo` for many SLOs at once: the store is read once for all of them
+    (:func:`prefetch`), and the series of SLOs that share a plan and a policy are evaluated
+    together in one pass of the engine (``engine.status.evaluate_many``), so an SLO with one
+    series costs about what one more segment of another SLO costs."""
+    slos = [item.slo for item in inputs]
+    plans = Plans(at)
+    shared = prefetch(store, slos, {item.slo.id: item.series for item in inputs}, plans)
+    prepared = [
+        _prepare(
+            store, item.slo, item.series, at, exclusions, item.preset, item.eligibility, issues,
+            shared, plans,
+        )
+        for item in inputs
+    ]  # fmt: skip
+    batches: dict[tuple[object, ...], list[int]] = {}
+    for index, ready in enumerate(prepared):
+        batches.setdefault(batch_key(ready.slo, ready.plan, ready.preset), []).append(index)
+    statuses: dict[int, list[BudgetStatus]] = {}
+    for members in batches.values():
+        chosen = [prepared[i] for i in members]
+        evaluated = evaluate_many(
+            [(p.slo, [info.segment for info in p.series], p.counts) for p in chosen],
+            chosen[0].plan,
+            chosen[0].preset,
+            conditions_for,
+        )
+        statuses.update(zip(members, evaluated, strict=True))
+    return {
+        item.slo.id: _finish(store, p, statuses[i], conditions_for, include_total)
+        for i, (item, p) in enumerate(zip(inputs, prepared, strict=True))
+    }
 
 
 SliceCounts = tuple[FloatArray, FloatArray, FloatArray | None]
@@ -248,6 +409,7 @@ def _occurrences(
     evaluation: Plan,
     series: list[SeriesInfo],
     uncounted: Uncounted,
+    prefetched: Prefetched | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
     """Raw and budget-counting event counts, each (series × ranges × [good, total]), and
     the out-of-schedule [good, total] of the period per series (None without a schedule).
@@ -261,7 +423,8 @@ def _occurrences(
         return empty, empty.copy(), None
     ids = [s.id for s in series]
     intervals = [evaluation.intervals[name] for name in names]
-    raw = store.sums(ids, intervals)
+    found = prefetched.raw(intervals, ids) if prefetched is not None else None
+    raw = found if found is not None else store.sums(ids, intervals)
     counted = raw.copy()
     off = uncounted.off_schedule
     period = names.index("period")

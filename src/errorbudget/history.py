@@ -15,6 +15,7 @@ import numpy as np
 
 from errorbudget.engine import ranges as minute_ranges
 from errorbudget.engine import timeline as timeline_math
+from errorbudget.engine.impact import consumed_share
 from errorbudget.engine.ranges import EMPTY, RangeArray
 from errorbudget.engine.schedule import Eligibility
 from errorbudget.engine.timeline import Timeline, TimelineGrid
@@ -278,9 +279,9 @@ def consumed_after(
     )
     for ranges, members in uncounted.groups():
         counted[members] -= range_sums(store, [ids[i] for i in members], (intervals, ranges))[0]
-    targets = np.array([slo.target_for(info.segment) for info in series])
-    bad = (counted[:, :, 1] - counted[:, :, 0]).sum(axis=0)
-    allowed = ((1.0 - targets)[:, None] * counted[:, :, 1]).sum(axis=0)
-    share = horizon / (nominal_length(slo.window).total_seconds() / 60)
-    np.divide(bad * share, allowed, out=result, where=allowed > 0)
-    return result
+    return consumed_share(
+        counted,
+        [slo.target_for(info.segment) for info in series],
+        horizon,
+        nominal_length(slo.window).total_seconds() / 60,
+    )

@@ -1,4 +1,5 @@
-"""The budget formulas and the seed documents' worked examples (DESIGN.md)."""
+"""The budget formulas and the seed documents' worked examples (DESIGN.md), on the functions
+every status runs: the evaluator over instants and the forecast."""
 
 from __future__ import annotations
 
@@ -8,120 +9,146 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from errorbudget.engine import budget
+from errorbudget.catalogs import builtin_policies
 from errorbudget.engine.budget import Counts
+from errorbudget.engine.evaluator import Instants, evaluate, spends
+from errorbudget.engine.exact import Spend, allowed_per_event, common_scale
+from errorbudget.engine.forecast import calendar_forecast
 from errorbudget.engine.timeslices import SlicePrefix, slice_counts
+
+CONTACT_CENTER = builtin_policies()["contact-center"]
+
+
+def period(good: int, total: int, target: float, *, window: str = "period") -> Instants:
+    """One series at one instant through the evaluator every status uses."""
+    scale = common_scale([target])
+    found = spends([window], [[[good]]], [[[total]]], [allowed_per_event(target, scale)], scale)
+    return evaluate(found, [], CONTACT_CENTER, min_events=0, period=window)
 
 
 def test_seed_100k_calls_at_95_percent_gives_5000_call_budget() -> None:
-    assert budget.budget_total(Counts(good=95_000, total=100_000), 0.95) == pytest.approx(5_000)
+    assert period(95_000, 100_000, 0.95).budget_total[0, 0] == 5_000
 
 
 def test_seed_99_5_percent_with_380_bad_leaves_120() -> None:
-    counted = Counts(good=100_000 - 380, total=100_000)
-    allowed = budget.budget_total(counted, 0.995)
-    assert allowed == pytest.approx(500)
-    assert allowed - counted.bad == pytest.approx(120)
-    assert budget.consumed_ratio(counted, 0.995) == pytest.approx(0.76)
+    found = period(100_000 - 380, 100_000, 0.995)
+    assert found.budget_total[0, 0] == 500
+    assert found.budget_remaining[0, 0] == 120
+    assert found.consumed_ratio[0, 0] == pytest.approx(0.76)
+    assert found.remaining_ratio[0, 0] == pytest.approx(0.24)
 
 
 def test_seed_failing_2_percent_at_99_5_burns_at_4x() -> None:
-    assert budget.burn_rate(Counts(good=98, total=100), 0.995) == pytest.approx(4.0)
+    assert period(98, 100, 0.995, window="1h").burn_rate("1h")[0, 0] == pytest.approx(4.0)
 
 
 def test_seed_99_9_over_30_days_is_about_43_minutes_of_slices() -> None:
     slices = 30 * 24 * 60
-    assert budget.budget_total(Counts(slices, slices), 0.999) == pytest.approx(43.2)
+    assert period(slices, slices, 0.999).budget_total[0, 0] == pytest.approx(43.2)
 
 
 def test_seed_85_percent_voice_sla_budget_is_15_percent() -> None:
-    assert budget.budget_total(Counts(0, 10_000), 0.85) == pytest.approx(1_500)
+    assert period(0, 10_000, 0.85).budget_total[0, 0] == 1_500
 
 
 def test_no_data_is_neither_zero_nor_hundred_percent() -> None:
-    empty = Counts(0, 0)
-    assert budget.sli(empty) is None
-    assert budget.burn_rate(empty, 0.99) is None
-    assert budget.consumed_ratio(empty, 0.99) is None
+    empty = period(0, 0, 0.99)
+    assert math.isnan(empty.sli[0, 0])
+    assert math.isnan(empty.burn_rate("period")[0, 0])
+    assert math.isnan(empty.consumed_ratio[0, 0])
+    assert empty.states()[0, 0] == "no_data"
 
 
 def test_remaining_goes_negative_when_overspent() -> None:
-    counted = Counts(good=900, total=1_000)  # 100 bad against a budget of 50
-    consumed = budget.consumed_ratio(counted, 0.95)
-    assert consumed == pytest.approx(2.0)
-    assert 1 - consumed == pytest.approx(-1.0)
+    found = period(900, 1_000, 0.95)  # 100 bad against a budget of 50
+    assert found.consumed_ratio[0, 0] == pytest.approx(2.0)
+    assert found.remaining_ratio[0, 0] == pytest.approx(-1.0)
+    assert found.budget_remaining[0, 0] == -50
 
 
 def test_highest_possible_burn_is_one_over_allowed_ratio() -> None:
-    assert budget.burn_rate(Counts(0, 500), 0.85) == pytest.approx(1 / 0.15)
+    assert period(0, 500, 0.85).burn_rate("period")[0, 0] == pytest.approx(1 / 0.15)
 
 
-def test_time_to_exhaustion_is_remaining_over_bad_rate() -> None:
-    # 120 bad events left; 60 bad in the last hour -> 2 hours
-    seconds = budget.time_to_exhaustion_seconds(120, Counts(940, 1_000), 3_600)
-    assert seconds == pytest.approx(7_200)
-    assert budget.time_to_exhaustion_seconds(-5, Counts(0, 10), 3_600) == 0.0
-    assert budget.time_to_exhaustion_seconds(120, Counts(10, 10), 3_600) is None
+def test_time_to_exhaustion_is_remaining_over_net_bad_rate() -> None:
+    # 99.5 %: 120 bad events left of 500; the last hour had 1,000 eligible and 60 bad,
+    # so the budget shrinks by 60 − 5 = 55 events an hour: 120 / 55 hours.
+    scale = 200  # 0.995 = 199/200: one allowed bad event per eligible event, scaled
+    forecast = calendar_forecast(
+        Spend(380, 100_000, scale), Spend(60, 1_000, scale), 60, 20 * 1440, 10 * 1440, 30 * 1440
+    )
+    assert forecast.outlook == "exhausts"
+    assert forecast.time_to_exhaustion_seconds == pytest.approx(120 / 55 * 3_600)
+    spent = calendar_forecast(
+        Spend(600, 100_000, scale), Spend(60, 1_000, scale), 60, 20 * 1440, 10 * 1440, 30 * 1440
+    )
+    assert spent.time_to_exhaustion_seconds == 0.0
+    calm = calendar_forecast(
+        Spend(380, 100_000, scale), Spend(0, 1_000, scale), 60, 20 * 1440, 10 * 1440, 30 * 1440
+    )
+    assert calm.time_to_exhaustion_seconds is None
 
 
 def test_projection_grows_both_bad_events_and_budget() -> None:
     # 15 days in: 10,000 eligible, 750 bad at 85% (half the budget); the last day had
     # 1,000 eligible and 150 bad (burn 1) and 15 days remain.
-    counted = Counts(good=10_000 - 750, total=10_000)
-    lookback = Counts(good=850, total=1_000)
-    projected = budget.projected_consumed_ratio(
-        counted.bad, 0.15 * counted.total, lookback.bad, 0.15 * lookback.total, 1440, 15 * 1440
-    )
+    scale = 20  # 0.85 = 17/20: 3 allowed bad events per 20 eligible
+    forecast = calendar_forecast(
+        Spend(750, 3 * 10_000, scale), Spend(150, 3 * 1_000, scale), 1440, 15 * 1440,
+        15 * 1440, 30 * 1440,
+    )  # fmt: skip
     # (750 + 150*15) / (0.15 * (10,000 + 1,000*15)) = 3,000 / 3,750
-    assert projected == pytest.approx(0.8)
+    assert forecast.projected_consumed_ratio == pytest.approx(0.8)
 
 
 def test_seed_linear_projection_consumed_over_elapsed_times_period() -> None:
     # 42.3% consumed after 10 of 30 days -> 126.9% projected ("127%")
-    assert budget.linear_projected_consumed_ratio(0.423, 10 * 1440, 30 * 1440) == pytest.approx(
-        1.269
-    )
+    scale = 20
+    forecast = calendar_forecast(
+        Spend(1_269, 3 * 20_000, scale), Spend(0, 0, scale), 1440, 20 * 1440, 10 * 1440,
+        30 * 1440,
+    )  # fmt: skip
+    assert forecast.linear_projected_consumed_ratio == pytest.approx(1.269)
 
 
 @given(
     good=st.integers(min_value=0, max_value=10**9),
     extra_bad=st.integers(min_value=0, max_value=10**9),
-    target=st.floats(min_value=0.5, max_value=0.9999),
+    target=st.sampled_from([0.5, 0.8, 0.85, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999]),
     factor=st.integers(min_value=2, max_value=1000),
 )
 def test_doubling_all_counts_leaves_ratios_unchanged(
     good: int, extra_bad: int, target: float, factor: int
 ) -> None:
-    counts = Counts(good, good + extra_bad)
-    scaled = Counts(good * factor, (good + extra_bad) * factor)
-    for fn in (
-        budget.sli,
-        lambda c: budget.burn_rate(c, target),
-        lambda c: budget.consumed_ratio(c, target),
+    counts = period(good, good + extra_bad, target)
+    scaled = period(good * factor, (good + extra_bad) * factor, target)
+    for read in (
+        lambda found: found.sli[0, 0],
+        lambda found: found.burn_rate("period")[0, 0],
+        lambda found: found.consumed_ratio[0, 0],
     ):
-        a, b = fn(counts), fn(scaled)
-        assert (a is None) == (b is None)
-        if a is not None and b is not None:
+        a, b = float(read(counts)), float(read(scaled))
+        assert math.isnan(a) == math.isnan(b)
+        if not math.isnan(a):
             assert math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
 
 
 @given(
-    target=st.floats(min_value=0.5, max_value=0.9999),
+    target=st.sampled_from([0.5, 0.8, 0.85, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995]),
     eligible_per_minute=st.integers(min_value=1, max_value=10_000),
     days=st.integers(min_value=1, max_value=90),
 )
 def test_burn_one_for_a_whole_window_spends_exactly_the_budget(
     target: float, eligible_per_minute: int, days: int
 ) -> None:
-    minutes = days * 1440
-    total = eligible_per_minute * minutes
-    bad = (1 - target) * total  # the bad ratio that burns at exactly 1
-    counted = Counts(total - bad, total)
-    assert budget.burn_rate(counted, target) == pytest.approx(1.0)
-    assert budget.consumed_ratio(counted, target) == pytest.approx(1.0)
-    assert budget.budget_total(counted, target) - counted.bad == pytest.approx(
-        0.0, abs=1e-6 * total
-    )
+    total = eligible_per_minute * days * 1440 * 10_000  # the budget is a whole number
+    bad = round((1 - target) * total)  # the bad ratio that burns at exactly 1
+    found = period(total - bad, total, target)
+    assert found.burn_rate("period")[0, 0] == 1.0
+    assert found.consumed_ratio[0, 0] == 1.0
+    assert found.budget_remaining[0, 0] == 0.0
+    # exactly spent is "remaining ≤ 0": the contact-center preset's exhausted state
+    assert found.states()[0, 0] == "exhausted"
 
 
 @given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 50)), min_size=1, max_size=200))

@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from fractions import Fraction
 
+import numpy as np
+
 from errorbudget.durations import format_duration
+from errorbudget.engine.evaluator import Spends, condition_holds, conditions_per_series
 from errorbudget.engine.exact import ONE, Spend, decimal
 from errorbudget.model import BurnCatalog, ConditionResult
 
@@ -109,27 +112,33 @@ def evaluate_conditions(
     slice_minutes: int | None = None,
 ) -> tuple[ConditionResult, ...]:
     """Which conditions hold, given each window's :class:`Spend` and eligible count keyed
-    by window name; ``burn > factor`` is decided exactly.
+    by window name: the evaluator over instants (``engine.evaluator``) at one instant, so
+    ``burn > factor`` is decided as for every status and replay.
 
     For timeslices (``slice_minutes`` set) eligible counts are slices, and a long window
     holds only so many: the guard is then at most half the slices the window can hold
     (a 1h window of 5-minute slices needs 6, not 20).
     """
+    names = tuple(spends)
+    scale = next(iter(spends.values())).scale if spends else 1
+    one = Spends(
+        names,
+        np.array([[[spends[n].bad]] for n in names], dtype=np.int64).reshape(-1, 1, 1),
+        np.array([eligible.get(n, 0.0) for n in names], dtype=np.float64)
+        .reshape(-1, 1, 1)
+        .astype(np.int64),
+        np.array([spends[n].allowed for n in names], dtype=np.int64).reshape(-1, 1, 1),
+        scale,
+    )
+    stacked = conditions_per_series([conditions])
     results = []
-    for condition in conditions:
+    for condition, row in zip(conditions, stacked, strict=True):
         long = spends.get(condition.long_name)
         short = spends.get(condition.short_name)
-        long_eligible = eligible.get(condition.long_name, 0.0)
-        guard = float(min_events)  # whole or half numbers: exact as floats
-        if slice_minutes:
-            slices = int(condition.long_window.total_seconds()) // 60 / slice_minutes
-            guard = min(guard, slices / 2)
         firing = (
             long is not None
             and short is not None
-            and long_eligible >= guard
-            and long.ratio_above(condition.threshold)
-            and short.ratio_above(condition.threshold)
+            and bool(condition_holds(one, row, min_events, slice_minutes)[0, 0])
         )
         results.append(
             ConditionResult(
@@ -141,7 +150,7 @@ def evaluate_conditions(
                 adapted=condition.adapted,
                 long_burn=long.ratio if long is not None else None,
                 short_burn=short.ratio if short is not None else None,
-                long_eligible=long_eligible,
+                long_eligible=eligible.get(condition.long_name, 0.0),
                 firing=firing,
             )
         )

@@ -17,13 +17,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from errorbudget.engine.exact import Spend, complement, decimal
+import numpy as np
+
+from errorbudget.engine.evaluator import STATES, Spends, policy_states
+from errorbudget.engine.exact import Spend
 from errorbudget.model import (
     Decision,
     PolicyPreset,
     PolicyState,
     Risk,
-    StateRule,
 )
 
 __all__ = ["DECISION_ORDER", "STATE_ORDER", "Decision", "GateRule", "Risk"]
@@ -46,25 +48,6 @@ STATE_ORDER: dict[PolicyState, int] = {
 """States from mildest to worst (for "the worst state of these series")."""
 
 
-def rule_holds(rule: StateRule, period: Spend, windows: Mapping[str, Spend], firing: bool) -> bool:
-    """Whether every criterion of ``rule`` holds for a series (``windows`` by burn-window
-    name, ``period`` the period to date)."""
-    # remaining < x  ⇔  consumed > 1 − x;  remaining ≤ x  ⇔  consumed ≥ 1 − x
-    if rule.remaining_below is not None and not period.ratio_above(
-        complement(rule.remaining_below)
-    ):
-        return False
-    if rule.remaining_at_or_below is not None and not period.ratio_at_least(
-        complement(rule.remaining_at_or_below)
-    ):
-        return False
-    if rule.burn_above is not None:
-        spend = period if rule.burn_window == "period" else windows.get(rule.burn_window)
-        if spend is None or not spend.ratio_above(decimal(rule.burn_above)):
-            return False
-    return not (rule.condition_firing and not firing)
-
-
 def policy_state(
     preset: PolicyPreset,
     period: Spend,
@@ -72,20 +55,26 @@ def policy_state(
     firing: bool,
     sufficient: bool = True,
 ) -> PolicyState:
-    """The state of one series (or aggregate) under ``preset``.
+    """The state of one series (or aggregate) under ``preset``: the evaluator over
+    instants (``engine.evaluator.policy_states``) at one instant.
 
     ``period`` is the budget of the period to date, ``windows`` the burn windows, ``firing``
     whether any burn-rate condition holds, ``sufficient`` whether its data covers enough of
     the window.
     """
-    if not sufficient:
-        return "insufficient_data"
-    if not period.has_data:
-        return "no_data"
-    for rule in preset.rules:
-        if rule_holds(rule, period, windows, firing):
-            return rule.state
-    return "healthy"
+    names = ("period", *windows)
+    found = [period, *windows.values()]
+    spends = Spends(
+        names,
+        np.array([s.bad for s in found], dtype=np.int64).reshape(-1, 1, 1),
+        np.zeros((len(found), 1, 1), dtype=np.int64),  # eligible counts: not a criterion
+        np.array([s.allowed for s in found], dtype=np.int64).reshape(-1, 1, 1),
+        period.scale,
+    )
+    codes = policy_states(
+        preset, spends, np.array([[firing]]), np.array([[sufficient]]), period="period"
+    )
+    return STATES[int(codes[0, 0])]
 
 
 @dataclass(frozen=True, slots=True)

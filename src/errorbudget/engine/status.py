@@ -11,6 +11,7 @@ only when every member meets its own.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,10 +22,11 @@ import numpy as np
 import numpy.typing as npt
 
 from errorbudget.durations import format_duration
-from errorbudget.engine.alerts import EffectiveCondition, evaluate_conditions
+from errorbudget.engine.alerts import EffectiveCondition
+from errorbudget.engine.evaluator import Spends, conditions_per_series
+from errorbudget.engine.evaluator import evaluate as evaluate_instants
 from errorbudget.engine.exact import ONE, Spend, allowed_per_event, common_scale, decimal
 from errorbudget.engine.forecast import INSUFFICIENT, calendar_forecast, rolling_forecast
-from errorbudget.engine.policy import policy_state
 from errorbudget.engine.timeslices import BoolArray, FloatArray, SlicePrefix
 from errorbudget.engine.windows import FORECAST_LOOKBACK, Plan
 from errorbudget.model import (
@@ -32,6 +34,7 @@ from errorbudget.model import (
     SLO,
     BudgetStatus,
     CalendarWindow,
+    ConditionResult,
     DataCoverage,
     Minute,
     PolicyPreset,
@@ -43,9 +46,6 @@ Bounds = tuple[Minute, Minute] | None
 """(first minute with data, last minute with data + 1) of a series, or None."""
 
 ConditionsFor = Callable[[SLO, Fraction], list[EffectiveCondition]]
-
-_SPENT = (*BURN_WINDOWS, "period", FORECAST_LOOKBACK)
-"""The ranges whose spend a status decides on (the leaving pieces only feed the forecast)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +152,227 @@ def merged_bounds(bounds: Sequence[Bounds]) -> Bounds:
     return min(b[0] for b in known), max(b[1] for b in known)
 
 
+@dataclass(frozen=True, slots=True)
+class Row:
+    """What a row of a status needs besides its counts: its segment, the target shown (the
+    segment's, or the SLO's for an aggregate), its data coverage and, for an aggregate,
+    whether each member meets its own target. ``off_schedule`` and ``broken`` are the
+    period's [good, total] outside the SLO's schedule and in broken minutes (part of the
+    raw counts, not of the counted ones); ``eligible_events`` a timeslices row's events."""
+
+    segment: SegmentKey
+    target: float
+    coverage: DataCoverage
+    members_within: Sequence[bool | None] | None = None
+    off_schedule: tuple[float, float] = (0.0, 0.0)
+    broken: tuple[float, float] = (0.0, 0.0)
+    eligible_events: float | None = None
+
+
+def _pair(values: FloatArray | None) -> tuple[float, float]:
+    return (0.0, 0.0) if values is None else (float(values[0]), float(values[1]))
+
+
+def evaluate_rows(
+    slos: SLO | Sequence[SLO],
+    plan: Plan,
+    rows: Sequence[Row],
+    raw: FloatArray,
+    counted: FloatArray,
+    allowed: Int64Array,
+    scale: int,
+    *,
+    preset: PolicyPreset,
+    conditions_for: ConditionsFor,
+) -> list[BudgetStatus]:
+    """The status of each row at ``plan.at``: one series, or the sum of several.
+
+    ``raw`` and ``counted`` are (rows × ranges × [good, total]) in ``plan.names`` order,
+    ``allowed`` the allowed bad events × ``scale`` per row and range. Every figure a
+    status decides on comes from the evaluator over instants (``engine.evaluator``), here
+    with one instant; the forecast and the words are added per row. ``slos`` is the SLO of
+    every row, or one for all; rows of several SLOs must agree on :func:`batch_key`.
+    """
+    if not rows:
+        return []
+    per_row = [slos] * len(rows) if isinstance(slos, SLO) else list(slos)
+    slo = per_row[0]
+    at = plan.positions
+    names = tuple(plan.names)
+    # (ranges × rows × one instant), as the evaluator takes them
+    good_counts = np.rint(counted[:, :, 0].T[:, :, None]).astype(np.int64)
+    total_counts = np.rint(counted[:, :, 1].T[:, :, None]).astype(np.int64)
+    spends = Spends(
+        names,
+        total_counts - good_counts,
+        total_counts,
+        np.ascontiguousarray(allowed.T[:, :, None], dtype=np.int64),
+        scale,
+    )
+    period_at = at["period"]
+    goods = counted[:, :, 0].tolist()
+    totals = counted[:, :, 1].tolist()
+    allowed_list = allowed.tolist()
+    period_bad = [int(t[period_at]) - int(g[period_at]) for g, t in zip(goods, totals, strict=True)]
+    effective: list[Fraction | None] = [
+        ONE - Fraction(a[period_at], scale * int(t[period_at]))
+        if row.members_within is not None and t[period_at] > 0
+        else None
+        for row, a, t in zip(rows, allowed_list, totals, strict=True)
+    ]
+    row_conditions = [
+        conditions_for(row_slo, found if found is not None else decimal(row.target))
+        for row_slo, row, found in zip(per_row, rows, effective, strict=True)
+    ]
+    enabled = slo.alerting.enabled
+    slice_minutes = (
+        int(slo.timeslice.length.total_seconds() // 60) if slo.timeslice is not None else None
+    )
+    evaluated = evaluate_instants(
+        spends,
+        conditions_per_series(row_conditions) if enabled else [],
+        preset,
+        min_events=slo.alerting.min_events,
+        slice_minutes=slice_minutes,
+        sufficient=np.array([[row.coverage.sufficient] for row in rows], dtype=bool),
+        alerting=enabled,
+    )
+    burns = {name: _floats(spends.ratio(name)) for name in BURN_WINDOWS}
+    consumed_all = _floats(evaluated.consumed_ratio)
+    sli_all = _floats(evaluated.sli)
+    budget_all = evaluated.budget_total[:, 0].tolist()
+    remaining_all = evaluated.budget_remaining[:, 0].tolist()
+    remaining_ratio_all = _floats(evaluated.remaining_ratio)
+    states = evaluated.states()[:, 0].tolist()
+    holding = evaluated.holding[:, :, 0].T.tolist()
+    raw_period = raw[:, period_at].tolist()
+    lookback_at = at[FORECAST_LOOKBACK]
+    leaving_positions = [i for i, _ in plan.leaving_minutes]
+    leaving_minutes = [minutes for _, minutes in plan.leaving_minutes]
+    leaving_bad = spends.bad[leaving_positions, :, 0].T.tolist()
+    leaving_allowed = allowed[:, leaving_positions].tolist()
+    statuses = []
+    for index, row in enumerate(rows):
+        slo = per_row[index]
+        good, total, allowed_row = goods[index], totals[index], allowed_list[index]
+        period_good, period_total = good[period_at], total[period_at]
+        period = Spend(period_bad[index], int(allowed_row[period_at]), scale)
+        raw_good, raw_total = raw_period[index]
+        off_good, off_total = row.off_schedule
+        broken_good, broken_total = row.broken
+        results: tuple[ConditionResult, ...] = ()
+        if enabled:
+            results = tuple(
+                ConditionResult(
+                    severity=condition.severity,
+                    long_window=condition.long_name,
+                    short_window=condition.short_name,
+                    factor=condition.factor,
+                    catalog_factor=condition.catalog_factor,
+                    adapted=condition.adapted,
+                    long_burn=burns[condition.long_name][index],
+                    short_burn=burns[condition.short_name][index],
+                    long_eligible=total[at[condition.long_name]],
+                    firing=firing,
+                )
+                for condition, firing in zip(row_conditions[index], holding[index], strict=True)
+            )
+        state = states[index]
+        coverage = row.coverage
+        if row.members_within is not None:
+            known = [w for w in row.members_within if w is not None]
+            within: bool | None = all(known) if known else None
+            missing = sum(1 for w in known if not w)
+        else:
+            within = period.within if coverage.sufficient else None
+            missing = 1 if within is False else 0
+        remaining_ratio = remaining_ratio_all[index]
+        consumed = consumed_all[index]
+        if not coverage.sufficient:
+            forecast = INSUFFICIENT
+            remaining_ratio = consumed = None
+            within = None
+        elif isinstance(slo.window, CalendarWindow):
+            forecast = calendar_forecast(
+                period,
+                Spend(
+                    int(total[lookback_at]) - int(good[lookback_at]),
+                    int(allowed_row[lookback_at]),
+                    scale,
+                ),
+                plan.minutes(FORECAST_LOOKBACK),
+                plan.budget_period.end - plan.at,
+                plan.at - plan.budget_period.start,
+                plan.budget_period.minutes,
+            )
+        else:
+            forecast = rolling_forecast(
+                period,
+                Spend(
+                    int(total[lookback_at]) - int(good[lookback_at]),
+                    int(allowed_row[lookback_at]),
+                    scale,
+                ),
+                plan.minutes(FORECAST_LOOKBACK),
+                list(zip(leaving_minutes, leaving_bad[index], leaving_allowed[index], strict=True)),
+            )
+        words = preset.state_policy(state)
+        found_target = effective[index]
+        statuses.append(
+            BudgetStatus(
+                slo=slo.id,
+                service=slo.service,
+                segment=row.segment,
+                target=row.target,
+                window=slo.window.describe(),
+                at=plan.at,
+                period_start=plan.budget_period.start,
+                period_end=plan.budget_period.end,
+                budgeting=slo.budgeting,
+                eligible=period_total,
+                good=period_good,
+                bad=period_total - period_good,
+                raw_total=raw_total,
+                raw_bad=raw_total - raw_good,
+                excluded=raw_total - period_total - off_total - broken_total,
+                sli=sli_all[index],
+                budget_total=budget_all[index],
+                budget_consumed=float(period.bad),
+                budget_remaining=remaining_all[index],
+                budget_remaining_ratio=remaining_ratio,
+                burn_rates={name: burns[name][index] for name in BURN_WINDOWS},
+                period_burn_rate=consumed,
+                time_to_exhaustion_seconds=forecast.time_to_exhaustion_seconds,
+                projected_consumed_ratio=forecast.projected_consumed_ratio,
+                linear_projected_consumed_ratio=forecast.linear_projected_consumed_ratio,
+                state=state,
+                conditions=results,
+                effective_target=float(found_target) if found_target is not None else row.target,
+                meets_target=within,
+                series=len(row.members_within) if row.members_within is not None else 1,
+                series_missing_target=missing,
+                outlook=forecast.outlook,
+                forecast_lookback=_duration(slo.forecast.lookback),
+                policy=preset.name,
+                state_label=words.label,
+                band=words.band,
+                advice=words.advice,
+                coverage=coverage,
+                out_of_schedule=off_total,
+                out_of_schedule_bad=off_total - off_good,
+                eligible_events=row.eligible_events,
+                broken=broken_total,
+                broken_bad=broken_total - broken_good,
+            )
+        )
+    return statuses
+
+
+def _floats(values: FloatArray) -> list[float | None]:
+    """The first instant of (rows × instants) as floats, NaN (no data) as None."""
+    return [None if math.isnan(v) else v for v in values[:, 0].tolist()]
+
+
 def evaluate_row(
     slo: SLO,
     segment: SegmentKey,
@@ -170,132 +391,126 @@ def evaluate_row(
     eligible_events: float | None = None,
     broken: FloatArray | None = None,
 ) -> BudgetStatus:
-    """The status of one row at ``plan.at``: one series, or the sum of several.
+    """The status of one row at ``plan.at``: one series, or the sum of several
+    (:func:`evaluate_rows` with one row). ``raw`` and ``counted`` are (ranges × [good,
+    total]) in ``plan.names`` order, ``allowed`` the allowed bad events × ``scale`` per
+    range; ``members_within`` says, for an aggregate, whether each member series meets its
+    own target."""
+    row = Row(
+        segment, target, coverage, members_within, _pair(off_schedule), _pair(broken),
+        eligible_events,
+    )  # fmt: skip
+    [status] = evaluate_rows(
+        slo,
+        plan,
+        [row],
+        raw[None],
+        counted[None],
+        np.asarray([list(allowed)], dtype=np.int64),
+        scale,
+        preset=preset,
+        conditions_for=conditions_for,
+    )
+    return status
 
-    ``raw`` and ``counted`` are (ranges × [good, total]) in ``plan.names`` order, ``allowed``
-    the allowed bad events × ``scale`` per range. ``target`` is the configured target shown
-    (the segment's, or the SLO's for an aggregate). ``members_within`` says, for an
-    aggregate, whether each member series meets its own target. ``off_schedule`` is the
-    period's [good, total] outside the SLO's schedule: part of ``raw``, not of ``counted``,
-    and reported apart from exclusions.
-    """
-    at = plan.positions
-    goods = counted[:, 0].tolist()
-    totals = counted[:, 1].tolist()
-    spends = {
-        name: Spend(int(totals[at[name]]) - int(goods[at[name]]), int(allowed[at[name]]), scale)
-        for name in _SPENT
-    }
-    period = spends["period"]
-    period_good, period_total = goods[at["period"]], totals[at["period"]]
-    raw_good, raw_total = (float(x) for x in raw[at["period"]])
-    off_good, off_total = (0.0, 0.0)
-    if off_schedule is not None:
-        off_good, off_total = float(off_schedule[0]), float(off_schedule[1])
-    broken_good, broken_total = (0.0, 0.0)
-    if broken is not None:
-        broken_good, broken_total = float(broken[0]), float(broken[1])
 
-    # an aggregate's budget amounts to its own target; one series' is its configured one
-    effective = (
-        ONE - Fraction(period.allowed, scale * int(period_total))
-        if members_within is not None and period_total > 0
-        else None
-    )
-    conditions = conditions_for(slo, effective if effective is not None else decimal(target))
-    slice_minutes = (
-        int(slo.timeslice.length.total_seconds() // 60) if slo.timeslice is not None else None
-    )
-    eligible = {name: totals[at[name]] for name in BURN_WINDOWS}
-    results = (
-        evaluate_conditions(conditions, spends, eligible, slo.alerting.min_events, slice_minutes)
-        if slo.alerting.enabled
-        else ()
-    )
-    firing = any(r.firing for r in results)
-    state = policy_state(preset, period, spends, firing, coverage.sufficient)
-
-    if members_within is not None:
-        known = [w for w in members_within if w is not None]
-        within: bool | None = all(known) if known else None
-        missing = sum(1 for w in known if not w)
-    else:
-        within = period.within if coverage.sufficient else None
-        missing = 1 if within is False else 0
-    remaining_events = (period.allowed - period.bad * scale) / scale
-    remaining_ratio = (
-        (period.allowed - period.bad * scale) / period.allowed if period.has_data else None
-    )
-    consumed = period.ratio
-    if not coverage.sufficient:
-        forecast = INSUFFICIENT
-        remaining_ratio = consumed = None
-        within = None
-    elif isinstance(slo.window, CalendarWindow):
-        forecast = calendar_forecast(
-            period,
-            spends[FORECAST_LOOKBACK],
-            plan.minutes(FORECAST_LOOKBACK),
-            plan.budget_period.end - plan.at,
-            plan.at - plan.budget_period.start,
-            plan.budget_period.minutes,
+def _series_rows(
+    slo: SLO, segments: Sequence[SegmentKey], plan: Plan, counts: RangeCounts
+) -> list[Row]:
+    return [
+        Row(
+            segment,
+            counts.targets[index],
+            data_coverage(
+                plan,
+                counts.bounds[index],
+                slo.data.min_coverage,
+                slo.max_data_age,
+                counts.broken_minutes[index] if counts.broken_minutes else 0,
+            ),
+            None,
+            _pair(counts.off_schedule[index]) if counts.off_schedule is not None else (0.0, 0.0),
+            _pair(counts.broken_events[index]) if counts.broken_events is not None else (0.0, 0.0),
+            float(counts.events[index]) if counts.events is not None else None,
         )
-    else:
-        forecast = rolling_forecast(
-            period,
-            spends[FORECAST_LOOKBACK],
-            plan.minutes(FORECAST_LOOKBACK),
-            [
-                (minutes, int(totals[i]) - int(goods[i]), int(allowed[i]))
-                for i, minutes in plan.leaving_minutes
-            ],
-        )
-    words = preset.state_policy(state)
-    return BudgetStatus(
-        slo=slo.id,
-        service=slo.service,
-        segment=segment,
-        target=target,
-        window=slo.window.describe(),
-        at=plan.at,
-        period_start=plan.budget_period.start,
-        period_end=plan.budget_period.end,
-        budgeting=slo.budgeting,
-        eligible=period_total,
-        good=period_good,
-        bad=period_total - period_good,
-        raw_total=raw_total,
-        raw_bad=raw_total - raw_good,
-        excluded=raw_total - period_total - off_total - broken_total,
-        sli=period_good / period_total if period_total > 0 else None,
-        budget_total=period.allowed / scale,
-        budget_consumed=float(period.bad),
-        budget_remaining=remaining_events,
-        budget_remaining_ratio=remaining_ratio,
-        burn_rates={name: spends[name].ratio for name in BURN_WINDOWS},
-        period_burn_rate=consumed,
-        time_to_exhaustion_seconds=forecast.time_to_exhaustion_seconds,
-        projected_consumed_ratio=forecast.projected_consumed_ratio,
-        linear_projected_consumed_ratio=forecast.linear_projected_consumed_ratio,
-        state=state,
-        conditions=results,
-        effective_target=float(effective) if effective is not None else target,
-        meets_target=within,
-        series=len(members_within) if members_within is not None else 1,
-        series_missing_target=missing,
-        outlook=forecast.outlook,
-        forecast_lookback=_duration(slo.forecast.lookback),
-        policy=preset.name,
-        state_label=words.label,
-        band=words.band,
-        advice=words.advice,
-        coverage=coverage,
-        out_of_schedule=off_total,
-        out_of_schedule_bad=off_total - off_good,
-        eligible_events=eligible_events,
-        broken=broken_total,
-        broken_bad=broken_total - broken_good,
+        for index, segment in enumerate(segments)
+    ]
+
+
+def evaluate_every_series(
+    slo: SLO,
+    segments: Sequence[SegmentKey],
+    plan: Plan,
+    counts: RangeCounts,
+    preset: PolicyPreset,
+    conditions_for: ConditionsFor,
+) -> list[BudgetStatus]:
+    """The status of every series of ``counts`` (``segments`` in its order), evaluated
+    together: one pass of the evaluator over all of them."""
+    return evaluate_rows(
+        slo, plan, _series_rows(slo, segments, plan, counts), counts.raw, counts.counted,
+        counts.allowed, counts.scale, preset=preset, conditions_for=conditions_for,
+    )  # fmt: skip
+
+
+def batch_key(slo: SLO, plan: Plan, preset: PolicyPreset) -> tuple[object, ...]:
+    """SLOs with the same key can have their series evaluated in one pass
+    (:func:`evaluate_many`): the same ranges at the same instant, window kind, policy,
+    budgeting and alerting settings."""
+    slice_minutes = slo.timeslice.length if slo.timeslice is not None else None
+    return (
+        tuple(plan.intervals.items()),
+        plan.budget_period,
+        type(slo.window),
+        id(preset),
+        slo.budgeting,
+        slice_minutes,
+        slo.alerting.enabled,
+        slo.alerting.min_events,
     )
+
+
+def evaluate_many(
+    items: Sequence[tuple[SLO, Sequence[SegmentKey], RangeCounts]],
+    plan: Plan,
+    preset: PolicyPreset,
+    conditions_for: ConditionsFor,
+) -> list[list[BudgetStatus]]:
+    """The statuses of every series of several SLOs that share a :func:`batch_key`, in one
+    pass of the evaluator (per item, in its series' order). Budgets are brought to one
+    scale, the least common multiple of the items' scales: the same rationals, so the same
+    decisions and the same floats."""
+    scale = 1
+    for _, _, counts in items:
+        scale = math.lcm(scale, counts.scale)
+    slos: list[SLO] = []
+    rows: list[Row] = []
+    raws, counteds, alloweds, sizes = [], [], [], []
+    for slo, segments, counts in items:
+        rows.extend(_series_rows(slo, segments, plan, counts))
+        slos.extend([slo] * len(counts))
+        raws.append(counts.raw)
+        counteds.append(counts.counted)
+        alloweds.append(counts.allowed * (scale // counts.scale))
+        sizes.append(len(counts))
+    width = len(plan.names)
+    found = evaluate_rows(
+        slos,
+        plan,
+        rows,
+        np.concatenate(raws) if raws else np.zeros((0, width, 2)),
+        np.concatenate(counteds) if counteds else np.zeros((0, width, 2)),
+        np.concatenate(alloweds) if alloweds else np.zeros((0, width), dtype=np.int64),
+        scale,
+        preset=preset,
+        conditions_for=conditions_for,
+    )
+    result = []
+    offset = 0
+    for size in sizes:
+        result.append(found[offset : offset + size])
+        offset += size
+    return result
 
 
 def evaluate_series(

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from errorbudget.app import App
+from errorbudget.engine.episodes import Episode, burn_episodes, fast_burn_thresholds
 from errorbudget.errors import InvalidRequestError, NotFoundError
 from errorbudget.model import (
     SLO,
@@ -24,7 +25,6 @@ from errorbudget.model import (
 )
 from errorbudget.web.pages_models import (
     Annotation,
-    ConditionCell,
     ExclusionRow,
     FailureBreakdown,
     SegmentGroup,
@@ -44,10 +44,6 @@ from errorbudget.web.pages_rows import (
 
 TIMELINE_DAYS = 30
 TIMELINE_STEP = timedelta(hours=1)
-EPISODE_WINDOWS = ("1h", "6h", "1d")
-"""Burn episodes are runs of hours in which the long window of a fast-burn (page) condition
-burned over that condition's factor (its 1h, 6h or 1d window, the ones a timeline reports):
-the hours in which budget went at paging speed. The short window is not checked."""
 
 
 def parse_segment(text: str | None) -> dict[str, str]:
@@ -92,9 +88,10 @@ def build_detail(
         for point in timeline.points()
     ]
     conditions = condition_cells([focus] if focus is not whole else [whole, *segments])
-    thresholds = fast_burn_thresholds(condition_cells([focus]))
+    thresholds = fast_burn_thresholds(focus.conditions)
+    episodes = burn_episodes(timeline.at, timeline.burn_rates, thresholds, timeline.step_minutes)
     exclusions = _exclusions(app, slo, focus, min(start, from_minute(focus.period_start)), at)
-    annotations = _annotations(app, slo, focus, points, exclusions, thresholds, start, at)
+    annotations = _annotations(app, slo, focus, episodes, exclusions, thresholds, start, at)
     return SloDetailPage(
         title=f"{slo.id}: {slo.description}" if slo.description else slo.id,
         at=at,
@@ -220,7 +217,7 @@ def _annotations(
     app: App,
     slo: SLO,
     focus: BudgetStatus,
-    points: Sequence[TimelinePoint],
+    episodes: Sequence[Episode],
     exclusions: list[Exclusion],
     thresholds: dict[str, float],
     start: datetime,
@@ -260,16 +257,15 @@ def _annotations(
                 detail=maintenance.description or maintenance.describe(),
             )
         )
-    for begin, finish, peak in _episodes(points, thresholds):
-        window, burn = peak
+    for episode in episodes:  # burn episodes: detected by the engine (engine/episodes.py)
         found.append(
             Annotation(
                 number=0,
                 kind="burn_episode",
-                start=begin,
-                end=finish,
-                label=f"Fast burn: {window} burn up to {burn:.1f}× "
-                f"(pages at {thresholds[window]:.1f}×)",
+                start=from_minute(episode.start),
+                end=from_minute(episode.end),
+                label=f"Fast burn: {episode.window} burn up to {episode.burn:.1f}× "
+                f"(pages at {thresholds[episode.window]:.1f}×)",
                 detail="budget spent at paging speed",
             )
         )
@@ -292,49 +288,6 @@ def _annotations(
         )
     found.sort(key=lambda note: note.start)
     return [note.model_copy(update={"number": i}) for i, note in enumerate(found, 1)]
-
-
-def fast_burn_thresholds(cells: Sequence[ConditionCell]) -> dict[str, float]:
-    """Factor of each fast-burn (page) condition by its long window, for the windows a
-    timeline reports (the lowest when two share one)."""
-    found: dict[str, float] = {}
-    for cell in cells:
-        if cell.kind == "fast" and cell.long_window in EPISODE_WINDOWS:
-            found[cell.long_window] = min(cell.factor, found.get(cell.long_window, cell.factor))
-    return found
-
-
-def _over(point: TimelinePoint, thresholds: dict[str, float]) -> tuple[str, float] | None:
-    """The window burning most over its threshold at ``point`` (as (window, burn)), if any."""
-    burns = {"1h": point.burn_1h, "6h": point.burn_6h, "1d": point.burn_1d}
-    over = [
-        (burn / factor, window, burn)
-        for window, factor in thresholds.items()
-        if (burn := burns[window]) is not None and factor > 0 and burn > factor
-    ]
-    if not over:
-        return None
-    _, window, burn = max(over)
-    return window, burn
-
-
-def _episodes(
-    points: Sequence[TimelinePoint], thresholds: dict[str, float]
-) -> list[tuple[datetime, datetime, tuple[str, float]]]:
-    """Runs of points over a fast-burn threshold: (start of the first burning hour, end of
-    the last, the window and burn of its worst point)."""
-    episodes: list[tuple[datetime, datetime, tuple[str, float]]] = []
-    run: list[tuple[TimelinePoint, tuple[str, float]]] = []
-    for point in [*points, None]:
-        over = _over(point, thresholds) if point is not None else None
-        if over is not None and point is not None:
-            run.append((point, over))
-            continue
-        if run:
-            worst = max(run, key=lambda item: item[1][1] / thresholds[item[1][0]])[1]
-            episodes.append((run[0][0].at - TIMELINE_STEP, run[-1][0].at, worst))
-            run = []
-    return episodes
 
 
 def _groups(
