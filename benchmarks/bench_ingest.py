@@ -25,7 +25,7 @@ import pyarrow.csv as pa_csv
 
 from errorbudget.ingest import ingest_files
 from errorbudget.model import SLO
-from errorbudget.store import Store
+from errorbudget.store import open_store
 
 SLO_ID = "voice-sla"
 START = 29_000_000  # 2025-02-20T… in minutes since the epoch
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             db = workdir / f"store-{run}.db"
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
-            store = Store.open(db)
+            store = open_store(db)
             try:
                 started = time.perf_counter()
                 if args.profile and run == 0:

@@ -26,8 +26,7 @@ from rich.status import Status
 from errorbudget.app import App
 from errorbudget.durations import format_duration
 from errorbudget.errors import StoreBusyError
-from errorbudget.store.access import DEFAULT_LOCK_TIMEOUT
-from errorbudget.store.locking import WriterInfo
+from errorbudget.records import DEFAULT_LOCK_TIMEOUT, WriterInfo
 
 
 class WaitNotice:

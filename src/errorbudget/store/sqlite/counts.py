@@ -23,9 +23,9 @@ import numpy.typing as npt
 
 from errorbudget.errors import StoreError
 from errorbudget.limits import EARLIEST_MINUTE, LATEST_MINUTE, MAX_COUNT, MAX_COUNT_TEXT
-from errorbudget.store import blocks
-from errorbudget.store.blocks import FULL_MASK, HOURS_PER_DAY, Int64Array
-from errorbudget.store.series import check_series_exist, source_id
+from errorbudget.store.sqlite import blocks
+from errorbudget.store.sqlite.blocks import FULL_MASK, HOURS_PER_DAY, Int64Array
+from errorbudget.store.sqlite.series import check_series_exist, source_id
 
 # Keys below are ``series_id << 32 | hour`` (or ``| day``) in one JSON array per statement;
 # CROSS JOIN keeps the key list as the outer loop (one seek per key, never a table scan).

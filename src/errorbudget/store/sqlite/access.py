@@ -36,29 +36,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 from errorbudget.errors import StoreBusyError, StoreError
-from errorbudget.store import locking, schema
-from errorbudget.store.connections import ReaderPool
-from errorbudget.store.locking import WriterInfo
+from errorbudget.records import DEFAULT_LOCK_TIMEOUT, LockWaiter, WriterInfo
+from errorbudget.store.sqlite import locking, schema
+from errorbudget.store.sqlite.connections import ReaderPool
 
 MEMORY = ":memory:"
-DEFAULT_LOCK_TIMEOUT = 30.0
-"""Seconds a writer waits for the write lock before StoreBusyError (the CLI's default)."""
 BUSY_SLICE = 0.25
 """SQLite's busy handler waits this long per attempt; between attempts the writer checks
 its deadline and reports progress (``on_wait``)."""
-
-
-class LockWaiter(Protocol):
-    """Told while a write waits for another connection's write lock (the CLI shows it)."""
-
-    def waiting(self, holder: WriterInfo | None, waited: float) -> None:
-        """Still waiting after ``waited`` seconds; ``holder`` if it announced itself."""
-
-    def acquired(self, waited: float) -> None:
-        """The lock was taken after ``waited`` seconds of waiting."""
 
 
 def open_writer(path: str | Path, lock_timeout: float) -> Access:
@@ -119,10 +106,12 @@ class Access:
         self._readers = (
             ReaderPool(path, label, busy_timeout=max(lock_timeout, 1.0)) if path else None
         )
-        self.generation = 0
-        """Bumped by every committed write that can change a status."""
-        self._changed = False  # the open transaction made such a write
-        self._data_version = 0  # the writer connection's last PRAGMA data_version
+        self._kept = schema.user_version(connection) >= schema.REVISION_SCHEMA
+        """Whether the file keeps the revision (always, once migrated; an older errorbudget
+        emulated in a test may run without it, then it is counted in this process)."""
+        self._revision = schema.read_revision(connection) if self._kept else 0
+        """The revision this process last committed or read (``revision()``)."""
+        self._changed = False  # the open transaction made a write that can change a status
         self._owner: int | None = None  # the thread of the open transaction, if any
         self._depth = 0
         self._announced: WriterInfo | None = None
@@ -256,45 +245,46 @@ class Access:
                         connection.execute(f"RELEASE {savepoint}")
             finally:
                 if depth == 0:
-                    self._end(committed=False)
+                    self._end()
             raise
         self._depth = depth
         if depth:
             connection.execute(f"RELEASE {savepoint}")
             return
         try:
+            revision = None
+            if self._changed:
+                revision = schema.bump_revision(connection) if self._kept else self._revision + 1
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
-            self._end(committed=False)
+            self._end()
             raise
-        self._end(committed=True)
+        if revision is not None:
+            self._revision = revision  # after the commit: a reader never caches the old data
+        self._end()
 
-    def _end(self, *, committed: bool) -> None:
-        if committed and self._changed:
-            self.generation += 1  # after the commit: a reader never caches the old data
+    def _end(self) -> None:
         self._changed = False
         if self._announced is not None and self.path is not None:
             locking.withdraw(self.path, self._announced)
             self._announced = None
 
-    def data_version(self) -> int:
-        """The writer connection's ``PRAGMA data_version`` (moves when another connection
-        commits). Never waits: while this process writes, the last value read."""
-        if self._lock.acquire(blocking=False):
-            try:
-                if self.connection is None:
-                    raise StoreError(f"cannot read the data version: the store {self.label} "
-                                     "is closed")  # fmt: skip
-                try:
-                    row = self.connection.execute("PRAGMA data_version").fetchone()
-                except sqlite3.Error as exc:
-                    raise self.error("read the data version", exc) from exc
-                self._data_version = int(row[0])
-            finally:
-                self._lock.release()
-        return self._data_version
+    def revision(self) -> int:
+        """The store's revision as last committed, by this process or another one: read on
+        a read connection, which never waits for a writer. In memory (one connection, this
+        process the only writer) the one this process committed last."""
+        if self._readers is None or not self._kept:
+            return self._revision
+        if self.connection is None:
+            raise StoreError(f"cannot read the revision: the store {self.label} is closed")
+        try:
+            with self._readers.connection() as connection:
+                self._revision = schema.read_revision(connection)
+        except sqlite3.Error as exc:
+            raise self.error("read the revision", exc) from exc
+        return self._revision
 
     # --- readers ---------------------------------------------------------------------------
 

@@ -27,27 +27,39 @@ import numpy as np
 import numpy.typing as npt
 
 from errorbudget.model import DataIssue, DataIssueKind, Exclusion, Minute, SegmentKey, SourceHealth
-from errorbudget.store import annotations as annotation_table
-from errorbudget.store import chain, changes, counts, health, reads, schema
-from errorbudget.store import exclusions as exclusion_table
-from errorbudget.store import records as records_table
-from errorbudget.store import series as series_table
-from errorbudget.store.access import DEFAULT_LOCK_TIMEOUT, MEMORY, Access, LockWaiter, open_writer
-from errorbudget.store.annotations import Annotation, StoredResponse
-from errorbudget.store.changes import Approval, Change, ChangeStatus, ReviewDecision
-from errorbudget.store.health import FoundIssue
-from errorbudget.store.locking import WriterInfo
-from errorbudget.store.records import EncodedSnapshot, SavedSnapshot
-from errorbudget.store.types import AuditEntry, AuditQuery, SeriesInfo
+from errorbudget.records import (
+    DEFAULT_LOCK_TIMEOUT,
+    Annotation,
+    Approval,
+    AuditEntry,
+    AuditQuery,
+    ChainReport,
+    Change,
+    ChangeStatus,
+    EncodedSnapshot,
+    FoundIssue,
+    LockWaiter,
+    ReviewDecision,
+    SavedSnapshot,
+    SeriesInfo,
+    StoredResponse,
+    WriterInfo,
+)
+from errorbudget.store.sqlite import annotations as annotation_table
+from errorbudget.store.sqlite import audit as audit_table
+from errorbudget.store.sqlite import chain, changes, counts, health, reads, schema
+from errorbudget.store.sqlite import exclusions as exclusion_table
+from errorbudget.store.sqlite import series as series_table
+from errorbudget.store.sqlite.access import MEMORY, Access, open_writer
 
-__all__ = ["DEFAULT_LOCK_TIMEOUT", "MEMORY", "Store"]
+__all__ = ["MEMORY", "SQLiteStore"]
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store:
+class SQLiteStore:
     """Counts per series and minute, exclusions and audit entries in one SQLite file."""
 
     def __init__(self, access: Access, clock: Callable[[], datetime]) -> None:
@@ -65,7 +77,7 @@ class Store:
         clock: Callable[[], datetime] | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
         holder: WriterInfo | None = None,
-    ) -> Store:
+    ) -> SQLiteStore:
         """Open (creating or migrating) the store at ``path``; ``":memory:"`` for a RAM store.
 
         ``clock`` stamps audit entries and exclusions (default: the system UTC clock).
@@ -80,7 +92,7 @@ class Store:
         """Close the connections (idempotent); the WAL is checkpointed by SQLite."""
         self._db.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> SQLiteStore:
         return self
 
     def __exit__(
@@ -92,7 +104,7 @@ class Store:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Store({self._db.label!r})"
+        return f"SQLiteStore({self._db.label!r})"
 
     @property
     def label(self) -> str:
@@ -143,7 +155,7 @@ class Store:
         return self._db.in_transaction
 
     @contextmanager
-    def transaction(self) -> Iterator[Store]:
+    def transaction(self) -> Iterator[SQLiteStore]:
         """All writes inside commit together or not at all; nesting is allowed."""
         with self._db.writing("run a transaction"):
             yield self
@@ -154,14 +166,13 @@ class Store:
         in the background so that a large automatic checkpoint never stalls a request."""
         self._db.checkpoint()
 
-    def data_version(self) -> tuple[int, int]:
-        """Changes whenever counts, series or exclusions may have changed: this store's own
-        committed writes, or a commit by any other connection (``PRAGMA data_version``).
-        Callers cache what they computed from the store under this key. Never waits: while
-        this process writes, its last reading is used (the write moves the key when it
-        commits)."""
-        other = self._db.data_version()
-        return self._db.generation, other
+    def revision(self) -> int:
+        """Moved by every committed write transaction that can change a status — counts,
+        series, exclusions, data issues — of this process or any other (a row of the store,
+        bumped in the write's own transaction, schema v6). Callers cache what they computed
+        from the store under it. Never waits for a writer; a write moves it when it commits,
+        so a status computed from data about to change is never cached under the new one."""
+        return self._db.revision()
 
     # --- series ----------------------------------------------------------------------------------
 
@@ -330,7 +341,7 @@ class Store:
         """Append an entry to the chained audit log, binding the chained rows ``records``
         (table, id) as they are now; return its id."""
         with self._db.writing("write the audit log") as connection:
-            return records_table.audit(
+            return audit_table.audit(
                 connection, self._clock, actor=actor, action=action, subject=subject,
                 details=details, records=records,
             )  # fmt: skip
@@ -340,7 +351,7 @@ class Store:
         ``records.encode_snapshot``); the decision's audit entry references it and, when it
         is new, binds it (same transaction)."""
         with self._db.writing("store a gate snapshot") as connection:
-            return records_table.save_snapshot(connection, self._clock, snapshot)
+            return audit_table.save_snapshot(connection, self._clock, snapshot)
 
     def snapshots(
         self, ids: Iterable[int], expected: Mapping[int, str] | None = None
@@ -349,21 +360,21 @@ class Store:
         SHA-256 and the one a decision recorded (``expected``): (snapshots, a problem
         sentence per one that fails)."""
         with self._db.reading("read gate snapshots") as connection:
-            return records_table.snapshots(connection, ids, expected or {})
+            return audit_table.snapshots(connection, ids, expected or {})
 
     def audit_log(self, query: AuditQuery | None = None, **filters: Any) -> list[AuditEntry]:
         """Audit entries, newest first, filtered by ``query`` (or its fields as keywords)."""
         query = query or AuditQuery(**filters)
         with self._db.reading("read the audit log") as connection:
-            return records_table.audit_log(connection, query)
+            return audit_table.audit_log(connection, query)
 
     def check_audit_entries(self, ids: Iterable[int]) -> dict[int, str]:
         """Verify these audit entries on read (hash, and links to their neighbours): a
         problem sentence per entry that fails."""
         with self._db.reading("verify audit entries") as connection:
-            return records_table.check_entries(connection, ids)
+            return audit_table.check_entries(connection, ids)
 
-    def verify_chain(self, anchor: tuple[int, str] | None = None) -> chain.ChainReport:
+    def verify_chain(self, anchor: tuple[int, str] | None = None) -> ChainReport:
         """Walk the whole audit chain and every chained table (``store.chain.verify``)."""
         with self._db.reading("verify the audit chain") as connection:
             return chain.verify(connection, anchor)
@@ -390,11 +401,11 @@ class Store:
         ``store.health.KEEP_RUNS`` runs (a week at one a minute) and its last successful
         one; older runs are pruned.
 
-        Unlike the other writes this does not change :meth:`data_version`: runs happen
+        Unlike the other writes this does not move :meth:`revision`: runs happen
         every minute, a run changes no count and no status by itself (its counts and data
         issues bump the version when they are written), and bumping it would throw away
         every cached evaluation once a minute for nothing. Read :meth:`source_health`
-        whenever it is shown instead of caching it under the data version.
+        whenever it is shown instead of caching it under the revision.
         """
         with self._db.writing("record a source run") as connection:
             return health.record_source_run(
