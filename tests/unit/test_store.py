@@ -15,6 +15,7 @@ from errorbudget.errors import ConflictError, NotFoundError, PermissionDeniedErr
 from errorbudget.records import encode_snapshot
 from errorbudget.store import AuditEntry, Store, open_store
 from errorbudget.store.sqlite import schema
+from store_backends import BACKENDS, open_backend
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 M0 = int(T0.timestamp()) // 60  # counts are stored from 2000 on (errorbudget.limits)
@@ -29,10 +30,9 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture(params=["file", "memory"])
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    path = tmp_path / "store.db" if request.param == "file" else ":memory:"
-    with open_store(path, clock=FakeClock()) as opened:
+    with open_backend(request.param, tmp_path, clock=FakeClock()) as opened:
         yield opened
 
 

@@ -14,16 +14,16 @@ from errorbudget.errors import NotFoundError, StoreError
 from errorbudget.limits import MAX_COUNT
 from errorbudget.store import Store, open_store
 from errorbudget.store.sqlite import blocks
+from store_backends import BACKENDS, open_backend
 
 DAY = 1440
 BASE = 20_000 * DAY - 90  # 90 minutes before a UTC midnight: windows cross hours and days
 SPAN = 3 * DAY
 
 
-@pytest.fixture(params=["file", "memory"])
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    path = tmp_path / "store.db" if request.param == "file" else ":memory:"
-    with open_store(path) as opened:
+    with open_backend(request.param, tmp_path) as opened:
         yield opened
 
 

@@ -23,6 +23,11 @@ transactions: the outermost level is one ``BEGIN IMMEDIATE … COMMIT`` (or ``RO
 an exception), nested levels are savepoints, so a write that fails inside a caller's
 transaction undoes only itself and the caller decides about the rest.
 
+**The revision and the log.** A transaction that wrote something a status depends on
+moves the store's revision (``schema.bump_revision``) just before its ``COMMIT``; a commit
+then asks the ``Checkpointer`` to copy the write-ahead log into the file soon, in its own
+thread, so no commit has to checkpoint while it holds the write lock.
+
 Every sqlite3 error leaves as ``StoreError`` (``raise … from exc``) with a sentence that
 names the store file; a lock held by another writer as ``StoreBusyError``.
 """
@@ -33,13 +38,14 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from errorbudget.errors import StoreBusyError, StoreError
 from errorbudget.records import DEFAULT_LOCK_TIMEOUT, LockWaiter, WriterInfo
 from errorbudget.store.sqlite import locking, schema
+from errorbudget.store.sqlite.checkpointer import Checkpointer
 from errorbudget.store.sqlite.connections import ReaderPool
 
 MEMORY = ":memory:"
@@ -106,6 +112,11 @@ class Access:
         self._readers = (
             ReaderPool(path, label, busy_timeout=max(lock_timeout, 1.0)) if path else None
         )
+        self._checkpointer = (
+            Checkpointer(path, lambda: self.using("checkpoint the write-ahead log"))
+            if path
+            else None
+        )
         self._kept = schema.user_version(connection) >= schema.REVISION_SCHEMA
         """Whether the file keeps the revision (always, once migrated; an older errorbudget
         emulated in a test may run without it, then it is counted in this process)."""
@@ -124,6 +135,8 @@ class Access:
             connection, self.connection = self.connection, None
             if self._readers is not None:
                 self._readers.close()
+            if self._checkpointer is not None:
+                self._checkpointer.close()
             try:
                 connection.execute("PRAGMA optimize")
             except sqlite3.Error:
@@ -179,6 +192,9 @@ class Access:
         deadline = time.monotonic() + self.lock_timeout
         with self.using(doing, deadline) as connection, self._level(connection, doing, deadline):
             yield connection
+
+    def _checkpoint_writer(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self.using("checkpoint the write-ahead log")
 
     def mark_changed(self) -> None:
         """The open transaction wrote something that can change a status."""
@@ -264,6 +280,8 @@ class Access:
         if revision is not None:
             self._revision = revision  # after the commit: a reader never caches the old data
         self._end()
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
 
     def _end(self) -> None:
         self._changed = False
