@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,59 @@ def test_a_transaction_that_fails_writes_nothing_and_keeps_the_revision(store: S
     assert store.revision() == version
     assert store.sums([series], [(M0, M0 + 1)]).tolist() == [[[0.0, 0.0]]]
     assert not store.in_transaction
+
+
+def _hour_split_batches(series: list[int], start: int, minutes: int, cut: int) -> list[tuple]:  # type: ignore[type-arg]
+    """Time-ordered rows of ``series`` over ``minutes``, cut every ``cut`` minutes (so
+    batches end inside hours and days, as an ingest's parsed batches do)."""
+    batches = []
+    for first in range(start, start + minutes, cut):
+        span = range(first, min(first + cut, start + minutes))
+        rows = [(s, m, (m * 7 + s) % 5, 5 + (m + s) % 3) for m in span for s in series]
+        batches.append(tuple(map(list, zip(*rows, strict=True))))
+    return batches
+
+
+def test_a_transaction_of_many_writes_stores_what_one_write_would(store: Store) -> None:
+    """Batches that split hours and days, in one transaction: the same sums, minutes and
+    bounds as the same rows written at once (to a twin SLO); the transaction's own reads
+    see its writes."""
+    segments = [(("queue", f"q{i}"),) for i in range(3)]
+    series = store.series_ids("calls", segments)
+    twins = store.series_ids("calls-at-once", segments)
+    start = (M0 // 1440) * 1440 - 100  # crosses a UTC midnight
+    batches = _hour_split_batches(series, start, 1500, 37)
+    with store.transaction():
+        for index, (ids, minutes, good, total) in enumerate(batches):
+            store.write_counts(ids, minutes, good, total)
+            if index == 5:  # a read inside the transaction sees the batches so far
+                got = store.sums(series, [(start, start + 37 * 6)])
+                assert got[:, 0, 1].sum() == sum(sum(b[3]) for b in batches[:6])
+        store.write_counts([series[0]], [start + 3], [1], [1], source="genesys")
+    at_once = [list(chain.from_iterable(b[i] for b in batches)) for i in range(4)]
+    twin_of = dict(zip(series, twins, strict=True))
+    store.write_counts([twin_of[s] for s in at_once[0]], *at_once[1:])
+    store.write_counts([twins[0]], [start + 3], [1], [1], source="genesys")
+    windows = [(start, start + 1500), (start + 50, start + 130), (start + 100, start + 1000)]
+    assert store.sums(series, windows).tolist() == store.sums(twins, windows).tolist()
+    for mine, twin in zip(
+        store.minute_arrays(series, start, start + 1500),
+        store.minute_arrays(twins, start, start + 1500),
+        strict=True,
+    ):
+        assert mine.tolist() == twin.tolist()
+    assert store.series_bounds(series) == store.series_bounds(twins)
+
+
+def test_a_nested_level_that_fails_takes_its_counts_with_it(store: Store) -> None:
+    [series] = store.series_ids("calls", [(("queue", "q1"),)])
+    hour = (M0 // 60) * 60
+    with store.transaction():
+        store.write_counts([series], [hour], [1], [2])  # a partial hour
+        with pytest.raises(RuntimeError), store.transaction():
+            store.write_counts([series], [hour + 1], [3], [4])
+            raise RuntimeError("undo this level only")
+        store.write_counts([series], [hour + 2], [5], [6])
+    good, total = store.minute_arrays([series], hour, hour + 3)
+    assert good.tolist() == [[1.0, 0.0, 5.0]] and total.tolist() == [[2.0, 0.0, 6.0]]
+    assert store.sums([series], [(hour, hour + 60)]).tolist() == [[[6.0, 8.0]]]

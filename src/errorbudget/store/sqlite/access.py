@@ -47,6 +47,7 @@ from errorbudget.records import DEFAULT_LOCK_TIMEOUT, LockWaiter, WriterInfo
 from errorbudget.store.sqlite import locking, schema
 from errorbudget.store.sqlite.checkpointer import Checkpointer
 from errorbudget.store.sqlite.connections import ReaderPool
+from errorbudget.store.sqlite.pending import PendingCounts
 
 MEMORY = ":memory:"
 BUSY_SLICE = 0.25
@@ -112,11 +113,9 @@ class Access:
         self._readers = (
             ReaderPool(path, label, busy_timeout=max(lock_timeout, 1.0)) if path else None
         )
-        self._checkpointer = (
-            Checkpointer(path, lambda: self.using("checkpoint the write-ahead log"))
-            if path
-            else None
-        )
+        self.pending = PendingCounts()
+        """Counts the open transaction's writes kept back (``pending.py``)."""
+        self._checkpointer = Checkpointer(path, self._checkpoint_writer) if path else None
         self._kept = schema.user_version(connection) >= schema.REVISION_SCHEMA
         """Whether the file keeps the revision (always, once migrated; an older errorbudget
         emulated in a test may run without it, then it is counted in this process)."""
@@ -186,11 +185,15 @@ class Access:
             self._lock.release()
 
     @contextmanager
-    def writing(self, doing: str) -> Iterator[sqlite3.Connection]:
+    def writing(self, doing: str, *, counts: bool = False) -> Iterator[sqlite3.Connection]:
         """The writer connection inside one transaction level, for at most
-        ``lock_timeout`` seconds of waiting for the locks."""
+        ``lock_timeout`` seconds of waiting for the locks. ``counts``: a counts write that
+        may add to what the transaction keeps back (anything else writes that first)."""
         deadline = time.monotonic() + self.lock_timeout
-        with self.using(doing, deadline) as connection, self._level(connection, doing, deadline):
+        with (
+            self.using(doing, deadline) as connection,
+            self._level(connection, doing, deadline, counts=counts),
+        ):
             yield connection
 
     def _checkpoint_writer(self) -> AbstractContextManager[sqlite3.Connection]:
@@ -234,10 +237,21 @@ class Access:
             self.on_wait.acquired(time.monotonic() - began)
 
     @contextmanager
-    def _level(self, connection: sqlite3.Connection, doing: str, deadline: float) -> Iterator[None]:
-        """One transaction level: BEGIN IMMEDIATE at the outside, a savepoint inside."""
+    def _level(
+        self, connection: sqlite3.Connection, doing: str, deadline: float, *, counts: bool
+    ) -> Iterator[None]:
+        """One transaction level: BEGIN IMMEDIATE at the outside, a savepoint inside.
+
+        Counts kept back (``pending``) belong to the level that was open when they were
+        kept (``pending.level``): written before any other level opens, dropped when their
+        level rolls back, handed to the level around theirs when it ends."""
         depth = self._depth
         savepoint = f"errorbudget_{depth}"
+        pending = self.pending
+        if pending and (not counts or pending.level != depth):
+            pending.flush(connection)
+        if counts:
+            pending.level = depth
         if depth == 0:
             self._begin(connection, doing, deadline)
             self._changed = False
@@ -252,6 +266,8 @@ class Access:
             yield
         except BaseException:
             self._depth = depth
+            if pending.level > depth or depth == 0:
+                pending.clear()  # kept by the level rolled back
             try:
                 if connection.in_transaction:  # SQLite may have rolled back already
                     if depth == 0:
@@ -266,8 +282,10 @@ class Access:
         self._depth = depth
         if depth:
             connection.execute(f"RELEASE {savepoint}")
+            pending.level = min(pending.level, depth)
             return
         try:
+            pending.flush(connection)
             revision = None
             if self._changed:
                 revision = schema.bump_revision(connection) if self._kept else self._revision + 1
@@ -285,6 +303,7 @@ class Access:
 
     def _end(self) -> None:
         self._changed = False
+        self.pending.clear()  # written before a commit; dropped with a rollback
         if self._announced is not None and self.path is not None:
             locking.withdraw(self.path, self._announced)
             self._announced = None
@@ -314,6 +333,8 @@ class Access:
         if self._readers is None or self.in_transaction:
             with self.using(doing) as connection:
                 if self._depth or connection.in_transaction:
+                    if self.pending:
+                        self.pending.flush(connection)  # the transaction reads its own writes
                     yield connection
                     return
                 connection.execute("BEGIN")

@@ -209,9 +209,13 @@ class SQLiteStore:
         different sources add up in reads. Raises StoreError (nothing written) when
         good > total, a count is negative, or a series id is unknown.
         """
-        with self._db.writing("write counts") as connection:
+        # Inside the caller's transaction (an ingest of a file, batch by batch) the hours a
+        # batch leaves partial and the day rows are kept back until needed (pending.py).
+        keep = self._db.in_transaction
+        with self._db.writing("write counts", counts=keep) as connection:
             self._db.mark_changed()
-            return counts.write_counts(connection, series, minutes, good, total, source)
+            pending = self._db.pending if keep else None
+            return counts.write_counts(connection, series, minutes, good, total, source, pending)
 
     def add_counts(
         self,
