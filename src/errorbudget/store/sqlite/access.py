@@ -128,14 +128,15 @@ class Access:
 
     def close(self) -> None:
         """Close the connections (idempotent); the WAL is checkpointed by SQLite."""
+        if self._checkpointer is not None:
+            # First, outside the lock: a checkpoint under way may be waiting for it.
+            self._checkpointer.close()
         with self._lock:
             if self.connection is None:
                 return
             connection, self.connection = self.connection, None
             if self._readers is not None:
                 self._readers.close()
-            if self._checkpointer is not None:
-                self._checkpointer.close()
             try:
                 connection.execute("PRAGMA optimize")
             except sqlite3.Error:
