@@ -21,9 +21,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from errorbudget.store import Store
-from errorbudget.store.records import encode_snapshot
-from errorbudget.store.types import AuditQuery
+from errorbudget.records import AuditQuery, encode_snapshot
+from errorbudget.store import Store, open_store
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -86,7 +85,7 @@ def main() -> None:
         clock[0] += timedelta(milliseconds=10)
         return clock[0]
 
-    with Store.open(path, clock=tick) as store:
+    with open_store(path, clock=tick) as store:
         started = time.perf_counter()
         fill(store, args.decisions, args.per_snapshot, args.changes, args.exclusions)
         filled = time.perf_counter() - started

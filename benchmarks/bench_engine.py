@@ -113,7 +113,7 @@ def status(config: str, runs: int) -> dict[str, object]:
     with App.open(config) as app:
         ids = [info.id for info in app.store.list_series()]
         end = max(b[1] for b in app.store.series_bounds(ids) if b is not None)
-        key = (end, app.store.data_version())
+        key = (end, app.store.revision())
         evaluated = app._evaluation(key)  # the evaluation itself, never a cache
         cold = time.perf_counter() - began
         times = []

@@ -6,7 +6,9 @@ is small enough for a laptop loop; the acceptance run is::
 
     python benchmarks/bench_ingest.py --series 1000 --days 35      # 50.4 M rows, ~2.3 GB CSV
 
-The requirement (DESIGN.md, ingest) is at least 500,000 rows/s on 2 cores.
+The requirement (DESIGN.md, ingest) is at least 500,000 rows/s on 2 cores. Issue #9 asks for
+at least 0.6 of pyarrow's own CSV parse rate on the same file (``pyarrow.csv.read_csv``,
+multithreaded, default options): each run also times that parse and prints the ratio.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ import pyarrow.csv as pa_csv
 
 from errorbudget.ingest import ingest_files
 from errorbudget.model import SLO
-from errorbudget.store import Store
+
+try:
+    from errorbudget.store import open_store
+except ImportError:  # a revision from before issue #9, for before/after runs
+    from errorbudget.store import Store
+
+    open_store = Store.open  # type: ignore[attr-defined,assignment,unused-ignore]
 
 SLO_ID = "voice-sla"
 START = 29_000_000  # 2025-02-20T… in minutes since the epoch
@@ -69,6 +77,27 @@ def generate_csv(path: Path, series: int, days: int, seed: int = 7) -> int:
     return series * days * 1440
 
 
+def parse_rate(path: Path, typed: bool = False) -> float:
+    """Rows per second of ``pyarrow.csv.read_csv`` on ``path`` (the reference of issue #9):
+    with its defaults (``time`` inferred as a timestamp), or ``typed`` with every column's
+    type given (strings and integers, no inference: the faster parse)."""
+    convert = pa_csv.ConvertOptions(
+        column_types={
+            "time": pa.string(),
+            "slo": pa.string(),
+            "queue": pa.string(),
+            "good": pa.int64(),
+            "total": pa.int64(),
+        }
+        if typed
+        else None
+    )
+    started = time.perf_counter()
+    table = pa_csv.read_csv(path, convert_options=convert)
+    elapsed = time.perf_counter() - started
+    return table.num_rows / elapsed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, default=100)
@@ -93,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             db = workdir / f"store-{run}.db"
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
-            store = Store.open(db)
+            store = open_store(db)
             try:
                 started = time.perf_counter()
                 if args.profile and run == 0:
@@ -108,11 +137,16 @@ def main(argv: list[str] | None = None) -> int:
                 elapsed = time.perf_counter() - started
             finally:
                 store.close()
+            reference = parse_rate(data)
+            typed = parse_rate(data, typed=True)
             print(
                 f"run {run + 1}: {report.rows_read:,} rows read, {report.rows_written:,} "
                 f"written in {elapsed:.2f} s = {report.rows_read / elapsed:,.0f} rows/s "
                 f"({data.stat().st_size / elapsed / 1e6:.0f} MB/s); "
-                f"store {db.stat().st_size / 1e9:.2f} GB"
+                f"store {db.stat().st_size / 1e9:.2f} GB; pyarrow parses "
+                f"{reference:,.0f} rows/s (typed {typed:,.0f}): ratio "
+                f"{report.rows_read / elapsed / reference:.2f} "
+                f"(typed {report.rows_read / elapsed / typed:.2f})"
             )
     finally:
         if not args.keep and args.workdir is None:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from errorbudget.model import to_minute
-from errorbudget.store import Store
+from errorbudget.store import open_store
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 MINUTES_PER_DAY = 1440
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = args.series * args.days * MINUTES_PER_DAY
         print(f"store {db}: {args.series} series x {args.days} days = {rows:,} minute rows")
 
-        with Store.open(db) as store:
+        with open_store(db) as store:
             segments = [(("queue", f"q{i:05d}"),) for i in range(args.series)]
             series_ids = np.asarray(store.series_ids("bench", segments), dtype=np.int64)
             write_seconds = generate_seconds = 0.0

@@ -31,6 +31,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -613,6 +614,86 @@ def audit_growth(config: Path) -> dict[str, float]:
     }
 
 
+# --- the gate alone at a higher rate (issue #9) ----------------------------------------------
+
+
+GATE_HEADING = "### `POST /api/v1/gate/decide` at 500 requests/s (issue #9)"
+
+
+def wal_sampler(store: Path, samples: list[tuple[float, int]], stop: threading.Event) -> None:
+    """Every 0.25 s, the size of the store's write-ahead log (wall-clock time, bytes)."""
+    wal = Path(f"{store}-wal")
+    while not stop.wait(0.25):
+        try:
+            samples.append((time.time(), wal.stat().st_size))
+        except OSError:
+            samples.append((time.time(), 0))
+
+
+def stalls(load: Load, limit: float = 0.05) -> list[tuple[float, float]]:
+    """Groups of requests slower than ``limit``: (seconds into the run, worst latency), one
+    per group of slow requests scheduled less than 0.5 s apart."""
+    rate = len(load.latencies) / load.scheduled_seconds if load.scheduled_seconds else 1
+    found: list[tuple[float, float]] = []
+    last = -1.0
+    for index, latency in enumerate(load.latencies):
+        if latency <= limit:
+            continue
+        at = index / rate
+        if found and at - last < 0.5:
+            found[-1] = (found[-1][0], max(found[-1][1], latency))
+        else:
+            found.append((at, latency))
+        last = at
+    return found
+
+
+def gate_section(
+    workdir: Path,
+    rate: float,
+    seconds: float,
+    series: int,
+    days: int,
+    kind: str,
+    label: str | None = None,
+) -> str:
+    """``POST /api/v1/gate/decide`` alone at ``rate``/s: percentiles, the stalls (groups of
+    requests over 50 ms, when they came) and the write-ahead log's size over the run."""
+    from errorbudget.config import load_config
+
+    size = Size(series=series, days=days, renders=0, rate=rate, seconds=seconds, timeout=10)
+    now = datetime.now(tz=UTC).replace(second=0, microsecond=0)
+    print(f"gate: seeding {series} series × {days} days in {workdir} …", flush=True)
+    config, _ = prepare(workdir, size, int(now.timestamp() // 60))
+    store = load_config(config).store_path
+    load = Load(
+        "gate",
+        "POST",
+        "/api/v1/gate/decide",
+        [{"service": s} for s in SERVICES],
+        {"Authorization": f"Bearer {OPERATOR_TOKEN}"},
+    )
+    samples: list[tuple[float, int]] = []
+    stop = threading.Event()
+    sampler = threading.Thread(target=wal_sampler, args=(store, samples, stop), daemon=True)
+    print(f"gate: {rate:.0f}/s for {seconds:.0f} s …", flush=True)
+    sampler.start()
+    try:
+        run_load(kind, config, workdir, load, size)
+    finally:
+        stop.set()
+        sampler.join()
+    during = [b for t, b in samples if load.started_at <= t <= load.started_at + seconds]
+    groups = stalls(load)
+    shown = ", ".join(f"{at:.1f} s ({worst * 1000:.0f} ms)" for at, worst in groups[:12])
+    cells = [ms(percentile(load.latencies, q), size.timeout) for q in (0.5, 0.9, 0.99)]
+    return (
+        f"| {label or revision()} | {len(load.latencies):,} | {' | '.join(cells)} | "
+        f"{ms(max(load.latencies), size.timeout)} | {sum(load.errors.values()):,} | "
+        f"{max(during, default=0) / 1e6:.1f} MB | {len(groups)}: {shown or '—'} |"
+    )
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--serve"]:
         serve_with_uvicorn(*sys.argv[2:4])
@@ -627,7 +708,31 @@ def main() -> None:
         default="auto",
         help="errorbudget serve, uvicorn over create_app, or serve when it exists (default)",
     )
+    parser.add_argument(
+        "--gate-only",
+        action="store_true",
+        help="only POST /api/v1/gate/decide at --rate for --seconds; prints one table row",
+    )
+    parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--series", type=int, default=200)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--label", default=None, help="--gate-only: the row's first cell")
     args = parser.parse_args()
+    if args.gate_only:
+        kind = args.server if args.server != "auto" else "serve"
+        directory = args.workdir or Path(tempfile.mkdtemp(prefix="errorbudget-bench-gate-"))
+        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            print(
+                gate_section(
+                    directory, args.rate, args.seconds, args.series, args.days, kind, args.label
+                )
+            )
+        finally:
+            if args.workdir is None:
+                shutil.rmtree(directory, ignore_errors=True)
+        return
     text = run_section(args.quick, args.server, args.workdir)
     if args.output is not None:
         from run import update_report

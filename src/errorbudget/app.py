@@ -38,10 +38,14 @@ from errorbudget.model import (
     matches,
     to_minute,
 )
-from errorbudget.store import AuditEntry, SeriesInfo, Store
-from errorbudget.store.access import DEFAULT_LOCK_TIMEOUT, LockWaiter
-from errorbudget.store.annotations import Annotation, AnnotationKind
-from errorbudget.store.locking import WriterInfo
+from errorbudget.records import (
+    DEFAULT_LOCK_TIMEOUT,
+    Annotation,
+    AnnotationKind,
+    LockWaiter,
+    WriterInfo,
+)
+from errorbudget.store import AuditEntry, SeriesInfo, Store, open_store
 
 if TYPE_CHECKING:
     from errorbudget.changes import ChangeReview
@@ -64,13 +68,13 @@ def current_user() -> str:
         return os.environ.get("USER", "unknown")
 
 
-EvaluationKey = tuple[Minute, tuple[int, int]]
-"""The evaluation minute and the store's data version (``Store.data_version``)."""
+EvaluationKey = tuple[Minute, int]
+"""The evaluation minute and the store's revision (``Store.revision``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
-    """The statuses of every series at one minute and data version (whole-SLO rows first
+    """The statuses of every series at one minute and store revision (whole-SLO rows first
     within each SLO, SLOs in config order), and the group rows of SLOs with several segment
     keys (``evaluation.SloEvaluation``)."""
 
@@ -138,7 +142,7 @@ class App:
         if clock is None:
             settings = loaded.config.clock
             clock = settings.clock() if settings is not None else utc_now
-        store = Store.open(loaded.store_path, lock_timeout=lock_timeout, holder=holder)
+        store = open_store(loaded.store_path, lock_timeout=lock_timeout, holder=holder)
         store.on_wait = on_wait
         app = cls(loaded, store, clock)
         try:
@@ -218,7 +222,7 @@ class App:
         App's status lock and then the store's, and a transaction holds the store's.
         """
         at_minute = self.now_minute(at)
-        key = (at_minute, self.store.data_version())
+        key = (at_minute, self.store.revision())
         if at is not None:
             return self._evaluation_at(key)
         latest = self._latest
@@ -242,7 +246,7 @@ class App:
     def refresh(self) -> Evaluation:
         """Evaluate "now" if the minute or the data moved since the last evaluation (the
         warmer's call: it blocks while another thread evaluates)."""
-        key = (self.now_minute(), self.store.data_version())
+        key = (self.now_minute(), self.store.revision())
         with self._status_lock:
             return self._refresh_latest(key)
 

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from errorbudget.errors import InvalidRequestError
-from errorbudget.store.chain import ChainReport
-from errorbudget.store.records import MAX_AUDIT_PAGE
-from errorbudget.store.types import AuditEntry, AuditQuery
+from errorbudget.records import MAX_AUDIT_PAGE, AuditEntry, AuditQuery, ChainReport
 
 if TYPE_CHECKING:
     from errorbudget.app import App

@@ -45,8 +45,14 @@ from errorbudget.errors import (
 from errorbudget.gate import EXIT_CODES, GateDecision, decide, record_decision
 from errorbudget.history import consumed_after
 from errorbudget.model import SLO, from_minute, to_minute
-from errorbudget.store.annotations import Annotation, AnnotationKind
-from errorbudget.store.changes import Approval, Change, ChangeStatus, ReviewDecision
+from errorbudget.records import (
+    Annotation,
+    AnnotationKind,
+    Approval,
+    Change,
+    ChangeStatus,
+    ReviewDecision,
+)
 from errorbudget.yamlsource import did_you_mean
 
 if TYPE_CHECKING:

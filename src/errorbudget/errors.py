@@ -96,7 +96,7 @@ class StoreBusyError(StoreError):
     helps: the HTTP API answers 503 with ``Retry-After``, the CLI exits 4.
 
     ``holder`` describes who holds the lock when that writer announced itself
-    (``store.locking.WriterInfo``), else None."""
+    (``records.WriterInfo``), else None."""
 
     exit_code = 4
 

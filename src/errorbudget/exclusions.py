@@ -29,7 +29,7 @@ from errorbudget.config import ROLES, Role
 from errorbudget.errors import InvalidRequestError, PermissionDeniedError
 from errorbudget.limits import LATEST, time_problem
 from errorbudget.model import Exclusion, to_minute
-from errorbudget.store.exclusions import ReviewDecision
+from errorbudget.records import ReviewDecision
 from errorbudget.yamlsource import did_you_mean
 
 if TYPE_CHECKING:

@@ -34,7 +34,7 @@ from errorbudget.model import (
     matches,
     segment_label,
 )
-from errorbudget.store.records import encode_snapshot
+from errorbudget.records import encode_snapshot
 from errorbudget.yamlsource import did_you_mean
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ class GateDecision:
     verdicts: tuple[Verdict, ...]
     audit_id: int | None
     basis: EvaluationKey | None = None
-    """The evaluation (minute, store data version) the verdicts come from."""
+    """The evaluation (minute, store revision) the verdicts come from."""
 
     @property
     def exit_code(self) -> int:

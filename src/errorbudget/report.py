@@ -20,8 +20,7 @@ from errorbudget.model import (
 if TYPE_CHECKING:
     from errorbudget.changes import ChangeReview
     from errorbudget.gate import GateDecision
-    from errorbudget.store.annotations import Annotation
-    from errorbudget.store.changes import Approval, Change
+    from errorbudget.records import Annotation, Approval, Change
 
 
 def _number(value: float | None, digits: int = 6) -> float | None:

@@ -34,8 +34,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from errorbudget.simulate.server import free_port
-from errorbudget.store import Store
-from errorbudget.store.locking import holder_path
+from errorbudget.store import Store, open_store
+from errorbudget.store.sqlite.locking import holder_path
 
 OPERATOR = "operator-token-crash-0001"
 CONFIG = f"""\
@@ -262,7 +262,7 @@ class CrashWorld:
         path = self.workdir / "eb.db"
         lost: list[str] = []
         doubled: list[str] = []
-        with Store.open(path) as store:  # creates the store if no command got that far
+        with open_store(path) as store:  # creates the store if no command got that far
             ids = {dict(s.segment)["queue"]: s.id for s in store.list_series("calls")}
             for queue, expected in [*self.acknowledged.items(), *self.maybe.items()]:
                 stored = self._stored(store, ids.get(queue), expected)

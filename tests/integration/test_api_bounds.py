@@ -178,7 +178,7 @@ async def test_every_bad_request_is_a_422_naming_the_field(
     location: list[Any] | None,
     fragment: str,
 ) -> None:
-    before = (app.store.data_version()[0], len(app.store.audit_log(limit=1000)))
+    before = (app.store.revision(), len(app.store.audit_log(limit=1000)))
     response = await _send(client, method, path, body)
     assert response.status_code == 422, response.text
     detail = response.json()["detail"]
@@ -188,7 +188,7 @@ async def test_every_bad_request_is_a_422_naming_the_field(
     else:
         found = [e for e in detail if e["loc"] == location]
         assert found and fragment in found[0]["msg"], detail
-    assert (app.store.data_version()[0], len(app.store.audit_log(limit=1000))) == before
+    assert (app.store.revision(), len(app.store.audit_log(limit=1000))) == before
 
 
 async def test_an_exclusion_from_the_cli_path_is_held_to_the_range_too(app: App) -> None:

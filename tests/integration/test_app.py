@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from errorbudget.app import App
 from errorbudget.config import parse_config
 from errorbudget.model import to_minute
-from errorbudget.store import Store
+from errorbudget.store import open_store
 from exclusion_records import approved_exclusion
 
 AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -149,7 +149,7 @@ def test_config_changes_are_audited_once(tmp_path: Path) -> None:
     changed = CONFIG.replace("target: 0.9\n", "target: 0.95\n", 1)
     with make_app(tmp_path, changed):
         pass
-    with Store.open(tmp_path / "app.db") as store:
+    with open_store(tmp_path / "app.db") as store:
         entries = store.audit_log(action="config.apply")
     assert len(entries) == 2
     assert entries[1].details["added"] == ["api", "calls"]
@@ -162,7 +162,7 @@ def test_layout_only_config_change_is_not_a_change(tmp_path: Path) -> None:
         pass
     with make_app(tmp_path, "# a comment\n" + CONFIG):
         pass
-    with Store.open(tmp_path / "app.db") as store:
+    with open_store(tmp_path / "app.db") as store:
         assert len(store.audit_log(action="config.apply")) == 1
     assert parse_config(CONFIG, tmp_path / "x.yaml").config.slos[0].id == "calls"
 
@@ -234,7 +234,7 @@ def test_cached_statuses_follow_every_kind_of_write(tmp_path: Path) -> None:
         assert app.status(slo_ids=["calls"])[1].eligible == 300
 
         # another process (here: another connection) commits counts for a new queue
-        with Store.open(tmp_path / "app.db") as other:
+        with open_store(tmp_path / "app.db") as other:
             [series] = other.series_ids("calls", [(("queue", "q2"),)])
             end = to_minute(AT)
             other.write_counts(

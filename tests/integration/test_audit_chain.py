@@ -20,7 +20,8 @@ from fastapi import FastAPI
 from errorbudget.cli.main import main
 from errorbudget.errors import IntegrityError
 from errorbudget.gate import decide
-from errorbudget.store import Store, chain, schema
+from errorbudget.store import open_store
+from errorbudget.store.sqlite import chain, schema
 from errorbudget.web import api
 
 pytestmark = pytest.mark.anyio
@@ -414,7 +415,7 @@ def test_a_version_4_store_is_chained_at_migration(tmp_path: Path) -> None:
             (at, action),
         )
     connection.close()
-    with Store.open(path) as store:
+    with open_store(path) as store:
         assert store.schema_version == schema.LATEST_VERSION
         report = store.verify_chain()
         assert report.ok, report.problems
@@ -427,7 +428,7 @@ def test_a_version_4_store_is_chained_at_migration(tmp_path: Path) -> None:
     tamper(
         path, [("UPDATE approvals SET approver = 'mallory'", ())], triggers=["approvals_no_update"]
     )
-    with Store.open(path) as store:
+    with open_store(path) as store:
         assert str(store.verify_chain().first).startswith("approvals 1: differs from")
         assert store.change_problems(1)
 

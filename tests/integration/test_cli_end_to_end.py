@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from errorbudget.app import App
 from errorbudget.cli.main import main
-from errorbudget.store import Store
+from errorbudget.store import open_store
 
 AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CONFIG = """\
@@ -178,7 +178,7 @@ def test_ingest_status_exclusions_gate(project: Path) -> None:
         "bo", "vera", "revoked",
     )  # fmt: skip
 
-    with Store.open(project / "budgets.db") as store:
+    with open_store(project / "budgets.db") as store:
         actions = [entry.action for entry in store.audit_log(limit=50)]
     assert {"exclusion.propose", "exclusion.approve", "exclusion.revoke"} <= set(actions)
     assert actions.count("gate.decision") == 5

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from errorbudget.store import Store
+from errorbudget.store import open_store
 
 CONFIG = """\
 version: 1
@@ -89,7 +89,7 @@ def test_a_second_writer_names_the_first_waits_and_gives_up_with_exit_4(tmp_path
     assert lines[0].endswith("waiting up to 1m (--wait)… Ctrl-C to stop")
     assert lines[-1].startswith("errorbudget: the store is free after ")
     assert "1 minute rows written" in patient_out
-    with Store.open(store) as opened:
+    with open_store(store) as opened:
         [series] = opened.list_series("calls")
         assert opened.sums([series.id], [(0, 2**31)]).tolist() == [[[9.0, 10.0]]]
 
@@ -124,5 +124,5 @@ def test_the_gate_says_whom_it_waits_for_and_decides_once_the_store_is_free(
         f"(pid {holder.pid}) since "
     ), notice
     assert '"decision"' in out, (out, err)
-    with Store.open(store) as opened:
+    with open_store(store) as opened:
         assert opened.audit_log(limit=1)[0].action == "gate.decision"

@@ -16,7 +16,8 @@ from fastapi import FastAPI
 from errorbudget.app import App
 from errorbudget.errors import PermissionDeniedError
 from errorbudget.gate import decide
-from errorbudget.store import Store, schema
+from errorbudget.store import open_store
+from errorbudget.store.sqlite import schema
 from errorbudget.web import api
 
 pytestmark = pytest.mark.anyio
@@ -166,7 +167,7 @@ def test_exclusions_from_before_v5_stay_in_force_marked_legacy(tmp_path: Path) -
     connection.execute(insert, ("no approver", None, None, None))
     connection.close()
 
-    with Store.open(path) as store:
+    with open_store(path) as store:
         typed, revoked, bare = store.list_exclusions(include_revoked=True)
         assert (typed.status, typed.legacy, typed.legacy_approver, typed.approved_by) == (
             "approved", True, "vp-ops", None,

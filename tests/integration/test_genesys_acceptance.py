@@ -52,7 +52,7 @@ from errorbudget.simulate.genesys_api.faults import parse_faults  # noqa: E402
 from errorbudget.simulate.records import FlowArrays  # noqa: E402
 from errorbudget.sources.genesys import create_source  # noqa: E402
 from errorbudget.sources.genesys.collector import GenesysCollector  # noqa: E402
-from errorbudget.store import Store  # noqa: E402
+from errorbudget.store import open_store  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -134,7 +134,7 @@ slos:
 
 def open_app(config: Path, clock: SimClock) -> App:
     loaded = load_config(config)
-    return App(loaded, Store.open(loaded.store_path), clock=clock)
+    return App(loaded, open_store(loaded.store_path), clock=clock)
 
 
 def collector_for(app: App) -> GenesysCollector:
@@ -364,7 +364,7 @@ def test_cli_collect_history_then_once_is_idempotent(
         assert report["service_level_discrepancies"] == 0
 
         def stored() -> tuple[float, float]:
-            with Store.open(tmp_path / "eb.db") as store:
+            with open_store(tmp_path / "eb.db") as store:
                 ids = [s.id for s in store.list_series("queue-sl")]
                 result = store.sums(ids, [(0, to_minute(datetime.now(tz=UTC)) + 1)])
                 return float(result[..., 0].sum()), float(result[..., 1].sum())

@@ -42,7 +42,7 @@ from errorbudget.model import from_minute, to_minute
 from errorbudget.simulate.clock import SimClock
 from errorbudget.simulate.default_scenario import default_scenario
 from errorbudget.simulate.engine import Simulation
-from errorbudget.store import Store
+from errorbudget.store import open_store
 
 pytestmark = pytest.mark.integration
 
@@ -90,7 +90,7 @@ def test_collect_during_a_full_outage_fails_within_its_deadline_and_counts_every
 
     reports = [json.loads(r.stdout) for _, r in runs]
     assert all(r["failed_calls"] == r["calls"] > 0 for r in reports), reports
-    with Store.open(tmp_path / "eb.db") as store:
+    with open_store(tmp_path / "eb.db") as store:
         [health] = store.source_health()
         assert health.source == "genesys" and health.runs == 2
         assert health.consecutive_failures == 2 and health.last_success_at is None

@@ -42,7 +42,7 @@ from errorbudget.simulate.aggregate import (
 )
 from errorbudget.sources import stored_warnings
 from errorbudget.sources.genesys.service_levels import ACTION as TARGETS
-from errorbudget.store import Store
+from errorbudget.store import open_store
 
 pytestmark = pytest.mark.integration
 
@@ -127,7 +127,7 @@ def stored(app: App, slo_id: str, queue_id: str, start: datetime, end: datetime)
 
 def open_app(path: Path, clock: ManualClock) -> App:
     loaded = load_config(path)
-    return App(loaded, Store.open(loaded.store_path), clock=clock)
+    return App(loaded, open_store(loaded.store_path), clock=clock)
 
 
 def test_a_target_change_does_not_move_past_budgets(tmp_path: Path) -> None:

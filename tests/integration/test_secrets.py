@@ -28,7 +28,7 @@ from errorbudget.simulate.default_scenario import default_scenario
 from errorbudget.simulate.engine import Simulation
 from errorbudget.simulate.genesys_api import ApiSettings
 from errorbudget.simulate.server import FakeGenesysServer
-from errorbudget.store import Store
+from errorbudget.store import open_store
 
 pytestmark = pytest.mark.integration
 
@@ -137,7 +137,7 @@ def test_secrets_appear_in_no_log_answer_metric_or_store_file(
     store_bytes = b"".join(
         path.read_bytes() for path in tmp_path.iterdir() if path.name.startswith("eb.db")
     )
-    with Store.open(tmp_path / "eb.db") as store:  # the collector wrote to this store
+    with open_store(tmp_path / "eb.db") as store:  # the collector wrote to this store
         [health] = store.source_health()
         assert health.runs >= 2 and health.last_success_at is not None
     for secret in (*SECRETS, CLIENT_SECRET + "-but-wrong"):

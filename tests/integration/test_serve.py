@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from errorbudget.cli.main import main
 from errorbudget.model import to_minute
 from errorbudget.simulate.server import free_port
-from errorbudget.store import Store
+from errorbudget.store import open_store
 
 CONFIG = """\
 version: 1
@@ -37,7 +37,7 @@ slos:
 def test_serve_answers_health_metrics_and_stops_gracefully(tmp_path: Path) -> None:
     (tmp_path / "errorbudget.yaml").write_text(CONFIG, encoding="utf-8")
     end = to_minute(datetime.now(tz=UTC))
-    with Store.open(tmp_path / "serve.db") as store:
+    with open_store(tmp_path / "serve.db") as store:
         [series] = store.series_ids("calls", [(("queue", "q1"),)])
         minutes = np.arange(end - 600, end, dtype=np.int64)
         store.write_counts(np.full(600, series), minutes, np.full(600, 95), np.full(600, 100))

@@ -24,8 +24,8 @@ import pytest
 from serving import Served, serving
 
 from errorbudget.model import to_minute
-from errorbudget.store import Store
-from errorbudget.store.locking import WriterInfo, announce
+from errorbudget.store import open_store
+from errorbudget.store.sqlite.locking import WriterInfo, announce
 
 OPERATOR = "operator-token-freeze-01"
 CONFIG = f"""\
@@ -55,7 +55,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     config = folder / "errorbudget.yaml"
     config.write_text(CONFIG, encoding="utf-8")
     end = to_minute(datetime.now(tz=UTC))
-    with Store.open(folder / "eb.db") as store:
+    with open_store(folder / "eb.db") as store:
         [series] = store.series_ids("calls", [(("queue", "q1"),)])
         minutes = np.arange(end - 600, end, dtype=np.int64)
         store.write_counts(np.full(600, series), minutes, np.full(600, 95), np.full(600, 100))

@@ -28,7 +28,7 @@ from errorbudget.model import to_minute
 from errorbudget.scheduler import Scheduler
 from errorbudget.server import schedule_sources
 from errorbudget.source_catalog import ENTRY_POINT_GROUP, reload_source_catalog, source_catalog
-from errorbudget.store import Store
+from errorbudget.store import open_store
 
 PLUGIN = Path(__file__).resolve().parents[1] / "plugins" / "errorbudget_filecounts.py"
 MODULE = "errorbudget_filecounts"
@@ -126,7 +126,7 @@ def test_collect_runs_the_plugin_through_the_counts_write_protocol(tmp_path: Pat
     assert json.loads(first.output)["rows_written"] == 20
     again = runner.invoke(main, ["collect", "-c", str(config), "--once"])  # the only source
     assert again.exit_code == 0 and again.output.strip() == "filecounts: 20 minute rows written"
-    with Store.open(tmp_path / "eb.db") as store:
+    with open_store(tmp_path / "eb.db") as store:
         [series] = store.list_series("billing")
         assert series.segment == (("queue", "billing"),)
         sums = store.sums([series.id], [(MINUTE, MINUTE + 60)])

@@ -20,7 +20,7 @@ from errorbudget.ingest import ingest_files
 from errorbudget.ingest import reader as reader_module
 from errorbudget.limits import MAX_COUNT, MAX_LINE_BYTES
 from errorbudget.model import SLO
-from errorbudget.store import Store
+from errorbudget.store import Store, open_store
 
 SLOS = {
     "calls": SLO(
@@ -148,7 +148,7 @@ BAD_FILES: list[tuple[str, str, str, int, str]] = [
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "store.db") as opened:
+    with open_store(tmp_path / "store.db") as opened:
         yield opened
 
 

@@ -18,7 +18,8 @@ from errorbudget.errors import (
     PermissionDeniedError,
 )
 from errorbudget.model import to_minute
-from errorbudget.store import Store, schema
+from errorbudget.store import open_store
+from errorbudget.store.sqlite import schema
 
 
 @pytest.fixture
@@ -322,7 +323,7 @@ def test_a_version_1_store_is_migrated(tmp_path) -> None:  # type: ignore[no-unt
         connection.execute(statement)
     connection.execute("PRAGMA user_version = 1")
     connection.close()
-    with Store.open(path) as store:
+    with open_store(path) as store:
         assert store.schema_version == schema.LATEST_VERSION
         assert store.list_changes() == [] and store.list_annotations() == []
 

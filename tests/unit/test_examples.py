@@ -12,7 +12,7 @@ from errorbudget.config import ClockSettings, LoadedConfig, load_config, parse_c
 from errorbudget.demo.world import DEMO_AT, render_config
 from errorbudget.ingest import ingest_files
 from errorbudget.sources.genesys.indicator import GenesysIndicator
-from errorbudget.store import Store
+from errorbudget.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "contact-center.yaml"
@@ -96,7 +96,7 @@ def test_every_example_file_is_a_test_input(path: Path, tmp_path: Path) -> None:
     elif path.suffix == ".csv":
         loaded = load_config(EXAMPLE, environ={})
         slos = {slo.id: slo for slo in loaded.config.slos}
-        with Store.open(tmp_path / "counts.db") as store:
+        with open_store(tmp_path / "counts.db") as store:
             report = ingest_files(store, slos, [path])
             assert report.rows_rejected == 0 and report.rows_written > 900
             series = store.list_series()

@@ -15,7 +15,7 @@ from errorbudget.model import SLO, from_minute, to_minute
 from errorbudget.sources.genesys.collector import GenesysCollector
 from errorbudget.sources.genesys.resilience import Backoff
 from errorbudget.sources.genesys.settings import GenesysSettings
-from errorbudget.store import Store
+from errorbudget.store import Store, open_store
 
 __all__ = ["server"]  # the fixture, imported
 
@@ -77,7 +77,7 @@ def test_chunks_stop_at_a_failure_then_resume_idempotently(server: tuple[str, Sc
     upstream = Upstream(script)
     upstream.failing = {START + 120}
     now = [from_minute(START + 24 * 60)]
-    store = Store.open(":memory:")
+    store = open_store(":memory:")
 
     async def main() -> None:
         async with make(url, store, now) as collector:
@@ -110,7 +110,7 @@ def test_run_once_backfills_the_gap_since_the_last_minute_stored(
 ) -> None:
     url, script = server
     upstream = Upstream(script)
-    store = Store.open(":memory:")
+    store = open_store(":memory:")
     now = [from_minute(START + 120)]
 
     async def main() -> None:
@@ -138,7 +138,7 @@ def test_chunking_is_the_fewest_queries(span: str, server: tuple[str, Script]) -
     settings = GenesysSettings.model_validate(
         {"base_url": url, "client_id": "c", "client_secret": "s", "max_query_span": span}
     )
-    collector = GenesysCollector(settings, [SLO_DEF], Store.open(":memory:"))
+    collector = GenesysCollector(settings, [SLO_DEF], open_store(":memory:"))
     chunks = collector._chunks(START + 7, START + 7 + 3 * 60 * 24, now=START + 10**6)
     size = int(timedelta(hours=1 if span == "1h" else 24).total_seconds() // 60)
     assert len(chunks) == -(-(3 * 60 * 24 + 7) // size)
@@ -213,7 +213,7 @@ def test_a_chunk_answered_malformed_is_skipped_as_partial_then_resolved(
         return plain(query, body)
 
     script.handlers[AGG] = aggregates
-    store = Store.open(":memory:")
+    store = open_store(":memory:")
     now = [from_minute(START + 24 * 60)]
 
     async def main() -> None:
@@ -239,7 +239,7 @@ def test_a_chunk_answered_malformed_is_skipped_as_partial_then_resolved(
 def test_a_gap_beyond_max_backfill_is_recorded_once_and_grows(server: tuple[str, Script]) -> None:
     url, script = server
     Upstream(script)
-    store = Store.open(":memory:")
+    store = open_store(":memory:")
     now = [from_minute(START + 60)]
 
     async def main() -> None:
@@ -269,7 +269,7 @@ def test_a_slow_healthy_api_is_cut_at_the_deadline_with_what_is_stored(
         return answer
 
     script.handlers[AGG] = slow
-    store = Store.open(":memory:")
+    store = open_store(":memory:")
     now = [from_minute(START + 24 * 60)]
 
     async def main() -> None:
@@ -298,7 +298,7 @@ def test_an_unreachable_host_says_check_the_network_and_counts_failed_logins() -
     with socket.socket() as closed:  # a port nobody listens on
         closed.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{closed.getsockname()[1]}"
-    store = Store.open(":memory:")
+    store = open_store(":memory:")
     now = [from_minute(START)]
 
     async def main() -> None:
@@ -321,7 +321,7 @@ def test_an_unreachable_host_says_check_the_network_and_counts_failed_logins() -
 def test_calls_of_two_collectors_sharing_a_minute_add_up(server: tuple[str, Script]) -> None:
     url, script = server
     Upstream(script)
-    store = Store.open(":memory:")
+    store = open_store(":memory:")
     now = [from_minute(START + 60)]
 
     async def main() -> int:
@@ -344,7 +344,7 @@ def test_the_scheduled_loop_outlives_a_run_that_crashes(
 ) -> None:
     url, script = server
     Upstream(script)
-    store = Store.open(":memory:")
+    store = open_store(":memory:")
     now = [from_minute(START + 60)]
     runs: list[str] = []
 

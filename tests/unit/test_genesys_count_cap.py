@@ -13,7 +13,7 @@ from errorbudget.model import SLO, to_minute
 from errorbudget.sources.genesys.queries import IntervalCounts
 from errorbudget.sources.genesys.slis import Names
 from errorbudget.sources.genesys.writer import Chunk, CountWriter
-from errorbudget.store import Store
+from errorbudget.store import open_store
 
 M0 = to_minute(datetime(2026, 11, 20, 11, 0, tzinfo=UTC))
 SLA = SLO(
@@ -34,7 +34,7 @@ def _row(queue: str, answered: int) -> IntervalCounts:
 
 @pytest.mark.parametrize("answered", [MAX_COUNT, 2**70], ids=["one over the cap", "past int64"])
 def test_an_interval_over_the_cap_is_stored_as_broken(answered: int) -> None:
-    with Store.open(":memory:") as store:
+    with open_store(":memory:") as store:
         writer = CountWriter(store, [SLA], granularity=15)
         chunk = Chunk(M0, M0 + 15, M0 + 15, queue_rows=[_row("q1", answered), _row("q2", 9)])
         writer.write_chunk(chunk, NAMES)

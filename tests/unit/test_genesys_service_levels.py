@@ -31,7 +31,7 @@ from errorbudget.sources.genesys.service_levels import (
     media_targets,
 )
 from errorbudget.sources.genesys.slis import Names, queue_counts
-from errorbudget.store import Store
+from errorbudget.store import open_store
 
 START = to_minute(datetime(2026, 11, 2, tzinfo=UTC))
 T20, T10 = ServiceLevelTarget(0.8, 20_000), ServiceLevelTarget(0.8, 10_000)
@@ -49,7 +49,7 @@ def test_targets_come_from_the_queues_media_settings() -> None:
 
 
 def test_history_is_effective_dated_and_survives_a_restart() -> None:
-    store = Store.open(":memory:")
+    store = open_store(":memory:")
     history = ServiceLevelHistory.load(store)
     assert history.effective("q1", "voice", START) is None
     first = history.observe(store, [("q1", "Support", "voice", T20)], START + 100)
@@ -170,7 +170,7 @@ def test_matching_options_names_the_fewest_changes() -> None:
 
 
 def test_a_summary_is_recorded_when_what_differs_changes() -> None:
-    store = Store.open(":memory:")
+    store = open_store(":memory:")
     (row,) = parse_aggregates(row_response(), "test")
     found = compare(voice_slo(), [row], Names({"q1": "Support"}, {}), None, lambda q, m: None)
     assert record(store, summarize([]), START) is False  # nothing ever differed

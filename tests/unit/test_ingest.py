@@ -26,7 +26,7 @@ from errorbudget.ingest import IngestReport, ingest_files
 from errorbudget.ingest import fold as fold_module
 from errorbudget.ingest import reader as reader_module
 from errorbudget.model import SLO, SegmentKey, to_minute
-from errorbudget.store import Store
+from errorbudget.store import Store, open_store
 
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
 M0 = to_minute(T0)
@@ -54,7 +54,7 @@ HEADER = "time,slo,tier,queue,flow,good,total\n"
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "store.db") as opened:
+    with open_store(tmp_path / "store.db") as opened:
         yield opened
 
 
@@ -608,7 +608,7 @@ def test_valid_data_round_trips_to_the_reference_sums(
             writer.writerows(lines)
         else:
             handle.writelines(json.dumps(line) + "\n" for line in lines)
-    with Store.open(":memory:") as store, mock.patch.object(reader_module, "CHUNK_BYTES", chunk):
+    with open_store(":memory:") as store, mock.patch.object(reader_module, "CHUNK_BYTES", chunk):
         report = ingest_files(store, SLOS, [path])
         assert report.rows_written == len(expected)
         found: dict[tuple[str, SegmentKey, int], list[int]] = {}
@@ -655,7 +655,7 @@ def test_cli_ingests_and_summarises(tmp_path: Path) -> None:
     code, out, _ = run_cli(tmp_path, str(path), "--format", "json")
     data = json.loads(out)
     assert (data["rows_read"], data["rows_written"], data["rejected_files"]) == (1, 1, [])
-    with Store.open(tmp_path / "store.db") as store:
+    with open_store(tmp_path / "store.db") as store:
         assert totals(store) == {("voice-sla", GOLD): (1, 2)}
 
 

@@ -13,7 +13,7 @@ from errorbudget.sources import create_sources, plugin, source_names
 from errorbudget.sources.counts_sink import CountsSink
 from errorbudget.sources.genesys.settings import GenesysSettings
 from errorbudget.sources.schedule import Gap, PullSettings, oldest_mark, plan_run
-from errorbudget.store import Store
+from errorbudget.store import open_store
 
 DAY = 1440
 
@@ -43,7 +43,7 @@ def test_genesys_settings_are_a_pull_schedule() -> None:
 
 
 def test_the_store_takes_counts_through_the_counts_write_protocol() -> None:
-    with Store.open(":memory:") as store:
+    with open_store(":memory:") as store:
         sink: CountsSink = store  # mypy: the store satisfies the protocol structurally
         assert isinstance(sink, CountsSink)
         [series] = sink.series_ids("a", [()])
@@ -60,7 +60,7 @@ def test_builtin_plugins_and_what_they_create() -> None:
     assert plugin("ingest").settings_model is None
     assert plugin("genesys").settings_model is GenesysSettings
     loaded = parse_config("version: 1\nslos: []\n", "eb.yaml", {})
-    with Store.open(":memory:") as store:
+    with open_store(":memory:") as store:
         assert list(create_sources(loaded, store, lambda: None)) == []  # type: ignore[arg-type, return-value]
 
 

@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 
 from errorbudget.errors import ConflictError, NotFoundError, PermissionDeniedError, StoreError
-from errorbudget.store import AuditEntry, Store, schema
-from errorbudget.store.records import encode_snapshot
+from errorbudget.records import encode_snapshot
+from errorbudget.store import AuditEntry, Store, open_store
+from errorbudget.store.sqlite import schema
+from store_backends import BACKENDS, open_backend
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 M0 = int(T0.timestamp()) // 60  # counts are stored from 2000 on (errorbudget.limits)
@@ -28,10 +30,9 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture(params=["file", "memory"])
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    path = tmp_path / "store.db" if request.param == "file" else ":memory:"
-    with Store.open(path, clock=FakeClock()) as opened:
+    with open_backend(request.param, tmp_path, clock=FakeClock()) as opened:
         yield opened
 
 
@@ -40,7 +41,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 def test_a_new_file_is_created_at_the_latest_schema_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
-    with Store.open(path) as store:
+    with open_store(path) as store:
         assert store.schema_version == schema.LATEST_VERSION
     connection = sqlite3.connect(path)
     assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
@@ -61,22 +62,22 @@ def test_foreign_keys_are_enforced(store: Store) -> None:
 def test_an_empty_file_is_migrated_and_data_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     path.touch()
-    with Store.open(path) as store:
+    with open_store(path) as store:
         [series] = store.series_ids("slo", [()])
         store.write_counts(np.array([series]), np.array([M0 + 100]), np.array([1]), np.array([2]))
-    with Store.open(str(path)) as store:
+    with open_store(str(path)) as store:
         assert store.schema_version == schema.LATEST_VERSION
         assert store.sums([series], [(M0, M0 + 200)]).tolist() == [[[1.0, 2.0]]]
 
 
 def test_a_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "future.db"
-    Store.open(path).close()
+    open_store(path).close()
     connection = sqlite3.connect(path)
     connection.execute(f"PRAGMA user_version = {schema.LATEST_VERSION + 1}")
     connection.close()
     with pytest.raises(StoreError, match=r"written by a newer errorbudget .*upgrade") as info:
-        Store.open(path)
+        open_store(path)
     assert str(path) in str(info.value)
 
 
@@ -86,27 +87,27 @@ def test_an_sqlite_file_of_another_application_is_refused(tmp_path: Path) -> Non
     connection.execute("CREATE TABLE things (id INTEGER)")
     connection.close()
     with pytest.raises(StoreError, match="not an errorbudget store"):
-        Store.open(path)
+        open_store(path)
 
 
 def test_a_file_that_is_not_a_database_is_refused_naming_it(tmp_path: Path) -> None:
     path = tmp_path / "notes.db"
     path.write_text("these are not the pages you are looking for\n" * 200)
     with pytest.raises(StoreError, match=r"cannot open the store .*notes\.db") as info:
-        Store.open(path)
+        open_store(path)
     assert isinstance(info.value.__cause__, sqlite3.DatabaseError)
 
 
 def test_a_missing_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="does not exist"):
-        Store.open(tmp_path / "nowhere" / "store.db")
+        open_store(tmp_path / "nowhere" / "store.db")
 
 
 def test_a_failing_migration_is_rolled_back_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "half.db"
-    Store.open(path).close()
+    open_store(path).close()
     broken = schema.Migration(
         schema.LATEST_VERSION + 1,
         "add a table, then fail",
@@ -115,7 +116,7 @@ def test_a_failing_migration_is_rolled_back_whole(
     monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, broken))
     monkeypatch.setattr(schema, "LATEST_VERSION", broken.version)
     with pytest.raises(StoreError, match="no_such_table"):
-        Store.open(path)
+        open_store(path)
     connection = sqlite3.connect(path)
     assert connection.execute("PRAGMA user_version").fetchone() == (broken.version - 1,)
     tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_schema")}
@@ -125,7 +126,7 @@ def test_a_failing_migration_is_rolled_back_whole(
 
 def test_a_second_store_on_the_same_file_sees_committed_writes(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
-    with Store.open(path) as writer, Store.open(path) as reader:
+    with open_store(path) as writer, open_store(path) as reader:
         [series] = writer.series_ids("slo", [()])
         with writer.transaction():
             writer.write_counts(np.array([series]), np.array([M0]), np.array([1]), np.array([1]))
@@ -145,7 +146,7 @@ def test_migration_scripts_split_into_complete_statements() -> None:
 
 
 def test_a_closed_store_says_so(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "closed.db")
+    store = open_store(tmp_path / "closed.db")
     store.close()
     store.close()  # idempotent
     with pytest.raises(StoreError, match="is closed"):
@@ -154,7 +155,7 @@ def test_a_closed_store_says_so(tmp_path: Path) -> None:
 
 def test_sqlite_errors_become_store_errors_naming_the_file(tmp_path: Path) -> None:
     path = tmp_path / "mapped.db"
-    with Store.open(path) as store:
+    with open_store(path) as store:
         store.audit(actor="a", action="x", subject="s", details={})
         connection = store._connection
         assert connection is not None
@@ -302,7 +303,7 @@ def test_bad_exclusions_are_refused_and_not_audited(
 
 def test_created_at_is_kept_in_utc() -> None:
     paris = timezone(timedelta(hours=1))
-    with Store.open(":memory:", clock=lambda: datetime(2026, 1, 1, 10, 0, tzinfo=paris)) as store:
+    with open_store(":memory:", clock=lambda: datetime(2026, 1, 1, 10, 0, tzinfo=paris)) as store:
         added = store.propose_exclusion(**_exclusion_args())  # type: ignore[arg-type]
     assert added.created_at == datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
     assert added.created_at.utcoffset() == timedelta(0)
@@ -335,7 +336,7 @@ def test_the_audit_log_is_newest_first_and_filterable(store: Store) -> None:
 
 def test_the_audit_log_is_append_only_even_for_direct_sql(tmp_path: Path) -> None:
     path = tmp_path / "audit.db"
-    with Store.open(path) as store:
+    with open_store(path) as store:
         store.audit(actor="alice", action="exclusion.add", subject="exclusion:1", details={})
     connection = sqlite3.connect(path)
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
@@ -348,7 +349,7 @@ def test_the_audit_log_is_append_only_even_for_direct_sql(tmp_path: Path) -> Non
     )
     connection.commit()
     connection.close()
-    with Store.open(path) as store:
+    with open_store(path) as store:
         assert [e.actor for e in store.audit_log()] == ["bob", "alice"]
         # a plain INSERT gets past the triggers, not past the chain
         report = store.verify_chain()

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from errorbudget.errors import StoreBusyError
-from errorbudget.store import Store
-from errorbudget.store.locking import WriterInfo, announce, current_holder, holder_path
+from errorbudget.store import Store, open_store
+from errorbudget.store.sqlite.locking import WriterInfo, announce, current_holder, holder_path
 
 M0 = 29_000_000
 QUICK = 1.0
@@ -28,7 +28,7 @@ QUICK = 1.0
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "eb.db", lock_timeout=0.5) as opened:
+    with open_store(tmp_path / "eb.db", lock_timeout=0.5) as opened:
         [series] = opened.series_ids("calls", [(("queue", "q1"),)])
         opened.write_counts([series] * 3, [M0, M0 + 1, M0 + 2], [9, 9, 9], [10, 10, 10])
         yield opened
@@ -48,7 +48,7 @@ def test_reads_answer_while_another_connection_holds_the_write_lock(store: Store
         [series] = store.list_series("calls")
         assert store.sums([series.id], [(M0, M0 + 3)]).tolist() == [[[27.0, 30.0]]]
         assert store.source_health() == [] and store.list_exclusions() == []
-        version = store.data_version()
+        version = store.revision()
         assert time.monotonic() - began < QUICK
 
         began = time.monotonic()
@@ -64,7 +64,7 @@ def test_reads_answer_while_another_connection_holds_the_write_lock(store: Store
         holder.execute("ROLLBACK")
         holder.close()
     assert store.write_counts([series.id], [M0 + 3], [1], [1]) == 1  # free again
-    assert store.data_version() != version
+    assert store.revision() != version
 
 
 def test_reads_do_not_wait_for_a_write_of_this_process(store: Store) -> None:
@@ -81,7 +81,7 @@ def test_reads_do_not_wait_for_a_write_of_this_process(store: Store) -> None:
     writer.start()
     try:
         assert inside.wait(5)
-        version = store.data_version()
+        version = store.revision()
         began = time.monotonic()
         good = store.sums([series.id], [(M0, M0 + 1)])[0, 0, 0]
         assert time.monotonic() - began < QUICK
@@ -89,25 +89,30 @@ def test_reads_do_not_wait_for_a_write_of_this_process(store: Store) -> None:
         with pytest.raises(StoreBusyError, match="another write of this process held"):
             store.propose_exclusion(slo="calls", start=M0, end=M0 + 1, category="maintenance",
                                     reason="r", proposed_by="t")  # fmt: skip
-        assert store.data_version() == version  # nothing committed yet: same key
+        assert store.revision() == version  # nothing committed yet: same key
     finally:
         release.set()
         writer.join(10)
-    assert store.data_version() != version  # the commit moves it
+    assert store.revision() != version  # the commit moves it
     assert store.sums([series.id], [(M0, M0 + 1)])[0, 0, 0] == 0.0
 
 
-def test_a_commit_by_another_process_moves_the_data_version(store: Store) -> None:
-    version = store.data_version()
-    other = other_connection(store)
-    other.execute("INSERT INTO sources (name) VALUES ('elsewhere')")
-    other.close()
-    assert store.data_version() != version
+def test_a_commit_by_another_process_moves_the_revision(store: Store) -> None:
+    version = store.revision()
+    with open_store(store.label) as other:  # another process on the same file
+        [series] = other.series_ids("calls", [(("queue", "q1"),)], create=False)
+        moved = other.revision()
+        assert moved != version and store.revision() == moved  # every process sees it
+        started = datetime(2025, 3, 1, tzinfo=UTC)
+        other.record_source_run("genesys", started_at=started, finished_at=started, ok=True)
+        assert store.revision() == moved  # a run changes no status: no new revision
+        other.write_counts([series], [M0 + 5], [1], [2])
+    assert store.revision() > moved
 
 
 def test_a_writer_with_a_holder_announces_itself_while_it_holds_the_lock(tmp_path: Path) -> None:
     me = WriterInfo.current("errorbudget ingest")
-    with Store.open(tmp_path / "eb.db", holder=me) as store:
+    with open_store(tmp_path / "eb.db", holder=me) as store:
         assert not holder_path(store.label).exists()
         with store.transaction():
             store.series_ids("calls", [()])
@@ -141,7 +146,7 @@ def test_a_holder_that_died_is_not_named(tmp_path: Path) -> None:
 def test_counts_written_by_one_store_are_read_by_another(tmp_path: Path) -> None:
     """Two processes' stores on one file: committed writes of one are read by the other at
     once (the read connections never keep an old snapshot)."""
-    with Store.open(tmp_path / "eb.db") as first, Store.open(tmp_path / "eb.db") as second:
+    with open_store(tmp_path / "eb.db") as first, open_store(tmp_path / "eb.db") as second:
         [series] = first.series_ids("calls", [()])
         for value in range(1, 4):
             first.write_counts([series], [M0], [value], [10])

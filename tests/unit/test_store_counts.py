@@ -12,17 +12,18 @@ from hypothesis import strategies as st
 
 from errorbudget.errors import NotFoundError, StoreError
 from errorbudget.limits import MAX_COUNT
-from errorbudget.store import Store, blocks
+from errorbudget.store import Store, open_store
+from errorbudget.store.sqlite import blocks
+from store_backends import BACKENDS, open_backend
 
 DAY = 1440
 BASE = 20_000 * DAY - 90  # 90 minutes before a UTC midnight: windows cross hours and days
 SPAN = 3 * DAY
 
 
-@pytest.fixture(params=["file", "memory"])
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    path = tmp_path / "store.db" if request.param == "file" else ":memory:"
-    with Store.open(path) as opened:
+    with open_backend(request.param, tmp_path) as opened:
         yield opened
 
 
@@ -326,7 +327,7 @@ interval = st.tuples(st.integers(-100, SPAN + 100), st.integers(0, SPAN + 100)).
 def test_random_writes_read_back_like_brute_force(
     ops: list[tuple[int, int, int, float, int, int]], intervals: list[tuple[int, int]]
 ) -> None:
-    with Store.open(":memory:") as store:
+    with open_store(":memory:") as store:
         series = np.asarray(_ids(store, 3))
         reference = Reference(3, 2)
         for source, first, length, share, seed, largest in ops:
@@ -359,7 +360,7 @@ def test_random_writes_read_back_like_brute_force(
 def populated() -> Iterator[tuple[Store, list[int], Reference]]:
     """A store with 5 series x 3 days of sparse random counts from two sources."""
     rng = np.random.default_rng(20_000)
-    with Store.open(":memory:") as store:
+    with open_store(":memory:") as store:
         series = _ids(store, 5)
         reference = Reference(5, 2)
         for source in (0, 1):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,17 +12,20 @@ import pytest
 
 from errorbudget.errors import StoreError
 from errorbudget.model import DataIssue, from_minute, to_minute
-from errorbudget.store import Store, schema
-from errorbudget.store import health as health_table
-from errorbudget.store.health import FoundIssue
+from errorbudget.records import FoundIssue
+from errorbudget.store import Store, open_store
+from errorbudget.store.sqlite import health as health_table
+from errorbudget.store.sqlite import schema
+from store_backends import BACKENDS, open_backend
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 M0 = to_minute(T0)
 
 
-@pytest.fixture
-def store() -> Store:
-    return Store.open(":memory:", clock=lambda: T0)
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with open_backend(request.param, tmp_path, clock=lambda: T0) as opened:
+        yield opened
 
 
 def test_a_version_3_store_migrates_to_the_latest_version_and_keeps_its_data(
@@ -31,7 +35,7 @@ def test_a_version_3_store_migrates_to_the_latest_version_and_keeps_its_data(
     with monkeypatch.context() as v3_code:  # errorbudget as it was at schema v3
         v3_code.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
         v3_code.setattr(schema, "LATEST_VERSION", 3)
-        with Store.open(path) as v3:
+        with open_store(path) as v3:
             [series] = v3.series_ids("voice", [(("queue", "billing"),)])
             v3.write_counts([series], [M0], [8], [10], source="genesys")
             assert v3.schema_version == 3
@@ -43,7 +47,7 @@ def test_a_version_3_store_migrates_to_the_latest_version_and_keeps_its_data(
         )
         old.commit()
         old.close()
-    with Store.open(path) as migrated:
+    with open_store(path) as migrated:
         assert migrated.schema_version == schema.LATEST_VERSION
         assert migrated.sums([series], [(M0, M0 + 1)]).tolist() == [[[8.0, 10.0]]]
         assert [e.slo for e in migrated.list_exclusions()] == ["voice"]
@@ -58,7 +62,7 @@ def test_a_version_3_store_migrates_to_the_latest_version_and_keeps_its_data(
 
 def test_source_health_answers_failures_last_error_and_data_age(store: Store) -> None:
     assert store.source_health() == []
-    version = store.data_version()
+    version = store.revision()
     at = [T0 + timedelta(minutes=i) for i in range(6)]
     store.record_source_run("genesys", started_at=at[0], finished_at=at[0], ok=True,
                             collected_through=M0 + 1, calls=4)  # fmt: skip
@@ -68,7 +72,7 @@ def test_source_health_answers_failures_last_error_and_data_age(store: Store) ->
     store.record_source_run("genesys", started_at=at[2], finished_at=at[2] + timedelta(seconds=5),
                             ok=False, error="still 503", calls=3, failed_calls=3)  # fmt: skip
     store.record_source_run("prometheus", started_at=at[2], finished_at=at[2], ok=True)
-    assert store.data_version() == version  # runs never invalidate cached statuses
+    assert store.revision() == version  # runs never invalidate cached statuses
 
     genesys, prometheus = store.source_health()
     assert (genesys.source, prometheus.source) == ("genesys", "prometheus")
@@ -118,16 +122,16 @@ def test_old_runs_are_pruned_but_the_last_success_is_kept(
 
 
 def test_data_issues_are_added_once_listed_by_overlap_and_resolved_inside(store: Store) -> None:
-    version = store.data_version()
+    version = store.revision()
     first = store.add_data_issue(source="genesys", slo="voice", segment={"queue": "Billing"},
                                  start=M0, end=M0 + 15, kind="inconsistent",
                                  detail="good 16 > total 15")  # fmt: skip
-    assert store.data_version() != version  # statuses change: the range is broken
-    version = store.data_version()
+    assert store.revision() != version  # statuses change: the range is broken
+    version = store.revision()
     again = store.add_data_issue(source="genesys", slo="voice", segment={"queue": "Billing"},
                                  start=M0, end=M0 + 15, kind="inconsistent",
                                  detail="seen again")  # fmt: skip
-    assert again == first and store.data_version() == version
+    assert again == first and store.revision() == version
     gap = store.add_data_issue(source="genesys", slo="voice", segment={}, start=M0 - 600,
                                end=M0 - 60, kind="gap", detail="given up")  # fmt: skip
 
@@ -140,11 +144,11 @@ def test_data_issues_are_added_once_listed_by_overlap_and_resolved_inside(store:
     assert [i.id for i in store.list_data_issues()] == [first, gap]
     assert store.list_data_issues(start=M0 + 15, end=M0 + 30) == []  # half-open
 
-    version = store.data_version()
+    version = store.revision()
     assert store.resolve_data_issues(source="genesys", slo="voice", start=M0 - 60, end=M0 + 10) == 0
-    assert store.data_version() == version  # nothing resolved, nothing changed
+    assert store.revision() == version  # nothing resolved, nothing changed
     assert store.resolve_data_issues(source="genesys", slo="voice", start=M0, end=M0 + 15) == 1
-    assert store.data_version() != version
+    assert store.revision() != version
     assert [i.id for i in store.list_data_issues()] == [gap]
     [resolved, _] = store.list_data_issues(include_resolved=True)
     assert resolved.resolved_at == T0 and not resolved.applies_to("voice", ())

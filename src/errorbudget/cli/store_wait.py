@@ -2,7 +2,7 @@
 
 SQLite lets one writer at a time; a second ``errorbudget ingest`` used to fail after 10 s
 with "database is locked". A writing command now announces itself while it holds the lock
-(``store.locking``), and one that has to wait says for whom and shows it waits — a
+(``store.sqlite.locking``), and one that has to wait says for whom and shows it waits — a
 spinner on a terminal, one line otherwise::
 
     the store eb.db is being written by `errorbudget ingest` (pid 1234) since 17:02:03 UTC;
@@ -26,12 +26,11 @@ from rich.status import Status
 from errorbudget.app import App
 from errorbudget.durations import format_duration
 from errorbudget.errors import StoreBusyError
-from errorbudget.store.access import DEFAULT_LOCK_TIMEOUT
-from errorbudget.store.locking import WriterInfo
+from errorbudget.records import DEFAULT_LOCK_TIMEOUT, WriterInfo
 
 
 class WaitNotice:
-    """A :class:`~errorbudget.store.access.LockWaiter` for a terminal (a rich spinner) or a
+    """A :class:`~errorbudget.records.LockWaiter` for a terminal (a rich spinner) or a
     log (one line when the wait begins, one when it ends)."""
 
     def __init__(self, limit: float, hint: str, console: Console | None = None) -> None:

@@ -31,6 +31,7 @@ from errorbudget.config import ClockSettings
 from errorbudget.demo.incidents import AUTHOR, IncidentNote, incident_notes
 from errorbudget.engine.policy import Risk
 from errorbudget.model import to_minute
+from errorbudget.records import Annotation
 from errorbudget.simulate.clock import ManualClock
 from errorbudget.simulate.default_scenario import default_scenario
 from errorbudget.simulate.engine import Simulation
@@ -39,7 +40,6 @@ from errorbudget.simulate.scenario import Incident
 from errorbudget.simulate.server import FakeGenesysServer
 from errorbudget.sources.genesys import create_source
 from errorbudget.sources.genesys.collector import GenesysCollector
-from errorbudget.store.annotations import Annotation
 
 DAYS = 30
 DEMO_AT = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)

@@ -9,8 +9,8 @@ from fastapi import Query, Response
 
 from errorbudget.gate import decide
 from errorbudget.model import BudgetStatus, SegmentKey
+from errorbudget.records import ChangeStatus
 from errorbudget.report import gate_to_dict, review_to_dict, status_to_dict
-from errorbudget.store.changes import ChangeStatus
 from errorbudget.web.api_common import EB, router
 from errorbudget.web.api_errors import READ, WRITE, errors
 from errorbudget.web.api_inputs import RecordId, ServiceQuery
@@ -179,7 +179,7 @@ def gate_decide(app: EB, caller: Operator, body: GateIn) -> Response:
     )
 
     # A pipeline-facing endpoint must stay fast under load: the rows of statuses are built
-    # once per minute and data version (one shared table, filled as services ask), and the
+    # once per minute and store revision (one shared table, filled as services ask), and the
     # answer — the dict GateOut documents — is encoded with orjson.
     assert result.basis is not None  # decide() always says which evaluation it used
     rows: dict[tuple[str, SegmentKey], dict[str, Any]] = app.memo(

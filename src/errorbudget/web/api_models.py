@@ -14,8 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from errorbudget.engine.policy import Decision, Risk
 from errorbudget.model import ExclusionCategory, ExclusionStatus, Outlook, PolicyState
-from errorbudget.store.annotations import AnnotationKind
-from errorbudget.store.changes import ChangeStatus
+from errorbudget.records import AnnotationKind, ChangeStatus
 from errorbudget.web.api_inputs import (
     ChangeType,
     Comment,

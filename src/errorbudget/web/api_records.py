@@ -8,8 +8,8 @@ from fastapi import Query
 
 from errorbudget.limits import MAX_PAGE
 from errorbudget.model import ExclusionStatus
+from errorbudget.records import AnnotationKind
 from errorbudget.report import annotation_to_dict, exclusion_to_dict
-from errorbudget.store.annotations import AnnotationKind
 from errorbudget.web.api_common import EB, router
 from errorbudget.web.api_errors import READ, WRITE, errors
 from errorbudget.web.api_inputs import Instant, Name, RecordId, ServiceQuery

@@ -27,6 +27,7 @@ import numpy as np
 
 from errorbudget.limits import MAX_COUNT, MAX_COUNT_TEXT
 from errorbudget.model import SLO, Minute, SegmentKey, from_minute
+from errorbudget.records import FoundIssue
 from errorbudget.sources.counts_sink import CountsSink
 from errorbudget.sources.genesys.checks import flow_row_problem, queue_row_problem
 from errorbudget.sources.genesys.indicator import GenesysIndicator
@@ -42,7 +43,6 @@ from errorbudget.sources.genesys.slis import (
     row_target,
 )
 from errorbudget.store import SeriesInfo, Store
-from errorbudget.store.health import FoundIssue
 
 Counting = Callable[[SLO, Iterable[IntervalCounts], Names], SegmentCounts]
 """An SLO's counts from some rows (``slis.queue_counts``, ``slis.flow_counts``)."""

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from errorbudget.errors import StoreError
-from errorbudget.store import schema
+from errorbudget.store.sqlite import schema
 
 KEEP_IDLE = 8
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from errorbudget.errors import StoreError
-from errorbudget.store.migrate_chain import chain_existing_rows
+from errorbudget.store.sqlite.migrate_chain import chain_existing_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +358,29 @@ BEGIN
 END;
 """
 
+_V6_SCRIPT = """
+-- The store's revision (store/protocols.py, Revisions): one row, moved by every write
+-- transaction that can change a status, inside that transaction. Evaluations are cached
+-- under it; unlike PRAGMA data_version it is data, so any backend can keep it and every
+-- process reading the store sees the same number.
+CREATE TABLE store_revision (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    revision INTEGER NOT NULL CHECK (revision >= 0)
+);
+INSERT INTO store_revision (id, revision) VALUES (1, 0);
+
+CREATE TRIGGER store_revision_no_delete BEFORE DELETE ON store_revision
+BEGIN
+    SELECT RAISE(ABORT, 'the store revision is kept: it only moves forward');
+END;
+
+CREATE TRIGGER store_revision_forward BEFORE UPDATE ON store_revision
+WHEN NEW.revision <= OLD.revision OR NEW.id != OLD.id
+BEGIN
+    SELECT RAISE(ABORT, 'the store revision only moves forward');
+END;
+"""
+
 AUDIT_LOG_NO_UPDATE = """
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN
@@ -384,8 +407,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         _V5_SCRIPT,
         _chain_existing_rows,
     ),
+    Migration(6, "the store revision, the cache key of evaluations", _V6_SCRIPT),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
+REVISION_SCHEMA = 6
+"""The version that added the store revision (``store_revision``)."""
 
 PAGE_SIZE = 8192
 """Set on new files only; larger pages keep 8-byte-wide blocks off overflow pages."""
@@ -427,6 +453,19 @@ def configure_reader(connection: sqlite3.Connection, *, busy_timeout: float) -> 
     connection.execute("PRAGMA temp_store = MEMORY")
     connection.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000):d}")
     connection.execute("PRAGMA query_only = ON")
+
+
+def read_revision(connection: sqlite3.Connection) -> int:
+    """The store's revision (schema v6)."""
+    return int(connection.execute("SELECT revision FROM store_revision").fetchone()[0])
+
+
+def bump_revision(connection: sqlite3.Connection) -> int:
+    """Move the revision on, inside the caller's write transaction; return the new one."""
+    row = connection.execute(
+        "UPDATE store_revision SET revision = revision + 1 RETURNING revision"
+    ).fetchone()
+    return int(row[0])
 
 
 def user_version(connection: sqlite3.Connection) -> int:

@@ -11,22 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from errorbudget.errors import StoreError
-from errorbudget.store import chain
-from errorbudget.store.types import AuditEntry, AuditQuery
+from errorbudget.records import AuditEntry, AuditQuery, EncodedSnapshot, SavedSnapshot
+from errorbudget.store.sqlite import chain
 
 Clock = Callable[[], datetime]
-
-MAX_AUDIT_PAGE = 1000
-"""The most audit entries one page returns through the API and the CLI (their ``limit``
-bound; the store itself reads as many as asked, e.g. a source replaying its history)."""
 
 
 def _timestamp(moment: datetime, what: str) -> str:
@@ -74,30 +69,6 @@ def audit(
         details=encoded,
         records=records,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class EncodedSnapshot:
-    """A gate snapshot's canonical JSON and its SHA-256 (what is stored and referenced)."""
-
-    body: bytes
-    sha256: str
-
-
-@dataclass(frozen=True, slots=True)
-class SavedSnapshot:
-    id: int
-    sha256: str
-    created: bool
-    """Whether this call stored it (then the caller's audit entry must bind it)."""
-
-
-def encode_snapshot(rows: Sequence[Mapping[str, object]]) -> EncodedSnapshot:
-    try:
-        body = orjson.dumps(list(rows), default=str, option=orjson.OPT_SORT_KEYS)
-    except (TypeError, ValueError) as exc:
-        raise StoreError(f"a gate snapshot cannot be stored as JSON: {exc}") from exc
-    return EncodedSnapshot(body, hashlib.sha256(body).hexdigest())
 
 
 def save_snapshot(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from errorbudget.errors import NotFoundError, StoreError
 from errorbudget.model import SegmentKey, segment_label
-from errorbudget.store.types import SeriesInfo
+from errorbudget.records import SeriesInfo
 
 
 def canonical_segment(segment: SegmentKey) -> str:

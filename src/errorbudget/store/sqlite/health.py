@@ -16,12 +16,12 @@ import json
 import operator
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import get_args
 
 from errorbudget.errors import StoreError
 from errorbudget.model import DataIssue, DataIssueKind, Minute, SourceHealth
+from errorbudget.records import FoundIssue
 
 Clock = Callable[[], datetime]
 
@@ -34,17 +34,6 @@ KINDS: tuple[str, ...] = get_args(DataIssueKind)
 _ISSUE_COLUMNS = (
     "id, source, slo, segment, start_minute, end_minute, kind, detail, detected_at, resolved_at"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class FoundIssue:
-    """An issue a source found in a range it just fetched (see :func:`sync_data_issues`)."""
-
-    segment: Mapping[str, str]
-    start: Minute
-    end: Minute
-    kind: DataIssueKind
-    detail: str
 
 
 def _timestamp(moment: datetime, what: str) -> str:

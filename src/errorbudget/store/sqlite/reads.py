@@ -24,9 +24,9 @@ import numpy as np
 import numpy.typing as npt
 
 from errorbudget.errors import StoreError
-from errorbudget.store import blocks
-from errorbudget.store.blocks import HOURS_PER_DAY, MINUTES_PER_HOUR, Int64Array
-from errorbudget.store.counts import int_array, rows_array
+from errorbudget.store.sqlite import blocks
+from errorbudget.store.sqlite.blocks import HOURS_PER_DAY, MINUTES_PER_HOUR, Int64Array
+from errorbudget.store.sqlite.counts import int_array, rows_array
 
 Float64Array = npt.NDArray[np.float64]
 

@@ -28,10 +28,11 @@ import hashlib
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+from errorbudget.records import ChainProblem, ChainReport
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of the first entry."""
@@ -310,40 +311,6 @@ def bound_ids(connection: sqlite3.Connection, table: str, subject: str) -> dict[
 
 
 # --- the full walk -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ChainProblem:
-    """One thing wrong: the table and row (``audit_log`` and an entry id for the chain
-    itself) and a sentence saying what."""
-
-    table: str
-    id: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.table} {self.id}: {self.message}"
-
-
-@dataclass(frozen=True, slots=True)
-class ChainReport:
-    """What ``verify`` found: entries walked, rows checked per table, the head (last entry
-    id and hash) and every problem in chain order (the first is the first broken entry)."""
-
-    entries: int
-    records: dict[str, int]
-    head_id: int | None
-    head_hash: str | None
-    problems: list[ChainProblem] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    @property
-    def first(self) -> ChainProblem | None:
-        return self.problems[0] if self.problems else None
 
 
 def verify(connection: sqlite3.Connection, anchor: tuple[int, str] | None = None) -> ChainReport:

@@ -14,65 +14,21 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast
 
 from errorbudget.errors import ConflictError, IntegrityError, NotFoundError, StoreError
-from errorbudget.store import chain
-from errorbudget.store.records import audit
+from errorbudget.records import (
+    Approval,
+    Change,
+    ChangeStatus,
+    GateVerdict,
+    ReviewDecision,
+)
+from errorbudget.store.sqlite import chain
+from errorbudget.store.sqlite.audit import audit
 
 Clock = Callable[[], datetime]
-
-ChangeStatus = Literal["pending", "approved", "rejected", "withdrawn", "shipped"]
-ReviewDecision = Literal["approve", "reject"]
-GateVerdict = Literal["allow", "review", "approval_required", "blocked"]
-
-CHANGE_STATUSES: tuple[str, ...] = get_args(ChangeStatus)
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """A change asking to ship, with the gate decision it was last judged by.
-
-    ``slos`` empty means every SLO of ``service``; ``segment`` narrows to series with those
-    labels. ``estimated_impact`` is the share of the period budget the change is expected
-    to consume in its first 24 hours (``impact_basis`` says how it was estimated).
-    ``snapshot`` is the per-series budget snapshot behind ``decision``.
-    """
-
-    id: int
-    service: str
-    slos: tuple[str, ...]
-    segment: dict[str, str]
-    change_type: str
-    risk: str
-    title: str
-    description: str
-    submitted_by: str
-    submitted_at: datetime
-    status: ChangeStatus
-    status_by: str
-    status_at: datetime
-    estimated_impact: float
-    impact_basis: dict[str, Any]
-    decision: GateVerdict
-    decision_at: datetime
-    snapshot: list[dict[str, Any]]
-    shipped_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Approval:
-    """One reviewer's decision on a change; ``role`` is the reviewer's role at the time."""
-
-    id: int
-    change_id: int
-    approver: str
-    role: str
-    decision: ReviewDecision
-    comment: str
-    at: datetime
 
 
 def timestamp(clock: Clock) -> str:

@@ -16,14 +16,12 @@ missing or stale file costs only the name in a message.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import sqlite3
-import sys
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
+
+from errorbudget.records import WriterInfo
 
 SQLITE_BUSY = 5
 SQLITE_LOCKED = 6
@@ -37,46 +35,6 @@ def is_busy(exc: sqlite3.Error) -> bool:
         return code & 0xFF in (SQLITE_BUSY, SQLITE_LOCKED)
     text = str(exc).lower()
     return "database is locked" in text or "database table is locked" in text
-
-
-@dataclass(frozen=True, slots=True)
-class WriterInfo:
-    """A process that writes to the store: what to call it in a message."""
-
-    command: str
-    pid: int
-    host: str
-    since: datetime
-
-    @classmethod
-    def current(cls, command: str | None = None) -> WriterInfo:
-        """This process, named ``command`` (default: how it was started)."""
-        name = command or " ".join(Path(sys.argv[0]).name.split()[:1] + sys.argv[1:2])
-        return cls(name or "python", os.getpid(), socket.gethostname(), datetime.now(tz=UTC))
-
-    def at(self, since: datetime) -> WriterInfo:
-        return WriterInfo(self.command, self.pid, self.host, since)
-
-    def describe(self) -> str:
-        """``errorbudget ingest (pid 1234) since 17:02:03 UTC`` (the host when not this one)."""
-        where = "" if self.host == socket.gethostname() else f" on {self.host}"
-        since = self.since.astimezone(UTC).strftime("%H:%M:%S UTC")
-        return f"`{self.command}` (pid {self.pid}{where}) since {since}"
-
-    def to_json(self) -> str:
-        data = asdict(self)
-        data["since"] = self.since.isoformat()
-        return json.dumps(data)
-
-    @classmethod
-    def from_json(cls, text: str) -> WriterInfo:
-        data = json.loads(text)
-        return cls(
-            command=str(data["command"]),
-            pid=int(data["pid"]),
-            host=str(data["host"]),
-            since=datetime.fromisoformat(str(data["since"])),
-        )
 
 
 def holder_path(store_path: str | Path) -> Path:

@@ -20,7 +20,7 @@ import operator
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast, get_args
 
 from errorbudget.errors import (
     ConflictError,
@@ -30,11 +30,11 @@ from errorbudget.errors import (
     StoreError,
 )
 from errorbudget.model import Exclusion, ExclusionCategory, ExclusionStatus, from_minute
-from errorbudget.store import chain
-from errorbudget.store.records import audit
+from errorbudget.records import ReviewDecision
+from errorbudget.store.sqlite import chain
+from errorbudget.store.sqlite.audit import audit
 
 Clock = Callable[[], datetime]
-ReviewDecision = Literal["approve", "reject"]
 
 CATEGORIES: tuple[str, ...] = get_args(ExclusionCategory)
 STATUSES: tuple[str, ...] = get_args(ExclusionStatus)

@@ -4,8 +4,12 @@ Rows are grouped into hour blocks in numpy (``blocks.build_blocks``). Blocks tha
 only part of their hour are merged with what is stored (one bulk read, numpy merge) so
 re-sent minutes replace and the others stay; whole-hour blocks need no read. All blocks
 are then upserted with one ``executemany``. Finally the ``day_counts`` rows of the touched
-days get the touched hours' sums recomputed from the stored blocks (all sources), so the
-rollups never drift from the raw counts. No Python loop runs per minute row.
+days get the touched hours' sums recomputed — this write's blocks (complete after the
+merge) plus, only when the store has another source, the other sources' stored sums of
+those hours — so the rollups never drift from the raw counts. No Python loop runs per
+minute row. Inside a longer transaction (an ingest of a file, batch by batch) the hours a
+batch leaves partial and the day rows are kept back until needed (``pending.py``), so an
+hour split between two batches is written once and nothing is read back.
 
 Every write is held to ``limits``: minutes in the accepted time range (2000 to 2100) and
 counts of at most ``MAX_COUNT`` per (series, minute, source) — after adding, for
@@ -16,16 +20,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from itertools import chain, repeat
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
 
 from errorbudget.errors import StoreError
 from errorbudget.limits import EARLIEST_MINUTE, LATEST_MINUTE, MAX_COUNT, MAX_COUNT_TEXT
-from errorbudget.store import blocks
-from errorbudget.store.blocks import FULL_MASK, HOURS_PER_DAY, Int64Array
-from errorbudget.store.series import check_series_exist, source_id
+from errorbudget.store.sqlite import blocks
+from errorbudget.store.sqlite.blocks import FULL_MASK, HOURS_PER_DAY, Int64Array
+from errorbudget.store.sqlite.pending import MAX_KEPT, PendingCounts, write_blocks, write_days
+from errorbudget.store.sqlite.series import check_series_exist, source_id
 
 # Keys below are ``series_id << 32 | hour`` (or ``| day``) in one JSON array per statement;
 # CROSS JOIN keeps the key list as the outer loop (one seek per key, never a table scan).
@@ -39,33 +44,17 @@ CROSS JOIN minute_blocks AS b
   ON b.series_id = {_KEY_SERIES} AND b.hour = {_KEY_LOW} AND b.source_id = ?
 """
 
-_UPSERT_BLOCK = """
-INSERT INTO minute_blocks
-    (series_id, hour, source_id, counts, minutes_mask, good_sum, total_sum)
-VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (series_id, hour, source_id) DO UPDATE SET
-    counts = excluded.counts,
-    minutes_mask = excluded.minutes_mask,
-    good_sum = excluded.good_sum,
-    total_sum = excluded.total_sum
-"""
-
-_HOUR_SUMS = f"""
+_OTHER_HOUR_SUMS = f"""
 SELECT b.series_id, b.hour, b.good_sum, b.total_sum
 FROM json_each(?) AS t
 CROSS JOIN minute_blocks AS b ON b.series_id = {_KEY_SERIES} AND b.hour = {_KEY_LOW}
+WHERE b.source_id != ?
 """
 
 _DAY_ROWS = f"""
 SELECT d.series_id, d.day, d.hours
 FROM json_each(?) AS t
 CROSS JOIN day_counts AS d ON d.series_id = {_KEY_SERIES} AND d.day = {_KEY_LOW}
-"""
-
-_UPSERT_DAY = """
-INSERT INTO day_counts (series_id, day, good, total, hours) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (series_id, day) DO UPDATE
-SET good = excluded.good, total = excluded.total, hours = excluded.hours
 """
 
 
@@ -99,8 +88,12 @@ def write_counts(
     good: object,
     total: object,
     source: str,
+    pending: PendingCounts | None = None,
 ) -> int:
-    """Upsert minute rows; return how many were written. Validates everything first."""
+    """Upsert minute rows; return how many were written. Validates everything first.
+
+    With ``pending`` (a transaction that writes more), hours still partial and the day
+    rows are kept there instead of written (``pending.py``)."""
     series_a = int_array("series", series)
     minutes_a = int_array("minutes", minutes)
     good_a = int_array("good", good)
@@ -132,88 +125,145 @@ def write_counts(
     batch = blocks.build_blocks(series_a, minutes_a, good_a, total_a)
     check_series_exist(connection, np.unique(batch.series).tolist())
     source_key = source_id(connection, source)
-    _merge_partial_hours(connection, batch, source_key)
-    connection.executemany(
-        _UPSERT_BLOCK,
-        zip(
-            batch.series.tolist(),
-            batch.hours.tolist(),
-            repeat(source_key),
-            blocks.encode_blocks(batch.counts),
-            batch.masks.tolist(),
-            batch.good_sums.tolist(),
-            batch.total_sums.tolist(),
-            strict=False,
-        ),
-    )
-    _refresh_days(connection, (batch.series << 32) | batch.hours)
+    if pending is not None and pending.source not in (None, source_key):
+        pending.flush(connection)  # kept blocks are of one source
+    keys = (batch.series << 32) | batch.hours
+    _merge_partial_hours(connection, batch, keys, source_key, pending)
+    sums = np.stack([batch.good_sums, batch.total_sums], axis=1)
+    if pending is None:
+        write_blocks(connection, keys, batch.counts, batch.masks.tolist(), source_key)
+        day_keys, hourly = _day_rows(connection, keys, sums, source_key, {})
+        write_days(connection, day_keys, hourly)
+        return int(series_a.size)
+    complete = batch.masks == FULL_MASK
+    if bool(complete.all()):
+        write_blocks(connection, keys, batch.counts, batch.masks.tolist(), source_key)
+    elif bool(complete.any()):
+        write_blocks(connection, keys[complete], batch.counts[complete],
+                     batch.masks[complete].tolist(), source_key)  # fmt: skip
+    day_keys, hourly = _day_rows(connection, keys, sums, source_key, pending.days)
+    # Only now, with every statement done, what is kept changes (a failed write keeps none).
+    kept = pending.blocks
+    for key in keys[complete].tolist():
+        kept.pop(key, None)
+    partial = np.flatnonzero(~complete)
+    for index, key in zip(partial.tolist(), keys[partial].tolist(), strict=True):
+        kept[key] = (batch.counts[index], int(batch.masks[index]))
+    pending.source = source_key
+    pending.days.update(zip(day_keys.tolist(), hourly, strict=True))
+    if len(pending) > MAX_KEPT:
+        pending.flush(connection)
     return int(series_a.size)
 
 
 def _merge_partial_hours(
-    connection: sqlite3.Connection, batch: blocks.BlockBatch, source_key: int
+    connection: sqlite3.Connection,
+    batch: blocks.BlockBatch,
+    keys: Int64Array,
+    source_key: int,
+    pending: PendingCounts | None,
 ) -> None:
-    """Merge stored blocks into the batch's blocks that do not send their whole hour."""
+    """Merge what is stored — kept back by this transaction, else in the table — into the
+    batch's blocks that do not send their whole hour."""
     partial = batch.masks != FULL_MASK
     if not bool(partial.any()):
         return
-    keys = ((batch.series << 32) | batch.hours)[partial]
-    rows = connection.execute(_STORED_BLOCKS, (json.dumps(keys.tolist()), source_key))
-    found = rows.fetchall()
-    if not found:
+    wanted = keys[partial]
+    kept = pending.blocks if pending is not None else {}
+    found_keys: list[int] = []
+    found_counts: list[Int64Array] = []
+    found_masks: list[int] = []
+    if kept:
+        for key in wanted.tolist():
+            block = kept.get(key)
+            if block is not None:
+                found_keys.append(key)
+                found_counts.append(block[0])
+                found_masks.append(block[1])
+        if found_keys:
+            wanted = np.setdiff1d(wanted, np.asarray(found_keys, dtype=np.int64))
+    rows = (
+        connection.execute(_STORED_BLOCKS, (json.dumps(wanted.tolist()), source_key)).fetchall()
+        if wanted.size
+        else []
+    )
+    if rows:
+        series_ids, hours, blobs, masks = zip(*rows, strict=True)
+        stored_keys = (np.asarray(series_ids, dtype=np.int64) << 32) | np.asarray(
+            hours, dtype=np.int64
+        )
+        found_keys.extend(stored_keys.tolist())
+        found_counts.extend(blocks.decode_blocks(blobs))
+        found_masks.extend(int(mask) for mask in masks)
+    if not found_keys:
         return
-    series_ids, hours, blobs, masks = zip(*found, strict=True)
-    stored = (np.asarray(series_ids, dtype=np.int64) << 32) | np.asarray(hours, dtype=np.int64)
+    stored = np.asarray(found_keys, dtype=np.int64)
     order = np.argsort(stored)
     blocks.merge_stored(
         batch,
         stored[order],
-        blocks.decode_blocks(blobs)[order],
-        np.asarray(masks, dtype=np.int64)[order],
+        np.stack(found_counts)[order],
+        np.asarray(found_masks, dtype=np.int64)[order],
     )
 
 
-def _refresh_days(connection: sqlite3.Connection, hour_keys: Int64Array) -> None:
-    """Recompute the touched hours (sorted ``series << 32 | hour`` keys) in ``day_counts``.
+def _day_rows(
+    connection: sqlite3.Connection,
+    hour_keys: Int64Array,
+    sums: Int64Array,
+    source_key: int,
+    kept: dict[int, Int64Array],
+) -> tuple[Int64Array, Int64Array]:
+    """The day rows of the touched hours (sorted ``series << 32 | hour`` keys) with those
+    hours recomputed: (day keys, hourly sums of shape (days, 2, 24)).
 
-    Each touched hour is summed again over all sources from ``minute_blocks``; the other
-    hours of the day keep their stored sums; the day totals are the sum of the 24 hours.
+    ``sums`` are this source's new (good, total) per touched hour; other sources' sums of
+    those hours are read only when the store has another source. The other hours of each
+    day keep their sums — from ``kept`` (day rows this transaction kept back), else read.
     """
     series = hour_keys >> 32
     hours = hour_keys & 0xFFFF_FFFF
     day_keys = np.unique((series << 32) | (hours // HOURS_PER_DAY))
     hourly = np.zeros((day_keys.size, 2, HOURS_PER_DAY), dtype=np.int64)
-    stored_days = connection.execute(_DAY_ROWS, (json.dumps(day_keys.tolist()),)).fetchall()
-    if stored_days:
-        day_series, days, blobs = zip(*stored_days, strict=True)
-        at = np.searchsorted(
-            day_keys,
-            (np.asarray(day_series, dtype=np.int64) << 32) | np.asarray(days, dtype=np.int64),
+    wanted = day_keys
+    if kept:
+        hit = [(index, kept[key]) for index, key in enumerate(day_keys.tolist()) if key in kept]
+        if hit:
+            found = np.fromiter((index for index, _ in hit), dtype=np.int64, count=len(hit))
+            hourly[found] = np.stack([row for _, row in hit])
+            missing = np.ones(day_keys.size, dtype=bool)
+            missing[found] = False
+            wanted = day_keys[missing]
+    if wanted.size:
+        stored_days = connection.execute(_DAY_ROWS, (json.dumps(wanted.tolist()),)).fetchall()
+        if stored_days:
+            day_series, days, blobs = zip(*stored_days, strict=True)
+            at = np.searchsorted(
+                day_keys,
+                (np.asarray(day_series, dtype=np.int64) << 32) | np.asarray(days, dtype=np.int64),
+            )
+            hourly[at] = blocks.decode_blocks(blobs, HOURS_PER_DAY)
+    sums = sums.copy()
+    if _has_other_sources(connection, source_key):
+        others = rows_array(
+            connection.execute(
+                _OTHER_HOUR_SUMS, (json.dumps(hour_keys.tolist()), source_key)
+            ).fetchall(),
+            4,
         )
-        hourly[at] = blocks.decode_blocks(blobs, HOURS_PER_DAY)
-    found = rows_array(
-        connection.execute(_HOUR_SUMS, (json.dumps(hour_keys.tolist()),)).fetchall(), 4
-    )
-    sums = np.zeros((hour_keys.size, 2), dtype=np.int64)
-    hour_of_row = np.searchsorted(hour_keys, (found[:, 0] << 32) | found[:, 1])
-    if np.unique(hour_of_row).size == hour_of_row.size:
-        sums[hour_of_row] = found[:, 2:]
-    else:  # several sources in one hour add up
-        np.add.at(sums, hour_of_row, found[:, 2:])
+        np.add.at(sums, np.searchsorted(hour_keys, (others[:, 0] << 32) | others[:, 1]),
+                  others[:, 2:])  # fmt: skip
     day_of_hour = np.searchsorted(day_keys, (series << 32) | (hours // HOURS_PER_DAY))
     hourly[day_of_hour, :, hours % HOURS_PER_DAY] = sums
-    totals = hourly.sum(axis=2)
-    connection.executemany(
-        _UPSERT_DAY,
-        zip(
-            (day_keys >> 32).tolist(),
-            (day_keys & 0xFFFF_FFFF).tolist(),
-            totals[:, 0].tolist(),
-            totals[:, 1].tolist(),
-            blocks.encode_blocks(hourly),
-            strict=True,
-        ),
-    )
+    return day_keys, hourly
+
+
+def _has_other_sources(connection: sqlite3.Connection, source_key: int) -> bool:
+    """Whether any other source ever wrote counts (then hours may hold several sources)."""
+    row = connection.execute(
+        "SELECT EXISTS (SELECT 1 FROM sources WHERE id != ?)", (source_key,)
+    ).fetchone()
+    return bool(row[0])
 
 
 def add_counts(

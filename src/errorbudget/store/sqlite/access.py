@@ -23,6 +23,11 @@ transactions: the outermost level is one ``BEGIN IMMEDIATE … COMMIT`` (or ``RO
 an exception), nested levels are savepoints, so a write that fails inside a caller's
 transaction undoes only itself and the caller decides about the rest.
 
+**The revision and the log.** A transaction that wrote something a status depends on
+moves the store's revision (``schema.bump_revision``) just before its ``COMMIT``; a commit
+then asks the ``Checkpointer`` to copy the write-ahead log into the file soon, in its own
+thread, so no commit has to checkpoint while it holds the write lock.
+
 Every sqlite3 error leaves as ``StoreError`` (``raise … from exc``) with a sentence that
 names the store file; a lock held by another writer as ``StoreBusyError``.
 """
@@ -33,32 +38,21 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 from errorbudget.errors import StoreBusyError, StoreError
-from errorbudget.store import locking, schema
-from errorbudget.store.connections import ReaderPool
-from errorbudget.store.locking import WriterInfo
+from errorbudget.records import DEFAULT_LOCK_TIMEOUT, LockWaiter, WriterInfo
+from errorbudget.store.sqlite import locking, schema
+from errorbudget.store.sqlite.checkpointer import Checkpointer
+from errorbudget.store.sqlite.connections import ReaderPool
+from errorbudget.store.sqlite.pending import PendingCounts
 
 MEMORY = ":memory:"
-DEFAULT_LOCK_TIMEOUT = 30.0
-"""Seconds a writer waits for the write lock before StoreBusyError (the CLI's default)."""
 BUSY_SLICE = 0.25
 """SQLite's busy handler waits this long per attempt; between attempts the writer checks
 its deadline and reports progress (``on_wait``)."""
-
-
-class LockWaiter(Protocol):
-    """Told while a write waits for another connection's write lock (the CLI shows it)."""
-
-    def waiting(self, holder: WriterInfo | None, waited: float) -> None:
-        """Still waiting after ``waited`` seconds; ``holder`` if it announced itself."""
-
-    def acquired(self, waited: float) -> None:
-        """The lock was taken after ``waited`` seconds of waiting."""
 
 
 def open_writer(path: str | Path, lock_timeout: float) -> Access:
@@ -119,16 +113,24 @@ class Access:
         self._readers = (
             ReaderPool(path, label, busy_timeout=max(lock_timeout, 1.0)) if path else None
         )
-        self.generation = 0
-        """Bumped by every committed write that can change a status."""
-        self._changed = False  # the open transaction made such a write
-        self._data_version = 0  # the writer connection's last PRAGMA data_version
+        self.pending = PendingCounts()
+        """Counts the open transaction's writes kept back (``pending.py``)."""
+        self._checkpointer = Checkpointer(path, self._checkpoint_writer) if path else None
+        self._kept = schema.user_version(connection) >= schema.REVISION_SCHEMA
+        """Whether the file keeps the revision (always, once migrated; an older errorbudget
+        emulated in a test may run without it, then it is counted in this process)."""
+        self._revision = schema.read_revision(connection) if self._kept else 0
+        """The revision this process last committed or read (``revision()``)."""
+        self._changed = False  # the open transaction made a write that can change a status
         self._owner: int | None = None  # the thread of the open transaction, if any
         self._depth = 0
         self._announced: WriterInfo | None = None
 
     def close(self) -> None:
         """Close the connections (idempotent); the WAL is checkpointed by SQLite."""
+        if self._checkpointer is not None:
+            # First, outside the lock: a checkpoint under way may be waiting for it.
+            self._checkpointer.close()
         with self._lock:
             if self.connection is None:
                 return
@@ -184,12 +186,19 @@ class Access:
             self._lock.release()
 
     @contextmanager
-    def writing(self, doing: str) -> Iterator[sqlite3.Connection]:
+    def writing(self, doing: str, *, counts: bool = False) -> Iterator[sqlite3.Connection]:
         """The writer connection inside one transaction level, for at most
-        ``lock_timeout`` seconds of waiting for the locks."""
+        ``lock_timeout`` seconds of waiting for the locks. ``counts``: a counts write that
+        may add to what the transaction keeps back (anything else writes that first)."""
         deadline = time.monotonic() + self.lock_timeout
-        with self.using(doing, deadline) as connection, self._level(connection, doing, deadline):
+        with (
+            self.using(doing, deadline) as connection,
+            self._level(connection, doing, deadline, counts=counts),
+        ):
             yield connection
+
+    def _checkpoint_writer(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self.using("checkpoint the write-ahead log")
 
     def mark_changed(self) -> None:
         """The open transaction wrote something that can change a status."""
@@ -229,10 +238,21 @@ class Access:
             self.on_wait.acquired(time.monotonic() - began)
 
     @contextmanager
-    def _level(self, connection: sqlite3.Connection, doing: str, deadline: float) -> Iterator[None]:
-        """One transaction level: BEGIN IMMEDIATE at the outside, a savepoint inside."""
+    def _level(
+        self, connection: sqlite3.Connection, doing: str, deadline: float, *, counts: bool
+    ) -> Iterator[None]:
+        """One transaction level: BEGIN IMMEDIATE at the outside, a savepoint inside.
+
+        Counts kept back (``pending``) belong to the level that was open when they were
+        kept (``pending.level``): written before any other level opens, dropped when their
+        level rolls back, handed to the level around theirs when it ends."""
         depth = self._depth
         savepoint = f"errorbudget_{depth}"
+        pending = self.pending
+        if pending and (not counts or pending.level != depth):
+            pending.flush(connection)
+        if counts:
+            pending.level = depth
         if depth == 0:
             self._begin(connection, doing, deadline)
             self._changed = False
@@ -247,6 +267,8 @@ class Access:
             yield
         except BaseException:
             self._depth = depth
+            if pending.level > depth or depth == 0:
+                pending.clear()  # kept by the level rolled back
             try:
                 if connection.in_transaction:  # SQLite may have rolled back already
                     if depth == 0:
@@ -256,45 +278,51 @@ class Access:
                         connection.execute(f"RELEASE {savepoint}")
             finally:
                 if depth == 0:
-                    self._end(committed=False)
+                    self._end()
             raise
         self._depth = depth
         if depth:
             connection.execute(f"RELEASE {savepoint}")
+            pending.level = min(pending.level, depth)
             return
         try:
+            pending.flush(connection)
+            revision = None
+            if self._changed:
+                revision = schema.bump_revision(connection) if self._kept else self._revision + 1
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
-            self._end(committed=False)
+            self._end()
             raise
-        self._end(committed=True)
+        if revision is not None:
+            self._revision = revision  # after the commit: a reader never caches the old data
+        self._end()
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
 
-    def _end(self, *, committed: bool) -> None:
-        if committed and self._changed:
-            self.generation += 1  # after the commit: a reader never caches the old data
+    def _end(self) -> None:
         self._changed = False
+        self.pending.clear()  # written before a commit; dropped with a rollback
         if self._announced is not None and self.path is not None:
             locking.withdraw(self.path, self._announced)
             self._announced = None
 
-    def data_version(self) -> int:
-        """The writer connection's ``PRAGMA data_version`` (moves when another connection
-        commits). Never waits: while this process writes, the last value read."""
-        if self._lock.acquire(blocking=False):
-            try:
-                if self.connection is None:
-                    raise StoreError(f"cannot read the data version: the store {self.label} "
-                                     "is closed")  # fmt: skip
-                try:
-                    row = self.connection.execute("PRAGMA data_version").fetchone()
-                except sqlite3.Error as exc:
-                    raise self.error("read the data version", exc) from exc
-                self._data_version = int(row[0])
-            finally:
-                self._lock.release()
-        return self._data_version
+    def revision(self) -> int:
+        """The store's revision as last committed, by this process or another one: read on
+        a read connection, which never waits for a writer. In memory (one connection, this
+        process the only writer) the one this process committed last."""
+        if self._readers is None or not self._kept:
+            return self._revision
+        if self.connection is None:
+            raise StoreError(f"cannot read the revision: the store {self.label} is closed")
+        try:
+            with self._readers.connection() as connection:
+                self._revision = schema.read_revision(connection)
+        except sqlite3.Error as exc:
+            raise self.error("read the revision", exc) from exc
+        return self._revision
 
     # --- readers ---------------------------------------------------------------------------
 
@@ -306,6 +334,8 @@ class Access:
         if self._readers is None or self.in_transaction:
             with self.using(doing) as connection:
                 if self._depth or connection.in_transaction:
+                    if self.pending:
+                        self.pending.flush(connection)  # the transaction reads its own writes
                     yield connection
                     return
                 connection.execute("BEGIN")

@@ -6,50 +6,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast
 
 from errorbudget.errors import StoreError
-from errorbudget.store.changes import labels_json, required_text, timestamp
-from errorbudget.store.records import audit
+from errorbudget.records import ANNOTATION_KINDS, Annotation, AnnotationKind, StoredResponse
+from errorbudget.store.sqlite.audit import audit
+from errorbudget.store.sqlite.changes import labels_json, required_text, timestamp
 
 Clock = Callable[[], datetime]
-
-AnnotationKind = Literal["deploy", "config", "model", "incident", "other"]
-ANNOTATION_KINDS: tuple[str, ...] = get_args(AnnotationKind)
-
-
-@dataclass(frozen=True, slots=True)
-class Annotation:
-    """A marker on the timeline (deploy, config or model change, incident, …).
-
-    ``service``, ``slo`` and ``segment`` say what it concerns (None / empty: everything);
-    ``change_id`` links an annotation written when a change shipped.
-    """
-
-    id: int
-    at: datetime
-    kind: AnnotationKind
-    service: str | None
-    slo: str | None
-    segment: dict[str, str]
-    text: str
-    created_by: str
-    created_at: datetime
-    change_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredResponse:
-    """The result of an earlier write sent with the same idempotency key."""
-
-    request: str
-    body_sha256: str
-    status_code: int
-    response: dict[str, Any]
-    created_at: datetime
-
 
 # --- annotations -----------------------------------------------------------------------------
 

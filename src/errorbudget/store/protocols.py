@@ -1,0 +1,435 @@
+"""What the rest of errorbudget asks of a store, as small protocols.
+
+Each protocol is one concern, so a service names only what it uses (ingest and the sources
+need ``CountsWriter``; the evaluation ``CountsReader`` and ``Revisions``; the changes
+service ``ChangeRecords`` and ``AuditLog``) and a backend is anything that has the methods
+(structural typing: no base class to inherit). ``Store`` is all of them together, which is
+what ``open_store`` returns and what the backends' shared tests hold each backend to
+(``tests/unit/test_store_protocol.py``, parametrised by backend).
+
+- ``CountsWriter`` / ``CountsReader``: 1-minute good/total counts per series, written
+  idempotently per (series, minute, source), read as sums over ranges or minute arrays.
+- ``Revisions``: a counter every write transaction that can change a status moves, in the
+  same transaction as the write. Whatever is computed from the store is cached under it;
+  it replaces SQLite's ``PRAGMA data_version`` (which no other database has), and a
+  second server process sees the first one's writes move it.
+- ``Transactions``: ``with store.transaction():`` makes writes commit together or not at
+  all (nested levels undo only themselves).
+- ``ExclusionRecords``, ``AnnotationRecords``, ``SourceHealthRecords``: the records applied
+  at evaluation or shown beside it; ``ChangeRecords``: changes and their approvals;
+  ``AuditLog``: the chained audit log and the gate snapshots its entries reference.
+- ``StoreLifecycle``: naming the store in messages, waiting for its write lock, closing.
+
+What comes next fits the same way: alert state (per series and rule: firing since,
+resolved at), notification deliveries (per alert and receiver: attempts, outcome) and
+leader leases (one holder per job among ``serve`` replicas, with an expiry) are one more
+protocol each here, implemented by each backend in its own package (``store/sqlite/``
+today, a PostgreSQL backend as ``store/postgres/``), and added to ``Store``.
+
+The records taken and returned are the domain's (``errorbudget.records``,
+``errorbudget.model``), never a backend's row types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+import numpy as np
+import numpy.typing as npt
+
+from errorbudget.model import DataIssue, DataIssueKind, Exclusion, Minute, SegmentKey, SourceHealth
+from errorbudget.records import (
+    Annotation,
+    Approval,
+    AuditEntry,
+    AuditQuery,
+    ChainReport,
+    Change,
+    ChangeStatus,
+    EncodedSnapshot,
+    FoundIssue,
+    LockWaiter,
+    ReviewDecision,
+    SavedSnapshot,
+    SeriesInfo,
+    StoredResponse,
+)
+
+Clock = Callable[[], datetime]
+"""Stamps records (a write may bring its own, e.g. a simulated "now")."""
+
+
+class Transactions(Protocol):
+    """Writes that commit together or not at all."""
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the calling thread has a transaction (or a write) open."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[Any]:
+        """All writes inside commit together or not at all; nesting is allowed (an inner
+        level that fails undoes only itself)."""
+        ...
+
+
+class Revisions(Protocol):
+    """The store's revision: the cache key of everything computed from it."""
+
+    def revision(self) -> int:
+        """A number that every committed write transaction that can change a status
+        (counts, series, exclusions, data issues) has moved, whichever process wrote.
+        Never waits for a writer; a write moves it when it commits, so something computed
+        from data about to change is never cached under the new revision."""
+        ...
+
+
+class CountsWriter(Protocol):
+    """Writing 1-minute counts: what ingest and every source write through."""
+
+    def series_ids(
+        self, slo: str, segments: Sequence[SegmentKey], create: bool = True
+    ) -> list[int]:
+        """Stable ids of ``slo``'s series for ``segments``, in order; missing ones are
+        created unless ``create`` is false (then NotFoundError)."""
+        ...
+
+    def write_counts(
+        self,
+        series: npt.ArrayLike,
+        minutes: npt.ArrayLike,
+        good: npt.ArrayLike,
+        total: npt.ArrayLike,
+        source: str = "ingest",
+    ) -> int:
+        """Store counts idempotently (a re-sent (series, minute, source) replaces the
+        stored one, minutes not sent keep theirs, sources add up in reads); return the
+        rows written. StoreError, nothing written, on a bad row."""
+        ...
+
+    def add_counts(
+        self,
+        series: npt.ArrayLike,
+        minutes: npt.ArrayLike,
+        good: npt.ArrayLike,
+        total: npt.ArrayLike,
+        source: str,
+    ) -> int:
+        """Add counts to what ``source`` stored for the same (series, minute), in one
+        exclusive transaction; return the rows written."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[Any]: ...
+
+
+class CountsReader(Protocol):
+    """Reading counts: sums over ranges for many series at once, minute arrays, bounds."""
+
+    def list_series(self, slo: str | None = None) -> list[SeriesInfo]: ...
+
+    def sums(
+        self, series: Sequence[int], intervals: Sequence[tuple[Minute, Minute]]
+    ) -> npt.NDArray[np.float64]:
+        """Good and total sums over ``[start, end)`` intervals: shape (series, intervals,
+        2), summed over sources; empty intervals give 0."""
+        ...
+
+    def minute_arrays(
+        self, series: Sequence[int], start: Minute, end: Minute
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Per-minute good and total, each shaped (series, end - start); zeros where none."""
+        ...
+
+    def data_bounds(self, series: Sequence[int] | None = None) -> tuple[Minute, Minute] | None:
+        """(first minute with data, last minute with data + 1) of ``series`` (None = all)."""
+        ...
+
+    def series_bounds(self, series: Sequence[int]) -> list[tuple[Minute, Minute] | None]:
+        """``data_bounds`` of each series, in order, in one read."""
+        ...
+
+
+class ExclusionRecords(Protocol):
+    """Exclusions as proposals, approved or rejected by a reviewer, revocable."""
+
+    def propose_exclusion(
+        self,
+        *,
+        slo: str,
+        start: Minute,
+        end: Minute,
+        category: str,
+        reason: str,
+        proposed_by: str,
+        segment: dict[str, str] | None = None,
+        service: str | None = None,
+    ) -> Exclusion: ...
+
+    def review_exclusion(
+        self,
+        exclusion_id: int,
+        *,
+        reviewer: str,
+        role: str,
+        decision: ReviewDecision,
+        comment: str = "",
+    ) -> Exclusion: ...
+
+    def list_exclusions(
+        self, *, include_revoked: bool = False, statuses: Sequence[str] | None = None
+    ) -> list[Exclusion]: ...
+
+    def get_exclusion(self, exclusion_id: int) -> Exclusion: ...
+
+    def revoke_exclusion(self, exclusion_id: int, *, revoked_by: str, reason: str) -> Exclusion: ...
+
+
+class AnnotationRecords(Protocol):
+    """Timeline annotations, and the results of writes sent with an idempotency key."""
+
+    def add_annotation(
+        self,
+        *,
+        at: datetime,
+        kind: str,
+        text: str,
+        created_by: str,
+        service: str | None = None,
+        slo: str | None = None,
+        segment: Mapping[str, str] | None = None,
+        change_id: int | None = None,
+        clock: Clock | None = None,
+    ) -> Annotation: ...
+
+    def list_annotations(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        service: str | None = None,
+        slo: str | None = None,
+        kinds: Sequence[str] | None = None,
+        limit: int = 1000,
+    ) -> list[Annotation]: ...
+
+    def stored_response(self, actor: str, key: str) -> StoredResponse | None: ...
+
+    def store_response(
+        self,
+        *,
+        actor: str,
+        key: str,
+        request: str,
+        body_sha256: str,
+        status_code: int,
+        response: Mapping[str, object],
+    ) -> None: ...
+
+
+class SourceHealthRecords(Protocol):
+    """Each source's collection runs, and the ranges of data it knows to be broken."""
+
+    def record_source_run(
+        self,
+        source: str,
+        *,
+        started_at: datetime,
+        finished_at: datetime,
+        ok: bool,
+        error: str | None = None,
+        collected_through: Minute | None = None,
+        calls: int = 0,
+        failed_calls: int = 0,
+    ) -> int: ...
+
+    def source_health(self) -> list[SourceHealth]: ...
+
+    def add_data_issue(
+        self,
+        *,
+        source: str,
+        slo: str,
+        segment: Mapping[str, str],
+        start: Minute,
+        end: Minute,
+        kind: DataIssueKind,
+        detail: str,
+    ) -> int: ...
+
+    def resolve_data_issues(self, *, source: str, slo: str, start: Minute, end: Minute) -> int: ...
+
+    def sync_data_issues(
+        self,
+        *,
+        source: str,
+        slo: str,
+        start: Minute,
+        end: Minute,
+        found: Iterable[FoundIssue],
+    ) -> tuple[int, int]: ...
+
+    def list_data_issues(
+        self,
+        *,
+        start: Minute | None = None,
+        end: Minute | None = None,
+        include_resolved: bool = False,
+        source: str | None = None,
+        slo: str | None = None,
+    ) -> list[DataIssue]: ...
+
+
+class ChangeRecords(Protocol):
+    """Changes asking to ship, their gate decisions and their reviews."""
+
+    def add_change(
+        self,
+        *,
+        service: str,
+        slos: Sequence[str],
+        segment: Mapping[str, str] | None,
+        change_type: str,
+        risk: str,
+        title: str,
+        description: str,
+        submitted_by: str,
+        estimated_impact: float,
+        impact_basis: Mapping[str, object],
+        decision: str,
+        snapshot: Sequence[Mapping[str, object]],
+        clock: Clock | None = None,
+    ) -> Change: ...
+
+    def get_change(self, change_id: int) -> Change: ...
+
+    def list_changes(
+        self,
+        *,
+        status: Sequence[str] | None = None,
+        service: str | None = None,
+        change_type: str | None = None,
+        limit: int = 100,
+    ) -> list[Change]: ...
+
+    def set_change_status(
+        self,
+        change_id: int,
+        *,
+        status: ChangeStatus,
+        allowed_from: Sequence[ChangeStatus],
+        actor: str,
+        action: str,
+        details: Mapping[str, object] | None = None,
+        shipped_at: datetime | None = None,
+        clock: Clock | None = None,
+        records: Sequence[tuple[str, int]] = (),
+    ) -> Change: ...
+
+    def set_change_decision(
+        self,
+        change_id: int,
+        *,
+        decision: str,
+        snapshot: Sequence[Mapping[str, object]],
+        clock: Clock | None = None,
+    ) -> Change: ...
+
+    def add_approval(
+        self,
+        change_id: int,
+        *,
+        approver: str,
+        role: str,
+        decision: ReviewDecision,
+        comment: str = "",
+        clock: Clock | None = None,
+    ) -> Approval: ...
+
+    def list_approvals(self, change_id: int) -> list[Approval]: ...
+
+    def change_problems(self, change_id: int) -> list[str]: ...
+
+
+class AuditLog(Protocol):
+    """The append-only, chained audit log and the gate snapshots it references."""
+
+    def audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        subject: str,
+        details: Mapping[str, object],
+        records: Sequence[tuple[str, int]] = (),
+    ) -> int: ...
+
+    def save_snapshot(self, snapshot: EncodedSnapshot) -> SavedSnapshot: ...
+
+    def snapshots(
+        self, ids: Iterable[int], expected: Mapping[int, str] | None = None
+    ) -> tuple[dict[int, list[Any]], dict[int, str]]: ...
+
+    def audit_log(self, query: AuditQuery | None = None, **filters: Any) -> list[AuditEntry]: ...
+
+    def check_audit_entries(self, ids: Iterable[int]) -> dict[int, str]: ...
+
+    def verify_chain(self, anchor: tuple[int, str] | None = None) -> ChainReport: ...
+
+
+class StoreLifecycle(Protocol):
+    """Naming the store, waiting for its write lock, maintenance and closing."""
+
+    @property
+    def label(self) -> str:
+        """How error messages name this store (a file path, ``in memory``, a URL)."""
+        ...
+
+    @property
+    def schema_version(self) -> int: ...
+
+    @property
+    def lock_timeout(self) -> float: ...
+
+    def set_lock_timeout(self, seconds: float) -> None: ...
+
+    @property
+    def on_wait(self) -> LockWaiter | None: ...
+
+    @on_wait.setter
+    def on_wait(self, waiter: LockWaiter | None) -> None: ...
+
+    def checkpoint(self) -> None:
+        """Background upkeep a server runs now and then (SQLite: copy the write-ahead log
+        into the file); nothing where a backend needs none."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+
+class Store(
+    CountsWriter,
+    CountsReader,
+    Revisions,
+    Transactions,
+    ExclusionRecords,
+    AnnotationRecords,
+    SourceHealthRecords,
+    ChangeRecords,
+    AuditLog,
+    StoreLifecycle,
+    Protocol,
+):
+    """Everything a store does: what ``open_store`` returns and every backend implements."""

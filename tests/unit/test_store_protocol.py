@@ -1,0 +1,171 @@
+"""The store protocols (``errorbudget.store.protocols``), held against every backend.
+
+Parametrised by ``store_backends.BACKENDS``: what any backend must do with counts, the
+revision that keys every cached evaluation, transactions and the records. A second backend
+passes these by being added there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import chain
+from pathlib import Path
+
+import pytest
+
+from errorbudget.records import encode_snapshot
+from errorbudget.store import Store
+from store_backends import BACKENDS, open_backend
+
+T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+M0 = int(T0.timestamp()) // 60
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with open_backend(request.param, tmp_path, clock=lambda: T0) as opened:
+        yield opened
+
+
+def test_counts_are_written_idempotently_per_source_and_sources_add_up(store: Store) -> None:
+    [series] = store.series_ids("calls", [(("queue", "q1"),)])
+    assert store.write_counts([series, series], [M0, M0 + 1], [8, 9], [10, 10]) == 2
+    store.write_counts([series], [M0], [7], [10])  # a re-sent minute replaces the stored one
+    store.write_counts([series], [M0], [1], [2], source="genesys")
+    assert store.sums([series], [(M0, M0 + 2), (M0, M0 + 1)]).tolist() == [
+        [[17.0, 22.0], [8.0, 12.0]]
+    ]
+    store.add_counts([series], [M0 + 1], [1], [1], source="ingest")
+    good, total = store.minute_arrays([series], M0, M0 + 3)
+    assert good.tolist() == [[8.0, 10.0, 0.0]] and total.tolist() == [[12.0, 11.0, 0.0]]
+    assert store.data_bounds([series]) == (M0, M0 + 2)
+    assert store.series_bounds([series]) == [(M0, M0 + 2)]
+    assert [(s.slo, s.segment) for s in store.list_series()] == [("calls", (("queue", "q1"),))]
+
+
+def test_the_revision_moves_with_every_write_a_status_depends_on(store: Store) -> None:
+    seen = [store.revision()]
+
+    def moved() -> bool:
+        seen.append(store.revision())
+        return seen[-1] > seen[-2]
+
+    [series] = store.series_ids("calls", [(("queue", "q1"),)])
+    assert moved()
+    store.write_counts([series], [M0], [9], [10])
+    assert moved()
+    store.add_counts([series], [M0], [1], [1], source="ingest")
+    assert moved()
+    pending = store.propose_exclusion(
+        slo="calls", start=M0, end=M0 + 5, category="maintenance", reason="r", proposed_by="olga"
+    )
+    assert not moved()  # a pending exclusion does not count yet
+    store.review_exclusion(pending.id, reviewer="vera", role="approver", decision="approve")
+    assert moved()
+    store.revoke_exclusion(pending.id, revoked_by="vera", reason="done")
+    assert moved()
+    store.add_data_issue(source="genesys", slo="calls", segment={}, start=M0, end=M0 + 1,
+                         kind="gap", detail="missing")  # fmt: skip
+    assert moved()
+    assert store.resolve_data_issues(source="genesys", slo="calls", start=M0, end=M0 + 1) == 1
+    assert moved()
+
+
+def test_records_and_the_audit_log_leave_the_revision_alone(store: Store) -> None:
+    """Gate decisions, changes, annotations and source runs change no status: keeping the
+    revision still keeps every cached evaluation (a pipeline asks the gate many times a
+    second; a source records a run every minute)."""
+    version = store.revision()
+    saved = store.save_snapshot(encode_snapshot([{"slo": "calls", "remaining": 0.5}]))
+    details = {"snapshot_id": saved.id}
+    store.audit(actor="ci", action="gate.decision", subject="billing", details=details,
+                records=[("gate_snapshots", saved.id)])  # fmt: skip
+    change = store.add_change(
+        service="billing", slos=[], segment=None, change_type="feature", risk="low",
+        title="t", description="", submitted_by="olga", estimated_impact=0.0,
+        impact_basis={}, decision="allow", snapshot=[],
+    )  # fmt: skip
+    store.add_approval(change.id, approver="vera", role="approver", decision="approve")
+    store.add_annotation(at=T0, kind="deploy", text="v2", created_by="olga")
+    store.record_source_run("genesys", started_at=T0, finished_at=T0 + timedelta(seconds=1),
+                            ok=True)  # fmt: skip
+    assert store.revision() == version
+    assert store.verify_chain().ok and store.change_problems(change.id) == []
+
+
+def test_a_transaction_moves_the_revision_once_when_it_commits(store: Store) -> None:
+    [series] = store.series_ids("calls", [(("queue", "q1"),)])
+    version = store.revision()
+    with store.transaction():
+        store.write_counts([series], [M0], [9], [10])
+        store.write_counts([series], [M0 + 1], [9], [10])
+        assert store.in_transaction
+    assert store.revision() == version + 1
+
+
+def test_a_transaction_that_fails_writes_nothing_and_keeps_the_revision(store: Store) -> None:
+    [series] = store.series_ids("calls", [(("queue", "q1"),)])
+    version = store.revision()
+    with pytest.raises(RuntimeError), store.transaction():
+        store.write_counts([series], [M0], [9], [10])
+        raise RuntimeError("the rest of the file was bad")
+    assert store.revision() == version
+    assert store.sums([series], [(M0, M0 + 1)]).tolist() == [[[0.0, 0.0]]]
+    assert not store.in_transaction
+
+
+def _hour_split_batches(series: list[int], start: int, minutes: int, cut: int) -> list[tuple]:  # type: ignore[type-arg]
+    """Time-ordered rows of ``series`` over ``minutes``, cut every ``cut`` minutes (so
+    batches end inside hours and days, as an ingest's parsed batches do)."""
+    batches = []
+    for first in range(start, start + minutes, cut):
+        span = range(first, min(first + cut, start + minutes))
+        rows = [(s, m, (m * 7 + s) % 5, 5 + (m + s) % 3) for m in span for s in series]
+        batches.append(tuple(map(list, zip(*rows, strict=True))))
+    return batches
+
+
+def test_a_transaction_of_many_writes_stores_what_one_write_would(store: Store) -> None:
+    """Batches that split hours and days, in one transaction: the same sums, minutes and
+    bounds as the same rows written at once (to a twin SLO); the transaction's own reads
+    see its writes."""
+    segments = [(("queue", f"q{i}"),) for i in range(3)]
+    series = store.series_ids("calls", segments)
+    twins = store.series_ids("calls-at-once", segments)
+    start = (M0 // 1440) * 1440 - 100  # crosses a UTC midnight
+    batches = _hour_split_batches(series, start, 1500, 37)
+    with store.transaction():
+        for index, (ids, minutes, good, total) in enumerate(batches):
+            store.write_counts(ids, minutes, good, total)
+            if index == 5:  # a read inside the transaction sees the batches so far
+                got = store.sums(series, [(start, start + 37 * 6)])
+                assert got[:, 0, 1].sum() == sum(sum(b[3]) for b in batches[:6])
+        store.write_counts([series[0]], [start + 3], [1], [1], source="genesys")
+    at_once = [list(chain.from_iterable(b[i] for b in batches)) for i in range(4)]
+    twin_of = dict(zip(series, twins, strict=True))
+    store.write_counts([twin_of[s] for s in at_once[0]], *at_once[1:])
+    store.write_counts([twins[0]], [start + 3], [1], [1], source="genesys")
+    windows = [(start, start + 1500), (start + 50, start + 130), (start + 100, start + 1000)]
+    assert store.sums(series, windows).tolist() == store.sums(twins, windows).tolist()
+    for mine, twin in zip(
+        store.minute_arrays(series, start, start + 1500),
+        store.minute_arrays(twins, start, start + 1500),
+        strict=True,
+    ):
+        assert mine.tolist() == twin.tolist()
+    assert store.series_bounds(series) == store.series_bounds(twins)
+
+
+def test_a_nested_level_that_fails_takes_its_counts_with_it(store: Store) -> None:
+    [series] = store.series_ids("calls", [(("queue", "q1"),)])
+    hour = (M0 // 60) * 60
+    with store.transaction():
+        store.write_counts([series], [hour], [1], [2])  # a partial hour
+        with pytest.raises(RuntimeError), store.transaction():
+            store.write_counts([series], [hour + 1], [3], [4])
+            raise RuntimeError("undo this level only")
+        store.write_counts([series], [hour + 2], [5], [6])
+    good, total = store.minute_arrays([series], hour, hour + 3)
+    assert good.tolist() == [[1.0, 0.0, 5.0]] and total.tolist() == [[2.0, 0.0, 6.0]]
+    assert store.sums([series], [(hour, hour + 60)]).tolist() == [[[6.0, 8.0]]]
