@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,9 +33,11 @@ SLOS = 100
 AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
-def write_world(workdir: Path) -> Path:
+def write_world(workdir: Path, src: Path = SRC) -> Path:
     """A config of ``SLOS`` one-series SLOs (rolling 28d) and a day of counts for each,
-    ingested into its store with the current code."""
+    ingested into its store by the revision in ``src`` (each revision reads its own store:
+    their schema versions may differ)."""
+    workdir.mkdir(parents=True, exist_ok=True)
     slos = "".join(
         f"  - {{id: slo-{i:03d}, service: svc-{i % 5}, target: 0.99,"
         f" window: {{type: rolling, length: 28d}}, data: {{min_coverage: 0}}}}\n"
@@ -49,7 +52,7 @@ def write_world(workdir: Path) -> Path:
             stamp = (AT - timedelta(minutes=24 * 60 - minute)).strftime("%Y-%m-%dT%H:%M:%SZ")
             for i in range(SLOS):
                 out.write(f"{stamp},slo-{i:03d},{99 + (minute + i) % 2},100\n")
-    run(SRC, "ingest", "-c", str(config), str(counts), "--format", "json")
+    run(src, "ingest", "-c", str(config), str(counts), "--format", "json")
     return config
 
 
@@ -73,25 +76,28 @@ def run(src: Path, *args: str) -> float:
 def measure(runs: int, baseline: Path | None) -> dict[str, dict[str, list[float]]]:
     """Times per command and revision ("new", and "old" with a baseline), interleaved."""
     with tempfile.TemporaryDirectory(prefix="errorbudget-cli-") as tmp:
-        config = write_world(Path(tmp))
-        status = ["status", "-c", str(config), "--at", AT.isoformat()]
-        commands = {
-            "errorbudget --help": ["--help"],
-            "errorbudget --version": ["--version"],
+        revisions = {"new": SRC, **({"old": baseline} if baseline else {})}
+        configs = {name: write_world(Path(tmp) / name, src) for name, src in revisions.items()}
+
+        def status(revision: str) -> list[str]:
+            return ["status", "-c", str(configs[revision]), "--at", AT.isoformat()]
+
+        commands: dict[str, Callable[[str], list[str]]] = {
+            "errorbudget --help": lambda _: ["--help"],
+            "errorbudget --version": lambda _: ["--version"],
             f"errorbudget status ({SLOS} SLOs)": status,
         }
-        revisions = {"new": SRC, **({"old": baseline} if baseline else {})}
         times: dict[str, dict[str, list[float]]] = {c: {r: [] for r in revisions} for c in commands}
         for name, args in commands.items():
-            for src in revisions.values():
-                run(src, *args)  # one run each to fill the OS caches: not measured
+            for revision, src in revisions.items():
+                run(src, *args(revision))  # one run each to fill the OS caches: not measured
             for _ in range(runs):
                 for revision, src in revisions.items():
-                    times[name][revision].append(run(src, *args))
+                    times[name][revision].append(run(src, *args(revision)))
         return times
 
 
-def section(times: dict[str, dict[str, list[float]]], runs: int, baseline: Path | None) -> str:
+def section(times: dict[str, dict[str, list[float]]], runs: int, baseline: str | None) -> str:
     def median_ms(values: list[float]) -> str:
         return f"{statistics.median(values) * 1000:,.0f} ms"
 
@@ -106,12 +112,13 @@ def section(times: dict[str, dict[str, list[float]]], runs: int, baseline: Path 
             f"| `{name}` | {targets.get(name, '—')} | {before} | **{median_ms(new)}** "
             f"(min {min(new) * 1000:,.0f}, max {max(new) * 1000:,.0f}) | {ratio} |"
         )
-    compared = f" against `{baseline}`" if baseline else ""
+    compared = f" against {baseline} (before)" if baseline else ""
     return f"""{HEADING}
 
 Measured by `benchmarks/cli_startup.py` on {datetime.now(tz=UTC):%Y-%m-%d}{compared}: whole
 processes (`python -m errorbudget …`), median of {runs} interleaved runs each, after one
-unmeasured run to warm the OS caches.
+unmeasured run to warm the OS caches. Load average when it finished: {os.getloadavg()[0]:.1f}
+on {os.cpu_count()} cores (other work shares the machine: compare the two columns, not runs).
 
 | command | target | before | after | faster |
 |---|---|---|---|---|
@@ -129,13 +136,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--baseline", type=Path, default=None, help="an older revision's src")
+    parser.add_argument("--label", default=None, help="what the baseline is, e.g. `9832d15`")
     parser.add_argument("--output", type=Path, default=None, help="docs/performance.md")
     parser.add_argument("--json", action="store_true", help="print the raw times as JSON")
     args = parser.parse_args()
     times = measure(args.runs, args.baseline)
     if args.json:
         print(json.dumps(times))
-    text = section(times, args.runs, args.baseline)
+    label = args.label or (f"`{args.baseline}`" if args.baseline else None)
+    text = section(times, args.runs, label)
     if args.output is None:
         print(text)
         return
