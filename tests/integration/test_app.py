@@ -323,7 +323,7 @@ def test_the_warmer_evaluates_the_new_minute_when_a_request_notices(tmp_path: Pa
         stop = asyncio.Event()
         # checks every 60 s on its own: only the request's wake-up makes it evaluate soon
         warmer = asyncio.create_task(status_warmer(app, stop, every=60))
-        while app._refresher is None or app._latest is None:
+        while app.evaluations._refresher is None or app.evaluations._latest is None:
             await asyncio.sleep(0.01)
         moment[0] = AT + timedelta(minutes=1)
         served = app.evaluation().minute  # stale, and wakes the warmer
@@ -338,7 +338,7 @@ def test_the_warmer_evaluates_the_new_minute_when_a_request_notices(tmp_path: Pa
 
     with app:
         assert asyncio.run(scenario()) == to_minute(AT)
-        assert app._refresher is None  # stopped: callers evaluate for themselves again
+        assert app.evaluations._refresher is None  # stopped: callers evaluate for themselves again
 
 
 def test_a_busy_evaluation_serves_a_recent_one_and_waits_for_an_old_one(tmp_path: Path) -> None:
@@ -350,7 +350,7 @@ def test_a_busy_evaluation_serves_a_recent_one_and_waits_for_an_old_one(tmp_path
         held, release = threading.Event(), threading.Event()
 
         def evaluate_elsewhere() -> None:  # another thread in the middle of an evaluation
-            with app._status_lock:
+            with app.evaluations._status_lock:
                 held.set()
                 release.wait(10)
 
@@ -383,13 +383,13 @@ def test_pages_share_the_evaluation_of_now(tmp_path: Path) -> None:
 
     app, moment = moving_app(tmp_path, CONFIG + "server: {anonymous_read: true}\n")
     evaluations: list[int] = []
-    evaluate = app._evaluate
+    evaluate = app.evaluations._evaluate
 
     def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
         evaluations.append(1)
         return evaluate(*args, **kwargs)
 
-    app._evaluate = counting  # type: ignore[method-assign]
+    app.evaluations._evaluate = counting  # type: ignore[method-assign]
 
     async def pages() -> None:
         transport = httpx.ASGITransport(app=create_app(app))
