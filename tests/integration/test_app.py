@@ -457,3 +457,30 @@ def test_broken_data_is_left_out_and_said_so_never_counted_bad(tmp_path: Path) -
         again = {s.segment: s for s in app.status(slo_ids=["calls"])}
         assert again[(("queue", "q1"),)].bad == 300
         assert again[(("queue", "q1"),)].coverage.broken_minutes == 0  # type: ignore[union-attr]
+
+
+def test_subscribers_hear_of_each_new_evaluation_of_now_and_metrics_read_it(
+    tmp_path: Path,
+) -> None:
+    """The evaluation service publishes "now": a subscriber is called once per new
+    evaluation (not for a cached one, nor for an explicit past minute), and ``/metrics``'
+    collector reads that same evaluation rather than keeping a cache of its own."""
+    from errorbudget.exporter import BudgetCollector
+
+    app, moment = moving_app(tmp_path)
+    heard: list[int] = []
+    with app:
+        unsubscribe = app.evaluations.subscribe(lambda evaluation: heard.append(evaluation.minute))
+        first = app.evaluation()
+        assert app.evaluation() is first and heard == [to_minute(AT)]
+        app.evaluation(AT - timedelta(minutes=5))  # an explicit past minute: not published
+        assert heard == [to_minute(AT)]
+        collector = BudgetCollector(app.evaluations)
+        assert collector.statuses() is first.statuses
+        moment[0] = AT + timedelta(minutes=1)
+        assert collector.statuses() is app.evaluations.latest.statuses  # type: ignore[union-attr]
+        assert heard == [to_minute(AT), to_minute(AT) + 1]
+        unsubscribe()
+        moment[0] = AT + timedelta(minutes=2)
+        app.evaluation()
+        assert heard == [to_minute(AT), to_minute(AT) + 1]
