@@ -114,12 +114,12 @@ def status(config: str, runs: int) -> dict[str, object]:
         ids = [info.id for info in app.store.list_series()]
         end = max(b[1] for b in app.store.series_bounds(ids) if b is not None)
         key = (end, app.store.revision())
-        evaluated = app._evaluation(key)  # the evaluation itself, never a cache
+        evaluated = app.evaluations._evaluation(key)  # the evaluation itself, never a cache
         cold = time.perf_counter() - began
         times = []
         for run in range(1, runs + 1):
             tick = time.perf_counter()
-            app._evaluation((end - run, key[1]))
+            app.evaluations._evaluation((end - run, key[1]))
             times.append(time.perf_counter() - tick)
         cached = []
         app.evaluation()  # now: evaluated once, then served from the App's cache
@@ -178,7 +178,7 @@ def singles(days: int, runs: int) -> dict[str, object]:
         for run in range(runs):  # interleaved
             for name, chosen in (("singles", one_ids), ("segmented", ["segmented"])):
                 tick = time.perf_counter()
-                app._evaluate(app.select_slos(chosen), end - 7 - run, True)
+                app.evaluations._evaluate(app.select_slos(chosen), end - 7 - run, True)
                 timings[name].append(time.perf_counter() - tick)
     singles_ms = statistics.median(timings["singles"]) * 1000
     segmented_ms = statistics.median(timings["segmented"]) * 1000

@@ -43,9 +43,9 @@ def status(config: str, end_minute: str, runs: str, slo: str | None = None) -> d
 
         def evaluate(minute: int) -> int:
             if slo is None:
-                return len(app._evaluation((minute, version)).statuses)
+                return len(app.evaluations._evaluation((minute, version)).statuses)
             # One SLO alone: its series without the whole-SLO row.
-            found = app._evaluate(app.select_slos([slo]), minute, include_total=False)
+            found = app.evaluations._evaluate(app.select_slos([slo]), minute, include_total=False)
             return sum(len(result.statuses) for result in found.values())
 
         end = int(end_minute)

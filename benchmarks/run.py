@@ -285,7 +285,8 @@ a rolling 30d — with {args.days} days of 1-minute counts = **{rows:,} rows** (
   the period to date, both forecast lookbacks, exclusions, burn conditions and policy state,
   plus the whole-SLO rows — {int(cold["statuses"])} statuses.
 - Warm runs evaluate consecutive minutes before the instant, each through the App's
-  evaluation itself (`App._evaluation`), never its cache; the cached answer is timed apart.
+  evaluation itself (`EvaluationService._evaluation`), never its cache; the cached answer is
+  timed apart.
 - With schedules: `mon-fri 08:00-20:00, sat 09:00-13:00` in America/New_York with a
   holiday, and every Sunday 02:00-04:00 under maintenance, on every SLO
   (`{SCHEDULED_CONFIG}`): the out-of-schedule minutes (about 70 ranges over a 30-day window)

@@ -1,43 +1,37 @@
 """Prometheus collectors for ``/metrics``: budget, burn and state gauges per series.
 
-A custom collector over the App (prometheus_client's ``Collector`` protocol), registered on
-a registry owned by the web app — never the global ``REGISTRY`` — so tests and several apps
-in one process stay independent. Statuses are computed at most once per ``max_age`` seconds
-however often Prometheus scrapes.
+A custom collector over the evaluation service (prometheus_client's ``Collector``
+protocol), registered on a registry owned by the web app — never the global ``REGISTRY`` — so
+tests and several apps in one process stay independent. It reads the published evaluation of
+"now" (``services.evaluations``), cached there by minute and store revision: however often
+Prometheus scrapes, nothing is evaluated twice, and there is no second cache here.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import get_args
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from errorbudget.app import App
 from errorbudget.model import BudgetStatus, PolicyState, segment_label
+from errorbudget.services.evaluations import EvaluationService
 
 STATES: tuple[PolicyState, ...] = get_args(PolicyState)
 LABELS = ["slo", "service", "segment"]
 
 
 class BudgetCollector(Collector):
-    """Gauges from ``App.status()``; series with no data export no ratio (absent, not 0)."""
+    """Gauges from the published evaluation; series with no data export no ratio (absent,
+    not 0)."""
 
-    def __init__(self, app: App, max_age: float = 10.0) -> None:
-        self.app = app
-        self.max_age = max_age
-        self._lock = threading.Lock()
-        self._cached: tuple[float, list[BudgetStatus]] | None = None
+    def __init__(self, evaluations: EvaluationService) -> None:
+        self.evaluations = evaluations
 
     def statuses(self) -> list[BudgetStatus]:
-        with self._lock:
-            now = time.monotonic()
-            if self._cached is None or now - self._cached[0] > self.max_age:
-                self._cached = (now, self.app.status())
-            return self._cached[1]
+        """Every series' status in "now"'s evaluation (whole-SLO rows included)."""
+        return self.evaluations.evaluation().statuses
 
     def collect(self) -> Iterator[Metric]:
         statuses = self.statuses()
@@ -140,8 +134,8 @@ class BudgetCollector(Collector):
         yield from (burn, state, condition, data_age, coverage)
 
 
-def registry_for(app: App, max_age: float = 10.0) -> CollectorRegistry:
-    """A fresh registry holding the budget collector of ``app``."""
+def registry_for(evaluations: EvaluationService) -> CollectorRegistry:
+    """A fresh registry holding the budget collector over ``evaluations``."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(BudgetCollector(app, max_age))
+    registry.register(BudgetCollector(evaluations))
     return registry

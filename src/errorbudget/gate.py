@@ -12,7 +12,7 @@ Each series in scope gives a verdict from its SLO's policy preset (engine.policy
 state's gate decision for the change's risk, raised to at least ``stale_data`` (review)
 when its data is stale. The decision is the worst binding verdict. Every decision is
 written to the audit log with a reference to the budget snapshot that justified it (stored
-once per distinct content, see ``App.gate_decisions``), data age included.
+once per distinct content, see ``GateService.decisions``), data age included.
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ from errorbudget.records import encode_snapshot
 from errorbudget.yamlsource import did_you_mean
 
 if TYPE_CHECKING:
-    from errorbudget.app import App, EvaluationKey
+    from errorbudget.config import LoadedConfig
+    from errorbudget.services.evaluations import EvaluationKey, EvaluationService
+    from errorbudget.store import AuditEntry, Store
 
 EXIT_CODES: dict[Decision, int] = {
     "allow": 0,
@@ -198,66 +200,6 @@ def verdicts(
     return worst(v.decision for v in found if v.binding), tuple(found)
 
 
-def decide(
-    app: App,
-    *,
-    service: str,
-    slo_ids: Sequence[str] | None = None,
-    change_type: str = "feature",
-    risk: Risk = "medium",
-    segment: Mapping[str, str] | None = None,
-    actor: str = "unknown",
-    at: datetime | None = None,
-    record: bool = True,
-) -> GateDecision:
-    """Decide on a change to ``service`` now and (by default) record it in the audit log.
-
-    The gate is judged at the App's clock, never at an instant a caller chooses: ``at`` is
-    a what-if (what would the gate have said then?) and such a decision is never recorded —
-    asking to record one is a GateError. Without ``at`` the decision uses the App's
-    current statuses, which a busy server may serve from its last evaluation while the new
-    minute is being evaluated; the decision then carries that evaluation's minute, so the
-    record always says which budgets it saw.
-    """
-    if at is not None and record:
-        raise GateError(
-            "a gate decision at a chosen instant is a what-if and is never recorded; the "
-            "gate records only decisions judged now"
-        )
-    slos = app.select_slos(slo_ids, service)
-    if not slos:
-        known = sorted({slo.service for slo in app.slos})
-        raise GateError(f"no SLO in scope for service {service!r} (services: {known})")
-    evaluation = app.evaluation(at)
-    moment = from_minute(evaluation.minute)
-    settings = app.loaded.config.gate
-    statuses = evaluation.select(slo.id for slo in slos)
-    _check_segment(service, slos, statuses, segment)
-    scoped = in_scope(statuses, segment, settings.min_segment_share)
-    if not scoped:
-        raise GateError(f"no series of service {service!r} matches segment {dict(segment or {})}")
-    exempt = change_type in settings.exempt_types
-    decision, found = verdicts(scoped, app.loaded.policies, change_type, risk, exempt)
-    result = GateDecision(
-        decision=decision,
-        enforcement=settings.enforcement,
-        service=service,
-        change_type=change_type,
-        risk=risk,
-        exempt=exempt,
-        at=moment,
-        verdicts=found,
-        audit_id=None,
-        basis=evaluation.key,
-    )
-    if not record:
-        return result
-    audit_id = record_decision(
-        app, result, actor=actor, segment=segment or {}, slo_ids=[slo.id for slo in slos]
-    )
-    return replace(result, audit_id=audit_id)
-
-
 def _check_segment(
     service: str,
     slos: Sequence[SLO],
@@ -284,62 +226,158 @@ def _check_segment(
     raise GateError(f"no series of service {service!r} matches segment {dict(segment)}")
 
 
-def record_decision(
-    app: App,
-    result: GateDecision,
-    *,
-    actor: str,
-    segment: Mapping[str, str],
-    slo_ids: Sequence[str],
-    change_id: int | None = None,
-) -> int:
-    """Append ``result`` to the audit log (``gate.decision``); return the entry's id.
+class GateService:
+    """The release gate over the published evaluation: decides, and records decisions."""
 
-    The entry references the budget snapshot behind the decision (``snapshot_id`` and
-    ``snapshot_sha256``), stored once per distinct content; the entry that stores a new one
-    binds it in the chain, in the same transaction, and so does an entry for a change (the
-    change's row, whose decision the caller just replaced). The snapshot's canonical JSON
-    is encoded once per scope and evaluation: a pipeline asking many times a minute
-    appends ~300 bytes per decision, not the snapshot of every series again.
-    """
-    if result.basis is None:
-        encoded = encode_snapshot(result.snapshot())
-    else:
-        scope = (
-            "gate.snapshot",
-            result.service,
-            tuple(slo_ids),
-            tuple(sorted(segment.items())),
-            result.change_type,
-            result.risk,
+    def __init__(self, loaded: LoadedConfig, store: Store, evaluations: EvaluationService) -> None:
+        self.loaded = loaded
+        self.store = store
+        self.evaluations = evaluations
+
+    def decide(
+        self,
+        *,
+        service: str,
+        slo_ids: Sequence[str] | None = None,
+        change_type: str = "feature",
+        risk: Risk = "medium",
+        segment: Mapping[str, str] | None = None,
+        actor: str = "unknown",
+        at: datetime | None = None,
+        record: bool = True,
+    ) -> GateDecision:
+        """Decide on a change to ``service`` now and (by default) record it in the audit log.
+
+        The gate is judged at the App's clock, never at an instant a caller chooses: ``at`` is
+        a what-if (what would the gate have said then?) and such a decision is never recorded —
+        asking to record one is a GateError. Without ``at`` the decision uses the App's
+        current statuses, which a busy server may serve from its last evaluation while the new
+        minute is being evaluated; the decision then carries that evaluation's minute, so the
+        record always says which budgets it saw.
+        """
+        if at is not None and record:
+            raise GateError(
+                "a gate decision at a chosen instant is a what-if and is never recorded; the "
+                "gate records only decisions judged now"
+            )
+        slos = self.evaluations.select_slos(slo_ids, service)
+        if not slos:
+            known = sorted({slo.service for slo in self.evaluations.slos})
+            raise GateError(f"no SLO in scope for service {service!r} (services: {known})")
+        evaluation = self.evaluations.evaluation(at)
+        moment = from_minute(evaluation.minute)
+        settings = self.loaded.config.gate
+        statuses = evaluation.select(slo.id for slo in slos)
+        _check_segment(service, slos, statuses, segment)
+        scoped = in_scope(statuses, segment, settings.min_segment_share)
+        if not scoped:
+            raise GateError(
+                f"no series of service {service!r} matches segment {dict(segment or {})}"
+            )
+        exempt = change_type in settings.exempt_types
+        decision, found = verdicts(scoped, self.loaded.policies, change_type, risk, exempt)
+        result = GateDecision(
+            decision=decision,
+            enforcement=settings.enforcement,
+            service=service,
+            change_type=change_type,
+            risk=risk,
+            exempt=exempt,
+            at=moment,
+            verdicts=found,
+            audit_id=None,
+            basis=evaluation.key,
         )
-        encoded = app.memo(scope, result.basis, lambda: encode_snapshot(result.snapshot()))
-    with app.store.transaction():
-        saved = app.store.save_snapshot(encoded)
-        details: dict[str, object] = {
-            "decision": result.decision,
-            "enforcement": result.enforcement,
-            "change_type": result.change_type,
-            "risk": result.risk,
-            "segment": dict(segment),
-            "at": result.at.isoformat(),
-            "snapshot_id": saved.id,
-            "snapshot_sha256": saved.sha256,
+        if not record:
+            return result
+        audit_id = self.record_decision(
+            result, actor=actor, segment=segment or {}, slo_ids=[slo.id for slo in slos]
+        )
+        return replace(result, audit_id=audit_id)
+
+    def record_decision(
+        self,
+        result: GateDecision,
+        *,
+        actor: str,
+        segment: Mapping[str, str],
+        slo_ids: Sequence[str],
+        change_id: int | None = None,
+    ) -> int:
+        """Append ``result`` to the audit log (``gate.decision``); return the entry's id.
+
+        The entry references the budget snapshot behind the decision (``snapshot_id`` and
+        ``snapshot_sha256``), stored once per distinct content; the entry that stores a new one
+        binds it in the chain, in the same transaction, and so does an entry for a change (the
+        change's row, whose decision the caller just replaced). The snapshot's canonical JSON
+        is encoded once per scope and evaluation: a pipeline asking many times a minute
+        appends ~300 bytes per decision, not the snapshot of every series again.
+        """
+        if result.basis is None:
+            encoded = encode_snapshot(result.snapshot())
+        else:
+            scope = (
+                "gate.snapshot",
+                result.service,
+                tuple(slo_ids),
+                tuple(sorted(segment.items())),
+                result.change_type,
+                result.risk,
+            )
+            encoded = self.evaluations.memo(
+                scope, result.basis, lambda: encode_snapshot(result.snapshot())
+            )
+        with self.store.transaction():
+            saved = self.store.save_snapshot(encoded)
+            details: dict[str, object] = {
+                "decision": result.decision,
+                "enforcement": result.enforcement,
+                "change_type": result.change_type,
+                "risk": result.risk,
+                "segment": dict(segment),
+                "at": result.at.isoformat(),
+                "snapshot_id": saved.id,
+                "snapshot_sha256": saved.sha256,
+            }
+            if self.loaded.config.clock is not None:
+                # "now" came from the config's clock section (the demo's), not the real time:
+                # the record says so (the config itself is audited as config.apply)
+                details["clock"] = "simulated"
+            records: list[tuple[str, int]] = []
+            if saved.created:
+                records.append(("gate_snapshots", saved.id))
+            if change_id is not None:
+                details["change_id"] = change_id
+                records.append(("changes", change_id))
+            return self.store.audit(
+                actor=actor,
+                action="gate.decision",
+                subject=result.service,
+                details=details,
+                records=records,
+            )
+
+    def decisions(self, *, service: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        """Past gate decisions from the audit log, newest first, each with the budget
+        snapshot behind it (``details.change_id`` names the change when there was one).
+
+        A decision's entry references its snapshot (``details.snapshot_id``, stored once in
+        ``gate_snapshots``); it is resolved into ``details.snapshot`` here, checked against
+        its SHA-256: one that fails is not shown (``details.snapshot`` None) and
+        ``details.snapshot_problem`` says why."""
+        entries = self.store.audit_log(limit=limit, action="gate.decision", subject=service)
+        refs = {e.id: i for e in entries if isinstance(i := e.details.get("snapshot_id"), int)}
+        expected = {
+            refs[e.id]: digest
+            for e in entries
+            if e.id in refs and isinstance(digest := e.details.get("snapshot_sha256"), str)
         }
-        if app.loaded.config.clock is not None:
-            # "now" came from the config's clock section (the demo's), not the real time:
-            # the record says so (the config itself is audited as config.apply)
-            details["clock"] = "simulated"
-        records: list[tuple[str, int]] = []
-        if saved.created:
-            records.append(("gate_snapshots", saved.id))
-        if change_id is not None:
-            details["change_id"] = change_id
-            records.append(("changes", change_id))
-        return app.store.audit(
-            actor=actor,
-            action="gate.decision",
-            subject=result.service,
-            details=details,
-            records=records,
-        )
+        stored, broken = self.store.snapshots(refs.values(), expected) if refs else ({}, {})
+        for entry in entries:
+            if entry.id in refs and "snapshot" not in entry.details:
+                # None (not []) if the snapshot is missing: "no series" is a real snapshot
+                entry.details["snapshot"] = stored.get(refs[entry.id])
+                problem = broken.get(refs[entry.id])
+                if problem is not None:
+                    entry.details["snapshot_problem"] = problem
+        return entries

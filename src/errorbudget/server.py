@@ -28,7 +28,7 @@ from typing import Any
 import uvicorn
 
 from errorbudget.app import App
-from errorbudget.errors import ErrorBudgetError, ListenError, StoreError
+from errorbudget.errors import ListenError, StoreError
 from errorbudget.scheduler import Scheduler
 from errorbudget.sources import PullSource, create_sources
 from errorbudget.sources.schedule import run_forever
@@ -102,32 +102,10 @@ async def checkpoint_loop(app: App, stop: asyncio.Event, every: float = 5.0) -> 
 
 
 async def status_warmer(app: App, stop: asyncio.Event, every: float = 0.5) -> None:
-    """Evaluate the statuses in a worker thread as soon as the minute or the data moves
-    (checked every ``every`` seconds, and woken by the first request that notices), while
-    requests are served the last evaluation: no request evaluates every series itself."""
-    loop = asyncio.get_running_loop()
-    wake = asyncio.Event()
-
-    def notice() -> None:  # called from request handlers, on the loop or in its pool
-        if not wake.is_set():
-            loop.call_soon_threadsafe(wake.set)
-
-    app.refresh_in_background(notice)
-    try:
-        while not stop.is_set():
-            wake.clear()
-            try:
-                await asyncio.to_thread(app.refresh)
-            except ErrorBudgetError as exc:
-                log.warning("status evaluation failed: %s", exc)
-            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
-            try:
-                await asyncio.wait(waits, timeout=every, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiting in waits:
-                    waiting.cancel()
-    finally:
-        app.refresh_in_background(None)
+    """The evaluation service's warmer (``EvaluationService.run``): "now" is evaluated in a
+    worker thread as soon as the minute or the data moves, while requests are served the
+    last evaluation."""
+    await app.evaluations.run(stop, every)
 
 
 def schedule_sources(app: App, scheduler: Scheduler) -> list[PullSource]:

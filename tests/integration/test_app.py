@@ -323,7 +323,7 @@ def test_the_warmer_evaluates_the_new_minute_when_a_request_notices(tmp_path: Pa
         stop = asyncio.Event()
         # checks every 60 s on its own: only the request's wake-up makes it evaluate soon
         warmer = asyncio.create_task(status_warmer(app, stop, every=60))
-        while app._refresher is None or app._latest is None:
+        while app.evaluations._refresher is None or app.evaluations._latest is None:
             await asyncio.sleep(0.01)
         moment[0] = AT + timedelta(minutes=1)
         served = app.evaluation().minute  # stale, and wakes the warmer
@@ -338,7 +338,7 @@ def test_the_warmer_evaluates_the_new_minute_when_a_request_notices(tmp_path: Pa
 
     with app:
         assert asyncio.run(scenario()) == to_minute(AT)
-        assert app._refresher is None  # stopped: callers evaluate for themselves again
+        assert app.evaluations._refresher is None  # stopped: callers evaluate for themselves again
 
 
 def test_a_busy_evaluation_serves_a_recent_one_and_waits_for_an_old_one(tmp_path: Path) -> None:
@@ -350,7 +350,7 @@ def test_a_busy_evaluation_serves_a_recent_one_and_waits_for_an_old_one(tmp_path
         held, release = threading.Event(), threading.Event()
 
         def evaluate_elsewhere() -> None:  # another thread in the middle of an evaluation
-            with app._status_lock:
+            with app.evaluations._status_lock:
                 held.set()
                 release.wait(10)
 
@@ -383,13 +383,13 @@ def test_pages_share_the_evaluation_of_now(tmp_path: Path) -> None:
 
     app, moment = moving_app(tmp_path, CONFIG + "server: {anonymous_read: true}\n")
     evaluations: list[int] = []
-    evaluate = app._evaluate
+    evaluate = app.evaluations._evaluate
 
     def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
         evaluations.append(1)
         return evaluate(*args, **kwargs)
 
-    app._evaluate = counting  # type: ignore[method-assign]
+    app.evaluations._evaluate = counting  # type: ignore[method-assign]
 
     async def pages() -> None:
         transport = httpx.ASGITransport(app=create_app(app))
@@ -457,3 +457,30 @@ def test_broken_data_is_left_out_and_said_so_never_counted_bad(tmp_path: Path) -
         again = {s.segment: s for s in app.status(slo_ids=["calls"])}
         assert again[(("queue", "q1"),)].bad == 300
         assert again[(("queue", "q1"),)].coverage.broken_minutes == 0  # type: ignore[union-attr]
+
+
+def test_subscribers_hear_of_each_new_evaluation_of_now_and_metrics_read_it(
+    tmp_path: Path,
+) -> None:
+    """The evaluation service publishes "now": a subscriber is called once per new
+    evaluation (not for a cached one, nor for an explicit past minute), and ``/metrics``'
+    collector reads that same evaluation rather than keeping a cache of its own."""
+    from errorbudget.exporter import BudgetCollector
+
+    app, moment = moving_app(tmp_path)
+    heard: list[int] = []
+    with app:
+        unsubscribe = app.evaluations.subscribe(lambda evaluation: heard.append(evaluation.minute))
+        first = app.evaluation()
+        assert app.evaluation() is first and heard == [to_minute(AT)]
+        app.evaluation(AT - timedelta(minutes=5))  # an explicit past minute: not published
+        assert heard == [to_minute(AT)]
+        collector = BudgetCollector(app.evaluations)
+        assert collector.statuses() is first.statuses
+        moment[0] = AT + timedelta(minutes=1)
+        assert collector.statuses() is app.evaluations.latest.statuses  # type: ignore[union-attr]
+        assert heard == [to_minute(AT), to_minute(AT) + 1]
+        unsubscribe()
+        moment[0] = AT + timedelta(minutes=2)
+        app.evaluation()
+        assert heard == [to_minute(AT), to_minute(AT) + 1]

@@ -19,7 +19,6 @@ from fastapi import FastAPI
 
 from errorbudget.cli.main import main
 from errorbudget.errors import IntegrityError
-from errorbudget.gate import decide
 from errorbudget.store import open_store
 from errorbudget.store.sqlite import chain, schema
 from errorbudget.web import api
@@ -84,7 +83,7 @@ def gate_change(world: Any, change_id: int = 1) -> tuple[int, str]:
 def test_an_untouched_store_verifies(world) -> None:  # type: ignore[no-untyped-def]
     with world.open() as app:
         app.approve_change(1, approver="vera", role="approver", comment="ok")
-        decide(app, service="billing", actor="ci")
+        app.gate.decide(service="billing", actor="ci")
         proposed = app.propose_exclusion(
             slo="payments", start=world.at.replace(hour=1), end=world.at.replace(hour=2),
             category="maintenance", reason="window", proposed_by="olga",
@@ -205,7 +204,7 @@ def test_an_edited_approval_row_is_named(world) -> None:  # type: ignore[no-unty
 
 def test_an_edited_snapshot_is_detected_when_read_and_by_verify(world) -> None:  # type: ignore[no-untyped-def]
     with world.open() as app:
-        result = decide(app, service="ivr", actor="ci")
+        result = app.gate.decide(service="ivr", actor="ci")
         [entry] = app.gate_decisions(service="ivr")
         snapshot_id = entry.details["snapshot_id"]
         assert entry.details["snapshot"] == json.loads(json.dumps(result.snapshot()))
@@ -249,8 +248,8 @@ def test_an_edited_snapshot_is_detected_when_read_and_by_verify(world) -> None: 
 def test_deleted_rows_are_detected(world) -> None:  # type: ignore[no-untyped-def]
     with world.open() as app:
         app.approve_change(1, approver="vera", role="approver")
-        decide(app, service="billing", actor="ci")
-        decide(app, service="ivr", actor="ci")
+        app.gate.decide(service="billing", actor="ci")
+        app.gate.decide(service="ivr", actor="ci")
         [middle, _] = app.store.audit_log(action="gate.decision", limit=2)[::-1]
     tamper(
         db(world), [("DELETE FROM approvals WHERE id = 1", ())], triggers=["approvals_no_delete"]
@@ -273,8 +272,8 @@ def test_deleted_rows_are_detected(world) -> None:  # type: ignore[no-untyped-de
 
 def test_reordered_entries_are_detected(world) -> None:  # type: ignore[no-untyped-def]
     with world.open() as app:
-        decide(app, service="billing", actor="ci")
-        decide(app, service="ivr", actor="ci")
+        app.gate.decide(service="billing", actor="ci")
+        app.gate.decide(service="ivr", actor="ci")
         second, first = app.store.audit_log(action="gate.decision", limit=2)
     columns = "at, actor, action, subject, details, records, prev_hash, hash"
     connection = sqlite3.connect(db(world))
@@ -299,7 +298,7 @@ def test_an_exclusion_edited_into_approved_never_counts(world) -> None:  # type:
             slo="flows", start=world.at.replace(day=13), end=world.at,
             category="exceptional-incident", reason="the whole week", proposed_by="olga",
         )  # fmt: skip
-        assert decide(app, service="ivr", actor="ci", record=False).decision == "blocked"
+        assert app.gate.decide(service="ivr", actor="ci", record=False).decision == "blocked"
     tamper(
         db(world),
         [("UPDATE exclusions SET status = 'approved', approved_by = 'vp' WHERE id = ?",
@@ -311,7 +310,7 @@ def test_an_exclusion_edited_into_approved_never_counts(world) -> None:  # type:
         assert "differs from what audit entry" in str(found.problem)
         [flows] = app.status(slo_ids=["flows"])
         assert flows.excluded == 0 and flows.state == "exhausted"
-        assert decide(app, service="ivr", actor="ci", record=False).decision == "blocked"
+        assert app.gate.decide(service="ivr", actor="ci", record=False).decision == "blocked"
         with pytest.raises(IntegrityError, match="cannot be reviewed or revoked"):
             app.revoke_exclusion(proposed.id, revoked_by="otto")
     code, output = verify(world)
@@ -328,9 +327,9 @@ def test_a_revoked_exclusion_restored_behind_the_index_never_counts(world) -> No
             category="exceptional-incident", reason="the whole week", proposed_by="olga",
         )  # fmt: skip
         approved = app.approve_exclusion(proposed.id, approver="vera", role="approver")
-        assert decide(app, service="ivr", actor="ci", record=False).decision != "blocked"
+        assert app.gate.decide(service="ivr", actor="ci", record=False).decision != "blocked"
         app.revoke_exclusion(proposed.id, revoked_by="otto")
-        assert decide(app, service="ivr", actor="ci", record=False).decision == "blocked"
+        assert app.gate.decide(service="ivr", actor="ci", record=False).decision == "blocked"
         [revoke] = [e for e in app.store.audit_log() if e.action == "exclusion.revoke"]
     tamper(
         db(world),
@@ -346,7 +345,7 @@ def test_a_revoked_exclusion_restored_behind_the_index_never_counts(world) -> No
         assert found.status == approved.status and found.revoked_at is None  # as approved
         assert not found.counted
         assert f"differs from what audit entry {revoke.id} recorded" in str(found.problem)
-        assert decide(app, service="ivr", actor="ci", record=False).decision == "blocked"
+        assert app.gate.decide(service="ivr", actor="ci", record=False).decision == "blocked"
     code, _ = verify(world)
     assert code == 5
 
@@ -355,7 +354,7 @@ def test_a_rewritten_chain_is_caught_by_an_anchor_kept_elsewhere(world) -> None:
     """Someone who rewrites every hash after an edit leaves a chain that verifies by itself
     (a hash chain has no secret); the head printed earlier and kept elsewhere catches it."""
     with world.open() as app:
-        decide(app, service="ivr", actor="ci")
+        app.gate.decide(service="ivr", actor="ci")
         head = app.store.verify_chain()
     anchor = f"{head.head_id}:{head.head_hash}"
     connection = sqlite3.connect(db(world), isolation_level=None)
@@ -439,7 +438,7 @@ def test_a_version_4_store_is_chained_at_migration(tmp_path: Path) -> None:
 async def test_the_audit_log_through_the_api_filters_pages_and_says_it_verifies(world) -> None:  # type: ignore[no-untyped-def]
     with world.open() as app:
         for _ in range(3):
-            decide(app, service="billing", actor="ci")
+            app.gate.decide(service="billing", actor="ci")
         app.approve_change(1, approver="vera", role="approver")
         web = FastAPI()
         web.state.eb = app

@@ -119,7 +119,7 @@ def test_scenario_incidents_are_annotated_on_their_slos(demo_run: tuple[Path, st
         ]
         assert incident_labels(detail(app, "ivr-completion", "flow=Main Menu")) == []
         # And the changes waiting for approval, for the change-approval panel.
-        pending = app.changes(status=["pending"])
+        pending = app.changes.find(status=["pending"])
         assert len(pending) == 3
 
 

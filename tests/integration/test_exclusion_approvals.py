@@ -15,7 +15,6 @@ from fastapi import FastAPI
 
 from errorbudget.app import App
 from errorbudget.errors import PermissionDeniedError
-from errorbudget.gate import decide
 from errorbudget.store import open_store
 from errorbudget.store.sqlite import schema
 from errorbudget.web import api
@@ -58,7 +57,7 @@ async def client(app: App) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def ivr_gate(app: App) -> str:
-    return decide(app, service="ivr", actor="ci", record=False).decision
+    return app.gate.decide(service="ivr", actor="ci", record=False).decision
 
 
 async def test_an_operator_cannot_lift_the_gate_with_an_exclusion(

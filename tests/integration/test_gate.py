@@ -12,7 +12,6 @@ import pytest
 
 from errorbudget.app import App
 from errorbudget.errors import GateError
-from errorbudget.gate import decide
 from errorbudget.model import to_minute
 
 AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -71,38 +70,38 @@ def app(tmp_path: Path) -> App:
 
 
 def test_a_small_exhausted_queue_cannot_block_every_change_alone(app: App) -> None:
-    result = decide(app, service="cc", risk="high", record=False)
+    result = app.gate.decide(service="cc", risk="high", record=False)
     assert result.decision == "allow"
     tiny = next(v for v in result.verdicts if v.status.segment == (("queue", "tiny"),))
     assert tiny.decision == "blocked" and not tiny.binding
     assert any("below the minimum volume" in line for line in result.reasons)
     # a change to that queue is judged by it, whatever its volume
-    scoped = decide(app, service="cc", segment={"queue": "tiny"}, record=False)
+    scoped = app.gate.decide(service="cc", segment={"queue": "tiny"}, record=False)
     assert scoped.decision == "blocked"
 
 
 def test_a_larger_segment_does_block_an_unscoped_change(app: App) -> None:
     write(app, "voice", {"queue": "tiny"}, 6, 3)  # now 5.7 % of the calls
-    assert decide(app, service="cc", record=False).decision == "blocked"
+    assert app.gate.decide(service="cc", record=False).decision == "blocked"
 
 
 def test_a_burning_flow_does_not_block_a_change_to_another_flow(app: App) -> None:
     """Seed 002: if only the Spanish billing flow burns, English FAQ changes may ship; an
     unscoped change is judged by every flow with enough volume."""
-    assert decide(app, service="agent", segment={"flow": "faq-en"}, record=False).decision == (
+    assert app.gate.decide(service="agent", segment={"flow": "faq-en"}, record=False).decision == (
         "allow"
     )
-    assert decide(app, service="agent", segment={"flow": "billing-es"}, record=False).decision == (
-        "blocked"
-    )
-    assert decide(app, service="agent", record=False).decision == "blocked"
+    assert app.gate.decide(
+        service="agent", segment={"flow": "billing-es"}, record=False
+    ).decision == ("blocked")
+    assert app.gate.decide(service="agent", record=False).decision == "blocked"
 
 
 def test_stale_data_never_lets_a_change_through(app: App, tmp_path: Path) -> None:
     path = tmp_path / "errorbudget.yaml"
     later = AT + timedelta(hours=30)  # the source stopped 30 hours ago
     with App.open(path, clock=lambda: later) as stale:
-        result = decide(stale, service="agent", segment={"flow": "faq-en"}, actor="ci")
+        result = stale.gate.decide(service="agent", segment={"flow": "faq-en"}, actor="ci")
         assert result.decision == "review"
         assert result.reasons[0].startswith("agent-tasks flow=faq-en: data stale")
         [entry] = stale.gate_decisions(service="agent")
@@ -111,7 +110,7 @@ def test_stale_data_never_lets_a_change_through(app: App, tmp_path: Path) -> Non
         row = rows["agent-tasks"]
         assert row["data_age_seconds"] == 30 * 3600 and row["stale"] is True
         # within max_age the same flow is allowed, and the record says how old the data was
-        fresh = decide(app, service="agent", segment={"flow": "faq-en"}, actor="ci")
+        fresh = app.gate.decide(service="agent", segment={"flow": "faq-en"}, actor="ci")
         assert fresh.decision == "allow"
         [latest, _] = app.gate_decisions(service="agent")
         ages = [r["data_age_seconds"] for r in latest.details["snapshot"]]  # type: ignore[attr-defined]
@@ -126,13 +125,13 @@ def test_too_little_data_asks_for_review_of_risky_changes(tmp_path: Path) -> Non
         [_, main] = app.status(slo_ids=["voice"])
         assert main.state == "insufficient_data" and main.budget_remaining_ratio is None
         assert main.coverage is not None and main.coverage.covered_minutes == 360
-        assert decide(app, service="cc", risk="medium", record=False).decision == "review"
-        assert decide(app, service="cc", risk="low", record=False).decision == "allow"
+        assert app.gate.decide(service="cc", risk="medium", record=False).decision == "review"
+        assert app.gate.decide(service="cc", risk="low", record=False).decision == "allow"
 
 
 def test_a_reason_already_given_is_not_repeated(app: App) -> None:
     write(app, "voice", {"queue": "second"}, 100, 50)  # exhausted too, and large
-    result = decide(app, service="cc", record=False)
+    result = app.gate.decide(service="cc", record=False)
     assert result.decision == "blocked"
     first, *rest = [line for line in result.reasons if "below the minimum" not in line]
     assert first.endswith("exhausted: only incident, security and burn-reducing fixes may ship")
@@ -142,20 +141,20 @@ def test_a_reason_already_given_is_not_repeated(app: App) -> None:
 def test_a_global_burn_blocks_a_scoped_change_too(app: App) -> None:
     """DESIGN.md: "a global connection-success burn blocks broadly": an SLO that segments
     by none of the change's keys is judged by its whole row."""
-    scoped = decide(app, service="agent", segment={"flow": "faq-en"}, record=False)
+    scoped = app.gate.decide(service="agent", segment={"flow": "faq-en"}, record=False)
     assert scoped.decision == "allow"
     assert {v.status.slo for v in scoped.verdicts} == {"connection", "agent-tasks"}
     write(app, "connection", {}, 100, 50)  # half the calls fail to connect
-    burning = decide(app, service="agent", segment={"flow": "faq-en"}, record=False)
+    burning = app.gate.decide(service="agent", segment={"flow": "faq-en"}, record=False)
     assert burning.decision == "blocked"
     assert burning.reasons[0].startswith("connection (all): exhausted")
 
 
 def test_a_mistyped_segment_is_an_error_not_a_narrower_scope(app: App) -> None:
     with pytest.raises(GateError, match=r"segments by 'flwo'.*did you mean 'flow'"):
-        decide(app, service="agent", segment={"flwo": "faq-en"}, record=False)
+        app.gate.decide(service="agent", segment={"flwo": "faq-en"}, record=False)
     with pytest.raises(GateError, match="no series of service 'agent' matches"):
-        decide(app, service="agent", segment={"flow": "faq-fr"}, record=False)
+        app.gate.decide(service="agent", segment={"flow": "faq-fr"}, record=False)
 
 
 def test_the_exec_view_states_what_the_gate_acts_on(app: App) -> None:

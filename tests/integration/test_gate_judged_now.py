@@ -19,7 +19,6 @@ from errorbudget.app import App
 from errorbudget.changes import SHIP_BACKDATE
 from errorbudget.cli.main import main
 from errorbudget.errors import GateError
-from errorbudget.gate import decide
 from errorbudget.web import api
 
 pytestmark = pytest.mark.anyio
@@ -125,12 +124,12 @@ def test_ship_at_the_edges_of_the_window(app: App) -> None:
 def test_the_gate_never_records_a_decision_at_a_chosen_instant(app: App) -> None:
     past = app.clock() - timedelta(days=300)
     with pytest.raises(GateError, match="what-if and is never recorded"):
-        decide(app, service="billing", actor="ci", at=past)
+        app.gate.decide(service="billing", actor="ci", at=past)
     with pytest.raises(GateError, match="what-if and is never recorded"):
         app.change_gate(1, actor="ci", at=past)
     # as a what-if it answers, and nothing is written
     recorded = decisions(app)
-    what_if = decide(app, service="billing", actor="ci", at=past, record=False)
+    what_if = app.gate.decide(service="billing", actor="ci", at=past, record=False)
     assert what_if.decision == "review" and what_if.audit_id is None  # no data back then
     assert app.change_gate(1, actor="ci", at=past, record=False).effective == "review"
     assert decisions(app) == recorded

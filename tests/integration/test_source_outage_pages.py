@@ -23,7 +23,6 @@ from test_genesys_acceptance import (
     write_config,
 )
 
-from errorbudget.gate import decide
 from errorbudget.simulate.clock import ManualClock
 from errorbudget.simulate.default_scenario import default_scenario
 from errorbudget.simulate.engine import Simulation
@@ -83,7 +82,7 @@ def test_a_full_outage_shows_on_every_surface(
 
         # the gate never allows on stale data: a series whose budget was healthy when its
         # data stopped asks for review, and every reason says the data is stale
-        result = decide(app, service="contact-center", risk="low", record=False)
+        result = app.gate.decide(service="contact-center", risk="low", record=False)
         assert result.decision != "allow"
         deciding = [v for v in result.verdicts if v.binding and v.decision == result.decision]
         assert deciding and all("data stale" in v.reason for v in deciding)

@@ -332,7 +332,6 @@ def test_gate_decisions_reference_one_stored_snapshot_per_scope_and_evaluation(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from errorbudget import gate
-    from errorbudget.gate import decide
 
     encodes: list[int] = []
     encode_snapshot = gate.encode_snapshot
@@ -342,9 +341,9 @@ def test_gate_decisions_reference_one_stored_snapshot_per_scope_and_evaluation(
         return encode_snapshot(rows)
 
     monkeypatch.setattr(gate, "encode_snapshot", counting)
-    first = decide(app, service="contact-center", actor="ci")
-    decide(app, service="contact-center", actor="ci")
-    decide(app, service="contact-center", actor="ci", risk="high")  # other scope, same rows
+    first = app.gate.decide(service="contact-center", actor="ci")
+    app.gate.decide(service="contact-center", actor="ci")
+    app.gate.decide(service="contact-center", actor="ci", risk="high")  # other scope, same rows
     assert len(encodes) == 2  # once per scope and evaluation
     entries = app.store.audit_log(action="gate.decision")
     assert len(entries) == 3
@@ -370,13 +369,12 @@ def test_gate_decisions_reference_one_stored_snapshot_per_scope_and_evaluation(
 def test_a_snapshot_saved_in_a_rolled_back_transaction_is_not_referenced_later(
     app: App,
 ) -> None:
-    from errorbudget.gate import decide
 
     with pytest.raises(RuntimeError), app.store.transaction():
-        decide(app, service="billing", actor="ci")
+        app.gate.decide(service="billing", actor="ci")
         raise RuntimeError("the caller's transaction fails")
     assert app.gate_decisions(service="billing") == []
-    decide(app, service="billing", actor="ci")
+    app.gate.decide(service="billing", actor="ci")
     [entry] = app.gate_decisions(service="billing")
     assert entry.details["snapshot"] and entry.details["snapshot"][0]["slo"] == "payments"
 
@@ -405,9 +403,8 @@ def test_a_version_2_store_keeps_its_inline_gate_snapshots(tmp_path, budget_worl
         assert app.store.schema_version == schema.LATEST_VERSION
         [old] = app.gate_decisions(service="ivr")
         assert old.details["snapshot"] == [{"slo": "flows", "state": "exhausted"}]
-        from errorbudget.gate import decide
 
-        decide(app, service="ivr", actor="ci")
+        app.gate.decide(service="ivr", actor="ci")
         new, _ = app.gate_decisions(service="ivr")
         assert "snapshot_id" in new.details
         # this store has no counts: nothing to judge the budget on

@@ -23,7 +23,6 @@ from errorbudget.cli.gate_command import render_decision
 from errorbudget.cli.status_command import WIDE, status_table
 from errorbudget.demo.incidents import describe
 from errorbudget.demo.world import DAYS, DemoWorld
-from errorbudget.gate import decide
 from errorbudget.server import listen, serve
 from errorbudget.server import run as run_loop
 
@@ -164,8 +163,8 @@ def show_world(world: DemoWorld, console: Console) -> None:
     )
     console.print()
     # judged now, at the demo's clock (the gate is never judged at a chosen instant)
-    decision = decide(
-        app, service="contact-center", change_type="flow", risk="medium", actor="demo"
+    decision = app.gate.decide(
+        service="contact-center", change_type="flow", risk="medium", actor="demo"
     )
     render_decision(decision, console)
     console.print()

@@ -27,7 +27,7 @@ from errorbudget.cli.common import (
 from errorbudget.cli.status_command import WIDE, status_table
 from errorbudget.cli.store_wait import open_app
 from errorbudget.engine.policy import Risk
-from errorbudget.gate import GateDecision, decide
+from errorbudget.gate import GateDecision
 from errorbudget.report import gate_to_dict, review_to_dict
 
 DECISION_STYLE = {
@@ -210,8 +210,7 @@ def gate(
     if wait:
         raise click.UsageError("--wait needs --change")
     with open_app(config_path, "errorbudget gate") as app:
-        result = decide(
-            app,
+        result = app.gate.decide(
             service=service,
             slo_ids=list(slo_ids) or None,
             change_type=change_type,

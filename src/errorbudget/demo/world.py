@@ -25,7 +25,7 @@ from types import TracebackType
 import yaml
 
 from errorbudget.app import App
-from errorbudget.changes import ChangeReview
+from errorbudget.changes import ChangeRequest, ChangeReview
 from errorbudget.clock import ScaledClock, utc_now
 from errorbudget.config import ClockSettings
 from errorbudget.demo.incidents import AUTHOR, IncidentNote, incident_notes
@@ -272,15 +272,17 @@ class DemoWorld:
     def submit_changes(self) -> list[ChangeReview]:
         """Submit :data:`SAMPLE_CHANGES` as the demo operator (each judged by the gate)."""
         return [
-            self.app.submit_change(
-                service=change.service,
-                title=change.title,
-                submitted_by=SUBMITTER,
-                change_type=change.change_type,
-                risk=change.risk,
-                slo_ids=change.slo_ids,
-                segment=dict(change.segment),
-                description=change.description,
+            self.app.changes.submit(
+                ChangeRequest(
+                    service=change.service,
+                    title=change.title,
+                    submitted_by=SUBMITTER,
+                    change_type=change.change_type,
+                    risk=change.risk,
+                    slo_ids=change.slo_ids,
+                    segment=dict(change.segment),
+                    description=change.description,
+                )
             )
             for change in SAMPLE_CHANGES
         ]

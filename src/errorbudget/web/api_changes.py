@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Query, Response
 
-from errorbudget.gate import decide
+from errorbudget.changes import ChangeRequest
 from errorbudget.model import BudgetStatus, SegmentKey
 from errorbudget.records import ChangeStatus
 from errorbudget.report import gate_to_dict, review_to_dict, status_to_dict
@@ -41,7 +41,8 @@ def list_changes(
 ) -> list[dict[str, Any]]:
     """Changes, newest first, each judged by the decision stored with it."""
     return [
-        review_to_dict(r) for r in app.changes(status=status or None, service=service, limit=limit)
+        review_to_dict(r)
+        for r in app.changes.find(status=status or None, service=service, limit=limit)
     ]
 
 
@@ -77,7 +78,7 @@ def change_gate(app: EB, caller: Viewer, change_id: RecordId) -> dict[str, Any]:
 def submit_change(app: EB, caller: Operator, body: ChangeIn) -> dict[str, Any]:
     """Judge the change by the gate now (recorded with its budget snapshot), estimate its
     budget impact, and store it pending with the caller as author. Needs operator."""
-    judged = app.submit_change(
+    request = ChangeRequest(
         service=body.service,
         title=body.title,
         submitted_by=caller.name,
@@ -87,6 +88,7 @@ def submit_change(app: EB, caller: Operator, body: ChangeIn) -> dict[str, Any]:
         segment=body.segment,
         description=body.description,
     )
+    judged = app.changes.submit(request)
     return review_to_dict(judged)
 
 
@@ -168,8 +170,7 @@ def gate_decide(app: EB, caller: Operator, body: GateIn) -> Response:
     # In the thread pool, not on the event loop: recording the decision writes to the
     # store, and a write may wait for its lock (a CLI ingest holds it for a whole file);
     # on the loop that wait froze every request, /healthz included (issue #8).
-    result = decide(
-        app,
+    result = app.gate.decide(
         service=body.service,
         slo_ids=body.slos or None,
         change_type=body.change_type,

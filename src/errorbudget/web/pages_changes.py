@@ -11,6 +11,7 @@ from __future__ import annotations
 from errorbudget.app import App
 from errorbudget.changes import ChangeReview
 from errorbudget.model import segment_key, segment_label
+from errorbudget.web.pages_evaluation import Evaluation
 from errorbudget.web.pages_models import ApprovalView, ChangeRow, ChangesPage
 
 OPEN = ("pending", "approved")
@@ -80,21 +81,21 @@ def change_row(review: ChangeReview, judged_now: bool) -> ChangeRow:
 def pending_changes(app: App) -> tuple[list[ChangeRow], int]:
     """The overview's pending changes (stored decisions), newest first, and how many there
     are in all."""
-    reviews = app.changes(status=["pending"], limit=OPEN_LIMIT)
+    reviews = app.changes.find(status=["pending"], limit=OPEN_LIMIT)
     return [change_row(r, judged_now=False) for r in reviews[:OVERVIEW_LIMIT]], len(reviews)
 
 
 def build_changes(app: App, refresh_seconds: int) -> ChangesPage:
     """Open changes judged now, recent closed ones, and what the gate says per service."""
-    from errorbudget.web.pages_overview import Evaluation
-
     evaluation = Evaluation(app)
     at = evaluation.at
     open_changes = [
         change_row(app.change_gate(r.change.id, actor="dashboard", at=at, record=False), True)
-        for r in app.changes(status=list(OPEN), limit=OPEN_LIMIT)
+        for r in app.changes.find(status=list(OPEN), limit=OPEN_LIMIT)
     ]
-    closed = [change_row(r, False) for r in app.changes(status=list(CLOSED), limit=CLOSED_LIMIT)]
+    closed = [
+        change_row(r, False) for r in app.changes.find(status=list(CLOSED), limit=CLOSED_LIMIT)
+    ]
     settings = app.loaded.config.gate
     services = sorted({slo.service for slo in app.slos})
     return ChangesPage(

@@ -7,9 +7,8 @@ same statuses.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from errorbudget.app import App
 from errorbudget.changes import Annotation
@@ -18,14 +17,12 @@ from errorbudget.gate import in_scope
 from errorbudget.model import (
     SLO,
     BudgetStatus,
-    CalendarWindow,
-    PolicyPreset,
-    from_minute,
     segment_key,
     segment_label,
 )
 from errorbudget.report import burn, data_note, percent
 from errorbudget.web.pages_changes import pending_changes
+from errorbudget.web.pages_evaluation import Evaluation, all_rows
 from errorbudget.web.pages_models import (
     Answer,
     ConditionRow,
@@ -37,21 +34,14 @@ from errorbudget.web.pages_models import (
     Projection,
     ServiceGate,
     SloCard,
-    SloRef,
     TierRow,
     Tone,
 )
 from errorbudget.web.pages_rows import (
     condition_cells,
     data_view,
-    firing_conditions,
-    firing_order,
     series_row,
-    service_gate,
-    slo_card,
-    slo_ref,
     source_row,
-    split_rows,
     tier_of,
     tier_sort_key,
 )
@@ -84,85 +74,6 @@ DECISION_TONE: dict[Decision, Tone] = {
     "approval_required": "bad",
     "blocked": "bad",
 }
-
-
-class Evaluation:
-    """The App's current evaluation, grouped by SLO and by service, with each SLO's preset."""
-
-    def __init__(self, app: App) -> None:
-        # "now" as the App has it (under serve: the warmer's latest evaluation)
-        evaluation = app.evaluation()
-        self.at: datetime = from_minute(evaluation.minute)
-        statuses = evaluation.statuses
-        self.slos: list[SLO] = app.slos
-        self.presets: dict[str, PolicyPreset] = app.loaded.policies
-        self.min_segment_share = app.loaded.config.gate.min_segment_share
-        by_slo: dict[str, list[BudgetStatus]] = defaultdict(list)
-        for status in statuses:
-            by_slo[status.slo].append(status)
-        self.rows: dict[str, tuple[BudgetStatus, list[BudgetStatus]]] = {
-            slo.id: split_rows(slo, by_slo[slo.id]) for slo in self.slos if by_slo[slo.id]
-        }
-        self.groups = evaluation.groups
-        self.by_service: dict[str, list[BudgetStatus]] = defaultdict(list)
-        for status in statuses:
-            self.by_service[status.service].append(status)
-        configured = [s.id for s in app.loaded.config.services]
-        self.services = [*configured, *sorted(set(self.by_service) - set(configured))]
-        self.service_info = {s.id: s for s in app.loaded.config.services}
-
-    def preset(self, slo: SLO) -> PolicyPreset:
-        return self.presets[slo.policy]
-
-    def ref(self, slo: SLO) -> SloRef:
-        return slo_ref(slo, self.preset(slo))
-
-    def cards(self) -> list[SloCard]:
-        return [
-            slo_card(slo, self.preset(slo), *self.rows[slo.id])
-            for slo in self.slos
-            if slo.id in self.rows
-        ]
-
-    def firing(self) -> list[FiringCondition]:
-        found = [
-            item
-            for slo in self.slos
-            if slo.id in self.rows
-            for item in firing_conditions(slo, self.preset(slo), _all_rows(*self.rows[slo.id]))
-        ]
-        return sorted(found, key=firing_order)
-
-    def gates(self) -> list[ServiceGate]:
-        return [
-            service_gate(s, self.by_service[s], self.presets, self.min_segment_share)
-            for s in self.services
-            if self.by_service[s]
-        ]
-
-    def stale(self) -> list[BudgetStatus]:
-        """Rows whose data is stale (every series of a source that stopped)."""
-        return [s for s in (s for rows in self.by_service.values() for s in rows) if s.stale]
-
-    def projections(self) -> list[Projection]:
-        return [
-            Projection(
-                slo=self.ref(slo),
-                projected_consumed_ratio=whole.projected_consumed_ratio,
-                linear_projected_consumed_ratio=whole.linear_projected_consumed_ratio,
-                period_end=from_minute(whole.period_end),
-                outlook=whole.outlook,
-                time_to_exhaustion_seconds=whole.time_to_exhaustion_seconds,
-                note=data_note(whole.coverage) if whole.coverage is not None else None,
-            )
-            for slo in self.slos
-            if slo.id in self.rows and isinstance(slo.window, CalendarWindow)
-            for whole in [self.rows[slo.id][0]]
-        ]
-
-
-def _all_rows(whole: BudgetStatus, segments: list[BudgetStatus]) -> list[BudgetStatus]:
-    return [whole, *(r for r in segments if r is not whole)]
 
 
 def _projection_key(item: Projection) -> float:
@@ -199,7 +110,7 @@ def build_overview(app: App, refresh_seconds: int) -> OverviewPage:
         conditions=[
             ConditionRow(
                 slo=evaluation.ref(slo),
-                cells=condition_cells(_all_rows(*evaluation.rows[slo.id])),
+                cells=condition_cells(all_rows(*evaluation.rows[slo.id])),
             )
             for slo in evaluation.slos
             if slo.id in evaluation.rows
@@ -450,7 +361,7 @@ def build_exec(app: App, refresh_seconds: int) -> ExecPage:
             continue
         wholes = [(slo, evaluation.rows[slo.id][0]) for slo in slos]
         by_id = {slo.id: slo for slo in slos}
-        every = [s for slo in slos for s in _all_rows(*evaluation.rows[slo.id])]
+        every = [s for slo in slos for s in all_rows(*evaluation.rows[slo.id])]
         series = [s for s in every if s.segment or not s.series > 1]
         met = sum(1 for _, w in wholes if w.meets_target is True)
         unjudged = sum(1 for _, w in wholes if w.meets_target is None)

@@ -26,7 +26,6 @@ from errorbudget.model import (
     segment_label,
 )
 from errorbudget.report import data_note, human_duration
-from errorbudget.sources.genesys.indicator import GenesysIndicator
 from errorbudget.web.pages_models import (
     BurnKind,
     ConditionCell,
@@ -308,8 +307,11 @@ def tier_of(slo: SLO, segment: dict[str, str]) -> str | None:
     if "tier" in slo.labels:
         return slo.labels["tier"]
     media = {slo.labels["media"]} if "media" in slo.labels else set()
-    if isinstance(slo.indicator, GenesysIndicator) and slo.indicator.media:
-        media = set(slo.indicator.media)
+    # a source plugin's indicator may name its media (Genesys does); the page does not
+    # import a particular plugin to ask
+    named = getattr(slo.indicator, "media", None)
+    if isinstance(named, list | tuple | set | frozenset) and named:
+        media = {str(m) for m in named}
     if media and media <= DIGITAL_MEDIA:
         return "digital"
     return None
