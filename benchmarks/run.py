@@ -188,7 +188,7 @@ def machine() -> str:
 
 
 ISSUE2_HEADING = "## Issue #2: 1,000 series × 35 days of 1-minute counts"
-SECTIONS = ("issue2", "web")
+SECTIONS = ("issue2", "web", "pages")
 
 
 def revision() -> str:
@@ -316,6 +316,7 @@ def main() -> None:
     if args.series < SLO_GROUPS:
         parser.error(f"--series must be at least {SLO_GROUPS}")
 
+    import bench_pages  # benchmarks/bench_pages.py: the timings the tests used to assert
     import web  # benchmarks/web.py; imported here because it imports this module
 
     sections: dict[str, str] = {}
@@ -324,6 +325,8 @@ def main() -> None:
     if args.only in (None, "web"):
         workdir = args.workdir / "web" if args.workdir else None
         sections[web.HEADING] = web.run_section(args.quick, workdir=workdir)
+    if args.only in (None, "pages"):
+        sections[bench_pages.HEADING] = bench_pages.run_section()
     # A full run dates the header; a partial one keeps it (the other section's figures stay).
     update_report(args.output, sections, header=preamble() if args.only is None else None)
     print(args.output.read_text(encoding="utf-8") if args.output.is_file() else "")

@@ -3,7 +3,6 @@ for every role, authentication, and errors that name the field or say what is mi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -25,11 +24,6 @@ TOKENS = {
     "admin": "admin-token-0000001",
 }
 OLGA = "operator-token-0001"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def bearer(token: str | None) -> dict[str, str]:
@@ -55,13 +49,6 @@ def app(budget_world):  # type: ignore[no-untyped-def]
         )  # fmt: skip
         opened.approve_exclusion(window.id, approver="vera", role="approver")
         yield opened
-
-
-@pytest.fixture
-async def client(app: App) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=web_for(app))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
 
 
 NDJSON = b'{"time": "2026-11-20T11:00:00Z", "slo": "payments", "good": 9, "total": 10}\n'

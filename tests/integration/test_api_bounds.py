@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import tracemalloc
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,22 +34,10 @@ RANGE = "outside the accepted range, 2000-01-01T00:00Z to 2100-01-01T00:00Z"
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def app(budget_world):  # type: ignore[no-untyped-def]
     with budget_world.open() as opened:
         opened.submit_change(service="contact-center", title="greeting", submitted_by="olga")
         yield opened
-
-
-@pytest.fixture
-async def client(app: App) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(app))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        yield http
 
 
 def _ndjson(total: int, good: int = 1) -> bytes:

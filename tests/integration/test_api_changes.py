@@ -3,11 +3,8 @@ submitter cannot approve it, an approver can, and the gate's answer follows."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from errorbudget.web import api
 
@@ -18,22 +15,6 @@ VERA = {"Authorization": "Bearer approver-token-0001"}
 ADA = {"Authorization": "Bearer admin-token-0000001"}
 VIC = {"Authorization": "Bearer viewer-token-000001"}
 V1 = api.PREFIX
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def client(budget_world) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    with budget_world.open() as app:
-        web = FastAPI()
-        web.state.eb = app
-        api.register(web)
-        transport = httpx.ASGITransport(app=web)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
 
 
 async def test_a_low_budget_change_waits_for_an_approver(client: httpx.AsyncClient) -> None:

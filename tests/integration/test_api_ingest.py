@@ -4,7 +4,6 @@ keys (same key and body: the stored result again; same key, other body: 409)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -26,28 +25,6 @@ def row(time: str, slo: str = "answered", good: int = 7, total: int = 10) -> byt
 
 
 ROW = row("2026-11-21T10:00:30Z")
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def app(budget_world):  # type: ignore[no-untyped-def]
-    with budget_world.open() as opened:
-        yield opened
-
-
-@pytest.fixture
-async def client(app: App) -> AsyncIterator[httpx.AsyncClient]:
-    web = FastAPI()
-    web.state.eb = app
-    api.register(web)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=web), base_url="http://t"
-    ) as http:
-        yield http
 
 
 def stored(app: App) -> tuple[float, float]:

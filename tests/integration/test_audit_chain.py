@@ -32,11 +32,6 @@ V1 = api.PREFIX
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def world(budget_world):  # type: ignore[no-untyped-def]
     """The seeded world with its config's clock held at its instant (for the CLI), change 1
     on billing (freeze: approval required) submitted by olga and judged."""

@@ -5,7 +5,6 @@ approves their own change or exclusion, whatever their role."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,11 +151,6 @@ def routes_of(web: FastAPI) -> set[tuple[str, str]]:
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def app(budget_world):  # type: ignore[no-untyped-def]
     """Change 1 (contact-center, healthy: allowed) submitted by olga; exclusion 1 approved
     (proposed by olga, approved by vera); exclusion 2 pending, proposed by olga."""
@@ -172,13 +166,6 @@ def app(budget_world):  # type: ignore[no-untyped-def]
             start=now.replace(hour=5), end=now.replace(hour=6), proposed_by="olga", **window
         )
         yield opened
-
-
-@pytest.fixture
-async def client(app: App) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(app))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
 
 
 async def call(client: httpx.AsyncClient, method: str, case: Case, role: str) -> httpx.Response:

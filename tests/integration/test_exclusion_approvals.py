@@ -6,12 +6,10 @@ from before schema v5 stay in force, marked legacy with the name that was typed.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from errorbudget.app import App
 from errorbudget.errors import PermissionDeniedError
@@ -33,27 +31,6 @@ WHOLE_WINDOW = {
     "category": "exceptional-incident",
     "reason": "the whole week was one incident",
 }
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def app(budget_world):  # type: ignore[no-untyped-def]
-    with budget_world.open() as opened:
-        yield opened
-
-
-@pytest.fixture
-async def client(app: App) -> AsyncIterator[httpx.AsyncClient]:
-    web = FastAPI()
-    web.state.eb = app
-    api.register(web)
-    transport = httpx.ASGITransport(app=web)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
 
 
 def ivr_gate(app: App) -> str:

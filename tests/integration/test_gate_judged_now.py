@@ -7,13 +7,11 @@ labelled as such and never recorded."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
 from click.testing import CliRunner
-from fastapi import FastAPI
 
 from errorbudget.app import App
 from errorbudget.changes import SHIP_BACKDATE
@@ -28,11 +26,6 @@ V1 = api.PREFIX
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def app(budget_world):  # type: ignore[no-untyped-def]
     """Change 1: billing (freeze: approval required, pending); change 2: contact-center
     (healthy: allowed). Both submitted by olga three hours before the world's instant,
@@ -43,16 +36,6 @@ def app(budget_world):  # type: ignore[no-untyped-def]
         opened.submit_change(service="contact-center", title="greeting", submitted_by="olga")
         now[0] = budget_world.at
         yield opened
-
-
-@pytest.fixture
-async def client(app: App) -> AsyncIterator[httpx.AsyncClient]:
-    web = FastAPI()
-    web.state.eb = app
-    api.register(web)
-    transport = httpx.ASGITransport(app=web)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
 
 
 def decisions(app: App) -> int:

@@ -13,7 +13,6 @@ all escaped; no SQL injection or path traversal"), kept true by tests:
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -72,11 +71,6 @@ slos:
     window: {{type: rolling, length: 7d}}
     segments: {{keys: [queue]}}
 """
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def _world(tmp_path: Path, payload: str) -> App:
@@ -154,13 +148,6 @@ def app(budget_world):  # type: ignore[no-untyped-def]
     with budget_world.open() as opened:
         opened.submit_change(service="contact-center", title="greeting", submitted_by="olga")
         yield opened
-
-
-@pytest.fixture
-async def client(app: App) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(app))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        yield http
 
 
 def _fingerprint(app: App) -> tuple[object, ...]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import statistics
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -93,11 +91,6 @@ def app(tmp_path: Path) -> Iterator[App]:
     with App.open(path, clock=lambda: AT) as opened:
         seed(opened)
         yield opened
-
-
-@pytest.fixture
-def web(app: App) -> FastAPI:
-    return create_app(app)
 
 
 def get(
@@ -445,11 +438,12 @@ def test_static_assets_are_served_from_the_package(web: FastAPI) -> None:
     assert "http://" not in page.replace("http://testserver", "") and "https://" not in page
 
 
-# --- render time -------------------------------------------------------------------------------
+# --- a large overview --------------------------------------------------------------------------
 
 
-def test_overview_of_200_series_renders_in_under_200_ms(tmp_path: Path) -> None:
-    """Ten SLOs of 20 queues each, 30 days of counts: the whole overview, server side."""
+def test_overview_of_200_series_renders(tmp_path: Path) -> None:
+    """Ten SLOs of 20 queues each, 30 days of counts: the whole overview, server side (its
+    render time is measured by ``make bench``: benchmarks/bench_pages.py)."""
     slos = "\n".join(
         f"""  - id: slo-{i}
     service: service-{i % 3}
@@ -481,14 +475,7 @@ def test_overview_of_200_series_renders_in_under_200_ms(tmp_path: Path) -> None:
         first = get(web, "/")
         assert first.status_code == 200
         assert build_overview(big, 60).series_total == 200
-        timings = []
-        for _ in range(5):
-            began = time.perf_counter()
-            response = get(web, "/")
-            timings.append(time.perf_counter() - began)
-            assert response.status_code == 200
-    print(f"overview of 200 series: median {statistics.median(timings) * 1000:.0f} ms")
-    assert statistics.median(timings) < 0.2, f"overview took {timings}"
+        assert get(web, "/").status_code == 200  # and again
 
 
 def test_pages_without_data_say_so(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 queue calls read from a JSON file (``[{"minute": …, "queue": …, "good": …, "total": …}]``).
 
 It is installed for the tests through the ``errorbudget.sources`` entry-point group (a
-dist-info in a temporary directory on ``sys.path``, ``tests/unit/test_source_plugins.py``)
+dist-info in a temporary directory on ``sys.path``, ``tests/integration/test_source_plugins.py``)
 and uses only the public plugin API: its settings (the generic pull schedule plus a path),
 its indicator (which queue; segment key ``queue`` only), the generic schedule, and the
 counts-write protocol.

@@ -5,7 +5,7 @@ same way: series ids for (SLO, segment) pairs, then arrays of (series, minute, g
 written idempotently per (series, minute, source) — a re-sent minute replaces the stored
 one, so a source may re-fetch an open interval as often as it likes — or, for counts that
 accumulate (a tally of calls), added. The SQLite store satisfies it structurally; a test
-(``tests/unit/test_source_plugins.py``) holds it to that.
+(``tests/integration/test_source_plugins.py``) holds it to that.
 """
 
 from __future__ import annotations

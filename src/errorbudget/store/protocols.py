@@ -5,7 +5,7 @@ need ``CountsWriter``; the evaluation ``CountsReader`` and ``Revisions``; the ch
 service ``ChangeRecords`` and ``AuditLog``) and a backend is anything that has the methods
 (structural typing: no base class to inherit). ``Store`` is all of them together, which is
 what ``open_store`` returns and what the backends' shared tests hold each backend to
-(``tests/unit/test_store_protocol.py``, parametrised by backend).
+(``tests/integration/test_store_protocol.py``, parametrised by backend).
 
 - ``CountsWriter`` / ``CountsReader``: 1-minute good/total counts per series, written
   idempotently per (series, minute, source), read as sums over ranges or minute arrays.

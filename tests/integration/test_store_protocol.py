@@ -7,25 +7,23 @@ passes these by being added there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import chain
-from pathlib import Path
 
 import pytest
 
 from errorbudget.records import encode_snapshot
 from errorbudget.store import Store
-from store_backends import BACKENDS, open_backend
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 M0 = int(T0.timestamp()) // 60
 
 
-@pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    with open_backend(request.param, tmp_path, clock=lambda: T0) as opened:
-        yield opened
+@pytest.fixture
+def store_clock() -> Callable[[], datetime]:
+    """The clock of the shared ``store`` fixture (tests/integration/conftest.py)."""
+    return lambda: T0
 
 
 def test_counts_are_written_idempotently_per_source_and_sources_add_up(store: Store) -> None:

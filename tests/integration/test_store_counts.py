@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,17 +13,10 @@ from errorbudget.errors import NotFoundError, StoreError
 from errorbudget.limits import MAX_COUNT
 from errorbudget.store import Store, open_store
 from errorbudget.store.sqlite import blocks
-from store_backends import BACKENDS, open_backend
 
 DAY = 1440
 BASE = 20_000 * DAY - 90  # 90 minutes before a UTC midnight: windows cross hours and days
 SPAN = 3 * DAY
-
-
-@pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    with open_backend(request.param, tmp_path) as opened:
-        yield opened
 
 
 def _ids(store: Store, count: int) -> list[int]:

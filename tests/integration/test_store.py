@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,7 +15,6 @@ from errorbudget.errors import ConflictError, NotFoundError, PermissionDeniedErr
 from errorbudget.records import encode_snapshot
 from errorbudget.store import AuditEntry, Store, open_store
 from errorbudget.store.sqlite import schema
-from store_backends import BACKENDS, open_backend
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 M0 = int(T0.timestamp()) // 60  # counts are stored from 2000 on (errorbudget.limits)
@@ -30,13 +29,10 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    with open_backend(request.param, tmp_path, clock=FakeClock()) as opened:
-        yield opened
-
-
-# --- opening, migrations ---------------------------------------------------------------------
+@pytest.fixture
+def store_clock() -> Callable[[], datetime]:
+    """The clock of the shared ``store`` fixture (tests/integration/conftest.py)."""
+    return FakeClock()
 
 
 def test_a_new_file_is_created_at_the_latest_schema_in_wal_mode(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ import os
 import random
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -53,9 +52,9 @@ HEADER = "time,slo,tier,queue,flow,good,total\n"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with open_store(tmp_path / "store.db") as opened:
-        yield opened
+def store_backend() -> str:
+    """The shared ``store`` (tests/integration/conftest.py) on a file, as ``ingest`` runs."""
+    return "sqlite-file"
 
 
 def write(path: Path, text: str) -> Path:

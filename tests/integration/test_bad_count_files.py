@@ -6,7 +6,6 @@ Arrow fast path and the text path, odd segment values, CR-only line ends, lines 
 from __future__ import annotations
 
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 from unittest import mock
 
@@ -20,7 +19,7 @@ from errorbudget.ingest import ingest_files
 from errorbudget.ingest import reader as reader_module
 from errorbudget.limits import MAX_COUNT, MAX_LINE_BYTES
 from errorbudget.model import SLO
-from errorbudget.store import Store, open_store
+from errorbudget.store import Store
 
 SLOS = {
     "calls": SLO(
@@ -147,9 +146,9 @@ BAD_FILES: list[tuple[str, str, str, int, str]] = [
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with open_store(tmp_path / "store.db") as opened:
-        yield opened
+def store_backend() -> str:
+    """The shared ``store`` (tests/integration/conftest.py) on a file, as ``ingest`` runs."""
+    return "sqlite-file"
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,16 +16,15 @@ from errorbudget.records import FoundIssue
 from errorbudget.store import Store, open_store
 from errorbudget.store.sqlite import health as health_table
 from errorbudget.store.sqlite import schema
-from store_backends import BACKENDS, open_backend
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 M0 = to_minute(T0)
 
 
-@pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    with open_backend(request.param, tmp_path, clock=lambda: T0) as opened:
-        yield opened
+@pytest.fixture
+def store_clock() -> Callable[[], datetime]:
+    """The clock of the shared ``store`` fixture (tests/integration/conftest.py)."""
+    return lambda: T0
 
 
 def test_a_version_3_store_migrates_to_the_latest_version_and_keeps_its_data(
