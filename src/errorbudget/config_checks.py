@@ -6,7 +6,8 @@ target (DESIGN.md, low contact-center targets)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Sequence
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -19,8 +20,17 @@ from errorbudget.model import SLO, BurnCatalog, percent_text
 from errorbudget.source_catalog import source_catalog
 from errorbudget.yamlsource import NodeIndex, YamlPath, did_you_mean
 
-if TYPE_CHECKING:
-    from errorbudget.config import Config
+
+class Configured(Protocol):
+    """What the checks read of a loaded config (``config.Config``, which imports this
+    module: naming it here would be an import cycle)."""
+
+    @property
+    def slos(self) -> Sequence[SLO]: ...
+
+    @property
+    def burn_catalogs(self) -> Sequence[BurnCatalog]: ...
+
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -153,7 +163,7 @@ def _source_problem(source: str, configured: set[str]) -> str | None:
 
 
 def _slos_and_catalogs(
-    raw: Any, config: Config | None
+    raw: Any, config: Configured | None
 ) -> tuple[list[tuple[int, SLO]], dict[str, BurnCatalog]]:
     """The SLOs (with their index) and burn catalogs that are valid on their own."""
     if config is not None:
@@ -166,7 +176,7 @@ def _slos_and_catalogs(
 
 
 def window_problems(
-    raw: Any, config: Config | None, index: NodeIndex, source: str
+    raw: Any, config: Configured | None, index: NodeIndex, source: str
 ) -> list[Problem]:
     """Windows that cannot hold what is asked of them. A burn-rate condition whose long
     window is longer than the SLO's window judges events outside the window: an error when
@@ -213,7 +223,7 @@ def _number(value: float) -> str:
 
 
 def unreachable_warnings(
-    raw: Any, config: Config | None, index: NodeIndex, source: str
+    raw: Any, config: Configured | None, index: NodeIndex, source: str
 ) -> list[Problem]:
     """Burn conditions adapted to a low target (DESIGN.md, low contact-center targets).
 

@@ -11,12 +11,9 @@ names the line and column of a wrong key inside it and suggests the right one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     SerializeAsAny,
     ValidationError,
     ValidationInfo,
@@ -25,28 +22,9 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from errorbudget.indicator_settings import IndicatorSettings as IndicatorSettings
 from errorbudget.source_catalog import source_catalog
 from errorbudget.yamlsource import did_you_mean
-
-
-class IndicatorSettings(BaseModel):
-    """The base of every indicator model: ``source`` names the plugin that owns it.
-
-    A plugin's model narrows ``source`` to ``Literal["<name>"]`` and adds its fields; it
-    may override :meth:`segment_key_problem` (the segment keys it can fill) and
-    :attr:`default_max_age` (when its data is stale without ``data.max_age``).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    source: str
-
-    default_max_age: ClassVar[timedelta | None] = None
-    """Default ``data.max_age`` of this source's SLOs (None: staleness not judged)."""
-
-    def segment_key_problem(self, keys: list[str]) -> str | None:
-        """Why an SLO segmented by ``keys`` could never be filled, or None (any keys)."""
-        return None
 
 
 class IngestIndicator(IndicatorSettings):

@@ -29,7 +29,7 @@ from errorbudget.errors import ConfigError
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from errorbudget.indicators import IndicatorSettings
+    from errorbudget.indicator_settings import IndicatorSettings
 
 ENTRY_POINT_GROUP = "errorbudget.sources"
 

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from errorbudget.catalogs import builtin_burn_catalogs, builtin_policies
-from errorbudget.engine.alerts import EffectiveCondition, effective_conditions
+from errorbudget.engine.alerts import effective_conditions
+from errorbudget.engine.conditions import EffectiveCondition
 from errorbudget.engine.evaluator import STATES, Spends, conditions_per_series
 from errorbudget.engine.exact import Spend, allowed_per_event, common_scale
 from errorbudget.engine.minutes import MinuteSeries, data_bounds, evaluate_minutes, series_chunk

@@ -14,47 +14,16 @@ failed call out of ten does not page a quiet queue.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import timedelta
 from fractions import Fraction
 
 import numpy as np
 
 from errorbudget.durations import format_duration
+from errorbudget.engine.conditions import EffectiveCondition
 from errorbudget.engine.evaluator import Spends, condition_holds, conditions_per_series
 from errorbudget.engine.exact import ONE, Spend, decimal
 from errorbudget.model import BurnCatalog, ConditionResult
-
-
-@dataclass(frozen=True, slots=True)
-class EffectiveCondition:
-    """A catalog condition scaled to one SLO period and adapted to one target."""
-
-    severity: str
-    long_window: timedelta
-    short_window: timedelta
-    budget_fraction: float
-    threshold: Fraction
-    """The factor compared against, exactly (after adaptation)."""
-    catalog_threshold: Fraction
-    highest: Fraction
-    """The highest burn the target allows, ``1 / (1 − T)``."""
-    long_name: str
-    short_name: str
-    factor: float = field(init=False)
-    catalog_factor: float = field(init=False)
-    max_burn: float = field(init=False)
-    adapted: bool = field(init=False)
-    reachable: bool = field(init=False)
-    """Whether the catalog factor can be exceeded at all at this target."""
-
-    def __post_init__(self) -> None:
-        # derived once: a status reads them for every series
-        object.__setattr__(self, "factor", float(self.threshold))
-        object.__setattr__(self, "catalog_factor", float(self.catalog_threshold))
-        object.__setattr__(self, "max_burn", float(self.highest))
-        object.__setattr__(self, "adapted", self.threshold != self.catalog_threshold)
-        object.__setattr__(self, "reachable", self.catalog_threshold < self.highest)
 
 
 def highest_burn(target: float | Fraction) -> Fraction:

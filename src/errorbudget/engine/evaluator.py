@@ -28,8 +28,8 @@ import numpy.typing as npt
 from errorbudget.engine.exact import complement, decimal
 from errorbudget.model import PolicyPreset, PolicyState, StateRule
 
-if TYPE_CHECKING:  # alerts builds on this module: its conditions are only read here
-    from errorbudget.engine.alerts import EffectiveCondition
+if TYPE_CHECKING:
+    from errorbudget.engine.conditions import EffectiveCondition
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from errorbudget.durations import format_duration
-from errorbudget.engine.alerts import EffectiveCondition
+from errorbudget.engine.conditions import EffectiveCondition
 from errorbudget.engine.evaluator import Spends, conditions_per_series
 from errorbudget.engine.evaluator import evaluate as evaluate_instants
 from errorbudget.engine.exact import ONE, Spend, allowed_per_event, common_scale, decimal

@@ -22,7 +22,8 @@ from datetime import timedelta
 from pydantic import ValidationError
 
 from errorbudget.durations import format_duration
-from errorbudget.engine.alerts import EffectiveCondition, effective_conditions
+from errorbudget.engine.alerts import effective_conditions
+from errorbudget.engine.conditions import EffectiveCondition
 from errorbudget.engine.windows import nominal_length
 from errorbudget.model import SLO, BurnCatalog, BurnCondition
 from errorbudget.openslo.objects import (

@@ -10,7 +10,8 @@ import yaml
 
 from errorbudget.catalogs import builtin_burn_catalogs, builtin_policies
 from errorbudget.config import Config, Service
-from errorbudget.engine.alerts import EffectiveCondition, effective_conditions
+from errorbudget.engine.alerts import effective_conditions
+from errorbudget.engine.conditions import EffectiveCondition
 from errorbudget.engine.windows import nominal_length
 from errorbudget.model import SLO, IngestIndicator, RollingWindow, Timeslice
 from errorbudget.openslo.objects import (

@@ -19,7 +19,8 @@ from typing import TypeVar, cast
 
 from errorbudget.clock import Clock
 from errorbudget.config import LoadedConfig
-from errorbudget.engine.alerts import EffectiveCondition, effective_conditions
+from errorbudget.engine.alerts import effective_conditions
+from errorbudget.engine.conditions import EffectiveCondition
 from errorbudget.engine.timeline import DEFAULT_SPAN as DEFAULT_TIMELINE_SPAN
 from errorbudget.engine.timeline import Timeline
 from errorbudget.engine.windows import nominal_length

@@ -32,7 +32,7 @@ from errorbudget.model import SLO, Minute
 from errorbudget.source_catalog import SourceKind, source_catalog
 
 if TYPE_CHECKING:
-    from errorbudget.sources.base import RunHealth
+    from errorbudget.sources.run_health import RunHealth
     from errorbudget.store import Store
 
 Clock = Callable[[], datetime]

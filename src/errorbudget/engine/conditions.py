@@ -1,0 +1,39 @@
+"""A burn-rate condition as one SLO judges it: a catalog condition scaled to the SLO's period
+and adapted to its target (``engine.alerts`` builds them, ``engine.evaluator`` reads them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from fractions import Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveCondition:
+    """A catalog condition scaled to one SLO period and adapted to one target."""
+
+    severity: str
+    long_window: timedelta
+    short_window: timedelta
+    budget_fraction: float
+    threshold: Fraction
+    """The factor compared against, exactly (after adaptation)."""
+    catalog_threshold: Fraction
+    highest: Fraction
+    """The highest burn the target allows, ``1 / (1 − T)``."""
+    long_name: str
+    short_name: str
+    factor: float = field(init=False)
+    catalog_factor: float = field(init=False)
+    max_burn: float = field(init=False)
+    adapted: bool = field(init=False)
+    reachable: bool = field(init=False)
+    """Whether the catalog factor can be exceeded at all at this target."""
+
+    def __post_init__(self) -> None:
+        # derived once: a status reads them for every series
+        object.__setattr__(self, "factor", float(self.threshold))
+        object.__setattr__(self, "catalog_factor", float(self.catalog_threshold))
+        object.__setattr__(self, "max_burn", float(self.highest))
+        object.__setattr__(self, "adapted", self.threshold != self.catalog_threshold)
+        object.__setattr__(self, "reachable", self.catalog_threshold < self.highest)
