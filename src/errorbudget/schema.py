@@ -531,6 +531,9 @@ class GateVerdictOut(StatusOut):
     reason: str
 
 
+_VERDICT_FIELDS = set(GateVerdictOut.model_fields)
+
+
 class GateOut(BaseModel):
     decision: Decision
     exit_code: int
@@ -566,7 +569,10 @@ class GateOut(BaseModel):
             snapshot=[
                 # the status part is validated already: construct, do not validate twice
                 GateVerdictOut.model_construct(
-                    **dict(status_out(v.status)), decision=v.decision, reason=v.reason
+                    _VERDICT_FIELDS,
+                    **status_out(v.status).__dict__,
+                    decision=v.decision,
+                    reason=v.reason,
                 )
                 for v in result.verdicts
             ],
