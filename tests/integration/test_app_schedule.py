@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from errorbudget.app import App
 from errorbudget.model import BudgetStatus, to_minute
-from errorbudget.schema import StatusOut
+from errorbudget.schema.status import StatusOut
 from errorbudget.web.app import create_app
 from errorbudget.web.pages_detail import build_detail
 from exclusion_records import approved_exclusion

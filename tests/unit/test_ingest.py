@@ -26,7 +26,7 @@ from errorbudget.ingest import IngestReport, ingest_files
 from errorbudget.ingest import fold as fold_module
 from errorbudget.ingest import reader as reader_module
 from errorbudget.model import SLO, SegmentKey, to_minute
-from errorbudget.schema import IngestRunOut
+from errorbudget.schema.ingest import IngestRunOut
 from errorbudget.store import Store, open_store
 
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)

@@ -18,22 +18,11 @@ from errorbudget.gate import GateDecision
 from errorbudget.ingest.report import FileReport, IngestReport
 from errorbudget.model import BudgetStatus, ConditionResult, DataCoverage, Exclusion
 from errorbudget.records import Annotation, Approval, AuditEntry, Change
-from errorbudget.schema import (
-    AnnotationOut,
-    ApprovalOut,
-    AuditEntryOut,
-    ChainOut,
-    ChangeOut,
-    ConditionOut,
-    DataOut,
-    ExclusionOut,
-    GateOut,
-    IngestFileOut,
-    IngestRunOut,
-    ProblemOut,
-    StatusOut,
-    TimelinePointOut,
-)
+from errorbudget.schema.audit import AuditEntryOut, ChainOut
+from errorbudget.schema.changes import ApprovalOut, ChangeOut, GateOut
+from errorbudget.schema.ingest import IngestFileOut, IngestRunOut, ProblemOut
+from errorbudget.schema.records import AnnotationOut, ExclusionOut
+from errorbudget.schema.status import ConditionOut, DataOut, StatusOut, TimelinePointOut
 
 # (result, its model, {result field: model field}, {result field: why it is not outward})
 OUTWARD: list[tuple[type[Any], type[BaseModel], dict[str, str], dict[str, str]]] = [

@@ -14,7 +14,7 @@ from errorbudget.app import App
 from errorbudget.audit import MAX_AUDIT_PAGE, AuditQuery, ChainCheck
 from errorbudget.cli.common import config_option, echo_json, format_option, time_option
 from errorbudget.errors import IntegrityError, InvalidRequestError
-from errorbudget.schema import AuditLogOut, ChainOut
+from errorbudget.schema.audit import AuditLogOut, ChainOut
 
 BROKEN_EXIT = IntegrityError.exit_code
 """Exit code when the chain does not verify (the one an IntegrityError gets)."""

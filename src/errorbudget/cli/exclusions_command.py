@@ -26,7 +26,7 @@ from errorbudget.cli.common import (
 )
 from errorbudget.cli.store_wait import open_app
 from errorbudget.model import Exclusion, ExclusionCategory, from_minute
-from errorbudget.schema import ExclusionOut
+from errorbudget.schema.records import ExclusionOut
 
 CATEGORIES: tuple[str, ...] = get_args(ExclusionCategory)
 

@@ -28,7 +28,7 @@ from errorbudget.cli.status_command import WIDE, status_table
 from errorbudget.cli.store_wait import open_app
 from errorbudget.engine.policy import Risk
 from errorbudget.gate import GateDecision, decide
-from errorbudget.schema import ChangeOut, GateOut
+from errorbudget.schema.changes import ChangeOut, GateOut
 
 DECISION_STYLE = {
     "allow": "bold green",

@@ -24,7 +24,7 @@ from errorbudget.cli.common import config_option, echo_json, format_option
 from errorbudget.cli.store_wait import open_app
 from errorbudget.durations import parse_duration
 from errorbudget.ingest import IngestReport, ingest_files
-from errorbudget.schema import IngestRunOut
+from errorbudget.schema.ingest import IngestRunOut
 
 PROGRESS_MIN_BYTES = 16 << 20
 """Below this much input the bar would only flicker: no bar."""

@@ -15,7 +15,7 @@ from rich.table import Table
 from errorbudget.app import App
 from errorbudget.cli.common import config_option, echo_json, format_option, time_option
 from errorbudget.model import BudgetStatus, from_minute, segment_label
-from errorbudget.schema import STATUS_CSV_COLUMNS, StatusOut
+from errorbudget.schema.status import STATUS_CSV_COLUMNS, StatusOut
 from errorbudget.sources import stored_warnings
 from errorbudget.wording import burn, exhaustion, percent
 

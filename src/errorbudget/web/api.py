@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from errorbudget.schema import IdentityOut
+from errorbudget.schema.records import IdentityOut
 from errorbudget.web import api_audit, api_changes, api_ingest, api_records, api_status
 from errorbudget.web.api_common import PREFIX, router, validation_error
 from errorbudget.web.api_errors import errors

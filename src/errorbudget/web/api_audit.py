@@ -11,7 +11,7 @@ from errorbudget.audit import MAX_AUDIT_PAGE, AuditQuery, read_log
 from errorbudget.changes import role_at_least
 from errorbudget.errors import PermissionDeniedError
 from errorbudget.limits import MAX_ID, MAX_NAME
-from errorbudget.schema import AuditLogOut
+from errorbudget.schema.audit import AuditLogOut
 from errorbudget.web.api_common import EB, router
 from errorbudget.web.api_errors import READ, errors
 from errorbudget.web.api_inputs import NAME_PATTERN, Instant

@@ -9,7 +9,8 @@ from fastapi import Query, Response
 from errorbudget.gate import decide
 from errorbudget.model import BudgetStatus, SegmentKey
 from errorbudget.records import ChangeStatus
-from errorbudget.schema import ChangeOut, GateOut, GateRecordOut, StatusOut
+from errorbudget.schema.changes import ChangeOut, GateOut, GateRecordOut
+from errorbudget.schema.status import StatusOut
 from errorbudget.web.api_common import EB, router
 from errorbudget.web.api_errors import READ, WRITE, errors
 from errorbudget.web.api_inputs import RecordId, ServiceQuery

@@ -30,7 +30,7 @@ from errorbudget.app import App
 from errorbudget.errors import ConflictError
 from errorbudget.ingest import IngestReport, ingest_files
 from errorbudget.limits import MAX_NAME
-from errorbudget.schema import IngestOut
+from errorbudget.schema.ingest import IngestOut
 from errorbudget.web.api_common import EB, router
 from errorbudget.web.api_errors import errors
 from errorbudget.web.auth import Operator

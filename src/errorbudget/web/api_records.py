@@ -9,7 +9,7 @@ from fastapi import Query
 from errorbudget.limits import MAX_PAGE
 from errorbudget.model import ExclusionStatus
 from errorbudget.records import AnnotationKind
-from errorbudget.schema import AnnotationOut, ExclusionOut
+from errorbudget.schema.records import AnnotationOut, ExclusionOut
 from errorbudget.web.api_common import EB, router
 from errorbudget.web.api_errors import READ, WRITE, errors
 from errorbudget.web.api_inputs import Instant, Name, RecordId, ServiceQuery

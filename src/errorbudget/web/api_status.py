@@ -14,7 +14,7 @@ from errorbudget.engine.timeline import DEFAULT_SPAN, MAX_POINTS
 from errorbudget.errors import NotFoundError
 from errorbudget.limits import MAX_NAME, MAX_STEP, MAX_TIMELINE_SPAN
 from errorbudget.model import PolicyState, from_minute, matches, segment_key, segment_label
-from errorbudget.schema import (
+from errorbudget.schema.status import (
     ConditionOut,
     SeriesConditionsOut,
     SLOOut,
