@@ -95,43 +95,6 @@ def _fields(query: AuditQuery) -> dict[str, Any]:
     return {name: getattr(query, name) for name in AuditQuery.__dataclass_fields__}
 
 
-def entry_to_dict(entry: AuditEntry, problem: str | None = None) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "at": entry.at.isoformat(),
-        "actor": entry.actor,
-        "action": entry.action,
-        "subject": entry.subject,
-        "details": entry.details,
-        "records": [list(r) for r in entry.records],
-        "prev_hash": entry.prev_hash,
-        "hash": entry.hash,
-        "verified": problem is None,
-        "problem": problem,
-    }
-
-
-def chain_to_dict(check: ChainCheck) -> dict[str, Any]:
-    return {
-        "scope": check.scope,
-        "verified": check.verified,
-        "checked_entries": check.checked_entries,
-        "problems": check.problems,
-        "head_id": check.head_id,
-        "head_hash": check.head_hash,
-        "seconds": None if check.seconds is None else round(check.seconds, 3),
-    }
-
-
-def page_to_dict(page: AuditPage) -> dict[str, Any]:
-    """A page as ``GET /api/v1/audit`` and ``audit log --format json`` answer it."""
-    return {
-        "entries": [entry_to_dict(e, page.problems.get(e.id)) for e in page.entries],
-        "next_before": page.next_before,
-        "chain": chain_to_dict(page.chain),
-    }
-
-
 _ANCHOR = re.compile(r"^(\d+):([0-9a-f]{64})$")
 
 

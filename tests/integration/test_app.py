@@ -436,7 +436,7 @@ def test_broken_data_is_left_out_and_said_so_never_counted_bad(tmp_path: Path) -
         assert series.coverage is not None and series.coverage.broken_minutes == 30
         assert series.burn_rates["1h"] == 0.0  # the broken half hour burns nothing
         assert whole.coverage is not None and whole.coverage.broken_minutes == 30
-        from errorbudget.report import data_note
+        from errorbudget.wording import data_note
 
         assert data_note(series.coverage) == (
             "SLI data broken: 30 minutes left out (a source reported them wrong or missing)"

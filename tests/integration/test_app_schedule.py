@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from errorbudget.app import App
 from errorbudget.model import BudgetStatus, to_minute
-from errorbudget.report import status_to_dict
+from errorbudget.schema.status import StatusOut
 from errorbudget.web.app import create_app
 from errorbudget.web.pages_detail import build_detail
 from exclusion_records import approved_exclusion
@@ -162,7 +162,7 @@ def test_failures_out_of_schedule_spend_no_budget_and_fire_nothing(tmp_path: Pat
         assert any(a.severity == "page" for a in unscheduled.alerts)
 
         # the JSON beside ``excluded``
-        data = status_to_dict(main)
+        data = StatusOut.of(main).model_dump(mode="json")
         assert data["out_of_schedule"] == night.sum() * PER_MINUTE
         assert data["out_of_schedule_bad"] == night.sum() * (PER_MINUTE - 1)
         assert data["excluded"] == 0

@@ -25,6 +25,7 @@ from errorbudget.ingest import IngestReport, ingest_files
 from errorbudget.ingest import fold as fold_module
 from errorbudget.ingest import reader as reader_module
 from errorbudget.model import SLO, SegmentKey, to_minute
+from errorbudget.schema.ingest import IngestRunOut
 from errorbudget.store import Store, open_store
 
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
@@ -683,11 +684,11 @@ def test_cli_skip_invalid_reports_the_rejects(tmp_path: Path) -> None:
     assert "1 minute rows written, 1 rejected" in out
 
 
-def test_report_to_dict_is_json_ready(tmp_path: Path, store: Store) -> None:
+def test_report_as_json_is_the_run_model(tmp_path: Path, store: Store) -> None:
     path = write(tmp_path / "counts.csv", HEADER + "2026-11-01T10:00:00Z,voice-sla,gold,,,1,2\n")
     report = ingest_files(store, SLOS, [path])
     assert isinstance(report, IngestReport)
-    data = json.loads(json.dumps(report.to_dict()))
+    data = json.loads(json.dumps(IngestRunOut.of(report).model_dump(mode="json")))
     assert data["files"][0]["path"] == str(path)
     assert data["files"][0]["written"] is True
 

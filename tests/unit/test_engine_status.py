@@ -452,7 +452,7 @@ def test_too_little_data_says_so_instead_of_a_number() -> None:
     assert status.time_to_exhaustion_seconds is None
     assert status.outlook == "insufficient_data"
     assert status.meets_target is None
-    from errorbudget.report import data_note
+    from errorbudget.wording import data_note
 
     assert data_note(status.coverage) == "insufficient data (44 of 43,200 minutes)"
     enough = evaluate(slo, at, {"period": Counts(43, 44)}, bounds=(at - 4_320, at))

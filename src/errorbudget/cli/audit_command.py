@@ -14,6 +14,7 @@ from errorbudget.app import App
 from errorbudget.audit import MAX_AUDIT_PAGE, AuditQuery, ChainCheck
 from errorbudget.cli.common import config_option, echo_json, format_option, time_option
 from errorbudget.errors import IntegrityError, InvalidRequestError
+from errorbudget.schema.audit import AuditLogOut, ChainOut
 
 BROKEN_EXIT = IntegrityError.exit_code
 """Exit code when the chain does not verify (the one an IntegrityError gets)."""
@@ -57,7 +58,7 @@ def verify(config_path: Path | None, anchor: tuple[int, str] | None, output_form
         report = app.store.verify_chain(anchor)
     check = ChainCheck.from_report(report)
     if output_format == "json":
-        echo_json({**audit_trail.chain_to_dict(check), "records": report.records})
+        echo_json({**ChainOut.of(check).model_dump(mode="json"), "records": report.records})
     else:
         rows = ", ".join(f"{count:,} {table}" for table, count in report.records.items())
         state = "verified" if report.ok else f"BROKEN ({len(report.problems)} problems)"
@@ -135,7 +136,7 @@ def log(
     with App.open(config_path) as app:
         page = audit_trail.read_log(app, query, scope="full" if scope == "full" else "listed")
     if output_format == "json":
-        echo_json(audit_trail.page_to_dict(page))
+        echo_json(AuditLogOut.of(page).model_dump(mode="json"))
     else:
         console = Console(width=180)
         table = Table(header_style="bold")

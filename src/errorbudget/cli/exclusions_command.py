@@ -26,7 +26,7 @@ from errorbudget.cli.common import (
 )
 from errorbudget.cli.store_wait import open_app
 from errorbudget.model import Exclusion, ExclusionCategory, from_minute
-from errorbudget.report import exclusion_to_dict
+from errorbudget.schema.records import ExclusionOut
 
 CATEGORIES: tuple[str, ...] = get_args(ExclusionCategory)
 
@@ -91,7 +91,7 @@ def propose(
             err=True,
         )
     if output_format == "json":
-        echo_json(exclusion_to_dict(exclusion))
+        echo_json(ExclusionOut.of(exclusion).model_dump(mode="json"))
     else:
         click.echo(
             f"exclusion {exclusion.id} proposed by {exclusion.created_by} for {exclusion.slo} "
@@ -112,7 +112,7 @@ def list_(config_path: Path | None, include_revoked: bool, output_format: str) -
     with App.open(config_path) as app:
         found = app.store.list_exclusions(include_revoked=include_revoked)
     if output_format == "json":
-        echo_json([exclusion_to_dict(e) for e in found])
+        echo_json([ExclusionOut.of(e).model_dump(mode="json") for e in found])
         return
     Console(width=180).print(_table(found))
 

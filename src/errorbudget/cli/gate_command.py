@@ -28,7 +28,7 @@ from errorbudget.cli.status_command import WIDE, status_table
 from errorbudget.cli.store_wait import open_app
 from errorbudget.engine.policy import Risk
 from errorbudget.gate import GateDecision
-from errorbudget.report import gate_to_dict, review_to_dict
+from errorbudget.schema.changes import ChangeOut, GateOut
 
 DECISION_STYLE = {
     "allow": "bold green",
@@ -201,7 +201,7 @@ def gate(
             output_format,
         )  # fmt: skip
         if output_format == "json":
-            echo_json({**review_to_dict(judged), **_what_if(at)})
+            echo_json({**ChangeOut.of(judged).model_dump(mode="json"), **_what_if(at)})
         else:
             render_change(judged, console, what_if=at is not None)
         raise SystemExit(_exit_code(judged.exit_code, judged.enforcement, at))
@@ -221,7 +221,7 @@ def gate(
             record=at is None,
         )
     if output_format == "json":
-        echo_json({**gate_to_dict(result), **_what_if(at)})
+        echo_json({**GateOut.of(result).model_dump(mode="json"), **_what_if(at)})
     else:
         render_decision(result, Console(width=WIDE), what_if=at is not None)
     raise SystemExit(_exit_code(result.exit_code, result.enforcement, at))

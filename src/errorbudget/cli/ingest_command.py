@@ -24,6 +24,7 @@ from errorbudget.cli.common import config_option, echo_json, format_option
 from errorbudget.cli.store_wait import open_app
 from errorbudget.durations import parse_duration
 from errorbudget.ingest import IngestReport, ingest_files
+from errorbudget.schema.ingest import IngestRunOut
 
 PROGRESS_MIN_BYTES = 16 << 20
 """Below this much input the bar would only flicker: no bar."""
@@ -111,7 +112,7 @@ def ingest(
                 raise_on_reject=False,
             )
     if output_format == "json":
-        echo_json(report.to_dict())
+        echo_json(IngestRunOut.of(report).model_dump(mode="json"))
     else:
         _print_summary(report)
     _print_rejects(report)

@@ -15,15 +15,9 @@ from rich.table import Table
 from errorbudget.app import App
 from errorbudget.cli.common import config_option, echo_json, format_option, time_option
 from errorbudget.model import BudgetStatus, from_minute, segment_label
-from errorbudget.report import (
-    CSV_COLUMNS,
-    burn,
-    exhaustion,
-    percent,
-    status_to_dict,
-    status_to_row,
-)
+from errorbudget.schema.status import STATUS_CSV_COLUMNS, StatusOut
 from errorbudget.sources import stored_warnings
+from errorbudget.wording import burn, exhaustion, percent
 
 WIDE = 200
 """Tables are printed at least this wide: a status row is long, and wrapping it helps nobody."""
@@ -90,12 +84,12 @@ def status_table(statuses: Sequence[BudgetStatus], title: str) -> Table:
 
 def render_statuses(statuses: Sequence[BudgetStatus], output_format: str) -> None:
     if output_format == "json":
-        echo_json([status_to_dict(s) for s in statuses])
+        echo_json([StatusOut.of(s).model_dump(mode="json") for s in statuses])
     elif output_format == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(sys.stdout, fieldnames=STATUS_CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for status in statuses:
-            writer.writerow(status_to_row(status))
+            writer.writerow(StatusOut.of(status).csv_row())
     else:
         at = from_minute(statuses[0].at).strftime("%Y-%m-%d %H:%M UTC") if statuses else ""
         Console(soft_wrap=False, width=max(Console().width, WIDE)).print(

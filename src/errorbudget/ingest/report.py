@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from errorbudget.errors import IngestError, Problem
 
@@ -35,24 +34,6 @@ class FileReport:
     @property
     def rows_per_second(self) -> float:
         return self.rows_read / self.seconds if self.seconds > 0 else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "format": self.format,
-            "written": self.written,
-            "rows_read": self.rows_read,
-            "rows_written": self.rows_written,
-            "rows_rejected": self.rows_rejected,
-            "series": self.series,
-            "seconds": round(self.seconds, 3),
-            "rows_per_second": round(self.rows_per_second),
-            "rejects_path": str(self.rejects_path) if self.rejects_path else None,
-            "problem_count": self.problem_count,
-            "problems": [
-                {"file": p.file, "line": p.line, "message": p.message} for p in self.problems
-            ],
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,15 +80,3 @@ class IngestReport:
         more = f"; the first {len(problems):,} are listed" if count > len(problems) else ""
         noun = "problem" if count == 1 else "problems"
         return IngestError(f"nothing was written from {names}: {count:,} {noun}{more}", problems)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "files": [f.to_dict() for f in self.files],
-            "rows_read": self.rows_read,
-            "rows_written": self.rows_written,
-            "rows_rejected": self.rows_rejected,
-            "series": self.series,
-            "seconds": round(self.seconds, 3),
-            "rows_per_second": round(self.rows_per_second),
-            "rejected_files": [str(f.path) for f in self.rejected],
-        }

@@ -20,10 +20,10 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
+from errorbudget.schema.records import IdentityOut
 from errorbudget.web import api_audit, api_changes, api_ingest, api_records, api_status
 from errorbudget.web.api_common import PREFIX, router, validation_error
 from errorbudget.web.api_errors import errors
-from errorbudget.web.api_models import IdentityOut
 from errorbudget.web.auth import Authenticator, Viewer
 
 __all__ = ["PREFIX", "register"]

@@ -7,14 +7,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Query
 
-from errorbudget.audit import MAX_AUDIT_PAGE, AuditQuery, page_to_dict, read_log
+from errorbudget.audit import MAX_AUDIT_PAGE, AuditQuery, read_log
 from errorbudget.changes import role_at_least
 from errorbudget.errors import PermissionDeniedError
 from errorbudget.limits import MAX_ID, MAX_NAME
+from errorbudget.schema.audit import AuditLogOut
 from errorbudget.web.api_common import EB, router
 from errorbudget.web.api_errors import READ, errors
 from errorbudget.web.api_inputs import NAME_PATTERN, Instant
-from errorbudget.web.api_models import AuditLogOut
 from errorbudget.web.auth import Viewer
 
 routes = router("audit log")
@@ -52,7 +52,7 @@ def audit_log(
             "store): the whole chain and records."
         ),
     ] = "listed",
-) -> dict[str, Any]:
+) -> AuditLogOut:
     """Entries newest first, each with its place in the chain and whether it verifies, and
     ``chain``: whether the chain verifies over the listed entries, or (``verify=full``, for
     admins: its work grows with the store, about 3.4 s per million entries) over everything,
@@ -73,4 +73,4 @@ def audit_log(
         until=until,
         before=before,
     )
-    return page_to_dict(read_log(app, query, scope=verify))
+    return AuditLogOut.of(read_log(app, query, scope=verify))

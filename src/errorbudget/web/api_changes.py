@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 from fastapi import Query, Response
 
 from errorbudget.changes import ChangeRequest
 from errorbudget.model import BudgetStatus, SegmentKey
 from errorbudget.records import ChangeStatus
-from errorbudget.report import gate_to_dict, review_to_dict, status_to_dict
+from errorbudget.schema.changes import ChangeOut, GateOut, GateRecordOut
+from errorbudget.schema.status import StatusOut
 from errorbudget.web.api_common import EB, router
 from errorbudget.web.api_errors import READ, WRITE, errors
 from errorbudget.web.api_inputs import RecordId, ServiceQuery
 from errorbudget.web.api_models import (
     ChangeIn,
-    ChangeOut,
     GateIn,
-    GateOut,
-    GateRecordOut,
     ReviewIn,
     ShipIn,
     WithdrawIn,
@@ -38,10 +35,10 @@ def list_changes(
     ] = [],  # noqa: B006
     service: ServiceQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[dict[str, Any]]:
+) -> list[ChangeOut]:
     """Changes, newest first, each judged by the decision stored with it."""
     return [
-        review_to_dict(r)
+        ChangeOut.of(r)
         for r in app.changes.find(status=status or None, service=service, limit=limit)
     ]
 
@@ -52,8 +49,8 @@ def list_changes(
     summary="One change",
     responses=errors(*READ, 404),
 )
-def get_change(app: EB, caller: Viewer, change_id: RecordId) -> dict[str, Any]:
-    return review_to_dict(app.change(change_id))
+def get_change(app: EB, caller: Viewer, change_id: RecordId) -> ChangeOut:
+    return ChangeOut.of(app.change(change_id))
 
 
 @routes.get(
@@ -62,10 +59,10 @@ def get_change(app: EB, caller: Viewer, change_id: RecordId) -> dict[str, Any]:
     summary="Re-judge a change now",
     responses=errors(*READ, 404),
 )
-def change_gate(app: EB, caller: Viewer, change_id: RecordId) -> dict[str, Any]:
+def change_gate(app: EB, caller: Viewer, change_id: RecordId) -> ChangeOut:
     """The gate's answer for the change at this instant (its scope's budgets now, and its
     approvals): what ``errorbudget gate --change`` reports. Not recorded."""
-    return review_to_dict(app.change_gate(change_id, actor=caller.name, record=False))
+    return ChangeOut.of(app.change_gate(change_id, actor=caller.name, record=False))
 
 
 @routes.post(
@@ -75,7 +72,7 @@ def change_gate(app: EB, caller: Viewer, change_id: RecordId) -> dict[str, Any]:
     summary="Submit a change",
     responses=errors(*WRITE, 404),
 )
-def submit_change(app: EB, caller: Operator, body: ChangeIn) -> dict[str, Any]:
+def submit_change(app: EB, caller: Operator, body: ChangeIn) -> ChangeOut:
     """Judge the change by the gate now (recorded with its budget snapshot), estimate its
     budget impact, and store it pending with the caller as author. Needs operator."""
     request = ChangeRequest(
@@ -89,7 +86,7 @@ def submit_change(app: EB, caller: Operator, body: ChangeIn) -> dict[str, Any]:
         description=body.description,
     )
     judged = app.changes.submit(request)
-    return review_to_dict(judged)
+    return ChangeOut.of(judged)
 
 
 @routes.post(
@@ -100,11 +97,11 @@ def submit_change(app: EB, caller: Operator, body: ChangeIn) -> dict[str, Any]:
 )
 def approve_change(
     app: EB, caller: Approver, change_id: RecordId, body: ReviewIn | None = None
-) -> dict[str, Any]:
+) -> ChangeOut:
     """Needs the approver role; nobody approves their own change (403). 409 unless the
     change is pending."""
     comment = body.comment if body is not None else ""
-    return review_to_dict(
+    return ChangeOut.of(
         app.approve_change(change_id, approver=caller.name, role=caller.role, comment=comment)
     )
 
@@ -117,10 +114,10 @@ def approve_change(
 )
 def reject_change(
     app: EB, caller: Approver, change_id: RecordId, body: ReviewIn | None = None
-) -> dict[str, Any]:
+) -> ChangeOut:
     """Needs the approver role; not the change's author (who withdraws instead)."""
     comment = body.comment if body is not None else ""
-    return review_to_dict(
+    return ChangeOut.of(
         app.reject_change(change_id, approver=caller.name, role=caller.role, comment=comment)
     )
 
@@ -133,10 +130,10 @@ def reject_change(
 )
 def withdraw_change(
     app: EB, caller: Operator, change_id: RecordId, body: WithdrawIn | None = None
-) -> dict[str, Any]:
+) -> ChangeOut:
     """The change's author (operator or above) or an admin; 409 once rejected or shipped."""
     reason = body.reason if body is not None else ""
-    return review_to_dict(
+    return ChangeOut.of(
         app.withdraw_change(change_id, actor=caller.name, role=caller.role, reason=reason)
     )
 
@@ -149,13 +146,13 @@ def withdraw_change(
 )
 def ship_change(
     app: EB, caller: Operator, change_id: RecordId, body: ShipIn | None = None
-) -> dict[str, Any]:
+) -> ChangeOut:
     """Mark the change shipped and annotate the timeline; 409 while the gate does not let
     it through (under enforcement ``enforce``). The gate is judged now, at the server's
     clock; ``at`` only dates the record, within the past 24 hours (422 otherwise). Needs
     operator."""
     at = body.at if body is not None else None
-    return review_to_dict(app.ship_change(change_id, actor=caller.name, shipped_at=at))
+    return ChangeOut.of(app.ship_change(change_id, actor=caller.name, shipped_at=at))
 
 
 @routes.post(
@@ -181,20 +178,18 @@ def gate_decide(app: EB, caller: Operator, body: GateIn) -> Response:
 
     # A pipeline-facing endpoint must stay fast under load: the rows of statuses are built
     # once per minute and store revision (one shared table, filled as services ask), and the
-    # answer — the dict GateOut documents — is encoded with orjson.
+    # answer is encoded by pydantic's own serialiser, not validated again by the route.
     assert result.basis is not None  # decide() always says which evaluation it used
-    rows: dict[tuple[str, SegmentKey], dict[str, Any]] = app.memo(
-        "api.status-rows", result.basis, dict
-    )
+    rows: dict[tuple[str, SegmentKey], StatusOut] = app.memo("api.status-rows", result.basis, dict)
 
-    def row(status: BudgetStatus) -> dict[str, Any]:
+    def row(status: BudgetStatus) -> StatusOut:
         key = (status.slo, status.segment)
         found = rows.get(key)
         if found is None:
-            found = rows[key] = status_to_dict(status)
+            found = rows[key] = StatusOut.of(status)
         return found
 
-    return Response(orjson.dumps(gate_to_dict(result, row)), media_type="application/json")
+    return Response(GateOut.of(result, row).model_dump_json(), media_type="application/json")
 
 
 @routes.get(
@@ -208,19 +203,6 @@ def gate_decisions(
     caller: Viewer,
     service: ServiceQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[dict[str, Any]]:
+) -> list[GateRecordOut]:
     """Gate decisions from the audit log, newest first, with the snapshot behind each."""
-    return [
-        {
-            "id": entry.id,
-            "at": entry.at,
-            "actor": entry.actor,
-            "service": entry.subject,
-            "decision": entry.details.get("decision"),
-            "change_type": entry.details.get("change_type"),
-            "risk": entry.details.get("risk"),
-            "change_id": entry.details.get("change_id"),
-            "details": entry.details,
-        }
-        for entry in app.gate_decisions(service=service, limit=limit)
-    ]
+    return [GateRecordOut.of(e) for e in app.gate_decisions(service=service, limit=limit)]

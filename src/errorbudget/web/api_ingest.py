@@ -30,9 +30,9 @@ from errorbudget.app import App
 from errorbudget.errors import ConflictError
 from errorbudget.ingest import IngestReport, ingest_files
 from errorbudget.limits import MAX_NAME
+from errorbudget.schema.ingest import IngestOut
 from errorbudget.web.api_common import EB, router
 from errorbudget.web.api_errors import errors
-from errorbudget.web.api_models import IngestOut
 from errorbudget.web.auth import Operator
 
 routes = router("counts")

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Query
 
 from errorbudget.limits import MAX_PAGE
 from errorbudget.model import ExclusionStatus
 from errorbudget.records import AnnotationKind
-from errorbudget.report import annotation_to_dict, exclusion_to_dict
+from errorbudget.schema.records import AnnotationOut, ExclusionOut
 from errorbudget.web.api_common import EB, router
 from errorbudget.web.api_errors import READ, WRITE, errors
 from errorbudget.web.api_inputs import Instant, Name, RecordId, ServiceQuery
 from errorbudget.web.api_models import (
     AnnotationIn,
-    AnnotationOut,
     ExclusionIn,
-    ExclusionOut,
     ReviewIn,
     RevokeIn,
 )
@@ -44,13 +42,13 @@ def list_exclusions(
     status: Annotated[list[ExclusionStatus], Query(description="Only these statuses.")] = [],  # noqa: B006
     slo: Annotated[Name | None, Query(description="Only this SLO's (and '*' ones).")] = None,
     limit: Limit = 1000,
-) -> list[dict[str, Any]]:
+) -> list[ExclusionOut]:
     """Records that remove events from budget counting once approved (raw counts stay),
     oldest first (the newest ``limit``), each verified against the audit chain
     (``problem``)."""
     found = app.store.list_exclusions(include_revoked=include_revoked, statuses=status or None)
     chosen = [e for e in found if slo is None or e.slo in (slo, "*")]
-    return [exclusion_to_dict(e) for e in chosen[-limit:]]
+    return [ExclusionOut.of(e) for e in chosen[-limit:]]
 
 
 @routes.post(
@@ -60,7 +58,7 @@ def list_exclusions(
     summary="Propose an exclusion",
     responses=errors(*WRITE, 404),
 )
-def propose_exclusion(app: EB, caller: Operator, body: ExclusionIn) -> dict[str, Any]:
+def propose_exclusion(app: EB, caller: Operator, body: ExclusionIn) -> ExclusionOut:
     """Propose excluding ``[start, end)`` of an SLO (or every SLO of a service) from budget
     counting; the caller is its proposer. It is ``pending`` and counts in no budget until
     someone else with the approver role approves it. Needs the operator role."""
@@ -74,7 +72,7 @@ def propose_exclusion(app: EB, caller: Operator, body: ExclusionIn) -> dict[str,
         segment=body.segment,
         service=body.service,
     )
-    return exclusion_to_dict(exclusion)
+    return ExclusionOut.of(exclusion)
 
 
 @routes.post(
@@ -85,11 +83,11 @@ def propose_exclusion(app: EB, caller: Operator, body: ExclusionIn) -> dict[str,
 )
 def approve_exclusion(
     app: EB, caller: Approver, exclusion_id: RecordId, body: ReviewIn | None = None
-) -> dict[str, Any]:
+) -> ExclusionOut:
     """From now on it counts. Needs the approver role; nobody approves their own proposal
     (403). 409 unless pending (or approved before v5 and not yet confirmed)."""
     comment = body.comment if body is not None else ""
-    return exclusion_to_dict(
+    return ExclusionOut.of(
         app.approve_exclusion(exclusion_id, approver=caller.name, role=caller.role, comment=comment)
     )
 
@@ -102,10 +100,10 @@ def approve_exclusion(
 )
 def reject_exclusion(
     app: EB, caller: Approver, exclusion_id: RecordId, body: ReviewIn | None = None
-) -> dict[str, Any]:
+) -> ExclusionOut:
     """It never counts. Needs the approver role; not its proposer (who revokes instead)."""
     comment = body.comment if body is not None else ""
-    return exclusion_to_dict(
+    return ExclusionOut.of(
         app.reject_exclusion(exclusion_id, approver=caller.name, role=caller.role, comment=comment)
     )
 
@@ -118,11 +116,11 @@ def reject_exclusion(
 )
 def revoke_exclusion(
     app: EB, caller: Operator, exclusion_id: RecordId, body: RevokeIn | None = None
-) -> dict[str, Any]:
+) -> ExclusionOut:
     """A pending one is withdrawn; an approved one's events count again. 409 once rejected
     or revoked. Needs the operator role."""
     reason = body.reason if body is not None else ""
-    return exclusion_to_dict(
+    return ExclusionOut.of(
         app.revoke_exclusion(exclusion_id, revoked_by=caller.name, reason=reason)
     )
 
@@ -144,12 +142,12 @@ def list_annotations(
         list[AnnotationKind], Query(max_length=20, description="Only these kinds.")
     ] = [],  # noqa: B006
     limit: Limit = 1000,
-) -> list[dict[str, Any]]:
+) -> list[AnnotationOut]:
     """Deploy, config and model changes, incidents, … in ``[start, end)``, oldest first."""
     found = app.annotations(
         start=start, end=end, service=service, slo=slo, kinds=kind or None, limit=limit
     )
-    return [annotation_to_dict(a) for a in found]
+    return [AnnotationOut.of(a) for a in found]
 
 
 @routes.post(
@@ -159,7 +157,7 @@ def list_annotations(
     summary="Add an annotation",
     responses=errors(*WRITE, 404),
 )
-def add_annotation(app: EB, caller: Operator, body: AnnotationIn) -> dict[str, Any]:
+def add_annotation(app: EB, caller: Operator, body: AnnotationIn) -> AnnotationOut:
     """Mark the timeline; the caller is recorded as its author. Needs the operator role."""
     annotation = app.add_annotation(
         at=body.at or app.clock(),
@@ -170,4 +168,4 @@ def add_annotation(app: EB, caller: Operator, body: AnnotationIn) -> dict[str, A
         slo=body.slo,
         segment=body.segment,
     )
-    return annotation_to_dict(annotation)
+    return AnnotationOut.of(annotation)

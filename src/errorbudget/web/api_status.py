@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter
 
 from errorbudget.durations import format_duration, parse_duration
-from errorbudget.engine.timeline import DEFAULT_SPAN, MAX_POINTS, TimelinePoint
+from errorbudget.engine.timeline import DEFAULT_SPAN, MAX_POINTS
 from errorbudget.errors import NotFoundError
 from errorbudget.limits import MAX_NAME, MAX_STEP, MAX_TIMELINE_SPAN
-from errorbudget.model import SLO, PolicyState, from_minute, matches, segment_key, segment_label
-from errorbudget.report import condition_to_dict, status_to_dict
+from errorbudget.model import PolicyState, from_minute, matches, segment_key, segment_label
+from errorbudget.schema.status import (
+    ConditionOut,
+    SeriesConditionsOut,
+    SLOOut,
+    StatusOut,
+    TimelineOut,
+    TimelinePointOut,
+)
 from errorbudget.web.api_common import EB, invalid, parse_segment, router
 from errorbudget.web.api_errors import READ, errors
 from errorbudget.web.api_inputs import (
@@ -25,7 +32,6 @@ from errorbudget.web.api_inputs import (
     SloPath,
     SloQuery,
 )
-from errorbudget.web.api_models import SeriesConditionsOut, SLOOut, StatusOut, TimelineOut
 from errorbudget.web.auth import Viewer
 
 routes = router("status")
@@ -68,8 +74,9 @@ def all_status(
 
     def encode() -> bytes:
         statuses = evaluation.select(chosen)
-        rows = [status_to_dict(s) for s in statuses if not state or s.state in state]
-        return _STATUS_LIST.dump_json(_STATUS_LIST.validate_python(rows))
+        return _STATUS_LIST.dump_json(
+            [StatusOut.of(s) for s in statuses if not state or s.state in state]
+        )
 
     # Validated and encoded once per evaluation (minute and data version), then served as
     # bytes: a busy server must not re-validate every row of every response.
@@ -80,8 +87,8 @@ def all_status(
 @routes.get(
     "/slos", response_model=list[SLOOut], summary="The configured SLOs", responses=errors(*READ)
 )
-def list_slos(app: EB, caller: Viewer, service: ServiceQuery = None) -> list[dict[str, Any]]:
-    return [_slo(slo) for slo in app.select_slos(service=service)]
+def list_slos(app: EB, caller: Viewer, service: ServiceQuery = None) -> list[SLOOut]:
+    return [SLOOut.of(slo) for slo in app.select_slos(service=service)]
 
 
 @routes.get(
@@ -90,23 +97,8 @@ def list_slos(app: EB, caller: Viewer, service: ServiceQuery = None) -> list[dic
     summary="One SLO and its config",
     responses=errors(*READ, 404),
 )
-def get_slo(app: EB, caller: Viewer, slo_id: SloPath) -> dict[str, Any]:
-    return _slo(app.loaded.slo(slo_id))
-
-
-def _slo(slo: SLO) -> dict[str, Any]:
-    return {
-        "id": slo.id,
-        "service": slo.service,
-        "description": slo.description,
-        "owner": slo.owner,
-        "target": slo.target,
-        "window": slo.window.describe(),
-        "budgeting": slo.budgeting,
-        "segment_keys": list(slo.segments.keys),
-        "policy": slo.policy,
-        "config": slo.model_dump(mode="json"),
-    }
+def get_slo(app: EB, caller: Viewer, slo_id: SloPath) -> SLOOut:
+    return SLOOut.of(app.loaded.slo(slo_id))
 
 
 @routes.get(
@@ -121,12 +113,12 @@ def slo_status(
     slo_id: SloPath,
     at: At = None,
     segment: SegmentQuery = [],  # noqa: B006
-) -> list[dict[str, Any]]:
+) -> list[StatusOut]:
     """The whole-SLO row (when it has segments) and every series; ``segment`` keeps the
     series with those labels."""
     selector = parse_segment(segment)
     statuses = app.status(at=at, slo_ids=[slo_id], include_total=not selector)
-    return [status_to_dict(s) for s in statuses if matches(s.segment, selector)]
+    return [StatusOut.of(s) for s in statuses if matches(s.segment, selector)]
 
 
 @routes.get(
@@ -148,12 +140,12 @@ def series_status(
         ),
     ],
     at: At = None,
-) -> dict[str, Any]:
+) -> StatusOut:
     labels = _segment_path(segment)
     key = segment_key(labels)
     for status in app.status(at=at, slo_ids=[slo_id]):
         if status.segment == key:
-            return status_to_dict(status)
+            return StatusOut.of(status)
     raise NotFoundError(f"SLO {slo_id!r} has no series {segment_label(key)}")
 
 
@@ -182,7 +174,7 @@ def timeline(
     start: Annotated[Instant | None, Query(description="Default: 30 days before end.")] = None,
     end: Annotated[Instant | None, Query(description="Default: now.")] = None,
     step: DurationQuery = "1h",
-) -> dict[str, Any]:
+) -> TimelineOut:
     """One point per ``step`` from ``start`` to ``end``: SLI over the period, burn rates
     over 1h, 6h, 1d and the period, budget remaining — each what ``status`` reports at
     that instant. Without ``segment``: the whole SLO. Bounded work: a step of 1m to 31d,
@@ -201,13 +193,13 @@ def timeline(
     start = start or end - DEFAULT_SPAN
     _check_range(step_value, start, end)
     result = app.timeline(slo_id, parse_segment(segment), start, end, step_value)
-    return {
-        "slo": result.slo,
-        "segment": dict(result.segment),
-        "budgeting": result.budgeting,
-        "step": format_duration(step_value),
-        "points": [_point(p) for p in result.points()],
-    }
+    return TimelineOut(
+        slo=result.slo,
+        segment=dict(result.segment),
+        budgeting=result.budgeting,
+        step=format_duration(step_value),
+        points=[TimelinePointOut.of(p) for p in result.points()],
+    )
 
 
 _STEP_RANGE = f"a step is a whole number of minutes from 1m to {MAX_STEP.days}d"
@@ -238,29 +230,6 @@ def _check_range(step: timedelta, start: datetime, end: datetime) -> None:
         )
 
 
-def _round(value: float | None, digits: int = 6) -> float | None:
-    """Rounded as status JSON rounds (``report``): prefix sums differ in the last bits."""
-    return None if value is None else round(value, digits)
-
-
-def _point(point: TimelinePoint) -> dict[str, Any]:
-    return {
-        "at": point.at,
-        "sli": _round(point.sli, 9),
-        "burn_rates": {name: _round(rate) for name, rate in point.burn_rates.items()},
-        "period_burn_rate": _round(point.period_burn_rate),
-        "budget_remaining_ratio": _round(point.budget_remaining_ratio),
-        "eligible": _count(point.eligible),
-        "bad": _count(point.bad),
-        "step_eligible": _count(point.step_eligible),
-        "step_bad": _count(point.step_bad),
-    }
-
-
-def _count(value: float) -> int | float:
-    return int(value) if value.is_integer() else value
-
-
 @routes.get(
     "/conditions",
     response_model=list[SeriesConditionsOut],
@@ -274,18 +243,18 @@ def conditions(
     service: ServiceQuery = None,
     slo: SloQuery = [],  # noqa: B006
     firing: Annotated[bool, Query(description="Only series with a firing condition.")] = False,
-) -> list[dict[str, Any]]:
+) -> list[SeriesConditionsOut]:
     """Which multiwindow pairs are over their factor, for every series (the engine's
     evaluation behind ``status``; ``alerts`` there lists only the firing ones)."""
     return [
-        {
-            "slo": c.slo,
-            "service": c.service,
-            "segment": dict(c.segment),
-            "at": from_minute(c.at),
-            "state": c.state,
-            "firing": bool(c.firing),
-            "conditions": [condition_to_dict(r) for r in c.conditions],
-        }
+        SeriesConditionsOut(
+            slo=c.slo,
+            service=c.service,
+            segment=dict(c.segment),
+            at=from_minute(c.at),
+            state=c.state,
+            firing=bool(c.firing),
+            conditions=[ConditionOut.of(r) for r in c.conditions],
+        )
         for c in app.conditions(at=at, slo_ids=slo or None, service=service, firing_only=firing)
     ]

@@ -9,7 +9,6 @@ from datetime import datetime
 
 from errorbudget.app import App
 from errorbudget.model import SLO, BudgetStatus, CalendarWindow, PolicyPreset, from_minute
-from errorbudget.report import data_note
 from errorbudget.web.pages_models import FiringCondition, Projection, ServiceGate, SloCard, SloRef
 from errorbudget.web.pages_rows import (
     firing_conditions,
@@ -19,6 +18,7 @@ from errorbudget.web.pages_rows import (
     slo_ref,
     split_rows,
 )
+from errorbudget.wording import data_note
 
 
 class Evaluation:

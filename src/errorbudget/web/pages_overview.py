@@ -20,7 +20,6 @@ from errorbudget.model import (
     segment_key,
     segment_label,
 )
-from errorbudget.report import burn, data_note, percent
 from errorbudget.web.pages_changes import pending_changes
 from errorbudget.web.pages_evaluation import Evaluation, all_rows
 from errorbudget.web.pages_models import (
@@ -45,6 +44,7 @@ from errorbudget.web.pages_rows import (
     tier_of,
     tier_sort_key,
 )
+from errorbudget.wording import burn, data_note, percent
 
 RECENT_CHANGES = timedelta(days=3)
 """The overview names changes (deploys, config and model changes) of the last 3 days: the

@@ -16,7 +16,6 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from errorbudget import __version__
-from errorbudget.report import exhaustion, human_duration
 from errorbudget.web.pages_models import SloCard, SloDetailPage
 from errorbudget.web.pages_svg import (
     BAND_COLOURS,
@@ -26,6 +25,7 @@ from errorbudget.web.pages_svg import (
     gauge_svg,
     line_chart_svg,
 )
+from errorbudget.wording import exhaustion, human_duration
 
 # --- formatting filters (used by every template) ---------------------------------------------
 

@@ -25,7 +25,6 @@ from errorbudget.model import (
     percent_text,
     segment_label,
 )
-from errorbudget.report import data_note, human_duration
 from errorbudget.web.pages_models import (
     BurnKind,
     ConditionCell,
@@ -38,6 +37,7 @@ from errorbudget.web.pages_models import (
     SloRef,
     SourceRow,
 )
+from errorbudget.wording import data_note, human_duration
 
 KIND: dict[str, BurnKind] = {"page": "fast", "ticket": "slow"}
 
