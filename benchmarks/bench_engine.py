@@ -122,10 +122,10 @@ def status(config: str, runs: int) -> dict[str, object]:
             app.evaluations._evaluation((end - run, key[1]))
             times.append(time.perf_counter() - tick)
         cached = []
-        app.evaluation()  # now: evaluated once, then served from the App's cache
+        app.evaluations.evaluation()  # now: evaluated once, then served from the App's cache
         for _ in range(runs):
             tick = time.perf_counter()
-            app.evaluation()
+            app.evaluations.evaluation()
             cached.append(time.perf_counter() - tick)
     return {
         "statuses": len(evaluated.statuses),
@@ -178,7 +178,7 @@ def singles(days: int, runs: int) -> dict[str, object]:
         for run in range(runs):  # interleaved
             for name, chosen in (("singles", one_ids), ("segmented", ["segmented"])):
                 tick = time.perf_counter()
-                app.evaluations._evaluate(app.select_slos(chosen), end - 7 - run, True)
+                app.evaluations._evaluate(app.evaluations.select_slos(chosen), end - 7 - run, True)
                 timings[name].append(time.perf_counter() - tick)
     singles_ms = statistics.median(timings["singles"]) * 1000
     segmented_ms = statistics.median(timings["segmented"]) * 1000

@@ -21,7 +21,7 @@ def ingest(config: str, csv_path: str) -> dict[str, object]:
 
     began = time.perf_counter()
     with App.open(config) as app:
-        report = ingest_files(app.store, {s.id: s for s in app.slos}, [Path(csv_path)])
+        report = ingest_files(app.store, {s.id: s for s in app.evaluations.slos}, [Path(csv_path)])
     return {
         "seconds": time.perf_counter() - began,
         "rows": report.rows_read,
@@ -45,7 +45,9 @@ def status(config: str, end_minute: str, runs: str, slo: str | None = None) -> d
             if slo is None:
                 return len(app.evaluations._evaluation((minute, version)).statuses)
             # One SLO alone: its series without the whole-SLO row.
-            found = app.evaluations._evaluate(app.select_slos([slo]), minute, include_total=False)
+            found = app.evaluations._evaluate(
+                app.evaluations.select_slos([slo]), minute, include_total=False
+            )
             return sum(len(result.statuses) for result in found.values())
 
         end = int(end_minute)
@@ -57,10 +59,12 @@ def status(config: str, end_minute: str, runs: str, slo: str | None = None) -> d
             times.append(time.perf_counter() - began)
         if slo is None:
             at = datetime.fromtimestamp(end * 60, tz=UTC)
-            app.status(at=at)  # evaluated once; from here on served from the App's cache
+            app.evaluations.status(
+                at=at
+            )  # evaluated once; from here on served from the App's cache
             for _ in range(int(runs)):
                 began = time.perf_counter()
-                app.status(at=at)
+                app.evaluations.status(at=at)
                 cached.append(time.perf_counter() - began)
     if int(runs) > 1:
         times = times[1:] or times

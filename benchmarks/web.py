@@ -84,7 +84,7 @@ def prepare(workdir: Path, size: Size, end_minute: int) -> tuple[Path, int]:
     config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     csv_path, rows = write_csv(workdir, size.series, size.days, end_minute)
     with App.open(config) as app:
-        ingest_files(app.store, {s.id: s for s in app.slos}, [csv_path])
+        ingest_files(app.store, {s.id: s for s in app.evaluations.slos}, [csv_path])
     csv_path.unlink()
     return config, rows
 
@@ -101,7 +101,7 @@ def percentile(values: list[float], share: float) -> float:
 def overview(config: Path, renders: int, end_minute: int) -> dict[str, Any]:
     """Time ``GET /`` in process after one warm-up, at an evaluation minute not seen before
     (the App evaluates every series: the first render of each minute) and again at the same
-    minute (the App's statuses are reused); also ``App.status()`` alone at unseen minutes,
+    minute (the App's statuses are reused); also ``app.evaluations.status()`` alone at unseen minutes,
     the part of a fresh render that evaluates budgets. The App's clock is set per render."""
     from errorbudget.app import App
     from errorbudget.model import from_minute
@@ -135,7 +135,7 @@ def overview(config: Path, renders: int, end_minute: int) -> dict[str, Any]:
         for index in range(renders):
             moment[0] = from_minute(end_minute - 1 - renders - index)
             began = time.perf_counter()
-            statuses = app.status()
+            statuses = app.evaluations.status()
             status_times.append(time.perf_counter() - began)
     return {
         "fresh": fresh,

@@ -23,6 +23,7 @@ an exclusion that fails verification against the chain never counts.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,35 @@ if TYPE_CHECKING:
 REVIEWER_ROLES: tuple[Role, ...] = ("approver", "admin")
 
 
+@dataclass(frozen=True, slots=True)
+class ExclusionProposal:
+    """An exclusion as proposed: which SLO (``"*"``: every SLO, of ``service`` if given),
+    which segment, the time range, why, and who proposes it."""
+
+    slo: str
+    start: datetime
+    end: datetime
+    category: str
+    reason: str
+    proposed_by: str
+    segment: Mapping[str, str] | None = None
+    service: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotationRequest:
+    """An annotation as asked for: when, what kind, its text, who writes it, and its scope
+    (a service, an SLO, a segment; none: it concerns everything)."""
+
+    at: datetime
+    kind: AnnotationKind
+    text: str
+    created_by: str
+    service: str | None = None
+    slo: str | None = None
+    segment: Mapping[str, str] | None = None
+
+
 class RecordsService:
     """Exclusions and annotations: validated against the config, stored and audited."""
 
@@ -53,21 +83,11 @@ class RecordsService:
         self.clock = clock
         self.evaluations = evaluations
 
-    def propose_exclusion(
-        self,
-        *,
-        slo: str,
-        start: datetime,
-        end: datetime,
-        category: str,
-        reason: str,
-        proposed_by: str,
-        segment: dict[str, str] | None = None,
-        service: str | None = None,
-    ) -> Exclusion:
+    def propose_exclusion(self, proposal: ExclusionProposal) -> Exclusion:
         """Record a pending exclusion for one SLO (``"*"``: every SLO, of ``service`` if given);
         the raw counts stay. Segment keys must be ones the SLO(s) segment by."""
-        segment = segment or {}
+        slo, service, start, end = proposal.slo, proposal.service, proposal.start, proposal.end
+        segment = dict(proposal.segment or {})
         if slo != "*":
             keys = set(self.loaded.slo(slo).segments.keys)
         else:
@@ -92,9 +112,9 @@ class RecordsService:
             slo=slo,
             start=start_minute,
             end=end_minute,
-            category=category,
-            reason=reason,
-            proposed_by=proposed_by,
+            category=proposal.category,
+            reason=proposal.reason,
+            proposed_by=proposal.proposed_by,
             segment=segment,
             service=service,
         )
@@ -141,18 +161,9 @@ class RecordsService:
                 found.append(info)
         return found
 
-    def add_annotation(
-        self,
-        *,
-        at: datetime,
-        kind: AnnotationKind,
-        text: str,
-        created_by: str,
-        service: str | None = None,
-        slo: str | None = None,
-        segment: Mapping[str, str] | None = None,
-    ) -> Annotation:
+    def add_annotation(self, request: AnnotationRequest) -> Annotation:
         """Validate an annotation's scope against the config and store it (audited)."""
+        slo, service, segment = request.slo, request.service, request.segment
         if slo is not None:
             definition = self.loaded.slo(slo)
             if service is not None and service != definition.service:
@@ -180,10 +191,10 @@ class RecordsService:
                 f"({', '.join(sorted(keys)) or 'none'})"
             )
         return self.store.add_annotation(
-            at=at,
-            kind=kind,
-            text=text,
-            created_by=created_by,
+            at=request.at,
+            kind=request.kind,
+            text=request.text,
+            created_by=request.created_by,
             service=service,
             slo=slo,
             segment=segment,

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from errorbudget.app import App
+from errorbudget.exclusions import AnnotationRequest
 from errorbudget.model import to_minute
 from exclusion_records import approved_exclusion
 
@@ -188,12 +189,14 @@ def seed(app: App) -> None:
         created_by="olivia",
         approver="victor",
     )
-    app.add_annotation(
-        at=AT - timedelta(days=1),
-        kind="deploy",
-        text="Payment menu v2",
-        created_by="olivia",
-        slo="payments-ivr",
+    app.records.add_annotation(
+        AnnotationRequest(
+            at=AT - timedelta(days=1),
+            kind="deploy",
+            text="Payment menu v2",
+            created_by="olivia",
+            slo="payments-ivr",
+        )
     )
 
 

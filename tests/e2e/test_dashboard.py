@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from errorbudget.exclusions import ExclusionProposal
 from errorbudget.model import from_minute
 from errorbudget.web.pages_svg import BAND_COLOURS
 
@@ -105,7 +106,7 @@ def test_detail_chart_renders_with_annotations(page: Page, dashboard: Dashboard)
 def test_change_submitted_by_operator_and_approved_by_approver_while_budget_is_low(
     browser: Browser, dashboard: Dashboard
 ) -> None:
-    overview = dashboard.app.status(slo_ids=["payments-ivr"])[0]
+    overview = dashboard.app.evaluations.status(slo_ids=["payments-ivr"])[0]
     assert overview.budget_remaining_ratio is not None and overview.budget_remaining_ratio < 0.2
     assert overview.state == "freeze"
 
@@ -174,13 +175,18 @@ def test_an_exclusion_proposed_by_an_operator_is_approved_on_the_slo_page(
     """Issue #8: the operator's proposal counts nowhere until an approver approves it; the
     operator cannot approve it from the page, the approver can, and the budget moves."""
     app = dashboard.app
-    before = app.status(slo_ids=["voice-sla"])[0]
-    proposed = app.propose_exclusion(
-        slo="voice-sla", start=from_minute(before.period_start), end=from_minute(before.at),
-        category="external-outage",
-        reason="Carrier outage INC-77", proposed_by="olivia",
-    )  # fmt: skip
-    assert app.status(slo_ids=["voice-sla"])[0].excluded == before.excluded
+    before = app.evaluations.status(slo_ids=["voice-sla"])[0]
+    proposed = app.records.propose_exclusion(
+        ExclusionProposal(
+            slo="voice-sla",
+            start=from_minute(before.period_start),
+            end=from_minute(before.at),
+            category="external-outage",
+            reason="Carrier outage INC-77",
+            proposed_by="olivia",
+        )
+    )
+    assert app.evaluations.status(slo_ids=["voice-sla"])[0].excluded == before.excluded
 
     operator = browser.new_page(viewport={"width": 1440, "height": 900})
     errors = watch_errors(operator)
@@ -202,5 +208,5 @@ def test_an_exclusion_proposed_by_an_operator_is_approved_on_the_slo_page(
     approver.locator(f'tr[data-exclusion="{proposed.id}"][data-status="approved"]').wait_for()
     approved = approver.locator(f'tr[data-exclusion="{proposed.id}"]').inner_text()
     assert "approved by victor (approver)" in approved
-    after = app.status(slo_ids=["voice-sla"])[0]
+    after = app.evaluations.status(slo_ids=["voice-sla"])[0]
     assert after.excluded > before.excluded

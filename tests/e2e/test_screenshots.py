@@ -31,7 +31,7 @@ def test_screenshots_are_the_demos_world(tmp_path: Path) -> None:
     out.mkdir()
     with DemoWorld(tmp_path / "world", DEMO_AT) as world:
         shots.build(world)
-        assert len(world.app.annotations(kinds=["incident"])) == 3  # as errorbudget demo
+        assert len(world.app.records.annotations(kinds=["incident"])) == 3  # as errorbudget demo
         assert len(world.app.changes.find(status=["pending"])) == 3
         with shots.serving(world.app) as base:
             page = httpx.get(f"{base}/api/v1/pages/overview", timeout=10).json()

@@ -10,8 +10,10 @@ import pytest
 from fastapi import FastAPI
 
 from errorbudget.app import App
+from errorbudget.changes import ChangeRequest
 from errorbudget.config import parse_config
 from errorbudget.errors import ConfigError, ConfigValidationError
+from errorbudget.exclusions import ExclusionProposal
 from errorbudget.web import api
 from errorbudget.web.app import create_app
 
@@ -42,12 +44,16 @@ def web_for(app: App) -> FastAPI:
 def app(budget_world):  # type: ignore[no-untyped-def]
     with budget_world.open() as opened:
         now = opened.clock()
-        opened.submit_change(service="contact-center", title="greeting", submitted_by="olga")
-        window = opened.propose_exclusion(
-            slo="payments", start=now.replace(hour=1), end=now.replace(hour=2),
-            category="maintenance", reason="window", proposed_by="olga",
+        opened.changes.submit(
+            ChangeRequest(service="contact-center", title="greeting", submitted_by="olga")
+        )
+        window = opened.records.propose_exclusion(
+            ExclusionProposal(slo="payments", start=now.replace(hour=1), end=now.replace(hour=2),
+            category="maintenance", reason="window", proposed_by="olga")
         )  # fmt: skip
-        opened.approve_exclusion(window.id, approver="vera", role="approver")
+        opened.records.review_exclusion(
+            window.id, decision="approve", reviewer="vera", role="approver"
+        )
         yield opened
 
 
@@ -280,7 +286,7 @@ async def test_timeline_points_are_statuses(app: App, client: httpx.AsyncClient)
     body = response.json()
     assert body["step"] == "6h" and len(body["points"]) == 121  # 30 days, both ends
     last = body["points"][-1]
-    [status] = app.status(slo_ids=["payments"])
+    [status] = app.evaluations.status(slo_ids=["payments"])
     assert last["at"] == "2026-11-20T12:00:00Z"
     assert last["budget_remaining_ratio"] == pytest.approx(status.budget_remaining_ratio, abs=1e-6)
     assert last["burn_rates"]["6h"] == pytest.approx(status.burn_rates["6h"], abs=1e-6)

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 from errorbudget.app import App
+from errorbudget.changes import ChangeRequest
+from errorbudget.exclusions import ExclusionProposal
 from errorbudget.model import to_minute
 from errorbudget.web.app import create_app
 
@@ -36,7 +38,9 @@ RANGE = "outside the accepted range, 2000-01-01T00:00Z to 2100-01-01T00:00Z"
 @pytest.fixture
 def app(budget_world):  # type: ignore[no-untyped-def]
     with budget_world.open() as opened:
-        opened.submit_change(service="contact-center", title="greeting", submitted_by="olga")
+        opened.changes.submit(
+            ChangeRequest(service="contact-center", title="greeting", submitted_by="olga")
+        )
         yield opened
 
 
@@ -183,10 +187,16 @@ async def test_an_exclusion_from_the_cli_path_is_held_to_the_range_too(app: App)
 
     now = app.clock()
     with pytest.raises(InvalidRequestError, match=r"the exclusion's start: .* outside"):
-        app.propose_exclusion(
-            slo="payments", start=now.replace(year=1969), end=now, category="other",
-            reason="x", proposed_by="olga",
-        )  # fmt: skip
+        app.records.propose_exclusion(
+            ExclusionProposal(
+                slo="payments",
+                start=now.replace(year=1969),
+                end=now,
+                category="other",
+                reason="x",
+                proposed_by="olga",
+            )
+        )
 
 
 # --- bounded work -------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from errorbudget.app import App
+from errorbudget.changes import ChangeRequest
 from errorbudget.web.app import create_app
 from exclusion_records import approved_exclusion
 
@@ -54,7 +55,9 @@ IGNORED = [
 def app(budget_world):  # type: ignore[no-untyped-def]
     with budget_world.open() as opened:
         now = opened.clock()
-        opened.submit_change(service="contact-center", title="greeting", submitted_by="olga")
+        opened.changes.submit(
+            ChangeRequest(service="contact-center", title="greeting", submitted_by="olga")
+        )
         approved_exclusion(
             opened,
             slo="payments", start=now.replace(hour=1), end=now.replace(hour=2),

@@ -86,7 +86,7 @@ def test_excluding_everything_gives_no_data(
                 reason="all of it",
                 created_by="test",
             )
-        for status in app.status():
+        for status in app.evaluations.status():
             assert status.state == "no_data"
             assert status.sli is None
             assert status.budget_remaining_ratio is None
@@ -109,7 +109,7 @@ def test_partial_exclusion_counts_each_minute_once(tmp_path: Path) -> None:
                 reason="load test",
                 created_by="t",
             )
-        [whole, q1] = app.status(slo_ids=["calls"])
+        [whole, q1] = app.evaluations.status(slo_ids=["calls"])
         assert q1.raw_total == 1_200
         assert q1.excluded == 300
         assert q1.eligible == 900
@@ -128,7 +128,7 @@ def test_timeslices_per_series_and_whole_slo(tmp_path: Path) -> None:
         write(app, "api", (("region", "eu"),), eu_good, eu_total)
         # us: 30 calls a minute, all fine; the summed minutes are 36/40 = 90 %: good slices
         write(app, "api", (("region", "us"),), np.full(100, 30), np.full(100, 30))
-        statuses = {s.segment: s for s in app.status(slo_ids=["api"])}
+        statuses = {s.segment: s for s in app.evaluations.status(slo_ids=["api"])}
         eu = statuses[(("region", "eu"),)]
         assert eu.eligible == 100
         assert eu.bad == 3
@@ -176,7 +176,7 @@ def test_burn_one_for_a_whole_window_spends_exactly_the_budget(tmp_path: Path) -
     with make_app(tmp_path, config) as app:
         minutes = 30 * 1440 + 720  # half a day more than the window: it must not count
         write(app, "calls", (("queue", "q1"),), np.full(minutes, 99), np.full(minutes, 100))
-        [_, q1] = app.status(slo_ids=["calls"])
+        [_, q1] = app.evaluations.status(slo_ids=["calls"])
         assert q1.eligible == 30 * 1440 * 100
         assert q1.budget_total == pytest.approx(30 * 1440)
         assert q1.period_burn_rate == pytest.approx(1.0)
@@ -199,12 +199,12 @@ def test_calendar_month_across_dst_through_the_store(tmp_path: Path) -> None:
         app.store.write_counts(
             np.full(len(minutes), series), minutes, good, np.full(len(minutes), 10, dtype=np.int64)
         )
-        [_, q1] = app.status(at=november + timedelta(hours=32), slo_ids=["calls"])
+        [_, q1] = app.evaluations.status(at=november + timedelta(hours=32), slo_ids=["calls"])
         assert q1.period_start == to_minute(november)
         assert q1.eligible == 32 * 60 * 10
         assert q1.bad == 0
         assert q1.state == "healthy"
-        [_, october] = app.status(at=november, slo_ids=["calls"])
+        [_, october] = app.evaluations.status(at=november, slo_ids=["calls"])
         assert october.period_start == to_minute(datetime(2026, 10, 1, 4, 0, tzinfo=UTC))
         assert october.eligible == 600 * 10
         assert october.bad == 600 * 10
@@ -215,12 +215,14 @@ def test_cached_statuses_follow_every_kind_of_write(tmp_path: Path) -> None:
     """Statuses are cached per minute and data version: any write must show at once."""
     with make_app(tmp_path) as app:
         write(app, "calls", (("queue", "q1"),), np.full(60, 10), np.full(60, 10))
-        first = {s.segment: s for s in app.status(slo_ids=["calls"])}
+        first = {s.segment: s for s in app.evaluations.status(slo_ids=["calls"])}
         assert first[(("queue", "q1"),)].eligible == 600
-        assert app.status(slo_ids=["calls"])[1] is first[(("queue", "q1"),)]  # served cached
+        assert (
+            app.evaluations.status(slo_ids=["calls"])[1] is first[(("queue", "q1"),)]
+        )  # served cached
 
         write(app, "calls", (("queue", "q1"),), np.full(60, 5), np.full(60, 10))  # revised
-        assert app.status(slo_ids=["calls"])[1].bad == 300
+        assert app.evaluations.status(slo_ids=["calls"])[1].bad == 300
 
         approved_exclusion(
             app,
@@ -231,7 +233,7 @@ def test_cached_statuses_follow_every_kind_of_write(tmp_path: Path) -> None:
             reason="planned",
             created_by="t",
         )
-        assert app.status(slo_ids=["calls"])[1].eligible == 300
+        assert app.evaluations.status(slo_ids=["calls"])[1].eligible == 300
 
         # another process (here: another connection) commits counts for a new queue
         with open_store(tmp_path / "app.db") as other:
@@ -240,7 +242,7 @@ def test_cached_statuses_follow_every_kind_of_write(tmp_path: Path) -> None:
             other.write_counts(
                 np.array([series]), np.array([end - 1]), np.array([7]), np.array([8])
             )
-        segments = {s.segment for s in app.status(slo_ids=["calls"])}
+        segments = {s.segment for s in app.evaluations.status(slo_ids=["calls"])}
         assert (("queue", "q2"),) in segments
 
 
@@ -260,29 +262,29 @@ def test_with_a_warmer_now_is_served_the_last_evaluation_until_it_refreshes(
     app, moment = moving_app(tmp_path)
     woken: list[int] = []
     with app:
-        first = app.evaluation()
+        first = app.evaluations.evaluation()
         assert first.minute == to_minute(AT)
-        app.refresh_in_background(lambda: woken.append(1))
+        app.evaluations.refresh_in_background(lambda: woken.append(1))
 
         moment[0] = AT + timedelta(minutes=1)  # the minute moves: served stale, warmer woken
-        assert app.evaluation() is first and len(woken) == 1
-        assert app.status(slo_ids=["calls"])[0].at == to_minute(AT)
+        assert app.evaluations.evaluation() is first and len(woken) == 1
+        assert app.evaluations.status(slo_ids=["calls"])[0].at == to_minute(AT)
         # an explicit time is evaluated for itself and does not displace "now"
-        past = app.evaluation(at=AT - timedelta(hours=2))
-        assert past.minute == to_minute(AT) - 120 and app.evaluation() is first
-        refreshed = app.refresh()
-        assert refreshed.minute == to_minute(AT) + 1 and app.evaluation() is refreshed
+        past = app.evaluations.evaluation(at=AT - timedelta(hours=2))
+        assert past.minute == to_minute(AT) - 120 and app.evaluations.evaluation() is first
+        refreshed = app.evaluations.refresh()
+        assert refreshed.minute == to_minute(AT) + 1 and app.evaluations.evaluation() is refreshed
 
         write(app, "calls", (("queue", "q1"),), np.full(60, 5), np.full(60, 10))  # data moves
-        assert app.evaluation() is refreshed and len(woken) == 4
-        assert app.refresh().statuses[1].bad == refreshed.statuses[1].bad + 240
+        assert app.evaluations.evaluation() is refreshed and len(woken) == 4
+        assert app.evaluations.refresh().statuses[1].bad == refreshed.statuses[1].bad + 240
 
         moment[0] = AT + timedelta(minutes=10)  # far behind (a warmer that died): evaluate
-        assert app.evaluation().minute == to_minute(AT) + 10
+        assert app.evaluations.evaluation().minute == to_minute(AT) + 10
 
-        app.refresh_in_background(None)  # without a warmer, callers evaluate themselves
+        app.evaluations.refresh_in_background(None)  # without a warmer, callers evaluate themselves
         moment[0] = AT + timedelta(minutes=11)
-        assert app.evaluation().minute == to_minute(AT) + 11
+        assert app.evaluations.evaluation().minute == to_minute(AT) + 11
 
 
 def test_results_derived_from_an_evaluation_are_kept_under_its_key(tmp_path: Path) -> None:
@@ -305,10 +307,10 @@ def test_results_derived_from_an_evaluation_are_kept_under_its_key(tmp_path: Pat
 
     with app:
         assert asyncio.run(minute_of_status()) == to_minute(AT)
-        app.refresh_in_background(lambda: None)
+        app.evaluations.refresh_in_background(lambda: None)
         moment[0] = AT + timedelta(minutes=1)
         assert asyncio.run(minute_of_status()) == to_minute(AT)  # stale, while "evaluating"
-        app.refresh()
+        app.evaluations.refresh()
         assert asyncio.run(minute_of_status()) == to_minute(AT) + 1
 
 
@@ -326,10 +328,10 @@ def test_the_warmer_evaluates_the_new_minute_when_a_request_notices(tmp_path: Pa
         while app.evaluations._refresher is None or app.evaluations._latest is None:
             await asyncio.sleep(0.01)
         moment[0] = AT + timedelta(minutes=1)
-        served = app.evaluation().minute  # stale, and wakes the warmer
+        served = app.evaluations.evaluation().minute  # stale, and wakes the warmer
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 10
-        while app.evaluation().minute != to_minute(AT) + 1:
+        while app.evaluations.evaluation().minute != to_minute(AT) + 1:
             assert loop.time() < deadline, "the warmer did not evaluate the new minute"
             await asyncio.sleep(0.01)
         stop.set()
@@ -346,7 +348,7 @@ def test_a_busy_evaluation_serves_a_recent_one_and_waits_for_an_old_one(tmp_path
 
     app, moment = moving_app(tmp_path)
     with app:
-        first = app.evaluation()
+        first = app.evaluations.evaluation()
         held, release = threading.Event(), threading.Event()
 
         def evaluate_elsewhere() -> None:  # another thread in the middle of an evaluation
@@ -355,18 +357,20 @@ def test_a_busy_evaluation_serves_a_recent_one_and_waits_for_an_old_one(tmp_path
                 release.wait(10)
 
         for refresher in (None, lambda: None):  # without and with a warmer
-            app.refresh_in_background(refresher)
+            app.evaluations.refresh_in_background(refresher)
             other = threading.Thread(target=evaluate_elsewhere)
             held.clear()
             release.clear()
             other.start()
             held.wait(5)
             moment[0] += timedelta(minutes=1)
-            assert app.evaluation().minute == to_minute(moment[0]) - 1  # recent: served
+            assert app.evaluations.evaluation().minute == to_minute(moment[0]) - 1  # recent: served
             moment[0] += timedelta(minutes=30)
             timer = threading.Timer(0.2, release.set)
             timer.start()
-            assert app.evaluation().minute == to_minute(moment[0])  # too old: waited for
+            assert app.evaluations.evaluation().minute == to_minute(
+                moment[0]
+            )  # too old: waited for
             other.join(5)
             timer.join(5)
         assert first.minute == to_minute(AT)
@@ -399,9 +403,9 @@ def test_pages_share_the_evaluation_of_now(tmp_path: Path) -> None:
                 assert answer.status_code == 200, answer.text
 
     with app:
-        now = app.evaluation(at=AT)  # the current minute, asked for explicitly
-        assert app.evaluation() is now and len(evaluations) == 1
-        app.refresh_in_background(lambda: None)
+        now = app.evaluations.evaluation(at=AT)  # the current minute, asked for explicitly
+        assert app.evaluations.evaluation() is now and len(evaluations) == 1
+        app.evaluations.refresh_in_background(lambda: None)
         moment[0] = AT + timedelta(minutes=1)
         asyncio.run(pages())
         assert len(evaluations) == 1  # served the last evaluation; the warmer would refresh
@@ -416,7 +420,7 @@ def test_broken_data_is_left_out_and_said_so_never_counted_bad(tmp_path: Path) -
         good[-60:-30] = 0  # 30 minutes the source later reports as inconsistent
         write(app, "calls", (("queue", "q1"),), good, np.full(600, 10))
         end = to_minute(AT)
-        before = {s.segment: s for s in app.status(slo_ids=["calls"])}
+        before = {s.segment: s for s in app.evaluations.status(slo_ids=["calls"])}
         assert before[(("queue", "q1"),)].bad == 300
         issue_id = app.store.add_data_issue(
             source="genesys",
@@ -427,7 +431,7 @@ def test_broken_data_is_left_out_and_said_so_never_counted_bad(tmp_path: Path) -
             kind="inconsistent",
             detail="good > total",
         )
-        after = {s.segment: s for s in app.status(slo_ids=["calls"])}
+        after = {s.segment: s for s in app.evaluations.status(slo_ids=["calls"])}
         series, whole = after[(("queue", "q1"),)], after[()]
         assert series.bad == 0 and series.raw_bad == 300  # raw counts stay
         assert series.eligible == 5_700
@@ -442,7 +446,7 @@ def test_broken_data_is_left_out_and_said_so_never_counted_bad(tmp_path: Path) -
             "SLI data broken: 30 minutes left out (a source reported them wrong or missing)"
         )
         # a timeline at the same instant agrees with the status
-        [point] = app.timeline(
+        [point] = app.evaluations.timeline(
             "calls", {"queue": "q1"}, start=AT, end=AT, step=timedelta(hours=1)
         ).points()
         assert point.bad == series.bad and point.eligible == series.eligible
@@ -454,7 +458,7 @@ def test_broken_data_is_left_out_and_said_so_never_counted_bad(tmp_path: Path) -
             == 1
         )
         assert issue_id
-        again = {s.segment: s for s in app.status(slo_ids=["calls"])}
+        again = {s.segment: s for s in app.evaluations.status(slo_ids=["calls"])}
         assert again[(("queue", "q1"),)].bad == 300
         assert again[(("queue", "q1"),)].coverage.broken_minutes == 0  # type: ignore[union-attr]
 
@@ -471,9 +475,11 @@ def test_subscribers_hear_of_each_new_evaluation_of_now_and_metrics_read_it(
     heard: list[int] = []
     with app:
         unsubscribe = app.evaluations.subscribe(lambda evaluation: heard.append(evaluation.minute))
-        first = app.evaluation()
-        assert app.evaluation() is first and heard == [to_minute(AT)]
-        app.evaluation(AT - timedelta(minutes=5))  # an explicit past minute: not published
+        first = app.evaluations.evaluation()
+        assert app.evaluations.evaluation() is first and heard == [to_minute(AT)]
+        app.evaluations.evaluation(
+            AT - timedelta(minutes=5)
+        )  # an explicit past minute: not published
         assert heard == [to_minute(AT)]
         collector = BudgetCollector(app.evaluations)
         assert collector.statuses() is first.statuses
@@ -482,5 +488,5 @@ def test_subscribers_hear_of_each_new_evaluation_of_now_and_metrics_read_it(
         assert heard == [to_minute(AT), to_minute(AT) + 1]
         unsubscribe()
         moment[0] = AT + timedelta(minutes=2)
-        app.evaluation()
+        app.evaluations.evaluation()
         assert heard == [to_minute(AT), to_minute(AT) + 1]

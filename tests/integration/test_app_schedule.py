@@ -130,8 +130,8 @@ def test_failures_out_of_schedule_spend_no_budget_and_fire_nothing(tmp_path: Pat
     with make_app(tmp_path) as app:
         minutes, day = seed_ivr(app)
         night = ~day
-        scheduled = by_segment(app.status(slo_ids=["ivr"]))
-        always = by_segment(app.status(slo_ids=["ivr-always"]))
+        scheduled = by_segment(app.evaluations.status(slo_ids=["ivr"]))
+        always = by_segment(app.evaluations.status(slo_ids=["ivr-always"]))
         main = scheduled[(("flow", "main"),)]
 
         # raw counts stay; the night is reported out of schedule, not as excluded
@@ -173,7 +173,7 @@ def test_in_hours_the_burn_windows_count_only_eligible_minutes(tmp_path: Path) -
         seed_ivr(app)
         # Thursday 13:30 New York (18:30Z): the 6h window holds 5h30 of open hours
         at = datetime(2026, 11, 19, 18, 30, tzinfo=UTC)
-        main = by_segment(app.status(at=at, slo_ids=["ivr"]))[(("flow", "main"),)]
+        main = by_segment(app.evaluations.status(at=at, slo_ids=["ivr"]))[(("flow", "main"),)]
         assert main.burn_rates["1h"] == pytest.approx(0.25)
         assert main.burn_rates["6h"] == pytest.approx(0.25)
         # the forecast's lookback (1d) and the period see the same eligible minutes
@@ -188,7 +188,7 @@ def test_in_hours_the_burn_windows_count_only_eligible_minutes(tmp_path: Path) -
 def test_an_exclusion_at_night_counts_out_of_schedule_once(tmp_path: Path) -> None:
     with make_app(tmp_path) as app:
         seed_ivr(app)
-        before = by_segment(app.status(slo_ids=["ivr"]))[(("flow", "main"),)]
+        before = by_segment(app.evaluations.status(slo_ids=["ivr"]))[(("flow", "main"),)]
         # 00:00-10:00Z on Thursday: 19:00-05:00 New York, one hour of it in schedule
         approved_exclusion(
             app,
@@ -199,7 +199,7 @@ def test_an_exclusion_at_night_counts_out_of_schedule_once(tmp_path: Path) -> No
             reason="load test",
             created_by="t",
         )
-        after = by_segment(app.status(slo_ids=["ivr"]))[(("flow", "main"),)]
+        after = by_segment(app.evaluations.status(slo_ids=["ivr"]))[(("flow", "main"),)]
         assert after.out_of_schedule == before.out_of_schedule
         assert after.excluded == 60 * PER_MINUTE
         assert after.eligible == before.eligible - 60 * PER_MINUTE
@@ -215,7 +215,7 @@ def test_maintenance_windows_are_excluded_every_sunday(tmp_path: Path) -> None:
     with make_app(tmp_path, head + f"    schedule: {around_the_clock}\n") as app:
         minutes = minutes_before(at, 2)
         write(app, "maint", (), minutes, np.full(len(minutes), 10), np.full(len(minutes), 10))
-        [status] = app.status(at=at, slo_ids=["maint"])
+        [status] = app.evaluations.status(at=at, slo_ids=["maint"])
         assert status.excluded == 120 * 10  # the two hours of Sunday's maintenance
         assert status.out_of_schedule == 0
         assert status.eligible == (len(minutes) - 120) * 10
@@ -229,7 +229,7 @@ def test_maintenance_out_of_schedule_counts_as_out_of_schedule(tmp_path: Path) -
     with make_app(tmp_path) as app:
         minutes = minutes_before(at, 2)
         write(app, "maint", (), minutes, np.full(len(minutes), 10), np.full(len(minutes), 10))
-        [status] = app.status(at=at, slo_ids=["maint"])
+        [status] = app.evaluations.status(at=at, slo_ids=["maint"])
         # 02:00-04:00 New York is outside 08:00-20:00: nothing more is excluded
         assert status.excluded == 0
         assert status.eligible == in_hours(minutes).sum() * 10
@@ -243,7 +243,7 @@ def test_timeslices_respect_the_schedule(tmp_path: Path) -> None:
         day = in_hours(minutes, ZoneInfo("UTC"), 480, 1202)
         # bad minutes out of schedule, good ones in it
         write(app, "api", (), minutes, np.where(day, 10, 0), np.full(len(minutes), 10))
-        [api] = app.status(at=at, slo_ids=["api"])
+        [api] = app.evaluations.status(at=at, slo_ids=["api"])
         # 08:00-20:00 is 144 five-minute slices; 20:00-20:05 is judged on its two
         # scheduled minutes (good): 145 slices, none bad
         assert api.eligible == 145
@@ -267,9 +267,11 @@ def test_a_timeline_agrees_with_status_at_the_same_instants(tmp_path: Path) -> N
         write(app, "api", (), minutes, np.where(day, 10, 9), np.full(len(minutes), 10))
         start = AT - timedelta(days=2)
         for slo, segment in (("ivr", {}), ("ivr", {"flow": "main"}), ("api", {})):
-            timeline = app.timeline(slo, segment, start=start, end=AT, step=timedelta(hours=3))
+            timeline = app.evaluations.timeline(
+                slo, segment, start=start, end=AT, step=timedelta(hours=3)
+            )
             for point in timeline.points()[1::3]:
-                statuses = by_segment(app.status(at=point.at, slo_ids=[slo]))
+                statuses = by_segment(app.evaluations.status(at=point.at, slo_ids=[slo]))
                 status = statuses[tuple(sorted(segment.items()))]
                 assert point.eligible == status.eligible, (slo, point.at)
                 assert point.bad == status.bad
@@ -402,7 +404,7 @@ def test_every_event_is_eligible_excluded_or_out_of_schedule_exactly_once(
         if begin + 45 > 1440:  # runs past midnight into Friday
             in_maintenance |= (weekday == 4) & (of_day < begin + 45 - 1440)
         in_exclusion = (minutes >= cut[0]) & (minutes < cut[1])
-        statuses = by_segment(app.status(slo_ids=["ivr"]))
+        statuses = by_segment(app.evaluations.status(slo_ids=["ivr"]))
         for flow, maintained in (("main", in_maintenance), ("billing", np.zeros_like(open_))):
             status = statuses[(("flow", flow),)]
             counted = window & open_ & ~maintained & ~in_exclusion

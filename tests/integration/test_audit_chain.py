@@ -17,8 +17,10 @@ import pytest
 from click.testing import CliRunner
 from fastapi import FastAPI
 
+from errorbudget.changes import ChangeRequest
 from errorbudget.cli.main import main
 from errorbudget.errors import IntegrityError
+from errorbudget.exclusions import ExclusionProposal
 from errorbudget.store import open_store
 from errorbudget.store.sqlite import chain, schema
 from errorbudget.web import api
@@ -38,7 +40,7 @@ def world(budget_world):  # type: ignore[no-untyped-def]
     text = budget_world.config.read_text()
     budget_world.config.write_text(f"clock: {{simulated_start: '{budget_world.at}'}}\n{text}")
     with budget_world.open() as app:
-        app.submit_change(service="billing", title="PSP v2", submitted_by="olga")
+        app.changes.submit(ChangeRequest(service="billing", title="PSP v2", submitted_by="olga"))
     return budget_world
 
 
@@ -77,14 +79,24 @@ def gate_change(world: Any, change_id: int = 1) -> tuple[int, str]:
 
 def test_an_untouched_store_verifies(world) -> None:  # type: ignore[no-untyped-def]
     with world.open() as app:
-        app.approve_change(1, approver="vera", role="approver", comment="ok")
+        app.changes.review_change(
+            1, decision="approve", approver="vera", role="approver", comment="ok"
+        )
         app.gate.decide(service="billing", actor="ci")
-        proposed = app.propose_exclusion(
-            slo="payments", start=world.at.replace(hour=1), end=world.at.replace(hour=2),
-            category="maintenance", reason="window", proposed_by="olga",
-        )  # fmt: skip
-        app.approve_exclusion(proposed.id, approver="vera", role="approver")
-        app.ship_change(1, actor="olga")
+        proposed = app.records.propose_exclusion(
+            ExclusionProposal(
+                slo="payments",
+                start=world.at.replace(hour=1),
+                end=world.at.replace(hour=2),
+                category="maintenance",
+                reason="window",
+                proposed_by="olga",
+            )
+        )
+        app.records.review_exclusion(
+            proposed.id, decision="approve", reviewer="vera", role="approver"
+        )
+        app.changes.ship_change(1, actor="olga")
         report = app.store.verify_chain()
     assert report.ok, report.problems
     assert report.records == {
@@ -97,7 +109,7 @@ def test_an_untouched_store_verifies(world) -> None:  # type: ignore[no-untyped-
 
 def test_an_entry_edited_behind_dropped_triggers_is_named(world) -> None:  # type: ignore[no-untyped-def]
     with world.open() as app:
-        app.approve_change(1, approver="vera", role="approver")
+        app.changes.review_change(1, decision="approve", approver="vera", role="approver")
         [approval] = app.store.audit_log(action="change.approve")
     tamper(
         db(world),
@@ -133,14 +145,14 @@ def test_a_forged_approval_insert_is_not_honoured(world) -> None:  # type: ignor
     assert "error: change 1's record fails verification, so it is not honoured" in output
     assert "approval 1 is not in the audit chain (written outside errorbudget)" in output
     with world.open() as app:
-        judged = app.change(1)  # listing still answers: blocked, saying why
+        judged = app.changes.get(1)  # listing still answers: blocked, saying why
         assert (judged.effective, judged.approved) == ("blocked", False)
         assert "fails verification" in judged.reasons[0]
         with pytest.raises(IntegrityError, match="approval 1 is not in the audit chain"):
-            app.ship_change(1, actor="olga")
+            app.changes.ship_change(1, actor="olga")
         with pytest.raises(IntegrityError):
-            app.approve_change(1, approver="ada", role="admin")
-        assert app.change(1).change.status == "pending"
+            app.changes.review_change(1, decision="approve", approver="ada", role="admin")
+        assert app.changes.get(1).change.status == "pending"
     code, output = verify(world)
     assert code == 5
     assert (
@@ -179,7 +191,9 @@ async def test_the_api_refuses_a_change_with_a_forged_approval(world) -> None:  
 
 def test_an_edited_approval_row_is_named(world) -> None:  # type: ignore[no-untyped-def]
     with world.open() as app:
-        app.reject_change(1, approver="vera", role="approver", comment="not in the freeze")
+        app.changes.review_change(
+            1, decision="reject", approver="vera", role="approver", comment="not in the freeze"
+        )
     # the rejection turned into an approval, and the change's status with it
     tamper(
         db(world),
@@ -200,7 +214,7 @@ def test_an_edited_approval_row_is_named(world) -> None:  # type: ignore[no-unty
 def test_an_edited_snapshot_is_detected_when_read_and_by_verify(world) -> None:  # type: ignore[no-untyped-def]
     with world.open() as app:
         result = app.gate.decide(service="ivr", actor="ci")
-        [entry] = app.gate_decisions(service="ivr")
+        [entry] = app.gate.decisions(service="ivr")
         snapshot_id = entry.details["snapshot_id"]
         assert entry.details["snapshot"] == json.loads(json.dumps(result.snapshot()))
     edited = json.dumps([{**result.snapshot()[0], "state": "healthy", "decision": "allow"}])
@@ -210,7 +224,7 @@ def test_an_edited_snapshot_is_detected_when_read_and_by_verify(world) -> None: 
         triggers=["gate_snapshots_no_update"],
     )
     with world.open() as app:
-        [entry] = app.gate_decisions(service="ivr")
+        [entry] = app.gate.decisions(service="ivr")
         assert entry.details["snapshot"] is None
         assert "does not match its SHA-256" in str(entry.details["snapshot_problem"])
     code, output = verify(world)
@@ -229,7 +243,7 @@ def test_an_edited_snapshot_is_detected_when_read_and_by_verify(world) -> None: 
         triggers=["gate_snapshots_no_update"],
     )  # fmt: skip
     with world.open() as app:
-        [entry] = app.gate_decisions(service="ivr")
+        [entry] = app.gate.decisions(service="ivr")
         assert entry.details["snapshot"] is None
         assert "is not the one the decision recorded" in str(entry.details["snapshot_problem"])
     code, output = verify(world)
@@ -242,7 +256,7 @@ def test_an_edited_snapshot_is_detected_when_read_and_by_verify(world) -> None: 
 
 def test_deleted_rows_are_detected(world) -> None:  # type: ignore[no-untyped-def]
     with world.open() as app:
-        app.approve_change(1, approver="vera", role="approver")
+        app.changes.review_change(1, decision="approve", approver="vera", role="approver")
         app.gate.decide(service="billing", actor="ci")
         app.gate.decide(service="ivr", actor="ci")
         [middle, _] = app.store.audit_log(action="gate.decision", limit=2)[::-1]
@@ -289,9 +303,9 @@ def test_reordered_entries_are_detected(world) -> None:  # type: ignore[no-untyp
 
 def test_an_exclusion_edited_into_approved_never_counts(world) -> None:  # type: ignore[no-untyped-def]
     with world.open() as app:
-        proposed = app.propose_exclusion(
-            slo="flows", start=world.at.replace(day=13), end=world.at,
-            category="exceptional-incident", reason="the whole week", proposed_by="olga",
+        proposed = app.records.propose_exclusion(
+            ExclusionProposal(slo="flows", start=world.at.replace(day=13), end=world.at,
+            category="exceptional-incident", reason="the whole week", proposed_by="olga")
         )  # fmt: skip
         assert app.gate.decide(service="ivr", actor="ci", record=False).decision == "blocked"
     tamper(
@@ -303,11 +317,11 @@ def test_an_exclusion_edited_into_approved_never_counts(world) -> None:  # type:
         [found] = app.store.list_exclusions()
         assert found.status == "approved" and not found.counted
         assert "differs from what audit entry" in str(found.problem)
-        [flows] = app.status(slo_ids=["flows"])
+        [flows] = app.evaluations.status(slo_ids=["flows"])
         assert flows.excluded == 0 and flows.state == "exhausted"
         assert app.gate.decide(service="ivr", actor="ci", record=False).decision == "blocked"
         with pytest.raises(IntegrityError, match="cannot be reviewed or revoked"):
-            app.revoke_exclusion(proposed.id, revoked_by="otto")
+            app.records.revoke_exclusion(proposed.id, revoked_by="otto")
     code, output = verify(world)
     assert code == 5 and f"first broken: exclusions {proposed.id}: differs from" in output
 
@@ -317,13 +331,15 @@ def test_a_revoked_exclusion_restored_behind_the_index_never_counts(world) -> No
     revoke entry and restoring the row as the approval bound it made the approval look like
     the latest binding, so the exclusion counted again and the gate said allow."""
     with world.open() as app:
-        proposed = app.propose_exclusion(
-            slo="flows", start=world.at.replace(day=13), end=world.at,
-            category="exceptional-incident", reason="the whole week", proposed_by="olga",
+        proposed = app.records.propose_exclusion(
+            ExclusionProposal(slo="flows", start=world.at.replace(day=13), end=world.at,
+            category="exceptional-incident", reason="the whole week", proposed_by="olga")
         )  # fmt: skip
-        approved = app.approve_exclusion(proposed.id, approver="vera", role="approver")
+        approved = app.records.review_exclusion(
+            proposed.id, decision="approve", reviewer="vera", role="approver"
+        )
         assert app.gate.decide(service="ivr", actor="ci", record=False).decision != "blocked"
-        app.revoke_exclusion(proposed.id, revoked_by="otto")
+        app.records.revoke_exclusion(proposed.id, revoked_by="otto")
         assert app.gate.decide(service="ivr", actor="ci", record=False).decision == "blocked"
         [revoke] = [e for e in app.store.audit_log() if e.action == "exclusion.revoke"]
     tamper(
@@ -434,7 +450,7 @@ async def test_the_audit_log_through_the_api_filters_pages_and_says_it_verifies(
     with world.open() as app:
         for _ in range(3):
             app.gate.decide(service="billing", actor="ci")
-        app.approve_change(1, approver="vera", role="approver")
+        app.changes.review_change(1, decision="approve", approver="vera", role="approver")
         web = FastAPI()
         web.state.eb = app
         api.register(web)
@@ -490,7 +506,7 @@ async def test_the_audit_log_through_the_api_filters_pages_and_says_it_verifies(
 
 def test_the_audit_log_through_the_cli(world) -> None:  # type: ignore[no-untyped-def]
     with world.open() as app:
-        app.approve_change(1, approver="vera", role="approver")
+        app.changes.review_change(1, decision="approve", approver="vera", role="approver")
     runner = CliRunner()
     config = ["-c", str(world.config)]
     table = runner.invoke(main, ["audit", "log", *config, "--action", "change.*"])

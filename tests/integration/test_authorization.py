@@ -15,6 +15,8 @@ from fastapi.routing import APIRoute
 from starlette.routing import Route
 
 from errorbudget.app import App
+from errorbudget.changes import ChangeRequest
+from errorbudget.exclusions import ExclusionProposal
 from errorbudget.web.app import create_app
 
 pytestmark = pytest.mark.anyio
@@ -156,14 +158,22 @@ def app(budget_world):  # type: ignore[no-untyped-def]
     (proposed by olga, approved by vera); exclusion 2 pending, proposed by olga."""
     with budget_world.open() as opened:
         now = opened.clock()
-        opened.submit_change(service="contact-center", title="greeting", submitted_by="olga")
-        window = dict(category="maintenance", reason="window", slo="payments")
-        first = opened.propose_exclusion(
-            start=now.replace(hour=1), end=now.replace(hour=2), proposed_by="olga", **window
+        opened.changes.submit(
+            ChangeRequest(service="contact-center", title="greeting", submitted_by="olga")
         )
-        opened.approve_exclusion(first.id, approver="vera", role="approver")
-        opened.propose_exclusion(
-            start=now.replace(hour=5), end=now.replace(hour=6), proposed_by="olga", **window
+        window = dict(category="maintenance", reason="window", slo="payments")
+        first = opened.records.propose_exclusion(
+            ExclusionProposal(
+                start=now.replace(hour=1), end=now.replace(hour=2), proposed_by="olga", **window
+            )
+        )
+        opened.records.review_exclusion(
+            first.id, decision="approve", reviewer="vera", role="approver"
+        )
+        opened.records.propose_exclusion(
+            ExclusionProposal(
+                start=now.replace(hour=5), end=now.replace(hour=6), proposed_by="olga", **window
+            )
         )
         yield opened
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from errorbudget.app import App
-from errorbudget.changes import DEFAULT_IMPACT, IMPACT_HORIZON
+from errorbudget.changes import DEFAULT_IMPACT, IMPACT_HORIZON, ChangeRequest
 from errorbudget.errors import (
     ConflictError,
     GateError,
@@ -17,6 +17,7 @@ from errorbudget.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from errorbudget.exclusions import AnnotationRequest, ExclusionProposal
 from errorbudget.model import to_minute
 from errorbudget.store import open_store
 from errorbudget.store.sqlite import schema
@@ -33,27 +34,31 @@ def actions(app: App, subject: str) -> list[str]:
 
 
 def test_the_seeded_states(app: App) -> None:
-    states = {(s.slo, s.segment): s.state for s in app.status()}
+    states = {(s.slo, s.segment): s.state for s in app.evaluations.status()}
     assert states[("answered", ())] == "healthy"
     assert states[("payments", ())] == "freeze"
     assert states[("flows", ())] == "exhausted"
 
 
 def test_a_healthy_change_is_allowed_without_approval(app: App) -> None:
-    judged = app.submit_change(service="contact-center", title="new greeting", submitted_by="olga")
+    judged = app.changes.submit(
+        ChangeRequest(service="contact-center", title="new greeting", submitted_by="olga")
+    )
     assert judged.change.status == "pending"
     assert (judged.decision, judged.needs, judged.effective) == ("allow", "nothing", "allow")
     assert judged.approved and judged.exit_code == 0
     assert judged.change.snapshot and judged.change.snapshot[0]["slo"] == "answered"
     assert actions(app, f"change:{judged.change.id}") == ["change.submit"]
-    [decision] = app.gate_decisions(service="contact-center")
+    [decision] = app.gate.decisions(service="contact-center")
     assert decision.details["change_id"] == judged.change.id
     assert decision.actor == "olga"
     assert decision.details["snapshot"] == judged.change.snapshot  # stored apart, resolved
 
 
 def test_below_20_percent_a_change_needs_an_approvers_approval(app: App) -> None:
-    judged = app.submit_change(service="billing", title="new PSP", submitted_by="olga")
+    judged = app.changes.submit(
+        ChangeRequest(service="billing", title="new PSP", submitted_by="olga")
+    )
     assert (judged.decision, judged.needs, judged.effective) == (
         "approval_required",
         "approver",
@@ -63,8 +68,10 @@ def test_below_20_percent_a_change_needs_an_approvers_approval(app: App) -> None
     assert "waiting for an approver's approval" in judged.reasons[0]
     change_id = judged.change.id
     with pytest.raises(PermissionDeniedError, match="approver role; otto has the operator"):
-        app.approve_change(change_id, approver="otto", role="operator")
-    approved = app.approve_change(change_id, approver="vera", role="approver", comment="go")
+        app.changes.review_change(change_id, decision="approve", approver="otto", role="operator")
+    approved = app.changes.review_change(
+        change_id, decision="approve", approver="vera", role="approver", comment="go"
+    )
     assert approved.change.status == "approved"
     assert (approved.approved, approved.effective, approved.exit_code) == (True, "allow", 0)
     assert approved.approvals[0].approver == "vera" and approved.approvals[0].comment == "go"
@@ -75,8 +82,8 @@ def test_a_stored_change_gives_the_reasons_it_was_judged_by(app: App) -> None:
     """Read back (lists, overview), a change states its reasons as the live gate did: no
     repeated state, no "None" for a series that simply allowed."""
     for service in ("billing", "contact-center"):
-        judged = app.submit_change(service=service, title="t", submitted_by="olga")
-        stored = app.change(judged.change.id)
+        judged = app.changes.submit(ChangeRequest(service=service, title="t", submitted_by="olga"))
+        stored = app.changes.get(judged.change.id)
         assert stored.gate is None  # judged from the stored snapshot, not anew
         live = [r for r in judged.reasons if not r.startswith("waiting for")]
         kept = [r for r in stored.reasons if not r.startswith("waiting for")]
@@ -91,55 +98,72 @@ def test_a_stored_change_gives_the_reasons_it_was_judged_by(app: App) -> None:
 
 
 def test_nobody_approves_or_rejects_their_own_change(app: App) -> None:
-    change_id = app.submit_change(service="billing", title="x", submitted_by="vera").change.id
+    change_id = app.changes.submit(
+        ChangeRequest(service="billing", title="x", submitted_by="vera")
+    ).change.id
     with pytest.raises(PermissionDeniedError, match="nobody may approve their own change"):
-        app.approve_change(change_id, approver="vera", role="approver")
+        app.changes.review_change(change_id, decision="approve", approver="vera", role="approver")
     with pytest.raises(PermissionDeniedError, match="withdraw it instead"):
-        app.reject_change(change_id, approver="vera", role="admin")
-    assert app.change(change_id).change.status == "pending"
+        app.changes.review_change(change_id, decision="reject", approver="vera", role="admin")
+    assert app.changes.get(change_id).change.status == "pending"
 
 
 def test_a_low_risk_change_in_freeze_needs_one_review(app: App) -> None:
-    judged = app.submit_change(service="billing", title="copy", submitted_by="olga", risk="low")
+    judged = app.changes.submit(
+        ChangeRequest(service="billing", title="copy", submitted_by="olga", risk="low")
+    )
     assert (judged.decision, judged.needs, judged.effective) == ("review", "review", "review")
     assert judged.exit_code == 10
-    assert app.approve_change(judged.change.id, approver="ada", role="admin").effective == "allow"
+    assert (
+        app.changes.review_change(
+            judged.change.id, decision="approve", approver="ada", role="admin"
+        ).effective
+        == "allow"
+    )
 
 
 def test_an_exhausted_budget_blocks_even_an_approved_change(app: App) -> None:
-    judged = app.submit_change(service="ivr", title="new flow", submitted_by="olga")
+    judged = app.changes.submit(ChangeRequest(service="ivr", title="new flow", submitted_by="olga"))
     assert (judged.decision, judged.effective, judged.exit_code) == ("blocked", "blocked", 12)
     # an approval cannot let a blocked change ship, so none is taken
     with pytest.raises(ConflictError, match=r"blocked by the budget .* an approval cannot"):
-        app.approve_change(judged.change.id, approver="vera", role="approver")
-    assert app.change(judged.change.id).change.status == "pending"
+        app.changes.review_change(
+            judged.change.id, decision="approve", approver="vera", role="approver"
+        )
+    assert app.changes.get(judged.change.id).change.status == "pending"
     with pytest.raises(ConflictError, match="cannot ship yet"):
-        app.ship_change(judged.change.id, actor="olga")
+        app.changes.ship_change(judged.change.id, actor="olga")
     # a change allowed while the budget was fine is blocked once the budget is spent
     [series] = app.store.series_ids("flows", [()])
     end = to_minute(app.clock())
     minutes = np.arange(end - 3 * 1440, end, dtype=np.int64)
     hundred = np.full(minutes.size, 100)
     app.store.write_counts(np.full(minutes.size, series), minutes, hundred, hundred)
-    later = app.submit_change(service="ivr", title="later", submitted_by="olga")
+    later = app.changes.submit(ChangeRequest(service="ivr", title="later", submitted_by="olga"))
     assert later.decision == "allow"
     app.store.write_counts(
         np.full(minutes.size, series), minutes, np.zeros(minutes.size, dtype=np.int64), hundred
     )
-    rejudged = app.change_gate(later.change.id, actor="ci")
+    rejudged = app.changes.judge(later.change.id, actor="ci")
     assert rejudged.effective == "blocked"
     with pytest.raises(ConflictError, match="cannot ship yet"):
-        app.ship_change(later.change.id, actor="olga")
-    fix = app.submit_change(
-        service="ivr", title="fix", submitted_by="olga", change_type="incident-fix"
+        app.changes.ship_change(later.change.id, actor="olga")
+    fix = app.changes.submit(
+        ChangeRequest(service="ivr", title="fix", submitted_by="olga", change_type="incident-fix")
     )
     assert fix.effective == "allow"
 
 
 def test_rejected_and_withdrawn_changes_are_blocked_and_final(app: App) -> None:
-    first = app.submit_change(service="billing", title="a", submitted_by="olga").change.id
-    second = app.submit_change(service="billing", title="b", submitted_by="olga").change.id
-    rejected = app.reject_change(first, approver="vera", role="approver", comment="not now")
+    first = app.changes.submit(
+        ChangeRequest(service="billing", title="a", submitted_by="olga")
+    ).change.id
+    second = app.changes.submit(
+        ChangeRequest(service="billing", title="b", submitted_by="olga")
+    ).change.id
+    rejected = app.changes.review_change(
+        first, decision="reject", approver="vera", role="approver", comment="not now"
+    )
     assert (rejected.change.status, rejected.effective, rejected.exit_code) == (
         "rejected",
         "blocked",
@@ -147,52 +171,56 @@ def test_rejected_and_withdrawn_changes_are_blocked_and_final(app: App) -> None:
     )
     assert rejected.final
     with pytest.raises(ConflictError, match="is rejected"):
-        app.approve_change(first, approver="ada", role="admin")
+        app.changes.review_change(first, decision="approve", approver="ada", role="admin")
     with pytest.raises(ConflictError):
-        app.withdraw_change(first, actor="olga", role="operator")
+        app.changes.withdraw_change(first, actor="olga", role="operator")
     with pytest.raises(PermissionDeniedError, match="only olga"):
-        app.withdraw_change(second, actor="otto", role="approver")
-    withdrawn = app.withdraw_change(second, actor="ada", role="admin", reason="dup")
+        app.changes.withdraw_change(second, actor="otto", role="approver")
+    withdrawn = app.changes.withdraw_change(second, actor="ada", role="admin", reason="dup")
     assert (withdrawn.change.status, withdrawn.change.status_by) == ("withdrawn", "ada")
     assert withdrawn.effective == "blocked"
     assert actions(app, f"change:{second}") == ["change.submit", "change.withdraw"]
 
 
 def test_approving_twice_is_a_conflict(app: App) -> None:
-    change_id = app.submit_change(service="billing", title="a", submitted_by="olga").change.id
-    app.approve_change(change_id, approver="vera", role="approver")
+    change_id = app.changes.submit(
+        ChangeRequest(service="billing", title="a", submitted_by="olga")
+    ).change.id
+    app.changes.review_change(change_id, decision="approve", approver="vera", role="approver")
     with pytest.raises(ConflictError, match="is approved"):
-        app.approve_change(change_id, approver="ada", role="admin")
+        app.changes.review_change(change_id, decision="approve", approver="ada", role="admin")
     with pytest.raises(NotFoundError, match="no change with id 999"):
-        app.approve_change(999, approver="ada", role="admin")
+        app.changes.review_change(999, decision="approve", approver="ada", role="admin")
 
 
 def test_shipping_needs_the_gate_and_leaves_an_annotation(app: App, budget_world) -> None:  # type: ignore[no-untyped-def]
-    change_id = app.submit_change(
-        service="billing", title="PSP v2", submitted_by="olga", change_type="config"
+    change_id = app.changes.submit(
+        ChangeRequest(service="billing", title="PSP v2", submitted_by="olga", change_type="config")
     ).change.id
     with pytest.raises(ConflictError, match="approval required"):
-        app.ship_change(change_id, actor="olga")
-    app.approve_change(change_id, approver="vera", role="approver")
-    shipped = app.ship_change(change_id, actor="olga")
+        app.changes.ship_change(change_id, actor="olga")
+    app.changes.review_change(change_id, decision="approve", approver="vera", role="approver")
+    shipped = app.changes.ship_change(change_id, actor="olga")
     assert shipped.change.status == "shipped"
     assert shipped.change.shipped_at == budget_world.at
     assert shipped.effective == "allow" and shipped.final
-    [note] = app.annotations(service="billing")
+    [note] = app.records.annotations(service="billing")
     assert (note.kind, note.change_id, note.at) == ("config", change_id, budget_world.at)
     assert "PSP v2" in note.text
     assert actions(app, f"change:{change_id}")[-1] == "change.ship"
     assert actions(app, f"annotation:{note.id}") == ["annotation.add"]
     with pytest.raises(ConflictError):
-        app.ship_change(change_id, actor="olga")
+        app.changes.ship_change(change_id, actor="olga")
 
 
 def test_change_gate_rejudges_and_records_only_a_new_decision(app: App) -> None:
-    change_id = app.submit_change(service="contact-center", title="x", submitted_by="olga")
+    change_id = app.changes.submit(
+        ChangeRequest(service="contact-center", title="x", submitted_by="olga")
+    )
     change_id_ = change_id.change.id
-    before = len(app.gate_decisions())
-    assert app.change_gate(change_id_, actor="ci").effective == "allow"
-    assert len(app.gate_decisions()) == before  # same decision: not recorded again
+    before = len(app.gate.decisions())
+    assert app.changes.judge(change_id_, actor="ci").effective == "allow"
+    assert len(app.gate.decisions()) == before  # same decision: not recorded again
     # The sales queue now fails every call: the contact center's budget is gone.
     [series] = app.store.series_ids("answered", [(("queue", "sales"),)])
     end = to_minute(app.clock())
@@ -203,42 +231,46 @@ def test_change_gate_rejudges_and_records_only_a_new_decision(app: App) -> None:
         np.zeros(minutes.size, dtype=np.int64),
         np.full(minutes.size, 100),
     )
-    judged = app.change_gate(change_id_, actor="ci")
+    judged = app.changes.judge(change_id_, actor="ci")
     # contact-center preset (seed 000): a spent budget needs VP approval, no hard freeze
     assert (judged.decision, judged.effective, judged.exit_code) == (
         "approval_required",
         "approval_required",
         11,
     )
-    assert app.change(change_id_).change.decision == "approval_required"
-    latest = app.gate_decisions()[0]
+    assert app.changes.get(change_id_).change.decision == "approval_required"
+    latest = app.gate.decisions()[0]
     assert (latest.actor, latest.details["change_id"]) == ("ci", change_id_)
-    assert app.change_gate(change_id_, actor="ci", record=False).decision == ("approval_required")
+    assert app.changes.judge(change_id_, actor="ci", record=False).decision == ("approval_required")
 
 
 def test_scope_is_checked(app: App) -> None:
     with pytest.raises(InvalidRequestError, match="belongs to service 'billing'"):
-        app.submit_change(
-            service="contact-center", title="x", submitted_by="o", slo_ids=["payments"]
+        app.changes.submit(
+            ChangeRequest(
+                service="contact-center", title="x", submitted_by="o", slo_ids=["payments"]
+            )
         )
     with pytest.raises(GateError, match="no SLO in scope"):
-        app.submit_change(service="nope", title="x", submitted_by="o")
+        app.changes.submit(ChangeRequest(service="nope", title="x", submitted_by="o"))
     with pytest.raises(InvalidRequestError, match="title"):
-        app.submit_change(service="billing", title=" ", submitted_by="o")
+        app.changes.submit(ChangeRequest(service="billing", title=" ", submitted_by="o"))
     assert app.store.list_changes() == []
 
 
 def test_a_segment_narrows_the_scope(app: App) -> None:
-    judged = app.submit_change(
-        service="contact-center", title="x", submitted_by="o", segment={"queue": "sales"}
+    judged = app.changes.submit(
+        ChangeRequest(
+            service="contact-center", title="x", submitted_by="o", segment={"queue": "sales"}
+        )
     )
     assert [s["segment"] for s in judged.change.snapshot] == [{"queue": "sales"}]
 
 
 def test_estimated_impact_defaults_by_risk_without_history(app: App) -> None:
     for risk in ("low", "medium", "high"):
-        judged = app.submit_change(
-            service="contact-center", title=risk, submitted_by="olga", risk=risk
+        judged = app.changes.submit(
+            ChangeRequest(service="contact-center", title=risk, submitted_by="olga", risk=risk)
         )
         assert judged.change.estimated_impact == DEFAULT_IMPACT[risk]
         assert judged.change.impact_basis["method"] == "default"
@@ -257,61 +289,108 @@ def test_estimated_impact_learns_from_past_changes(app: App) -> None:
         np.full(minutes.size, sales), minutes, np.full(minutes.size, 88), np.full(minutes.size, 100)
     )
     for days in (2, 3):
-        app.add_annotation(
-            at=now - timedelta(days=days), kind="deploy", text="deploy", created_by="ci",
+        app.records.add_annotation(
+            AnnotationRequest(
+                at=now - timedelta(days=days),
+                kind="deploy",
+                text="deploy",
+                created_by="ci",
+                service="contact-center",
+            )
+        )
+    app.records.add_annotation(  # too recent: its 24 hours are not over
+        AnnotationRequest(
+            at=now - IMPACT_HORIZON / 2,
+            kind="deploy",
+            text="deploy",
+            created_by="ci",
             service="contact-center",
-        )  # fmt: skip
-    app.add_annotation(  # too recent: its 24 hours are not over
-        at=now - IMPACT_HORIZON / 2, kind="deploy", text="deploy", created_by="ci",
-        service="contact-center",
-    )  # fmt: skip
-    app.add_annotation(  # another kind: a config change does not teach about features
-        at=now - timedelta(days=2, hours=1), kind="config", text="cfg", created_by="ci",
-        service="contact-center",
-    )  # fmt: skip
-    judged = app.submit_change(service="contact-center", title="x", submitted_by="olga")
+        ),
+    )
+    app.records.add_annotation(  # another kind: a config change does not teach about features
+        AnnotationRequest(
+            at=now - timedelta(days=2, hours=1),
+            kind="config",
+            text="cfg",
+            created_by="ci",
+            service="contact-center",
+        ),
+    )
+    judged = app.changes.submit(
+        ChangeRequest(service="contact-center", title="x", submitted_by="olga")
+    )
     basis = judged.change.impact_basis
     assert basis["method"] == "history" and basis["samples"] == 2
     assert judged.change.estimated_impact == pytest.approx((0.2 + 0.325) / 2 / 7)
     # A change scoped to the support queue did not see the sales incident.
-    support = app.submit_change(
-        service="contact-center", title="y", submitted_by="olga", segment={"queue": "support"}
+    support = app.changes.submit(
+        ChangeRequest(
+            service="contact-center", title="y", submitted_by="olga", segment={"queue": "support"}
+        )
     )
     assert support.change.estimated_impact == pytest.approx(0.2 / 7)
 
 
 def test_annotations_are_validated_filtered_and_audited(app: App) -> None:
     now = app.clock()
-    note = app.add_annotation(
-        at=now - timedelta(hours=1), kind="model", text="LLM v3", created_by="olga",
-        slo="answered", segment={"queue": "sales"},
-    )  # fmt: skip
+    note = app.records.add_annotation(
+        AnnotationRequest(
+            at=now - timedelta(hours=1),
+            kind="model",
+            text="LLM v3",
+            created_by="olga",
+            slo="answered",
+            segment={"queue": "sales"},
+        )
+    )
     assert note.service == "contact-center"
-    app.add_annotation(at=now, kind="incident", text="outage", created_by="olga")
-    assert [a.text for a in app.annotations(service="contact-center")] == ["LLM v3", "outage"]
-    assert [a.text for a in app.annotations(kinds=["model"])] == ["LLM v3"]
-    assert [a.text for a in app.annotations(end=now)] == ["LLM v3"]
-    assert [a.text for a in app.annotations(service="billing")] == ["outage"]
+    app.records.add_annotation(
+        AnnotationRequest(at=now, kind="incident", text="outage", created_by="olga")
+    )
+    assert [a.text for a in app.records.annotations(service="contact-center")] == [
+        "LLM v3",
+        "outage",
+    ]
+    assert [a.text for a in app.records.annotations(kinds=["model"])] == ["LLM v3"]
+    assert [a.text for a in app.records.annotations(end=now)] == ["LLM v3"]
+    assert [a.text for a in app.records.annotations(service="billing")] == ["outage"]
     with pytest.raises(NotFoundError, match=r"no SLO 'answerd'.*did you mean 'answered'"):
-        app.add_annotation(at=now, kind="deploy", text="x", created_by="o", slo="answerd")
+        app.records.add_annotation(
+            AnnotationRequest(at=now, kind="deploy", text="x", created_by="o", slo="answerd")
+        )
     with pytest.raises(NotFoundError, match="no service 'biling'"):
-        app.add_annotation(at=now, kind="deploy", text="x", created_by="o", service="biling")
+        app.records.add_annotation(
+            AnnotationRequest(at=now, kind="deploy", text="x", created_by="o", service="biling")
+        )
     with pytest.raises(InvalidRequestError, match="segment key 'tier'"):
-        app.add_annotation(
-            at=now, kind="deploy", text="x", created_by="o", slo="answered", segment={"tier": "a"}
+        app.records.add_annotation(
+            AnnotationRequest(
+                at=now,
+                kind="deploy",
+                text="x",
+                created_by="o",
+                slo="answered",
+                segment={"tier": "a"},
+            )
         )
     assert actions(app, f"annotation:{note.id}") == ["annotation.add"]
 
 
 def test_revoking_an_exclusion_twice_is_a_conflict(app: App) -> None:
     now = app.clock()
-    exclusion = app.propose_exclusion(
-        slo="payments", start=now - timedelta(hours=2), end=now, category="maintenance",
-        reason="window", proposed_by="olga",
-    )  # fmt: skip
-    app.revoke_exclusion(exclusion.id, revoked_by="olga")
+    exclusion = app.records.propose_exclusion(
+        ExclusionProposal(
+            slo="payments",
+            start=now - timedelta(hours=2),
+            end=now,
+            category="maintenance",
+            reason="window",
+            proposed_by="olga",
+        )
+    )
+    app.records.revoke_exclusion(exclusion.id, revoked_by="olga")
     with pytest.raises(ConflictError, match="already revoked"):
-        app.revoke_exclusion(exclusion.id, revoked_by="olga")
+        app.records.revoke_exclusion(exclusion.id, revoked_by="olga")
 
 
 def test_a_version_1_store_is_migrated(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -356,14 +435,14 @@ def test_gate_decisions_reference_one_stored_snapshot_per_scope_and_evaluation(
     [(longest,)] = connection.execute("SELECT max(length(details)) FROM audit_log").fetchall()
     assert longest < 400
 
-    resolved = app.gate_decisions(service="contact-center")
+    resolved = app.gate.decisions(service="contact-center")
     assert [e.details["snapshot"] for e in resolved] == [first.snapshot()] * 3
     assert first.snapshot()[0]["slo"] == "answered"
 
     # an entry written before snapshots were stored apart keeps its inline snapshot
     app.store.audit(actor="old", action="gate.decision", subject="ivr",
                     details={"decision": "blocked", "snapshot": [{"slo": "flows"}]})  # fmt: skip
-    assert app.gate_decisions(service="ivr")[0].details["snapshot"] == [{"slo": "flows"}]
+    assert app.gate.decisions(service="ivr")[0].details["snapshot"] == [{"slo": "flows"}]
 
 
 def test_a_snapshot_saved_in_a_rolled_back_transaction_is_not_referenced_later(
@@ -373,9 +452,9 @@ def test_a_snapshot_saved_in_a_rolled_back_transaction_is_not_referenced_later(
     with pytest.raises(RuntimeError), app.store.transaction():
         app.gate.decide(service="billing", actor="ci")
         raise RuntimeError("the caller's transaction fails")
-    assert app.gate_decisions(service="billing") == []
+    assert app.gate.decisions(service="billing") == []
     app.gate.decide(service="billing", actor="ci")
-    [entry] = app.gate_decisions(service="billing")
+    [entry] = app.gate.decisions(service="billing")
     assert entry.details["snapshot"] and entry.details["snapshot"][0]["slo"] == "payments"
 
 
@@ -401,11 +480,11 @@ def test_a_version_2_store_keeps_its_inline_gate_snapshots(tmp_path, budget_worl
     connection.close()
     with App.open(config, clock=lambda: budget_world.at) as app:
         assert app.store.schema_version == schema.LATEST_VERSION
-        [old] = app.gate_decisions(service="ivr")
+        [old] = app.gate.decisions(service="ivr")
         assert old.details["snapshot"] == [{"slo": "flows", "state": "exhausted"}]
 
         app.gate.decide(service="ivr", actor="ci")
-        new, _ = app.gate_decisions(service="ivr")
+        new, _ = app.gate.decisions(service="ivr")
         assert "snapshot_id" in new.details
         # this store has no counts: nothing to judge the budget on
         assert new.details["snapshot"][0]["state"] == "insufficient_data"

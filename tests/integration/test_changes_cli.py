@@ -10,6 +10,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
+from errorbudget.changes import ChangeRequest
 from errorbudget.cli.main import main
 
 AT = "2026-11-20T12:00Z"
@@ -22,8 +23,10 @@ def world(budget_world):  # type: ignore[no-untyped-def]
     text = budget_world.config.read_text()
     budget_world.config.write_text(f"clock: {{simulated_start: '{AT}'}}\n{text}")
     with budget_world.open() as app:
-        app.submit_change(service="billing", title="PSP v2", submitted_by="olga")  # 1
-        app.submit_change(service="billing", title="copy", submitted_by="olga")  # 2
+        app.changes.submit(
+            ChangeRequest(service="billing", title="PSP v2", submitted_by="olga")
+        )  # 1
+        app.changes.submit(ChangeRequest(service="billing", title="copy", submitted_by="olga"))  # 2
     return budget_world
 
 
@@ -38,7 +41,9 @@ def test_the_exit_code_follows_the_approval(world) -> None:  # type: ignore[no-u
     assert "Change 1 PSP v2 (billing, feature, medium risk), pending: approval required" in output
     assert "waiting for an approver's approval (not by olga)" in output
     with world.open() as app:
-        app.approve_change(1, approver="vera", role="approver", comment="ok")
+        app.changes.review_change(
+            1, decision="approve", approver="vera", role="approver", comment="ok"
+        )
     code, output = gate(world, "--change", "1", "--format", "json")
     assert code == 0
     data = json.loads(output)
@@ -49,7 +54,7 @@ def test_the_exit_code_follows_the_approval(world) -> None:  # type: ignore[no-u
 
 def test_a_rejected_change_is_blocked(world) -> None:  # type: ignore[no-untyped-def]
     with world.open() as app:
-        app.reject_change(2, approver="vera", role="approver")
+        app.changes.review_change(2, decision="reject", approver="vera", role="approver")
     code, output = gate(world, "--change", "2")
     assert code == 12 and "change 2 was rejected by vera" in output
 
@@ -58,7 +63,7 @@ def test_wait_polls_until_an_approval_arrives(world) -> None:  # type: ignore[no
     def approve_soon() -> None:
         time.sleep(0.4)
         with world.open() as app:
-            app.approve_change(1, approver="ada", role="admin")
+            app.changes.review_change(1, decision="approve", approver="ada", role="admin")
 
     approver = threading.Thread(target=approve_soon)
     approver.start()

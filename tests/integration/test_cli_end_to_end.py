@@ -160,7 +160,9 @@ def test_ingest_status_exclusions_gate(project: Path) -> None:
     # An approver approves it (through the API, as a named token; here its App call), and
     # the whole VIP window has no data left (raw counts stay).
     with App.open(project / "errorbudget.yaml") as app:
-        app.approve_exclusion(exclusion_id, approver="vera", role="approver")
+        app.records.review_exclusion(
+            exclusion_id, decision="approve", reviewer="vera", role="approver"
+        )
     vip = status_json(project)["tier=vip"]
     assert vip["state"] == "no_data"
     assert vip["sli"] is None

@@ -61,7 +61,7 @@ def test_app_open_takes_its_clock_from_the_config(tmp_path: Path) -> None:
     config.write_text("clock: {simulated_start: 2026-11-25T16:00:00Z}\n", encoding="utf-8")
     with App.open(config) as app:
         assert app.clock() == datetime(2026, 11, 25, 16, tzinfo=UTC)
-        assert app.status() == []  # "now" is the config's instant
+        assert app.evaluations.status() == []  # "now" is the config's instant
     later = datetime(2027, 1, 1, tzinfo=UTC)
     with App.open(config, clock=lambda: later) as app:  # an explicit clock wins
         assert app.clock() == later

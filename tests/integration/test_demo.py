@@ -40,7 +40,7 @@ def test_demo_collects_from_the_fake_api_and_shows_budgets(demo_run: tuple[Path,
     assert "Incident: Carrier degradation" in output
 
     with App.open(directory / "errorbudget.yaml") as app:
-        statuses = {(s.slo, s.segment): s for s in app.status(at=MOMENT)}
+        statuses = {(s.slo, s.segment): s for s in app.evaluations.status(at=MOMENT)}
         applied = app.store.audit_log(action="config.apply")
     assert len(applied) == 1  # the demo's config, recorded once when it was applied
     # The seeded story: the Spanish billing IVR flow has burned since its payment step broke.
@@ -101,7 +101,7 @@ def test_scenario_incidents_are_annotated_on_their_slos(demo_run: tuple[Path, st
     with App.open(directory / "errorbudget.yaml") as app:
         found = {
             (a.text.split(":")[0], a.slo, tuple(a.segment.items()))
-            for a in app.annotations(kinds=["incident"])
+            for a in app.records.annotations(kinds=["incident"])
         }
         assert found == {
             ("Carrier degradation (voice)", "voice-sla", ()),
@@ -137,7 +137,7 @@ def test_the_live_demo_annotates_incidents_as_they_begin(tmp_path: Path) -> None
             await job
 
         asyncio.run(one_pass())
-        [support] = world.app.annotations(kinds=["incident"], start=MOMENT)
+        [support] = world.app.records.annotations(kinds=["incident"], start=MOMENT)
         assert support.slo == "voice-sla" and support.segment == {"queue": "Support"}
         assert support.text.startswith("Support staffing shortfall: simulated incident, since")
 

@@ -78,7 +78,9 @@ def assert_matches_status(app: App, slo: str, segment: dict[str, str], result) -
     picks = sorted({*range(0, len(points), max(1, len(points) // 9)), len(points) - 1})
     for index in picks:
         point = points[index]
-        [status] = [s for s in app.status(at=point.at, slo_ids=[slo]) if s.segment == key]
+        [status] = [
+            s for s in app.evaluations.status(at=point.at, slo_ids=[slo]) if s.segment == key
+        ]
         assert point.eligible == status.eligible
         assert point.bad == status.bad
         for got, expected in (
@@ -107,7 +109,7 @@ CASES = [
 def test_every_point_is_the_status_at_that_instant(
     app: App, slo: str, segment: dict[str, str], step: timedelta, span: timedelta
 ) -> None:
-    result = app.timeline(slo, segment, start=AT - span, end=AT, step=step)
+    result = app.evaluations.timeline(slo, segment, start=AT - span, end=AT, step=step)
     assert result.at[-1] <= to_minute(AT) and len(result.at) > 10
     assert_matches_status(app, slo, segment, result)
 
@@ -115,23 +117,25 @@ def test_every_point_is_the_status_at_that_instant(
 def test_hourly_sums_give_the_same_points(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(history, "_HOURLY_FROM", 0)  # read hourly sums even for one series
     for segment in ({}, {"queue": "vip"}):
-        result = app.timeline("calls", segment, AT - timedelta(days=5), AT, timedelta(hours=2))
+        result = app.evaluations.timeline(
+            "calls", segment, AT - timedelta(days=5), AT, timedelta(hours=2)
+        )
         assert_matches_status(app, "calls", segment, result)
 
 
 def test_bad_requests(app: App) -> None:
     with pytest.raises(InvalidRequestError, match="whole number of minutes"):
-        app.timeline("calls", {}, AT - timedelta(hours=1), AT, timedelta(seconds=30))
+        app.evaluations.timeline("calls", {}, AT - timedelta(hours=1), AT, timedelta(seconds=30))
     with pytest.raises(InvalidRequestError, match="too long"):
-        app.timeline("calls", {}, AT - timedelta(days=30), AT, timedelta(minutes=1))
+        app.evaluations.timeline("calls", {}, AT - timedelta(days=30), AT, timedelta(minutes=1))
     with pytest.raises(InvalidRequestError, match="must end at or after"):
-        app.timeline("calls", {}, AT, AT - timedelta(hours=1))
+        app.evaluations.timeline("calls", {}, AT, AT - timedelta(hours=1))
     with pytest.raises(InvalidRequestError, match="every segment key"):
-        app.timeline("calls", {"tier": "a"}, AT - timedelta(hours=5), AT)
+        app.evaluations.timeline("calls", {"tier": "a"}, AT - timedelta(hours=5), AT)
     with pytest.raises(NotFoundError, match="no stored series queue=nope"):
-        app.timeline("calls", {"queue": "nope"}, AT - timedelta(hours=5), AT)
+        app.evaluations.timeline("calls", {"queue": "nope"}, AT - timedelta(hours=5), AT)
     with pytest.raises(NotFoundError, match="no SLO 'cals'"):
-        app.timeline("cals")
+        app.evaluations.timeline("cals")
 
 
 def test_the_grid_puts_every_boundary_on_a_bin_edge() -> None:

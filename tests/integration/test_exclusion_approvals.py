@@ -13,6 +13,7 @@ import pytest
 
 from errorbudget.app import App
 from errorbudget.errors import PermissionDeniedError
+from errorbudget.exclusions import ExclusionProposal
 from errorbudget.store import open_store
 from errorbudget.store.sqlite import schema
 from errorbudget.web import api
@@ -56,7 +57,7 @@ async def test_an_operator_cannot_lift_the_gate_with_an_exclusion(
         "pending", False, "olga", None,
     )  # fmt: skip
     assert ivr_gate(app) == "blocked"  # a proposal changes no budget
-    [flows] = app.status(slo_ids=["flows"])
+    [flows] = app.evaluations.status(slo_ids=["flows"])
     assert flows.excluded == 0 and flows.state == "exhausted"
 
     # Neither the proposer nor another operator may approve it.
@@ -73,7 +74,7 @@ async def test_an_operator_cannot_lift_the_gate_with_an_exclusion(
     assert approved.status_code == 200, approved.text
     assert (approved.json()["status"], approved.json()["approved_by"]) == ("approved", "vera")
     assert approved.json()["reviewer_role"] == "approver" and approved.json()["counted"]
-    [flows] = app.status(slo_ids=["flows"])
+    [flows] = app.evaluations.status(slo_ids=["flows"])
     assert flows.state == "no_data" and flows.excluded == flows.raw_total
     assert ivr_gate(app) == "allow"
     trail = [
@@ -111,15 +112,25 @@ async def test_a_rejected_exclusion_never_counts(app: App, client: httpx.AsyncCl
 
 
 def test_the_rules_refuse_a_role_below_approver_and_the_proposer(app: App) -> None:
-    proposed = app.propose_exclusion(
-        slo="flows", start=app.clock().replace(hour=1), end=app.clock().replace(hour=2),
-        category="maintenance", reason="window", proposed_by="ada",
-    )  # fmt: skip
+    proposed = app.records.propose_exclusion(
+        ExclusionProposal(
+            slo="flows",
+            start=app.clock().replace(hour=1),
+            end=app.clock().replace(hour=2),
+            category="maintenance",
+            reason="window",
+            proposed_by="ada",
+        )
+    )
     with pytest.raises(PermissionDeniedError, match="needs the approver role"):
-        app.approve_exclusion(proposed.id, approver="otto", role="operator")
+        app.records.review_exclusion(
+            proposed.id, decision="approve", reviewer="otto", role="operator"
+        )
     with pytest.raises(PermissionDeniedError, match="nobody may approve their own exclusion"):
-        app.approve_exclusion(proposed.id, approver="ada", role="admin")
-    assert app.approve_exclusion(proposed.id, approver="vera", role="approver").counted
+        app.records.review_exclusion(proposed.id, decision="approve", reviewer="ada", role="admin")
+    assert app.records.review_exclusion(
+        proposed.id, decision="approve", reviewer="vera", role="approver"
+    ).counted
 
 
 def test_exclusions_from_before_v5_stay_in_force_marked_legacy(tmp_path: Path) -> None:

@@ -104,7 +104,7 @@ def test_stale_data_never_lets_a_change_through(app: App, tmp_path: Path) -> Non
         result = stale.gate.decide(service="agent", segment={"flow": "faq-en"}, actor="ci")
         assert result.decision == "review"
         assert result.reasons[0].startswith("agent-tasks flow=faq-en: data stale")
-        [entry] = stale.gate_decisions(service="agent")
+        [entry] = stale.gate.decisions(service="agent")
         rows = {r["slo"]: r for r in entry.details["snapshot"]}  # type: ignore[attr-defined]
         assert set(rows) == {"connection", "agent-tasks"}  # the global SLO is in scope
         row = rows["agent-tasks"]
@@ -112,7 +112,7 @@ def test_stale_data_never_lets_a_change_through(app: App, tmp_path: Path) -> Non
         # within max_age the same flow is allowed, and the record says how old the data was
         fresh = app.gate.decide(service="agent", segment={"flow": "faq-en"}, actor="ci")
         assert fresh.decision == "allow"
-        [latest, _] = app.gate_decisions(service="agent")
+        [latest, _] = app.gate.decisions(service="agent")
         ages = [r["data_age_seconds"] for r in latest.details["snapshot"]]  # type: ignore[attr-defined]
         assert ages == [0, 0]
 
@@ -122,7 +122,7 @@ def test_too_little_data_asks_for_review_of_risky_changes(tmp_path: Path) -> Non
     path.write_text(CONFIG, encoding="utf-8")
     with App.open(path, clock=lambda: AT) as app:
         write(app, "voice", {"queue": "main"}, 100, 100, days=0.25)  # 6 hours, all bad
-        [_, main] = app.status(slo_ids=["voice"])
+        [_, main] = app.evaluations.status(slo_ids=["voice"])
         assert main.state == "insufficient_data" and main.budget_remaining_ratio is None
         assert main.coverage is not None and main.coverage.covered_minutes == 360
         assert app.gate.decide(service="cc", risk="medium", record=False).decision == "review"

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from errorbudget.app import App
-from errorbudget.changes import SHIP_BACKDATE
+from errorbudget.changes import SHIP_BACKDATE, ChangeRequest
 from errorbudget.cli.main import main
 from errorbudget.errors import GateError
 from errorbudget.web import api
@@ -32,8 +32,10 @@ def app(budget_world):  # type: ignore[no-untyped-def]
     which is "now" for the rest of the test."""
     now = [budget_world.at - timedelta(hours=3)]
     with App.open(budget_world.config, clock=lambda: now[0]) as opened:
-        opened.submit_change(service="billing", title="PSP v2", submitted_by="olga")
-        opened.submit_change(service="contact-center", title="greeting", submitted_by="olga")
+        opened.changes.submit(ChangeRequest(service="billing", title="PSP v2", submitted_by="olga"))
+        opened.changes.submit(
+            ChangeRequest(service="contact-center", title="greeting", submitted_by="olga")
+        )
         now[0] = budget_world.at
         yield opened
 
@@ -53,14 +55,14 @@ def decisions(app: App) -> int:
 async def test_ship_at_a_chosen_instant_is_refused_and_changes_nothing(
     app: App, client: httpx.AsyncClient, at: str, why: str
 ) -> None:
-    before = app.change(1)
+    before = app.changes.get(1)
     recorded = decisions(app)
     response = await client.post(f"{V1}/changes/1/ship", json={"at": at}, headers=OLGA)
     assert response.status_code == 422, response.text
     detail = response.json()["detail"]
     assert why in detail and "the gate is always judged now" in detail
     assert "leave 'at' out to ship now" in detail
-    after = app.change(1)
+    after = app.changes.get(1)
     assert (after.change.status, after.change.decision, after.change.decision_at) == (
         "pending", before.change.decision, before.change.decision_at,
     )  # fmt: skip
@@ -91,16 +93,16 @@ def test_ship_at_the_edges_of_the_window(app: App) -> None:
     from errorbudget.errors import InvalidRequestError
 
     now = app.clock()
-    submitted = app.change(2).change.submitted_at
+    submitted = app.changes.get(2).change.submitted_at
     assert submitted == now - timedelta(hours=3)
     # the window: from 24 hours ago, but never before the change was submitted
     assert timedelta(hours=24) == SHIP_BACKDATE
     with pytest.raises(InvalidRequestError, match="before the change was submitted"):
-        app.ship_change(2, actor="olga", shipped_at=submitted - timedelta(minutes=1))
+        app.changes.ship_change(2, actor="olga", shipped_at=submitted - timedelta(minutes=1))
     with pytest.raises(InvalidRequestError, match="in the future"):
-        app.ship_change(2, actor="olga", shipped_at=now + timedelta(seconds=1))
-    assert app.change(2).change.status == "pending"
-    shipped = app.ship_change(2, actor="olga", shipped_at=submitted)
+        app.changes.ship_change(2, actor="olga", shipped_at=now + timedelta(seconds=1))
+    assert app.changes.get(2).change.status == "pending"
+    shipped = app.changes.ship_change(2, actor="olga", shipped_at=submitted)
     assert shipped.change.shipped_at == submitted
 
 
@@ -109,14 +111,14 @@ def test_the_gate_never_records_a_decision_at_a_chosen_instant(app: App) -> None
     with pytest.raises(GateError, match="what-if and is never recorded"):
         app.gate.decide(service="billing", actor="ci", at=past)
     with pytest.raises(GateError, match="what-if and is never recorded"):
-        app.change_gate(1, actor="ci", at=past)
+        app.changes.judge(1, actor="ci", at=past)
     # as a what-if it answers, and nothing is written
     recorded = decisions(app)
     what_if = app.gate.decide(service="billing", actor="ci", at=past, record=False)
     assert what_if.decision == "review" and what_if.audit_id is None  # no data back then
-    assert app.change_gate(1, actor="ci", at=past, record=False).effective == "review"
+    assert app.changes.judge(1, actor="ci", at=past, record=False).effective == "review"
     assert decisions(app) == recorded
-    assert app.change(1).change.decision == "approval_required"
+    assert app.changes.get(1).change.decision == "approval_required"
 
 
 @pytest.fixture
@@ -125,14 +127,14 @@ def frozen(budget_world):  # type: ignore[no-untyped-def]
     text = budget_world.config.read_text()
     budget_world.config.write_text(f"clock: {{simulated_start: '{budget_world.at}'}}\n{text}")
     with budget_world.open() as opened:
-        opened.submit_change(service="billing", title="PSP v2", submitted_by="olga")
+        opened.changes.submit(ChangeRequest(service="billing", title="PSP v2", submitted_by="olga"))
     return budget_world
 
 
 def test_gate_at_is_a_labelled_what_if_that_is_never_recorded(frozen) -> None:  # type: ignore[no-untyped-def]
     with frozen.open() as app:
         recorded = decisions(app)
-        stored = app.change(1).change
+        stored = app.changes.get(1).change
     runner = CliRunner()
     config = ["-c", str(frozen.config)]
     what_if = runner.invoke(main, ["gate", *config, "--change", "1", "--at", "2026-01-01T00:00Z"])
@@ -159,7 +161,7 @@ def test_gate_at_is_a_labelled_what_if_that_is_never_recorded(frozen) -> None:  
     assert json.loads(allowed.output)["decision"] == "allow" and allowed.exit_code == 6
     with frozen.open() as app:
         assert decisions(app) == recorded  # neither was recorded
-        after = app.change(1).change
+        after = app.changes.get(1).change
         assert (after.decision, after.decision_at) == (stored.decision, stored.decision_at)
     # Judged now (no --at): the real answer, recorded.
     now = runner.invoke(main, ["gate", *config, "--service", "billing"])

@@ -144,7 +144,7 @@ def test_a_target_change_does_not_move_past_budgets(tmp_path: Path) -> None:
         def budget() -> tuple[float, float]:
             (status,) = [
                 s
-                for s in app.status(at=ANCHOR, slo_ids=["voice"])
+                for s in app.evaluations.status(at=ANCHOR, slo_ids=["voice"])
                 if dict(s.segment).get("queue_id") == support.id
             ]
             return status.budget_consumed, status.eligible

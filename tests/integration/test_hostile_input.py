@@ -23,8 +23,10 @@ import pytest
 from markupsafe import escape
 
 from errorbudget.app import App
+from errorbudget.changes import ChangeRequest
 from errorbudget.config import parse_config
 from errorbudget.errors import ConfigValidationError
+from errorbudget.exclusions import AnnotationRequest
 from errorbudget.model import to_minute
 from errorbudget.web.app import create_app
 from exclusion_records import approved_exclusion
@@ -83,11 +85,20 @@ def _world(tmp_path: Path, payload: str) -> App:
     [series] = app.store.series_ids("calls", [(("queue", f"Q1 {payload}"),)])
     total = np.full(minutes.size, 10)
     app.store.write_counts(np.full(minutes.size, series), minutes, total - 1, total)
-    app.submit_change(
-        service="cc", title=f"T1 {payload}", description=f"C1 {payload}", submitted_by="olga"
+    app.changes.submit(
+        ChangeRequest(
+            service="cc", title=f"T1 {payload}", description=f"C1 {payload}", submitted_by="olga"
+        )
     )
-    app.add_annotation(at=AT - timedelta(hours=2), kind="deploy", text=f"A1 {payload}",
-                       created_by="olga", slo="calls")  # fmt: skip
+    app.records.add_annotation(
+        AnnotationRequest(
+            at=AT - timedelta(hours=2),
+            kind="deploy",
+            text=f"A1 {payload}",
+            created_by="olga",
+            slo="calls",
+        )
+    )
     approved_exclusion(app, slo="calls", start=AT - timedelta(hours=5), end=AT - timedelta(hours=4),
                       category="other", reason=f"R1 {payload}", created_by="olga")  # fmt: skip
     return app
@@ -146,7 +157,9 @@ QUERIES = [
 @pytest.fixture
 def app(budget_world):  # type: ignore[no-untyped-def]
     with budget_world.open() as opened:
-        opened.submit_change(service="contact-center", title="greeting", submitted_by="olga")
+        opened.changes.submit(
+            ChangeRequest(service="contact-center", title="greeting", submitted_by="olga")
+        )
         yield opened
 
 

@@ -16,6 +16,8 @@ import pytest
 from fastapi import FastAPI
 
 from errorbudget.app import App
+from errorbudget.changes import ChangeRequest
+from errorbudget.exclusions import AnnotationRequest, ExclusionProposal
 from errorbudget.model import to_minute
 from errorbudget.web.app import create_app
 from errorbudget.web.pages_changes import build_changes
@@ -171,14 +173,18 @@ def test_overview_tiers_projection_and_gate(app: App) -> None:
 
 
 def test_overview_lists_pending_changes_and_recent_deploys(app: App) -> None:
-    app.add_annotation(
-        at=AT - timedelta(hours=5),
-        kind="deploy",
-        text="retry tweak",
-        created_by="olivia",
-        slo="api",
+    app.records.add_annotation(
+        AnnotationRequest(
+            at=AT - timedelta(hours=5),
+            kind="deploy",
+            text="retry tweak",
+            created_by="olivia",
+            slo="api",
+        )
     )
-    app.submit_change(service="platform", title="New retry policy", submitted_by="olivia")
+    app.changes.submit(
+        ChangeRequest(service="platform", title="New retry policy", submitted_by="olivia")
+    )
     page = build_overview(app, 60)
     assert page.pending_total == 1
     [change] = page.pending_changes
@@ -236,12 +242,14 @@ def test_detail_page_with_exclusions_annotations_and_segments(app: App, web: Fas
         approver="vp",
         segment={"queue": "support"},
     )
-    app.add_annotation(
-        at=AT - timedelta(days=1),
-        kind="deploy",
-        text="IVR v2",
-        created_by="olivia",
-        slo="voice-sla",
+    app.records.add_annotation(
+        AnnotationRequest(
+            at=AT - timedelta(days=1),
+            kind="deploy",
+            text="IVR v2",
+            created_by="olivia",
+            slo="voice-sla",
+        )
     )
     page = get(web, "/slos/voice-sla", cookie=VIEWER)
     assert page.status_code == 200
@@ -270,12 +278,23 @@ def test_detail_page_shows_each_exclusion_status_and_who(app: App, web: FastAPI)
     }  # fmt: skip
     approved_exclusion(app, start=AT - timedelta(days=2, hours=3), reason="approved one",
                        created_by="cc-ops", approver="vp", **window)  # fmt: skip
-    app.propose_exclusion(start=AT - timedelta(days=2, hours=2), reason="pending one",
-                          proposed_by="olga", **window)  # fmt: skip
-    withdrawn = app.propose_exclusion(
-        start=AT - timedelta(days=2, hours=1), reason="revoked one", proposed_by="otto", **window
+    app.records.propose_exclusion(
+        ExclusionProposal(
+            start=AT - timedelta(days=2, hours=2),
+            reason="pending one",
+            proposed_by="olga",
+            **window,
+        )
     )
-    app.revoke_exclusion(withdrawn.id, revoked_by="otto", reason="not needed")
+    withdrawn = app.records.propose_exclusion(
+        ExclusionProposal(
+            start=AT - timedelta(days=2, hours=1),
+            reason="revoked one",
+            proposed_by="otto",
+            **window,
+        )
+    )
+    app.records.revoke_exclusion(withdrawn.id, revoked_by="otto", reason="not needed")
     data = get(web, "/api/v1/pages/slos/voice-sla", token=VIEWER).json()
     rows = {e["reason"]: e for e in data["exclusions"]}
     assert [

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from fastapi import FastAPI
 
 from errorbudget.cli.main import main
+from errorbudget.exclusions import ExclusionProposal
 from errorbudget.web import api
 
 pytestmark = pytest.mark.anyio
@@ -54,9 +55,9 @@ async def test_status_json_of_the_cli_is_the_apis(budget_world: Any) -> None:
 async def test_exclusions_json_of_the_cli_is_the_apis(budget_world: Any) -> None:
     with budget_world.open() as app:
         now = app.clock()
-        app.propose_exclusion(
-            slo="payments", start=now.replace(hour=1), end=now.replace(hour=2),
-            category="maintenance", reason="window", proposed_by="olga",
+        app.records.propose_exclusion(
+            ExclusionProposal(slo="payments", start=now.replace(hour=1), end=now.replace(hour=2),
+            category="maintenance", reason="window", proposed_by="olga")
         )  # fmt: skip
     from_cli = cli_json(budget_world, "exclusions", "list")
     from_api = await api_json(budget_world, "/exclusions")

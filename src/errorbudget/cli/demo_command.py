@@ -159,7 +159,9 @@ def show_world(world: DemoWorld, console: Console) -> None:
             console.print(f"Incident: {text} (annotated on its SLOs)")
     world.submit_changes()
     console.print(
-        status_table(app.status(at=world.at), f"Error budgets at {world.at:%Y-%m-%d %H:%M} UTC")
+        status_table(
+            app.evaluations.status(at=world.at), f"Error budgets at {world.at:%Y-%m-%d %H:%M} UTC"
+        )
     )
     console.print()
     # judged now, at the demo's clock (the gate is never judged at a chosen instant)

@@ -25,6 +25,7 @@ from errorbudget.cli.common import (
     time_option,
 )
 from errorbudget.cli.store_wait import open_app
+from errorbudget.exclusions import ExclusionProposal
 from errorbudget.model import Exclusion, ExclusionCategory, from_minute
 from errorbudget.schema.records import ExclusionOut
 
@@ -73,17 +74,19 @@ def propose(
     with the approver role approves it through the API or the dashboard
     (POST /api/v1/exclusions/ID/approve). It can be revoked."""
     with open_app(config_path, "errorbudget exclusions propose") as app:
-        exclusion = app.propose_exclusion(
-            slo=slo,
-            start=start,
-            end=end,
-            category=category,
-            reason=reason,
-            proposed_by=_author(author),
-            segment=parse_segment(segment_pairs),
-            service=service,
+        exclusion = app.records.propose_exclusion(
+            ExclusionProposal(
+                slo=slo,
+                start=start,
+                end=end,
+                category=category,
+                reason=reason,
+                proposed_by=_author(author),
+                segment=parse_segment(segment_pairs),
+                service=service,
+            )
         )
-        matched = len(app.matching_series(exclusion))
+        matched = len(app.records.matching_series(exclusion))
     if not matched:
         click.echo(
             f"warning: no stored series matches exclusion {exclusion.id} yet; it applies to "
@@ -169,5 +172,5 @@ def revoke(config_path: Path | None, exclusion_id: int, author: str | None, reas
     """Revoke an exclusion: a pending one is withdrawn; an approved one's events count
     against the budget again."""
     with open_app(config_path, "errorbudget exclusions revoke") as app:
-        app.revoke_exclusion(exclusion_id, revoked_by=_author(author), reason=reason)
+        app.records.revoke_exclusion(exclusion_id, revoked_by=_author(author), reason=reason)
     click.echo(f"exclusion {exclusion_id} revoked")

@@ -96,7 +96,7 @@ def _judge_change(
     deadline = time.monotonic() + wait
     record = at is None  # a what-if is never recorded
     with open_app(config_path, "errorbudget gate") as app:
-        judged = app.change_gate(change_id, actor=actor, at=at, record=record)
+        judged = app.changes.judge(change_id, actor=actor, at=at, record=record)
         while not judged.final and judged.enforcement == "enforce":
             left = deadline - time.monotonic()
             if left <= 0:
@@ -107,7 +107,7 @@ def _judge_change(
                     f"next check in {min(poll, left):.0f}s"
                 )
             time.sleep(min(poll, left))
-            judged = app.change_gate(change_id, actor=actor, at=at, record=record)
+            judged = app.changes.judge(change_id, actor=actor, at=at, record=record)
     return judged
 
 

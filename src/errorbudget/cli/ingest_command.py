@@ -98,7 +98,7 @@ def ingest(
     exit code 4, having written nothing more.
     """
     with open_app(config_path, "errorbudget ingest", wait) as app:
-        slos = {slo.id: slo for slo in app.slos}
+        slos = {slo.id: slo for slo in app.evaluations.slos}
         total_bytes = sum(path.stat().st_size for path in files if path.is_file())
         with _progress_bar(total_bytes) as progress:
             report = ingest_files(

@@ -122,7 +122,7 @@ def status(
     follow on stderr.
     """
     with App.open(config_path) as app:
-        statuses = app.status(at=at, slo_ids=list(slo_ids) or None, service=service)
+        statuses = app.evaluations.status(at=at, slo_ids=list(slo_ids) or None, service=service)
         warnings = stored_warnings(app.store)
     render_statuses(statuses, output_format)
     for warning in warnings:  # on stderr: JSON and CSV on stdout stay clean

@@ -30,6 +30,7 @@ from errorbudget.clock import ScaledClock, utc_now
 from errorbudget.config import ClockSettings
 from errorbudget.demo.incidents import AUTHOR, IncidentNote, incident_notes
 from errorbudget.engine.policy import Risk
+from errorbudget.exclusions import AnnotationRequest
 from errorbudget.model import to_minute
 from errorbudget.records import Annotation
 from errorbudget.simulate.clock import ManualClock
@@ -237,7 +238,8 @@ class DemoWorld:
 
     def notes(self, now: datetime | None = None) -> list[IncidentNote]:
         """What each incident's annotations say at ``now`` (default: the clock's now)."""
-        moment, scenario, slos = now or self.clock(), self.simulation.scenario, self.app.slos
+        moment, scenario = now or self.clock(), self.simulation.scenario
+        slos = self.app.evaluations.slos
         return [n for i in self.incidents for n in incident_notes(i, scenario, slos, moment)]
 
     def record_incidents(self, until: datetime | None = None) -> list[Annotation]:
@@ -250,13 +252,15 @@ class DemoWorld:
             if note.at >= moment or key in self._annotated:
                 continue
             recorded.append(
-                self.app.add_annotation(
-                    at=note.at,
-                    kind="incident",
-                    text=note.text,
-                    created_by=AUTHOR,
-                    slo=note.slo,
-                    segment=note.segment,
+                self.app.records.add_annotation(
+                    AnnotationRequest(
+                        at=note.at,
+                        kind="incident",
+                        text=note.text,
+                        created_by=AUTHOR,
+                        slo=note.slo,
+                        segment=note.segment,
+                    )
                 )
             )
             self._annotated.add(key)

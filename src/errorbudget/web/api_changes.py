@@ -50,7 +50,7 @@ def list_changes(
     responses=errors(*READ, 404),
 )
 def get_change(app: EB, caller: Viewer, change_id: RecordId) -> ChangeOut:
-    return ChangeOut.of(app.change(change_id))
+    return ChangeOut.of(app.changes.get(change_id))
 
 
 @routes.get(
@@ -62,7 +62,7 @@ def get_change(app: EB, caller: Viewer, change_id: RecordId) -> ChangeOut:
 def change_gate(app: EB, caller: Viewer, change_id: RecordId) -> ChangeOut:
     """The gate's answer for the change at this instant (its scope's budgets now, and its
     approvals): what ``errorbudget gate --change`` reports. Not recorded."""
-    return ChangeOut.of(app.change_gate(change_id, actor=caller.name, record=False))
+    return ChangeOut.of(app.changes.judge(change_id, actor=caller.name, record=False))
 
 
 @routes.post(
@@ -102,7 +102,9 @@ def approve_change(
     change is pending."""
     comment = body.comment if body is not None else ""
     return ChangeOut.of(
-        app.approve_change(change_id, approver=caller.name, role=caller.role, comment=comment)
+        app.changes.review_change(
+            change_id, decision="approve", approver=caller.name, role=caller.role, comment=comment
+        )
     )
 
 
@@ -118,7 +120,9 @@ def reject_change(
     """Needs the approver role; not the change's author (who withdraws instead)."""
     comment = body.comment if body is not None else ""
     return ChangeOut.of(
-        app.reject_change(change_id, approver=caller.name, role=caller.role, comment=comment)
+        app.changes.review_change(
+            change_id, decision="reject", approver=caller.name, role=caller.role, comment=comment
+        )
     )
 
 
@@ -134,7 +138,7 @@ def withdraw_change(
     """The change's author (operator or above) or an admin; 409 once rejected or shipped."""
     reason = body.reason if body is not None else ""
     return ChangeOut.of(
-        app.withdraw_change(change_id, actor=caller.name, role=caller.role, reason=reason)
+        app.changes.withdraw_change(change_id, actor=caller.name, role=caller.role, reason=reason)
     )
 
 
@@ -152,7 +156,7 @@ def ship_change(
     clock; ``at`` only dates the record, within the past 24 hours (422 otherwise). Needs
     operator."""
     at = body.at if body is not None else None
-    return ChangeOut.of(app.ship_change(change_id, actor=caller.name, shipped_at=at))
+    return ChangeOut.of(app.changes.ship_change(change_id, actor=caller.name, shipped_at=at))
 
 
 @routes.post(
@@ -180,7 +184,9 @@ def gate_decide(app: EB, caller: Operator, body: GateIn) -> Response:
     # once per minute and store revision (one shared table, filled as services ask), and the
     # answer is encoded by pydantic's own serialiser, not validated again by the route.
     assert result.basis is not None  # decide() always says which evaluation it used
-    rows: dict[tuple[str, SegmentKey], StatusOut] = app.memo("api.status-rows", result.basis, dict)
+    rows: dict[tuple[str, SegmentKey], StatusOut] = app.evaluations.memo(
+        "api.status-rows", result.basis, dict
+    )
 
     def row(status: BudgetStatus) -> StatusOut:
         key = (status.slo, status.segment)
@@ -205,4 +211,4 @@ def gate_decisions(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[GateRecordOut]:
     """Gate decisions from the audit log, newest first, with the snapshot behind each."""
-    return [GateRecordOut.of(e) for e in app.gate_decisions(service=service, limit=limit)]
+    return [GateRecordOut.of(e) for e in app.gate.decisions(service=service, limit=limit)]

@@ -199,7 +199,7 @@ def _ingest(app: App, body: bytes, suffix: str, source: str) -> tuple[IngestRepo
         path.write_bytes(body)
         report = ingest_files(
             app.store,
-            {slo.id: slo for slo in app.slos},
+            {slo.id: slo for slo in app.evaluations.slos},
             [path],
             source=source,
             raise_on_reject=False,

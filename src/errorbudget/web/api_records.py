@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Query
 
+from errorbudget.exclusions import AnnotationRequest, ExclusionProposal
 from errorbudget.limits import MAX_PAGE
 from errorbudget.model import ExclusionStatus
 from errorbudget.records import AnnotationKind
@@ -62,15 +63,17 @@ def propose_exclusion(app: EB, caller: Operator, body: ExclusionIn) -> Exclusion
     """Propose excluding ``[start, end)`` of an SLO (or every SLO of a service) from budget
     counting; the caller is its proposer. It is ``pending`` and counts in no budget until
     someone else with the approver role approves it. Needs the operator role."""
-    exclusion = app.propose_exclusion(
-        slo=body.slo,
-        start=body.start,
-        end=body.end,
-        category=body.category,
-        reason=body.reason,
-        proposed_by=caller.name,
-        segment=body.segment,
-        service=body.service,
+    exclusion = app.records.propose_exclusion(
+        ExclusionProposal(
+            slo=body.slo,
+            start=body.start,
+            end=body.end,
+            category=body.category,
+            reason=body.reason,
+            proposed_by=caller.name,
+            segment=body.segment,
+            service=body.service,
+        )
     )
     return ExclusionOut.of(exclusion)
 
@@ -88,7 +91,13 @@ def approve_exclusion(
     (403). 409 unless pending (or approved before v5 and not yet confirmed)."""
     comment = body.comment if body is not None else ""
     return ExclusionOut.of(
-        app.approve_exclusion(exclusion_id, approver=caller.name, role=caller.role, comment=comment)
+        app.records.review_exclusion(
+            exclusion_id,
+            decision="approve",
+            reviewer=caller.name,
+            role=caller.role,
+            comment=comment,
+        )
     )
 
 
@@ -104,7 +113,9 @@ def reject_exclusion(
     """It never counts. Needs the approver role; not its proposer (who revokes instead)."""
     comment = body.comment if body is not None else ""
     return ExclusionOut.of(
-        app.reject_exclusion(exclusion_id, approver=caller.name, role=caller.role, comment=comment)
+        app.records.review_exclusion(
+            exclusion_id, decision="reject", reviewer=caller.name, role=caller.role, comment=comment
+        )
     )
 
 
@@ -121,7 +132,7 @@ def revoke_exclusion(
     or revoked. Needs the operator role."""
     reason = body.reason if body is not None else ""
     return ExclusionOut.of(
-        app.revoke_exclusion(exclusion_id, revoked_by=caller.name, reason=reason)
+        app.records.revoke_exclusion(exclusion_id, revoked_by=caller.name, reason=reason)
     )
 
 
@@ -144,7 +155,7 @@ def list_annotations(
     limit: Limit = 1000,
 ) -> list[AnnotationOut]:
     """Deploy, config and model changes, incidents, … in ``[start, end)``, oldest first."""
-    found = app.annotations(
+    found = app.records.annotations(
         start=start, end=end, service=service, slo=slo, kinds=kind or None, limit=limit
     )
     return [AnnotationOut.of(a) for a in found]
@@ -159,13 +170,15 @@ def list_annotations(
 )
 def add_annotation(app: EB, caller: Operator, body: AnnotationIn) -> AnnotationOut:
     """Mark the timeline; the caller is recorded as its author. Needs the operator role."""
-    annotation = app.add_annotation(
-        at=body.at or app.clock(),
-        kind=body.kind,
-        text=body.text,
-        created_by=caller.name,
-        service=body.service,
-        slo=body.slo,
-        segment=body.segment,
+    annotation = app.records.add_annotation(
+        AnnotationRequest(
+            at=body.at or app.clock(),
+            kind=body.kind,
+            text=body.text,
+            created_by=caller.name,
+            service=body.service,
+            slo=body.slo,
+            segment=body.segment,
+        )
     )
     return AnnotationOut.of(annotation)

@@ -69,8 +69,8 @@ def all_status(
 ) -> Response:
     """Budgets of every series (whole-SLO rows first), as ``errorbudget status --format json``."""
 
-    chosen = [s.id for s in app.select_slos(slo or None, service)]
-    evaluation = app.evaluation(at)
+    chosen = [s.id for s in app.evaluations.select_slos(slo or None, service)]
+    evaluation = app.evaluations.evaluation(at)
 
     def encode() -> bytes:
         statuses = evaluation.select(chosen)
@@ -81,14 +81,16 @@ def all_status(
     # Validated and encoded once per evaluation (minute and data version), then served as
     # bytes: a busy server must not re-validate every row of every response.
     key = ("api.status", tuple(slo), service, tuple(state))
-    return Response(app.memo(key, evaluation.key, encode), media_type="application/json")
+    return Response(
+        app.evaluations.memo(key, evaluation.key, encode), media_type="application/json"
+    )
 
 
 @routes.get(
     "/slos", response_model=list[SLOOut], summary="The configured SLOs", responses=errors(*READ)
 )
 def list_slos(app: EB, caller: Viewer, service: ServiceQuery = None) -> list[SLOOut]:
-    return [SLOOut.of(slo) for slo in app.select_slos(service=service)]
+    return [SLOOut.of(slo) for slo in app.evaluations.select_slos(service=service)]
 
 
 @routes.get(
@@ -117,7 +119,7 @@ def slo_status(
     """The whole-SLO row (when it has segments) and every series; ``segment`` keeps the
     series with those labels."""
     selector = parse_segment(segment)
-    statuses = app.status(at=at, slo_ids=[slo_id], include_total=not selector)
+    statuses = app.evaluations.status(at=at, slo_ids=[slo_id], include_total=not selector)
     return [StatusOut.of(s) for s in statuses if matches(s.segment, selector)]
 
 
@@ -143,7 +145,7 @@ def series_status(
 ) -> StatusOut:
     labels = _segment_path(segment)
     key = segment_key(labels)
-    for status in app.status(at=at, slo_ids=[slo_id]):
+    for status in app.evaluations.status(at=at, slo_ids=[slo_id]):
         if status.segment == key:
             return StatusOut.of(status)
     raise NotFoundError(f"SLO {slo_id!r} has no series {segment_label(key)}")
@@ -187,12 +189,12 @@ def timeline(
     if start is None and end is None:
         # Points on the step grid (on the hour for 1h), ending at the last one before now.
         step_minutes = max(int(step_value.total_seconds() // 60), 1)
-        last = app.now_minute() - app.now_minute() % step_minutes
+        last = app.evaluations.now_minute() - app.evaluations.now_minute() % step_minutes
         end = from_minute(last)
     end = end or app.clock()
     start = start or end - DEFAULT_SPAN
     _check_range(step_value, start, end)
-    result = app.timeline(slo_id, parse_segment(segment), start, end, step_value)
+    result = app.evaluations.timeline(slo_id, parse_segment(segment), start, end, step_value)
     return TimelineOut(
         slo=result.slo,
         segment=dict(result.segment),
@@ -256,5 +258,7 @@ def conditions(
             firing=bool(c.firing),
             conditions=[ConditionOut.of(r) for r in c.conditions],
         )
-        for c in app.conditions(at=at, slo_ids=slo or None, service=service, firing_only=firing)
+        for c in app.evaluations.conditions(
+            at=at, slo_ids=slo or None, service=service, firing_only=firing
+        )
     ]

@@ -1,7 +1,7 @@
 """The changes view-model (``/changes``) and the pending changes of the overview.
 
 Changes, approvals and gate decisions come from the App (``App.changes``,
-``App.change_gate``); the rules live in ``errorbudget.changes``. Open changes on the changes
+``app.changes.judge``); the rules live in ``errorbudget.changes``. Open changes on the changes
 page are re-judged now (not recorded), so the page shows what ``errorbudget gate --change ID``
 would answer at this instant; the overview shows the stored decisions (one store read).
 """
@@ -90,14 +90,14 @@ def build_changes(app: App, refresh_seconds: int) -> ChangesPage:
     evaluation = Evaluation(app)
     at = evaluation.at
     open_changes = [
-        change_row(app.change_gate(r.change.id, actor="dashboard", at=at, record=False), True)
+        change_row(app.changes.judge(r.change.id, actor="dashboard", at=at, record=False), True)
         for r in app.changes.find(status=list(OPEN), limit=OPEN_LIMIT)
     ]
     closed = [
         change_row(r, False) for r in app.changes.find(status=list(CLOSED), limit=CLOSED_LIMIT)
     ]
     settings = app.loaded.config.gate
-    services = sorted({slo.service for slo in app.slos})
+    services = sorted({slo.service for slo in app.evaluations.slos})
     return ChangesPage(
         title="Changes and approvals",
         at=at,

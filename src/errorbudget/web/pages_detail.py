@@ -70,13 +70,15 @@ def build_detail(
     not name every segment key of the SLO.
     """
     slo = app.loaded.slo(slo_id)
-    preset = app.preset(slo.id)
-    evaluation = app.evaluation()  # "now" as the App has it (under serve: the warmer's)
+    preset = app.evaluations.preset(slo.id)
+    evaluation = app.evaluations.evaluation()  # "now" as the App has it (under serve: the warmer's)
     at = from_minute(evaluation.minute)
     start = at - timedelta(days=TIMELINE_DAYS)
     whole, segments = split_rows(slo, evaluation.select([slo.id]))
     focus = _focus(slo, whole, segments, dict(segment or {}))
-    timeline = app.timeline(slo.id, dict(focus.segment), start=start, end=at, step=TIMELINE_STEP)
+    timeline = app.evaluations.timeline(
+        slo.id, dict(focus.segment), start=start, end=at, step=TIMELINE_STEP
+    )
     points = [
         TimelinePoint(
             at=point.at,
@@ -269,7 +271,7 @@ def _annotations(
                 detail="budget spent at paging speed",
             )
         )
-    for note in app.annotations(start=start, end=end, service=slo.service, slo=slo.id):
+    for note in app.records.annotations(start=start, end=end, service=slo.service, slo=slo.id):
         if focus.segment and not all(
             dict(focus.segment).get(k) == v for k, v in note.segment.items()
         ):

@@ -26,10 +26,10 @@ class Evaluation:
 
     def __init__(self, app: App) -> None:
         # "now" as the App has it (under serve: the warmer's latest evaluation)
-        evaluation = app.evaluation()
+        evaluation = app.evaluations.evaluation()
         self.at: datetime = from_minute(evaluation.minute)
         statuses = evaluation.statuses
-        self.slos: list[SLO] = app.slos
+        self.slos: list[SLO] = app.evaluations.slos
         self.presets: dict[str, PolicyPreset] = app.loaded.policies
         self.min_segment_share = app.loaded.config.gate.min_segment_share
         by_slo: dict[str, list[BudgetStatus]] = defaultdict(list)

@@ -254,7 +254,7 @@ class ApprovalView(View):
 
 class ChangeRow(View):
     """One change with its scope, estimate, gate decision and approvals
-    (``App.changes`` / ``App.change_gate``)."""
+    (``app.changes.find`` / ``app.changes.judge``)."""
 
     id: int
     title: str
@@ -319,8 +319,8 @@ class OverviewPage(View):
 
 
 class TimelinePoint(View):
-    """One hour of the timeline (``App.timeline``): burn rates over the hour, 6 hours and
-    day before ``at``, and the budget remaining of the period at ``at``."""
+    """One hour of the timeline (``app.evaluations.timeline``): burn rates over the hour,
+    6 hours and day before ``at``, and the budget remaining of the period at ``at``."""
 
     at: datetime
     burn_1h: float | None

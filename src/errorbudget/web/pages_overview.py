@@ -1,4 +1,5 @@
-"""The overview (``/``) and exec (``/exec``) view-models, each from one ``App.status()`` call.
+"""The overview (``/``) and exec (``/exec``) view-models, each from one
+``app.evaluations.status()`` call.
 
 One evaluation feeds the whole page, so the overview of 200 series renders in well under
 200 ms (docs/performance.md); the release decisions reuse the gate's pure verdicts over the
@@ -90,7 +91,7 @@ def build_overview(app: App, refresh_seconds: int) -> OverviewPage:
     if headline is not None and headline.projected_consumed_ratio is None:
         headline = None
     pending, pending_total = pending_changes(app)
-    recent = app.annotations(start=evaluation.at - RECENT_CHANGES, end=evaluation.at)
+    recent = app.records.annotations(start=evaluation.at - RECENT_CHANGES, end=evaluation.at)
     stale = evaluation.stale()
     sources = [source_row(h, evaluation.at) for h in app.store.source_health()]
     failing = [f"source {s.source}: {s.summary}" for s in sources if not s.ok]

@@ -1,4 +1,5 @@
-"""From BudgetStatus (what ``App.evaluation`` returns) to the rows and cards of the pages.
+"""From BudgetStatus (what ``app.evaluations.evaluation`` returns) to the rows and cards
+of the pages.
 
 Nothing here evaluates a budget or decides a state: each figure, state, colour and word is
 one the engine produced from the SLO's policy preset. Aggregate rows (a whole SLO, a tier,
