@@ -178,18 +178,8 @@ def _add_day_ranges(
     rows = connection.execute(_DAY_TOTALS, (*selection.parameters, first, end)).fetchall()
     found = rows_array(rows, 4)
     prefix = np.zeros((len(selection), end - first + 1, 2), dtype=np.int64)
-    _scatter_add(
-        prefix.reshape(len(selection), -1),
-        selection.positions(found[:, 0]),
-        (found[:, 1] - first + 1) * 2,
-        found[:, 2],
-    )
-    _scatter_add(
-        prefix.reshape(len(selection), -1),
-        selection.positions(found[:, 0]),
-        (found[:, 1] - first + 1) * 2 + 1,
-        found[:, 3],
-    )
+    # one day row per (series, day) (the table's key), so plain assignment is exact
+    prefix[selection.positions(found[:, 0]), found[:, 1] - first + 1] = found[:, 2:]
     np.cumsum(prefix, axis=1, out=prefix)
     for segment, low, high in plan.day_ranges:
         segments[:, segment] += prefix[:, high - first] - prefix[:, low - first]
@@ -259,11 +249,17 @@ def minute_arrays(
         _BLOCKS_BETWEEN, (*selection.parameters, first_hour, end_hour)
     ).fetchall()
     positions, block_hours, counts = _block_rows(selection, rows, MINUTES_PER_HOUR)
-    grid = np.zeros((len(selection), end_hour - first_hour, 2, MINUTES_PER_HOUR))
-    _scatter_add(grid, positions, block_hours - first_hour, counts)
+    # (series, good/total, hour, minute): each block lands as one slice, and reshaping to
+    # (series, good/total, minutes) is a view, so nothing is transposed or copied twice.
+    grid = np.zeros((len(selection), 2, end_hour - first_hour, MINUTES_PER_HOUR))
+    columns = block_hours - first_hour
+    cells = positions * grid.shape[2] + columns
+    if cells.size < 2 or np.unique(cells).size == cells.size:
+        grid[positions, :, columns, :] = counts
+    else:  # blocks of several sources for one series and hour
+        np.add.at(grid, (positions, slice(None), columns, slice(None)), counts)
     offset = start - first_hour * MINUTES_PER_HOUR
-    flat = grid.transpose(0, 2, 1, 3).reshape(len(selection), 2, -1)
-    flat = flat[:, :, offset : offset + width]
+    flat = grid.reshape(len(selection), 2, -1)[:, :, offset : offset + width]
     return flat[selection.inverse, 0], flat[selection.inverse, 1]
 
 
