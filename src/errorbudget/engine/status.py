@@ -227,10 +227,14 @@ def evaluate_rows(
         np.ascontiguousarray(allowed.T[:, :, None], dtype=np.int64),
         scale,
     )
-    period_at = at["period"]
-    goods = counted[:, :, 0].tolist()
-    totals = counted[:, :, 1].tolist()
-    allowed_list = allowed.tolist()
+    # Python values only of the ranges read per row below (not of every forecast cut):
+    # ``column`` maps a range's position in ``plan.names`` to its place in these lists.
+    used = sorted({at["period"], at[FORECAST_LOOKBACK], *(at[name] for name in BURN_WINDOWS)})
+    column = {position: place for place, position in enumerate(used)}
+    period_at = column[at["period"]]
+    goods = counted[:, used, 0].tolist()
+    totals = counted[:, used, 1].tolist()
+    allowed_list = allowed[:, used].tolist()
     period_bad = [int(t[period_at]) - int(g[period_at]) for g, t in zip(goods, totals, strict=True)]
     effective: list[Fraction | None] = [
         ONE - Fraction(a[period_at], scale * int(t[period_at]))
@@ -263,8 +267,8 @@ def evaluate_rows(
     remaining_ratio_all = _floats(evaluated.remaining_ratio)
     states = evaluated.states()[:, 0].tolist()
     holding = evaluated.holding[:, :, 0].T.tolist()
-    raw_period = raw[:, period_at].tolist()
-    lookback_at = at[FORECAST_LOOKBACK]
+    raw_period = raw[:, at["period"]].tolist()
+    lookback_at = column[at[FORECAST_LOOKBACK]]
     leaving_positions = [i for i, _ in plan.leaving_minutes]
     leaving_minutes = [minutes for _, minutes in plan.leaving_minutes]
     leaving_bad = spends.bad[leaving_positions, :, 0].T.tolist()
@@ -290,7 +294,7 @@ def evaluate_rows(
                     adapted=condition.adapted,
                     long_burn=burns[condition.long_name][index],
                     short_burn=burns[condition.short_name][index],
-                    long_eligible=total[at[condition.long_name]],
+                    long_eligible=total[column[at[condition.long_name]]],
                     firing=firing,
                 )
                 for condition, firing in zip(row_conditions[index], holding[index], strict=True)
