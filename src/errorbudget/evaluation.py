@@ -332,9 +332,9 @@ def _evaluate_together(
         if has_total:
             statuses.insert(0, found[position][0])
             position += 1
-        groups = [rows[0] for rows in found[position : position + group_count]]
+        group_statuses = [rows[0] for rows in found[position : position + group_count]]
         position += group_count
-        result.append(SloEvaluation(statuses, groups))
+        result.append(SloEvaluation(statuses, group_statuses))
     return result
 
 

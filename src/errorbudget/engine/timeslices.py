@@ -38,7 +38,7 @@ def slice_counts(
         keep = ~excluded
         good = np.where(keep, good, 0.0)
         total = np.where(keep, total, 0.0)
-        slice_has_minutes = keep.reshape(shape).any(axis=-1)
+        slice_has_minutes: BoolArray = np.logical_or.reduce(keep.reshape(shape), axis=-1)
     else:
         slice_has_minutes = np.ones(shape[:-1], dtype=bool)
     if slice_minutes == 1:  # one-minute slices are the minutes themselves
@@ -49,8 +49,8 @@ def slice_counts(
     has_data = slice_total > 0
     # good / total ≥ p / q, decided exactly on whole counts: good × q ≥ total × p
     exact = decimal(slice_target)
-    is_good = _whole_times(slice_good, exact.denominator) >= _whole_times(
-        slice_total, exact.numerator
+    is_good: BoolArray = np.greater_equal(
+        _whole_times(slice_good, exact.denominator), _whole_times(slice_total, exact.numerator)
     )
     is_good &= has_data
     if no_data == "ignore":

@@ -261,7 +261,7 @@ def minute_arrays(
     if cells.size < 2 or np.unique(cells).size == cells.size:
         grid[positions, :, columns, :] = counts
     else:  # blocks of several sources for one series and hour
-        np.add.at(grid, (positions, slice(None), columns, slice(None)), counts)
+        np.add.at(grid.transpose(0, 2, 1, 3), (positions, columns), counts)  # a view
     offset = start - first_hour * MINUTES_PER_HOUR
     flat = grid.reshape(len(selection), 2, -1)[:, :, offset : offset + width]
     if selection.in_order:  # views of the grid, which nothing else holds
