@@ -102,24 +102,6 @@ class _Selection:
         return np.searchsorted(self.ids, series_ids).astype(np.int64)
 
 
-def _scatter_add(
-    grid: npt.NDArray[np.int64] | npt.NDArray[np.float64],
-    rows: Int64Array,
-    columns: Int64Array,
-    values: Int64Array,
-) -> None:
-    """``grid[rows, columns] += values``, correct when a cell repeats (several sources).
-
-    Plain fancy-index addition when every cell is distinct (the usual single source case),
-    ``np.add.at`` otherwise: it is exact for repeats but much slower.
-    """
-    cells = rows * grid.shape[1] + columns
-    if cells.size < 2 or np.unique(cells).size == cells.size:
-        grid[rows, columns] += values
-    else:
-        np.add.at(grid, (rows, columns), values)
-
-
 def _block_rows(
     selection: _Selection, rows: list[tuple[int, int, bytes]], slots: int
 ) -> tuple[Int64Array, Int64Array, Int64Array]:
