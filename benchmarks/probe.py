@@ -39,7 +39,7 @@ def status(config: str, end_minute: str, runs: str, slo: str | None = None) -> d
     times = []
     cached = []
     with App.open(config) as app:
-        version = app.store.data_version()
+        version = app.store.revision()
 
         def evaluate(minute: int) -> int:
             if slo is None:

@@ -19,11 +19,12 @@ from errorbudget.engine.status import (
     Bounds,
     ConditionsFor,
     RangeCounts,
+    RowInputs,
+    aggregate_inputs,
     batch_key,
-    evaluate_aggregate,
-    evaluate_every_series,
-    evaluate_many,
+    evaluate_batch,
     range_counts,
+    series_inputs,
     timeslice_counts,
 )
 from errorbudget.engine.timeslices import BoolArray, FloatArray, dropped_slices
@@ -275,25 +276,18 @@ def _prepare(
     return _Prepared(slo, series, evaluation, counts, preset, uncounted, whole)
 
 
-def _finish(
-    store: Store,
-    prepared: _Prepared,
-    statuses: list[BudgetStatus],
-    conditions_for: ConditionsFor,
-    include_total: bool,
-) -> SloEvaluation:
-    """The whole-SLO row and the group rows of one SLO, with its series' ``statuses``."""
+def _aggregate_inputs(
+    store: Store, prepared: _Prepared, include_total: bool
+) -> tuple[RowInputs | None, list[RowInputs]]:
+    """The whole-SLO row (None when it is not shown) and the group rows of one SLO, ready
+    for the engine."""
     slo, series, evaluation, counts = prepared.slo, prepared.series, prepared.plan, prepared.counts
-    preset, whole = prepared.preset, prepared.whole
-    everything = list(range(len(series)))
+    whole = prepared.whole
+    total: RowInputs | None = None
     if include_total and (bool(slo.segments.keys) or not series):
-        statuses.insert(
-            0,
-            evaluate_aggregate(
-                slo, (), evaluation, counts, everything, preset, conditions_for, *_whole(whole)
-            ),
-        )
-    groups: list[BudgetStatus] = []
+        everything = list(range(len(series)))
+        total = aggregate_inputs(slo, (), evaluation, counts, everything, *_whole(whole))
+    groups: list[RowInputs] = []
     if include_total and len(slo.segments.keys) >= 2:
         for key in slo.segments.keys:
             members: dict[str, list[int]] = {}
@@ -306,12 +300,42 @@ def _finish(
                         store, slo, evaluation, series, members[value], prepared.uncounted
                     )
                 groups.append(
-                    evaluate_aggregate(
-                        slo, ((key, value),), evaluation, counts, members[value], preset,
-                        conditions_for, *_whole(part),
+                    aggregate_inputs(
+                        slo, ((key, value),), evaluation, counts, members[value], *_whole(part)
                     )
-                )  # fmt: skip
-    return SloEvaluation(statuses, groups)
+                )
+    return total, groups
+
+
+def _evaluate_together(
+    store: Store,
+    chosen: Sequence[_Prepared],
+    conditions_for: ConditionsFor,
+    include_total: bool,
+) -> list[SloEvaluation]:
+    """SLOs that share a ``batch_key``: their series rows, whole-SLO rows and group rows all
+    in one pass of the engine (``engine.status.evaluate_batch``)."""
+    items: list[RowInputs] = []
+    layout: list[tuple[bool, int]] = []
+    for prepared in chosen:
+        total, groups = _aggregate_inputs(store, prepared, include_total)
+        segments = [info.segment for info in prepared.series]
+        items.append(series_inputs(prepared.slo, segments, prepared.plan, prepared.counts))
+        items.extend([total, *groups] if total is not None else groups)
+        layout.append((total is not None, len(groups)))
+    found = evaluate_batch(items, chosen[0].plan, chosen[0].preset, conditions_for)
+    result = []
+    position = 0
+    for has_total, group_count in layout:
+        statuses = list(found[position])
+        position += 1
+        if has_total:
+            statuses.insert(0, found[position][0])
+            position += 1
+        group_statuses = [rows[0] for rows in found[position : position + group_count]]
+        position += group_count
+        result.append(SloEvaluation(statuses, group_statuses))
+    return result
 
 
 def evaluate_slo(
@@ -331,11 +355,8 @@ def evaluate_slo(
     ``eligibility`` is the SLO's schedule and maintenance windows (``LoadedConfig``),
     ``issues`` the unresolved data issues (broken data, left out and reported)."""
     prepared = _prepare(store, slo, series, at, exclusions, preset, eligibility, issues, None)
-    statuses = evaluate_every_series(
-        slo, [info.segment for info in series], prepared.plan, prepared.counts, preset,
-        conditions_for,
-    )  # fmt: skip
-    return _finish(store, prepared, statuses, conditions_for, include_total)
+    [evaluated] = _evaluate_together(store, [prepared], conditions_for, include_total)
+    return evaluated
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,8 +381,9 @@ def evaluate_slos(
 ) -> dict[str, SloEvaluation]:
     """:func:`evaluate_slo` for many SLOs at once: the store is read once for all of them
     (:func:`prefetch`), and the series of SLOs that share a plan and a policy are evaluated
-    together in one pass of the engine (``engine.status.evaluate_many``), so an SLO with one
-    series costs about what one more segment of another SLO costs."""
+    together in one pass of the engine (``engine.status.evaluate_batch``), their whole-SLO
+    and group rows with them, so an SLO with one series costs about what one more segment
+    of another SLO costs."""
     slos = [item.slo for item in inputs]
     plans = Plans(at)
     shared = prefetch(store, slos, {item.slo.id: item.series for item in inputs}, plans)
@@ -375,20 +397,13 @@ def evaluate_slos(
     batches: dict[tuple[object, ...], list[int]] = {}
     for index, ready in enumerate(prepared):
         batches.setdefault(batch_key(ready.slo, ready.plan, ready.preset), []).append(index)
-    statuses: dict[int, list[BudgetStatus]] = {}
+    evaluated: dict[int, SloEvaluation] = {}
     for members in batches.values():
-        chosen = [prepared[i] for i in members]
-        evaluated = evaluate_many(
-            [(p.slo, [info.segment for info in p.series], p.counts) for p in chosen],
-            chosen[0].plan,
-            chosen[0].preset,
-            conditions_for,
+        found = _evaluate_together(
+            store, [prepared[i] for i in members], conditions_for, include_total
         )
-        statuses.update(zip(members, evaluated, strict=True))
-    return {
-        item.slo.id: _finish(store, p, statuses[i], conditions_for, include_total)
-        for i, (item, p) in enumerate(zip(inputs, prepared, strict=True))
-    }
+        evaluated.update(zip(members, found, strict=True))
+    return {item.slo.id: evaluated[i] for i, item in enumerate(inputs)}
 
 
 SliceCounts = tuple[FloatArray, FloatArray, FloatArray | None]
@@ -400,7 +415,7 @@ SLO has no schedule)."""
 def _whole(
     found: SliceCounts | None,
 ) -> tuple[tuple[FloatArray, FloatArray] | None, FloatArray | None]:
-    """``evaluate_aggregate``'s ``whole`` and ``whole_off_schedule`` arguments."""
+    """``aggregate_inputs``' ``whole`` and ``whole_off_schedule`` arguments."""
     return (None, None) if found is None else ((found[0], found[1]), found[2])
 
 

@@ -20,9 +20,12 @@ from errorbudget.engine.budget import Counts
 from errorbudget.engine.exact import Spend
 from errorbudget.engine.policy import gate_rule, policy_state, worst
 from errorbudget.engine.status import (
+    aggregate_inputs,
     evaluate_aggregate,
+    evaluate_batch,
     evaluate_series,
     range_counts,
+    series_inputs,
 )
 from errorbudget.engine.windows import nominal_length, plan
 from errorbudget.model import BURN_WINDOWS, SLO, BudgetStatus, PolicyPreset, to_minute
@@ -504,3 +507,41 @@ def test_a_member_with_too_little_data_neither_meets_nor_misses() -> None:
     assert new.meets_target is None and new.series_missing_target == 0
     whole = evaluate_aggregate(slo, (), evaluation, counts, [0, 1], CONTACT_CENTER, conditions_for)
     assert whole.meets_target is True and whole.series_missing_target == 0
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_rows_evaluated_in_one_batch_equal_rows_evaluated_alone(seed: int) -> None:
+    """Series rows, a whole-SLO row and group rows in one pass of the evaluator (budgets
+    brought to one scale, here 1,000 and 20) give exactly the statuses each gets alone."""
+    rng = np.random.default_rng(seed)
+    slo = voice_slo()
+    evaluation = plan(slo.window, minute(AT), slo.forecast.lookback)
+    width = len(evaluation.names)
+    total = rng.integers(0, 5_000, size=(4, width)).astype(np.float64)
+    good = np.floor(total * rng.uniform(0.7, 1.0, size=(4, width)))
+    counted = np.stack([good, total], axis=-1)
+    segments = [(("tier", f"t{i}"),) for i in range(4)]
+    targets = [0.999, 0.85, 0.95, 0.85]  # scale 1,000; the whole row's own target: 20
+    bounds = [(0, 10**9), None, (minute(AT) - 600, minute(AT)), (0, 10**9)]
+    counts = range_counts(counted, counted, targets, bounds)
+    summed = counted[[0, 2]].sum(axis=0)
+    items = [
+        series_inputs(slo, segments, evaluation, counts),
+        aggregate_inputs(slo, (), evaluation, counts, list(range(4))),
+        aggregate_inputs(slo, (("tier", "x"),), evaluation, counts, [0, 2], (summed, summed)),
+    ]
+    together = evaluate_batch(items, evaluation, CONTACT_CENTER, conditions_for)
+    alone = [evaluate_series(slo, s, evaluation, counts, i, CONTACT_CENTER, conditions_for)
+             for i, s in enumerate(segments)]  # fmt: skip
+    assert together[0] == alone
+    everyone = [0, 1, 2, 3]
+    assert together[1] == [
+        evaluate_aggregate(slo, (), evaluation, counts, everyone, CONTACT_CENTER, conditions_for)
+    ]
+    assert together[2] == [
+        evaluate_aggregate(
+            slo, (("tier", "x"),), evaluation, counts, [0, 2], CONTACT_CENTER, conditions_for,
+            (summed, summed),
+        )
+    ]  # fmt: skip
+    assert items[2].scale == 20 and counts.scale == 1_000

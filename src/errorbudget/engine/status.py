@@ -124,24 +124,42 @@ def data_coverage(
     decided exactly against ``min_coverage`` of the *whole* window — for a calendar window
     the whole period, so the first hours of a month (a handful of events, where one bad
     call would spend the budget) are "insufficient data", not a verdict."""
-    start, at = plan.intervals["period"]
+    at = plan.intervals["period"][1]
     window = plan.budget_period.minutes
     max_age_seconds = max_age.total_seconds() if max_age is not None else None
+    sufficient = coverage_sufficient(plan, bounds, min_coverage)
     if bounds is None:
         return DataCoverage(
-            window, 0, None, None, None, min_coverage, max_age_seconds, window == 0, False,
+            window, 0, None, None, None, min_coverage, max_age_seconds, sufficient, False,
             broken_minutes, broken_series,
         )  # fmt: skip
     first, end = bounds
-    covered = max(0, min(at, end) - max(start, first))
-    need = decimal(min_coverage)
-    sufficient = covered * need.denominator >= need.numerator * window
     age = max(0, at - end) * 60.0
     stale = max_age_seconds is not None and age > max_age_seconds
     return DataCoverage(
-        window, covered, first, end, age, min_coverage, max_age_seconds, sufficient, stale,
-        broken_minutes, broken_series,
+        window, _covered(plan, bounds), first, end, age, min_coverage, max_age_seconds,
+        sufficient, stale, broken_minutes, broken_series,
     )  # fmt: skip
+
+
+def _covered(plan: Plan, bounds: tuple[Minute, Minute]) -> int:
+    start, at = plan.intervals["period"]
+    first, end = bounds
+    return max(0, min(at, end) - max(start, first))
+
+
+def coverage_sufficient(plan: Plan, bounds: Bounds, min_coverage: float) -> bool:
+    """:func:`data_coverage`'s ``sufficient`` alone (no record built): whether the data
+    covers at least ``min_coverage`` of the whole window, decided exactly."""
+    window = plan.budget_period.minutes
+    if bounds is None:
+        return window == 0
+    need = _exact(min_coverage)
+    return _covered(plan, bounds) * need.denominator >= need.numerator * window
+
+
+_exact = cache(decimal)
+"""``decimal`` of a configured setting, remembered: every row asks for the same few."""
 
 
 def merged_bounds(bounds: Sequence[Bounds]) -> Bounds:
@@ -209,10 +227,14 @@ def evaluate_rows(
         np.ascontiguousarray(allowed.T[:, :, None], dtype=np.int64),
         scale,
     )
-    period_at = at["period"]
-    goods = counted[:, :, 0].tolist()
-    totals = counted[:, :, 1].tolist()
-    allowed_list = allowed.tolist()
+    # Python values only of the ranges read per row below (not of every forecast cut):
+    # ``column`` maps a range's position in ``plan.names`` to its place in these lists.
+    used = sorted({at["period"], at[FORECAST_LOOKBACK], *(at[name] for name in BURN_WINDOWS)})
+    column = {position: place for place, position in enumerate(used)}
+    period_at = column[at["period"]]
+    goods = counted[:, used, 0].tolist()
+    totals = counted[:, used, 1].tolist()
+    allowed_list = allowed[:, used].tolist()
     period_bad = [int(t[period_at]) - int(g[period_at]) for g, t in zip(goods, totals, strict=True)]
     effective: list[Fraction | None] = [
         ONE - Fraction(a[period_at], scale * int(t[period_at]))
@@ -245,8 +267,8 @@ def evaluate_rows(
     remaining_ratio_all = _floats(evaluated.remaining_ratio)
     states = evaluated.states()[:, 0].tolist()
     holding = evaluated.holding[:, :, 0].T.tolist()
-    raw_period = raw[:, period_at].tolist()
-    lookback_at = at[FORECAST_LOOKBACK]
+    raw_period = raw[:, at["period"]].tolist()
+    lookback_at = column[at[FORECAST_LOOKBACK]]
     leaving_positions = [i for i, _ in plan.leaving_minutes]
     leaving_minutes = [minutes for _, minutes in plan.leaving_minutes]
     leaving_bad = spends.bad[leaving_positions, :, 0].T.tolist()
@@ -272,7 +294,7 @@ def evaluate_rows(
                     adapted=condition.adapted,
                     long_burn=burns[condition.long_name][index],
                     short_burn=burns[condition.short_name][index],
-                    long_eligible=total[at[condition.long_name]],
+                    long_eligible=total[column[at[condition.long_name]]],
                     firing=firing,
                 )
                 for condition, firing in zip(row_conditions[index], holding[index], strict=True)
@@ -470,29 +492,53 @@ def batch_key(slo: SLO, plan: Plan, preset: PolicyPreset) -> tuple[object, ...]:
     )
 
 
-def evaluate_many(
-    items: Sequence[tuple[SLO, Sequence[SegmentKey], RangeCounts]],
+@dataclass(frozen=True, slots=True)
+class RowInputs:
+    """Rows of one SLO ready for the evaluator: what each row needs besides its counts
+    (:class:`Row`), its raw and counted counts (rows × ranges × [good, total]) and its
+    allowed bad events × ``scale`` (rows × ranges)."""
+
+    slo: SLO
+    rows: list[Row]
+    raw: FloatArray
+    counted: FloatArray
+    allowed: Int64Array
+    scale: int
+
+
+def series_inputs(
+    slo: SLO, segments: Sequence[SegmentKey], plan: Plan, counts: RangeCounts
+) -> RowInputs:
+    """The rows of every series of ``counts`` (``segments`` in its order)."""
+    return RowInputs(
+        slo, _series_rows(slo, segments, plan, counts), counts.raw, counts.counted,
+        counts.allowed, counts.scale,
+    )  # fmt: skip
+
+
+def evaluate_batch(
+    items: Sequence[RowInputs],
     plan: Plan,
     preset: PolicyPreset,
     conditions_for: ConditionsFor,
 ) -> list[list[BudgetStatus]]:
-    """The statuses of every series of several SLOs that share a :func:`batch_key`, in one
-    pass of the evaluator (per item, in its series' order). Budgets are brought to one
+    """The statuses of the rows of several items whose SLOs share a :func:`batch_key`, in
+    one pass of the evaluator (per item, in its rows' order). Budgets are brought to one
     scale, the least common multiple of the items' scales: the same rationals, so the same
     decisions and the same floats."""
     scale = 1
-    for _, _, counts in items:
-        scale = math.lcm(scale, counts.scale)
+    for item in items:
+        scale = math.lcm(scale, item.scale)
     slos: list[SLO] = []
     rows: list[Row] = []
     raws, counteds, alloweds, sizes = [], [], [], []
-    for slo, segments, counts in items:
-        rows.extend(_series_rows(slo, segments, plan, counts))
-        slos.extend([slo] * len(counts))
-        raws.append(counts.raw)
-        counteds.append(counts.counted)
-        alloweds.append(counts.allowed * (scale // counts.scale))
-        sizes.append(len(counts))
+    for item in items:
+        rows.extend(item.rows)
+        slos.extend([item.slo] * len(item.rows))
+        raws.append(item.raw)
+        counteds.append(item.counted)
+        alloweds.append(item.allowed * (scale // item.scale))
+        sizes.append(len(item.rows))
     width = len(plan.names)
     found = evaluate_rows(
         slos,
@@ -511,6 +557,22 @@ def evaluate_many(
         result.append(found[offset : offset + size])
         offset += size
     return result
+
+
+def evaluate_many(
+    items: Sequence[tuple[SLO, Sequence[SegmentKey], RangeCounts]],
+    plan: Plan,
+    preset: PolicyPreset,
+    conditions_for: ConditionsFor,
+) -> list[list[BudgetStatus]]:
+    """The statuses of every series of several SLOs that share a :func:`batch_key`, in one
+    pass of the evaluator (per item, in its series' order): :func:`evaluate_batch`."""
+    return evaluate_batch(
+        [series_inputs(slo, segments, plan, counts) for slo, segments, counts in items],
+        plan,
+        preset,
+        conditions_for,
+    )
 
 
 def evaluate_series(
@@ -559,65 +621,79 @@ def evaluate_aggregate(
     whole_off_schedule: FloatArray | None = None,
 ) -> BudgetStatus:
     """Several series of ``counts`` as one row: counts and budgets summed (the whole-SLO
-    row, a tier, a group). ``whole`` replaces the summed (raw, counted) counts where they
-    do not add up (timeslices: slices are judged on the summed minutes, with the SLO's own
-    target), and ``whole_off_schedule`` the summed out-of-schedule counts."""
+    row, a tier, a group); :func:`aggregate_inputs` says what ``whole`` and
+    ``whole_off_schedule`` replace."""
+    item = aggregate_inputs(slo, segment, plan, counts, members, whole, whole_off_schedule)
+    [[status]] = evaluate_batch([item], plan, preset, conditions_for)
+    return status
+
+
+def aggregate_inputs(
+    slo: SLO,
+    segment: SegmentKey,
+    plan: Plan,
+    counts: RangeCounts,
+    members: Sequence[int],
+    whole: tuple[FloatArray, FloatArray] | None = None,
+    whole_off_schedule: FloatArray | None = None,
+) -> RowInputs:
+    """The one row of several series of ``counts``, ready for :func:`evaluate_batch`:
+    counts and budgets summed. ``whole`` replaces the summed (raw, counted) counts where
+    they do not add up (timeslices: slices are judged on the summed minutes, with the SLO's
+    own target), and ``whole_off_schedule`` the summed out-of-schedule counts."""
     chosen = list(members)
     off_schedule = whole_off_schedule
     if whole is None and counts.off_schedule is not None:
         off_schedule = counts.off_schedule[chosen].sum(axis=0)
     if whole is not None:
         raw, counted = whole
-        allowed_all, scale = scaled_allowances([slo.target], counted[None, :, 1])
-        allowed = allowed_all[0].tolist()
+        allowed, scale = scaled_allowances([slo.target], counted[None, :, 1])
     else:
         raw = counts.raw[chosen].sum(axis=0) if chosen else np.zeros(counts.raw.shape[1:])
         counted = (
             counts.counted[chosen].sum(axis=0) if chosen else np.zeros(counts.counted.shape[1:])
         )
         allowed = (
-            counts.allowed[chosen].sum(axis=0).tolist() if chosen else [0] * counts.counted.shape[1]
+            counts.allowed[chosen].sum(axis=0, keepdims=True)
+            if chosen
+            else np.zeros((1, counts.counted.shape[1]), dtype=np.int64)
         )
         scale = counts.scale
     position = plan.names.index("period")
     # a member whose data is too little to judge is neither meeting nor missing its target
+    min_coverage = slo.data.min_coverage
     within = [
         Spend(
             int(counts.counted[i, position, 1]) - int(counts.counted[i, position, 0]),
             int(counts.allowed[i, position]),
             counts.scale,
         ).within
-        if data_coverage(plan, counts.bounds[i], slo.data.min_coverage, slo.max_data_age).sufficient
+        if coverage_sufficient(plan, counts.bounds[i], min_coverage)
         else None
         for i in chosen
     ]
     bounds = merged_bounds([counts.bounds[i] for i in chosen])
-    broken = [counts.broken_minutes[i] for i in chosen] if counts.broken_minutes else []
-    return evaluate_row(
-        slo,
-        segment,
+    broken_minutes = [counts.broken_minutes[i] for i in chosen] if counts.broken_minutes else []
+    coverage = data_coverage(
         plan,
-        raw,
-        counted,
-        allowed,
-        scale,
-        target=slo.target,
-        preset=preset,
-        conditions_for=conditions_for,
-        coverage=data_coverage(
-            plan,
-            bounds,
-            slo.data.min_coverage,
-            slo.max_data_age,
-            sum(broken),
-            sum(1 for minutes in broken if minutes),
-        ),
-        members_within=within,
-        off_schedule=off_schedule,
-        eligible_events=float(counts.events[chosen].sum()) if counts.events is not None else None,
-        broken=counts.broken_events[chosen].sum(axis=0)
+        bounds,
+        min_coverage,
+        slo.max_data_age,
+        sum(broken_minutes),
+        sum(1 for minutes in broken_minutes if minutes),
+    )
+    broken = (
+        counts.broken_events[chosen].sum(axis=0)
         if counts.broken_events is not None and whole is None
-        else None,
+        else None
+    )
+    eligible_events = float(counts.events[chosen].sum()) if counts.events is not None else None
+    row = Row(
+        segment, slo.target, coverage, within, _pair(off_schedule), _pair(broken),
+        eligible_events,
+    )  # fmt: skip
+    return RowInputs(
+        slo, [row], raw[None], counted[None], np.asarray(allowed, dtype=np.int64), scale
     )
 
 

@@ -38,18 +38,21 @@ def slice_counts(
         keep = ~excluded
         good = np.where(keep, good, 0.0)
         total = np.where(keep, total, 0.0)
-        slice_has_minutes = keep.reshape(shape).any(axis=-1)
+        slice_has_minutes: BoolArray = np.logical_or.reduce(keep.reshape(shape), axis=-1)
     else:
         slice_has_minutes = np.ones(shape[:-1], dtype=bool)
-    slice_good = good.reshape(shape).sum(axis=-1)
-    slice_total = total.reshape(shape).sum(axis=-1)
+    if slice_minutes == 1:  # one-minute slices are the minutes themselves
+        slice_good, slice_total = good, total
+    else:
+        slice_good = good.reshape(shape).sum(axis=-1)
+        slice_total = total.reshape(shape).sum(axis=-1)
     has_data = slice_total > 0
     # good / total ≥ p / q, decided exactly on whole counts: good × q ≥ total × p
     exact = decimal(slice_target)
-    is_good = has_data & (
-        np.rint(slice_good).astype(np.int64) * exact.denominator
-        >= np.rint(slice_total).astype(np.int64) * exact.numerator
+    is_good: BoolArray = np.greater_equal(
+        _whole_times(slice_good, exact.denominator), _whole_times(slice_total, exact.numerator)
     )
+    is_good &= has_data
     if no_data == "ignore":
         counted = slice_has_minutes & has_data
     else:
@@ -57,6 +60,13 @@ def slice_counts(
         if no_data == "good":
             is_good = is_good | ~has_data
     return counted, is_good & counted
+
+
+def _whole_times(values: FloatArray, factor: int) -> npt.NDArray[np.int64]:
+    """``rint(values) × factor`` in int64, multiplied in place (one temporary less)."""
+    whole = np.rint(values).astype(np.int64)
+    whole *= factor
+    return whole
 
 
 class SlicePrefix:
@@ -83,9 +93,8 @@ class SlicePrefix:
         counted, is_good = slice_counts(
             good[..., :usable], total[..., :usable], slice_minutes, slice_target, no_data, mask
         )
-        pad = [(0, 0)] * (counted.ndim - 1) + [(1, 0)]
-        self._counted = np.pad(np.cumsum(counted, axis=-1, dtype=np.float64), pad)
-        self._good = np.pad(np.cumsum(is_good, axis=-1, dtype=np.float64), pad)
+        self._counted = _prefix(counted)
+        self._good = _prefix(is_good)
         self.origin = origin
         self.slice_minutes = slice_minutes
 
@@ -105,6 +114,14 @@ class SlicePrefix:
         good = self._good[..., last] - self._good[..., first]
         counted = self._counted[..., last] - self._counted[..., first]
         return np.asarray(good, dtype=np.float64), np.asarray(counted, dtype=np.float64)
+
+
+def _prefix(flags: BoolArray) -> FloatArray:
+    """Running counts of ``flags`` along the last axis, with a leading 0: ``[..., i]`` is
+    how many of the first ``i`` are set (summed straight into the padded array)."""
+    prefix = np.zeros((*flags.shape[:-1], flags.shape[-1] + 1))
+    np.cumsum(flags, axis=-1, dtype=np.float64, out=prefix[..., 1:])
+    return prefix
 
 
 def dropped_slices(

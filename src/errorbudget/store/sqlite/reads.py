@@ -89,6 +89,10 @@ class _Selection:
         requested = int_array("series", list(series))
         self.ids, self.inverse = np.unique(requested, return_inverse=True)
         self.parameters = (json.dumps(self.ids.tolist()),)
+        # the caller asked for distinct series in ascending order: nothing to reorder
+        self.in_order = self.ids.size == requested.size and bool(
+            np.array_equal(self.ids, requested)
+        )
 
     def __len__(self) -> int:
         return int(self.ids.size)
@@ -96,24 +100,6 @@ class _Selection:
     def positions(self, series_ids: Int64Array) -> Int64Array:
         """The row of each fetched series id in this read's arrays."""
         return np.searchsorted(self.ids, series_ids).astype(np.int64)
-
-
-def _scatter_add(
-    grid: npt.NDArray[np.int64] | npt.NDArray[np.float64],
-    rows: Int64Array,
-    columns: Int64Array,
-    values: Int64Array,
-) -> None:
-    """``grid[rows, columns] += values``, correct when a cell repeats (several sources).
-
-    Plain fancy-index addition when every cell is distinct (the usual single source case),
-    ``np.add.at`` otherwise: it is exact for repeats but much slower.
-    """
-    cells = rows * grid.shape[1] + columns
-    if cells.size < 2 or np.unique(cells).size == cells.size:
-        grid[rows, columns] += values
-    else:
-        np.add.at(grid, (rows, columns), values)
 
 
 def _block_rows(
@@ -178,18 +164,8 @@ def _add_day_ranges(
     rows = connection.execute(_DAY_TOTALS, (*selection.parameters, first, end)).fetchall()
     found = rows_array(rows, 4)
     prefix = np.zeros((len(selection), end - first + 1, 2), dtype=np.int64)
-    _scatter_add(
-        prefix.reshape(len(selection), -1),
-        selection.positions(found[:, 0]),
-        (found[:, 1] - first + 1) * 2,
-        found[:, 2],
-    )
-    _scatter_add(
-        prefix.reshape(len(selection), -1),
-        selection.positions(found[:, 0]),
-        (found[:, 1] - first + 1) * 2 + 1,
-        found[:, 3],
-    )
+    # one day row per (series, day) (the table's key), so plain assignment is exact
+    prefix[selection.positions(found[:, 0]), found[:, 1] - first + 1] = found[:, 2:]
     np.cumsum(prefix, axis=1, out=prefix)
     for segment, low, high in plan.day_ranges:
         segments[:, segment] += prefix[:, high - first] - prefix[:, low - first]
@@ -259,11 +235,19 @@ def minute_arrays(
         _BLOCKS_BETWEEN, (*selection.parameters, first_hour, end_hour)
     ).fetchall()
     positions, block_hours, counts = _block_rows(selection, rows, MINUTES_PER_HOUR)
-    grid = np.zeros((len(selection), end_hour - first_hour, 2, MINUTES_PER_HOUR))
-    _scatter_add(grid, positions, block_hours - first_hour, counts)
+    # (series, good/total, hour, minute): each block lands as one slice, and reshaping to
+    # (series, good/total, minutes) is a view, so nothing is transposed or copied twice.
+    grid = np.zeros((len(selection), 2, end_hour - first_hour, MINUTES_PER_HOUR))
+    columns = block_hours - first_hour
+    cells = positions * grid.shape[2] + columns
+    if cells.size < 2 or np.unique(cells).size == cells.size:
+        grid[positions, :, columns, :] = counts
+    else:  # blocks of several sources for one series and hour
+        np.add.at(grid.transpose(0, 2, 1, 3), (positions, columns), counts)  # a view
     offset = start - first_hour * MINUTES_PER_HOUR
-    flat = grid.transpose(0, 2, 1, 3).reshape(len(selection), 2, -1)
-    flat = flat[:, :, offset : offset + width]
+    flat = grid.reshape(len(selection), 2, -1)[:, :, offset : offset + width]
+    if selection.in_order:  # views of the grid, which nothing else holds
+        return flat[:, 0], flat[:, 1]
     return flat[selection.inverse, 0], flat[selection.inverse, 1]
 
 
