@@ -281,7 +281,7 @@ a rolling 30d — with {args.days} days of 1-minute counts = **{rows:,} rows** (
 | peak memory, ingest process (max RSS) | < 500 MB | {float(ingest["max_rss_mb"]):,.0f} MB |
 | store size on disk | — | {db_mb:,.0f} MiB |
 
-- "Full status" is `App.status()` at one instant: for every series the seven burn windows,
+- "Full status" is `app.evaluations.status()` at one instant: for every series the seven burn windows,
   the period to date, both forecast lookbacks, exclusions, burn conditions and policy state,
   plus the whole-SLO rows — {int(cold["statuses"])} statuses.
 - Warm runs evaluate consecutive minutes before the instant, each through the App's

@@ -558,9 +558,9 @@ Latency under load, in ms from each request's scheduled send time:
 {chr(10).join(load_row(load, size) for load in loads)}
 
 - Overview: in process (`httpx.ASGITransport`, no socket), after one warm-up; {page["gauges"]} gauges,
-  {page["bytes"] / 1024:,.0f} KiB of HTML. `App.status()` keeps the statuses of its latest evaluation
+  {page["bytes"] / 1024:,.0f} KiB of HTML. `app.evaluations.status()` keeps the statuses of its latest evaluation
   minute (and store data version), so the first render of a minute evaluates every series —
-  one `App.status()` of {page["statuses"]} statuses, {status_median * 1000:,.0f} ms alone (median, timed separately) — and
+  one `app.evaluations.status()` of {page["statuses"]} statuses, {status_median * 1000:,.0f} ms alone (median, timed separately) — and
   later ones reuse them. The App's clock is moved to a minute not yet evaluated before each "first"
   render.
 - Server: {server}, on a free 127.0.0.1 port, a fresh process per endpoint over
