@@ -259,8 +259,10 @@ def _indexed_bindings(connection: sqlite3.Connection, table: str, ids: list[int]
 def latest_bindings(connection: sqlite3.Connection, table: str, ids: list[int]) -> dict[int, int]:
     """The latest audit entry that bound each row of ``table`` (changes, approvals,
     exclusions, annotations): the later of what the ``audit_records`` index says and what
-    the chained log itself says — the entries about the row's subject (``change:5``,
-    ``exclusion:3``) and the migration's ``chain.start`` entries (subject: the table).
+    the chained log itself says about the row's subject (``change:5``, ``exclusion:3``).
+    The migration's ``chain.start`` entries (subject: the table) are not read: they are
+    each row's first binding, so they can never be a later one the index hides, and reading
+    them would parse every migrated id on each check.
 
     The index alone is not enough: it is outside the chain, so deleting the index rows of a
     later entry (a revoke) made an earlier binding look like the latest, and a row restored
@@ -270,7 +272,7 @@ def latest_bindings(connection: sqlite3.Connection, table: str, ids: list[int]) 
     subjects = _subjects(connection, table, ids)
     wanted = {(table, record_id) for record_id in ids}
     latest = _indexed_bindings(connection, table, ids)
-    names = sorted({*subjects.values(), table})
+    names = sorted(set(subjects.values()))
     for start in range(0, len(names), 500):
         chunk = names[start : start + 500]
         marks = ", ".join("?" * len(chunk))
