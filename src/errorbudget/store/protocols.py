@@ -41,6 +41,7 @@ from typing import Any, Protocol, Self
 import numpy as np
 import numpy.typing as npt
 
+from errorbudget.alert_records import NewNotification, Notification
 from errorbudget.model import DataIssue, DataIssueKind, Exclusion, Minute, SegmentKey, SourceHealth
 from errorbudget.records import (
     Annotation,
@@ -433,3 +434,41 @@ class Store(
     Protocol,
 ):
     """Everything a store does: what ``open_store`` returns and every backend implements."""
+
+
+class NotificationOutbox(Protocol):
+    """Notifications waiting for, or done with, delivery: queued in the same transaction as
+    the alert transition they tell of (so a restart neither loses nor repeats one), handed
+    out in ``id`` order per receiver, and kept as the delivery log."""
+
+    def queue_notifications(self, items: Sequence[NewNotification]) -> list[Notification]: ...
+
+    def next_notification(self, receiver: str, now: datetime) -> Notification | None:
+        """The oldest pending notification of ``receiver`` if it is due at ``now`` (None
+        when none is pending, or the oldest waits for its next attempt: later ones wait
+        behind it, so a receiver hears everything in order)."""
+        ...
+
+    def mark_delivered(self, notification_id: int, at: datetime) -> Notification: ...
+
+    def mark_failed_attempt(
+        self,
+        notification_id: int,
+        *,
+        error: str,
+        at: datetime,
+        next_attempt_at: datetime | None,
+    ) -> Notification:
+        """Record a failed attempt; ``next_attempt_at`` None gives up (status ``failed``)."""
+        ...
+
+    def list_notifications(
+        self,
+        *,
+        receiver: str | None = None,
+        fingerprint: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+    ) -> list[Notification]:
+        """The delivery log, newest first."""
+        ...
