@@ -137,8 +137,7 @@ def semantic_problems(
                     problem(
                         ("slos", i, "alerting", "tiers", tier),
                         f"{label}: burn catalog {chosen!r} has no condition {tier!r}"
-                        f"{did_you_mean(str(tier), names)}; its conditions: "
-                        + ", ".join(names),
+                        f"{did_you_mean(str(tier), names)}; its conditions: " + ", ".join(names),
                         key=True,
                     )
         segments = slo.get("segments")
