@@ -14,7 +14,7 @@ Beside them, the same data under a single-window threshold alert (the SLI of the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +23,7 @@ import numpy.typing as npt
 from errorbudget.engine import ranges as minute_ranges
 from errorbudget.engine.alert_rules import Decision, data_ends, decide, instants_facts
 from errorbudget.engine.alerts import slo_conditions
-from errorbudget.engine.evaluator import conditions_per_series
+from errorbudget.engine.evaluator import Instants, conditions_per_series
 from errorbudget.engine.exact import allowed_per_event, common_scale
 from errorbudget.engine.lifecycle import Episode, episodes
 from errorbudget.engine.minutes import MinuteSeries, evaluate_minutes, periods, series_chunk
@@ -115,7 +115,18 @@ def instants(start: Minute, end: Minute, step: int) -> IntArray:
     return np.arange(start + step, end + 1, step, dtype=np.int64)
 
 
-def replay_slo(
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    """Some series of one SLO over a replay's instants: their segments, what the evaluator
+    found (``engine.minutes``), the rules' decisions on it and the counted minutes."""
+
+    segments: list[SegmentKey]
+    instants: Instants
+    decisions: list[Decision]
+    counts: MinuteSeries
+
+
+def evaluate_slo(
     store: Store,
     slo: SLO,
     catalog: BurnCatalog,
@@ -123,12 +134,11 @@ def replay_slo(
     at: IntArray,
     exclusions: list[Exclusion],
     eligibility: Eligibility | None,
-    into: Replay,
-    progress: Callable[[int], None] | None = None,
     issues: Sequence[DataIssue] = (),
-) -> None:
-    """Replay ``slo``'s current series at the instants ``at`` into ``into``; ``progress``
-    is told how many series each chunk finished."""
+) -> Iterator[Evaluated]:
+    """``slo``'s current series at the instants ``at``, a chunk at a time: counts read from
+    the store with exclusions, schedule, maintenance and broken data removed as a status
+    removes them, evaluated at every instant, and the alert rules' decisions."""
     keys = set(slo.segments.keys)
     series = [info for info in store.list_series(slo.id) if {k for k, _ in info.segment} == keys]
     if not series or not at.size or slo.timeslice is not None:
@@ -186,25 +196,39 @@ def replay_slo(
             facts = instants_facts(
                 evaluated, slo, at, period_end, raw_ends[low : low + chunk], schedule
             )
-            decisions = decide(facts, slo.alerting)
-            stretches = _bad_stretches(counts)
-            threshold = evaluated.spends.compare(THRESHOLD_WINDOW, 1, 1)
-            for offset, series_index in enumerate(rows):
-                info = series[series_index]
-                for decision in decisions:
-                    into.incidents += _incidents(
-                        decision, offset, at, slo.id, info.segment, stretches[offset]
-                    )
-                into.threshold_incidents += [
-                    _incident(
-                        "SLIBelowTarget", "threshold", "", slo.id, info.segment, e,
-                        stretches[offset],
-                    )
-                    for e in episodes(at, threshold[offset])
-                ]  # fmt: skip
-        into.series += len(part)
+            yield Evaluated(
+                [segments[i] for i in rows], evaluated, decide(facts, slo.alerting), counts
+            )
+
+
+def replay_slo(
+    store: Store,
+    slo: SLO,
+    catalog: BurnCatalog,
+    preset: PolicyPreset,
+    at: IntArray,
+    exclusions: list[Exclusion],
+    eligibility: Eligibility | None,
+    into: Replay,
+    progress: Callable[[int], None] | None = None,
+    issues: Sequence[DataIssue] = (),
+) -> None:
+    """Replay ``slo``'s current series at the instants ``at`` into ``into``; ``progress``
+    is told how many series each chunk finished."""
+    chunks = evaluate_slo(store, slo, catalog, preset, at, exclusions, eligibility, issues)
+    for evaluated in chunks:
+        stretches = _bad_stretches(evaluated.counts)
+        threshold = evaluated.instants.spends.compare(THRESHOLD_WINDOW, 1, 1)
+        for row, segment in enumerate(evaluated.segments):
+            for decision in evaluated.decisions:
+                into.incidents += _incidents(decision, row, at, slo.id, segment, stretches[row])
+            into.threshold_incidents += [
+                _incident("SLIBelowTarget", "threshold", "", slo.id, segment, e, stretches[row])
+                for e in episodes(at, threshold[row])
+            ]
+        into.series += len(evaluated.segments)
         if progress is not None:
-            progress(len(part))
+            progress(len(evaluated.segments))
 
 
 def _incidents(
