@@ -217,18 +217,23 @@ def replay_slo(
     is told how many series each chunk finished."""
     chunks = evaluate_slo(store, slo, catalog, preset, at, exclusions, eligibility, issues)
     for evaluated in chunks:
-        stretches = _bad_stretches(evaluated.counts)
-        threshold = evaluated.instants.spends.compare(THRESHOLD_WINDOW, 1, 1)
-        for row, segment in enumerate(evaluated.segments):
-            for decision in evaluated.decisions:
-                into.incidents += _incidents(decision, row, at, slo.id, segment, stretches[row])
-            into.threshold_incidents += [
-                _incident("SLIBelowTarget", "threshold", "", slo.id, segment, e, stretches[row])
-                for e in episodes(at, threshold[row])
-            ]
-        into.series += len(evaluated.segments)
+        collect(into, slo.id, at, evaluated)
         if progress is not None:
             progress(len(evaluated.segments))
+
+
+def collect(into: Replay, slo: str, at: IntArray, evaluated: Evaluated) -> None:
+    """Add the incidents of some series of ``slo`` (and the threshold alert's) to ``into``."""
+    stretches = _bad_stretches(evaluated.counts)
+    threshold = evaluated.instants.spends.compare(THRESHOLD_WINDOW, 1, 1)
+    for row, segment in enumerate(evaluated.segments):
+        for decision in evaluated.decisions:
+            into.incidents += _incidents(decision, row, at, slo, segment, stretches[row])
+        into.threshold_incidents += [
+            _incident("SLIBelowTarget", "threshold", "", slo, segment, e, stretches[row])
+            for e in episodes(at, threshold[row])
+        ]
+    into.series += len(evaluated.segments)
 
 
 def _incidents(

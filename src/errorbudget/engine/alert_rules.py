@@ -292,27 +292,41 @@ def expected_traffic(schedule: WeeklySchedule | None, at: IntArray, span: int) -
 
 
 def status_facts(
-    status: BudgetStatus, slo: SLO, schedule: WeeklySchedule | None = None
+    statuses: Sequence[BudgetStatus], slo: SLO, schedule: WeeklySchedule | None = None
 ) -> SeriesFacts:
-    """The facts of one status row (one series, one instant)."""
-    at = np.array([status.at], dtype=np.int64)
-    coverage = status.coverage
-    end = coverage.end_minute if coverage is not None else None
+    """The facts of status rows of one SLO at one instant (series × 1 instant); every row
+    has the same conditions (its SLO's catalog)."""
+    first = statuses[0]
+    at = np.array([first.at], dtype=np.int64)
     span = minutes(slo.alerting.no_data.after) if slo.alerting.no_data is not None else 1
-    ratio = status.budget_remaining_ratio
-    exhaustion = status.time_to_exhaustion_seconds
+    ratios, exhaustion, ends, stale, period_ends = [], [], [], [], []
+    for status in statuses:
+        coverage = status.coverage
+        end = coverage.end_minute if coverage is not None else None
+        ratio = status.budget_remaining_ratio
+        seconds = status.time_to_exhaustion_seconds
+        ratios.append(math.nan if ratio is None else ratio)
+        exhaustion.append(math.nan if seconds is None else seconds)
+        ends.append(NO_DATA_END if end is None else end)
+        stale.append(coverage is not None and coverage.stale)
+        period_ends.append(status.period_end)
+    count = len(statuses)
+    names = tuple((c.name, c.severity) for c in first.conditions)
+    holding = np.array(
+        [[c.firing for c in status.conditions] for status in statuses], dtype=bool
+    ).reshape(count, len(names))
     return SeriesFacts(
         at=at,
-        conditions=tuple((c.name, c.severity) for c in status.conditions),
-        holding=np.array([[[c.firing]] for c in status.conditions], dtype=bool).reshape(
-            len(status.conditions), 1, 1
-        ),
-        remaining_ratio=np.array([[math.nan if ratio is None else ratio]]),
-        hold_end=hold_end(slo.window, at, np.array([status.period_end])).reshape(1, 1),
-        exhaustion_seconds=np.array([[math.nan if exhaustion is None else exhaustion]]),
-        data_end=np.array([[NO_DATA_END if end is None else end]], dtype=np.int64),
-        stale=np.array([[coverage is not None and coverage.stale]], dtype=bool),
-        expected=expected_traffic(schedule, at, span).reshape(1, 1),
+        conditions=names,
+        holding=holding.T.reshape(len(names), count, 1),
+        remaining_ratio=np.array(ratios, dtype=np.float64).reshape(count, 1),
+        hold_end=hold_end(slo.window, at, np.array(period_ends, dtype=np.int64)).reshape(-1, 1)
+        if isinstance(slo.window, CalendarWindow)
+        else np.broadcast_to(hold_end(slo.window, at, at), (count, 1)),
+        exhaustion_seconds=np.array(exhaustion, dtype=np.float64).reshape(count, 1),
+        data_end=np.array(ends, dtype=np.int64).reshape(count, 1),
+        stale=np.array(stale, dtype=bool).reshape(count, 1),
+        expected=np.broadcast_to(expected_traffic(schedule, at, span), (count, 1)),
     )
 
 
@@ -321,40 +335,47 @@ def alert_signals(
     slos: Mapping[str, SLO],
     schedules: Mapping[str, WeeklySchedule | None] | None = None,
 ) -> list[AlertSignal]:
-    """Every rule's signal for every series row of ``statuses`` (one evaluation instant):
-    active or not, so the alert service can step each alert it knows. ``slos`` by id;
-    ``schedules`` each SLO's compiled schedule (absent: always open)."""
-    found: list[AlertSignal] = []
+    """Every rule's signal for every series row of ``statuses`` (one evaluation): active or
+    not, so the alert service can step each alert it knows. ``slos`` by id; ``schedules``
+    each SLO's compiled schedule (absent: always open). The rows of one SLO are decided
+    together (:func:`decide` over series)."""
+    groups: dict[tuple[str, int, tuple[str, ...]], list[BudgetStatus]] = {}
     for status in statuses:
         slo = slos.get(status.slo)
         if slo is None or not is_series_row(slo, status.segment):
             continue
-        schedule = schedules.get(slo.id) if schedules is not None else None
-        facts = status_facts(status, slo, schedule)
-        for decision in decide(facts, slo.alerting):
-            found.append(_signal(decision, status, slo))
+        key = (status.slo, status.at, tuple(c.name for c in status.conditions))
+        groups.setdefault(key, []).append(status)
+    found: list[AlertSignal] = []
+    for (slo_id, _, _), rows in groups.items():
+        slo = slos[slo_id]
+        schedule = schedules.get(slo_id) if schedules is not None else None
+        decisions = decide(status_facts(rows, slo, schedule), slo.alerting)
+        for decision in decisions:
+            active = decision.active[:, 0].tolist()
+            inhibited = decision.inhibited[:, 0].tolist()
+            hold = decision.hold_until[:, 0].tolist() if decision.hold_until is not None else None
+            for index, status in enumerate(rows):
+                now = active[index]
+                found.append(
+                    AlertSignal(
+                        alertname=decision.alertname,
+                        slo=status.slo,
+                        service=status.service,
+                        segment=status.segment,
+                        severity=decision.severity,
+                        active=now,
+                        for_minutes=decision.for_minutes,
+                        keep_minutes=decision.keep_minutes,
+                        hold_until=hold[index] if hold is not None else None,
+                        inhibited=inhibited[index],
+                        rule=decision.rule,
+                        summary=summary(decision, status) if now else "",
+                        details=_details(decision, status) if now else {},
+                        runbook_url=slo.runbook_url,
+                    )
+                )
     return found
-
-
-def _signal(decision: Decision, status: BudgetStatus, slo: SLO) -> AlertSignal:
-    active = bool(decision.active[0, 0])
-    hold = decision.hold_until
-    return AlertSignal(
-        alertname=decision.alertname,
-        slo=status.slo,
-        service=status.service,
-        segment=status.segment,
-        severity=decision.severity,
-        active=active,
-        for_minutes=decision.for_minutes,
-        keep_minutes=decision.keep_minutes,
-        hold_until=int(hold[0, 0]) if hold is not None else None,
-        inhibited=bool(decision.inhibited[0, 0]),
-        rule=decision.rule,
-        summary=summary(decision, status) if active else "",
-        details=_details(decision, status) if active else {},
-        runbook_url=slo.runbook_url,
-    )
 
 
 def summary(decision: Decision, status: BudgetStatus) -> str:
