@@ -302,8 +302,10 @@ def unreachable_warnings(
                     f"burn({condition.short_name}) > {_number(condition.factor)} and "
                     f"burn({condition.long_name}) > {_number(condition.long_factor)} "
                     f"({slo.alerting.max_burn_fraction:g} of the highest burn "
-                    f"{_number(condition.max_burn)}, and one {condition.short_name} at that "
-                    f"rate in the {condition.long_name} window)"
+                    f"{_number(condition.max_burn)}"
+                    + (f" at target {percent_text(target)}" if condition.reachable else "")
+                    + f", and one {condition.short_name} at that rate in the "
+                    f"{condition.long_name} window)"
                 )
                 warnings.append(Problem(source, *index.position(path), message, "warning"))
     return warnings
