@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from errorbudget.app import App
@@ -125,13 +125,19 @@ stored minute on, which is where live alerting evaluates."""
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(back=st.integers(min_value=0, max_value=3 * 1440))
+@example(back=260)  # the end of the gap: replay's no-data ticket inhibits the floor notice
 def test_live_signals_equal_replay_decisions_at_any_instant(app: App, back: int) -> None:
     at = END - back
     live, replayed = live_signals(app, at), replay_signals(app, at)
     assert live.keys() == replayed.keys()
-    if back > 17:  # before the last stored minute: see DATA_RULES
-        live = {k: v for k, v in live.items() if k[0] not in DATA_RULES}
-        replayed = {k: v for k, v in replayed.items() if k[0] not in DATA_RULES}
+    data = [k for k in live if k[0] in DATA_RULES]
+    if back > 17 and any(live[k] != replayed[k] for k in data):
+        # before the last stored minute the data rules may differ (see DATA_RULES), and with
+        # them whom they inhibit: every other rule's activity and settings still agree
+        assert {k: (v[0], *v[2:]) for k, v in live.items() if k not in data} == {
+            k: (v[0], *v[2:]) for k, v in replayed.items() if k not in data
+        }
+        return
     assert live == replayed
 
 

@@ -36,6 +36,7 @@ import numpy.typing as npt
 from errorbudget.alert_records import SEVERITIES, AlertName, AlertSignal, Severity
 from errorbudget.alert_settings import Alerting, minutes
 from errorbudget.engine.evaluator import STATE_CODE, Instants
+from errorbudget.engine.exact import complement
 from errorbudget.engine.schedule import WeeklySchedule
 from errorbudget.model import SLO, BudgetStatus, CalendarWindow, RollingWindow, SegmentKey
 
@@ -123,8 +124,10 @@ def decide(facts: SeriesFacts, alerting: Alerting) -> list[Decision]:
     remaining = facts.remaining_ratio
     known = ~np.isnan(remaining)
     for consumed in budget.consumed or ():
-        # consumed ≥ at ⇔ remaining ≤ 1 − at, on the ratio a status shows
-        active = known & (np.where(known, remaining, 1.0) <= 1.0 - consumed.at)
+        # consumed ≥ at ⇔ remaining ≤ 1 − at, on the ratio a status shows; 1 − at taken
+        # exactly, then rounded once (1.0 − 0.9 in floats is below 0.1)
+        bound = float(complement(consumed.at))
+        active = known & (np.where(known, remaining, 1.0) <= bound)
         found.append(
             Decision(
                 "ErrorBudgetConsumed",
