@@ -50,12 +50,17 @@ Phase = Literal["inactive", "pending", "firing", "resolved"]
 to inactive when the condition clears before ``for``."""
 
 
-def fingerprint(alertname: str, slo: str, segment: SegmentKey, severity: str) -> str:
+def fingerprint(
+    alertname: str, slo: str, segment: SegmentKey, severity: str, rule: str = ""
+) -> str:
     """A stable identity for one alert: 16 hex digits of the SHA-256 of its identifying
-    labels (the same across restarts, processes and versions)."""
-    canonical = orjson.dumps(
-        [alertname, slo, [list(pair) for pair in segment], severity],
-    )
+    labels (the same across restarts, processes and versions). ``rule`` tells apart the
+    rules of one alert name and severity (the 50 % and 90 % consumed tickets); empty for
+    the others, whose fingerprint does not include it."""
+    identity: list[object] = [alertname, slo, [list(pair) for pair in segment], severity]
+    if rule:
+        identity.append(rule)
+    canonical = orjson.dumps(identity)
     return hashlib.sha256(canonical).hexdigest()[:16]
 
 
@@ -86,10 +91,13 @@ class AlertSignal:
     summary: str = ""
     details: Mapping[str, object] = field(default_factory=dict)
     runbook_url: str | None = None
+    rule: str = ""
+    """Which rule of this alert name and severity, when there are several (``consumed-0.5``
+    and ``consumed-0.9`` are two alerts); part of the fingerprint when set."""
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.alertname, self.slo, self.segment, self.severity)
+        return fingerprint(self.alertname, self.slo, self.segment, self.severity, self.rule)
 
 
 @dataclass(frozen=True, slots=True)

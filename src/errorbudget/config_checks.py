@@ -74,6 +74,16 @@ def semantic_problems(
     policies = [*builtin_policies(), *unique("policies", "name", "policy name")]
     catalogs = [*builtin_burn_catalogs(), *unique("burn_catalogs", "name", "burn catalog name")]
 
+    condition_names = {
+        name: [c.condition_name for c in catalog.conditions]
+        for name, catalog in builtin_burn_catalogs().items()
+    }
+    for _, catalog in _items(raw, "burn_catalogs"):
+        if isinstance(catalog.get("name"), str):
+            condition_names[catalog["name"]] = [
+                name for _, c in _items(catalog, "conditions") if (name := _condition_name(c))
+            ]
+
     for i, catalog in _items(raw, "burn_catalogs"):
         for j, condition in _items(catalog, "conditions"):
             try:
@@ -118,6 +128,18 @@ def semantic_problems(
                 f"{label}: unknown burn catalog {catalog_name!r}"
                 f"{did_you_mean(catalog_name, catalogs)}",
             )
+        tiers = alerting.get("tiers") if isinstance(alerting, dict) else None
+        chosen = catalog_name if isinstance(catalog_name, str) else "google-30d"
+        names = condition_names.get(chosen)
+        if isinstance(tiers, dict) and names is not None:
+            for tier in tiers:
+                if tier not in names:
+                    problem(
+                        ("slos", i, "alerting", "tiers", tier),
+                        f"{label}: burn catalog {chosen!r} has no condition {tier!r}"
+                        f"{did_you_mean(str(tier), names)}; its conditions: " + ", ".join(names),
+                        key=True,
+                    )
         segments = slo.get("segments")
         keys = segments.get("keys", []) if isinstance(segments, dict) else []
         seen: dict[object, int] = {}
@@ -217,6 +239,19 @@ def window_problems(
     return problems
 
 
+def _condition_name(condition: dict[str, Any]) -> str | None:
+    """A raw catalog condition's name in ``alerting.tiers`` (``BurnCondition.condition_name``),
+    or None when it is too broken to have one (validation reports why)."""
+    if isinstance(condition.get("name"), str):
+        return str(condition["name"])
+    try:
+        long = format_duration(parse_duration(str(condition.get("long_window"))))
+        short = format_duration(parse_duration(str(condition.get("short_window"))))
+    except ValueError:
+        return None
+    return f"{condition.get('severity')}-{long}-{short}"
+
+
 def _number(value: float) -> str:
     text = f"{value:.2f}".rstrip("0")
     return text + "0" if text.endswith(".") else text
@@ -255,22 +290,23 @@ def unreachable_warnings(
                 if condition.factor >= condition.catalog_factor:
                     continue
                 verdict = (
-                    "is lowered to"
+                    "is adapted"
                     if condition.reachable
                     else f"can never fire at target {percent_text(target)} (highest burn "
-                    f"{_number(condition.max_burn)}); adapted to"
+                    f"{_number(condition.max_burn)}); adapted"
                 )
                 message = (
                     f"slo {slo.id!r}{where}: {condition.severity} condition "
                     f"{condition.long_name}/{condition.short_name} of {catalog.name!r} "
-                    f"(factor {_number(condition.catalog_factor)}) {verdict} "
-                    f"{_number(condition.factor)}"
+                    f"(factor {_number(condition.catalog_factor)}) {verdict}: "
+                    f"burn({condition.short_name}) > {_number(condition.factor)} and "
+                    f"burn({condition.long_name}) > {_number(condition.long_factor)} "
+                    f"({slo.alerting.max_burn_fraction:g} of the highest burn "
+                    f"{_number(condition.max_burn)}"
+                    + (f" at target {percent_text(target)}" if condition.reachable else "")
+                    + f", and one {condition.short_name} at that rate in the "
+                    f"{condition.long_name} window)"
                 )
-                if condition.reachable:
-                    message += (
-                        f" ({slo.alerting.max_burn_fraction:g} of the highest burn "
-                        f"{_number(condition.max_burn)} at target {percent_text(target)})"
-                    )
                 warnings.append(Problem(source, *index.position(path), message, "warning"))
     return warnings
 

@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from errorbudget.alert_settings import Alerting as Alerting
 from errorbudget.durations import Duration
 from errorbudget.indicators import Indicator as Indicator
 from errorbudget.indicators import IndicatorSettings as IndicatorSettings
@@ -252,15 +253,6 @@ class Segments(_Model):
         return self
 
 
-class Alerting(_Model):
-    enabled: bool = True
-    catalog: str = "google-30d"
-    min_events: int = Field(default=20, ge=0, le=10**12)
-    """A condition needs at least this many eligible events in its long window."""
-    max_burn_fraction: float = Field(default=0.9, gt=0.0, lt=1.0)
-    """Low-target adaptation: factors above this share of the highest burn are lowered to it."""
-
-
 class Forecast(_Model):
     """One forecast model for time to exhaustion and the period-end projection
     (engine/forecast.py): the bad-event and budget rates of the last ``lookback``."""
@@ -357,6 +349,20 @@ class BurnCondition(_Model):
     budget_fraction: float = Field(gt=0.0, le=1.0)
     long_window: Duration
     short_window: Duration
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
+    """Its name in ``alerting.tiers``; default ``{severity}-{long}-{short}``."""
+
+    @property
+    def condition_name(self) -> str:
+        """:attr:`name`, or ``page-1h-5m`` style."""
+        if self.name is not None:
+            return self.name
+        from errorbudget.durations import format_duration
+
+        return (
+            f"{self.severity}-{format_duration(self.long_window)}"
+            f"-{format_duration(self.short_window)}"
+        )
 
     @field_validator("long_window", "short_window")
     @classmethod
@@ -467,13 +473,18 @@ class ConditionResult:
     long_window: str
     short_window: str
     factor: float
-    """The factor actually compared against (after low-target adaptation)."""
+    """The factor actually compared against (after low-target adaptation); for an adapted
+    low-target condition, the short window's."""
     catalog_factor: float
     adapted: bool
     long_burn: float | None
     short_burn: float | None
     long_eligible: float
     firing: bool
+    long_factor: float | None = None
+    """The long window's factor when it differs (None: ``factor``)."""
+    name: str = ""
+    """The condition's name in ``alerting.tiers`` (``page-1h-5m`` style)."""
 
 
 Outlook = Literal[

@@ -130,11 +130,31 @@ def test_warnings_keep_exit_0(cli: click.Group, runner: CliRunner, tmp_path: Pat
     path = config_file(tmp_path, LOW_TARGET)
     result = runner.invoke(cli, ["validate", "-c", str(path)])
     assert result.exit_code == 0
+    # Issue #10 replaced "lowered to 0.9 × the highest burn on both windows" (a total outage
+    # paged after 54 minutes) by the split rule: the warning shows both windows' factors.
     assert result.stderr == (
         f"{path}:4:13: warning: slo 'voice-sla': page condition 1h/5m of 'google-30d'"
-        " (factor 14.4) can never fire at target 85% (highest burn 6.67); adapted to 6.0\n"
+        " (factor 14.4) can never fire at target 85% (highest burn 6.67); adapted:"
+        " burn(5m) > 6.0 and burn(1h) > 0.5 (0.9 of the highest burn 6.67, and one 5m at"
+        " that rate in the 1h window)\n"
     )
     assert result.stdout == f"{path}: valid (1 SLOs, 0 services, 1 warning)\n"
+
+
+def test_an_unknown_tier_name_is_an_error_with_a_suggestion(
+    cli: click.Group, runner: CliRunner, tmp_path: Path
+) -> None:
+    text = LOW_TARGET + "    alerting:\n      tiers:\n        page-1h-5min: {enabled: false}\n"
+    path = config_file(tmp_path, text)
+    result = runner.invoke(cli, ["validate", "-c", str(path)])
+    assert result.exit_code == 1
+    assert (
+        f"{path}:8:9: slo 'voice-sla': burn catalog 'google-30d' has no condition"
+        " 'page-1h-5min' (did you mean 'page-1h-5m'?); its conditions: page-1h-5m,"
+        " page-6h-30m, ticket-1d-2h, ticket-3d-6h" in result.stderr
+    )
+    named = LOW_TARGET + "    alerting:\n      tiers:\n        ticket-3d-6h: {for: 10m}\n"
+    assert runner.invoke(cli, ["validate", "-c", str(config_file(tmp_path, named))]).exit_code == 0
 
 
 def test_json_format(cli: click.Group, runner: CliRunner, tmp_path: Path) -> None:

@@ -258,15 +258,23 @@ def test_low_target_warnings_for_slo_and_overrides() -> None:
         "cfg.yaml",
         {},
     )
+    # Issue #10 replaced "lowered to 0.9 × the highest burn on both windows" by the split
+    # rule (short window above the ceiling, long window above ceiling × short / long): the
+    # warnings now show both windows' factors.
+    why = "and one {short} at that rate in the {long} window)"
     assert [str(p) for p in loaded.warnings] == [
         "cfg.yaml:4:13: warning: slo 'voice-sla': page condition 1h/5m of 'google-30d'"
-        " (factor 14.4) can never fire at target 85% (highest burn 6.67); adapted to 6.0",
+        " (factor 14.4) can never fire at target 85% (highest burn 6.67); adapted:"
+        " burn(5m) > 6.0 and burn(1h) > 0.5 (0.9 of the highest burn 6.67, "
+        + why.format(short="5m", long="1h"),
         "cfg.yaml:10:45: warning: slo 'voice-sla' (tier=standard): page condition 1h/5m of"
         " 'google-30d' (factor 14.4) can never fire at target 80% (highest burn 5.0);"
-        " adapted to 4.5",
+        " adapted: burn(5m) > 4.5 and burn(1h) > 0.38 (0.9 of the highest burn 5.0, "
+        + why.format(short="5m", long="1h"),
         "cfg.yaml:10:45: warning: slo 'voice-sla' (tier=standard): page condition 6h/30m of"
         " 'google-30d' (factor 6.0) can never fire at target 80% (highest burn 5.0);"
-        " adapted to 4.5",
+        " adapted: burn(30m) > 4.5 and burn(6h) > 0.38 (0.9 of the highest burn 5.0, "
+        + why.format(short="30m", long="6h"),
     ]
     assert all(p.severity == "warning" for p in loaded.warnings)
 
@@ -274,9 +282,11 @@ def test_low_target_warnings_for_slo_and_overrides() -> None:
 def test_reachable_but_lowered_condition_is_reported() -> None:
     loaded = parse_config(MINIMAL.replace("0.999", "0.931"), "cfg.yaml", {})
     (warning,) = loaded.warnings
+    # the issue #10 rule: both windows' factors (was "is lowered to 13.04" on both)
     assert warning.message == (
-        "slo 'api': page condition 1h/5m of 'google-30d' (factor 14.4) is lowered to 13.04"
-        " (0.9 of the highest burn 14.49 at target 93.1%)"
+        "slo 'api': page condition 1h/5m of 'google-30d' (factor 14.4) is adapted:"
+        " burn(5m) > 13.04 and burn(1h) > 1.09 (0.9 of the highest burn 14.49 at target"
+        " 93.1%, and one 5m at that rate in the 1h window)"
     )
 
 

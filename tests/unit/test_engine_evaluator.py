@@ -13,13 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from errorbudget.catalogs import builtin_burn_catalogs, builtin_policies
-from errorbudget.engine.alerts import effective_conditions
+from errorbudget.engine.alerts import slo_conditions
 from errorbudget.engine.conditions import EffectiveCondition
 from errorbudget.engine.evaluator import STATES, Spends, conditions_per_series
 from errorbudget.engine.exact import Spend, allowed_per_event, common_scale
 from errorbudget.engine.minutes import MinuteSeries, data_bounds, evaluate_minutes, series_chunk
 from errorbudget.engine.status import evaluate_every_series, range_counts
-from errorbudget.engine.windows import nominal_length, plan
+from errorbudget.engine.windows import plan
 from errorbudget.model import BURN_WINDOWS, SLO, to_minute
 
 PRESETS = builtin_policies()
@@ -29,9 +29,7 @@ DAYS = 9
 
 
 def conditions_for(slo: SLO, target: Fraction) -> list[EffectiveCondition]:
-    return effective_conditions(
-        CATALOG, nominal_length(slo.window), target, slo.alerting.max_burn_fraction
-    )
+    return slo_conditions(CATALOG, slo, target)
 
 
 def make_slo(window: str, targets: list[float], min_coverage: float) -> SLO:

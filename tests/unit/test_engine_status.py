@@ -15,6 +15,7 @@ from errorbudget.engine.alerts import (
     effective_conditions,
     evaluate_conditions,
     max_burn_rate,
+    slo_conditions,
 )
 from errorbudget.engine.budget import Counts
 from errorbudget.engine.exact import Spend
@@ -27,7 +28,7 @@ from errorbudget.engine.status import (
     range_counts,
     series_inputs,
 )
-from errorbudget.engine.windows import nominal_length, plan
+from errorbudget.engine.windows import plan
 from errorbudget.model import BURN_WINDOWS, SLO, BudgetStatus, PolicyPreset, to_minute
 
 GOOGLE = builtin_burn_catalogs()["google-30d"]
@@ -56,9 +57,7 @@ def voice_slo(**overrides: object) -> SLO:
 
 def conditions_for(slo: SLO, target: Fraction) -> list[EffectiveCondition]:
     catalog = builtin_burn_catalogs()[slo.alerting.catalog]
-    return effective_conditions(
-        catalog, nominal_length(slo.window), target, slo.alerting.max_burn_fraction
-    )
+    return slo_conditions(catalog, slo, target)
 
 
 def evaluate(
@@ -270,6 +269,53 @@ def test_total_outage_of_an_85_percent_queue_pages_after_adaptation() -> None:
     assert [r.firing for r in results] == [True, True, True, True]
     # Without adaptation the 14.4 page could never fire at 85 %: the highest burn is 6.67.
     assert max_burn_rate(0.85) < page.catalog_factor == pytest.approx(14.4)
+
+
+def test_low_target_adaptation_splits_the_windows_at_the_ceiling() -> None:
+    # The rule of issue #10 (replacing "lower the factor to 0.9 × the highest burn" on both
+    # windows, which paged a total outage only after 54 minutes): the short window is
+    # compared against the ceiling c, the long window against c × short / long.
+    conditions = effective_conditions(GOOGLE, timedelta(days=30), 0.85, 0.9)
+    page, slow_page, ticket, slow_ticket = conditions
+    assert page.threshold == Fraction(6) and page.long_window_threshold == Fraction(1, 2)
+    # 6h/30m: F = 6 is not above c = 6, so it keeps 6 on both windows
+    assert slow_page.threshold == 6 and not slow_page.split
+    assert page.split and page.adapted and page.name == "page-1h-5m"
+    assert (ticket.threshold, ticket.long_window_threshold) == (3, 3)  # 3 ≤ 6: unchanged
+    assert not ticket.split and slow_ticket.threshold == 1
+    unchanged = effective_conditions(GOOGLE, timedelta(days=30), 0.999, 0.9)
+    assert [c.split for c in unchanged] == [False] * 4
+
+
+def _outage_minutes(minutes: int, rate: int = 10) -> dict[str, Spend]:
+    """Spends of an 85 % series ``minutes`` into a total outage after a healthy hour+."""
+    found = {}
+    for name, length in (("5m", 5), ("30m", 30), ("1h", 60), ("2h", 120), ("6h", 360)):
+        found[name] = Spend(min(minutes, length) * rate, length * rate * 15, 100)
+    for name, length in (("1d", 1440), ("3d", 4320)):
+        found[name] = Spend(minutes * rate, length * rate * 15, 100)
+    return found
+
+
+def test_a_total_outage_of_an_85_percent_queue_pages_within_5_minutes() -> None:
+    conditions = effective_conditions(GOOGLE, timedelta(days=30), 0.85, 0.9, min_bad_events=2)
+    eligible = {"5m": 50.0, "30m": 300.0, "1h": 600.0, "2h": 1200.0, "6h": 3600.0}
+    eligible |= {"1d": 14_400.0, "3d": 43_200.0}
+    assert not evaluate_conditions(conditions, _outage_minutes(4), eligible, 20)[0].firing
+    # 5 minutes: burn(5m) = 6.67 > 6 and burn(1h) = 0.556 > 0.5
+    assert evaluate_conditions(conditions, _outage_minutes(5), eligible, 20)[0].firing
+    steady = {name: Spend(2 * 15 * 10, 100 * 15 * 10, 100) for name in BURN_WINDOWS}
+    results = evaluate_conditions(conditions, steady, dict.fromkeys(BURN_WINDOWS, 1000.0), 20)
+    assert [r.firing for r in results] == [False, False, False, True]  # 2× burn: a ticket
+
+
+def test_one_bad_event_in_the_long_window_never_fires() -> None:
+    conditions = effective_conditions(GOOGLE, timedelta(days=30), 0.999, min_bad_events=2)
+    eligible = dict.fromkeys(BURN_WINDOWS, 60.0)
+    one = dict.fromkeys(BURN_WINDOWS, Spend(1, 60, 1000))  # burn 16.7 on every window
+    assert [r.firing for r in evaluate_conditions(conditions, one, eligible, 20)] == [False] * 4
+    two = dict.fromkeys(BURN_WINDOWS, Spend(2, 60, 1000))
+    assert evaluate_conditions(conditions, two, eligible, 20)[0].firing
 
 
 def test_one_failed_call_out_of_ten_does_not_page() -> None:

@@ -25,6 +25,10 @@ from errorbudget.errors import ConfigValidationError, ErrorBudgetError, IngestEr
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 COMMANDS: dict[str, tuple[str, str]] = {
+    "alerts": (
+        "errorbudget.cli.alerts",
+        "Alert rules: replay them over stored history.",
+    ),
     "audit": (
         "errorbudget.cli.audit_command",
         "The audit trail: every decision, approval and record change, in a hash chain.",

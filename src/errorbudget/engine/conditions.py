@@ -17,13 +17,21 @@ class EffectiveCondition:
     short_window: timedelta
     budget_fraction: float
     threshold: Fraction
-    """The factor compared against, exactly (after adaptation)."""
+    """The factor the short window's burn must exceed, exactly (after adaptation)."""
     catalog_threshold: Fraction
     highest: Fraction
     """The highest burn the target allows, ``1 / (1 − T)``."""
     long_name: str
     short_name: str
+    long_threshold: Fraction | None = None
+    """The factor the long window's burn must exceed; None: the same as ``threshold``. A
+    low-target adapted condition has ``ceiling × short / long`` here (engine/alerts.py)."""
+    name: str = ""
+    """The condition's name in ``alerting.tiers`` (``page-1h-5m`` style)."""
+    min_bad_events: int = 0
+    """The long window needs at least this many bad events (the low-traffic guard)."""
     factor: float = field(init=False)
+    long_factor: float = field(init=False)
     catalog_factor: float = field(init=False)
     max_burn: float = field(init=False)
     adapted: bool = field(init=False)
@@ -32,8 +40,26 @@ class EffectiveCondition:
 
     def __post_init__(self) -> None:
         # derived once: a status reads them for every series
+        if self.long_threshold is None:
+            object.__setattr__(self, "long_threshold", self.threshold)
         object.__setattr__(self, "factor", float(self.threshold))
+        object.__setattr__(self, "long_factor", float(self.long_window_threshold))
         object.__setattr__(self, "catalog_factor", float(self.catalog_threshold))
         object.__setattr__(self, "max_burn", float(self.highest))
-        object.__setattr__(self, "adapted", self.threshold != self.catalog_threshold)
+        object.__setattr__(
+            self,
+            "adapted",
+            self.threshold != self.catalog_threshold
+            or self.long_window_threshold != self.catalog_threshold,
+        )
         object.__setattr__(self, "reachable", self.catalog_threshold < self.highest)
+
+    @property
+    def long_window_threshold(self) -> Fraction:
+        """:attr:`long_threshold`, resolved."""
+        return self.threshold if self.long_threshold is None else self.long_threshold
+
+    @property
+    def split(self) -> bool:
+        """Whether the long window has its own threshold (the low-target adaptation)."""
+        return self.long_window_threshold != self.threshold

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -172,8 +173,10 @@ def spends(
 @dataclass(frozen=True, slots=True)
 class Condition:
     """One multiwindow condition for a set of series: its windows and, per series, the
-    factor ``numerators / denominators`` that both windows' burn must exceed (each series'
-    factor is adapted to its own target, engine/alerts.py)."""
+    factor ``numerators / denominators`` the short window's burn must exceed and
+    ``long_numerators / long_denominators`` the long window's (the same but for a
+    low-target adapted condition; each series' factors are adapted to its own target,
+    engine/alerts.py), and the bad events its long window needs (the low-traffic guard)."""
 
     severity: str
     long_name: str
@@ -181,6 +184,10 @@ class Condition:
     long_minutes: int
     numerators: npt.NDArray[np.generic]
     denominators: npt.NDArray[np.generic]
+    long_numerators: npt.NDArray[np.generic] | None = None
+    long_denominators: npt.NDArray[np.generic] | None = None
+    min_bad: IntArray | None = None
+    name: str = ""
 
 
 def conditions_per_series(per_series: Sequence[Sequence[EffectiveCondition]]) -> list[Condition]:
@@ -190,21 +197,39 @@ def conditions_per_series(per_series: Sequence[Sequence[EffectiveCondition]]) ->
         return []
     found = []
     for index, first in enumerate(per_series[0]):
-        thresholds = [conditions[index].threshold for conditions in per_series]
-        numerators = [t.numerator for t in thresholds]
-        denominators = [t.denominator for t in thresholds]
-        wide = max(max(numerators), max(denominators)) >= _INT64_SAFE
+        rows = [conditions[index] for conditions in per_series]
+        numerators, denominators = _fraction_arrays([row.threshold for row in rows])
+        split = any(row.split for row in rows)
+        long_numerators, long_denominators = (
+            _fraction_arrays([row.long_window_threshold for row in rows]) if split else (None, None)
+        )
+        min_bad = [row.min_bad_events for row in rows]
         found.append(
             Condition(
                 severity=first.severity,
                 long_name=first.long_name,
                 short_name=first.short_name,
                 long_minutes=int(first.long_window.total_seconds()) // 60,
-                numerators=np.array(numerators, dtype=object if wide else np.int64),
-                denominators=np.array(denominators, dtype=object if wide else np.int64),
+                numerators=numerators,
+                denominators=denominators,
+                long_numerators=long_numerators,
+                long_denominators=long_denominators,
+                min_bad=np.array(min_bad, dtype=np.int64) if any(min_bad) else None,
+                name=first.name,
             )
         )
     return found
+
+
+def _fraction_arrays(
+    values: Sequence[Fraction],
+) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.generic]]:
+    """Numerators and denominators of ``values`` (int64, or Python ints when too large)."""
+    numerators = [v.numerator for v in values]
+    denominators = [v.denominator for v in values]
+    wide = max(max(numerators), max(denominators)) >= _INT64_SAFE
+    dtype = object if wide else np.int64
+    return np.array(numerators, dtype=dtype), np.array(denominators, dtype=dtype)
 
 
 def condition_holds(
@@ -213,18 +238,30 @@ def condition_holds(
     min_events: int,
     slice_minutes: int | None = None,
 ) -> BoolArray:
-    """Where ``burn(long) > factor and burn(short) > factor`` with at least the minimum of
-    eligible events in the long window (series × instants). For timeslices the eligible
-    counts are slices, and the guard at most half the slices the long window holds."""
+    """Where ``burn(long) > long factor and burn(short) > factor`` with at least the minimum
+    of eligible events, and the condition's minimum of bad events, in the long window
+    (series × instants). For timeslices the counts are slices, and the eligible guard at most
+    half the slices the long window holds."""
     guard = float(min_events)
     if slice_minutes:
         guard = min(guard, condition.long_minutes / slice_minutes / 2)
-    eligible = spends.total[spends.index(condition.long_name)]
+    at = spends.index(condition.long_name)
+    eligible = spends.total[at]
+    long_numerators = (
+        condition.numerators if condition.long_numerators is None else condition.long_numerators
+    )
+    long_denominators = (
+        condition.denominators
+        if condition.long_denominators is None
+        else condition.long_denominators
+    )
     holds: BoolArray = (
         (eligible >= guard)
-        & spends.compare(condition.long_name, condition.numerators, condition.denominators)
+        & spends.compare(condition.long_name, long_numerators, long_denominators)
         & spends.compare(condition.short_name, condition.numerators, condition.denominators)
     )
+    if condition.min_bad is not None:
+        holds &= spends.bad[at] >= condition.min_bad.reshape(-1, *([1] * (holds.ndim - 1)))
     return holds
 
 

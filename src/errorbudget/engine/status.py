@@ -290,6 +290,8 @@ def evaluate_rows(
                     long_window=condition.long_name,
                     short_window=condition.short_name,
                     factor=condition.factor,
+                    long_factor=condition.long_factor if condition.split else None,
+                    name=condition.name,
                     catalog_factor=condition.catalog_factor,
                     adapted=condition.adapted,
                     long_burn=burns[condition.long_name][index],

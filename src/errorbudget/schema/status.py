@@ -31,6 +31,12 @@ class ConditionOut(BaseModel):
     long_window: str
     short_window: str
     factor: float | None = Field(description="The factor compared against (after adaptation).")
+    long_factor: float | None = Field(
+        default=None,
+        description="The long window's factor when a low target splits it from the short "
+        "window's (None: the same as factor).",
+    )
+    name: str = Field(default="", description="The condition's name in alerting.tiers.")
     catalog_factor: float | None
     adapted: bool = Field(description="Whether the factor was adapted to a low target.")
     long_burn_rate: float | None
@@ -44,6 +50,8 @@ class ConditionOut(BaseModel):
             long_window=condition.long_window,
             short_window=condition.short_window,
             factor=number(condition.factor),
+            long_factor=number(condition.long_factor),
+            name=condition.name,
             catalog_factor=number(condition.catalog_factor),
             adapted=condition.adapted,
             long_burn_rate=number(condition.long_burn),

@@ -19,11 +19,10 @@ from typing import TypeVar, cast
 
 from errorbudget.clock import Clock
 from errorbudget.config import LoadedConfig
-from errorbudget.engine.alerts import effective_conditions
+from errorbudget.engine.alerts import slo_conditions
 from errorbudget.engine.conditions import EffectiveCondition
 from errorbudget.engine.timeline import DEFAULT_SPAN as DEFAULT_TIMELINE_SPAN
 from errorbudget.engine.timeline import Timeline
-from errorbudget.engine.windows import nominal_length
 from errorbudget.errors import ErrorBudgetError
 from errorbudget.evaluation import SloEvaluation, SloInputs, evaluate_slos
 from errorbudget.history import read_timeline
@@ -327,9 +326,7 @@ class EvaluationService:
         if cached is not None:
             return cached
         catalog = self.loaded.catalog(slo.alerting.catalog)
-        conditions = effective_conditions(
-            catalog, nominal_length(slo.window), target, slo.alerting.max_burn_fraction
-        )
+        conditions = slo_conditions(catalog, slo, target)
         if len(self._condition_cache) > 4096:
             self._condition_cache.clear()
         self._condition_cache[key] = conditions
