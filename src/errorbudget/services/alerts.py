@@ -98,7 +98,7 @@ class AlertService:
         self.clock = clock
         self.signals = signals
         self.route = route
-        self.dashboard_url = dashboard_url.rstrip("/") if dashboard_url else None
+        self.dashboard_url = dashboard_url
         self._lock = threading.Lock()
         self._last: Minute | None = None
 
@@ -229,7 +229,9 @@ class AlertService:
 
     def dashboard_link(self, slo: str) -> str | None:
         """The SLO's dashboard page, when the dashboard's address is known."""
-        return None if self.dashboard_url is None else f"{self.dashboard_url}/slos/{slo}"
+        if not self.dashboard_url:
+            return None
+        return f"{self.dashboard_url.rstrip('/')}/slos/{slo}"
 
     # --- reading -------------------------------------------------------------------------------
 
