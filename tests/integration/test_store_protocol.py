@@ -8,8 +8,8 @@ passes these by being added there.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from itertools import chain
 
 import pytest
