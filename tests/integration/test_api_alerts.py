@@ -162,3 +162,21 @@ async def test_the_delivery_log_lists_every_notification(
     other = f"{V1}/notifications?receiver=chat&fingerprint={fired['page']}"
     assert (await client.get(other, headers=VIC)).json() == []
     assert (await client.get(f"{V1}/notifications?status=lost", headers=VIC)).status_code == 422
+
+
+async def test_metrics_show_pending_and_firing_alerts_as_alerts_series(
+    client: httpx.AsyncClient, app: App, fired: dict[str, str]
+) -> None:
+    text = (await client.get("/metrics", headers=VIC)).text
+    lines = sorted(line for line in text.splitlines() if line.startswith("errorbudget_alerts{"))
+    assert lines == [
+        'errorbudget_alerts{alertname="ErrorBudgetBurn",alertstate="firing",'
+        'segment="queue=sales",service="contact-center",severity="page",slo="answered"} 1.0',
+        'errorbudget_alerts{alertname="ErrorBudgetBurn",alertstate="pending",'
+        'segment="(all)",service="billing",severity="ticket",slo="payments"} 1.0',
+    ]
+    start = app.store.alert_minute()
+    assert start is not None
+    app.alerts.observe(start + 1, [])  # both inactive now: the page resolves, the ticket clears
+    text = (await client.get("/metrics", headers=VIC)).text
+    assert "errorbudget_alerts{" not in text and "# TYPE errorbudget_alerts gauge" in text
