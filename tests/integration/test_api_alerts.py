@@ -180,3 +180,20 @@ async def test_metrics_show_pending_and_firing_alerts_as_alerts_series(
     app.alerts.observe(start + 1, [])  # both inactive now: the page resolves, the ticket clears
     text = (await client.get("/metrics", headers=VIC)).text
     assert "errorbudget_alerts{" not in text and "# TYPE errorbudget_alerts gauge" in text
+
+
+async def test_the_overview_and_the_slo_page_show_the_alerts(
+    client: httpx.AsyncClient, app: App, fired: dict[str, str]
+) -> None:
+    overview = (await client.get(f"{V1}/pages/overview", headers=VIC)).json()
+    assert [(a["fingerprint"], a["severity"]) for a in overview["alerts_firing"]] == [
+        (fired["page"], "page")
+    ]  # the pending ticket is not firing
+    html = (await client.get("/", headers=VIC)).text
+    assert "Alerts firing now (1)" in html and 'href="https://runbooks.example/x"' in html
+    detail = (await client.get(f"{V1}/pages/slos/answered", headers=VIC)).json()
+    assert [(a["phase"], a["episode"]) for a in detail["alerts"]] == [("firing", 1)]
+    page = (await client.get("/slos/answered", headers=VIC)).text
+    assert "Alerts of this SLO" in page and "ErrorBudgetBurn" in page
+    quiet = (await client.get("/slos/flows", headers=VIC)).text
+    assert "No alert of this SLO has been raised." in quiet
