@@ -131,8 +131,8 @@ inactive (never fired, nothing to tell)."""
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """One alert as the store keeps it and the API shows it: its identity, its state and the
-    signal it last saw."""
+    """One alert as the store keeps it and the API shows it: its identity, its state, the
+    signal it last saw, who acknowledged the current episode and whether it was silenced."""
 
     fingerprint: str
     alertname: AlertName
@@ -147,6 +147,9 @@ class Alert:
     updated_at: Minute
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None
+    silenced: bool = False
+    """A matching silence was active when the current episode fired: none of the episode's
+    notifications are sent (neither its firing nor its resolve)."""
 
 
 @dataclass(frozen=True, slots=True)

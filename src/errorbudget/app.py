@@ -3,10 +3,12 @@ wires the services; every surface (CLI, HTTP API, dashboard, scheduler) goes thr
 
 The services hold the rules and never see the App: ``evaluations`` (the published "now"
 evaluation and its cache: ``services.evaluations``), ``gate`` (``gate.GateService``),
-``changes`` (``changes.ChangeService``) and ``records`` (exclusions and annotations:
-``exclusions.RecordsService``). Callers call the services themselves
-(``app.evaluations.status(...)``, ``app.changes.submit(...)``); the App only builds and
-wires them, records the config it was opened with, and closes the store.
+``changes`` (``changes.ChangeService``), ``records`` (exclusions and annotations:
+``exclusions.RecordsService``) and ``alerts`` (``services.alerts.AlertService``: stepped
+once per new evaluation minute of "now", which it subscribes to). Callers call the
+services themselves (``app.evaluations.status(...)``, ``app.changes.submit(...)``); the
+App only builds and wires them, records the config it was opened with, and closes the
+store.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from errorbudget.records import (
     LockWaiter,
     WriterInfo,
 )
+from errorbudget.services.alerts import AlertService, SignalSource, no_receivers, no_rules
 from errorbudget.services.evaluations import (
     STALE_MINUTES,
     Evaluation,
@@ -62,11 +65,22 @@ def current_user() -> str:
 class App:
     """Holds the loaded config, the open store, the clock and the services built on them."""
 
-    def __init__(self, loaded: LoadedConfig, store: Store, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        store: Store,
+        clock: Clock = utc_now,
+        *,
+        alert_rules: SignalSource = no_rules,
+    ) -> None:
         self.loaded = loaded
         self.store = store
         self.clock = clock
         self.evaluations = EvaluationService(loaded, store, clock)
+        # Receivers come with the notifications config (issue #10's notifiers); until
+        # then no notification is queued, and alerts are kept, shown and audited.
+        self.alerts = AlertService(loaded, store, clock, signals=alert_rules, route=no_receivers)
+        self.evaluations.subscribe(self.alerts.on_evaluation)
         self.gate = GateService(loaded, store, self.evaluations)
         self.changes = ChangeService(loaded, store, clock, self.evaluations, self.gate)
         self.records = RecordsService(loaded, store, clock, self.evaluations)

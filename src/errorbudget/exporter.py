@@ -1,4 +1,5 @@
-"""Prometheus collectors for ``/metrics``: budget, burn and state gauges per series.
+"""Prometheus collectors for ``/metrics``: budget, burn and state gauges per series, and
+the ``ALERTS``-style series of pending and firing alerts.
 
 A custom collector over the evaluation service (prometheus_client's ``Collector``
 protocol), registered on a registry owned by the web app — never the global ``REGISTRY`` — so
@@ -16,6 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from errorbudget.model import BudgetStatus, PolicyState, segment_label
+from errorbudget.services.alerts import ACTIVE_PHASES, AlertService
 from errorbudget.services.evaluations import EvaluationService
 
 STATES: tuple[PolicyState, ...] = get_args(PolicyState)
@@ -134,8 +136,43 @@ class BudgetCollector(Collector):
         yield from (burn, state, condition, data_age, coverage)
 
 
-def registry_for(evaluations: EvaluationService) -> CollectorRegistry:
-    """A fresh registry holding the budget collector over ``evaluations``."""
+class AlertsCollector(Collector):
+    """``errorbudget_alerts``: one series per pending or firing alert, valued 1, labelled
+    like Prometheus's own ``ALERTS`` (``alertstate`` pending or firing) plus the segment.
+    Read from the states the alert service stored (no second computation); registered
+    after the budget collector, whose evaluation of "now" steps the alerts first."""
+
+    def __init__(self, alerts: AlertService) -> None:
+        self.alerts = alerts
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "errorbudget_alerts",
+            "1 for each pending or firing alert (as Prometheus's ALERTS series)",
+            labels=["alertname", "slo", "service", "segment", "severity", "alertstate"],
+        )
+        for alert in self.alerts.store.list_alerts(phases=ACTIVE_PHASES):
+            family.add_metric(
+                [
+                    alert.alertname,
+                    alert.slo,
+                    alert.service,
+                    segment_label(alert.segment),
+                    alert.severity,
+                    alert.state.phase,
+                ],
+                1.0,
+            )
+        yield family
+
+
+def registry_for(
+    evaluations: EvaluationService, alerts: AlertService | None = None
+) -> CollectorRegistry:
+    """A fresh registry holding the budget collector over ``evaluations`` and, given the
+    alert service, the alerts collector."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(BudgetCollector(evaluations))
+    if alerts is not None:
+        registry.register(AlertsCollector(alerts))
     return registry

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
+from errorbudget.alert_records import AlertSignal, fingerprint
 from errorbudget.app import App
 from errorbudget.changes import ChangeRequest
 from errorbudget.exclusions import ExclusionProposal
@@ -51,6 +52,10 @@ class Case:
     body: Any = None
     page: bool = False
 
+
+PAGE_ALERT = fingerprint("ErrorBudgetBurn", "answered", (("queue", "sales"),), "page")
+"""The alert firing in the ``app`` fixture."""
+SILENCE = {"matchers": {"slo": "answered"}, "reason": "migration", "ends_at": "2099-01-01T00:00Z"}
 
 # (method, route path as the app declares it) → a call of it
 MATRIX: dict[tuple[str, str], Case] = {
@@ -93,6 +98,10 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/changes/{change_id}/gate"): Case("/api/v1/changes/1/gate", "viewer"),
     ("GET", "/api/v1/gate/decisions"): Case("/api/v1/gate/decisions", "viewer"),
     ("GET", "/api/v1/audit"): Case("/api/v1/audit?action=change.*&limit=5", "viewer"),
+    ("GET", "/api/v1/alerts"): Case("/api/v1/alerts", "viewer"),
+    ("GET", "/api/v1/alerts/{fingerprint}"): Case(f"/api/v1/alerts/{PAGE_ALERT}", "viewer"),
+    ("GET", "/api/v1/silences"): Case("/api/v1/silences", "viewer"),
+    ("GET", "/api/v1/notifications"): Case("/api/v1/notifications", "viewer"),
     # operator writes
     ("POST", "/api/v1/exclusions"): Case("/api/v1/exclusions", "operator", 201, EXCLUSION),
     ("POST", "/api/v1/exclusions/{exclusion_id}/revoke"): Case(
@@ -109,6 +118,11 @@ MATRIX: dict[tuple[str, str], Case] = {
         "/api/v1/gate/decide", "operator", body={"service": "billing", "risk": "high"}
     ),
     ("POST", "/api/v1/counts"): Case("/api/v1/counts", "operator", body=NDJSON),
+    ("POST", "/api/v1/alerts/{fingerprint}/acknowledge"): Case(
+        f"/api/v1/alerts/{PAGE_ALERT}/acknowledge", "operator", body={"comment": "on it"}
+    ),
+    ("POST", "/api/v1/silences"): Case("/api/v1/silences", "operator", 201, SILENCE),
+    ("POST", "/api/v1/silences/{silence_id}/expire"): Case("/api/v1/silences/1/expire", "operator"),
     # approver writes (on records someone else submitted)
     ("POST", "/api/v1/changes/{change_id}/approve"): Case(
         "/api/v1/changes/1/approve", "approver", body={"comment": "fine"}
@@ -155,9 +169,18 @@ def routes_of(web: FastAPI) -> set[tuple[str, str]]:
 @pytest.fixture
 def app(budget_world):  # type: ignore[no-untyped-def]
     """Change 1 (contact-center, healthy: allowed) submitted by olga; exclusion 1 approved
-    (proposed by olga, approved by vera); exclusion 2 pending, proposed by olga."""
+    (proposed by olga, approved by vera); exclusion 2 pending, proposed by olga; answered's
+    page alert firing (``PAGE_ALERT``); silence 1, by olga."""
     with budget_world.open() as opened:
         now = opened.clock()
+        page = AlertSignal(
+            alertname="ErrorBudgetBurn", slo="answered", service="contact-center",
+            segment=(("queue", "sales"),), severity="page", active=True,
+        )  # fmt: skip
+        opened.alerts.observe(opened.evaluations.now_minute() + 1, [page])
+        opened.alerts.add_silence(
+            matchers={"slo": "payments"}, author="olga", reason="r", ends_at=now.replace(year=2099)
+        )
         opened.changes.submit(
             ChangeRequest(service="contact-center", title="greeting", submitted_by="olga")
         )

@@ -8,11 +8,20 @@ passes these by being added there.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 
 import pytest
 
+from errorbudget.alert_records import (
+    Alert,
+    AlertState,
+    NewNotification,
+    dedup_key,
+    fingerprint,
+)
+from errorbudget.errors import ConflictError, NotFoundError
 from errorbudget.records import encode_snapshot
 from errorbudget.store import Store
 
@@ -167,3 +176,135 @@ def test_a_nested_level_that_fails_takes_its_counts_with_it(store: Store) -> Non
     good, total = store.minute_arrays([series], hour, hour + 3)
     assert good.tolist() == [[1.0, 0.0, 5.0]] and total.tolist() == [[2.0, 0.0, 6.0]]
     assert store.sums([series], [(hour, hour + 60)]).tolist() == [[[6.0, 8.0]]]
+
+
+# --- alerts, silences and the notification outbox (issue #10) ---------------------------------
+
+
+def _alert(phase: str = "firing", *, slo: str = "calls", episode: int = 1, at: int = M0) -> Alert:
+    state = AlertState(
+        phase=phase,  # type: ignore[arg-type]
+        active_since=at - 5,
+        fired_at=at,
+        last_active=at,
+        episode=episode,
+    )
+    return Alert(
+        fingerprint=fingerprint("ErrorBudgetBurn", slo, (("queue", "q1"),), "page"),
+        alertname="ErrorBudgetBurn",
+        slo=slo,
+        service="contact-center",
+        segment=(("queue", "q1"),),
+        severity="page",
+        state=state,
+        summary="burning 14x",
+        details={"burn_1h": 14.4, "conditions": ["page-1h-5m"]},
+        runbook_url="https://runbooks.example/calls",
+        updated_at=at,
+    )
+
+
+def test_alerts_are_kept_by_fingerprint_and_the_stepped_minute_only_moves_forward(
+    store: Store,
+) -> None:
+    assert store.alert_minute() is None and store.list_alerts() == []
+    firing = _alert()
+    store.save_alerts([firing], M0)
+    assert store.get_alerts([firing.fingerprint, "unknown"]) == [firing]
+    assert store.alert_minute() == M0
+    resolved = replace(firing, state=replace(firing.state, phase="resolved", resolved_at=M0 + 9))
+    store.save_alerts([resolved], M0 + 9)  # replaced, not added
+    assert store.list_alerts() == [resolved]
+    assert store.list_alerts(phases=["pending", "firing"]) == []
+    assert store.list_alerts(slo="other") == [] and store.list_alerts(severity="page") == [resolved]
+    with pytest.raises(ConflictError):
+        store.save_alerts([], M0 + 3)  # never backwards
+    assert store.alert_minute() == M0 + 9
+
+
+def test_an_acknowledgement_is_kept_on_a_pending_or_firing_alert_only(store: Store) -> None:
+    firing = _alert()
+    store.save_alerts([firing], M0)
+    acknowledged = store.acknowledge_alert(firing.fingerprint, actor="olga", at=T0)
+    assert (acknowledged.acknowledged_by, acknowledged.acknowledged_at) == ("olga", T0)
+    with pytest.raises(NotFoundError):
+        store.acknowledge_alert("0" * 16, actor="olga", at=T0)
+    store.save_alerts([_alert("resolved")], M0 + 1)
+    with pytest.raises(ConflictError):
+        store.acknowledge_alert(firing.fingerprint, actor="olga", at=T0)
+
+
+def test_silences_are_listed_until_they_end_and_expire_once(store: Store) -> None:
+    hour = timedelta(hours=1)
+    kept = store.add_silence(
+        matchers={"slo": "calls", "severity": "page"},
+        author="olga",
+        reason="planned migration",
+        starts_at=T0,
+        ends_at=T0 + hour,
+        created_at=T0,
+    )
+    short = store.add_silence(
+        matchers={"slo": "ivr"}, author="otto", reason="r", starts_at=T0,
+        ends_at=T0 + timedelta(minutes=5), created_at=T0,
+    )  # fmt: skip
+    assert [s.id for s in store.list_silences(at=T0)] == [short.id, kept.id]
+    assert [s.id for s in store.list_silences(at=T0 + timedelta(minutes=10))] == [kept.id]
+    assert kept.matches({"slo": "calls", "severity": "page", "queue": "q1"})
+    assert not kept.matches({"slo": "calls", "severity": "ticket"})
+    expired = store.expire_silence(kept.id, actor="vera", at=T0 + timedelta(minutes=1))
+    assert expired.expired_by == "vera" and not expired.active_at(T0 + timedelta(minutes=2))
+    with pytest.raises(ConflictError):
+        store.expire_silence(kept.id, actor="vera", at=T0 + timedelta(minutes=2))
+    with pytest.raises(NotFoundError):
+        store.expire_silence(999, actor="vera", at=T0)
+    assert [s.id for s in store.list_silences(at=T0 + timedelta(minutes=2))] == [short.id]
+    assert len(store.list_silences(include_expired=True)) == 2
+
+
+def _new(receiver: str, event: str = "firing", episode: int = 1) -> NewNotification:
+    return NewNotification(
+        receiver=receiver,
+        fingerprint="f" * 16,
+        event=event,  # type: ignore[arg-type]
+        dedup_key=dedup_key("f" * 16, episode),
+        payload={"summary": "burning", "episode": episode},
+    )
+
+
+def test_notifications_are_queued_in_the_callers_transaction(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction():
+        store.queue_notifications([_new("pager")])
+        raise RuntimeError("the transition failed")
+    assert store.list_notifications() == []
+    with store.transaction():
+        [queued] = store.queue_notifications([_new("pager")])
+    assert queued.status == "pending" and queued.attempts == 0 and queued.created_at == T0
+    assert store.list_notifications() == [queued]
+
+
+def test_a_receiver_gets_its_notifications_in_order_and_a_waiting_head_holds_the_rest(
+    store: Store,
+) -> None:
+    first, other, second = store.queue_notifications(
+        [_new("pager"), _new("slack"), _new("pager", "resolved")]
+    )
+    assert store.next_notification("pager", T0) == first
+    later = T0 + timedelta(seconds=30)
+    failed = store.mark_failed_attempt(first.id, error="503", at=T0, next_attempt_at=later)
+    assert (failed.status, failed.attempts, failed.last_error) == ("pending", 1, "503")
+    assert store.next_notification("pager", T0 + timedelta(seconds=1)) is None  # not due
+    assert store.next_notification("slack", T0) == other  # other receivers are not held
+    assert store.next_notification("pager", later) == failed
+    delivered = store.mark_delivered(first.id, later)
+    assert (delivered.status, delivered.attempts, delivered.delivered_at) == ("delivered", 2, later)
+    with pytest.raises(ConflictError):
+        store.mark_delivered(first.id, later)
+    assert store.next_notification("pager", later) == second
+    given_up = store.mark_failed_attempt(second.id, error="gone", at=later, next_attempt_at=None)
+    assert given_up.status == "failed" and store.next_notification("pager", later) is None
+    assert [n.id for n in store.list_notifications()] == [second.id, other.id, first.id]
+    assert [n.id for n in store.list_notifications(receiver="pager", status="failed")] == [
+        second.id
+    ]
+    assert len(store.list_notifications(fingerprint="f" * 16, limit=2)) == 2

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from errorbudget.alert_records import Alert, AlertState, Notification, Silence
 from errorbudget.audit import ChainCheck
 from errorbudget.changes import ChangeReview
 from errorbudget.engine.timeline import TimelinePoint
@@ -18,6 +19,7 @@ from errorbudget.gate import GateDecision
 from errorbudget.ingest.report import FileReport, IngestReport
 from errorbudget.model import BudgetStatus, ConditionResult, DataCoverage, Exclusion
 from errorbudget.records import Annotation, Approval, AuditEntry, Change
+from errorbudget.schema.alerts import AlertOut, AlertStateOut, NotificationOut, SilenceOut
 from errorbudget.schema.audit import AuditEntryOut, ChainOut
 from errorbudget.schema.changes import ApprovalOut, ChangeOut, GateOut
 from errorbudget.schema.ingest import IngestFileOut, IngestRunOut, ProblemOut
@@ -62,6 +64,10 @@ OUTWARD: list[tuple[type[Any], type[BaseModel], dict[str, str], dict[str, str]]]
         {"gate": "the decision behind current_decision, effective and reasons"},
     ),
     (Change, ChangeOut, {}, {}),
+    (Alert, AlertOut, {}, {}),
+    (AlertState, AlertStateOut, {}, {}),
+    (Silence, SilenceOut, {}, {}),
+    (Notification, NotificationOut, {}, {}),
     (Approval, ApprovalOut, {}, {}),
     (Exclusion, ExclusionOut, {}, {}),
     (Annotation, AnnotationOut, {}, {}),

@@ -20,11 +20,15 @@ what ``open_store`` returns and what the backends' shared tests hold each backen
   ``AuditLog``: the chained audit log and the gate snapshots its entries reference.
 - ``StoreLifecycle``: naming the store in messages, waiting for its write lock, closing.
 
-What comes next fits the same way: alert state (per series and rule: firing since,
-resolved at), notification deliveries (per alert and receiver: attempts, outcome) and
-leader leases (one holder per job among ``serve`` replicas, with an expiry) are one more
-protocol each here, implemented by each backend in its own package (``store/sqlite/``
-today, a PostgreSQL backend as ``store/postgres/``), and added to ``Store``.
+- ``AlertRecords``: alerts by fingerprint (their lifecycle state and last signal),
+  acknowledgements, silences, and the last minute the alert service stepped;
+  ``NotificationOutbox``: notifications queued with the transition they tell of, handed
+  out in order per receiver, kept as the delivery log (issue #10).
+
+What comes next fits the same way: leader leases (one holder per job among ``serve``
+replicas, with an expiry) are one more protocol here, implemented by each backend in its
+own package (``store/sqlite/`` today, a PostgreSQL backend as ``store/postgres/``), and
+added to ``Store``.
 
 The records taken and returned are the domain's (``errorbudget.records``,
 ``errorbudget.model``), never a backend's row types.
@@ -41,7 +45,7 @@ from typing import Any, Protocol, Self
 import numpy as np
 import numpy.typing as npt
 
-from errorbudget.alert_records import NewNotification, Notification
+from errorbudget.alert_records import Alert, NewNotification, Notification, Phase, Silence
 from errorbudget.model import DataIssue, DataIssueKind, Exclusion, Minute, SegmentKey, SourceHealth
 from errorbudget.records import (
     Annotation,
@@ -420,20 +424,66 @@ class StoreLifecycle(Protocol):
     ) -> None: ...
 
 
-class Store(
-    CountsWriter,
-    CountsReader,
-    Revisions,
-    Transactions,
-    ExclusionRecords,
-    AnnotationRecords,
-    SourceHealthRecords,
-    ChangeRecords,
-    AuditLog,
-    StoreLifecycle,
-    Protocol,
-):
-    """Everything a store does: what ``open_store`` returns and every backend implements."""
+class AlertRecords(Protocol):
+    """Alerts by fingerprint as the alert service keeps them, and silences (issue #10).
+
+    The alert service saves every alert it stepped, together with the minute it stepped,
+    in one transaction with the audit entries and notifications of its transitions
+    (``services/alerts.py``); a restart reloads them, so nothing is lost or told twice.
+    """
+
+    def save_alerts(self, alerts: Sequence[Alert], minute: Minute) -> None:
+        """Insert or replace these alerts (by fingerprint) and record ``minute`` as the last
+        one stepped (it never moves backwards)."""
+        ...
+
+    def alert_minute(self) -> Minute | None:
+        """The last minute the alert service stepped (None before the first)."""
+        ...
+
+    def get_alerts(self, fingerprints: Sequence[str]) -> list[Alert]:
+        """The stored alerts with these fingerprints (unknown ones are left out)."""
+        ...
+
+    def list_alerts(
+        self,
+        *,
+        phases: Sequence[Phase] | None = None,
+        slo: str | None = None,
+        severity: str | None = None,
+        limit: int = 1000,
+    ) -> list[Alert]:
+        """Stored alerts, most recently updated first, filtered by phase (any of), SLO and
+        severity."""
+        ...
+
+    def acknowledge_alert(self, fingerprint: str, *, actor: str, at: datetime) -> Alert:
+        """Mark a pending or firing alert acknowledged by ``actor`` (NotFoundError for an
+        unknown fingerprint, ConflictError when it is neither pending nor firing)."""
+        ...
+
+    def add_silence(
+        self,
+        *,
+        matchers: Mapping[str, str],
+        author: str,
+        reason: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        created_at: datetime,
+    ) -> Silence: ...
+
+    def list_silences(
+        self, *, include_expired: bool = False, at: datetime | None = None, limit: int = 1000
+    ) -> list[Silence]:
+        """Silences, newest first; without ``include_expired`` only those not ended at
+        ``at`` (default: every one not expired by hand)."""
+        ...
+
+    def expire_silence(self, silence_id: int, *, actor: str, at: datetime) -> Silence:
+        """End a silence now (NotFoundError for an unknown id, ConflictError when it has
+        already ended)."""
+        ...
 
 
 class NotificationOutbox(Protocol):
@@ -472,3 +522,21 @@ class NotificationOutbox(Protocol):
     ) -> list[Notification]:
         """The delivery log, newest first."""
         ...
+
+
+class Store(
+    CountsWriter,
+    CountsReader,
+    Revisions,
+    Transactions,
+    ExclusionRecords,
+    AnnotationRecords,
+    SourceHealthRecords,
+    ChangeRecords,
+    AuditLog,
+    AlertRecords,
+    NotificationOutbox,
+    StoreLifecycle,
+    Protocol,
+):
+    """Everything a store does: what ``open_store`` returns and every backend implements."""

@@ -5,6 +5,7 @@
 - ``api_changes``: changes, approvals and gate decisions
 - ``api_ingest``: counts ingestion with idempotency keys
 - ``api_audit``: the chained audit log, filtered, with whether the chain verifies
+- ``api_alerts``: alerts, acknowledgements, silences and the notification delivery log
 
 Every route asks the App (``web.state.eb``); none computes a budget. Errors are one
 sentence in ``{"detail": …}``: the package's errors map to 404 (unknown id), 409 (conflict),
@@ -21,7 +22,14 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from errorbudget.schema.records import IdentityOut
-from errorbudget.web import api_audit, api_changes, api_ingest, api_records, api_status
+from errorbudget.web import (
+    api_alerts,
+    api_audit,
+    api_changes,
+    api_ingest,
+    api_records,
+    api_status,
+)
 from errorbudget.web.api_common import PREFIX, router, validation_error
 from errorbudget.web.api_errors import errors
 from errorbudget.web.auth import Authenticator, Viewer
@@ -45,5 +53,5 @@ def register(web: FastAPI) -> None:
     web.state.auth = Authenticator.from_settings(web.state.eb.loaded.config.server)
     web.add_exception_handler(RequestValidationError, validation_error)
     web.include_router(_identity)
-    for module in (api_status, api_records, api_changes, api_ingest, api_audit):
+    for module in (api_status, api_records, api_changes, api_ingest, api_audit, api_alerts):
         web.include_router(module.routes)

@@ -86,7 +86,7 @@ def source_problems(
 def register(web: FastAPI) -> None:
     app: App = web.state.eb
     settings = app.loaded.config.server
-    registry = registry_for(app.evaluations)
+    registry = registry_for(app.evaluations, app.alerts)
     registry.register(RuntimeCollector(app, lambda: _jobs(web), lambda: _sources(web)))
 
     @web.get("/healthz", tags=["ops"], summary="Liveness: the process answers")

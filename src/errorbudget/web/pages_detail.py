@@ -33,6 +33,7 @@ from errorbudget.web.pages_models import (
     TimelinePoint,
 )
 from errorbudget.web.pages_rows import (
+    alert_rows,
     condition_cells,
     remaining_key,
     series_row,
@@ -44,6 +45,8 @@ from errorbudget.web.pages_rows import (
 
 TIMELINE_DAYS = 30
 TIMELINE_STEP = timedelta(hours=1)
+ALERTS_SHOWN = 50
+"""The SLO's alerts listed beside the burn chart, the most recently stepped first."""
 
 
 def parse_segment(text: str | None) -> dict[str, str]:
@@ -130,6 +133,7 @@ def build_detail(
             out_of_schedule_bad=focus.out_of_schedule_bad,
             schedule=schedule.describe() if (schedule := app.loaded.schedule(slo)) else None,
         ),
+        alerts=alert_rows(app.alerts.alerts(slo=slo.id, limit=ALERTS_SHOWN)),
         source=next(
             (
                 source_row(h, at)

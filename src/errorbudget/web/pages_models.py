@@ -296,6 +296,27 @@ class Answer(View):
     details: list[str]
 
 
+class AlertRow(View):
+    """One alert the alert service keeps (``app.alerts``): a firing one on the overview, an
+    episode in an SLO's alert history."""
+
+    fingerprint: str
+    alertname: str
+    slo: str
+    segment_label: str
+    severity: str
+    phase: str
+    since: datetime | None
+    """When it fired (pending: when its condition started to hold)."""
+    resolved_at: datetime | None
+    episode: int
+    summary: str
+    runbook_url: str | None
+    acknowledged_by: str | None
+    silenced: bool
+    inhibited: bool
+
+
 class OverviewPage(View):
     """``/`` and ``/api/v1/pages/overview``."""
 
@@ -307,6 +328,8 @@ class OverviewPage(View):
     conditions: list[ConditionRow]
     firing: list[FiringCondition]
     firing_total: int
+    alerts_firing: list[AlertRow]
+    """The alerts firing now (the alert service's stored states), pages first."""
     headline_projection: Projection | None
     projections: list[Projection]
     tiers: list[TierRow]
@@ -424,6 +447,9 @@ class SloDetailPage(View):
     groups: list[SegmentGroup]
     failures: FailureBreakdown
     exclusions: list[ExclusionRow]
+    alerts: list[AlertRow]
+    """The SLO's alerts, each at its latest episode (firing, pending, resolved), beside the
+    burn chart."""
     source: SourceRow | None
     """The health of the source this SLO's counts come from (None: it has no runs, e.g.
     ``ingest``)."""

@@ -38,6 +38,7 @@ from errorbudget.web.pages_models import (
     Tone,
 )
 from errorbudget.web.pages_rows import (
+    alert_rows,
     condition_cells,
     data_view,
     series_row,
@@ -118,6 +119,7 @@ def build_overview(app: App, refresh_seconds: int) -> OverviewPage:
         ],
         firing=firing[:FIRING_SHOWN],
         firing_total=len(firing),
+        alerts_firing=alert_rows(app.alerts.alerts(phases=["firing"]))[:FIRING_SHOWN],
         headline_projection=headline,
         projections=sorted(projections, key=_projection_key, reverse=True),
         tiers=tiers(evaluation),

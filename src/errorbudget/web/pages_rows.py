@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from errorbudget.alert_records import SEVERITIES, Alert
 from errorbudget.gate import in_scope, verdicts
 from errorbudget.model import (
     RISKS,
@@ -27,6 +28,7 @@ from errorbudget.model import (
     segment_label,
 )
 from errorbudget.web.pages_models import (
+    AlertRow,
     BurnKind,
     ConditionCell,
     DataView,
@@ -350,3 +352,32 @@ def service_gate(
     return ServiceGate(
         service=service, decisions=decisions, reason=reason, blocking=blocking, below_minimum=below
     )
+
+
+def alert_row(alert: Alert) -> AlertRow:
+    """An alert as the overview and the SLO page list it."""
+    state = alert.state
+    since = state.fired_at if state.phase in ("firing", "resolved") else state.active_since
+    return AlertRow(
+        fingerprint=alert.fingerprint,
+        alertname=alert.alertname,
+        slo=alert.slo,
+        segment_label=segment_label(alert.segment),
+        severity=alert.severity,
+        phase=state.phase,
+        since=None if since is None else from_minute(since),
+        resolved_at=None if state.resolved_at is None else from_minute(state.resolved_at),
+        episode=state.episode,
+        summary=alert.summary,
+        runbook_url=alert.runbook_url,
+        acknowledged_by=alert.acknowledged_by,
+        silenced=alert.silenced,
+        inhibited=state.inhibited,
+    )
+
+
+def alert_rows(alerts: Sequence[Alert]) -> list[AlertRow]:
+    """Alerts as rows, highest severity first, then the most recent."""
+    order = {severity: rank for rank, severity in enumerate(SEVERITIES)}
+    ranked = sorted(alerts, key=lambda a: (order[a.severity], -a.updated_at))
+    return [alert_row(alert) for alert in ranked]

@@ -381,6 +381,89 @@ BEGIN
 END;
 """
 
+_ALERTS_SCRIPT = """
+-- Issue #10: alerts by fingerprint, the alert service's progress, silences (alerts.py),
+-- and the notification outbox, which is the delivery log (outbox.py).
+CREATE TABLE alerts (
+    fingerprint     TEXT PRIMARY KEY,
+    alertname       TEXT NOT NULL,
+    slo             TEXT NOT NULL,
+    service         TEXT NOT NULL,
+    segment         TEXT NOT NULL,
+    severity        TEXT NOT NULL,
+    phase           TEXT NOT NULL
+        CHECK (phase IN ('inactive', 'pending', 'firing', 'resolved')),
+    active_since    INTEGER,
+    fired_at        INTEGER,
+    last_active     INTEGER,
+    resolved_at     INTEGER,
+    episode         INTEGER NOT NULL DEFAULT 0 CHECK (episode >= 0),
+    inhibited       INTEGER NOT NULL DEFAULT 0,
+    hold_until      INTEGER,
+    silenced        INTEGER NOT NULL DEFAULT 0,
+    summary         TEXT NOT NULL,
+    details         TEXT NOT NULL,
+    runbook_url     TEXT,
+    updated_at      INTEGER NOT NULL,
+    acknowledged_by TEXT,
+    acknowledged_at TEXT
+);
+CREATE INDEX alerts_by_phase ON alerts (phase, updated_at);
+CREATE INDEX alerts_by_slo ON alerts (slo, updated_at);
+
+CREATE TABLE alert_progress (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    minute INTEGER NOT NULL
+);
+
+CREATE TRIGGER alert_progress_forward BEFORE UPDATE ON alert_progress
+WHEN NEW.minute < OLD.minute
+BEGIN
+    SELECT RAISE(ABORT, 'the alert service never steps backwards');
+END;
+
+CREATE TABLE silences (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    matchers   TEXT NOT NULL,
+    author     TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    starts_at  TEXT NOT NULL,
+    ends_at    TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expired_at TEXT,
+    expired_by TEXT,
+    CHECK (ends_at > starts_at)
+);
+
+CREATE TRIGGER silences_no_delete BEFORE DELETE ON silences
+BEGIN
+    SELECT RAISE(ABORT, 'silences are kept: expire one instead');
+END;
+
+CREATE TABLE notifications (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    receiver        TEXT NOT NULL,
+    fingerprint     TEXT NOT NULL,
+    event           TEXT NOT NULL CHECK (event IN ('firing', 'resolved', 'test')),
+    dedup_key       TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at TEXT,
+    last_error      TEXT,
+    delivered_at    TEXT
+);
+CREATE INDEX notifications_pending ON notifications (receiver, status, id);
+CREATE INDEX notifications_by_fingerprint ON notifications (fingerprint, id);
+
+CREATE TRIGGER notifications_no_delete BEFORE DELETE ON notifications
+BEGIN
+    SELECT RAISE(ABORT, 'notifications are the delivery log: they are kept');
+END;
+"""
+
 AUDIT_LOG_NO_UPDATE = """
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN
@@ -408,6 +491,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         _chain_existing_rows,
     ),
     Migration(6, "the store revision, the cache key of evaluations", _V6_SCRIPT),
+    Migration(
+        7,
+        "alerts, silences and the notification outbox (the delivery log)",
+        _ALERTS_SCRIPT,
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 REVISION_SCHEMA = 6

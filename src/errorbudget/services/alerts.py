@@ -1,0 +1,391 @@
+"""The alert service: live alerting's lifecycle, kept in the store (docs/alerting.md,
+"Lifecycle, silences and acknowledgements").
+
+Once per new evaluation minute of "now" (it subscribes to the evaluation service) it asks
+the rules for their signals (``signals(evaluation)``: one ``AlertSignal`` per rule and
+series), steps every alert with ``engine.lifecycle.step`` — alerts seen before whose rule
+says nothing now step as inactive — and, in ONE store transaction, saves the states and the
+minute, writes one audit entry per transition (``alert.pending``, ``alert.firing``,
+``alert.resolved``, ``alert.cleared``) and queues a notification per receiver the routes
+choose (``route(labels)``) for each firing and resolve a person should hear of: not for an
+inhibited episode, not for a silenced one (a matching silence was active when it fired: its
+resolve is not sent either), not while a matching silence is active. A restart reloads the
+states and the last minute stepped, so nothing is told twice or lost.
+
+Acknowledgements and silences are written here too, each with its audit entry
+(``alert.acknowledged``, ``silence.created``, ``silence.expired``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from errorbudget.alert_records import (
+    Alert,
+    AlertSignal,
+    AlertState,
+    NewNotification,
+    Phase,
+    Silence,
+    Transition,
+    alert_labels,
+    dedup_key,
+)
+from errorbudget.clock import Clock
+from errorbudget.config import LoadedConfig
+from errorbudget.engine.lifecycle import step
+from errorbudget.errors import InvalidRequestError, NotFoundError
+from errorbudget.model import Minute, from_minute
+from errorbudget.services.evaluations import Evaluation
+from errorbudget.store import Store
+
+log = logging.getLogger("errorbudget.services.alerts")
+
+SignalSource = Callable[[Evaluation], list[AlertSignal]]
+"""The rules: what each rule says of each series in one evaluation."""
+
+Route = Callable[[Mapping[str, str]], list[str]]
+"""The routes: the names of the receivers an alert with these labels is sent to."""
+
+SYSTEM_ACTOR = "errorbudget"
+"""The audit actor of the transitions the alert service makes by itself."""
+
+ACTIVE_PHASES: tuple[Phase, ...] = ("pending", "firing")
+
+
+def no_rules(evaluation: Evaluation) -> list[AlertSignal]:
+    """No rule is configured in this build: nothing is alerted on."""
+    return []
+
+
+def no_receivers(labels: Mapping[str, str]) -> list[str]:
+    """No ``notifications:`` receivers are configured: alerts are kept, shown and audited,
+    but no notification is queued."""
+    return []
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """What one step did: the alerts it saved, their transitions and the notifications it
+    queued (for tests and logs)."""
+
+    minute: Minute
+    alerts: list[Alert]
+    transitions: list[tuple[str, Transition]]
+    notifications: list[NewNotification]
+
+
+class AlertService:
+    """Alerts stepped once per evaluation minute and kept in the store, with silences and
+    acknowledgements."""
+
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        store: Store,
+        clock: Clock,
+        *,
+        signals: SignalSource = no_rules,
+        route: Route = no_receivers,
+        dashboard_url: str | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.store = store
+        self.clock = clock
+        self.signals = signals
+        self.route = route
+        self.dashboard_url = dashboard_url
+        self._lock = threading.Lock()
+        self._last: Minute | None = None
+
+    # --- stepping ------------------------------------------------------------------------------
+
+    def on_evaluation(self, evaluation: Evaluation) -> None:
+        """The evaluation service's listener: step once for a minute not stepped yet. A
+        failure (the store busy) is logged and the minute is stepped by a later evaluation."""
+        try:
+            if self._last is not None and evaluation.minute <= self._last:
+                return
+            last = self.store.alert_minute()
+            if last is not None and evaluation.minute <= last:
+                self._last = last
+                return
+            self.observe(evaluation.minute, self.signals(evaluation))
+        except Exception:
+            log.exception("alerts were not stepped at minute %s", evaluation.minute)
+
+    def observe(self, at: Minute, signals: Sequence[AlertSignal]) -> Observed:
+        """Step every alert to minute ``at`` with these signals (see the module docstring);
+        a minute at or before the last one stepped is refused (InvalidRequestError)."""
+        with self._lock, self.store.transaction():
+            stepped = [m for m in (self.store.alert_minute(), self._last) if m is not None]
+            last = max(stepped, default=None)
+            if last is not None and at <= last:
+                raise InvalidRequestError(
+                    f"alerts were already stepped at minute {last}: minute {at} would "
+                    "repeat or go back"
+                )
+            observed = self._observe(at, signals)
+        self._last = at
+        return observed
+
+    def _observe(self, at: Minute, signals: Sequence[AlertSignal]) -> Observed:
+        by_fingerprint: dict[str, AlertSignal] = {}
+        for given in signals:
+            if given.fingerprint in by_fingerprint:
+                raise InvalidRequestError(
+                    f"two signals for one alert ({given.alertname} of {given.slo}): the rules "
+                    "give one per alert and instant"
+                )
+            by_fingerprint[given.fingerprint] = given
+        known = {a.fingerprint: a for a in self.store.list_alerts(phases=ACTIVE_PHASES)}
+        unseen = [fp for fp, s in by_fingerprint.items() if s.active and fp not in known]
+        known.update((a.fingerprint, a) for a in self.store.get_alerts(unseen))
+        moment = from_minute(at)
+        silences = [s for s in self.store.list_silences(at=moment) if s.active_at(moment)]
+        saved: list[Alert] = []
+        transitions: list[tuple[str, Transition]] = []
+        queued: list[NewNotification] = []
+        for fingerprint in sorted(set(by_fingerprint) | set(known)):
+            signal = by_fingerprint.get(fingerprint)
+            stored = known.get(fingerprint)
+            if stored is None and (signal is None or not signal.active):
+                continue
+            before = stored.state if stored is not None else AlertState()
+            if signal is None:
+                state, transition = step(before, at=at, active=False)
+            else:
+                state, transition = step(
+                    before,
+                    at=at,
+                    active=signal.active,
+                    for_minutes=signal.for_minutes,
+                    keep_minutes=signal.keep_minutes,
+                    hold_until=signal.hold_until,
+                    inhibited=signal.inhibited,
+                )
+            alert = _updated(stored, signal, state, at)
+            if transition == "firing":
+                muted = _silenced(alert, silences)
+                alert = replace(alert, silenced=muted, acknowledged_by=None, acknowledged_at=None)
+            saved.append(alert)
+            if transition is None:
+                continue
+            transitions.append((fingerprint, transition))
+            self.store.audit(
+                actor=SYSTEM_ACTOR,
+                action=f"alert.{transition}",
+                subject=f"alert:{fingerprint}",
+                details=_audit_details(alert),
+            )
+            if transition in ("firing", "resolved") and self._told(alert, silences):
+                queued += self._notifications(alert, transition)
+        if saved:  # nothing in play and nothing active: no write at all
+            self.store.save_alerts(saved, at)
+        if queued:
+            self.store.queue_notifications(queued)
+        return Observed(at, saved, transitions, queued)
+
+    def _told(self, alert: Alert, silences: Sequence[Silence]) -> bool:
+        """Whether a person hears of this transition: not for an inhibited or silenced
+        episode, nor while a matching silence is active."""
+        if alert.state.inhibited or alert.silenced:
+            return False
+        return not _silenced(alert, silences)
+
+    def _notifications(self, alert: Alert, event: Transition) -> list[NewNotification]:
+        labels = _labels(alert)
+        receivers = self.route(labels)
+        if not receivers:
+            return []
+        state = alert.state
+        payload: dict[str, object] = {
+            "event": event,
+            "labels": labels,
+            "summary": alert.summary,
+            "details": dict(alert.details),
+            "runbook_url": alert.runbook_url,
+            "dashboard_url": self.dashboard_link(alert.slo),
+            "fired_at": _iso(state.fired_at),
+            "resolved_at": _iso(state.resolved_at) if event == "resolved" else None,
+            "episode": state.episode,
+            "fingerprint": alert.fingerprint,
+        }
+        key = dedup_key(alert.fingerprint, state.episode)
+        return [
+            NewNotification(
+                receiver=receiver,
+                fingerprint=alert.fingerprint,
+                event="firing" if event == "firing" else "resolved",
+                dedup_key=key,
+                payload=payload,
+            )
+            for receiver in dict.fromkeys(receivers)
+        ]
+
+    def dashboard_link(self, slo: str) -> str | None:
+        """The SLO's dashboard page, when the dashboard's address is known."""
+        if not self.dashboard_url:
+            return None
+        return f"{self.dashboard_url.rstrip('/')}/slos/{slo}"
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def alerts(
+        self,
+        *,
+        phases: Sequence[Phase] | None = None,
+        slo: str | None = None,
+        severity: str | None = None,
+        limit: int = 1000,
+    ) -> list[Alert]:
+        """Stored alerts, firing first, then pending, then the rest; most recent first
+        within each."""
+        found = self.store.list_alerts(phases=phases, slo=slo, severity=severity, limit=limit)
+        order = {"firing": 0, "pending": 1, "resolved": 2, "inactive": 3}
+        return sorted(found, key=lambda a: order[a.state.phase])
+
+    def alert(self, fingerprint: str) -> Alert:
+        """One alert (NotFoundError for an unknown fingerprint)."""
+        found = self.store.get_alerts([fingerprint])
+        if not found:
+            raise NotFoundError(f"no alert {fingerprint}")
+        return found[0]
+
+    # --- acknowledgements and silences ---------------------------------------------------------
+
+    def acknowledge(self, fingerprint: str, *, actor: str, comment: str = "") -> Alert:
+        """Acknowledge a pending or firing alert's current episode; audited
+        (``alert.acknowledged``)."""
+        with self.store.transaction():
+            alert = self.store.acknowledge_alert(fingerprint, actor=actor, at=self.clock())
+            self.store.audit(
+                actor=actor,
+                action="alert.acknowledged",
+                subject=f"alert:{fingerprint}",
+                details={**_audit_details(alert), "comment": comment},
+            )
+        return alert
+
+    def silences(self, *, include_expired: bool = False, limit: int = 1000) -> list[Silence]:
+        """Silences, newest first (without ``include_expired``: those not ended yet)."""
+        return self.store.list_silences(
+            include_expired=include_expired, at=self.clock(), limit=limit
+        )
+
+    def add_silence(
+        self,
+        *,
+        matchers: Mapping[str, str],
+        author: str,
+        reason: str,
+        ends_at: datetime,
+        starts_at: datetime | None = None,
+    ) -> Silence:
+        """Silence the alerts whose labels match every matcher from ``starts_at`` (default:
+        now) to ``ends_at``; audited (``silence.created``). InvalidRequestError without a
+        matcher, or for an end not after the start and now."""
+        now = self.clock()
+        start = starts_at or now
+        if not matchers:
+            raise InvalidRequestError("a silence needs at least one matcher")
+        if ends_at <= start or ends_at <= now:
+            raise InvalidRequestError("a silence must end after it starts and after now")
+        with self.store.transaction():
+            silence = self.store.add_silence(
+                matchers=matchers,
+                author=author,
+                reason=reason,
+                starts_at=start,
+                ends_at=ends_at,
+                created_at=now,
+            )
+            self.store.audit(
+                actor=author,
+                action="silence.created",
+                subject=f"silence:{silence.id}",
+                details={
+                    "matchers": dict(silence.matchers),
+                    "reason": reason,
+                    "starts_at": silence.starts_at.isoformat(),
+                    "ends_at": silence.ends_at.isoformat(),
+                },
+            )
+        return silence
+
+    def expire_silence(self, silence_id: int, *, actor: str) -> Silence:
+        """End a silence now; audited (``silence.expired``)."""
+        with self.store.transaction():
+            silence = self.store.expire_silence(silence_id, actor=actor, at=self.clock())
+            self.store.audit(
+                actor=actor,
+                action="silence.expired",
+                subject=f"silence:{silence_id}",
+                details={"matchers": dict(silence.matchers)},
+            )
+        return silence
+
+
+def _updated(
+    stored: Alert | None, signal: AlertSignal | None, state: AlertState, at: Minute
+) -> Alert:
+    """The alert with its new state, and the signal's words and figures when there is one."""
+    if signal is None:
+        assert stored is not None
+        return replace(stored, state=state, updated_at=at)
+    base = Alert(
+        fingerprint=signal.fingerprint,
+        alertname=signal.alertname,
+        slo=signal.slo,
+        service=signal.service,
+        segment=signal.segment,
+        severity=signal.severity,
+        state=state,
+        summary=signal.summary,
+        details=dict(signal.details),
+        runbook_url=signal.runbook_url,
+        updated_at=at,
+    )
+    if stored is None:
+        return base
+    if not signal.active:  # keep the figures it was last active with
+        return replace(stored, state=state, updated_at=at)
+    return replace(
+        base,
+        acknowledged_by=stored.acknowledged_by,
+        acknowledged_at=stored.acknowledged_at,
+        silenced=stored.silenced,
+    )
+
+
+def _labels(alert: Alert) -> dict[str, str]:
+    return alert_labels(alert.alertname, alert.slo, alert.service, alert.segment, alert.severity)
+
+
+def _silenced(alert: Alert, silences: Sequence[Silence]) -> bool:
+    labels = _labels(alert)
+    return any(silence.matches(labels) for silence in silences)
+
+
+def _iso(minute: Minute | None) -> str | None:
+    return None if minute is None else from_minute(minute).isoformat()
+
+
+def _audit_details(alert: Alert) -> dict[str, object]:
+    state = alert.state
+    return {
+        "alertname": alert.alertname,
+        "slo": alert.slo,
+        "service": alert.service,
+        "segment": dict(alert.segment),
+        "severity": alert.severity,
+        "phase": state.phase,
+        "episode": state.episode,
+        "at": _iso(alert.updated_at),
+        "inhibited": state.inhibited,
+        "silenced": alert.silenced,
+    }

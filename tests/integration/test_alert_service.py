@@ -1,0 +1,258 @@
+"""The alert service on a real store (services/alerts.py): alerts stepped once per minute,
+kept with their audit entries and notifications in one transaction, silences,
+acknowledgements, and a restart that neither repeats nor loses a notification.
+
+Signals are given directly (the rules that produce them are engine/alert_rules.py's)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+
+import pytest
+
+from errorbudget.alert_records import AlertSignal, dedup_key
+from errorbudget.app import App
+from errorbudget.errors import ConflictError, InvalidRequestError
+from errorbudget.model import from_minute, to_minute
+from errorbudget.records import AuditEntry
+from errorbudget.services.alerts import AlertService
+
+SEGMENT = (("queue", "sales"),)
+
+
+def page(active: bool, *, for_minutes: int = 0, keep: int = 0, inhibited: bool = False,
+         severity: str = "page", slo: str = "answered") -> AlertSignal:  # fmt: skip
+    return AlertSignal(
+        alertname="ErrorBudgetBurn",
+        slo=slo,
+        service="contact-center",
+        segment=SEGMENT,
+        severity=severity,  # type: ignore[arg-type]
+        active=active,
+        for_minutes=for_minutes,
+        keep_minutes=keep,
+        inhibited=inhibited,
+        summary="answered (queue=sales) burns its budget 14.4x",
+        details={"burn_1h": 14.4, "burn_5m": 15.0, "conditions": ["page-1h-5m"]},
+        runbook_url="https://runbooks.example/answered",
+    )
+
+
+def receivers(labels: Mapping[str, str]) -> list[str]:
+    return ["pager"] if labels["severity"] == "page" else ["chat"]
+
+
+@pytest.fixture
+def app(budget_world) -> Iterator[App]:  # type: ignore[no-untyped-def]
+    with budget_world.open() as opened:
+        opened.alerts.route = receivers
+        opened.alerts.dashboard_url = "https://budget.example/"
+        yield opened
+
+
+@pytest.fixture
+def start(app: App) -> int:
+    return app.evaluations.now_minute() + 1
+
+
+def entries(app: App, prefix: str) -> list[AuditEntry]:
+    """The audit entries whose action starts with ``prefix``, oldest first."""
+    return [e for e in reversed(app.store.audit_log(limit=1000)) if e.action.startswith(prefix)]
+
+
+def actions(app: App) -> list[tuple[str, str]]:
+    return [(e.action, e.subject) for e in entries(app, "alert.")]
+
+
+def test_pending_waits_out_for_then_fires_and_resolves_each_told_once(app: App, start: int) -> None:
+    signal = page(True, for_minutes=2)
+    fp = signal.fingerprint
+    assert app.alerts.observe(start, [signal]).transitions == [(fp, "pending")]
+    assert app.store.list_notifications() == []  # pending is not told
+    assert app.alerts.observe(start + 1, [signal]).transitions == []
+    fired = app.alerts.observe(start + 2, [signal])
+    assert fired.transitions == [(fp, "firing")]
+    [firing] = app.store.list_notifications()
+    assert (firing.receiver, firing.event, firing.dedup_key) == ("pager", "firing", f"{fp}-1")
+    payload = firing.payload
+    assert payload["labels"] == {
+        "queue": "sales", "alertname": "ErrorBudgetBurn", "slo": "answered",
+        "service": "contact-center", "severity": "page",
+    }  # fmt: skip
+    assert payload["runbook_url"] == "https://runbooks.example/answered"
+    assert payload["dashboard_url"] == "https://budget.example/slos/answered"
+    assert payload["fired_at"] == from_minute(start + 2).isoformat()
+    assert payload["details"] == {"burn_1h": 14.4, "burn_5m": 15.0, "conditions": ["page-1h-5m"]}
+    assert payload["episode"] == 1 and payload["resolved_at"] is None
+    # the rule says nothing of it any more: it steps as inactive and resolves
+    assert app.alerts.observe(start + 3, []).transitions == [(fp, "resolved")]
+    resolved, _ = app.store.list_notifications()
+    assert (resolved.event, resolved.dedup_key) == ("resolved", f"{fp}-1")
+    assert resolved.payload["resolved_at"] == from_minute(start + 3).isoformat()
+    [stored] = app.store.get_alerts([fp])
+    assert stored.state.phase == "resolved" and stored.details["burn_1h"] == 14.4
+    assert actions(app) == [
+        ("alert.pending", f"alert:{fp}"),
+        ("alert.firing", f"alert:{fp}"),
+        ("alert.resolved", f"alert:{fp}"),
+    ]
+
+
+def test_a_pending_alert_that_clears_is_audited_and_never_told(app: App, start: int) -> None:
+    fp = page(True).fingerprint
+    app.alerts.observe(start, [page(True, for_minutes=5)])
+    assert app.alerts.observe(start + 1, [page(False, for_minutes=5)]).transitions == [
+        (fp, "cleared")
+    ]
+    assert app.store.get_alerts([fp])[0].state.phase == "inactive"
+    assert [a for a, _ in actions(app)] == ["alert.pending", "alert.cleared"]
+    assert app.store.list_notifications() == []
+
+
+def test_keep_holds_a_firing_alert_and_a_refire_is_a_new_episode(app: App, start: int) -> None:
+    fp = page(True).fingerprint
+    app.alerts.observe(start, [page(True, keep=2)])
+    for minute in (1, 2):
+        assert app.alerts.observe(start + minute, [page(False, keep=2)]).transitions == []
+    assert app.alerts.observe(start + 3, [page(False, keep=2)]).transitions == [(fp, "resolved")]
+    app.alerts.observe(start + 4, [page(True, keep=2)])
+    keys = [(n.event, n.dedup_key) for n in reversed(app.store.list_notifications())]
+    assert keys == [("firing", f"{fp}-1"), ("resolved", f"{fp}-1"), ("firing", f"{fp}-2")]
+
+
+def test_an_inhibited_episode_is_never_told(app: App, start: int) -> None:
+    """One incident, one page: the ticket fires inhibited under the page, and neither its
+    firing nor its resolve is sent; the page is."""
+    ticket = page(True, severity="ticket", inhibited=True)
+    app.alerts.observe(start, [page(True), ticket])
+    app.alerts.observe(start + 1, [page(False), page(False, severity="ticket")])
+    told = [(n.receiver, n.event) for n in reversed(app.store.list_notifications())]
+    assert told == [("pager", "firing"), ("pager", "resolved")]
+    [stored] = app.store.get_alerts([ticket.fingerprint])
+    assert stored.state.inhibited and stored.state.phase == "resolved"
+    assert [a for a, _ in actions(app)].count("alert.firing") == 2  # audited all the same
+
+
+def test_a_silence_suppresses_an_episode_and_its_resolve_and_expires(app: App, start: int) -> None:
+    silence = app.alerts.add_silence(
+        matchers={"slo": "answered", "severity": "page"},
+        author="olga",
+        reason="planned migration",
+        ends_at=from_minute(start + 60),
+    )
+    app.alerts.observe(start, [page(True)])
+    [stored] = app.store.get_alerts([page(True).fingerprint])
+    assert stored.silenced and stored.state.phase == "firing"
+    app.alerts.expire_silence(silence.id, actor="vera")
+    app.alerts.observe(start + 1, [page(False)])  # resolved after the silence: still not told
+    assert app.store.list_notifications() == []
+    app.alerts.observe(start + 2, [page(True)])  # a new episode, no silence: told
+    [told] = app.store.list_notifications()
+    assert told.dedup_key.endswith("-2")
+    assert [(e.action, e.actor) for e in entries(app, "silence.")] == [
+        ("silence.created", "olga"),
+        ("silence.expired", "vera"),
+    ]
+
+
+def test_a_silence_active_at_the_resolve_keeps_it_unsent(app: App, start: int) -> None:
+    app.alerts.observe(start, [page(True)])
+    app.alerts.add_silence(
+        matchers={"queue": "sales"}, author="olga", reason="r", ends_at=from_minute(start + 60)
+    )
+    app.alerts.observe(start + 1, [page(False)])
+    assert [n.event for n in app.store.list_notifications()] == ["firing"]
+
+
+def test_silences_need_a_matcher_and_a_future_end(app: App, start: int) -> None:
+    with pytest.raises(InvalidRequestError):
+        app.alerts.add_silence(matchers={}, author="o", reason="r", ends_at=from_minute(start + 9))
+    with pytest.raises(InvalidRequestError):
+        app.alerts.add_silence(
+            matchers={"slo": "x"}, author="o", reason="r", ends_at=app.clock() - timedelta(1)
+        )
+
+
+def test_an_acknowledgement_is_audited_and_cleared_by_the_next_episode(
+    app: App, start: int
+) -> None:
+    fp = page(True).fingerprint
+    app.alerts.observe(start, [page(True)])
+    acknowledged = app.alerts.acknowledge(fp, actor="olga", comment="on it")
+    assert acknowledged.acknowledged_by == "olga"
+    [entry] = app.store.audit_log(limit=1, action="alert.acknowledged")
+    assert entry.actor == "olga" and entry.subject == f"alert:{fp}"
+    assert entry.details["comment"] == "on it" and entry.details["episode"] == 1
+    app.alerts.observe(start + 1, [page(True)])
+    assert app.alerts.alert(fp).acknowledged_by == "olga"  # kept while it fires
+    app.alerts.observe(start + 2, [page(False)])
+    with pytest.raises(ConflictError):
+        app.alerts.acknowledge(fp, actor="olga")
+    app.alerts.observe(start + 3, [page(True)])
+    assert app.alerts.alert(fp).acknowledged_by is None
+
+
+def test_a_minute_is_stepped_once_and_never_backwards(app: App, start: int) -> None:
+    app.alerts.observe(start, [page(True)])
+    for minute in (start, start - 1):
+        with pytest.raises(InvalidRequestError):
+            app.alerts.observe(minute, [page(False)])
+    assert app.alerts.alert(page(True).fingerprint).state.phase == "firing"
+
+
+def test_the_app_steps_once_per_new_evaluation_minute(budget_world) -> None:  # type: ignore[no-untyped-def]
+    seen: list[int] = []
+
+    def rules(evaluation):  # type: ignore[no-untyped-def]
+        seen.append(evaluation.minute)
+        return [page(True)]
+
+    with budget_world.open() as app:
+        app.alerts.signals = rules
+        app.alerts.route = receivers
+        app.evaluations.evaluation()
+        app.evaluations.evaluation()  # the same minute: not stepped again
+        app.store.write_counts(*[[x] for x in (1, to_minute(budget_world.at) - 1, 1, 1)])
+        app.evaluations.evaluation()  # a new revision, the same minute: not stepped again
+        assert seen == [to_minute(budget_world.at)]
+        assert app.store.alert_minute() == to_minute(budget_world.at)
+        assert [n.event for n in app.store.list_notifications()] == ["firing"]
+
+
+def test_a_restart_while_firing_sends_no_duplicate_and_still_the_resolve(
+    budget_world, start: int
+) -> None:  # type: ignore[no-untyped-def]
+    with budget_world.open() as first:
+        first.alerts.route = receivers
+        first.alerts.observe(start, [page(True)])
+        first.alerts.observe(start + 1, [page(True)])
+    with budget_world.open() as second:
+        second.alerts.route = receivers
+        with pytest.raises(InvalidRequestError):  # the stored minute survives the restart
+            second.alerts.observe(start + 1, [page(True)])
+        second.alerts.observe(start + 2, [page(True)])
+        second.alerts.observe(start + 3, [page(False)])
+        told = [(n.event, n.dedup_key) for n in reversed(second.store.list_notifications())]
+    key = dedup_key(page(True).fingerprint, 1)
+    assert told == [("firing", key), ("resolved", key)]
+
+
+def test_one_transaction_a_failing_queue_leaves_nothing(app: App, start: int) -> None:
+    def broken(labels: Mapping[str, str]) -> list[str]:
+        raise RuntimeError("route table broken")
+
+    app.alerts.route = broken
+    with pytest.raises(RuntimeError):
+        app.alerts.observe(start, [page(True)])
+    assert app.store.list_alerts() == [] and app.store.alert_minute() is None
+    assert actions(app) == []  # the audit entry of the transition was rolled back too
+    app.alerts.route = receivers
+    app.alerts.observe(start, [page(True)])  # the minute was not consumed
+    assert len(app.store.list_notifications()) == 1
+
+
+def test_a_dashboard_link_needs_the_dashboards_address(budget_world) -> None:  # type: ignore[no-untyped-def]
+    with budget_world.open() as app:
+        service = AlertService(app.loaded, app.store, app.clock)
+        assert service.dashboard_link("answered") is None
