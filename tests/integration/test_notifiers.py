@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from fake_receiver import FakeReceiver
-from memory_outbox import MemoryOutbox
 
 from errorbudget.alert_records import NewNotification, Notification
 from errorbudget.errors import DeliveryError
@@ -23,6 +22,7 @@ from errorbudget.notification_settings import ReceiverTarget, RetrySettings
 from errorbudget.notify import build_notifiers
 from errorbudget.notify.webhook import verify_signature
 from errorbudget.services.deliveries import DeliveryWorker
+from memory_outbox import MemoryOutbox
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
