@@ -57,6 +57,7 @@ from errorbudget.engine.schedule import Eligibility, WeeklySchedule, compile_sch
 from errorbudget.errors import ConfigError, ConfigValidationError, NotFoundError, Problem
 from errorbudget.limits import time_problem
 from errorbudget.model import SLO, BurnCatalog, PolicyPreset
+from errorbudget.notification_settings import NotificationSettings
 from errorbudget.schedule_checks import schedule_problems
 from errorbudget.schedules import HolidayCalendar, MaintenanceWindow, NamedSchedule, Schedule
 from errorbudget.yamlsource import NodeIndex, compose_yaml, did_you_mean
@@ -212,6 +213,8 @@ class Config(_Settings):
     slos: list[SLO] = Field(default_factory=list)
     clock: ClockSettings | None = None
     """None: real time."""
+    notifications: NotificationSettings | None = None
+    """Receivers, routes and delivery retries (docs/alerting.md); None: nothing is sent."""
 
 
 # --- the loaded configuration ----------------------------------------------------------------

@@ -6,7 +6,7 @@ target (DESIGN.md, low contact-center targets)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -167,7 +167,29 @@ def semantic_problems(
                         key=True,
                     )
                     suppressed.add(("slos", i, "segments"))
+    _route_problems(raw, problem)
     return problems, suppressed
+
+
+def _route_problems(raw: Any, problem: Callable[[YamlPath, str], None]) -> None:
+    """A route naming a receiver that ``notifications.receivers`` does not declare."""
+    notifications = raw.get("notifications") if isinstance(raw, dict) else None
+    if not isinstance(notifications, dict):
+        return
+    declared = [
+        str(item["name"]) for _, item in _items(notifications, "receivers") if "name" in item
+    ]
+    for j, route in _items(notifications, "routes"):
+        names = route.get("receivers")
+        for k, name in enumerate(names if isinstance(names, list) else []):
+            if isinstance(name, str) and name not in declared:
+                hint = did_you_mean(name, declared) or (
+                    f" (declared: {', '.join(declared)})" if declared else " (none is declared)"
+                )
+                problem(
+                    ("notifications", "routes", j, "receivers", k),
+                    f"route {j + 1}: unknown receiver {name!r}{hint}",
+                )
 
 
 def _source_problem(source: str, configured: set[str]) -> str | None:

@@ -19,6 +19,7 @@ Hierarchy::
     ├── PermissionDeniedError        the actor may not do this (approving their own change, …)
     ├── SourceError                  a source (Genesys Cloud, …) cannot be reached or answers badly
     │   └── SourceDataError          it answered, but the answer cannot be used (malformed)
+    ├── DeliveryError                a notification was not delivered (retryable or not)
     └── ListenError                  the server cannot listen on its address (port in use, …)
 
 Third-party errors (sqlite3, yaml, pyarrow, pydantic) are mapped at the boundary with
@@ -139,6 +140,20 @@ class ConflictError(ErrorBudgetError):
 
 class PermissionDeniedError(ErrorBudgetError):
     """The acting identity may not do this, whatever its role (HTTP 403)."""
+
+
+class DeliveryError(ErrorBudgetError):
+    """A receiver did not take a notification (docs/alerting.md "Delivery").
+
+    The message is one line for the delivery log (never a secret or a URL with one);
+    ``retryable`` says whether a later attempt may succeed (a refused connection, a timeout,
+    408, 429, 5xx) or not (any other 4xx: the request itself is wrong, so it is given up).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = True) -> None:
+        self.status = status
+        self.retryable = retryable
+        super().__init__(message)
 
 
 class SourceError(ErrorBudgetError):
