@@ -273,7 +273,7 @@ Measured by `benchmarks/bench_alerts.py` (run by `benchmarks/run.py`) on
   notifications, where the single-window threshold alert sends
   {kernel["threshold_notifications"]:,}.
 - End to end: `replay.replay` (what `errorbudget alerts replay` runs) on a real SQLite
-  store of {whole['series']} series with 68 days of 1-minute counts; the per-1,000 figure
+  store of {whole["series"]} series with 68 days of 1-minute counts; the per-1,000 figure
   is that time scaled (the work is per chunk of series, memory bounded by the chunk).
 - Live: a real store of {step["series"]:,} series with 2 days of 1-minute counts; the
   evaluation is the one every status makes; the rules add what `alert_signals` costs.

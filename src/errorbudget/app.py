@@ -16,6 +16,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -29,7 +30,12 @@ from errorbudget.records import (
     LockWaiter,
     WriterInfo,
 )
-from errorbudget.services.alerts import AlertService, SignalSource, no_receivers, no_rules
+from errorbudget.services.alerts import (
+    AlertService,
+    SignalSource,
+    configured_route,
+    configured_rules,
+)
 from errorbudget.services.evaluations import (
     STALE_MINUTES,
     Evaluation,
@@ -40,7 +46,7 @@ from errorbudget.services.evaluations import (
 from errorbudget.store import Store, open_store
 
 if TYPE_CHECKING:
-    pass
+    from errorbudget.services.deliveries import DeliveryWorker
 
 __all__ = [
     "STALE_MINUTES",
@@ -71,16 +77,22 @@ class App:
         store: Store,
         clock: Clock = utc_now,
         *,
-        alert_rules: SignalSource = no_rules,
+        alert_rules: SignalSource | None = None,
     ) -> None:
         self.loaded = loaded
         self.store = store
         self.clock = clock
         self.evaluations = EvaluationService(loaded, store, clock)
-        # Receivers come with the notifications config (issue #10's notifiers); until
-        # then no notification is queued, and alerts are kept, shown and audited.
-        self.alerts = AlertService(loaded, store, clock, signals=alert_rules, route=no_receivers)
-        self.evaluations.subscribe(self.alerts.on_evaluation)
+        self._closing: list[Callable[[], None]] = []
+        notifications = loaded.config.notifications
+        self.alerts = AlertService(
+            loaded,
+            store,
+            clock,
+            signals=alert_rules if alert_rules is not None else configured_rules(loaded),
+            route=configured_route(loaded),
+            dashboard_url=notifications.dashboard_url if notifications is not None else None,
+        )
         self.gate = GateService(loaded, store, self.evaluations)
         self.changes = ChangeService(loaded, store, clock, self.evaluations, self.gate)
         self.records = RecordsService(loaded, store, clock, self.evaluations)
@@ -114,6 +126,38 @@ class App:
             raise
         return app
 
+    def start_alerting(self) -> Callable[[], None]:
+        """Step the alerts at every new evaluation of "now" (``errorbudget serve`` does;
+        a CLI command that reads a status does not: it neither moves an alert nor queues a
+        notification). An evaluation published before is stepped now. Returns the call
+        that stops it."""
+        stop = self.evaluations.subscribe(self.alerts.on_evaluation)
+        latest = self.evaluations.latest
+        if latest is not None:
+            self.alerts.on_evaluation(latest)
+        return stop
+
+    def delivery_worker(self, environ: Mapping[str, str]) -> DeliveryWorker | None:
+        """The worker that sends queued notifications to the configured receivers (None
+        without ``notifications:``), their secrets read from ``environ`` now (ConfigError
+        naming a missing variable). Its HTTP client is closed with the App."""
+        settings = self.loaded.config.notifications
+        if settings is None or not settings.receivers:
+            return None
+        import httpx
+
+        from errorbudget.notify import notifiers_from_settings
+        from errorbudget.services.deliveries import DeliveryWorker
+
+        client = httpx.Client(follow_redirects=False)
+        try:
+            notifiers = notifiers_from_settings(settings, environ, client)
+        except BaseException:
+            client.close()
+            raise
+        self._closing.append(client.close)
+        return DeliveryWorker(self.store, notifiers, self.clock, settings.retry)
+
     def record_config(self, actor: str | None = None) -> int | None:
         """Append a ``config.apply`` audit entry when the config differs from the last one
         applied to this store (by content, not layout); return its id, or None."""
@@ -140,6 +184,8 @@ class App:
         )
 
     def close(self) -> None:
+        while self._closing:
+            self._closing.pop()()
         self.store.close()
 
     def __enter__(self) -> App:

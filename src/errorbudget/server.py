@@ -20,6 +20,7 @@ import contextlib
 import errno
 import gc
 import logging
+import os
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
@@ -159,6 +160,11 @@ async def serve(
     web.state.sources = sources  # their run health: /readyz and /metrics
     scheduler.add("store-checkpoint", lambda stop: checkpoint_loop(app, stop))
     scheduler.add("status-warmer", lambda stop: status_warmer(app, stop))
+    # Alerts step at each new evaluation of "now"; the worker sends what they queue.
+    worker = app.delivery_worker(os.environ)
+    if worker is not None:
+        scheduler.add("notifications", worker.run)
+    stop_alerting = app.start_alerting()
     for name, job in jobs:
         scheduler.add(name, job)
     config = uvicorn.Config(
@@ -188,6 +194,7 @@ async def serve(
         if watcher is not None:
             watcher.cancel()
         log.info("stopping scheduled jobs")
+        stop_alerting()
         await scheduler.stop()
         for source in sources:
             await source.aclose()

@@ -211,7 +211,9 @@ def test_the_app_steps_once_per_new_evaluation_minute(budget_world) -> None:  # 
     with budget_world.open() as app:
         app.alerts.signals = rules
         app.alerts.route = receivers
-        app.evaluations.evaluation()
+        app.evaluations.evaluation()  # not alerting (a CLI status): nothing is stepped
+        assert seen == [] and app.store.alert_minute() is None
+        app.start_alerting()  # as `errorbudget serve` does: steps the evaluation published
         app.evaluations.evaluation()  # the same minute: not stepped again
         app.store.write_counts(*[[x] for x in (1, to_minute(budget_world.at) - 1, 1, 1)])
         app.evaluations.evaluation()  # a new revision, the same minute: not stepped again

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from errorbudget.app import App
+from errorbudget.cli import alerts_test
 from errorbudget.cli.common import config_option, echo_json, format_option, time_option
 from errorbudget.durations import format_duration, parse_duration
 from errorbudget.model import from_minute, segment_label, to_minute
@@ -23,7 +24,12 @@ PROGRESS_FROM_SERIES = 20
 
 @click.group()
 def alerts() -> None:
-    """Alert rules: replay them over stored history."""
+    """Alert rules and receivers: replay the rules over stored history, send a test
+    notification."""
+
+
+# ``alerts test``: its own module (it sends through the notifiers, not the rules)
+alerts.add_command(alerts_test.test)
 
 
 def _when(minute: int | None) -> str:

@@ -27,7 +27,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 COMMANDS: dict[str, tuple[str, str]] = {
     "alerts": (
         "errorbudget.cli.alerts",
-        "Alert rules: replay them over stored history.",
+        "Alert rules and receivers: replay the rules over stored history, send a test\n"
+        "notification.",
     ),
     "audit": (
         "errorbudget.cli.audit_command",

@@ -37,6 +37,7 @@ from errorbudget.alert_records import (
 )
 from errorbudget.clock import Clock
 from errorbudget.config import LoadedConfig
+from errorbudget.engine.alert_rules import alert_signals
 from errorbudget.engine.lifecycle import step
 from errorbudget.errors import InvalidRequestError, NotFoundError
 from errorbudget.model import Minute, from_minute
@@ -58,7 +59,8 @@ ACTIVE_PHASES: tuple[Phase, ...] = ("pending", "firing")
 
 
 def no_rules(evaluation: Evaluation) -> list[AlertSignal]:
-    """No rule is configured in this build: nothing is alerted on."""
+    """Alerting off (``alerting.enabled: false`` on every SLO, or a test that feeds signals
+    itself): nothing is alerted on."""
     return []
 
 
@@ -66,6 +68,25 @@ def no_receivers(labels: Mapping[str, str]) -> list[str]:
     """No ``notifications:`` receivers are configured: alerts are kept, shown and audited,
     but no notification is queued."""
     return []
+
+
+def configured_rules(loaded: LoadedConfig) -> SignalSource:
+    """The rules of ``loaded`` (``engine.alert_rules``, each SLO's ``alerting:`` settings
+    and schedule) over an evaluation's statuses: the same decisions ``alerts replay``
+    makes over stored history."""
+    slos = {slo.id: slo for slo in loaded.config.slos if slo.alerting.enabled}
+    schedules = {slo_id: loaded.eligibility(slo).schedule for slo_id, slo in slos.items()}
+
+    def signals(evaluation: Evaluation) -> list[AlertSignal]:
+        return alert_signals(evaluation.statuses, slos, schedules)
+
+    return signals
+
+
+def configured_route(loaded: LoadedConfig) -> Route:
+    """The ``notifications:`` routes of ``loaded``, or :func:`no_receivers` without them."""
+    settings = loaded.config.notifications
+    return settings.route if settings is not None else no_receivers
 
 
 @dataclass(frozen=True, slots=True)
