@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fake_receiver import FakeReceiver
 
 from errorbudget.app import App
 from errorbudget.model import from_minute, to_minute
-from fake_receiver import FakeReceiver
 
 SECRET = "hook-secret-for-tests"
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
