@@ -59,6 +59,7 @@ from errorbudget.limits import time_problem
 from errorbudget.model import SLO, BurnCatalog, PolicyPreset
 from errorbudget.schedule_checks import schedule_problems
 from errorbudget.schedules import HolidayCalendar, MaintenanceWindow, NamedSchedule, Schedule
+from errorbudget.source_catalog import BUILTIN_SOURCES
 from errorbudget.yamlsource import NodeIndex, compose_yaml, did_you_mean
 
 CONFIG_ENV = "ERRORBUDGET_CONFIG"
@@ -246,6 +247,14 @@ class LoadedConfig:
     def source_settings(self, name: str) -> BaseModel | None:
         """``sources.<name>`` as its plugin validated it (None: not configured)."""
         return self.config.sources.get(name)
+
+    def sources_used(self) -> list[str]:
+        """The sources this config uses: configured under ``sources:`` or named by an SLO's
+        indicator; built-in ones first in their order, then the others alphabetically (the
+        catalog's order, without importing a plugin or reading entry points)."""
+        used = set(self.config.sources) | {s.indicator.source for s in self.config.slos}
+        builtin = [name for name in BUILTIN_SOURCES if name in used]
+        return builtin + sorted(used.difference(BUILTIN_SOURCES))
 
     def slos_of(self, source: str) -> list[SLO]:
         """The SLOs whose indicator names ``source``."""

@@ -15,7 +15,6 @@ from rich.table import Table
 from errorbudget.app import App
 from errorbudget.cli.common import config_option, echo_json, format_option, time_option
 from errorbudget.model import BudgetStatus, from_minute, segment_label
-from errorbudget.schema.status import STATUS_CSV_COLUMNS, StatusOut
 from errorbudget.sources import stored_warnings
 from errorbudget.wording import burn, exhaustion, percent
 
@@ -83,6 +82,9 @@ def status_table(statuses: Sequence[BudgetStatus], title: str) -> Table:
 
 
 def render_statuses(statuses: Sequence[BudgetStatus], output_format: str) -> None:
+    if output_format in ("json", "csv"):
+        # the outward schema's pydantic models cost ~15 ms to build: only these formats need them
+        from errorbudget.schema.status import STATUS_CSV_COLUMNS, StatusOut
     if output_format == "json":
         echo_json([StatusOut.of(s).model_dump(mode="json") for s in statuses])
     elif output_format == "csv":
@@ -123,7 +125,7 @@ def status(
     """
     with App.open(config_path) as app:
         statuses = app.evaluations.status(at=at, slo_ids=list(slo_ids) or None, service=service)
-        warnings = stored_warnings(app.store)
+        warnings = stored_warnings(app.store, app.loaded.sources_used())
     render_statuses(statuses, output_format)
     for warning in warnings:  # on stderr: JSON and CSV on stdout stay clean
         click.echo(f"warning: {warning}", err=True)
