@@ -24,10 +24,7 @@ WARNING = (
     "oServiceLevel in 2 intervals (2026-11-20 10:00 – 2026-11-20 10:15 UTC), Genesys 8/10, "
     "errorbudget 9/10"
 )
-GENESYS = (
-    "sources:\n"
-    "  genesys: {base_url: 'http://127.0.0.1:9', client_id: a, client_secret: b}\n"
-)
+GENESYS = "sources:\n  genesys: {base_url: 'http://127.0.0.1:9', client_id: a, client_secret: b}\n"
 VOICE_SLO = (
     "  - {id: voice, service: cc, target: 0.8, window: {type: rolling, length: 1d},\n"
     "     indicator: {source: genesys, metric: voice_sla}}\n"
