@@ -50,7 +50,6 @@ from pydantic import (
 from errorbudget.catalogs import builtin_burn_catalogs, builtin_policies
 from errorbudget.clock import ScaledClock
 from errorbudget.config_checks import semantic_problems, unreachable_warnings, window_problems
-from errorbudget.config_errors import error_problem
 from errorbudget.config_sources import SourcesSettings
 from errorbudget.durations import Duration
 from errorbudget.engine.schedule import Eligibility, WeeklySchedule, compile_schedule
@@ -381,6 +380,9 @@ def _validate(raw: Any, index: NodeIndex, source: str) -> tuple[Config | None, l
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
+        # mapping errors back to file:line:col is needed only now (not for a valid config)
+        from errorbudget.config_errors import error_problem
+
         for error in exc.errors(include_url=False):
             if error["type"] == "value_error" and tuple(error["loc"]) in suppressed:
                 continue  # reported more precisely by the semantic checks

@@ -7,16 +7,18 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from errorbudget.app import App
 from errorbudget.cli.common import config_option, echo_json, format_option, time_option
 from errorbudget.model import BudgetStatus, from_minute, segment_label
 from errorbudget.sources import stored_warnings
 from errorbudget.wording import burn, exhaustion, percent
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 WIDE = 200
 """Tables are printed at least this wide: a status row is long, and wrapping it helps nobody."""
@@ -35,6 +37,8 @@ BAND_STYLE = {"green": "green", "amber": "yellow", "red": "red", "none": "dim"}
 
 
 def status_table(statuses: Sequence[BudgetStatus], title: str) -> Table:
+    from rich.table import Table  # rich only for a table: JSON and CSV do without it
+
     table = Table(title=title, title_justify="left", header_style="bold")
     for name, justify in [
         ("SLO", "left"), ("segment", "left"), ("target", "right"), ("SLI", "right"),
@@ -93,6 +97,8 @@ def render_statuses(statuses: Sequence[BudgetStatus], output_format: str) -> Non
         for status in statuses:
             writer.writerow(StatusOut.of(status).csv_row())
     else:
+        from rich.console import Console
+
         at = from_minute(statuses[0].at).strftime("%Y-%m-%d %H:%M UTC") if statuses else ""
         Console(soft_wrap=False, width=max(Console().width, WIDE)).print(
             status_table(statuses, f"Error budgets at {at}")
