@@ -185,6 +185,13 @@ def section(
         )
     )
     whole = sum(breakdown.values())
+    status_ms = statistics.median(times[STATUS]["new"]) * 1000
+    verdict = (
+        f"- `status` meets its target in this run ({status_ms:,.0f} ms < 400 ms)."
+        if status_ms < 400
+        else f"- `status` misses its target in this run ({status_ms:,.0f} ms ≥ 400 ms, at"
+        f" load {os.getloadavg()[0]:.1f}): where the time goes is below."
+    )
     return f"""{HEADING}
 
 Measured by `benchmarks/cli_startup.py` on {datetime.now(tz=UTC):%Y-%m-%d}{compared}: whole
@@ -199,6 +206,7 @@ machine: compare the two columns, not runs).
 |---|---|---|---|---|
 {chr(10).join(rows)}
 
+{verdict}
 - The root command loads a subcommand's module only when that command runs (`COMMANDS` in
   `cli/main.py`): `--help` imports no command, and `status` imports neither the web server
   (FastAPI, uvicorn), the Genesys client (httpx) nor pyarrow; a test holds each of these.
