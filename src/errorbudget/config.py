@@ -50,7 +50,6 @@ from pydantic import (
 from errorbudget.catalogs import builtin_burn_catalogs, builtin_policies
 from errorbudget.clock import ScaledClock
 from errorbudget.config_checks import semantic_problems, unreachable_warnings, window_problems
-from errorbudget.config_errors import error_problem
 from errorbudget.config_sources import SourcesSettings
 from errorbudget.durations import Duration
 from errorbudget.engine.schedule import Eligibility, WeeklySchedule, compile_schedule
@@ -60,6 +59,7 @@ from errorbudget.model import SLO, BurnCatalog, PolicyPreset
 from errorbudget.notification_settings import NotificationSettings
 from errorbudget.schedule_checks import schedule_problems
 from errorbudget.schedules import HolidayCalendar, MaintenanceWindow, NamedSchedule, Schedule
+from errorbudget.source_catalog import BUILTIN_SOURCES
 from errorbudget.yamlsource import NodeIndex, compose_yaml, did_you_mean
 
 CONFIG_ENV = "ERRORBUDGET_CONFIG"
@@ -250,6 +250,14 @@ class LoadedConfig:
         """``sources.<name>`` as its plugin validated it (None: not configured)."""
         return self.config.sources.get(name)
 
+    def sources_used(self) -> list[str]:
+        """The sources this config uses: configured under ``sources:`` or named by an SLO's
+        indicator; built-in ones first in their order, then the others alphabetically (the
+        catalog's order, without importing a plugin or reading entry points)."""
+        used = set(self.config.sources) | {s.indicator.source for s in self.config.slos}
+        builtin = [name for name in BUILTIN_SOURCES if name in used]
+        return builtin + sorted(used.difference(BUILTIN_SOURCES))
+
     def slos_of(self, source: str) -> list[SLO]:
         """The SLOs whose indicator names ``source``."""
         return [s for s in self.config.slos if s.indicator.source == source]
@@ -375,6 +383,9 @@ def _validate(raw: Any, index: NodeIndex, source: str) -> tuple[Config | None, l
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
+        # mapping errors back to file:line:col is needed only now (not for a valid config)
+        from errorbudget.config_errors import error_problem
+
         for error in exc.errors(include_url=False):
             if error["type"] == "value_error" and tuple(error["loc"]) in suppressed:
                 continue  # reported more precisely by the semantic checks

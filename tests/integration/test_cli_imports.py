@@ -1,6 +1,8 @@
 """The root command loads a subcommand's module only when that command runs (issue #9): in a
 fresh interpreter, ``errorbudget --help`` imports no command module, and ``errorbudget
-status`` imports neither the web server, the Genesys client nor pyarrow."""
+status`` imports neither the web server, the Genesys client nor pyarrow — nor, for a config
+without Genesys, the Genesys plugin, nor for its table the outward schema's models (nor rich
+for JSON or CSV, nor the error mapping for a valid config)."""
 
 from __future__ import annotations
 
@@ -59,6 +61,15 @@ def test_status_imports_neither_the_server_nor_the_genesys_client_nor_pyarrow(
     assert "errorbudget.cli.status_command" in modules  # the command did run
     assert sorted(m for m in modules if m.split(".")[0] in HEAVY) == []
     assert "errorbudget.sources.genesys.client" not in modules
+    # the config names no Genesys source or indicator: nothing of the plugin is loaded
+    assert sorted(m for m in modules if m.startswith("errorbudget.sources.genesys")) == []
+    # a table needs no pydantic model of the outward schema (JSON and CSV do)
+    assert "errorbudget.schema.status" not in modules
+    # a valid config needs no mapping of pydantic errors to file:line:col
+    assert "errorbudget.config_errors" not in modules
+    code, modules = imported("status", "--at", "2026-11-20T12:00Z", "--format", "csv", cwd=tmp_path)
+    assert code == 0 and "errorbudget.schema.status" in modules
+    assert sorted(m for m in modules if m.split(".")[0] == "rich") == []  # no table, no rich
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

@@ -7,17 +7,18 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from errorbudget.app import App
 from errorbudget.cli.common import config_option, echo_json, format_option, time_option
 from errorbudget.model import BudgetStatus, from_minute, segment_label
-from errorbudget.schema.status import STATUS_CSV_COLUMNS, StatusOut
 from errorbudget.sources import stored_warnings
 from errorbudget.wording import burn, exhaustion, percent
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 WIDE = 200
 """Tables are printed at least this wide: a status row is long, and wrapping it helps nobody."""
@@ -36,6 +37,8 @@ BAND_STYLE = {"green": "green", "amber": "yellow", "red": "red", "none": "dim"}
 
 
 def status_table(statuses: Sequence[BudgetStatus], title: str) -> Table:
+    from rich.table import Table  # rich only for a table: JSON and CSV do without it
+
     table = Table(title=title, title_justify="left", header_style="bold")
     for name, justify in [
         ("SLO", "left"), ("segment", "left"), ("target", "right"), ("SLI", "right"),
@@ -83,6 +86,9 @@ def status_table(statuses: Sequence[BudgetStatus], title: str) -> Table:
 
 
 def render_statuses(statuses: Sequence[BudgetStatus], output_format: str) -> None:
+    if output_format in ("json", "csv"):
+        # the outward schema's pydantic models cost ~15 ms to build: only these formats need them
+        from errorbudget.schema.status import STATUS_CSV_COLUMNS, StatusOut
     if output_format == "json":
         echo_json([StatusOut.of(s).model_dump(mode="json") for s in statuses])
     elif output_format == "csv":
@@ -91,6 +97,8 @@ def render_statuses(statuses: Sequence[BudgetStatus], output_format: str) -> Non
         for status in statuses:
             writer.writerow(StatusOut.of(status).csv_row())
     else:
+        from rich.console import Console
+
         at = from_minute(statuses[0].at).strftime("%Y-%m-%d %H:%M UTC") if statuses else ""
         Console(soft_wrap=False, width=max(Console().width, WIDE)).print(
             status_table(statuses, f"Error budgets at {at}")
@@ -123,7 +131,7 @@ def status(
     """
     with App.open(config_path) as app:
         statuses = app.evaluations.status(at=at, slo_ids=list(slo_ids) or None, service=service)
-        warnings = stored_warnings(app.store)
+        warnings = stored_warnings(app.store, app.loaded.sources_used())
     render_statuses(statuses, output_format)
     for warning in warnings:  # on stderr: JSON and CSV on stdout stay clean
         click.echo(f"warning: {warning}", err=True)

@@ -6,6 +6,7 @@ catalog of source plugins is ``errorbudget.source_catalog``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from errorbudget.source_catalog import source_catalog
@@ -26,11 +27,13 @@ class StoredWarnings(Protocol):
     def stored_warnings(self, store: Store) -> list[str]: ...
 
 
-def stored_warnings(store: Store) -> list[str]:
-    """Every source's recorded warnings (sentences, without a prefix)."""
+def stored_warnings(store: Store, names: Iterable[str] | None = None) -> list[str]:
+    """The recorded warnings (sentences, without a prefix) of the sources ``names`` (a
+    config's ``LoadedConfig.sources_used()``: no other plugin is imported), else of every
+    source in the catalog."""
     catalog = source_catalog()
     found: list[str] = []
-    for name in catalog.names():
+    for name in catalog.names() if names is None else names:
         kind = catalog.kind(name)
         if isinstance(kind, StoredWarnings):
             found += kind.stored_warnings(store)
