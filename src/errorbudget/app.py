@@ -17,6 +17,7 @@ import getpass
 import hashlib
 import os
 from collections.abc import Callable, Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -30,12 +31,6 @@ from errorbudget.records import (
     LockWaiter,
     WriterInfo,
 )
-from errorbudget.services.alerts import (
-    AlertService,
-    SignalSource,
-    configured_route,
-    configured_rules,
-)
 from errorbudget.services.evaluations import (
     STALE_MINUTES,
     Evaluation,
@@ -46,6 +41,7 @@ from errorbudget.services.evaluations import (
 from errorbudget.store import Store, open_store
 
 if TYPE_CHECKING:
+    from errorbudget.services.alerts import AlertService, SignalSource
     from errorbudget.services.deliveries import DeliveryWorker
 
 __all__ = [
@@ -84,15 +80,7 @@ class App:
         self.clock = clock
         self.evaluations = EvaluationService(loaded, store, clock)
         self._closing: list[Callable[[], None]] = []
-        notifications = loaded.config.notifications
-        self.alerts = AlertService(
-            loaded,
-            store,
-            clock,
-            signals=alert_rules if alert_rules is not None else configured_rules(loaded),
-            route=configured_route(loaded),
-            dashboard_url=notifications.dashboard_url if notifications is not None else None,
-        )
+        self._alert_rules = alert_rules
         self.gate = GateService(loaded, store, self.evaluations)
         self.changes = ChangeService(loaded, store, clock, self.evaluations, self.gate)
         self.records = RecordsService(loaded, store, clock, self.evaluations)
@@ -125,6 +113,23 @@ class App:
             app.close()
             raise
         return app
+
+    @cached_property
+    def alerts(self) -> AlertService:
+        """The alert service (built on first use: a command that never alerts does not
+        load the rules)."""
+        from errorbudget.services.alerts import AlertService, configured_route, configured_rules
+
+        notifications = self.loaded.config.notifications
+        rules = self._alert_rules
+        return AlertService(
+            self.loaded,
+            self.store,
+            self.clock,
+            signals=rules if rules is not None else configured_rules(self.loaded),
+            route=configured_route(self.loaded),
+            dashboard_url=notifications.dashboard_url if notifications is not None else None,
+        )
 
     def start_alerting(self) -> Callable[[], None]:
         """Step the alerts at every new evaluation of "now" (``errorbudget serve`` does;

@@ -8,14 +8,13 @@ registered with :meth:`EvaluationService.subscribe` hear of each new evaluation 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from errorbudget.clock import Clock
 from errorbudget.config import LoadedConfig
@@ -37,6 +36,9 @@ from errorbudget.model import (
     to_minute,
 )
 from errorbudget.store import SeriesInfo, Store
+
+if TYPE_CHECKING:
+    import asyncio
 
 T = TypeVar("T")
 
@@ -123,6 +125,8 @@ class EvaluationService:
         """The warmer: evaluate "now" in a worker thread as soon as the minute or the data
         moves (checked every ``every`` seconds, and woken by the first caller that notices),
         while callers are served the last evaluation; until ``stop`` is set."""
+        import asyncio  # only the warmer needs it: a CLI status does not load it
+
         loop = asyncio.get_running_loop()
         wake = asyncio.Event()
 
