@@ -31,7 +31,6 @@ from errorbudget.store.sqlite.counts import int_array, rows_array
 Float64Array = npt.NDArray[np.float64]
 
 _JSON_IDS = "SELECT value FROM json_each(?)"
-_ALL_IDS = "SELECT id AS value FROM series"
 
 _SUM_DAYS = f"""
 SELECT series_id, sum(good), sum(total) FROM day_counts
@@ -59,26 +58,16 @@ SELECT series_id, hour, counts FROM minute_blocks
 WHERE series_id IN ({_JSON_IDS}) AND hour >= ? AND hour < ?
 """
 
-# CROSS JOIN fixes the loop order: per series, seek its edge hour (never scan all blocks).
-_EDGE_BLOCKS = """
-WITH e AS MATERIALIZED (
-    SELECT s.value AS series_id,
-           (SELECT {edge}(m.hour) FROM minute_blocks AS m WHERE m.series_id = s.value) AS hour
-    FROM ({ids}) AS s
-)
-SELECT b.hour, b.minutes_mask
-FROM e CROSS JOIN minute_blocks AS b ON b.series_id = e.series_id AND b.hour = e.hour
+# Each series' data bounds are kept by the writer (``rollups.py``): one row per series.
+_SERIES_BOUNDS = f"""
+SELECT id, first_minute, end_minute FROM series
+WHERE id IN ({_JSON_IDS}) AND first_minute IS NOT NULL
 """
 
+_ALL_BOUNDS = "SELECT min(first_minute), max(end_minute) FROM series"
 
-_SERIES_EDGE_BLOCKS = f"""
-WITH e AS MATERIALIZED (
-    SELECT s.value AS series_id,
-           (SELECT {{edge}}(m.hour) FROM minute_blocks AS m WHERE m.series_id = s.value) AS hour
-    FROM ({_JSON_IDS}) AS s
-)
-SELECT e.series_id, b.hour, b.minutes_mask
-FROM e CROSS JOIN minute_blocks AS b ON b.series_id = e.series_id AND b.hour = e.hour
+_SELECTED_BOUNDS = f"""
+SELECT min(first_minute), max(end_minute) FROM series WHERE id IN ({_JSON_IDS})
 """
 
 
@@ -255,57 +244,26 @@ def data_bounds(
     connection: sqlite3.Connection, series: Sequence[int] | None
 ) -> tuple[int, int] | None:
     """(first minute with data, last minute with data + 1) over ``series`` (None = all)."""
-    parameters: tuple[str, ...] = ()
     if series is None:
-        ids = _ALL_IDS
+        row = connection.execute(_ALL_BOUNDS).fetchone()
     else:
         requested = np.unique(int_array("series", list(series)))
         if not requested.size:
             return None
-        ids, parameters = _JSON_IDS, (json.dumps(requested.tolist()),)
-    bounds: list[int] = []
-    for edge in ("min", "max"):
-        sql = _EDGE_BLOCKS.format(edge=edge, ids=ids)
-        rows = connection.execute(sql, parameters).fetchall()
-        if not rows:
-            return None
-        hours = [int(hour) for hour, _ in rows]
-        hour = min(hours) if edge == "min" else max(hours)
-        mask = 0
-        for row_hour, row_mask in rows:
-            if row_hour == hour:
-                mask |= int(row_mask)
-        if edge == "min":
-            bounds.append(hour * MINUTES_PER_HOUR + (mask & -mask).bit_length() - 1)
-        else:
-            bounds.append(hour * MINUTES_PER_HOUR + mask.bit_length())
-    return bounds[0], bounds[1]
+        row = connection.execute(_SELECTED_BOUNDS, (json.dumps(requested.tolist()),)).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return int(row[0]), int(row[1])
 
 
 def series_bounds(
     connection: sqlite3.Connection, series: Sequence[int]
 ) -> list[tuple[int, int] | None]:
     """Per series of ``series`` (in order): (first minute with data, last minute with data
-    + 1), or None when it has none. Two statements for any number of series."""
+    + 1), or None when it has none. One statement for any number of series."""
     requested = int_array("series", list(series))
     if not requested.size:
         return []
-    parameters = (json.dumps(np.unique(requested).tolist()),)
-    edges: list[dict[int, int]] = []
-    for edge in ("min", "max"):
-        masks: dict[int, tuple[int, int]] = {}
-        for series_id, hour, mask in connection.execute(
-            _SERIES_EDGE_BLOCKS.format(edge=edge), parameters
-        ):
-            previous = masks.get(int(series_id))
-            combined = int(mask) | (previous[1] if previous else 0)
-            masks[int(series_id)] = (int(hour), combined)
-        found: dict[int, int] = {}
-        for series_id, (hour, mask) in masks.items():
-            if edge == "min":
-                found[series_id] = hour * MINUTES_PER_HOUR + (mask & -mask).bit_length() - 1
-            else:
-                found[series_id] = hour * MINUTES_PER_HOUR + mask.bit_length()
-        edges.append(found)
-    first, end = edges
-    return [(first[i], end[i]) if i in first and i in end else None for i in requested.tolist()]
+    rows = connection.execute(_SERIES_BOUNDS, (json.dumps(np.unique(requested).tolist()),))
+    found = {int(i): (int(first), int(end)) for i, first, end in rows}
+    return [found.get(i) for i in requested.tolist()]

@@ -381,6 +381,15 @@ BEGIN
 END;
 """
 
+_V7_SCRIPT = """
+-- Each series' data bounds, kept by the counts writer in the transaction that writes its
+-- minute blocks (pending.write_blocks): the first minute with data and the last one + 1,
+-- NULL while it has none. A source only ever adds minutes to a block (a re-send replaces
+-- counts, never unsends a minute), so the bounds only widen.
+ALTER TABLE series ADD COLUMN first_minute INTEGER;
+ALTER TABLE series ADD COLUMN end_minute INTEGER;
+"""
+
 AUDIT_LOG_NO_UPDATE = """
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN
@@ -393,6 +402,13 @@ def _chain_existing_rows(connection: sqlite3.Connection) -> None:
     """v5's Python step: chain the entries and records written before it (chain.start)."""
     chain_existing_rows(connection)
     connection.execute(AUDIT_LOG_NO_UPDATE.strip())
+
+
+def _backfill_series_bounds(connection: sqlite3.Connection) -> None:
+    """v7's Python step: each series' bounds from the minute blocks stored before it."""
+    from errorbudget.store.sqlite.rollups import backfill_series_bounds
+
+    backfill_series_bounds(connection)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -408,6 +424,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         _chain_existing_rows,
     ),
     Migration(6, "the store revision, the cache key of evaluations", _V6_SCRIPT),
+    Migration(
+        7,
+        "each series' data bounds, kept by the counts writer",
+        _V7_SCRIPT,
+        _backfill_series_bounds,
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 REVISION_SCHEMA = 6
