@@ -16,7 +16,8 @@ from errorbudget.store import Store, open_store
 from errorbudget.store.sqlite import blocks, pending, schema
 
 DAY = 1440
-BASE = 20_000 * DAY - 90  # 90 minutes before a UTC midnight: windows cross hours and days
+BASE = 19_999 * DAY - 90  # 90 minutes before a UTC midnight: windows cross hours and days,
+# and whole days 19,999 | 20,000 cross a day-chunk boundary (32-day chunks: rollups.py)
 SPAN = 3 * DAY
 
 
@@ -47,6 +48,16 @@ def _day_rollups_match_blocks(store: Store) -> None:
         "GROUP BY series_id, hour / 24"
     ).fetchall()
     assert sorted(stored) == sorted(expected)
+    chunked = set()  # the writer's day chunks (rollups.py) hold every day row's totals
+    for series_id, chunk, blob in connection.execute(
+        "SELECT series_id, chunk, totals FROM day_chunks"
+    ):
+        totals = blocks.decode_blocks([blob], 32)[0]
+        for slot in range(32):
+            if totals[1, slot] or totals[0, slot]:
+                chunked.add((series_id, chunk * 32 + slot, int(totals[0, slot]),
+                             int(totals[1, slot])))  # fmt: skip
+    assert chunked == {row for row in stored if row[2] or row[3]}
     for series_id, day, _, _ in stored:
         start = day * DAY
         good, total = store.minute_arrays([series_id], start, start + DAY)
@@ -484,10 +495,12 @@ def test_a_version_6_store_gets_every_series_bounds_backfilled_by_the_migration(
     path = tmp_path / "v6.db"
     rng = np.random.default_rng(seed)
     sent = np.zeros((5, SPAN), dtype=bool)
+    reference = Reference(5, 2)
     with monkeypatch.context() as v6_code:  # errorbudget as it was at schema v6: no bounds
         v6_code.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:6])
         v6_code.setattr(schema, "LATEST_VERSION", 6)
         v6_code.setattr(pending, "widen_series_bounds", lambda *_: None)
+        v6_code.setattr(pending, "write_day_totals", lambda *_: None)
         with open_store(path) as v6:
             series = np.asarray(_ids(v6, 5))
             for source in ("a", "b", "a"):
@@ -498,7 +511,9 @@ def test_a_version_6_store_gets_every_series_bounds_backfilled_by_the_migration(
                 total = rng.integers(0, 50, rows.size)
                 v6.write_counts(series[rows], BASE + cols, total // 2, total, source)
                 sent[rows, cols] = True
+                reference.write(("a", "b").index(source), rows, cols, total // 2, total)
             assert v6.schema_version == 6
+
     with open_store(path) as migrated:
         assert migrated.schema_version == schema.LATEST_VERSION
         expected = [
@@ -507,3 +522,7 @@ def test_a_version_6_store_gets_every_series_bounds_backfilled_by_the_migration(
         ]
         assert migrated.series_bounds(series.tolist()) == expected
         _series_bounds_match_blocks(migrated)
+        _day_rollups_match_blocks(migrated)
+        whole = [(BASE, BASE + SPAN), (BASE + 90, BASE + 90 + 2 * DAY), (BASE + 7, BASE + 3000)]
+        expected_sums = np.stack([reference.sums(s, e) for s, e in whole], axis=1)
+        assert migrated.sums(series.tolist(), whole).tolist() == expected_sums.tolist()

@@ -32,7 +32,7 @@ import numpy as np
 
 from errorbudget.store.sqlite import blocks
 from errorbudget.store.sqlite.blocks import Int64Array
-from errorbudget.store.sqlite.rollups import widen_series_bounds
+from errorbudget.store.sqlite.rollups import widen_series_bounds, write_day_totals
 
 MAX_KEPT = 200_000
 """Entries (blocks plus day rows) kept before they are written: ~100 MB at most."""
@@ -118,8 +118,10 @@ def write_blocks(
 
 
 def write_days(connection: sqlite3.Connection, keys: Int64Array, hourly: Int64Array) -> None:
-    """Upsert day rows (``series << 32 | day`` keys, hourly sums (n, 2, 24))."""
+    """Upsert day rows (``series << 32 | day`` keys, hourly sums (n, 2, 24)), and their
+    totals in the series' day chunks (``rollups.py``) in the same transaction."""
     totals = hourly.sum(axis=2)
+    write_day_totals(connection, keys, totals)
     connection.executemany(
         UPSERT_DAY,
         zip(

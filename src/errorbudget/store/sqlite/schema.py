@@ -388,6 +388,16 @@ _V7_SCRIPT = """
 -- counts, never unsends a minute), so the bounds only widen.
 ALTER TABLE series ADD COLUMN first_minute INTEGER;
 ALTER TABLE series ADD COLUMN end_minute INTEGER;
+
+-- Each series' UTC day totals (as in day_counts) in chunks of 32 days (chunk = day >> 5):
+-- good[32] then total[32] in the block format. Kept by the writer with the day rows, so a
+-- window of whole days is read as two or three rows per series, not one per day.
+CREATE TABLE day_chunks (
+    series_id INTEGER NOT NULL,
+    chunk     INTEGER NOT NULL,
+    totals    BLOB    NOT NULL,
+    PRIMARY KEY (series_id, chunk)
+) WITHOUT ROWID;
 """
 
 AUDIT_LOG_NO_UPDATE = """
@@ -404,11 +414,12 @@ def _chain_existing_rows(connection: sqlite3.Connection) -> None:
     connection.execute(AUDIT_LOG_NO_UPDATE.strip())
 
 
-def _backfill_series_bounds(connection: sqlite3.Connection) -> None:
-    """v7's Python step: each series' bounds from the minute blocks stored before it."""
-    from errorbudget.store.sqlite.rollups import backfill_series_bounds
+def _backfill_rollups(connection: sqlite3.Connection) -> None:
+    """v7's Python step: each series' bounds and day chunks from the rows stored before."""
+    # imported here: the rollups need numpy, which opening an up-to-date store does not
+    from errorbudget.store.sqlite import rollups
 
-    backfill_series_bounds(connection)
+    rollups.backfill(connection)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -426,9 +437,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "the store revision, the cache key of evaluations", _V6_SCRIPT),
     Migration(
         7,
-        "each series' data bounds, kept by the counts writer",
+        "each series' data bounds and day-total chunks, kept by the counts writer",
         _V7_SCRIPT,
-        _backfill_series_bounds,
+        _backfill_rollups,
     ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
