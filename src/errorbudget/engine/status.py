@@ -242,10 +242,18 @@ def evaluate_rows(
         else None
         for row, a, t in zip(rows, allowed_list, totals, strict=True)
     ]
-    row_conditions = [
-        conditions_for(row_slo, found if found is not None else decimal(row.target))
-        for row_slo, row, found in zip(per_row, rows, effective, strict=True)
-    ]
+    # rows of one SLO at its segments' own targets share their conditions: asked once
+    asked: dict[tuple[int, float], list[EffectiveCondition]] = {}
+    row_conditions = []
+    for row_slo, row, found in zip(per_row, rows, effective, strict=True):
+        if found is not None:
+            row_conditions.append(conditions_for(row_slo, found))
+            continue
+        key = (id(row_slo), row.target)
+        conditions = asked.get(key)
+        if conditions is None:
+            conditions = asked[key] = conditions_for(row_slo, decimal(row.target))
+        row_conditions.append(conditions)
     enabled = slo.alerting.enabled
     slice_minutes = (
         int(slo.timeslice.length.total_seconds() // 60) if slo.timeslice is not None else None
@@ -713,15 +721,15 @@ def aggregate_inputs(
     position = plan.names.index("period")
     # a member whose data is too little to judge is neither meeting nor missing its target
     min_coverage = slo.data.min_coverage
+    period_counted = counts.counted[chosen, position].tolist()
+    period_allowed = counts.allowed[chosen, position].tolist()
     within = [
-        Spend(
-            int(counts.counted[i, position, 1]) - int(counts.counted[i, position, 0]),
-            int(counts.allowed[i, position]),
-            counts.scale,
-        ).within
+        Spend(int(total) - int(good), int(member_allowed), counts.scale).within
         if coverage_sufficient(plan, counts.bounds[i], min_coverage)
         else None
-        for i in chosen
+        for i, (good, total), member_allowed in zip(
+            chosen, period_counted, period_allowed, strict=True
+        )
     ]
     bounds = merged_bounds([counts.bounds[i] for i in chosen])
     broken_minutes = [counts.broken_minutes[i] for i in chosen] if counts.broken_minutes else []
