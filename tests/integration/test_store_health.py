@@ -15,8 +15,7 @@ from errorbudget.model import DataIssue, from_minute, to_minute
 from errorbudget.records import FoundIssue
 from errorbudget.store import Store, open_store
 from errorbudget.store.sqlite import health as health_table
-from errorbudget.store.sqlite import pending
-from errorbudget.store.sqlite import schema
+from errorbudget.store.sqlite import pending, schema
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 M0 = to_minute(T0)

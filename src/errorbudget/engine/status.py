@@ -282,7 +282,7 @@ def evaluate_rows(
     leaving_bad = spends.bad[leaving_positions, :, 0].T.tolist()
     leaving_allowed = allowed[:, leaving_positions].tolist()
     # What is the same for every row of one SLO, or of one condition, worked out once.
-    described: dict[str, tuple[str, float | None]] = {}
+    described: dict[str, tuple[str, str]] = {}
     condition_parts: dict[int, list[_ConditionParts]] = {}
     statuses = []
     for index, row in enumerate(rows):
