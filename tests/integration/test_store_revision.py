@@ -12,7 +12,7 @@ import pytest
 
 from errorbudget.records import encode_snapshot
 from errorbudget.store import open_store
-from errorbudget.store.sqlite import SQLiteStore, schema
+from errorbudget.store.sqlite import SQLiteStore, pending, schema
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 M0 = int(T0.timestamp()) // 60
@@ -25,6 +25,8 @@ def test_a_version_5_store_migrates_to_v6_with_its_audit_chain_intact(
     with monkeypatch.context() as v5_code:  # errorbudget as it was at schema v5
         v5_code.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:5])
         v5_code.setattr(schema, "LATEST_VERSION", 5)
+        v5_code.setattr(pending, "widen_series_bounds", lambda *_: None)  # no rollups at v5
+        v5_code.setattr(pending, "write_day_totals", lambda *_: None)
         with open_store(path, clock=lambda: T0) as v5:
             [series] = v5.series_ids("calls", [(("queue", "q1"),)])
             v5.write_counts([series], [M0], [8], [10])
@@ -47,7 +49,7 @@ def test_a_version_5_store_migrates_to_v6_with_its_audit_chain_intact(
             entries = len(v5.audit_log(limit=1000))
         assert before.ok, before.problems
     with open_store(path) as migrated:
-        assert migrated.schema_version == schema.LATEST_VERSION == 6
+        assert migrated.schema_version == schema.LATEST_VERSION == 7
         after = migrated.verify_chain()
         assert after.ok, after.problems
         assert (after.head_id, after.head_hash) == (before.head_id, before.head_hash)
@@ -55,13 +57,14 @@ def test_a_version_5_store_migrates_to_v6_with_its_audit_chain_intact(
         assert migrated.change_problems(change.id) == []
         assert [e.counted for e in migrated.list_exclusions()] == [True]
         assert migrated.sums([series], [(M0, M0 + 1)]).tolist() == [[[8.0, 10.0]]]
+        assert migrated.series_bounds([series]) == [(M0, M0 + 1)]  # v7's backfill
         assert migrated.revision() == 0
         migrated.write_counts([series], [M0 + 1], [9], [10])
         assert migrated.revision() == 1
         assert migrated.verify_chain().ok
     connection = sqlite3.connect(path)
     versions = [v for (v,) in connection.execute("SELECT version FROM schema_migrations")]
-    assert versions == [1, 2, 3, 4, 5, 6]
+    assert versions == [1, 2, 3, 4, 5, 6, 7]
     with pytest.raises(sqlite3.IntegrityError, match="only moves forward"):
         connection.execute("UPDATE store_revision SET revision = 0")
     with pytest.raises(sqlite3.IntegrityError, match="it only moves forward"):
