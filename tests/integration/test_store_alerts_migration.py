@@ -1,4 +1,4 @@
-"""The alert tables' migration (schema v7): a store written before alerts existed gains
+"""The alert tables' migration (schema v8): a store written before alerts existed gains
 them empty, keeps its data and its audit chain."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from errorbudget.store.sqlite import schema
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 M0 = int(T0.timestamp()) // 60
-ALERTS = 7
+ALERTS = 8
 
 
 def test_a_store_from_before_alerts_migrates_with_empty_alert_tables(

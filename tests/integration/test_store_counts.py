@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,10 +13,11 @@ from hypothesis import strategies as st
 from errorbudget.errors import NotFoundError, StoreError
 from errorbudget.limits import MAX_COUNT
 from errorbudget.store import Store, open_store
-from errorbudget.store.sqlite import blocks
+from errorbudget.store.sqlite import blocks, pending, schema
 
 DAY = 1440
-BASE = 20_000 * DAY - 90  # 90 minutes before a UTC midnight: windows cross hours and days
+BASE = 19_999 * DAY - 90  # 90 minutes before a UTC midnight: windows cross hours and days,
+# and whole days 19,999 | 20,000 cross a day-chunk boundary (32-day chunks: rollups.py)
 SPAN = 3 * DAY
 
 
@@ -46,6 +48,16 @@ def _day_rollups_match_blocks(store: Store) -> None:
         "GROUP BY series_id, hour / 24"
     ).fetchall()
     assert sorted(stored) == sorted(expected)
+    chunked = set()  # the writer's day chunks (rollups.py) hold every day row's totals
+    for series_id, chunk, blob in connection.execute(
+        "SELECT series_id, chunk, totals FROM day_chunks"
+    ):
+        totals = blocks.decode_blocks([blob], 32)[0]
+        for slot in range(32):
+            if totals[1, slot] or totals[0, slot]:
+                chunked.add((series_id, chunk * 32 + slot, int(totals[0, slot]),
+                             int(totals[1, slot])))  # fmt: skip
+    assert chunked == {row for row in stored if row[2] or row[3]}
     for series_id, day, _, _ in stored:
         start = day * DAY
         good, total = store.minute_arrays([series_id], start, start + DAY)
@@ -62,6 +74,29 @@ def _day_rollups_match_blocks(store: Store) -> None:
         )
         assert hourly[0].tolist() == good[0].reshape(24, 60).sum(axis=1).astype(int).tolist()
         assert hourly[1].tolist() == total[0].reshape(24, 60).sum(axis=1).astype(int).tolist()
+
+
+def _series_bounds_match_blocks(store: Store) -> None:
+    """The series bounds the writer keeps equal the minute blocks' masks, read one by one."""
+    connection = store._connection
+    assert connection is not None
+    minutes: dict[int, list[int]] = {}
+    for series_id, hour, mask in connection.execute(
+        "SELECT series_id, hour, minutes_mask FROM minute_blocks"
+    ):
+        sent = [hour * 60 + m for m in range(60) if mask >> m & 1]
+        minutes.setdefault(series_id, []).extend(sent)
+    expected = {
+        series_id: (min(found), max(found) + 1) if found else (None, None)
+        for series_id, found in minutes.items()
+    }
+    stored = {
+        series_id: (first, end)
+        for series_id, first, end in connection.execute(
+            "SELECT id, first_minute, end_minute FROM series"
+        )
+    }
+    assert stored == {series_id: expected.get(series_id, (None, None)) for series_id in stored}
 
 
 # --- idempotency -------------------------------------------------------------------------------
@@ -308,6 +343,7 @@ write_op = st.tuples(
     st.floats(0.05, 1.0),  # share of minutes sent
     st.integers(0, 2**32 - 1),  # seed
     st.sampled_from([3, 300, 70_000]),  # largest total
+    st.sampled_from(["write", "in_transaction", "add"]),  # how the counts are written
 )
 interval = st.tuples(st.integers(-100, SPAN + 100), st.integers(0, SPAN + 100)).map(
     lambda pair: (BASE + min(pair), BASE + max(pair))
@@ -317,12 +353,12 @@ interval = st.tuples(st.integers(-100, SPAN + 100), st.integers(0, SPAN + 100)).
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(write_op, min_size=1, max_size=8), intervals=st.lists(interval, max_size=12))
 def test_random_writes_read_back_like_brute_force(
-    ops: list[tuple[int, int, int, float, int, int]], intervals: list[tuple[int, int]]
+    ops: list[tuple[int, int, int, float, int, int, str]], intervals: list[tuple[int, int]]
 ) -> None:
     with open_store(":memory:") as store:
-        series = np.asarray(_ids(store, 3))
+        series = np.asarray(_ids(store, 4))[:3]  # the fourth never gets data
         reference = Reference(3, 2)
-        for source, first, length, share, seed, largest in ops:
+        for source, first, length, share, seed, largest, how in ops:
             rng = np.random.default_rng(seed)
             minutes = np.arange(first, min(first + length, SPAN))
             grid_rows, grid_cols = np.meshgrid(np.arange(3), minutes, indexing="ij")
@@ -333,7 +369,20 @@ def test_random_writes_read_back_like_brute_force(
                 rows, cols = rows[order], cols[order]
             total = rng.integers(0, largest + 1, rows.size)
             good = rng.integers(0, total + 1)
-            store.write_counts(series[rows], BASE + cols, good, total, ("a", "b")[source])
+            name = ("a", "b")[source]
+            if how == "add":  # late counts added to what the source stored
+                store.add_counts(series[rows], BASE + cols, good, total, name)
+                good = good + reference.good[source, rows, cols]
+                total = total + reference.total[source, rows, cols]
+            elif how == "in_transaction":  # partial hours kept back, then split in two writes
+                half = rows.size // 2
+                with store.transaction():
+                    store.write_counts(series[rows[:half]], BASE + cols[:half], good[:half],
+                                       total[:half], name)  # fmt: skip
+                    store.write_counts(series[rows[half:]], BASE + cols[half:], good[half:],
+                                       total[half:], name)  # fmt: skip
+            else:
+                store.write_counts(series[rows], BASE + cols, good, total, name)
             reference.write(source, rows, cols, good, total)
         intervals = [*intervals, (BASE, BASE + SPAN), (BASE + 17, BASE + 2 * DAY + 5)]
         got = store.sums(series.tolist(), intervals)
@@ -345,7 +394,14 @@ def test_random_writes_read_back_like_brute_force(
         sent = np.flatnonzero(reference.sent.any(axis=0))
         bounds = (BASE + int(sent[0]), BASE + int(sent[-1]) + 1) if sent.size else None
         assert store.data_bounds() == bounds
+        per_series = [
+            (BASE + int(found[0]), BASE + int(found[-1]) + 1) if found.size else None
+            for found in (np.flatnonzero(sent_row) for sent_row in reference.sent)
+        ]
+        assert store.series_bounds([*series.tolist(), series[0] + 3]) == [*per_series, None]
+        assert store.data_bounds(series[:1].tolist()) == per_series[0]
         _day_rollups_match_blocks(store)
+        _series_bounds_match_blocks(store)
 
 
 @pytest.fixture(scope="module")
@@ -430,3 +486,43 @@ def test_per_day_cuts_of_two_sources_and_reordered_series_match_brute_force(seed
             rows = [series.index(s) for s in order]
             assert good_m.tolist() == good_ref[rows, 50 : end - BASE].tolist()
             assert total_m.tolist() == total_ref[rows, 50 : end - BASE].tolist()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_version_6_store_gets_every_series_bounds_backfilled_by_the_migration(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "v6.db"
+    rng = np.random.default_rng(seed)
+    sent = np.zeros((5, SPAN), dtype=bool)
+    reference = Reference(5, 2)
+    with monkeypatch.context() as v6_code:  # errorbudget as it was at schema v6: no bounds
+        v6_code.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:6])
+        v6_code.setattr(schema, "LATEST_VERSION", 6)
+        v6_code.setattr(pending, "widen_series_bounds", lambda *_: None)
+        v6_code.setattr(pending, "write_day_totals", lambda *_: None)
+        with open_store(path) as v6:
+            series = np.asarray(_ids(v6, 5))
+            for source in ("a", "b", "a"):
+                rows = rng.integers(0, 4, 200)  # the fifth series never gets data
+                cols = rng.integers(0, SPAN, 200)
+                keys = np.unique(rows * SPAN + cols)
+                rows, cols = keys // SPAN, keys % SPAN
+                total = rng.integers(0, 50, rows.size)
+                v6.write_counts(series[rows], BASE + cols, total // 2, total, source)
+                sent[rows, cols] = True
+                reference.write(("a", "b").index(source), rows, cols, total // 2, total)
+            assert v6.schema_version == 6
+
+    with open_store(path) as migrated:
+        assert migrated.schema_version == schema.LATEST_VERSION
+        expected = [
+            (BASE + int(found[0]), BASE + int(found[-1]) + 1) if found.size else None
+            for found in (np.flatnonzero(row) for row in sent)
+        ]
+        assert migrated.series_bounds(series.tolist()) == expected
+        _series_bounds_match_blocks(migrated)
+        _day_rollups_match_blocks(migrated)
+        whole = [(BASE, BASE + SPAN), (BASE + 90, BASE + 90 + 2 * DAY), (BASE + 7, BASE + 3000)]
+        expected_sums = np.stack([reference.sums(s, e) for s, e in whole], axis=1)
+        assert migrated.sums(series.tolist(), whole).tolist() == expected_sums.tolist()

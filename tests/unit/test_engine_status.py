@@ -22,6 +22,7 @@ from errorbudget.engine.exact import Spend
 from errorbudget.engine.policy import gate_rule, policy_state, worst
 from errorbudget.engine.status import (
     aggregate_inputs,
+    data_coverage,
     evaluate_aggregate,
     evaluate_batch,
     evaluate_series,
@@ -591,3 +592,42 @@ def test_rows_evaluated_in_one_batch_equal_rows_evaluated_alone(seed: int) -> No
         )
     ]  # fmt: skip
     assert items[2].scale == 20 and counts.scale == 1_000
+
+
+@pytest.mark.parametrize("max_age", [None, "2h"])
+@pytest.mark.parametrize("min_coverage", [0.0, 0.5, 0.9])
+def test_series_rows_coverage_is_data_coverage_of_each_series(
+    min_coverage: float, max_age: str | None
+) -> None:
+    """The per-series coverage built with the SLO's values worked out once equals
+    ``data_coverage`` of each series alone, across bounds inside, around and without data."""
+    data: dict[str, object] = {"min_coverage": min_coverage}
+    if max_age is not None:
+        data["max_age"] = max_age
+    slo = voice_slo(data=data)
+    at = minute(AT)
+    evaluation = plan(slo.window, at, slo.forecast.lookback)
+    start = evaluation.intervals["period"][0]
+    bounds = [
+        None,
+        (0, 10**9),
+        (start, at),
+        (start + 7, at - 300),
+        (at - 60, at - 59),
+        (start - 500, start - 10),
+        (at + 5, at + 50),
+    ]
+    names = len(evaluation.names)
+    shape = (len(bounds), names, 2)
+    counts = range_counts(
+        np.zeros(shape), np.zeros(shape), [slo.target] * len(bounds), bounds,
+        broken_minutes=list(range(len(bounds))),
+    )  # fmt: skip
+    segments = [(("tier", f"t{i}"),) for i in range(len(bounds))]
+    rows = series_inputs(slo, segments, evaluation, counts).rows
+    expected = [
+        data_coverage(evaluation, found, min_coverage, slo.max_data_age, index)
+        for index, found in enumerate(bounds)
+    ]
+    assert [row.coverage for row in rows] == expected
+    assert [row.segment for row in rows] == segments

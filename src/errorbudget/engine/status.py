@@ -242,10 +242,18 @@ def evaluate_rows(
         else None
         for row, a, t in zip(rows, allowed_list, totals, strict=True)
     ]
-    row_conditions = [
-        conditions_for(row_slo, found if found is not None else decimal(row.target))
-        for row_slo, row, found in zip(per_row, rows, effective, strict=True)
-    ]
+    # rows of one SLO at its segments' own targets share their conditions: asked once
+    asked: dict[tuple[int, float], list[EffectiveCondition]] = {}
+    row_conditions = []
+    for row_slo, row, found in zip(per_row, rows, effective, strict=True):
+        if found is not None:
+            row_conditions.append(conditions_for(row_slo, found))
+            continue
+        key = (id(row_slo), row.target)
+        conditions = asked.get(key)
+        if conditions is None:
+            conditions = asked[key] = conditions_for(row_slo, decimal(row.target))
+        row_conditions.append(conditions)
     enabled = slo.alerting.enabled
     slice_minutes = (
         int(slo.timeslice.length.total_seconds() // 60) if slo.timeslice is not None else None
@@ -273,6 +281,9 @@ def evaluate_rows(
     leaving_minutes = [minutes for _, minutes in plan.leaving_minutes]
     leaving_bad = spends.bad[leaving_positions, :, 0].T.tolist()
     leaving_allowed = allowed[:, leaving_positions].tolist()
+    # What is the same for every row of one SLO, or of one condition, worked out once.
+    described: dict[str, tuple[str, str]] = {}
+    condition_parts: dict[int, list[_ConditionParts]] = {}
     statuses = []
     for index, row in enumerate(rows):
         slo = per_row[index]
@@ -284,23 +295,35 @@ def evaluate_rows(
         broken_good, broken_total = row.broken
         results: tuple[ConditionResult, ...] = ()
         if enabled:
+            conditions = row_conditions[index]
+            parts = condition_parts.get(id(conditions))
+            if parts is None:
+                parts = condition_parts[id(conditions)] = [
+                    (c, burns[c.long_name], burns[c.short_name], column[at[c.long_name]])
+                    for c in conditions
+                ]
             results = tuple(
                 ConditionResult(
-                    severity=condition.severity,
-                    long_window=condition.long_name,
-                    short_window=condition.short_name,
-                    factor=condition.factor,
-                    long_factor=condition.long_factor if condition.split else None,
-                    name=condition.name,
-                    catalog_factor=condition.catalog_factor,
-                    adapted=condition.adapted,
-                    long_burn=burns[condition.long_name][index],
-                    short_burn=burns[condition.short_name][index],
-                    long_eligible=total[column[at[condition.long_name]]],
-                    firing=firing,
+                    condition.severity,
+                    condition.long_name,
+                    condition.short_name,
+                    condition.factor,
+                    condition.catalog_factor,
+                    condition.adapted,
+                    long_burns[index],
+                    short_burns[index],
+                    total[long_at],
+                    firing,
+                    condition.long_factor if condition.split else None,
+                    condition.name,
                 )
-                for condition, firing in zip(row_conditions[index], holding[index], strict=True)
+                for (condition, long_burns, short_burns, long_at), firing in zip(
+                    parts, holding[index], strict=True
+                )
             )
+        shown = described.get(slo.id)
+        if shown is None:
+            shown = described[slo.id] = (slo.window.describe(), _duration(slo.forecast.lookback))
         state = states[index]
         coverage = row.coverage
         if row.members_within is not None:
@@ -348,7 +371,7 @@ def evaluate_rows(
                 service=slo.service,
                 segment=row.segment,
                 target=row.target,
-                window=slo.window.describe(),
+                window=shown[0],
                 at=plan.at,
                 period_start=plan.budget_period.start,
                 period_end=plan.budget_period.end,
@@ -376,7 +399,7 @@ def evaluate_rows(
                 series=len(row.members_within) if row.members_within is not None else 1,
                 series_missing_target=missing,
                 outlook=forecast.outlook,
-                forecast_lookback=_duration(slo.forecast.lookback),
+                forecast_lookback=shown[1],
                 policy=preset.name,
                 state_label=words.label,
                 band=words.band,
@@ -390,6 +413,10 @@ def evaluate_rows(
             )
         )
     return statuses
+
+
+_ConditionParts = tuple[EffectiveCondition, list[float | None], list[float | None], int]
+"""A condition, its long and short windows' burn rates per row, its long window's column."""
 
 
 def _floats(values: FloatArray) -> list[float | None]:
@@ -441,24 +468,56 @@ def evaluate_row(
 def _series_rows(
     slo: SLO, segments: Sequence[SegmentKey], plan: Plan, counts: RangeCounts
 ) -> list[Row]:
-    return [
-        Row(
-            segment,
-            counts.targets[index],
-            data_coverage(
-                plan,
-                counts.bounds[index],
-                slo.data.min_coverage,
-                slo.max_data_age,
-                counts.broken_minutes[index] if counts.broken_minutes else 0,
-            ),
-            None,
-            _pair(counts.off_schedule[index]) if counts.off_schedule is not None else (0.0, 0.0),
-            _pair(counts.broken_events[index]) if counts.broken_events is not None else (0.0, 0.0),
-            float(counts.events[index]) if counts.events is not None else None,
+    """One :class:`Row` per series; each coverage is :func:`data_coverage`'s, with what is
+    the same for every series of the SLO (window, instant, exact threshold) worked out once."""
+    start, at = plan.intervals["period"]
+    window = plan.budget_period.minutes
+    min_coverage = slo.data.min_coverage
+    need = _exact(min_coverage)
+    max_age_seconds = slo.max_data_age.total_seconds() if slo.max_data_age is not None else None
+    none_sufficient = window == 0
+    broken_minutes = counts.broken_minutes or (0,) * len(segments)
+    off_schedule = counts.off_schedule.tolist() if counts.off_schedule is not None else None
+    broken_events = counts.broken_events.tolist() if counts.broken_events is not None else None
+    events = counts.events.tolist() if counts.events is not None else None
+    rows = []
+    for index, segment in enumerate(segments):
+        bounds = counts.bounds[index]
+        if bounds is None:
+            coverage = DataCoverage(
+                window, 0, None, None, None, min_coverage, max_age_seconds, none_sufficient,
+                False, broken_minutes[index], 0,
+            )  # fmt: skip
+        else:
+            first, end = bounds
+            covered = max(0, min(at, end) - max(start, first))
+            age = max(0, at - end) * 60.0
+            coverage = DataCoverage(
+                window, covered, first, end, age, min_coverage, max_age_seconds,
+                covered * need.denominator >= need.numerator * window,
+                max_age_seconds is not None and age > max_age_seconds,
+                broken_minutes[index], 0,
+            )  # fmt: skip
+        rows.append(
+            Row(
+                segment,
+                counts.targets[index],
+                coverage,
+                None,
+                _listed_pair(off_schedule, index),
+                _listed_pair(broken_events, index),
+                float(events[index]) if events is not None else None,
+            )
         )
-        for index, segment in enumerate(segments)
-    ]
+    return rows
+
+
+def _listed_pair(values: list[list[float]] | None, index: int) -> tuple[float, float]:
+    """``_pair`` of row ``index`` of an array already turned into lists."""
+    if values is None:
+        return (0.0, 0.0)
+    good, total = values[index]
+    return (float(good), float(total))
 
 
 def evaluate_every_series(
@@ -664,15 +723,15 @@ def aggregate_inputs(
     position = plan.names.index("period")
     # a member whose data is too little to judge is neither meeting nor missing its target
     min_coverage = slo.data.min_coverage
+    period_counted = counts.counted[chosen, position].tolist()
+    period_allowed = counts.allowed[chosen, position].tolist()
     within = [
-        Spend(
-            int(counts.counted[i, position, 1]) - int(counts.counted[i, position, 0]),
-            int(counts.allowed[i, position]),
-            counts.scale,
-        ).within
+        Spend(int(total) - int(good), int(member_allowed), counts.scale).within
         if coverage_sufficient(plan, counts.bounds[i], min_coverage)
         else None
-        for i in chosen
+        for i, (good, total), member_allowed in zip(
+            chosen, period_counted, period_allowed, strict=True
+        )
     ]
     bounds = merged_bounds([counts.bounds[i] for i in chosen])
     broken_minutes = [counts.broken_minutes[i] for i in chosen] if counts.broken_minutes else []

@@ -63,8 +63,13 @@ def slice_counts(
 
 
 def _whole_times(values: FloatArray, factor: int) -> npt.NDArray[np.int64]:
-    """``rint(values) × factor`` in int64, multiplied in place (one temporary less)."""
-    whole = np.rint(values).astype(np.int64)
+    """``rint(values) × factor`` in int64, multiplied in place (one temporary less).
+
+    Counts are whole numbers, so a plain conversion is ``rint`` once that is checked
+    (several times cheaper than ``rint``'s own pass over the minutes)."""
+    whole = values.astype(np.int64)
+    if not np.array_equal(whole, values):
+        whole = np.rint(values).astype(np.int64)
     whole *= factor
     return whole
 
@@ -116,11 +121,14 @@ class SlicePrefix:
         return np.asarray(good, dtype=np.float64), np.asarray(counted, dtype=np.float64)
 
 
-def _prefix(flags: BoolArray) -> FloatArray:
+def _prefix(flags: BoolArray) -> npt.NDArray[np.int32] | npt.NDArray[np.int64]:
     """Running counts of ``flags`` along the last axis, with a leading 0: ``[..., i]`` is
-    how many of the first ``i`` are set (summed straight into the padded array)."""
-    prefix = np.zeros((*flags.shape[:-1], flags.shape[-1] + 1))
-    np.cumsum(flags, axis=-1, dtype=np.float64, out=prefix[..., 1:])
+    how many of the first ``i`` are set (summed straight into the padded array). In 32-bit
+    integers — a count never exceeds the axis' length, under 2**31 for 4,000 years of
+    minutes — which numpy sums an order of magnitude faster than into floats."""
+    dtype = np.int32 if flags.shape[-1] < 2**31 else np.int64
+    prefix = np.zeros((*flags.shape[:-1], flags.shape[-1] + 1), dtype=dtype)
+    np.cumsum(flags, axis=-1, dtype=dtype, out=prefix[..., 1:])
     return prefix
 
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from errorbudget.store.sqlite import blocks
 from errorbudget.store.sqlite.blocks import Int64Array
+from errorbudget.store.sqlite.rollups import widen_series_bounds, write_day_totals
 
 MAX_KEPT = 200_000
 """Entries (blocks plus day rows) kept before they are written: ~100 MB at most."""
@@ -95,13 +96,16 @@ def write_blocks(
     masks: list[int],
     source: int,
 ) -> None:
-    """Upsert hour blocks (``series << 32 | hour`` keys, counts (n, 2, 60)) of ``source``."""
+    """Upsert hour blocks (``series << 32 | hour`` keys, counts (n, 2, 60)) of ``source``,
+    and widen their series' data bounds (``rollups.py``) in the same transaction."""
     sums = counts.sum(axis=2)
+    series = keys >> 32
+    hours = keys & 0xFFFF_FFFF
     connection.executemany(
         UPSERT_BLOCK,
         zip(
-            (keys >> 32).tolist(),
-            (keys & 0xFFFF_FFFF).tolist(),
+            series.tolist(),
+            hours.tolist(),
             repeat(source),
             blocks.encode_blocks(counts),
             masks,
@@ -110,11 +114,14 @@ def write_blocks(
             strict=False,
         ),
     )
+    widen_series_bounds(connection, series, hours, masks)
 
 
 def write_days(connection: sqlite3.Connection, keys: Int64Array, hourly: Int64Array) -> None:
-    """Upsert day rows (``series << 32 | day`` keys, hourly sums (n, 2, 24))."""
+    """Upsert day rows (``series << 32 | day`` keys, hourly sums (n, 2, 24)), and their
+    totals in the series' day chunks (``rollups.py``) in the same transaction."""
     totals = hourly.sum(axis=2)
+    write_day_totals(connection, keys, totals)
     connection.executemany(
         UPSERT_DAY,
         zip(

@@ -2,11 +2,12 @@
 
 ``sums()`` answers every interval of a status evaluation at once. The intervals are cut
 into disjoint segments between their end points (``blocks.plan_intervals``), and each
-segment is read as (1) whole UTC days: ``sum()`` of ``day_counts`` totals with
-``GROUP BY series_id``; (2) whole hours inside a day: the hourly sums stored in the day's
-``day_counts`` row; (3) partial hours at the edges: the minute blocks of those hours. Each
-kind is one query for all series (day totals: one per day range); numpy does the rest.
-No Python runs per minute.
+segment is read as (1) whole UTC days: the day totals of the series' ``day_chunks`` rows
+(32 days a row, kept by the writer: ``rollups.py``); (2) whole hours inside a day: the
+hourly sums stored in the day's ``day_counts`` row; (3) partial hours at the edges: the
+minute blocks of those hours. Each kind is one query for all series; numpy does the rest.
+No Python runs per minute. Data bounds are read from the bounds the writer keeps on each
+``series`` row (``rollups.py``).
 
 The series of a read are passed to SQL as one JSON array (``json_each``), so a read never
 writes (no temporary tables) and each statement's text, and prepared plan, stays the same.
@@ -26,22 +27,16 @@ import numpy.typing as npt
 from errorbudget.errors import StoreError
 from errorbudget.store.sqlite import blocks
 from errorbudget.store.sqlite.blocks import HOURS_PER_DAY, MINUTES_PER_HOUR, Int64Array
-from errorbudget.store.sqlite.counts import int_array, rows_array
+from errorbudget.store.sqlite.counts import int_array
+from errorbudget.store.sqlite.rollups import CHUNK_SHIFT, DAYS_PER_CHUNK
 
 Float64Array = npt.NDArray[np.float64]
 
 _JSON_IDS = "SELECT value FROM json_each(?)"
-_ALL_IDS = "SELECT id AS value FROM series"
 
-_SUM_DAYS = f"""
-SELECT series_id, sum(good), sum(total) FROM day_counts
-WHERE series_id IN ({_JSON_IDS}) AND day >= ? AND day < ?
-GROUP BY series_id
-"""
-
-_DAY_TOTALS = f"""
-SELECT series_id, day, good, total FROM day_counts
-WHERE series_id IN ({_JSON_IDS}) AND day >= ? AND day < ?
+_DAY_CHUNKS = f"""
+SELECT series_id, chunk, totals FROM day_chunks
+WHERE series_id IN ({_JSON_IDS}) AND chunk >= ? AND chunk <= ?
 """
 
 _DAY_ROWS = f"""
@@ -59,26 +54,16 @@ SELECT series_id, hour, counts FROM minute_blocks
 WHERE series_id IN ({_JSON_IDS}) AND hour >= ? AND hour < ?
 """
 
-# CROSS JOIN fixes the loop order: per series, seek its edge hour (never scan all blocks).
-_EDGE_BLOCKS = """
-WITH e AS MATERIALIZED (
-    SELECT s.value AS series_id,
-           (SELECT {edge}(m.hour) FROM minute_blocks AS m WHERE m.series_id = s.value) AS hour
-    FROM ({ids}) AS s
-)
-SELECT b.hour, b.minutes_mask
-FROM e CROSS JOIN minute_blocks AS b ON b.series_id = e.series_id AND b.hour = e.hour
+# Each series' data bounds are kept by the writer (``rollups.py``): one row per series.
+_SERIES_BOUNDS = f"""
+SELECT id, first_minute, end_minute FROM series
+WHERE id IN ({_JSON_IDS}) AND first_minute IS NOT NULL
 """
 
+_ALL_BOUNDS = "SELECT min(first_minute), max(end_minute) FROM series"
 
-_SERIES_EDGE_BLOCKS = f"""
-WITH e AS MATERIALIZED (
-    SELECT s.value AS series_id,
-           (SELECT {{edge}}(m.hour) FROM minute_blocks AS m WHERE m.series_id = s.value) AS hour
-    FROM ({_JSON_IDS}) AS s
-)
-SELECT e.series_id, b.hour, b.minutes_mask
-FROM e CROSS JOIN minute_blocks AS b ON b.series_id = e.series_id AND b.hour = e.hour
+_SELECTED_BOUNDS = f"""
+SELECT min(first_minute), max(end_minute) FROM series WHERE id IN ({_JSON_IDS})
 """
 
 
@@ -129,14 +114,8 @@ def sums(
     if not len(selection) or not len(intervals):
         return result
     segments = np.zeros((len(selection), plan.segment_count, 2), dtype=np.int64)
-    if len(plan.day_ranges) > _DAY_RANGES_APART:
+    if plan.day_ranges:
         _add_day_ranges(connection, selection, plan, segments)
-    for segment, first_day, end_day in (
-        plan.day_ranges if len(plan.day_ranges) <= _DAY_RANGES_APART else ()
-    ):
-        rows = connection.execute(_SUM_DAYS, (*selection.parameters, first_day, end_day))
-        found = rows_array(rows.fetchall(), 3)
-        segments[selection.positions(found[:, 0]), segment] += found[:, 1:]
     if plan.hour_ranges:
         _add_hour_ranges(connection, selection, plan, segments)
     if plan.partials:
@@ -147,28 +126,32 @@ def sums(
     return result
 
 
-_DAY_RANGES_APART = 3
-"""Up to this many whole-day ranges are summed by SQL one by one; more (a rolling window cut
-per day for the forecast) are read as one set of day rows and summed here."""
-
-
 def _add_day_ranges(
     connection: sqlite3.Connection,
     selection: _Selection,
     plan: blocks.IntervalPlan,
     segments: Int64Array,
 ) -> None:
-    """Add every whole-day range from one read of the day totals they span."""
+    """Add every whole-day range from one read of the day-total chunks they span
+    (``rollups.py``: two or three rows per series for a month, not one per day)."""
     first = min(low for _, low, _ in plan.day_ranges)
     end = max(high for _, _, high in plan.day_ranges)
-    rows = connection.execute(_DAY_TOTALS, (*selection.parameters, first, end)).fetchall()
-    found = rows_array(rows, 4)
-    prefix = np.zeros((len(selection), end - first + 1, 2), dtype=np.int64)
-    # one day row per (series, day) (the table's key), so plain assignment is exact
-    prefix[selection.positions(found[:, 0]), found[:, 1] - first + 1] = found[:, 2:]
-    np.cumsum(prefix, axis=1, out=prefix)
+    first_chunk = first >> CHUNK_SHIFT
+    last_chunk = (end - 1) >> CHUNK_SHIFT
+    rows = connection.execute(
+        _DAY_CHUNKS, (*selection.parameters, first_chunk, last_chunk)
+    ).fetchall()
+    positions, chunks, totals = _block_rows(selection, rows, DAYS_PER_CHUNK)
+    # (series, good/total, day from the first chunk's first day), then a prefix over days
+    span = (last_chunk - first_chunk + 1) * DAYS_PER_CHUNK
+    days = np.zeros((len(selection), 2, span // DAYS_PER_CHUNK, DAYS_PER_CHUNK), dtype=np.int64)
+    days[positions, :, chunks - first_chunk, :] = totals  # one chunk per (series, chunk)
+    prefix = np.zeros((len(selection), span + 1, 2), dtype=np.int64)
+    np.cumsum(days.reshape(len(selection), 2, span).transpose(0, 2, 1), axis=1,
+              out=prefix[:, 1:])  # fmt: skip
+    origin = first_chunk * DAYS_PER_CHUNK
     for segment, low, high in plan.day_ranges:
-        segments[:, segment] += prefix[:, high - first] - prefix[:, low - first]
+        segments[:, segment] += prefix[:, high - origin] - prefix[:, low - origin]
 
 
 def _add_hour_ranges(
@@ -255,57 +238,26 @@ def data_bounds(
     connection: sqlite3.Connection, series: Sequence[int] | None
 ) -> tuple[int, int] | None:
     """(first minute with data, last minute with data + 1) over ``series`` (None = all)."""
-    parameters: tuple[str, ...] = ()
     if series is None:
-        ids = _ALL_IDS
+        row = connection.execute(_ALL_BOUNDS).fetchone()
     else:
         requested = np.unique(int_array("series", list(series)))
         if not requested.size:
             return None
-        ids, parameters = _JSON_IDS, (json.dumps(requested.tolist()),)
-    bounds: list[int] = []
-    for edge in ("min", "max"):
-        sql = _EDGE_BLOCKS.format(edge=edge, ids=ids)
-        rows = connection.execute(sql, parameters).fetchall()
-        if not rows:
-            return None
-        hours = [int(hour) for hour, _ in rows]
-        hour = min(hours) if edge == "min" else max(hours)
-        mask = 0
-        for row_hour, row_mask in rows:
-            if row_hour == hour:
-                mask |= int(row_mask)
-        if edge == "min":
-            bounds.append(hour * MINUTES_PER_HOUR + (mask & -mask).bit_length() - 1)
-        else:
-            bounds.append(hour * MINUTES_PER_HOUR + mask.bit_length())
-    return bounds[0], bounds[1]
+        row = connection.execute(_SELECTED_BOUNDS, (json.dumps(requested.tolist()),)).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return int(row[0]), int(row[1])
 
 
 def series_bounds(
     connection: sqlite3.Connection, series: Sequence[int]
 ) -> list[tuple[int, int] | None]:
     """Per series of ``series`` (in order): (first minute with data, last minute with data
-    + 1), or None when it has none. Two statements for any number of series."""
+    + 1), or None when it has none. One statement for any number of series."""
     requested = int_array("series", list(series))
     if not requested.size:
         return []
-    parameters = (json.dumps(np.unique(requested).tolist()),)
-    edges: list[dict[int, int]] = []
-    for edge in ("min", "max"):
-        masks: dict[int, tuple[int, int]] = {}
-        for series_id, hour, mask in connection.execute(
-            _SERIES_EDGE_BLOCKS.format(edge=edge), parameters
-        ):
-            previous = masks.get(int(series_id))
-            combined = int(mask) | (previous[1] if previous else 0)
-            masks[int(series_id)] = (int(hour), combined)
-        found: dict[int, int] = {}
-        for series_id, (hour, mask) in masks.items():
-            if edge == "min":
-                found[series_id] = hour * MINUTES_PER_HOUR + (mask & -mask).bit_length() - 1
-            else:
-                found[series_id] = hour * MINUTES_PER_HOUR + mask.bit_length()
-        edges.append(found)
-    first, end = edges
-    return [(first[i], end[i]) if i in first and i in end else None for i in requested.tolist()]
+    rows = connection.execute(_SERIES_BOUNDS, (json.dumps(np.unique(requested).tolist()),))
+    found = {int(i): (int(first), int(end)) for i, first, end in rows}
+    return [found.get(i) for i in requested.tolist()]

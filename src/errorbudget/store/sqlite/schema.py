@@ -381,6 +381,25 @@ BEGIN
 END;
 """
 
+_V7_SCRIPT = """
+-- Each series' data bounds, kept by the counts writer in the transaction that writes its
+-- minute blocks (pending.write_blocks): the first minute with data and the last one + 1,
+-- NULL while it has none. A source only ever adds minutes to a block (a re-send replaces
+-- counts, never unsends a minute), so the bounds only widen.
+ALTER TABLE series ADD COLUMN first_minute INTEGER;
+ALTER TABLE series ADD COLUMN end_minute INTEGER;
+
+-- Each series' UTC day totals (as in day_counts) in chunks of 32 days (chunk = day >> 5):
+-- good[32] then total[32] in the block format. Kept by the writer with the day rows, so a
+-- window of whole days is read as two or three rows per series, not one per day.
+CREATE TABLE day_chunks (
+    series_id INTEGER NOT NULL,
+    chunk     INTEGER NOT NULL,
+    totals    BLOB    NOT NULL,
+    PRIMARY KEY (series_id, chunk)
+) WITHOUT ROWID;
+"""
+
 _ALERTS_SCRIPT = """
 -- Issue #10: alerts by fingerprint, the alert service's progress, silences (alerts.py),
 -- and the notification outbox, which is the delivery log (outbox.py).
@@ -478,6 +497,14 @@ def _chain_existing_rows(connection: sqlite3.Connection) -> None:
     connection.execute(AUDIT_LOG_NO_UPDATE.strip())
 
 
+def _backfill_rollups(connection: sqlite3.Connection) -> None:
+    """v7's Python step: each series' bounds and day chunks from the rows stored before."""
+    # imported here: the rollups need numpy, which opening an up-to-date store does not
+    from errorbudget.store.sqlite import rollups
+
+    rollups.backfill(connection)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "series, minute blocks with day rollups, exclusions, audit log", _V1_SCRIPT),
     Migration(2, "changes, approvals, annotations, idempotency keys", _V2_SCRIPT),
@@ -493,6 +520,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "the store revision, the cache key of evaluations", _V6_SCRIPT),
     Migration(
         7,
+        "each series' data bounds and day-total chunks, kept by the counts writer",
+        _V7_SCRIPT,
+        _backfill_rollups,
+    ),
+    Migration(
+        8,
         "alerts, silences and the notification outbox (the delivery log)",
         _ALERTS_SCRIPT,
     ),

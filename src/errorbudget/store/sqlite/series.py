@@ -72,7 +72,15 @@ def list_series(connection: sqlite3.Connection, slo: str | None) -> list[SeriesI
         rows = connection.execute(
             "SELECT id, slo, segment FROM series WHERE slo = ? ORDER BY id", (slo,)
         )
-    return [SeriesInfo(int(i), str(s), _parse_segment(seg)) for i, s, seg in rows]
+    found = rows.fetchall()
+    if not found:
+        return []
+    # every stored segment is canonical JSON: one parse of them all, not one per series
+    segments = json.loads("[" + ",".join(str(seg) for _, _, seg in found) + "]")
+    return [
+        SeriesInfo(int(i), str(s), tuple((str(key), str(value)) for key, value in pairs))
+        for (i, s, _), pairs in zip(found, segments, strict=True)
+    ]
 
 
 def check_series_exist(connection: sqlite3.Connection, ids: list[int]) -> None:
