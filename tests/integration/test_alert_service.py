@@ -11,23 +11,27 @@ from datetime import timedelta
 
 import pytest
 
-from errorbudget.alert_records import AlertSignal, dedup_key
+from errorbudget.alert_records import AlertSignal
 from errorbudget.app import App
 from errorbudget.errors import ConflictError, InvalidRequestError
 from errorbudget.model import from_minute, to_minute
 from errorbudget.records import AuditEntry
+from errorbudget.services.alert_groups import group_fingerprint
 from errorbudget.services.alerts import AlertService
 
 SEGMENT = (("queue", "sales"),)
+PAGES = group_fingerprint(("ErrorBudgetBurn", "answered", "contact-center", "page"))
+"""The group the page alerts of ``answered`` are told in (services/alert_groups.py)."""
 
 
 def page(active: bool, *, for_minutes: int = 0, keep: int = 0, inhibited: bool = False,
-         severity: str = "page", slo: str = "answered") -> AlertSignal:  # fmt: skip
+         severity: str = "page", slo: str = "answered",
+         segment: tuple[tuple[str, str], ...] = SEGMENT) -> AlertSignal:  # fmt: skip
     return AlertSignal(
         alertname="ErrorBudgetBurn",
         slo=slo,
         service="contact-center",
-        segment=SEGMENT,
+        segment=segment,
         severity=severity,  # type: ignore[arg-type]
         active=active,
         for_minutes=for_minutes,
@@ -74,12 +78,18 @@ def test_pending_waits_out_for_then_fires_and_resolves_each_told_once(app: App, 
     fired = app.alerts.observe(start + 2, [signal])
     assert fired.transitions == [(fp, "firing")]
     [firing] = app.store.list_notifications()
-    assert (firing.receiver, firing.event, firing.dedup_key) == ("pager", "firing", f"{fp}-1")
+    assert (firing.receiver, firing.event, firing.dedup_key) == ("pager", "firing", f"{PAGES}-1")
+    assert firing.fingerprint == PAGES  # told per group: rule, SLO, service, severity
     payload = firing.payload
     assert payload["labels"] == {
-        "queue": "sales", "alertname": "ErrorBudgetBurn", "slo": "answered",
+        "alertname": "ErrorBudgetBurn", "slo": "answered",
         "service": "contact-center", "severity": "page",
     }  # fmt: skip
+    [member] = payload["alerts"]  # type: ignore[misc]
+    assert member["fingerprint"] == fp and member["labels"] == {
+        "queue": "sales",
+        **payload["labels"],
+    }
     assert payload["runbook_url"] == "https://runbooks.example/answered"
     assert payload["dashboard_url"] == "https://budget.example/slos/answered"
     assert payload["fired_at"] == from_minute(start + 2).isoformat()
@@ -88,7 +98,7 @@ def test_pending_waits_out_for_then_fires_and_resolves_each_told_once(app: App, 
     # the rule says nothing of it any more: it steps as inactive and resolves
     assert app.alerts.observe(start + 3, []).transitions == [(fp, "resolved")]
     resolved, _ = app.store.list_notifications()
-    assert (resolved.event, resolved.dedup_key) == ("resolved", f"{fp}-1")
+    assert (resolved.event, resolved.dedup_key) == ("resolved", f"{PAGES}-1")
     assert resolved.payload["resolved_at"] == from_minute(start + 3).isoformat()
     [stored] = app.store.get_alerts([fp])
     assert stored.state.phase == "resolved" and stored.details["burn_1h"] == 14.4
@@ -118,7 +128,8 @@ def test_keep_holds_a_firing_alert_and_a_refire_is_a_new_episode(app: App, start
     assert app.alerts.observe(start + 3, [page(False, keep=2)]).transitions == [(fp, "resolved")]
     app.alerts.observe(start + 4, [page(True, keep=2)])
     keys = [(n.event, n.dedup_key) for n in reversed(app.store.list_notifications())]
-    assert keys == [("firing", f"{fp}-1"), ("resolved", f"{fp}-1"), ("firing", f"{fp}-2")]
+    assert keys == [("firing", f"{PAGES}-1"), ("resolved", f"{PAGES}-1"), ("firing", f"{PAGES}-2")]
+    assert app.alerts.alert(fp).state.episode == 2
 
 
 def test_an_inhibited_episode_is_never_told(app: App, start: int) -> None:
@@ -149,20 +160,46 @@ def test_a_silence_suppresses_an_episode_and_its_resolve_and_expires(app: App, s
     assert app.store.list_notifications() == []
     app.alerts.observe(start + 2, [page(True)])  # a new episode, no silence: told
     [told] = app.store.list_notifications()
-    assert told.dedup_key.endswith("-2")
+    assert app.alerts.alert(page(True).fingerprint).state.episode == 2
+    assert told.dedup_key == f"{PAGES}-1"  # the first time its group is told
     assert [(e.action, e.actor) for e in entries(app, "silence.")] == [
         ("silence.created", "olga"),
         ("silence.expired", "vera"),
     ]
 
 
-def test_a_silence_active_at_the_resolve_keeps_it_unsent(app: App, start: int) -> None:
+def test_a_silence_active_at_the_resolve_still_closes_what_was_told(app: App, start: int) -> None:
+    """A silence mutes new firings; an incident a person was told of is always closed for
+    them (a PagerDuty incident left open by a silence would never resolve)."""
     app.alerts.observe(start, [page(True)])
     app.alerts.add_silence(
         matchers={"queue": "sales"}, author="olga", reason="r", ends_at=from_minute(start + 60)
     )
     app.alerts.observe(start + 1, [page(False)])
-    assert [n.event for n in app.store.list_notifications()] == ["firing"]
+    assert [n.event for n in reversed(app.store.list_notifications())] == ["firing", "resolved"]
+
+
+def test_one_outage_over_many_segments_is_one_page_with_updates(app: App, start: int) -> None:
+    """Grouped per rule, SLO, service and severity: the first segments to burn open the
+    page, a later one updates it (the same dedup key), the last to recover resolves it."""
+    sales, vip, support = ((("queue", q),) for q in ("sales", "vip", "support"))
+    app.alerts.observe(start, [page(True, segment=sales), page(True, segment=vip)])
+    app.alerts.observe(start + 1, [page(True, segment=sales), page(True, segment=vip),
+                                   page(True, segment=support)])  # fmt: skip
+    app.alerts.observe(start + 2, [page(False, segment=sales), page(True, segment=vip),
+                                   page(True, segment=support)])  # fmt: skip
+    app.alerts.observe(start + 3, [page(False, segment=s) for s in (sales, vip, support)])
+    told = list(reversed(app.store.list_notifications()))
+    assert [(n.event, n.dedup_key) for n in told] == [
+        ("firing", f"{PAGES}-1"), ("firing", f"{PAGES}-1"), ("resolved", f"{PAGES}-1"),
+    ]  # fmt: skip
+    members = [[m["labels"]["queue"] for m in n.payload["alerts"]] for n in told]  # type: ignore[attr-defined]
+    assert members == [["sales", "vip"], ["sales", "vip", "support"], ["vip", "support"]]
+    assert told[0].payload["summary"] == (
+        "ErrorBudgetBurn: 2 series of answered (queue=sales, queue=vip)"
+    )
+    assert told[2].payload["fired_at"] == from_minute(start).isoformat()
+    assert told[2].payload["resolved_at"] == from_minute(start + 3).isoformat()
 
 
 def test_silences_need_a_matcher_and_a_future_end(app: App, start: int) -> None:
@@ -236,7 +273,7 @@ def test_a_restart_while_firing_sends_no_duplicate_and_still_the_resolve(
         second.alerts.observe(start + 2, [page(True)])
         second.alerts.observe(start + 3, [page(False)])
         told = [(n.event, n.dedup_key) for n in reversed(second.store.list_notifications())]
-    key = dedup_key(page(True).fingerprint, 1)
+    key = f"{PAGES}-1"
     assert told == [("firing", key), ("resolved", key)]
 
 

@@ -149,3 +149,52 @@ def test_alertmanager_receives_and_forwards_firing_then_resolved(
     assert datetime.fromisoformat(second["alerts"][0]["endsAt"].replace("Z", "+00:00")) == (
         resolved_at
     )
+
+
+def test_a_group_notification_reaches_alertmanager_as_one_alert_per_series(
+    alertmanager: str, forwarded: FakeReceiver
+) -> None:
+    """The alert service tells per group (services/alert_groups.py); Alertmanager gets each
+    member as its own alert, segment labels included, and groups them itself."""
+    fired = datetime.now(tz=UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
+    members = [
+        {
+            "fingerprint": f"fp-{queue}",
+            "labels": {
+                "alertname": "ErrorBudgetBurn",
+                "slo": "answered",
+                "service": "cc",
+                "severity": "page",
+                "queue": queue,
+            },
+            "summary": f"answered queue={queue} burns 15.0× over 1h",
+            "details": {"budget_remaining_ratio": 0.5},
+            "runbook_url": "http://127.0.0.1:1/runbook",
+            "fired_at": fired.isoformat(),
+            "resolved_at": None,
+            "episode": 1,
+        }
+        for queue in ("vip", "sales")
+    ]
+    payload = {
+        "event": "firing",
+        "labels": {"alertname": "ErrorBudgetBurn", "slo": "answered", "service": "cc",
+                   "severity": "page"},
+        "summary": "ErrorBudgetBurn: 2 series of answered (queue=vip, queue=sales)",
+        "fired_at": fired.isoformat(),
+        "alerts": members,
+    }  # fmt: skip
+    group = Notification(1, "am", "group", "firing", "group-1", payload, fired)
+    target = ReceiverTarget("am", "alertmanager", alertmanager, timedelta(seconds=5))
+    with httpx.Client() as client:
+        build_notifiers({"am": target}, client)["am"].send(group)
+        deadline = time.monotonic() + 20
+        seen: set[str] = set()
+        while len(seen) < 2 and time.monotonic() < deadline:
+            seen = {
+                alert["labels"]["queue"]
+                for request in forwarded.received
+                for alert in json.loads(request.body)["alerts"]
+            }
+            time.sleep(0.1)
+    assert seen == {"vip", "sales"}

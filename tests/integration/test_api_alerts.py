@@ -11,6 +11,7 @@ import pytest
 
 from errorbudget.alert_records import AlertSignal
 from errorbudget.app import App
+from errorbudget.services.alert_groups import group_fingerprint
 from errorbudget.web import api
 
 pytestmark = pytest.mark.anyio
@@ -152,10 +153,12 @@ async def test_the_delivery_log_lists_every_notification(
     client: httpx.AsyncClient, app: App, fired: dict[str, str]
 ) -> None:
     log = (await client.get(f"{V1}/notifications", headers=VIC)).json()
+    group = group_fingerprint(("ErrorBudgetBurn", "answered", "contact-center", "page"))
     assert [(n["receiver"], n["event"], n["fingerprint"]) for n in log] == [
-        ("pager", "firing", fired["page"])
-    ]
-    assert log[0]["status"] == "pending" and log[0]["dedup_key"] == f"{fired['page']}-1"
+        ("pager", "firing", group)
+    ]  # told per group (services/alert_groups.py), the page alert its only member
+    assert log[0]["status"] == "pending" and log[0]["dedup_key"] == f"{group}-1"
+    assert [m["fingerprint"] for m in log[0]["payload"]["alerts"]] == [fired["page"]]
     app.store.mark_delivered(log[0]["id"], app.clock())
     delivered = (await client.get(f"{V1}/notifications?status=delivered", headers=VIC)).json()
     assert [n["id"] for n in delivered] == [log[0]["id"]]

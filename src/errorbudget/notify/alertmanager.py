@@ -1,4 +1,5 @@
-"""Alertmanager API v2: ``POST {url}/api/v2/alerts`` with one alert per notification.
+"""Alertmanager API v2: ``POST {url}/api/v2/alerts`` with one alert per member of the
+notified group (docs/alerting.md "Groups").
 
 The alert carries the notification's labels (``alertname``, ``slo``, ``service``,
 ``severity`` and the segment's keys) and annotations (``summary``, ``runbook_url``,
@@ -11,6 +12,8 @@ sends a firing alert once (Prometheus re-sends it every evaluation), so its ``en
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
@@ -69,6 +72,21 @@ def alertmanager_alert(message: Message, firing_hold: timedelta) -> dict[str, ob
     return alert
 
 
+def members(notification: Notification) -> list[Notification]:
+    """A group notification as one notification per member alert (each with its own labels,
+    segment included, and times), so Alertmanager groups, deduplicates and silences them
+    itself; a notification without members (a test) as itself."""
+    listed = notification.payload.get("alerts")
+    if not isinstance(listed, list) or not listed:
+        return [notification]
+    shared = {k: v for k, v in notification.payload.items() if k != "alerts"}
+    return [
+        replace(notification, payload={**shared, **member})
+        for member in listed
+        if isinstance(member, Mapping)
+    ]
+
+
 class AlertmanagerNotifier:
     def __init__(
         self, target: ReceiverTarget, client: httpx.Client, dashboard_url: str | None = None
@@ -79,8 +97,12 @@ class AlertmanagerNotifier:
         self.endpoint = f"{target.url.rstrip('/')}/api/v2/alerts"
 
     def send(self, notification: Notification) -> None:
-        message = Message.of(notification, self.dashboard_url)
-        body = orjson.dumps([alertmanager_alert(message, self.target.firing_hold)])
+        body = orjson.dumps(
+            [
+                alertmanager_alert(Message.of(one, self.dashboard_url), self.target.firing_hold)
+                for one in members(notification)
+            ]
+        )
         post(
             self.client,
             self.endpoint,

@@ -71,6 +71,9 @@ def webhook_body(message: Message, notification: Notification) -> dict[str, obje
         "fired_at": message.fired_at.isoformat(),
         "resolved_at": message.resolved_at.isoformat() if message.resolved_at else None,
         "queued_at": notification.created_at.isoformat(),
+        "alerts": list(members)
+        if isinstance(members := notification.payload.get("alerts"), list)
+        else [],
     }
 
 

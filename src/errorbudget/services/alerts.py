@@ -29,11 +29,11 @@ from errorbudget.alert_records import (
     AlertSignal,
     AlertState,
     NewNotification,
+    Notification,
     Phase,
     Silence,
     Transition,
     alert_labels,
-    dedup_key,
 )
 from errorbudget.clock import Clock
 from errorbudget.config import LoadedConfig
@@ -41,6 +41,7 @@ from errorbudget.engine.alert_rules import alert_signals
 from errorbudget.engine.lifecycle import step
 from errorbudget.errors import InvalidRequestError, NotFoundError
 from errorbudget.model import Minute, from_minute
+from errorbudget.services.alert_groups import group_events, group_notifications
 from errorbudget.services.evaluations import Evaluation
 from errorbudget.store import Store
 
@@ -170,7 +171,6 @@ class AlertService:
         silences = [s for s in self.store.list_silences(at=moment) if s.active_at(moment)]
         saved: list[Alert] = []
         transitions: list[tuple[str, Transition]] = []
-        queued: list[NewNotification] = []
         for fingerprint in sorted(set(by_fingerprint) | set(known)):
             signal = by_fingerprint.get(fingerprint)
             stored = known.get(fingerprint)
@@ -203,50 +203,21 @@ class AlertService:
                 subject=f"alert:{fingerprint}",
                 details=_audit_details(alert),
             )
-            if transition in ("firing", "resolved") and self._told(alert, silences):
-                queued += self._notifications(alert, transition)
         if saved:  # nothing in play and nothing active: no write at all
             self.store.save_alerts(saved, at)
+        after = {**known, **{a.fingerprint: a for a in saved}}
+        events = group_events(
+            at, known, after, dict(transitions), silences, self._last_group_notice, _labels
+        )
+        queued = group_notifications(events, at, self.route, _labels, self.dashboard_link)
         if queued:
             self.store.queue_notifications(queued)
         return Observed(at, saved, transitions, queued)
 
-    def _told(self, alert: Alert, silences: Sequence[Silence]) -> bool:
-        """Whether a person hears of this transition: not for an inhibited or silenced
-        episode, nor while a matching silence is active."""
-        if alert.state.inhibited or alert.silenced:
-            return False
-        return not _silenced(alert, silences)
-
-    def _notifications(self, alert: Alert, event: Transition) -> list[NewNotification]:
-        labels = _labels(alert)
-        receivers = self.route(labels)
-        if not receivers:
-            return []
-        state = alert.state
-        payload: dict[str, object] = {
-            "event": event,
-            "labels": labels,
-            "summary": alert.summary,
-            "details": dict(alert.details),
-            "runbook_url": alert.runbook_url,
-            "dashboard_url": self.dashboard_link(alert.slo),
-            "fired_at": _iso(state.fired_at),
-            "resolved_at": _iso(state.resolved_at) if event == "resolved" else None,
-            "episode": state.episode,
-            "fingerprint": alert.fingerprint,
-        }
-        key = dedup_key(alert.fingerprint, state.episode)
-        return [
-            NewNotification(
-                receiver=receiver,
-                fingerprint=alert.fingerprint,
-                event="firing" if event == "firing" else "resolved",
-                dedup_key=key,
-                payload=payload,
-            )
-            for receiver in dict.fromkeys(receivers)
-        ]
+    def _last_group_notice(self, fingerprint: str) -> Notification | None:
+        """The outbox's newest notification of a group (whether it is open)."""
+        found = self.store.list_notifications(fingerprint=fingerprint, limit=1)
+        return found[0] if found else None
 
     def dashboard_link(self, slo: str) -> str | None:
         """The SLO's dashboard page, when the dashboard's address is known."""

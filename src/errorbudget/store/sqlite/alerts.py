@@ -1,4 +1,4 @@
-"""Alerts by fingerprint, their acknowledgements, and silences (schema v7, in ``schema.py``).
+"""Alerts by fingerprint, their acknowledgements, and silences (schema v8, in ``schema.py``).
 
 - ``alerts``: one row per alert (alert name, SLO, segment, severity), its lifecycle state
   (``AlertState``), the signal it last saw (summary, details, runbook) and whether the
