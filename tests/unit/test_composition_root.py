@@ -1,8 +1,10 @@
 """The App is a composition root: it builds and wires the services, and callers call them.
 
-Its own public surface is opening, recording the config and closing; everything else
-(statuses, changes, exclusions, annotations, the gate's log) is a service's method, reached
-as ``app.evaluations``, ``app.changes``, ``app.records``, ``app.gate``. The requests that
+Its own public surface is opening, recording the config, wiring alerting for ``serve``
+(``start_alerting``, ``delivery_worker``) and closing; everything else (statuses, changes,
+exclusions, annotations, the gate's log, alerts) is a service's method, reached as
+``app.evaluations``, ``app.changes``, ``app.records``, ``app.gate``, ``app.alerts`` (built
+on first use). The requests that
 cross from a surface into a service are typed, immutable values.
 """
 
@@ -21,6 +23,7 @@ from errorbudget.config import parse_config
 from errorbudget.exclusions import AnnotationRequest, ExclusionProposal, RecordsService
 from errorbudget.gate import GateService
 from errorbudget.model import to_minute
+from errorbudget.services.alerts import AlertService
 from errorbudget.services.evaluations import EvaluationService
 from errorbudget.store import open_store
 
@@ -34,7 +37,9 @@ def test_the_app_has_no_facade_over_its_services() -> None:
         for name, _ in inspect.getmembers(App)
         if not name.startswith("_") and name in App.__dict__
     }
-    assert own == {"open", "record_config", "close"}
+    services = {"alerts"}  # a service built on first use (cached_property), not a facade
+    wiring = {"start_alerting", "delivery_worker"}
+    assert own == {"open", "record_config", "close"} | services | wiring
 
 
 def test_the_app_wires_each_service_on_its_own_config_store_and_clock() -> None:
@@ -51,6 +56,9 @@ def test_the_app_wires_each_service_on_its_own_config_store_and_clock() -> None:
         assert app.changes.gate is app.gate
         assert app.gate.evaluations is app.changes.evaluations is app.evaluations
         assert app.records.evaluations is app.evaluations
+        assert isinstance(app.alerts, AlertService)
+        assert app.alerts.loaded is loaded and app.alerts.store is store
+        assert app.delivery_worker({}) is None  # the example configures no receivers
         assert app.evaluations.now_minute() == to_minute(AT)
 
 
