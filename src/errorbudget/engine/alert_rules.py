@@ -262,7 +262,7 @@ def failure_streaks(
     after_pass = np.zeros((series, width + 1), dtype=np.int64)
     np.maximum.accumulate(passed, axis=1, out=after_pass[:, 1:])
     end = np.clip(at - origin, 0, width)
-    start = np.maximum(after_pass[:, end], np.clip(end - lookback, 0, width)[None, :])
+    start = np.maximum(after_pass[:, end], np.clip(at - origin - lookback, 0, width)[None, :])
     found: IntArray = summed[:, end] - np.take_along_axis(summed, start, axis=1)
     return found
 

@@ -169,8 +169,8 @@ class _FileIngest:
     parts: list[MinuteRows] = field(default_factory=list)
 
     def run(self, started: float) -> FileReport:
-        keys = sorted({k for s in self.slos for k in s.segments.keys} - {SYNTHETIC_COLUMN})
-        wanted = [*REQUIRED_COLUMNS, *keys, SYNTHETIC_COLUMN]
+        keys = sorted({k for s in self.slos for k in s.segments.keys})
+        wanted = [*REQUIRED_COLUMNS, *keys, SYNTHETIC_COLUMN]  # a segment key is never one
         with FileReader(self.path, wanted) as reader:
             self._check_header(reader)
             rejects = _Rejects(self.options.rejects_path)
