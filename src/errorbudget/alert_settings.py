@@ -1,6 +1,7 @@
 """An SLO's ``alerting:`` settings (docs/alerting.md "Rules", docs/config.md): which burn
 catalog, the low-target ceiling and the low-traffic guard, each catalog condition (tier) on or
-off with its severity, ``for`` and ``keep``, the budget alerts, no data and stale data.
+off with its severity, ``for`` and ``keep``, the budget alerts, no data, stale data and
+failed synthetic checks.
 
 ``model.Alerting`` re-exports :class:`Alerting`, so configs and code naming it there work
 unchanged. Plain models, no I/O; the rules that read them are ``engine.alert_rules``.
@@ -106,6 +107,14 @@ class StaleAlert(_Settings):
     severity: AlertSeverity = "ticket"
 
 
+class SyntheticAlert(_Settings):
+    """``SyntheticCheckFailing`` (synthetic-check SLOs only): this many failed checks in a
+    row, counted inside the SLO's schedule, while the schedule is open."""
+
+    consecutive_failures: int = Field(default=3, ge=1, le=10_000)
+    severity: AlertSeverity = "page"
+
+
 class Alerting(_Settings):
     enabled: bool = True
     catalog: str = "google-30d"
@@ -123,6 +132,9 @@ class Alerting(_Settings):
     budget: BudgetAlerts = Field(default_factory=BudgetAlerts)
     no_data: NoDataAlert | None = Field(default_factory=NoDataAlert)
     stale: StaleAlert | None = Field(default_factory=StaleAlert)
+    synthetic: SyntheticAlert | None = Field(default_factory=SyntheticAlert)
+    """Consecutive failed synthetic checks; read only for an SLO whose indicator is
+    ``source: synthetic`` (``validate`` warns when set on another)."""
 
     def tier(self, name: str) -> Tier:
         """The settings of the catalog condition ``name`` (defaults when not configured)."""

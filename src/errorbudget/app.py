@@ -126,7 +126,7 @@ class App:
             self.loaded,
             self.store,
             self.clock,
-            signals=rules if rules is not None else configured_rules(self.loaded),
+            signals=rules if rules is not None else configured_rules(self.loaded, self.store),
             route=configured_route(self.loaded),
             dashboard_url=notifications.dashboard_url if notifications is not None else None,
         )

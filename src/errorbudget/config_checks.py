@@ -16,6 +16,7 @@ from errorbudget.durations import format_duration, parse_duration
 from errorbudget.engine.alerts import effective_conditions
 from errorbudget.engine.windows import nominal_length
 from errorbudget.errors import ConfigError, Problem
+from errorbudget.indicators import is_synthetic
 from errorbudget.model import SLO, BurnCatalog, percent_text
 from errorbudget.source_catalog import source_catalog
 from errorbudget.yamlsource import NodeIndex, YamlPath, did_you_mean
@@ -282,7 +283,8 @@ def _number(value: float) -> str:
 def unreachable_warnings(
     raw: Any, config: Configured | None, index: NodeIndex, source: str
 ) -> list[Problem]:
-    """Burn conditions adapted to a low target (DESIGN.md, low contact-center targets).
+    """Burn conditions adapted to a low target (DESIGN.md, low contact-center targets), and
+    ``alerting.synthetic`` set on an SLO that is not of synthetic checks (ignored there).
 
     Mostly conditions that could never fire as written; also those lowered to
     ``max_burn_fraction`` of the highest burn, since they fire below the catalog's factor.
@@ -293,6 +295,16 @@ def unreachable_warnings(
     slos, catalogs = _slos_and_catalogs(raw, config)
     warnings: list[Problem] = []
     for i, slo in slos:
+        if "synthetic" in slo.alerting.model_fields_set and not is_synthetic(slo.indicator):
+            warnings.append(
+                Problem(
+                    source,
+                    *index.position(("slos", i, "alerting", "synthetic")),
+                    f"slo {slo.id!r}: alerting.synthetic is ignored: the SLO does not count "
+                    "synthetic checks (its indicator is not source: synthetic)",
+                    "warning",
+                )
+            )
         catalog = catalogs.get(slo.alerting.catalog)
         if catalog is None or not slo.alerting.enabled:
             continue

@@ -26,6 +26,15 @@ from errorbudget.indicator_settings import IndicatorSettings as IndicatorSetting
 from errorbudget.source_catalog import source_catalog
 from errorbudget.yamlsource import did_you_mean
 
+SYNTHETIC_SOURCE = "synthetic"
+"""The source of synthetic-check SLOs (``errorbudget.sources.synthetic``): ingest rows marked
+``synthetic`` belong to them, and they have the ``SyntheticCheckFailing`` rule."""
+
+
+def is_synthetic(indicator: IndicatorSettings) -> bool:
+    """Whether an SLO with this indicator counts synthetic checks."""
+    return indicator.source == SYNTHETIC_SOURCE
+
 
 class IngestIndicator(IndicatorSettings):
     """Counts pushed with ``errorbudget ingest`` (CSV/NDJSON) or the HTTP API.

@@ -110,7 +110,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-RESERVED_SEGMENT_KEYS = ("time", "slo", "good", "total")
+RESERVED_SEGMENT_KEYS = ("time", "slo", "good", "total", "synthetic")
 """The columns of a count file: a segment key of the same name could never be ingested."""
 
 

@@ -21,7 +21,14 @@ import numpy as np
 import numpy.typing as npt
 
 from errorbudget.engine import ranges as minute_ranges
-from errorbudget.engine.alert_rules import Decision, data_ends, decide, instants_facts
+from errorbudget.engine.alert_rules import (
+    STREAK_LOOKBACK_MINUTES,
+    Decision,
+    data_ends,
+    decide,
+    failure_streaks,
+    instants_facts,
+)
 from errorbudget.engine.alerts import slo_conditions
 from errorbudget.engine.evaluator import Instants, conditions_per_series
 from errorbudget.engine.exact import allowed_per_event, common_scale
@@ -30,6 +37,7 @@ from errorbudget.engine.minutes import MinuteSeries, evaluate_minutes, periods, 
 from errorbudget.engine.schedule import Eligibility
 from errorbudget.engine.windows import BURN_WINDOW_MINUTES
 from errorbudget.evaluation import uncounted_ranges
+from errorbudget.indicators import is_synthetic
 from errorbudget.model import (
     SLO,
     BurnCatalog,
@@ -144,7 +152,8 @@ def evaluate_slo(
     if not series or not at.size or slo.timeslice is not None:
         return
     period_start, period_length = periods(slo.window, at)
-    origin = int(min(int(period_start.min()), int(at[0]) - max(BURN_WINDOW_MINUTES.values())))
+    reach = max(*BURN_WINDOW_MINUTES.values(), STREAK_LOOKBACK_MINUTES)
+    origin = int(min(int(period_start.min()), int(at[0]) - reach))
     end = int(at[-1])
     width = end - origin
     targets = [slo.target_for(info.segment) for info in series]
@@ -156,6 +165,7 @@ def evaluate_slo(
     read = max(1, READ_CELLS // max(width, 1))
     chunk = series_chunk(at.shape[0])
     period_end = period_start + period_length
+    synthetic = is_synthetic(slo.indicator) and slo.alerting.synthetic is not None
     for first in range(0, len(series), read):
         part = series[first : first + read]
         good, total = store.minute_arrays([info.id for info in part], origin, end)
@@ -193,8 +203,14 @@ def evaluate_slo(
                 ),
                 period=(period_start, period_length),
             )
+            # the failure streak over the counted minutes, as live alerting reads them
+            streaks = (
+                failure_streaks(good[low : low + chunk], total[low : low + chunk], origin, at)
+                if synthetic
+                else None
+            )
             facts = instants_facts(
-                evaluated, slo, at, period_end, raw_ends[low : low + chunk], schedule
+                evaluated, slo, at, period_end, raw_ends[low : low + chunk], schedule, streaks
             )
             yield Evaluated(
                 [segments[i] for i in rows], evaluated, decide(facts, slo.alerting), counts

@@ -37,6 +37,7 @@ BUILTIN_SOURCES: dict[str, str] = {
     "ingest": "errorbudget.sources.ingest:plugin",
     "prometheus": "errorbudget.sources.prometheus:plugin",
     "genesys": "errorbudget.sources.genesys.plugin:plugin",
+    "synthetic": "errorbudget.sources.synthetic:plugin",
 }
 """Built-in sources: name → ``module:attribute`` of the plugin object."""
 

@@ -90,6 +90,10 @@ def ingest(
     --source had stored for those minutes, so ingesting a file twice changes nothing.
     Files may be gzip-compressed (.csv.gz, .ndjson.gz, .jsonl.gz).
 
+    Synthetic checks: rows with synthetic true (an optional column) belong to an SLO whose
+    indicator is source: synthetic, and only such rows do; they are stored under the
+    source synthetic, whatever --source says.
+
     A file with any bad row is rejected whole (nothing of it is written) and every problem
     is printed as FILE:LINE: reason; the exit code is then 1. Each file is independent.
 

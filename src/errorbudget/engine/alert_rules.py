@@ -18,7 +18,10 @@ Rules, per series (never a whole-SLO row of a segmented SLO: its segments are al
   horizon (live only: replay has no forecast at every minute);
 - ``SLONoData``: traffic was expected over the last ``no_data.after`` (the schedule open for
   all of it, or no schedule) and the series' last data is at least that old;
-- ``SLODataStale``: the series' data is stale (``data.max_age``).
+- ``SLODataStale``: the series' data is stale (``data.max_age``);
+- ``SyntheticCheckFailing`` (synthetic-check SLOs, ``source: synthetic``): the trailing
+  streak of failed checks (:func:`failure_streaks`) is at least
+  ``synthetic.consecutive_failures`` and the SLO's schedule is open at the instant.
 
 Inhibition (one incident, one page): a signal is inhibited at an instant when a signal of a
 higher severity (page > ticket > notice) of the same series is active then.
@@ -58,7 +61,10 @@ class SeriesFacts:
     NaN without (sufficient) data; ``hold_end`` where a consumed alert fired at that instant
     stops holding; ``exhaustion_seconds`` NaN where the forecast gives none; ``data_end`` the
     last minute with data + 1 (:data:`NO_DATA_END` for none); ``expected`` whether traffic
-    was expected over the whole no-data span up to the instant."""
+    was expected over the whole no-data span up to the instant; ``failure_streak`` the
+    trailing streak of failed synthetic checks (:func:`failure_streaks`) and
+    ``schedule_open`` whether the schedule is open at the instant (the minute before it),
+    both None for an SLO that is not of synthetic checks."""
 
     at: IntArray
     conditions: tuple[tuple[str, str], ...]
@@ -69,6 +75,8 @@ class SeriesFacts:
     data_end: IntArray
     stale: BoolArray
     expected: BoolArray
+    failure_streak: IntArray | None = None
+    schedule_open: BoolArray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +177,22 @@ def decide(facts: SeriesFacts, alerting: Alerting) -> list[Decision]:
         found.append(
             Decision("SLODataStale", alerting.stale.severity, "", facts.stale, 0, 0, None, none)
         )
+    if alerting.synthetic is not None and facts.failure_streak is not None:
+        failing = facts.failure_streak >= alerting.synthetic.consecutive_failures
+        if facts.schedule_open is not None:
+            failing = failing & facts.schedule_open
+        found.append(
+            Decision(
+                "SyntheticCheckFailing",
+                alerting.synthetic.severity,
+                "",
+                np.asarray(failing, dtype=bool),
+                0,
+                0,
+                None,
+                none,
+            )
+        )
     return _inhibit(found)
 
 
@@ -204,6 +228,45 @@ def _inhibit(decisions: list[Decision]) -> list[Decision]:
 # --- the facts, over instants (replay) ------------------------------------------------------
 
 
+STREAK_LOOKBACK_MINUTES = 24 * 60
+"""How far back a synthetic failure streak is counted: live alerting reads this many minutes
+of a synthetic SLO's counts at each step, and replay counts over the same span, so both see
+the same streak (a streak longer than a day is cut to the failures of the last day)."""
+
+
+def failure_streaks(
+    good: npt.ArrayLike,
+    total: npt.ArrayLike,
+    origin: int,
+    at: IntArray,
+    lookback: int = STREAK_LOOKBACK_MINUTES,
+) -> IntArray:
+    """The trailing streak of failed synthetic checks of each series at each instant
+    (series × instants): the failed checks (total − good) of the minutes after the last
+    minute with a passing check, within ``[t − lookback, t)``, from 1-minute counts from
+    ``origin`` (counted minutes only: the caller has removed what a status does not count).
+
+    A minute's checks have no order inside it: a minute with any passing check ends the
+    streak there, its failures included (the pass is taken as the latest check), so an
+    ambiguous minute never pages."""
+    good_counts = np.rint(np.asarray(good, dtype=np.float64)).astype(np.int64)
+    failed = np.maximum(
+        np.rint(np.asarray(total, dtype=np.float64)).astype(np.int64) - good_counts, 0
+    )
+    series, width = failed.shape
+    if not at.size:
+        return np.zeros((series, 0), dtype=np.int64)
+    summed = np.zeros((series, width + 1), dtype=np.int64)
+    np.cumsum(failed, axis=1, out=summed[:, 1:])
+    passed = np.where(good_counts > 0, np.arange(1, width + 1, dtype=np.int64), 0)
+    after_pass = np.zeros((series, width + 1), dtype=np.int64)
+    np.maximum.accumulate(passed, axis=1, out=after_pass[:, 1:])
+    end = np.clip(at - origin, 0, width)
+    start = np.maximum(after_pass[:, end], np.clip(at - origin - lookback, 0, width)[None, :])
+    found: IntArray = summed[:, end] - np.take_along_axis(summed, start, axis=1)
+    return found
+
+
 def data_ends(total: npt.ArrayLike, origin: int, at: IntArray) -> IntArray:
     """Each series' last minute with events + 1 before each instant (series × instants), from
     its 1-minute totals from ``origin``; :data:`NO_DATA_END` where none (a replay reads
@@ -226,11 +289,13 @@ def instants_facts(
     period_end: IntArray,
     data_end: IntArray,
     schedule: WeeklySchedule | None = None,
+    failure_streak: IntArray | None = None,
 ) -> SeriesFacts:
     """The facts of series of ``slo`` at every instant of ``at``, from the evaluator over
     those instants (``engine.minutes.evaluate_minutes``): what :func:`status_facts` reads of
     a status at each of them. ``period_end`` per instant, ``data_end`` from
-    :func:`data_ends`."""
+    :func:`data_ends`, ``failure_streak`` from :func:`failure_streaks` (synthetic-check
+    SLOs only)."""
     insufficient = instants.state == STATE_CODE["insufficient_data"]
     ratio = instants.remaining_ratio
     ratio[insufficient] = np.nan  # a status shows no budget figures then
@@ -255,6 +320,10 @@ def instants_facts(
         data_end=data_end,
         stale=stale,
         expected=expected,
+        failure_streak=failure_streak,
+        schedule_open=None
+        if failure_streak is None
+        else np.broadcast_to(expected_traffic(schedule, at, 1), ratio.shape),
     )
 
 
@@ -295,10 +364,15 @@ def expected_traffic(schedule: WeeklySchedule | None, at: IntArray, span: int) -
 
 
 def status_facts(
-    statuses: Sequence[BudgetStatus], slo: SLO, schedule: WeeklySchedule | None = None
+    statuses: Sequence[BudgetStatus],
+    slo: SLO,
+    schedule: WeeklySchedule | None = None,
+    streaks: Mapping[SegmentKey, int] | None = None,
 ) -> SeriesFacts:
     """The facts of status rows of one SLO at one instant (series × 1 instant); every row
-    has the same conditions (its SLO's catalog)."""
+    has the same conditions (its SLO's catalog). ``streaks``: for a synthetic-check SLO,
+    each series' trailing failure streak at that instant (:func:`failure_streaks`; a series
+    absent has none)."""
     first = statuses[0]
     at = np.array([first.at], dtype=np.int64)
     span = minutes(slo.alerting.no_data.after) if slo.alerting.no_data is not None else 1
@@ -330,6 +404,14 @@ def status_facts(
         data_end=np.array(ends, dtype=np.int64).reshape(count, 1),
         stale=np.array(stale, dtype=bool).reshape(count, 1),
         expected=np.broadcast_to(expected_traffic(schedule, at, span), (count, 1)),
+        failure_streak=None
+        if streaks is None
+        else np.array([streaks.get(s.segment, 0) for s in statuses], dtype=np.int64).reshape(
+            count, 1
+        ),
+        schedule_open=None
+        if streaks is None
+        else np.broadcast_to(expected_traffic(schedule, at, 1), (count, 1)),
     )
 
 
@@ -337,11 +419,13 @@ def alert_signals(
     statuses: Sequence[BudgetStatus],
     slos: Mapping[str, SLO],
     schedules: Mapping[str, WeeklySchedule | None] | None = None,
+    streaks: Mapping[str, Mapping[SegmentKey, int]] | None = None,
 ) -> list[AlertSignal]:
     """Every rule's signal for every series row of ``statuses`` (one evaluation): active or
     not, so the alert service can step each alert it knows. ``slos`` by id; ``schedules``
-    each SLO's compiled schedule (absent: always open). The rows of one SLO are decided
-    together (:func:`decide` over series)."""
+    each SLO's compiled schedule (absent: always open); ``streaks`` each synthetic-check
+    SLO's failure streaks by segment (absent: its synthetic rule is not decided). The rows
+    of one SLO are decided together (:func:`decide` over series)."""
     groups: dict[tuple[str, int, tuple[str, ...]], list[BudgetStatus]] = {}
     for status in statuses:
         slo = slos.get(status.slo)
@@ -353,7 +437,9 @@ def alert_signals(
     for (slo_id, _, _), rows in groups.items():
         slo = slos[slo_id]
         schedule = schedules.get(slo_id) if schedules is not None else None
-        decisions = decide(status_facts(rows, slo, schedule), slo.alerting)
+        slo_streaks = streaks.get(slo_id) if streaks is not None else None
+        facts = status_facts(rows, slo, schedule, slo_streaks)
+        decisions = decide(facts, slo.alerting)
         for decision in decisions:
             active = decision.active[:, 0].tolist()
             inhibited = decision.inhibited[:, 0].tolist()
@@ -373,16 +459,21 @@ def alert_signals(
                         hold_until=hold[index] if hold is not None else None,
                         inhibited=inhibited[index],
                         rule=decision.rule,
-                        summary=summary(decision, status) if now else "",
-                        details=_details(decision, status) if now else {},
+                        summary=summary(decision, status, _streak(facts, index)) if now else "",
+                        details=_details(decision, status, _streak(facts, index)) if now else {},
                         runbook_url=slo.runbook_url,
                     )
                 )
     return found
 
 
-def summary(decision: Decision, status: BudgetStatus) -> str:
-    """One line for a person: what holds, of which SLO and segment."""
+def _streak(facts: SeriesFacts, row: int) -> int | None:
+    return None if facts.failure_streak is None else int(facts.failure_streak[row, 0])
+
+
+def summary(decision: Decision, status: BudgetStatus, streak: int | None = None) -> str:
+    """One line for a person: what holds, of which SLO and segment (``streak``: the failed
+    synthetic checks in a row, for ``SyntheticCheckFailing``)."""
     where = status.slo + "".join(f" {k}={v}" for k, v in status.segment)
     if decision.alertname == "ErrorBudgetBurn":
         held = [c for i, c in enumerate(status.conditions) if i in decision.tiers and c.firing]
@@ -398,6 +489,7 @@ def summary(decision: Decision, status: BudgetStatus) -> str:
         "ErrorBudgetExhaustion": "error budget exhausts within the horizon",
         "SLONoData": "no data where traffic is expected",
         "SLODataStale": "data is stale",
+        "SyntheticCheckFailing": f"{streak} synthetic checks failed in a row",
     }
     return f"{where}: {texts.get(decision.alertname, decision.alertname)}"
 
@@ -406,7 +498,9 @@ def _burn(value: float | None) -> str:
     return "?" if value is None else f"{value:.3g}"
 
 
-def _details(decision: Decision, status: BudgetStatus) -> dict[str, object]:
+def _details(
+    decision: Decision, status: BudgetStatus, streak: int | None = None
+) -> dict[str, object]:
     found: dict[str, object] = {
         "budget_remaining_ratio": status.budget_remaining_ratio,
         "time_to_exhaustion_seconds": status.time_to_exhaustion_seconds,
@@ -434,4 +528,6 @@ def _details(decision: Decision, status: BudgetStatus) -> dict[str, object]:
     if decision.alertname in ("SLONoData", "SLODataStale") and status.coverage is not None:
         found["data_end_minute"] = status.coverage.end_minute
         found["age_seconds"] = status.coverage.age_seconds
+    if decision.alertname == "SyntheticCheckFailing":
+        found["consecutive_failures"] = streak
     return found

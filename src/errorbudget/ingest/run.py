@@ -27,12 +27,13 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from errorbudget.errors import IngestError, Problem
+from errorbudget.indicators import SYNTHETIC_SOURCE
 from errorbudget.ingest.batch import Batch
 from errorbudget.ingest.fold import FileFold, FoldOverflowError, MinuteRows, aggregate
 from errorbudget.ingest.reader import REQUIRED_COLUMNS, FileReader, detect_format
 from errorbudget.ingest.report import MAX_PROBLEMS, FileReport, IngestReport
 from errorbudget.ingest.series import Grouped, SeriesResolver, group_rows
-from errorbudget.ingest.validate import Checked, Validator
+from errorbudget.ingest.validate import SYNTHETIC_COLUMN, Checked, Validator
 from errorbudget.limits import MAX_COUNT, MAX_COUNT_TEXT
 from errorbudget.model import SLO, from_minute, segment_label
 from errorbudget.sources.counts_sink import CountsSink
@@ -168,7 +169,8 @@ class _FileIngest:
     parts: list[MinuteRows] = field(default_factory=list)
 
     def run(self, started: float) -> FileReport:
-        wanted = [*REQUIRED_COLUMNS, *sorted({k for s in self.slos for k in s.segments.keys})]
+        keys = sorted({k for s in self.slos for k in s.segments.keys})
+        wanted = [*REQUIRED_COLUMNS, *keys, SYNTHETIC_COLUMN]  # a segment key is never one
         with FileReader(self.path, wanted) as reader:
             self._check_header(reader)
             rejects = _Rejects(self.options.rejects_path)
@@ -279,8 +281,28 @@ class _FileIngest:
             return
         rewritten = fold.fold(rows)
         self._check_sums(rows, resolver)
-        self.store.write_counts(series, rows.minute, rows.good, rows.total, self.options.source)
+        self._write_counts(resolver, rows.series, series, rows.minute, rows.good, rows.total)
         self.rows_written += len(rows) - rewritten
+
+    def _write_counts(
+        self,
+        resolver: SeriesResolver,
+        dense: Int64Array,
+        series: Int64Array,
+        minute: Int64Array,
+        good: Int64Array,
+        total: Int64Array,
+    ) -> None:
+        """One write per source: rows of synthetic-check SLOs under ``synthetic`` (the
+        validator let only marked rows reach them), the others under the file's source."""
+        synthetic = resolver.validator.synthetic
+        if not synthetic.any():
+            self.store.write_counts(series, minute, good, total, self.options.source)
+            return
+        marked = synthetic[resolver.slo_of(dense)]
+        for source, rows in ((self.options.source, ~marked), (SYNTHETIC_SOURCE, marked)):
+            if rows.any():
+                self.store.write_counts(series[rows], minute[rows], good[rows], total[rows], source)
 
     def _check_sums(self, rows: MinuteRows, resolver: SeriesResolver) -> None:
         """Rows of one series and minute are summed: the sum is held to ``MAX_COUNT`` too (each
@@ -306,12 +328,13 @@ class _FileIngest:
         self._check_sums(rows, resolver)
         for at in range(0, len(rows), _WRITE_ROWS):
             part = slice(at, at + _WRITE_ROWS)
-            self.store.write_counts(
+            self._write_counts(
+                resolver,
+                rows.series[part],
                 resolver.store_id_of(rows.series[part]),
                 rows.minute[part],
                 rows.good[part],
                 rows.total[part],
-                self.options.source,
             )
         self.rows_written = len(rows)
 

@@ -155,6 +155,12 @@ class SeriesResolver:
         """(SLO index, segment values) of a dense id, for messages."""
         return self.series[dense]
 
+    def slo_of(self, dense: Int64Array) -> Int64Array:
+        """The SLO index of each dense id."""
+        slos = np.fromiter((slo for slo, _ in self.series), dtype=np.int64, count=len(self.series))
+        found: Int64Array = slos[dense]
+        return found
+
     def store_id_of(self, dense: Int64Array) -> Int64Array:
         if self._store_id_array.size != len(self.store_ids):
             self._store_id_array = np.asarray(self.store_ids, dtype=np.int64)

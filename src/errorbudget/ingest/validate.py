@@ -4,8 +4,10 @@ A row is written when it names a configured SLO, has a value for each of that SL
 segment keys (at most ``MAX_NAME`` characters, no control characters), a time with a zone
 (RFC 3339) or in Unix seconds inside the accepted range (``limits``: 2000 to 2100), and
 counts with ``0 <= good <= total <= MAX_COUNT`` — on the Arrow fast path (int64 columns)
-and the text path alike. Messages are only built for the rows that fail, so a clean batch
-costs a handful of Arrow and numpy passes.
+and the text path alike. The optional ``synthetic`` column (true/false, 1/0; empty: false)
+marks synthetic checks: a marked row must name an SLO of synthetic checks
+(``source: synthetic``), and such an SLO takes only marked rows. Messages are only built
+for the rows that fail, so a clean batch costs a handful of Arrow and numpy passes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from errorbudget.indicators import is_synthetic
 from errorbudget.ingest.batch import Batch
 from errorbudget.ingest.reader import TIMESTAMP
 from errorbudget.limits import (
@@ -45,6 +48,10 @@ _MILLISECONDS = 10**11
 """Unix seconds past this (year 5138) are probably milliseconds."""
 _NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}([.,]\d+)?)?)?)?$")
 _MS_PER_MINUTE = 60_000
+SYNTHETIC_COLUMN = "synthetic"
+"""The optional column marking a row as synthetic checks."""
+_MARKED = ["true", "1"]
+_UNMARKED = ["false", "0", ""]
 
 
 @dataclass
@@ -108,6 +115,9 @@ class Validator:
         self.segment_columns = sorted({key for slo in self.slos for key in slo.segments.keys})
         self.columns = set(columns)
         self.uses = np.zeros((len(self.slos) + 1, len(self.segment_columns)), dtype=bool)
+        self.synthetic = np.array([is_synthetic(s.indicator) for s in self.slos] + [False])
+        """Per SLO (and a last False for an unknown one): whether it counts synthetic
+        checks, whose rows are marked and stored under the source ``synthetic``."""
         for at, slo in enumerate(self.slos):  # the extra last row: unknown SLO, uses nothing
             for key in slo.segments.keys:
                 self.uses[at, self.segment_columns.index(key)] = True
@@ -138,7 +148,51 @@ class Validator:
             lambda row: f"good {checked.good[row]} is more than total {checked.total[row]}",
         )
         self._check_segments(checked, table, readable)
+        self._check_synthetic(checked, table, readable)
         return checked
+
+    def _check_synthetic(self, checked: Checked, table: pa.Table, readable: BoolArray) -> None:
+        rows = table.num_rows
+        marked = np.zeros(rows, dtype=bool)
+        odd = np.zeros(rows, dtype=bool)
+        column = None
+        if SYNTHETIC_COLUMN in table.column_names:
+            column = _column(table, SYNTHETIC_COLUMN)
+            if pa.types.is_boolean(column.type):
+                marked = column.fill_null(False).to_numpy(zero_copy_only=False)
+            else:
+                text = pc.utf8_lower(pc.utf8_trim_whitespace(column.cast(pa.string())))
+                text = pc.fill_null(text, "")
+                marked = pc.is_in(text, pa.array(_MARKED)).to_numpy(zero_copy_only=False)
+                unmarked = pc.is_in(text, pa.array(_UNMARKED)).to_numpy(zero_copy_only=False)
+                odd = ~marked & ~unmarked
+
+        def explain_odd(row: int) -> str:
+            value = column[row].as_py() if column is not None else None
+            return f"synthetic {value!r} is neither true nor false"
+
+        self._fail(checked, readable & odd, explain_odd)
+        if not marked.any() and not self.synthetic.any():
+            return
+        wants = self.synthetic[checked.slo]  # -1 (unknown SLO): the last, False
+        known = readable & ~odd & (checked.slo >= 0)
+
+        def explain_marked(row: int) -> str:
+            slo = self.slos[checked.slo[row]]
+            return (
+                f"the row is marked synthetic, but SLO {slo.id!r} does not count synthetic "
+                f"checks (its indicator is source: {slo.indicator.source}, not synthetic)"
+            )
+
+        def explain_unmarked(row: int) -> str:
+            slo_id = self.slo_ids[checked.slo[row]]
+            return (
+                f"SLO {slo_id!r} counts synthetic checks (source: synthetic): mark its rows "
+                "with synthetic true"
+            )
+
+        self._fail(checked, known & marked & ~wants, explain_marked)
+        self._fail(checked, known & ~marked & wants, explain_unmarked)
 
     @staticmethod
     def _fail(

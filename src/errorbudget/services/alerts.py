@@ -24,6 +24,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+import numpy as np
+import numpy.typing as npt
+
 from errorbudget.alert_records import (
     Alert,
     AlertSignal,
@@ -37,10 +40,13 @@ from errorbudget.alert_records import (
 )
 from errorbudget.clock import Clock
 from errorbudget.config import LoadedConfig
-from errorbudget.engine.alert_rules import alert_signals
+from errorbudget.engine import ranges as minute_ranges
+from errorbudget.engine.alert_rules import STREAK_LOOKBACK_MINUTES, alert_signals, failure_streaks
 from errorbudget.engine.lifecycle import step
 from errorbudget.errors import InvalidRequestError, NotFoundError
-from errorbudget.model import Minute, from_minute
+from errorbudget.evaluation import uncounted_ranges
+from errorbudget.indicators import is_synthetic
+from errorbudget.model import SLO, Minute, SegmentKey, from_minute
 from errorbudget.services.alert_groups import group_events, group_notifications
 from errorbudget.services.evaluations import Evaluation
 from errorbudget.store import Store
@@ -71,17 +77,60 @@ def no_receivers(labels: Mapping[str, str]) -> list[str]:
     return []
 
 
-def configured_rules(loaded: LoadedConfig) -> SignalSource:
+def configured_rules(loaded: LoadedConfig, store: Store | None = None) -> SignalSource:
     """The rules of ``loaded`` (``engine.alert_rules``, each SLO's ``alerting:`` settings
     and schedule) over an evaluation's statuses: the same decisions ``alerts replay``
-    makes over stored history."""
+    makes over stored history. With ``store``, synthetic-check SLOs also get their failure
+    streaks (:func:`synthetic_streaks`) and so their ``SyntheticCheckFailing`` rule."""
     slos = {slo.id: slo for slo in loaded.config.slos if slo.alerting.enabled}
     schedules = {slo_id: loaded.eligibility(slo).schedule for slo_id, slo in slos.items()}
+    synthetic = [
+        slo for slo in slos.values() if is_synthetic(slo.indicator) and slo.alerting.synthetic
+    ]
 
     def signals(evaluation: Evaluation) -> list[AlertSignal]:
-        return alert_signals(evaluation.statuses, slos, schedules)
+        streaks = (
+            synthetic_streaks(loaded, store, synthetic, evaluation.minute)
+            if store is not None and synthetic
+            else None
+        )
+        return alert_signals(evaluation.statuses, slos, schedules, streaks)
 
     return signals
+
+
+def synthetic_streaks(
+    loaded: LoadedConfig, store: Store, slos: Sequence[SLO], at: Minute
+) -> dict[str, dict[SegmentKey, int]]:
+    """Each synthetic-check SLO's failure streak per series at minute ``at``: a bounded
+    read of its last :data:`~errorbudget.engine.alert_rules.STREAK_LOOKBACK_MINUTES`
+    minutes, with what a status does not count removed (exclusions, the schedule's closed
+    hours, maintenance, broken data), through the pure
+    :func:`~errorbudget.engine.alert_rules.failure_streaks` replay uses too."""
+    start = at - STREAK_LOOKBACK_MINUTES
+    exclusions = store.list_exclusions()
+    issues = store.list_data_issues()
+    instant = [at]
+    found: dict[str, dict[SegmentKey, int]] = {}
+    for slo in slos:
+        keys = set(slo.segments.keys)
+        series = [i for i in store.list_series(slo.id) if {k for k, _ in i.segment} == keys]
+        if not series:
+            found[slo.id] = {}
+            continue
+        segments = [info.segment for info in series]
+        good, total = store.minute_arrays([info.id for info in series], start, at)
+        uncounted = uncounted_ranges(
+            slo, segments, exclusions, loaded.eligibility(slo), (start, at), issues
+        )
+        for index, removed in enumerate(uncounted.per_series):
+            if minute_ranges.clip(removed, start, at).size:
+                dropped = minute_ranges.mask(removed, start, at - start)
+                good[index, dropped] = 0.0
+                total[index, dropped] = 0.0
+        streaks = failure_streaks(good, total, start, _minutes(instant))
+        found[slo.id] = dict(zip(segments, streaks[:, 0].tolist(), strict=True))
+    return found
 
 
 def configured_route(loaded: LoadedConfig) -> Route:
@@ -361,6 +410,10 @@ def _labels(alert: Alert) -> dict[str, str]:
 def _silenced(alert: Alert, silences: Sequence[Silence]) -> bool:
     labels = _labels(alert)
     return any(silence.matches(labels) for silence in silences)
+
+
+def _minutes(values: Sequence[Minute]) -> npt.NDArray[np.int64]:
+    return np.asarray(values, dtype=np.int64)
 
 
 def _iso(minute: Minute | None) -> str | None:
