@@ -421,8 +421,10 @@ def alert_signals(
     schedules: Mapping[str, WeeklySchedule | None] | None = None,
     streaks: Mapping[str, Mapping[SegmentKey, int]] | None = None,
 ) -> list[AlertSignal]:
-    """Every rule's signal for every series row of ``statuses`` (one evaluation): active or
-    not, so the alert service can step each alert it knows. ``slos`` by id; ``schedules``
+    """Every rule's signal for every series row of ``statuses`` (one evaluation): each active
+    one, and each inactive one whose rule keeps a firing alert for a while (``keep``), so
+    the alert service steps each alert it knows as its rule says (an alert it is not given
+    a signal for steps as inactive, with no keep). ``slos`` by id; ``schedules``
     each SLO's compiled schedule (absent: always open); ``streaks`` each synthetic-check
     SLO's failure streaks by segment (absent: its synthetic rule is not decided). The rows
     of one SLO are decided together (:func:`decide` over series)."""
@@ -446,6 +448,11 @@ def alert_signals(
             hold = decision.hold_until[:, 0].tolist() if decision.hold_until is not None else None
             for index, status in enumerate(rows):
                 now = active[index]
+                if not now and decision.keep_minutes <= 0:
+                    # an inactive signal without a keep says what absence says (the alert
+                    # service steps an alert it knows but is not given as inactive, keep 0):
+                    # not building ~8,000 of them a minute for 1,000 series saves ~20 ms
+                    continue
                 found.append(
                     AlertSignal(
                         alertname=decision.alertname,
