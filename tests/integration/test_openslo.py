@@ -88,8 +88,8 @@ def test_contact_center_documents() -> None:
         "contact-center.yaml:79:7: warning: AlertPolicy 'voice-fast-burn':"
         " spec.notificationTargets.0 is not mapped (ignored)",
         "contact-center.yaml:96:7: warning: AlertNotificationTarget 'cc-oncall-pager':"
-        " not imported: errorbudget sends no notifications yet (alerts show in status, the API"
-        " and /metrics)",
+        " not imported: errorbudget's receivers are configured in its notifications: section"
+        " (docs/alerting.md)",
     ]
 
 
@@ -506,7 +506,8 @@ def test_edited_thresholds_make_a_catalog_of_their_own(tmp_path: Path) -> None:
 
 
 def test_no_notification_targets_are_exported() -> None:
-    """errorbudget has no notifiers yet: the export claims no target."""
+    """errorbudget's receivers (``notifications:``) take their addresses and secrets from
+    the environment and route by labels: the export claims no OpenSLO target."""
     loaded = load_config(ROOT / "examples" / "contact-center.yaml", environ={})
     text = export_config(loaded.config)
     documents = list(yaml.safe_load_all(text))
@@ -516,3 +517,38 @@ def test_no_notification_targets_are_exported() -> None:
     )
     for word in ("Slack", "PagerDuty", "Alertmanager", "webhook"):
         assert word not in text
+
+
+def test_a_low_target_adapted_condition_is_exported_with_both_factors(tmp_path: Path) -> None:
+    """At 85 % (highest burn 6.67, ceiling 6) google-30d's 14.4 over 1h/5m becomes
+    burn(5m) > 6 and burn(1h) > 6 × 5/60 = 0.5: both travel, and the import comes back to
+    the same catalog."""
+    config = tmp_path / "low.yaml"
+    config.write_text(
+        "version: 1\n"
+        "slos:\n"
+        "  - id: queue-sla\n"
+        "    service: contact-center\n"
+        "    indicator: {source: ingest}\n"
+        "    target: 0.85\n"
+        "    window: {type: rolling, length: 30d}\n"
+    )
+    loaded = load_config(config, environ={})
+    documents = list(yaml.safe_load_all(export_config(loaded.config)))
+    page = next(
+        d
+        for d in documents
+        if d["kind"] == "AlertCondition" and d["metadata"]["name"] == "queue-sla-page-1h-5m"
+    )
+    assert page["spec"]["condition"]["threshold"] == pytest.approx(6.0, rel=1e-12)
+    annotations = page["metadata"]["annotations"]
+    assert float(annotations["errorbudget.io/short-window-threshold"]) == pytest.approx(6.0)
+    assert float(annotations["errorbudget.io/long-window-threshold"]) == pytest.approx(0.5)
+    description = page["spec"]["description"]
+    assert "above 6 over 5m and above 0.5 over 1h" in description
+    assert "catalog factor 14.4 cannot be reached at target 85.00%" in description
+    assert "lowered" not in description
+    imported = import_documents([write(tmp_path, yaml.safe_dump_all(documents), "o.yaml")])
+    (back,) = imported.slos
+    assert back.alerting.catalog == "google-30d"
+    assert imported.problems == []

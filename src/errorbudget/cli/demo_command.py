@@ -5,12 +5,13 @@ to explore it, and (unless ``--once``) the dashboard over the live simulation.""
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import shutil
 import socket
 import sys
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -22,6 +23,8 @@ from errorbudget.cli.common import time_option
 from errorbudget.cli.gate_command import render_decision
 from errorbudget.cli.status_command import WIDE, status_table
 from errorbudget.demo.incidents import describe
+from errorbudget.demo.receiver import SECRET_ENV, Received
+from errorbudget.demo.receiver import describe as describe_notification
 from errorbudget.demo.world import DAYS, DemoWorld
 from errorbudget.server import listen, serve
 from errorbudget.server import run as run_loop
@@ -61,6 +64,8 @@ def explore_commands(world: DemoWorld, command: str) -> list[str]:
         f"{command} status -c {config}",
         f"{command} status -c {config} --format json --slo voice-sla",
         f"{command} gate -c {config} --service contact-center --type flow --risk high",
+        f"{command} alerts replay -c {config} --from {world.at - timedelta(days=7):%Y-%m-%dT%H:%MZ}"
+        f" --to {world.at:%Y-%m-%dT%H:%MZ}",
     ]
     carrier = next(
         (
@@ -127,7 +132,18 @@ def demo(
     try:
         workdir = directory or Path(tempfile.mkdtemp(prefix="errorbudget-demo-"))
         moment = (at or datetime.now(tz=UTC)).astimezone(UTC)
-        with DemoWorld(workdir, moment, seed=seed, speed=0 if once else speed) as world:
+
+        def notified(received: Received) -> None:
+            console.print(f"Alert: {escape(describe_notification(received))}", soft_wrap=True)
+
+        with DemoWorld(
+            workdir,
+            moment,
+            seed=seed,
+            speed=0 if once else speed,
+            dashboard_url=f"http://{HOST}:{port}",
+            on_notification=notified,
+        ) as world:
             show_world(world, console)
             if sock is not None:
                 serve_live(world, sock, port, console)
@@ -192,8 +208,14 @@ def serve_live(world: DemoWorld, sock: socket.socket, port: int, console: Consol
             "Tokens for writes (submit and approve changes): ops-lead (operator) "
             "demo-operator-token, vp-ops (approver) demo-approver-token. Ctrl-C stops."
         )
+        console.print(
+            f"Alerts are delivered to the demo's webhook receiver at {world.receiver.url} "
+            "and printed here as they fire and resolve."
+        )
 
     logs.configure("text", "warning")
     jobs = [("demo-incidents", world.record_incidents_job)]
+    # serve reads the receivers' secrets from the environment: this run's signing secret.
+    os.environ[SECRET_ENV] = world.webhook_secret
     with contextlib.suppress(KeyboardInterrupt):
         run_loop(serve(world.app, HOST, port, on_started=started, sock=sock, jobs=jobs))

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -29,6 +31,7 @@ from errorbudget.changes import ChangeRequest, ChangeReview
 from errorbudget.clock import ScaledClock, utc_now
 from errorbudget.config import ClockSettings
 from errorbudget.demo.incidents import AUTHOR, IncidentNote, incident_notes
+from errorbudget.demo.receiver import SECRET_ENV, DemoReceiver, Received
 from errorbudget.engine.policy import Risk
 from errorbudget.exclusions import AnnotationRequest
 from errorbudget.model import to_minute
@@ -101,13 +104,25 @@ def demo_config_text() -> str:
     return resources.files("errorbudget.demo").joinpath("config.yaml").read_text("utf-8")
 
 
+DEFAULT_DASHBOARD_URL = "http://127.0.0.1:8787"
+
+
 def render_config(
-    base_url: str, secret: str, collect_every: timedelta, clock: ClockSettings
+    base_url: str,
+    secret: str,
+    collect_every: timedelta,
+    clock: ClockSettings,
+    *,
+    webhook_url: str = "http://127.0.0.1:8789/notify",
+    dashboard_url: str = DEFAULT_DASHBOARD_URL,
 ) -> str:
-    """The demo config with the fake server's address and secret and the clock filled in."""
+    """The demo config with the fake server's address and secret, the demo receiver's and
+    the dashboard's addresses, and the clock filled in."""
     text = (
         demo_config_text()
         .replace("${FAKE_GENESYS_URL:-http://127.0.0.1:8788}", base_url)
+        .replace("${DEMO_WEBHOOK_URL:-http://127.0.0.1:8789/notify}", webhook_url)
+        .replace("${DEMO_DASHBOARD_URL:-http://127.0.0.1:8787}", dashboard_url)
         .replace("${FAKE_GENESYS_SECRET:-errorbudget-sim-secret}", secret)
         .replace("${FAKE_GENESYS_RPM:-300}", str(DEMO_RATE_LIMIT))
         .replace("${DEMO_COLLECT_INTERVAL:-60s}", f"{int(collect_every.total_seconds())}s")
@@ -139,10 +154,21 @@ class DemoWorld:
 
     ``speed`` 0 holds the clock at ``at`` (a :class:`ManualClock`, which tests may move);
     above 0 it runs that many times faster than real time from now on.
+
+    Its alerts go to :attr:`receiver`, a webhook receiver on 127.0.0.1 whose signing secret
+    (:attr:`webhook_secret`, new each run) the config reads from :data:`SECRET_ENV`
+    (:attr:`environ`); ``on_notification`` is called with each notification it accepts.
     """
 
     def __init__(
-        self, directory: Path, at: datetime, *, seed: int = DEMO_SEED, speed: float = 0.0
+        self,
+        directory: Path,
+        at: datetime,
+        *,
+        seed: int = DEMO_SEED,
+        speed: float = 0.0,
+        dashboard_url: str = DEFAULT_DASHBOARD_URL,
+        on_notification: Callable[[Received], None] | None = None,
     ) -> None:
         self.directory = directory
         self.at = at.astimezone(UTC).replace(second=0, microsecond=0)
@@ -160,8 +186,16 @@ class DemoWorld:
         seconds = max(2, round(60 / speed)) if speed > 0 else 60
         self.collect_every = timedelta(seconds=seconds)
         self.config_path = directory / CONFIG_NAME
+        self.dashboard_url = dashboard_url
+        self.webhook_secret = secrets.token_urlsafe(32)
+        self.receiver = DemoReceiver(self.webhook_secret, on_notification=on_notification)
         self._app: App | None = None
         self._annotated: set[str] = set()
+
+    @property
+    def environ(self) -> dict[str, str]:
+        """The environment the demo config's receiver needs (its signing secret)."""
+        return {SECRET_ENV: self.webhook_secret}
 
     @property
     def app(self) -> App:
@@ -188,6 +222,8 @@ class DemoWorld:
             self.server.settings.client_secret,
             self.collect_every,
             self.clock_settings(),
+            webhook_url=self.receiver.url,
+            dashboard_url=self.dashboard_url,
         )
         self.config_path.write_text(text, encoding="utf-8")
         return self.config_path
@@ -196,9 +232,11 @@ class DemoWorld:
         self.directory.mkdir(parents=True, exist_ok=True)
         clear(self.directory)
         self.server.start()
+        self.receiver.start()
         try:
             self._app = App.open(self.write_config(), clock=self.clock)
         except BaseException:
+            self.receiver.stop()
             self.server.stop()
             raise
         return self
@@ -214,6 +252,7 @@ class DemoWorld:
                 self._app.close()
                 self._app = None
         finally:
+            self.receiver.stop()
             self.server.stop()
 
     def collector(self) -> GenesysCollector:

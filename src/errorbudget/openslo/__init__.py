@@ -32,13 +32,15 @@ policies and conditions are labels for humans and are read without a warning.
 Export (:func:`export_config`) writes Service, SLI, SLO, AlertPolicy and AlertCondition
 objects: one policy with one condition per burn condition (OpenSLO v1 allows one condition
 per policy), ``lookbackWindow`` the long window, ``alertAfter`` the short one, ``threshold``
-the factor in force at the SLO's target, at full precision. No AlertNotificationTarget:
-errorbudget sends no notifications yet. What OpenSLO cannot express (segments, policy,
-owner, alerting, schedule, and the definitions of non-built-in burn catalogs and policy
-presets) travels as JSON in the ``errorbudget.io/settings`` annotation, so export then
-import — in any config — gives back the same SLOs, catalogs and presets; a named schedule
-comes back written in place, with its holiday calendars as holidays (OpenSLO has no
-schedules to refer to). Maintenance windows are not exported.
+the factor in force at the SLO's target, at full precision (a low-target adapted condition:
+the short window's factor, both factors in annotations). No AlertNotificationTarget:
+errorbudget's receivers (``notifications:``) take their addresses and secrets from the
+environment and route by labels, which OpenSLO targets cannot carry. What OpenSLO cannot
+express (segments, policy, owner, alerting, schedule, and the definitions of non-built-in
+burn catalogs and policy presets) travels as JSON in the ``errorbudget.io/settings``
+annotation, so export then import — in any config — gives back the same SLOs, catalogs and
+presets; a named schedule comes back written in place, with its holiday calendars as
+holidays (OpenSLO has no schedules to refer to). Maintenance windows are not exported.
 """
 
 from errorbudget.openslo.exporter import export_config

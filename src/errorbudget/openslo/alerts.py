@@ -27,7 +27,9 @@ from errorbudget.engine.conditions import EffectiveCondition
 from errorbudget.engine.windows import nominal_length
 from errorbudget.model import SLO, BurnCatalog, BurnCondition
 from errorbudget.openslo.objects import (
+    LONG_THRESHOLD_ANNOTATION,
     NOTIFICATION_TARGET,
+    SHORT_THRESHOLD_ANNOTATION,
     Context,
     OpenSLOObject,
     shorthand_delta,
@@ -53,6 +55,8 @@ def alert_conditions(context: Context, slo: OpenSLOObject) -> list[WantedConditi
     wanted = []
     for owner, spec in _condition_specs(context, slo):
         owner.get(*spec, "description")
+        for annotation in (SHORT_THRESHOLD_ANNOTATION, LONG_THRESHOLD_ANNOTATION):
+            owner.get("metadata", "annotations", annotation)
         condition: YamlPath = (*spec, "condition")
         kind = owner.get(*condition, "kind") or "burnrate"
         if kind != "burnrate":

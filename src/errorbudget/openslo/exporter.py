@@ -18,9 +18,11 @@ from errorbudget.openslo.objects import (
     API_VERSION,
     GENESYS_SOURCE,
     INGEST_SOURCE,
+    LONG_THRESHOLD_ANNOTATION,
     OWNER_ANNOTATION,
     SETTINGS_ANNOTATION,
     SETTINGS_KEYS,
+    SHORT_THRESHOLD_ANNOTATION,
     format_shorthand,
 )
 from errorbudget.schedules import inline_schedule
@@ -35,8 +37,10 @@ CALENDAR_START = "2024-01-01 00:00:00"
 def export_config(config: Config) -> str:
     """Multi-document OpenSLO v1 YAML: Service, SLI, SLO, AlertPolicy and AlertCondition.
 
-    No AlertNotificationTarget: errorbudget does not deliver notifications itself yet, so
-    it claims no target (alert policies have none).
+    No AlertNotificationTarget: errorbudget delivers its alerts through the receivers of its
+    own ``notifications:`` section (Alertmanager, Slack, PagerDuty, webhook), whose addresses
+    and secrets come from the environment and whose routes match labels; OpenSLO targets
+    carry neither, so the export claims no target (alert policies have none).
     """
     builtin_catalogs, builtin_presets = builtin_burn_catalogs(), builtin_policies()
     catalogs = {**builtin_catalogs, **{c.name: c for c in config.burn_catalogs}}
@@ -175,18 +179,31 @@ def _alert(slo: SLO, condition: EffectiveCondition) -> tuple[dict[str, Any], dic
     """One AlertPolicy and its one AlertCondition (OpenSLO v1 allows one per policy).
 
     OpenSLO has a single lookback window per condition: it carries the long window, and
-    ``alertAfter`` the short one (the multiwindow AND is errorbudget's own evaluation).
+    ``alertAfter`` the short one (the multiwindow AND is errorbudget's own evaluation). A
+    condition adapted by the low-target rule has two factors (burn(short) > c and
+    burn(long) > c × short/long): ``threshold`` is c, and the annotations
+    ``errorbudget.io/short-window-threshold`` and ``…/long-window-threshold`` carry both.
     """
     name = f"{slo.id}-{condition.severity}-{condition.long_name}-{condition.short_name}"
     factor = condition.factor  # exact: errorbudget compares at full precision
     windows = f"{condition.long_name} and {condition.short_name}"
-    description = f"Burn rate of {slo.id} above {factor:.4g} over {windows}"
+    metadata: dict[str, Any] = {}
     if condition.adapted:
-        description += (
-            f" (catalog factor {condition.catalog_factor:.4g} cannot be reached at target "
-            f"{slo.target:.2%}: lowered)"
+        # The low-target rule (docs/alerting.md): two factors, one per window. OpenSLO has
+        # one threshold per condition: it carries the short window's, the annotations both.
+        long_factor = condition.long_factor
+        description = (
+            f"Burn rate of {slo.id} above {factor:.4g} over {condition.short_name} and above "
+            f"{long_factor:.4g} over {condition.long_name} (catalog factor "
+            f"{condition.catalog_factor:.4g} cannot be reached at target {slo.target:.2%}: "
+            "adapted by the low-target rule)"
         )
+        metadata["annotations"] = {
+            SHORT_THRESHOLD_ANNOTATION: repr(factor),
+            LONG_THRESHOLD_ANNOTATION: repr(long_factor),
+        }
     else:
+        description = f"Burn rate of {slo.id} above {factor:.4g} over {windows}"
         description += (
             f": {condition.budget_fraction:.0%} of the budget spent within {condition.long_name}"
         )
@@ -204,6 +221,7 @@ def _alert(slo: SLO, condition: EffectiveCondition) -> tuple[dict[str, Any], dic
                 "alertAfter": format_shorthand(condition.short_window),
             },
         },
+        metadata,
     )
     policy = _object(
         "AlertPolicy",

@@ -46,8 +46,8 @@ from errorbudget.yamlsource import YamlPath
 _MAPPED_KINDS = {"Service", "SLO", "SLI", "AlertPolicy", "AlertCondition"}
 _UNMAPPED_KINDS = {
     "DataSource": "connections are configured as errorbudget sources",
-    "AlertNotificationTarget": "errorbudget sends no notifications yet (alerts show in "
-    "status, the API and /metrics)",
+    "AlertNotificationTarget": "errorbudget's receivers are configured in its "
+    "notifications: section (docs/alerting.md)",
     "BudgetAdjustment": "record errorbudget exclusions instead",
 }
 _PERIOD_STARTS = {"week": "on Monday", "month": "on the 1st", "quarter": "on Jan/Apr/Jul/Oct 1"}

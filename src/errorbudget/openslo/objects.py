@@ -25,7 +25,12 @@ GENESYS_SOURCE_TYPES = frozenset({"genesyscloud", "genesys"})
 """Accepted on import, case-insensitive."""
 NOTIFICATION_TARGET = "errorbudget"
 """The AlertNotificationTarget that exports before #7 referenced (accepted on import,
-no longer exported: errorbudget has no notification targets yet)."""
+no longer exported: errorbudget's ``notifications:`` receivers are not OpenSLO targets)."""
+SHORT_THRESHOLD_ANNOTATION = "errorbudget.io/short-window-threshold"
+LONG_THRESHOLD_ANNOTATION = "errorbudget.io/long-window-threshold"
+"""On an AlertCondition adapted by the low-target rule: its short and long windows' factors
+(``threshold`` is the short one's). Read on import; errorbudget recomputes both from the
+catalog and target, so they document the condition rather than configure it."""
 SETTINGS_KEYS = frozenset(
     {"owner", "runbook_url", "segments", "policy", "alerting", "forecast", "timeslice", "schedule"}
 )
