@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from errorbudget.demo.receiver import Received, describe
+from errorbudget.demo.receiver import Received, describe, segments
 from errorbudget.demo.world import DemoWorld
 from errorbudget.simulate.clock import ManualClock
 
@@ -40,7 +40,7 @@ def test_the_demo_incident_pages_through_its_webhook_receiver(tmp_path: Path) ->
     page = pages[0]
     assert page.event == "firing"
     assert page.labels["slo"] == "voice-sla"
-    assert page.labels["queue"] == "VIP Billing"
+    assert segments(page) == ["queue=VIP Billing,tier=vip"]  # the group's one member
     assert page.body["runbook_url"] == "https://runbooks.example.com/voice-sla"
     assert page.body["dashboard_url"] == "http://127.0.0.1:8787/slos/voice-sla"
     line = describe(page)

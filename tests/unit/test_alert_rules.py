@@ -84,6 +84,30 @@ def test_consumed_thresholds_are_met_exactly_and_hold_to_the_period_end() -> Non
     assert a != b and fingerprint("X", "s", (), "page") == fingerprint("X", "s", (), "page", "")
 
 
+def test_budget_thresholds_are_decided_on_integers_where_floats_cannot_tell() -> None:
+    """30 % consumed, exactly at and one bad event short of it, with 10^17 allowed: the
+    float ratio rounds both to 0.7 left; the integers tell them apart (a threshold decision
+    is exact at the boundary)."""
+    allowed = 10**17
+    spent = np.array([[3 * 10**16, 3 * 10**16 - 1]], dtype=np.int64)
+    remaining = [(allowed - int(x)) / allowed for x in spent[0]]
+    assert remaining == [0.7, 0.7]  # what a float sees
+    settings = Alerting.model_validate(
+        {"budget": {"consumed": [{"at": 0.3}], "floor": {"below": 0.7}}}
+    )
+    exact = decide(
+        facts([[False] * 2] * 4, remaining, spent=spent, allowed=np.full((1, 2), allowed)),
+        settings,
+    )
+    rounded = decide(facts([[False] * 2] * 4, remaining), settings)
+    rule = ("ErrorBudgetConsumed", "ticket", "consumed-0.3")
+    assert by_name(exact, *rule).active[0].tolist() == [True, False]  # type: ignore[attr-defined]
+    assert by_name(rounded, *rule).active[0].tolist() == [True, True]  # type: ignore[attr-defined]
+    # floor: less than 70 % left ⇔ more than 30 % consumed: neither is
+    low = by_name(exact, "ErrorBudgetLow", "notice")
+    assert low.active[0].tolist() == [False, False]  # type: ignore[attr-defined]
+
+
 def test_no_data_needs_expected_traffic_for_the_whole_span() -> None:
     at = np.arange(100, 103, dtype=np.int64)
     ends = np.array([[85, 85, NO_DATA_END]], dtype=np.int64)

@@ -44,14 +44,26 @@ class Received:
         return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
 
+def segments(received: Received) -> list[str]:
+    """The series a (group) notification is about, as ``queue=Sales,tier=standard`` (or
+    ``(all)``): its members' segment labels (docs/alerting.md "Groups")."""
+    listed = received.body.get("alerts")
+    members = [m for m in listed if isinstance(m, dict)] if isinstance(listed, list) else []
+    found = []
+    for labels in [m.get("labels") for m in members] or [received.labels]:
+        shown = labels if isinstance(labels, dict) else {}
+        keys = sorted(set(shown) - {"alertname", "slo", "service", "severity"})
+        found.append(",".join(f"{key}={shown[key]}" for key in keys) or "(all)")
+    return found
+
+
 def describe(received: Received) -> str:
     """One console line: ``16:02 UTC FIRING page voice-sla queue=Sales,tier=standard —
-    summary — runbook: https://…``."""
+    summary — runbook: https://…`` (a group's series joined by ``; ``)."""
     body, labels = received.body, received.labels
     moment = body.get("resolved_at") if received.event == "resolved" else body.get("fired_at")
     when = f"{str(moment)[11:16]} UTC" if isinstance(moment, str) else "--:-- UTC"
-    segment_keys = sorted(set(labels) - {"alertname", "slo", "service", "severity"})
-    segment = ",".join(f"{key}={labels[key]}" for key in segment_keys) or "(all)"
+    segment = "; ".join(segments(received))
     runbook = body.get("runbook_url") or "none"
     return (
         f"{when} {received.event.upper()} {labels.get('severity', '?')} "

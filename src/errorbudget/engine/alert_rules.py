@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -39,7 +40,7 @@ import numpy.typing as npt
 from errorbudget.alert_records import SEVERITIES, AlertName, AlertSignal, Severity
 from errorbudget.alert_settings import Alerting, minutes
 from errorbudget.engine.evaluator import STATE_CODE, Instants
-from errorbudget.engine.exact import complement
+from errorbudget.engine.exact import complement, decimal
 from errorbudget.engine.schedule import WeeklySchedule
 from errorbudget.model import SLO, BudgetStatus, CalendarWindow, RollingWindow, SegmentKey
 
@@ -64,7 +65,9 @@ class SeriesFacts:
     was expected over the whole no-data span up to the instant; ``failure_streak`` the
     trailing streak of failed synthetic checks (:func:`failure_streaks`) and
     ``schedule_open`` whether the schedule is open at the instant (the minute before it),
-    both None for an SLO that is not of synthetic checks."""
+    both None for an SLO that is not of synthetic checks. ``spent`` and ``allowed``: the
+    period's bad events and allowed bad events, both × one integer scale, so the budget
+    rules decide exactly at their thresholds (None: only the float ratio is known)."""
 
     at: IntArray
     conditions: tuple[tuple[str, str], ...]
@@ -77,6 +80,37 @@ class SeriesFacts:
     expected: BoolArray
     failure_streak: IntArray | None = None
     schedule_open: BoolArray | None = None
+    spent: IntArray | None = None
+    allowed: IntArray | None = None
+
+
+def spent_at_least(facts: SeriesFacts, share: float) -> BoolArray:
+    """Where the period's consumed ratio is at least ``share`` (a configured decimal):
+    ``spent × den ≥ num × allowed`` on integers when the facts have them — exact at the
+    threshold, as every decision is (docs/concepts.md) — else on the status's float ratio
+    (``remaining ≤ 1 − share``, ``1 − share`` taken exactly then rounded once)."""
+    remaining = facts.remaining_ratio
+    known = ~np.isnan(remaining)
+    if facts.spent is None or facts.allowed is None:
+        bound = float(complement(share))
+        found: BoolArray = known & (np.where(known, remaining, 1.0) <= bound)
+        return found
+    exact = decimal(share)
+    spent, allowed = _wide(facts.spent, facts.allowed, exact.denominator)
+    holds = np.asarray(spent * exact.denominator >= allowed * exact.numerator, dtype=bool)
+    exact_found: BoolArray = known & holds
+    return exact_found
+
+
+def _wide(
+    spent: IntArray, allowed: IntArray, factor: int
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """The two arrays, as Python integers when multiplying them by ``factor`` could overflow
+    64 bits."""
+    largest = max(int(np.abs(spent).max(initial=0)), int(np.abs(allowed).max(initial=0)))
+    if largest * max(factor, 1) < 1 << 62:
+        return spent, allowed
+    return spent.astype(object), allowed.astype(object)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,10 +166,7 @@ def decide(facts: SeriesFacts, alerting: Alerting) -> list[Decision]:
     remaining = facts.remaining_ratio
     known = ~np.isnan(remaining)
     for consumed in budget.consumed or ():
-        # consumed ≥ at ⇔ remaining ≤ 1 − at, on the ratio a status shows; 1 − at taken
-        # exactly, then rounded once (1.0 − 0.9 in floats is below 0.1)
-        bound = float(complement(consumed.at))
-        active = known & (np.where(known, remaining, 1.0) <= bound)
+        active = spent_at_least(facts, consumed.at)
         found.append(
             Decision(
                 "ErrorBudgetConsumed",
@@ -149,7 +180,14 @@ def decide(facts: SeriesFacts, alerting: Alerting) -> list[Decision]:
             )
         )
     if budget.floor is not None:
-        active = known & (np.where(known, remaining, 1.0) < budget.floor.below)
+        # remaining < below ⇔ consumed > 1 − below ⇔ not (consumed ≤ 1 − below)
+        if facts.spent is None or facts.allowed is None:
+            active = known & (np.where(known, remaining, 1.0) < budget.floor.below)
+        else:
+            exact = complement(budget.floor.below)
+            spent, allowed = _wide(facts.spent, facts.allowed, exact.denominator)
+            over = np.asarray(spent * exact.denominator > allowed * exact.numerator, dtype=bool)
+            active = known & over
         found.append(
             Decision("ErrorBudgetLow", budget.floor.severity, "", active, 0, 0, None, none)
         )
@@ -310,11 +348,15 @@ def instants_facts(
     )
     expected = np.broadcast_to(expected_traffic(schedule, at, span), ratio.shape)
     ends = np.broadcast_to(hold_end(slo.window, at, period_end), ratio.shape)
+    spends = instants.spends
+    period = spends.index(instants.period)
     return SeriesFacts(
         at=at,
         conditions=tuple((c.name, c.severity) for c in instants.conditions),
         holding=instants.holding,
         remaining_ratio=ratio,
+        spent=spends.bad[period] * spends.scale,
+        allowed=spends.allowed[period],
         hold_end=ends,
         exhaustion_seconds=np.full((series, at.shape[0]), np.nan),
         data_end=data_end,
@@ -388,6 +430,7 @@ def status_facts(
         stale.append(coverage is not None and coverage.stale)
         period_ends.append(status.period_end)
     count = len(statuses)
+    spent, allowed = _exact_budgets(statuses)
     names = tuple((c.name, c.severity) for c in first.conditions)
     holding = np.array(
         [[c.firing for c in status.conditions] for status in statuses], dtype=bool
@@ -412,6 +455,31 @@ def status_facts(
         schedule_open=None
         if streaks is None
         else np.broadcast_to(expected_traffic(schedule, at, 1), (count, 1)),
+        spent=spent,
+        allowed=allowed,
+    )
+
+
+def _exact_budgets(statuses: Sequence[BudgetStatus]) -> tuple[IntArray | None, IntArray | None]:
+    """Each row's period bad events and allowed bad events (``(1 − target) × eligible``) as
+    (rows × 1) integers × one scale (the targets' common denominator), as the status
+    evaluated them; (None, None) if a count is not a whole number (then the float ratio
+    decides)."""
+    counts = [(s.bad, s.eligible) for s in statuses]
+    if not all(float(b).is_integer() and float(e).is_integer() for b, e in counts):
+        return None, None
+    targets = [decimal(s.target) for s in statuses]
+    scale = math.lcm(*(t.denominator for t in targets))
+    spent = [int(b) * scale for b, _ in counts]
+    allowed = [
+        (t.denominator - t.numerator) * (scale // t.denominator) * int(e)
+        for t, (_, e) in zip(targets, counts, strict=True)
+    ]
+    if max(max(spent, default=0), max(allowed, default=0)) >= 1 << 62:
+        return None, None
+    return (
+        np.array(spent, dtype=np.int64).reshape(-1, 1),
+        np.array(allowed, dtype=np.int64).reshape(-1, 1),
     )
 
 
