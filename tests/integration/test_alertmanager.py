@@ -18,9 +18,11 @@ import httpx
 import pytest
 from fake_receiver import FakeReceiver
 
-from errorbudget.alert_records import Notification
-from errorbudget.notification_settings import ReceiverTarget
+from errorbudget.alert_records import NewNotification, Notification
+from errorbudget.notification_settings import ReceiverTarget, RetrySettings
 from errorbudget.notify import build_notifiers
+from errorbudget.services.deliveries import DeliveryWorker
+from errorbudget.store import open_store
 
 pytestmark = pytest.mark.integration
 
@@ -57,8 +59,48 @@ def forwarded() -> Iterator[FakeReceiver]:
     fake.stop()
 
 
+class Alertmanager:
+    """A real Alertmanager on 127.0.0.1 that a test can stop and start again on the same port
+    and storage (a receiver that goes down and comes back)."""
+
+    def __init__(self, config: Path, data: Path) -> None:
+        self.config, self.data = config, data
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                BINARY,
+                f"--config.file={self.config}",
+                f"--storage.path={self.data}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--cluster.listen-address=",
+                "--log.level=warn",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        pytest.fail("Alertmanager did not become ready in 20 s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
 @pytest.fixture
-def alertmanager(tmp_path: Path, forwarded: FakeReceiver) -> Iterator[str]:
+def alertmanager_process(tmp_path: Path, forwarded: FakeReceiver) -> Iterator[Alertmanager]:
     if shutil.which(BINARY) is None or shutil.which("amtool") is None:
         pytest.skip(f"{BINARY} and amtool are not installed (apt-get install {BINARY})")
     config = tmp_path / "alertmanager.yml"
@@ -67,37 +109,17 @@ def alertmanager(tmp_path: Path, forwarded: FakeReceiver) -> Iterator[str]:
         ["amtool", "check-config", str(config)], capture_output=True, text=True, check=False
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            BINARY,
-            f"--config.file={config}",
-            f"--storage.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-            "--log.level=warn",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
+    manager = Alertmanager(config, tmp_path / "data")
+    manager.start()
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        else:
-            pytest.fail("Alertmanager did not become ready in 20 s")
-        yield url
+        yield manager
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stderr is not None:
-            process.stderr.close()
+        manager.stop()
+
+
+@pytest.fixture
+def alertmanager(alertmanager_process: Alertmanager) -> str:
+    return alertmanager_process.url
 
 
 def wait_for(fake: FakeReceiver, count: int, seconds: float = 20) -> None:
@@ -198,3 +220,66 @@ def test_a_group_notification_reaches_alertmanager_as_one_alert_per_series(
             }
             time.sleep(0.1)
     assert seen == {"vip", "sales"}
+
+
+class SteppedClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_alertmanager_down_five_minutes_then_back_gets_every_notification_once(
+    alertmanager_process: Alertmanager, tmp_path: Path
+) -> None:
+    """The issue's acceptance: Alertmanager down 5 minutes, then back — every notification
+    queued meanwhile (in the store's outbox) is delivered once, in order."""
+    manager = alertmanager_process
+    manager.stop()  # down
+    clock = SteppedClock(datetime.now(tz=UTC).replace(microsecond=0))
+    fired = clock.now - timedelta(minutes=1)
+    with open_store(tmp_path / "outbox.db") as store:
+        queued = store.queue_notifications(
+            [
+                NewNotification(
+                    "am",
+                    f"group-{queue}",
+                    "firing",
+                    f"group-{queue}-1",
+                    {
+                        "event": "firing",
+                        "labels": {
+                            "alertname": "ErrorBudgetBurn",
+                            "slo": "answered",
+                            "service": "cc",
+                            "severity": "page",
+                            "queue": queue,
+                        },
+                        "summary": f"answered queue={queue} burns",
+                        "fired_at": fired.isoformat(),
+                    },
+                )
+                for queue in ("vip", "sales", "support")
+            ]
+        )
+        target = ReceiverTarget("am", "alertmanager", manager.url, timedelta(seconds=2))
+        with httpx.Client() as client:
+            worker = DeliveryWorker(
+                store, build_notifiers({"am": target}, client), clock, RetrySettings()
+            )
+            failures = 0
+            for _ in range(10):  # 5 minutes of 30-second ticks: every attempt is refused
+                failures += sum(a.outcome == "retrying" for a in worker.deliver_due())
+                clock.now += timedelta(seconds=30)
+            assert failures >= 5
+            assert all(n.status == "pending" for n in store.list_notifications())
+            manager.start()  # back, on the same port and storage
+            clock.now += timedelta(minutes=5)  # past the longest backoff
+            delivered = worker.deliver_due()
+            alerts = httpx.get(f"{manager.url}/api/v2/alerts", timeout=5).json()
+        log = {n.id: n for n in store.list_notifications()}
+    assert [a.outcome for a in delivered] == ["delivered"] * 3
+    assert [a.notification.id for a in delivered] == [n.id for n in queued]  # in order
+    assert all(log[n.id].status == "delivered" and log[n.id].attempts >= 1 for n in queued)
+    assert sorted(a["labels"]["queue"] for a in alerts) == ["sales", "support", "vip"]  # once each
