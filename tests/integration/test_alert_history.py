@@ -115,9 +115,16 @@ def test_the_episodes_the_service_writes_read_back_exactly(outage: tuple[App, in
     overlapping = [e for e in want if e.fired_at < until and (e.resolved_at or until) > since]
     assert [(e.severity, e.episode) for e in overlapping] == [("page", 3), ("page", 2)]
     assert app.alerts.episodes("answered", from_minute(since), from_minute(until)) == overlapping
-    assert app.alerts.episodes("answered", from_minute(start), from_minute(start + STEPS), 2) == (
-        want[:2]
+    assert (
+        app.alerts.episodes("answered", from_minute(start), from_minute(start + STEPS), 2)
+        == (want[:2])
     )
+    first = want[-1]  # page 1: an episode that resolved at since ended before the span
+    assert first.resolved_at is not None
+    after = app.alerts.episodes("answered", from_minute(first.resolved_at), from_minute(until))
+    assert first not in after
+    before = app.alerts.episodes("answered", from_minute(first.resolved_at - 1), from_minute(until))
+    assert first in before
     history = app.alerts.history("answered", from_minute(start), from_minute(start + STEPS), 4)
     assert history.episodes == want[:4] and history.truncated
     assert app.alerts.episodes("payments", from_minute(start), from_minute(start + STEPS)) == []
@@ -135,12 +142,11 @@ def test_the_read_is_bounded(app: App) -> None:
         app.alerts.episodes("nope", now - timedelta(days=1), now)
 
 
-
 @pytest.mark.anyio
 async def test_the_slo_page_shades_and_lists_them_and_its_twin_equals_the_api(
     client: httpx.AsyncClient, outage: tuple[App, int]
 ) -> None:
-    app, start = outage
+    _, start = outage
     html = (await client.get("/slos/answered", headers=VIC)).text
     chart = html[html.index('id="burn-chart"') : html.index('id="budget-chart"')]
     assert chart.count('class="alert-span alert-span-page"') == 3
