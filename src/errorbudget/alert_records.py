@@ -153,6 +153,25 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertEpisode:
+    """One firing episode of one alert, kept for its history (``alert_episodes``): when it
+    fired and resolved (None while it fires), whether it was inhibited or silenced when it
+    fired. Written by the alert service in the transaction of the transition."""
+
+    fingerprint: str
+    episode: int
+    alertname: AlertName
+    slo: str
+    service: str
+    segment: SegmentKey
+    severity: Severity
+    fired_at: Minute
+    resolved_at: Minute | None
+    inhibited: bool
+    silenced: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Silence:
     """Notifications of alerts whose labels match every matcher are not sent between
     ``starts_at`` and ``ends_at`` (the alert still moves through its lifecycle and shows as

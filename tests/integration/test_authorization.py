@@ -100,6 +100,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/audit"): Case("/api/v1/audit?action=change.*&limit=5", "viewer"),
     ("GET", "/api/v1/alerts"): Case("/api/v1/alerts", "viewer"),
     ("GET", "/api/v1/alerts/{fingerprint}"): Case(f"/api/v1/alerts/{PAGE_ALERT}", "viewer"),
+    ("GET", "/api/v1/alerts/history"): Case("/api/v1/alerts/history?slo=answered", "viewer"),
     ("GET", "/api/v1/silences"): Case("/api/v1/silences", "viewer"),
     ("GET", "/api/v1/notifications"): Case("/api/v1/notifications", "viewer"),
     # operator writes

@@ -10,6 +10,7 @@ import pytest
 from errorbudget.web.pages_models import Annotation, Band
 from errorbudget.web.pages_svg import (
     BAND_COLOURS,
+    AlertSpan,
     Line,
     LinearScale,
     Reference,
@@ -178,3 +179,29 @@ def test_line_chart_draws_lines_bands_instants_and_references() -> None:
     assert "1× = on budget pace" in svg
     assert "prompt &lt;v2&gt;" in svg
     assert svg.count('class="annotation-marker"') == 2
+
+
+def test_alert_spans_are_titled_and_told_apart_by_more_than_colour() -> None:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    spans = [
+        AlertSpan(start + timedelta(days=2), start + timedelta(days=4), "page", "page alert A"),
+        AlertSpan(start + timedelta(days=5), start + timedelta(days=5, minutes=1), "ticket", "T1"),
+        AlertSpan(start - timedelta(days=3), start + timedelta(days=1), "ticket", "before"),
+    ]
+    svg = str(
+        line_chart_svg(
+            title="burn",
+            start=start,
+            end=start + timedelta(days=10),
+            lines=[],
+            annotations=[],
+            references=[],
+            y_format=str,
+            alert_spans=spans,
+        )
+    )
+    assert svg.count('class="alert-span alert-span-page"') == 1
+    assert svg.count('class="alert-span alert-span-ticket"') == 2
+    assert "<title>page alert A</title>" in svg and 'aria-label="T1"' in svg
+    assert ">P</text>" in svg and 'stroke-dasharray="3 2"' in svg  # a letter and a dash
+    assert 'x="56.0"' in svg  # the span begun before the chart is clipped to its left edge

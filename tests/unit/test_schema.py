@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from errorbudget.alert_records import Alert, AlertState, Notification, Silence
+from errorbudget.alert_records import Alert, AlertEpisode, AlertState, Notification, Silence
 from errorbudget.audit import ChainCheck
 from errorbudget.changes import ChangeReview
 from errorbudget.engine.timeline import TimelinePoint
@@ -19,12 +19,20 @@ from errorbudget.gate import GateDecision
 from errorbudget.ingest.report import FileReport, IngestReport
 from errorbudget.model import BudgetStatus, ConditionResult, DataCoverage, Exclusion
 from errorbudget.records import Annotation, Approval, AuditEntry, Change
-from errorbudget.schema.alerts import AlertOut, AlertStateOut, NotificationOut, SilenceOut
+from errorbudget.schema.alerts import (
+    AlertEpisodeOut,
+    AlertHistoryOut,
+    AlertOut,
+    AlertStateOut,
+    NotificationOut,
+    SilenceOut,
+)
 from errorbudget.schema.audit import AuditEntryOut, ChainOut
 from errorbudget.schema.changes import ApprovalOut, ChangeOut, GateOut
 from errorbudget.schema.ingest import IngestFileOut, IngestRunOut, ProblemOut
 from errorbudget.schema.records import AnnotationOut, ExclusionOut
 from errorbudget.schema.status import ConditionOut, DataOut, StatusOut, TimelinePointOut
+from errorbudget.services.alerts import AlertHistory
 
 # (result, its model, {result field: model field}, {result field: why it is not outward})
 OUTWARD: list[tuple[type[Any], type[BaseModel], dict[str, str], dict[str, str]]] = [
@@ -67,6 +75,8 @@ OUTWARD: list[tuple[type[Any], type[BaseModel], dict[str, str], dict[str, str]]]
     (Alert, AlertOut, {}, {}),
     (AlertState, AlertStateOut, {}, {}),
     (Silence, SilenceOut, {}, {}),
+    (AlertEpisode, AlertEpisodeOut, {}, {}),
+    (AlertHistory, AlertHistoryOut, {}, {}),
     (Notification, NotificationOut, {}, {}),
     (Approval, ApprovalOut, {}, {}),
     (Exclusion, ExclusionOut, {}, {}),

@@ -8,6 +8,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from errorbudget.alert_records import (
     Alert,
+    AlertEpisode,
     AlertName,
     DeliveryStatus,
     Notification,
@@ -17,7 +18,8 @@ from errorbudget.alert_records import (
     Silence,
     alert_labels,
 )
-from errorbudget.model import Minute, from_minute
+from errorbudget.model import Minute, from_minute, segment_label
+from errorbudget.services.alerts import AlertHistory
 
 
 def _time(minute: Minute | None) -> AwareDatetime | None:
@@ -152,4 +154,67 @@ class NotificationOut(BaseModel):
             next_attempt_at=notification.next_attempt_at,
             last_error=notification.last_error,
             delivered_at=notification.delivered_at,
+        )
+
+
+class AlertEpisodeOut(BaseModel):
+    """One firing episode of one alert: what the SLO page shades on its burn chart and lists
+    under it."""
+
+    fingerprint: str
+    episode: int = Field(description="Which firing of this alert (fingerprint-episode: dedup).")
+    alertname: AlertName
+    slo: str
+    service: str
+    segment: dict[str, str]
+    segment_label: str = Field(description="The segment in words ('all' without one).")
+    severity: Severity
+    fired_at: AwareDatetime
+    resolved_at: AwareDatetime | None = Field(description="None while it fires.")
+    duration_minutes: int | None = Field(description="resolved − fired; None while it fires.")
+    inhibited: bool = Field(
+        description="A higher severity of the same SLO and segment was active when it fired: "
+        "never notified."
+    )
+    silenced: bool = Field(description="A silence matched when it fired: never notified.")
+
+    @classmethod
+    def of(cls, episode: AlertEpisode) -> AlertEpisodeOut:
+        resolved = episode.resolved_at
+        return cls(
+            fingerprint=episode.fingerprint,
+            episode=episode.episode,
+            alertname=episode.alertname,
+            slo=episode.slo,
+            service=episode.service,
+            segment=dict(episode.segment),
+            segment_label=segment_label(episode.segment),
+            severity=episode.severity,
+            fired_at=from_minute(episode.fired_at),
+            resolved_at=_time(resolved),
+            duration_minutes=None if resolved is None else resolved - episode.fired_at,
+            inhibited=episode.inhibited,
+            silenced=episode.silenced,
+        )
+
+
+class AlertHistoryOut(BaseModel):
+    """An SLO's alert episodes overlapping ``[since, until)``, latest fired first."""
+
+    slo: str
+    since: AwareDatetime
+    until: AwareDatetime
+    limit: int
+    truncated: bool = Field(description="More episodes overlap the span than the limit.")
+    episodes: list[AlertEpisodeOut]
+
+    @classmethod
+    def of(cls, history: AlertHistory) -> AlertHistoryOut:
+        return cls(
+            slo=history.slo,
+            since=history.since,
+            until=history.until,
+            limit=history.limit,
+            truncated=history.truncated,
+            episodes=[AlertEpisodeOut.of(episode) for episode in history.episodes],
         )

@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from errorbudget.alert_records import (
     Alert,
+    AlertEpisode,
     AlertSignal,
     AlertState,
     NewNotification,
@@ -46,7 +47,8 @@ from errorbudget.engine.lifecycle import step
 from errorbudget.errors import InvalidRequestError, NotFoundError
 from errorbudget.evaluation import uncounted_ranges
 from errorbudget.indicators import is_synthetic
-from errorbudget.model import SLO, Minute, SegmentKey, from_minute
+from errorbudget.limits import MAX_PAGE, MAX_TIMELINE_SPAN, time_problem
+from errorbudget.model import SLO, Minute, SegmentKey, from_minute, to_minute
 from errorbudget.services.alert_groups import group_events, group_notifications
 from errorbudget.services.evaluations import Evaluation
 from errorbudget.store import Store
@@ -150,6 +152,19 @@ class Observed:
     notifications: list[NewNotification]
 
 
+@dataclass(frozen=True, slots=True)
+class AlertHistory:
+    """An SLO's alert episodes over ``[since, until)``, latest fired first, at most
+    ``limit`` (``truncated``: more overlap the span)."""
+
+    slo: str
+    since: datetime
+    until: datetime
+    limit: int
+    episodes: list[AlertEpisode]
+    truncated: bool
+
+
 class AlertService:
     """Alerts stepped once per evaluation minute and kept in the store, with silences and
     acknowledgements."""
@@ -226,6 +241,7 @@ class AlertService:
         silences = [s for s in self.store.list_silences(at=moment) if s.active_at(moment)]
         saved: list[Alert] = []
         transitions: list[tuple[str, Transition]] = []
+        episodes: list[AlertEpisode] = []
         for fingerprint in sorted(set(by_fingerprint) | set(known)):
             signal = by_fingerprint.get(fingerprint)
             stored = known.get(fingerprint)
@@ -252,6 +268,8 @@ class AlertService:
             if transition is None:
                 continue
             transitions.append((fingerprint, transition))
+            if transition in ("firing", "resolved"):
+                episodes.append(_episode(alert))
             self.store.audit(
                 actor=SYSTEM_ACTOR,
                 action=f"alert.{transition}",
@@ -260,6 +278,8 @@ class AlertService:
             )
         if saved:  # nothing in play and nothing active: no write at all
             self.store.save_alerts(saved, at)
+        if episodes:
+            self.store.save_alert_episodes(episodes)
         after = {**known, **{a.fingerprint: a for a in saved}}
         events = group_events(
             at, known, after, dict(transitions), silences, self._last_group_notice, _labels
@@ -295,6 +315,45 @@ class AlertService:
         found = self.store.list_alerts(phases=phases, slo=slo, severity=severity, limit=limit)
         order = {"firing": 0, "pending": 1, "resolved": 2, "inactive": 3}
         return sorted(found, key=lambda a: order[a.state.phase])
+
+    def episodes(
+        self, slo: str, since: datetime, until: datetime, limit: int = MAX_PAGE
+    ) -> list[AlertEpisode]:
+        """The SLO's firing episodes overlapping ``[since, until)`` (fired before ``until``,
+        not resolved by ``since``), latest fired first, at most ``limit``: the alert history
+        the SLO page draws on its burn chart and ``/api/v1/alerts/history`` returns.
+
+        NotFoundError for an unknown SLO; InvalidRequestError for a span that is empty,
+        longer than :data:`~errorbudget.limits.MAX_TIMELINE_SPAN` or outside the accepted
+        times, or a limit outside 1 to :data:`~errorbudget.limits.MAX_PAGE`."""
+        return self._episodes(slo, since, until, limit, limit)
+
+    def history(self, slo: str, since: datetime, until: datetime, limit: int) -> AlertHistory:
+        """:meth:`episodes`, with whether more than ``limit`` overlap the span."""
+        found = self._episodes(slo, since, until, limit, limit + 1)
+        return AlertHistory(slo, since, until, limit, found[:limit], len(found) > limit)
+
+    def _episodes(
+        self, slo: str, since: datetime, until: datetime, limit: int, read: int
+    ) -> list[AlertEpisode]:
+        self.loaded.slo(slo)  # NotFoundError for an unknown SLO
+        for moment in (since, until):
+            problem = time_problem(moment)
+            if problem is not None:
+                raise InvalidRequestError(problem)
+        if until <= since:
+            raise InvalidRequestError("an alert history's until must be after its since")
+        if until - since > MAX_TIMELINE_SPAN:
+            raise InvalidRequestError(
+                f"an alert history spans at most {MAX_TIMELINE_SPAN.days} days "
+                f"(asked: {until - since})"
+            )
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidRequestError(f"an alert history's limit is 1 to {MAX_PAGE} ({limit})")
+        # Episodes are kept at whole minutes: [since, until) covers every minute it touches.
+        first = to_minute(since)
+        last = -(-int(until.timestamp()) // 60)
+        return self.store.alert_episodes(slo, first, last, limit=read)
 
     def alert(self, fingerprint: str) -> Alert:
         """One alert (NotFoundError for an unknown fingerprint)."""
@@ -406,6 +465,26 @@ def _updated(
         acknowledged_by=stored.acknowledged_by,
         acknowledged_at=stored.acknowledged_at,
         silenced=stored.silenced,
+    )
+
+
+def _episode(alert: Alert) -> AlertEpisode:
+    """The episode an alert's firing or resolve transition writes (its resolve: the same
+    row with ``resolved_at``)."""
+    state = alert.state
+    assert state.fired_at is not None
+    return AlertEpisode(
+        fingerprint=alert.fingerprint,
+        episode=state.episode,
+        alertname=alert.alertname,
+        slo=alert.slo,
+        service=alert.service,
+        segment=alert.segment,
+        severity=alert.severity,
+        fired_at=state.fired_at,
+        resolved_at=state.resolved_at if state.phase == "resolved" else None,
+        inhibited=state.inhibited,
+        silenced=alert.silenced,
     )
 
 

@@ -45,7 +45,14 @@ from typing import Any, Protocol, Self
 import numpy as np
 import numpy.typing as npt
 
-from errorbudget.alert_records import Alert, NewNotification, Notification, Phase, Silence
+from errorbudget.alert_records import (
+    Alert,
+    AlertEpisode,
+    NewNotification,
+    Notification,
+    Phase,
+    Silence,
+)
 from errorbudget.model import DataIssue, DataIssueKind, Exclusion, Minute, SegmentKey, SourceHealth
 from errorbudget.records import (
     Annotation,
@@ -439,6 +446,19 @@ class AlertRecords(Protocol):
 
     def alert_minute(self) -> Minute | None:
         """The last minute the alert service stepped (None before the first)."""
+        ...
+
+    def save_alert_episodes(self, episodes: Sequence[AlertEpisode]) -> None:
+        """Insert these firing episodes (by fingerprint and episode), or, for one already
+        kept, record its ``resolved_at``: the alert service writes an episode when it fires
+        and again when it resolves, in the transaction of the transition."""
+        ...
+
+    def alert_episodes(
+        self, slo: str, since: Minute, until: Minute, *, limit: int = 1000
+    ) -> list[AlertEpisode]:
+        """The SLO's firing episodes overlapping ``[since, until)`` (fired before
+        ``until`` and not resolved by ``since``), latest fired first, at most ``limit``."""
         ...
 
     def get_alerts(self, fingerprints: Sequence[str]) -> list[Alert]:

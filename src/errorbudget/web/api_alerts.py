@@ -3,6 +3,7 @@ delivery log (rules and lifecycle in ``services.alerts``; docs/alerting.md)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Path, Query
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from errorbudget.alert_records import DeliveryStatus, Phase, Severity
 from errorbudget.limits import MAX_NAME, MAX_PAGE
-from errorbudget.schema.alerts import AlertOut, NotificationOut, SilenceOut
+from errorbudget.schema.alerts import AlertHistoryOut, AlertOut, NotificationOut, SilenceOut
 from errorbudget.web.api_common import EB, router
 from errorbudget.web.api_errors import READ, WRITE, errors
 from errorbudget.web.api_inputs import Comment, Instant, Name, Reason, RecordId, SegmentLabels
@@ -58,6 +59,37 @@ def list_alerts(
     the most recently stepped first within each."""
     found = app.alerts.alerts(phases=state or None, slo=slo, severity=severity, limit=limit)
     return [AlertOut.of(alert) for alert in found]
+
+
+HISTORY_DEFAULT = timedelta(days=30)
+"""The span of an alert history without ``since``: the SLO page's burn chart's."""
+
+
+@routes.get(
+    "/alerts/history",
+    response_model=AlertHistoryOut,
+    summary="An SLO's alert history",
+    responses=errors(*READ, 404),
+)
+def alert_history(
+    app: EB,
+    caller: Viewer,
+    slo: Annotated[Name, Query(description="The SLO.")],
+    since: Annotated[
+        Instant | None, Query(description="From (default: 30 days before until).")
+    ] = None,
+    until: Annotated[Instant | None, Query(description="To, excluded (default: now).")] = None,
+    limit: Limit = 1000,
+) -> AlertHistoryOut:
+    """The SLO's firing episodes overlapping ``[since, until)`` — fired before ``until``
+    and not resolved by ``since`` — latest fired first: when each fired and resolved (or
+    that it still fires), its severity, segment, and whether it was inhibited or silenced.
+    The SLO page draws the same list on its burn chart. 422 for a span not after its start
+    or longer than the timeline's bound (400 days, ``limits.MAX_TIMELINE_SPAN``); 404
+    for an unknown SLO."""
+    end = until if until is not None else app.clock()
+    start = since if since is not None else end - HISTORY_DEFAULT
+    return AlertHistoryOut.of(app.alerts.history(slo, start, end, limit))
 
 
 @routes.get(

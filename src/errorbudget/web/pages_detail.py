@@ -1,9 +1,11 @@
 """The SLO detail view-model (``/slos/{id}``): timeline, annotations, segments, exclusions.
 
-Four App calls feed it: ``status`` (now, every series of the SLO), ``timeline`` (30 days at
-1-hour steps, read once), ``annotations`` (deploys, config and model changes) and the
-store's exclusions. With ``segment`` the page follows one series (its gauge, timeline,
-failures and exclusions); the breakdown tables always show every series.
+App calls feed it: ``status`` (now, every series of the SLO), ``timeline`` (30 days at
+1-hour steps, read once), ``annotations`` (deploys, config and model changes), the
+store's exclusions, and the alert service's alerts and episodes over the chart's span
+(``alerts.history``, the read ``/api/v1/alerts/history`` answers with). With ``segment``
+the page follows one series (its gauge, timeline, failures and exclusions); the breakdown
+tables and the alert history always show every series.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from errorbudget.model import (
     segment_key,
     segment_label,
 )
+from errorbudget.schema.alerts import AlertHistoryOut
 from errorbudget.web.pages_models import (
     Annotation,
     ExclusionRow,
@@ -47,6 +50,8 @@ TIMELINE_DAYS = 30
 TIMELINE_STEP = timedelta(hours=1)
 ALERTS_SHOWN = 50
 """The SLO's alerts listed beside the burn chart, the most recently stepped first."""
+HISTORY_SHOWN = 200
+"""The most alert episodes drawn on the burn chart and listed under it (latest first)."""
 
 
 def parse_segment(text: str | None) -> dict[str, str]:
@@ -134,6 +139,7 @@ def build_detail(
             schedule=schedule.describe() if (schedule := app.loaded.schedule(slo)) else None,
         ),
         alerts=alert_rows(app.alerts.alerts(slo=slo.id, limit=ALERTS_SHOWN)),
+        alert_history=AlertHistoryOut.of(app.alerts.history(slo.id, start, at, HISTORY_SHOWN)),
         source=next(
             (
                 source_row(h, at)

@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from errorbudget.model import Band, Decision, Outlook, PolicyState, Risk
+from errorbudget.schema.alerts import AlertHistoryOut
 
 __all__ = ["Band"]
 
@@ -450,6 +451,9 @@ class SloDetailPage(View):
     alerts: list[AlertRow]
     """The SLO's alerts, each at its latest episode (firing, pending, resolved), beside the
     burn chart."""
+    alert_history: AlertHistoryOut
+    """The SLO's alert episodes over the burn chart's span (``app.alerts.history``, the
+    read ``/api/v1/alerts/history`` answers with): shaded on the chart, listed under it."""
     source: SourceRow | None
     """The health of the source this SLO's counts come from (None: it has no runs, e.g.
     ``ingest``)."""

@@ -20,6 +20,7 @@ from errorbudget.web.pages_models import SloCard, SloDetailPage
 from errorbudget.web.pages_svg import (
     BAND_COLOURS,
     MUTED,
+    AlertSpan,
     Line,
     Reference,
     gauge_svg,
@@ -98,6 +99,17 @@ def burn_chart(page: SloDetailPage) -> Markup:
         ],
         annotations=page.annotations,
         references=references,
+        alert_spans=[
+            AlertSpan(
+                start=e.fired_at,
+                end=e.resolved_at or page.timeline_end,
+                severity=e.severity,
+                label=f"{e.severity} alert {e.alertname} ({e.segment_label}): fired "
+                f"{short_when(e.fired_at)}, "
+                + (f"resolved {short_when(e.resolved_at)}" if e.resolved_at else "still firing"),
+            )
+            for e in page.alert_history.episodes
+        ],
         y_format=lambda v: f"{v:g}×",
         # Keep the fast-burn line in view: how far from paging is part of the answer.
         y_max_at_least=max(2.0, (page_at or 0.0) * 1.05),

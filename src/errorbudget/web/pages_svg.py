@@ -50,6 +50,12 @@ LABEL_ROOM = 150.0
 MIN_BAND = 6.0
 """Narrowest a shaded range is drawn, in chart units."""
 
+ALERT_COLOURS: dict[str, str] = {"page": "#b91c1c", "ticket": "#b45309", "notice": "#475569"}
+"""Alert spans on the burn chart, by severity; each span also carries its severity's letter
+(P, T, N) and a title, so colour is never the only tell."""
+ALERT_LANE = 12.0
+"""Height of the lane at the foot of the plot where alert spans are marked."""
+
 GAUGE_SWEEP = 240.0
 """Degrees of arc of the gauge, open at the bottom."""
 
@@ -218,6 +224,17 @@ class Reference:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertSpan:
+    """One alert episode drawn on a chart: from its firing to its resolve (or the chart's
+    end while it fires), shaded by severity and titled with ``label``."""
+
+    start: datetime
+    end: datetime
+    severity: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
 class Line:
     """One line of a chart: its points (None: no data, drawn as a gap) and its look."""
 
@@ -302,6 +319,7 @@ def line_chart_svg(
     y_max_at_least: float = 1.0,
     width: float = 960.0,
     height: float = 260.0,
+    alert_spans: Sequence[AlertSpan] = (),
 ) -> Markup:
     """A time-series line chart with shaded ranges (exclusions, burn episodes), dashed
     instants (deploys) numbered like the legend under it, and labelled reference lines."""
@@ -360,6 +378,7 @@ def line_chart_svg(
             )
             + "</g>"
         )
+    out.extend(_alert_spans(frame, alert_spans))
     # Reference lines are labelled in the right margin, never over the data; a label that
     # would touch the one above moves down.
     placed: list[tuple[float, Reference]] = []
@@ -417,3 +436,37 @@ def line_chart_svg(
         f'y2="{_f(frame.bottom)}" stroke="{MUTED}"/></svg>'
     )
     return Markup("".join(out))
+
+
+def _alert_spans(frame: ChartFrame, spans: Sequence[AlertSpan]) -> list[str]:
+    """Alert episodes: a light shade over the plot and a mark in the lane at its foot, solid
+    for a page and dashed for a ticket or notice, with the severity's letter when the mark
+    is wide enough and a title (read out by screen readers) on each."""
+    out = []
+    lane = frame.bottom - ALERT_LANE
+    for span in spans:
+        x0, x1 = _clip_x(frame, span.start), _clip_x(frame, span.end)
+        if x1 - x0 < MIN_BAND:
+            middle = (x0 + x1) / 2
+            x0, x1 = middle - MIN_BAND / 2, middle + MIN_BAND / 2
+        colour = ALERT_COLOURS.get(span.severity, ALERT_COLOURS["notice"])
+        dashed = "" if span.severity == "page" else ' stroke-dasharray="3 2"'
+        letter = span.severity[:1].upper()
+        out.append(
+            f'<g class="alert-span alert-span-{escape(span.severity)}" role="img" '
+            f'aria-label="{escape(span.label)}"><title>{escape(span.label)}</title>'
+            f'<rect x="{_f(x0)}" y="{_f(frame.top)}" width="{_f(x1 - x0)}" '
+            f'height="{_f(lane - frame.top)}" fill="{colour}" fill-opacity="0.08"/>'
+            f'<rect x="{_f(x0)}" y="{_f(lane)}" width="{_f(x1 - x0)}" height="{_f(ALERT_LANE)}" '
+            f'fill="{colour}" fill-opacity="{"0.85" if span.severity == "page" else "0.3"}" '
+            f'stroke="{colour}"{dashed}/>'
+            + (
+                f'<text x="{_f((x0 + x1) / 2)}" y="{_f(lane + ALERT_LANE - 2.5)}" font-size="9" '
+                f'font-weight="700" text-anchor="middle" '
+                f'fill="{"#ffffff" if span.severity == "page" else INK}">{letter}</text>'
+                if x1 - x0 >= 10
+                else ""
+            )
+            + "</g>"
+        )
+    return out

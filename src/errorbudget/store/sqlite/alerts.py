@@ -6,6 +6,8 @@
   the transaction that writes its transitions' audit entries and notifications.
 - ``alert_progress``: one row, the last minute the alert service stepped (it never moves
   backwards, so a restart neither repeats nor skips a minute's transitions).
+- ``alert_episodes``: one row per firing episode (fired, resolved, inhibited, silenced),
+  written with its firing and its resolve: the alert history, read by SLO and time span.
 - ``silences``: matchers (exact label equalities), author, reason, start, end; expired by
   hand with who did it. Never deleted.
 
@@ -22,7 +24,15 @@ from typing import Any, cast
 
 import orjson
 
-from errorbudget.alert_records import Alert, AlertName, AlertState, Phase, Severity, Silence
+from errorbudget.alert_records import (
+    Alert,
+    AlertEpisode,
+    AlertName,
+    AlertState,
+    Phase,
+    Severity,
+    Silence,
+)
 from errorbudget.errors import ConflictError, NotFoundError, StoreError
 from errorbudget.model import Minute, SegmentKey
 from errorbudget.store.sqlite.access import Access
@@ -145,6 +155,72 @@ def save_alerts(connection: sqlite3.Connection, alerts: Sequence[Alert], minute:
         )
     except sqlite3.IntegrityError as exc:
         raise ConflictError(f"the alerts were already stepped past minute {minute}") from exc
+
+
+_EPISODE_COLUMNS = (
+    "fingerprint, episode, alertname, slo, service, segment, severity, fired_at, resolved_at, "
+    "inhibited, silenced"
+)
+
+
+def save_alert_episodes(connection: sqlite3.Connection, episodes: Sequence[AlertEpisode]) -> None:
+    connection.executemany(
+        f"INSERT INTO alert_episodes ({_EPISODE_COLUMNS}) VALUES ({', '.join('?' * 11)}) "
+        "ON CONFLICT (fingerprint, episode) DO UPDATE SET resolved_at = excluded.resolved_at",
+        [
+            (
+                e.fingerprint,
+                e.episode,
+                e.alertname,
+                e.slo,
+                e.service,
+                _segment_text(e.segment),
+                e.severity,
+                int(e.fired_at),
+                None if e.resolved_at is None else int(e.resolved_at),
+                int(e.inhibited),
+                int(e.silenced),
+            )
+            for e in episodes
+        ],
+    )
+
+
+def alert_episodes(
+    connection: sqlite3.Connection, slo: str, since: Minute, until: Minute, limit: int
+) -> list[AlertEpisode]:
+    """Episodes of ``slo`` overlapping ``[since, until)``, latest fired first. Three index
+    ranges, so the read is bounded by the span, not by the SLO's whole history: fired in
+    the span; fired before it and resolved in or after it; fired before it and still firing."""
+    rows = connection.execute(
+        f"SELECT {_EPISODE_COLUMNS} FROM alert_episodes "
+        "WHERE slo = :slo AND fired_at >= :since AND fired_at < :until "
+        f"UNION SELECT {_EPISODE_COLUMNS} FROM alert_episodes "
+        "WHERE slo = :slo AND resolved_at > :since AND fired_at < :since "
+        f"UNION SELECT {_EPISODE_COLUMNS} FROM alert_episodes "
+        "WHERE slo = :slo AND resolved_at IS NULL AND fired_at < :since "
+        "ORDER BY fired_at DESC, fingerprint LIMIT :limit",
+        {"slo": slo, "since": int(since), "until": int(until), "limit": int(limit)},
+    )
+    return [_episode_of(row) for row in rows]
+
+
+def _episode_of(row: Sequence[Any]) -> AlertEpisode:
+    fingerprint, episode, alertname, slo, service, segment, severity = row[:7]
+    fired_at, resolved_at, inhibited, silenced = row[7:]
+    return AlertEpisode(
+        fingerprint=fingerprint,
+        episode=int(episode),
+        alertname=cast(AlertName, alertname),
+        slo=slo,
+        service=service,
+        segment=_segment(segment),
+        severity=cast(Severity, severity),
+        fired_at=int(fired_at),
+        resolved_at=None if resolved_at is None else int(resolved_at),
+        inhibited=bool(inhibited),
+        silenced=bool(silenced),
+    )
 
 
 def alert_minute(connection: sqlite3.Connection) -> Minute | None:
@@ -285,6 +361,18 @@ class AlertsPart:
         """Insert or replace these alerts and record ``minute`` as the last one stepped."""
         with self._db.writing("save alerts") as connection:
             save_alerts(connection, alerts, minute)
+
+    def save_alert_episodes(self, episodes: Sequence[AlertEpisode]) -> None:
+        """Insert these firing episodes, or record the resolve of those already kept."""
+        with self._db.writing("save alert episodes") as connection:
+            save_alert_episodes(connection, episodes)
+
+    def alert_episodes(
+        self, slo: str, since: Minute, until: Minute, *, limit: int = 1000
+    ) -> list[AlertEpisode]:
+        """The SLO's firing episodes overlapping ``[since, until)``, latest fired first."""
+        with self._db.reading("read alert episodes") as connection:
+            return alert_episodes(connection, slo, since, until, limit)
 
     def alert_minute(self) -> Minute | None:
         """The last minute the alert service stepped."""

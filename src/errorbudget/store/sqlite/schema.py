@@ -430,6 +430,26 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_by_phase ON alerts (phase, updated_at);
 CREATE INDEX alerts_by_slo ON alerts (slo, updated_at);
 
+-- One row per firing episode (alert history on the SLO page and /api/v1/alerts/history):
+-- written with the transition (firing, then resolved) in the alert service's transaction.
+CREATE TABLE alert_episodes (
+    fingerprint TEXT NOT NULL,
+    episode     INTEGER NOT NULL CHECK (episode >= 1),
+    alertname   TEXT NOT NULL,
+    slo         TEXT NOT NULL,
+    service     TEXT NOT NULL,
+    segment     TEXT NOT NULL,
+    severity    TEXT NOT NULL,
+    fired_at    INTEGER NOT NULL,
+    resolved_at INTEGER CHECK (resolved_at IS NULL OR resolved_at >= fired_at),
+    inhibited   INTEGER NOT NULL DEFAULT 0,
+    silenced    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (fingerprint, episode)
+);
+CREATE INDEX alert_episodes_by_fire ON alert_episodes (slo, fired_at);
+CREATE INDEX alert_episodes_by_resolve ON alert_episodes (slo, resolved_at);
+CREATE INDEX alert_episodes_open ON alert_episodes (slo, fired_at) WHERE resolved_at IS NULL;
+
 CREATE TABLE alert_progress (
     id     INTEGER PRIMARY KEY CHECK (id = 1),
     minute INTEGER NOT NULL
