@@ -168,7 +168,8 @@ def section(noise: DemoNoise) -> str:
         f"`alerts replay` at 1-minute steps over the {WEEKS} weeks "
         f"{from_minute(found.start):%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC "
         f"({found.series} series; the timeslice SLO `api-availability` is left out by replay), "
-        "with the demo config's rules (its `contact-center-30d` catalog, budget alerts, "
+        "with the demo config's rules (its `contact-center-30d` catalog, pages kept 15 minutes, "
+        "budget alerts, "
         "no-data and stale alerts off). A notification is a firing or a resolve; an "
         "inhibited episode sends none. The threshold alert fires whenever the SLI over the "
         "last 5 minutes is below target and resolves when it is not, per series.",
