@@ -9,14 +9,15 @@ from pathlib import Path
 
 import httpx
 
-from errorbudget.demo.receiver import Received, describe, segments
+from errorbudget.demo.receiver import Received, describe
 from errorbudget.demo.world import DemoWorld
 from errorbudget.simulate.clock import ManualClock
 
 MOMENT = datetime(2026, 11, 25, 16, tzinfo=UTC)
-CARRIER_PAGE = datetime(2026, 11, 22, 17, 16, tzinfo=UTC)
+CARRIER_PAGE = datetime(2026, 11, 22, 16, 31, tzinfo=UTC)
 """When ``alerts replay`` over the demo's store says its carrier incident (2026-11-22
-16:00–18:30) pages the VIP Billing voice queue."""
+16:00–18:30) pages the VIP Billing and Sales voice queues (its second 15-minute interval:
+docs/alerting.md, "Noise")."""
 
 
 def test_the_demo_incident_pages_through_its_webhook_receiver(tmp_path: Path) -> None:
@@ -40,11 +41,18 @@ def test_the_demo_incident_pages_through_its_webhook_receiver(tmp_path: Path) ->
     page = pages[0]
     assert page.event == "firing"
     assert page.labels["slo"] == "voice-sla"
-    assert segments(page) == ["queue=VIP Billing,tier=vip"]  # the group's one member
+    # one page for the outage: the queues it hits are members of one notification group
+    assert "queue" not in page.labels
+    members = {alert["labels"]["queue"] for alert in page.body["alerts"]}
+    assert members == {"VIP Billing", "Sales"}
     assert page.body["runbook_url"] == "https://runbooks.example.com/voice-sla"
     assert page.body["dashboard_url"] == "http://127.0.0.1:8787/slos/voice-sla"
     line = describe(page)
-    assert line.startswith("17:16 UTC FIRING page voice-sla queue=VIP Billing,tier=vip — ")
+    assert line.startswith(
+        "16:31 UTC FIRING page voice-sla queue=Sales,tier=standard; queue=VIP Billing,tier=vip"
+        " — ErrorBudgetBurn: 2 series of voice-sla "
+        "(queue=Sales,tier=standard, queue=VIP Billing,tier=vip)"
+    )
     assert line.endswith("runbook: https://runbooks.example.com/voice-sla")
     assert printed == world.receiver.received  # what the demo prints is what arrived
     assert refused.status_code == 401 and world.receiver.refused == 1

@@ -24,7 +24,7 @@ from errorbudget.simulate import (
 )
 from errorbudget.simulate.engine import BLOCK_MS, DAY_MS
 from errorbudget.simulate.erlang import ErlangA, square_root_staffing
-from errorbudget.simulate.records import QueueArrays
+from errorbudget.simulate.records import ABANDONED, ANSWERED, QueueArrays
 
 ANCHOR = datetime(2026, 11, 10, 15, 0, tzinfo=UTC)  # a Tuesday, 10:00 in New York
 DAY = timedelta(days=1)
@@ -311,3 +311,34 @@ def test_sim_clock_runs_at_speed() -> None:
 def test_seasonality_is_data() -> None:
     with pytest.raises(ValidationError):
         Seasonality(intraday=[1.0] * 23)
+
+
+def _weeks(sim: Simulation, name: str, weeks: int = 2) -> tuple[int, QueueArrays]:
+    """The queue's index and its conversations over ``weeks`` weeks before ANCHOR."""
+    queue = sim.scenario.queues.index(sim.scenario.queue(name))
+    first = _day(ANCHOR - timedelta(weeks=weeks))
+    days = [sim.queue_day(queue, day) for day in range(first, _day(ANCHOR))]
+    return queue, QueueArrays.concat(days)
+
+
+def test_email_held_overnight_is_answered_within_its_service_level(sim: Simulation) -> None:
+    # The Email queue closes 14 hours a night and carries its mail over: its service level
+    # is one business day, so the morning's answers to last night's mail are not all late
+    # (with 4 h, every email received after 18:00 missed it, all counted in the first
+    # open hour: a page every morning in the demo).
+    email, arrays = _weeks(sim, "Email")
+    overnight = np.array([not sim.is_open(email, int(ms)) for ms in arrays.entry_ms])
+    answered = overnight & (arrays.outcome == ANSWERED)
+    assert answered.sum() > 100
+    assert arrays.over_sla[answered].mean() < 0.05
+
+
+def test_vip_billing_is_staffed_for_its_tier_objective(sim: Simulation) -> None:
+    # The demo's VIP tier promises 95 % of calls answered within 30 s; the queue is staffed
+    # with a margin over it (at β 1.6 it delivered 95.6 %: its whole budget spent by an
+    # ordinary month, a page for any busy hour).
+    _, arrays = _weeks(sim, "VIP Billing")
+    answered = arrays.outcome == ANSWERED
+    counted = answered | ((arrays.outcome == ABANDONED) & ~arrays.short_abandon)
+    within = answered & (arrays.wait_ms <= 30_000)
+    assert within.sum() / counted.sum() > 0.965
