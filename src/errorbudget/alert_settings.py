@@ -85,6 +85,17 @@ class BudgetAlerts(_Settings):
     floor: FloorAlert | None = Field(default_factory=FloorAlert)
     exhaustion: ExhaustionAlert | None = Field(default_factory=ExhaustionAlert)
 
+    @field_validator("consumed")
+    @classmethod
+    def _distinct_thresholds(cls, value: list[ConsumedAlert] | None) -> list[ConsumedAlert] | None:
+        # each threshold is its own alert, named by its share (``consumed-0.5``): two alike
+        # would be one alert told twice
+        shares = [f"{entry.at:g}" for entry in value or ()]
+        repeated = sorted({share for share in shares if shares.count(share) > 1})
+        if repeated:
+            raise ValueError(f"consumed threshold(s) {', '.join(repeated)} given more than once")
+        return value
+
 
 class NoDataAlert(_Settings):
     """``SLONoData``: a series that should have traffic (its schedule open, or always without

@@ -45,3 +45,7 @@ def configure(log_format: str = "text", level: str = "info") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # httpx logs every request's full URL at INFO: a Slack or webhook URL is its secret
+    # (notify/). Their warnings and errors still show; the notifiers log each outcome.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -295,3 +295,17 @@ def test_a_dashboard_link_needs_the_dashboards_address(budget_world) -> None:  #
     with budget_world.open() as app:
         service = AlertService(app.loaded, app.store, app.clock)
         assert service.dashboard_link("answered") is None
+
+
+def test_every_firing_alert_is_stepped_however_many(app: App, start: int) -> None:
+    """More than a page of alerts (1,000) pending or firing: the step still sees each one, so
+    the one that sorts last resolves when its rule stops holding (a bounded read left it
+    firing for ever)."""
+    segments = [(("queue", f"q{i:04d}"),) for i in range(1_001)]
+    signals = [page(True, segment=segment) for segment in segments]
+    app.alerts.observe(start, signals)
+    last = max(signals, key=lambda s: s.fingerprint)
+    app.alerts.observe(start + 1, [s for s in signals if s is not last])
+    assert app.alerts.alert(last.fingerprint).state.phase == "resolved"
+    firing = app.store.list_alerts(phases=["firing"], limit=None)
+    assert len(firing) == 1_000

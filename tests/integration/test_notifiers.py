@@ -4,6 +4,7 @@ permanent failure is given up after one attempt; one receiver never blocks anoth
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -18,6 +19,7 @@ from fake_receiver import FakeReceiver
 
 from errorbudget.alert_records import NewNotification, Notification
 from errorbudget.errors import DeliveryError
+from errorbudget.logs import configure
 from errorbudget.notification_settings import ReceiverTarget, RetrySettings
 from errorbudget.notify import build_notifiers
 from errorbudget.notify.webhook import verify_signature
@@ -280,3 +282,66 @@ async def test_run_delivers_in_worker_threads_until_stopped(
     stop.set()
     await asyncio.wait_for(task, timeout=5)
     assert [n.status for n in outbox.list_notifications()] == ["delivered", "delivered"]
+
+
+class Broken:
+    """A notifier with a defect: it raises something that is not a DeliveryError."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def send(self, notification: Notification) -> None:
+        self.calls += 1
+        raise RuntimeError("a notifier bug")
+
+
+def test_a_notifier_defect_is_a_failed_attempt_and_the_worker_runs_on(
+    receiver: FakeReceiver, client: httpx.Client
+) -> None:
+    """One receiver's notifier raising anything (not a DeliveryError) records a failed
+    attempt with backoff and never stops the worker or the other receivers; each is sent
+    once."""
+    clock = Clock()
+    outbox = MemoryOutbox(clock)
+    broken = Broken()
+    hook = build_notifiers({"h": target("webhook", receiver.url, secret=b"s")}, client)["h"]
+    worker = DeliveryWorker(outbox, {"bad": broken, "h": hook}, clock, RetrySettings())
+    queue(outbox, "bad", 1)
+    queue(outbox, "h", 2)
+
+    async def run_briefly() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop, every=0.02))
+        await asyncio.sleep(0.3)
+        stop.set()
+        await task
+
+    asyncio.run(run_briefly())
+    assert len(receiver.received) == 2  # the good receiver: each once
+    assert broken.calls == 1  # the defect backed off (the clock did not move), not hammered
+    [failed] = outbox.list_notifications(receiver="bad")
+    assert failed.status == "pending" and failed.attempts == 1
+    assert failed.last_error == "the notifier failed (RuntimeError)"
+
+
+def test_httpx_does_not_log_a_receivers_url(
+    receiver: FakeReceiver, client: httpx.Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Slack or webhook URL is its secret: with serve's logging (text, info), a delivery
+    writes no URL to the log (httpx logs each request's URL at INFO)."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, logging.getLogger("httpx").level)
+    secret_path = "/services/T000/B000/SECRETTOKEN"
+    try:
+        configure("text", "info")
+        logging.getLogger("errorbudget.test").info("logging works")
+        build_notifiers({"s": target("slack", receiver.url + secret_path)}, client)["s"].send(
+            notification("s")
+        )
+        logged = capsys.readouterr().err
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+        logging.getLogger("httpx").setLevel(saved[2])
+    assert receiver.received and receiver.received[0].path == secret_path
+    assert "logging works" in logged  # the log is captured: the check below can fail
+    assert "SECRETTOKEN" not in logged

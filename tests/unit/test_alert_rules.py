@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
+from pydantic import ValidationError
 
 from errorbudget.alert_records import fingerprint
 from errorbudget.alert_settings import Alerting
@@ -120,3 +122,12 @@ def test_no_data_needs_expected_traffic_for_the_whole_span() -> None:
     assert no_data.active[0].tolist() == [True, True, False]  # type: ignore[attr-defined]
     off = decide(facts([[False]] * 4, [0.9]), Alerting.model_validate({"no_data": None}))
     assert not [d for d in off if d.alertname == "SLONoData"]
+
+
+def test_a_consumed_threshold_given_twice_is_refused_at_load() -> None:
+    """Each threshold is its own alert (``consumed-0.5``); two alike would be one alert with
+    two signals, which the alert service refuses every minute."""
+    with pytest.raises(ValidationError, match=r"consumed threshold\(s\) 0.5 given more than once"):
+        Alerting.model_validate(
+            {"budget": {"consumed": [{"at": 0.5}, {"at": 0.5, "severity": "notice"}]}}
+        )

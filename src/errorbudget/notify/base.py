@@ -199,6 +199,8 @@ def post(
         ) from exc
     except httpx.TransportError as exc:
         raise DeliveryError(f"cannot reach the receiver ({type(exc).__name__})") from exc
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # a bad answer body, a bad URL, …
+        raise DeliveryError(f"the request failed ({type(exc).__name__})") from exc
     status = response.status_code
     if status in expect:
         return response

@@ -220,7 +220,10 @@ class AlertService:
         return observed
 
     def _observe(self, at: Minute, signals: Sequence[AlertSignal]) -> Observed:
-        known = {a.fingerprint: a for a in self.store.list_alerts(phases=ACTIVE_PHASES)}
+        # every pending and firing alert, however many (an outage of a 1,000-segment SLO makes
+        # 2,000: its pages and its inhibited tickets); a bounded page would leave some unstepped
+        active = self.store.list_alerts(phases=ACTIVE_PHASES, limit=None)
+        known = {a.fingerprint: a for a in active}
         # An inactive signal matters only to an alert pending or firing now; one of an SLO
         # with none is skipped before its fingerprint is even computed (most signals, most
         # minutes: 1,000 series give ~8,000 signals).

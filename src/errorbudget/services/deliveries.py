@@ -68,6 +68,10 @@ class DeliveryWorker:
             self.notifiers[receiver].send(notification)
         except DeliveryError as exc:
             return self._failed(notification, exc)
+        except Exception as exc:  # a notifier's defect: recorded, and retried with backoff
+            log.exception("notifier %s failed on notification %d", receiver, notification.id)
+            failure = DeliveryError(f"the notifier failed ({type(exc).__name__})")
+            return self._failed(notification, failure)
         delivered = self.outbox.mark_delivered(notification.id, self.clock())
         log.info(
             "notification %d delivered to %s",
@@ -132,8 +136,12 @@ class DeliveryWorker:
 
     async def run(self, stop: asyncio.Event, every: float = 1.0) -> None:
         """Deliver until ``stop`` is set: one task per receiver, each draining its queue in a
-        worker thread and then waiting ``every`` seconds (or for ``stop``)."""
-        await asyncio.gather(*(self._serve(name, stop, every) for name in sorted(self.notifiers)))
+        worker thread and then waiting ``every`` seconds (or for ``stop``). The tasks live
+        and die together (a task group): were one to end while the others ran on, a restart
+        of the job would have two drain one receiver and send its notifications twice."""
+        async with asyncio.TaskGroup() as tasks:
+            for name in sorted(self.notifiers):
+                tasks.create_task(self._serve(name, stop, every))
 
     async def _serve(self, receiver: str, stop: asyncio.Event, every: float) -> None:
         while not stop.is_set():
@@ -141,5 +149,7 @@ class DeliveryWorker:
                 await asyncio.to_thread(self.drain, receiver)
             except ErrorBudgetError as exc:  # the store: try again next round
                 log.warning("deliveries to %s: %s", receiver, exc, extra={"receiver": receiver})
+            except Exception:  # a notifier's defect: logged, the receiver tried again later
+                log.exception("deliveries to %s failed", receiver, extra={"receiver": receiver})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every)

@@ -471,10 +471,11 @@ class AlertRecords(Protocol):
         phases: Sequence[Phase] | None = None,
         slo: str | None = None,
         severity: str | None = None,
-        limit: int = 1000,
+        limit: int | None = 1000,
     ) -> list[Alert]:
         """Stored alerts, most recently updated first, filtered by phase (any of), SLO and
-        severity."""
+        severity; ``limit`` None: all (the alert service steps every pending and firing
+        alert; the API's pages are bounded)."""
         ...
 
     def acknowledge_alert(self, fingerprint: str, *, actor: str, at: datetime) -> Alert:

@@ -243,7 +243,7 @@ def list_alerts(
     phases: Sequence[Phase] | None,
     slo: str | None,
     severity: str | None,
-    limit: int,
+    limit: int | None,
 ) -> list[Alert]:
     where: list[str] = []
     values: list[object] = []
@@ -259,7 +259,7 @@ def list_alerts(
     clause = f"WHERE {' AND '.join(where)} " if where else ""
     rows = connection.execute(
         f"SELECT {_COLUMNS} FROM alerts {clause}ORDER BY updated_at DESC, fingerprint LIMIT ?",
-        (*values, int(limit)),
+        (*values, -1 if limit is None else int(limit)),  # SQLite: LIMIT -1 is none
     )
     return [_alert(row) for row in rows]
 
@@ -390,9 +390,10 @@ class AlertsPart:
         phases: Sequence[Phase] | None = None,
         slo: str | None = None,
         severity: str | None = None,
-        limit: int = 1000,
+        limit: int | None = 1000,
     ) -> list[Alert]:
-        """Stored alerts, most recently updated first."""
+        """Stored alerts, most recently updated first (``limit`` None: all of them, for the
+        alert service's step, which must see every pending and firing alert)."""
         with self._db.reading("list alerts") as connection:
             return list_alerts(connection, phases=phases, slo=slo, severity=severity, limit=limit)
 
