@@ -172,6 +172,18 @@ class AlertEpisode:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertGroup:
+    """A notification group's state (``alert_groups``, docs/alerting.md "Groups"): its last
+    episode, the minute that episode opened and whether it is open. Kept by the alert
+    service in its step's transaction, whatever the routes chose."""
+
+    fingerprint: str
+    episode: int
+    opened_at: Minute
+    open: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Silence:
     """Notifications of alerts whose labels match every matcher are not sent between
     ``starts_at`` and ``ends_at`` (the alert still moves through its lifecycle and shows as

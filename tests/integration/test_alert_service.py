@@ -181,7 +181,8 @@ def test_a_silence_active_at_the_resolve_still_closes_what_was_told(app: App, st
 
 def test_one_outage_over_many_segments_is_one_page_with_updates(app: App, start: int) -> None:
     """Grouped per rule, SLO, service and severity: the first segments to burn open the
-    page, a later one updates it (the same dedup key), the last to recover resolves it."""
+    page, a later one updates it (the same dedup key), one that recovers while others burn
+    updates it with its resolve, the last to recover resolves it."""
     sales, vip, support = ((("queue", q),) for q in ("sales", "vip", "support"))
     app.alerts.observe(start, [page(True, segment=sales), page(True, segment=vip)])
     app.alerts.observe(start + 1, [page(True, segment=sales), page(True, segment=vip),
@@ -191,15 +192,61 @@ def test_one_outage_over_many_segments_is_one_page_with_updates(app: App, start:
     app.alerts.observe(start + 3, [page(False, segment=s) for s in (sales, vip, support)])
     told = list(reversed(app.store.list_notifications()))
     assert [(n.event, n.dedup_key) for n in told] == [
-        ("firing", f"{PAGES}-1"), ("firing", f"{PAGES}-1"), ("resolved", f"{PAGES}-1"),
+        ("firing", f"{PAGES}-1"), ("firing", f"{PAGES}-1"), ("firing", f"{PAGES}-1"),
+        ("resolved", f"{PAGES}-1"),
     ]  # fmt: skip
-    members = [[m["labels"]["queue"] for m in n.payload["alerts"]] for n in told]  # type: ignore[attr-defined]
-    assert members == [["sales", "vip"], ["sales", "vip", "support"], ["vip", "support"]]
+    members = [
+        [(m["labels"]["queue"], m["resolved_at"]) for m in n.payload["alerts"]]  # type: ignore[attr-defined]
+        for n in told
+    ]
+    at = [from_minute(start + k).isoformat() for k in range(4)]
+    assert members == [
+        [("sales", None), ("vip", None)],
+        [("sales", None), ("vip", None), ("support", None)],
+        [("vip", None), ("support", None), ("sales", at[2])],  # sales recovered: resolved now
+        [("vip", at[3]), ("support", at[3])],
+    ]
     assert told[0].payload["summary"] == (
         "ErrorBudgetBurn: 2 series of answered (queue=sales, queue=vip)"
     )
-    assert told[2].payload["fired_at"] == from_minute(start).isoformat()
-    assert told[2].payload["resolved_at"] == from_minute(start + 3).isoformat()
+    assert told[2].payload["summary"] == (
+        "ErrorBudgetBurn: 2 series of answered (queue=vip, queue=support); recovered: queue=sales"
+    )
+    assert told[2].payload["resolved_at"] is None  # the group still fires
+    assert told[3].payload["fired_at"] == at[0]
+    assert told[3].payload["resolved_at"] == at[3]
+
+
+def test_a_group_closes_even_when_no_receiver_is_routed_its_resolve(app: App, start: int) -> None:
+    """A group's state is the store's, not the outbox's: a route changed to no receivers
+    between the open and the resolve still closes it, and the next incident is episode 2."""
+    app.alerts.observe(start, [page(True)])
+    app.alerts.route = lambda labels: []
+    app.alerts.observe(start + 1, [page(False)])
+    assert app.store.get_alert_groups([PAGES])[0].open is False
+    app.alerts.route = receivers
+    app.alerts.observe(start + 2, [page(True)])
+    told = [(n.event, n.dedup_key) for n in reversed(app.store.list_notifications())]
+    assert told == [("firing", f"{PAGES}-1"), ("firing", f"{PAGES}-2")]
+    assert app.store.get_alert_groups([PAGES])[0].open is True
+
+
+def test_a_receiver_told_the_open_hears_the_resolve_while_configured(app: App, start: int) -> None:
+    """An update or resolve also goes to the receivers told the episode that are still
+    configured, routed to or not; one no longer configured is not sent anything."""
+    sales, vip = (("queue", "sales"),), (("queue", "vip"),)
+    app.alerts.receiver_names = frozenset({"pager", "chat", "ops"})
+    app.alerts.route = lambda labels: ["pager", "old"]
+    app.alerts.observe(start, [page(True, segment=sales), page(True, segment=vip)])
+    app.alerts.route = lambda labels: ["ops"]  # pager is routed no more, old is unconfigured
+    app.alerts.observe(start + 1, [page(False, segment=sales), page(True, segment=vip)])
+    app.alerts.observe(start + 2, [page(False, segment=sales), page(False, segment=vip)])
+    told = [(n.receiver, n.event) for n in reversed(app.store.list_notifications())]
+    assert told == [
+        ("pager", "firing"), ("old", "firing"),
+        ("ops", "firing"), ("pager", "firing"),
+        ("ops", "resolved"), ("pager", "resolved"),
+    ]  # fmt: skip
 
 
 def test_silences_need_a_matcher_and_a_future_end(app: App, start: int) -> None:

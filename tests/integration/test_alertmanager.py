@@ -177,7 +177,8 @@ def test_a_group_notification_reaches_alertmanager_as_one_alert_per_series(
     alertmanager: str, forwarded: FakeReceiver
 ) -> None:
     """The alert service tells per group (services/alert_groups.py); Alertmanager gets each
-    member as its own alert, segment labels included, and groups them itself."""
+    member as its own alert, segment labels included, and groups them itself; a member
+    that recovers while the group still fires is resolved in Alertmanager at once."""
     fired = datetime.now(tz=UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
     members = [
         {
@@ -219,7 +220,22 @@ def test_a_group_notification_reaches_alertmanager_as_one_alert_per_series(
                 for alert in json.loads(request.body)["alerts"]
             }
             time.sleep(0.1)
-    assert seen == {"vip", "sales"}
+        assert seen == {"vip", "sales"}
+        # sales recovers while vip still burns: the update lists it with its resolved_at
+        recovered = fired + timedelta(minutes=2)
+        update_members = [members[0], {**members[1], "resolved_at": recovered.isoformat()}]
+        update = replace(group, id=2, payload={**payload, "alerts": update_members})
+        build_notifiers({"am": target}, client)["am"].send(update)
+        deadline = time.monotonic() + 20
+        status: dict[str, str] = {}
+        while status.get("sales") != "resolved" and time.monotonic() < deadline:
+            status = {
+                alert["labels"]["queue"]: alert["status"]
+                for request in forwarded.received
+                for alert in json.loads(request.body)["alerts"]
+            }
+            time.sleep(0.1)
+    assert status == {"vip": "firing", "sales": "resolved"}  # not firing for firing_hold
 
 
 class SteppedClock:

@@ -16,6 +16,7 @@ import pytest
 
 from errorbudget.alert_records import (
     Alert,
+    AlertGroup,
     AlertState,
     NewNotification,
     dedup_key,
@@ -270,6 +271,20 @@ def _new(receiver: str, event: str = "firing", episode: int = 1) -> NewNotificat
         dedup_key=dedup_key("f" * 16, episode),
         payload={"summary": "burning", "episode": episode},
     )
+
+
+def test_notification_groups_are_kept_by_fingerprint_and_know_who_was_told(store: Store) -> None:
+    assert store.get_alert_groups(["f" * 16]) == []
+    opened = AlertGroup(fingerprint="f" * 16, episode=1, opened_at=M0, open=True)
+    with store.transaction():
+        store.save_alert_groups([opened])
+        store.queue_notifications([_new("pager"), _new("chat"), _new("pager", episode=2)])
+    assert store.get_alert_groups(["f" * 16, "e" * 16]) == [opened]
+    store.save_alert_groups([replace(opened, open=False)])
+    assert store.get_alert_groups(["f" * 16]) == [replace(opened, open=False)]
+    assert store.group_receivers("f" * 16, dedup_key("f" * 16, 1)) == ["pager", "chat"]
+    assert store.group_receivers("f" * 16, dedup_key("f" * 16, 2)) == ["pager"]
+    assert store.group_receivers("e" * 16, dedup_key("e" * 16, 1)) == []
 
 
 def test_notifications_are_queued_in_the_callers_transaction(store: Store) -> None:

@@ -4,7 +4,8 @@ notified group (docs/alerting.md "Groups").
 The alert carries the notification's labels (``alertname``, ``slo``, ``service``,
 ``severity`` and the segment's keys) and annotations (``summary``, ``runbook_url``,
 ``dashboard``, ``description`` with the burn rates, budget and time to exhaustion).
-``startsAt`` is when it fired; a resolve sets ``endsAt`` to when it resolved. errorbudget
+``startsAt`` is when it fired; a resolve sets ``endsAt`` to when it resolved, and so does
+a member that resolved while its group still fires (its ``resolved_at``). errorbudget
 sends a firing alert once (Prometheus re-sends it every evaluation), so its ``endsAt`` is
 ``firing_hold`` after it fired, or Alertmanager would resolve it by itself after its
 ``resolve_timeout``. Alertmanager groups, deduplicates, silences and routes from there.
@@ -75,13 +76,19 @@ def alertmanager_alert(message: Message, firing_hold: timedelta) -> dict[str, ob
 def members(notification: Notification) -> list[Notification]:
     """A group notification as one notification per member alert (each with its own labels,
     segment included, and times), so Alertmanager groups, deduplicates and silences them
-    itself; a notification without members (a test) as itself."""
+    itself; a notification without members (a test) as itself. A member with a
+    ``resolved_at`` (one that recovered while its group still fires, or every member of a
+    resolve) is posted resolved, ``endsAt`` its ``resolved_at``."""
     listed = notification.payload.get("alerts")
     if not isinstance(listed, list) or not listed:
         return [notification]
     shared = {k: v for k, v in notification.payload.items() if k != "alerts"}
     return [
-        replace(notification, payload={**shared, **member})
+        replace(
+            notification,
+            event="resolved" if member.get("resolved_at") else notification.event,
+            payload={**shared, **member},
+        )
         for member in listed
         if isinstance(member, Mapping)
     ]

@@ -33,7 +33,6 @@ from errorbudget.alert_records import (
     AlertSignal,
     AlertState,
     NewNotification,
-    Notification,
     Phase,
     Silence,
     Transition,
@@ -49,7 +48,13 @@ from errorbudget.evaluation import uncounted_ranges
 from errorbudget.indicators import is_synthetic
 from errorbudget.limits import MAX_PAGE, MAX_TIMELINE_SPAN, time_problem
 from errorbudget.model import SLO, Minute, SegmentKey, from_minute, to_minute
-from errorbudget.services.alert_groups import group_events, group_notifications
+from errorbudget.services.alert_groups import (
+    GroupEvent,
+    group_events,
+    group_labels,
+    group_notifications,
+    touched_groups,
+)
 from errorbudget.services.evaluations import Evaluation
 from errorbudget.store import Store
 
@@ -141,6 +146,12 @@ def configured_route(loaded: LoadedConfig) -> Route:
     return settings.route if settings is not None else no_receivers
 
 
+def configured_receivers(loaded: LoadedConfig) -> frozenset[str]:
+    """The names of the ``notifications:`` receivers of ``loaded`` (none without them)."""
+    settings = loaded.config.notifications
+    return frozenset(r.name for r in settings.receivers) if settings is not None else frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class Observed:
     """What one step did: the alerts it saved, their transitions and the notifications it
@@ -184,6 +195,9 @@ class AlertService:
         self.clock = clock
         self.signals = signals
         self.route = route
+        self.receiver_names = configured_receivers(loaded)
+        """The receivers configured now: an update or resolve also goes to those of them
+        told the group's episode, routed to it or not."""
         self.dashboard_url = dashboard_url
         self._lock = threading.Lock()
         self._last: Minute | None = None
@@ -284,18 +298,34 @@ class AlertService:
         if episodes:
             self.store.save_alert_episodes(episodes)
         after = {**known, **{a.fingerprint: a for a in saved}}
+        states = self.store.get_alert_groups(touched_groups(after, dict(transitions)))
         events = group_events(
-            at, known, after, dict(transitions), silences, self._last_group_notice, _labels
+            at,
+            known,
+            after,
+            dict(transitions),
+            silences,
+            {g.fingerprint: g for g in states},
+            _labels,
         )
-        queued = group_notifications(events, at, self.route, _labels, self.dashboard_link)
+        if events:
+            self.store.save_alert_groups(
+                list({e.group.fingerprint: e.group for e in events}.values())
+            )
+        queued = group_notifications(events, at, self._receivers, _labels, self.dashboard_link)
         if queued:
             self.store.queue_notifications(queued)
         return Observed(at, saved, transitions, queued)
 
-    def _last_group_notice(self, fingerprint: str) -> Notification | None:
-        """The outbox's newest notification of a group (whether it is open)."""
-        found = self.store.list_notifications(fingerprint=fingerprint, limit=1)
-        return found[0] if found else None
+    def _receivers(self, event: GroupEvent) -> list[str]:
+        """The receivers of a group event: its route's, and for an update or a resolve those
+        told its dedup key that are still configured (a receiver no longer routed to still
+        hears the end of what it was told)."""
+        routed = self.route(group_labels(event.key))
+        if event.opens:
+            return routed
+        told = self.store.group_receivers(event.group.fingerprint, event.dedup_key)
+        return list(dict.fromkeys([*routed, *(r for r in told if r in self.receiver_names)]))
 
     def dashboard_link(self, slo: str) -> str | None:
         """The SLO's dashboard page, when the dashboard's address is known."""

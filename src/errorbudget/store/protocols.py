@@ -48,6 +48,7 @@ import numpy.typing as npt
 from errorbudget.alert_records import (
     Alert,
     AlertEpisode,
+    AlertGroup,
     NewNotification,
     Notification,
     Phase,
@@ -463,6 +464,22 @@ class AlertRecords(Protocol):
 
     def get_alerts(self, fingerprints: Sequence[str]) -> list[Alert]:
         """The stored alerts with these fingerprints (unknown ones are left out)."""
+        ...
+
+    def get_alert_groups(self, fingerprints: Sequence[str]) -> list[AlertGroup]:
+        """The stored states of the notification groups with these fingerprints (unknown
+        ones, never opened, are left out)."""
+        ...
+
+    def save_alert_groups(self, groups: Sequence[AlertGroup]) -> None:
+        """Insert or replace these notification groups' states (by fingerprint): the alert
+        service writes a group when it opens or resolves, in its step's transaction,
+        whatever the routes chose (a group is open or closed independently of them)."""
+        ...
+
+    def group_receivers(self, fingerprint: str, dedup_key: str) -> list[str]:
+        """The receivers a notification of group ``fingerprint`` with ``dedup_key`` was
+        queued for, first queued first (the outbox's rows; none: nobody was told)."""
         ...
 
     def list_alerts(

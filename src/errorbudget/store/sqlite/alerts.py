@@ -8,6 +8,9 @@
   backwards, so a restart neither repeats nor skips a minute's transitions).
 - ``alert_episodes``: one row per firing episode (fired, resolved, inhibited, silenced),
   written with its firing and its resolve: the alert history, read by SLO and time span.
+- ``alert_groups``: one row per notification group (``services/alert_groups.py``): its
+  last episode, when that episode opened and whether it is open, so a group's state does
+  not depend on what the routes chose to send.
 - ``silences``: matchers (exact label equalities), author, reason, start, end; expired by
   hand with who did it. Never deleted.
 
@@ -27,6 +30,7 @@ import orjson
 from errorbudget.alert_records import (
     Alert,
     AlertEpisode,
+    AlertGroup,
     AlertName,
     AlertState,
     Phase,
@@ -228,6 +232,39 @@ def alert_minute(connection: sqlite3.Connection) -> Minute | None:
     return None if row is None else int(row[0])
 
 
+def get_alert_groups(
+    connection: sqlite3.Connection, fingerprints: Sequence[str]
+) -> list[AlertGroup]:
+    rows = connection.execute(
+        "SELECT fingerprint, episode, opened_at, open FROM alert_groups "
+        "WHERE fingerprint IN (SELECT value FROM json_each(?)) ORDER BY fingerprint",
+        (json.dumps(list(fingerprints)),),
+    )
+    return [
+        AlertGroup(
+            fingerprint=row[0], episode=int(row[1]), opened_at=int(row[2]), open=bool(row[3])
+        )
+        for row in rows
+    ]
+
+
+def save_alert_groups(connection: sqlite3.Connection, groups: Sequence[AlertGroup]) -> None:
+    connection.executemany(
+        "INSERT OR REPLACE INTO alert_groups (fingerprint, episode, opened_at, open) "
+        "VALUES (?, ?, ?, ?)",
+        [(g.fingerprint, g.episode, int(g.opened_at), int(g.open)) for g in groups],
+    )
+
+
+def group_receivers(connection: sqlite3.Connection, fingerprint: str, dedup_key: str) -> list[str]:
+    rows = connection.execute(
+        "SELECT receiver FROM notifications WHERE fingerprint = ? AND dedup_key = ? "
+        "GROUP BY receiver ORDER BY min(id)",
+        (fingerprint, dedup_key),
+    )
+    return [str(row[0]) for row in rows]
+
+
 def get_alerts(connection: sqlite3.Connection, fingerprints: Sequence[str]) -> list[Alert]:
     rows = connection.execute(
         f"SELECT {_COLUMNS} FROM alerts WHERE fingerprint IN (SELECT value FROM json_each(?)) "
@@ -378,6 +415,21 @@ class AlertsPart:
         """The last minute the alert service stepped."""
         with self._db.reading("read the alert progress") as connection:
             return alert_minute(connection)
+
+    def get_alert_groups(self, fingerprints: Sequence[str]) -> list[AlertGroup]:
+        """The stored states of these notification groups (unknown ones are left out)."""
+        with self._db.reading("read alert groups") as connection:
+            return get_alert_groups(connection, fingerprints)
+
+    def save_alert_groups(self, groups: Sequence[AlertGroup]) -> None:
+        """Insert or replace these notification groups' states (by fingerprint)."""
+        with self._db.writing("save alert groups") as connection:
+            save_alert_groups(connection, groups)
+
+    def group_receivers(self, fingerprint: str, dedup_key: str) -> list[str]:
+        """The receivers queued a notification of group ``fingerprint`` with ``dedup_key``."""
+        with self._db.reading("read a group's receivers") as connection:
+            return group_receivers(connection, fingerprint, dedup_key)
 
     def get_alerts(self, fingerprints: Sequence[str]) -> list[Alert]:
         """The stored alerts with these fingerprints."""

@@ -450,6 +450,15 @@ CREATE INDEX alert_episodes_by_fire ON alert_episodes (slo, fired_at);
 CREATE INDEX alert_episodes_by_resolve ON alert_episodes (slo, resolved_at);
 CREATE INDEX alert_episodes_open ON alert_episodes (slo, fired_at) WHERE resolved_at IS NULL;
 
+-- One row per notification group (services/alert_groups.py): its last episode, when that
+-- episode opened and whether it is open; written in the alert service's transaction.
+CREATE TABLE alert_groups (
+    fingerprint TEXT PRIMARY KEY,
+    episode     INTEGER NOT NULL CHECK (episode >= 1),
+    opened_at   INTEGER NOT NULL,
+    open        INTEGER NOT NULL CHECK (open IN (0, 1))
+);
+
 CREATE TABLE alert_progress (
     id     INTEGER PRIMARY KEY CHECK (id = 1),
     minute INTEGER NOT NULL
@@ -546,7 +555,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         8,
-        "alerts, silences and the notification outbox (the delivery log)",
+        "alerts, notification groups, silences and the notification outbox (the delivery log)",
         _ALERTS_SCRIPT,
     ),
 )
