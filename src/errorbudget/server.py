@@ -143,6 +143,8 @@ async def serve(
     ``sock`` is a socket from :func:`listen` (else one is opened here, before anything
     else starts); ``jobs`` are scheduled next to the collectors.
     """
+    # The receivers' secrets are read first: a missing one stops serve before it listens.
+    worker = app.delivery_worker(os.environ)
     sock = sock if sock is not None else listen(host, port)
     settings = app.loaded.config.server
     # A server write waits for the store's lock briefly, then answers 503 (Retry-After):
@@ -161,7 +163,6 @@ async def serve(
     scheduler.add("store-checkpoint", lambda stop: checkpoint_loop(app, stop))
     scheduler.add("status-warmer", lambda stop: status_warmer(app, stop))
     # Alerts step at each new evaluation of "now"; the worker sends what they queue.
-    worker = app.delivery_worker(os.environ)
     if worker is not None:
         scheduler.add("notifications", worker.run)
     stop_alerting = app.start_alerting()

@@ -9,9 +9,11 @@ arrives once, in order."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +22,9 @@ import pytest
 from fake_receiver import FakeReceiver
 
 from errorbudget.app import App
+from errorbudget.errors import ConfigError
 from errorbudget.model import from_minute, to_minute
+from errorbudget.server import serve
 
 SECRET = "hook-secret-for-tests"
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -151,3 +155,16 @@ def test_an_outage_pages_once_through_a_receiver_down_and_a_restart(
     told = deliveries(receiver)
     assert [event for event, _ in told] == ["firing", "resolved"]
     assert told[0][1] == told[1][1], "the resolve carries the firing's dedup key"
+
+
+def test_serve_stops_before_listening_when_a_receivers_secret_is_missing(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A receiver's secret comes from the environment; without it `serve` refuses to start,
+    naming the variable (never a value), before it opens its port."""
+    monkeypatch.delenv("EB_TEST_HOOK_SECRET")
+    with socket.socket() as taken:  # the port is taken: listening first would fail otherwise
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        with App.open(config) as app, pytest.raises(ConfigError, match="EB_TEST_HOOK_SECRET"):
+            asyncio.run(serve(app, "127.0.0.1", port))
