@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from bench_engine import outage_minutes
 
 HEADING = "## Issue #10 — alert rules and replay"
 RUNS = 9
@@ -40,8 +41,8 @@ def replay_kernel(series: int = 1000, days: int = 35) -> dict[str, object]:
     from errorbudget.engine.alert_rules import data_ends, decide, instants_facts
     from errorbudget.engine.alerts import slo_conditions
     from errorbudget.engine.evaluator import conditions_per_series
-    from errorbudget.engine.exact import allowed_per_event, common_scale
-    from errorbudget.engine.minutes import MinuteSeries, evaluate_minutes, periods, series_chunk
+    from errorbudget.engine.exact import common_scale
+    from errorbudget.engine.minutes import evaluate_minutes, periods, series_chunk
     from errorbudget.model import SLO
     from errorbudget.replay import Evaluated, Replay, collect
 
@@ -75,20 +76,8 @@ def replay_kernel(series: int = 1000, days: int = 35) -> dict[str, object]:
     for first in range(0, series, chunk):
         tick = time.perf_counter()
         count = min(chunk, series - first)
-        total = rng.poisson(20, size=(count, width)).astype(np.int32)
-        rate = np.full((count, width), 0.999)
-        for row in range(count):  # an outage of 30 min to 6 h somewhere in each series
-            start = int(rng.integers(0, width - 400))
-            rate[row, start : start + int(rng.integers(30, 360))] = 0.3
-        good = rng.binomial(total, rate).astype(np.int32)
         chunk_targets = targets[first : first + count]
-        counts = MinuteSeries(
-            good,
-            total,
-            origin,
-            np.array([allowed_per_event(t, scale) for t in chunk_targets], dtype=np.int64),
-            scale,
-        )
+        counts = outage_minutes(rng, chunk_targets, width, origin, scale, 0.3)
         made += time.perf_counter() - tick
         evaluated = evaluate_minutes(
             counts,
@@ -101,7 +90,7 @@ def replay_kernel(series: int = 1000, days: int = 35) -> dict[str, object]:
             period=(period_start, period_length),
         )
         facts = instants_facts(
-            evaluated, slo, at, period_start + period_length, data_ends(total, origin, at)
+            evaluated, slo, at, period_start + period_length, data_ends(counts.total, origin, at)
         )
         segments = [(("queue", f"q{first + i}"),) for i in range(count)]
         collect(

@@ -25,9 +25,37 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
+
+if TYPE_CHECKING:
+    from errorbudget.engine.minutes import MinuteSeries
+
+
+def outage_minutes(
+    rng: np.random.Generator,
+    targets: list[float],
+    width: int,
+    origin: int,
+    scale: int,
+    outage_good: float,
+) -> MinuteSeries:
+    """Synthetic 1-minute counts of one series per target: Poisson 20 a minute, 99.9 % good,
+    and an outage of 30 minutes to 6 hours somewhere in each series at ``outage_good``."""
+    from errorbudget.engine.exact import allowed_per_event
+    from errorbudget.engine.minutes import MinuteSeries
+
+    count = len(targets)
+    total = rng.poisson(20, size=(count, width)).astype(np.int32)
+    rate = np.full((count, width), 0.999)
+    for row in range(count):
+        start = int(rng.integers(0, width - 400))
+        rate[row, start : start + int(rng.integers(30, 360))] = outage_good
+    good = rng.binomial(total, rate).astype(np.int32)
+    per_event = np.array([allowed_per_event(t, scale) for t in targets], dtype=np.int64)
+    return MinuteSeries(good, total, origin, per_event, scale)
 
 
 def max_rss_mb() -> float:
@@ -38,8 +66,8 @@ def minutes(series: int, days: int) -> dict[str, object]:
     from errorbudget.catalogs import builtin_burn_catalogs, builtin_policies
     from errorbudget.engine.alerts import effective_conditions
     from errorbudget.engine.evaluator import STATES, conditions_per_series
-    from errorbudget.engine.exact import allowed_per_event, common_scale
-    from errorbudget.engine.minutes import MinuteSeries, evaluate_minutes, periods, series_chunk
+    from errorbudget.engine.exact import common_scale
+    from errorbudget.engine.minutes import evaluate_minutes, periods, series_chunk
     from errorbudget.model import CalendarWindow
 
     window = CalendarWindow(type="calendar", unit="month", timezone="America/New_York")
@@ -63,20 +91,8 @@ def minutes(series: int, days: int) -> dict[str, object]:
     for first in range(0, series, chunk):
         tick = time.perf_counter()
         count = min(chunk, series - first)
-        total = rng.poisson(20, size=(count, width)).astype(np.int32)
-        rate = np.full((count, width), 0.999)
-        for row in range(count):  # an outage of 30 min to 6 h somewhere in each series
-            start = int(rng.integers(0, width - 400))
-            rate[row, start : start + int(rng.integers(30, 360))] = 0.6
-        good = rng.binomial(total, rate).astype(np.int32)
         chunk_targets = targets[first : first + count]
-        counts = MinuteSeries(
-            good,
-            total,
-            origin,
-            np.array([allowed_per_event(t, scale) for t in chunk_targets], dtype=np.int64),
-            scale,
-        )
+        counts = outage_minutes(rng, chunk_targets, width, origin, scale, 0.6)
         tock = time.perf_counter()
         made += tock - tick
         result = evaluate_minutes(
