@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
-from generate_inputs import representative
+from generate_inputs import GOLDEN, representative
 from real_servers import require_binary, run_tool
 
 from errorbudget.generate.alertmanager import alertmanager_config
@@ -262,3 +262,15 @@ def test_a_scenario_fails_when_its_expectation_is_wrong(tmp_path: Path) -> None:
     tests.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     done = run_tool(["promtool", "test", "rules", str(tests)])
     assert done.returncode != 0
+
+
+def test_the_golden_files_pass_their_tools() -> None:
+    require_binary("promtool", "vmalert", "amtool")
+    checks = [
+        ["promtool", "check", "rules", str(GOLDEN / "rules-prometheus.yaml")],
+        ["vmalert", "-dryRun", f"-rule={GOLDEN / 'rules-vmalert.yaml'}"],
+        ["amtool", "check-config", str(GOLDEN / "alertmanager.yaml")],
+    ]
+    for args in checks:
+        done = run_tool(args)
+        assert done.returncode == 0, done.stdout + done.stderr
