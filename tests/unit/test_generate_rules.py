@@ -368,6 +368,8 @@ def test_alertmanager_translates_configured_routes_without_secrets() -> None:
 def test_yaml_text_reads_back_as_the_data() -> None:
     document = {
         "plain": ["page", "5m", "1d12h", "0.999", "true", "No", "", "a: b", " lead", "#x"],
+        "quoted": ["it's", "{{ $value }}", "x > 1 #c", "a:", "- b", "2026-01-01", "=", "null"],
+        "expr": 'sum by (a) (rate(x{b="c"}[5m])) > 0.5',
         "block": "line one\n  indented\n\nlast",
         "not block": "trailing \nspace",
         "tabbed": "a\n\tb",
@@ -379,5 +381,6 @@ def test_yaml_text_reads_back_as_the_data() -> None:
     }
     text = yaml_text.dump(document)
     assert yaml.safe_load(text) == document
+    assert "expr: sum by (a) (rate(x{b=\"c\"}[5m])) > 0.5\n" in text  # plain
     assert "block: |-\n  line one\n    indented\n\n  last\n" in text
-    assert '"0.999"' in text and '"true"' in text and "- 5m\n" in text
+    assert "- '0.999'\n" in text and "- 'true'\n" in text and "- 5m\n" in text

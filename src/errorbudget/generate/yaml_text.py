@@ -1,6 +1,6 @@
 """YAML text for the generated documents: block style, keys in the order built, multi-line
-expressions as literal blocks, and every other string plain only where YAML cannot read it
-as anything else (otherwise double-quoted, JSON's escaping being valid YAML).
+expressions as literal blocks, every other string plain where a YAML loader reads it back as
+that string (PyYAML's own resolver decides), otherwise quoted.
 
 Written here rather than with PyYAML's dumper because a rule file of 1,000 SLOs (~30,000
 rules, 10 MB) took PyYAML's pure-Python emitter ~6 s and its libyaml one ~1.8 s, against the
@@ -15,8 +15,14 @@ import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
-_PLAIN = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_.:/-]*|[0-9]+[smhdw](?:[0-9]+[smhdw])*)$")
-_RESERVED = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"}
+import yaml
+
+_INDICATORS = set("-?:,[]{}#&*!|>'\"%@`.~= ")
+"""Characters a plain scalar must not start with (YAML's indicators, and ``.``/``=``/``~``
+that start a special value or a document end)."""
+_RESOLVER = yaml.resolver.Resolver()
+"""What a safe loader would read a plain scalar as (bool, int, float, null, timestamp …)."""
+_STR = "tag:yaml.org,2002:str"
 _BLOCK_SAFE = re.compile(r"^[^\t\r\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u0085\u2028\u2029\ufeff]*$")
 
 
@@ -35,9 +41,23 @@ def scalar(value: object) -> str:
 
 @lru_cache(maxsize=8192)
 def _string(text: str) -> str:
-    # cached: a rule file repeats the same keys, labels and severities thousands of times
-    if _PLAIN.match(text) and text.lower() not in _RESERVED:
+    """A string scalar: plain where YAML reads it back as this string, else single-quoted
+    (one line), else double-quoted with JSON's escapes. Cached: a rule file repeats the same
+    keys, labels and severities thousands of times."""
+    one_line = _BLOCK_SAFE.match(text) is not None and "\n" not in text
+    if (
+        one_line
+        and text
+        and text == text.strip()
+        and text[0] not in _INDICATORS
+        and ": " not in text
+        and " #" not in text
+        and not text.endswith(":")
+        and _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _STR  # type: ignore[no-untyped-call]
+    ):
         return text
+    if one_line:
+        return "'" + text.replace("'", "''") + "'"
     return json.dumps(text, ensure_ascii=False)
 
 
