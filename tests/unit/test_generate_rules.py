@@ -381,6 +381,6 @@ def test_yaml_text_reads_back_as_the_data() -> None:
     }
     text = yaml_text.dump(document)
     assert yaml.safe_load(text) == document
-    assert "expr: sum by (a) (rate(x{b=\"c\"}[5m])) > 0.5\n" in text  # plain
+    assert 'expr: sum by (a) (rate(x{b="c"}[5m])) > 0.5\n' in text  # plain
     assert "block: |-\n  line one\n    indented\n\n  last\n" in text
     assert "- '0.999'\n" in text and "- 'true'\n" in text and "- 5m\n" in text
