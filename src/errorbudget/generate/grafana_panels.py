@@ -241,7 +241,8 @@ def tier_table(panel_id: int) -> table.Panel:
             as_table=True,
         )
     )
-    order = ["slo", "service", "segment", "state", *renames.values()]
+    # organize's order names the fields as they come (before the renames)
+    order = ["slo", "service", "segment", "state", *renames]
     panel = (
         table.Panel()
         .id(panel_id)
