@@ -1,7 +1,8 @@
 """A strict check of a Grafana dashboard (JSON model) against grafana-foundation-sdk's typed
 models — the dashboard schema as the SDK's 11.6 build encodes it (Grafana itself is not
-installable here, and neither the SDK nor its repository ships a JSON Schema of the v1
-dashboard).
+installable here; the JSON Schemas the SDK's repository generates from the same definitions
+are not in the Python package, and they type an annotation's target after Grafana's built-in
+data source only).
 
 ``dashboard_problems(doc)`` returns what is wrong, as ``$.path: what`` strings (empty: valid):
 
