@@ -67,9 +67,31 @@ def test_status_imports_neither_the_server_nor_the_genesys_client_nor_pyarrow(
     assert "errorbudget.schema.status" not in modules
     # a valid config needs no mapping of pydantic errors to file:line:col
     assert "errorbudget.config_errors" not in modules
+    # nor any generator, nor the Grafana SDK
+    assert sorted(m for m in modules if m.split(".")[0] == "grafana_foundation_sdk") == []
+    assert sorted(m for m in modules if m.startswith("errorbudget.generate")) == []
     code, modules = imported("status", "--at", "2026-11-20T12:00Z", "--format", "csv", cwd=tmp_path)
     assert code == 0 and "errorbudget.schema.status" in modules
     assert sorted(m for m in modules if m.split(".")[0] == "rich") == []  # no table, no rich
+
+
+def test_generate_grafana_dashboard_loads_only_its_generator(tmp_path: Path) -> None:
+    """``generate --help`` loads no generator; ``generate grafana-dashboard`` loads the Grafana
+    generator and its SDK, and neither the web server nor the store."""
+    code, modules = imported("generate", "--help")
+    assert code == 0
+    assert sorted(m for m in modules if m.startswith("errorbudget.generate")) == []
+    assert sorted(m for m in modules if m.split(".")[0] == "grafana_foundation_sdk") == []
+    (tmp_path / "errorbudget.yaml").write_text(
+        "version: 1\nstore: {path: eb.db}\nslos:\n"
+        "  - {id: calls, service: cc, target: 0.9, window: {type: rolling, length: 1d}}\n",
+        encoding="utf-8",
+    )
+    code, modules = imported("generate", "grafana-dashboard", "-o", "d.json", cwd=tmp_path)
+    assert code == 0 and (tmp_path / "d.json").exists()
+    assert "errorbudget.generate.grafana" in modules  # the command did run
+    assert sorted(m for m in modules if m.split(".")[0] in HEAVY) == []
+    assert sorted(m for m in modules if m.startswith("errorbudget.store")) == []
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

@@ -1,5 +1,6 @@
 """``errorbudget generate``: documents for the tools around errorbudget, from the config
-(docs/prometheus.md): ``prometheus-rules`` and ``alertmanager-config``.
+(docs/prometheus.md, docs/grafana.md): ``prometheus-rules``, ``alertmanager-config`` and
+``grafana-dashboard``.
 
 Each subcommand is one entry of :data:`SUBCOMMANDS` (its module and function), loaded only
 when it runs, so a generator's imports never slow another. Output goes to stdout, or to
@@ -19,6 +20,7 @@ from errorbudget.config import LoadedConfig, default_config_path, load_config
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "alertmanager-config": ("errorbudget.cli.generate_command", "alertmanager_config"),
+    "grafana-dashboard": ("errorbudget.cli.generate_grafana", "grafana_dashboard"),
     "prometheus-rules": ("errorbudget.cli.generate_command", "prometheus_rules"),
 }
 """Subcommand → (its module, the click command's attribute there)."""
@@ -44,7 +46,7 @@ class GenerateGroup(click.Group):
 
 @click.group("generate", cls=GenerateGroup)
 def generate() -> None:
-    """Generate Prometheus or vmalert rules and Alertmanager config from the SLOs.
+    """Generate Prometheus or vmalert rules, Alertmanager config and a Grafana dashboard.
 
     The documents are derived from the config alone (no store is read): commit them next to
     it, or regenerate them in CI whenever it changes.

@@ -56,7 +56,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "generate": (
         "errorbudget.cli.generate_command",
-        "Generate Prometheus or vmalert rules and Alertmanager config from the SLOs.",
+        "Generate Prometheus or vmalert rules, Alertmanager config and a Grafana dashboard.",
     ),
     "ingest": (
         "errorbudget.cli.ingest_command",
