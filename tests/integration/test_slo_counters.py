@@ -14,6 +14,7 @@ and their history export, over a real SQLite store (docs/metrics.md).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +128,8 @@ def test_window_differences_equal_what_status_counts(tmp_path: Path) -> None:
         random_history(app, at, 2 * 1440)
         approved_exclusion(
             app, slo="calls", segment={"queue": "billing"}, start=AT - timedelta(hours=5),
-            end=AT - timedelta(hours=4), category="external-outage", reason="carrier", created_by="ann",
+            end=AT - timedelta(hours=4), category="external-outage", reason="carrier",
+            created_by="ann",
         )  # fmt: skip
         windows = {**BURN_WINDOW_MINUTES, "period": 1440}
         instants = sorted({at - length for length in windows.values()} | {at})
@@ -331,6 +333,6 @@ def test_the_export_in_milliseconds_for_victoriametrics(tmp_path: Path) -> None:
     assert len(samples) == len(COUNTERS) * (60 * 4 + 1)  # one series, both ends included
     stamps = [int(line.rsplit(" ", 1)[1]) for line in samples[: 60 * 4 + 1]]
     assert stamps[0] == (to_minute(AT) - 60) * 60_000 and stamps[-1] == to_minute(AT) * 60_000
-    assert all(b - a == 15_000 for a, b in zip(stamps, stamps[1:], strict=False))
+    assert all(b - a == 15_000 for a, b in pairwise(stamps))
     last_good = float(samples[60 * 4].split(" ")[1])
     assert last_good > 0
