@@ -58,6 +58,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "errorbudget.cli.gate_command",
         "Decide whether a change may ship, from the budgets of the SLOs it touches.",
     ),
+    "generate": (
+        "errorbudget.cli.generate_command",
+        "Generate Prometheus or vmalert rules and Alertmanager config from the SLOs.",
+    ),
     "ingest": (
         "errorbudget.cli.ingest_command",
         "Load count files (CSV with a header row, or NDJSON) into the store.",
