@@ -43,8 +43,14 @@ def export() -> None:
 
 @export.command("openmetrics")
 @config_option
-@time_option("--from", "start", required=True, help="First moment (the counters' anchor).")
+@time_option("--from", "start", required=True, help="First moment.")
 @time_option("--to", "end", required=True, help="Last moment (included).")
+@time_option(
+    "--anchor",
+    help="Where the counters count from (0 there) [default: --from]; give a running "
+    "exporter's errorbudget_slo_counters_anchor_timestamp_seconds to fill a gap in its "
+    "history seamlessly.",
+)
 @click.option(
     "--step",
     default="60s",
@@ -71,6 +77,7 @@ def openmetrics(
     config_path: Path | None,
     start: datetime,
     end: datetime,
+    anchor: datetime | None,
     step: str,
     slo_ids: tuple[str, ...],
     timestamp_unit: str,
@@ -79,8 +86,9 @@ def openmetrics(
     """The SLO event counters of /metrics at every step of a past range, with timestamps.
 
     Each sample is what the live counter reports at that moment for the data as stored,
-    the counters anchored at --from (0 there): good and bad eligible events and excluded
-    events in the stored minutes from --from to the minute containing the moment.
+    the counters anchored at --anchor (default --from; 0 there): good and bad eligible
+    events and excluded events in the stored minutes from the anchor to the minute
+    containing the moment.
     Backfill it with `promtool tsdb create-blocks-from openmetrics FILE DATA_DIR` (the
     default) or POST it, with --timestamp-unit ms, to VictoriaMetrics'
     /api/v1/import/prometheus. End the range at the live exporter's anchor
@@ -95,6 +103,8 @@ def openmetrics(
         raise click.BadParameter("the step is a whole number of seconds", param_hint="--step")
     if end < start:
         raise click.BadParameter("--to is before --from", param_hint="--to")
+    if anchor is not None and anchor > start:
+        raise click.BadParameter("the anchor is after --from", param_hint="--anchor")
     moments = moments_between(start, end, every)
     if len(moments) > MAX_SAMPLES_PER_SERIES:
         raise click.BadParameter(
