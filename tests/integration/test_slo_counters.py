@@ -314,6 +314,19 @@ def test_the_export_writes_what_the_live_counters_reported(tmp_path: Path) -> No
             assert exported[(f"{name}{{{rendered}}}", (), stamp)] == value
             compared += 1
     assert compared == len(live) * 3 * 3  # every moment, 3 series, 3 counters
+    # a gap in the middle of the exporter's life, filled with its anchor: the same values
+    gap_start = AT + timedelta(minutes=10, seconds=20)
+    result = CliRunner().invoke(
+        main,
+        ["export", "openmetrics", "-c", str(config), "--from", gap_start.isoformat(),
+         "--to", (gap_start + timedelta(minutes=5)).isoformat(), "--anchor", AT.isoformat()],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    gap = [line for line in result.stdout.splitlines() if not line.startswith("#")]
+    assert len(gap) == 6 * 3 * 3
+    for line in gap:
+        series, value, stamp = line.rsplit(" ", 2)
+        assert exported[(series, (), int(stamp))] == float(value), line
     assert any(value > 0 for (series, _, _), value in exported.items() if "bad_events" in series)
 
 

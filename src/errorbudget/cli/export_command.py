@@ -114,7 +114,9 @@ def openmetrics(
         )
     with App.open(config_path) as app:
         minutes = sorted({moment // 60 for moment in moments})
-        totals = counter_totals(app.evaluations, to_minute(start), minutes, list(slo_ids) or None)
+        totals = counter_totals(
+            app.evaluations, to_minute(anchor or start), minutes, list(slo_ids) or None
+        )
     milliseconds = timestamp_unit == "ms"
     if output is None:
         write_counter_history(totals, moments, sys.stdout, milliseconds=milliseconds)
