@@ -55,8 +55,8 @@ def export() -> None:
     "--step",
     default="60s",
     show_default=True,
-    help="Time between samples (whole seconds). Below the scrape interval of the live "
-    "exporter's, rules see history as they see live data (docs/metrics.md).",
+    help="Time between samples (whole seconds); under a minute (e.g. 15s), so that a "
+    "rule's window holds a sample of its first minute (docs/metrics.md).",
 )
 @click.option("--slo", "slo_ids", multiple=True, help="Only this SLO (repeatable).")
 @click.option(
