@@ -57,7 +57,7 @@ def with_window(query: str, window: str) -> str:
     return _WINDOW.sub(window, query)
 
 
-def _segment_regex(match: Mapping[str, str]) -> str:
+def segment_regex(match: Mapping[str, str]) -> str:
     """A regular expression (RE2, fully anchored as Prometheus anchors it) matching the
     ``segment`` label of every segment that has all pairs of ``match``: the label lists its
     pairs sorted by key (``segment_label(segment_key(...))``), so the pairs appear in key
@@ -129,7 +129,7 @@ class SLIInput:
     def override_matchers(self, match: Mapping[str, str]) -> tuple[str, ...]:
         """Label matchers selecting the series of the segments that ``match`` names."""
         if self.kind == "counters":
-            return (f"segment=~{quote(_segment_regex(match))}",)
+            return (f"segment=~{quote(segment_regex(match))}",)
         return tuple(f"{key}={quote(match[key])}" for key in sorted(match))
 
 
@@ -161,4 +161,4 @@ def negated(matchers: tuple[str, ...]) -> str | None:
     if len(matchers) != 1:
         return None
     name, _, rest = matchers[0].partition("=")
-    return f"{name}!{rest}" if not rest.startswith("~") else f"{name}!~{rest[1:]}"
+    return f"{name}!~{rest[1:]}" if rest.startswith("~") else f"{name}!={rest}"
