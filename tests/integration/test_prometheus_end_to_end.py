@@ -79,6 +79,14 @@ SCRAPE_SECONDS = 5
 TOLERANCE = 0.01
 BURN_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 PERIOD = "1d"
+WANTED = (
+    *(f"slo:sli_error:ratio_rate{window}" for window in BURN_WINDOWS),
+    "slo:period_error_budget_remaining:ratio",
+)
+"""The recorded series compared with status (divided by ``slo:error_budget:ratio``)."""
+REFERENCE = "slo:sli_error:ratio_rate1h"
+READY = {REFERENCE, "slo:sli_error:ratio_rate1d", "slo:period_error_budget_remaining:ratio"}
+"""Recorded, in a usable evaluation, before comparing (a 5-min window may have no data)."""
 
 
 def two_queues() -> Scenario:
@@ -257,38 +265,50 @@ def compare(
     live_from: float,
     statuses: dict[int, Any],
 ) -> tuple[list[str], list[str], list[str]]:
-    """(compared with a value, both without data, mismatches) as readable lines."""
-    budget = {seg: v for (name, seg), v in samples.items() if name == "slo:error_budget:ratio"}
-    [(_, budget_ratio)] = next(iter(budget.values()))[-1:]
+    """(compared with a value, both without data, mismatches) as readable lines, for every
+    recorded name of ``WANTED`` and every segment. A series not recorded at all (vmalert
+    writes no NaN sample) is "no data", judged at the instant of the segment's 1h rate."""
+    budget = [v for (name, _), v in samples.items() if name == "slo:error_budget:ratio"]
+    budget_ratio = budget[0][-1][1]
+    segments = sorted({segment for (_, segment) in samples if segment})
     valued, empty, wrong = [], [], []
-    for (name, segment), values in samples.items():
-        window = window_of(name)
-        if not segment or window is None:
-            continue
-        chosen = [(t, v) for t, v in values if usable(t, window, anchor, live_from)]
-        if not chosen:
-            continue
-        stamp, value = chosen[-1]
-        rows = {
-            segment_label(tuple(sorted(row["segment"].items()))): row
-            for row in status_at(config, stamp, statuses)
-            if row["slo"] == "queue-sl" and row["segment"]
-        }
-        row = rows[segment]
-        if name == "slo:period_error_budget_remaining:ratio":
-            expected, found, what = row["budget_remaining_ratio"], value, "budget remaining"
-        else:
-            expected = row["burn_rates"].get(window)
-            found, what = value / budget_ratio, f"burn {window}"
-            if window == PERIOD:
-                assert close(found, row["period_burn_rate"]), (server, segment, row)
-        line = f"{server} {segment[-30:]} {what} at {stamp:.0f}: {found} vs status {expected}"
-        if not close(found, expected):
-            wrong.append(line)
-        elif expected is None:
-            empty.append(line)
-        else:
-            valued.append(line)
+    for segment in segments:
+        reference = [
+            stamp
+            for stamp, _ in samples.get((REFERENCE, segment), [])
+            if usable(stamp, "1h", anchor, live_from)
+        ]
+        for name in WANTED:
+            window = window_of(name)
+            assert window is not None
+            values = samples.get((name, segment))
+            if values is None:
+                stamp, value = reference[-1], math.nan
+            else:
+                chosen = [(t, v) for t, v in values if usable(t, window, anchor, live_from)]
+                if not chosen:
+                    continue
+                stamp, value = chosen[-1]
+            rows = {
+                segment_label(tuple(sorted(row["segment"].items()))): row
+                for row in status_at(config, stamp, statuses)
+                if row["slo"] == "queue-sl" and row["segment"]
+            }
+            row = rows[segment]
+            if name == "slo:period_error_budget_remaining:ratio":
+                expected, found, what = row["budget_remaining_ratio"], value, "budget remaining"
+            else:
+                expected = row["burn_rates"].get(window)
+                found, what = value / budget_ratio, f"burn {window}"
+                if window == PERIOD:
+                    assert close(found, row["period_burn_rate"]), (server, segment, row)
+            line = f"{server} {segment[-30:]} {what} at {stamp:.0f}: {found} vs status {expected}"
+            if not close(found, expected):
+                wrong.append(line)
+            elif expected is None:
+                empty.append(line)
+            else:
+                valued.append(line)
     return valued, empty, wrong
 
 
@@ -350,12 +370,7 @@ def test_prometheus_and_vmalert_record_what_status_reports(
         vmalert = VMAlert([vm_rules], vm.url, nowhere).start(tmp_path / "vmalert.log")
         stack.callback(vmalert.stop)  # stopped before VictoriaMetrics (LIFO)
 
-        names = [
-            *(f"slo:sli_error:ratio_rate{w}" for w in BURN_WINDOWS),
-            "slo:error_budget:ratio",
-            "slo:period_error_budget_remaining:ratio",
-        ]
-        wanted = {name for name in names if name != "slo:error_budget:ratio"}
+        names = [*WANTED, "slo:error_budget:ratio"]
         statuses: dict[int, Any] = {}
         results: dict[str, tuple[list[str], list[str], list[str]]] = {}
         deadline = time.monotonic() + 150
@@ -382,7 +397,7 @@ def test_prometheus_and_vmalert_record_what_status_reports(
                         and any(usable(t, window, anchor, live_from) for t, _ in values)
                     ):
                         ready.add(name)
-                if ready >= wanted and any(n == "slo:error_budget:ratio" for n, _ in samples):
+                if ready >= READY and any(n == "slo:error_budget:ratio" for n, _ in samples):
                     results[server_name] = compare(
                         server_name, samples, config, anchor, live_from, statuses
                     )
