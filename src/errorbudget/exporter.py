@@ -20,7 +20,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from errorbudget.model import BudgetStatus, Minute, PolicyState, segment_label
 from errorbudget.services.alerts import ACTIVE_PHASES, AlertService
-from errorbudget.services.evaluations import EvaluationService
+from errorbudget.services.evaluations import EvaluationKey, EvaluationService
 from errorbudget.services.slo_counters import COUNTERS, CounterTotals, counter_totals
 
 STATES: tuple[PolicyState, ...] = get_args(PolicyState)
@@ -176,22 +176,25 @@ class SloCountersCollector(Collector):
         """Events held back per (series labels, counter): added to the cumulative count."""
         self._exported: dict[tuple[tuple[str, ...], str], float] = {}
         self._corrections: dict[tuple[tuple[str, ...], str], float] = {}
+        self._applied: EvaluationKey | None = None
+        """The evaluation whose counts were last applied."""
 
-    def totals(self) -> CounterTotals:
-        """The cumulative counts at the published evaluation's minute (memoised by it)."""
+    def totals(self) -> tuple[EvaluationKey, CounterTotals]:
+        """The cumulative counts at the published evaluation's minute (memoised by its key),
+        and that key."""
         evaluation = self.evaluations.evaluation()
         with self._lock:
             if self.anchor is None:
                 self.anchor = evaluation.minute
             anchor = self.anchor
-        return self.evaluations.memo(
+        return evaluation.key, self.evaluations.memo(
             ("slo-counters", anchor),
             evaluation.key,
             lambda: counter_totals(self.evaluations, anchor, [evaluation.minute]),
         )
 
     def collect(self) -> Iterator[Metric]:
-        totals = self.totals()
+        key, totals = self.totals()
         families = {
             name: CounterMetricFamily(
                 f"errorbudget_slo_{name}_events", COUNTER_HELP[name], labels=LABELS
@@ -205,17 +208,30 @@ class SloCountersCollector(Collector):
             labels=[*LABELS, "counter"],
         )
         with self._lock:
+            # Counts of an evaluation older than one already applied (two scrapes at once,
+            # each served a different evaluation) are not a correction: the newer stand.
+            current = self._applied is None or key >= self._applied
+            if current:
+                self._applied = key
             for column, series in enumerate(totals.series):
                 labels = tuple(series.labels)
                 for index, name in enumerate(COUNTERS):
-                    key = (labels, name)
-                    value = float(totals.values[-1, column, index]) + self._held.get(key, 0.0)
-                    exported = self._exported.get(key, 0.0)
-                    if value < exported:
-                        self._held[key] = self._held.get(key, 0.0) + exported - value
-                        self._corrections[key] = self._corrections.get(key, 0.0) + exported - value
+                    counter = (labels, name)
+                    exported = self._exported.get(counter, 0.0)
+                    if current:
+                        value = float(totals.values[-1, column, index]) + self._held.get(
+                            counter, 0.0
+                        )
+                        if value < exported:
+                            lowered = exported - value
+                            self._held[counter] = self._held.get(counter, 0.0) + lowered
+                            self._corrections[counter] = (
+                                self._corrections.get(counter, 0.0) + lowered
+                            )
+                            value = exported
+                        self._exported[counter] = value
+                    else:
                         value = exported
-                    self._exported[key] = value
                     families[name].add_metric(list(labels), value)
             for (labels, name), amount in self._corrections.items():
                 corrections.add_metric([*labels, name], amount)

@@ -349,3 +349,24 @@ def test_the_export_in_milliseconds_for_victoriametrics(tmp_path: Path) -> None:
     assert all(b - a == 15_000 for a, b in pairwise(stamps))
     last_good = float(samples[60 * 4].split(" ")[1])
     assert last_good > 0
+
+
+def test_an_older_evaluation_served_after_a_newer_one_is_no_correction(tmp_path: Path) -> None:
+    """Two scrapes at once may each be served a different evaluation; the older one's
+    counts, lower than those already exported, must not be held as a correction (that
+    would add them again later)."""
+    moment = [AT]
+    at = to_minute(AT)
+    with open_app(tmp_path, moment) as app:
+        registry = registry_for(app.evaluations)
+        scrape(registry)
+        write(app, "api", (), at, np.array([5, 5, 5]), np.array([10, 10, 10]))
+        moment[0] = AT + timedelta(minutes=3)
+        assert counter(scrape(registry), "good", "api") == 15
+        moment[0] = AT + timedelta(minutes=1)  # an older evaluation is served
+        older = scrape(registry)
+        assert counter(older, "good", "api") == 15
+        assert not any("corrections" in name for name, _ in older)
+        write(app, "api", (), at + 3, np.array([5]), np.array([10]))
+        moment[0] = AT + timedelta(minutes=4)
+        assert counter(scrape(registry), "good", "api") == 20  # nothing held, nothing added
