@@ -147,8 +147,9 @@ class BudgetCollector(Collector):
 
 
 COUNTER_HELP = {
-    "good": "Good eligible events in stored minutes since the exporter's anchor "
-    "(exclusions, maintenance, out-of-schedule and broken minutes removed, as in status).",
+    "good": "Good eligible events (slices, for a timeslices SLO) in stored minutes since the "
+    "exporter's anchor (exclusions, maintenance, out-of-schedule and broken minutes removed, "
+    "as in status).",
     "bad": "Bad eligible events in stored minutes since the exporter's anchor "
     "(good + bad = the eligible events status counts).",
     "excluded": "Events removed by exclusions and maintenance windows since the exporter's anchor.",

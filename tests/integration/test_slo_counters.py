@@ -131,16 +131,21 @@ def test_window_differences_equal_what_status_counts(tmp_path: Path) -> None:
             end=AT - timedelta(hours=4), category="external-outage", reason="carrier",
             created_by="ann",
         )  # fmt: skip
+        approved_exclusion(
+            app, slo="slices", start=AT - timedelta(hours=3), end=AT - timedelta(hours=2),
+            category="external-outage", reason="carrier", created_by="ann",
+        )  # fmt: skip
         windows = {**BURN_WINDOW_MINUTES, "period": 1440}
         instants = sorted({at - length for length in windows.values()} | {at})
         totals = counter_totals(app.evaluations, at - 3 * 1440, instants)
-        statuses = [s for s in app.evaluations.status() if s.segment or s.slo == "api"]
+        statuses = [s for s in app.evaluations.status() if s.segment or s.slo != "calls"]
         labelled = {(s.slo, s.segment): s for s in statuses}
         assert {(s.slo, s.segment) for s in totals.series} == {
             ("calls", "queue=billing"),
             ("calls", "queue=sales"),
             ("api", "(all)"),
-        }  # fmt: skip  (the timeslices SLO exports no event counter)
+            ("slices", "(all)"),
+        }  # fmt: skip  (the timeslices SLO counts slices, as its status does)
         checked = 0
         for column, series in enumerate(totals.series):
             [status] = [
@@ -163,11 +168,14 @@ def test_window_differences_equal_what_status_counts(tmp_path: Path) -> None:
                     continue
                 assert rate == pytest.approx(bad / (good + bad) / (1 - status.target), rel=1e-12)
                 checked += 1
-        assert checked >= 20
+        assert checked >= 28
         # the exclusion, the maintenance window and the schedule all removed something
         billing = labelled[("calls", (("queue", "billing"),))]
         sales = labelled[("calls", (("queue", "sales"),))]
         assert billing.excluded > sales.excluded > 0 and sales.out_of_schedule > 0
+        slices = labelled[("slices", ())]
+        assert slices.budgeting == "timeslices" and 0 < slices.bad < slices.eligible < 1440
+        assert slices.excluded > 0  # (equal to the counters' above)
 
 
 def test_the_live_counters_start_at_zero_and_count_each_new_minute(tmp_path: Path) -> None:
@@ -313,7 +321,7 @@ def test_the_export_writes_what_the_live_counters_reported(tmp_path: Path) -> No
             ))  # fmt: skip
             assert exported[(f"{name}{{{rendered}}}", (), stamp)] == value
             compared += 1
-    assert compared == len(live) * 3 * 3  # every moment, 3 series, 3 counters
+    assert compared == len(live) * 4 * 3  # every moment, 4 series, 3 counters
     # a gap in the middle of the exporter's life, filled with its anchor: the same values
     gap_start = AT + timedelta(minutes=10, seconds=20)
     result = CliRunner().invoke(
@@ -323,7 +331,7 @@ def test_the_export_writes_what_the_live_counters_reported(tmp_path: Path) -> No
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     gap = [line for line in result.stdout.splitlines() if not line.startswith("#")]
-    assert len(gap) == 6 * 3 * 3
+    assert len(gap) == 6 * 4 * 3
     for line in gap:
         series, value, stamp = line.rsplit(" ", 2)
         assert exported[(series, (), int(stamp))] == float(value), line

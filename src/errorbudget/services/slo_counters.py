@@ -12,7 +12,11 @@ data (unresolved data issues) removed — so for data that is not revised later
 
 and likewise for the bad events. ``excluded`` counts the events removed by exclusions and
 maintenance windows (a status's ``excluded``: not those out of schedule or broken).
-Timeslices SLOs are left out: their budget counts slices, which no event counter carries.
+
+A timeslices SLO counts slices, as its status does: good and bad slices, closed on the
+epoch's slice grid, so differences over a window equal the status's slice counts there;
+its ``excluded`` counts every slice not counted (exclusions, maintenance, schedule and
+broken data together).
 
 :func:`counter_totals` is the one function behind both surfaces: the live collector asks
 for one instant, the export for every instant of a range, in one bulk read per SLO.
@@ -28,7 +32,7 @@ import numpy as np
 
 from errorbudget.engine import ranges as minute_ranges
 from errorbudget.engine.schedule import Eligibility
-from errorbudget.engine.timeslices import FloatArray
+from errorbudget.engine.timeslices import FloatArray, SlicePrefix
 from errorbudget.evaluation import broken_ranges, range_sums, uncounted_ranges
 from errorbudget.model import SLO, DataIssue, Exclusion, Minute, segment_label
 from errorbudget.services.evaluations import EvaluationService
@@ -121,20 +125,65 @@ def _slo_totals(
     return np.asarray(totals.transpose(1, 0, 2), dtype=np.float64)
 
 
+def _slice_totals(
+    store: Store,
+    slo: SLO,
+    series: list[SeriesInfo],
+    eligibility: Eligibility | None,
+    exclusions: list[Exclusion],
+    issues: Sequence[DataIssue],
+    edges: list[Minute],
+) -> FloatArray:
+    """For a timeslices SLO: (intervals × series × 3) good slices, bad slices and slices
+    not counted (exclusions, maintenance, schedule, broken data) in each
+    ``[edges[k], edges[k + 1])``, slices on the epoch grid as a status judges them
+    (``engine.timeslices.SlicePrefix``: a slice counts once closed, at the end of the
+    interval holding its end)."""
+    assert slo.timeslice is not None
+    length = int(slo.timeslice.length.total_seconds() // 60)
+    origin = edges[0] - edges[0] % length
+    end = max(edges[-1], origin)
+    good, total = store.minute_arrays([info.id for info in series], origin, end)
+    segments = [info.segment for info in series]
+    uncounted = uncounted_ranges(slo, segments, exclusions, eligibility, (origin, end), issues)
+    excluded = None
+    for index, ranges in enumerate(uncounted.per_series):
+        if minute_ranges.clip(ranges, origin, end).size:
+            if excluded is None:
+                excluded = np.zeros(good.shape, dtype=bool)
+            excluded[index] = minute_ranges.mask(ranges, origin, good.shape[1])
+    settings = slo.timeslice
+    raw = SlicePrefix(good, total, origin, length, settings.target, settings.no_data)
+    counted = (
+        raw
+        if excluded is None
+        else SlicePrefix(good, total, origin, length, settings.target, settings.no_data, excluded)
+    )
+    cumulative = np.zeros((len(edges), len(series), len(COUNTERS)))
+    for row, edge in enumerate(edges):
+        good_slices, counted_slices = counted.counts((origin, edge))
+        _, raw_slices = raw.counts((origin, edge))
+        cumulative[row, :, 0] = good_slices
+        cumulative[row, :, 1] = counted_slices - good_slices
+        cumulative[row, :, 2] = raw_slices - counted_slices
+    return np.diff(cumulative, axis=0)
+
+
 def counter_totals(
     evaluations: EvaluationService,
     anchor: Minute,
     instants: Sequence[Minute],
     slo_ids: Sequence[str] | None = None,
 ) -> CounterTotals:
-    """Cumulative good, bad and excluded events of every series of the chosen SLOs (all
-    occurrences SLOs by default) from ``anchor`` to each of ``instants`` (ascending), read
+    """Cumulative good, bad and excluded events (slices, for a timeslices SLO) of every
+    series of the chosen SLOs (all by default) from ``anchor`` to each of ``instants``
+    (ascending), read
     from the store the evaluation service reads, with the exclusions, data issues,
     schedules and maintenance windows a status applies."""
     wanted = list(instants)
     if any(later < earlier for earlier, later in pairwise(wanted)):
         raise ValueError("instants must be in ascending order")
-    slos = [slo for slo in evaluations.select_slos(slo_ids) if slo.budgeting != "timeslices"]
+    slos = evaluations.select_slos(slo_ids)
     grouped = evaluations.series_by_slo(slos) if slos else {}
     store = evaluations.store
     exclusions = store.list_exclusions()
@@ -147,7 +196,8 @@ def counter_totals(
         if not series:
             continue
         eligibility = evaluations.loaded.eligibility(slo)
-        per_interval = _slo_totals(store, slo, series, eligibility, exclusions, issues, edges)
+        totals = _slice_totals if slo.budgeting == "timeslices" else _slo_totals
+        per_interval = totals(store, slo, series, eligibility, exclusions, issues, edges)
         parts.append(np.cumsum(per_interval, axis=0))
         labels.extend(CounterSeries(slo.id, slo.service, segment_label(s.segment)) for s in series)
     values = np.concatenate(parts, axis=1) if parts else np.zeros((len(wanted), 0, len(COUNTERS)))
