@@ -15,6 +15,7 @@ benchmark, each replaced in the file when it is run (``--only`` runs one and kee
     python benchmarks/run.py --series 50 --days 3 --quick --output /dev/stdout   # quick look
     python benchmarks/run.py --only web          # only the HTTP server (~2 minutes)
     python benchmarks/run.py --only alerts       # only alert rules and replay (~2 minutes)
+    python benchmarks/run.py --only generate     # only rule generation for 1,000 SLOs (~20 s)
     python benchmarks/run.py --only counters     # only the SLO event counters (~2 minutes)
 """
 
@@ -190,7 +191,7 @@ def machine() -> str:
 
 
 ISSUE2_HEADING = "## Issue #2: 1,000 series × 35 days of 1-minute counts"
-SECTIONS = ("issue2", "web", "pages", "alerts", "counters")
+SECTIONS = ("issue2", "web", "pages", "alerts", "generate", "counters")
 
 
 def revision() -> str:
@@ -319,6 +320,7 @@ def main() -> None:
         parser.error(f"--series must be at least {SLO_GROUPS}")
 
     import bench_alerts  # benchmarks/bench_alerts.py: alert rules and replay (issue #10)
+    import bench_generate  # benchmarks/bench_generate.py: rule generation (issue #11)
     import bench_pages  # benchmarks/bench_pages.py: the timings the tests used to assert
     import bench_slo_counters  # benchmarks/bench_slo_counters.py: SLO counters (issue #11)
     import web  # benchmarks/web.py; imported here because it imports this module
@@ -333,6 +335,8 @@ def main() -> None:
         sections[bench_pages.HEADING] = bench_pages.run_section()
     if args.only in (None, "alerts"):
         sections[bench_alerts.HEADING] = bench_alerts.run_section()
+    if args.only in (None, "generate"):
+        sections[bench_generate.HEADING] = bench_generate.run_section()
     if args.only in (None, "counters"):
         sections[bench_slo_counters.HEADING] = bench_slo_counters.run_section()
     # A full run dates the header; a partial one keeps it (the other section's figures stay).

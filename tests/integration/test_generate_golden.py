@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -25,20 +26,24 @@ from errorbudget.generate.prometheus_rules import prometheus_rules, render
 REGENERATE = os.environ.get("ERRORBUDGET_REGENERATE_GOLDEN") == "1"
 
 
-def documents() -> dict[str, str]:
+def data() -> dict[str, dict[str, Any]]:
     loaded = representative()
     slos, catalogs = loaded.config.slos, loaded.catalogs
     notifications = loaded.config.notifications
     dashboard = notifications.dashboard_url if notifications is not None else None
     return {
-        "rules-prometheus.yaml": render(
-            prometheus_rules(slos, catalogs, diagnostics=True, dashboard_url=dashboard)
+        "rules-prometheus.yaml": prometheus_rules(
+            slos, catalogs, diagnostics=True, dashboard_url=dashboard
         ),
-        "rules-vmalert.yaml": render(
-            prometheus_rules(slos, catalogs, target="vmalert", dashboard_url=dashboard)
+        "rules-vmalert.yaml": prometheus_rules(
+            slos, catalogs, target="vmalert", dashboard_url=dashboard
         ),
-        "alertmanager.yaml": render(alertmanager_config(notifications)),
+        "alertmanager.yaml": alertmanager_config(notifications),
     }
+
+
+def documents() -> dict[str, str]:
+    return {name: render(document) for name, document in data().items()}
 
 
 @pytest.mark.parametrize(
@@ -53,6 +58,7 @@ def test_golden(name: str) -> None:
     assert path.read_text(encoding="utf-8") == text, (
         f"{name} differs from its golden file; if intended, regenerate (module docstring)"
     )
+    assert yaml.safe_load(text) == data()[name]  # the YAML text says what the data says
 
 
 # --- the CLI ------------------------------------------------------------------------------

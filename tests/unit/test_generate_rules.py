@@ -10,10 +10,12 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
+import yaml
 
 from errorbudget.catalogs import builtin_burn_catalogs
 from errorbudget.engine.alerts import slo_conditions
 from errorbudget.errors import NotFoundError
+from errorbudget.generate import yaml_text
 from errorbudget.generate.alertmanager import UNROUTED, alertmanager_config
 from errorbudget.generate.prometheus_rules import prometheus_rules, render
 from errorbudget.generate.rule_groups import period_name, windows_needed
@@ -361,3 +363,24 @@ def test_alertmanager_translates_configured_routes_without_secrets() -> None:
     text = render(config)
     assert "/run/secrets/PD_KEY" in text and "/run/secrets/CHAT_URL" in text
     assert "HOOK_SECRET" not in text  # Alertmanager cannot sign: no secret is written
+
+
+def test_yaml_text_reads_back_as_the_data() -> None:
+    document = {
+        "plain": ["page", "5m", "1d12h", "0.999", "true", "No", "", "a: b", " lead", "#x"],
+        "quoted": ["it's", "{{ $value }}", "x > 1 #c", "a:", "- b", "2026-01-01", "=", "null"],
+        "expr": 'sum by (a) (rate(x{b="c"}[5m])) > 0.5',
+        "block": "line one\n  indented\n\nlast",
+        "not block": "trailing \nspace",
+        "tabbed": "a\n\tb",
+        "ends with newline": "a\nb\n",
+        "numbers": [1, 0.5, True, None],
+        "empty": {"map": {}, "list": []},
+        "nested": [{"a": {"b": ["c", {"d": "e"}]}, "f": "g"}, "h"],
+        "unicode": "burning at 2× — “quoted”",
+    }
+    text = yaml_text.dump(document)
+    assert yaml.safe_load(text) == document
+    assert 'expr: sum by (a) (rate(x{b="c"}[5m])) > 0.5\n' in text  # plain
+    assert "block: |-\n  line one\n    indented\n\n  last\n" in text
+    assert "- '0.999'\n" in text and "- 'true'\n" in text and "- 5m\n" in text

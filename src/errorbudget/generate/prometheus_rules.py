@@ -16,9 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import yaml
-
 from errorbudget.errors import NotFoundError
+from errorbudget.generate import yaml_text
 from errorbudget.generate.rule_groups import Group, Target, slo_groups
 from errorbudget.model import SLO, BurnCatalog
 
@@ -90,24 +89,7 @@ def prometheus_rules(
     return {"groups": groups}
 
 
-class _Dumper(yaml.SafeDumper):
-    """Multi-line expressions as literal blocks, so a rule reads as written; no anchors."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    if "\n" in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
-
-
-_Dumper.add_representer(str, _text)
-
-
 def render(document: Mapping[str, Any], header: str = "") -> str:
     """``document`` as YAML (keys in the order built), after ``header`` comment lines."""
-    body = yaml.dump(dict(document), Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
     lead = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
-    return lead + body
+    return lead + yaml_text.dump(document)

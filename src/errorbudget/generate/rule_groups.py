@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -91,10 +90,6 @@ def restricted(expression: str, slo: SLO, group: TargetGroup, period: str) -> st
         others = ERROR_RATIO + period + selector([f"slo={quote(slo.id)}", *matchers])
         expression = f"({expression})\nunless\n{others}"
     return expression
-
-
-def duration_text(value: timedelta) -> str:
-    return format_duration(value)
 
 
 def windows_needed(conditions: list[EffectiveCondition]) -> list[str]:
