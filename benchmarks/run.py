@@ -16,6 +16,7 @@ benchmark, each replaced in the file when it is run (``--only`` runs one and kee
     python benchmarks/run.py --only web          # only the HTTP server (~2 minutes)
     python benchmarks/run.py --only alerts       # only alert rules and replay (~2 minutes)
     python benchmarks/run.py --only generate     # only rule generation for 1,000 SLOs (~20 s)
+    python benchmarks/run.py --only counters     # only the SLO event counters (~2 minutes)
 """
 
 from __future__ import annotations
@@ -190,7 +191,7 @@ def machine() -> str:
 
 
 ISSUE2_HEADING = "## Issue #2: 1,000 series × 35 days of 1-minute counts"
-SECTIONS = ("issue2", "web", "pages", "alerts", "generate")
+SECTIONS = ("issue2", "web", "pages", "alerts", "generate", "counters")
 
 
 def revision() -> str:
@@ -321,6 +322,7 @@ def main() -> None:
     import bench_alerts  # benchmarks/bench_alerts.py: alert rules and replay (issue #10)
     import bench_generate  # benchmarks/bench_generate.py: rule generation (issue #11)
     import bench_pages  # benchmarks/bench_pages.py: the timings the tests used to assert
+    import bench_slo_counters  # benchmarks/bench_slo_counters.py: SLO counters (issue #11)
     import web  # benchmarks/web.py; imported here because it imports this module
 
     sections: dict[str, str] = {}
@@ -335,6 +337,8 @@ def main() -> None:
         sections[bench_alerts.HEADING] = bench_alerts.run_section()
     if args.only in (None, "generate"):
         sections[bench_generate.HEADING] = bench_generate.run_section()
+    if args.only in (None, "counters"):
+        sections[bench_slo_counters.HEADING] = bench_slo_counters.run_section()
     # A full run dates the header; a partial one keeps it (the other section's figures stay).
     update_report(args.output, sections, header=preamble() if args.only is None else None)
     print(args.output.read_text(encoding="utf-8") if args.output.is_file() else "")

@@ -1,5 +1,6 @@
-"""Prometheus collectors for ``/metrics``: budget, burn and state gauges per series, and
-the ``ALERTS``-style series of pending and firing alerts.
+"""Prometheus collectors for ``/metrics``: budget, burn and state gauges per series, the
+cumulative good/bad/excluded event counters per series (docs/metrics.md), and the
+``ALERTS``-style series of pending and firing alerts.
 
 A custom collector over the evaluation service (prometheus_client's ``Collector``
 protocol), registered on a registry owned by the web app — never the global ``REGISTRY`` — so
@@ -10,15 +11,17 @@ Prometheus scrapes, nothing is evaluated twice, and there is no second cache her
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import get_args
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TextIO, get_args
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from errorbudget.model import BudgetStatus, PolicyState, segment_label
+from errorbudget.model import BudgetStatus, Minute, PolicyState, segment_label
 from errorbudget.services.alerts import ACTIVE_PHASES, AlertService
-from errorbudget.services.evaluations import EvaluationService
+from errorbudget.services.evaluations import EvaluationKey, EvaluationService
+from errorbudget.services.slo_counters import COUNTERS, CounterTotals, counter_totals
 
 STATES: tuple[PolicyState, ...] = get_args(PolicyState)
 LABELS = ["slo", "service", "segment"]
@@ -72,6 +75,12 @@ class BudgetCollector(Collector):
                 "Projected budget consumption at the end of a calendar period.",
                 labels=LABELS,
             ),
+            "period": GaugeMetricFamily(
+                "errorbudget_period_seconds",
+                "Length of the budget period the series is judged over (a rolling window's "
+                "length, or the current calendar period's).",
+                labels=LABELS,
+            ),
         }
         burn = GaugeMetricFamily(
             "errorbudget_burn_rate",
@@ -116,6 +125,7 @@ class BudgetCollector(Collector):
                 "bad": status.bad,
                 "exhaustion": status.time_to_exhaustion_seconds,
                 "projected": status.projected_consumed_ratio,
+                "period": float((status.period_end - status.period_start) * 60),
             }
             for name, value in values.items():
                 if value is not None:
@@ -134,6 +144,107 @@ class BudgetCollector(Collector):
                 )
         yield from gauges.values()
         yield from (burn, state, condition, data_age, coverage)
+
+
+COUNTER_HELP = {
+    "good": "Good eligible events (slices, for a timeslices SLO) in stored minutes since the "
+    "exporter's anchor (exclusions, maintenance, out-of-schedule and broken minutes removed, "
+    "as in status).",
+    "bad": "Bad eligible events in stored minutes since the exporter's anchor "
+    "(good + bad = the eligible events status counts).",
+    "excluded": "Events removed by exclusions and maintenance windows since the exporter's anchor.",
+}
+
+
+class SloCountersCollector(Collector):
+    """``errorbudget_slo_{good,bad,excluded}_events_total`` per series: cumulative events
+    over the stored minutes ``[anchor, at)`` (``services.slo_counters``), ``at`` the minute
+    of the published evaluation of "now" and ``anchor`` the minute of this collector's
+    first collection, so every process starts its counters from 0 like any Prometheus
+    counter (a restart is a clean reset).
+
+    Computed once per evaluation (``EvaluationService.memo`` under its key: minute and store
+    revision), however often Prometheus scrapes. Monotonic: a late revision or a
+    retroactive exclusion that lowers a cumulative count is held (the exported value keeps
+    its level and counts on from there) and the amount is added to
+    ``errorbudget_slo_counter_corrections_total``, so Prometheus never reads a reset."""
+
+    def __init__(self, evaluations: EvaluationService) -> None:
+        self.evaluations = evaluations
+        self.anchor: Minute | None = None
+        self._lock = threading.Lock()
+        self._held: dict[tuple[tuple[str, ...], str], float] = {}
+        """Events held back per (series labels, counter): added to the cumulative count."""
+        self._exported: dict[tuple[tuple[str, ...], str], float] = {}
+        self._corrections: dict[tuple[tuple[str, ...], str], float] = {}
+        self._applied: EvaluationKey | None = None
+        """The evaluation whose counts were last applied."""
+
+    def totals(self) -> tuple[EvaluationKey, CounterTotals]:
+        """The cumulative counts at the published evaluation's minute (memoised by its key),
+        and that key."""
+        evaluation = self.evaluations.evaluation()
+        with self._lock:
+            if self.anchor is None:
+                self.anchor = evaluation.minute
+            anchor = self.anchor
+        return evaluation.key, self.evaluations.memo(
+            ("slo-counters", anchor),
+            evaluation.key,
+            lambda: counter_totals(self.evaluations, anchor, [evaluation.minute]),
+        )
+
+    def collect(self) -> Iterator[Metric]:
+        key, totals = self.totals()
+        families = {
+            name: CounterMetricFamily(
+                f"errorbudget_slo_{name}_events", COUNTER_HELP[name], labels=LABELS
+            )
+            for name in COUNTERS
+        }
+        corrections = CounterMetricFamily(
+            "errorbudget_slo_counter_corrections",
+            "Events by which a cumulative count fell below what was already exported (a "
+            "late revision or a retroactive exclusion): held, never exported as a decrease.",
+            labels=[*LABELS, "counter"],
+        )
+        with self._lock:
+            # Counts of an evaluation older than one already applied (two scrapes at once,
+            # each served a different evaluation) are not a correction: the newer stand.
+            current = self._applied is None or key >= self._applied
+            if current:
+                self._applied = key
+            for column, series in enumerate(totals.series):
+                labels = tuple(series.labels)
+                for index, name in enumerate(COUNTERS):
+                    counter = (labels, name)
+                    exported = self._exported.get(counter, 0.0)
+                    if current:
+                        value = float(totals.values[-1, column, index]) + self._held.get(
+                            counter, 0.0
+                        )
+                        if value < exported:
+                            lowered = exported - value
+                            self._held[counter] = self._held.get(counter, 0.0) + lowered
+                            self._corrections[counter] = (
+                                self._corrections.get(counter, 0.0) + lowered
+                            )
+                            value = exported
+                        self._exported[counter] = value
+                    else:
+                        value = exported
+                    families[name].add_metric(list(labels), value)
+            for (labels, name), amount in self._corrections.items():
+                corrections.add_metric([*labels, name], amount)
+        anchor = GaugeMetricFamily(
+            "errorbudget_slo_counters_anchor_timestamp_seconds",
+            "The instant the SLO event counters count from (0 there); backfill history up "
+            "to it (errorbudget export openmetrics).",
+        )
+        anchor.add_metric([], float(totals.anchor * 60))
+        yield from families.values()
+        yield corrections
+        yield anchor
 
 
 class AlertsCollector(Collector):
@@ -169,10 +280,52 @@ class AlertsCollector(Collector):
 def registry_for(
     evaluations: EvaluationService, alerts: AlertService | None = None
 ) -> CollectorRegistry:
-    """A fresh registry holding the budget collector over ``evaluations`` and, given the
-    alert service, the alerts collector."""
+    """A fresh registry holding the budget and SLO counter collectors over ``evaluations``
+    and, given the alert service, the alerts collector."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(BudgetCollector(evaluations))
+    registry.register(SloCountersCollector(evaluations))
     if alerts is not None:
         registry.register(AlertsCollector(alerts))
     return registry
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def write_counter_history(
+    totals: CounterTotals,
+    moments: Sequence[int],
+    out: TextIO,
+    *,
+    milliseconds: bool = False,
+) -> int:
+    """Write the SLO event counters at each of ``moments`` (Unix seconds, ascending) as
+    OpenMetrics text with timestamps, for ``promtool tsdb create-blocks-from openmetrics``
+    (``# EOF`` last); with ``milliseconds``, as Prometheus text with millisecond timestamps
+    for VictoriaMetrics' ``/api/v1/import/prometheus``. The value at moment ``t`` is the
+    cumulative count at the minute containing ``t`` (``totals`` holds every such minute):
+    what the live collector anchored at ``totals.anchor`` reports at ``t``. One family at
+    a time, each series' samples together in time order, as OpenMetrics asks. Returns the
+    number of samples written."""
+    column = {minute: index for index, minute in enumerate(totals.instants)}
+    rows = [column[moment // 60] for moment in moments]
+    stamps = [str(moment * 1000) if milliseconds else str(moment) for moment in moments]
+    written = 0
+    for index, name in enumerate(COUNTERS):
+        family = f"errorbudget_slo_{name}_events"
+        out.write(f"# HELP {family} {COUNTER_HELP[name]}\n# TYPE {family} counter\n")
+        for position, series in enumerate(totals.series):
+            pairs = zip(LABELS, series.labels, strict=True)
+            labels = ",".join(f'{key}="{_escape(value)}"' for key, value in pairs)
+            values = totals.values[rows, position, index]
+            prefix = f"{family}_total{{{labels}}} "
+            out.writelines(
+                f"{prefix}{value:.17g} {stamp}\n"
+                for value, stamp in zip(values.tolist(), stamps, strict=True)
+            )
+            written += len(stamps)
+    if not milliseconds:
+        out.write("# EOF\n")
+    return written

@@ -50,6 +50,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "errorbudget.cli.exclusions_command",
         "Exclude events from budget counting, with who, when and why (raw counts stay).",
     ),
+    "export": (
+        "errorbudget.cli.export_command",
+        "Stored data in the formats other tools import (Prometheus, VictoriaMetrics).",
+    ),
     "gate": (
         "errorbudget.cli.gate_command",
         "Decide whether a change may ship, from the budgets of the SLOs it touches.",

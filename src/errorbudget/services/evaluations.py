@@ -311,6 +311,10 @@ class EvaluationService:
         """The policy preset an SLO is judged by (its ``policy``)."""
         return self.loaded.policy(self.loaded.slo(slo_id).policy)
 
+    def series_by_slo(self, slos: Sequence[SLO]) -> dict[str, list[SeriesInfo]]:
+        """The stored series a status evaluates, by SLO id (see ``_series_by_slo``)."""
+        return self._series_by_slo(slos)
+
     def _series_by_slo(self, slos: Sequence[SLO]) -> dict[str, list[SeriesInfo]]:
         """Stored series of each SLO whose labels are exactly the SLO's segment keys (series
         left over from an earlier segmentation are not evaluated)."""
