@@ -142,8 +142,20 @@ def test_an_absent_bad_series_is_zero_bad_events() -> None:
 
 def test_extrapolated_values_are_rounded_and_the_rounding_is_kept() -> None:
     counts = combine("good", {SEG: {0: 9.6}}, {SEG: {0: 10.4}}, range(1))
-    assert counts.counts == {(SEG, 0): (10, 10)}
-    assert counts.rounded == pytest.approx(0.8)
+    assert counts.counts == {(SEG, 0): (9, 10)}  # 0.8 bad events: one
+    assert counts.rounded == pytest.approx(0.4 + 0.2)
+
+
+def test_rounding_diffuses_so_sparse_events_are_not_lost() -> None:
+    # one bad event in each of three minutes, each seen as 4/3 (45 s of samples scaled to
+    # 60 s): rounding each alone gives 1 + 1 + 1 = 3 of 4 extrapolated; diffused, 4
+    four_thirds = 4 / 3
+    bad = {SEG: {0: four_thirds, 1: four_thirds, 2: four_thirds}}
+    totals = {SEG: {m: 100 * four_thirds for m in range(3)}}
+    counts = combine("bad", bad, totals, range(3))
+    assert sum(t - g for g, t in counts.counts.values()) == 4
+    assert sum(t for _, t in counts.counts.values()) == 400
+    assert all(0 <= g <= t for g, t in counts.counts.values())
 
 
 @pytest.mark.parametrize(

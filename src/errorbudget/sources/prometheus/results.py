@@ -13,7 +13,7 @@ events (an error counter often has no series until the first error); a missing
 minute); with a positive total it is no data (counted, never guessed as all bad).
 
 **Whole events.** ``increase`` extrapolates to the window's edges, so values are seldom
-whole numbers; each is rounded to the nearest integer (half to even). Values that cannot
+whole numbers; they are made whole by error diffusion over each fetched range (``combine``). Values that cannot
 be counts — ±Inf, negative, more good (or bad) than total, more than the per-minute cap —
 are *broken*: the minute is written as 0/0 with an ``inconsistent`` data issue, like the
 other sources, and left out of budgets until a re-fetch answers plausible values.
@@ -147,11 +147,18 @@ def combine(
     minutes: range,
 ) -> MinuteCounts:
     """(good, total) per segment and minute of ``minutes`` from the numerator's and the
-    total's samples (see the module's rules for no data and broken values)."""
+    total's samples (see the module's rules for no data and broken values).
+
+    Whole counts by error diffusion, in time order per segment: each minute's total and
+    bad events are rounded after adding what rounding left over from the minutes before,
+    so a range's sums stay within one event of the values' sums. (Rounding each minute
+    alone is biased where events are sparse: one bad event seen in 45 s of a 60 s window
+    is 1.33, rounded to 1, and missed entirely a quarter of the time — 25 % too few.)"""
     result = MinuteCounts()
     for segment in sorted(set(upper) | set(totals)):
         total_of = totals.get(segment, {})
         upper_of = upper.get(segment, {})
+        carry_total = carry_bad = 0.0
         for minute in minutes:
             total = total_of.get(minute)
             if total is None:
@@ -162,17 +169,20 @@ def combine(
                 if numerator == "good" and _whole(total) != 0:
                     result.no_data += 1
                     continue
-                part = 0.0
+                part = 0.0 if numerator == "bad" else total
             problem = _problem(numerator, part, total)
             key = (segment, minute)
             if problem is not None:
                 result.counts[key] = (0, 0)
                 result.broken[key] = problem
                 continue
-            whole_total, whole_part = _whole(total), _whole(part)
-            result.rounded += abs(total - whole_total) + abs(part - whole_part)
-            good = whole_part if numerator == "good" else whole_total - whole_part
-            result.counts[key] = (good, whole_total)
+            bad = part if numerator == "bad" else max(0.0, total - part)
+            whole_total = max(0, round(total + carry_total))
+            whole_bad = min(whole_total, max(0, round(bad + carry_bad)))
+            carry_total += total - whole_total
+            carry_bad += bad - whole_bad
+            result.rounded += abs(total - whole_total) + abs(bad - whole_bad)
+            result.counts[key] = (whole_total - whole_bad, whole_total)
     return result
 
 
