@@ -18,7 +18,8 @@ Loading is four steps, and every step reports *all* it finds before anything is 
    collects, as its plugin says: ``genesys`` without ``sources.genesys``, ``prometheus``
    without ``sources.prometheus``) and warnings: burn conditions that can never fire at
    an SLO's (or a segment override's) target, see
-   :func:`errorbudget.engine.alerts.effective_conditions`. A calendar window is scaled as 7d / 30d / 91d for week / month / quarter
+   :func:`errorbudget.engine.alerts.effective_conditions`. A calendar window is scaled
+   as 7d / 30d / 91d for week / month / quarter
    (:func:`errorbudget.engine.windows.nominal_length`).
 
 Policy presets and burn catalogs defined in the config may reuse a built-in name: the config
