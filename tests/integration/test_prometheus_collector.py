@@ -21,7 +21,8 @@ from fake_prometheus import FakePrometheus
 from errorbudget.config import parse_config
 from errorbudget.errors import ConfigError, ConfigValidationError
 from errorbudget.model import from_minute, to_minute
-from errorbudget.sources import create_sources
+from errorbudget.runtime_metrics import scheduled_health
+from errorbudget.sources import PullSource, create_sources
 from errorbudget.sources.prometheus.client import PrometheusClient
 from errorbudget.sources.prometheus.collector import PrometheusCollector
 from errorbudget.sources.resilience import Backoff
@@ -242,6 +243,14 @@ def test_failures_are_retried_and_errors_name_the_query(
     assert "SLO calls: query 'sum by (queue) (increase(calls_total{job=\"cc\"}[{{ .window }}]))'" \
         " returned a series without the segment label(s) queue" in odd.error  # fmt: skip
     assert source.run_health.consecutive_failures == 2
+    # what /readyz and /metrics read of a scheduled pull source
+    assert isinstance(source, PullSource)
+    health = scheduled_health([source])["prometheus"]
+    assert health.outcomes == {"ok": 1, "failed": 2} and "returned a series" in str(
+        health.last_error
+    )
+    [recorded] = [h for h in store.source_health() if h.source == "prometheus"]
+    assert recorded.consecutive_failures == 2 and recorded.runs == 3
     asyncio.run(source.aclose())
     store.close()
 

@@ -311,7 +311,12 @@ class PrometheusCollector:
             kind, numerator = _indicator(slo).numerator
             jobs.append(fetch(slo, numerator))
             jobs.append(fetch(slo, _indicator(slo).total_query))
-        answers = await asyncio.gather(*jobs)
+        # every query ends before the first failure is raised: none is left running
+        settled = await asyncio.gather(*jobs, return_exceptions=True)
+        for outcome in settled:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        answers = [a for a in settled if not isinstance(a, BaseException)]
         planned: list[tuple[SLO, MinuteCounts]] = []
         for index, slo in enumerate(self.slos):
             kind, _ = _indicator(slo).numerator
