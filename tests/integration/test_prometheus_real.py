@@ -13,7 +13,10 @@ ingested with ``errorbudget ingest`` into a second store. Then:
    Prometheus does not extrapolate and the counts are exact, across the reset too.
 2. The gap's minutes are not written (no data, not zero), and a ``run_once`` after the
    backfill writes the minutes that came after it, by instant queries.
-3. With a realistic scrape — every 15 s, 7 s after the minute — ``increase`` extrapolates
+3. Live, against samples that really arrive: Prometheus scrapes a loopback target that
+   serves the counters' next minute boundaries (with their timestamps); a scheduled run
+   then re-evaluates the minutes that had no data yet and writes them.
+4. With a realistic scrape — every 15 s, 7 s after the minute — ``increase`` extrapolates
    each minute from 45 s of samples; the status then matches within a stated tolerance,
    and the measured difference is printed (``pytest -s``).
 """
@@ -24,9 +27,11 @@ import asyncio
 import contextlib
 import csv
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -317,3 +322,121 @@ def test_extrapolated_counts_from_an_offset_scrape_stay_within_tolerance(
     )
     for (key, field), difference in measured.items():
         assert abs(difference) <= TOLERANCE[field], (key, field, difference)
+
+
+class ScrapeTarget:
+    """A loopback scrape target serving the counters' next sample on each scrape, with
+    its timestamp (Prometheus honours exposed timestamps): samples "arrive" one minute
+    boundary per scrape, then the last one stays."""
+
+    def __init__(self, samples: list[dict[str, tuple[int, int]]]) -> None:
+        self.samples = samples  # per boundary: series text → (value, Unix seconds)
+        self.served = 0
+        self.server: ThreadingHTTPServer | None = None
+        self.address = ""
+
+    def start(self) -> ScrapeTarget:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                index = min(owner.served, len(owner.samples) - 1)
+                owner.served += 1
+                body = "".join(
+                    f"{series} {value} {at * 1000}\n"
+                    for series, (value, at) in owner.samples[index].items()
+                ).encode()
+                self.send_response(200)
+                self.send_header("content-type", "text/plain; version=0.0.4")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def test_a_live_run_after_new_samples_arrive_writes_the_new_minutes(tmp_path: Path) -> None:
+    require_binary("prometheus", "promtool")
+    end = int(time.time()) // 60 - 1  # the last boundary the target will serve
+    start, backfilled = end - 120, end - 3  # history through end − 3; three boundaries live
+    counts = truth(120, seed=13)["a"]
+    values: dict[str, list[int]] = {}
+    for name, index in (("cc_calls_good_total", 0), ("cc_calls_total", 1)):
+        values[name] = [0, *np.cumsum(counts[index]).tolist()]  # per boundary from start
+    target = ScrapeTarget([]).start()
+    try:
+        labels = f'{{job="cc",queue="a",instance="{target.address}"}}'
+        lines = []
+        for name, series in values.items():
+            lines.append(f"# TYPE {name.removesuffix('_total')} counter")
+            lines += [f"{name}{labels} {v} {(start + k) * 60}" for k, v in
+                      enumerate(series[: backfilled - start + 1])]  # fmt: skip
+        data = tmp_path / "live"
+        backfill("\n".join(lines) + "\n# EOF\n", data, tmp_path)
+        target.samples = [
+            {f"{name}{labels}": (series[k - start], k * 60) for name, series in values.items()}
+            for k in range(backfilled + 1, end + 1)
+        ]
+        config = tmp_path / "live.yml"
+        config.write_text(
+            "global: {scrape_interval: 1s}\nscrape_configs:\n- job_name: cc\n"
+            f"  honor_labels: true\n  static_configs: [{{targets: ['{target.address}']}}]\n",
+            encoding="utf-8",
+        )
+        promql, _ = configs(tmp_path, "http://placeholder")
+        with Prometheus(config, data, "--storage.tsdb.retention.time=400d").start(
+            tmp_path / "live.log", timeout=120
+        ) as prometheus:
+            promql.write_text(promql.read_text().replace("http://placeholder", prometheus.url))
+            loaded = load_config(promql, environ={})
+            with open_store(tmp_path / "promql.db") as store:
+                [source] = [
+                    s for s in create_sources(loaded, store, lambda: from_minute(end))
+                    if isinstance(s, PrometheusCollector)
+                ]  # fmt: skip
+                source.slos = [s for s in source.slos if s.id == "calls-a"]
+
+                async def once() -> PrometheusRun:
+                    return await source.run_once(from_minute(end) + timedelta(seconds=20))
+
+                async def both() -> tuple[PrometheusRun, PrometheusRun]:
+                    async with contextlib.aclosing(source):
+                        first = await source.collect_range(start, end)
+                        # the new samples arrive (one boundary per 1-second scrape)
+                        deadline = time.monotonic() + 60
+                        while time.monotonic() < deadline:
+                            arrived = prometheus.query(
+                                'count_over_time(cc_calls_total{queue="a"}[2s])', at=end * 60
+                            )
+                            if arrived:
+                                break
+                            await asyncio.sleep(0.5)
+                        return first, await once()
+
+                before, after = asyncio.run(both())
+                assert before.error is None and after.error is None
+                # before: the minutes up to the last backfilled boundary (end − 4 … end − 3)
+                assert before.collected_through == end and before.rows_written == 117
+                assert before.no_data_minutes == 3
+                # after: the run re-evaluates `lookback` (3m) before the mark — the three
+                # minutes without data then, closed by the new samples — by instant queries
+                assert after.mode == "instant" and (after.start, after.end) == (end - 3, end)
+                assert after.rows_written == 3 and after.no_data_minutes == 0
+                good, total = store.minute_arrays(
+                    [s.id for s in store.list_series("calls-a")], end - 3, end
+                )
+                assert total[0].tolist() == counts[1][-3:].tolist()
+                assert good[0].tolist() == counts[0][-3:].tolist()
+    finally:
+        target.stop()
