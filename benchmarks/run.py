@@ -17,6 +17,7 @@ benchmark, each replaced in the file when it is run (``--only`` runs one and kee
     python benchmarks/run.py --only alerts       # only alert rules and replay (~2 minutes)
     python benchmarks/run.py --only generate     # only rule generation for 1,000 SLOs (~20 s)
     python benchmarks/run.py --only counters     # only the SLO event counters (~2 minutes)
+    python benchmarks/run.py --only promql       # only the PromQL source's backfill (~1 minute)
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ def machine() -> str:
 
 
 ISSUE2_HEADING = "## Issue #2: 1,000 series × 35 days of 1-minute counts"
-SECTIONS = ("issue2", "web", "pages", "alerts", "generate", "counters")
+SECTIONS = ("issue2", "web", "pages", "alerts", "generate", "counters", "promql")
 
 
 def revision() -> str:
@@ -323,6 +324,7 @@ def main() -> None:
     import bench_generate  # benchmarks/bench_generate.py: rule generation (issue #11)
     import bench_pages  # benchmarks/bench_pages.py: the timings the tests used to assert
     import bench_slo_counters  # benchmarks/bench_slo_counters.py: SLO counters (issue #11)
+    import bench_promql  # benchmarks/bench_promql.py: a 30-day PromQL backfill (issue #11)
     import web  # benchmarks/web.py; imported here because it imports this module
 
     sections: dict[str, str] = {}
@@ -339,6 +341,8 @@ def main() -> None:
         sections[bench_generate.HEADING] = bench_generate.run_section()
     if args.only in (None, "counters"):
         sections[bench_slo_counters.HEADING] = bench_slo_counters.run_section()
+    if args.only in (None, "promql"):
+        sections[bench_promql.HEADING] = bench_promql.run_section()
     # A full run dates the header; a partial one keeps it (the other section's figures stay).
     update_report(args.output, sections, header=preamble() if args.only is None else None)
     print(args.output.read_text(encoding="utf-8") if args.output.is_file() else "")

@@ -15,10 +15,11 @@ Loading is four steps, and every step reports *all* it finds before anything is 
    the model's field names at that level.
 4. Semantic checks that span objects (``config_checks``: duplicate ids, undeclared
    services, unknown policy or burn catalog names, an SLO whose indicator source nothing
-   collects, as its plugin says: ``genesys`` without ``sources.genesys``, ``prometheus`` in
-   this version) and warnings: burn conditions that can never fire at an SLO's (or a
-   segment override's) target, see :func:`errorbudget.engine.alerts.effective_conditions`.
-   A calendar window is scaled as 7d / 30d / 91d for week / month / quarter
+   collects, as its plugin says: ``genesys`` without ``sources.genesys``, ``prometheus``
+   without ``sources.prometheus``) and warnings: burn conditions that can never fire at
+   an SLO's (or a segment override's) target, see
+   :func:`errorbudget.engine.alerts.effective_conditions`. A calendar window is scaled
+   as 7d / 30d / 91d for week / month / quarter
    (:func:`errorbudget.engine.windows.nominal_length`).
 
 Policy presets and burn catalogs defined in the config may reuse a built-in name: the config

@@ -204,14 +204,14 @@ def test_openslo_import_writes_errorbudget_yaml(
     assert result.exit_code == 0, result.output
     assert "contact-center.yaml:64:5: warning:" in result.stderr
     assert f"wrote {out}" in result.stderr
-    # Prometheus indicators are kept as such, and validation says why they cannot run yet.
+    # Prometheus indicators are kept as such, and validation asks for sources.prometheus.
     with pytest.raises(ConfigValidationError) as invalid:
         parse_config(out.read_text(), out, {})
     errors = [p for p in invalid.value.problems if p.severity == "error"]
     assert {p.message.split(": ", 1)[1] for p in errors} == {
-        "indicator source 'prometheus' is not available in this version: no Prometheus source"
-        " is configured or can be, so nothing would query it (push the counts with errorbudget"
-        " ingest and indicator source: ingest instead)"
+        "indicator source 'prometheus' is not configured: add sources.prometheus with the url"
+        " of a Prometheus-compatible API (docs/sources/prometheus.md), or nothing queries this"
+        " SLO's counts"
     }
     slos = yaml.safe_load(out.read_text())["slos"]
     assert [s["id"] for s in slos] == ["voice-sla", "genesys-api-availability"]

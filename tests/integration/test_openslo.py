@@ -284,7 +284,7 @@ def test_round_trip_of_the_example_config(tmp_path: Path) -> None:
 
 def test_round_trip_with_builtin_catalogs_only(tmp_path: Path) -> None:
     # Config.model_validate, not parse_config: the Prometheus indicator round-trips through
-    # OpenSLO although this version has no Prometheus source to run it (a validation error).
+    # OpenSLO; without sources.prometheus it would be a validation error (parse_config).
     config = Config.model_validate(
         yaml.safe_load(
             textwrap.dedent(
@@ -386,12 +386,13 @@ def test_import_result_yaml_is_a_valid_config(tmp_path: Path) -> None:
         " 'genesys-platform' has no Service object; added to services"
     ) in [str(p) for p in result.problems]
     assert Config.model_validate(yaml.safe_load(result.to_yaml())).slos == result.slos
-    # Its Prometheus indicators are kept; validation says this version cannot run them.
+    # Its Prometheus indicators are kept; validation asks for sources.prometheus.
     with pytest.raises(ConfigValidationError) as invalid:
         parse_config(result.to_yaml(), tmp_path / "imported.yaml", {})
     errors = [p for p in invalid.value.problems if p.severity == "error"]
     assert len(errors) == 2
-    assert all("source 'prometheus' is not available in this version" in p.message for p in errors)
+    expected = "source 'prometheus' is not configured: add sources.prometheus"
+    assert all(expected in p.message for p in errors)
 
 
 # --- lossless round trip (#7) ---------------------------------------------------------------

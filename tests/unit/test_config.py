@@ -99,9 +99,9 @@ def test_every_problem_at_once_with_exact_positions() -> None:
         " (did you mean 'rolling'?)",
         "cfg.yaml:22:13: slos[2].window: missing key 'type' (one of: rolling, calendar)",
         "cfg.yaml:23:16: slos[2].indicator: missing required key 'total_query'",
-        "cfg.yaml:23:25: slo 'digital': indicator source 'prometheus' is not available in this"
-        " version: no Prometheus source is configured or can be, so nothing would query it"
-        " (push the counts with errorbudget ingest and indicator source: ingest instead)",
+        "cfg.yaml:23:25: slo 'digital': indicator source 'prometheus' is not configured: add"
+        " sources.prometheus with the url of a Prometheus-compatible API"
+        " (docs/sources/prometheus.md), or nothing queries this SLO's counts",
     ]
     assert all(p.severity == "error" for p in problems)
 
@@ -510,9 +510,9 @@ def test_an_slo_whose_source_is_not_configured_is_an_error() -> None:
     assert [str(p) for p in problems] == [
         "cfg.yaml:6:25: slo 'voice': indicator source 'genesys' is not configured: add"
         " sources.genesys (docs/sources/genesys.md), or nothing collects this SLO's counts",
-        "cfg.yaml:12:15: slo 'api': indicator source 'prometheus' is not available in this"
-        " version: no Prometheus source is configured or can be, so nothing would query it"
-        " (push the counts with errorbudget ingest and indicator source: ingest instead)",
+        "cfg.yaml:12:15: slo 'api': indicator source 'prometheus' is not configured: add"
+        " sources.prometheus with the url of a Prometheus-compatible API"
+        " (docs/sources/prometheus.md), or nothing queries this SLO's counts",
     ]
     assert all(p.severity == "error" for p in problems)
 

@@ -8,14 +8,8 @@
   window that is nearly used up (another client sharing the token) holds every request
   until the window resets. A 429's ``Retry-After`` pauses every request, not only the
   one that got it.
-- :class:`Backoff`: exponential backoff with full jitter (delay drawn uniformly from
-  ``[0, min(cap, base·2^attempt)]``, AWS Architecture Blog "Exponential Backoff And
-  Jitter"); a server's ``Retry-After`` is used as given.
-- :class:`CircuitBreaker`: after ``threshold`` consecutive 5xx or transport failures the
-  circuit opens for ``reset_seconds``; then one probe request is let through (half-open):
-  success closes it, failure opens it again. While it is open no request reaches the
-  server.
-
+- :class:`Backoff`, :class:`CircuitBreaker`, ``retry_after_seconds`` and the :class:`Timer`
+  are shared with other HTTP sources (``errorbudget.sources.resilience``), re-exported here.
 - :class:`CallLog`: how many calls were made and failed, and — while every call fails —
   since when, how often and how: what the collector says when the API is unreachable.
 
@@ -25,47 +19,33 @@ Time comes from a :class:`Timer` so tests can run these on a virtual clock.
 from __future__ import annotations
 
 import asyncio
-import random
-import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
 
+from errorbudget.sources.resilience import (
+    Backoff,
+    CircuitBreaker,
+    CircuitOpenError,
+    CircuitState,
+    LoopTimer,
+    Timer,
+    number_header,
+    retry_after_seconds,
+)
 
-class Timer(Protocol):
-    """Monotonic seconds and an awaitable sleep."""
-
-    def now(self) -> float: ...
-
-    async def sleep(self, seconds: float) -> None: ...
-
-
-class LoopTimer:
-    """The real clock: ``time.monotonic`` and ``asyncio.sleep``."""
-
-    def now(self) -> float:
-        return time.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds))
-
-
-def _number(headers: Mapping[str, str], name: str) -> float | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if number >= 0 else None
-
-
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """``Retry-After`` in seconds (Genesys sends delta-seconds), or None when absent."""
-    return _number(headers, "retry-after")
+__all__ = [
+    "Backoff",
+    "CallLog",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "CircuitState",
+    "LoopTimer",
+    "RateLimiter",
+    "Timer",
+    "retry_after_seconds",
+]
 
 
 class RateLimiter:
@@ -116,90 +96,16 @@ class RateLimiter:
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Follow the rate-limit headers of a response (absent headers change nothing)."""
-        allowed = _number(headers, "inin-ratelimit-allowed")
+        allowed = number_header(headers, "inin-ratelimit-allowed")
         if allowed is not None and allowed >= 1:
             self.allowed = min(self.configured, int(allowed))
-        count = _number(headers, "inin-ratelimit-count")
-        reset = _number(headers, "inin-ratelimit-reset")
+        count = number_header(headers, "inin-ratelimit-count")
+        reset = number_header(headers, "inin-ratelimit-reset")
         if count is None or reset is None or allowed is None:
             return
         # Keep a reserve for requests already on their way: the count lags them.
         if allowed - count <= max(2.0, allowed * 0.02):
             self.pause(min(reset, self.WINDOW))
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff with full jitter; ``Retry-After`` wins when the server sends it."""
-
-    base: float = 0.5
-    cap: float = 30.0
-    rng: random.Random | None = None
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait before retry number ``attempt`` (0 for the first retry)."""
-        if retry_after is not None:
-            return min(retry_after, 10 * self.cap)
-        ceiling = min(self.cap, self.base * (2 ** min(attempt, 30)))
-        return (self.rng or random).uniform(0.0, ceiling)
-
-
-class CircuitOpenError(Exception):
-    """The circuit is open: no request goes out for ``retry_in`` seconds."""
-
-    def __init__(self, retry_in: float) -> None:
-        self.retry_in = retry_in
-        super().__init__(f"circuit open for another {retry_in:.1f} s")
-
-
-CircuitState = Literal["closed", "open", "half_open"]
-
-
-class CircuitBreaker:
-    """Opens after ``threshold`` consecutive failures; one probe at a time when half-open."""
-
-    def __init__(self, threshold: int, reset_seconds: float, timer: Timer | None = None) -> None:
-        self.threshold = threshold
-        self.reset_seconds = reset_seconds
-        self.timer = timer or LoopTimer()
-        self.state: CircuitState = "closed"
-        self.consecutive_failures = 0
-        self.opened = 0
-        self._open_until = 0.0
-        self._probing = False
-
-    def admit(self) -> bool:
-        """Let a request through, or raise CircuitOpenError. True when it is the probe."""
-        if self.state == "closed":
-            return False
-        now = self.timer.now()
-        if self.state == "open":
-            if now < self._open_until:
-                raise CircuitOpenError(self._open_until - now)
-            self.state = "half_open"
-            self._probing = False
-        if self._probing:
-            raise CircuitOpenError(min(1.0, self.reset_seconds))
-        self._probing = True
-        return True
-
-    def record_success(self) -> None:
-        self.consecutive_failures = 0
-        self.state = "closed"
-        self._probing = False
-
-    def record_failure(self) -> None:
-        self.consecutive_failures += 1
-        if self.state == "half_open" or self.consecutive_failures >= self.threshold:
-            if self.state != "open":
-                self.opened += 1
-            self.state = "open"
-            self._open_until = self.timer.now() + self.reset_seconds
-            self._probing = False
-
-    def release_probe(self) -> None:
-        """The probe ended without a verdict (cancelled): let another one through."""
-        self._probing = False
 
 
 @dataclass

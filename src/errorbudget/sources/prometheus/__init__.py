@@ -1,48 +1,59 @@
-"""``prometheus``: the ratio of two PromQL queries. In this version only the indicator model
-exists (OpenSLO imports keep such indicators, and generators will read them); nothing
-queries Prometheus yet, so an SLO of this source is a validation error that says so."""
+"""``prometheus``: SLO counts from two PromQL queries against a Prometheus-compatible API
+(Prometheus, Thanos, Mimir, VictoriaMetrics; docs/sources/prometheus.md). The plugin, its
+settings (``sources.prometheus``) and its indicator; the collector (and httpx) load only
+when a source is created."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel
 
+from errorbudget.errors import ConfigError
 from errorbudget.indicators import IndicatorSettings
-from errorbudget.sources.plugin import Source, SourceContext
+from errorbudget.sources.plugin import SourceContext
+from errorbudget.sources.prometheus.indicator import PrometheusIndicator
+from errorbudget.sources.prometheus.settings import PrometheusSettings
 
+if TYPE_CHECKING:
+    from errorbudget.sources.prometheus.collector import PrometheusCollector
 
-class PrometheusIndicator(IndicatorSettings):
-    """Ratio of two PromQL queries; ``{{.window}}`` is replaced by the range (Sloth style)."""
-
-    source: Literal["prometheus"] = "prometheus"
-    good_query: str | None = None
-    bad_query: str | None = None
-    total_query: str
-
-    @model_validator(mode="after")
-    def _good_or_bad(self) -> PrometheusIndicator:
-        if (self.good_query is None) == (self.bad_query is None):
-            raise ValueError("give exactly one of good_query and bad_query")
-        return self
+__all__ = ["PrometheusIndicator", "PrometheusPlugin", "PrometheusSettings", "plugin"]
 
 
 @dataclass(frozen=True)
 class PrometheusPlugin:
     name: str = "prometheus"
     indicator_model: type[IndicatorSettings] = PrometheusIndicator
-    settings_model: type[BaseModel] | None = None
+    settings_model: type[BaseModel] | None = PrometheusSettings
 
     def unconfigured_problem(self, configured: bool) -> str | None:
+        if configured:
+            return None
         return (
-            "indicator source 'prometheus' is not available in this version: no "
-            "Prometheus source is configured or can be, so nothing would query it (push "
-            "the counts with errorbudget ingest and indicator source: ingest instead)"
+            "indicator source 'prometheus' is not configured: add sources.prometheus with "
+            "the url of a Prometheus-compatible API (docs/sources/prometheus.md), or nothing "
+            "queries this SLO's counts"
         )
 
-    def create(self, context: SourceContext) -> Source | None:
-        return None
+    def create(self, context: SourceContext) -> PrometheusCollector | None:
+        """The collector for the config's Prometheus SLOs; None when there are none. A
+        Prometheus SLO without ``sources.prometheus`` (or with an auth variable unset) is
+        a ConfigError."""
+        slos = [s for s in context.slos if isinstance(s.indicator, PrometheusIndicator)]
+        if not slos:
+            return None
+        settings = context.settings
+        if not isinstance(settings, PrometheusSettings):
+            ids = ", ".join(s.id for s in slos)
+            raise ConfigError(
+                f"{context.config_path}: SLO(s) {ids} use source prometheus, but there is no "
+                "sources.prometheus section (url, and auth if the API needs it)"
+            )
+        from errorbudget.sources.prometheus.collector import PrometheusCollector
+
+        return PrometheusCollector(settings, slos, context.store, clock=context.clock)
 
 
 plugin = PrometheusPlugin()
