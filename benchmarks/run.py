@@ -323,8 +323,8 @@ def main() -> None:
     import bench_alerts  # benchmarks/bench_alerts.py: alert rules and replay (issue #10)
     import bench_generate  # benchmarks/bench_generate.py: rule generation (issue #11)
     import bench_pages  # benchmarks/bench_pages.py: the timings the tests used to assert
-    import bench_slo_counters  # benchmarks/bench_slo_counters.py: SLO counters (issue #11)
     import bench_promql  # benchmarks/bench_promql.py: a 30-day PromQL backfill (issue #11)
+    import bench_slo_counters  # benchmarks/bench_slo_counters.py: SLO counters (issue #11)
     import web  # benchmarks/web.py; imported here because it imports this module
 
     sections: dict[str, str] = {}
