@@ -120,6 +120,22 @@ def test_the_low_traffic_guard_reads_the_long_window() -> None:
     assert not any("events" in r["record"] for r in unguarded["errorbudget-sli-api"])
 
 
+def test_a_timeslice_guard_is_capped_as_the_built_in_alertings() -> None:
+    """Timeslice counters count slices, and the built-in guard is then at most half the
+    slices a long window holds (``engine.evaluator.condition_holds``): 5-minute slices put
+    12 in 1h, so the page needs 6, not 20 it could never reach."""
+    sliced = slo(budgeting="timeslices", timeslice={"length": "5m", "target": 0.99})
+    pages = burns(groups_of(sliced)["errorbudget-alerts-api"])
+    guard = re.compile(r"slo:sli_events:increase(\w+)\{[^}]*\} >= ([0-9.e]+)")
+    found = {rule["labels"]["long_window"]: guard.findall(rule["expr"]) for rule in pages}
+    assert found == {
+        "1h": [("1h", "6")],
+        "6h": [("6h", "20")],
+        "1d": [("1d", "20")],
+        "3d": [("3d", "20")],
+    }
+
+
 def test_recordings_per_window_and_for_the_period() -> None:
     rules = groups_of(slo(window={"type": "calendar", "unit": "month"}))
     recorded = [r["record"] for r in rules["errorbudget-sli-api"]]
@@ -210,7 +226,11 @@ def test_segment_overrides_select_their_segments() -> None:
 
 
 def test_overrides_of_several_labels_on_a_query_use_unless() -> None:
-    indicator = {"source": "prometheus", "bad_query": "sum by (a, b) (x)", "total_query": "y"}
+    indicator = {
+        "source": "prometheus",
+        "bad_query": "sum by (a, b) (increase(x[{{.window}}]))",
+        "total_query": "sum by (a, b) (increase(y[{{.window}}]))",
+    }
     segments = {
         "keys": ["a", "b"],
         "overrides": [
