@@ -173,6 +173,17 @@ def test_values_that_cannot_be_counts_are_broken(good: float, total: float, prob
     assert problem in counts.broken[(SEG, 0)]
 
 
+@pytest.mark.parametrize(
+    "url", ["https://eb:hunter2@prometheus.internal", "http://hunter2@p:9090/prometheus"]
+)
+def test_a_url_with_credentials_is_refused_without_echoing_them(url: str) -> None:
+    """httpx would send a URL's user info as basic auth, and the URL is in every error
+    message, run health and the collector's repr: the secret would be stored and shown."""
+    with pytest.raises(ValidationError, match="credentials go in auth") as caught:
+        PrometheusSettings.model_validate({"url": url})
+    assert all("hunter2" not in error["msg"] for error in caught.value.errors())
+
+
 def test_settings_are_validated_and_secrets_come_from_the_environment() -> None:
     settings = PrometheusSettings.model_validate(
         {"url": "https://mimir.internal/prometheus/", "headers": {"X-Scope-OrgID": "t1"}}
