@@ -248,6 +248,19 @@ def test_overrides_of_several_labels_on_a_query_use_unless() -> None:
     assert 'a!="3"' in rest and "unless" in rest
 
 
+def test_a_timeslice_slo_is_quiet_only_when_no_slice_closed() -> None:
+    """Timeslice counters move only when a slice closes: with 30-minute slices the
+    counters are flat for 29 minutes of 30, so "no events in the last 15m" must look back
+    over a whole slice more, or SLOMetricAbsent fires half the time on steady traffic."""
+    sliced = slo(budgeting="timeslices", timeslice={"length": "30m"})
+    alerts = groups_of(sliced)["errorbudget-alerts-api"]
+    [absent] = [r for r in alerts if r["alert"] == "SLOMetricAbsent"]
+    assert 'absent_over_time(errorbudget_slo_good_events_total{slo="api"}[15m])' in absent["expr"]
+    windows = re.findall(r"increase\(errorbudget_slo_\w+\{[^}]*\}\[(\w+)\]\)", absent["expr"])
+    assert windows == ["45m", "45m"]
+    assert "for 15m" in absent["annotations"]["description"]
+
+
 def test_no_data_alert_follows_the_settings_and_the_schedule() -> None:
     def absent(**fields: Any) -> dict[str, Any] | None:
         alerts = groups_of(slo(**fields)).get("errorbudget-alerts-api", [])

@@ -349,7 +349,10 @@ def _alerts(
         after = format_duration(alerting.no_data.after)
         expression = sli.absent(after)
         if slo.schedule is None:  # with a schedule, quiet hours are expected
-            expression = f"{expression}\nor\n{sli.quiet(after)}"
+            quiet = alerting.no_data.after
+            if slo.timeslice is not None:  # the counters move only when a slice closes
+                quiet += slo.timeslice.length
+            expression = f"{expression}\nor\n{sli.quiet(format_duration(quiet))}"
         rules.append(
             {
                 "alert": "SLOMetricAbsent",
