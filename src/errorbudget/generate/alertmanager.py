@@ -158,13 +158,13 @@ def alertmanager_config(
     receivers: list[dict[str, Any]] = [{"name": UNROUTED}]
     kept: set[str] = set()
     for receiver in settings.receivers:
-        if receiver.type in ("slack", "webhook") and receiver.name in variables:
-            if variables[receiver.name] is None:
-                raise ConfigError(
-                    f"receiver {receiver.name!r}: its url is built from environment "
-                    "variables, so the generated file would hold their values; give the "
-                    "whole URL in one variable (url: ${NAME}, or url_env: NAME)"
-                )
+        pieced = receiver.name in variables and variables[receiver.name] is None
+        if receiver.type in ("slack", "webhook") and pieced:
+            raise ConfigError(
+                f"receiver {receiver.name!r}: its url is built from environment "
+                "variables, so the generated file would hold their values; give the "
+                "whole URL in one variable (url: ${NAME}, or url_env: NAME)"
+            )
         config = receiver_config(receiver, secrets_dir, variables.get(receiver.name))
         if config is not None:
             receivers.append(config)

@@ -15,10 +15,10 @@ minute); with a positive total it is no data (counted, never guessed as all bad)
 **Whole events.** ``increase`` extrapolates to the window's edges, so values are seldom
 whole numbers; they are made whole by error diffusion over each fetched range
 (``combine``), the first minute of each range offset by :func:`dither` so a minute
-fetched alone (a live run's lookback) is not rounded down on average. Values that cannot be counts — ±Inf, negative, more good (or bad) than
-total, more than the per-minute cap — are *broken*: the minute is written as 0/0 with
-an ``inconsistent`` data issue, like the other sources, and left out of budgets until a
-re-fetch answers plausible values.
+fetched alone (a live run's lookback) is not rounded down on average. Values that cannot
+be counts — ±Inf, negative, more good (or bad) than total, more than the per-minute cap —
+are *broken*: the minute is written as 0/0 with an ``inconsistent`` data issue, like the
+other sources, and left out of budgets until a re-fetch answers plausible values.
 
 **Series.** Each result series lands in the SLO's segment named by its labels for the
 SLO's ``segments.keys``; a series without one of those labels, two series for one

@@ -34,8 +34,7 @@ def _env_name(value: str | None) -> str | None:
         # likely the secret itself: never echoed (config_errors leaves its input out)
         raise PydanticCustomError(
             SECRET_SUSPECTED,
-            "not an environment variable name: give the variable's name, never the secret "
-            "itself",
+            "not an environment variable name: give the variable's name, never the secret itself",
         )
     return value
 
