@@ -210,7 +210,11 @@ def test_segment_overrides_select_their_segments() -> None:
 
 
 def test_overrides_of_several_labels_on_a_query_use_unless() -> None:
-    indicator = {"source": "prometheus", "bad_query": "sum by (a, b) (x)", "total_query": "y"}
+    indicator = {
+        "source": "prometheus",
+        "bad_query": "sum by (a, b) (increase(x[{{.window}}]))",
+        "total_query": "sum by (a, b) (increase(y[{{.window}}]))",
+    }
     segments = {
         "keys": ["a", "b"],
         "overrides": [
