@@ -175,8 +175,8 @@ class Upstream:
         ids = [p["value"] for p in json.loads(body)["filter"]["predicates"]]
         results = []
         for q in ids:
-            results.append({"group": {"queueId": q, "mediaType": "voice"},
-                            "data": [{"metric": "oWaiting", "stats": {"count": self.waiting[q]}}]})  # fmt: skip
+            waiting = {"metric": "oWaiting", "stats": {"count": self.waiting[q]}}
+            results.append({"group": {"queueId": q, "mediaType": "voice"}, "data": [waiting]})
             results.append({"group": {"queueId": q},
                             "data": [{"metric": "oOnQueueUsers", "qualifier": "IDLE",
                                       "stats": {"count": 2}}]})  # fmt: skip
