@@ -27,6 +27,7 @@ from errorbudget.config import LoadedConfig
 from errorbudget.exporter import registry_for
 from errorbudget.exporter_settings import ExporterSettings
 from errorbudget.sources import MetricsFeed, create_metrics_feeds
+from errorbudget.sources.plugin import Clock
 from errorbudget.store import Store, open_store
 from errorbudget.web.exporter_app import ScrapeAuth, create_exporter_app
 
@@ -60,13 +61,16 @@ class Exporter:
     notes: list[str] = field(default_factory=list)
 
     @classmethod
-    def build(cls, loaded: LoadedConfig, environ: Mapping[str, str]) -> Exporter:
+    def build(
+        cls, loaded: LoadedConfig, environ: Mapping[str, str], clock: Clock | None = None
+    ) -> Exporter:
         """Feeds from the config's sources, the SLO families when the store exists, and
         the scrape auth (its secrets read from ``environ`` now: a missing one is a
-        ConfigError before anything listens)."""
+        ConfigError before anything listens). ``clock``: the config's, else real time."""
         settings = loaded.config.exporter
         auth = ScrapeAuth(settings.auth, environ)
-        clock = loaded.config.clock.clock() if loaded.config.clock is not None else utc_now
+        if clock is None:
+            clock = loaded.config.clock.clock() if loaded.config.clock is not None else utc_now
         store: Store | None = None
         notes: list[str] = []
         if settings.slo_metrics and Path(loaded.store_path).is_file():
