@@ -15,6 +15,7 @@ benchmark, each replaced in the file when it is run (``--only`` runs one and kee
     python benchmarks/run.py --series 50 --days 3 --quick --output /dev/stdout   # quick look
     python benchmarks/run.py --only web          # only the HTTP server (~2 minutes)
     python benchmarks/run.py --only alerts       # only alert rules and replay (~2 minutes)
+    python benchmarks/run.py --only exporter     # only the Genesys exporter scrape (~20 s)
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ def machine() -> str:
 
 
 ISSUE2_HEADING = "## Issue #2: 1,000 series × 35 days of 1-minute counts"
-SECTIONS = ("issue2", "web", "pages", "alerts")
+SECTIONS = ("issue2", "web", "pages", "alerts", "exporter")
 
 
 def revision() -> str:
@@ -318,6 +319,7 @@ def main() -> None:
         parser.error(f"--series must be at least {SLO_GROUPS}")
 
     import bench_alerts  # benchmarks/bench_alerts.py: alert rules and replay (issue #10)
+    import bench_exporter  # benchmarks/bench_exporter.py: Genesys queue scrape (issue #11)
     import bench_pages  # benchmarks/bench_pages.py: the timings the tests used to assert
     import web  # benchmarks/web.py; imported here because it imports this module
 
@@ -331,6 +333,8 @@ def main() -> None:
         sections[bench_pages.HEADING] = bench_pages.run_section()
     if args.only in (None, "alerts"):
         sections[bench_alerts.HEADING] = bench_alerts.run_section()
+    if args.only in (None, "exporter"):
+        sections[bench_exporter.HEADING] = bench_exporter.run_section()
     # A full run dates the header; a partial one keeps it (the other section's figures stay).
     update_report(args.output, sections, header=preamble() if args.only is None else None)
     print(args.output.read_text(encoding="utf-8") if args.output.is_file() else "")

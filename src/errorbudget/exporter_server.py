@@ -88,8 +88,11 @@ class Exporter:
             notes.append("no source has metrics configured (sources.genesys.queue_metrics)")
         return cls(loaded, registry, feeds, auth, store, notes)
 
+    def exposition(self) -> bytes:
+        return b"".join(feed.exposition() for feed in self.feeds)
+
     def app(self) -> object:
-        return create_exporter_app(self.registry, self.auth)
+        return create_exporter_app(self.registry, self.auth, self.exposition)
 
     async def aclose(self) -> None:
         for feed in self.feeds:

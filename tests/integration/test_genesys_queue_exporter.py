@@ -50,7 +50,7 @@ def scrape(poller: QueuePoller) -> Samples:
     registry = CollectorRegistry(auto_describe=False)
     for collector in poller.collectors():
         registry.register(collector)
-    text = generate_latest(registry).decode()
+    text = generate_latest(registry).decode() + poller.exposition().decode()
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(text)

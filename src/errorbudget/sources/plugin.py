@@ -181,7 +181,11 @@ class MetricsFeed(Protocol):
     def name(self) -> str: ...
 
     def collectors(self) -> Sequence[Collector]:
-        """Collectors that yield the last poll's values (cheap: no upstream call)."""
+        """Collectors read at each scrape (cheap: no upstream call)."""
+
+    def exposition(self) -> bytes:
+        """The last poll's families in the text format (0.0.4), appended to a scrape as
+        they are (``b""``: none)."""
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll on the feed's own cadence until ``stop`` is set."""

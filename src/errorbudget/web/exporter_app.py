@@ -14,7 +14,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
@@ -117,8 +117,12 @@ def _secret(environ: Mapping[str, str], name: str, key: str) -> str:
     return value
 
 
-def create_exporter_app(registry: CollectorRegistry, auth: ScrapeAuth) -> Starlette:
-    """``GET /metrics`` (authenticated when ``auth`` says so) and ``GET /healthz``."""
+def create_exporter_app(
+    registry: CollectorRegistry, auth: ScrapeAuth, rendered: Callable[[], bytes] = bytes
+) -> Starlette:
+    """``GET /metrics`` (authenticated when ``auth`` says so): ``registry`` collected, then
+    ``rendered()`` (families the feeds rendered at their last poll) appended; ``GET
+    /healthz``."""
 
     async def metrics(request: Request) -> Response:
         if not auth.allows(request.headers.get("authorization")):
@@ -129,7 +133,7 @@ def create_exporter_app(registry: CollectorRegistry, auth: ScrapeAuth) -> Starle
             )
         # the SLO families read the store's evaluation: off the event loop
         body = await run_in_threadpool(generate_latest, registry)
-        return Response(body, media_type=CONTENT_TYPE_LATEST)
+        return Response(body + rendered(), media_type=CONTENT_TYPE_LATEST)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -49,8 +49,9 @@ def _sources(web: FastAPI) -> Sequence[object]:
 
 
 class FeedsCollector(Collector):
-    """The metrics of the sources' feeds (``sources.plugin.MetricsFeed``: the Genesys queue
-    families), created after the app: read from ``web.state.metric_feeds`` at each scrape."""
+    """The live metrics of the sources' feeds (``sources.plugin.MetricsFeed``: the Genesys
+    exporter's health), created after the app: read from ``web.state.metric_feeds`` at each
+    scrape; their pre-rendered families are appended by the route (:func:`feeds_exposition`)."""
 
     def __init__(self, web: FastAPI) -> None:
         self.web = web
@@ -59,6 +60,11 @@ class FeedsCollector(Collector):
         for feed in getattr(self.web.state, "metric_feeds", []):
             for collector in feed.collectors():
                 yield from collector.collect()
+
+
+def feeds_exposition(web: FastAPI) -> bytes:
+    """The families the feeds rendered at their last poll (the Genesys queue families)."""
+    return b"".join(feed.exposition() for feed in getattr(web.state, "metric_feeds", []))
 
 
 def _since(delta_seconds: float) -> str:
@@ -158,4 +164,5 @@ def register(web: FastAPI) -> None:
         dependencies=[Depends(metrics_reader)],
     )
     def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        body = generate_latest(registry) + feeds_exposition(web)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)

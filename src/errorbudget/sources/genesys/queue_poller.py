@@ -13,6 +13,10 @@ The cardinality guard (``SeriesGuard`` per family, ``max_series_per_family``) an
 transient queues (missing from ``GET /api/v2/routing/queues`` for ``transient_age``) fold
 series into ``queue_id="other"`` or drop them, counted in
 ``genesys_exporter_dropped_series_total{family,reason}`` and logged.
+
+Rendering is done once per poll too: the queue families are kept as exposition text
+(:meth:`QueuePoller.exposition`), which a scrape appends as is; only the health families
+(a few samples) are collected at scrape time.
 """
 
 from __future__ import annotations
@@ -25,13 +29,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
+from prometheus_client import generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
 )
-from prometheus_client.registry import Collector
+from prometheus_client.registry import Collector, CollectorRegistry
 
 from errorbudget.errors import SourceError
 from errorbudget.model import Minute, to_minute
@@ -102,6 +107,7 @@ class QueuePoller:
         self.waits = IntervalTotals(len(WAIT_BUCKETS) + 2)
         self.snapshot: QueueSnapshot = EMPTY
         self.families: list[Metric] = []
+        self._exposition = b""
         self.durations: dict[str, float] = {}
         self.last_success: dict[str, float] = {}
         self.poll_errors: Counter[str] = Counter()
@@ -121,7 +127,13 @@ class QueuePoller:
     # --- the hook (sources.plugin.MetricsFeed) -----------------------------------------------
 
     def collectors(self) -> Sequence[Collector]:
-        return [QueueCollector(self)]
+        """The exporter's health, read live at each scrape (a few samples)."""
+        return [HealthCollector(self)]
+
+    def exposition(self) -> bytes:
+        """The queue families as the last poll rendered them (thousands of samples for
+        hundreds of queues: rendered once per poll, not per scrape)."""
+        return self._exposition
 
     async def run(self, stop: asyncio.Event) -> None:
         """Both loops until ``stop`` is set; a failed poll is logged and counted, never
@@ -311,6 +323,7 @@ class QueuePoller:
             waits={k: tuple(v) for k, v in self.waits.totals.items()},
         )
         self.families = families(self.snapshot)
+        self._exposition = render(self.families)
         if self._pending_reports:
             self._log_reports()
 
@@ -373,15 +386,30 @@ def families(snapshot: QueueSnapshot) -> list[Metric]:
     return [depth, agents, offers, breaches, waits]
 
 
-class QueueCollector(Collector):
-    """The last poll's families and the exporter's own health; reads, never polls."""
+class _Frozen(Collector):
+    def __init__(self, metrics: list[Metric]) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.metrics)
+
+
+def render(metrics: list[Metric]) -> bytes:
+    """``metrics`` in the Prometheus text format (0.0.4), as a scrape appends them."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Frozen(metrics))
+    return generate_latest(registry)
+
+
+class HealthCollector(Collector):
+    """The exporter's own health, read at each scrape from the poller and the shared
+    client's counters; reads, never polls."""
 
     def __init__(self, poller: QueuePoller) -> None:
         self.poller = poller
 
     def collect(self) -> Iterator[Metric]:
         poller = self.poller
-        yield from poller.families
         stats = poller.client.stats
         duration = GaugeMetricFamily(
             "genesys_exporter_collection_duration_seconds",
