@@ -36,10 +36,12 @@ from errorbudget.server import run as run_loop
 def exporter(
     config_path: Path | None, address: str | None, log_format: str, log_level: str
 ) -> None:
-    """Serve /metrics (and /healthz) only: the sources' metrics (the Genesys queue
-    families of sources.genesys.queue_metrics, polled on their own cadence) and, when the
-    store exists, the SLO families read from it. TLS and basic or bearer authentication
-    for scrapes come from the config's exporter section (docs/exporter.md).
+    """Serve /metrics only: the Genesys queue families (polled on their own cadence) and the
+    SLO families, with TLS and basic or bearer authentication for scrapes.
+
+    The queue families come from sources.genesys.queue_metrics; the SLO families are read
+    from the store when its file exists. /healthz answers liveness. Listener, TLS and
+    authentication: the config's exporter section (docs/exporter.md).
 
     The port is taken before anything else starts (exit 3 when it is in use); SIGINT or
     SIGTERM stops it gracefully.
