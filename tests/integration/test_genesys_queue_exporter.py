@@ -24,6 +24,8 @@ from test_genesys_client import SECRET, Answer, Script, server
 
 from errorbudget.app import App
 from errorbudget.model import from_minute, to_minute
+from errorbudget.scheduler import Scheduler
+from errorbudget.server import schedule_metrics_feeds
 from errorbudget.simulate import ManualClock, Simulation, default_scenario
 from errorbudget.simulate.records import datetime_to_ms
 from errorbudget.simulate.server import FakeGenesysServer
@@ -390,6 +392,10 @@ def test_serve_metrics_carry_the_families_on_the_collectors_client(
         (feed,) = create_metrics_feeds(app.loaded, app.clock, sources)
         assert isinstance(feed, QueuePoller)
         assert feed.client is sources[0].client and not feed.owns_client  # one client
+        scheduler = Scheduler()
+        scheduled = schedule_metrics_feeds(app, scheduler, sources)  # type: ignore[arg-type]
+        assert [job.name for job in scheduler.jobs] == ["genesys-queue-metrics"]
+        assert scheduled[0].client is sources[0].client
         web = create_app(app)
         web.state.metric_feeds = [feed]
 
