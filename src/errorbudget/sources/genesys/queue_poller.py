@@ -108,6 +108,7 @@ class QueuePoller:
         self.snapshot: QueueSnapshot = EMPTY
         self.families: list[Metric] = []
         self._exposition = b""
+        self._published = self._shown = 0
         self.durations: dict[str, float] = {}
         self.last_success: dict[str, float] = {}
         self.poll_errors: Counter[str] = Counter()
@@ -249,7 +250,7 @@ class QueuePoller:
         finally:
             self.polls["observations"] += 1
             self.durations["observations"] = time.perf_counter() - started
-            self._publish()
+            await self._publish()
 
     async def poll_aggregates(self) -> None:
         """Offers, service-level misses and waits of the intervals closed since the last
@@ -290,7 +291,7 @@ class QueuePoller:
         finally:
             self.polls["aggregates"] += 1
             self.durations["aggregates"] = time.perf_counter() - started
-            self._publish()
+            await self._publish()
 
     def _count(self, rows: list[IntervalValues], queues: dict[str, Queue]) -> None:
         guards = self.guards
@@ -311,10 +312,12 @@ class QueuePoller:
 
     # --- the snapshot -------------------------------------------------------------------------
 
-    def _publish(self) -> None:
-        """Freeze what the polls left into the snapshot and its families (once per poll)."""
+    async def _publish(self) -> None:
+        """Freeze what the polls left into a snapshot (copies, on the loop), then build and
+        render its families in a worker thread (~60 ms for 500 queues: not on the loop
+        that serves requests); the newest snapshot wins when two polls publish at once."""
         names = {q: v.name for q, v in self._queues.items()}
-        self.snapshot = QueueSnapshot(
+        snapshot = QueueSnapshot(
             names=names,
             depth=dict(self._depth),
             agents=dict(self._agents),
@@ -322,10 +325,19 @@ class QueuePoller:
             breaches={k: v[0] for k, v in self.breaches.totals.items()},
             waits={k: tuple(v) for k, v in self.waits.totals.items()},
         )
-        self.families = families(self.snapshot)
-        self._exposition = render(self.families)
         if self._pending_reports:
             self._log_reports()
+        self._published += 1
+        number = self._published
+        metrics, text = await asyncio.to_thread(_rendered, snapshot)
+        if number > self._shown:
+            self._shown = number
+            self.snapshot, self.families, self._exposition = snapshot, metrics, text
+
+
+def _rendered(snapshot: QueueSnapshot) -> tuple[list[Metric], bytes]:
+    metrics = families(snapshot)
+    return metrics, render(metrics)
 
 
 def _target_label(queue: Queue | None, media: str) -> str:
@@ -409,8 +421,12 @@ class HealthCollector(Collector):
         self.poller = poller
 
     def collect(self) -> Iterator[Metric]:
+        # serve collects in a worker thread while the polls run on the event loop: read
+        # copies (a dict copy is one step under the GIL; iterating a live dict is not)
         poller = self.poller
         stats = poller.client.stats
+        durations, last_success = dict(poller.durations), dict(poller.last_success)
+        poll_errors, dropped_series = dict(poller.poll_errors), dict(poller.dropped)
         duration = GaugeMetricFamily(
             "genesys_exporter_collection_duration_seconds",
             "How long the last poll took.",
@@ -427,18 +443,18 @@ class HealthCollector(Collector):
             labels=["poll"],
         )
         for poll in ("observations", "aggregates"):
-            if poll in poller.durations:
-                duration.add_metric([poll], poller.durations[poll])
-            if poll in poller.last_success:
-                success.add_metric([poll], poller.last_success[poll])
-            failed.add_metric([poll], poller.poll_errors[poll])
+            if poll in durations:
+                duration.add_metric([poll], durations[poll])
+            if poll in last_success:
+                success.add_metric([poll], last_success[poll])
+            failed.add_metric([poll], poll_errors.get(poll, 0))
         errors = CounterMetricFamily(
             "genesys_exporter_api_errors",
             "Genesys Cloud requests that failed, by endpoint and HTTP status (timeout, "
             "connection: no answer); 429s included. One client: the source's calls count too.",
             labels=["endpoint", "status"],
         )
-        for (endpoint, status), count in sorted(stats.by_endpoint_status.items()):
+        for (endpoint, status), count in sorted(dict(stats.by_endpoint_status).items()):
             if not status.startswith("2"):
                 errors.add_metric([endpoint, status], count)
         limited = CounterMetricFamily(
@@ -455,6 +471,6 @@ class HealthCollector(Collector):
             'queue_id="other" or dropped), by family and reason (max_series, transient).',
             labels=["family", "reason"],
         )
-        for (family, reason), count in sorted(poller.dropped.items()):
+        for (family, reason), count in sorted(dropped_series.items()):
             dropped.add_metric([family, reason], count)
         yield from (duration, success, failed, errors, limited, tokens, dropped)
