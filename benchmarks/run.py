@@ -18,6 +18,7 @@ benchmark, each replaced in the file when it is run (``--only`` runs one and kee
     python benchmarks/run.py --only generate     # only rule generation for 1,000 SLOs (~20 s)
     python benchmarks/run.py --only counters     # only the SLO event counters (~2 minutes)
     python benchmarks/run.py --only promql       # only the PromQL source's backfill (~1 minute)
+    python benchmarks/run.py --only exporter     # only the Genesys exporter scrape (~20 s)
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ def machine() -> str:
 
 
 ISSUE2_HEADING = "## Issue #2: 1,000 series × 35 days of 1-minute counts"
-SECTIONS = ("issue2", "web", "pages", "alerts", "generate", "counters", "promql")
+SECTIONS = ("issue2", "web", "pages", "alerts", "generate", "counters", "promql", "exporter")
 
 
 def revision() -> str:
@@ -321,6 +322,7 @@ def main() -> None:
         parser.error(f"--series must be at least {SLO_GROUPS}")
 
     import bench_alerts  # benchmarks/bench_alerts.py: alert rules and replay (issue #10)
+    import bench_exporter  # benchmarks/bench_exporter.py: Genesys queue scrape (issue #11)
     import bench_generate  # benchmarks/bench_generate.py: rule generation (issue #11)
     import bench_pages  # benchmarks/bench_pages.py: the timings the tests used to assert
     import bench_promql  # benchmarks/bench_promql.py: a 30-day PromQL backfill (issue #11)
@@ -343,6 +345,8 @@ def main() -> None:
         sections[bench_slo_counters.HEADING] = bench_slo_counters.run_section()
     if args.only in (None, "promql"):
         sections[bench_promql.HEADING] = bench_promql.run_section()
+    if args.only in (None, "exporter"):
+        sections[bench_exporter.HEADING] = bench_exporter.run_section()
     # A full run dates the header; a partial one keeps it (the other section's figures stay).
     update_report(args.output, sections, header=preamble() if args.only is None else None)
     print(args.output.read_text(encoding="utf-8") if args.output.is_file() else "")

@@ -55,6 +55,7 @@ from errorbudget.config_sources import SourcesSettings
 from errorbudget.durations import Duration
 from errorbudget.engine.schedule import Eligibility, WeeklySchedule, compile_schedule
 from errorbudget.errors import ConfigError, ConfigValidationError, NotFoundError, Problem
+from errorbudget.exporter_settings import ExporterSettings
 from errorbudget.limits import time_problem
 from errorbudget.model import SLO, BurnCatalog, PolicyPreset
 from errorbudget.notification_settings import NotificationSettings
@@ -205,6 +206,8 @@ class Config(_Settings):
     """Source name → its settings, validated by the source plugin (``config_sources``)."""
     gate: GateSettings = Field(default_factory=GateSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    exporter: ExporterSettings = Field(default_factory=ExporterSettings)
+    """``errorbudget exporter``: listen address, TLS, scrape authentication."""
     services: list[Service] = Field(default_factory=list)
     policies: list[PolicyPreset] = Field(default_factory=list)
     burn_catalogs: list[BurnCatalog] = Field(default_factory=list)

@@ -31,7 +31,7 @@ import uvicorn
 from errorbudget.app import App
 from errorbudget.errors import ListenError, StoreError
 from errorbudget.scheduler import Scheduler
-from errorbudget.sources import PullSource, create_sources
+from errorbudget.sources import MetricsFeed, PullSource, create_metrics_feeds, create_sources
 from errorbudget.sources.schedule import run_forever
 from errorbudget.web.app import create_app
 
@@ -128,6 +128,17 @@ def schedule_sources(app: App, scheduler: Scheduler) -> list[PullSource]:
     return sources
 
 
+def schedule_metrics_feeds(
+    app: App, scheduler: Scheduler, sources: Sequence[PullSource]
+) -> list[MetricsFeed]:
+    """Add a job per source metrics feed (``MetricsPlugin``: the Genesys queue families),
+    sharing the sources' clients; return the feeds (``/metrics`` reads them)."""
+    feeds = create_metrics_feeds(app.loaded, app.clock, sources)
+    for feed in feeds:
+        scheduler.add(feed.name, feed.run)
+    return feeds
+
+
 async def serve(
     app: App,
     host: str,
@@ -160,6 +171,8 @@ async def serve(
     web.state.scheduler = scheduler
     sources = schedule_sources(app, scheduler) if with_sources else []
     web.state.sources = sources  # their run health: /readyz and /metrics
+    feeds = schedule_metrics_feeds(app, scheduler, sources) if with_sources else []
+    web.state.metric_feeds = feeds  # their families on /metrics
     scheduler.add("store-checkpoint", lambda stop: checkpoint_loop(app, stop))
     scheduler.add("status-warmer", lambda stop: status_warmer(app, stop))
     # Alerts step at each new evaluation of "now"; the worker sends what they queue.
@@ -197,6 +210,8 @@ async def serve(
         log.info("stopping scheduled jobs")
         stop_alerting()
         await scheduler.stop()
+        for feed in feeds:
+            await feed.aclose()
         for source in sources:
             await source.aclose()
         log.info("stopped")

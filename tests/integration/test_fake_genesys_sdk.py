@@ -377,3 +377,55 @@ def test_what_the_collector_reads_of_service_levels_speaks_the_sdk_schema(
         if m.metric == "oServiceLevel"
     ]
     assert levels and all(s.target == 0.9 and s.denominator >= s.numerator for s in levels)
+
+
+def test_the_queue_exporters_queries_and_answers_speak_the_sdk_schema(
+    sdk: ModuleType, sim: Simulation
+) -> None:
+    """The queue families' request bodies (aggregates with a ``rangeBound`` view on ``tWait``
+    per histogram bound, observations by routing status) are SDK request models, and the
+    fake's answers to them are SDK response models with every view the exporter reads (#11)."""
+    from errorbudget.model import to_minute
+    from errorbudget.sources.genesys.queue_metrics import (
+        WAIT_BUCKETS,
+        aggregates_body,
+        observations_body,
+        parse_aggregates,
+        parse_depth_and_agents,
+        wait_view,
+    )
+
+    ids = [q.id for q in sim.scenario.queues]
+    start = to_minute(datetime(2026, 11, 10, 14, tzinfo=UTC))
+    aggregates = aggregates_body(start, start + 60, 1, ids)
+    observations = observations_body(ids)
+    for body, model in (
+        (aggregates, "ConversationAggregationQuery"),
+        (observations, "QueueObservationQuery"),
+    ):
+        assert unknown_keys(sdk, body, model) == [], body
+        parsed = deserialize(sdk, body, model)
+        assert "outdated_sdk_version" not in json.dumps(
+            sdk.ApiClient().sanitize_for_serialization(parsed)
+        ), body
+    answers = call(
+        sim,
+        [
+            ("POST", "/api/v2/analytics/conversations/aggregates/query", aggregates),
+            ("POST", "/api/v2/analytics/queues/observations/query", observations),
+        ],
+    )
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    aggregate_answer, observation_answer = (a.json() for a in answers)
+    assert unknown_keys(sdk, aggregate_answer, "ConversationAggregateQueryResponse") == []
+    assert unknown_keys(sdk, observation_answer, "QueueObservationQueryResponse") == []
+    parsed = deserialize(sdk, aggregate_answer, "ConversationAggregateQueryResponse")
+    names = {v.name for r in parsed.results for p in r.data for v in p.views or []}
+    assert names == {wait_view(b) for b in WAIT_BUCKETS}
+    rows = parse_aggregates(aggregate_answer)
+    assert sum(r.offered for r in rows) > 100
+    assert all(r.wait_within[-1] <= r.wait_count for r in rows)
+    assert all(list(r.wait_within) == sorted(r.wait_within) for r in rows)  # cumulative
+    deserialize(sdk, observation_answer, "QueueObservationQueryResponse")
+    depth, agents = parse_depth_and_agents(observation_answer)
+    assert {q for q, _ in depth} == set(ids) and {q for q, _ in agents} == set(ids)

@@ -46,6 +46,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "seed SLIs (Voice SLA per tier, Digital SLA, IVR completion, API availability), a "
         "release-gate decision and the commands to explore the demo's config.",
     ),
+    "exporter": (
+        "errorbudget.cli.exporter_command",
+        "Serve /metrics only: the Genesys queue families (polled on their own cadence) and the "
+        "SLO families, with TLS and basic or bearer authentication for scrapes.",
+    ),
     "exclusions": (
         "errorbudget.cli.exclusions_command",
         "Exclude events from budget counting, with who, when and why (raw counts stay).",

@@ -8,10 +8,13 @@ HTTP sources share. docs/sources/plugins.md says how to add one."""
 from errorbudget.source_catalog import BUILTIN_SOURCES, ENTRY_POINT_GROUP
 from errorbudget.sources.base import RunHealth, stored_warnings
 from errorbudget.sources.plugin import (
+    MetricsFeed,
+    MetricsPlugin,
     PullSource,
     Source,
     SourceContext,
     SourcePlugin,
+    create_metrics_feeds,
     create_source,
     create_sources,
     plugin,
@@ -21,11 +24,14 @@ from errorbudget.sources.plugin import (
 __all__ = [
     "BUILTIN_SOURCES",
     "ENTRY_POINT_GROUP",
+    "MetricsFeed",
+    "MetricsPlugin",
     "PullSource",
     "RunHealth",
     "Source",
     "SourceContext",
     "SourcePlugin",
+    "create_metrics_feeds",
     "create_source",
     "create_sources",
     "plugin",

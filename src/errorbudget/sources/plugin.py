@@ -15,10 +15,17 @@ schedule (``sources.schedule``) runs it under ``errorbudget serve``, and ``error
 collect --source NAME`` runs it once or over a range and prints its report. Every source
 writes counts through the counts-write protocol (``sources.counts_sink.CountsSink``), the
 same door as ``errorbudget ingest``.
+
+A plugin may also expose metrics of its own on ``/metrics`` (the Genesys queue families):
+a :class:`MetricsPlugin` — one more method, ``metrics_feed`` — returns a
+:class:`MetricsFeed`, whose ``run`` polls on its own schedule (a job of ``serve``, the
+loop of ``errorbudget exporter``) and whose ``collectors`` (prometheus_client
+``Collector`` objects) yield what the last poll left: a scrape never calls the upstream.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +39,8 @@ from errorbudget.model import SLO, Minute
 from errorbudget.source_catalog import SourceKind, source_catalog
 
 if TYPE_CHECKING:
+    from prometheus_client.registry import Collector
+
     from errorbudget.sources.run_health import RunHealth
     from errorbudget.store import Store
 
@@ -162,3 +171,53 @@ def create_sources(
         source = create_source(name, loaded, store, clock)
         if source is not None:
             yield source
+
+
+@runtime_checkable
+class MetricsFeed(Protocol):
+    """Metrics a source exposes besides its counts: polled by ``run``, read by scrapes."""
+
+    @property
+    def name(self) -> str: ...
+
+    def collectors(self) -> Sequence[Collector]:
+        """Collectors read at each scrape (cheap: no upstream call)."""
+
+    def exposition(self) -> bytes:
+        """The last poll's families in the text format (0.0.4), appended to a scrape as
+        they are (``b""``: none)."""
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll on the feed's own cadence until ``stop`` is set."""
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class MetricsPlugin(Protocol):
+    """A source plugin with metrics of its own (optional, next to ``create``)."""
+
+    def metrics_feed(
+        self, settings: BaseModel | None, clock: Clock, source: Source | None
+    ) -> MetricsFeed | None:
+        """The feed for its ``sources.<name>`` section (None: nothing to expose). ``source``
+        is the plugin's source created for the same config, if any: a feed shares its
+        client (one set of tokens, one rate limit)."""
+
+
+def create_metrics_feeds(
+    loaded: LoadedSources, clock: Clock, sources: Sequence[Source] = ()
+) -> list[MetricsFeed]:
+    """Every configured source's metrics feed, in catalog order; ``sources`` are those
+    already created (their clients are shared)."""
+    created = {source.name: source for source in sources}
+    feeds: list[MetricsFeed] = []
+    for name in source_names():
+        kind = source_catalog().kind(name)
+        if not callable(getattr(kind, "metrics_feed", None)):
+            continue
+        assert isinstance(kind, MetricsPlugin)
+        feed = kind.metrics_feed(loaded.source_settings(name), clock, created.get(name))
+        if feed is not None:
+            feeds.append(feed)
+    return feeds

@@ -10,15 +10,16 @@
   lists each scheduled source's state (failing or not) whatever the status. Probes send no
   token: without one the reasons and sources (upstream error texts) are shown only where
   ``/metrics`` is open; the status code is the same either way.
-- ``/metrics`` — Prometheus text format: budgets (``exporter``) and the health of sources
-  and jobs (``runtime_metrics``). It names every SLO, queue and budget, so it needs a token
+- ``/metrics`` — Prometheus text format: budgets (``exporter``), the health of sources
+  and jobs (``runtime_metrics``) and the sources' own feeds (the Genesys queue families,
+  docs/exporter.md). It names every SLO, queue and budget, so it needs a token
   (any role) unless ``server.metrics_auth`` is ``open`` (default: open when
   ``server.anonymous_read`` is true).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -26,6 +27,8 @@ from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
 
 from errorbudget.app import App
 from errorbudget.durations import format_duration
@@ -43,6 +46,25 @@ def _jobs(web: FastAPI) -> Sequence[Job]:
 
 def _sources(web: FastAPI) -> Sequence[object]:
     return list(getattr(web.state, "sources", []))
+
+
+class FeedsCollector(Collector):
+    """The live metrics of the sources' feeds (``sources.plugin.MetricsFeed``: the Genesys
+    exporter's health), created after the app: read from ``web.state.metric_feeds`` at each
+    scrape; their pre-rendered families are appended by the route (:func:`feeds_exposition`)."""
+
+    def __init__(self, web: FastAPI) -> None:
+        self.web = web
+
+    def collect(self) -> Iterator[Metric]:
+        for feed in getattr(self.web.state, "metric_feeds", []):
+            for collector in feed.collectors():
+                yield from collector.collect()
+
+
+def feeds_exposition(web: FastAPI) -> bytes:
+    """The families the feeds rendered at their last poll (the Genesys queue families)."""
+    return b"".join(feed.exposition() for feed in getattr(web.state, "metric_feeds", []))
 
 
 def _since(delta_seconds: float) -> str:
@@ -88,6 +110,7 @@ def register(web: FastAPI) -> None:
     settings = app.loaded.config.server
     registry = registry_for(app.evaluations, app.alerts)
     registry.register(RuntimeCollector(app, lambda: _jobs(web), lambda: _sources(web)))
+    registry.register(FeedsCollector(web))
 
     @web.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
@@ -141,4 +164,5 @@ def register(web: FastAPI) -> None:
         dependencies=[Depends(metrics_reader)],
     )
     def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        body = generate_latest(registry) + feeds_exposition(web)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)

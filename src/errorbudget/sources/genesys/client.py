@@ -297,14 +297,17 @@ class GenesysClient:
                     method, url, json=body, params=params, headers=headers
                 )
             except httpx.TimeoutException:
+                self.stats.by_endpoint_status[(endpoint, "timeout")] += 1
                 return self._failed(
                     endpoint, f"timed out after {self._timeout_text()}", kind="timed out"
                 )
             except httpx.RequestError as exc:  # connection, protocol or decoding failures
+                self.stats.by_endpoint_status[(endpoint, "connection")] += 1
                 return self._failed(
                     endpoint, f"connection failed ({type(exc).__name__})", kind="connection failed"
                 )
         self.stats.by_status[str(response.status_code)] += 1
+        self.stats.by_endpoint_status[(endpoint, str(response.status_code))] += 1
         self.limiter.observe(response.headers)
         return self._judge(method, path, endpoint, response)
 
@@ -396,13 +399,16 @@ class GenesysClient:
                     headers={"Authorization": authorization},
                 )
             except httpx.TimeoutException:
+                self.stats.by_endpoint_status[("oauth_token", "timeout")] += 1
                 problem = f"the token request timed out after {self._timeout_text()}"
                 return self._login_failed(problem, "timed out"), None
             except httpx.RequestError as exc:
+                self.stats.by_endpoint_status[("oauth_token", "connection")] += 1
                 problem = f"cannot reach {self.login_url} ({type(exc).__name__})"
                 return self._login_failed(problem, "connection failed"), None
         status = response.status_code
         self.stats.by_status[f"token {status}"] += 1
+        self.stats.by_endpoint_status[("oauth_token", str(status))] += 1
         retry_after = retry_after_seconds(response.headers)
         if status == 429:
             self.stats.rate_limited += 1

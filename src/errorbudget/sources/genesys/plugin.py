@@ -13,10 +13,11 @@ from errorbudget.errors import ConfigError
 from errorbudget.indicators import IndicatorSettings
 from errorbudget.sources.genesys.indicator import GenesysIndicator
 from errorbudget.sources.genesys.settings import GenesysSettings
-from errorbudget.sources.plugin import SourceContext
+from errorbudget.sources.plugin import Clock, Source, SourceContext
 
 if TYPE_CHECKING:
     from errorbudget.sources.genesys.collector import GenesysCollector
+    from errorbudget.sources.genesys.queue_poller import QueuePoller
     from errorbudget.store import Store
 
 
@@ -52,6 +53,22 @@ class GenesysPlugin:
         from errorbudget.sources.genesys.collector import GenesysCollector
 
         return GenesysCollector(settings, slos, context.store, clock=context.clock)
+
+    def metrics_feed(
+        self, settings: BaseModel | None, clock: Clock, source: Source | None
+    ) -> QueuePoller | None:
+        """The queue families' poller when ``sources.genesys.queue_metrics`` is set, on the
+        collector's client when there is one (docs/exporter.md)."""
+        if not isinstance(settings, GenesysSettings) or settings.queue_metrics is None:
+            return None
+        from errorbudget.sources.genesys.client import GenesysClient
+        from errorbudget.sources.genesys.collector import GenesysCollector
+        from errorbudget.sources.genesys.queue_poller import QueuePoller
+
+        if isinstance(source, GenesysCollector):
+            return QueuePoller(settings, source.client, clock=clock)
+        client = GenesysClient(settings, clock=clock)
+        return QueuePoller(settings, client, clock=clock, owns_client=True)
 
     def stored_warnings(self, store: Store) -> list[str]:
         """Service levels that differed from Genesys's ``oServiceLevel`` in the last run."""

@@ -53,6 +53,9 @@ class ClientStats:
     failures: int = 0
     circuit_waits: int = 0
     by_endpoint: Counter[str] = field(default_factory=Counter)
+    by_endpoint_status: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Answers per (endpoint, HTTP status), ``timeout`` and ``connection`` for requests that
+    got none (the exporter's ``genesys_exporter_api_errors_total``)."""
 
 
 def status_page_verdict(page: Mapping[str, Any]) -> bool:

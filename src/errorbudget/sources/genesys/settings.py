@@ -8,6 +8,7 @@ from datetime import timedelta
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from errorbudget.durations import Duration
+from errorbudget.sources.genesys.queue_metrics_settings import QueueMetricsSettings
 from errorbudget.sources.genesys.regions import find_region
 
 
@@ -51,6 +52,8 @@ class GenesysSettings(BaseModel):
     collect_deadline: Duration = timedelta(minutes=3)
     """Longest one collection run (``collect --once``/``--from``, each scheduled run) may
     take; a run that reaches it stops, keeps what it stored and is recorded as failed."""
+    queue_metrics: QueueMetricsSettings | None = None
+    """The Genesys queue families on ``/metrics`` (docs/exporter.md); absent: not polled."""
 
     @field_validator("region")
     @classmethod

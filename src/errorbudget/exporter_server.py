@@ -1,0 +1,159 @@
+"""``errorbudget exporter``: the sources' metrics feeds (the Genesys queue families) and,
+when the store exists, the SLO families, on ``/metrics`` only (docs/exporter.md).
+
+One process, one event loop: every feed polls on its own schedule as a task, and uvicorn
+serves scrapes from the snapshots they leave (TLS and scrape authentication from
+``exporter:``). The store is only read (no config is recorded, nothing collected).
+SIGINT/SIGTERM stop the server, then the feeds, then close their clients and the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+from prometheus_client.registry import CollectorRegistry
+
+from errorbudget.app import App
+from errorbudget.clock import utc_now
+from errorbudget.config import LoadedConfig
+from errorbudget.exporter import registry_for
+from errorbudget.exporter_settings import ExporterSettings
+from errorbudget.sources import MetricsFeed, create_metrics_feeds
+from errorbudget.sources.plugin import Clock
+from errorbudget.store import Store, open_store
+from errorbudget.web.exporter_app import ScrapeAuth, create_exporter_app
+
+log = logging.getLogger("errorbudget.exporter")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal capture: :func:`run_exporter` handles the signals,
+    so the feeds stop and their clients close before the process ends."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:9464``) → (host, port)."""
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+@dataclass
+class Exporter:
+    """What ``errorbudget exporter`` serves: a registry, the feeds that fill it, the auth."""
+
+    loaded: LoadedConfig
+    registry: CollectorRegistry
+    feeds: list[MetricsFeed]
+    auth: ScrapeAuth
+    store: Store | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(
+        cls, loaded: LoadedConfig, environ: Mapping[str, str], clock: Clock | None = None
+    ) -> Exporter:
+        """Feeds from the config's sources, the SLO families when the store exists, and
+        the scrape auth (its secrets read from ``environ`` now: a missing one is a
+        ConfigError before anything listens). ``clock``: the config's, else real time."""
+        settings = loaded.config.exporter
+        auth = ScrapeAuth(settings.auth, environ)
+        if clock is None:
+            clock = loaded.config.clock.clock() if loaded.config.clock is not None else utc_now
+        store: Store | None = None
+        notes: list[str] = []
+        if settings.slo_metrics and Path(loaded.store_path).is_file():
+            store = open_store(loaded.store_path)
+            registry = registry_for(App(loaded, store, clock).evaluations)
+        else:
+            registry = CollectorRegistry(auto_describe=False)
+            if settings.slo_metrics:
+                notes.append(f"no store at {loaded.store_path}: SLO families not served")
+        feeds = create_metrics_feeds(loaded, clock)
+        for feed in feeds:
+            for collector in feed.collectors():
+                registry.register(collector)
+        if not feeds:
+            notes.append("no source has metrics configured (sources.genesys.queue_metrics)")
+        return cls(loaded, registry, feeds, auth, store, notes)
+
+    def exposition(self) -> bytes:
+        return b"".join(feed.exposition() for feed in self.feeds)
+
+    def app(self) -> object:
+        return create_exporter_app(self.registry, self.auth, self.exposition)
+
+    async def aclose(self) -> None:
+        for feed in self.feeds:
+            await feed.aclose()
+        if self.store is not None:
+            self.store.close()
+
+
+def tls_files(loaded: LoadedConfig, settings: ExporterSettings) -> tuple[str | None, str | None]:
+    """The certificate and key paths (relative to the config file's directory)."""
+    if settings.tls is None:
+        return None, None
+    base = loaded.path.parent
+    return str(base / settings.tls.cert_file), str(base / settings.tls.key_file)
+
+
+async def run_exporter(
+    exporter: Exporter,
+    sock: socket.socket,
+    host: str,
+    port: int,
+    *,
+    on_started: Callable[[str], None] | None = None,
+    on_server: Callable[[uvicorn.Server], None] | None = None,
+) -> None:
+    """Serve until a signal (or ``server.should_exit``, ``on_server`` hands it out)."""
+    settings = exporter.loaded.config.exporter
+    cert, key = tls_files(exporter.loaded, settings)
+    stop = asyncio.Event()
+    tasks: Sequence[asyncio.Task[None]] = [
+        asyncio.create_task(feed.run(stop), name=f"feed:{feed.name}") for feed in exporter.feeds
+    ]
+    config = uvicorn.Config(
+        exporter.app(),  # type: ignore[arg-type]
+        host=host, port=port, log_config=None, access_log=False, lifespan="off",
+        ssl_certfile=cert, ssl_keyfile=key,
+    )  # fmt: skip
+    server = _Server(config)
+    if on_server is not None:
+        on_server(server)
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):
+            loop.add_signal_handler(number, server.handle_exit, number, None)
+    watcher = None
+    if on_started is not None:
+        scheme = "https" if cert else "http"
+
+        async def announce() -> None:
+            while not server.started:
+                await asyncio.sleep(0.05)
+            on_started(f"{scheme}://{host}:{port}/metrics")
+
+        watcher = asyncio.create_task(announce())
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        sock.close()
+        if watcher is not None:
+            watcher.cancel()
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await exporter.aclose()
+        log.info("exporter stopped")
