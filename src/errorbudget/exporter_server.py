@@ -25,7 +25,7 @@ from errorbudget.app import App
 from errorbudget.clock import utc_now
 from errorbudget.config import LoadedConfig
 from errorbudget.exporter import BudgetExposition, registry_for
-from errorbudget.exporter_settings import ExporterSettings
+from errorbudget.exporter_settings import tls_files
 from errorbudget.sources import MetricsFeed, create_metrics_feeds
 from errorbudget.sources.plugin import Clock
 from errorbudget.store import Store, open_store
@@ -110,14 +110,6 @@ class Exporter:
             self.store.close()
 
 
-def tls_files(loaded: LoadedConfig, settings: ExporterSettings) -> tuple[str | None, str | None]:
-    """The certificate and key paths (relative to the config file's directory)."""
-    if settings.tls is None:
-        return None, None
-    base = loaded.path.parent
-    return str(base / settings.tls.cert_file), str(base / settings.tls.key_file)
-
-
 async def run_exporter(
     exporter: Exporter,
     sock: socket.socket,
@@ -129,7 +121,7 @@ async def run_exporter(
 ) -> None:
     """Serve until a signal (or ``server.should_exit``, ``on_server`` hands it out)."""
     settings = exporter.loaded.config.exporter
-    cert, key = tls_files(exporter.loaded, settings)
+    cert, key = tls_files(exporter.loaded.path.parent, settings.tls)
     stop = asyncio.Event()
     tasks: Sequence[asyncio.Task[None]] = [
         asyncio.create_task(feed.run(stop), name=f"feed:{feed.name}") for feed in exporter.feeds
