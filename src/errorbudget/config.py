@@ -55,7 +55,7 @@ from errorbudget.config_sources import SourcesSettings
 from errorbudget.durations import Duration
 from errorbudget.engine.schedule import Eligibility, WeeklySchedule, compile_schedule
 from errorbudget.errors import ConfigError, ConfigValidationError, NotFoundError, Problem
-from errorbudget.exporter_settings import ExporterSettings
+from errorbudget.exporter_settings import ExporterSettings, ExporterTLS
 from errorbudget.limits import time_problem
 from errorbudget.model import SLO, BurnCatalog, PolicyPreset
 from errorbudget.notification_settings import NotificationSettings
@@ -147,6 +147,10 @@ class ServerSettings(_Settings):
     """Write requests served at once; more wait up to ``store_lock_timeout``, then 503."""
     body_limits: BodyLimits = Field(default_factory=BodyLimits)
     readiness: ReadinessSettings = Field(default_factory=ReadinessSettings)
+    tls: ExporterTLS | None = None
+    """HTTPS for the dashboard, the API and ``/metrics``: ``cert_file`` and ``key_file``
+    (PEM; relative to the config file's directory), as ``exporter.tls``. Default: plain
+    HTTP (on loopback, or behind a proxy that terminates TLS)."""
 
     @property
     def metrics_open(self) -> bool:

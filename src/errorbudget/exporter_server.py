@@ -24,8 +24,8 @@ from prometheus_client.registry import CollectorRegistry
 from errorbudget.app import App
 from errorbudget.clock import utc_now
 from errorbudget.config import LoadedConfig
-from errorbudget.exporter import registry_for
-from errorbudget.exporter_settings import ExporterSettings
+from errorbudget.exporter import BudgetExposition, registry_for
+from errorbudget.exporter_settings import tls_files
 from errorbudget.sources import MetricsFeed, create_metrics_feeds
 from errorbudget.sources.plugin import Clock
 from errorbudget.store import Store, open_store
@@ -59,6 +59,8 @@ class Exporter:
     auth: ScrapeAuth
     store: Store | None = None
     notes: list[str] = field(default_factory=list)
+    budget: BudgetExposition | None = None
+    """The SLO budget gauges, rendered once per evaluation (None: no store)."""
 
     @classmethod
     def build(
@@ -72,10 +74,13 @@ class Exporter:
         if clock is None:
             clock = loaded.config.clock.clock() if loaded.config.clock is not None else utc_now
         store: Store | None = None
+        budget: BudgetExposition | None = None
         notes: list[str] = []
         if settings.slo_metrics and Path(loaded.store_path).is_file():
             store = open_store(loaded.store_path)
-            registry = registry_for(App(loaded, store, clock).evaluations)
+            evaluations = App(loaded, store, clock).evaluations
+            budget = BudgetExposition(evaluations)
+            registry = registry_for(evaluations, budget=False)
         else:
             registry = CollectorRegistry(auto_describe=False)
             if settings.slo_metrics:
@@ -86,10 +91,14 @@ class Exporter:
                 registry.register(collector)
         if not feeds:
             notes.append("no source has metrics configured (sources.genesys.queue_metrics)")
-        return cls(loaded, registry, feeds, auth, store, notes)
+        return cls(loaded, registry, feeds, auth, store, notes, budget)
 
     def exposition(self) -> bytes:
-        return b"".join(feed.exposition() for feed in self.feeds)
+        """What is appended to the registry's text: the budget gauges (evaluated "now",
+        rendered once per evaluation) and the families the feeds rendered at their last
+        poll. Called off the event loop."""
+        head = self.budget.render() if self.budget is not None else b""
+        return head + b"".join(feed.exposition() for feed in self.feeds)
 
     def app(self) -> object:
         return create_exporter_app(self.registry, self.auth, self.exposition)
@@ -99,14 +108,6 @@ class Exporter:
             await feed.aclose()
         if self.store is not None:
             self.store.close()
-
-
-def tls_files(loaded: LoadedConfig, settings: ExporterSettings) -> tuple[str | None, str | None]:
-    """The certificate and key paths (relative to the config file's directory)."""
-    if settings.tls is None:
-        return None, None
-    base = loaded.path.parent
-    return str(base / settings.tls.cert_file), str(base / settings.tls.key_file)
 
 
 async def run_exporter(
@@ -120,7 +121,7 @@ async def run_exporter(
 ) -> None:
     """Serve until a signal (or ``server.should_exit``, ``on_server`` hands it out)."""
     settings = exporter.loaded.config.exporter
-    cert, key = tls_files(exporter.loaded, settings)
+    cert, key = tls_files(exporter.loaded.path.parent, settings.tls)
     stop = asyncio.Event()
     tasks: Sequence[asyncio.Task[None]] = [
         asyncio.create_task(feed.run(stop), name=f"feed:{feed.name}") for feed in exporter.feeds

@@ -8,9 +8,12 @@ basic or bearer authentication for scrapes.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from errorbudget.errors import ConfigError
 
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 HASH_FORMS = "a bcrypt hash ($2b$…) or sha256:<64 hex digits>"
@@ -26,6 +29,19 @@ class ExporterTLS(_Settings):
 
     cert_file: str = Field(min_length=1)
     key_file: str = Field(min_length=1)
+
+
+def tls_files(base: Path, tls: ExporterTLS | None) -> tuple[str | None, str | None]:
+    """The certificate and key paths of ``tls`` (relative ones under ``base``, the config
+    file's directory); (None, None) without TLS. A missing file is a ConfigError naming it,
+    raised before anything listens."""
+    if tls is None:
+        return None, None
+    paths = {"cert_file": base / tls.cert_file, "key_file": base / tls.key_file}
+    for key, path in paths.items():
+        if not path.is_file():
+            raise ConfigError(f"tls.{key}: {path} is not a file")
+    return str(paths["cert_file"]), str(paths["key_file"])
 
 
 class ExporterAuth(_Settings):

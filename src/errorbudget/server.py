@@ -30,6 +30,7 @@ import uvicorn
 
 from errorbudget.app import App
 from errorbudget.errors import ListenError, StoreError
+from errorbudget.exporter_settings import tls_files
 from errorbudget.scheduler import Scheduler
 from errorbudget.sources import MetricsFeed, PullSource, create_metrics_feeds, create_sources
 from errorbudget.sources.schedule import run_forever
@@ -156,8 +157,9 @@ async def serve(
     """
     # The receivers' secrets are read first: a missing one stops serve before it listens.
     worker = app.delivery_worker(os.environ)
-    sock = sock if sock is not None else listen(host, port)
     settings = app.loaded.config.server
+    cert, key = tls_files(app.loaded.path.parent, settings.tls)  # a missing file: before too
+    sock = sock if sock is not None else listen(host, port)
     # A server write waits for the store's lock briefly, then answers 503 (Retry-After):
     # a CLI ingest holding the lock must not hold the server's threads for long.
     app.store.set_lock_timeout(settings.store_lock_timeout.total_seconds())
@@ -182,8 +184,9 @@ async def serve(
     for name, job in jobs:
         scheduler.add(name, job)
     config = uvicorn.Config(
-        web, host=host, port=port, log_config=None, access_log=False, lifespan="off"
-    )
+        web, host=host, port=port, log_config=None, access_log=False, lifespan="off",
+        ssl_certfile=cert, ssl_keyfile=key,
+    )  # fmt: skip
     server = _Server(config)
     loop = asyncio.get_running_loop()
     for number in (signal.SIGINT, signal.SIGTERM):
@@ -197,7 +200,7 @@ async def serve(
         async def announce() -> None:
             while not server.started:
                 await asyncio.sleep(0.05)
-            on_started(f"http://{host}:{port}")
+            on_started(f"{'https' if cert else 'http'}://{host}:{port}")
 
         watcher = asyncio.create_task(announce())
     try:

@@ -36,6 +36,7 @@ PACKAGES = {
     "vmalert": "victoria-metrics",
     "prometheus-alertmanager": "prometheus-alertmanager",
     "amtool": "prometheus-alertmanager",
+    "openssl": "openssl",
 }
 
 
@@ -56,6 +57,19 @@ def free_port() -> int:
 def run_tool(args: Sequence[str], *, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run a checker (promtool, amtool, vmalert -dryRun …); the caller asserts on it."""
     return subprocess.run(list(args), capture_output=True, text=True, check=False, timeout=timeout)
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1 and its key (``cert.pem``, ``key.pem``)."""
+    require_binary("openssl")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
 
 
 def backfill(openmetrics: str, data_dir: Path, work_dir: Path) -> None:

@@ -4,6 +4,7 @@ server (its event loop, its thread pool, its scheduled jobs, SIGTERM and kill -9
 from __future__ import annotations
 
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -27,8 +28,15 @@ class Served:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
-def start(config: Path, *args: str, port: int | None = None, timeout: float = 30) -> Served:
-    """Start ``errorbudget serve`` and wait until ``/healthz`` answers."""
+def start(
+    config: Path,
+    *args: str,
+    port: int | None = None,
+    timeout: float = 30,
+    tls: ssl.SSLContext | None = None,
+) -> Served:
+    """Start ``errorbudget serve`` and wait until ``/healthz`` answers (over HTTPS, trusting
+    ``tls``, when the config sets ``server.tls``)."""
     port = port or free_port()
     log = config.parent / f"serve-{port}-{time.monotonic_ns()}.log"
     with log.open("w", encoding="utf-8") as stderr:
@@ -37,11 +45,13 @@ def start(config: Path, *args: str, port: int | None = None, timeout: float = 30
              str(port), "--log-format", "json", *args],
             stdout=subprocess.DEVNULL, stderr=stderr, text=True,
         )  # fmt: skip
-    served = Served(f"http://127.0.0.1:{port}", process, log)
+    scheme = "https" if tls is not None else "http"
+    served = Served(f"{scheme}://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if httpx.get(served.url + "/healthz", timeout=1).status_code == 200:
+            verify: ssl.SSLContext | bool = tls if tls is not None else True
+            if httpx.get(served.url + "/healthz", timeout=1, verify=verify).status_code == 200:
                 return served
         except httpx.TransportError:
             pass

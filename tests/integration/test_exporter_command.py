@@ -27,7 +27,7 @@ import pytest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
-from real_servers import Prometheus, free_port, require_binary
+from real_servers import Prometheus, free_port, require_binary, self_signed
 
 from errorbudget.app import App
 from errorbudget.config import load_config
@@ -136,18 +136,6 @@ def settle_counters(built: Exporter, state: dict[str, Any], clock: ManualClock) 
 def basic(user: str, password: str) -> dict[str, str]:
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
-
-
-def self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    require_binary("openssl")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    return cert, key
 
 
 def test_tls_and_basic_auth_401_before_any_work_and_scrapes_never_poll(

@@ -380,6 +380,43 @@ def test_an_older_evaluation_served_after_a_newer_one_is_no_correction(tmp_path:
         assert counter(scrape(registry), "good", "api") == 20  # nothing held, nothing added
 
 
+def test_the_budget_gauges_are_rendered_once_per_evaluation_and_equal_the_collector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``/metrics``' budget text (``BudgetExposition``) is what the budget collector would
+    render, built once per evaluation however often it is scraped, and again once the
+    minute or the stored data moves."""
+    from prometheus_client import generate_latest
+
+    from errorbudget.exporter import BudgetCollector, BudgetExposition
+
+    moment = [AT]
+    at = to_minute(AT)
+    with open_app(tmp_path, moment) as app:
+        random_history(app, at, 1440)
+        built: list[int] = []
+        families = BudgetCollector.families
+
+        def counted(self: BudgetCollector, statuses: object) -> object:
+            built.append(1)
+            return families(self, statuses)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(BudgetCollector, "families", counted)
+        budget = BudgetExposition(app.evaluations)
+        alone = CollectorRegistry(auto_describe=False)
+        alone.register(BudgetCollector(app.evaluations))
+        first = budget.render()
+        assert budget.render() is first and len(built) == 1  # a second scrape: no rebuild
+        assert first == generate_latest(alone)
+        assert b'errorbudget_budget_remaining_ratio{segment="(all)",service=' in first
+        write(app, "api", (), at - 1, np.array([0]), np.array([50]))  # the data moves
+        moved = budget.render()
+        assert moved != first and moved == generate_latest(alone)
+        moment[0] = AT + timedelta(minutes=1)  # the minute moves
+        assert budget.render() == generate_latest(alone)
+        assert len(built) == 6  # three evaluations rendered once each, and three references
+
+
 def test_the_dashboards_whole_slo_panels_select_series_the_exporter_exports(
     tmp_path: Path,
 ) -> None:

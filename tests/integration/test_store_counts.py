@@ -526,3 +526,36 @@ def test_a_version_6_store_gets_every_series_bounds_backfilled_by_the_migration(
         whole = [(BASE, BASE + SPAN), (BASE + 90, BASE + 90 + 2 * DAY), (BASE + 7, BASE + 3000)]
         expected_sums = np.stack([reference.sums(s, e) for s, e in whole], axis=1)
         assert migrated.sums(series.tolist(), whole).tolist() == expected_sums.tolist()
+
+
+SUMS_UNDER_A_MEMORY_CAP = """
+import resource, sys
+import numpy as np
+from errorbudget.store import open_store
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # 1 GiB of address space
+store = open_store(sys.argv[1])
+ids = store.series_ids("checkout", [(("queue", f"q{i}"),) for i in range(100)])
+store.write_counts(np.asarray(ids), np.full(100, 29_000_000), np.ones(100, dtype=np.int64),
+                   np.full(100, 2), "ingest")
+sums = store.sums(ids, [(0, (1 << 32) - 1), (29_000_000, 29_000_001), (0, 1440)])
+assert sums[:, 0].tolist() == [[1.0, 2.0]] * 100, sums[:3]
+assert sums[:, 1].tolist() == [[1.0, 2.0]] * 100 and not sums[:, 2].any()
+store.close()
+print("ok")
+"""
+
+
+def test_an_interval_wider_than_the_data_costs_the_data_not_its_span(tmp_path: Path) -> None:
+    """Sums over all time (minute 0 to 2^32) lay out only the day chunks that hold data: 100
+    series summed over ~8,000 years fit in 1 GiB (laying out every day took 14 GB)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", SUMS_UNDER_A_MEMORY_CAP, str(tmp_path / "wide.db")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -9,6 +9,7 @@ import click
 from errorbudget import logs
 from errorbudget.app import App
 from errorbudget.cli.common import config_option
+from errorbudget.exporter_settings import tls_files
 from errorbudget.server import listen
 from errorbudget.server import run as run_loop
 from errorbudget.server import serve as run
@@ -49,6 +50,7 @@ def serve(
         settings = app.loaded.config.server
         bind_host = host or settings.host
         bind_port = port or settings.port
+        tls_files(app.loaded.path.parent, settings.tls)  # a missing file: before listening
         sock = listen(bind_host, bind_port)
 
         def started(url: str) -> None:

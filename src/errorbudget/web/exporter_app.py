@@ -121,8 +121,8 @@ def create_exporter_app(
     registry: CollectorRegistry, auth: ScrapeAuth, rendered: Callable[[], bytes] = bytes
 ) -> Starlette:
     """``GET /metrics`` (authenticated when ``auth`` says so): ``registry`` collected, then
-    ``rendered()`` (families the feeds rendered at their last poll) appended; ``GET
-    /healthz``."""
+    ``rendered()`` (text rendered once per evaluation or poll) appended, both off the event
+    loop; ``GET /healthz``."""
 
     async def metrics(request: Request) -> Response:
         if not auth.allows(request.headers.get("authorization")):
@@ -132,8 +132,8 @@ def create_exporter_app(
                 headers={"WWW-Authenticate": auth.challenge},
             )
         # the SLO families read the store's evaluation: off the event loop
-        body = await run_in_threadpool(generate_latest, registry)
-        return Response(body + rendered(), media_type=CONTENT_TYPE_LATEST)
+        body = await run_in_threadpool(lambda: generate_latest(registry) + rendered())
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -33,7 +33,7 @@ from prometheus_client.registry import Collector
 from errorbudget.app import App
 from errorbudget.durations import format_duration
 from errorbudget.errors import StoreError
-from errorbudget.exporter import registry_for
+from errorbudget.exporter import BudgetExposition, registry_for
 from errorbudget.runtime_metrics import RuntimeCollector, scheduled_health
 from errorbudget.scheduler import Job
 from errorbudget.web.auth import Identity, identify
@@ -108,7 +108,8 @@ def source_problems(
 def register(web: FastAPI) -> None:
     app: App = web.state.eb
     settings = app.loaded.config.server
-    registry = registry_for(app.evaluations, app.alerts)
+    budget = BudgetExposition(app.evaluations)  # first: its evaluation steps the alerts
+    registry = registry_for(app.evaluations, app.alerts, budget=False)
     registry.register(RuntimeCollector(app, lambda: _jobs(web), lambda: _sources(web)))
     registry.register(FeedsCollector(web))
 
@@ -164,5 +165,5 @@ def register(web: FastAPI) -> None:
         dependencies=[Depends(metrics_reader)],
     )
     def metrics() -> Response:
-        body = generate_latest(registry) + feeds_exposition(web)
+        body = budget.render() + generate_latest(registry) + feeds_exposition(web)
         return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -142,6 +142,12 @@ def _add_day_ranges(
         _DAY_CHUNKS, (*selection.parameters, first_chunk, last_chunk)
     ).fetchall()
     positions, chunks, totals = _block_rows(selection, rows, DAYS_PER_CHUNK)
+    if not chunks.size:
+        return
+    # Only the chunks that hold data are laid out: a range wider than the data (all time,
+    # say) costs what the data costs, never its span in days (clipped ranges add the same,
+    # since the days outside the stored chunks hold nothing).
+    first_chunk, last_chunk = int(chunks.min()), int(chunks.max())
     # (series, good/total, day from the first chunk's first day), then a prefix over days
     span = (last_chunk - first_chunk + 1) * DAYS_PER_CHUNK
     days = np.zeros((len(selection), 2, span // DAYS_PER_CHUNK, DAYS_PER_CHUNK), dtype=np.int64)
@@ -151,7 +157,9 @@ def _add_day_ranges(
               out=prefix[:, 1:])  # fmt: skip
     origin = first_chunk * DAYS_PER_CHUNK
     for segment, low, high in plan.day_ranges:
-        segments[:, segment] += prefix[:, high - origin] - prefix[:, low - origin]
+        start = min(max(low - origin, 0), span)
+        stop = min(max(high - origin, 0), span)
+        segments[:, segment] += prefix[:, stop] - prefix[:, start]
 
 
 def _add_hour_ranges(
