@@ -151,6 +151,8 @@ def error_problem(
         message = "expected a mapping (key: value lines)"
     if kind in ("source_unknown", "source_missing"):
         pass  # the message names the value already
+    elif kind == "secret_suspected":
+        pass  # a value that likely holds a secret (a pasted token, user:password@) is not echoed
     elif _type_at(loc, root, index) is SecretStr:
         pass  # a secret is never echoed, not even a wrong one
     elif kind == "string_type":

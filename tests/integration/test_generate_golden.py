@@ -133,3 +133,41 @@ def test_alertmanager_config_command(config: Path) -> None:
         "generate", "alertmanager-config", "-c", str(config), "--secrets-dir", "/run/am"
     )
     assert code == 0 and "/run/am/SLACK_WEBHOOK_URL" in out
+
+
+def test_alertmanager_config_never_writes_a_url_read_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    """A Slack webhook URL is a secret: ``url: ${SLACK_HOOK}`` keeps it out of the config,
+    and the generated file (committed next to it, docs/prometheus.md) must not hold it."""
+    secret = "https://hooks.slack.example/services/T0/B0/hunter2"
+    config = tmp_path / "errorbudget.yaml"
+    text = (
+        "notifications:\n  receivers:\n"
+        "    - {name: cc-slack, type: slack, url: '${SLACK_HOOK}'}\n"
+        "    - {name: hook, type: webhook, url: 'https://hooks.example/a?b=1', secret_env: HMAC}\n"
+        "slos:\n  - {id: api, service: platform, target: 0.99,"
+        " window: {type: rolling, length: 30d}}\n"
+    )
+    config.write_text(text, encoding="utf-8")
+    runner = CliRunner()
+    args = ["generate", "alertmanager-config", "-c", str(config)]
+    result = runner.invoke(main, args, env={"SLACK_HOOK": secret})
+    assert result.exit_code == 0, result.output
+    assert "hunter2" not in result.stdout
+    document = yaml.safe_load(result.stdout)
+    receivers = {r["name"]: r for r in document["receivers"]}
+    [slack] = receivers["cc-slack"]["slack_configs"]
+    assert slack["api_url_file"] == "/etc/alertmanager/secrets/SLACK_HOOK"
+    assert "api_url" not in slack
+    [hook] = receivers["hook"]["webhook_configs"]
+    assert hook["url"] == "https://hooks.example/a?b=1"  # written in the config: kept
+    # a URL pieced together from variables cannot become one file: refused, not written
+    config.write_text(
+        text.replace("'${SLACK_HOOK}'", "'https://hooks.slack.example/${SLACK_PATH}'"),
+        encoding="utf-8",
+    )
+    result = runner.invoke(main, args, env={"SLACK_PATH": "services/T0/B0/hunter2"})
+    assert result.exit_code == 1
+    assert "hunter2" not in result.output
+    assert "give the whole URL in one variable" in result.stderr

@@ -93,7 +93,8 @@ def test_amtool_accepts_the_alertmanager_config(tmp_path: Path) -> None:
 
 
 def counters(labels: dict[str, str], good: str, bad: str) -> list[dict[str, str]]:
-    """Input series of one one-series SLO (``segment=""``, as the exporter labels it)."""
+    """Input series of one one-series SLO, with an empty ``segment`` (Prometheus drops
+    it; the exporter writes ``(all)``, which the rules keep as they keep any segment)."""
     selector = ",".join(f'{k}="{v}"' for k, v in {**labels, "segment": ""}.items())
     return [
         {"series": f"errorbudget_slo_good_events_total{{{selector}}}", "values": good},

@@ -200,6 +200,36 @@ def test_live_runs_use_instant_queries_for_the_closed_minutes(
     store.close()
 
 
+def test_live_runs_do_not_lose_sparse_extrapolated_events(
+    fake: FakePrometheus, tmp_path: Path
+) -> None:
+    """Each minute's stored count is finally written by the run whose lookback starts at
+    it (an instant query, no carry from earlier minutes). One bad event a minute, seen as
+    4/3 in three minutes of four and missed in the fourth (a 15 s scrape), must still add
+    up to about one a minute, not 3/4."""
+
+    def bad(minute: int) -> float:
+        return 0.0 if minute % 4 == 3 else 4 / 3
+
+    fake.queries = {
+        GOOD: [({"queue": "a"}, lambda m: 20.0 - bad(m))],
+        TOTAL: [({"queue": "a"}, lambda m: 20.0)],
+    }
+    now = from_minute(START + 10) + timedelta(seconds=20)
+    source, store, sink = collector(fake, tmp_path, now)
+    for minute in range(START + 10, START + 250):
+        source.clock = lambda minute=minute: from_minute(minute) + timedelta(seconds=20)
+        run = asyncio.run(source.run_once())
+        assert run.error is None and run.mode == "instant"
+    settled = [(g, t) for (_, m), (g, t) in sink.written.items() if START + 10 <= m < START + 240]
+    assert len(settled) == 230 and all(t == 20 for _, t in settled)
+    stored = sum(t - g for g, t in settled)
+    expected = sum(bad(m) for m in range(START + 10, START + 240))
+    assert abs(stored - expected) <= 0.1 * expected, (stored, expected)
+    asyncio.run(source.aclose())
+    store.close()
+
+
 def test_broken_values_are_data_issues_until_a_clean_refetch(
     fake: FakePrometheus, tmp_path: Path
 ) -> None:

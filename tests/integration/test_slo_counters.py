@@ -415,3 +415,38 @@ def test_the_budget_gauges_are_rendered_once_per_evaluation_and_equal_the_collec
         moment[0] = AT + timedelta(minutes=1)  # the minute moves
         assert budget.render() == generate_latest(alone)
         assert len(built) == 6  # three evaluations rendered once each, and three references
+
+
+def test_the_dashboards_whole_slo_panels_select_series_the_exporter_exports(
+    tmp_path: Path,
+) -> None:
+    """The budget gauges and projected-end stats of ``generate grafana-dashboard`` read
+    the whole SLO's gauges: the selector's ``segment`` must be the label /metrics gives
+    that row (``segment_label(())``), or every gauge shows "no data"."""
+    import re
+
+    from prometheus_client import generate_latest
+
+    from errorbudget.generate.grafana import dashboard_document
+
+    moment = [AT]
+    with open_app(tmp_path, moment) as app:
+        random_history(app, to_minute(AT), 1440)
+        exported = {
+            (sample.labels["slo"], sample.labels["segment"])
+            for family in text_string_to_metric_families(
+                generate_latest(registry_for(app.evaluations)).decode()
+            )
+            if family.name == "errorbudget_budget_remaining_ratio"
+            for sample in family.samples
+        }
+        document = dashboard_document(app.loaded)
+    selector = re.compile(r'errorbudget_budget_remaining_ratio\{slo="([^"]+)", segment="([^"]*)"\}')
+    wanted = {
+        found
+        for panel in document["panels"]
+        for target in panel.get("targets", [])
+        for found in selector.findall(target.get("expr", ""))
+    }
+    assert {slo for slo, _ in wanted} == {"calls", "api", "slices"}
+    assert wanted <= exported, sorted(wanted - exported)

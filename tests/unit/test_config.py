@@ -517,6 +517,22 @@ def test_an_slo_whose_source_is_not_configured_is_an_error() -> None:
     assert all(p.severity == "error" for p in problems)
 
 
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ("{url: 'https://eb:hunter2@prom.internal'}", "credentials go in auth"),
+        ("{url: 'https://p', auth: {bearer_token_env: 'hunter2-token!'}}", "variable's name"),
+    ],
+)
+def test_a_secret_in_the_prometheus_settings_is_a_problem_that_hides_it(
+    settings: str, message: str
+) -> None:
+    text = f"sources:\n  prometheus: {settings}\n" + SOURCES
+    problems = [str(p) for p in problems_of(text)]
+    assert any(message in p for p in problems), problems
+    assert not any("hunter2" in p for p in problems), problems
+
+
 def test_a_configured_genesys_source_and_ingest_need_nothing_more() -> None:
     genesys = (
         "sources:\n  genesys: {base_url: 'http://127.0.0.1:8788', client_id: a, client_secret: b}\n"

@@ -120,6 +120,22 @@ def test_the_low_traffic_guard_reads_the_long_window() -> None:
     assert not any("events" in r["record"] for r in unguarded["errorbudget-sli-api"])
 
 
+def test_a_timeslice_guard_is_capped_as_the_built_in_alertings() -> None:
+    """Timeslice counters count slices, and the built-in guard is then at most half the
+    slices a long window holds (``engine.evaluator.condition_holds``): 5-minute slices put
+    12 in 1h, so the page needs 6, not 20 it could never reach."""
+    sliced = slo(budgeting="timeslices", timeslice={"length": "5m", "target": 0.99})
+    pages = burns(groups_of(sliced)["errorbudget-alerts-api"])
+    guard = re.compile(r"slo:sli_events:increase(\w+)\{[^}]*\} >= ([0-9.e]+)")
+    found = {rule["labels"]["long_window"]: guard.findall(rule["expr"]) for rule in pages}
+    assert found == {
+        "1h": [("1h", "6")],
+        "6h": [("6h", "20")],
+        "1d": [("1d", "20")],
+        "3d": [("3d", "20")],
+    }
+
+
 def test_recordings_per_window_and_for_the_period() -> None:
     rules = groups_of(slo(window={"type": "calendar", "unit": "month"}))
     recorded = [r["record"] for r in rules["errorbudget-sli-api"]]
@@ -230,6 +246,19 @@ def test_overrides_of_several_labels_on_a_query_use_unless() -> None:
         and 'unless\nslo:sli_error:ratio_rate30d{slo="api", a="1", b="2"}' in second
     )
     assert 'a!="3"' in rest and "unless" in rest
+
+
+def test_a_timeslice_slo_is_quiet_only_when_no_slice_closed() -> None:
+    """Timeslice counters move only when a slice closes: with 30-minute slices the
+    counters are flat for 29 minutes of 30, so "no events in the last 15m" must look back
+    over a whole slice more, or SLOMetricAbsent fires half the time on steady traffic."""
+    sliced = slo(budgeting="timeslices", timeslice={"length": "30m"})
+    alerts = groups_of(sliced)["errorbudget-alerts-api"]
+    [absent] = [r for r in alerts if r["alert"] == "SLOMetricAbsent"]
+    assert 'absent_over_time(errorbudget_slo_good_events_total{slo="api"}[15m])' in absent["expr"]
+    windows = re.findall(r"increase\(errorbudget_slo_\w+\{[^}]*\}\[(\w+)\]\)", absent["expr"])
+    assert windows == ["45m", "45m"]
+    assert "for 15m" in absent["annotations"]["description"]
 
 
 def test_no_data_alert_follows_the_settings_and_the_schedule() -> None:

@@ -240,7 +240,7 @@ def test_each_slo_panel_has_its_own_presets_thresholds(
         mirrored = [(s.value, GRAFANA_COLOURS[s.band]) for s in consumed_steps(preset)]
         assert _steps_json(stats[slo.id]) == mirrored
         expr = gauges[slo.id]["targets"][0]["expr"]
-        assert expr == f'errorbudget_budget_remaining_ratio{{slo="{slo.id}", segment=""}}'
+        assert expr == f'errorbudget_budget_remaining_ratio{{slo="{slo.id}", segment="(all)"}}'
         assert gauges[slo.id]["fieldConfig"]["defaults"]["unit"] == "percentunit"
         projected = stats[slo.id]["targets"][0]["expr"]
         assert projected.startswith("errorbudget_projected_consumed_ratio{")

@@ -11,7 +11,8 @@ generated rules (docs/prometheus.md "Alertmanager").
   page of the same SLO and service fires.
 - Secrets are never written: a ``*_env`` setting becomes a ``*_file`` path named after the
   variable, under ``secrets_dir`` (Alertmanager reads files, not the environment), e.g.
-  ``/etc/alertmanager/secrets/PD_ROUTING_KEY``.
+  ``/etc/alertmanager/secrets/PD_ROUTING_KEY``; so does a Slack or webhook ``url`` the
+  config read from the environment (``url: ${SLACK_WEBHOOK}``).
 - ``alertmanager`` receivers are left out (this file configures that Alertmanager);
   ``webhook`` receivers are kept without their HMAC signature, which Alertmanager cannot
   make.
@@ -19,8 +20,10 @@ generated rules (docs/prometheus.md "Alertmanager").
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from errorbudget.errors import ConfigError
 from errorbudget.notification_settings import (
     NotificationSettings,
     ReceiverSettings,
@@ -37,8 +40,15 @@ def _file(secrets_dir: str, variable: str) -> str:
     return f"{secrets_dir.rstrip('/')}/{variable}"
 
 
-def receiver_config(receiver: ReceiverSettings, secrets_dir: str) -> dict[str, Any] | None:
-    """One Alertmanager receiver for ``receiver`` (None: an ``alertmanager`` receiver)."""
+def receiver_config(
+    receiver: ReceiverSettings, secrets_dir: str, url_variable: str | None = None
+) -> dict[str, Any] | None:
+    """One Alertmanager receiver for ``receiver`` (None: an ``alertmanager`` receiver).
+    ``url_variable``: the environment variable the config's ``url`` was read from
+    (``url: ${SLACK_WEBHOOK}``); the URL is then a secret like ``url_env``'s, written as a
+    file path named after the variable, never as its value."""
+    if url_variable is not None and receiver.type in ("slack", "webhook"):
+        receiver = receiver.model_copy(update={"url": None, "url_env": url_variable})
     if receiver.type == "pagerduty":
         pagerduty: dict[str, Any] = {
             "routing_key_file": _file(secrets_dir, receiver.routing_key_env or ""),
@@ -133,15 +143,29 @@ def _tidy(route: dict[str, Any]) -> dict[str, Any]:
 
 
 def alertmanager_config(
-    notifications: NotificationSettings | None, *, secrets_dir: str = "/etc/alertmanager/secrets"
+    notifications: NotificationSettings | None,
+    *,
+    secrets_dir: str = "/etc/alertmanager/secrets",
+    url_variables: Mapping[str, str | None] | None = None,
 ) -> dict[str, Any]:
-    """The Alertmanager configuration as data (module docstring)."""
+    """The Alertmanager configuration as data (module docstring). ``url_variables``: per
+    receiver name whose ``url`` the config took from the environment (``${NAME}``), the
+    variable's name — written as a secret file — or None when the URL is built from more
+    than one variable (a ConfigError: the value would be written)."""
     settings = notifications if notifications is not None and notifications.receivers else None
     settings = settings or default_settings()
+    variables = url_variables or {}
     receivers: list[dict[str, Any]] = [{"name": UNROUTED}]
     kept: set[str] = set()
     for receiver in settings.receivers:
-        config = receiver_config(receiver, secrets_dir)
+        pieced = receiver.name in variables and variables[receiver.name] is None
+        if receiver.type in ("slack", "webhook") and pieced:
+            raise ConfigError(
+                f"receiver {receiver.name!r}: its url is built from environment "
+                "variables, so the generated file would hold their values; give the "
+                "whole URL in one variable (url: ${NAME}, or url_env: NAME)"
+            )
+        config = receiver_config(receiver, secrets_dir, variables.get(receiver.name))
         if config is not None:
             receivers.append(config)
             kept.add(receiver.name)

@@ -31,7 +31,7 @@ from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 from errorbudget.generate.grafana_bands import Step, consumed_steps, remaining_steps
 from errorbudget.generate.grafana_infinity import INFINITY, ColumnType, InfinityQueryBuilder
-from errorbudget.model import SLO
+from errorbudget.model import SLO, segment_label
 from errorbudget.presets import PolicyPreset
 
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid="${datasource}")
@@ -100,13 +100,17 @@ def promql(
     return query
 
 
+WHOLE_SLO = segment_label(())
+"""The ``segment`` label of a whole SLO's gauges on /metrics (``(all)``)."""
+
+
 def _last_value() -> common_builders.ReduceDataOptions:
     return common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(False)
 
 
 def budget_gauge(slo: SLO, preset: PolicyPreset, panel_id: int) -> gauge.Panel:
-    """Seed 000 panel 1: the SLO's budget remaining (whole SLO, ``segment=""``), coloured by
-    its preset's bands."""
+    """Seed 000 panel 1: the SLO's budget remaining (the whole SLO's row, ``segment``
+    :data:`WHOLE_SLO` as /metrics labels it), coloured by its preset's bands."""
     edges = ", ".join(f"{t * 100:g}%: {words.label}" for t, words in preset.remaining_thresholds())
     return (
         gauge.Panel()
@@ -120,7 +124,7 @@ def budget_gauge(slo: SLO, preset: PolicyPreset, panel_id: int) -> gauge.Panel:
         .datasource(PROMETHEUS)
         .with_target(
             promql(
-                f'errorbudget_budget_remaining_ratio{{slo="{slo.id}", segment=""}}',
+                f'errorbudget_budget_remaining_ratio{{slo="{slo.id}", segment="{WHOLE_SLO}"}}',
                 legend=slo.id,
                 instant=True,
             )
@@ -152,7 +156,7 @@ def projected_stat(slo: SLO, preset: PolicyPreset, panel_id: int) -> stat.Panel:
         .datasource(PROMETHEUS)
         .with_target(
             promql(
-                f'errorbudget_projected_consumed_ratio{{slo="{slo.id}", segment=""}}',
+                f'errorbudget_projected_consumed_ratio{{slo="{slo.id}", segment="{WHOLE_SLO}"}}',
                 legend=slo.id,
                 instant=True,
             )

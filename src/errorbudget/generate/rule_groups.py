@@ -231,6 +231,18 @@ def _annotations(
     return found
 
 
+def events_guard(slo: SLO, condition: EffectiveCondition) -> float:
+    """The eligible events ``condition``'s long window needs: ``alerting.min_events``, and
+    for timeslices (the counters count slices) at most half the slices the window holds, as
+    the built-in alerting judges it (``engine.evaluator.condition_holds``)."""
+    guard = float(slo.alerting.min_events)
+    if slo.timeslice is not None and guard > 0:
+        slice_minutes = slo.timeslice.length.total_seconds() / 60
+        long_minutes = int(condition.long_window.total_seconds()) // 60
+        guard = min(guard, long_minutes / slice_minutes / 2)
+    return guard
+
+
 def burn_expression(
     slo: SLO, sli: SLIInput, group: TargetGroup, condition: EffectiveCondition, period: str
 ) -> str:
@@ -244,10 +256,9 @@ def burn_expression(
         f"({short_ratio} / {budget}) > {number(condition.threshold)}",
     ]
     if sli.events(condition.long_name) is not None:
-        if slo.alerting.min_events > 0:
-            parts.append(
-                f"{series(EVENTS + condition.long_name, slo, group)} >= {slo.alerting.min_events}"
-            )
+        guard = events_guard(slo, condition)
+        if guard > 0:
+            parts.append(f"{series(EVENTS + condition.long_name, slo, group)} >= {number(guard)}")
         if condition.min_bad_events > 0:
             bad = series(BAD_EVENTS + condition.long_name, slo, group)
             parts.append(f"{bad} >= {condition.min_bad_events}")
@@ -338,7 +349,10 @@ def _alerts(
         after = format_duration(alerting.no_data.after)
         expression = sli.absent(after)
         if slo.schedule is None:  # with a schedule, quiet hours are expected
-            expression = f"{expression}\nor\n{sli.quiet(after)}"
+            quiet = alerting.no_data.after
+            if slo.timeslice is not None:  # the counters move only when a slice closes
+                quiet += slo.timeslice.length
+            expression = f"{expression}\nor\n{sli.quiet(format_duration(quiet))}"
         rules.append(
             {
                 "alert": "SLOMetricAbsent",

@@ -14,10 +14,11 @@ minute); with a positive total it is no data (counted, never guessed as all bad)
 
 **Whole events.** ``increase`` extrapolates to the window's edges, so values are seldom
 whole numbers; they are made whole by error diffusion over each fetched range
-(``combine``). Values that cannot be counts — ±Inf, negative, more good (or bad) than
-total, more than the per-minute cap — are *broken*: the minute is written as 0/0 with
-an ``inconsistent`` data issue, like the other sources, and left out of budgets until a
-re-fetch answers plausible values.
+(``combine``), the first minute of each range offset by :func:`dither` so a minute
+fetched alone (a live run's lookback) is not rounded down on average. Values that cannot
+be counts — ±Inf, negative, more good (or bad) than total, more than the per-minute cap —
+are *broken*: the minute is written as 0/0 with an ``inconsistent`` data issue, like the
+other sources, and left out of budgets until a re-fetch answers plausible values.
 
 **Series.** Each result series lands in the SLO's segment named by its labels for the
 SLO's ``segments.keys``; a series without one of those labels, two series for one
@@ -154,12 +155,14 @@ def combine(
     bad events are rounded after adding what rounding left over from the minutes before,
     so a range's sums stay within one event of the values' sums. (Rounding each minute
     alone is biased where events are sparse: one bad event seen in 45 s of a 60 s window
-    is 1.33, rounded to 1, and missed entirely a quarter of the time — 25 % too few.)"""
+    is 1.33, rounded to 1, and missed entirely a quarter of the time — 25 % too few.) The
+    carry starts at :func:`dither` of the range's first minute, so a one-minute range (an
+    instant query) is unbiased too."""
     result = MinuteCounts()
     for segment in sorted(set(upper) | set(totals)):
         total_of = totals.get(segment, {})
         upper_of = upper.get(segment, {})
-        carry_total = carry_bad = 0.0
+        carry_total = carry_bad = dither(minutes.start)
         for minute in minutes:
             total = total_of.get(minute)
             if total is None:
@@ -185,6 +188,20 @@ def combine(
             result.rounded += abs(total - whole_total) + abs(bad - whole_bad)
             result.counts[key] = (whole_total - whole_bad, whole_total)
     return result
+
+
+_GOLDEN = (math.sqrt(5) - 1) / 2
+
+
+def dither(minute: Minute) -> float:
+    """The carry a range starting at ``minute`` begins with: a fixed offset in
+    [−0.5, 0.5), spread evenly over consecutive minutes (the golden-ratio sequence; 0 at
+    minute 0). A live run's last word on a minute comes from the run whose lookback starts
+    there, one instant query per minute, so no carry reaches it: rounded alone, sparse
+    events seen as 4/3 in three minutes of four and missed in the fourth are 3 of 4.
+    ``round(v + offset)`` is right on average over minutes and the same on every re-fetch
+    of the same value; whole values are unchanged."""
+    return math.fmod(minute * _GOLDEN + 0.5, 1.0) - 0.5
 
 
 def _whole(value: float) -> int:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from errorbudget.durations import Duration
 from errorbudget.errors import ConfigError
@@ -20,6 +21,9 @@ DEFAULT_MAX_POINTS = 11_000
 """Prometheus refuses a ``query_range`` whose answer would hold more than 11,000 points per
 series ("exceeded maximum resolution of 11,000 points per timeseries")."""
 
+SECRET_SUSPECTED = "secret_suspected"
+"""The error type of a value that likely holds a secret: reported without its input."""
+
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _RESERVED_HEADERS = {"authorization", "content-type", "content-length", "host"}
@@ -27,9 +31,10 @@ _RESERVED_HEADERS = {"authorization", "content-type", "content-length", "host"}
 
 def _env_name(value: str | None) -> str | None:
     if value is not None and not _ENV_NAME.match(value):
-        raise ValueError(
-            f"{value!r} is not an environment variable name: give the variable's name, "
-            "never the secret itself"
+        # likely the secret itself: never echoed (config_errors leaves its input out)
+        raise PydanticCustomError(
+            SECRET_SUSPECTED,
+            "not an environment variable name: give the variable's name, never the secret itself",
         )
     return value
 
@@ -123,6 +128,15 @@ class PrometheusSettings(PullSettings):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
+        authority = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#\s]*)", value)
+        if authority is not None and "@" in authority.group(1):
+            # httpx would send it as basic auth, and the URL is in every error message,
+            # the run health and repr: never echo it
+            raise PydanticCustomError(
+                SECRET_SUSPECTED,
+                "the url holds user info (user:password@): credentials go in auth, read "
+                "from environment variables",
+            )
         if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value.rstrip("/")
