@@ -260,14 +260,17 @@ class GenesysCollector:
                 raise
         finally:
             report.seconds = time.perf_counter() - began
+            # Counted at the instant the tally is read for the store (nothing awaits between
+            # the two): a call still settling after the deadline then shows in neither,
+            # never in the report alone.
+            report.calls = calls.calls - calls_before
+            report.failed_calls = calls.failed - failed_before
+            report.rate_limited = self.client.stats.rate_limited - limited_before
             try:
                 report.rows_written += await self._flush_calls()
             except StoreError as exc:
                 log.warning("genesys: cannot store the API call tally: %s", exc)
                 report.error = report.error or f"cannot store the API call tally: {exc}"
-            report.calls = calls.calls - calls_before
-            report.failed_calls = calls.failed - failed_before
-            report.rate_limited = self.client.stats.rate_limited - limited_before
             if not cancelled:
                 await self._record(report, started_at)
             self.last_report = report
