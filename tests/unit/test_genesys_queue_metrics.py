@@ -178,6 +178,7 @@ def test_scrape_auth_basic_with_a_sha256_hash() -> None:
     assert not auth.allows(_basic("other", "hunter2"))
     assert not auth.allows(None)
     assert not auth.allows("Basic !!notbase64")
+    assert not auth.allows("Basic cHJvbTpodW50ZXIy\u00e9")  # not ASCII: refused, not a 500
     assert not auth.allows("Bearer hunter2")
     assert auth.challenge.startswith("Basic ")
 

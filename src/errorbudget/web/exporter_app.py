@@ -12,7 +12,6 @@ serves; tokens and digests are compared in constant time.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping
@@ -91,7 +90,7 @@ class ScrapeAuth:
             return False
         try:
             decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError):  # binascii.Error, or a non-ASCII header
             return False
         username, colon, password = decoded.partition(":")
         if not colon or not hmac.compare_digest(username.encode(), self._username.encode()):
