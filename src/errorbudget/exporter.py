@@ -311,7 +311,7 @@ class _Families:
 
 class BudgetExposition:
     """The budget gauges as ``/metrics`` text, rendered once per evaluation of "now"
-    (``EvaluationService.memo`` under its key) rather than on every scrape: for 1,000
+    (kept with its evaluation's key) rather than on every scrape: for 1,000
     series that text is 2.5 MB and took ~200 ms to render, every scrape, of which ~65 ms
     building the families (docs/performance.md, "Issue #11 — SLO families per scrape").
     Served with a registry built by ``registry_for(..., budget=False)``; it evaluates "now"
@@ -320,14 +320,21 @@ class BudgetExposition:
     def __init__(self, evaluations: EvaluationService) -> None:
         self.evaluations = evaluations
         self.collector = BudgetCollector(evaluations)
+        self._lock = threading.Lock()
+        self._latest: tuple[EvaluationKey, bytes] | None = None
+        """The last rendering and its evaluation: only one is kept (not the service's
+        memo, which holds thousands of entries: days of megabyte renderings)."""
 
     def render(self) -> bytes:
         evaluation = self.evaluations.evaluation()
-
-        def rendered() -> bytes:
-            return generate_latest(_Families(self.collector.families(evaluation.statuses)))
-
-        return self.evaluations.memo(("budget-exposition",), evaluation.key, rendered)
+        with self._lock:
+            latest = self._latest
+        if latest is not None and latest[0] == evaluation.key:
+            return latest[1]
+        text = generate_latest(_Families(self.collector.families(evaluation.statuses)))
+        with self._lock:
+            self._latest = (evaluation.key, text)
+        return text
 
 
 def _escape(value: str) -> str:

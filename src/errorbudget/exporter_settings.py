@@ -8,6 +8,7 @@ basic or bearer authentication for scrapes.
 from __future__ import annotations
 
 import re
+import ssl
 from pathlib import Path
 from typing import Literal
 
@@ -33,15 +34,36 @@ class ExporterTLS(_Settings):
 
 def tls_files(base: Path, tls: ExporterTLS | None) -> tuple[str | None, str | None]:
     """The certificate and key paths of ``tls`` (relative ones under ``base``, the config
-    file's directory); (None, None) without TLS. A missing file is a ConfigError naming it,
-    raised before anything listens."""
+    file's directory); (None, None) without TLS. A missing file, or a pair that does not
+    load (not PEM, a key that is not the certificate's, an encrypted key), is a ConfigError
+    naming it, raised before anything listens."""
     if tls is None:
         return None, None
     paths = {"cert_file": base / tls.cert_file, "key_file": base / tls.key_file}
     for key, path in paths.items():
         if not path.is_file():
             raise ConfigError(f"tls.{key}: {path} is not a file")
-    return str(paths["cert_file"]), str(paths["key_file"])
+    cert, key = str(paths["cert_file"]), str(paths["key_file"])
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:  # what uvicorn does only once the jobs run; never a passphrase prompt
+        context.load_cert_chain(cert, key, password=_no_passphrase)
+    except _EncryptedKeyError:
+        reason = "the key is encrypted (give it without a passphrase)"
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        reason = str(exc)
+    else:
+        return cert, key
+    raise ConfigError(
+        f"tls: {cert} and {key} cannot be loaded as a certificate and its key: {reason}"
+    )
+
+
+class _EncryptedKeyError(Exception):
+    pass
+
+
+def _no_passphrase() -> bytes:
+    raise _EncryptedKeyError
 
 
 class ExporterAuth(_Settings):

@@ -306,3 +306,40 @@ scrape_configs:
                 assert prom.value(expr) == pytest.approx(
                     expected_quantile(0.95, buckets[queue_id]), rel=1e-9
                 ), queue_id
+
+
+def test_a_bcrypt_check_runs_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bcrypt costs ~0.1 s per check and a wrong password is never remembered: checked on
+    the event loop, every bad scrape would stall the feeds' polls and every other request."""
+    import bcrypt
+    from prometheus_client.registry import CollectorRegistry
+
+    from errorbudget.exporter_settings import ExporterAuth
+    from errorbudget.web.exporter_app import ScrapeAuth, create_exporter_app
+
+    hashed = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(rounds=4)).decode()
+    auth = ScrapeAuth(ExporterAuth(type="basic", username="prom", password_hash=hashed), {})
+    on_loop: list[bool] = []
+    checkpw = bcrypt.checkpw
+
+    def watched(password: bytes, hashed_password: bytes) -> bool:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return checkpw(password, hashed_password)
+
+    monkeypatch.setattr(bcrypt, "checkpw", watched)
+    transport = httpx.ASGITransport(app=create_exporter_app(CollectorRegistry(), auth))
+
+    async def scrape(password: str) -> int:
+        async with httpx.AsyncClient(transport=transport, base_url="http://e") as client:
+            headers = {
+                "Authorization": "Basic " + base64.b64encode(f"prom:{password}".encode()).decode()
+            }
+            return (await client.get("/metrics", headers=headers)).status_code
+
+    wrong, right = asyncio.run(scrape("nope")), asyncio.run(scrape("s3cret"))
+    assert (wrong, right) == (401, 200)
+    assert on_loop == [False, False]

@@ -355,6 +355,30 @@ def test_health_moves_on_errors_rate_limits_and_token_refreshes(
     assert one(third, "genesys_exporter_collection_duration_seconds", poll="observations") > 0
 
 
+def test_an_exporter_that_never_succeeded_shows_it(server: tuple[str, Script]) -> None:
+    """``time() - genesys_exporter_last_success_timestamp_seconds > 120`` (the documented
+    alert) must fire when polls have failed since the start (bad credentials, a bad
+    query): the sample is 0 then, not absent — absent, the alert never fires. The
+    aggregates' first poll (which only sets where counting starts) is a success."""
+    url, script = server
+    now = [from_minute(START) + timedelta(seconds=30)]
+
+    async def main() -> Samples:
+        poller = scripted(url, now)
+        script.handlers[OBS] = lambda q, b: Answer(400, {"message": "bad query"})
+        await poller.poll_observations()
+        await poller.poll_aggregates()
+        shot = scrape(poller)
+        await poller.aclose()
+        return shot
+
+    shot = asyncio.run(main())
+    success = "genesys_exporter_last_success_timestamp_seconds"
+    assert one(shot, "genesys_exporter_poll_errors_total", poll="observations") == 1
+    assert one(shot, success, poll="observations") == 0
+    assert one(shot, success, poll="aggregates") > 0
+
+
 @pytest.fixture
 def genesys_config(tmp_path: Path, server: tuple[str, Script]) -> Iterator[tuple[Path, Script]]:
     url, script = server

@@ -450,3 +450,25 @@ def test_the_dashboards_whole_slo_panels_select_series_the_exporter_exports(
     }
     assert {slo for slo, _ in wanted} == {"calls", "api", "slices"}
     assert wanted <= exported, sorted(wanted - exported)
+
+
+def test_the_budget_text_of_past_evaluations_is_not_kept(tmp_path: Path) -> None:
+    """The rendered budget text is megabytes for 1,000 series and a new evaluation comes
+    every minute: only the latest evaluation's text may be held, not one per evaluation
+    (the shared memo keeps 4,096 entries — days of 2.5 MB renderings)."""
+    from errorbudget.exporter import BudgetExposition
+
+    moment = [AT]
+    with open_app(tmp_path, moment) as app:
+        random_history(app, to_minute(AT), 1440)
+        budget = BudgetExposition(app.evaluations)
+        texts = []
+        for step in range(12):  # twelve scraped minutes
+            moment[0] = AT + timedelta(minutes=step)
+            texts.append(budget.render())
+        memo = vars(app.evaluations)["_memo"].values()
+        held = [*memo, *vars(budget).values()]  # what the service and the exposition keep
+        parts = [p for v in held for p in (v if isinstance(v, tuple) else (v,))]
+        size = sum(len(part) for part in parts if isinstance(part, bytes))
+        assert size <= len(texts[-1])  # the latest text only
+        assert budget.render() is budget.render()  # and still rendered once per evaluation

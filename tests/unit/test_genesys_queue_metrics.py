@@ -133,6 +133,24 @@ def test_the_guard_keeps_the_first_series_and_aggregates_the_rest() -> None:
     assert guard.route(("q3", "voice")) == (OTHER, "voice")  # still refused
 
 
+def test_the_guard_never_splits_a_queues_agents_between_itself_and_other() -> None:
+    """A queue's routing statuses are admitted together or not at all: split at the limit,
+    ``sum by (queue_id) (genesys_queue_agents)`` would give part of a queue's agents (and
+    ``other`` the rest of them), and with ``overflow: drop`` a queue would lose agents."""
+    statuses = ("COMMUNICATING", "IDLE", "INTERACTING", "NOT_RESPONDING")
+    agents = {(q, s): 1 for q in ("q1", "q2") for s in statuses}
+    reports: list[tuple[str, str, int]] = []
+    guard = SeriesGuard("genesys_queue_agents", 6, "aggregate", lambda *r: reports.append(r))
+    routed = route_gauges(agents, guard)
+    assert {key[0] for key in routed} == {"q1", OTHER}
+    assert routed == {**{("q1", s): 1.0 for s in statuses}, **{(OTHER, s): 1.0 for s in statuses}}
+    assert reports == [("genesys_queue_agents", "max_series", 4)]
+    dropping = SeriesGuard("genesys_queue_agents", 6, "drop", lambda *r: None)
+    assert route_gauges(agents, dropping) == {("q1", s): 1.0 for s in statuses}
+    agents[("q3", "IDLE")] = 2  # two free slots: a queue that fits is still admitted
+    assert route_gauges(agents, dropping)[("q3", "IDLE")] == 2.0
+
+
 def test_the_guard_drops_when_told_and_released_totals_fold_into_other() -> None:
     guard = SeriesGuard("genesys_queue_offer_total", 1, "drop", lambda *r: None)
     assert guard.route(("q1", "voice")) == ("q1", "voice")
@@ -160,6 +178,7 @@ def test_scrape_auth_basic_with_a_sha256_hash() -> None:
     assert not auth.allows(_basic("other", "hunter2"))
     assert not auth.allows(None)
     assert not auth.allows("Basic !!notbase64")
+    assert not auth.allows("Basic cHJvbTpodW50ZXIy\u00e9")  # not ASCII: refused, not a 500
     assert not auth.allows("Bearer hunter2")
     assert auth.challenge.startswith("Basic ")
 

@@ -236,6 +236,14 @@ class SeriesGuard:
             self._report(self.family, "max_series", 1)
         return (OTHER, *key[1:]) if self.overflow == "aggregate" else None
 
+    def admit_together(self, keys: Sequence[Key]) -> None:
+        """Refuse all of ``keys`` (one queue's series) that are new unless they all fit:
+        a queue's routing statuses are never split between itself and ``other``."""
+        new = [key for key in keys if key not in self.admitted and key not in self.refused]
+        if new and len(self.admitted) + len(new) > self.max_series:
+            self.refused.update(new)
+            self._report(self.family, "max_series", len(new))
+
     def release(self, queue_ids: set[str]) -> list[Key]:
         """Forget the queues' keys (transient); return those that had their own series."""
         gone = [key for key in self.admitted if key[0] in queue_ids]
@@ -301,10 +309,16 @@ EMPTY = QueueSnapshot({}, {}, {}, {}, {}, {})
 
 
 def route_gauges(values: Mapping[Key, int], guard: SeriesGuard) -> dict[Key, float]:
-    """Gauge values through the guard (an aggregated series is the sum of its members)."""
-    routed: dict[Key, float] = {}
+    """Gauge values through the guard (an aggregated series is the sum of its members); a
+    queue's new series are admitted together or not at all."""
+    by_queue: dict[str, list[Key]] = {}
     for key in sorted(values):
-        into = guard.route(key)
-        if into is not None:
-            routed[into] = routed.get(into, 0.0) + values[key]
+        by_queue.setdefault(key[0], []).append(key)
+    routed: dict[Key, float] = {}
+    for keys in by_queue.values():
+        guard.admit_together(keys)
+        for key in keys:
+            into = guard.route(key)
+            if into is not None:
+                routed[into] = routed.get(into, 0.0) + values[key]
     return routed

@@ -262,6 +262,7 @@ class QueuePoller:
         try:
             if self._origin is None:  # counting starts with the interval polling started in
                 self._origin = self._through = end
+                self.last_success["aggregates"] = self.wall()
                 return
             lookback = int(self.metrics.revision_lookback.total_seconds() // 60)
             start = max(self._origin, min(self._through or end, end - lookback))
@@ -434,7 +435,7 @@ class HealthCollector(Collector):
         )
         success = GaugeMetricFamily(
             "genesys_exporter_last_success_timestamp_seconds",
-            "Unix time of the last poll that succeeded.",
+            "Unix time of the last poll that succeeded (0: none has yet).",
             labels=["poll"],
         )
         failed = CounterMetricFamily(
@@ -445,8 +446,7 @@ class HealthCollector(Collector):
         for poll in ("observations", "aggregates"):
             if poll in durations:
                 duration.add_metric([poll], durations[poll])
-            if poll in last_success:
-                success.add_metric([poll], last_success[poll])
+            success.add_metric([poll], last_success.get(poll, 0.0))  # absent: no alert fires
             failed.add_metric([poll], poll_errors.get(poll, 0))
         errors = CounterMetricFamily(
             "genesys_exporter_api_errors",
