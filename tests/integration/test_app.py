@@ -490,3 +490,27 @@ def test_subscribers_hear_of_each_new_evaluation_of_now_and_metrics_read_it(
         moment[0] = AT + timedelta(minutes=2)
         app.evaluations.evaluation()
         assert heard == [to_minute(AT), to_minute(AT) + 1]
+
+
+def test_memoised_results_are_kept_for_the_latest_evaluations_only(tmp_path: Path) -> None:
+    """Results derived from an evaluation (a status response, the /metrics text) are kept
+    for the latest two evaluations and at most ``MEMO_ENTRIES`` in all: one kept per
+    minute for thousands of minutes grew a busy server by gigabytes."""
+    from errorbudget.services.evaluations import MEMO_ENTRIES, MEMO_EVALUATIONS
+
+    app, moment = moving_app(tmp_path)
+    with app:
+        computed: list[int] = []
+        for minute in range(12):
+            moment[0] = AT + timedelta(minutes=minute)
+            key = app.evaluations.evaluation().key
+            for query in range(3):
+                app.evaluations.memo(("q", query), key, lambda: computed.append(1) or b"x")
+            assert app.evaluations.memo(("q", 0), key, lambda: b"again") == b"x"  # a hit
+        kept = app.evaluations._memo
+        assert len({basis for _, basis in kept}) == MEMO_EVALUATIONS == 2
+        assert len(kept) == 3 * MEMO_EVALUATIONS and len(computed) == 12 * 3
+        latest = app.evaluations.evaluation().key
+        for query in range(MEMO_ENTRIES + 10):  # many distinct queries of one evaluation
+            app.evaluations.memo(("distinct", query), latest, lambda: b"y")
+        assert len(app.evaluations._memo) == MEMO_ENTRIES

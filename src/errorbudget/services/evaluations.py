@@ -47,6 +47,12 @@ log = logging.getLogger("errorbudget.services.evaluations")
 EvaluationListener = Callable[["Evaluation"], None]
 """Called with each new evaluation of "now", in the thread that evaluated it."""
 
+MEMO_EVALUATIONS = 2
+"""Evaluations whose derived results :meth:`EvaluationService.memo` keeps: the latest and
+the one before (served while the next is computed); older ones' results are dropped."""
+MEMO_ENTRIES = 256
+"""At most this many memoised results in all (the oldest go first): a result can be a whole
+status response, so distinct queries must not pile up."""
 STALE_MINUTES = 2
 """With a warmer, "now" is served from the last evaluation while it is at most this many
 minutes old; an older one (a warmer that fell behind or died) is not served: the caller
@@ -106,7 +112,9 @@ class EvaluationService:
         self._latest: Evaluation | None = None
         self._history: dict[EvaluationKey, Evaluation] = {}
         self._refresher: Callable[[], None] | None = None
-        self._memo: dict[Hashable, object] = {}
+        self._memo: dict[tuple[Hashable, EvaluationKey], object] = {}
+        self._memo_bases: dict[EvaluationKey, None] = {}
+        """The evaluations with memoised results, oldest first."""
         self._memo_lock = threading.Lock()
         self._listeners: list[EvaluationListener] = []
 
@@ -268,7 +276,10 @@ class EvaluationService:
         :attr:`Evaluation.key`): for results derived from its statuses, e.g. the HTTP API's
         encoded status responses, which would otherwise cost more than evaluating. Keyed by
         the evaluation, not by the clock, so a result computed from an evaluation served
-        while the next one runs is never filed under the next one."""
+        while the next one runs is never filed under the next one. Only the results of the
+        latest :data:`MEMO_EVALUATIONS` evaluations are kept, at most :data:`MEMO_ENTRIES`
+        in all: a status response of 1,000 series is about a megabyte, and one per minute
+        kept for 4,096 minutes was gigabytes."""
         full_key = (key, basis)
         with self._memo_lock:
             if full_key in self._memo:
@@ -276,7 +287,14 @@ class EvaluationService:
         value = compute()
         with self._memo_lock:
             self._memo[full_key] = value
-            while len(self._memo) > 4096:
+            self._memo_bases.pop(basis, None)
+            self._memo_bases[basis] = None  # the newest last
+            while len(self._memo_bases) > MEMO_EVALUATIONS:
+                oldest = next(iter(self._memo_bases))
+                del self._memo_bases[oldest]
+                for stale in [k for k in self._memo if k[1] == oldest]:
+                    del self._memo[stale]
+            while len(self._memo) > MEMO_ENTRIES:
                 self._memo.pop(next(iter(self._memo)))
         return value
 
