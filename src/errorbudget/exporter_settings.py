@@ -18,6 +18,9 @@ from errorbudget.errors import ConfigError
 
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 HASH_FORMS = "a bcrypt hash ($2b$…) or sha256:<64 hex digits>"
+MAX_BCRYPT_COST = 14
+"""A bcrypt hash's cost is checked on every scrape (and every wrong password, never
+remembered): cost 14 is ~1 s here, and each step doubles it."""
 
 
 class _Settings(BaseModel):
@@ -88,6 +91,12 @@ class ExporterAuth(_Settings):
             or re.match(r"^sha256:[0-9a-fA-F]{64}$", text)
         ):
             raise ValueError(f"password_hash must be {HASH_FORMS}")
+        if text is not None and text.startswith("$2") and int(text[4:6]) > MAX_BCRYPT_COST:
+            raise ValueError(
+                f"bcrypt cost {int(text[4:6])} is above {MAX_BCRYPT_COST}; "
+                "each scrape, and each wrong password, would hold a worker for seconds "
+                "(use cost 10-12)"
+            )
         return value
 
     @model_validator(mode="after")

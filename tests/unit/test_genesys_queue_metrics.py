@@ -217,3 +217,10 @@ def test_scrape_auth_from_the_environment() -> None:
 def test_incomplete_auth_settings_are_refused(fields: dict[str, str]) -> None:
     with pytest.raises(ValueError):
         ExporterAuth.model_validate(fields)
+
+
+def test_a_bcrypt_cost_that_would_stall_every_scrape_is_refused() -> None:
+    salt_and_hash = "a" * 53
+    ExporterAuth(type="basic", username="prom", password_hash=f"$2b$14${salt_and_hash}")
+    with pytest.raises(ValueError, match="bcrypt cost 31 is above 14"):
+        ExporterAuth(type="basic", username="prom", password_hash=f"$2b$31${salt_and_hash}")
