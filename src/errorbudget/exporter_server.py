@@ -10,11 +10,9 @@ SIGINT/SIGTERM stop the server, then the feeds, then close their clients and the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import socket
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,21 +24,13 @@ from errorbudget.clock import utc_now
 from errorbudget.config import LoadedConfig
 from errorbudget.exporter import BudgetExposition, registry_for
 from errorbudget.exporter_settings import tls_files
+from errorbudget.http_server import SignalFreeServer, stop_on_signals
 from errorbudget.sources import MetricsFeed, create_metrics_feeds
 from errorbudget.sources.plugin import Clock
 from errorbudget.store import Store, open_store
 from errorbudget.web.exporter_app import ScrapeAuth, create_exporter_app
 
 log = logging.getLogger("errorbudget.exporter")
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal capture: :func:`run_exporter` handles the signals,
-    so the feeds stop and their clients close before the process ends."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
 
 
 def split_listen(listen: str) -> tuple[str, int]:
@@ -131,13 +121,10 @@ async def run_exporter(
         host=host, port=port, log_config=None, access_log=False, lifespan="off",
         ssl_certfile=cert, ssl_keyfile=key,
     )  # fmt: skip
-    server = _Server(config)
+    server = SignalFreeServer(config)
     if on_server is not None:
         on_server(server)
-    loop = asyncio.get_running_loop()
-    for number in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):
-            loop.add_signal_handler(number, server.handle_exit, number, None)
+    stop_on_signals(server)
     watcher = None
     if on_started is not None:
         scheme = "https" if cert else "http"

@@ -21,9 +21,8 @@ import errno
 import gc
 import logging
 import os
-import signal
 import socket
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 import uvicorn
@@ -31,22 +30,13 @@ import uvicorn
 from errorbudget.app import App
 from errorbudget.errors import ListenError, StoreError
 from errorbudget.exporter_settings import tls_files
+from errorbudget.http_server import SignalFreeServer, stop_on_signals
 from errorbudget.scheduler import Scheduler
 from errorbudget.sources import MetricsFeed, PullSource, create_metrics_feeds, create_sources
 from errorbudget.sources.schedule import run_forever
 from errorbudget.web.app import create_app
 
 log = logging.getLogger("errorbudget.server")
-
-
-class _Server(uvicorn.Server):
-    """uvicorn, minus its signal capture: it re-raises SIGTERM once it has stopped, which
-    would kill the process before the scheduled jobs finish; :func:`serve` handles the
-    signals itself instead."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
 
 
 Job = tuple[str, Callable[[asyncio.Event], Awaitable[None]]]
@@ -187,12 +177,8 @@ async def serve(
         web, host=host, port=port, log_config=None, access_log=False, lifespan="off",
         ssl_certfile=cert, ssl_keyfile=key,
     )  # fmt: skip
-    server = _Server(config)
-    loop = asyncio.get_running_loop()
-    for number in (signal.SIGINT, signal.SIGTERM):
-        # Only the main thread may own signals; elsewhere (tests) should_exit stops it.
-        with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):
-            loop.add_signal_handler(number, server.handle_exit, number, None)
+    server = SignalFreeServer(config)
+    stop_on_signals(server)
     scheduler.start()
     watcher = None
     if on_started is not None:
