@@ -27,8 +27,8 @@ import pyarrow.compute as pc
 
 from errorbudget.model import SLO, SegmentKey
 from errorbudget.sources.events.indicator import EventsIndicator
-from errorbudget.sources.events.model import DIMENSIONS, EVENT_TYPES, STAGES, UNKNOWN
-from errorbudget.sources.events.rules import CompiledSli, SliMasks, compile_sli
+from errorbudget.sources.events.model import DIMENSIONS, STAGES, UNKNOWN
+from errorbudget.sources.events.rules import CompiledSli, EventColumns, SliMasks, compile_sli
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -122,8 +122,6 @@ class _Batch:
     def __init__(self, table: pa.Table) -> None:
         self.table = table
         self.rows = table.num_rows
-        codes = pc.index_in(table.column("type"), pa.array(EVENT_TYPES))
-        self.type_codes = np.asarray(pc.fill_null(codes, -1).to_numpy(), dtype=np.int8)
         millis = table.column("time").cast(pa.int64()).to_numpy()
         self.minute: Int64Array = np.floor_divide(millis, 60_000).astype(np.int64)
         hour = self.minute - np.mod(self.minute, 60)
@@ -131,6 +129,7 @@ class _Batch:
         self.hour_index: Int64Array = (hour - self.first_hour) // 60
         self.hours = int(self.hour_index.max()) + 1 if self.rows else 1
         self._codes: dict[str, _Codes] = {}
+        self.columns = EventColumns(table)
         self._stages: dict[str, tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]] = {}
 
     def codes(self, name: str) -> _Codes:
@@ -155,10 +154,6 @@ class _Batch:
             millis = np.asarray(pc.fill_null(column, 0).to_numpy(), dtype=np.float64)
             found = self._stages[stage] = (valid, millis)
         return found
-
-    def of_type(self, event: str) -> npt.NDArray[np.bool_]:
-        code = EVENT_TYPES.index(event)
-        return np.asarray(self.type_codes == code, dtype=np.bool_)
 
 
 def _group(keys: Int64Array, cells: int) -> tuple[Int64Array, npt.NDArray[np.intp]]:
@@ -194,7 +189,7 @@ def fold_events(table: pa.Table, slos: Sequence[SLO]) -> EventFold:
 
 
 def _fold_slo(batch: _Batch, slo: SLO, sli: CompiledSli) -> SloFold:
-    masks = sli.masks(batch.table, of_type=batch.of_type(sli.indicator.event))
+    masks = sli.masks(batch.table, columns=batch.columns)
     considered_rows = np.flatnonzero(masks.considered)
     segments, seg_of_considered = _segments(batch, list(slo.segments.keys), considered_rows)
     seg = np.full(batch.rows, -1, dtype=np.int32)
@@ -361,19 +356,19 @@ def _stage_rows(batch: _Batch, masks: SliMasks) -> pa.Table:
     keys = batch.hour_index[rows] * flow.size + flow.codes[rows]
     cells = batch.hours * flow.size
     distinct, groups = _group(keys, cells)
-    bad = ~masks.good[rows]
+    # one bincount per sum: cell × (good, bad) halves; a null timing is 0 ms and not counted
+    halves = groups * 2 + (~masks.good[rows])
+    size = distinct.size * 2
     parts = []
     for stage in STAGES:
         all_valid, all_millis = batch.stage(stage)
         valid = all_valid[rows]
         if not valid.any():
             continue
-        millis = all_millis[rows]
-        eligible_ms = _sum(groups[valid], distinct.size, millis[valid])
-        eligible_n = _sum(groups[valid], distinct.size)
-        both = valid & bad
-        bad_ms = _sum(groups[both], distinct.size, millis[both])
-        bad_n = _sum(groups[both], distinct.size)
+        millis = _sum(halves, size, all_millis[rows]).reshape(-1, 2)
+        counted = _sum(halves, size, valid).reshape(-1, 2)
+        eligible_ms, bad_ms = millis.sum(axis=1), millis[:, 1]
+        eligible_n, bad_n = counted.sum(axis=1), counted[:, 1]
         present = eligible_n > 0
         cell = distinct[present]
         flows = flow.values.take(pa.array(cell % flow.size))
