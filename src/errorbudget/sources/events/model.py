@@ -471,9 +471,7 @@ def validate_columns(
     failed = set(failed or ())  # columns of the wrong JSON type: not also called missing
     for name, column in columns.items():
         spec = FIELDS[name]
-        if isinstance(column, pa.ChunkedArray):
-            column = column.combine_chunks()
-        coerced = _coerce(spec, column, lines, problems)
+        coerced = _coerce(spec, column, lines, problems)  # chunks stay: no copy
         if coerced is None:
             failed.add(name)
         else:
