@@ -91,7 +91,7 @@ class EventFilesReport:
         )
 
 
-class _Rejected(Exception):
+class _RejectedError(Exception):
     """Raised inside a file's transaction to roll it back once its problems are known."""
 
 
@@ -137,8 +137,8 @@ def _ingest_file(service: EventIngestService, file: EventFileReport, advance: _A
             else:
                 _write_parquet(service, file, advance)
             if file.problem_count:
-                raise _Rejected
-    except _Rejected:
+                raise _RejectedError
+    except _RejectedError:
         file.report = EventIngestReport(received=file.report.received)
 
 
