@@ -186,6 +186,14 @@ def measure(count: int) -> dict[str, Any]:
     return figures
 
 
+def _row(name: str, f: dict[str, Any], target: int) -> str:
+    return (
+        f"| {name} | {f['bytes'] / 1e6:.0f} MB | {f['seconds']:.2f} | "
+        f"{f['events_per_second']:,} | {target:,} | {f['counts_rows']:,} | {f['kept']:,} | "
+        f"{f['again_seconds']:.2f} s, {f['again_duplicates']:,} duplicates |"
+    )
+
+
 def run_section(count: int = EVENTS) -> str:
     """Run the benchmark; its Markdown section for docs/performance.md."""
     f = measure(count)
@@ -204,8 +212,8 @@ fresh store file, wall clock.
 
 | input | file | seconds | events/s | target | minute rows | kept events | again (all duplicates) |
 |---|---|---|---|---|---|---|---|
-| NDJSON | {nd["bytes"] / 1e6:.0f} MB | {nd["seconds"]:.2f} | {nd["events_per_second"]:,} | 200,000 | {nd["counts_rows"]:,} | {nd["kept"]:,} | {nd["again_seconds"]:.2f} s, {nd["again_duplicates"]:,} duplicates |
-| Parquet | {pqf["bytes"] / 1e6:.0f} MB | {pqf["seconds"]:.2f} | {pqf["events_per_second"]:,} | 1,000,000 | {pqf["counts_rows"]:,} | {pqf["kept"]:,} | {pqf["again_seconds"]:.2f} s, {pqf["again_duplicates"]:,} duplicates |
+{_row("NDJSON", nd, 200_000)}
+{_row("Parquet", pqf, 1_000_000)}
 
 Store file after one ingest: {nd["store_bytes"] / 1e6:.0f} MB. Claimed ids are kept in
 chunks (one row per minute per write, `store/sqlite/events.py`): one row per event was

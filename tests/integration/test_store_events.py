@@ -98,7 +98,7 @@ def test_kept_events_are_read_by_slo_range_verdict_and_segment(store: Store) -> 
                 "error_stage": "llm",
                 "audio_url": "https://a/3",
             },
-        ),  # fmt: skip
+        ),
         series=[spanish, english, spanish],
         verdicts=["bad", "excluded", "bad"],
         exclusions=[None, "test-call", None],
