@@ -31,6 +31,13 @@ def test_claims_are_new_once_per_id_and_minute(store: Store) -> None:
     assert store.claim_event_ids(["a"], [M0 + 5]).tolist() == [True]  # another minute
 
 
+def test_claims_in_any_order_are_kept_by_their_minute(store: Store) -> None:
+    assert store.claim_event_ids(["x", "y", "z", "w"], [M0 + 2, M0, M0 + 2, M0 + 1]).all()
+    for event_id, minute in (("x", M0 + 2), ("y", M0), ("z", M0 + 2), ("w", M0 + 1)):
+        assert store.claim_event_ids([event_id], [minute]).tolist() == [False]
+    assert store.claim_event_ids(["y", "x"], [M0 + 2, M0]).tolist() == [True, True]
+
+
 def test_claims_compare_whole_ids_however_long_or_unusual(store: Store) -> None:
     ids = ["x" * 200, "é" * 200, "x" * 199, "line\nbreak", "ü", "😀"]
     assert store.claim_event_ids(ids, [M0] * len(ids)).all()

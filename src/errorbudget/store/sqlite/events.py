@@ -169,7 +169,10 @@ def claim_event_ids(
         _, first = np.unique(codes, return_index=True)
         new[:] = False
         new[first] = True
-    order = np.argsort(minute_array, kind="stable")
+    if bool((minute_array[1:] >= minute_array[:-1]).all()):  # time-ordered: no sort
+        order = np.arange(size, dtype=np.int64)
+    else:
+        order = np.argsort(minute_array, kind="stable")
     sorted_minutes = minute_array[order]
     touched = np.unique(sorted_minutes)
     stored: dict[int, list[pa.StringArray]] = {}
@@ -199,7 +202,9 @@ def _write_chunks(
 
     if not rows.size:
         return
-    rows = rows[np.argsort(minutes[rows], kind="stable")]
+    chosen = minutes[rows]
+    if not bool((chosen[1:] >= chosen[:-1]).all()):
+        rows = rows[np.argsort(chosen, kind="stable")]
     taken = cast("pa.StringArray", ids.take(pa.array(rows)))
     offsets = _offsets(taken)
     data = _data(taken)
