@@ -6,8 +6,9 @@ turn latency per flow, tool-dependent turn latency, task completion per flow and
 tier, escalation recall). Each file is ingested by the whole ``errorbudget ingest
 --events FILE`` process (start-up, config, parsing, claiming the ids, the fold, counts,
 kept events, rollups, commit) into a fresh store file; the figure is events / wall-clock
-seconds of that process. Then the same file again (every event a duplicate: nothing
-written). Targets: NDJSON ≥ 200 k events/s, Parquet ≥ 1 M events/s.
+seconds of that process, the best of three on a fresh store. Then the same file again
+(every event a duplicate: nothing written). Targets: NDJSON ≥ 200 k events/s, Parquet
+≥ 1 M events/s.
 
 Run by ``benchmarks/run.py`` (``make bench``), or alone::
 
@@ -36,6 +37,7 @@ import yaml
 
 HEADING = "## Issue #12 — event ingest"
 EVENTS = 1_000_000
+RUNS = 3
 NOW = datetime(2026, 12, 2, 0, 0, tzinfo=UTC)
 START = NOW - timedelta(days=1)
 FLOWS = ("billing", "password-reset", "faq", "fraud", "orders", "appointments")
@@ -190,12 +192,17 @@ def measure(count: int) -> dict[str, Any]:
         write_ndjson(table, files["ndjson"])
         pq.write_table(table, files["parquet"])
         for name, path in files.items():
-            (workdir / "events.db").unlink(missing_ok=True)
-            first = ingest(config, path)
+            runs = []
+            for _ in range(RUNS):  # the best of RUNS on a fresh store: the machine is shared
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{workdir / 'events.db'}{suffix}").unlink(missing_ok=True)
+                runs.append(ingest(config, path))
+            first = min(runs, key=lambda run: float(run["seconds"]))
             again = ingest(config, path)
             figures[name] = {
                 "bytes": path.stat().st_size,
                 "seconds": round(first["seconds"], 3),
+                "all_seconds": [round(run["seconds"], 2) for run in runs],
                 "events_per_second": round(count / first["seconds"]),
                 "written": first["report"]["written_events"],
                 "counts_rows": first["report"]["counts_rows"],
@@ -209,6 +216,11 @@ def measure(count: int) -> dict[str, Any]:
                 Path(f"{workdir / 'events.db'}{suffix}").unlink(missing_ok=True)
     figures["loadavg_after"] = os.getloadavg()
     return figures
+
+
+def _rest(f: dict[str, Any]) -> float:
+    """The process's seconds outside parsing and the ingest service."""
+    return float(f["seconds"] - f["phases"]["parse"] - f["phases"]["ingest_service"])
 
 
 def _row(name: str, f: dict[str, Any], target: int) -> str:
@@ -233,7 +245,9 @@ Workload: {count:,} voice-agent events over one day (70 % turns, 12 % calls, 12 
 6 % escalations; flow, model, language, region, risk tier, agent version; stage timings),
 five events SLOs. Each figure is the whole `errorbudget ingest --events FILE` process
 (start-up, config, parsing, claiming ids, fold, counts, kept events, rollups, commit) into a
-fresh store file, wall clock.
+fresh store file, wall clock, the best of {RUNS} (all runs: NDJSON
+{", ".join(f"{x:.2f}" for x in nd["all_seconds"])} s; Parquet
+{", ".join(f"{x:.2f}" for x in pqf["all_seconds"])} s).
 
 | input | file | seconds | events/s | target | minute rows | kept events | again (all duplicates) |
 |---|---|---|---|---|---|---|---|
@@ -245,8 +259,9 @@ model's parser, `sources/events/model.py`) NDJSON {nd["phases"]["parse"]:.2f} s,
 {pqf["phases"]["parse"]:.2f} s; the ingest service (claims, fold, counts, kept events,
 rollups, commit) NDJSON {nd["phases"]["ingest_service"]:.2f} s, Parquet
 {pqf["phases"]["ingest_service"]:.2f} s, of which the fold alone (`sources/events/fold.py`)
-{pqf["phases"]["fold"]:.2f} s; the rest of the process is Python's start-up and the
-imports of the `ingest` command (~0.9 s under this load).
+{pqf["phases"]["fold"]:.2f} s; the rest of the process (NDJSON {_rest(nd):.2f} s, Parquet
+{_rest(pqf):.2f} s) is Python's start-up, the imports of the `ingest` command and the App
+(config, store), and closing the store.
 
 Store file after one ingest: {nd["store_bytes"] / 1e6:.0f} MB. Claimed ids are kept in
 chunks (one row per minute per write, `store/sqlite/events.py`): one row per event was
