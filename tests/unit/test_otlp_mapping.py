@@ -20,6 +20,7 @@ from errorbudget.sources.events.otlp import (
     decode_request,
     encode_response,
     map_request,
+    parse_spans,
     problems_text,
 )
 from errorbudget.web.otlp_wire import encoding_of, status_response
@@ -201,6 +202,35 @@ def test_problems_text_names_at_most_the_limit() -> None:
     text = problems_text(map_request(request(trace)).rejected, limit=2)
     assert text.startswith("5 spans rejected: ") and text.endswith("; and 3 more")
     assert text.count("voice.event.type is 'nope'") == 2
+
+
+def test_events_the_model_refuses_are_rejected_by_span_and_the_others_parsed() -> None:
+    trace = Trace()
+    trace.span("voice.call", 0, 10, voice__connected=True, voice__flow="billing")
+    misspelt = trace.span("voice.call", 0, 10, voice__conected=True)
+    trace.span("voice.turn", 0, 900, voice__wer=-1.0)  # wer must not be negative
+    misplaced = trace.span("voice.call", 0, 10, voice__connected=True, voice__latency_ms=5)
+    trace.span("voice.turn", 100, 1_300, voice__flow="faq")
+    unknown_type = trace.span("x", 0, 1, voice__event__type="handoff")
+    table, rejected = parse_spans(map_request(request(trace)))
+    assert table is not None
+    assert table.column("type").to_pylist() == ["call", "turn"]
+    assert table.column("flow").to_pylist() == ["billing", "faq"]
+    assert table.column("latency_ms").to_pylist() == [None, 1_200]
+    by_span = {ref.span_id: reason for ref, reason in rejected}
+    assert list(by_span)[0] == unknown_type.hex()  # the mapping's rejections come first
+    assert len(by_span) == 4
+    assert by_span[misspelt.hex()].startswith("conected: is not an event field")
+    assert "connected" in by_span[misspelt.hex()]  # did you mean
+    assert by_span[misplaced.hex()].startswith("latency_ms: ")
+    assert any(reason.startswith("wer: ") for reason in by_span.values())
+
+
+def test_when_every_event_is_refused_there_is_no_table() -> None:
+    trace = Trace()
+    trace.span("voice.call", 0, 10)  # connected is required
+    table, rejected = parse_spans(map_request(request(trace)))
+    assert table is None and len(rejected) == 1 and "connected" in rejected[0][1]
 
 
 # -- the two encodings -----------------------------------------------------------------------

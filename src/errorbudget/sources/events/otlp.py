@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import pyarrow as pa
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -38,23 +39,15 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-Encoding = Literal["protobuf", "json"]
-
-EVENT_TYPES = ("call", "turn", "task", "escalation", "synthetic")
-DIMENSIONS = (
-    "flow",
-    "intent",
-    "route",
-    "agent_version",
-    "prompt_version",
-    "model",
-    "asr_provider",
-    "tts_provider",
-    "language",
-    "risk_tier",
-    "region",
+from errorbudget.sources.events.model import (
+    DIMENSIONS,
+    EVENT_TYPES,
+    STAGES,
+    EventParseError,
+    parse_records,
 )
-STAGES = ("telephony", "asr", "llm", "tool", "tts", "crm")
+
+Encoding = Literal["protobuf", "json"]
 
 PREFIX = "voice."
 TYPE_ATTRIBUTE = "voice.event.type"
@@ -409,6 +402,32 @@ def _value(value: AnyValue) -> Any:
 
 def _milliseconds(nanos: int) -> int:
     return (nanos + 500_000) // 1_000_000
+
+
+def parse_spans(mapped: MappedSpans) -> tuple[pa.Table | None, list[tuple[SpanRef, str]]]:
+    """The mapped events as the event model's table, and every span rejected with why: the
+    mapping's rejections, then the events ``parse_records`` refuses (each by its own
+    problems; the others are parsed again without them, so one bad span never costs the
+    request's good ones). None when no event is left."""
+    records, sources = mapped.records, mapped.sources
+    rejected = list(mapped.rejected)
+    while records:
+        try:
+            return parse_records(records), rejected
+        except EventParseError as exc:
+            reasons: dict[int, list[str]] = {}
+            for problem in exc.problems:
+                if 1 <= problem.line <= len(records):
+                    text = (
+                        f"{problem.field}: {problem.message}" if problem.field else problem.message
+                    )
+                    reasons.setdefault(problem.line - 1, []).append(text)
+            if not reasons:  # a problem of the whole batch: no span can be told apart
+                return None, rejected + [(source, str(exc)) for source in sources]
+            rejected += [(sources[row], "; ".join(texts)) for row, texts in sorted(reasons.items())]
+            records = [record for row, record in enumerate(records) if row not in reasons]
+            sources = [source for row, source in enumerate(sources) if row not in reasons]
+    return None, rejected
 
 
 def problems_text(rejected: list[tuple[SpanRef, str]], *, limit: int = 20) -> str:
