@@ -191,12 +191,47 @@ def encode_response(rejected: int, message: str, encoding: Encoding) -> bytes:
 # -- mapping ---------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class _Span:
-    span: Span
-    attributes: dict[str, Any]
-    resource: Mapping[str, Any]
-    ref: SpanRef
+    """One span, classified once: its event type (or why its marker is refused), or else
+    its stage; its attributes kept as OTLP values, converted only where they are read."""
+
+    __slots__ = ("attributes", "kind", "model", "resource", "span", "stage")
+
+    def __init__(self, span: Span, resource: Mapping[str, Any]) -> None:
+        self.span = span
+        self.resource = resource
+        self.attributes: dict[str, AnyValue] = {kv.key: kv.value for kv in span.attributes}
+        self.kind: str | _Rejected | None = None
+        self.stage: str | None = None
+        self.model: str | None = None
+        marked = self.attributes.get(TYPE_ATTRIBUTE)
+        if marked is not None:
+            value = _value(marked)
+            self.kind = (
+                str(value)
+                if value in EVENT_TYPES
+                else _Rejected(
+                    f"{TYPE_ATTRIBUTE} is {value!r}: it must be one of {', '.join(EVENT_TYPES)}"
+                )
+            )
+        else:
+            self.kind = SPAN_NAMES.get(span.name)
+        if self.kind is None:
+            self.stage = _stage(self.attributes)
+            if self.stage == "llm":
+                self.model = _gen_ai_model(self.attributes)
+
+    def ref(self) -> SpanRef:
+        span = self.span
+        return SpanRef(span.name, span.trace_id.hex(), span.span_id.hex())
+
+    def values(self) -> dict[str, Any]:
+        return {key: _value(value) for key, value in self.attributes.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class _Rejected:
+    reason: str
 
 
 def map_request(request: ExportTraceServiceRequest) -> MappedSpans:
@@ -206,58 +241,44 @@ def map_request(request: ExportTraceServiceRequest) -> MappedSpans:
     for resource_spans in request.resource_spans:
         resource = _resource_dimensions(resource_spans.resource.attributes)
         for scope_spans in resource_spans.scope_spans:
-            for span in scope_spans.spans:
-                ref = SpanRef(span.name, span.trace_id.hex(), span.span_id.hex())
-                spans.append(_Span(span, _attributes(span.attributes), resource, ref))
+            spans.extend(_Span(span, resource) for span in scope_spans.spans)
     mapped.received = len(spans)
     children: dict[bytes, list[_Span]] | None = None
     for item in spans:
-        kind = _event_type(item)
+        kind = item.kind
         if kind is None:
             continue
+        ref = item.ref()
         if isinstance(kind, _Rejected):
-            mapped.rejected.append((item.ref, kind.reason))
+            mapped.rejected.append((ref, kind.reason))
             continue
         if kind == "turn" and children is None:
             children = _children(spans)
         try:
-            record = _record(item, kind, children or {})
+            record = _record(item, kind, ref, children or {})
         except ValueError as exc:
-            mapped.rejected.append((item.ref, str(exc)))
+            mapped.rejected.append((ref, str(exc)))
             continue
         mapped.records.append(record)
-        mapped.sources.append(item.ref)
+        mapped.sources.append(ref)
     return mapped
 
 
-@dataclass(frozen=True, slots=True)
-class _Rejected:
-    reason: str
-
-
-def _event_type(item: _Span) -> str | _Rejected | None:
-    marked = item.attributes.get(TYPE_ATTRIBUTE)
-    if marked is None:
-        return SPAN_NAMES.get(item.span.name)
-    if marked in EVENT_TYPES:
-        return str(marked)
-    return _Rejected(f"{TYPE_ATTRIBUTE} is {marked!r}: it must be one of {', '.join(EVENT_TYPES)}")
-
-
-def _record(item: _Span, kind: str, children: Mapping[bytes, list[_Span]]) -> dict[str, Any]:
+def _record(
+    item: _Span, kind: str, ref: SpanRef, children: Mapping[bytes, list[_Span]]
+) -> dict[str, Any]:
     span = item.span
     start, end = span.start_time_unix_nano, span.end_time_unix_nano
     if start == 0:
         raise ValueError("the span has no start time")
     if end < start:
         raise ValueError("the span ends before it starts")
-    event_id = item.attributes.get(ID_ATTRIBUTE, item.ref.span_id)
     record: dict[str, Any] = {
-        "id": event_id,
+        "id": ref.span_id,
         "type": kind,
         "time": (end if kind in TIME_AT_END else start) // 1_000_000,
-        "trace_id": item.ref.trace_id,
-        "span_id": item.ref.span_id,
+        "trace_id": ref.trace_id,
+        "span_id": ref.span_id,
     }
     model = _gen_ai_model(item.attributes)
     if kind == "turn":
@@ -269,8 +290,10 @@ def _record(item: _Span, kind: str, children: Mapping[bytes, list[_Span]]) -> di
         record["model"] = model
     for name, value in item.resource.items():
         record.setdefault(name, value)
-    for key, value in item.attributes.items():
-        if key.startswith(PREFIX) and key not in RESERVED:
+    for key, value in item.values().items():
+        if key == ID_ATTRIBUTE:
+            record["id"] = value
+        elif key.startswith(PREFIX) and key not in RESERVED:
             record[key[len(PREFIX) :]] = value
     return record
 
@@ -302,51 +325,51 @@ def _turn_stages(turn: _Span, children: Mapping[bytes, list[_Span]]) -> _Stages:
     ERROR; the model of the earliest GenAI span."""
     found = _Stages()
     trace = turn.span.trace_id
-    pending: list[tuple[_Span, frozenset[str]]] = [
-        (child, frozenset()) for child in children.get(trace + turn.span.span_id, ())
-    ]
+    nothing: frozenset[str] = frozenset()
+    pending = [(child, nothing) for child in children.get(trace + turn.span.span_id, ())]
     while pending:
         item, above = pending.pop()
-        if _event_type(item) is not None:
+        if item.kind is not None:
             continue  # another event's spans are its own
         span = item.span
-        stage = _stage(item.attributes)
+        stage = item.stage
+        begins = span.start_time_unix_nano
         if stage is not None and stage not in above:
-            duration = max(0, span.end_time_unix_nano - span.start_time_unix_nano)
+            duration = max(0, span.end_time_unix_nano - begins)
             found.nanos[stage] = found.nanos.get(stage, 0) + duration
             if stage == "tool":
                 found.tool_calls += 1
             failed = span.status.code == Status.STATUS_CODE_ERROR
-            if failed and (found.error_stage is None or span.start_time_unix_nano < found.error_at):
-                found.error_stage, found.error_at = stage, span.start_time_unix_nano
-        model = _gen_ai_model(item.attributes)
-        earlier = found.model is None or span.start_time_unix_nano < found.model_at
-        if model is not None and earlier:
-            found.model, found.model_at = model, span.start_time_unix_nano
+            if failed and (found.error_stage is None or begins < found.error_at):
+                found.error_stage, found.error_at = stage, begins
+        if item.model is not None and (found.model is None or begins < found.model_at):
+            found.model, found.model_at = item.model, begins
         below = above | {stage} if stage is not None else above
         pending.extend((child, below) for child in children.get(trace + span.span_id, ()))
     return found
 
 
-def _stage(attributes: Mapping[str, Any]) -> str | None:
-    stage = attributes.get(STAGE_ATTRIBUTE)
-    if stage in STAGES:
-        return str(stage)
+def _stage(attributes: Mapping[str, AnyValue]) -> str | None:
+    marked = attributes.get(STAGE_ATTRIBUTE)
+    if marked is not None:
+        stage = _value(marked)
+        if stage in STAGES:
+            return str(stage)
     operation = attributes.get(GEN_AI_OPERATION)
-    if operation == GEN_AI_TOOL_OPERATION:
+    if operation is not None and _value(operation) == GEN_AI_TOOL_OPERATION:
         return "tool"
     if operation is not None or any(key in attributes for key in GEN_AI_MODEL):
         return "llm"
     return None
 
 
-def _gen_ai_model(attributes: Mapping[str, Any]) -> str | None:
+def _gen_ai_model(attributes: Mapping[str, AnyValue]) -> str | None:
     """``provider/model`` from the GenAI semantic conventions (``openai/gpt-4o``), or the
     model alone when no provider is named."""
-    model = next((attributes[key] for key in GEN_AI_MODEL if key in attributes), None)
+    model = next((_value(attributes[key]) for key in GEN_AI_MODEL if key in attributes), None)
     if not isinstance(model, str) or not model:
         return None
-    provider = next((attributes[key] for key in GEN_AI_PROVIDER if key in attributes), None)
+    provider = next((_value(attributes[key]) for key in GEN_AI_PROVIDER if key in attributes), None)
     if isinstance(provider, str) and provider and "/" not in model:
         return f"{provider}/{model}"
     return model
