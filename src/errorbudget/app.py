@@ -4,7 +4,8 @@ wires the services; every surface (CLI, HTTP API, dashboard, scheduler) goes thr
 The services hold the rules and never see the App: ``evaluations`` (the published "now"
 evaluation and its cache: ``services.evaluations``), ``gate`` (``gate.GateService``),
 ``changes`` (``changes.ChangeService``), ``records`` (exclusions and annotations:
-``exclusions.RecordsService``) and ``alerts`` (``services.alerts.AlertService``: stepped
+``exclusions.RecordsService``), ``events`` (voice-agent event ingest:
+``services.event_ingest``) and ``alerts`` (``services.alerts.AlertService``: stepped
 once per new evaluation minute of "now", which it subscribes to). Callers call the
 services themselves (``app.evaluations.status(...)``, ``app.changes.submit(...)``); the
 App only builds and wires them, records the config it was opened with, and closes the
@@ -43,6 +44,7 @@ from errorbudget.store import Store, open_store
 if TYPE_CHECKING:
     from errorbudget.services.alerts import AlertService, SignalSource
     from errorbudget.services.deliveries import DeliveryWorker
+    from errorbudget.services.event_ingest import EventIngestService
 
 __all__ = [
     "STALE_MINUTES",
@@ -113,6 +115,19 @@ class App:
             app.close()
             raise
         return app
+
+    @cached_property
+    def events(self) -> EventIngestService:
+        """Voice-agent event ingest (built on first use: it needs pyarrow, which a command
+        that reads statuses never loads)."""
+        from errorbudget.services.event_ingest import EventIngestService
+
+        return EventIngestService(
+            self.store,
+            self.evaluations.slos,
+            self.clock,
+            retention=self.loaded.config.events.retention,
+        )
 
     @cached_property
     def alerts(self) -> AlertService:
