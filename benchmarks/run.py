@@ -19,6 +19,7 @@ benchmark, each replaced in the file when it is run (``--only`` runs one and kee
     python benchmarks/run.py --only counters     # only the SLO event counters (~2 minutes)
     python benchmarks/run.py --only promql       # only the PromQL source's backfill (~1 minute)
     python benchmarks/run.py --only exporter     # only the Genesys exporter scrape (~20 s)
+    python benchmarks/run.py --only otlp         # only OTLP ingestion through serve (~1 minute)
 """
 
 from __future__ import annotations
@@ -193,7 +194,9 @@ def machine() -> str:
 
 
 ISSUE2_HEADING = "## Issue #2: 1,000 series × 35 days of 1-minute counts"
-SECTIONS = ("issue2", "web", "pages", "alerts", "generate", "counters", "promql", "exporter")
+SECTIONS = (
+    "issue2", "web", "pages", "alerts", "generate", "counters", "promql", "exporter", "otlp",
+)  # fmt: skip
 
 
 def revision() -> str:
@@ -324,6 +327,7 @@ def main() -> None:
     import bench_alerts  # benchmarks/bench_alerts.py: alert rules and replay (issue #10)
     import bench_exporter  # benchmarks/bench_exporter.py: Genesys queue scrape (issue #11)
     import bench_generate  # benchmarks/bench_generate.py: rule generation (issue #11)
+    import bench_otlp  # benchmarks/bench_otlp.py: OTLP traces through serve (issue #12)
     import bench_pages  # benchmarks/bench_pages.py: the timings the tests used to assert
     import bench_promql  # benchmarks/bench_promql.py: a 30-day PromQL backfill (issue #11)
     import bench_slo_counters  # benchmarks/bench_slo_counters.py: SLO counters (issue #11)
@@ -347,6 +351,8 @@ def main() -> None:
         sections[bench_promql.HEADING] = bench_promql.run_section()
     if args.only in (None, "exporter"):
         sections[bench_exporter.HEADING] = bench_exporter.run_section()
+    if args.only in (None, "otlp"):
+        sections[bench_otlp.HEADING] = bench_otlp.run_section()
     # A full run dates the header; a partial one keeps it (the other section's figures stay).
     update_report(args.output, sections, header=preamble() if args.only is None else None)
     print(args.output.read_text(encoding="utf-8") if args.output.is_file() else "")

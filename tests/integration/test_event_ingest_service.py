@@ -129,9 +129,7 @@ def test_a_batch_sent_again_writes_nothing_twice(store: Store, service: EventIng
     assert (again.received, again.duplicates, again.written_events, again.kept) == (7, 6, 1, 1)
     assert _sums(store, "turn-latency")[(("flow", "faq"),)] == [1.0, 2.0]
     assert _sums(store, "turn-latency")[(("flow", "billing"),)] == before[0][(("flow", "billing"),)]
-    billing = [
-        d for d in store.dimension_counts("turn-latency", M - 60, M + 120, flow="billing")
-    ]
+    billing = [d for d in store.dimension_counts("turn-latency", M - 60, M + 120, flow="billing")]
     assert billing == [d for d in before[1] if d.flow == "billing"]
     assert len(store.kept_events("turn-latency", M - 60, M + 120)) == before[3] + 1
     repeats = service.ingest(parse_records([turn("r1", 100), turn("r1", 100)]))
@@ -154,9 +152,7 @@ def test_a_failing_write_leaves_nothing_behind(
     assert service.ingest(parse_records(EVENTS)).written_events == 6  # nothing was claimed
 
 
-def test_events_older_than_the_retention_are_refused_by_line(
-    store: Store, slos: list[SLO]
-) -> None:
+def test_events_older_than_the_retention_are_refused_by_line(store: Store, slos: list[SLO]) -> None:
     service = EventIngestService(store, slos, lambda: NOW + timedelta(days=40))
     with pytest.raises(EventParseError) as caught:
         service.ingest(parse_records(EVENTS[:2], first_line=7))

@@ -212,13 +212,17 @@ def test_events_the_model_refuses_are_rejected_by_span_and_the_others_parsed() -
     misplaced = trace.span("voice.call", 0, 10, voice__connected=True, voice__latency_ms=5)
     trace.span("voice.turn", 100, 1_300, voice__flow="faq")
     unknown_type = trace.span("x", 0, 1, voice__event__type="handoff")
-    table, rejected = parse_spans(map_request(request(trace)))
+    table, sources, rejected = parse_spans(map_request(request(trace)))
     assert table is not None
     assert table.column("type").to_pylist() == ["call", "turn"]
+    assert [sources[line - 1].span_id for line in table.column("line").to_pylist()] == [
+        trace.spans[0].span_id.hex(),
+        trace.spans[4].span_id.hex(),
+    ]
     assert table.column("flow").to_pylist() == ["billing", "faq"]
     assert table.column("latency_ms").to_pylist() == [None, 1_200]
     by_span = {ref.span_id: reason for ref, reason in rejected}
-    assert list(by_span)[0] == unknown_type.hex()  # the mapping's rejections come first
+    assert rejected[0][0].span_id == unknown_type.hex()  # the mapping's rejections first
     assert len(by_span) == 4
     assert by_span[misspelt.hex()].startswith("conected: is not an event field")
     assert "connected" in by_span[misspelt.hex()]  # did you mean
@@ -229,8 +233,8 @@ def test_events_the_model_refuses_are_rejected_by_span_and_the_others_parsed() -
 def test_when_every_event_is_refused_there_is_no_table() -> None:
     trace = Trace()
     trace.span("voice.call", 0, 10)  # connected is required
-    table, rejected = parse_spans(map_request(request(trace)))
-    assert table is None and len(rejected) == 1 and "connected" in rejected[0][1]
+    table, sources, rejected = parse_spans(map_request(request(trace)))
+    assert table is None and sources == [] and len(rejected) == 1 and "connected" in rejected[0][1]
 
 
 # -- the two encodings -----------------------------------------------------------------------

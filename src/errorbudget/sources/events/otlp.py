@@ -427,30 +427,37 @@ def _milliseconds(nanos: int) -> int:
     return (nanos + 500_000) // 1_000_000
 
 
-def parse_spans(mapped: MappedSpans) -> tuple[pa.Table | None, list[tuple[SpanRef, str]]]:
-    """The mapped events as the event model's table, and every span rejected with why: the
+def parse_spans(
+    mapped: MappedSpans,
+) -> tuple[pa.Table | None, list[SpanRef], list[tuple[SpanRef, str]]]:
+    """The mapped events as the event model's table, the span of each of its ``line``s
+    (``line`` n came from ``sources[n - 1]``), and every span rejected with why: the
     mapping's rejections, then the events ``parse_records`` refuses (each by its own
     problems; the others are parsed again without them, so one bad span never costs the
-    request's good ones). None when no event is left."""
+    request's good ones). No table when no event is left."""
     records, sources = mapped.records, mapped.sources
     rejected = list(mapped.rejected)
     while records:
         try:
-            return parse_records(records), rejected
+            return parse_records(records), sources, rejected
         except EventParseError as exc:
-            reasons: dict[int, list[str]] = {}
-            for problem in exc.problems:
-                if 1 <= problem.line <= len(records):
-                    text = (
-                        f"{problem.field}: {problem.message}" if problem.field else problem.message
-                    )
-                    reasons.setdefault(problem.line - 1, []).append(text)
+            reasons = reasons_by_line(exc, len(records))
             if not reasons:  # a problem of the whole batch: no span can be told apart
-                return None, rejected + [(source, str(exc)) for source in sources]
-            rejected += [(sources[row], "; ".join(texts)) for row, texts in sorted(reasons.items())]
-            records = [record for row, record in enumerate(records) if row not in reasons]
-            sources = [source for row, source in enumerate(sources) if row not in reasons]
-    return None, rejected
+                return None, [], rejected + [(source, str(exc)) for source in sources]
+            rejected += [(sources[line - 1], text) for line, text in sorted(reasons.items())]
+            records = [record for row, record in enumerate(records, 1) if row not in reasons]
+            sources = [source for row, source in enumerate(sources, 1) if row not in reasons]
+    return None, [], rejected
+
+
+def reasons_by_line(exc: EventParseError, lines: int) -> dict[int, str]:
+    """The problems of ``exc`` joined per line (1 … ``lines``), ``field: message``."""
+    reasons: dict[int, list[str]] = {}
+    for problem in exc.problems:
+        if 1 <= problem.line <= lines:
+            text = f"{problem.field}: {problem.message}" if problem.field else problem.message
+            reasons.setdefault(problem.line, []).append(text)
+    return {line: "; ".join(texts) for line, texts in reasons.items()}
 
 
 def problems_text(rejected: list[tuple[SpanRef, str]], *, limit: int = 20) -> str:
