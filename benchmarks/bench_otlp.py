@@ -80,7 +80,7 @@ def build_requests(spans: int, seed: int) -> tuple[list[bytes], int, int]:
             return KeyValue(key=key, value=AnyValue(int_value=value))
         return KeyValue(key=key, value=AnyValue(string_value=value))
 
-    now = time.time_ns() - 50 * 60 * 1_000_000_000
+    now = time.time_ns() - 65 * 60 * 1_000_000_000  # calls over 50 minutes, ending 15 ago
     ms = 1_000_000
     bodies: list[bytes] = []
     events = calls = made = 0
