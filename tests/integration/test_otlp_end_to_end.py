@@ -1,7 +1,7 @@
 """A real OpenTelemetry SDK exporting voice-agent traces to ``errorbudget serve`` over
 OTLP/HTTP (issue #12, docs/sources/otlp.md).
 
-The SDK's ``OTLPSpanExporter`` (protobuf, with ``Authorization: Bearer`` in its headers)
+The SDK's ``OTLPSpanExporter`` (protobuf, gzip, with ``Authorization: Bearer`` in its headers)
 sends calls and turns with stage child spans through a ``BatchSpanProcessor`` to a real
 ``serve`` on 127.0.0.1; ``status --format json`` then counts exactly the events the spans
 describe. The same spans, encoded as the OTel Collector's ``otlphttp`` exporter writes OTLP
@@ -24,6 +24,7 @@ import pytest
 import serving
 from google.protobuf import json_format
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -169,7 +170,9 @@ def test_the_sdk_exports_calls_and_turns_and_status_counts_them_exactly(tmp_path
     start = time.time_ns() - 40 * 60 * 1_000_000_000  # 40 minutes ago
     with serving.serving(config) as served:
         exporter = OTLPSpanExporter(
-            endpoint=f"{served.url}/v1/traces", headers={"Authorization": f"Bearer {TOKEN}"}
+            endpoint=f"{served.url}/v1/traces",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            compression=Compression.Gzip,
         )
         memory = InMemorySpanExporter()
         resource = Resource.create({"service.name": "voice-agent", "service.version": "2.4.1"})
