@@ -5,8 +5,8 @@ review queue and attribution read these), an hourly count per dimension value an
 hourly stage-timing sums of an events SLO. The store's ``EventRecords`` protocol takes and
 returns these; services and surfaces import them from here, never from a backend.
 
-Kept events are written as a ``KeptBatch`` (columns, so a batch of thousands costs no
-Python object per event) and read back one ``KeptEvent`` each.
+Kept events are written as a ``KeptBatch`` (an Arrow table and columns, so a batch of
+thousands costs no Python object per event) and read back one ``KeptEvent`` each.
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from errorbudget.model import Minute
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 Verdict = Literal["bad", "excluded"]
 """Why an event was kept: it failed the SLO's good rule, or an exclusion rule matched it."""
@@ -124,30 +127,24 @@ def _int(value: object) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class KeptBatch:
-    """Kept events of one SLO to save, as parallel columns (one entry per event).
+    """Kept events of one SLO to save: the events as an Arrow table (their fields, ``id``
+    and ``time`` at least; ``time`` a timestamp or epoch milliseconds) and, per row, the
+    series it counts in, its verdict and its exclusion rule's name (or None)."""
 
-    ``events`` are the events' JSON objects already encoded (UTF-8), so the store writes
-    them as they are.
-    """
-
+    events: pa.Table
     series: Sequence[int]
-    minutes: Sequence[int]
-    event_ids: Sequence[str]
     verdicts: Sequence[Verdict]
     exclusions: Sequence[str | None]
-    events: Sequence[bytes]
 
     def __len__(self) -> int:
-        return len(self.event_ids)
+        return int(self.events.num_rows)
 
     def __post_init__(self) -> None:
         sizes = {
+            int(self.events.num_rows),
             len(self.series),
-            len(self.minutes),
-            len(self.event_ids),
             len(self.verdicts),
             len(self.exclusions),
-            len(self.events),
         }
         if len(sizes) != 1:
             raise ValueError("a kept batch's columns must have the same length")

@@ -121,6 +121,11 @@ MATRIX: dict[tuple[str, str], Case] = {
         "/api/v1/gate/decide", "operator", body={"service": "billing", "risk": "high"}
     ),
     ("POST", "/api/v1/counts"): Case("/api/v1/counts", "operator", body=NDJSON),
+    ("POST", "/api/v1/events"): Case(
+        "/api/v1/events",
+        "operator",
+        body=[{"id": "c-1", "type": "call", "time": "2026-11-20T11:00:00Z", "connected": True}],
+    ),
     ("POST", "/v1/traces"): Case("/v1/traces", "operator", body={}, otlp=True),
     ("POST", "/api/v1/alerts/{fingerprint}/acknowledge"): Case(
         f"/api/v1/alerts/{PAGE_ALERT}/acknowledge", "operator", body={"comment": "on it"}

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import orjson
 import pyarrow as pa
 import pytest
 
@@ -30,6 +29,13 @@ def test_claims_are_new_once_per_id_and_minute(store: Store) -> None:
     again = store.claim_event_ids(["c", "d", "a", "d"], [M0 + 1, M0 + 1, M0, M0 + 1])
     assert again.tolist() == [False, True, False, False]  # the second "d" repeats the first
     assert store.claim_event_ids(["a"], [M0 + 5]).tolist() == [True]  # another minute
+
+
+def test_claims_in_any_order_are_kept_by_their_minute(store: Store) -> None:
+    assert store.claim_event_ids(["x", "y", "z", "w"], [M0 + 2, M0, M0 + 2, M0 + 1]).all()
+    for event_id, minute in (("x", M0 + 2), ("y", M0), ("z", M0 + 2), ("w", M0 + 1)):
+        assert store.claim_event_ids([event_id], [minute]).tolist() == [False]
+    assert store.claim_event_ids(["y", "x"], [M0 + 2, M0]).tolist() == [True, True]
 
 
 def test_claims_compare_whole_ids_however_long_or_unusual(store: Store) -> None:
@@ -63,8 +69,18 @@ def test_bad_claims_are_refused(store: Store) -> None:
     assert store.claim_event_ids([], []).tolist() == []
 
 
-def _event(event_id: str, minute: int, **fields: object) -> bytes:
-    return orjson.dumps({"id": event_id, "type": "turn", "time": minute * 60_000, **fields})
+def _events(*events: dict[str, object]) -> pa.Table:
+    """Events as the parser gives them: ``time`` a UTC timestamp, a ``line`` column."""
+    rows = [{"type": "turn", **event, "line": i + 1} for i, event in enumerate(events)]
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    table = pa.table({name: [row.get(name) for row in rows] for name in names})
+    millis = pa.array([int(event["time"]) for event in events], pa.int64())  # type: ignore[call-overload]
+    index = table.column_names.index("time")
+    return table.set_column(index, "time", millis.cast(pa.timestamp("ms", tz="UTC")))
+
+
+def _at(minute: int, seconds: int = 0) -> int:
+    return minute * 60_000 + seconds * 1000
 
 
 def test_kept_events_are_read_by_slo_range_verdict_and_segment(store: Store) -> None:
@@ -72,19 +88,30 @@ def test_kept_events_are_read_by_slo_range_verdict_and_segment(store: Store) -> 
         "turn-latency", [(("flow", "billing"), ("language", "es")), (("flow", "faq"),)]
     )
     batch = KeptBatch(
+        events=_events(
+            {
+                "id": "t1",
+                "time": _at(M0),
+                "latency_ms": 3100,
+                "asr_ms": 900,
+                "flow": "billing",
+                "trace_id": "ab",
+            },
+            {"id": "t2", "time": _at(M0 + 1), "latency_ms": 800, "test": True, "flow": "faq"},
+            {
+                "id": "t3",
+                "time": _at(M0 + 70, 5),
+                "latency_ms": 2900,
+                "error_stage": "llm",
+                "audio_url": "https://a/3",
+            },
+        ),
         series=[spanish, english, spanish],
-        minutes=[M0, M0 + 1, M0 + 2],
-        event_ids=["t1", "t2", "t3"],
         verdicts=["bad", "excluded", "bad"],
         exclusions=[None, "test-call", None],
-        events=[
-            _event("t1", M0, latency_ms=3100, asr_ms=900, flow="billing", trace_id="ab"),
-            _event("t2", M0 + 1, latency_ms=800, test=True, flow="faq"),
-            _event("t3", M0 + 2, latency_ms=2900, error_stage="llm", audio_url="https://a/3"),
-        ],
     )
     assert store.save_kept_events("turn-latency", batch) == 3
-    kept = store.kept_events("turn-latency", M0, M0 + 60)
+    kept = store.kept_events("turn-latency", M0, M0 + 120)
     assert [k.event_id for k in kept] == ["t3", "t2", "t1"]  # newest first
     first = kept[-1]
     assert first.segment == {"flow": "billing", "language": "es"}
@@ -97,38 +124,47 @@ def test_kept_events_are_read_by_slo_range_verdict_and_segment(store: Store) -> 
     assert first.time == T0 and first.type == "turn" and first.trace_id == "ab"
     assert first.latency_ms == 3100 and first.stages["asr"] == 900 and first.stages["llm"] is None
     assert first.dimensions["flow"] == "billing" and first.dimensions["model"] == "unknown"
+    assert "line" not in first.event and first.event["time"] == _at(M0)
     assert kept[0].error_stage == "llm" and kept[0].audio_url == "https://a/3"
+    assert kept[0].minute == M0 + 70
     assert kept[1].exclusion == "test-call" and kept[1].event["test"] is True
-    assert [k.event_id for k in store.kept_events("turn-latency", M0, M0 + 60, verdict="bad")] == [
-        "t3",
-        "t1",
-    ]
-    by_flow = store.kept_events("turn-latency", M0, M0 + 60, segment={"flow": "faq"})
+    bad = store.kept_events("turn-latency", M0, M0 + 120, verdict="bad")
+    assert [k.event_id for k in bad] == ["t3", "t1"]
+    by_flow = store.kept_events("turn-latency", M0, M0 + 120, segment={"flow": "faq"})
     assert [k.event_id for k in by_flow] == ["t2"]
-    assert store.kept_events("turn-latency", M0 + 1, M0 + 2)[0].event_id == "t2"
-    assert len(store.kept_events("turn-latency", M0, M0 + 60, limit=1)) == 1
-    assert store.kept_events("other-slo", M0, M0 + 60) == []
-    assert store.kept_events("turn-latency", M0, M0 + 60, segment={"flow": "nope"}) == []
-
-
-def test_kept_events_need_known_series_and_verdicts(store: Store) -> None:
-    [series] = store.series_ids("s", [()])
-    good = {"series": [series], "minutes": [M0], "event_ids": ["e"], "exclusions": [None]}
-    with pytest.raises(StoreError, match="verdict"):
-        store.save_kept_events("s", KeptBatch(**good, verdicts=["fine"], events=[b"{}"]))  # type: ignore[list-item]
-    with pytest.raises(StoreError, match="unknown series"):
-        store.save_kept_events(
-            "s", KeptBatch(**{**good, "series": [series + 99]}, verdicts=["bad"], events=[b"{}"])
-        )
-    with pytest.raises(ValueError, match="same length"):
+    assert [k.event_id for k in store.kept_events("turn-latency", M0 + 1, M0 + 2)] == ["t2"]
+    assert [k.event_id for k in store.kept_events("turn-latency", M0 + 70, M0 + 71)] == ["t3"]
+    assert len(store.kept_events("turn-latency", M0, M0 + 120, limit=1)) == 1
+    assert store.kept_events("other-slo", M0, M0 + 120) == []
+    assert store.kept_events("turn-latency", M0, M0 + 120, segment={"flow": "nope"}) == []
+    # a later write of the same hour adds a chunk; reads merge them
+    store.save_kept_events(
+        "turn-latency",
         KeptBatch(
-            series=[1, 2],
-            minutes=[M0],
-            event_ids=["e"],
+            events=_events({"id": "t4", "time": _at(M0, 30), "model": "openai/gpt-4o"}),
+            series=[english],
             verdicts=["bad"],
             exclusions=[None],
-            events=[b"{}"],
+        ),
+    )
+    merged = store.kept_events("turn-latency", M0, M0 + 1)
+    assert [k.event_id for k in merged] == ["t4", "t1"]
+    assert merged[0].dimensions["model"] == "openai/gpt-4o" and merged[1].trace_id == "ab"
+
+
+def test_kept_events_need_known_series_verdicts_and_times(store: Store) -> None:
+    [series] = store.series_ids("s", [()])
+    events = _events({"id": "e", "time": _at(M0)})
+    with pytest.raises(StoreError, match="verdict"):
+        store.save_kept_events("s", KeptBatch(events, [series], ["fine"], [None]))  # type: ignore[list-item]
+    with pytest.raises(StoreError, match="unknown series"):
+        store.save_kept_events("s", KeptBatch(events, [series + 99], ["bad"], [None]))
+    with pytest.raises(StoreError, match="time"):
+        store.save_kept_events(
+            "s", KeptBatch(events.drop_columns(["time"]), [series], ["bad"], [None])
         )
+    with pytest.raises(ValueError, match="same length"):
+        KeptBatch(events, [series, series], ["bad"], [None])
 
 
 def _dimensions(*rows: tuple[int, str, str, str, int, int, int, int]) -> pa.Table:
@@ -178,21 +214,25 @@ def test_stage_sums_add_up_per_hour_flow_and_stage(store: Store) -> None:
 
 def test_prune_forgets_old_claims_and_kept_events_but_not_rollups(store: Store) -> None:
     [series] = store.series_ids("s", [()])
-    store.claim_event_ids(["old1", "old2", "new"], [M0 - 100, M0 - 100, M0])
+    old = H0 - 120  # an hour that ended before the horizon
+    store.claim_event_ids(["old1", "old2", "new"], [old, old + 5, M0])
     store.save_kept_events(
         "s",
         KeptBatch(
+            events=_events({"id": "old1", "time": _at(old)}, {"id": "new", "time": _at(M0)}),
             series=[series, series],
-            minutes=[M0 - 100, M0],
-            event_ids=["old1", "new"],
             verdicts=["bad", "bad"],
             exclusions=[None, None],
-            events=[_event("old1", M0 - 100), _event("new", M0)],
         ),
     )
-    store.add_dimension_counts("s", _dimensions((H0 - 120, "f", "flow", "f", 1, 1, 0, 0)))
-    assert store.prune_events(M0 - 50) == 3  # two claimed ids, one kept event
-    assert [k.event_id for k in store.kept_events("s", M0 - 200, M0 + 1)] == ["new"]
-    assert store.claim_event_ids(["old1", "new"], [M0 - 100, M0]).tolist() == [True, False]
-    assert len(store.dimension_counts("s", H0 - 120, H0)) == 1
-    assert store.prune_events(M0 - 50) == 1  # old1 was claimed again
+    store.add_dimension_counts("s", _dimensions((old, "f", "flow", "f", 1, 1, 0, 0)))
+    assert store.prune_events(H0 - 60) == 3  # two claimed ids, one kept event
+    assert [k.event_id for k in store.kept_events("s", old, M0 + 1)] == ["new"]
+    assert store.claim_event_ids(["old1", "new"], [old, M0]).tolist() == [True, False]
+    assert len(store.dimension_counts("s", old, H0)) == 1
+    assert store.prune_events(H0 - 60) == 1  # old1 was claimed again
+    # claims go by the minute, kept events with whole hours (once the hour has ended)
+    assert store.prune_events(M0 + 1) == 1  # the claim of "new"
+    assert [k.event_id for k in store.kept_events("s", old, M0 + 1)] == ["new"]
+    assert store.prune_events(H0 + 60) == 1
+    assert store.kept_events("s", old, M0 + 1) == []

@@ -29,10 +29,13 @@ from errorbudget.schema.alerts import (
 )
 from errorbudget.schema.audit import AuditEntryOut, ChainOut
 from errorbudget.schema.changes import ApprovalOut, ChangeOut, GateOut
+from errorbudget.schema.events import EventFileOut, EventIngestOut, SloEventsOut
 from errorbudget.schema.ingest import IngestFileOut, IngestRunOut, ProblemOut
 from errorbudget.schema.records import AnnotationOut, ExclusionOut
 from errorbudget.schema.status import ConditionOut, DataOut, StatusOut, TimelinePointOut
 from errorbudget.services.alerts import AlertHistory
+from errorbudget.services.event_files import EventFileReport
+from errorbudget.services.event_ingest import EventIngestReport, SloEventCounts
 
 # (result, its model, {result field: model field}, {result field: why it is not outward})
 OUTWARD: list[tuple[type[Any], type[BaseModel], dict[str, str], dict[str, str]]] = [
@@ -86,6 +89,9 @@ OUTWARD: list[tuple[type[Any], type[BaseModel], dict[str, str], dict[str, str]]]
     (TimelinePoint, TimelinePointOut, {}, {}),
     (IngestReport, IngestRunOut, {}, {}),
     (FileReport, IngestFileOut, {}, {}),
+    (EventIngestReport, EventIngestOut, {}, {}),
+    (SloEventCounts, SloEventsOut, {}, {}),
+    (EventFileReport, EventFileOut, {}, {}),
     (
         Problem,
         ProblemOut,

@@ -4,7 +4,8 @@
 :meth:`EventIngestService.ingest` takes a parsed event table (``sources.events.model``'s
 ``EVENT_SCHEMA``) and, in **one transaction**:
 
-1. refuses events older than ``events.retention`` (their claims would be pruned, so a
+1. refuses events without an id, a type or a time, and those older than
+   ``events.retention`` (their claims would be pruned, so a
    re-send could not be recognised): ``EventParseError`` naming each, nothing written;
 2. claims the events' (id, minute) in the store, dropping those claimed before and the
    repeats within the batch (idempotency: a re-sent batch writes nothing twice);
@@ -27,9 +28,7 @@ from datetime import timedelta
 from typing import cast
 
 import numpy as np
-import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from errorbudget.clock import Clock
 from errorbudget.event_records import KeptBatch, Verdict
@@ -120,6 +119,7 @@ class EventIngestService:
         report.duplicates = batch_duplicates(table)
         if not table.num_rows:
             return report
+        _refuse_incomplete(table)
         millis = table.column("time").cast(pa.int64()).to_numpy()
         minutes = np.floor_divide(millis, 60_000).astype(np.int64)
         horizon = self.horizon()
@@ -156,7 +156,6 @@ class EventIngestService:
 
     def _write(self, table: pa.Table, report: EventIngestReport) -> None:
         fold = fold_events(table, self.slos)
-        encoded = _EncodedEvents(table)
         for slo_fold in fold.per_slo:
             counts = SloEventCounts(
                 eligible=slo_fold.eligible,
@@ -176,44 +175,43 @@ class EventIngestService:
                     )
                 if slo_fold.kept_rows.size:
                     report.kept += self.store.save_kept_events(
-                        slo_fold.slo, encoded.batch(slo_fold, ids)
+                        slo_fold.slo, _kept_batch(table, slo_fold, ids)
                     )
             self.store.add_dimension_counts(slo_fold.slo, slo_fold.dimension_rows)
             self.store.add_stage_sums(slo_fold.slo, slo_fold.stage_rows)
             report.per_slo.setdefault(slo_fold.slo, SloEventCounts()).add(counts)
 
 
-class _EncodedEvents:
-    """The kept events' JSON objects, encoded once per event however many SLOs keep it."""
+REQUIRED = ("id", "type", "time")
+"""What every event must carry to be claimed, folded and kept."""
 
-    def __init__(self, table: pa.Table) -> None:
-        self.table = table
-        self.minutes = np.floor_divide(
-            table.column("time").cast(pa.int64()).to_numpy(), 60_000
-        ).astype(np.int64)
-        self._encoded: dict[int, bytes] = {}
 
-    def _encode(self, rows: np.ndarray) -> None:
-        missing = np.asarray([row for row in rows.tolist() if row not in self._encoded])
-        if not missing.size:
-            return
-        taken = self.table.take(pa.array(missing)).drop_columns(["line"])
-        taken = taken.set_column(
-            taken.schema.get_field_index("time"), "time", taken.column("time").cast(pa.int64())
-        )
-        keep = [name for name in taken.column_names if taken.column(name).null_count < len(taken)]
-        for row, record in zip(missing.tolist(), taken.select(keep).to_pylist(), strict=True):
-            self._encoded[row] = orjson.dumps({k: v for k, v in record.items() if v is not None})
+def _refuse_incomplete(table: pa.Table) -> None:
+    """Located problems for events without an id, a type or a time (the parser requires
+    them; this guards the store whatever built the table)."""
+    lines = table.column("line").to_numpy()
+    problems: list[EventProblem] = []
+    count = 0
+    for name in REQUIRED:
+        column = table.column(name)
+        if not column.null_count:
+            continue
+        missing = np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))
+        count += int(missing.size)
+        problems += [
+            EventProblem(int(lines[row]), name, "is required in every event")
+            for row in missing[:MAX_PROBLEMS].tolist()
+        ]
+    if problems:
+        problems.sort(key=lambda problem: problem.line)
+        raise EventParseError(problems[:MAX_PROBLEMS], count)
 
-    def batch(self, fold: SloFold, series_ids: np.ndarray) -> KeptBatch:
-        rows = fold.kept_rows
-        self._encode(rows)
-        ids = cast(list[str], pc.cast(self.table.column("id").take(rows), pa.string()).to_pylist())
-        return KeptBatch(
-            series=series_ids[fold.kept_seg].tolist(),
-            minutes=self.minutes[rows].tolist(),
-            event_ids=ids,
-            verdicts=cast(list[Verdict], fold.kept_verdict),
-            exclusions=fold.kept_exclusion,
-            events=[self._encoded[row] for row in rows.tolist()],
-        )
+
+def _kept_batch(table: pa.Table, fold: SloFold, series_ids: np.ndarray) -> KeptBatch:
+    """``fold``'s kept events: their rows of ``table`` with series, verdict and exclusion."""
+    return KeptBatch(
+        events=table.take(pa.array(fold.kept_rows)),
+        series=series_ids[fold.kept_seg].tolist(),
+        verdicts=cast(list[Verdict], fold.kept_verdict),
+        exclusions=fold.kept_exclusion,
+    )

@@ -8,7 +8,8 @@ An ASGI middleware in front of every route (docs/api.md "Limits"):
    (before, FastAPI read and parsed the body first and answered 422). The role is checked
    later, by the route (403).
 2. **Bodies capped while they stream.** ``POST /api/v1/counts`` and the OTLP receiver
-   (``POST /v1/traces``) may send ``server.body_limits.ingest_body`` (64 MiB), every other endpoint
+   (``POST /v1/traces``) may send ``server.body_limits.ingest_body`` (64 MiB), ``POST
+   /api/v1/events`` ``server.body_limits.events_body`` (64 MiB), every other endpoint
    ``server.body_limits.json_body`` (1 MiB). A larger ``Content-Length`` is answered
    ``413`` without reading (after the token check, for a write); a chunked body is counted
    as it arrives and answered ``413`` as soon as it passes the cap (Starlette's
@@ -43,6 +44,7 @@ from errorbudget.web.otlp_wire import TRACES_PATH, encoding_of, status_response
 
 API = "/api/v1/"
 INGEST_PATH = "/api/v1/counts"
+EVENTS_PATH = "/api/v1/events"
 INGEST_PATHS = frozenset({INGEST_PATH, TRACES_PATH})
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -74,6 +76,7 @@ class Admission:
         limits = settings.body_limits
         self.json_limit = RequestBodyLimitMiddleware(app, int(limits.json_body))
         self.ingest_limit = RequestBodyLimitMiddleware(app, int(limits.ingest_body))
+        self.events_limit = RequestBodyLimitMiddleware(app, int(limits.events_body))
         self.slots = anyio.Semaphore(settings.max_concurrent_writes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -81,7 +84,13 @@ class Admission:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        limited = self.ingest_limit if path in INGEST_PATHS else self.json_limit
+        limited = (
+            self.ingest_limit
+            if path in INGEST_PATHS
+            else self.events_limit
+            if path == EVENTS_PATH
+            else self.json_limit
+        )
         headers = Headers(scope=scope)
         otlp = path == TRACES_PATH
         write = scope["method"] in WRITES and (path.startswith(API) or otlp)
@@ -144,7 +153,13 @@ def _declared(headers: Headers) -> int:
 def too_large_response(path: str, cap: int | None, headers: Headers | None = None) -> Response:
     """The 413 of a body over its cap, in the API's shape (OTLP's on its path), naming the
     cap and its setting."""
-    setting = "ingest_body" if path in INGEST_PATHS else "json_body"
+    setting = (
+        "ingest_body"
+        if path in INGEST_PATHS
+        else "events_body"
+        if path == EVENTS_PATH
+        else "json_body"
+    )
     size = f" of {size_text(cap)}" if isinstance(cap, int) else ""
     detail = (
         f"the body is larger than the limit{size} of this endpoint "

@@ -4,6 +4,7 @@
 - ``api_records``: exclusions and annotations
 - ``api_changes``: changes, approvals and gate decisions
 - ``api_ingest``: counts ingestion with idempotency keys
+- ``api_events``: voice-agent events, idempotent by event id (issue #12)
 - ``api_audit``: the chained audit log, filtered, with whether the chain verifies
 - ``api_alerts``: alerts, acknowledgements, silences and the notification delivery log
 
@@ -26,6 +27,7 @@ from errorbudget.web import (
     api_alerts,
     api_audit,
     api_changes,
+    api_events,
     api_ingest,
     api_records,
     api_status,
@@ -53,5 +55,13 @@ def register(web: FastAPI) -> None:
     web.state.auth = Authenticator.from_settings(web.state.eb.loaded.config.server)
     web.add_exception_handler(RequestValidationError, validation_error)
     web.include_router(_identity)
-    for module in (api_status, api_records, api_changes, api_ingest, api_audit, api_alerts):
+    for module in (
+        api_status,
+        api_records,
+        api_changes,
+        api_ingest,
+        api_events,
+        api_audit,
+        api_alerts,
+    ):
         web.include_router(module.routes)

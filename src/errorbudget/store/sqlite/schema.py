@@ -546,20 +546,17 @@ CREATE TABLE event_claims (
 );
 CREATE INDEX event_claims_minute ON event_claims (minute);
 
--- Events an events SLO counted bad or excluded: the review queue and attribution.
--- event is the event's JSON object (non-null fields, time in epoch milliseconds).
+-- Events an events SLO counted bad or excluded (the review queue and attribution), in
+-- chunks: one row per (SLO, UTC hour, write), its events as an Arrow IPC stream (events.py).
 CREATE TABLE kept_events (
-    id        INTEGER PRIMARY KEY,
-    slo       TEXT    NOT NULL,
-    minute    INTEGER NOT NULL,
-    series_id INTEGER NOT NULL REFERENCES series (id),
-    event_id  TEXT    NOT NULL,
-    verdict   TEXT    NOT NULL CHECK (verdict IN ('bad', 'excluded')),
-    exclusion TEXT,
-    event     BLOB    NOT NULL
+    id     INTEGER PRIMARY KEY,
+    slo    TEXT    NOT NULL,
+    hour   INTEGER NOT NULL,
+    count  INTEGER NOT NULL,
+    events BLOB    NOT NULL
 );
-CREATE INDEX kept_events_slo_minute ON kept_events (slo, minute);
-CREATE INDEX kept_events_minute ON kept_events (minute);
+CREATE INDEX kept_events_slo_hour ON kept_events (slo, hour);
+CREATE INDEX kept_events_hour ON kept_events (hour);
 
 -- Hourly counts per flow and dimension value of each events SLO (added up per write).
 CREATE TABLE event_dimensions (
