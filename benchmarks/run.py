@@ -19,6 +19,7 @@ benchmark, each replaced in the file when it is run (``--only`` runs one and kee
     python benchmarks/run.py --only counters     # only the SLO event counters (~2 minutes)
     python benchmarks/run.py --only promql       # only the PromQL source's backfill (~1 minute)
     python benchmarks/run.py --only exporter     # only the Genesys exporter scrape (~20 s)
+    python benchmarks/run.py --only otlp         # only OTLP ingestion through serve (~1 minute)
     python benchmarks/run.py --only events       # only event ingest, 1 M events (~2 minutes)
     python benchmarks/run.py --only events-core  # only event parse and fold (~1 minute)
 """
@@ -206,6 +207,7 @@ SECTIONS = (
     "exporter",
     "events",
     "events-core",
+    "otlp",
 )
 
 
@@ -339,6 +341,7 @@ def main() -> None:
     import bench_events_core  # benchmarks/bench_events_core.py: event parse and fold (#12)
     import bench_exporter  # benchmarks/bench_exporter.py: Genesys queue scrape (issue #11)
     import bench_generate  # benchmarks/bench_generate.py: rule generation (issue #11)
+    import bench_otlp  # benchmarks/bench_otlp.py: OTLP traces through serve (issue #12)
     import bench_pages  # benchmarks/bench_pages.py: the timings the tests used to assert
     import bench_promql  # benchmarks/bench_promql.py: a 30-day PromQL backfill (issue #11)
     import bench_slo_counters  # benchmarks/bench_slo_counters.py: SLO counters (issue #11)
@@ -366,6 +369,8 @@ def main() -> None:
         sections[bench_events.HEADING] = bench_events.run_section()
     if args.only in (None, "events-core"):
         sections[bench_events_core.HEADING] = bench_events_core.run_section()
+    if args.only in (None, "otlp"):
+        sections[bench_otlp.HEADING] = bench_otlp.run_section()
     # A full run dates the header; a partial one keeps it (the other section's figures stay).
     update_report(args.output, sections, header=preamble() if args.only is None else None)
     print(args.output.read_text(encoding="utf-8") if args.output.is_file() else "")

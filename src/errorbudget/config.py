@@ -117,7 +117,8 @@ class BodyLimits(_Settings):
     json_body: ByteSize = Field(default=ByteSize(1 << 20), gt=0)
     """Every JSON endpoint (changes, exclusions, annotations, the gate, …)."""
     ingest_body: ByteSize = Field(default=ByteSize(64 << 20), gt=0)
-    """``POST /api/v1/counts``."""
+    """``POST /api/v1/counts``, and the OTLP receiver ``POST /v1/traces`` (as sent, and once
+    decompressed)."""
     events_body: ByteSize = Field(default=ByteSize(64 << 20), gt=0)
     """``POST /api/v1/events`` (its number of events is capped by
     ``events.max_request_events``)."""

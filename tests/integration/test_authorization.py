@@ -51,6 +51,8 @@ class Case:
     success: int = 200
     body: Any = None
     page: bool = False
+    otlp: bool = False
+    """The OTLP receiver: errors are a ``google.rpc.Status`` (``message``), not ``detail``."""
 
 
 PAGE_ALERT = fingerprint("ErrorBudgetBurn", "answered", (("queue", "sales"),), "page")
@@ -124,6 +126,7 @@ MATRIX: dict[tuple[str, str], Case] = {
         "operator",
         body=[{"id": "c-1", "type": "call", "time": "2026-11-20T11:00:00Z", "connected": True}],
     ),
+    ("POST", "/v1/traces"): Case("/v1/traces", "operator", body={}, otlp=True),
     ("POST", "/api/v1/alerts/{fingerprint}/acknowledge"): Case(
         f"/api/v1/alerts/{PAGE_ALERT}/acknowledge", "operator", body={"comment": "on it"}
     ),
@@ -244,9 +247,9 @@ async def test_every_route_for_every_role(
             assert "API token needed" in response.text
         else:
             assert response.headers["www-authenticate"] == "Bearer"
-            assert "API token" in response.json()["detail"]
+            assert "API token" in response.json()["message" if case.otlp else "detail"]
     if response.status_code == 403:
-        assert response.json()["detail"]
+        assert response.json()["message" if case.otlp else "detail"]
 
 
 def test_the_matrix_covers_every_role_of_every_route() -> None:

@@ -7,9 +7,9 @@ An ASGI middleware in front of every route (docs/api.md "Limits"):
    body is never read, so an anonymous client cannot make the server buffer anything
    (before, FastAPI read and parsed the body first and answered 422). The role is checked
    later, by the route (403).
-2. **Bodies capped while they stream.** ``POST /api/v1/counts`` may send
-   ``server.body_limits.ingest_body`` (64 MiB), ``POST /api/v1/events``
-   ``server.body_limits.events_body`` (64 MiB), every other endpoint
+2. **Bodies capped while they stream.** ``POST /api/v1/counts`` and the OTLP receiver
+   (``POST /v1/traces``) may send ``server.body_limits.ingest_body`` (64 MiB), ``POST
+   /api/v1/events`` ``server.body_limits.events_body`` (64 MiB), every other endpoint
    ``server.body_limits.json_body`` (1 MiB). A larger ``Content-Length`` is answered
    ``413`` without reading (after the token check, for a write); a chunked body is counted
    as it arrives and answered ``413`` as soon as it passes the cap (Starlette's
@@ -18,6 +18,11 @@ An ASGI middleware in front of every route (docs/api.md "Limits"):
    another waits for a slot at most ``server.store_lock_timeout`` and is then answered
    ``503`` with ``Retry-After``, like a write that could not get the store's lock. Writes
    that would only queue behind a busy store never fill the thread pool reads need.
+
+The OTLP receiver's path, ``/v1/traces`` (outside ``/api/v1``: OpenTelemetry exporters
+append it to their endpoint), is a write like the API's; its refusals are answered as the
+OTLP/HTTP specification asks, a ``google.rpc.Status`` in the request's encoding
+(``web.otlp_wire``).
 """
 
 from __future__ import annotations
@@ -35,10 +40,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from errorbudget.config import ServerSettings
 from errorbudget.errors import StoreBusyError
 from errorbudget.web.auth import Authenticator
+from errorbudget.web.otlp_wire import TRACES_PATH, encoding_of, status_response
 
 API = "/api/v1/"
 INGEST_PATH = "/api/v1/counts"
 EVENTS_PATH = "/api/v1/events"
+INGEST_PATHS = frozenset({INGEST_PATH, TRACES_PATH})
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -50,10 +57,13 @@ def size_text(size: int) -> str:
     return f"{size:,} bytes"
 
 
-def busy_response(settings: ServerSettings, detail: str) -> JSONResponse:
-    """503 with ``Retry-After`` (whole seconds): the store or the write slots are busy."""
-    retry = max(1, math.ceil(settings.busy_retry_after.total_seconds()))
-    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": str(retry)})
+def busy_response(settings: ServerSettings, detail: str, otlp: Headers | None = None) -> Response:
+    """503 with ``Retry-After`` (whole seconds): the store or the write slots are busy
+    (a ``google.rpc.Status`` for the headers ``otlp`` of an OTLP request)."""
+    retry = {"Retry-After": str(max(1, math.ceil(settings.busy_retry_after.total_seconds())))}
+    if otlp is not None:
+        return status_response(503, detail, encoding_of(otlp), retry)
+    return JSONResponse({"detail": detail}, status_code=503, headers=retry)
 
 
 class Admission:
@@ -76,16 +86,17 @@ class Admission:
         path: str = scope["path"]
         limited = (
             self.ingest_limit
-            if path == INGEST_PATH
+            if path in INGEST_PATHS
             else self.events_limit
             if path == EVENTS_PATH
             else self.json_limit
         )
         headers = Headers(scope=scope)
-        write = scope["method"] in WRITES and path.startswith(API)
-        refused = self._unauthenticated(headers) if write else None
+        otlp = path == TRACES_PATH
+        write = scope["method"] in WRITES and (path.startswith(API) or otlp)
+        refused = self._unauthenticated(headers, otlp) if write else None
         if refused is None and _declared(headers) > limited.max_body_size:
-            refused = too_large_response(path, limited.max_body_size)
+            refused = too_large_response(path, limited.max_body_size, headers)
         if refused is not None:
             await refused(scope, receive, send)
             return
@@ -104,14 +115,16 @@ class Admission:
                 f"and none finished within {wait:g} s (server.max_concurrent_writes); try "
                 "again after Retry-After seconds"
             )
-            await busy_response(self.settings, detail)(scope, receive, send)
+            await busy_response(self.settings, detail, headers if otlp else None)(
+                scope, receive, send
+            )
             return
         try:
             await limited(scope, receive, send)
         finally:
             self.slots.release()
 
-    def _unauthenticated(self, headers: Headers) -> Response | None:
+    def _unauthenticated(self, headers: Headers, otlp: bool) -> Response | None:
         """A 401 for a write without a known token (the body unread), else None."""
         header = headers.get("authorization")
         if not header:
@@ -125,9 +138,10 @@ class Admission:
                 if isinstance(auth, Authenticator) and auth.identify(token.strip()) is not None:
                     return None
                 message = "unknown API token"
-        return JSONResponse(
-            {"detail": message}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
-        )
+        challenge = {"WWW-Authenticate": "Bearer"}
+        if otlp:
+            return status_response(401, message, encoding_of(headers), challenge)
+        return JSONResponse({"detail": message}, status_code=401, headers=challenge)
 
 
 def _declared(headers: Headers) -> int:
@@ -136,36 +150,39 @@ def _declared(headers: Headers) -> int:
     return int(text) if text.isdigit() else 0
 
 
-def too_large_response(path: str, cap: int | None) -> JSONResponse:
-    """The 413 of a body over its cap, in the API's shape, naming the cap and its setting."""
+def too_large_response(path: str, cap: int | None, headers: Headers | None = None) -> Response:
+    """The 413 of a body over its cap, in the API's shape (OTLP's on its path), naming the
+    cap and its setting."""
     setting = (
         "ingest_body"
-        if path == INGEST_PATH
+        if path in INGEST_PATHS
         else "events_body"
         if path == EVENTS_PATH
         else "json_body"
     )
     size = f" of {size_text(cap)}" if isinstance(cap, int) else ""
-    return JSONResponse(
-        {
-            "detail": f"the body is larger than the limit{size} of this endpoint "
-            f"(server.body_limits.{setting}): split it"
-        },
-        status_code=413,
+    detail = (
+        f"the body is larger than the limit{size} of this endpoint "
+        f"(server.body_limits.{setting}): split it"
     )
+    if path == TRACES_PATH:
+        return status_response(413, detail, encoding_of(headers) if headers else None)
+    return JSONResponse({"detail": detail}, status_code=413)
 
 
-def too_large(request: Request, exc: Exception) -> JSONResponse:
+def too_large(request: Request, exc: Exception) -> Response:
     """A chunked body that passed its cap while streaming (Starlette's limiter)."""
-    return too_large_response(request.url.path, request.scope.get(MAX_BODY_SIZE_SCOPE_KEY))
+    cap = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+    return too_large_response(request.url.path, cap, request.headers)
 
 
 def install(web: FastAPI, settings: ServerSettings) -> None:
     """Put :class:`Admission` in front of ``web``'s routes, answer its 413s as the API
     answers errors, and a busy store (StoreBusyError, any route) with 503."""
 
-    def store_busy(request: Request, exc: Exception) -> JSONResponse:
-        return busy_response(settings, str(exc))
+    def store_busy(request: Request, exc: Exception) -> Response:
+        otlp = request.headers if request.url.path == TRACES_PATH else None
+        return busy_response(settings, str(exc), otlp)
 
     web.add_middleware(Admission, web=web, settings=settings)
     web.add_exception_handler(413, too_large)

@@ -1,13 +1,14 @@
 """The ASGI application factory: one FastAPI app over one :class:`errorbudget.app.App`.
 
 Routers register here the way commands register on the CLI group: the JSON API
-(``web.api``), the dashboard pages (``web.pages``), the operational endpoints
-(``web.ops``: /healthz, /readyz, /metrics) and the API's documentation pages with their
-assets and the favicon, served offline (``web.docs_ui``: /docs, /redoc, /favicon.ico).
-State lives on ``fastapi_app.state.eb`` (the App), never in module globals, so tests build a
-fresh app per test and drive it in-process with ``httpx.ASGITransport``. In front of the
-routes: ``web.admission`` (a write's token before its body, body caps, write slots, a busy
-store as 503) and ``web.security_headers``.
+(``web.api``), the OTLP/HTTP trace receiver (``web.api_otlp``: ``/v1/traces``), the
+dashboard pages (``web.pages``), the operational endpoints (``web.ops``: /healthz, /readyz,
+/metrics) and the API's documentation pages with their assets and the favicon, served
+offline (``web.docs_ui``: /docs, /redoc, /favicon.ico). State lives on
+``fastapi_app.state.eb`` (the App), never in module globals, so tests build a fresh app per
+test and drive it in-process with ``httpx.ASGITransport``. In front of the routes:
+``web.admission`` (a write's token before its body, body caps, write slots, a busy store as
+503) and ``web.security_headers``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ ROUTER_MODULES = (
     "errorbudget.web.ops",
     "errorbudget.web.docs_ui",
     "errorbudget.web.api",
+    "errorbudget.web.api_otlp",
     "errorbudget.web.pages",
 )
 """Modules that expose ``register(web: FastAPI) -> None``."""
