@@ -6,6 +6,7 @@
 - ``api_ingest``: counts ingestion with idempotency keys
 - ``api_audit``: the chained audit log, filtered, with whether the chain verifies
 - ``api_alerts``: alerts, acknowledgements, silences and the notification delivery log
+- ``api_backtest``: an SLO's targets over stored history
 
 Every route asks the App (``web.state.eb``); none computes a budget. Errors are one
 sentence in ``{"detail": …}``: the package's errors map to 404 (unknown id), 409 (conflict),
@@ -25,6 +26,7 @@ from errorbudget.schema.records import IdentityOut
 from errorbudget.web import (
     api_alerts,
     api_audit,
+    api_backtest,
     api_changes,
     api_ingest,
     api_records,
@@ -53,5 +55,7 @@ def register(web: FastAPI) -> None:
     web.state.auth = Authenticator.from_settings(web.state.eb.loaded.config.server)
     web.add_exception_handler(RequestValidationError, validation_error)
     web.include_router(_identity)
-    for module in (api_status, api_records, api_changes, api_ingest, api_audit, api_alerts):
+    for module in (
+        api_status, api_records, api_changes, api_ingest, api_audit, api_alerts, api_backtest,
+    ):  # fmt: skip
         web.include_router(module.routes)
