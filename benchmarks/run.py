@@ -19,6 +19,7 @@ benchmark, each replaced in the file when it is run (``--only`` runs one and kee
     python benchmarks/run.py --only counters     # only the SLO event counters (~2 minutes)
     python benchmarks/run.py --only promql       # only the PromQL source's backfill (~1 minute)
     python benchmarks/run.py --only exporter     # only the Genesys exporter scrape (~20 s)
+    python benchmarks/run.py --only backtest     # only a 60-day backtest of 20 segments (~1 min)
 """
 
 from __future__ import annotations
@@ -193,7 +194,9 @@ def machine() -> str:
 
 
 ISSUE2_HEADING = "## Issue #2: 1,000 series × 35 days of 1-minute counts"
-SECTIONS = ("issue2", "web", "pages", "alerts", "generate", "counters", "promql", "exporter")
+SECTIONS = (
+    "issue2", "web", "pages", "alerts", "generate", "counters", "promql", "exporter", "backtest",
+)  # fmt: skip
 
 
 def revision() -> str:
@@ -322,6 +325,7 @@ def main() -> None:
         parser.error(f"--series must be at least {SLO_GROUPS}")
 
     import bench_alerts  # benchmarks/bench_alerts.py: alert rules and replay (issue #10)
+    import bench_backtest  # benchmarks/bench_backtest.py: a 60-day backtest (issue #12)
     import bench_exporter  # benchmarks/bench_exporter.py: Genesys queue scrape (issue #11)
     import bench_generate  # benchmarks/bench_generate.py: rule generation (issue #11)
     import bench_pages  # benchmarks/bench_pages.py: the timings the tests used to assert
@@ -347,6 +351,8 @@ def main() -> None:
         sections[bench_promql.HEADING] = bench_promql.run_section()
     if args.only in (None, "exporter"):
         sections[bench_exporter.HEADING] = bench_exporter.run_section()
+    if args.only in (None, "backtest"):
+        sections[bench_backtest.HEADING] = bench_backtest.run_section()
     # A full run dates the header; a partial one keeps it (the other section's figures stay).
     update_report(args.output, sections, header=preamble() if args.only is None else None)
     print(args.output.read_text(encoding="utf-8") if args.output.is_file() else "")

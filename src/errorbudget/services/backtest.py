@@ -145,7 +145,7 @@ class BacktestService:
             for evaluated in evaluate_slo(
                 self.store, chosen, catalog, preset, at, exclusions, eligibility, issues
             ):
-                collect(into, slo.id, at, evaluated)
+                collect(into, slo.id, at, evaluated, threshold=False)
                 good = np.rint(np.asarray(evaluated.counts.good)).astype(np.int64).sum(axis=0)
                 total = np.rint(np.asarray(evaluated.counts.total)).astype(np.int64).sum(axis=0)
                 sums.append(np.stack([good, total]))
