@@ -246,7 +246,7 @@ def _notes(
             )
     empty = sum(1 for d in days if d.eligible == 0)
     if empty and history is not None:
-        notes.append(f"{empty} of {len(days)} days have no data")
+        notes.append(f"{empty} of {len(days)} day(s) have no data")
     if slo.segments.overrides:
         notes.append(
             "the SLO's own target keeps its per-segment overrides for the alerts; every budget "
