@@ -270,6 +270,7 @@ async def test_api_answers_what_the_cli_prints(client: httpx.AsyncClient, result
         ({"from": (END - timedelta(days=91)).isoformat()}, "from", "at most 90 days"),
         ({"from": START.isoformat(), "targets": ",".join(["0.9"] * 11)}, "targets", "at most 10"),
         ({"from": START.isoformat(), "targets": "1.5"}, "targets", "between 0 and 1"),
+        ({"from": START.isoformat(), "targets": "0..9"}, "targets", "comma-separated ratios"),
         ({"from": END.isoformat(), "to": START.isoformat()}, "to", "after from"),
     ],
 )

@@ -322,7 +322,7 @@ def propose(
     rule = (
         f"the highest candidate that keeps at least {_percent(min_remaining)} of its budget at "
         f"the end of every period, never runs out inside one, and pages at most {max_pages} "
-        f"times in {days:g} days ({max_pages_per_30_days} per 30 days)"
+        f"times in {round(days, 1):g} days ({max_pages_per_30_days} per 30 days)"
     )
     ordered = sorted(candidates, key=lambda c: -c.target)
     for index, candidate in enumerate(ordered):

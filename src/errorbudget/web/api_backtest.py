@@ -47,7 +47,12 @@ def backtest(
     would have raised (the alert replay at that target), and the proposed target with its
     reasoning. At most 90 days (``to - from``) and 10 targets (each a 422 naming its field);
     the store's history is read as stored (``notes`` say when it holds less than asked)."""
-    given = [float(t) for t in targets.split(",")] if targets else []
+    try:
+        given = [float(t) for t in targets.split(",")] if targets else []
+    except ValueError as exc:
+        raise invalid(
+            ("query", "targets"), "comma-separated ratios such as 0.99,0.995", targets
+        ) from exc
     if len(given) > MAX_TARGETS:
         raise invalid(("query", "targets"), f"at most {MAX_TARGETS} targets", targets)
     if any(not 0.0 < t < 1.0 for t in given):
