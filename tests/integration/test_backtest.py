@@ -184,6 +184,13 @@ def test_notes_say_when_history_is_shorter_than_asked(folder: Path) -> None:
     assert found.notes[0].startswith("the store holds less history than asked: data from ")
     assert "22.0 of the 34.0 days asked" in found.notes[0]
     assert [d.sli for d in found.days[:12]] == [None] * 12  # before the first stored minute
+    with open_app(folder, 0.99) as app:
+        service = BacktestService(app.loaded, app.store)
+        # data not yet brought in for the last half hour is not short history; two days are
+        late = service.run("turns", START, END + timedelta(minutes=30))
+        assert not any("less history" in n for n in late.notes)
+        short = service.run("turns", START, END + timedelta(days=2))
+        assert "14.0 of the 16.0 days asked" in short.notes[0]
 
 
 def test_bounds(folder: Path) -> None:

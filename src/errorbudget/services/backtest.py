@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from errorbudget.config import LoadedConfig
-from errorbudget.engine import backtest as math
+from errorbudget.engine import backtest as backtest_math
 from errorbudget.engine.backtest import Candidate, CandidateAlerts, PeriodBudget, Proposal, SliRow
 from errorbudget.errors import InvalidRequestError
 from errorbudget.model import SLO, Minute, from_minute, to_minute
@@ -33,6 +33,8 @@ API_MAX_DAYS = 90
 """The longest range ``GET /api/v1/slos/{id}/backtest`` accepts."""
 MAX_TARGETS = 10
 """The most candidate targets a caller may give."""
+LATE_MINUTES = 60
+"""Data ending less than this before the range's end is not called short history."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +111,8 @@ class BacktestService:
         targets: Sequence[float] = (),
         *,
         max_days: int = MAX_DAYS,
-        min_remaining: float = math.MIN_REMAINING,
-        max_pages_per_30_days: int = math.MAX_PAGES_PER_30_DAYS,
+        min_remaining: float = backtest_math.MIN_REMAINING,
+        max_pages_per_30_days: int = backtest_math.MAX_PAGES_PER_30_DAYS,
         progress: Callable[[int, int], None] | None = None,
     ) -> Backtest:
         """Backtest ``slo_id`` over ``[start, end)`` with its own target, ``targets`` and
@@ -135,7 +137,8 @@ class BacktestService:
         series = [s for s in self.store.list_series(slo.id) if {k for k, _ in s.segment} == keys]
         found = [b for b in self.store.series_bounds([s.id for s in series]) if b is not None]
         history = (min(b[0] for b in found), max(b[1] for b in found)) if found else None
-        done = [0, len(series) * (1 + len(targets) + math.DEFAULTS_BELOW + math.DEFAULTS_ABOVE)]
+        defaults = backtest_math.DEFAULTS_BELOW + backtest_math.DEFAULTS_ABOVE
+        done = [0, len(series) * (1 + len(targets) + defaults)]
 
         def replay_at(target: float, keep_overrides: bool) -> tuple[Replay, list[IntArray], int]:
             chosen = slo if keep_overrides else with_target(slo, target)
@@ -157,18 +160,18 @@ class BacktestService:
 
         own, sums, origin = replay_at(slo.target, keep_overrides=True)
         good, total = _aggregate(sums, high - origin)
-        days, weeks = math.sli_rows(good, total, origin, low, high)
-        observed = math.observed_sli(days)
+        days, weeks = backtest_math.sli_rows(good, total, origin, low, high)
+        observed = backtest_math.observed_sli(days)
         replays: dict[float, Replay] = {slo.target: own}
         results: list[CandidateResult] = []
-        chosen = math.candidate_targets(slo.target, targets, observed)
+        chosen = backtest_math.candidate_targets(slo.target, targets, observed)
         done[1] = len(series) * len(chosen)
         for target, origin_name in chosen:
             if target not in replays:
                 replays[target] = replay_at(target, keep_overrides=False)[0]
             replayed = replays[target]
             replayed.incidents.sort(key=lambda i: (i.fired_at, i.segment, i.alertname))
-            budgets: list[PeriodBudget] = math.period_budgets(
+            budgets: list[PeriodBudget] = backtest_math.period_budgets(
                 good,
                 total,
                 origin,
@@ -187,8 +190,8 @@ class BacktestService:
             )
         if progress is not None:
             progress(done[1], done[1])
-        span = math.range_days(low, high)
-        proposal = math.propose(
+        span = backtest_math.range_days(low, high)
+        proposal = backtest_math.propose(
             [r.candidate for r in results],
             span,
             min_remaining=min_remaining,
@@ -238,7 +241,9 @@ def _notes(
     else:
         first, last = history
         held = max(0, min(end, last) - max(start, first)) / 1440
-        if first > start or last < end:
+        # data a source has not brought yet (the last minutes before now) is not "less
+        # history": only a shortfall of an hour or more at the end is
+        if first > start or last < end - LATE_MINUTES:
             notes.append(
                 f"the store holds less history than asked: data from "
                 f"{from_minute(first):%Y-%m-%d %H:%M} to {from_minute(last):%Y-%m-%d %H:%M} UTC, "
