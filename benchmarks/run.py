@@ -22,6 +22,7 @@ benchmark, each replaced in the file when it is run (``--only`` runs one and kee
     python benchmarks/run.py --only otlp         # only OTLP ingestion through serve (~1 minute)
     python benchmarks/run.py --only events       # only event ingest, 1 M events (~2 minutes)
     python benchmarks/run.py --only events-core  # only event parse and fold (~1 minute)
+    python benchmarks/run.py --only backtest     # only a 60-day backtest of 20 segments (~1 min)
 """
 
 from __future__ import annotations
@@ -208,6 +209,7 @@ SECTIONS = (
     "events",
     "events-core",
     "otlp",
+    "backtest",
 )
 
 
@@ -337,6 +339,7 @@ def main() -> None:
         parser.error(f"--series must be at least {SLO_GROUPS}")
 
     import bench_alerts  # benchmarks/bench_alerts.py: alert rules and replay (issue #10)
+    import bench_backtest  # benchmarks/bench_backtest.py: a 60-day backtest (issue #12)
     import bench_events  # benchmarks/bench_events.py: event ingest (issue #12)
     import bench_events_core  # benchmarks/bench_events_core.py: event parse and fold (#12)
     import bench_exporter  # benchmarks/bench_exporter.py: Genesys queue scrape (issue #11)
@@ -371,6 +374,8 @@ def main() -> None:
         sections[bench_events_core.HEADING] = bench_events_core.run_section()
     if args.only in (None, "otlp"):
         sections[bench_otlp.HEADING] = bench_otlp.run_section()
+    if args.only in (None, "backtest"):
+        sections[bench_backtest.HEADING] = bench_backtest.run_section()
     # A full run dates the header; a partial one keeps it (the other section's figures stay).
     update_report(args.output, sections, header=preamble() if args.only is None else None)
     print(args.output.read_text(encoding="utf-8") if args.output.is_file() else "")

@@ -159,6 +159,21 @@ class PolicyPreset(_Model):
     )
     stale_data: Decision = "review"
     """The least a change gets when a series in its scope has stale data (never allow)."""
+    risky_change_types: list[str] = Field(default_factory=list)
+    """Change types that are risky under this preset whatever risk they are submitted with
+    (seed 002: prompt, model/provider, ASR, TTS, routing, tool schema, knowledge base): the
+    gate judges them at ``risky_risk`` at least, and its reason says so."""
+    risky_risk: Risk = "medium"
+    """The least risk a change of one of ``risky_change_types`` is judged at."""
+
+    def judged_risk(self, change_type: str, risk: Risk) -> Risk:
+        """The risk the gate judges a change of ``change_type`` submitted at ``risk`` at:
+        raised to ``risky_risk`` for a risky change type, else ``risk``."""
+        if change_type in self.risky_change_types and RISKS.index(risk) < RISKS.index(
+            self.risky_risk
+        ):
+            return self.risky_risk
+        return risk
 
     @model_validator(mode="after")
     def _rules_reachable(self) -> PolicyPreset:

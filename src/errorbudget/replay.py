@@ -238,17 +238,21 @@ def replay_slo(
             progress(len(evaluated.segments))
 
 
-def collect(into: Replay, slo: str, at: IntArray, evaluated: Evaluated) -> None:
-    """Add the incidents of some series of ``slo`` (and the threshold alert's) to ``into``."""
+def collect(
+    into: Replay, slo: str, at: IntArray, evaluated: Evaluated, *, threshold: bool = True
+) -> None:
+    """Add the incidents of some series of ``slo`` to ``into``, and (``threshold``) the
+    threshold alert's, which a backtest does not need: on a noisy series they are many."""
     stretches = _bad_stretches(evaluated.counts)
-    threshold = evaluated.instants.spends.compare(THRESHOLD_WINDOW, 1, 1)
+    below = evaluated.instants.spends.compare(THRESHOLD_WINDOW, 1, 1) if threshold else None
     for row, segment in enumerate(evaluated.segments):
         for decision in evaluated.decisions:
             into.incidents += _incidents(decision, row, at, slo, segment, stretches[row])
-        into.threshold_incidents += [
-            _incident("SLIBelowTarget", "threshold", "", slo, segment, e, stretches[row])
-            for e in episodes(at, threshold[row])
-        ]
+        if below is not None:
+            into.threshold_incidents += [
+                _incident("SLIBelowTarget", "threshold", "", slo, segment, e, stretches[row])
+                for e in episodes(at, below[row])
+            ]
     into.series += len(evaluated.segments)
 
 

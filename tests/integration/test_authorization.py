@@ -92,6 +92,9 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/slos/{slo_id}/timeline"): Case(
         "/api/v1/slos/answered/timeline?step=6h", "viewer"
     ),
+    ("GET", "/api/v1/slos/{slo_id}/backtest"): Case(
+        "/api/v1/slos/answered/backtest?from=2026-11-18T12:00Z", "viewer"
+    ),
     ("GET", "/api/v1/conditions"): Case("/api/v1/conditions", "viewer"),
     ("GET", "/api/v1/exclusions"): Case("/api/v1/exclusions", "viewer"),
     ("GET", "/api/v1/annotations"): Case("/api/v1/annotations", "viewer"),

@@ -34,6 +34,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "errorbudget.cli.audit_command",
         "The audit trail: every decision, approval and record change, in a hash chain.",
     ),
+    "backtest": (
+        "errorbudget.cli.backtest_command",
+        "Backtest an SLO's targets over stored history: SLI per day and week, budget left per "
+        "period, the alerts each target would have raised, and a proposed target.",
+    ),
     "collect": (
         "errorbudget.cli.collect_command",
         "Fetch counts from a source that collects (Genesys Cloud, a plugin) into the store.",

@@ -95,13 +95,21 @@ def gate_rule(
 
     ``exempt`` changes (incident fixes, security fixes, rollbacks, burn reductions: the
     config's ``gate.exempt_types``) always pass; they are still recorded. Stale data raises
-    the decision to at least the preset's ``stale_data`` (never allow).
+    the decision to at least the preset's ``stale_data`` (never allow). A change type the
+    preset lists as risky (``risky_change_types``) is judged at its ``risky_risk`` at least,
+    and the reason says so.
     """
     if exempt:
         return GateRule("allow", f"{change_type} changes are exempt from budget policy")
     words = preset.state_policy(state)
-    decision = words.gate[risk]
+    judged = preset.judged_risk(change_type, risk)
+    decision = words.gate[judged]
     reason = f"{words.label}: {words.advice}"
+    if judged != risk:
+        reason += (
+            f" ({change_type} changes are risky under the {preset.name} policy: judged as "
+            f"{judged} risk, not {risk})"
+        )
     if stale and DECISION_ORDER[preset.stale_data] > DECISION_ORDER[decision]:
         decision = preset.stale_data
         reason = f"data stale: the budget cannot be judged on it ({words.label} when last seen)"

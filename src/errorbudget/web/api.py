@@ -7,6 +7,7 @@
 - ``api_events``: voice-agent events, idempotent by event id (issue #12)
 - ``api_audit``: the chained audit log, filtered, with whether the chain verifies
 - ``api_alerts``: alerts, acknowledgements, silences and the notification delivery log
+- ``api_backtest``: an SLO's targets over stored history
 
 Every route asks the App (``web.state.eb``); none computes a budget. Errors are one
 sentence in ``{"detail": …}``: the package's errors map to 404 (unknown id), 409 (conflict),
@@ -26,6 +27,7 @@ from errorbudget.schema.records import IdentityOut
 from errorbudget.web import (
     api_alerts,
     api_audit,
+    api_backtest,
     api_changes,
     api_events,
     api_ingest,
@@ -63,5 +65,6 @@ def register(web: FastAPI) -> None:
         api_events,
         api_audit,
         api_alerts,
+        api_backtest,
     ):
         web.include_router(module.routes)
