@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from errorbudget.changes import ChangeService
 from errorbudget.clock import Clock, utc_now
@@ -43,6 +43,7 @@ from errorbudget.store import Store, open_store
 if TYPE_CHECKING:
     from errorbudget.services.alerts import AlertService, SignalSource
     from errorbudget.services.deliveries import DeliveryWorker
+    from errorbudget.services.voice import VoiceService
 
 __all__ = [
     "STALE_MINUTES",
@@ -130,6 +131,15 @@ class App:
             route=configured_route(self.loaded),
             dashboard_url=notifications.dashboard_url if notifications is not None else None,
         )
+
+    @cached_property
+    def voice(self) -> VoiceService:
+        """The voice-agent views of events SLOs (built on first use)."""
+        from errorbudget.services.voice import VoiceService
+        from errorbudget.services.voice_reads import VoiceEventReads
+
+        events = cast(VoiceEventReads, self.store)
+        return VoiceService(self.loaded, self.store, events, self.evaluations)
 
     def start_alerting(self) -> Callable[[], None]:
         """Step the alerts at every new evaluation of "now" (``errorbudget serve`` does;

@@ -48,6 +48,9 @@ __all__ = [
     "StageRow",
     "VoiceReport",
     "VoiceService",
+    "error_attribution",
+    "is_latency_slo",
+    "latency_attribution",
 ]
 
 RELEASE_HORIZON = timedelta(hours=6)
@@ -277,8 +280,8 @@ class VoiceService:
     ) -> Attribution:
         if is_latency_slo(slo):
             sums = self.events.stage_sums(slo.id, *hours)
-            return _latency_attribution(sums, whole.budget_consumed)
-        return _error_attribution(counts, whole.budget_consumed)
+            return latency_attribution(sums, whole.budget_consumed)
+        return error_attribution(counts, whole.budget_consumed)
 
     def _releases(
         self, slo: SLO, counts: Sequence[DimensionCount], hours: tuple[Minute, Minute]
@@ -366,6 +369,8 @@ class VoiceService:
         ``1 / allowed bad events`` of its series over the SLO's window, from the published
         evaluation; a call's: the sum over the SLOs it failed). ``slo_id`` keeps the calls
         that failed that SLO (their impact still sums every SLO they failed)."""
+        if slo_id is not None:
+            self.loaded.slo(slo_id)  # NotFoundError for an unknown SLO
         slos = self.evaluations.select_slos(None, service)
         evaluation = self.evaluations.evaluation()
         allowed: dict[tuple[str, SegmentKey], float] = {
@@ -401,7 +406,6 @@ class VoiceService:
             for c in voice_math.rank(per_call, latest).tolist()
         ]
         if slo_id is not None:
-            self.loaded.slo(slo_id)  # NotFoundError for an unknown SLO
             calls = [c for c in calls if any(f.slo == slo_id for f in c.failed)]
         return calls[:limit]
 
@@ -452,7 +456,7 @@ def _breakdown(counts: Sequence[DimensionCount]) -> list[BreakdownRow]:
     ]
 
 
-def _error_attribution(counts: Sequence[DimensionCount], consumed: float) -> Attribution:
+def error_attribution(counts: Sequence[DimensionCount], consumed: float) -> Attribution:
     rows = [c for c in counts if c.dimension == "error_stage"]
     codes = [STAGES.index(c.value) if c.value in STAGES else -1 for c in rows]
     weights = voice_math.error_stage_weights(codes, [c.bad for c in rows], len(STAGES))
@@ -462,7 +466,7 @@ def _error_attribution(counts: Sequence[DimensionCount], consumed: float) -> Att
     return Attribution("error_stage", _stage_rows(weights, consumed), unattributed, note)
 
 
-def _latency_attribution(sums: Sequence[StageSum], consumed: float) -> Attribution:
+def latency_attribution(sums: Sequence[StageSum], consumed: float) -> Attribution:
     totals = np.zeros((len(STAGES), 4))
     for s in sums:
         if s.stage in STAGES:

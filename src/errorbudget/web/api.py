@@ -6,6 +6,7 @@
 - ``api_ingest``: counts ingestion with idempotency keys
 - ``api_audit``: the chained audit log, filtered, with whether the chain verifies
 - ``api_alerts``: alerts, acknowledgements, silences and the notification delivery log
+- ``api_voice``: voice views of events SLOs, the review queue and its JSONL export
 
 Every route asks the App (``web.state.eb``); none computes a budget. Errors are one
 sentence in ``{"detail": …}``: the package's errors map to 404 (unknown id), 409 (conflict),
@@ -29,6 +30,7 @@ from errorbudget.web import (
     api_ingest,
     api_records,
     api_status,
+    api_voice,
 )
 from errorbudget.web.api_common import PREFIX, router, validation_error
 from errorbudget.web.api_errors import errors
@@ -53,5 +55,13 @@ def register(web: FastAPI) -> None:
     web.state.auth = Authenticator.from_settings(web.state.eb.loaded.config.server)
     web.add_exception_handler(RequestValidationError, validation_error)
     web.include_router(_identity)
-    for module in (api_status, api_records, api_changes, api_ingest, api_audit, api_alerts):
+    for module in (
+        api_status,
+        api_records,
+        api_changes,
+        api_ingest,
+        api_audit,
+        api_alerts,
+        api_voice,
+    ):
         web.include_router(module.routes)

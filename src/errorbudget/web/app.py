@@ -26,6 +26,7 @@ ROUTER_MODULES = (
     "errorbudget.web.docs_ui",
     "errorbudget.web.api",
     "errorbudget.web.pages",
+    "errorbudget.web.pages_voice",
 )
 """Modules that expose ``register(web: FastAPI) -> None``."""
 
