@@ -74,8 +74,10 @@ class ReleaseOut(_Out):
 
 class ExclusionRuleOut(_Out):
     rule: str
-    excluded: int
-    raw_failures: int | None
+    excluded: int = Field(description="Events the rule excluded (kept events read).")
+    raw_failures: int | None = Field(
+        description="Of those, the ones that fail the good rule; null when not readable."
+    )
 
 
 class VoiceReportOut(_Out):

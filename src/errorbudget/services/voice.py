@@ -30,6 +30,9 @@ from errorbudget.services.voice_reads import (
     StageSum,
     VoiceEventReads,
 )
+from errorbudget.sources.events.indicator import EventsIndicator
+from errorbudget.sources.events.model import FIELDS, EventParseError, parse_records
+from errorbudget.sources.events.rules import rule_mask
 
 if TYPE_CHECKING:
     from errorbudget.config import LoadedConfig
@@ -49,6 +52,7 @@ __all__ = [
     "VoiceReport",
     "VoiceService",
     "error_attribution",
+    "failing_good_rule",
     "is_latency_slo",
     "latency_attribution",
 ]
@@ -353,12 +357,19 @@ class VoiceService:
     ) -> list[ExclusionRow]:
         if not any(c.excluded for c in counts if c.dimension == "flow"):
             return []
-        kept = self.events.kept_events(slo.id, *hours, verdict="excluded", limit=EXCLUDED_SCAN)
-        per_rule: dict[str, int] = {}
-        for event in kept:
-            rule = event.exclusion or "(unnamed)"
-            per_rule[rule] = per_rule.get(rule, 0) + 1
-        return [ExclusionRow(rule, n, None) for rule, n in sorted(per_rule.items())]
+        kept: list[KeptEvent] = self.events.kept_events(
+            slo.id, *hours, verdict="excluded", limit=EXCLUDED_SCAN
+        )
+        fails = failing_good_rule(slo, kept)
+        per_rule: dict[str, list[int]] = {}
+        for index, event in enumerate(kept):
+            tally = per_rule.setdefault(event.exclusion or "(unnamed)", [0, 0])
+            tally[0] += 1
+            tally[1] += int(fails[index]) if fails is not None else 0
+        return [
+            ExclusionRow(rule, n, failed if fails is not None else None)
+            for rule, (n, failed) in sorted(per_rule.items())
+        ]
 
     # --- the review queue ----------------------------------------------------------------
 
@@ -417,6 +428,27 @@ def is_latency_slo(slo: SLO) -> bool:
     """Whether the SLO's good rule reads a timing field (``LATENCY_FIELDS``)."""
     dumped = slo.indicator.model_dump()
     return bool(_fields(dumped.get("good")) & LATENCY_FIELDS)
+
+
+def failing_good_rule(slo: SLO, events: Sequence[KeptEvent]) -> list[bool] | None:
+    """Per kept event: whether it fails the SLO's good rule (an excluded event that does
+    is a raw failure); None when the SLO is not an events SLO or its kept events cannot be
+    read back as events."""
+    indicator = slo.indicator
+    if not isinstance(indicator, EventsIndicator) or not events:
+        return None if not isinstance(indicator, EventsIndicator) else []
+    records = [
+        {
+            **{k: v for k, v in e.event.items() if v is not None and k in FIELDS},
+            "time": int(e.time.timestamp() * 1000),
+        }
+        for e in events
+    ]
+    try:
+        table = parse_records(records)
+    except EventParseError:
+        return None
+    return [not passed for passed in rule_mask(table, indicator.good).tolist()]
 
 
 def _fields(rule: Any) -> set[str]:

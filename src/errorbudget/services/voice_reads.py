@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from errorbudget.model import Minute
+from errorbudget.sources.events.model import STAGES
 
-STAGES = ("telephony", "asr", "llm", "tool", "tts", "crm")
-"""The voice pipeline's stages; a stage's timing field is ``f"{stage}_ms"``."""
+__all__ = ["STAGES", "DimensionCount", "KeptEvent", "StageSum", "VoiceEventReads"]
 
 
 class KeptEvent(Protocol):
