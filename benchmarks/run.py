@@ -19,6 +19,8 @@ benchmark, each replaced in the file when it is run (``--only`` runs one and kee
     python benchmarks/run.py --only counters     # only the SLO event counters (~2 minutes)
     python benchmarks/run.py --only promql       # only the PromQL source's backfill (~1 minute)
     python benchmarks/run.py --only exporter     # only the Genesys exporter scrape (~20 s)
+    python benchmarks/run.py --only events       # only event ingest, 1 M events (~2 minutes)
+    python benchmarks/run.py --only events-core  # only event parse and fold (~1 minute)
 """
 
 from __future__ import annotations
@@ -193,7 +195,18 @@ def machine() -> str:
 
 
 ISSUE2_HEADING = "## Issue #2: 1,000 series × 35 days of 1-minute counts"
-SECTIONS = ("issue2", "web", "pages", "alerts", "generate", "counters", "promql", "exporter")
+SECTIONS = (
+    "issue2",
+    "web",
+    "pages",
+    "alerts",
+    "generate",
+    "counters",
+    "promql",
+    "exporter",
+    "events",
+    "events-core",
+)
 
 
 def revision() -> str:
@@ -322,6 +335,8 @@ def main() -> None:
         parser.error(f"--series must be at least {SLO_GROUPS}")
 
     import bench_alerts  # benchmarks/bench_alerts.py: alert rules and replay (issue #10)
+    import bench_events  # benchmarks/bench_events.py: event ingest (issue #12)
+    import bench_events_core  # benchmarks/bench_events_core.py: event parse and fold (#12)
     import bench_exporter  # benchmarks/bench_exporter.py: Genesys queue scrape (issue #11)
     import bench_generate  # benchmarks/bench_generate.py: rule generation (issue #11)
     import bench_pages  # benchmarks/bench_pages.py: the timings the tests used to assert
@@ -347,6 +362,10 @@ def main() -> None:
         sections[bench_promql.HEADING] = bench_promql.run_section()
     if args.only in (None, "exporter"):
         sections[bench_exporter.HEADING] = bench_exporter.run_section()
+    if args.only in (None, "events"):
+        sections[bench_events.HEADING] = bench_events.run_section()
+    if args.only in (None, "events-core"):
+        sections[bench_events_core.HEADING] = bench_events_core.run_section()
     # A full run dates the header; a partial one keeps it (the other section's figures stay).
     update_report(args.output, sections, header=preamble() if args.only is None else None)
     print(args.output.read_text(encoding="utf-8") if args.output.is_file() else "")

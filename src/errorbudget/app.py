@@ -4,7 +4,8 @@ wires the services; every surface (CLI, HTTP API, dashboard, scheduler) goes thr
 The services hold the rules and never see the App: ``evaluations`` (the published "now"
 evaluation and its cache: ``services.evaluations``), ``gate`` (``gate.GateService``),
 ``changes`` (``changes.ChangeService``), ``records`` (exclusions and annotations:
-``exclusions.RecordsService``) and ``alerts`` (``services.alerts.AlertService``: stepped
+``exclusions.RecordsService``), ``events`` (voice-agent event ingest:
+``services.event_ingest``) and ``alerts`` (``services.alerts.AlertService``: stepped
 once per new evaluation minute of "now", which it subscribes to). Callers call the
 services themselves (``app.evaluations.status(...)``, ``app.changes.submit(...)``); the
 App only builds and wires them, records the config it was opened with, and closes the
@@ -19,7 +20,7 @@ import os
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar
 
 from errorbudget.changes import ChangeService
 from errorbudget.clock import Clock, utc_now
@@ -43,6 +44,7 @@ from errorbudget.store import Store, open_store
 if TYPE_CHECKING:
     from errorbudget.services.alerts import AlertService, SignalSource
     from errorbudget.services.deliveries import DeliveryWorker
+    from errorbudget.services.event_ingest import EventIngestService
     from errorbudget.services.voice import VoiceService
 
 __all__ = [
@@ -116,6 +118,19 @@ class App:
         return app
 
     @cached_property
+    def events(self) -> EventIngestService:
+        """Voice-agent event ingest (built on first use: it needs pyarrow, which a command
+        that reads statuses never loads)."""
+        from errorbudget.services.event_ingest import EventIngestService
+
+        return EventIngestService(
+            self.store,
+            self.evaluations.slos,
+            self.clock,
+            retention=self.loaded.config.events.retention,
+        )
+
+    @cached_property
     def alerts(self) -> AlertService:
         """The alert service (built on first use: a command that never alerts does not
         load the rules)."""
@@ -136,10 +151,8 @@ class App:
     def voice(self) -> VoiceService:
         """The voice-agent views of events SLOs (built on first use)."""
         from errorbudget.services.voice import VoiceService
-        from errorbudget.services.voice_reads import VoiceEventReads
 
-        events = cast(VoiceEventReads, self.store)
-        return VoiceService(self.loaded, self.store, events, self.evaluations)
+        return VoiceService(self.loaded, self.store, self.evaluations)
 
     def start_alerting(self) -> Callable[[], None]:
         """Step the alerts at every new evaluation of "now" (``errorbudget serve`` does;

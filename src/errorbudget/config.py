@@ -118,6 +118,9 @@ class BodyLimits(_Settings):
     """Every JSON endpoint (changes, exclusions, annotations, the gate, …)."""
     ingest_body: ByteSize = Field(default=ByteSize(64 << 20), gt=0)
     """``POST /api/v1/counts``."""
+    events_body: ByteSize = Field(default=ByteSize(64 << 20), gt=0)
+    """``POST /api/v1/events`` (its number of events is capped by
+    ``events.max_request_events``)."""
 
 
 class ReadinessSettings(_Settings):
@@ -203,6 +206,25 @@ class ClockSettings(_Settings):
         return ScaledClock(self.simulated_start, self.real_start, self.speed)
 
 
+class EventsSettings(_Settings):
+    """Voice-agent events (docs/events-ingest.md): how long their records are kept and how
+    many one request may send."""
+
+    retention: Duration = timedelta(days=30)
+    """Kept (bad and excluded) events and claimed event ids older than this are pruned
+    after each ingest; events older than this are refused (they could not be deduplicated).
+    Counts and hourly rollups stay."""
+    max_request_events: int = Field(default=100_000, ge=1, le=10_000_000)
+    """The most events one ``POST /api/v1/events`` may carry (413 beyond)."""
+
+    @field_validator("retention")
+    @classmethod
+    def _at_least_a_day(cls, value: timedelta) -> timedelta:
+        if value < timedelta(days=1):
+            raise ValueError("events retention must be at least 1d")
+        return value
+
+
 class Config(_Settings):
     version: Literal[1] = 1
     store: StoreSettings = Field(default_factory=StoreSettings)
@@ -223,6 +245,8 @@ class Config(_Settings):
     """None: real time."""
     notifications: NotificationSettings | None = None
     """Receivers, routes and delivery retries (docs/alerting.md); None: nothing is sent."""
+    events: EventsSettings = Field(default_factory=EventsSettings)
+    """Voice-agent events: retention of their records, request caps (issue #12)."""
 
 
 # --- the loaded configuration ----------------------------------------------------------------

@@ -1,27 +1,26 @@
 """The voice views over real events: a day of a voice agent's calls, turns and tasks built
-as records, parsed (``parse_records``) and folded by the events SLOs' rules, then read back
-through the service, the API, the page and the JSONL export. Every expected figure is
+as records, parsed (``parse_records``) and ingested into a real SQLite store by the event
+ingest service (the fold by the events SLOs' rules, counts, kept events, rollups), then read
+back through the service, the API, the page and the JSONL export. Every expected figure is
 derived from the generator's ground truth below."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 from fastapi import FastAPI
 
 from errorbudget.app import App
-from errorbudget.model import Minute, from_minute, to_minute
-from errorbudget.services.voice import VoiceService, is_latency_slo
-from errorbudget.sources.events import fold_events, parse_records
+from errorbudget.model import from_minute, to_minute
+from errorbudget.services.voice import is_latency_slo
+from errorbudget.sources.events import parse_records
 from errorbudget.web.app import create_app
 
 AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -65,6 +64,15 @@ slos:
       event: turn
       eligible: {compliant: {present: true}}
       good: {compliant: true}
+  - id: escalation-recall
+    service: voice-agent
+    target: 0.97
+    window: {type: rolling, length: 7d}
+    indicator:
+      source: events
+      event: escalation
+      eligible: {required: true}
+      good: {escalated: true}
 """
 
 
@@ -76,7 +84,7 @@ def call_events(flow: str, k: int) -> list[dict[str, Any]]:
       turn is not compliant (error stage llm) when k % 20 == 0;
     - faq: ASR takes 1,000 ms instead of 200 on the first turn when k % 60 == 30 and on
       test calls (k % 240 == 0, excluded); the second turn is not compliant (error stage
-      tts) when k % 120 == 60.
+      tts, except at k == 60: none) when k % 120 == 60.
     """
     call = f"{flow}-{k}"
     released = flow == "billing" and k >= RELEASE_K
@@ -100,7 +108,8 @@ def call_events(flow: str, k: int) -> list[dict[str, Any]]:
     compliant = not (
         (released and k % 20 == 0) or (flow == "faq" and k % 120 == 60)
     )  # fmt: skip
-    stage = None if compliant else ("llm" if flow == "billing" else "tts")
+    # one faq failure names no stage (k == 60): unattributed
+    stage = None if compliant or k == 60 else ("llm" if flow == "billing" else "tts")
     return [
         {
             **common,
@@ -139,110 +148,13 @@ def call_events(flow: str, k: int) -> list[dict[str, Any]]:
 RECORDS = [e for k in SLOTS for flow in ("billing", "faq") for e in call_events(flow, k)]
 
 
-# --- the store's event reads (until the events store is merged: the fold's output) ---------
-
-
-@dataclass(frozen=True)
-class Kept:
-    slo: str
-    segment: dict[str, str]
-    minute: Minute
-    time: datetime
-    event_id: str
-    type: str
-    verdict: str
-    exclusion: str | None
-    call_id: str | None
-    trace_id: str | None
-    dimensions: dict[str, str]
-    audio_url: str | None
-    transcript_url: str | None
-    event: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Row:
-    values: dict[str, Any]
-
-    def __getattr__(self, name: str) -> Any:
-        return self.values[name]
-
-
-class FoldedEvents:
-    def __init__(self) -> None:
-        self.kept: dict[str, list[Kept]] = {}
-        self.dims: dict[str, list[Row]] = {}
-        self.stages: dict[str, list[Row]] = {}
-
-    def kept_events(
-        self,
-        slo: str,
-        start: Minute,
-        end: Minute,
-        *,
-        verdict: str | None = None,
-        segment: Mapping[str, str] | None = None,
-        limit: int = 500,
-    ) -> list[Kept]:
-        found = [
-            e
-            for e in self.kept.get(slo, [])
-            if start <= e.minute < end and verdict in (None, e.verdict)
-        ]
-        return found[:limit]
-
-    def dimension_counts(self, slo: str, start: Minute, end: Minute, **_: object) -> list[Row]:
-        return [r for r in self.dims.get(slo, []) if start <= r.hour < end]
-
-    def stage_sums(self, slo: str, start: Minute, end: Minute, **_: object) -> list[Row]:
-        return [r for r in self.stages.get(slo, []) if start <= r.hour < end]
-
-
-def ingest(app: App, records: list[dict[str, Any]]) -> FoldedEvents:
-    table = parse_records(records)
-    folded = FoldedEvents()
-    rows = table.to_pylist()
-    for fold in fold_events(table, app.evaluations.slos).per_slo:
-        ids = app.store.series_ids(fold.slo, fold.segments)
-        series = np.asarray(ids, dtype=np.int64)[fold.seg]
-        app.store.add_counts(series, fold.minute, fold.good, fold.total, source="events")
-        folded.dims[fold.slo] = [Row(r) for r in fold.dimension_rows.to_pylist()]
-        folded.stages[fold.slo] = [Row(r) for r in fold.stage_rows.to_pylist()]
-        kept = []
-        for i, index in enumerate(fold.kept_rows.tolist()):
-            row = rows[index]
-            kept.append(
-                Kept(
-                    slo=fold.slo,
-                    segment=dict(fold.segments[fold.kept_seg[i]]),
-                    minute=to_minute(row["time"]),
-                    time=row["time"],
-                    event_id=row["id"],
-                    type=row["type"],
-                    verdict=fold.kept_verdict[i],
-                    exclusion=fold.kept_exclusion[i],
-                    call_id=row["call_id"],
-                    trace_id=row["trace_id"],
-                    dimensions={d: row[d] or "unknown" for d in ("flow", "intent", "route",
-                                "agent_version", "prompt_version", "model")},
-                    audio_url=row["audio_url"],
-                    transcript_url=row["transcript_url"],
-                    event=row,
-                )
-            )  # fmt: skip
-        folded.kept[fold.slo] = kept
-    return folded
-
-
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[App]:
     path = tmp_path / "errorbudget.yaml"
     path.write_text(CONFIG, encoding="utf-8")
     with App.open(path, clock=lambda: AT) as opened:
-        events = ingest(opened, RECORDS)
-        opened.__dict__["voice"] = VoiceService(
-            opened.loaded, opened.store, events, opened.evaluations
-        )
+        report = opened.events.ingest(parse_records(RECORDS))
+        assert report.received == len(RECORDS) and report.duplicates == 0
         yield opened
 
 
@@ -310,11 +222,12 @@ def test_error_attribution_from_the_error_stage_of_bad_turns(app: App) -> None:
     assert attribution.method == "error_stage"
     rows = {r.stage: r for r in attribution.rows}
     llm = len([k for k in RELEASED if k % 20 == 0])
-    tts = len([k for k in SLOTS if k % 120 == 60])
+    tts = len([k for k in SLOTS if k % 120 == 60 and k != 60])
     assert (rows["llm"].bad_events, rows["tts"].bad_events) == (llm, tts)
     assert rows["llm"].share == pytest.approx(llm / (llm + tts))
-    assert rows["llm"].budget_consumed == pytest.approx(llm)
-    assert attribution.unattributed == 0
+    # the share of the SLO's consumed budget (every bad turn, the unattributed one too)
+    assert rows["llm"].budget_consumed == pytest.approx(llm / (llm + tts) * (llm + tts + 1))
+    assert attribution.unattributed == 1
 
 
 def test_the_bad_prompt_release_is_found_with_its_burn(app: App) -> None:
@@ -361,3 +274,86 @@ def test_page_api_and_export_over_real_events(app: App) -> None:
     assert first["failed_slos"] == ["task-completion", "turn-compliance", "turn-latency"]
     assert first["transcript_url"] == "https://rec.example/billing-1380.txt"
     assert len(lines) == 3
+
+
+def test_release_overlay_shows_shipped_changes_with_their_burn(app: App) -> None:
+    shipped_k = 1_260
+    change = app.store.add_change(
+        service="voice-agent",
+        slos=["turn-latency"],
+        segment={"flow": "faq"},
+        change_type="prompt",
+        risk="medium",
+        title="faq prompt v7",
+        description="",
+        submitted_by="ana",
+        estimated_impact=0.01,
+        impact_basis={"method": "default"},
+        decision="allow",
+        snapshot=[],
+    )
+    shipped = START + timedelta(minutes=shipped_k)
+    app.store.set_change_status(
+        change.id,
+        status="shipped",
+        allowed_from=["pending"],
+        actor="ana",
+        action="change.ship",
+        shipped_at=shipped,
+    )
+    [row] = [r for r in app.voice.report("turn-latency").releases if r.kind == "change"]
+    assert (row.change_id, row.flow, row.value, row.at) == (
+        change.id,
+        "faq",
+        "faq prompt v7",
+        shipped,
+    )
+
+    def faq_burn(first: int, last: int) -> float:
+        calls = [k for k in SLOTS if first <= k < last and k not in FAQ_TEST]
+        bad = len([k for k in calls if k in FAQ_SLOW])
+        return bad / (2 * len(calls)) / 0.05
+
+    assert row.burn_before == pytest.approx(faq_burn(shipped_k - 360, shipped_k))
+    assert row.burn_after == pytest.approx(faq_burn(shipped_k, shipped_k + 360))
+    assert row.burn_before != row.burn_after
+
+
+def test_too_little_data_says_so(app: App) -> None:
+    report = app.voice.report("escalation-recall")  # no escalation events at all
+    assert report.flows == [] and report.releases == [] and report.exclusions == []
+    assert report.notes == ["no events kept for this SLO in its window"]
+    assert report.consumed_ratio is None
+    assert report.attribution.note == "no bad event names a stage: nothing to attribute"
+    assert all(r.share is None and r.budget_consumed is None for r in report.attribution.rows)
+    assert app.voice.review_queue(slo_id="escalation-recall") == []
+    html = get(create_app(app), "/slos/escalation-recall/voice").text
+    assert "no events kept for this SLO in its window" in html
+    assert "no failed calls kept in the window" in html
+
+
+def test_unknown_slos_are_404(app: App) -> None:
+    web = create_app(app)
+    for path in (
+        "/slos/nope/voice",
+        "/api/v1/slos/nope/voice",
+        "/api/v1/pages/slos/nope/voice",
+        "/api/v1/voice/review-queue?slo=nope",
+        "/api/v1/voice/review-queue.jsonl?slo=nope",
+    ):
+        assert get(web, path).status_code == 404, path
+
+
+def test_the_export_is_ndjson_with_every_candidate_field(app: App) -> None:
+    answer = get(create_app(app), "/api/v1/voice/review-queue.jsonl?slo=task-completion")
+    assert answer.headers["content-type"].startswith("application/x-ndjson")
+    assert "review-queue.jsonl" in answer.headers["content-disposition"]
+    lines = [json.loads(line) for line in answer.text.splitlines()]
+    failed_tasks = [k for k in RELEASED if k % 30 == 0]
+    assert len(lines) == len(failed_tasks)
+    assert set(lines[0]) == {
+        "trace_id", "call_id", "time", "audio_url", "transcript_url", "flow", "intent",
+        "versions", "failed_slos", "events", "budget_impact",
+    }  # fmt: skip
+    impacts = [line["budget_impact"] for line in lines]
+    assert impacts == sorted(impacts, reverse=True)

@@ -29,6 +29,7 @@ from errorbudget.schema.alerts import (
 )
 from errorbudget.schema.audit import AuditEntryOut, ChainOut
 from errorbudget.schema.changes import ApprovalOut, ChangeOut, GateOut
+from errorbudget.schema.events import EventFileOut, EventIngestOut, SloEventsOut
 from errorbudget.schema.ingest import IngestFileOut, IngestRunOut, ProblemOut
 from errorbudget.schema.records import AnnotationOut, ExclusionOut
 from errorbudget.schema.status import ConditionOut, DataOut, StatusOut, TimelinePointOut
@@ -44,6 +45,8 @@ from errorbudget.schema.voice import (
     VoiceReportOut,
 )
 from errorbudget.services.alerts import AlertHistory
+from errorbudget.services.event_files import EventFileReport
+from errorbudget.services.event_ingest import EventIngestReport, SloEventCounts
 from errorbudget.services.voice import (
     Attribution,
     BreakdownRow,
@@ -117,6 +120,9 @@ OUTWARD: list[tuple[type[Any], type[BaseModel], dict[str, str], dict[str, str]]]
     (ExclusionRow, ExclusionRuleOut, {}, {}),
     (FailedSlo, FailedSloOut, {}, {}),
     (ReviewCall, ReviewCallOut, {}, {}),
+    (EventIngestReport, EventIngestOut, {}, {}),
+    (SloEventCounts, SloEventsOut, {}, {}),
+    (EventFileReport, EventFileOut, {}, {}),
     (
         Problem,
         ProblemOut,

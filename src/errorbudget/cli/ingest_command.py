@@ -44,6 +44,13 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedel
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @config_option
 @click.option(
+    "--events",
+    "events",
+    is_flag=True,
+    help="The files are voice-agent events (.ndjson, .jsonl or .parquet), folded into the "
+    "counts of the events SLOs (docs/events-ingest.md).",
+)
+@click.option(
     "--skip-invalid",
     is_flag=True,
     help="Write the good rows and put bad ones in a rejects file, instead of rejecting "
@@ -76,6 +83,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedel
 def ingest(
     files: tuple[Path, ...],
     config_path: Path | None,
+    events: bool,
     skip_invalid: bool,
     rejects_path: Path | None,
     source: str,
@@ -100,7 +108,25 @@ def ingest(
     One process writes to the store at a time: while another one does (another ingest,
     say), this command says who and waits for it, up to --wait; it then gives up with
     exit code 4, having written nothing more.
+
+    With --events the files are voice-agent events instead (NDJSON or Parquet): each event
+    is counted once by its id (a file ingested twice adds nothing), by every events SLO of
+    the config; a file with any bad event is rejected whole, its problems printed as
+    FILE:LINE: field: message (exit code 1).
     """
+    if events:
+        if skip_invalid or rejects_path is not None or source != "ingest":
+            raise click.UsageError(
+                "--events takes no --skip-invalid, --rejects or --source: event files are "
+                "all or nothing, under the source events"
+            )
+        from errorbudget.cli.ingest_events import ingest_events
+
+        with open_app(config_path, "errorbudget ingest --events", wait) as app:
+            total_bytes = sum(path.stat().st_size for path in files if path.is_file())
+            with _progress_bar(total_bytes) as progress:
+                ingest_events(app, files, progress, output_format)
+        return
     with open_app(config_path, "errorbudget ingest", wait) as app:
         slos = {slo.id: slo for slo in app.evaluations.slos}
         total_bytes = sum(path.stat().st_size for path in files if path.is_file())

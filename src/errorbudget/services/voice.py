@@ -21,17 +21,11 @@ import numpy as np
 
 from errorbudget.engine import voice as voice_math
 from errorbudget.engine.windows import nominal_length
+from errorbudget.event_records import DimensionCount, KeptEvent, StageSum
 from errorbudget.history import consumed_after
 from errorbudget.model import SLO, BudgetStatus, Minute, SegmentKey, from_minute, segment_key
-from errorbudget.services.voice_reads import (
-    STAGES,
-    DimensionCount,
-    KeptEvent,
-    StageSum,
-    VoiceEventReads,
-)
 from errorbudget.sources.events.indicator import EventsIndicator
-from errorbudget.sources.events.model import FIELDS, EventParseError, parse_records
+from errorbudget.sources.events.model import FIELDS, STAGES, EventParseError, parse_records
 from errorbudget.sources.events.rules import rule_mask
 
 if TYPE_CHECKING:
@@ -193,19 +187,12 @@ class VoiceReport:
 
 
 class VoiceService:
-    """The voice views over the store's kept events and rollups and the published
-    evaluation (``evaluations``)."""
+    """The voice views over the store's kept events and rollups (``EventRecords``), its
+    shipped changes and the published evaluation (``evaluations``)."""
 
-    def __init__(
-        self,
-        loaded: LoadedConfig,
-        store: Store,
-        events: VoiceEventReads,
-        evaluations: EvaluationService,
-    ) -> None:
+    def __init__(self, loaded: LoadedConfig, store: Store, evaluations: EvaluationService) -> None:
         self.loaded = loaded
         self.store = store
-        self.events = events
         self.evaluations = evaluations
 
     # --- one SLO -------------------------------------------------------------------------
@@ -219,7 +206,7 @@ class VoiceService:
             raise LookupError(f"SLO {slo.id!r} has no status")  # every configured SLO has one
         start, end = whole.period_start, whole.at
         hours = (start - start % 60, end)
-        counts = self.events.dimension_counts(slo.id, *hours)
+        counts = self.store.dimension_counts(slo.id, *hours)
         notes = [] if counts else ["no events kept for this SLO in its window"]
         flows = self._flows(counts, whole)
         return VoiceReport(
@@ -283,7 +270,7 @@ class VoiceService:
         hours: tuple[Minute, Minute],
     ) -> Attribution:
         if is_latency_slo(slo):
-            sums = self.events.stage_sums(slo.id, *hours)
+            sums = self.store.stage_sums(slo.id, *hours)
             return latency_attribution(sums, whole.budget_consumed)
         return error_attribution(counts, whole.budget_consumed)
 
@@ -357,7 +344,7 @@ class VoiceService:
     ) -> list[ExclusionRow]:
         if not any(c.excluded for c in counts if c.dimension == "flow"):
             return []
-        kept: list[KeptEvent] = self.events.kept_events(
+        kept: list[KeptEvent] = self.store.kept_events(
             slo.id, *hours, verdict="excluded", limit=EXCLUDED_SCAN
         )
         fails = failing_good_rule(slo, kept)
@@ -393,7 +380,7 @@ class VoiceService:
             if whole is None:
                 continue
             status = next(s for s in evaluation.statuses if s.slo == slo.id and not s.segment)
-            failing += self.events.kept_events(
+            failing += self.store.kept_events(
                 slo.id, status.period_start, status.at, verdict="bad", limit=REVIEW_SCAN
             )
         if not failing:

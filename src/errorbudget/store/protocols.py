@@ -24,6 +24,9 @@ what ``open_store`` returns and what the backends' shared tests hold each backen
   acknowledgements, silences, and the last minute the alert service stepped;
   ``NotificationOutbox``: notifications queued with the transition they tell of, handed
   out in order per receiver, kept as the delivery log (issue #10).
+- ``EventRecords``: voice-agent events (issue #12): the ids claimed (idempotency), the
+  events kept because they were bad or excluded, and the hourly dimension and stage
+  rollups of events SLOs; their counts go through ``CountsWriter`` like any source's.
 
 What comes next fits the same way: leader leases (one holder per job among ``serve``
 replicas, with an expiry) are one more protocol here, implemented by each backend in its
@@ -40,7 +43,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -54,6 +57,7 @@ from errorbudget.alert_records import (
     Phase,
     Silence,
 )
+from errorbudget.event_records import DimensionCount, KeptBatch, KeptEvent, StageSum, Verdict
 from errorbudget.model import DataIssue, DataIssueKind, Exclusion, Minute, SegmentKey, SourceHealth
 from errorbudget.records import (
     Annotation,
@@ -71,6 +75,9 @@ from errorbudget.records import (
     SeriesInfo,
     StoredResponse,
 )
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 Clock = Callable[[], datetime]
 """Stamps records (a write may bring its own, e.g. a simulated "now")."""
@@ -562,6 +569,73 @@ class NotificationOutbox(Protocol):
         ...
 
 
+class EventRecords(Protocol):
+    """Voice-agent events besides their counts (issue #12): claimed ids, kept events, and
+    the hourly rollups of events SLOs. The event ingest service writes them all in one
+    transaction with the counts (``services/event_ingest.py``); rollups add up, which is
+    right only because every event is claimed once."""
+
+    def claim_event_ids(self, ids: Sequence[str], minutes: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Record the events (id, minute) not seen before; return a mask over ``ids``: True
+        where the event is new (and now claimed), False for one claimed before or repeated
+        earlier in ``ids``. Run it inside the caller's transaction, with the writes it
+        guards: a rollback forgets the claims."""
+        ...
+
+    def save_kept_events(self, slo: str, rows: KeptBatch) -> int:
+        """Keep ``slo``'s bad and excluded events; return how many were written."""
+        ...
+
+    def add_dimension_counts(self, slo: str, rows: pa.Table) -> int:
+        """Add ``rows`` (columns ``event_records.DIMENSION_COLUMNS``) to ``slo``'s hourly
+        dimension counts, summing on (hour, flow, dimension, value); return the rows."""
+        ...
+
+    def add_stage_sums(self, slo: str, rows: pa.Table) -> int:
+        """Add ``rows`` (columns ``event_records.STAGE_COLUMNS``) to ``slo``'s hourly stage
+        sums, summing on (hour, flow, stage); return the rows."""
+        ...
+
+    def kept_events(
+        self,
+        slo: str,
+        start: Minute,
+        end: Minute,
+        *,
+        verdict: Verdict | None = None,
+        segment: Mapping[str, str] | None = None,
+        limit: int = 500,
+    ) -> list[KeptEvent]:
+        """``slo``'s kept events of minutes ``[start, end)``, newest first, at most
+        ``limit``; only one verdict, or only series whose segment has these pairs."""
+        ...
+
+    def dimension_counts(
+        self,
+        slo: str,
+        start: Minute,
+        end: Minute,
+        *,
+        dimension: str | None = None,
+        flow: str | None = None,
+    ) -> list[DimensionCount]:
+        """``slo``'s hourly dimension counts of the hours starting in ``[start, end)``, by
+        hour, flow, dimension and value."""
+        ...
+
+    def stage_sums(
+        self, slo: str, start: Minute, end: Minute, *, flow: str | None = None
+    ) -> list[StageSum]:
+        """``slo``'s hourly stage sums of the hours starting in ``[start, end)``, by hour,
+        flow and stage."""
+        ...
+
+    def prune_events(self, before: Minute) -> int:
+        """Forget the kept events and claimed ids of minutes before ``before`` (counts and
+        rollups stay); return how many events' records went."""
+        ...
+
+
 class Store(
     CountsWriter,
     CountsReader,
@@ -574,6 +648,7 @@ class Store(
     AuditLog,
     AlertRecords,
     NotificationOutbox,
+    EventRecords,
     StoreLifecycle,
     Protocol,
 ):

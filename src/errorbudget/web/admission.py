@@ -8,7 +8,8 @@ An ASGI middleware in front of every route (docs/api.md "Limits"):
    (before, FastAPI read and parsed the body first and answered 422). The role is checked
    later, by the route (403).
 2. **Bodies capped while they stream.** ``POST /api/v1/counts`` may send
-   ``server.body_limits.ingest_body`` (64 MiB), every other endpoint
+   ``server.body_limits.ingest_body`` (64 MiB), ``POST /api/v1/events``
+   ``server.body_limits.events_body`` (64 MiB), every other endpoint
    ``server.body_limits.json_body`` (1 MiB). A larger ``Content-Length`` is answered
    ``413`` without reading (after the token check, for a write); a chunked body is counted
    as it arrives and answered ``413`` as soon as it passes the cap (Starlette's
@@ -37,6 +38,7 @@ from errorbudget.web.auth import Authenticator
 
 API = "/api/v1/"
 INGEST_PATH = "/api/v1/counts"
+EVENTS_PATH = "/api/v1/events"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -64,6 +66,7 @@ class Admission:
         limits = settings.body_limits
         self.json_limit = RequestBodyLimitMiddleware(app, int(limits.json_body))
         self.ingest_limit = RequestBodyLimitMiddleware(app, int(limits.ingest_body))
+        self.events_limit = RequestBodyLimitMiddleware(app, int(limits.events_body))
         self.slots = anyio.Semaphore(settings.max_concurrent_writes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -71,7 +74,13 @@ class Admission:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        limited = self.ingest_limit if path == INGEST_PATH else self.json_limit
+        limited = (
+            self.ingest_limit
+            if path == INGEST_PATH
+            else self.events_limit
+            if path == EVENTS_PATH
+            else self.json_limit
+        )
         headers = Headers(scope=scope)
         write = scope["method"] in WRITES and path.startswith(API)
         refused = self._unauthenticated(headers) if write else None
@@ -129,7 +138,13 @@ def _declared(headers: Headers) -> int:
 
 def too_large_response(path: str, cap: int | None) -> JSONResponse:
     """The 413 of a body over its cap, in the API's shape, naming the cap and its setting."""
-    setting = "ingest_body" if path == INGEST_PATH else "json_body"
+    setting = (
+        "ingest_body"
+        if path == INGEST_PATH
+        else "events_body"
+        if path == EVENTS_PATH
+        else "json_body"
+    )
     size = f" of {size_text(cap)}" if isinstance(cap, int) else ""
     return JSONResponse(
         {

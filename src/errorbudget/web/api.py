@@ -4,6 +4,7 @@
 - ``api_records``: exclusions and annotations
 - ``api_changes``: changes, approvals and gate decisions
 - ``api_ingest``: counts ingestion with idempotency keys
+- ``api_events``: voice-agent events, idempotent by event id (issue #12)
 - ``api_audit``: the chained audit log, filtered, with whether the chain verifies
 - ``api_alerts``: alerts, acknowledgements, silences and the notification delivery log
 - ``api_voice``: voice views of events SLOs, the review queue and its JSONL export
@@ -27,6 +28,7 @@ from errorbudget.web import (
     api_alerts,
     api_audit,
     api_changes,
+    api_events,
     api_ingest,
     api_records,
     api_status,
@@ -60,6 +62,7 @@ def register(web: FastAPI) -> None:
         api_records,
         api_changes,
         api_ingest,
+        api_events,
         api_audit,
         api_alerts,
         api_voice,

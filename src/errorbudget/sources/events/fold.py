@@ -16,6 +16,7 @@ small (the usual case: a batch spans few hours), else ``np.unique``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -26,8 +27,8 @@ import pyarrow.compute as pc
 
 from errorbudget.model import SLO, SegmentKey
 from errorbudget.sources.events.indicator import EventsIndicator
-from errorbudget.sources.events.model import DIMENSIONS, EVENT_TYPES, STAGES, UNKNOWN
-from errorbudget.sources.events.rules import CompiledSli, SliMasks, compile_sli
+from errorbudget.sources.events.model import DIMENSIONS, STAGES, UNKNOWN
+from errorbudget.sources.events.rules import CompiledSli, EventColumns, SliMasks, compile_sli
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -121,8 +122,6 @@ class _Batch:
     def __init__(self, table: pa.Table) -> None:
         self.table = table
         self.rows = table.num_rows
-        codes = pc.index_in(table.column("type"), pa.array(EVENT_TYPES))
-        self.type_codes = np.asarray(pc.fill_null(codes, -1).to_numpy(), dtype=np.int8)
         millis = table.column("time").cast(pa.int64()).to_numpy()
         self.minute: Int64Array = np.floor_divide(millis, 60_000).astype(np.int64)
         hour = self.minute - np.mod(self.minute, 60)
@@ -130,6 +129,8 @@ class _Batch:
         self.hour_index: Int64Array = (hour - self.first_hour) // 60
         self.hours = int(self.hour_index.max()) + 1 if self.rows else 1
         self._codes: dict[str, _Codes] = {}
+        self.columns = EventColumns(table)
+        self._stages: dict[str, tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]] = {}
 
     def codes(self, name: str) -> _Codes:
         found = self._codes.get(name)
@@ -140,9 +141,19 @@ class _Batch:
             found = self._codes[name] = _Codes(indices, encoded.dictionary)
         return found
 
-    def of_type(self, event: str) -> npt.NDArray[np.bool_]:
-        code = EVENT_TYPES.index(event)
-        return np.asarray(self.type_codes == code, dtype=np.bool_)
+    @functools.cached_property
+    def profiles(self) -> _Profiles:
+        return _Profiles(self)
+
+    def stage(self, stage: str) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+        """Where a turn carries ``stage``'s timing, and the timings (0 elsewhere)."""
+        found = self._stages.get(stage)
+        if found is None:
+            column = self.table.column(f"{stage}_ms")
+            valid = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), dtype=np.bool_)
+            millis = np.asarray(pc.fill_null(column, 0).to_numpy(), dtype=np.float64)
+            found = self._stages[stage] = (valid, millis)
+        return found
 
 
 def _group(keys: Int64Array, cells: int) -> tuple[Int64Array, npt.NDArray[np.intp]]:
@@ -178,7 +189,7 @@ def fold_events(table: pa.Table, slos: Sequence[SLO]) -> EventFold:
 
 
 def _fold_slo(batch: _Batch, slo: SLO, sli: CompiledSli) -> SloFold:
-    masks = sli.masks(batch.table, of_type=batch.of_type(sli.indicator.event))
+    masks = sli.masks(batch.table, columns=batch.columns)
     considered_rows = np.flatnonzero(masks.considered)
     segments, seg_of_considered = _segments(batch, list(slo.segments.keys), considered_rows)
     seg = np.full(batch.rows, -1, dtype=np.int32)
@@ -247,50 +258,85 @@ def _classes(masks: SliMasks, rows: npt.NDArray[np.intp]) -> Int64Array:
     return (excluded.astype(np.int64) * 2) + (~passes[rows]).astype(np.int64)
 
 
+class _Profiles:
+    """Rows grouped by everything a dimension row is keyed by (hour, flow, every other
+    dimension, error stage), once per batch: each SLO then counts its rows per profile in one
+    pass, and each dimension's rows are sums over profiles (usually far fewer than rows)."""
+
+    def __init__(self, batch: _Batch) -> None:
+        names = ["flow", *ROLLUP_DIMENSIONS[:-2], "error_stage"]
+        key = batch.hour_index.copy()
+        cells = batch.hours
+        for name in names:
+            codes = batch.codes(name)
+            if cells * codes.size >= 1 << 62:  # renumber densely before the key overflows
+                distinct, inverse = np.unique(key, return_inverse=True)
+                key, cells = inverse.reshape(-1).astype(np.int64), int(distinct.size)
+            key = key * codes.size + codes.codes
+            cells *= codes.size
+        distinct, self.of_row = _group(key, cells)
+        self.count = int(distinct.size)
+        first = np.full(self.count, batch.rows, dtype=np.int64)
+        np.minimum.at(first, self.of_row, np.arange(batch.rows, dtype=np.int64))
+        flow = batch.codes("flow")
+        hour_flow = batch.hour_index[first] * flow.size + flow.codes[first]
+        self.cells: dict[str, tuple[Int64Array, npt.NDArray[np.intp], pa.Array, pa.Array]] = {}
+        for dimension in ROLLUP_DIMENSIONS:
+            encoded = batch.codes(dimension)
+            value = encoded.codes[first] if dimension != "flow" else np.zeros(self.count, np.int32)
+            size = encoded.size if dimension != "flow" else 1
+            cell_keys, cell_of_profile = _group(
+                hour_flow * size + value, batch.hours * flow.size * size
+            )
+            flows = flow.values.take(pa.array((cell_keys // size) % flow.size))
+            if dimension == "flow":
+                named = flows
+            else:
+                named = encoded.values.take(pa.array(cell_keys % size))
+            hour = (cell_keys // size) // flow.size * 60 + batch.first_hour
+            self.cells[dimension] = (hour, cell_of_profile, flows, named)
+
+
 def _dimension_rows(batch: _Batch, masks: SliMasks, with_error_stage: bool) -> pa.Table:
     rows = np.flatnonzero(masks.considered)
     if rows.size == 0:
         return DIMENSION_SCHEMA.empty_table()
+    profiles = batch.profiles
     classes = _classes(masks, rows)
-    flow = batch.codes("flow")
-    base = batch.hour_index[rows] * flow.size + flow.codes[rows]
+    per_profile = np.bincount(
+        profiles.of_row[rows] * 4 + classes, minlength=profiles.count * 4
+    ).reshape(-1, 4)
     parts = []
     for dimension in ROLLUP_DIMENSIONS:
-        subset = np.arange(rows.size)
-        if dimension == "flow":
-            values, codes = flow.values, np.zeros(rows.size, dtype=np.int64)
-            size = 1
-        elif dimension == "error_stage":
-            if not with_error_stage:
-                continue
-            subset = np.flatnonzero(classes % 2 == 1)  # failures only
-            stage = batch.codes("error_stage")
-            values, codes, size = stage.values, stage.codes[rows].astype(np.int64), stage.size
-        else:
-            encoded = batch.codes(dimension)
-            values, codes, size = encoded.values, encoded.codes[rows].astype(np.int64), encoded.size
-        if subset.size == 0:
+        if dimension == "error_stage" and not with_error_stage:
             continue
-        keys = base[subset] * size + codes[subset]
-        cells_distinct, groups = _group(keys, batch.hours * flow.size * size)
-        per_class = np.bincount(groups * 4 + classes[subset], minlength=cells_distinct.size * 4)
-        per_class = per_class.astype(np.int64).reshape(-1, 4)
-        value_code = cells_distinct % size
-        flow_code = (cells_distinct // size) % flow.size
-        hour = (cells_distinct // size) // flow.size * 60 + batch.first_hour
-        flows = flow.values.take(pa.array(flow_code))
-        named = flows if dimension == "flow" else values.take(pa.array(value_code))
+        hour, cell_of_profile, flows, named = profiles.cells[dimension]
+        per_cell = np.stack(
+            [
+                np.bincount(cell_of_profile, weights=per_profile[:, k], minlength=hour.size)
+                for k in range(4)
+            ],
+            axis=1,
+        ).astype(np.int64)
+        if dimension == "error_stage":  # failures only: bad (eligible) and excluded failing
+            per_cell[:, 0] = 0
+            per_cell[:, 2] = 0
+        present = np.flatnonzero(per_cell.sum(axis=1) > 0)
+        if present.size == 0:
+            continue
+        chosen = per_cell[present]
+        taken = pa.array(present)
         parts.append(
             pa.Table.from_arrays(
                 [
-                    pa.array(hour, pa.int64()),
-                    flows.cast(pa.string()),
-                    pa.array(np.full(cells_distinct.size, dimension, dtype=object), pa.string()),
-                    named.cast(pa.string()),
-                    pa.array(per_class[:, 0] + per_class[:, 1]),
-                    pa.array(per_class[:, 1]),
-                    pa.array(per_class[:, 2] + per_class[:, 3]),
-                    pa.array(per_class[:, 3]),
+                    pa.array(hour[present], pa.int64()),
+                    flows.take(taken).cast(pa.string()),
+                    pa.array(np.full(present.size, dimension, dtype=object), pa.string()),
+                    named.take(taken).cast(pa.string()),
+                    pa.array(chosen[:, 0] + chosen[:, 1]),
+                    pa.array(chosen[:, 1]),
+                    pa.array(chosen[:, 2] + chosen[:, 3]),
+                    pa.array(chosen[:, 3]),
                 ],
                 schema=DIMENSION_SCHEMA,
             )
@@ -310,19 +356,19 @@ def _stage_rows(batch: _Batch, masks: SliMasks) -> pa.Table:
     keys = batch.hour_index[rows] * flow.size + flow.codes[rows]
     cells = batch.hours * flow.size
     distinct, groups = _group(keys, cells)
-    bad = ~masks.good[rows]
+    # one bincount per sum: cell × (good, bad) halves; a null timing is 0 ms and not counted
+    halves = groups * 2 + (~masks.good[rows])
+    size = distinct.size * 2
     parts = []
     for stage in STAGES:
-        column = batch.table.column(f"{stage}_ms")
-        valid = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), dtype=np.bool_)[rows]
+        all_valid, all_millis = batch.stage(stage)
+        valid = all_valid[rows]
         if not valid.any():
             continue
-        millis = np.asarray(pc.fill_null(column, 0).to_numpy(), dtype=np.float64)[rows]
-        eligible_ms = _sum(groups[valid], distinct.size, millis[valid])
-        eligible_n = _sum(groups[valid], distinct.size)
-        both = valid & bad
-        bad_ms = _sum(groups[both], distinct.size, millis[both])
-        bad_n = _sum(groups[both], distinct.size)
+        millis = _sum(halves, size, all_millis[rows]).reshape(-1, 2)
+        counted = _sum(halves, size, valid).reshape(-1, 2)
+        eligible_ms, bad_ms = millis.sum(axis=1), millis[:, 1]
+        eligible_n, bad_n = counted.sum(axis=1), counted[:, 1]
         present = eligible_n > 0
         cell = distinct[present]
         flows = flow.values.take(pa.array(cell % flow.size))

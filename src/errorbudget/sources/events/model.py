@@ -471,9 +471,7 @@ def validate_columns(
     failed = set(failed or ())  # columns of the wrong JSON type: not also called missing
     for name, column in columns.items():
         spec = FIELDS[name]
-        if isinstance(column, pa.ChunkedArray):
-            column = column.combine_chunks()
-        coerced = _coerce(spec, column, lines, problems)
+        coerced = _coerce(spec, column, lines, problems)  # chunks stay: no copy
         if coerced is None:
             failed.add(name)
         else:
@@ -484,33 +482,49 @@ def validate_columns(
     event_type = typed["type"]
     _check_values(typed, lines, problems)
     type_codes = _type_codes(event_type)
+    of_type: dict[str, npt.NDArray[np.bool_]] = {
+        t: type_codes == i for i, t in enumerate(EVENT_TYPES)
+    }
+    known = type_codes >= 0
     for spec in FIELDS.values():
         column = typed[spec.name]
+        valid = _validity(column)
         if not spec.common:
-            known = pa.array(type_codes >= 0)
-            foreign = pc.and_(pc.is_valid(column), pc.invert(_type_mask(type_codes, spec.types)))
-            foreign = pc.and_(foreign, known)
-            if _any(foreign):
-                problems.rows(
-                    _where(foreign),
-                    lines,
-                    spec.name,
-                    functools.partial(_foreign_message, owners="/".join(sorted(spec.types))),
-                    event_type,
-                )
+            allowed = np.zeros(rows, dtype=np.bool_)
+            for event in spec.types:
+                allowed |= of_type[event]
+            foreign = np.flatnonzero(valid & ~allowed & known)
+            if foreign.size:
+                owners = "/".join(sorted(spec.types))
+                message = functools.partial(_foreign_message, owners=owners)
+                problems.rows(foreign, lines, spec.name, message, event_type)
         if spec.name in failed:
             continue
         for required_type in sorted(spec.required):
-            missing = pc.and_(pc.is_null(column), _type_mask(type_codes, {required_type}))
-            if _any(missing):
+            missing = np.flatnonzero(~valid & of_type[required_type])
+            if missing.size:
                 what = "event" if spec.common else f"{required_type} event"
-                problems.rows(_where(missing), lines, spec.name, f"is required in every {what}")
+                problems.rows(missing, lines, spec.name, f"is required in every {what}")
     if problems:
         raise problems.error()
-    typed = _fill_defaults(typed, type_codes)
+    typed = _fill_defaults(typed, of_type)
     arrays = [typed[spec.name] for spec in FIELDS.values()]
     table = pa.Table.from_arrays([*arrays, pa.array(lines, pa.int64())], schema=EVENT_SCHEMA)
     return _drop_duplicate_ids(table)
+
+
+def _validity(column: pa.Array) -> npt.NDArray[np.bool_]:
+    """Where ``column`` is not null, as numpy."""
+    if column.null_count == 0:
+        return np.ones(len(column), dtype=np.bool_)
+    if column.null_count == len(column):
+        return np.zeros(len(column), dtype=np.bool_)
+    return np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
+
+
+HIGH_CARDINALITY = frozenset({"id", "call_id", "trace_id", "span_id"})
+"""Text fields checked value by value; the others (dimensions, enums, links) are checked on
+their distinct values first, and row by row only when one of those is bad."""
 
 
 def _check_values(
@@ -520,46 +534,70 @@ def _check_values(
         column = typed[spec.name]
         if column.null_count == len(column):
             continue
-        if spec.choices is not None:
-            bad = pc.invert(pc.is_in(column, pa.array(spec.choices)))
-            if _any(pc.and_(bad, pc.is_valid(column))):
-                problems.rows(
-                    _where(pc.and_(bad, pc.is_valid(column))),
-                    lines,
-                    spec.name,
-                    functools.partial(_choice_message, choices=spec.choices),
-                    column,
-                )
-        if spec.minimum is not None:
-            below = pc.less(column, spec.minimum)
-            if _any(below):
-                problems.rows(
-                    _where(below),
-                    lines,
-                    spec.name,
-                    functools.partial(_minimum_message, spec.minimum),
-                    column,
-                )
-        if spec.kind in ("str", "url"):
-            length = pc.utf8_length(column)
-            bad_length = pc.or_(pc.less(length, 1), pc.greater(length, MAX_TEXT))
-            if _any(bad_length):
-                problems.rows(
-                    _where(bad_length), lines, spec.name, f"must be 1 to {MAX_TEXT} characters"
-                )
-        if spec.kind == "url":
-            not_http = pc.invert(pc.match_substring_regex(column, r"^https?://[^\s/?#]+\S*$"))
-            if _any(not_http):
-                problems.rows(_where(not_http), lines, spec.name, "must be an http(s) URL")
-        if spec.name in DIMENSIONS:
-            control = pc.match_substring_regex(column, r"[\x00-\x1f\x7f]")
-            if _any(control):
-                problems.rows(
-                    _where(control),
-                    lines,
-                    spec.name,
-                    "must be one line of text (no control characters)",
-                )
+        if spec.kind in ("str", "url") and spec.name not in HIGH_CARDINALITY:
+            distinct = pc.unique(column)
+            probe = _Problems()
+            _check_column(spec, distinct, np.zeros(len(distinct), dtype=np.int64), probe)
+            if not probe:
+                continue
+        elif _surely_fine(spec, column):
+            continue
+        _check_column(spec, column, lines, problems)
+
+
+def _surely_fine(spec: FieldSpec, column: pa.Array) -> bool:
+    """One aggregate says a column passes (the row-wise checks then need not run)."""
+    if spec.kind in ("str", "url"):
+        shortest, longest = pc.min_max(pc.utf8_length(column)).values()
+        return bool(shortest.as_py() >= 1 and longest.as_py() <= MAX_TEXT)
+    if spec.minimum is not None:
+        return bool(pc.min(column).as_py() >= spec.minimum)
+    return spec.choices is None
+
+
+def _check_column(
+    spec: FieldSpec, column: pa.Array, lines: npt.NDArray[np.int64], problems: _Problems
+) -> None:
+    if spec.choices is not None:
+        bad = pc.invert(pc.is_in(column, pa.array(spec.choices)))
+        if _any(pc.and_(bad, pc.is_valid(column))):
+            problems.rows(
+                _where(pc.and_(bad, pc.is_valid(column))),
+                lines,
+                spec.name,
+                functools.partial(_choice_message, choices=spec.choices),
+                column,
+            )
+    if spec.minimum is not None:
+        below = pc.less(column, spec.minimum)
+        if _any(below):
+            problems.rows(
+                _where(below),
+                lines,
+                spec.name,
+                functools.partial(_minimum_message, spec.minimum),
+                column,
+            )
+    if spec.kind in ("str", "url"):
+        length = pc.utf8_length(column)
+        bad_length = pc.or_(pc.less(length, 1), pc.greater(length, MAX_TEXT))
+        if _any(bad_length):
+            problems.rows(
+                _where(bad_length), lines, spec.name, f"must be 1 to {MAX_TEXT} characters"
+            )
+    if spec.kind == "url":
+        not_http = pc.invert(pc.match_substring_regex(column, r"^https?://[^\s/?#]+\S*$"))
+        if _any(not_http):
+            problems.rows(_where(not_http), lines, spec.name, "must be an http(s) URL")
+    if spec.name in DIMENSIONS:
+        control = pc.match_substring_regex(column, r"[\x00-\x1f\x7f]")
+        if _any(control):
+            problems.rows(
+                _where(control),
+                lines,
+                spec.name,
+                "must be one line of text (no control characters)",
+            )
 
 
 def _choice_message(value: object, choices: Sequence[str]) -> str:
@@ -581,12 +619,9 @@ def _type_codes(event_type: pa.Array) -> npt.NDArray[np.int8]:
     return np.asarray(pc.fill_null(codes, -1).to_numpy(zero_copy_only=False), dtype=np.int8)
 
 
-def _type_mask(codes: npt.NDArray[np.int8], types: frozenset[str] | set[str]) -> pa.Array:
-    wanted = [EVENT_TYPES.index(t) for t in types]
-    return pa.array(np.isin(codes, wanted))
-
-
-def _fill_defaults(typed: dict[str, pa.Array], codes: npt.NDArray[np.int8]) -> dict[str, pa.Array]:
+def _fill_defaults(
+    typed: dict[str, pa.Array], of_type: Mapping[str, npt.NDArray[np.bool_]]
+) -> dict[str, pa.Array]:
     for spec in FIELDS.values():
         if spec.default is None:
             continue
@@ -594,17 +629,14 @@ def _fill_defaults(typed: dict[str, pa.Array], codes: npt.NDArray[np.int8]) -> d
         if spec.common:
             typed[spec.name] = pc.fill_null(column, spec.default)
         elif column.null_count:
-            mask = _type_mask(codes, spec.types)
-            typed[spec.name] = pc.if_else(
-                pc.and_(mask, pc.is_null(column)), pa.scalar(spec.default, spec.arrow_type), column
-            )
+            (event,) = spec.types
+            fill = pa.array(of_type[event] & ~_validity(column))
+            typed[spec.name] = pc.if_else(fill, pa.scalar(spec.default, spec.arrow_type), column)
     agent_caused = typed["agent_caused"]
     if agent_caused.null_count:
-        is_task = _type_mask(codes, {"task"})
+        fill = pa.array(of_type["task"] & ~_validity(agent_caused))
         derived = pc.not_equal(typed["outcome"], "completed")
-        typed["agent_caused"] = pc.if_else(
-            pc.and_(is_task, pc.is_null(agent_caused)), derived, agent_caused
-        )
+        typed["agent_caused"] = pc.if_else(fill, derived, agent_caused)
     return typed
 
 
@@ -727,7 +759,7 @@ def parse_ndjson(data: bytes, *, first_line: int = 1) -> pa.Table:
     read so (a syntax error, a field of another JSON type than the schema's, mixed time
     forms, an unknown field) is read again line by line, to say where. Raises
     :class:`EventParseError` listing every bad event."""
-    if not data.strip():
+    if _NOT_BLANK.search(data) is None:
         return _empty()
     table = _read_json_columns(data)
     if table is not None and all(name in FIELDS for name in table.column_names):
@@ -738,6 +770,7 @@ def parse_ndjson(data: bytes, *, first_line: int = 1) -> pa.Table:
     return _parse_ndjson_lines(data, first_line)
 
 
+_NOT_BLANK = re.compile(rb"[^ \t\r\n]")
 _TIME_IS_NUMBER = re.compile(rb'"time"\s*:\s*-?[0-9]')
 _JSON_SCHEMAS = {
     numeric: pa.schema(

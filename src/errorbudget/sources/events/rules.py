@@ -7,6 +7,7 @@ all false on null — ``ne`` too); ``present: false`` is the only way to match a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -48,26 +49,95 @@ def _numpy(mask: pa.Array | pa.ChunkedArray) -> BoolArray:
     return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=np.bool_)
 
 
-def _column(table: pa.Table, field: str) -> pa.ChunkedArray:
-    return table.column(field)
+class EventColumns:
+    """A table's columns as numpy, each converted once on first use and shared by every
+    condition of every SLI evaluated over the table (a fold): numbers and booleans as
+    (values, valid), strings as dictionary codes (−1 for null) over their distinct values,
+    so a string condition is evaluated once per distinct value."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self.rows = table.num_rows
+        self._valid: dict[str, BoolArray] = {}
+        self._values: dict[str, npt.NDArray[Any]] = {}
+        self._strings: dict[str, tuple[npt.NDArray[np.int32], pa.Array]] = {}
+
+    def valid(self, field: str) -> BoolArray:
+        found = self._valid.get(field)
+        if found is None:
+            column = self.table.column(field)
+            if column.null_count == 0:
+                found = np.ones(self.rows, dtype=np.bool_)
+            else:
+                found = _numpy(pc.is_valid(column))
+            self._valid[field] = found
+        return found
+
+    def values(self, field: str) -> npt.NDArray[Any]:
+        """A number or boolean column with nulls as 0/false (read with :meth:`valid`)."""
+        found = self._values.get(field)
+        if found is None:
+            column = self.table.column(field)
+            filler = False if FIELDS[field].kind == "bool" else 0
+            filled = pc.fill_null(column, filler) if column.null_count else column
+            found = self._values[field] = np.asarray(filled.to_numpy(zero_copy_only=False))
+        return found
+
+    def strings(self, field: str) -> tuple[npt.NDArray[np.int32], pa.Array]:
+        """Each row's index into the column's distinct values (−1 for null), and those."""
+        found = self._strings.get(field)
+        if found is None:
+            column = self.table.column(field).combine_chunks()
+            encoded = pc.dictionary_encode(column)
+            codes = encoded.indices
+            if codes.null_count:
+                codes = pc.fill_null(codes, -1)
+            found = (np.asarray(codes.to_numpy(), dtype=np.int32), encoded.dictionary)
+            self._strings[field] = found
+        return found
 
 
-def condition_mask(table: pa.Table, condition: Condition) -> BoolArray:
+def condition_mask(
+    table: pa.Table, condition: Condition, columns: EventColumns | None = None
+) -> BoolArray:
     """Rows where ``condition`` holds (null never does, except ``present: false``)."""
-    column = _column(table, condition.field)
-    op, value = condition.op, condition.value
+    columns = EventColumns(table) if columns is None else columns
+    field, op, value = condition.field, condition.op, condition.value
     if op == "present":
-        return _numpy(pc.is_valid(column) if value else pc.is_null(column))
+        valid = columns.valid(field)
+        return valid.copy() if value else ~valid
+    if FIELDS[field].kind in ("str", "url"):
+        codes, distinct = columns.strings(field)
+        on_distinct = _numpy(_arrow_test(distinct, op, value, field))
+        return np.append(on_distinct, False)[codes]  # code −1 (null) reads the False
+    values = columns.values(field)
     if op in ("in", "not_in"):
         assert isinstance(value, tuple)
-        values = pa.array(list(value), type=_value_type(condition.field, value))
+        found = np.isin(values, np.asarray(value))
+        hits = found if op == "in" else ~found
+    else:
+        hits = _NUMPY_COMPARE[op](values, value)
+    return np.asarray(hits & columns.valid(field), dtype=np.bool_)
+
+
+_NUMPY_COMPARE = {
+    "eq": np.equal,
+    "ne": np.not_equal,
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+}
+
+
+def _arrow_test(column: pa.Array, op: str, value: object, field: str) -> pa.Array:
+    if op in ("in", "not_in"):
+        assert isinstance(value, tuple)
+        values = pa.array(list(value), type=_value_type(field, value))
         found = pc.is_in(column, value_set=values, skip_nulls=True)
-        mask = _numpy(found)
-        if op == "not_in":
-            mask = ~mask & _numpy(pc.is_valid(column))
-        return mask
-    scalar = pa.scalar(value, type=_value_type(condition.field, (value,)))
-    return _numpy(_COMPARE[op](column, scalar))
+        return pc.invert(found) if op == "not_in" else found
+    scalar = pa.scalar(value, type=_value_type(field, (value,)))
+    return _COMPARE[op](column, scalar)
 
 
 def _value_type(field: str, values: tuple[object, ...]) -> pa.DataType:
@@ -81,10 +151,11 @@ def _value_type(field: str, values: tuple[object, ...]) -> pa.DataType:
     return kind
 
 
-def rule_mask(table: pa.Table, rule: Rule) -> BoolArray:
+def rule_mask(table: pa.Table, rule: Rule, columns: EventColumns | None = None) -> BoolArray:
     """Rows where ``rule`` holds."""
-    parts = [condition_mask(table, c) for c in rule.conditions]
-    parts += [rule_mask(table, r) for r in rule.rules]
+    columns = EventColumns(table) if columns is None else columns
+    parts = [condition_mask(table, c, columns) for c in rule.conditions]
+    parts += [rule_mask(table, r, columns) for r in rule.rules]
     if rule.mode == "any":
         mask = np.zeros(table.num_rows, dtype=np.bool_)
         for part in parts:
@@ -96,10 +167,12 @@ def rule_mask(table: pa.Table, rule: Rule) -> BoolArray:
     return mask
 
 
-def type_mask(table: pa.Table, event: str) -> BoolArray:
+def type_mask(table: pa.Table, event: str, columns: EventColumns | None = None) -> BoolArray:
     """Rows of type ``event``."""
     assert event in EVENT_TYPES
-    return _numpy(pc.equal(table.column("type"), event))
+    columns = EventColumns(table) if columns is None else columns
+    codes, distinct = columns.strings("type")
+    return np.append(_numpy(pc.equal(distinct, event)), False)[codes]
 
 
 @dataclass(frozen=True)
@@ -112,20 +185,21 @@ class CompiledSli:
     def exclusion_names(self) -> list[str]:
         return self.indicator.exclusion_names
 
-    def masks(self, table: pa.Table, *, of_type: BoolArray | None = None) -> SliMasks:
-        """The SLI's masks over ``table``'s rows (``of_type``: the rows of the indicator's
-        event type, when the caller has it already)."""
+    def masks(self, table: pa.Table, *, columns: EventColumns | None = None) -> SliMasks:
+        """The SLI's masks over ``table``'s rows (``columns``: the table's numpy columns,
+        shared by the SLIs of one fold)."""
         indicator = self.indicator
-        considered = type_mask(table, indicator.event) if of_type is None else of_type.copy()
+        columns = EventColumns(table) if columns is None else columns
+        considered = type_mask(table, indicator.event, columns)
         if indicator.eligible is not None and considered.any():
-            considered &= rule_mask(table, indicator.eligible)
+            considered &= rule_mask(table, indicator.eligible, columns)
         excluded_by = np.full(table.num_rows, -1, dtype=np.int16)
         for index in range(len(indicator.exclude) - 1, -1, -1):  # the first match wins
-            matched = rule_mask(table, indicator.exclude[index].when) & considered
+            matched = rule_mask(table, indicator.exclude[index].when, columns) & considered
             excluded_by[matched] = index
         eligible = considered & (excluded_by < 0)
         if considered.any():
-            passes = considered & rule_mask(table, indicator.good)
+            passes = considered & rule_mask(table, indicator.good, columns)
         else:
             passes = considered.copy()
         return SliMasks(considered, excluded_by, eligible, eligible & passes, passes)

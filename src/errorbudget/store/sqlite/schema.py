@@ -534,6 +534,59 @@ def _backfill_rollups(connection: sqlite3.Connection) -> None:
     rollups.backfill(connection)
 
 
+_EVENTS_SCRIPT = """
+-- Claimed event ids (idempotency of event ingest), in chunks: one row per (minute, write)
+-- holding the ids that write claimed in that minute (events.py has the blob format). One
+-- row per event cost 4-7 s per million events; a chunk per minute is a few hundred rows.
+CREATE TABLE event_claims (
+    id     INTEGER PRIMARY KEY,
+    minute INTEGER NOT NULL,
+    count  INTEGER NOT NULL,
+    ids    BLOB    NOT NULL
+);
+CREATE INDEX event_claims_minute ON event_claims (minute);
+
+-- Events an events SLO counted bad or excluded (the review queue and attribution), in
+-- chunks: one row per (SLO, UTC hour, write), its events as an Arrow IPC stream (events.py).
+CREATE TABLE kept_events (
+    id     INTEGER PRIMARY KEY,
+    slo    TEXT    NOT NULL,
+    hour   INTEGER NOT NULL,
+    count  INTEGER NOT NULL,
+    events BLOB    NOT NULL
+);
+CREATE INDEX kept_events_slo_hour ON kept_events (slo, hour);
+CREATE INDEX kept_events_hour ON kept_events (hour);
+
+-- Hourly counts per flow and dimension value of each events SLO (added up per write).
+CREATE TABLE event_dimensions (
+    slo          TEXT    NOT NULL,
+    hour         INTEGER NOT NULL,
+    flow         TEXT    NOT NULL,
+    dimension    TEXT    NOT NULL,
+    value        TEXT    NOT NULL,
+    eligible     INTEGER NOT NULL,
+    bad          INTEGER NOT NULL,
+    excluded     INTEGER NOT NULL,
+    excluded_bad INTEGER NOT NULL,
+    PRIMARY KEY (slo, hour, flow, dimension, value)
+) WITHOUT ROWID;
+
+-- Hourly stage-timing sums per flow of each turn SLO (added up per write).
+CREATE TABLE event_stages (
+    slo         TEXT    NOT NULL,
+    hour        INTEGER NOT NULL,
+    flow        TEXT    NOT NULL,
+    stage       TEXT    NOT NULL,
+    eligible_ms INTEGER NOT NULL,
+    eligible_n  INTEGER NOT NULL,
+    bad_ms      INTEGER NOT NULL,
+    bad_n       INTEGER NOT NULL,
+    PRIMARY KEY (slo, hour, flow, stage)
+) WITHOUT ROWID;
+"""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "series, minute blocks with day rollups, exclusions, audit log", _V1_SCRIPT),
     Migration(2, "changes, approvals, annotations, idempotency keys", _V2_SCRIPT),
@@ -557,6 +610,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         8,
         "alerts, notification groups, silences and the notification outbox (the delivery log)",
         _ALERTS_SCRIPT,
+    ),
+    Migration(
+        9,
+        "voice-agent events: claimed ids, kept bad and excluded events, hourly dimension "
+        "counts and stage sums",
+        _EVENTS_SCRIPT,
     ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

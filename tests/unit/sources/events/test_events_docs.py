@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from errorbudget.config import parse_config
+from errorbudget.config import dump_config, parse_config
 from errorbudget.sources.events.indicator import EventsIndicator
 from errorbudget.sources.events.model import EVENT_TYPES, FIELDS
 
@@ -30,6 +30,8 @@ def test_the_starter_kit_has_seed_002s_slis() -> None:
     assert len(slos) == 13
     assert {slo.indicator.event for slo in slos} == set(EVENT_TYPES)  # type: ignore[attr-defined]
     assert all(slo.owner for slo in slos)
+    loaded = parse_config(kit, "events.md", {}).config
+    assert parse_config(dump_config(loaded), "dumped.yaml", {}).config == loaded
 
 
 def test_every_field_is_in_its_types_table() -> None:

@@ -190,3 +190,24 @@ def test_empty_table_folds_to_nothing() -> None:
     for slo_fold in fold.per_slo:
         assert slo_fold.total.size == 0 and slo_fold.kept_rows.size == 0
         assert slo_fold.dimension_rows.num_rows == 0 and slo_fold.stage_rows.num_rows == 0
+
+
+def test_chunked_and_filtered_tables_fold_the_same() -> None:
+    """The store folds what is left after dropping re-sent ids: a filtered, chunked table."""
+    whole = table()
+    chunked = pa.concat_tables([parse_records(EVENTS[:3]), parse_records(EVENTS[3:])])
+    assert chunked.column("id").num_chunks == 2
+    for left, right in zip(
+        fold_events(whole, slos()).per_slo, fold_events(chunked, slos()).per_slo, strict=True
+    ):
+        assert left.segments == right.segments
+        assert left.total.tolist() == right.total.tolist()
+        assert left.good.tolist() == right.good.tolist()
+        assert left.kept_rows.tolist() == right.kept_rows.tolist()
+        assert left.dimension_rows.equals(right.dimension_rows)
+        assert left.stage_rows.equals(right.stage_rows)
+    kept = np.ones(whole.num_rows, dtype=bool)
+    kept[1] = False  # t2, the one bad turn, was a re-sent id
+    turns = fold_events(chunked.filter(pa.array(kept)), slos()).per_slo[0]
+    assert turns.total.tolist() == [1, 1] and turns.good.tolist() == [1, 1]
+    assert turns.kept_verdict == ["excluded", "excluded"]

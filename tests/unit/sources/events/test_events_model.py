@@ -242,3 +242,17 @@ def test_parquet_unknown_column_is_named() -> None:
     buffer.seek(0)
     found = problems_of(parse_parquet, buffer)
     assert found[0][:2] == (0, "latncy_ms") and "did you mean 'latency_ms'" in found[0][2]
+
+
+def test_large_ndjson_is_read_in_blocks_and_still_located() -> None:
+    """Past Arrow's block size the columns come in chunks: the same table, the same lines."""
+    events = [turn(id=f"e{i}", flow=f"flow-{i % 7}", asr_ms=i % 900) for i in range(20_000)]
+    data = ndjson(*events)
+    assert len(data) > 2 << 20
+    table = parse_ndjson(data)
+    assert table.column("line").to_pylist() == list(range(1, 20_001))
+    assert table.drop_columns(["line"]).equals(parse_records(events).drop_columns(["line"]))
+    events[19_000]["asr_ms"] = -3
+    events[5]["type"] = "turns"
+    found = problems_of(parse_ndjson, ndjson(*events))
+    assert [(line, field) for line, field, _ in found] == [(6, "type"), (19_001, "asr_ms")]
