@@ -397,15 +397,15 @@ class VoiceService:
         for i, code in enumerate(codes):
             members[code].append(i)
         latest = [max(failing[i].minute for i in m) for m in members]
-        calls = [
+        order = voice_math.rank(per_call, latest).tolist()
+        if slo_id is not None:
+            order = [c for c in order if any(failing[i].slo == slo_id for i in members[c])]
+        return [
             _review_call(
                 names[c], [failing[i] for i in members[c]], impacts[members[c]], per_call[c]
             )
-            for c in voice_math.rank(per_call, latest).tolist()
+            for c in order[:limit]
         ]
-        if slo_id is not None:
-            calls = [c for c in calls if any(f.slo == slo_id for f in c.failed)]
-        return calls[:limit]
 
 
 # --- helpers -------------------------------------------------------------------------------
