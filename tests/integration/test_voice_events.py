@@ -64,6 +64,10 @@ slos:
       event: turn
       eligible: {compliant: {present: true}}
       good: {compliant: true}
+  - id: counted
+    service: voice-agent
+    target: 0.9
+    window: {type: rolling, length: 7d}
   - id: escalation-recall
     service: voice-agent
     target: 0.97
@@ -330,6 +334,13 @@ def test_too_little_data_says_so(app: App) -> None:
     html = get(create_app(app), "/slos/escalation-recall/voice").text
     assert "no events kept for this SLO in its window" in html
     assert "no failed calls kept in the window" in html
+
+
+def test_an_slo_of_counts_has_no_voice_views(app: App) -> None:
+    report = app.voice.report("counted")
+    assert report.notes == ["not an events SLO (source ingest): no events to split"]
+    assert report.flows == [] and report.releases == []
+    assert get(create_app(app), "/api/v1/pages/slos/counted").json()["voice_url"] is None
 
 
 def test_unknown_slos_are_404(app: App) -> None:

@@ -208,6 +208,8 @@ class VoiceService:
         hours = (start - start % 60, end)
         counts = self.store.dimension_counts(slo.id, *hours)
         notes = [] if counts else ["no events kept for this SLO in its window"]
+        if not isinstance(slo.indicator, EventsIndicator):
+            notes = [f"not an events SLO (source {slo.indicator.source}): no events to split"]
         flows = self._flows(counts, whole)
         return VoiceReport(
             slo=slo.id,
