@@ -28,6 +28,13 @@ class FlowOut(_Out):
     consumed_ratio: float | None = Field(
         description="bad_share × the SLO's consumed ratio: the part of the budget this flow spent."
     )
+    target: float | None = Field(
+        default=None, description="The flow's own target, when the SLO is segmented by flow."
+    )
+    budget_remaining_ratio: float | None = Field(
+        default=None, description="The flow's own budget remaining (its series in the evaluation)."
+    )
+    state: str | None = Field(default=None, description="The flow's own policy state.")
 
 
 class BreakdownOut(_Out):

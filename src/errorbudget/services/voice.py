@@ -80,6 +80,11 @@ class FlowRow:
     bad_share: float | None
     budget_consumed: float | None
     consumed_ratio: float | None
+    target: float | None = None
+    """The flow's own series (or group row) in the evaluation, when ``flow`` is a segment
+    key of the SLO: its target (a per-flow override), budget remaining and policy state."""
+    budget_remaining_ratio: float | None = None
+    state: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +205,8 @@ class VoiceService:
     def report(self, slo_id: str) -> VoiceReport:
         """The voice views of ``slo_id`` over its window as of the published evaluation."""
         slo = self.loaded.slo(slo_id)
-        statuses = self.evaluations.evaluation().select([slo.id])
+        evaluation = self.evaluations.evaluation()
+        statuses = evaluation.select([slo.id])
         whole = next(s for s in statuses if not s.segment) if statuses else None
         if whole is None:
             raise LookupError(f"SLO {slo.id!r} has no status")  # every configured SLO has one
@@ -210,7 +216,13 @@ class VoiceService:
         notes = [] if counts else ["no events kept for this SLO in its window"]
         if not isinstance(slo.indicator, EventsIndicator):
             notes = [f"not an events SLO (source {slo.indicator.source}): no events to split"]
-        flows = self._flows(counts, whole)
+        # the flows' own rows: the series of an SLO segmented by flow alone, else its group rows
+        by_flow = {
+            dict(s.segment)["flow"]: s
+            for s in [*statuses, *evaluation.groups.get(slo.id, [])]
+            if len(s.segment) == 1 and s.segment[0][0] == "flow"
+        }
+        flows = self._flows(counts, whole, by_flow)
         return VoiceReport(
             slo=slo.id,
             service=slo.service,
@@ -233,7 +245,12 @@ class VoiceService:
             notes=notes,
         )
 
-    def _flows(self, counts: Sequence[DimensionCount], whole: BudgetStatus) -> list[FlowRow]:
+    def _flows(
+        self,
+        counts: Sequence[DimensionCount],
+        whole: BudgetStatus,
+        by_flow: Mapping[str, BudgetStatus],
+    ) -> list[FlowRow]:
         rows = [c for c in counts if c.dimension == "flow"]
         names = sorted({c.flow for c in rows})
         index = {name: i for i, name in enumerate(names)}
@@ -260,8 +277,12 @@ class VoiceService:
                 bad_share=_num(bad_share[i]),
                 budget_consumed=_num(consumed[i]),
                 consumed_ratio=None if ratio is None else _num(bad_share[i] * ratio),
+                target=own.target if own is not None else None,
+                budget_remaining_ratio=own.budget_remaining_ratio if own is not None else None,
+                state=own.state if own is not None else None,
             )
             for i, name in enumerate(names)
+            for own in [by_flow.get(name)]
         ]
 
     def _attribution(
