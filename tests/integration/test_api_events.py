@@ -112,6 +112,9 @@ async def test_a_bad_event_is_422_located_and_writes_nothing(
             URL, content=bad, headers={**OPERATOR, "Content-Type": "application/json"}
         )
         assert answer.status_code == 422 and "nothing was written" in answer.json()["detail"]
+    response = await client.post(URL, json=[{}], headers=OPERATOR)  # found by the API fuzzer
+    assert response.status_code == 422
+    assert {p["field"] for p in response.json()["problems"]} >= {"id", "time"}
     response = await client.post(URL, json=[call("c1")], headers=OPERATOR)
     assert response.status_code == 200 and response.json()["written_events"] == 1
 

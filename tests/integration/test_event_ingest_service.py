@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pyarrow as pa
 import pytest
 
 from errorbudget.config import parse_config
@@ -168,3 +169,18 @@ def test_each_ingest_prunes_what_the_retention_let_go(store: Store, slos: list[S
     assert report.pruned == 6 + 3  # six claimed ids, three kept events
     assert store.kept_events("turn-latency", M - 60, M + 120) == []
     assert EVENTS_SOURCE == "events"
+
+
+def test_events_without_an_id_type_or_time_are_refused_by_line(
+    store: Store, service: EventIngestService
+) -> None:
+    table = parse_records(EVENTS[:2])
+    ids = pa.array(["t1", None], pa.string())
+    types = table.column("type").cast(pa.string()).to_pylist()
+    incomplete = table.set_column(0, "id", ids).set_column(
+        table.column_names.index("type"), "type", pa.array([None, types[1]], pa.string())
+    )
+    with pytest.raises(EventParseError) as caught:
+        service.ingest(incomplete)
+    assert [(p.line, p.field) for p in caught.value.problems] == [(1, "type"), (2, "id")]
+    assert store.claim_event_ids(["t1"], [M]).tolist() == [True]

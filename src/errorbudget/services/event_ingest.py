@@ -4,7 +4,8 @@
 :meth:`EventIngestService.ingest` takes a parsed event table (``sources.events.model``'s
 ``EVENT_SCHEMA``) and, in **one transaction**:
 
-1. refuses events older than ``events.retention`` (their claims would be pruned, so a
+1. refuses events without an id, a type or a time, and those older than
+   ``events.retention`` (their claims would be pruned, so a
    re-send could not be recognised): ``EventParseError`` naming each, nothing written;
 2. claims the events' (id, minute) in the store, dropping those claimed before and the
    repeats within the batch (idempotency: a re-sent batch writes nothing twice);
@@ -118,6 +119,7 @@ class EventIngestService:
         report.duplicates = batch_duplicates(table)
         if not table.num_rows:
             return report
+        _refuse_incomplete(table)
         millis = table.column("time").cast(pa.int64()).to_numpy()
         minutes = np.floor_divide(millis, 60_000).astype(np.int64)
         horizon = self.horizon()
@@ -178,6 +180,31 @@ class EventIngestService:
             self.store.add_dimension_counts(slo_fold.slo, slo_fold.dimension_rows)
             self.store.add_stage_sums(slo_fold.slo, slo_fold.stage_rows)
             report.per_slo.setdefault(slo_fold.slo, SloEventCounts()).add(counts)
+
+
+REQUIRED = ("id", "type", "time")
+"""What every event must carry to be claimed, folded and kept."""
+
+
+def _refuse_incomplete(table: pa.Table) -> None:
+    """Located problems for events without an id, a type or a time (the parser requires
+    them; this guards the store whatever built the table)."""
+    lines = table.column("line").to_numpy()
+    problems: list[EventProblem] = []
+    count = 0
+    for name in REQUIRED:
+        column = table.column(name)
+        if not column.null_count:
+            continue
+        missing = np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))
+        count += int(missing.size)
+        problems += [
+            EventProblem(int(lines[row]), name, "is required in every event")
+            for row in missing[:MAX_PROBLEMS].tolist()
+        ]
+    if problems:
+        problems.sort(key=lambda problem: problem.line)
+        raise EventParseError(problems[:MAX_PROBLEMS], count)
 
 
 def _kept_batch(table: pa.Table, fold: SloFold, series_ids: np.ndarray) -> KeptBatch:
