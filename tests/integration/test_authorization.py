@@ -126,6 +126,13 @@ MATRIX: dict[tuple[str, str], Case] = {
         "/api/v1/gate/decide", "operator", body={"service": "billing", "risk": "high"}
     ),
     ("POST", "/api/v1/counts"): Case("/api/v1/counts", "operator", body=NDJSON),
+    ("POST", "/api/v1/events"): Case(
+        "/api/v1/events",
+        "operator",
+        body=[
+            {"id": "auth-1", "type": "synthetic", "time": "2026-11-20T11:00:00Z", "passed": True}
+        ],
+    ),
     ("POST", "/api/v1/alerts/{fingerprint}/acknowledge"): Case(
         f"/api/v1/alerts/{PAGE_ALERT}/acknowledge", "operator", body={"comment": "on it"}
     ),
