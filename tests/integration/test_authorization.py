@@ -129,9 +129,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/api/v1/events"): Case(
         "/api/v1/events",
         "operator",
-        body=[
-            {"id": "auth-1", "type": "synthetic", "time": "2026-11-20T11:00:00Z", "passed": True}
-        ],
+        body=[{"id": "c-1", "type": "call", "time": "2026-11-20T11:00:00Z", "connected": True}],
     ),
     ("POST", "/api/v1/alerts/{fingerprint}/acknowledge"): Case(
         f"/api/v1/alerts/{PAGE_ALERT}/acknowledge", "operator", body={"comment": "on it"}

@@ -3,8 +3,8 @@
 Its own public surface is opening, recording the config, wiring alerting for ``serve``
 (``start_alerting``, ``delivery_worker``) and closing; everything else (statuses, changes,
 exclusions, annotations, the gate's log, alerts) is a service's method, reached as
-``app.evaluations``, ``app.changes``, ``app.records``, ``app.gate``, ``app.alerts`` (built
-on first use). The requests that
+``app.evaluations``, ``app.changes``, ``app.records``, ``app.gate``, ``app.alerts`` and
+``app.events`` (built on first use). The requests that
 cross from a surface into a service are typed, immutable values.
 """
 
@@ -25,6 +25,7 @@ from errorbudget.gate import GateService
 from errorbudget.model import to_minute
 from errorbudget.services.alerts import AlertService
 from errorbudget.services.evaluations import EvaluationService
+from errorbudget.services.event_ingest import EventIngestService
 from errorbudget.store import open_store
 
 AT = datetime(2026, 3, 2, 12, tzinfo=UTC)
@@ -37,7 +38,7 @@ def test_the_app_has_no_facade_over_its_services() -> None:
         for name, _ in inspect.getmembers(App)
         if not name.startswith("_") and name in App.__dict__
     }
-    services = {"alerts"}  # a service built on first use (cached_property), not a facade
+    services = {"alerts", "events", "voice"}  # services built on first use (cached_property)
     wiring = {"start_alerting", "delivery_worker"}
     assert own == {"open", "record_config", "close"} | services | wiring
 
@@ -58,6 +59,8 @@ def test_the_app_wires_each_service_on_its_own_config_store_and_clock() -> None:
         assert app.records.evaluations is app.evaluations
         assert isinstance(app.alerts, AlertService)
         assert app.alerts.loaded is loaded and app.alerts.store is store
+        assert isinstance(app.events, EventIngestService)
+        assert app.events.store is store and app.events.clock() == AT
         assert app.delivery_worker({}) is None  # the example configures no receivers
         assert app.evaluations.now_minute() == to_minute(AT)
 
