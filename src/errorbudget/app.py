@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from errorbudget.services.alerts import AlertService, SignalSource
     from errorbudget.services.deliveries import DeliveryWorker
     from errorbudget.services.event_ingest import EventIngestService
+    from errorbudget.services.voice import VoiceService
 
 __all__ = [
     "STALE_MINUTES",
@@ -145,6 +146,13 @@ class App:
             route=configured_route(self.loaded),
             dashboard_url=notifications.dashboard_url if notifications is not None else None,
         )
+
+    @cached_property
+    def voice(self) -> VoiceService:
+        """The voice-agent views of events SLOs (built on first use)."""
+        from errorbudget.services.voice import VoiceService
+
+        return VoiceService(self.loaded, self.store, self.evaluations)
 
     def start_alerting(self) -> Callable[[], None]:
         """Step the alerts at every new evaluation of "now" (``errorbudget serve`` does;

@@ -80,6 +80,13 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/api/v1/pages/slos/{slo_id}"): Case("/api/v1/pages/slos/answered", "viewer"),
     ("GET", "/api/v1/pages/changes"): Case("/api/v1/pages/changes", "viewer"),
     ("GET", "/api/v1/pages/exec"): Case("/api/v1/pages/exec", "viewer"),
+    ("GET", "/slos/{slo_id}/voice"): Case("/slos/answered/voice", "viewer", page=True),
+    ("GET", "/api/v1/pages/slos/{slo_id}/voice"): Case(
+        "/api/v1/pages/slos/answered/voice", "viewer"
+    ),
+    ("GET", "/api/v1/slos/{slo_id}/voice"): Case("/api/v1/slos/answered/voice", "viewer"),
+    ("GET", "/api/v1/voice/review-queue"): Case("/api/v1/voice/review-queue", "viewer"),
+    ("GET", "/api/v1/voice/review-queue.jsonl"): Case("/api/v1/voice/review-queue.jsonl", "viewer"),
     # API reads
     ("GET", "/api/v1/whoami"): Case("/api/v1/whoami", "viewer"),
     ("GET", "/api/v1/status"): Case("/api/v1/status", "viewer"),

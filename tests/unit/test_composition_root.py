@@ -38,7 +38,7 @@ def test_the_app_has_no_facade_over_its_services() -> None:
         for name, _ in inspect.getmembers(App)
         if not name.startswith("_") and name in App.__dict__
     }
-    services = {"alerts", "events"}  # services built on first use (cached_property)
+    services = {"alerts", "events", "voice"}  # services built on first use (cached_property)
     wiring = {"start_alerting", "delivery_worker"}
     assert own == {"open", "record_config", "close"} | services | wiring
 

@@ -33,9 +33,31 @@ from errorbudget.schema.events import EventFileOut, EventIngestOut, SloEventsOut
 from errorbudget.schema.ingest import IngestFileOut, IngestRunOut, ProblemOut
 from errorbudget.schema.records import AnnotationOut, ExclusionOut
 from errorbudget.schema.status import ConditionOut, DataOut, StatusOut, TimelinePointOut
+from errorbudget.schema.voice import (
+    AttributionOut,
+    BreakdownOut,
+    ExclusionRuleOut,
+    FailedSloOut,
+    FlowOut,
+    ReleaseOut,
+    ReviewCallOut,
+    StageOut,
+    VoiceReportOut,
+)
 from errorbudget.services.alerts import AlertHistory
 from errorbudget.services.event_files import EventFileReport
 from errorbudget.services.event_ingest import EventIngestReport, SloEventCounts
+from errorbudget.services.voice import (
+    Attribution,
+    BreakdownRow,
+    ExclusionRow,
+    FailedSlo,
+    FlowRow,
+    ReleaseRow,
+    ReviewCall,
+    StageRow,
+    VoiceReport,
+)
 
 # (result, its model, {result field: model field}, {result field: why it is not outward})
 OUTWARD: list[tuple[type[Any], type[BaseModel], dict[str, str], dict[str, str]]] = [
@@ -89,6 +111,15 @@ OUTWARD: list[tuple[type[Any], type[BaseModel], dict[str, str], dict[str, str]]]
     (TimelinePoint, TimelinePointOut, {}, {}),
     (IngestReport, IngestRunOut, {}, {}),
     (FileReport, IngestFileOut, {}, {}),
+    (VoiceReport, VoiceReportOut, {}, {}),
+    (FlowRow, FlowOut, {}, {}),
+    (BreakdownRow, BreakdownOut, {}, {}),
+    (StageRow, StageOut, {}, {}),
+    (Attribution, AttributionOut, {}, {}),
+    (ReleaseRow, ReleaseOut, {}, {}),
+    (ExclusionRow, ExclusionRuleOut, {}, {}),
+    (FailedSlo, FailedSloOut, {}, {}),
+    (ReviewCall, ReviewCallOut, {}, {}),
     (EventIngestReport, EventIngestOut, {}, {}),
     (SloEventCounts, SloEventsOut, {}, {}),
     (EventFileReport, EventFileOut, {}, {}),

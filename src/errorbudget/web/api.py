@@ -8,6 +8,7 @@
 - ``api_audit``: the chained audit log, filtered, with whether the chain verifies
 - ``api_alerts``: alerts, acknowledgements, silences and the notification delivery log
 - ``api_backtest``: an SLO's targets over stored history
+- ``api_voice``: voice views of events SLOs, the review queue and its JSONL export
 
 Every route asks the App (``web.state.eb``); none computes a budget. Errors are one
 sentence in ``{"detail": …}``: the package's errors map to 404 (unknown id), 409 (conflict),
@@ -33,6 +34,7 @@ from errorbudget.web import (
     api_ingest,
     api_records,
     api_status,
+    api_voice,
 )
 from errorbudget.web.api_common import PREFIX, router, validation_error
 from errorbudget.web.api_errors import errors
@@ -66,5 +68,6 @@ def register(web: FastAPI) -> None:
         api_audit,
         api_alerts,
         api_backtest,
+        api_voice,
     ):
         web.include_router(module.routes)

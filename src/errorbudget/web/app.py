@@ -28,6 +28,7 @@ ROUTER_MODULES = (
     "errorbudget.web.api",
     "errorbudget.web.api_otlp",
     "errorbudget.web.pages",
+    "errorbudget.web.pages_voice",
 )
 """Modules that expose ``register(web: FastAPI) -> None``."""
 

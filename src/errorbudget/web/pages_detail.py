@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from errorbudget.app import App
 from errorbudget.engine.episodes import Episode, burn_episodes, fast_burn_thresholds
@@ -108,6 +109,7 @@ def build_detail(
         refresh_seconds=refresh_seconds,
         slo=slo_ref(slo, preset),
         runbook_url=slo.runbook_url,
+        voice_url=f"/slos/{quote(slo.id)}/voice" if slo.indicator.source == "events" else None,
         segment=dict(focus.segment),
         segment_label=segment_label(focus.segment),
         card=slo_card(slo, preset, focus, [focus] if focus is not whole else segments),

@@ -457,6 +457,9 @@ class SloDetailPage(View):
     source: SourceRow | None
     """The health of the source this SLO's counts come from (None: it has no runs, e.g.
     ``ingest``)."""
+    voice_url: str | None = None
+    """The voice-agent page of an events SLO (``/slos/{id}/voice``); None for another
+    source."""
 
 
 class ExecRow(View):
