@@ -9,6 +9,8 @@ fresher of the two wins, so a run the store could not record yet still shows):
   ``errorbudget_source_last_run_timestamp_seconds``
 - ``errorbudget_source_consecutive_failures``: failed runs since the last success
 - ``errorbudget_source_data_lag_seconds``: now − the end of what the source has stored
+  (``collected_through``; an SLO with no traffic yet counts as current after a successful
+  run, so the gauge is absent only before the first success)
 - ``errorbudget_source_runs_total{outcome="ok"|"failed"}``: runs of this process (a counter)
 
 Per scheduled job (labels ``job``): ``errorbudget_job_up`` (1 running, 0 down after a

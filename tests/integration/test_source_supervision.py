@@ -23,6 +23,7 @@ import pytest
 
 pytest.importorskip("uvicorn")
 
+from prometheus_client import CollectorRegistry, generate_latest
 from serving import serving
 from test_genesys_acceptance import (
     ANCHOR,
@@ -34,10 +35,12 @@ from test_genesys_acceptance import (
 )
 
 from errorbudget.app import App
+from errorbudget.runtime_metrics import RuntimeCollector
 from errorbudget.scheduler import Scheduler
 from errorbudget.simulate.clock import SimClock
 from errorbudget.simulate.default_scenario import default_scenario
 from errorbudget.simulate.engine import Simulation
+from errorbudget.sources.genesys.report import CollectReport
 from errorbudget.web.app import create_app
 
 pytestmark = pytest.mark.integration
@@ -112,10 +115,38 @@ def test_an_upstream_outage_shows_in_readyz_and_metrics_and_heals(
             ]
             failed_run = datetime.fromisoformat(str(source["last_run_at"])).timestamp()
             assert last_success > failed_run  # a run after the failing one succeeded
-            # what it has stored is current again (absent before the first success)
+            # what it has stored is current again (absent before the first success; at
+            # night too, when the queues are quiet: test_quiet_queues_are_not_data_lag)
             assert values['errorbudget_source_data_lag_seconds{source="genesys"}'] < 60
             assert values['errorbudget_job_restarts_total{job="genesys"}'] == 0
     assert "Traceback" not in served.log_text()
+
+
+def test_quiet_queues_are_not_data_lag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A successful run at night on a fresh store: the queues had no traffic, so the
+    queue SLO has nothing stored, yet the source is current (data lag 0), not absent."""
+    monkeypatch.setenv("FAKE_GENESYS_SECRET", SECRET)
+    night = datetime(2026, 12, 7, 4, 3, tzinfo=UTC)  # Sunday 23:03 in New York
+    simulation = Simulation(default_scenario(night), seed=3)
+    clock = SimClock(night, speed=1.0)
+    with fake_genesys(simulation, clock, "") as url:
+        app = open_app(write_config(tmp_path, url, simulation), clock)
+        collector = collector_for(app)
+
+        async def once() -> CollectReport:
+            async with collector:
+                return await collector.run_once()
+
+        report = asyncio.run(asyncio.wait_for(once(), timeout=60))
+    assert report.ok and report.collected_through is not None
+    assert collector.writer.marks()["queue-sl"] is None  # no traffic: nothing stored
+    [health] = app.store.source_health()
+    assert health.collected_through == report.collected_through
+    registry = CollectorRegistry()
+    registry.register(RuntimeCollector(app, jobs=list, sources=lambda: [collector]))
+    values = metric_values(generate_latest(registry).decode())
+    assert values['errorbudget_source_data_lag_seconds{source="genesys"}'] < 60
+    app.close()
 
 
 def test_a_run_that_finds_the_store_locked_fails_is_recorded_later_and_the_loop_goes_on(

@@ -291,6 +291,7 @@ class GenesysCollector:
                 "error": report.error,
                 "calls": report.calls,
                 "failed_calls": min(report.failed_calls, report.calls),
+                "reached": report.collected_through if report.ok else None,
             }
         )
         if len(self._unrecorded) > KEEP_UNRECORDED:
@@ -310,17 +311,36 @@ class GenesysCollector:
 
     def _write_runs(self) -> None:
         """The runs not recorded yet, oldest first (in a worker thread). Each run's
-        ``collected_through`` is what was stored when it was first tried."""
+        ``collected_through`` is what was stored when it was first tried (see
+        :meth:`_collected_through`)."""
         pending = self._unrecorded
         if pending and "collected_through" not in pending[-1]:
-            marks = self.writer.marks()
-            through = oldest_mark(marks)
-            if not marks and pending[-1]["ok"]:  # only API availability: current as of now
-                through = to_minute(self.clock()) + 1
-            pending[-1]["collected_through"] = through
+            run = pending[-1]
+            run["collected_through"] = self._collected_through(run["ok"], run["reached"])
         while pending:
-            self.store.record_source_run(SOURCE, **pending[0])
+            run = {key: value for key, value in pending[0].items() if key != "reached"}
+            self.store.record_source_run(SOURCE, **run)
             pending.pop(0)
+
+    def _collected_through(self, ok: bool, reached: Minute | None) -> Minute | None:
+        """The oldest of the SLOs' high-water marks after a run. An SLO with nothing stored
+        counts, after a successful run, as current through where that run reached (never
+        moving the recorded mark back): Genesys answered its range with no intervals
+        because its queues or flows had no traffic (a fresh store at night, a new SLO
+        on quiet queues), which is not data lag. After a failed run it has no mark."""
+        marks = self.writer.marks()
+        if not ok:
+            return oldest_mark(marks)
+        if not marks:  # only API availability: current as of now
+            return to_minute(self.clock()) + 1
+        if reached is not None and None in marks.values():
+            recorded = next(
+                (h.collected_through for h in self.store.source_health() if h.source == SOURCE),
+                None,
+            )
+            quiet = max(m for m in (reached, recorded) if m is not None)
+            marks = {slo: quiet if mark is None else mark for slo, mark in marks.items()}
+        return oldest_mark(marks)
 
     async def _failure(self, problem: str, report: CollectReport) -> str:
         """The run's error: what is down (while every call fails) or the problem, then
