@@ -67,6 +67,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "errorbudget.cli.generate_command",
         "Generate Prometheus or vmalert rules, Alertmanager config and a Grafana dashboard.",
     ),
+    "init": (
+        "errorbudget.cli.init_command",
+        "Write a starter config file (the voice-agent SLO starter kit of seed 002).",
+    ),
     "ingest": (
         "errorbudget.cli.ingest_command",
         "Load count files (CSV with a header row, or NDJSON) into the store.",
