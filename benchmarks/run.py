@@ -19,6 +19,7 @@ benchmark, each replaced in the file when it is run (``--only`` runs one and kee
     python benchmarks/run.py --only counters     # only the SLO event counters (~2 minutes)
     python benchmarks/run.py --only promql       # only the PromQL source's backfill (~1 minute)
     python benchmarks/run.py --only exporter     # only the Genesys exporter scrape (~20 s)
+    python benchmarks/run.py --only voice-sim    # only the voice-agent simulator (~1 minute)
 """
 
 from __future__ import annotations
@@ -193,7 +194,17 @@ def machine() -> str:
 
 
 ISSUE2_HEADING = "## Issue #2: 1,000 series × 35 days of 1-minute counts"
-SECTIONS = ("issue2", "web", "pages", "alerts", "generate", "counters", "promql", "exporter")
+SECTIONS = (
+    "issue2",
+    "web",
+    "pages",
+    "alerts",
+    "generate",
+    "counters",
+    "promql",
+    "exporter",
+    "voice-sim",
+)
 
 
 def revision() -> str:
@@ -327,6 +338,7 @@ def main() -> None:
     import bench_pages  # benchmarks/bench_pages.py: the timings the tests used to assert
     import bench_promql  # benchmarks/bench_promql.py: a 30-day PromQL backfill (issue #11)
     import bench_slo_counters  # benchmarks/bench_slo_counters.py: SLO counters (issue #11)
+    import bench_voice_sim  # benchmarks/bench_voice_sim.py: the voice-agent simulator (#12)
     import web  # benchmarks/web.py; imported here because it imports this module
 
     sections: dict[str, str] = {}
@@ -347,6 +359,8 @@ def main() -> None:
         sections[bench_promql.HEADING] = bench_promql.run_section()
     if args.only in (None, "exporter"):
         sections[bench_exporter.HEADING] = bench_exporter.run_section()
+    if args.only in (None, "voice-sim"):
+        sections[bench_voice_sim.HEADING] = bench_voice_sim.run_section()
     # A full run dates the header; a partial one keeps it (the other section's figures stay).
     update_report(args.output, sections, header=preamble() if args.only is None else None)
     print(args.output.read_text(encoding="utf-8") if args.output.is_file() else "")
