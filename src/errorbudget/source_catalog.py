@@ -38,6 +38,7 @@ BUILTIN_SOURCES: dict[str, str] = {
     "prometheus": "errorbudget.sources.prometheus:plugin",
     "genesys": "errorbudget.sources.genesys.plugin:plugin",
     "synthetic": "errorbudget.sources.synthetic:plugin",
+    "events": "errorbudget.sources.events.plugin:plugin",
 }
 """Built-in sources: name → ``module:attribute`` of the plugin object."""
 

@@ -56,7 +56,7 @@ def test_the_store_takes_counts_through_the_counts_write_protocol() -> None:
 
 
 def test_builtin_plugins_and_what_they_create() -> None:
-    assert source_names() == ["ingest", "prometheus", "genesys", "synthetic"]
+    assert source_names() == ["ingest", "prometheus", "genesys", "synthetic", "events"]
     assert plugin("synthetic").settings_model is None
     assert plugin("ingest").settings_model is None
     assert plugin("genesys").settings_model is GenesysSettings
@@ -111,8 +111,8 @@ def test_plugin_validated_fields_keep_their_place_and_suggestions() -> None:
         " (did you mean 'voice_sla'?)",
         "cfg.yaml:10:53: slos[0].indicator: unknown key 'quues' (did you mean 'queues'?)",
         "cfg.yaml:15:25: slos[1].indicator: source 'genesis' is not one of ingest, prometheus,"
-        " genesys, synthetic (did you mean 'genesys'?)",
+        " genesys, synthetic, events (did you mean 'genesys'?)",
         "cfg.yaml:20:16: slos[2].indicator: missing key 'source' (one of: ingest, prometheus,"
-        " genesys, synthetic)",
+        " genesys, synthetic, events)",
         "cfg.yaml:25:33: slos[3].indicator: unknown key 'god' (did you mean 'good'?)",
     ]

@@ -1,0 +1,847 @@
+"""The voice-agent event model (issue #12): calls, turns, tasks, escalations and synthetic
+checks, as one wide Arrow table (docs/sources/events.md has the table of every field).
+
+Events arrive as NDJSON lines, JSON array items (``parse_records``) or Parquet rows, and
+every path ends in :func:`validate_columns`: column-wise checks with ``pyarrow.compute``,
+so the happy path never loops over events in Python; only once a column check failed are
+its bad rows located, each as an :class:`EventProblem` with the line (NDJSON), row
+(Parquet) or array index (JSON), 1-based. A batch with any bad event raises
+:class:`EventParseError` listing them: nothing of it is kept (all or nothing).
+
+Normalisation, so that rules and the fold see one shape:
+
+- ``time`` (RFC 3339 with an offset, or integer epoch milliseconds) becomes
+  ``timestamp[ms, UTC]``; a naive time is refused.
+- absent and ``null`` mean the same; fields with a default get it (``test``, ``abuse``,
+  ``external_outage``: false; a call's ``route_correct``: true; a turn's ``tool_calls``: 0;
+  a task's ``agent_caused``: ``outcome != "completed"``); the other optional fields stay
+  null (a dimension's null is the segment value ``"unknown"`` in the fold).
+- a repeated ``id`` inside one batch keeps its first event; how many were dropped is
+  :func:`batch_duplicates` of the table (re-sent ids across batches are the store's
+  business: it claims ids).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from errorbudget.errors import IngestError
+from errorbudget.yamlsource import did_you_mean
+
+EventType = Literal["call", "turn", "task", "escalation", "synthetic"]
+EVENT_TYPES: tuple[EventType, ...] = ("call", "turn", "task", "escalation", "synthetic")
+
+DIMENSIONS: tuple[str, ...] = (
+    "flow",
+    "intent",
+    "route",
+    "agent_version",
+    "prompt_version",
+    "model",
+    "asr_provider",
+    "tts_provider",
+    "language",
+    "risk_tier",
+    "region",
+)
+"""The event dimensions, in this order: an events SLO's segment keys are among them."""
+
+STAGES: tuple[str, ...] = ("telephony", "asr", "llm", "tool", "tts", "crm")
+"""Pipeline stages of a turn; a stage's timing field is ``f"{stage}_ms"``."""
+
+UNKNOWN = "unknown"
+"""The segment (and rollup) value of a dimension an event does not carry."""
+
+END_REASONS = ("completed", "caller_hangup", "agent_hangup", "transferred", "failed", "dropped")
+OUTCOMES = ("completed", "abandoned", "wrong_action", "fallback_loop", "failed", "transferred")
+
+MAX_PROBLEMS = 1000
+"""Problems listed in an :class:`EventParseError`; the rest are only counted."""
+MAX_TEXT = 200
+"""The longest id, dimension or other text field (characters)."""
+MAX_TIME_MS = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z: the last epoch millisecond a time may be."""
+
+FieldKind = Literal["str", "bool", "int", "float", "time", "url"]
+
+_ARROW_TYPES: dict[FieldKind, pa.DataType] = {
+    "str": pa.string(),
+    "url": pa.string(),
+    "bool": pa.bool_(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "time": pa.timestamp("ms", tz="UTC"),
+}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of the event model: its kind, which event types carry it, which require
+    it, its allowed values, lower bound and default (``None``: stays null)."""
+
+    name: str
+    kind: FieldKind
+    types: frozenset[str]
+    required: frozenset[str] = frozenset()
+    choices: tuple[str, ...] | None = None
+    minimum: float | None = None
+    default: bool | int | None = None
+    doc: str = ""
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return _ARROW_TYPES[self.kind]
+
+    @property
+    def common(self) -> bool:
+        """Whether every event type may carry it."""
+        return self.types == _ALL
+
+
+_ALL = frozenset(EVENT_TYPES)
+
+
+def _common(name: str, kind: FieldKind, doc: str, **extra: Any) -> FieldSpec:
+    return FieldSpec(name, kind, _ALL, doc=doc, **extra)
+
+
+def _of(event: str, name: str, kind: FieldKind, doc: str, **extra: Any) -> FieldSpec:
+    required = frozenset({event}) if extra.pop("required", False) else frozenset()
+    return FieldSpec(name, kind, frozenset({event}), required=required, doc=doc, **extra)
+
+
+_FIELD_LIST: list[FieldSpec] = [
+    _common("id", "str", "unique event id: re-sent ids are ignored", required=_ALL),
+    _common("type", "str", "the event type", required=_ALL, choices=EVENT_TYPES),
+    _common("time", "time", "RFC 3339 with offset or epoch ms", required=_ALL),
+    _common("call_id", "str", "the call the event belongs to"),
+    _common("trace_id", "str", "OpenTelemetry trace id"),
+    _common("span_id", "str", "OpenTelemetry span id"),
+    *(_common(d, "str", "dimension") for d in DIMENSIONS),
+    _common("test", "bool", "a test call: excluded by a rule", default=False),
+    _common("abuse", "bool", "an abusive caller: excluded by a rule", default=False),
+    _common("external_outage", "bool", "a provider was known to be down", default=False),
+    _common("audio_url", "url", "link to the audio"),
+    _common("transcript_url", "url", "link to the transcript"),
+    _of("call", "connected", "bool", "reached the intended voice agent", required=True),
+    _of("call", "route_correct", "bool", "routed to the right agent", default=True),
+    _of("call", "first_audio_ms", "int", "connect → greeting audio; null = dead air", minimum=0),
+    _of("call", "end_reason", "str", "how the call ended", choices=END_REASONS),
+    _of("call", "intent_correct", "bool", "audited intent: null = not audited"),
+    _of(
+        "turn",
+        "latency_ms",
+        "int",
+        "end of caller speech → agent's first audio",
+        required=True,
+        minimum=0,
+    ),
+    *(_of("turn", f"{stage}_ms", "int", f"{stage} stage timing", minimum=0) for stage in STAGES),
+    _of("turn", "tool_calls", "int", "tool calls made for the turn", minimum=0, default=0),
+    _of("turn", "wer", "float", "word error rate (evaluated turns)", minimum=0),
+    _of("turn", "compliant", "bool", "prompt compliance (evaluated turns)"),
+    _of("turn", "error_stage", "str", "the stage that failed", choices=STAGES),
+    _of("task", "outcome", "str", "the task's outcome", required=True, choices=OUTCOMES),
+    _of("task", "agent_caused", "bool", "the agent caused it (default: not completed)"),
+    _of("task", "failure_reason", "str", "why it failed"),
+    _of("escalation", "required", "bool", "escalation was required", required=True),
+    _of("escalation", "escalated", "bool", "the agent escalated", required=True),
+    _of("escalation", "context_complete", "bool", "handoff context complete (if escalated)"),
+    _of("synthetic", "passed", "bool", "the check passed", required=True),
+    _of("synthetic", "check", "str", "the check's name"),
+]
+
+FIELDS: Mapping[str, FieldSpec] = {spec.name: spec for spec in _FIELD_LIST}
+"""Every field of the event model by name, in schema order."""
+
+EVENT_SCHEMA: pa.Schema = pa.schema(
+    [pa.field(spec.name, spec.arrow_type, nullable=True) for spec in _FIELD_LIST]
+    + [pa.field("line", pa.int64(), nullable=False)]
+)
+"""The one wide table every parser returns: every field, plus ``line`` (where the event
+came from: 1-based line, row or array index)."""
+
+DUPLICATES_KEY = b"errorbudget.duplicate_ids"
+
+
+def fields_of(event: str) -> list[str]:
+    """The fields an event of type ``event`` may carry, in schema order."""
+    return [name for name, spec in FIELDS.items() if event in spec.types]
+
+
+def batch_duplicates(table: pa.Table) -> int:
+    """How many events a parser dropped because their id repeated one earlier in the same
+    batch (the first is kept)."""
+    metadata = table.schema.metadata or {}
+    return int(metadata.get(DUPLICATES_KEY, b"0"))
+
+
+@dataclass(frozen=True)
+class EventProblem:
+    """One bad event: where it came from (1-based line, row or array index; 0 for the
+    whole input), the field at fault (None for the event as a whole), and why."""
+
+    line: int
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line else "input"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+
+class EventParseError(IngestError):
+    """Events that cannot be used: ``problems`` lists the first :data:`MAX_PROBLEMS`
+    (by line), ``problem_count`` counts all; nothing of the batch was kept."""
+
+    problems: list[EventProblem]  # type: ignore[assignment]
+
+    def __init__(self, problems: list[EventProblem], problem_count: int | None = None) -> None:
+        count = len(problems) if problem_count is None else problem_count
+        first = str(problems[0]) if problems else "bad events"
+        more = f" (and {count - 1:,} more)" if count > 1 else ""
+        super().__init__(f"bad events, none kept: {first}{more}")
+        self.problems = problems
+        self.problem_count = count
+
+
+class _Problems:
+    """Problems found so far: the first MAX_PROBLEMS of each check, and the total."""
+
+    def __init__(self) -> None:
+        self.found: list[EventProblem] = []
+        self.count = 0
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def add(self, line: int, field: str | None, message: str) -> None:
+        self.count += 1
+        if len(self.found) < MAX_PROBLEMS * 4:
+            self.found.append(EventProblem(line, field, message))
+
+    def rows(
+        self,
+        rows: npt.NDArray[np.intp],
+        lines: npt.NDArray[np.int64],
+        field: str | None,
+        message: str | Callable[[Any], str],
+        values: pa.Array | Sequence[Any] | None = None,
+    ) -> None:
+        """A problem for each of ``rows`` (indices): ``message``, or ``message(value)`` of
+        the row's value in ``values``."""
+        self.count += int(rows.size)
+        for row in rows[:MAX_PROBLEMS].tolist():
+            if callable(message):
+                value = values[row] if values is not None else None
+                text = message(value.as_py() if isinstance(value, pa.Scalar) else value)
+            else:
+                text = message
+            self.found.append(EventProblem(int(lines[row]), field, text))
+
+    def error(self) -> EventParseError:
+        ordered = sorted(self.found, key=lambda p: p.line)[:MAX_PROBLEMS]
+        return EventParseError(ordered, self.count)
+
+
+def _where(mask: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.intp]:
+    """Row indices where a boolean array is true (null counts as false)."""
+    filled = pc.fill_null(mask, False)
+    return np.flatnonzero(np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool))
+
+
+def _any(mask: pa.Array | pa.ChunkedArray) -> bool:
+    return bool(pc.any(pc.fill_null(mask, False)).as_py())
+
+
+# --- column coercion ----------------------------------------------------------------------
+
+_TYPE_WORDS = {
+    "str": "a string",
+    "url": "an http(s) URL string",
+    "bool": "true or false",
+    "int": "an integer",
+    "float": "a number",
+}
+
+
+def _arrow_word(kind: pa.DataType) -> str:
+    if pa.types.is_boolean(kind):
+        return "a boolean"
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        return "a number"
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return "a string"
+    if pa.types.is_struct(kind) or pa.types.is_map(kind):
+        return "an object"
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return "a list"
+    if pa.types.is_timestamp(kind):
+        return "a timestamp"
+    return str(kind)
+
+
+def _python_word(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def _is_stringlike(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _coerce(
+    spec: FieldSpec,
+    column: pa.Array,
+    lines: npt.NDArray[np.int64],
+    problems: _Problems,
+) -> pa.Array | None:
+    """``column`` (any Arrow type) as ``spec``'s type, or None with its problems added."""
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column = column.cast(kind.value_type)
+        kind = column.type
+    if pa.types.is_null(kind):
+        return pa.nulls(len(column), spec.arrow_type)
+    if spec.kind == "time":
+        return _coerce_time(column, lines, problems)
+    expected = spec.arrow_type
+    accepted = {
+        "str": _is_stringlike(kind),
+        "url": _is_stringlike(kind),
+        "bool": pa.types.is_boolean(kind),
+        "int": pa.types.is_integer(kind) or pa.types.is_floating(kind),
+        "float": pa.types.is_integer(kind) or pa.types.is_floating(kind),
+    }[spec.kind]
+    if not accepted:
+        word = f"must be {_TYPE_WORDS[spec.kind]} (got {_arrow_word(kind)})"
+        problems.rows(_where(pc.is_valid(column)), lines, spec.name, word)
+        return None
+    if spec.kind == "int" and pa.types.is_floating(kind):
+        fractional = pc.or_(pc.not_equal(pc.floor(column), column), pc.is_nan(column))
+        too_big = pc.greater(pc.abs(column), 2.0**62)
+        bad = pc.or_(fractional, too_big)
+        if _any(bad):
+            problems.rows(_where(bad), lines, spec.name, "must be an integer")
+            return None
+    if spec.kind == "int" and pa.types.is_uint64(kind):
+        too_big = pc.greater(column, 2**63 - 1)
+        if _any(too_big):
+            problems.rows(_where(too_big), lines, spec.name, "is too large")
+            return None
+    if spec.kind == "float" and pa.types.is_floating(kind):
+        bad = pc.invert(pc.is_finite(column))
+        if _any(bad):
+            problems.rows(_where(bad), lines, spec.name, "must be a finite number")
+            return None
+    return column.cast(expected) if kind != expected else column
+
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})?$"
+)
+
+
+def _time_text_problem(text: str) -> tuple[int | None, str | None]:
+    """Epoch ms of an RFC 3339 time, or a reason it is not one."""
+    match = _RFC3339.match(text)
+    if match is None:
+        return None, f"{text[:60]!r} is not an RFC 3339 time (2026-12-01T10:00:00.250Z)"
+    if match.group(8) is None:
+        return None, f"{text[:60]!r} has no UTC offset: add Z or ±hh:mm (a naive time is refused)"
+    fraction = (match.group(7) or "")[:6]
+    normal = (
+        f"{match.group(1)}-{match.group(2)}-{match.group(3)}T{match.group(4)}:"
+        f"{match.group(5)}:{match.group(6)}{'.' + fraction if fraction else ''}"
+        f"{'+00:00' if match.group(8) in 'Zz' else match.group(8)}"
+    )
+    try:
+        moment = datetime.fromisoformat(normal)
+        millis = math.floor(moment.timestamp() * 1000)
+    except (ValueError, OverflowError) as exc:
+        return None, f"{text[:60]!r} is not a valid time ({exc})"
+    if not 0 <= millis <= MAX_TIME_MS:
+        return None, f"{text[:60]!r} is before 1970 or after 9999"
+    return millis, None
+
+
+def _coerce_time(
+    column: pa.Array, lines: npt.NDArray[np.int64], problems: _Problems
+) -> pa.Array | None:
+    kind = column.type
+    utc_ms = pa.timestamp("ms", tz="UTC")
+    if pa.types.is_null(kind):
+        return pa.nulls(len(column), utc_ms)
+    if _is_stringlike(kind):
+        try:
+            return column.cast(utc_ms)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass  # sub-millisecond digits, lower-case t/z, a bad or naive time: row by row
+        texts = column.to_pylist()
+        before = problems.count
+        millis: list[int | None] = []
+        for row, text in enumerate(texts):
+            if text is None:
+                millis.append(None)
+                continue
+            value, reason = _time_text_problem(text)
+            if reason is not None:
+                problems.add(int(lines[row]), "time", reason)
+            millis.append(value)
+        if problems.count > before:
+            return None
+        return pa.array(millis, pa.int64()).cast(utc_ms)
+    if pa.types.is_timestamp(kind):
+        if kind.tz is None:
+            problems.rows(
+                _where(pc.is_valid(column)),
+                lines,
+                "time",
+                "a timestamp without a time zone (naive) is refused: store it in UTC",
+            )
+            return None
+        return pc.floor_temporal(column, unit="millisecond").cast(utc_ms)
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        if pa.types.is_floating(kind):
+            fractional = pc.or_(pc.not_equal(pc.floor(column), column), pc.is_nan(column))
+            if _any(fractional):
+                problems.rows(
+                    _where(fractional), lines, "time", "epoch milliseconds must be an integer"
+                )
+                return None
+        out = pc.or_(pc.less(column, 0), pc.greater(column, MAX_TIME_MS))
+        if _any(out):
+            problems.rows(
+                _where(out),
+                lines,
+                "time",
+                lambda value: f"epoch milliseconds {value} are before 1970 or after 9999",
+                column,
+            )
+            return None
+        return column.cast(pa.int64()).cast(utc_ms)
+    word = f"must be an RFC 3339 string or epoch milliseconds (got {_arrow_word(kind)})"
+    problems.rows(_where(pc.is_valid(column)), lines, "time", word)
+    return None
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def validate_columns(
+    columns: Mapping[str, pa.Array | pa.ChunkedArray],
+    lines: npt.NDArray[np.int64],
+    problems: _Problems | None = None,
+    *,
+    failed: set[str] | None = None,
+) -> pa.Table:
+    """The event table of ``columns`` (any Arrow types, known fields only), or
+    :class:`EventParseError` naming every bad event. Column-wise: a loop over rows runs only
+    to word the problems of a check that failed."""
+    problems = _Problems() if problems is None else problems
+    rows = int(lines.size)
+    typed: dict[str, pa.Array] = {}
+    failed = set(failed or ())  # columns of the wrong JSON type: not also called missing
+    for name, column in columns.items():
+        spec = FIELDS[name]
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        coerced = _coerce(spec, column, lines, problems)
+        if coerced is None:
+            failed.add(name)
+        else:
+            typed[name] = coerced
+    for spec in FIELDS.values():
+        if spec.name not in typed:
+            typed[spec.name] = pa.nulls(rows, spec.arrow_type)
+    event_type = typed["type"]
+    _check_values(typed, lines, problems)
+    type_codes = _type_codes(event_type)
+    for spec in FIELDS.values():
+        column = typed[spec.name]
+        if not spec.common:
+            known = pa.array(type_codes >= 0)
+            foreign = pc.and_(pc.is_valid(column), pc.invert(_type_mask(type_codes, spec.types)))
+            foreign = pc.and_(foreign, known)
+            if _any(foreign):
+                problems.rows(
+                    _where(foreign),
+                    lines,
+                    spec.name,
+                    functools.partial(_foreign_message, owners="/".join(sorted(spec.types))),
+                    event_type,
+                )
+        if spec.name in failed:
+            continue
+        for required_type in sorted(spec.required):
+            missing = pc.and_(pc.is_null(column), _type_mask(type_codes, {required_type}))
+            if _any(missing):
+                what = "event" if spec.common else f"{required_type} event"
+                problems.rows(_where(missing), lines, spec.name, f"is required in every {what}")
+    if problems:
+        raise problems.error()
+    typed = _fill_defaults(typed, type_codes)
+    arrays = [typed[spec.name] for spec in FIELDS.values()]
+    table = pa.Table.from_arrays([*arrays, pa.array(lines, pa.int64())], schema=EVENT_SCHEMA)
+    return _drop_duplicate_ids(table)
+
+
+def _check_values(
+    typed: Mapping[str, pa.Array], lines: npt.NDArray[np.int64], problems: _Problems
+) -> None:
+    for spec in FIELDS.values():
+        column = typed[spec.name]
+        if column.null_count == len(column):
+            continue
+        if spec.choices is not None:
+            bad = pc.invert(pc.is_in(column, pa.array(spec.choices)))
+            if _any(pc.and_(bad, pc.is_valid(column))):
+                problems.rows(
+                    _where(pc.and_(bad, pc.is_valid(column))),
+                    lines,
+                    spec.name,
+                    functools.partial(_choice_message, choices=spec.choices),
+                    column,
+                )
+        if spec.minimum is not None:
+            below = pc.less(column, spec.minimum)
+            if _any(below):
+                problems.rows(
+                    _where(below),
+                    lines,
+                    spec.name,
+                    functools.partial(_minimum_message, spec.minimum),
+                    column,
+                )
+        if spec.kind in ("str", "url"):
+            length = pc.utf8_length(column)
+            bad_length = pc.or_(pc.less(length, 1), pc.greater(length, MAX_TEXT))
+            if _any(bad_length):
+                problems.rows(
+                    _where(bad_length), lines, spec.name, f"must be 1 to {MAX_TEXT} characters"
+                )
+        if spec.kind == "url":
+            not_http = pc.invert(pc.match_substring_regex(column, r"^https?://[^\s/?#]+\S*$"))
+            if _any(not_http):
+                problems.rows(_where(not_http), lines, spec.name, "must be an http(s) URL")
+        if spec.name in DIMENSIONS:
+            control = pc.match_substring_regex(column, r"[\x00-\x1f\x7f]")
+            if _any(control):
+                problems.rows(
+                    _where(control),
+                    lines,
+                    spec.name,
+                    "must be one line of text (no control characters)",
+                )
+
+
+def _choice_message(value: object, choices: Sequence[str]) -> str:
+    text = str(value)
+    return f"{text[:60]!r} is not one of {', '.join(choices)}{did_you_mean(text, choices)}"
+
+
+def _minimum_message(minimum: float, value: object) -> str:
+    return f"must be ≥ {minimum:g} (got {value})"
+
+
+def _foreign_message(event_type: object, owners: str) -> str:
+    return f"is not a field of {event_type} events (it belongs to {owners})"
+
+
+def _type_codes(event_type: pa.Array) -> npt.NDArray[np.int8]:
+    """The index of each row's type in EVENT_TYPES (types are already checked)."""
+    codes = pc.index_in(event_type, pa.array(EVENT_TYPES))
+    return np.asarray(pc.fill_null(codes, -1).to_numpy(zero_copy_only=False), dtype=np.int8)
+
+
+def _type_mask(codes: npt.NDArray[np.int8], types: frozenset[str] | set[str]) -> pa.Array:
+    wanted = [EVENT_TYPES.index(t) for t in types]
+    return pa.array(np.isin(codes, wanted))
+
+
+def _fill_defaults(typed: dict[str, pa.Array], codes: npt.NDArray[np.int8]) -> dict[str, pa.Array]:
+    for spec in FIELDS.values():
+        if spec.default is None:
+            continue
+        column = typed[spec.name]
+        if spec.common:
+            typed[spec.name] = pc.fill_null(column, spec.default)
+        elif column.null_count:
+            mask = _type_mask(codes, spec.types)
+            typed[spec.name] = pc.if_else(
+                pc.and_(mask, pc.is_null(column)), pa.scalar(spec.default, spec.arrow_type), column
+            )
+    agent_caused = typed["agent_caused"]
+    if agent_caused.null_count:
+        is_task = _type_mask(codes, {"task"})
+        derived = pc.not_equal(typed["outcome"], "completed")
+        typed["agent_caused"] = pc.if_else(
+            pc.and_(is_task, pc.is_null(agent_caused)), derived, agent_caused
+        )
+    return typed
+
+
+def _drop_duplicate_ids(table: pa.Table) -> pa.Table:
+    ids = table.column("id")
+    if len(pc.unique(ids)) == table.num_rows:
+        return table
+    numbered = pa.table({"id": ids, "row": pa.array(np.arange(table.num_rows, dtype=np.int64))})
+    first = numbered.group_by("id", use_threads=False).aggregate([("row", "min")])
+    keep = np.sort(first.column("row_min").to_numpy())
+    dropped = table.num_rows - int(keep.size)
+    kept = table.take(pa.array(keep))
+    return kept.replace_schema_metadata({DUPLICATES_KEY: str(dropped).encode()})
+
+
+def _empty() -> pa.Table:
+    return EVENT_SCHEMA.empty_table()
+
+
+def _unknown_message(name: str) -> str:
+    return f"is not an event field{did_you_mean(name, list(FIELDS))}"
+
+
+# --- parsers ---------------------------------------------------------------------------------
+
+
+def parse_records(records: Sequence[Mapping[str, Any]], *, first_line: int = 1) -> pa.Table:
+    """Events given as mappings (a JSON array's items; ``line`` = array index +
+    ``first_line``). Raises :class:`EventParseError` listing every bad event."""
+    lines = np.arange(first_line, first_line + len(records), dtype=np.int64)
+    return _records_table(records, lines)
+
+
+def _records_table(records: Sequence[Any], lines: npt.NDArray[np.int64]) -> pa.Table:
+    if not records:
+        return _empty()
+    problems = _Problems()
+    seen: set[str] = set()
+    for row, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            word = _python_word(record)
+            problems.add(int(lines[row]), None, f"an event is a JSON object (got {word})")
+            continue
+        if not seen.issuperset(record):
+            seen.update(record)
+    if problems:  # an array of other things than events: nothing more to say
+        raise problems.error()
+    for name in sorted(str(key) for key in seen if key not in FIELDS):
+        at = np.asarray([row for row, r in enumerate(records) if name in r], dtype=np.intp)
+        problems.rows(at, lines, name, _unknown_message(name))
+    columns: dict[str, pa.Array] = {}
+    failed: set[str] = set()
+    for name in FIELDS:
+        if name in seen:
+            values = [record.get(name) for record in records]
+            column = _python_column(FIELDS[name], values, lines, problems)
+            if column is None:
+                failed.add(name)
+            else:
+                columns[name] = column
+    return validate_columns(columns, lines, problems, failed=failed)
+
+
+def _python_column(
+    spec: FieldSpec, values: list[Any], lines: npt.NDArray[np.int64], problems: _Problems
+) -> pa.Array | None:
+    """Python values as one Arrow array of a single type, or None with each mismatching
+    value located (mixed types, booleans given for numbers, nested values)."""
+    if spec.kind == "time":
+        if all(v is None or isinstance(v, str) for v in values):
+            return pa.array(values, pa.string())
+        numbers = [None if isinstance(v, str) else v for v in values]
+        if all(type(v) in (int, float) or v is None for v in numbers):
+            texts = [v if isinstance(v, str) else None for v in values]
+            millis_numbers = _coerce_time(_python_array(numbers), lines, problems)
+            millis_texts = _coerce_time(pa.array(texts, pa.string()), lines, problems)
+            if millis_numbers is None or millis_texts is None:
+                return None
+            return pc.coalesce(millis_texts, millis_numbers)
+    expected: tuple[type, ...] = {
+        "str": (str,),
+        "url": (str,),
+        "bool": (bool,),
+        "int": (int, float),
+        "float": (int, float),
+        "time": (str, int, float),
+    }[spec.kind]
+    bad = [
+        row
+        for row, v in enumerate(values)
+        if v is not None
+        and (not isinstance(v, expected) or (isinstance(v, bool) and spec.kind != "bool"))
+    ]
+    if bad:
+        words = "an RFC 3339 string or epoch milliseconds" if spec.kind == "time" else None
+        want = words or _TYPE_WORDS[spec.kind]
+        problems.rows(
+            np.asarray(bad, dtype=np.intp),
+            lines,
+            spec.name,
+            lambda value: f"must be {want} (got {_python_word(value)})",
+            values,
+        )
+        return None
+    return _python_array(values)
+
+
+def _python_array(values: list[Any]) -> pa.Array:
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        # ints and floats mixed with ints beyond int64: as floats, checked as numbers later
+        return pa.array([None if v is None else float(v) for v in values], pa.float64())
+
+
+def parse_ndjson(data: bytes, *, first_line: int = 1) -> pa.Table:
+    """Events as NDJSON (one JSON object a line; blank lines skipped; ``line`` = the line
+    number, counting from ``first_line``). Read by Arrow's JSON reader in one pass, with the
+    event schema (``time`` a string or an integer, as the first event's); a file it cannot
+    read so (a syntax error, a field of another JSON type than the schema's, mixed time
+    forms, an unknown field) is read again line by line, to say where. Raises
+    :class:`EventParseError` listing every bad event."""
+    if not data.strip():
+        return _empty()
+    table = _read_json_columns(data)
+    if table is not None and all(name in FIELDS for name in table.column_names):
+        lines = _line_numbers(data, table.num_rows, first_line)
+        if lines is not None:
+            columns = {name: table.column(name) for name in table.column_names}
+            return validate_columns(columns, lines, _Problems())
+    return _parse_ndjson_lines(data, first_line)
+
+
+_TIME_IS_NUMBER = re.compile(rb'"time"\s*:\s*-?[0-9]')
+_JSON_SCHEMAS = {
+    numeric: pa.schema(
+        [
+            pa.field(
+                s.name,
+                pa.int64()
+                if s.kind == "time" and numeric
+                else pa.string()
+                if s.kind == "time"
+                else s.arrow_type,
+            )
+            for s in _FIELD_LIST
+        ]
+    )
+    for numeric in (False, True)
+}
+
+
+def _read_json_columns(data: bytes) -> pa.Table | None:
+    first = data[: data.find(b"\n", data.find(b"{")) if b"\n" in data else len(data)]
+    schema = _JSON_SCHEMAS[_TIME_IS_NUMBER.search(first) is not None]
+    block = max(1 << 20, min(len(data) // 2 + 1, 1 << 25))
+    options = pajson.ReadOptions(use_threads=True, block_size=block)
+    parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
+    try:
+        table = pajson.read_json(io.BytesIO(data), read_options=options, parse_options=parse)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    # explicit columns that no line has are all null: drop them (validation adds them back)
+    return table.select(
+        [
+            n
+            for n in table.column_names
+            if table.column(n).null_count < len(table) or n not in FIELDS
+        ]
+    )
+
+
+_WHITESPACE = b" \t\r\n"
+
+
+def _line_numbers(data: bytes, rows: int, first_line: int) -> npt.NDArray[np.int64] | None:
+    """The line of each row Arrow read (it skips blank lines), or None when they cannot be
+    matched (then the line-by-line reader runs)."""
+    start, end = 0, len(data)
+    while start < end and data[start] in _WHITESPACE:
+        start += 1
+    while end > start and data[end - 1] in _WHITESPACE:
+        end -= 1
+    lines = data.count(b"\n", start, end) + 1
+    if lines == rows:  # no blank line between events: row i is line i
+        first = first_line + data.count(b"\n", 0, start)
+        return np.arange(first, first + rows, dtype=np.int64)
+    numbers = [first_line + i for i, text in enumerate(data.split(b"\n")) if text.strip()]
+    return np.asarray(numbers, dtype=np.int64) if len(numbers) == rows else None
+
+
+def _parse_ndjson_lines(data: bytes, first_line: int) -> pa.Table:
+    problems = _Problems()
+    records: list[Any] = []
+    record_lines: list[int] = []
+    for number, text in enumerate(data.split(b"\n"), start=first_line):
+        if not text.strip():
+            continue
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            problems.add(number, None, f"not JSON: {exc}")
+            continue
+        if not isinstance(value, dict):
+            problems.add(number, None, f"an event is a JSON object (got {_python_word(value)})")
+            continue
+        records.append(value)
+        record_lines.append(number)
+    try:
+        table = _records_table(records, np.asarray(record_lines, dtype=np.int64))
+    except EventParseError as exc:
+        for problem in exc.problems:
+            problems.found.append(problem)
+        problems.count += exc.problem_count
+    if problems:
+        raise problems.error()
+    return table
+
+
+def parse_parquet(path: Path | BinaryIO) -> pa.Table:
+    """Events as a Parquet file: columns named as the fields (missing optional columns
+    allowed), ``time`` a time-zoned timestamp or int64 epoch ms; ``line`` = row number
+    (1-based). Raises :class:`EventParseError` listing every bad event."""
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise EventParseError(
+            [EventProblem(0, None, f"cannot read Parquet file {path}: {exc}")]
+        ) from exc
+    problems = _Problems()
+    for name in table.column_names:
+        if name not in FIELDS:
+            problems.add(0, name, f"column {_unknown_message(name)}")
+    if problems:
+        raise problems.error()
+    lines = np.arange(1, table.num_rows + 1, dtype=np.int64)
+    if table.num_rows == 0:
+        return _empty()
+    columns = {name: table.column(name) for name in table.column_names}
+    return validate_columns(columns, lines, problems)
