@@ -86,7 +86,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "simulate": (
         "errorbudget.cli.simulate_command",
-        "Simulate a contact center (queues, IVR flows, staffing, incidents).",
+        "Simulate a contact center (queues, IVR flows, staffing, incidents) or a voice agent\n"
+        "(calls, turns, tasks, escalations, synthetic checks).",
     ),
     "status": (
         "errorbudget.cli.status_command",
