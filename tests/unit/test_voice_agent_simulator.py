@@ -3,6 +3,7 @@ the decisions they come from, and the scenario's incidents where the scenario sa
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -172,3 +173,25 @@ def test_the_starter_kit_has_a_truth_an_owner_and_the_seed_exclusions() -> None:
     assert targets["voice-connection-success"] == 0.995
     assert targets["voice-task-completion"] == 0.90
     assert targets["voice-context-handoff"] == 0.97
+
+
+def test_consecutive_windows_hold_each_event_of_the_period_once(
+    sim: VoiceAgentSimulator,
+) -> None:
+    cuts = [AT - timedelta(hours=h) for h in (9, 6, 5, 2)] + [AT - timedelta(minutes=17), AT]
+    windows = [
+        wide_table(day_tables(sim, day))
+        for start, end in itertools.pairwise(cuts)
+        for day in sim.window(start, end)
+    ]
+    pieces = pa.concat_tables(windows)
+    ids = pieces.column("id").to_pylist()
+    assert len(ids) == len(set(ids))
+    whole = by_id(
+        pa.concat_tables([wide_table(day_tables(sim, day)) for day in sim.window(cuts[0], AT)])
+    )
+    assert by_id(pieces) == whole
+    times = pieces.column("time").to_pylist()
+    assert min(times) >= cuts[0] and max(times) < AT
+    # calls that started before the first cut bring their later turns
+    assert any(row["type"] == "turn" and row["call_id"] not in whole for row in whole.values())

@@ -28,6 +28,9 @@ from errorbudget.simulate.voice_agent.scenario import (
 
 MS_PER_MINUTE = 60_000
 MINUTES_PER_DAY = 1_440
+CALL_LOOKBACK_MS = 3_600_000
+"""How long a call's events can follow its start (turns every 3-12 s: a call of 60 turns
+ends within 15 minutes)."""
 
 DIMENSIONS = (
     "flow",
@@ -204,6 +207,18 @@ class VoiceAgentSimulator:
         for day in range(first_day, last_day + 1):
             whole = self.day(day)
             yield cut(whole, start_ms, end_ms)
+
+    def window(self, start: datetime, end: datetime) -> Iterator[VoiceDay]:
+        """The events whose time is in ``[start, end)``, day by day: what a producer has sent
+        by ``end`` when it sent everything before ``start`` already (calls that began up to
+        :data:`CALL_LOOKBACK_MS` before ``start`` bring their later turns, tasks and
+        escalations). A live feed asks for consecutive windows; together they hold each
+        event once."""
+        start_ms, end_ms = to_ms(start), to_ms(end)
+        first = start_ms - CALL_LOOKBACK_MS
+        ms_per_day = MS_PER_MINUTE * MINUTES_PER_DAY
+        for day in range(first // ms_per_day, (end_ms - 1) // ms_per_day + 1):
+            yield cut(self.day(day), first, end_ms, events_from=start_ms)
 
     def day(self, day: int) -> VoiceDay:
         """Every event of the calls starting on epoch day ``day`` (and its synthetic
@@ -529,16 +544,15 @@ def lognormal(rng: np.random.Generator, median: float, sigma: float, n: int) -> 
     return median * np.exp(sigma * rng.standard_normal(n))
 
 
-def cut(day: VoiceDay, start_ms: int, end_ms: int) -> VoiceDay:
+def cut(day: VoiceDay, start_ms: int, end_ms: int, *, events_from: int | None = None) -> VoiceDay:
     """The day's events of calls starting in ``[start_ms, end_ms)`` (synthetic checks in
-    it), without events at or after ``end_ms``."""
+    it), without events at or after ``end_ms`` (nor before ``events_from``, if given)."""
     calls = day.frames["call"]
     call_in = (calls.time_ms >= start_ms) & (calls.time_ms < end_ms)
+    earliest = start_ms if events_from is None else events_from
     frames: dict[str, Frame] = {}
     for name, frame in day.frames.items():
-        if name == "synthetic":
-            keep = (frame.time_ms >= start_ms) & (frame.time_ms < end_ms)
-        else:
-            keep = call_in[frame.call] & (frame.time_ms < end_ms)
+        in_time = (frame.time_ms >= earliest) & (frame.time_ms < end_ms)
+        keep = in_time if name == "synthetic" else call_in[frame.call] & in_time
         frames[name] = frame if bool(keep.all()) else frame.take(keep)
     return VoiceDay(day=day.day, seed=day.seed, frames=frames, call_keys=day.call_keys)
