@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from errorbudget.catalogs import voice_agent_starter_segments, voice_agent_starter_text
+from errorbudget.config import parse_config
 from errorbudget.simulate.voice_agent import (
     TRUTH_RULES,
     GroundTruth,
@@ -169,6 +170,10 @@ def test_the_starter_kit_has_a_truth_an_owner_and_the_seed_exclusions() -> None:
             assert {"test-call", "abuse"} <= names
         if slo["indicator"]["event"] == "call":
             assert "hangup-before-greeting" in names
+    # valid, and every burn condition can fire at its target (no low-target warning)
+    loaded = parse_config(voice_agent_starter_text(), "voice-agent.yaml", {})
+    assert [str(w) for w in loaded.warnings] == []
+    assert loaded.slo("voice-task-completion").alerting.catalog == "voice-agent-30d"
     targets = {slo["id"]: slo["target"] for slo in slos}
     assert targets["voice-connection-success"] == 0.995
     assert targets["voice-task-completion"] == 0.90
