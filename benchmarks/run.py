@@ -23,6 +23,7 @@ benchmark, each replaced in the file when it is run (``--only`` runs one and kee
     python benchmarks/run.py --only events       # only event ingest, 1 M events (~2 minutes)
     python benchmarks/run.py --only events-core  # only event parse and fold (~1 minute)
     python benchmarks/run.py --only backtest     # only a 60-day backtest of 20 segments (~1 min)
+    python benchmarks/run.py --only voice-sim    # only the voice-agent simulator (~1 minute)
 """
 
 from __future__ import annotations
@@ -210,6 +211,7 @@ SECTIONS = (
     "events-core",
     "otlp",
     "backtest",
+    "voice-sim",
 )
 
 
@@ -348,6 +350,7 @@ def main() -> None:
     import bench_pages  # benchmarks/bench_pages.py: the timings the tests used to assert
     import bench_promql  # benchmarks/bench_promql.py: a 30-day PromQL backfill (issue #11)
     import bench_slo_counters  # benchmarks/bench_slo_counters.py: SLO counters (issue #11)
+    import bench_voice_sim  # benchmarks/bench_voice_sim.py: the voice-agent simulator (#12)
     import web  # benchmarks/web.py; imported here because it imports this module
 
     sections: dict[str, str] = {}
@@ -376,6 +379,8 @@ def main() -> None:
         sections[bench_otlp.HEADING] = bench_otlp.run_section()
     if args.only in (None, "backtest"):
         sections[bench_backtest.HEADING] = bench_backtest.run_section()
+    if args.only in (None, "voice-sim"):
+        sections[bench_voice_sim.HEADING] = bench_voice_sim.run_section()
     # A full run dates the header; a partial one keeps it (the other section's figures stay).
     update_report(args.output, sections, header=preamble() if args.only is None else None)
     print(args.output.read_text(encoding="utf-8") if args.output.is_file() else "")

@@ -29,3 +29,21 @@ def builtin_policies() -> dict[str, PolicyPreset]:
     """Policy presets from ``policies.yaml``, validated, by name."""
     presets = TypeAdapter(list[PolicyPreset]).validate_python(_load("policies.yaml"))
     return {preset.name: preset for preset in presets}
+
+
+VOICE_AGENT_STARTER = "voice_agent_starter.yaml"
+"""The voice-agent starter kit (seed 002): a config file ``errorbudget init voice-agent``
+writes."""
+
+
+def voice_agent_starter_text() -> str:
+    """The starter kit's YAML, as written (comments included)."""
+    return resources.files(__package__).joinpath(VOICE_AGENT_STARTER).read_text(encoding="utf-8")
+
+
+@cache
+def voice_agent_starter_segments() -> dict[str, list[str]]:
+    """Each starter-kit SLO's id → its segment keys."""
+    document = _load(VOICE_AGENT_STARTER)
+    assert isinstance(document, dict)
+    return {slo["id"]: list(slo.get("segments", {}).get("keys", [])) for slo in document["slos"]}

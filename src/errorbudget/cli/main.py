@@ -72,6 +72,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "errorbudget.cli.generate_command",
         "Generate Prometheus or vmalert rules, Alertmanager config and a Grafana dashboard.",
     ),
+    "init": (
+        "errorbudget.cli.init_command",
+        "Write a starter config file (the voice-agent SLO starter kit of seed 002).",
+    ),
     "ingest": (
         "errorbudget.cli.ingest_command",
         "Load count files (CSV with a header row, or NDJSON) into the store.",
@@ -87,7 +91,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "simulate": (
         "errorbudget.cli.simulate_command",
-        "Simulate a contact center (queues, IVR flows, staffing, incidents).",
+        "Simulate a contact center (queues, IVR flows, staffing, incidents) or a voice agent\n"
+        "(calls, turns, tasks, escalations, synthetic checks).",
     ),
     "status": (
         "errorbudget.cli.status_command",

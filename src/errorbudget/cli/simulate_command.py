@@ -12,7 +12,8 @@ from errorbudget.errors import InvalidRequestError
 
 @click.group()
 def simulate() -> None:
-    """Simulate a contact center (queues, IVR flows, staffing, incidents)."""
+    """Simulate a contact center (queues, IVR flows, staffing, incidents) or a voice agent
+    (calls, turns, tasks, escalations, synthetic checks)."""
 
 
 @simulate.command()
@@ -106,3 +107,12 @@ def genesys(
         pass
     finally:
         server.stop()
+
+
+def _add_voice_agent() -> None:
+    from errorbudget.cli.simulate_voice import voice_agent
+
+    simulate.add_command(voice_agent)
+
+
+_add_voice_agent()
