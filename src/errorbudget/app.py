@@ -127,6 +127,7 @@ class App:
             self.evaluations.slos,
             self.clock,
             retention=self.loaded.config.events.retention,
+            max_future=self.loaded.config.events.max_future,
         )
 
     @cached_property

@@ -110,8 +110,9 @@ def ingest(
     exit code 4, having written nothing more.
 
     With --events the files are voice-agent events instead (NDJSON or Parquet): each event
-    is counted once by its id (a file ingested twice adds nothing), by every events SLO of
-    the config; a file with any bad event is rejected whole, its problems printed as
+    is identified by its id and minute and counted once (a file ingested twice adds
+    nothing; the same id at another minute in one batch is a bad event), by every events
+    SLO of the config; a file with any bad event is rejected whole, its problems printed as
     FILE:LINE: field: message (exit code 1).
     """
     if events:

@@ -4,9 +4,10 @@
 :meth:`EventIngestService.ingest` takes a parsed event table (``sources.events.model``'s
 ``EVENT_SCHEMA``) and, in **one transaction**:
 
-1. refuses events without an id, a type or a time, and those older than
-   ``events.retention`` (their claims would be pruned, so a
-   re-send could not be recognised): ``EventParseError`` naming each, nothing written;
+1. refuses events without an id, a type or a time, those older than
+   ``events.retention`` (their claims would be pruned, so a re-send could not be
+   recognised) and those more than ``events.max_future`` after now (a producer's clock or
+   time-zone error): ``EventParseError`` naming each, nothing written;
 2. claims the events' (id, minute) in the store, dropping those claimed before and the
    repeats within the batch (idempotency: a re-sent batch writes nothing twice);
 3. folds the new events by every events SLO (``sources.events.fold``);
@@ -48,6 +49,7 @@ EVENTS_SOURCE = "events"
 """The counts source events are written under (``add_counts(..., source="events")``)."""
 
 DEFAULT_RETENTION = timedelta(days=30)
+DEFAULT_MAX_FUTURE = timedelta(hours=1)
 
 
 @dataclass
@@ -103,11 +105,13 @@ class EventIngestService:
         clock: Clock,
         *,
         retention: timedelta = DEFAULT_RETENTION,
+        max_future: timedelta = DEFAULT_MAX_FUTURE,
     ) -> None:
         self.store = store
         self.slos = [slo for slo in slos if isinstance(slo.indicator, EventsIndicator)]
         self.clock = clock
         self.retention = retention
+        self.max_future = max_future
 
     def horizon(self) -> int:
         """The first minute whose events are still kept (now − retention)."""
@@ -123,7 +127,7 @@ class EventIngestService:
         millis = table.column("time").cast(pa.int64()).to_numpy()
         minutes = np.floor_divide(millis, 60_000).astype(np.int64)
         horizon = self.horizon()
-        self._refuse_expired(table, minutes, horizon)
+        self._refuse_out_of_range(table, millis, minutes, horizon)
         with self.store.transaction():
             new = self.store.claim_event_ids(table.column("id"), minutes)
             fresh_count = int(new.sum())
@@ -139,20 +143,32 @@ class EventIngestService:
         """Forget kept events and claimed ids past the retention; return how many."""
         return self.store.prune_events(self.horizon())
 
-    def _refuse_expired(self, table: pa.Table, minutes: np.ndarray, horizon: int) -> None:
-        expired = np.flatnonzero(minutes < horizon)
-        if not expired.size:
+    def _refuse_out_of_range(
+        self, table: pa.Table, millis: np.ndarray, minutes: np.ndarray, horizon: int
+    ) -> None:
+        """Located ``time`` problems for events older than the retention or later than
+        now + ``max_future``."""
+        expired = minutes < horizon
+        latest = int(self.clock().timestamp() * 1000) + int(self.max_future / _MILLISECOND)
+        future = millis > latest
+        bad = np.flatnonzero(expired | future)
+        if not bad.size:
             return
         lines = table.column("line").to_numpy()
         days = self.retention / timedelta(days=1)
-        message = (
+        too_old = (
             f"is older than the events retention ({days:g}d before now): it could not be "
             "recognised if sent again; raise events.retention to load older events"
         )
+        too_late = (
+            f"is more than {_duration_text(self.max_future)} after now (events.max_future): "
+            "check the producer's clock and time zone"
+        )
         problems = [
-            EventProblem(int(lines[row]), "time", message) for row in expired[:MAX_PROBLEMS]
+            EventProblem(int(lines[row]), "time", too_old if expired[row] else too_late)
+            for row in bad[:MAX_PROBLEMS].tolist()
         ]
-        raise EventParseError(problems, int(expired.size))
+        raise EventParseError(problems, int(bad.size))
 
     def _write(self, table: pa.Table, report: EventIngestReport) -> None:
         fold = fold_events(table, self.slos)
@@ -180,6 +196,17 @@ class EventIngestService:
             self.store.add_dimension_counts(slo_fold.slo, slo_fold.dimension_rows)
             self.store.add_stage_sums(slo_fold.slo, slo_fold.stage_rows)
             report.per_slo.setdefault(slo_fold.slo, SloEventCounts()).add(counts)
+
+
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def _duration_text(duration: timedelta) -> str:
+    seconds = int(duration.total_seconds())
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 REQUIRED = ("id", "type", "time")
