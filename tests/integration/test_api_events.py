@@ -78,7 +78,7 @@ async def test_json_and_ndjson_batches_count_each_event_once(
     body = response.json()
     assert (body["received"], body["duplicates"], body["written_events"]) == (2, 0, 2)
     assert body["per_slo"]["connection-success"] == {
-        "eligible": 2, "good": 1, "kept": 1, "series": 1,
+        "eligible": 2, "good": 1, "kept": 1, "series": 1, "overflow": 0,
     }  # fmt: skip
     lines = b"".join(json.dumps(e).encode() + b"\n" for e in [call("c2", False), call("c3")])
     response = await client.post(URL, content=lines, headers=NDJSON)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 
@@ -137,3 +138,12 @@ def test_the_same_id_at_another_minute_rejects_the_batch() -> None:
     assert problem.message == "id 'a' repeated with another time (line 1)"
     with pytest.raises(EventParseError):
         parse_ndjson(b"\n".join(orjson.dumps(r) for r in records))
+
+
+def test_stage_sums_add_integers_exactly() -> None:
+    from errorbudget.sources.events.fold import _sum
+
+    groups = np.zeros(3, dtype=np.intp)
+    values = np.asarray([2**53 - 1, 2, 2**40], dtype=np.int64)  # float64 would round
+    assert _sum(groups, 1, values).tolist() == [2**53 + 1 + 2**40]
+    assert _sum(np.asarray([0, 1, 1]), 2, np.asarray([True, True, False])).tolist() == [1, 1]
