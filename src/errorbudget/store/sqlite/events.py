@@ -192,8 +192,12 @@ def claim_event_ids(
         if not rows.size:
             continue
         known = pa.chunked_array(chunks, pa.string()).combine_chunks()
-        seen = pc.is_in(id_array.take(pa.array(rows)), value_set=known)
-        new[rows[seen.to_numpy(zero_copy_only=False)]] = False
+        # hash the few ids claimed now and scan the many stored ones against them (rather
+        # than hash a busy minute's every stored id, request after request); the rows left
+        # are unique ids within their minute
+        found = pc.index_in(known, value_set=id_array.take(pa.array(rows)))
+        hits = pc.drop_null(found).to_numpy(zero_copy_only=False)
+        new[rows[np.unique(hits)]] = False
         if len(chunks) >= COMPACT_CHUNKS and bool(new[rows].any()):
             compact[minute] = cast("pa.StringArray", known)
     fresh = np.flatnonzero(new)
