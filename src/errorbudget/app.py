@@ -128,6 +128,9 @@ class App:
             self.evaluations.slos,
             self.clock,
             retention=self.loaded.config.events.retention,
+            max_future=self.loaded.config.events.max_future,
+            max_segments=self.loaded.config.events.max_segments,
+            max_dimension_values=self.loaded.config.events.max_dimension_values,
         )
 
     @cached_property

@@ -217,6 +217,20 @@ class EventsSettings(_Settings):
     Counts and hourly rollups stay."""
     max_request_events: int = Field(default=100_000, ge=1, le=10_000_000)
     """The most events one ``POST /api/v1/events`` may carry (413 beyond)."""
+    max_request_spans: int = Field(default=200_000, ge=1, le=100_000_000)
+    """The most spans (events or not) one OTLP ``POST /v1/traces`` may carry (413 beyond,
+    counted right after decoding)."""
+    max_segments: int = Field(default=1_000, ge=1, le=1_000_000)
+    """The most series (segments) one events SLO may have; events of a segment beyond it
+    are counted under the segment whose values are all ``other`` (reported as
+    ``overflow``)."""
+    max_dimension_values: int = Field(default=1_000, ge=2, le=1_000_000)
+    """The most values of one dimension (``flow`` aside) one ingest adds to an SLO's hourly
+    rollups; the rarest beyond it are summed under ``other`` (reported as ``overflow``)."""
+    max_future: Duration = timedelta(hours=1)
+    """Events timed more than this after now are refused (a located ``time`` problem; the
+    OTLP receiver rejects their spans): a producer's clock or time-zone error would
+    otherwise count in minutes that have not happened."""
 
     @field_validator("retention")
     @classmethod

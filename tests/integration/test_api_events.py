@@ -78,7 +78,7 @@ async def test_json_and_ndjson_batches_count_each_event_once(
     body = response.json()
     assert (body["received"], body["duplicates"], body["written_events"]) == (2, 0, 2)
     assert body["per_slo"]["connection-success"] == {
-        "eligible": 2, "good": 1, "kept": 1, "series": 1,
+        "eligible": 2, "good": 1, "kept": 1, "series": 1, "overflow": 0,
     }  # fmt: skip
     lines = b"".join(json.dumps(e).encode() + b"\n" for e in [call("c2", False), call("c3")])
     response = await client.post(URL, content=lines, headers=NDJSON)
@@ -141,3 +141,45 @@ async def test_limits_auth_and_roles(client: httpx.AsyncClient) -> None:
     assert response.status_code == 415
     response = await client.post(URL, content=b"  \n", headers=NDJSON)
     assert response.status_code == 422 and "empty" in response.json()["detail"]
+
+
+async def test_future_times_are_422_located_not_500(app: App, client: httpx.AsyncClient) -> None:
+    late = {**call("c2"), "time": "2150-01-01T00:00:00Z"}
+    response = await client.post(URL, json=[call("c1"), late], headers=OPERATOR)
+    assert response.status_code == 422
+    [problem] = response.json()["problems"]
+    assert (problem["line"], problem["field"]) == (2, "time") and "after 2099" in problem["message"]
+    ahead = call("c3", minutes=-90)  # 90 minutes after the clock: past events.max_future (1h)
+    response = await client.post(URL, json=[call("c1"), ahead], headers=OPERATOR)
+    assert response.status_code == 422
+    [problem] = response.json()["problems"]
+    assert (problem["line"], problem["field"]) == (2, "time")
+    assert problem["message"].startswith("is more than 1h after now (events.max_future)")
+    assert app.store.list_series("connection-success") == []
+    response = await client.post(URL, json=[call("c4", minutes=-50)], headers=OPERATOR)
+    assert response.status_code == 200 and response.json()["written_events"] == 1
+
+
+async def test_json_objects_are_counted_from_the_bytes_before_parsing(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from errorbudget.web import api_events
+
+    parsed: list[int] = []
+    real = api_events._json_events
+
+    def counting(body: bytes) -> object:
+        parsed.append(len(body))
+        return real(body)
+
+    monkeypatch.setattr(api_events, "_json_events", counting)
+    tiny = b"[" + b",".join([b"{}"] * 600) + b"]"  # 600 objects in 1.8 KB
+    response = await client.post(
+        URL, content=tiny, headers={**OPERATOR, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 413 and "600 events" in response.json()["detail"]
+    assert parsed == []  # refused before a single object was built
+    braces = [{**call(f"c{i}"), "flow": "{{{{"} for i in range(5)]  # braces inside strings
+    response = await client.post(URL, json={"events": braces}, headers=OPERATOR)
+    assert response.status_code == 200 and response.json()["written_events"] == 5
+    assert len(parsed) == 1

@@ -184,3 +184,34 @@ def test_events_without_an_id_type_or_time_are_refused_by_line(
         service.ingest(incomplete)
     assert [(p.line, p.field) for p in caught.value.problems] == [(1, "type"), (2, "id")]
     assert store.claim_event_ids(["t1"], [M]).tolist() == [True]
+
+
+def test_segments_past_max_segments_count_under_other(store: Store, slos: list[SLO]) -> None:
+    service = EventIngestService(store, slos, lambda: NOW, max_segments=3)
+    first = [turn(f"a{i}", 500, i, flow=f"flow{i % 2}") for i in range(4)]
+    assert service.ingest(parse_records(first)).per_slo["turn-latency"].overflow == 0
+    many = [turn(f"b{i}", 1500 if i % 5 == 0 else 500, i, flow=f"f{i}") for i in range(200)]
+    many += [turn(f"c{i}", 500, i, flow="f7") for i in range(10)]  # the busiest new flow
+    report = service.ingest(parse_records(many))
+    assert report.per_slo["turn-latency"].overflow == 199  # f7 kept its own series
+    sums = _sums(store, "turn-latency")
+    assert set(sums) == {(("flow", v),) for v in ("flow0", "flow1", "f7", "other")}
+    assert sums[(("flow", "other"),)] == [159.0, 199.0]
+    assert sums[(("flow", "f7"),)] == [11.0, 11.0]
+    again = [turn("d1", 500, 0, flow="brand-new")]
+    assert service.ingest(parse_records(again)).per_slo["turn-latency"].overflow == 1
+    assert len(store.list_series("turn-latency")) == 4  # 3 + other, however many flows come
+    kept = store.kept_events("turn-latency", M - 60, M + 60, limit=1000)
+    assert {event.segment["flow"] for event in kept} == {"other"}
+
+
+def test_dimension_values_past_the_cap_are_summed_under_other(
+    store: Store, slos: list[SLO]
+) -> None:
+    service = EventIngestService(store, slos, lambda: NOW, max_dimension_values=3)
+    events = [turn(f"e{i}", 500, i, flow="billing", intent=f"i{i}") for i in range(50)]
+    events += [turn(f"g{i}", 500, i, flow="billing", intent="top") for i in range(5)]
+    report = service.ingest(parse_records(events))
+    assert report.per_slo["turn-latency"].overflow == 49
+    rows = store.dimension_counts("turn-latency", M - 60, M + 60, dimension="intent")
+    assert {row.value: row.eligible for row in rows} == {"top": 5, "other": 49, "i0": 1}

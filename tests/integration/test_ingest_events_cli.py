@@ -164,3 +164,51 @@ def test_events_options_and_file_types_are_checked(project: Path) -> None:
     path = ndjson(project / "old.ndjson", old)
     code, out = run(project, "ingest", "--events", str(path))
     assert code == 1 and f"{path}:1: time: is older than the events retention (7d" in out
+
+
+def test_events_after_2099_or_past_max_future_are_located(project: Path) -> None:
+    events = turns(3)
+    events[1]["time"] = "2150-01-01T00:00:00Z"
+    events[2]["time"] = (AT + timedelta(hours=2)).isoformat()  # the clock is at AT
+    path = ndjson(project / "future.ndjson", events)
+    code, out = run(project, "ingest", "--events", str(path))
+    assert code == 1, out
+    assert f"{path}:2: time: " in out and "after 2099" in out
+    del events[1]
+    code, out = run(project, "ingest", "--events", str(ndjson(path, events)))
+    assert code == 1, out
+    assert f"{path}:2: time: is more than 1h after now (events.max_future)" in out
+    events[1]["time"] = (AT + timedelta(minutes=30)).isoformat()
+    code, out = run(project, "ingest", "--events", str(ndjson(path, events)))
+    assert code == 0, out
+
+
+def test_an_id_repeated_at_another_minute_in_a_file_rejects_it(project: Path) -> None:
+    events = turns(3)
+    events[2]["id"] = events[0]["id"]
+    path = ndjson(project / "repeat.ndjson", events)
+    code, out = run(project, "ingest", "--events", str(path))
+    assert code == 1
+    assert f"{path}:3: id: id 't0' repeated with another time (line 1)" in out
+
+
+def test_parquet_in_batch_duplicates_are_counted_once_per_file(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(event_files, "CHUNK_ROWS", 2)
+    at = int(START.timestamp() * 1000)
+    table = pa.table(
+        {
+            "id": ["a", "a", "b", "c", "d", "e", "f"],
+            "type": ["turn"] * 7,
+            "time": pa.array([at] * 7, pa.int64()),
+            "latency_ms": [600] * 7,
+        }
+    )
+    path = project / "repeats.parquet"
+    pq.write_table(table, path)
+    code, out = run(project, "ingest", "--events", str(path), "--format", "json")
+    assert code == 0, out
+    [file] = json.loads(out)["files"]
+    assert (file["report"]["received"], file["report"]["duplicates"]) == (7, 1)
+    assert file["report"]["written_events"] == 6

@@ -29,9 +29,10 @@ JSON = {"Authorization": OLGA, "Content-Type": "application/json"}
 
 @pytest.fixture
 def app(budget_world) -> Iterator[App]:  # type: ignore[no-untyped-def]
-    """The seeded budget world, taking at most three events per request."""
+    """The seeded budget world, taking at most three events and six spans per request."""
     config = budget_world.config
-    config.write_text(config.read_text() + "events: {max_request_events: 3}\n")
+    limits = "events: {max_request_events: 3, max_request_spans: 6}\n"
+    config.write_text(config.read_text() + limits)
     with budget_world.open() as opened:
         yield opened
 
@@ -189,3 +190,72 @@ async def test_more_event_spans_than_max_request_events_is_413(
     )
     assert response.status_code == 413
     assert "4 event spans, more than events.max_request_events (3)" in _status(response)[1]
+
+
+async def test_more_spans_than_max_request_spans_is_413_before_mapping(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from errorbudget.web import api_otlp
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("mapped")
+
+    monkeypatch.setattr(api_otlp, "map_request", refuse)
+    trace = Trace()
+    for _ in range(7):
+        trace.span("GET /", 0, 1)  # no event among them
+    body = gzip.compress(request(trace).SerializeToString())
+    headers = {**PROTOBUF, "Content-Encoding": "gzip"}
+    response = await client.post(TRACES_PATH, content=body, headers=headers)
+    assert response.status_code == 413
+    assert "7 spans, more than events.max_request_spans (6)" in _status(response)[1]
+
+
+async def test_future_spans_are_rejected_by_span_and_the_others_written(
+    app: App, client: httpx.AsyncClient
+) -> None:
+    trace = Trace()
+    recent = _ms_before_now(app, timedelta(minutes=10))
+    trace.span("voice.call", recent, recent + 10, voice__connected=True)
+    ahead = _ms_before_now(app, timedelta(hours=-2))
+    future = trace.span("voice.call", ahead, ahead + 10, voice__connected=True)
+    late = (4_200_000_000 * 10**9 - T0) / 1e6  # 2103
+    beyond = trace.span("voice.call", late, late + 10, voice__connected=True)
+    response = await client.post(
+        TRACES_PATH, content=request(trace).SerializeToString(), headers=PROTOBUF
+    )
+    assert response.status_code == 200
+    assert response.headers["errorbudget-spans"] == (
+        "received=3 events=1 ignored=0 rejected=2 duplicates=0"
+    )
+    message = ExportTraceServiceResponse.FromString(response.content).partial_success.error_message
+    assert f"{future.hex()} (trace {trace.trace_id.hex()}): time: is more than 1h after now" in (
+        message
+    )
+    assert f"{beyond.hex()} (trace {trace.trace_id.hex()}): time: " in message
+
+
+async def test_every_member_of_a_multi_member_gzip_body_is_read(
+    app: App, client: httpx.AsyncClient
+) -> None:
+    members = b""
+    for number in (1, 2):
+        trace = Trace(number=number)
+        at = _ms_before_now(app, timedelta(minutes=number))
+        trace.span("voice.call", at, at + 10, voice__connected=True)
+        members += gzip.compress(request(trace).SerializeToString())
+    headers = {**PROTOBUF, "Content-Encoding": "gzip"}
+    response = await client.post(TRACES_PATH, content=members, headers=headers)
+    assert response.status_code == 200
+    assert response.headers["errorbudget-spans"].startswith("received=2 events=2 ")
+    cap = int(app.loaded.config.server.body_limits.ingest_body)
+    half = gzip.compress(b"\0" * (cap // 2 + 1))
+    response = await client.post(TRACES_PATH, content=half + half, headers=headers)
+    assert response.status_code == 413  # the cap holds across members
+
+
+async def test_deeply_nested_json_is_400(client: httpx.AsyncClient) -> None:
+    body = b'{"resourceSpans": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    response = await client.post(TRACES_PATH, content=body, headers=JSON)
+    assert response.status_code == 400
+    assert _status(response) == (3, "the body is not OTLP JSON: it is nested too deeply")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -236,3 +237,27 @@ def test_prune_forgets_old_claims_and_kept_events_but_not_rollups(store: Store) 
     assert [k.event_id for k in store.kept_events("s", old, M0 + 1)] == ["new"]
     assert store.prune_events(H0 + 60) == 1
     assert store.kept_events("s", old, M0 + 1) == []
+
+
+def test_an_id_at_two_minutes_in_one_claim_is_two_events(store: Store) -> None:
+    assert store.claim_event_ids(["a", "a", "a"], [M0, M0 + 1, M0]).tolist() == [True, True, False]
+    assert store.claim_event_ids(["a", "a"], [M0 + 1, M0 + 2]).tolist() == [False, True]
+
+
+def test_streamed_claims_of_one_minute_stay_a_few_chunks(tmp_path: Path) -> None:
+    from errorbudget.store import open_store
+    from errorbudget.store.sqlite.events import COMPACT_CHUNKS
+
+    with open_store(tmp_path / "claims.db") as store:
+        for request in range(60):  # a request a second, each its own write
+            with store.transaction():
+                ids = [f"r{request}-{i}" for i in range(3)]
+                assert store.claim_event_ids(ids, [M0] * 3).all()
+        connection = store._connection  # type: ignore[attr-defined]
+        chunks = connection.execute(
+            "SELECT count(*), sum(count) FROM event_claims WHERE minute = ?", (M0,)
+        ).fetchone()
+        assert chunks[0] <= COMPACT_CHUNKS and chunks[1] == 180  # not 60 chunks to read
+        everyone = [f"r{request}-{i}" for request in range(60) for i in range(3)]
+        assert not store.claim_event_ids(everyone, [M0] * 180).any()
+        assert store.claim_event_ids(["r0-0", "new"], [M0 + 1, M0]).all()

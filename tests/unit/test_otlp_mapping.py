@@ -45,7 +45,7 @@ def test_a_call_span_by_name_is_one_call_event_with_resource_dimensions() -> Non
     resource = {"service.name": "agent", "service.version": "2.4.1", "cloud.region": "eu-west-1"}
     record = _only(request(trace, resource=resource))
     assert record == {
-        "id": trace.spans[0].span_id.hex(),
+        "id": f"{trace.trace_id.hex()}-{trace.spans[0].span_id.hex()}",  # unique across traces
         "type": "call",
         "time": START_MS + 250,  # a call's time is its start
         "trace_id": trace.trace_id.hex(),
@@ -126,7 +126,7 @@ def test_a_turn_takes_its_latency_from_its_duration_and_stages_from_spans_below_
     assert mapped.ignored == 8  # the stage spans and the HTTP span
     turn_record = next(r for r in mapped.records if r["type"] == "turn")
     assert turn_record == {
-        "id": turn.hex(),
+        "id": f"{trace.trace_id.hex()}-{turn.hex()}",
         "type": "turn",
         "time": START_MS + 1_000,  # end of the caller's speech: the turn span's start
         "trace_id": trace.trace_id.hex(),
@@ -338,3 +338,44 @@ def test_error_answers_are_google_rpc_status_in_the_request_encoding() -> None:
 )
 def test_encoding_of_content_type(content_type: str, expected: str | None) -> None:
     assert encoding_of(Headers({"content-type": content_type})) == expected
+
+
+# -- review fixes (issue #12) ----------------------------------------------------------------
+
+
+def test_many_refused_spans_cost_two_parses_not_one_per_thousand(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from errorbudget.sources.events import otlp
+
+    trace = Trace()
+    for index in range(3_000):
+        trace.span("voice.call", 0, 10, voice__connected=True, **{f"voice__x{index}": 1})
+    trace.span("voice.call", 0, 10, voice__connected=True)
+    calls: list[int] = []
+    real = otlp.parse_records
+
+    def counting(records: Any, **options: Any) -> Any:
+        calls.append(len(records))
+        return real(records, **options)
+
+    monkeypatch.setattr(otlp, "parse_records", counting)
+    table, _, rejected = parse_spans(map_request(request(trace)))
+    assert table is not None and table.num_rows == 1
+    assert len(rejected) == 3_000
+    assert calls == [3_001, 1]  # 1,000 problems listed a parse would need 4 parses
+
+
+def test_the_default_event_id_is_unique_across_traces() -> None:
+    first, second = Trace(number=1), Trace(number=2)
+    first.span("voice.call", 0, 10, voice__connected=True)
+    second.span("voice.call", 0, 10, voice__connected=True)
+    second.spans[0].span_id = first.spans[0].span_id  # unique only within its trace
+    records = map_request(request(first, second)).records
+    assert len({record["id"] for record in records}) == 2
+
+
+def test_deeply_nested_json_is_a_decoding_error_not_a_crash() -> None:
+    body = b'{"resourceSpans": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with pytest.raises(ValueError, match="nested too deeply"):
+        decode_request(body, "json")

@@ -110,9 +110,12 @@ def ingest(
     exit code 4, having written nothing more.
 
     With --events the files are voice-agent events instead (NDJSON or Parquet): each event
-    is counted once by its id (a file ingested twice adds nothing), by every events SLO of
-    the config; a file with any bad event is rejected whole, its problems printed as
-    FILE:LINE: field: message (exit code 1).
+    is identified by its id and minute and counted once (a file ingested twice adds
+    nothing), by every events SLO of the config. The same id at another minute within one
+    batch (a Parquet file, or a piece of about 32 MiB of an NDJSON file) is a bad event;
+    across batches it cannot be seen and counts as another event. A file with any bad
+    event is rejected whole, its problems printed as FILE:LINE: field: message (exit
+    code 1).
     """
     if events:
         if skip_invalid or rejects_path is not None or source != "ingest":

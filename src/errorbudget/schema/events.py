@@ -21,11 +21,20 @@ class SloEventsOut(BaseModel):
     good: int
     kept: int = Field(description="Bad and excluded events kept for review.")
     series: int = Field(description="Series (segments) the events fell in.")
+    overflow: int = Field(
+        default=0,
+        description="Events counted under `other`: their segment was past "
+        "events.max_segments, or a dimension value past events.max_dimension_values.",
+    )
 
     @classmethod
     def of(cls, counts: SloEventCounts) -> SloEventsOut:
         return cls(
-            eligible=counts.eligible, good=counts.good, kept=counts.kept, series=counts.series
+            eligible=counts.eligible,
+            good=counts.good,
+            kept=counts.kept,
+            series=counts.series,
+            overflow=counts.overflow,
         )
 
 

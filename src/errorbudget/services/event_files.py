@@ -167,7 +167,10 @@ def _write_parquet(service: EventIngestService, file: EventFileReport, advance: 
         return
     rows = max(table.num_rows, 1)
     for start in range(0, table.num_rows, CHUNK_ROWS):
-        _write(service, file, table.slice(start, CHUNK_ROWS))
+        piece = table.slice(start, CHUNK_ROWS)
+        if start:  # the file's in-batch duplicates ride on its first piece only
+            piece = piece.replace_schema_metadata(None)
+        _write(service, file, piece)
         advance(file.size * min(start + CHUNK_ROWS, rows) // rows)
 
 

@@ -3,7 +3,8 @@
 The body is a JSON array of event objects (or ``{"events": [...]}``), or NDJSON. The
 token is checked before the body is read (``web.admission``: 401 unread) and the body is
 capped while it streams (``server.body_limits.events_body``, 413); a body with more than
-``events.max_request_events`` events is answered 413 before anything is parsed. The events
+``events.max_request_events`` events is answered 413 before it is parsed (counted from its
+bytes: NDJSON lines, or JSON objects outside strings). The events
 then go through the event ingest service in a worker thread (parsing and the store's
 transaction never run on the event loop):
 
@@ -16,6 +17,7 @@ transaction never run on the event loop):
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -78,9 +80,10 @@ def _answer(app: App, body: bytes, is_json: bool) -> JSONResponse:
     cap = app.loaded.config.events.max_request_events
     try:
         if is_json:
+            objects = _json_object_count(body, cap)
+            if objects > cap:
+                return _too_many(objects, cap)
             records = _json_events(body)
-            if len(records) > cap:
-                return _too_many(len(records), cap)
             table = parse_records(records)
         else:
             count = _ndjson_count(body, cap)
@@ -103,6 +106,22 @@ def _too_many(count: int, cap: int) -> JSONResponse:
         f"the body has {count:,} events, more than the {cap:,} one request may send "
         "(events.max_request_events): split it",
     )
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def _json_object_count(body: bytes, cap: int) -> int:
+    """The JSON objects of ``body`` outside its strings (the ``{"events": ...}`` wrapper not
+    counted), from the bytes, before anything is parsed: a small body of many tiny objects
+    (``[{},{},…]``) would otherwise become millions of dicts. Counted exactly only when the
+    braces may pass ``cap``; a valid body's events are flat objects, so this is their number."""
+    upper = body.count(b"{")
+    if upper <= cap:
+        return upper
+    outside = _JSON_STRING.sub(b"", body)
+    wrapper = 1 if outside.lstrip().startswith(b"{") else 0
+    return outside.count(b"{") - wrapper
 
 
 def _json_events(body: bytes) -> list[dict[str, Any]]:

@@ -40,6 +40,7 @@ from errorbudget.sources.events.otlp import (
     parse_spans,
     problems_text,
     reasons_by_line,
+    span_count,
 )
 from errorbudget.web.admission import size_text
 from errorbudget.web.api_common import EB
@@ -144,6 +145,14 @@ def _export(app: App, body: bytes, encoding: Encoding, gzipped: bool, cap: int) 
         request = decode_request(body, encoding)
     except ValueError as exc:
         return status_response(400, str(exc), encoding)
+    spans = span_count(request)
+    span_limit = app.loaded.config.events.max_request_spans
+    if spans > span_limit:
+        detail = (
+            f"the request carries {spans:,} spans, more than events.max_request_spans "
+            f"({span_limit:,}): send smaller batches"
+        )
+        return status_response(413, detail, encoding)
     mapped = map_request(request)
     limit = app.loaded.config.events.max_request_events
     if len(mapped.records) > limit:
@@ -167,18 +176,27 @@ def _export(app: App, body: bytes, encoding: Encoding, gzipped: bool, cap: int) 
 
 
 def _gunzip(body: bytes, cap: int) -> bytes:
-    """The gzip body decompressed; OverflowError past ``cap`` bytes (a small body may
+    """The gzip body decompressed, every member of it (RFC 1952: a gzip file may be several
+    members one after another); OverflowError past ``cap`` bytes in all (a small body may
     expand a thousandfold), zlib.error when it is not gzip or is cut short."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    out = inflater.decompress(body, cap + 1)
-    if len(out) > cap or inflater.unconsumed_tail:
-        raise OverflowError(cap)
-    out += inflater.flush()
-    if len(out) > cap:
-        raise OverflowError(cap)
-    if not inflater.eof:
-        raise zlib.error("the gzip stream ends early")
-    return out
+    parts: list[bytes] = []
+    size = 0
+    rest = body
+    while True:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out = inflater.decompress(rest, cap - size + 1)
+        if size + len(out) > cap or inflater.unconsumed_tail:
+            raise OverflowError(cap)
+        out += inflater.flush()
+        size += len(out)
+        if size > cap:
+            raise OverflowError(cap)
+        if not inflater.eof:
+            raise zlib.error("the gzip stream ends early")
+        parts.append(out)
+        rest = inflater.unused_data
+        if not rest.strip(b"\0"):  # trailing zero padding is allowed after the last member
+            return b"".join(parts)
 
 
 def ingest_events(app: App, mapped: MappedSpans) -> tuple[int, int, list[tuple[SpanRef, str]]]:

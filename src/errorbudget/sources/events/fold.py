@@ -130,7 +130,7 @@ class _Batch:
         self.hours = int(self.hour_index.max()) + 1 if self.rows else 1
         self._codes: dict[str, _Codes] = {}
         self.columns = EventColumns(table)
-        self._stages: dict[str, tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]] = {}
+        self._stages: dict[str, tuple[npt.NDArray[np.bool_], Int64Array]] = {}
 
     def codes(self, name: str) -> _Codes:
         found = self._codes.get(name)
@@ -145,13 +145,13 @@ class _Batch:
     def profiles(self) -> _Profiles:
         return _Profiles(self)
 
-    def stage(self, stage: str) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    def stage(self, stage: str) -> tuple[npt.NDArray[np.bool_], Int64Array]:
         """Where a turn carries ``stage``'s timing, and the timings (0 elsewhere)."""
         found = self._stages.get(stage)
         if found is None:
             column = self.table.column(f"{stage}_ms")
             valid = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), dtype=np.bool_)
-            millis = np.asarray(pc.fill_null(column, 0).to_numpy(), dtype=np.float64)
+            millis = np.asarray(pc.fill_null(column, 0).to_numpy(), dtype=np.int64)
             found = self._stages[stage] = (valid, millis)
         return found
 
@@ -173,8 +173,25 @@ def _sum(
 ) -> Int64Array:
     if weights is None:
         return np.bincount(groups, minlength=count).astype(np.int64)
-    summed = np.bincount(groups, weights=weights, minlength=count)
+    values = np.asarray(weights)
+    if values.dtype.kind in "iu":
+        return _integer_sum(groups, count, values.astype(np.int64))
+    summed = np.bincount(groups, weights=values, minlength=count)
     return np.rint(summed).astype(np.int64)
+
+
+_LOW_BITS = 26
+
+
+def _integer_sum(groups: npt.NDArray[np.intp], count: int, values: Int64Array) -> Int64Array:
+    """Exact int64 sums per group: ``bincount`` adds in float64, exact only below 2**53, so
+    the values are summed as a high and a low 26-bit half (each half's sum stays exact for
+    up to 2**27 values a group), then joined as integers."""
+    low = np.bitwise_and(values, (1 << _LOW_BITS) - 1)
+    high = np.right_shift(values, _LOW_BITS)
+    low_sum = np.rint(np.bincount(groups, weights=low, minlength=count)).astype(np.int64)
+    high_sum = np.rint(np.bincount(groups, weights=high, minlength=count)).astype(np.int64)
+    return np.left_shift(high_sum, _LOW_BITS) + low_sum
 
 
 def fold_events(table: pa.Table, slos: Sequence[SLO]) -> EventFold:

@@ -16,9 +16,11 @@ Normalisation, so that rules and the fold see one shape:
   ``external_outage``: false; a call's ``route_correct``: true; a turn's ``tool_calls``: 0;
   a task's ``agent_caused``: ``outcome != "completed"``); the other optional fields stay
   null (a dimension's null is the segment value ``"unknown"`` in the fold).
-- a repeated ``id`` inside one batch keeps its first event; how many were dropped is
-  :func:`batch_duplicates` of the table (re-sent ids across batches are the store's
-  business: it claims ids).
+- an event is known by its ``id`` and its minute: one repeated inside a batch at the same
+  minute is a re-send, its first event kept (how many were dropped is
+  :func:`batch_duplicates` of the table; re-sends across batches are the store's business:
+  it claims (id, minute)); the same id at another minute in one batch is a located problem
+  (``id X repeated with another time (line N)``) that rejects the batch.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from errorbudget.errors import IngestError
+from errorbudget.limits import LATEST
 from errorbudget.yamlsource import did_you_mean
 
 EventType = Literal["call", "turn", "task", "escalation", "synthetic"]
@@ -75,8 +78,12 @@ MAX_PROBLEMS = 1000
 """Problems listed in an :class:`EventParseError`; the rest are only counted."""
 MAX_TEXT = 200
 """The longest id, dimension or other text field (characters)."""
-MAX_TIME_MS = 253_402_300_799_999
-"""9999-12-31T23:59:59.999Z: the last epoch millisecond a time may be."""
+MAX_TIME_MS = int(LATEST.timestamp()) * 1000 - 1
+"""2099-12-31T23:59:59.999Z: the last epoch millisecond a time may be (the store keeps
+minutes before ``limits.LATEST``)."""
+MAX_MS = 86_400_000
+"""The largest duration field (``latency_ms``, ``first_audio_ms``, every stage timing): one
+day, so that sums over many events stay exact."""
 
 FieldKind = Literal["str", "bool", "int", "float", "time", "url"]
 
@@ -101,6 +108,7 @@ class FieldSpec:
     required: frozenset[str] = frozenset()
     choices: tuple[str, ...] | None = None
     minimum: float | None = None
+    maximum: float | None = None
     default: bool | int | None = None
     doc: str = ""
 
@@ -141,7 +149,14 @@ _FIELD_LIST: list[FieldSpec] = [
     _common("transcript_url", "url", "link to the transcript"),
     _of("call", "connected", "bool", "reached the intended voice agent", required=True),
     _of("call", "route_correct", "bool", "routed to the right agent", default=True),
-    _of("call", "first_audio_ms", "int", "connect → greeting audio; null = dead air", minimum=0),
+    _of(
+        "call",
+        "first_audio_ms",
+        "int",
+        "connect → greeting audio; null = dead air",
+        minimum=0,
+        maximum=MAX_MS,
+    ),
     _of("call", "end_reason", "str", "how the call ended", choices=END_REASONS),
     _of("call", "intent_correct", "bool", "audited intent: null = not audited"),
     _of(
@@ -151,8 +166,12 @@ _FIELD_LIST: list[FieldSpec] = [
         "end of caller speech → agent's first audio",
         required=True,
         minimum=0,
+        maximum=MAX_MS,
     ),
-    *(_of("turn", f"{stage}_ms", "int", f"{stage} stage timing", minimum=0) for stage in STAGES),
+    *(
+        _of("turn", f"{stage}_ms", "int", f"{stage} stage timing", minimum=0, maximum=MAX_MS)
+        for stage in STAGES
+    ),
     _of("turn", "tool_calls", "int", "tool calls made for the turn", minimum=0, default=0),
     _of("turn", "wer", "float", "word error rate (evaluated turns)", minimum=0),
     _of("turn", "compliant", "bool", "prompt compliance (evaluated turns)"),
@@ -224,18 +243,20 @@ class EventParseError(IngestError):
 
 
 class _Problems:
-    """Problems found so far: the first MAX_PROBLEMS of each check, and the total."""
+    """Problems found so far: the first ``limit`` of each check, and the total (``limit``
+    None: every one, for a caller that must locate every bad event in one pass)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = MAX_PROBLEMS) -> None:
         self.found: list[EventProblem] = []
         self.count = 0
+        self.limit = limit
 
     def __bool__(self) -> bool:
         return self.count > 0
 
     def add(self, line: int, field: str | None, message: str) -> None:
         self.count += 1
-        if len(self.found) < MAX_PROBLEMS * 4:
+        if self.limit is None or len(self.found) < self.limit * 4:
             self.found.append(EventProblem(line, field, message))
 
     def rows(
@@ -249,7 +270,7 @@ class _Problems:
         """A problem for each of ``rows`` (indices): ``message``, or ``message(value)`` of
         the row's value in ``values``."""
         self.count += int(rows.size)
-        for row in rows[:MAX_PROBLEMS].tolist():
+        for row in (rows if self.limit is None else rows[: self.limit]).tolist():
             if callable(message):
                 value = values[row] if values is not None else None
                 text = message(value.as_py() if isinstance(value, pa.Scalar) else value)
@@ -258,8 +279,8 @@ class _Problems:
             self.found.append(EventProblem(int(lines[row]), field, text))
 
     def error(self) -> EventParseError:
-        ordered = sorted(self.found, key=lambda p: p.line)[:MAX_PROBLEMS]
-        return EventParseError(ordered, self.count)
+        ordered = sorted(self.found, key=lambda p: p.line)
+        return EventParseError(ordered[: self.limit], self.count)
 
 
 def _where(mask: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.intp]:
@@ -364,6 +385,8 @@ def _coerce(
     return column.cast(expected) if kind != expected else column
 
 
+_LAST_YEAR = LATEST.year - 1
+
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})?$"
 )
@@ -388,11 +411,34 @@ def _time_text_problem(text: str) -> tuple[int | None, str | None]:
     except (ValueError, OverflowError) as exc:
         return None, f"{text[:60]!r} is not a valid time ({exc})"
     if not 0 <= millis <= MAX_TIME_MS:
-        return None, f"{text[:60]!r} is before 1970 or after 9999"
+        return None, f"{text[:60]!r} is before 1970 or after {_LAST_YEAR}"
     return millis, None
 
 
 def _coerce_time(
+    column: pa.Array, lines: npt.NDArray[np.int64], problems: _Problems
+) -> pa.Array | None:
+    """``column`` as ``timestamp[ms, UTC]`` within [1970, ``limits.LATEST``), or None with
+    every bad time located."""
+    coerced = _coerce_time_any(column, lines, problems)
+    if coerced is None or coerced.null_count == len(coerced):
+        return coerced
+    millis = coerced.cast(pa.int64())
+    low, high = pc.min_max(millis).values()
+    if low.as_py() >= 0 and high.as_py() <= MAX_TIME_MS:
+        return coerced
+    out = pc.or_(pc.less(millis, 0), pc.greater(millis, MAX_TIME_MS))
+    problems.rows(
+        _where(out),
+        lines,
+        "time",
+        lambda value: f"{value} is before 1970 or after {_LAST_YEAR}",
+        coerced,
+    )
+    return None
+
+
+def _coerce_time_any(
     column: pa.Array, lines: npt.NDArray[np.int64], problems: _Problems
 ) -> pa.Array | None:
     kind = column.type
@@ -442,7 +488,7 @@ def _coerce_time(
                 _where(out),
                 lines,
                 "time",
-                lambda value: f"epoch milliseconds {value} are before 1970 or after 9999",
+                lambda value: f"epoch milliseconds {value} are before 1970 or after {_LAST_YEAR}",
                 column,
             )
             return None
@@ -505,6 +551,8 @@ def validate_columns(
             if missing.size:
                 what = "event" if spec.common else f"{required_type} event"
                 problems.rows(missing, lines, spec.name, f"is required in every {what}")
+    if not failed & {"id", "time"}:
+        _check_repeated_ids(typed["id"], typed["time"], lines, problems)
     if problems:
         raise problems.error()
     typed = _fill_defaults(typed, of_type)
@@ -550,8 +598,11 @@ def _surely_fine(spec: FieldSpec, column: pa.Array) -> bool:
     if spec.kind in ("str", "url"):
         shortest, longest = pc.min_max(pc.utf8_length(column)).values()
         return bool(shortest.as_py() >= 1 and longest.as_py() <= MAX_TEXT)
-    if spec.minimum is not None:
-        return bool(pc.min(column).as_py() >= spec.minimum)
+    if spec.minimum is not None or spec.maximum is not None:
+        low, high = pc.min_max(column).values()
+        above = spec.minimum is None or low.as_py() >= spec.minimum
+        below = spec.maximum is None or high.as_py() <= spec.maximum
+        return bool(above and below)
     return spec.choices is None
 
 
@@ -576,6 +627,16 @@ def _check_column(
                 lines,
                 spec.name,
                 functools.partial(_minimum_message, spec.minimum),
+                column,
+            )
+    if spec.maximum is not None:
+        above = pc.greater(column, spec.maximum)
+        if _any(above):
+            problems.rows(
+                _where(above),
+                lines,
+                spec.name,
+                functools.partial(_maximum_message, spec.maximum),
                 column,
             )
     if spec.kind in ("str", "url"):
@@ -609,6 +670,10 @@ def _minimum_message(minimum: float, value: object) -> str:
     return f"must be ≥ {minimum:g} (got {value})"
 
 
+def _maximum_message(maximum: float, value: object) -> str:
+    return f"must be ≤ {maximum:,.0f} (one day; got {value})"
+
+
 def _foreign_message(event_type: object, owners: str) -> str:
     return f"is not a field of {event_type} events (it belongs to {owners})"
 
@@ -640,6 +705,33 @@ def _fill_defaults(
     return typed
 
 
+def _check_repeated_ids(
+    ids: pa.Array, times: pa.Array, lines: npt.NDArray[np.int64], problems: _Problems
+) -> None:
+    """An event is (id, minute): an id repeated at its first event's minute is a re-send
+    (dropped), at another minute a located problem (which of the two counts could not be
+    told)."""
+    if ids.null_count or times.null_count:
+        return  # already located as missing
+    if isinstance(ids, pa.ChunkedArray):  # one dictionary for all the chunks
+        ids = ids.combine_chunks()
+    encoded = pc.dictionary_encode(ids)
+    if len(encoded.dictionary) == len(ids):
+        return
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    millis = np.asarray(times.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+    minutes = np.floor_divide(millis, 60_000)
+    _, first = np.unique(codes, return_index=True)
+    first_of_row = first[codes]
+    other = np.flatnonzero(minutes != minutes[first_of_row])
+    problems.count += int(other.size)
+    for row in other[: problems.limit].tolist():
+        text = str(ids[row].as_py())[:60]
+        first_line = int(lines[first_of_row[row]])
+        message = f"id {text!r} repeated with another time (line {first_line})"
+        problems.found.append(EventProblem(int(lines[row]), "id", message))
+
+
 def _drop_duplicate_ids(table: pa.Table) -> pa.Table:
     ids = table.column("id")
     if len(pc.unique(ids)) == table.num_rows:
@@ -663,17 +755,26 @@ def _unknown_message(name: str) -> str:
 # --- parsers ---------------------------------------------------------------------------------
 
 
-def parse_records(records: Sequence[Mapping[str, Any]], *, first_line: int = 1) -> pa.Table:
+def parse_records(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    first_line: int = 1,
+    max_problems: int | None = MAX_PROBLEMS,
+) -> pa.Table:
     """Events given as mappings (a JSON array's items; ``line`` = array index +
-    ``first_line``). Raises :class:`EventParseError` listing every bad event."""
+    ``first_line``). Raises :class:`EventParseError` listing every bad event (the first
+    ``max_problems`` problems; None: all of them, so that one pass locates every bad
+    event, as the OTLP receiver needs to reject spans one by one)."""
     lines = np.arange(first_line, first_line + len(records), dtype=np.int64)
-    return _records_table(records, lines)
+    return _records_table(records, lines, _Problems(max_problems))
 
 
-def _records_table(records: Sequence[Any], lines: npt.NDArray[np.int64]) -> pa.Table:
+def _records_table(
+    records: Sequence[Any], lines: npt.NDArray[np.int64], problems: _Problems | None = None
+) -> pa.Table:
     if not records:
         return _empty()
-    problems = _Problems()
+    problems = _Problems() if problems is None else problems
     seen: set[str] = set()
     for row, record in enumerate(records):
         if not isinstance(record, Mapping):
@@ -684,9 +785,8 @@ def _records_table(records: Sequence[Any], lines: npt.NDArray[np.int64]) -> pa.T
             seen.update(record)
     if problems:  # an array of other things than events: nothing more to say
         raise problems.error()
-    for name in sorted(str(key) for key in seen if key not in FIELDS):
-        at = np.asarray([row for row, r in enumerate(records) if name in r], dtype=np.intp)
-        problems.rows(at, lines, name, _unknown_message(name))
+    if not seen.issubset(FIELDS):
+        _locate_unknown(records, lines, problems)
     columns: dict[str, pa.Array] = {}
     failed: set[str] = set()
     for name in FIELDS:
@@ -698,6 +798,20 @@ def _records_table(records: Sequence[Any], lines: npt.NDArray[np.int64]) -> pa.T
             else:
                 columns[name] = column
     return validate_columns(columns, lines, problems, failed=failed)
+
+
+def _locate_unknown(
+    records: Sequence[Mapping[str, Any]], lines: npt.NDArray[np.int64], problems: _Problems
+) -> None:
+    """Every unknown field, with the rows that carry it: one pass over the records (a
+    pass per distinct name would be quadratic in a batch of distinct stray keys)."""
+    rows_of: dict[str, list[int]] = {}
+    for row, record in enumerate(records):
+        for key in record:
+            if key not in FIELDS:
+                rows_of.setdefault(str(key), []).append(row)
+    for name in sorted(rows_of):
+        problems.rows(np.asarray(rows_of[name], dtype=np.intp), lines, name, _unknown_message(name))
 
 
 def _python_column(
@@ -757,7 +871,8 @@ def parse_ndjson(data: bytes, *, first_line: int = 1) -> pa.Table:
     number, counting from ``first_line``). Read by Arrow's JSON reader in one pass, with the
     event schema (``time`` a string or an integer, as the first event's); a file it cannot
     read so (a syntax error, a field of another JSON type than the schema's, mixed time
-    forms, an unknown field) is read again line by line, to say where. Raises
+    forms, an unknown field: Arrow stops at the first one) is read again line by line, to
+    say where. Raises
     :class:`EventParseError` listing every bad event."""
     if _NOT_BLANK.search(data) is None:
         return _empty()
@@ -795,7 +910,7 @@ def _read_json_columns(data: bytes) -> pa.Table | None:
     schema = _JSON_SCHEMAS[_TIME_IS_NUMBER.search(first) is not None]
     block = max(1 << 20, min(len(data) // 2 + 1, 1 << 25))
     options = pajson.ReadOptions(use_threads=True, block_size=block)
-    parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
+    parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
     try:
         table = pajson.read_json(io.BytesIO(data), read_options=options, parse_options=parse)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):

@@ -119,11 +119,15 @@ def decode_request(body: bytes, encoding: Encoding) -> ExportTraceServiceRequest
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"the body is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ValueError("the body is not OTLP JSON: it is nested too deeply") from exc
     if not isinstance(data, dict):
         raise ValueError("the body is not an OTLP JSON ExportTraceServiceRequest object")
     _hex_ids_to_base64(data)
     try:
         json_format.ParseDict(data, request, ignore_unknown_fields=True)
+    except RecursionError as exc:
+        raise ValueError("the body is not OTLP JSON: it is nested too deeply") from exc
     except json_format.ParseError as exc:
         raise ValueError(f"the body is not an OTLP JSON ExportTraceServiceRequest: {exc}") from exc
     return request
@@ -274,7 +278,7 @@ def _record(
     if end < start:
         raise ValueError("the span ends before it starts")
     record: dict[str, Any] = {
-        "id": ref.span_id,
+        "id": f"{ref.trace_id}-{ref.span_id}",
         "type": kind,
         "time": (end if kind in TIME_AT_END else start) // 1_000_000,
         "trace_id": ref.trace_id,
@@ -434,12 +438,14 @@ def parse_spans(
     (``line`` n came from ``sources[n - 1]``), and every span rejected with why: the
     mapping's rejections, then the events ``parse_records`` refuses (each by its own
     problems; the others are parsed again without them, so one bad span never costs the
-    request's good ones). No table when no event is left."""
+    request's good ones). Each parse lists every problem, so a second parse normally
+    finishes: the work stays linear in the spans however many are bad. No table when no
+    event is left."""
     records, sources = mapped.records, mapped.sources
     rejected = list(mapped.rejected)
     while records:
         try:
-            return parse_records(records), sources, rejected
+            return parse_records(records, max_problems=None), sources, rejected
         except EventParseError as exc:
             reasons = reasons_by_line(exc, len(records))
             if not reasons:  # a problem of the whole batch: no span can be told apart
@@ -448,6 +454,11 @@ def parse_spans(
             records = [record for row, record in enumerate(records, 1) if row not in reasons]
             sources = [source for row, source in enumerate(sources, 1) if row not in reasons]
     return None, [], rejected
+
+
+def span_count(request: ExportTraceServiceRequest) -> int:
+    """The spans of a decoded request (counted before any is mapped)."""
+    return sum(len(scope.spans) for res in request.resource_spans for scope in res.scope_spans)
 
 
 def reasons_by_line(exc: EventParseError, lines: int) -> dict[int, str]:

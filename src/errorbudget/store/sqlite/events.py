@@ -57,6 +57,11 @@ if TYPE_CHECKING:
 MAX_ID_BYTES = 0xFFFF
 """A claimed id's UTF-8 length must fit the chunk's uint16 lengths."""
 
+COMPACT_CHUNKS = 8
+"""A minute holding more claim chunks than this after a write is rewritten as one chunk:
+streaming writes (a request a second) add a chunk per request, and a claim reads every
+chunk of its minutes, so without it a claim's cost grows with the writes before it."""
+
 _STORED_CHUNKS = """
 SELECT c.minute, c.count, c.ids
 FROM json_each(?) AS t
@@ -141,8 +146,9 @@ def claim_event_ids(
 ) -> npt.NDArray[np.bool_]:
     """Claim the events (id, minute) not claimed before; True where one is new.
 
-    An id repeated within ``ids`` is new only at its first occurrence. New ids are written
-    as one chunk per minute.
+    An (id, minute) repeated within ``ids`` is new only at its first occurrence (the same
+    id at another minute is another event here; the event model refuses such a batch). New
+    ids are written as one chunk per minute.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -165,8 +171,8 @@ def claim_event_ids(
         raise StoreError(f"an event id is longer than {MAX_ID_BYTES:,} bytes")
     encoded = pc.dictionary_encode(id_array)
     if len(encoded.dictionary) < size:  # repeats within the batch: the first one counts
-        codes = encoded.indices.to_numpy(zero_copy_only=False)
-        _, first = np.unique(codes, return_index=True)
+        codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        _, first = np.unique(np.stack([codes, minute_array], axis=1), axis=0, return_index=True)
         new[:] = False
         new[first] = True
     if bool((minute_array[1:] >= minute_array[:-1]).all()):  # time-ordered: no sort
@@ -178,16 +184,37 @@ def claim_event_ids(
     stored: dict[int, list[pa.StringArray]] = {}
     for minute, count, blob in connection.execute(_STORED_CHUNKS, (json.dumps(touched.tolist()),)):
         stored.setdefault(int(minute), []).append(_decode_chunk(int(count), bytes(blob)))
+    compact: dict[int, pa.StringArray] = {}
     for minute, chunks in stored.items():
         low, high = np.searchsorted(sorted_minutes, [minute, minute + 1])
         rows = order[low:high]
         rows = rows[new[rows]]
         if not rows.size:
             continue
-        known = pa.chunked_array(chunks, pa.string())
-        seen = pc.is_in(id_array.take(pa.array(rows)), value_set=known.combine_chunks())
-        new[rows[seen.to_numpy(zero_copy_only=False)]] = False
-    _write_chunks(connection, id_array, minute_array, np.flatnonzero(new))
+        known = pa.chunked_array(chunks, pa.string()).combine_chunks()
+        # hash the few ids claimed now and scan the many stored ones against them (rather
+        # than hash a busy minute's every stored id, request after request); the rows left
+        # are unique ids within their minute
+        found = pc.index_in(known, value_set=id_array.take(pa.array(rows)))
+        hits = pc.drop_null(found).to_numpy(zero_copy_only=False)
+        new[rows[np.unique(hits)]] = False
+        if len(chunks) >= COMPACT_CHUNKS and bool(new[rows].any()):
+            compact[minute] = cast("pa.StringArray", known)
+    fresh = np.flatnonzero(new)
+    if compact:  # these minutes' chunks and their new ids become one chunk each
+        minutes_json = json.dumps(sorted(compact))
+        connection.execute(
+            "DELETE FROM event_claims WHERE minute IN (SELECT value FROM json_each(?))",
+            (minutes_json,),
+        )
+        old_ids = pa.concat_arrays(list(compact.values()))
+        old_minutes = np.concatenate(
+            [np.full(len(ids), minute, dtype=np.int64) for minute, ids in compact.items()]
+        )
+        id_array = cast("pa.StringArray", pa.concat_arrays([old_ids, id_array]))
+        minute_array = np.concatenate([old_minutes, minute_array])
+        fresh = np.concatenate([np.arange(len(old_ids), dtype=np.int64), fresh + len(old_ids)])
+    _write_chunks(connection, id_array, minute_array, fresh)
     return new
 
 
