@@ -1,8 +1,9 @@
-"""Photograph the demo for the docs: docs/screenshots/{overview,slo-detail,changes,exec}.png.
+"""Photograph the demo for the docs: docs/screenshots/{overview,slo-detail,voice,changes,exec}.png.
 
 Builds the demo's own world, as ``make demo`` does (``errorbudget demo --at
 2026-11-25T16:00Z``, seed 7: the simulated contact center collected through the fake Genesys
-Cloud API, its incidents annotated, its changes waiting for approval) in a temporary
+Cloud API, the voice agent's month of simulated events ingested, its incidents annotated,
+its changes waiting for approval) in a temporary
 directory, with its clock held at that instant; serves its dashboard on a free loopback
 port with uvicorn; and photographs it with the system Chromium through Playwright (never
 ``playwright install``). One command regenerates every image:
@@ -44,14 +45,17 @@ CHROMIUM_ARGS = [
 SHOTS = (
     ("overview.png", "/"),
     ("slo-detail.png", "/slos/voice-sla"),
+    ("voice.png", "/slos/voice-task-completion/voice"),
     ("changes.png", "/changes"),
     ("exec.png", "/exec"),
 )
 
 
 def build(world: DemoWorld) -> None:
-    """What ``errorbudget demo`` does before it serves: backfill, incidents, changes."""
+    """What ``errorbudget demo`` does before it serves: backfill (the contact center and the
+    voice agent), incidents, changes."""
     world.backfill()
+    world.backfill_voice_agent()
     world.record_incidents(until=world.at)
     world.submit_changes()
 

@@ -31,17 +31,21 @@ def test_screenshots_are_the_demos_world(tmp_path: Path) -> None:
     out.mkdir()
     with DemoWorld(tmp_path / "world", DEMO_AT) as world:
         shots.build(world)
-        assert len(world.app.records.annotations(kinds=["incident"])) == 3  # as errorbudget demo
+        # as errorbudget demo: the contact center's 3, the voice agent's TTS incident on 4 SLOs
+        assert len(world.app.records.annotations(kinds=["incident"])) == 3 + 4
         assert len(world.app.changes.find(status=["pending"])) == 3
         with shots.serving(world.app) as base:
             page = httpx.get(f"{base}/api/v1/pages/overview", timeout=10).json()
             assert page["at"] == "2026-11-25T16:00:00Z"
-            assert [c["slo"]["id"] for c in page["cards"]] == [
+            cards = [(c["slo"]["id"], c["slo"]["service"]) for c in page["cards"]]
+            assert [slo for slo, _ in cards[:4]] == [
                 "voice-sla",
                 "digital-sla",
                 "ivr-completion",
                 "api-availability",
             ]
+            assert {service for _, service in cards[4:]} == {"voice-agent"}  # issue #12
+            assert len(cards) == 4 + 13
             written = shots.photograph(base, out, 1440)
     assert [p.name for p in written] == [name for name, _ in shots.SHOTS]
     for path in written:

@@ -5,9 +5,12 @@ annotated on the SLO timelines; its clock written into its config."""
 from __future__ import annotations
 
 import asyncio
+import re
+import shlex
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -68,7 +71,7 @@ def test_the_demo_config_holds_its_clock_and_validates_without_warnings(
         assert app.loaded.warnings == []
     result = CliRunner().invoke(main, ["validate", "-c", str(config)])
     assert result.exit_code == 0
-    assert result.output == f"{config}: valid (4 SLOs, 2 services)\n"
+    assert result.output == f"{config}: valid (17 SLOs, 3 services)\n"  # 13: the voice agent
     # The commands to explore it come with the demo, runnable as printed.
     assert f"errorbudget status -c {config}\n" in output
     assert (
@@ -78,13 +81,19 @@ def test_the_demo_config_holds_its_clock_and_validates_without_warnings(
 
 
 def detail(app: App, slo: str, segment: str = "") -> dict[str, object]:
-    async def get() -> dict[str, object]:
+    query = f"?segment={segment}" if segment else ""
+    return page(app, f"/api/v1/pages/slos/{slo}{query}")
+
+
+def page(app: App, path: str) -> dict[str, Any]:
+    """A dashboard page's JSON twin, for ``app`` at its clock."""
+
+    async def get() -> dict[str, Any]:
         transport = httpx.ASGITransport(app=create_app(app))
         async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
-            query = f"?segment={segment}" if segment else ""
-            response = await client.get(f"/api/v1/pages/slos/{slo}{query}")
+            response = await client.get(path)
             response.raise_for_status()
-            body: dict[str, object] = response.json()
+            body: dict[str, Any] = response.json()
             return body
 
     return asyncio.run(get())
@@ -107,6 +116,14 @@ def test_scenario_incidents_are_annotated_on_their_slos(demo_run: tuple[Path, st
             ("Carrier degradation (voice)", "voice-sla", ()),
             ("Spanish billing IVR", "ivr-completion", (("flow", "Billing ES"),)),
             ("Analytics API errors", "api-availability", ()),
+        } | {  # the voice agent's (issue #12), on its latency SLIs
+            ("tts-a latency incident", slo, ())
+            for slo in (
+                "voice-turn-latency",
+                "voice-tool-turn-latency",
+                "voice-time-to-first-word",
+                "voice-synthetic-critical-flows",
+            )
         }
         # The SLO pages show them on their timelines, where the segment matches.
         assert incident_labels(detail(app, "voice-sla")) == [
@@ -157,3 +174,70 @@ def test_the_live_demos_config_carries_its_running_clock(tmp_path: Path) -> None
         stopped = world.freeze()
     with App.open(tmp_path / "errorbudget.yaml") as after:
         assert after.clock() == stopped  # held where the demo stopped
+
+
+def test_the_voice_agent_runs_beside_the_contact_center(demo_run: tuple[Path, str]) -> None:
+    """Issue #12: the demo's voice agent (seed 002's starter kit, a month of simulated events
+    ingested through the event ingest service) is on the overview beside the contact center,
+    judged by the same evaluation, and its scenario shows where seed 002 says to look."""
+    directory, output = demo_run
+    config = directory / "errorbudget.yaml"
+    [events] = re.findall(r"Voice agent: ([\d,]+) simulated events", output)
+    with App.open(config) as app:
+        overview = page(app, "/api/v1/pages/overview")
+        services = {card["slo"]["service"] for card in overview["cards"]}
+        assert {"contact-center", "voice-agent"} <= services
+        assert [g["service"] for g in overview["gates"]][-1] == "voice-agent"
+        # one evaluation: the overview's cards are the status rows of both services
+        rows = {s.slo: s for s in app.evaluations.status() if not s.segment}
+        for card in overview["cards"]:
+            assert card["state"] == rows[card["slo"]["id"]].state
+        assert {"voice-task-completion", "voice-turn-latency"} <= rows.keys()
+        # a month at 3 calls a minute at the peak
+        assert int(events.replace(",", "")) > 100_000
+
+        # task completion: the bad prompt release on billing-es is the release that raised
+        # the burn most, and the one firing segment is billing-es
+        tasks = page(app, "/api/v1/pages/slos/voice-task-completion/voice")["report"]
+        worst = max(tasks["releases"], key=lambda r: r["burn_after"] - r["burn_before"])
+        assert (worst["kind"], worst["flow"], worst["value"]) == (
+            "prompt_version", "billing-es", "billing-es-v8",
+        )  # fmt: skip
+        assert worst["burn_after"] > 2 * worst["burn_before"]
+        firing = [s for s in app.evaluations.status() if s.slo == "voice-task-completion"]
+        assert [dict(s.segment)["flow"] for s in firing if s.segment and s.alerts] == ["billing-es"]
+        # turn latency: the TTS incident's bad turns are slow at the tts stage, which the
+        # pipeline attribution charges
+        turns = page(app, "/api/v1/pages/slos/voice-turn-latency/voice")["report"]
+        tts = next(r for r in turns["attribution"]["rows"] if r["stage"] == "tts")
+        assert tts["bad_events"] > 0 and tts["mean_bad_ms"] > 2 * tts["mean_eligible_ms"]
+        start = int(datetime(2026, 11, 20, 4, tzinfo=UTC).timestamp()) // 60
+        during = app.store.kept_events("voice-turn-latency", start, start + 120, verdict="bad")
+        before = app.store.kept_events("voice-turn-latency", start - 120, start, verdict="bad")
+        assert len(during) > 5 * max(1, len(before))
+        assert all((kept.stages.get("tts") or 0) > 900 for kept in during)
+        # annotated: the incident on the latency SLOs, the release on task completion
+        notes = {(a.slo, a.kind) for a in app.store.list_annotations()}
+        assert {("voice-turn-latency", "incident"), ("voice-task-completion", "config")} <= notes
+
+
+def test_the_demos_tour_shows_the_voice_agent_and_backtest(demo_run: tuple[Path, str]) -> None:
+    directory, output = demo_run
+    config = directory / "errorbudget.yaml"
+    assert "The voice agent's error budgets at 2026-11-25 16:00 UTC" in output
+    assert "http://127.0.0.1:8787/slos/voice-task-completion/voice" in output
+    assert "http://127.0.0.1:8787/slos/voice-turn-latency/voice" in output
+    printed = [
+        line.strip().split(" ", 1)[1]
+        for line in output.splitlines()
+        if line.strip().startswith("errorbudget ") and str(config) in line
+    ]
+    tour = [line for line in printed if line.startswith(("backtest", "gate -c"))]
+    assert [line.split(" ")[0] for line in tour].count("backtest") == 2
+    assert any("--service voice-agent" in line for line in tour)
+    for line in tour:  # runnable as printed
+        result = CliRunner().invoke(main, shlex.split(line))
+        allowed = (0, 10, 11, 12) if line.startswith("gate") else (0,)
+        assert result.exit_code in allowed, f"{line}\n{result.output}"
+        if line.startswith("backtest"):
+            assert "propos" in result.output.lower()

@@ -162,7 +162,7 @@ def test_the_readme_tour_runs_as_printed_and_agrees_with_the_dashboard(
             assert_same_figures(json.loads(result.stdout), overview(config))
         if command.argv[1] == "validate":
             # valid, then each SLO's schedule in words (the example's IVR: business hours)
-            assert re.match(r"\S+: valid \(\d SLOs, \d services\)\n", result.output)
+            assert re.match(r"\S+: valid \(\d+ SLOs, \d services\)\n", result.output)
             assert all(line.startswith("  ") for line in result.output.splitlines()[1:])
         if command.argv[1:3] == ["exclusions", "propose"]:
             before = voice_remaining

@@ -79,8 +79,9 @@ def test_sample_configs_validate_without_warnings(which: str) -> None:
     loaded = load_config(EXAMPLE, environ={}) if which == "example" else demo_config()
     assert [str(w) for w in loaded.warnings] == []
     for slo in loaded.config.slos:
-        if slo.target < 0.95:
-            assert slo.alerting.catalog == "contact-center-30d"
+        if slo.target < 0.95:  # the voice agent's (issue #12) has a catalog of its own
+            suited = "voice-agent-30d" if slo.service == "voice-agent" else "contact-center-30d"
+            assert slo.alerting.catalog == suited
 
 
 EXAMPLE_INPUTS = sorted(p for p in (ROOT / "examples").iterdir() if not p.name.startswith("."))

@@ -11,6 +11,7 @@ import shutil
 import socket
 import sys
 import tempfile
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,11 +22,14 @@ from rich.markup import escape
 from errorbudget import logs
 from errorbudget.cli.common import time_option
 from errorbudget.cli.gate_command import render_decision
+from errorbudget.cli.simulate_voice import scenario_lines as voice_scenario_lines
 from errorbudget.cli.status_command import WIDE, status_table
 from errorbudget.demo.incidents import describe
 from errorbudget.demo.receiver import SECRET_ENV, Received
 from errorbudget.demo.receiver import describe as describe_notification
+from errorbudget.demo.voice_agent import VOICE_PAGE_SLO, VOICE_PAGE_SLOS, VOICE_SERVICE
 from errorbudget.demo.world import DAYS, DemoWorld
+from errorbudget.model import BudgetStatus
 from errorbudget.server import listen, serve
 from errorbudget.server import run as run_loop
 
@@ -56,6 +60,12 @@ def shown(path: Path) -> str:
         return str(absolute)
 
 
+def voice_rows(statuses: Sequence[BudgetStatus]) -> list[BudgetStatus]:
+    """The voice agent's rows of a status: each whole SLO, and each segment with an alert
+    firing (all its segments are in ``errorbudget status`` and on the dashboard)."""
+    return [s for s in statuses if s.service == VOICE_SERVICE and (not s.segment or s.alerts)]
+
+
 def explore_commands(world: DemoWorld, command: str) -> list[str]:
     """Commands to try on the demo's config, runnable as printed from the current
     directory; they evaluate at the demo's clock, as the dashboard does."""
@@ -81,7 +91,24 @@ def explore_commands(world: DemoWorld, command: str) -> list[str]:
             f"--start {carrier.start:%Y-%m-%dT%H:%MZ} --end {carrier.end:%Y-%m-%dT%H:%MZ} "
             '--category external-outage --reason "carrier incident INC-123"'
         )
+    month = (
+        f"--from {world.at - timedelta(days=DAYS):%Y-%m-%dT%H:%MZ} --to {world.at:%Y-%m-%dT%H:%MZ}"
+    )
+    lines += [
+        f"{command} status -c {config} --slo {VOICE_PAGE_SLO}",
+        f"{command} gate -c {config} --service {VOICE_SERVICE} --type prompt --risk medium",
+        f"{command} backtest -c {config} --slo {VOICE_PAGE_SLO} {month}",
+        f"{command} backtest -c {config} --slo voice-sla {month}",
+    ]
     return lines
+
+
+def voice_pages(world: DemoWorld, base_url: str) -> list[str]:
+    """The dashboard's voice-agent pages worth opening first: the voice page (flow
+    breakdown, pipeline attribution, release overlay, review queue) of the SLOs the
+    scenario's bad prompt release and TTS incident hurt."""
+    slo_ids = {slo.id for slo in world.app.evaluations.slos}
+    return [f"{base_url}/slos/{slo}/voice" for slo in VOICE_PAGE_SLOS if slo in slo_ids]
 
 
 @click.command()
@@ -118,9 +145,10 @@ def demo(
     it through a fake Genesys Cloud API on 127.0.0.1, backfill 30 days with the real
     collector, annotate its incidents, submit a few changes, and show the budgets of the seed
     SLIs (Voice SLA per tier, Digital SLA, IVR completion, API availability), a release-gate
-    decision and the commands to explore the demo's config. Then, unless --once, serve the
-    dashboard and API on 127.0.0.1 while the contact center runs on, accelerated, and the
-    collector keeps collecting (Ctrl-C stops it).
+    decision and the commands to explore the demo's config. Beside it, a simulated voice
+    agent's month of events with seed 002's starter-kit SLOs. Then, unless --once, serve the
+    dashboard and API on 127.0.0.1 while the contact center and the voice agent run on,
+    accelerated, and the collector keeps collecting (Ctrl-C stops it).
 
     The config holds the demo's simulated clock (key `clock`), so `errorbudget status -c
     DIR/errorbudget.yaml` evaluates at the same instant as the dashboard; when the demo
@@ -168,17 +196,33 @@ def show_world(world: DemoWorld, console: Console) -> None:
         f"in {backfill.seconds:.1f} s: {backfill.rows:,} minute rows, {backfill.requests} API "
         f"requests, into {app.loaded.store_path}"
     )
+    with console.status("Simulating the voice agent's month and ingesting its events …"):
+        voice = world.backfill_voice_agent()
+    console.print(
+        f"Voice agent: {voice.written:,} simulated events (calls, turns, tasks, escalations, "
+        f"synthetic checks) over {DAYS} days ingested in {voice.seconds:.1f} s"
+    )
+    for line in voice_scenario_lines(world.voice.scenario):
+        console.print(f"Voice agent: {escape(line)}", soft_wrap=True)
     world.record_incidents(until=world.at)
     for incident in world.incidents:
         if incident.start < world.at:
             text = escape(describe(incident, world.at))
             console.print(f"Incident: {text} (annotated on its SLOs)")
     world.submit_changes()
-    console.print(
-        status_table(
-            app.evaluations.status(at=world.at), f"Error budgets at {world.at:%Y-%m-%d %H:%M} UTC"
+    # one evaluation for both services, printed as two tables (the voice agent's shortened)
+    statuses = app.evaluations.status(at=world.at)
+    contact_center = [s for s in statuses if s.service != VOICE_SERVICE]
+    console.print(status_table(contact_center, f"Error budgets at {world.at:%Y-%m-%d %H:%M} UTC"))
+    voice_agent = voice_rows(statuses)
+    if voice_agent:
+        console.print(
+            status_table(
+                voice_agent,
+                f"The voice agent's error budgets at {world.at:%Y-%m-%d %H:%M} UTC (whole SLOs, "
+                "and the segments with an alert firing)",
+            )
         )
-    )
     console.print()
     # judged now, at the demo's clock (the gate is never judged at a chosen instant)
     decision = app.gate.decide(
@@ -193,6 +237,14 @@ def show_world(world: DemoWorld, console: Console) -> None:
     )
     for line in explore_commands(world, program()):
         console.print(f"  {escape(line)}", soft_wrap=True)
+    served = "" if world.speed > 0 else " (served by the live demo: make demo, without --once)"
+    console.print(
+        f"The voice agent on the dashboard{served}: the overview shows it beside the contact "
+        "center; each events SLO's voice page has its flow breakdown, pipeline attribution, "
+        "release overlay and review queue:"
+    )
+    for url in voice_pages(world, world.dashboard_url):
+        console.print(f"  {url}", soft_wrap=True)
     console.print()
 
 
@@ -214,7 +266,10 @@ def serve_live(world: DemoWorld, sock: socket.socket, port: int, console: Consol
         )
 
     logs.configure("text", "warning")
-    jobs = [("demo-incidents", world.record_incidents_job)]
+    jobs = [
+        ("demo-incidents", world.record_incidents_job),
+        ("demo-voice-agent", world.voice_agent_job),
+    ]
     # serve reads the receivers' secrets from the environment: this run's signing secret.
     os.environ[SECRET_ENV] = world.webhook_secret
     with contextlib.suppress(KeyboardInterrupt):

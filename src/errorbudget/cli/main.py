@@ -49,7 +49,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "it through a fake Genesys Cloud API on 127.0.0.1, backfill 30 days with the real "
         "collector, annotate its incidents, submit a few changes, and show the budgets of the "
         "seed SLIs (Voice SLA per tier, Digital SLA, IVR completion, API availability), a "
-        "release-gate decision and the commands to explore the demo's config.",
+        "release-gate decision and the commands to explore the demo's config. Beside it, a "
+        "simulated voice agent's month of events with seed 002's starter-kit SLOs.",
     ),
     "exporter": (
         "errorbudget.cli.exporter_command",

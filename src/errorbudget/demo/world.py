@@ -32,6 +32,13 @@ from errorbudget.clock import ScaledClock, utc_now
 from errorbudget.config import ClockSettings
 from errorbudget.demo.incidents import AUTHOR, IncidentNote, incident_notes
 from errorbudget.demo.receiver import SECRET_ENV, DemoReceiver, Received
+from errorbudget.demo.voice_agent import (
+    VOICE_CALLS_PER_MINUTE,
+    VoiceAgentFeed,
+    VoiceBackfill,
+    voice_notes,
+    with_voice_agent,
+)
 from errorbudget.engine.policy import Risk
 from errorbudget.exclusions import AnnotationRequest
 from errorbudget.model import to_minute
@@ -42,6 +49,7 @@ from errorbudget.simulate.engine import Simulation
 from errorbudget.simulate.genesys_api import ApiSettings
 from errorbudget.simulate.scenario import Incident
 from errorbudget.simulate.server import FakeGenesysServer
+from errorbudget.simulate.voice_agent import VoiceAgentSimulator, default_voice_scenario
 from errorbudget.sources.genesys import create_source
 from errorbudget.sources.genesys.collector import GenesysCollector
 
@@ -119,7 +127,7 @@ def render_config(
     """The demo config with the fake server's address and secret, the demo receiver's and
     the dashboard's addresses, and the clock filled in."""
     text = (
-        demo_config_text()
+        with_voice_agent(demo_config_text())
         .replace("${FAKE_GENESYS_URL:-http://127.0.0.1:8788}", base_url)
         .replace("${DEMO_WEBHOOK_URL:-http://127.0.0.1:8789/notify}", webhook_url)
         .replace("${DEMO_DASHBOARD_URL:-http://127.0.0.1:8787}", dashboard_url)
@@ -179,6 +187,10 @@ class DemoWorld:
         else:
             self.clock = ManualClock(self.at)
         self.simulation = Simulation(default_scenario(self.at), seed=seed)
+        self.voice = VoiceAgentSimulator(
+            default_voice_scenario(self.at, days=DAYS).scaled(VOICE_CALLS_PER_MINUTE), seed=seed
+        )
+        self._voice_feed: VoiceAgentFeed | None = None
         self.server = FakeGenesysServer(
             self.simulation, self.clock, settings=ApiSettings(rate_limit_per_minute=DEMO_RATE_LIMIT)
         )
@@ -274,6 +286,34 @@ class DemoWorld:
         rows = asyncio.run(collect())
         requests = sum(self.server.stats()["byStatus"].values())
         return Backfill(rows, requests, time.perf_counter() - began)
+
+    @property
+    def voice_feed(self) -> VoiceAgentFeed:
+        """The simulated voice agent, sending its events to the App's event ingest."""
+        if self._voice_feed is None:
+            self._voice_feed = VoiceAgentFeed(self.voice, self.app.events.ingest)
+        return self._voice_feed
+
+    def backfill_voice_agent(self) -> VoiceBackfill:
+        """The voice agent's ``DAYS`` days before ``at``, ingested as its events, and its
+        scenario's incident and prompt release annotated on the SLOs they hurt."""
+        backfill = self.voice_feed.backfill(self.at - timedelta(days=DAYS), self.at)
+        slo_ids = {slo.id for slo in self.app.evaluations.slos}
+        for note in voice_notes(self.voice.scenario, slo_ids):
+            self.app.records.add_annotation(
+                AnnotationRequest(
+                    at=note.at, kind=note.kind, text=note.text, created_by=AUTHOR, slo=note.slo
+                )
+            )
+        return backfill
+
+    async def voice_agent_job(self, stop: asyncio.Event, every: float = 2.0) -> None:
+        """A scheduled job of the live demo: the voice agent's new events, every few
+        seconds."""
+        while not stop.is_set():
+            await asyncio.to_thread(self.voice_feed.catch_up, self.clock())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
 
     def notes(self, now: datetime | None = None) -> list[IncidentNote]:
         """What each incident's annotations say at ``now`` (default: the clock's now)."""
