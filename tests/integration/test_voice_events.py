@@ -481,3 +481,54 @@ def test_exclusions_per_rule_come_from_the_rollups_not_the_kept_events(app: App)
         2 * len(FAQ_TEST),
         len(FAQ_TEST),
     )
+
+
+def test_kept_events_read_the_newest_hours_only_up_to_the_limit(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow as pa
+
+    start, end = to_minute(START), to_minute(AT)
+    every = app.store.kept_events("turn-latency", start, end, limit=10_000)
+    opened = 0
+    open_stream = pa.ipc.open_stream
+
+    def counting(source: Any) -> Any:
+        nonlocal opened
+        opened += 1
+        return open_stream(source)
+
+    monkeypatch.setattr(pa.ipc, "open_stream", counting)
+    newest = app.store.kept_events("turn-latency", start, end, limit=3)
+    assert [k.event_id for k in newest] == [k.event_id for k in every[:3]]
+    hours = {k.minute // 60 for k in every}
+    assert len(hours) > 10 and opened <= 2  # not a chunk per hour of the window
+
+
+def test_an_slo_s_review_queue_reads_its_own_service_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = """\
+  - {id: other-agent, description: Another agent, owner: o}
+slos:
+  - id: other-latency
+    service: other-agent
+    target: 0.95
+    window: {type: rolling, length: 7d}
+    indicator: {source: events, event: turn, good: {latency_ms: {le: 1}}}
+"""
+    config = CONFIG.replace("slos:\n", other, 1)
+    with small_app(tmp_path, AT, RECORDS, config) as app:
+        read: list[str] = []
+        kept_events = app.store.kept_events
+
+        def reading(slo: str, *args: Any, **kwargs: Any) -> Any:
+            read.append(slo)
+            return kept_events(slo, *args, **kwargs)
+
+        monkeypatch.setattr(app.store, "kept_events", reading)
+        assert app.voice.review_queue(slo_id="task-completion")
+        assert "other-latency" not in read and "task-completion" in read
+        read.clear()
+        assert app.voice.review_queue(service="other-agent")
+        assert read == ["other-latency"]

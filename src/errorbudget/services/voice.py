@@ -399,9 +399,11 @@ class VoiceService:
         """Failed calls ranked by budget impact, highest first (an event's impact:
         ``1 / allowed bad events`` of its series over the SLO's window, from the published
         evaluation; a call's: the sum over the SLOs it failed). ``slo_id`` keeps the calls
-        that failed that SLO (their impact still sums every SLO they failed)."""
+        that failed that SLO (their impact still sums every SLO of its service they failed;
+        without ``service``, only that SLO's service is read)."""
         if slo_id is not None:
-            self.loaded.slo(slo_id)  # NotFoundError for an unknown SLO
+            owner = self.loaded.slo(slo_id).service  # NotFoundError for an unknown SLO
+            service = owner if service is None else service
         slos = self.evaluations.select_slos(None, service)
         evaluation = self.evaluations.evaluation()
         allowed: dict[tuple[str, SegmentKey], float] = {
