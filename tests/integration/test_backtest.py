@@ -175,7 +175,7 @@ def test_the_proposal_and_its_reasoning(result: Backtest) -> None:
     assert text.startswith("99% is the highest candidate that keeps at least 25.0%")
     assert f"its lowest period end was {remaining(600, 6 * 28800, '0.99') * 100:.1f}% left" in text
     assert "with 2 page(s)" in text
-    assert "The next higher, 99.5%, would have run out of budget (-4.2% left at " in text
+    assert "The next higher, 99.5%, would have run out of budget (exhausted from " in text
 
 
 def test_notes_say_when_history_is_shorter_than_asked(folder: Path) -> None:
