@@ -16,6 +16,7 @@ from errorbudget.engine.backtest import (
     PeriodBudget,
     budget_blocks,
     candidate_targets,
+    episodes,
     period_budgets,
     propose,
     sli_rows,
@@ -154,3 +155,13 @@ def test_a_budget_left_at_exactly_zero_is_exhausted_by_the_policy() -> None:
     [period] = period_budgets(good, total, OCT - 1440, OCT, OCT + 1440, window, 0.9, PRESET, 0)
     assert period.worst == 0.0 and period.exhausted_at == OCT - 1440 + hit + 144
     assert propose([Candidate(0.9, "default", [period])], 1).target is None
+
+
+def test_overlapping_firings_are_one_episode() -> None:
+    assert episodes([]) == 0
+    # four flows paged by one incident (overlapping), then a separate page later
+    assert episodes([(10, 50), (12, 40), (30, 60), (45, 55), (500, 520)]) == 2
+    assert episodes([(10, 50), (45, None), (500, 520)]) == 1  # never resolved: still on
+    assert episodes([(10, 20), (20, 30)]) == 1  # resolved as the next fired: one episode
+    assert episodes([(10, 20), (21, 30)]) == 2
+    assert episodes([(100, None), (10, 20)]) == 2

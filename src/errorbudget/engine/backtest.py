@@ -101,10 +101,26 @@ class PeriodBudget:
         return (1 - decimal(target)) * self.eligible
 
 
+def episodes(firings: Sequence[tuple[Minute, Minute | None]]) -> int:
+    """How many separate episodes ``(fired_at, resolved_at)`` firings make: firings that
+    overlap or touch (one fires before another resolved; None = never resolved) are one —
+    one incident paging four flows' series is one page, not four."""
+    count, until = 0, None
+    for fired, resolved in sorted(firings, key=lambda f: f[0]):
+        end = np.iinfo(np.int64).max if resolved is None else resolved
+        if until is None or fired > until:
+            count += 1
+            until = end
+        else:
+            until = max(until, end)
+    return count
+
+
 @dataclass(frozen=True, slots=True)
 class CandidateAlerts:
     """What the alert rules would have sent under a candidate: notified page and ticket
-    firings (inhibited ones send nothing)."""
+    episodes of the SLO (inhibited firings send nothing; overlapping firings of its series
+    are one episode, :func:`episodes`)."""
 
     pages: int = 0
     tickets: int = 0
