@@ -532,3 +532,27 @@ slos:
         read.clear()
         assert app.voice.review_queue(service="other-agent")
         assert read == ["other-latency"]
+
+
+def test_the_review_queue_is_read_once_per_evaluation(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[str] = []
+    kept_events = app.store.kept_events
+
+    def reading(slo: str, *args: Any, **kwargs: Any) -> Any:
+        read.append(slo)
+        return kept_events(slo, *args, **kwargs)
+
+    monkeypatch.setattr(app.store, "kept_events", reading)
+    first = app.voice.review_queue(slo_id="task-completion", limit=25)
+    reads = len(read)
+    assert reads and app.voice.review_queue(slo_id="task-completion", limit=25) == first
+    assert len(read) == reads  # the same evaluation: memoised
+    # the top call's events re-sent under new ids: new data, a new evaluation, read again
+    late = [{**e, "id": f"late-{e['id']}"} for e in call_events("billing", 1_380)]
+    app.events.ingest(parse_records(late))
+    again = app.voice.review_queue(slo_id="task-completion", limit=25)
+    assert len(read) > reads
+    assert first[0].key == again[0].key == "billing-1380"
+    assert len(again[0].failed) == 2 * len(first[0].failed)

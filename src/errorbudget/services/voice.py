@@ -36,7 +36,7 @@ from errorbudget.sources.events.rules import rule_mask
 
 if TYPE_CHECKING:
     from errorbudget.config import LoadedConfig
-    from errorbudget.services.evaluations import EvaluationService
+    from errorbudget.services.evaluations import Evaluation, EvaluationService
     from errorbudget.store import Store
 
 __all__ = [
@@ -232,12 +232,18 @@ class VoiceService:
             notes.append("insufficient data: the budget consumed is not stated")
         if counts and (hours[0] != start or hours[1] != end):
             rounded = "the breakdown, attribution and exclusions" if by_flow else "every split"
+            first, last = from_minute(hours[0]), from_minute(hours[1])
             notes.append(
                 f"{rounded} cover the whole hours inside the window "
-                f"({from_minute(hours[0]):%Y-%m-%d %H:%M} – {from_minute(hours[1]):%H:%M} UTC)"
+                f"({first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M} UTC)"
             )
         flows = self._flows(counts, whole, by_flow, ratio)
         exclusions = _exclusions(counts)
+        if not exclusions and any(c.excluded for c in counts if c.dimension == "flow"):
+            notes.append(
+                "excluded events have no per-rule counts: they were ingested before the fold "
+                "counted exclusions per rule"
+            )
         counted = round(whole.budget_consumed)
         return VoiceReport(
             slo=slo.id,
@@ -404,8 +410,20 @@ class VoiceService:
         if slo_id is not None:
             owner = self.loaded.slo(slo_id).service  # NotFoundError for an unknown SLO
             service = owner if service is None else service
-        slos = self.evaluations.select_slos(None, service)
         evaluation = self.evaluations.evaluation()
+        # memoised per evaluation (its key moves with the minute and the stored data)
+        return list(
+            self.evaluations.memo(
+                ("voice.review_queue", slo_id, service, limit),
+                evaluation.key,
+                lambda: self._review_queue(evaluation, slo_id, service, limit),
+            )
+        )
+
+    def _review_queue(
+        self, evaluation: Evaluation, slo_id: str | None, service: str | None, limit: int
+    ) -> list[ReviewCall]:
+        slos = self.evaluations.select_slos(None, service)
         allowed: dict[tuple[str, SegmentKey], float] = {
             (s.slo, s.segment): s.budget_total for s in evaluation.select(x.id for x in slos)
         }
