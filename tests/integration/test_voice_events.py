@@ -549,6 +549,8 @@ def test_the_review_queue_is_read_once_per_evaluation(
     reads = len(read)
     assert reads and app.voice.review_queue(slo_id="task-completion", limit=25) == first
     assert len(read) == reads  # the same evaluation: memoised
+    assert app.voice.review_queue(slo_id="turn-latency", limit=5)  # the same service's read
+    assert len(read) == reads
     # the top call's events re-sent under new ids: new data, a new evaluation, read again
     late = [{**e, "id": f"late-{e['id']}"} for e in call_events("billing", 1_380)]
     app.events.ingest(parse_records(late))

@@ -411,18 +411,19 @@ class VoiceService:
             owner = self.loaded.slo(slo_id).service  # NotFoundError for an unknown SLO
             service = owner if service is None else service
         evaluation = self.evaluations.evaluation()
-        # memoised per evaluation (its key moves with the minute and the stored data)
-        return list(
-            self.evaluations.memo(
-                ("voice.review_queue", slo_id, service, limit),
-                evaluation.key,
-                lambda: self._review_queue(evaluation, slo_id, service, limit),
-            )
+        # the ranked calls of the service, memoised per evaluation (its key moves with the
+        # minute and the stored data): every SLO page of the service shares one read
+        ranked = self.evaluations.memo(
+            ("voice.review_queue", service),
+            evaluation.key,
+            lambda: self._ranked_calls(evaluation, service),
         )
+        order = ranked.order
+        if slo_id is not None:
+            order = [c for c in order if slo_id in ranked.slos[c]]
+        return [ranked.call(c) for c in order[:limit]]
 
-    def _review_queue(
-        self, evaluation: Evaluation, slo_id: str | None, service: str | None, limit: int
-    ) -> list[ReviewCall]:
+    def _ranked_calls(self, evaluation: Evaluation, service: str | None) -> _RankedCalls:
         slos = self.evaluations.select_slos(None, service)
         allowed: dict[tuple[str, SegmentKey], float] = {
             (s.slo, s.segment): s.budget_total for s in evaluation.select(x.id for x in slos)
@@ -436,8 +437,6 @@ class VoiceService:
             failing += self.store.kept_events(
                 slo.id, status.period_start, status.at, verdict="bad", limit=REVIEW_SCAN
             )
-        if not failing:
-            return []
         impacts = voice_math.event_impacts(
             [allowed.get((e.slo, segment_key(dict(e.segment))), 0.0) for e in failing]
         )
@@ -450,15 +449,28 @@ class VoiceService:
         for i, code in enumerate(codes):
             members[code].append(i)
         latest = [max(failing[i].minute for i in m) for m in members]
-        order = voice_math.rank(per_call, latest).tolist()
-        if slo_id is not None:
-            order = [c for c in order if any(failing[i].slo == slo_id for i in members[c])]
-        return [
-            _review_call(
-                names[c], [failing[i] for i in members[c]], impacts[members[c]], per_call[c]
-            )
-            for c in order[:limit]
-        ]
+        order = voice_math.rank(per_call, latest).tolist() if names else []
+        slos_of = [frozenset(failing[i].slo for i in m) for m in members]
+        return _RankedCalls(failing, impacts, names, members, per_call, order, slos_of)
+
+
+@dataclass(frozen=True, slots=True)
+class _RankedCalls:
+    """A service's failed calls, ranked (what the review queue filters and cuts)."""
+
+    failing: list[KeptEvent]
+    impacts: np.ndarray[Any, np.dtype[np.float64]]
+    names: list[str]
+    members: list[list[int]]
+    per_call: np.ndarray[Any, np.dtype[np.float64]]
+    order: list[int]
+    slos: list[frozenset[str]]
+
+    def call(self, c: int) -> ReviewCall:
+        rows = self.members[c]
+        return _review_call(
+            self.names[c], [self.failing[i] for i in rows], self.impacts[rows], self.per_call[c]
+        )
 
 
 # --- helpers -------------------------------------------------------------------------------
