@@ -30,6 +30,7 @@ from errorbudget.model import (
     SLO,
     BudgetStatus,
     PolicyPreset,
+    change_type_key,
     from_minute,
     matches,
     segment_label,
@@ -274,7 +275,7 @@ class GateService:
             raise GateError(
                 f"no series of service {service!r} matches segment {dict(segment or {})}"
             )
-        exempt = change_type in settings.exempt_types
+        exempt = change_type_key(change_type) in {change_type_key(t) for t in settings.exempt_types}
         decision, found = verdicts(scoped, self.loaded.policies, change_type, risk, exempt)
         result = GateDecision(
             decision=decision,

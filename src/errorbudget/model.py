@@ -64,6 +64,9 @@ from errorbudget.presets import (
     StateRule as StateRule,
 )
 from errorbudget.presets import (
+    change_type_key as change_type_key,
+)
+from errorbudget.presets import (
     percent_text as percent_text,
 )
 from errorbudget.schedules import ScheduleRef

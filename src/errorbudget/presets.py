@@ -82,6 +82,18 @@ class StateRule(_Model):
         return " and ".join(parts)
 
 
+CHANGE_TYPE_ALIASES: dict[str, str] = {"provider": "model"}
+"""Change types that mean another (seed 002 "model/provider changes")."""
+
+
+def change_type_key(change_type: str) -> str:
+    """The spelling a change type is compared by: lower case, ``_`` as ``-``, an alias
+    (:data:`CHANGE_TYPE_ALIASES`) as what it means — ``Tool_Schema`` is ``tool-schema``,
+    ``provider`` is ``model``."""
+    key = change_type.strip().lower().replace("_", "-")
+    return CHANGE_TYPE_ALIASES.get(key, key)
+
+
 def percent_text(ratio: float) -> str:
     """``20%``, ``99.95%``: a ratio as the percentage it was written as."""
     return f"{ratio * 100:.4f}".rstrip("0").rstrip(".") + "%"
@@ -168,8 +180,11 @@ class PolicyPreset(_Model):
 
     def judged_risk(self, change_type: str, risk: Risk) -> Risk:
         """The risk the gate judges a change of ``change_type`` submitted at ``risk`` at:
-        raised to ``risky_risk`` for a risky change type, else ``risk``."""
-        if change_type in self.risky_change_types and RISKS.index(risk) < RISKS.index(
+        raised to ``risky_risk`` for a risky change type (compared by :func:`change_type_key`:
+        ``Prompt``, ``tool_schema`` and ``provider`` are risky when ``prompt``,
+        ``tool-schema`` and ``model`` are listed), else ``risk``."""
+        risky = {change_type_key(t) for t in self.risky_change_types}
+        if change_type_key(change_type) in risky and RISKS.index(risk) < RISKS.index(
             self.risky_risk
         ):
             return self.risky_risk

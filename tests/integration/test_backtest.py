@@ -23,7 +23,7 @@ from errorbudget.errors import InvalidRequestError
 from errorbudget.model import from_minute, to_minute
 from errorbudget.replay import replay
 from errorbudget.schema.backtest import BacktestOut
-from errorbudget.services.backtest import Backtest, BacktestService
+from errorbudget.services.backtest import Backtest, BacktestService, replay_size
 from errorbudget.web.app import create_app
 
 START = datetime(2026, 10, 1, tzinfo=UTC)  # a Thursday
@@ -175,7 +175,7 @@ def test_the_proposal_and_its_reasoning(result: Backtest) -> None:
     assert text.startswith("99% is the highest candidate that keeps at least 25.0%")
     assert f"its lowest period end was {remaining(600, 6 * 28800, '0.99') * 100:.1f}% left" in text
     assert "with 2 page(s)" in text
-    assert "The next higher, 99.5%, would have run out of budget (-4.2% left at " in text
+    assert "The next higher, 99.5%, would have run out of budget (exhausted from " in text
 
 
 def test_notes_say_when_history_is_shorter_than_asked(folder: Path) -> None:
@@ -300,3 +300,42 @@ async def test_api_unknown_slo(client: httpx.AsyncClient) -> None:
         headers=bearer("viewer-token-000001"),
     )
     assert answer.status_code == 404
+
+
+def test_one_incident_paging_every_flow_is_one_page(tmp_path: Path) -> None:
+    with open_app(tmp_path, 0.99) as app:
+        minutes = np.arange(S - 8 * DAY, E, dtype=np.int64)
+        down = (minutes >= OUTAGE_A[0]) & (minutes < OUTAGE_A[1])  # both flows at once
+        for flow in ("a", "b"):
+            [series] = app.store.series_ids("turns", [(("flow", flow),)])
+            total = np.full(minutes.size, RATE)
+            app.store.write_counts(
+                np.full(minutes.size, series), minutes, np.where(down, 0, total), total
+            )
+        found = BacktestService(app.loaded, app.store).run("turns", START, END)
+    own = next(r for r in found.candidates if r.candidate.origin == "configured")
+    paged = [i for i in own.incidents if i.severity == "page" and not i.inhibited]
+    assert {i.segment for i in paged} == {(("flow", "a"),), (("flow", "b"),)}
+    assert own.candidate.alerts.pages == 1  # one incident, one page, however many series
+
+
+@pytest.mark.anyio
+async def test_api_bounds_series_times_targets_times_minutes(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from errorbudget.web import api_backtest
+
+    # 2 series × (own + 1 given + 4 defaults) × 14 days of minutes
+    size = 2 * 6 * 14 * DAY
+    assert replay_size(2, [0.9995], START, END) == size
+    url = "/api/v1/slos/turns/backtest"
+    query = {"from": START.isoformat(), "to": END.isoformat(), "targets": "0.9995"}
+    monkeypatch.setattr(api_backtest, "API_MAX_REPLAY", size - 1)
+    answer = await client.get(url, params=query, headers=bearer("viewer-token-000001"))
+    assert answer.status_code == 422
+    [problem] = answer.json()["detail"]
+    assert problem["loc"] == ["query", "from"]
+    assert f"{size:,} series-minutes (2 series" in problem["msg"]
+    monkeypatch.setattr(api_backtest, "API_MAX_REPLAY", size)
+    answer = await client.get(url, params=query, headers=bearer("viewer-token-000001"))
+    assert answer.status_code == 200

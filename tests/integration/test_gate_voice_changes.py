@@ -37,7 +37,7 @@ slos:
     window: {type: rolling, length: 7d}
     segments: {keys: [flow]}
 """
-VOICE_TYPES = ("prompt", "model", "asr", "tts", "routing", "tool_schema", "knowledge_base")
+VOICE_TYPES = ("prompt", "model", "asr", "tts", "routing", "tool-schema", "knowledge-base")
 
 
 def write(app: App, slo: str, segment: dict[str, str], total: int, bad: int, days: int) -> None:
@@ -90,6 +90,18 @@ def test_the_preset_knows_the_seed_002_change_types(tmp_path: Path) -> None:
     assert [preset.judged_risk(t, "low") for t in VOICE_TYPES] == ["medium"] * len(VOICE_TYPES)
     assert preset.judged_risk("prompt", "high") == "high"  # never lowered
     assert preset.judged_risk("feature", "low") == "low"
+    # compared case-insensitively, "_" as "-"; a provider change is a model change
+    for spelling in ("Prompt", "TOOL_SCHEMA", "tool_schema", "Knowledge_Base", "provider"):
+        assert preset.judged_risk(spelling, "low") == "medium", spelling
+
+
+def test_spellings_of_a_risky_or_an_exempt_type_are_the_type(app: App) -> None:
+    for spelling in ("Prompt", "tool_schema", "Knowledge-Base", "provider"):
+        assert decide(app, "billing-es", spelling)[0] == "approval_required", spelling
+    write(app, "turn-latency", {"flow": "billing-es"}, 20, 4, 7)  # exhausted: only fixes ship
+    assert decide(app, "billing-es", "prompt")[0] == "blocked"
+    for spelling in ("incident-fix", "Incident_Fix", "ROLLBACK"):
+        assert decide(app, "billing-es", spelling)[0] == "allow", spelling
 
 
 def test_a_freezing_flow_holds_a_low_risk_prompt_change_on_that_flow_only(app: App) -> None:

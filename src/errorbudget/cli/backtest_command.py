@@ -5,6 +5,7 @@ it would have raised (the alert replay) and a proposed target with its reasoning
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -38,8 +39,11 @@ def parse_targets(text: str | None) -> list[float]:
         if not part:
             continue
         try:
-            found.append(float(part[:-1]) / 100 if part.endswith("%") else float(part))
-        except ValueError as exc:
+            number = Decimal(part[:-1]) / 100 if part.endswith("%") else Decimal(part)
+            if not number.is_finite():
+                raise ValueError(part)
+            found.append(float(number))  # 99.9% → 0.999 exactly as written, not 0.99900…01
+        except (ValueError, ArithmeticError) as exc:
             raise click.BadParameter(f"{part!r} is not a target", param_hint="--targets") from exc
     return found
 

@@ -20,7 +20,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from fractions import Fraction
 from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -72,7 +74,9 @@ class PeriodBudget:
     ``eligible`` and ``bad`` are the period's counts as a status at ``end`` reports them
     (period to date, or the trailing window); ``remaining`` the budget left then (None when
     the data did not suffice to judge it); ``worst`` the lowest budget left at any minute of
-    the part with enough data, and ``worst_at`` that minute."""
+    the part with enough data, and ``worst_at`` that minute; ``exhausted_at`` the first
+    minute the policy judged the budget exhausted (the preset's threshold, as a status
+    does), None when it never was; ``timezone`` the window's (the label's dates are there)."""
 
     start: Minute
     end: Minute
@@ -82,17 +86,41 @@ class PeriodBudget:
     remaining: float | None
     worst: float | None
     worst_at: Minute | None
+    exhausted_at: Minute | None = None
+    timezone: str = "UTC"
 
     @property
     def label(self) -> str:
-        first, last = from_minute(self.start), from_minute(self.end - 1)
+        zone = ZoneInfo(self.timezone)
+        first = from_minute(self.start).astimezone(zone)
+        last = from_minute(self.end - 1).astimezone(zone)
         return f"{first:%Y-%m-%d} → {last:%Y-%m-%d}"
+
+    def allowed_bad(self, target: float) -> Fraction:
+        """The bad events ``target`` allows over the period's eligible events, exactly."""
+        return (1 - decimal(target)) * self.eligible
+
+
+def episodes(firings: Sequence[tuple[Minute, Minute | None]]) -> int:
+    """How many separate episodes ``(fired_at, resolved_at)`` firings make: firings that
+    overlap or touch (one fires before another resolved; None = never resolved) are one —
+    one incident paging four flows' series is one page, not four."""
+    count, until = 0, None
+    for fired, resolved in sorted(firings, key=lambda f: f[0]):
+        end = np.iinfo(np.int64).max if resolved is None else resolved
+        if until is None or fired > until:
+            count += 1
+            until = end
+        else:
+            until = max(until, end)
+    return count
 
 
 @dataclass(frozen=True, slots=True)
 class CandidateAlerts:
     """What the alert rules would have sent under a candidate: notified page and ticket
-    firings (inhibited ones send nothing)."""
+    episodes of the SLO (inhibited firings send nothing; overlapping firings of its series
+    are one episode, :func:`episodes`)."""
 
     pages: int = 0
     tickets: int = 0
@@ -176,16 +204,16 @@ def candidate_targets(
     """The targets to try, highest first, each with its origin: the SLO's own, the given
     ones, and (when any SLI was observed) the :data:`DEFAULTS_BELOW` highest ladder targets
     at or below the observed SLI and the :data:`DEFAULTS_ABOVE` lowest above it."""
-    found: dict[float, str] = {configured: "configured"}
-    for target in given:
-        found.setdefault(target, "given")
+    found: dict[Fraction, tuple[float, str]] = {decimal(configured): (configured, "configured")}
+    for target in given:  # one candidate per decimal: 0.999 given as 99.9% is the same
+        found.setdefault(decimal(target), (target, "given"))
     if observed is not None:
         seen = decimal(observed) if observed < 1 else decimal(1.0)
         below = [t for t in ladder if decimal(t) <= seen][-DEFAULTS_BELOW:]
         above = [t for t in ladder if decimal(t) > seen][:DEFAULTS_ABOVE]
         for target in (*below, *above):
-            found.setdefault(target, "default")
-    return sorted(found.items(), key=lambda item: -item[0])
+            found.setdefault(decimal(target), (target, "default"))
+    return [found[key] for key in sorted(found, reverse=True)]
 
 
 def budget_blocks(
@@ -249,6 +277,8 @@ def period_budgets(
     bad = instants.spends.bad[instants.spends.index("period")][0]
     state = instants.state[0]
     judged = (state != STATE_CODE["no_data"]) & (state != STATE_CODE["insufficient_data"])
+    exhausted = state == STATE_CODE["exhausted"]
+    zone = window.timezone if isinstance(window, CalendarWindow) else "UTC"
     found: list[PeriodBudget] = []
     for low, high, complete in budget_blocks(window, start, end):
         part = slice(low - start, high - start)  # instants low+1 … high
@@ -258,6 +288,7 @@ def period_budgets(
         if not np.isnan(values).all():
             index = int(np.nanargmin(values))
             worst, worst_at = float(values[index]), int(at[part][index])
+        ran_out = np.flatnonzero(exhausted[part])
         found.append(
             PeriodBudget(
                 low,
@@ -268,6 +299,8 @@ def period_budgets(
                 float(remaining[last]) if judged[last] else None,
                 worst,
                 worst_at,
+                int(at[part][ran_out[0]]) if ran_out.size else None,
+                zone,
             )
         )
     return found
@@ -296,15 +329,35 @@ def _shortfall(candidate: Candidate, min_remaining: float, max_pages: int) -> li
     lowest = candidate.lowest_remaining
     if lowest is not None and lowest.remaining is not None and lowest.remaining < min_remaining:
         reasons.append(f"would have ended {lowest.label} with {_percent(lowest.remaining)} left")
-    worst = candidate.worst
-    if worst is not None and worst.worst is not None and worst.worst < 0 and worst.worst_at:
+    ran_out = [p.exhausted_at for p in candidate.periods if p.exhausted_at is not None]
+    if ran_out:
+        worst = candidate.worst
+        left = (
+            f"{_percent(worst.worst)} left at worst"
+            if worst is not None and worst.worst is not None
+            else "exhausted"
+        )
         reasons.append(
-            f"would have run out of budget ({_percent(worst.worst)} left at "
-            f"{from_minute(worst.worst_at):%Y-%m-%d %H:%M} UTC)"
+            f"would have run out of budget (exhausted from "
+            f"{from_minute(min(ran_out)):%Y-%m-%d %H:%M} UTC, {left})"
+        )
+    thin = _thin_period(candidate, judged)
+    if thin is not None:
+        reasons.append(
+            f"allows {float(thin.allowed_bad(candidate.target)):.3g} bad events in "
+            f"{thin.label}: too little data for this target (at least 1 per period needed)"
         )
     if candidate.alerts.pages > max_pages:
         reasons.append(f"would have paged {candidate.alerts.pages} times")
     return reasons
+
+
+def _thin_period(candidate: Candidate, judged: Sequence[PeriodBudget]) -> PeriodBudget | None:
+    """The judged period (complete ones, when there are any) whose eligible events allow
+    fewer than one bad event under the candidate: a target the data cannot support."""
+    complete = [p for p in judged if p.complete] or list(judged)
+    thin = [p for p in complete if p.allowed_bad(candidate.target) < 1]
+    return min(thin, key=lambda p: p.allowed_bad(candidate.target)) if thin else None
 
 
 def propose(
@@ -315,13 +368,16 @@ def propose(
     max_pages_per_30_days: int = MAX_PAGES_PER_30_DAYS,
 ) -> Proposal:
     """The highest candidate that would have kept at least ``min_remaining`` of its budget
-    at the end of every period, never run out of budget inside one, and paged at most
-    :func:`allowed_pages` times over the range's ``days``; with the numbers that decide it
-    and what stopped the next higher candidate."""
+    at the end of every period, never run out of budget inside one (no minute judged
+    exhausted by the policy), allowed at least one bad event in every period (less data
+    cannot support the target), and paged at most :func:`allowed_pages` times over the
+    range's ``days``; with the numbers that decide it and what stopped the next higher
+    candidate."""
     max_pages = allowed_pages(days, max_pages_per_30_days)
     rule = (
         f"the highest candidate that keeps at least {_percent(min_remaining)} of its budget at "
-        f"the end of every period, never runs out inside one, and pages at most {max_pages} "
+        f"the end of every period, never runs out inside one, allows at least 1 bad event "
+        f"per period, and pages at most {max_pages} "
         f"times in {round(days, 1):g} days ({max_pages_per_30_days} per 30 days)"
     )
     ordered = sorted(candidates, key=lambda c: -c.target)

@@ -33,6 +33,10 @@ API_MAX_DAYS = 90
 """The longest range ``GET /api/v1/slos/{id}/backtest`` accepts."""
 MAX_TARGETS = 10
 """The most candidate targets a caller may give."""
+API_MAX_REPLAY = 20_000_000
+"""The most series × candidate targets × minutes a backtest over the API replays (about
+20 s of work: 60 days × 20 segments × 5 candidates is 8.6 M and takes ~8 s; 90 days of 15
+candidates is ~2 M per series)."""
 LATE_MINUTES = 60
 """Data ending less than this before the range's end is not called short history."""
 
@@ -73,6 +77,14 @@ def check_range(start: datetime, end: datetime, max_days: int) -> None:
             f"a backtest covers at most {max_days} days ({(end - start).days} asked); "
             "30 to 60 days is typical"
         )
+
+
+def replay_size(series: int, targets: Sequence[float], start: datetime, end: datetime) -> int:
+    """An upper bound of what a backtest replays: series × candidate targets (the SLO's own,
+    the given ones, the ladder's defaults) × minutes of the range."""
+    candidates = 1 + len(set(targets)) + backtest_math.DEFAULTS_BELOW + backtest_math.DEFAULTS_ABOVE
+    minutes = max(0, int((end - start).total_seconds() // 60))
+    return series * candidates * minutes
 
 
 def check_targets(targets: Sequence[float]) -> None:
@@ -223,11 +235,16 @@ def _aggregate(sums: Sequence[IntArray], width: int) -> tuple[IntArray, IntArray
 
 
 def _alerts(incidents: Sequence[Incident]) -> CandidateAlerts:
+    """Pages and tickets of the SLO: episodes of its notified firings (overlapping firings
+    of several series are one page)."""
     notified = [i for i in incidents if not i.inhibited]
-    return CandidateAlerts(
-        pages=sum(1 for i in notified if i.severity == "page"),
-        tickets=sum(1 for i in notified if i.severity == "ticket"),
-    )
+
+    def count(severity: str) -> int:
+        return backtest_math.episodes(
+            [(i.fired_at, i.resolved_at) for i in notified if i.severity == severity]
+        )
+
+    return CandidateAlerts(pages=count("page"), tickets=count("ticket"))
 
 
 def _notes(

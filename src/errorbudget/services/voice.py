@@ -25,12 +25,18 @@ from errorbudget.event_records import DimensionCount, KeptEvent, StageSum
 from errorbudget.history import consumed_after
 from errorbudget.model import SLO, BudgetStatus, Minute, SegmentKey, from_minute, segment_key
 from errorbudget.sources.events.indicator import EventsIndicator
-from errorbudget.sources.events.model import FIELDS, STAGES, EventParseError, parse_records
+from errorbudget.sources.events.model import (
+    FIELDS,
+    STAGES,
+    UNKNOWN,
+    EventParseError,
+    parse_records,
+)
 from errorbudget.sources.events.rules import rule_mask
 
 if TYPE_CHECKING:
     from errorbudget.config import LoadedConfig
-    from errorbudget.services.evaluations import EvaluationService
+    from errorbudget.services.evaluations import Evaluation, EvaluationService
     from errorbudget.store import Store
 
 __all__ = [
@@ -59,8 +65,6 @@ BREAKDOWN_DIMENSIONS = ("intent", "route")
 """The flow breakdown's dimensions (seed 002: "by intent and route")."""
 REVIEW_SCAN = 5_000
 """Bad events read per SLO for the review queue."""
-EXCLUDED_SCAN = 5_000
-"""Excluded events read per SLO to count them per exclusion rule."""
 LATENCY_FIELDS = frozenset({"latency_ms", "first_audio_ms", *(f"{s}_ms" for s in STAGES)})
 """An SLO whose good rule reads one of these is a latency SLO (attributed by stage timings);
 any other by the stage its bad events name (``error_stage``)."""
@@ -211,8 +215,9 @@ class VoiceService:
         if whole is None:
             raise LookupError(f"SLO {slo.id!r} has no status")  # every configured SLO has one
         start, end = whole.period_start, whole.at
-        hours = (start - start % 60, end)
-        counts = self.store.dimension_counts(slo.id, *hours)
+        # the rollups are hourly: only the whole hours inside the evaluated window are read
+        hours = (-(-start // 60) * 60, end - end % 60)
+        counts = self.store.dimension_counts(slo.id, *hours) if hours[0] < hours[1] else []
         notes = [] if counts else ["no events kept for this SLO in its window"]
         if not isinstance(slo.indicator, EventsIndicator):
             notes = [f"not an events SLO (source {slo.indicator.source}): no events to split"]
@@ -222,7 +227,24 @@ class VoiceService:
             for s in [*statuses, *evaluation.groups.get(slo.id, [])]
             if len(s.segment) == 1 and s.segment[0][0] == "flow"
         }
-        flows = self._flows(counts, whole, by_flow)
+        ratio = _consumed_ratio(whole)
+        if ratio is None and whole.budget_total > 0:
+            notes.append("insufficient data: the budget consumed is not stated")
+        if counts and (hours[0] != start or hours[1] != end):
+            rounded = "the breakdown, attribution and exclusions" if by_flow else "every split"
+            first, last = from_minute(hours[0]), from_minute(hours[1])
+            notes.append(
+                f"{rounded} cover the whole hours inside the window "
+                f"({first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M} UTC)"
+            )
+        flows = self._flows(counts, whole, by_flow, ratio)
+        exclusions = _exclusions(counts)
+        if not exclusions and any(c.excluded for c in counts if c.dimension == "flow"):
+            notes.append(
+                "excluded events have no per-rule counts: they were ingested before the fold "
+                "counted exclusions per rule"
+            )
+        counted = round(whole.budget_consumed)
         return VoiceReport(
             slo=slo.id,
             service=slo.service,
@@ -232,16 +254,16 @@ class VoiceService:
             target=whole.target,
             budget_total=whole.budget_total,
             budget_consumed=whole.budget_consumed,
-            consumed_ratio=_consumed_ratio(whole),
+            consumed_ratio=ratio,
             burn_rates=dict(whole.burn_rates),
             firing=sorted({c.name for s in statuses for c in s.conditions if c.firing}),
             flows=flows,
             breakdown=_breakdown(counts),
             attribution=self._attribution(slo, whole, counts, hours),
-            releases=self._releases(slo, counts, hours),
-            exclusions=self._exclusions(slo, counts, hours),
-            raw_failures=sum(f.raw_failures for f in flows),
-            counted_failures=sum(f.bad for f in flows),
+            releases=self._releases(slo, counts, (start, end)),
+            exclusions=exclusions,
+            raw_failures=counted + sum(c.excluded_bad for c in counts if c.dimension == "flow"),
+            counted_failures=counted,
             notes=notes,
         )
 
@@ -250,9 +272,14 @@ class VoiceService:
         counts: Sequence[DimensionCount],
         whole: BudgetStatus,
         by_flow: Mapping[str, BudgetStatus],
+        ratio: float | None,
     ) -> list[FlowRow]:
+        """Per flow: eligible and bad events from the evaluation's own rows of the flow when
+        ``flow`` is a segment key (exact), else from the rollups of the window's whole hours;
+        excluded events from the rollups. No budget figure without a consumed ratio
+        (insufficient data)."""
         rows = [c for c in counts if c.dimension == "flow"]
-        names = sorted({c.flow for c in rows})
+        names = sorted({c.flow for c in rows} | set(by_flow))
         index = {name: i for i, name in enumerate(names)}
         sums = voice_math.group_sums(
             [index[c.flow] for c in rows],
@@ -262,17 +289,21 @@ class VoiceService:
             len(names),
         )
         eligible, bad, excluded, excluded_bad = sums.T
+        if by_flow:
+            eligible = np.array([by_flow[n].eligible if n in by_flow else 0.0 for n in names])
+            bad = np.array([by_flow[n].bad if n in by_flow else 0.0 for n in names])
         bad_share = voice_math.shares(bad) if len(names) else np.zeros(0)
         consumed = voice_math.split(bad, whole.budget_consumed) if len(names) else np.zeros(0)
+        if ratio is None:
+            consumed = np.full(len(names), np.nan)
         sli = 1.0 - voice_math.ratio(bad, eligible)
-        ratio = _consumed_ratio(whole)
         return [
             FlowRow(
                 flow=name,
-                eligible=int(eligible[i]),
-                bad=int(bad[i]),
+                eligible=round(eligible[i]),
+                bad=round(bad[i]),
                 excluded=int(excluded[i]),
-                raw_failures=int(bad[i] + excluded_bad[i]),
+                raw_failures=round(bad[i] + excluded_bad[i]),
                 sli=_num(sli[i]),
                 bad_share=_num(bad_share[i]),
                 budget_consumed=_num(consumed[i]),
@@ -298,30 +329,34 @@ class VoiceService:
         return error_attribution(counts, whole.budget_consumed)
 
     def _releases(
-        self, slo: SLO, counts: Sequence[DimensionCount], hours: tuple[Minute, Minute]
+        self, slo: SLO, counts: Sequence[DimensionCount], window: tuple[Minute, Minute]
     ) -> list[ReleaseRow]:
         found: list[tuple[str, str | None, str, Minute, int | None]] = []
-        first_hour = min((c.hour for c in counts if c.eligible), default=None)
         for dimension in RELEASE_DIMENSIONS:
             rows = [c for c in counts if c.dimension == dimension and c.eligible]
             keys = sorted({(c.flow, c.value) for c in rows})
             index = {key: i for i, key in enumerate(keys)}
             seen = voice_math.first_seen(
                 [index[(c.flow, c.value)] for c in rows], [c.hour for c in rows], len(keys)
-            )
-            # a value in use from the window's first hour of data was not released in it
+            ).tolist()
+            # a value is released in a flow only when that flow had eligible events with
+            # another (known) value of the dimension before it first appeared
+            earliest: dict[str, int] = {}
+            for (flow, value), hour in zip(keys, seen, strict=True):
+                if value != UNKNOWN:
+                    earliest[flow] = min(earliest.get(flow, hour), hour)
             found += [
                 (dimension, flow, value, int(hour), None)
-                for (flow, value), hour in zip(keys, seen.tolist(), strict=True)
-                if first_hour is not None and hour > first_hour
+                for (flow, value), hour in zip(keys, seen, strict=True)
+                if value != UNKNOWN and hour > earliest[flow]
             ]
         for change in self.store.list_changes(status=["shipped"], service=slo.service):
             if change.shipped_at is None or (change.slos and slo.id not in change.slos):
                 continue
             minute = int(change.shipped_at.timestamp() // 60)
-            if hours[0] <= minute < hours[1]:
-                flow = change.segment.get("flow")
-                found.append(("change", flow, change.title, minute, change.id))
+            if window[0] <= minute < window[1]:
+                where = change.segment.get("flow")
+                found.append(("change", where, change.title, minute, change.id))
         return self._with_burns(slo, sorted(found, key=lambda r: (r[3], r[0], r[1] or "")))
 
     def _with_burns(
@@ -362,25 +397,6 @@ class VoiceService:
             )
         return rows
 
-    def _exclusions(
-        self, slo: SLO, counts: Sequence[DimensionCount], hours: tuple[Minute, Minute]
-    ) -> list[ExclusionRow]:
-        if not any(c.excluded for c in counts if c.dimension == "flow"):
-            return []
-        kept: list[KeptEvent] = self.store.kept_events(
-            slo.id, *hours, verdict="excluded", limit=EXCLUDED_SCAN
-        )
-        fails = failing_good_rule(slo, kept)
-        per_rule: dict[str, list[int]] = {}
-        for index, event in enumerate(kept):
-            tally = per_rule.setdefault(event.exclusion or "(unnamed)", [0, 0])
-            tally[0] += 1
-            tally[1] += int(fails[index]) if fails is not None else 0
-        return [
-            ExclusionRow(rule, n, failed if fails is not None else None)
-            for rule, (n, failed) in sorted(per_rule.items())
-        ]
-
     # --- the review queue ----------------------------------------------------------------
 
     def review_queue(
@@ -389,11 +405,26 @@ class VoiceService:
         """Failed calls ranked by budget impact, highest first (an event's impact:
         ``1 / allowed bad events`` of its series over the SLO's window, from the published
         evaluation; a call's: the sum over the SLOs it failed). ``slo_id`` keeps the calls
-        that failed that SLO (their impact still sums every SLO they failed)."""
+        that failed that SLO (their impact still sums every SLO of its service they failed;
+        without ``service``, only that SLO's service is read)."""
         if slo_id is not None:
-            self.loaded.slo(slo_id)  # NotFoundError for an unknown SLO
-        slos = self.evaluations.select_slos(None, service)
+            owner = self.loaded.slo(slo_id).service  # NotFoundError for an unknown SLO
+            service = owner if service is None else service
         evaluation = self.evaluations.evaluation()
+        # the ranked calls of the service, memoised per evaluation (its key moves with the
+        # minute and the stored data): every SLO page of the service shares one read
+        ranked = self.evaluations.memo(
+            ("voice.review_queue", service),
+            evaluation.key,
+            lambda: self._ranked_calls(evaluation, service),
+        )
+        order = ranked.order
+        if slo_id is not None:
+            order = [c for c in order if slo_id in ranked.slos[c]]
+        return [ranked.call(c) for c in order[:limit]]
+
+    def _ranked_calls(self, evaluation: Evaluation, service: str | None) -> _RankedCalls:
+        slos = self.evaluations.select_slos(None, service)
         allowed: dict[tuple[str, SegmentKey], float] = {
             (s.slo, s.segment): s.budget_total for s in evaluation.select(x.id for x in slos)
         }
@@ -406,8 +437,6 @@ class VoiceService:
             failing += self.store.kept_events(
                 slo.id, status.period_start, status.at, verdict="bad", limit=REVIEW_SCAN
             )
-        if not failing:
-            return []
         impacts = voice_math.event_impacts(
             [allowed.get((e.slo, segment_key(dict(e.segment))), 0.0) for e in failing]
         )
@@ -420,15 +449,28 @@ class VoiceService:
         for i, code in enumerate(codes):
             members[code].append(i)
         latest = [max(failing[i].minute for i in m) for m in members]
-        order = voice_math.rank(per_call, latest).tolist()
-        if slo_id is not None:
-            order = [c for c in order if any(failing[i].slo == slo_id for i in members[c])]
-        return [
-            _review_call(
-                names[c], [failing[i] for i in members[c]], impacts[members[c]], per_call[c]
-            )
-            for c in order[:limit]
-        ]
+        order = voice_math.rank(per_call, latest).tolist() if names else []
+        slos_of = [frozenset(failing[i].slo for i in m) for m in members]
+        return _RankedCalls(failing, impacts, names, members, per_call, order, slos_of)
+
+
+@dataclass(frozen=True, slots=True)
+class _RankedCalls:
+    """A service's failed calls, ranked (what the review queue filters and cuts)."""
+
+    failing: list[KeptEvent]
+    impacts: np.ndarray[Any, np.dtype[np.float64]]
+    names: list[str]
+    members: list[list[int]]
+    per_call: np.ndarray[Any, np.dtype[np.float64]]
+    order: list[int]
+    slos: list[frozenset[str]]
+
+    def call(self, c: int) -> ReviewCall:
+        rows = self.members[c]
+        return _review_call(
+            self.names[c], [self.failing[i] for i in rows], self.impacts[rows], self.per_call[c]
+        )
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -478,7 +520,23 @@ def _num(value: float) -> float | None:
 
 
 def _consumed_ratio(status: BudgetStatus) -> float | None:
-    return status.budget_consumed / status.budget_total if status.budget_total > 0 else None
+    """The part of the budget consumed; None without a budget or when the evaluation states
+    none (too little data: ``budget_remaining_ratio`` is None)."""
+    if status.budget_total <= 0 or status.budget_remaining_ratio is None:
+        return None
+    return status.budget_consumed / status.budget_total
+
+
+def _exclusions(counts: Sequence[DimensionCount]) -> list[ExclusionRow]:
+    """Per exclusion rule, from the fold's ``exclusion`` rollup rows (exact): the events it
+    excluded and those of them failing the good rule (raw failures)."""
+    per_rule: dict[str, list[int]] = {}
+    for c in counts:
+        if c.dimension == "exclusion":
+            tally = per_rule.setdefault(c.value, [0, 0])
+            tally[0] += c.excluded
+            tally[1] += c.excluded_bad
+    return [ExclusionRow(rule, n, failed) for rule, (n, failed) in sorted(per_rule.items())]
 
 
 def _breakdown(counts: Sequence[DimensionCount]) -> list[BreakdownRow]:
@@ -498,14 +556,28 @@ def _breakdown(counts: Sequence[DimensionCount]) -> list[BreakdownRow]:
     ]
 
 
+UNATTRIBUTED = "unattributed"
+"""The attribution row of the bad events that name no stage (error attribution)."""
+
+
 def error_attribution(counts: Sequence[DimensionCount], consumed: float) -> Attribution:
+    """A stage's part of the budget consumed is its bad events over all bad events (the
+    ``unattributed`` row holds those naming no stage), so the rows add up to ``consumed``."""
     rows = [c for c in counts if c.dimension == "error_stage"]
     codes = [STAGES.index(c.value) if c.value in STAGES else -1 for c in rows]
     weights = voice_math.error_stage_weights(codes, [c.bad for c in rows], len(STAGES))
     bad_total = sum(c.bad for c in counts if c.dimension == "flow")
     unattributed = max(0, bad_total - int(weights.sum()))
     note = None if weights.sum() else "no bad event names a stage: nothing to attribute"
-    return Attribution("error_stage", _stage_rows(weights, consumed), unattributed, note)
+    every = np.append(weights, float(unattributed))
+    share = voice_math.shares(every)
+    parts = voice_math.split(every, consumed)
+    stage_rows = [
+        StageRow(stage, float(every[i]), _num(share[i]), _num(parts[i]), int(every[i]))
+        for i, stage in enumerate([*STAGES, UNATTRIBUTED])
+        if stage != UNATTRIBUTED or unattributed
+    ]
+    return Attribution("error_stage", stage_rows, unattributed, note)
 
 
 def latency_attribution(sums: Sequence[StageSum], consumed: float) -> Attribution:

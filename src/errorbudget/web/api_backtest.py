@@ -9,7 +9,13 @@ from typing import Annotated
 from fastapi import Query
 
 from errorbudget.schema.backtest import BacktestOut
-from errorbudget.services.backtest import API_MAX_DAYS, MAX_TARGETS, BacktestService
+from errorbudget.services.backtest import (
+    API_MAX_DAYS,
+    API_MAX_REPLAY,
+    MAX_TARGETS,
+    BacktestService,
+    replay_size,
+)
 from errorbudget.web.api_common import EB, invalid, router
 from errorbudget.web.api_errors import READ, errors
 from errorbudget.web.api_inputs import Instant, SloPath
@@ -43,10 +49,11 @@ def backtest(
     targets: Targets = None,
 ) -> BacktestOut:
     """As ``errorbudget backtest --format json``: the SLI per day and ISO week, each
-    candidate target's budget per period (at its end and worst point) and the alerts it
-    would have raised (the alert replay at that target), and the proposed target with its
-    reasoning. At most 90 days (``to - from``) and 10 targets (each a 422 naming its field);
-    the store's history is read as stored (``notes`` say when it holds less than asked)."""
+        candidate target's budget per period (at its end and worst point) and the alerts it
+        would have raised (the alert replay at that target), and the proposed target with its
+        reasoning. At most 90 days (``to - from``), 10 targets, and series × candidate targets ×
+    minutes up to ``API_MAX_REPLAY`` (each a 422 naming its field);
+        the store's history is read as stored (``notes`` say when it holds less than asked)."""
     try:
         given = [float(t) for t in targets.split(",")] if targets else []
     except ValueError as exc:
@@ -68,4 +75,14 @@ def backtest(
             start.isoformat(),
         )
     service = BacktestService(app.loaded, app.store)
+    series = service.series_count(slo_id)
+    size = replay_size(series, given, start, until)
+    if size > API_MAX_REPLAY:
+        raise invalid(
+            ("query", "from"),
+            f"this backtest would replay up to {size:,} series-minutes ({series} series × "
+            f"each candidate target × every minute of the range); over the API at most "
+            f"{API_MAX_REPLAY:,}: shorten the range, give fewer targets, or use the CLI",
+            start.isoformat(),
+        )
     return BacktestOut.of(service.run(slo_id, start, until, given, max_days=API_MAX_DAYS))

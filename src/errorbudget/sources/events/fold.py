@@ -62,7 +62,9 @@ STAGE_SCHEMA = pa.schema(
 
 ROLLUP_DIMENSIONS: tuple[str, ...] = (*DIMENSIONS[1:], "flow", "error_stage")
 """The ``dimension`` values of ``dimension_rows``: every dimension but flow (the rows' own
-key), ``flow`` itself, and ``error_stage`` (failures of turn SLIs only)."""
+key), ``flow`` itself, and ``error_stage`` (failures of turn SLIs only). ``dimension_rows``
+also holds rows of dimension ``exclusion`` (value = an exclusion rule's name: the events it
+excluded and those of them failing the good rule)."""
 
 DENSE_CELLS = 1 << 22
 """Up to this many cells a group-by is a dense ``bincount``; beyond, ``np.unique``."""
@@ -239,7 +241,9 @@ def _fold_slo(batch: _Batch, slo: SLO, sli: CompiledSli) -> SloFold:
         kept_verdict=verdicts.tolist(),
         kept_exclusion=kept_exclusion,
         kept_seg=seg[kept_rows],
-        dimension_rows=_dimension_rows(batch, masks, sli.indicator.event == "turn"),
+        dimension_rows=_dimension_rows(
+            batch, masks, sli.indicator.event == "turn", sli.exclusion_names
+        ),
         stage_rows=_stage_rows(batch, masks) if sli.indicator.event == "turn" else _empty_stages(),
     )
 
@@ -314,7 +318,9 @@ class _Profiles:
             self.cells[dimension] = (hour, cell_of_profile, flows, named)
 
 
-def _dimension_rows(batch: _Batch, masks: SliMasks, with_error_stage: bool) -> pa.Table:
+def _dimension_rows(
+    batch: _Batch, masks: SliMasks, with_error_stage: bool, exclusion_names: Sequence[str] = ()
+) -> pa.Table:
     rows = np.flatnonzero(masks.considered)
     if rows.size == 0:
         return DIMENSION_SCHEMA.empty_table()
@@ -358,7 +364,51 @@ def _dimension_rows(batch: _Batch, masks: SliMasks, with_error_stage: bool) -> p
                 schema=DIMENSION_SCHEMA,
             )
         )
+    parts += _exclusion_rows(batch, masks, rows, classes, exclusion_names)
     return pa.concat_tables(parts) if parts else DIMENSION_SCHEMA.empty_table()
+
+
+def _exclusion_rows(
+    batch: _Batch,
+    masks: SliMasks,
+    rows: npt.NDArray[np.intp],
+    classes: Int64Array,
+    names: Sequence[str],
+) -> list[pa.Table]:
+    """Rows of dimension ``exclusion``: per hour, flow and exclusion rule (value = the rule's
+    name), the events it excluded (``excluded``) and those of them failing the good rule
+    (``excluded_bad``) — exact, whatever the number of kept events."""
+    by = masks.excluded_by[rows].astype(np.int64)
+    chosen = by >= 0
+    if not chosen.any() or not names:
+        return []
+    picked = rows[chosen]
+    rule = by[chosen]
+    failing = (classes[chosen] == 3).astype(np.int64)
+    flow = batch.codes("flow")
+    size = len(names)
+    keys = (batch.hour_index[picked] * flow.size + flow.codes[picked]) * size + rule
+    cells, inverse = np.unique(keys, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    excluded = np.bincount(inverse, minlength=cells.size).astype(np.int64)
+    excluded_bad = np.bincount(inverse, weights=failing, minlength=cells.size).astype(np.int64)
+    hour_flow = cells // size
+    zeros = np.zeros(cells.size, dtype=np.int64)
+    return [
+        pa.Table.from_arrays(
+            [
+                pa.array(hour_flow // flow.size * 60 + batch.first_hour, pa.int64()),
+                flow.values.take(pa.array(hour_flow % flow.size)).cast(pa.string()),
+                pa.array(np.full(cells.size, "exclusion", dtype=object), pa.string()),
+                pa.array(np.asarray(names, dtype=object)[cells % size], pa.string()),
+                pa.array(zeros),
+                pa.array(zeros),
+                pa.array(excluded),
+                pa.array(excluded_bad),
+            ],
+            schema=DIMENSION_SCHEMA,
+        )
+    ]
 
 
 def _empty_stages() -> pa.Table:

@@ -394,22 +394,33 @@ def kept_events(
     if not series or limit <= 0 or end <= start:
         return []
     found = connection.execute(
-        "SELECT events FROM kept_events WHERE slo = ? AND hour >= ? AND hour < ?",
+        "SELECT hour, events FROM kept_events WHERE slo = ? AND hour >= ? AND hour < ?"
+        " ORDER BY hour DESC",
         (slo, int(start) - int(start) % 60, int(end)),
     )
-    tables = [pa.ipc.open_stream(bytes(blob)).read_all() for (blob,) in found]
+    wanted = pa.array(sorted(series), pa.int64()) if segment else None
+    tables: list[pa.Table] = []
+    matched, last_hour = 0, None
+    for hour, blob in found:  # newest hours first: stop once older hours cannot make the cut
+        if matched >= limit and hour != last_hour:
+            break
+        chunk = pa.ipc.open_stream(bytes(blob)).read_all()
+        time = chunk.column("time")
+        mask = pc.and_(
+            pc.greater_equal(time, int(start) * 60_000), pc.less(time, int(end) * 60_000)
+        )
+        if verdict is not None:
+            mask = pc.and_(mask, pc.equal(chunk.column(_VERDICT), verdict))
+        if wanted is not None:
+            mask = pc.and_(mask, pc.is_in(chunk.column(_SERIES), wanted))
+        chunk = chunk.filter(mask)
+        if chunk.num_rows:
+            tables.append(chunk)
+            matched += chunk.num_rows
+        last_hour = hour
     if not tables:
         return []
     kept = pa.concat_tables(tables, promote_options="permissive")
-    time = kept.column("time")
-    mask = pc.and_(pc.greater_equal(time, int(start) * 60_000), pc.less(time, int(end) * 60_000))
-    if verdict is not None:
-        mask = pc.and_(mask, pc.equal(kept.column(_VERDICT), verdict))
-    if segment:
-        mask = pc.and_(mask, pc.is_in(kept.column(_SERIES), pa.array(sorted(series), pa.int64())))
-    kept = kept.filter(mask)
-    if not kept.num_rows:
-        return []
     order = pc.sort_indices(kept, sort_keys=[("time", "descending"), ("id", "descending")])
     kept = kept.take(order[:limit])
     result = []

@@ -161,9 +161,16 @@ def test_dimension_rows() -> None:
         "region",
         "flow",
         "error_stage",
+        "exclusion",
+    }
+    # exclusion: per rule, the events it excluded and those of them failing the good rule
+    exclusions = {k: v for k, v in rows.items() if k[2] == "exclusion"}
+    assert exclusions == {
+        (0, "billing", "exclusion", "test-call"): (0, 0, 1, 1),
+        (0, "faq", "exclusion", "test-call"): (0, 0, 1, 0),
     }
     # every dimension partitions the same events: its rows sum to the flow rows
-    for dimension in dims - {"error_stage"}:
+    for dimension in dims - {"error_stage", "exclusion"}:
         total = np.sum([v for k, v in rows.items() if k[2] == dimension], axis=0)
         assert total.tolist() == [3, 1, 2, 1], dimension
 

@@ -162,6 +162,10 @@ def test_fold_equals_a_naive_loop(
             cell = dims[(hour, flow, dimension, value)]
             for k in range(4):
                 cell[k] += classes[k]
+        if excluded_by is not None:  # per exclusion rule: excluded, and failing the good rule
+            cell = dims[(hour, flow, "exclusion", excluded_by)]
+            cell[2] += 1
+            cell[3] += not passes
         if excluded_by is None:
             for stage in STAGES:
                 if f"{stage}_ms" in event:
