@@ -558,3 +558,39 @@ def test_the_review_queue_is_read_once_per_evaluation(
     assert len(read) > reads
     assert first[0].key == again[0].key == "billing-1380"
     assert len(again[0].failed) == 2 * len(first[0].failed)
+
+
+TIERED = SMALL.replace(
+    "    segments: {keys: [flow]}\n",
+    "    segments:\n      keys: [flow, risk_tier]\n"
+    "      overrides: [{match: {risk_tier: critical}, target: 0.97}]\n",
+)
+
+
+def test_a_flow_held_by_one_series_shows_its_own_override_target(tmp_path: Path) -> None:
+    # keys [flow, risk_tier] (the starter kit's task completion): a flow's group row has the
+    # SLO's configured target; a flow with one risk tier is that series, with its override
+    at = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    records = [
+        {
+            "id": f"{flow}-{m}",
+            "type": "turn",
+            "time": (at - timedelta(minutes=m + 1)).isoformat(),
+            "flow": flow,
+            "risk_tier": tier,
+            "latency_ms": 5_000 if m % 25 == 0 else 500,
+        }
+        for flow, tier in (("fraud", "critical"), ("faq", "low"))
+        for m in range(600)
+    ]
+    with small_app(tmp_path, at, records, TIERED) as app:
+        series = {
+            dict(s.segment)["flow"]: s
+            for s in app.evaluations.evaluation().select(["lat"])
+            if len(s.segment) == 2
+        }
+        flows = {f.flow: f for f in app.voice.report("lat").flows}
+        assert flows["fraud"].target == 0.97 and flows["faq"].target == 0.95
+        for name, row in flows.items():
+            assert row.budget_remaining_ratio == series[name].budget_remaining_ratio
+            assert row.state == series[name].state

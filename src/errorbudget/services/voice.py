@@ -221,12 +221,19 @@ class VoiceService:
         notes = [] if counts else ["no events kept for this SLO in its window"]
         if not isinstance(slo.indicator, EventsIndicator):
             notes = [f"not an events SLO (source {slo.indicator.source}): no events to split"]
-        # the flows' own rows: the series of an SLO segmented by flow alone, else its group rows
+        # the flows' own rows: the series of an SLO segmented by flow alone, else its group
+        # rows — or, for a flow held by one series (flow and risk tier), that series, whose
+        # target is the flow's own override (a group row shows the SLO's configured target)
         by_flow = {
             dict(s.segment)["flow"]: s
             for s in [*statuses, *evaluation.groups.get(slo.id, [])]
             if len(s.segment) == 1 and s.segment[0][0] == "flow"
         }
+        series_of: dict[str, list[BudgetStatus]] = {}
+        for s in statuses:
+            if "flow" in dict(s.segment):
+                series_of.setdefault(dict(s.segment)["flow"], []).append(s)
+        by_flow.update({flow: only for flow, [*rest, only] in series_of.items() if not rest})
         ratio = _consumed_ratio(whole)
         if ratio is None and whole.budget_total > 0:
             notes.append("insufficient data: the budget consumed is not stated")
