@@ -277,7 +277,7 @@ the same {f["count_rows"]:,} minute counts of the same {f["series"]} series (rea
 {AT:%Y-%m-%d %H:%M} UTC: {f["status_rows"]} rows (whole-SLO rows included), eligible,
 good and bad equal in both stores for every row ({f["differing_rows"]} differ). Each
 status process evaluates for the first time (no cache across processes); the stores
-alternate; the in-process figure is a fresh `App` each time (after one untimed run that
+alternate; the in-process figure is a fresh `App` each time (after an untimed run on each that
 imports the modules).
 
 {table}
