@@ -24,6 +24,7 @@ benchmark, each replaced in the file when it is run (``--only`` runs one and kee
     python benchmarks/run.py --only events-core  # only event parse and fold (~1 minute)
     python benchmarks/run.py --only backtest     # only a 60-day backtest of 20 segments (~1 min)
     python benchmarks/run.py --only voice-sim    # only the voice-agent simulator (~1 minute)
+    python benchmarks/run.py --only events-status  # only status over 10 M events (~3 minutes)
 """
 
 from __future__ import annotations
@@ -212,6 +213,7 @@ SECTIONS = (
     "otlp",
     "backtest",
     "voice-sim",
+    "events-status",
 )
 
 
@@ -344,6 +346,7 @@ def main() -> None:
     import bench_backtest  # benchmarks/bench_backtest.py: a 60-day backtest (issue #12)
     import bench_events  # benchmarks/bench_events.py: event ingest (issue #12)
     import bench_events_core  # benchmarks/bench_events_core.py: event parse and fold (#12)
+    import bench_events_status  # benchmarks/bench_events_status.py: status over events (#12)
     import bench_exporter  # benchmarks/bench_exporter.py: Genesys queue scrape (issue #11)
     import bench_generate  # benchmarks/bench_generate.py: rule generation (issue #11)
     import bench_otlp  # benchmarks/bench_otlp.py: OTLP traces through serve (issue #12)
@@ -381,6 +384,8 @@ def main() -> None:
         sections[bench_backtest.HEADING] = bench_backtest.run_section()
     if args.only in (None, "voice-sim"):
         sections[bench_voice_sim.HEADING] = bench_voice_sim.run_section()
+    if args.only in (None, "events-status"):
+        sections[bench_events_status.HEADING] = bench_events_status.run_section()
     # A full run dates the header; a partial one keeps it (the other section's figures stay).
     update_report(args.output, sections, header=preamble() if args.only is None else None)
     print(args.output.read_text(encoding="utf-8") if args.output.is_file() else "")
