@@ -75,6 +75,26 @@ def test_status_imports_neither_the_server_nor_the_genesys_client_nor_pyarrow(
     assert sorted(m for m in modules if m.split(".")[0] == "rich") == []  # no table, no rich
 
 
+def test_status_of_an_events_slo_imports_neither_pyarrow_nor_the_parsers(tmp_path: Path) -> None:
+    """Issue #12, "status as fast as for counts": an events SLO's indicator is validated by
+    the field tables alone; the parsers, the fold and pyarrow load only to ingest."""
+    (tmp_path / "errorbudget.yaml").write_text(
+        "version: 1\nstore: {path: eb.db}\nslos:\n"
+        "  - id: turns\n    service: va\n    target: 0.95\n"
+        "    window: {type: rolling, length: 1d}\n    segments: {keys: [flow]}\n"
+        "    indicator: {source: events, event: turn, good: {latency_ms: {le: 1200}}}\n",
+        encoding="utf-8",
+    )
+    code, modules = imported("status", "--at", "2026-11-20T12:00Z", cwd=tmp_path)
+    assert code == 0
+    assert "errorbudget.sources.events.indicator" in modules  # the SLO's rules were checked
+    assert sorted(m for m in modules if m.split(".")[0] in HEAVY) == []
+    loaded = {m for m in modules if m.startswith("errorbudget.sources.events.")}
+    assert loaded.isdisjoint(
+        {f"errorbudget.sources.events.{m}" for m in ("model", "fold", "rules", "otlp")}
+    )
+
+
 def test_generate_grafana_dashboard_loads_only_its_generator(tmp_path: Path) -> None:
     """``generate --help`` loads no generator; ``generate grafana-dashboard`` loads the Grafana
     generator and its SDK, and neither the web server nor the store."""

@@ -24,14 +24,9 @@ from errorbudget.engine.windows import nominal_length
 from errorbudget.event_records import DimensionCount, KeptEvent, StageSum
 from errorbudget.history import consumed_after
 from errorbudget.model import SLO, BudgetStatus, Minute, SegmentKey, from_minute, segment_key
+from errorbudget.sources.events.fields import FIELDS, STAGES, UNKNOWN
 from errorbudget.sources.events.indicator import EventsIndicator
-from errorbudget.sources.events.model import (
-    FIELDS,
-    STAGES,
-    UNKNOWN,
-    EventParseError,
-    parse_records,
-)
+from errorbudget.sources.events.model import EventParseError, parse_records
 from errorbudget.sources.events.rules import rule_mask
 
 if TYPE_CHECKING:

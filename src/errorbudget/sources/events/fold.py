@@ -26,8 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from errorbudget.model import SLO, SegmentKey
+from errorbudget.sources.events.fields import DIMENSIONS, STAGES, UNKNOWN
 from errorbudget.sources.events.indicator import EventsIndicator
-from errorbudget.sources.events.model import DIMENSIONS, STAGES, UNKNOWN
 from errorbudget.sources.events.rules import CompiledSli, EventColumns, SliMasks, compile_sli
 
 Int64Array = npt.NDArray[np.int64]

@@ -34,7 +34,7 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 
 from errorbudget.indicators import IndicatorSettings, located_error
-from errorbudget.sources.events.model import DIMENSIONS, FIELDS, EventType, FieldSpec, fields_of
+from errorbudget.sources.events.fields import DIMENSIONS, FIELDS, EventType, FieldSpec, fields_of
 from errorbudget.yamlsource import did_you_mean
 
 EVENTS_SOURCE = "events"

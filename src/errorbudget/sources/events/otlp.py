@@ -39,13 +39,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from errorbudget.sources.events.model import (
-    DIMENSIONS,
-    EVENT_TYPES,
-    STAGES,
-    EventParseError,
-    parse_records,
-)
+from errorbudget.sources.events.fields import DIMENSIONS, EVENT_TYPES, STAGES
+from errorbudget.sources.events.model import EventParseError, parse_records
 
 Encoding = Literal["protobuf", "json"]
 

@@ -14,8 +14,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from errorbudget.sources.events.fields import EVENT_TYPES, FIELDS
 from errorbudget.sources.events.indicator import Condition, EventsIndicator, Rule
-from errorbudget.sources.events.model import EVENT_TYPES, FIELDS
 
 BoolArray = npt.NDArray[np.bool_]
 

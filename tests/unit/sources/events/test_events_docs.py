@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from errorbudget.config import dump_config, parse_config
+from errorbudget.sources.events.fields import EVENT_TYPES, FIELDS
 from errorbudget.sources.events.indicator import EventsIndicator
-from errorbudget.sources.events.model import EVENT_TYPES, FIELDS
 
 DOC = Path(__file__).resolve().parents[4] / "docs" / "sources" / "events.md"
 TEXT = DOC.read_text(encoding="utf-8")

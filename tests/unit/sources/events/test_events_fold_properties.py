@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from errorbudget.model import SLO
+from errorbudget.sources.events.fields import DIMENSIONS, STAGES
 from errorbudget.sources.events.fold import fold_events
 from errorbudget.sources.events.indicator import EventsIndicator
-from errorbudget.sources.events.model import DIMENSIONS, STAGES, parse_records
+from errorbudget.sources.events.model import parse_records
 
 T = 1_796_119_200_000  # 2026-12-01T10:00Z
 FLOWS = ["billing", "faq", None]

@@ -11,12 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from errorbudget.sources.events.fields import DIMENSIONS, FIELDS, MAX_PROBLEMS, STAGES
 from errorbudget.sources.events.model import (
-    DIMENSIONS,
     EVENT_SCHEMA,
-    FIELDS,
-    MAX_PROBLEMS,
-    STAGES,
     EventParseError,
     EventProblem,
     batch_duplicates,

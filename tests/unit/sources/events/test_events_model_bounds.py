@@ -9,10 +9,8 @@ import numpy as np
 import orjson
 import pytest
 
+from errorbudget.sources.events.fields import MAX_MS, MAX_TIME_MS, STAGES
 from errorbudget.sources.events.model import (
-    MAX_MS,
-    MAX_TIME_MS,
-    STAGES,
     EventParseError,
     _read_json_columns,
     batch_duplicates,
