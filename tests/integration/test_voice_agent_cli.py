@@ -137,3 +137,18 @@ def test_simulate_refuses_an_empty_period(runner: CliRunner, tmp_path: Path) -> 
     assert result.exit_code == 1
     assert "is not before --to" in result.output
     assert not (tmp_path / "e.ndjson").exists()
+
+
+def test_the_default_month_of_simulated_events_ingests_under_the_default_retention(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the newcomer's path: init, simulate the default 30 days up to now, ingest — the oldest
+    # minutes must not fall outside the default events retention (30d did refuse the file)
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(main, ["init", "voice-agent", "-o", "voice-agent.yaml"]).exit_code == 0
+    made = runner.invoke(
+        main, ["simulate", "voice-agent", "-o", "events.parquet", "--calls-per-minute", "0.2"]
+    )
+    assert made.exit_code == 0, made.output
+    loaded = runner.invoke(main, ["ingest", "-c", "voice-agent.yaml", "--events", "events.parquet"])
+    assert loaded.exit_code == 0, loaded.output
