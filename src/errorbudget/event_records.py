@@ -39,11 +39,13 @@ EVENT_DIMENSIONS: tuple[str, ...] = (
     "risk_tier",
     "region",
 )
-"""The event model's dimensions, in its order (``sources.events.model.DIMENSIONS``, which
-the records layer cannot import): a kept event's ``dimensions`` has these keys."""
+"""The event model's dimensions, in its order — the one list: the event model
+(``sources.events.fields.DIMENSIONS``) and the simulator use it; a kept event's
+``dimensions`` has these keys."""
 
 EVENT_STAGES: tuple[str, ...] = ("telephony", "asr", "llm", "tool", "tts", "crm")
-"""The pipeline stages (``sources.events.model.STAGES``); a stage's timing is ``<stage>_ms``."""
+"""The pipeline stages, the one list (``sources.events.fields.STAGES``); a stage's timing is
+``<stage>_ms``."""
 
 UNKNOWN = "unknown"
 """A dimension an event does not carry reads as this value."""

@@ -25,6 +25,7 @@ from errorbudget.simulate.voice_agent.scenario import (
     STAGE_SIGMA,
     VoiceScenario,
 )
+from errorbudget.sources.events.fields import END_REASONS, OUTCOMES, STAGES  # the event model's
 
 MS_PER_MINUTE = 60_000
 MINUTES_PER_DAY = 1_440
@@ -32,22 +33,6 @@ CALL_LOOKBACK_MS = 3_600_000
 """How long a call's events can follow its start (turns every 3-12 s: a call of 60 turns
 ends within 15 minutes)."""
 
-DIMENSIONS = (
-    "flow",
-    "intent",
-    "route",
-    "agent_version",
-    "prompt_version",
-    "model",
-    "asr_provider",
-    "tts_provider",
-    "language",
-    "risk_tier",
-    "region",
-)
-"""The event model's dimensions, in its order (``sources/events/model.DIMENSIONS``)."""
-
-STAGES = ("telephony", "asr", "llm", "tool", "tts", "crm")
 
 PROVIDER_DIMENSION = {"tts": "tts_provider", "asr": "asr_provider", "llm": "model"}
 """Which dimension names a stage's provider (a latency incident on another stage hits every
@@ -56,8 +41,6 @@ turn)."""
 # a call's fate, drawn first; the call event's fields follow from it
 OK, CONNECT_FAILURE, WRONG_ROUTE, DEAD_AIR, HANGUP_BEFORE_GREETING = range(5)
 FATES = ("ok", "connect_failure", "wrong_route", "dead_air", "hangup_before_greeting")
-END_REASONS = ("completed", "caller_hangup", "agent_hangup", "transferred", "failed", "dropped")
-OUTCOMES = ("completed", "abandoned", "wrong_action", "fallback_loop", "failed", "transferred")
 AGENT_FAILURE_OUTCOMES = (2, 3, 4)  # wrong_action, fallback_loop, failed
 FAILURE_REASONS = (
     None,

@@ -17,13 +17,13 @@ import pyarrow.parquet as pq
 from errorbudget.model import from_minute, segment_label
 from errorbudget.simulate.voice_agent.engine import VoiceAgentSimulator, VoiceDay
 from errorbudget.simulate.voice_agent.tables import (
-    EVENT_TYPES,
     WIDE_SCHEMA,
     day_tables,
     ndjson,
     wide_table,
 )
 from errorbudget.simulate.voice_agent.truth import SliTruth
+from errorbudget.sources.events.fields import EVENT_TYPES
 
 Format = Literal["ndjson", "parquet"]
 

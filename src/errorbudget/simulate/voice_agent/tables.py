@@ -16,18 +16,15 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from errorbudget.event_records import EVENT_DIMENSIONS as DIMENSIONS
 from errorbudget.simulate.voice_agent.engine import (
-    DIMENSIONS,
-    END_REASONS,
     FAILURE_REASONS,
-    OUTCOMES,
-    STAGES,
     Frame,
     VoiceAgentSimulator,
     VoiceDay,
 )
+from errorbudget.sources.events.fields import END_REASONS, EVENT_TYPES, OUTCOMES, STAGES
 
-EVENT_TYPES = ("call", "turn", "task", "escalation", "synthetic")
 TYPE_FIELDS: dict[str, tuple[str, ...]] = {
     "call": ("connected", "route_correct", "first_audio_ms", "end_reason", "intent_correct"),
     "turn": (

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from errorbudget.event_records import EVENT_DIMENSIONS, EVENT_STAGES
 from errorbudget.limits import LATEST
 
 if TYPE_CHECKING:
@@ -17,22 +18,10 @@ if TYPE_CHECKING:
 EventType = Literal["call", "turn", "task", "escalation", "synthetic"]
 EVENT_TYPES: tuple[EventType, ...] = ("call", "turn", "task", "escalation", "synthetic")
 
-DIMENSIONS: tuple[str, ...] = (
-    "flow",
-    "intent",
-    "route",
-    "agent_version",
-    "prompt_version",
-    "model",
-    "asr_provider",
-    "tts_provider",
-    "language",
-    "risk_tier",
-    "region",
-)
+DIMENSIONS: tuple[str, ...] = EVENT_DIMENSIONS
 """The event dimensions, in this order: an events SLO's segment keys are among them."""
 
-STAGES: tuple[str, ...] = ("telephony", "asr", "llm", "tool", "tts", "crm")
+STAGES: tuple[str, ...] = EVENT_STAGES
 """Pipeline stages of a turn; a stage's timing field is ``f"{stage}_ms"``."""
 
 UNKNOWN = "unknown"
