@@ -40,34 +40,34 @@ if TYPE_CHECKING:
     from errorbudget.sources.events.rules import CompiledSli, SliMasks, compile_sli
 
 _MODULE_OF = {
-    "(": "fold",
     "CompiledSli": "rules",
-    "Condition": "fold",
+    "Condition": "indicator",
     "DIMENSIONS": "fields",
     "EVENT_SCHEMA": "model",
     "EVENT_TYPES": "fields",
     "EventFold": "fold",
     "EventParseError": "model",
     "EventProblem": "model",
-    "EventsIndicator": "fold",
-    "ExclusionRule": "fold",
+    "EventsIndicator": "indicator",
+    "ExclusionRule": "indicator",
     "FIELDS": "fields",
     "FieldSpec": "fields",
     "MAX_PROBLEMS": "fields",
-    "Rule": "fold",
+    "Rule": "indicator",
     "STAGES": "fields",
     "SliMasks": "rules",
     "SloFold": "fold",
     "batch_duplicates": "model",
     "compile_sli": "rules",
-    "errorbudget.sources.events.indicator": "fold",
     "fold_events": "fold",
-    "from": "fold",
-    "import": "fold",
     "parse_ndjson": "model",
     "parse_parquet": "model",
     "parse_records": "model",
 }
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 def __getattr__(name: str) -> Any:
