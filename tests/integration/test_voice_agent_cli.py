@@ -152,3 +152,11 @@ def test_the_default_month_of_simulated_events_ingests_under_the_default_retenti
     assert made.exit_code == 0, made.output
     loaded = runner.invoke(main, ["ingest", "-c", "voice-agent.yaml", "--events", "events.parquet"])
     assert loaded.exit_code == 0, loaded.output
+
+
+def test_calls_per_minute_stay_within_what_call_ids_can_number(runner: CliRunner) -> None:
+    # a call id is minute × 10,000 + its index: a busier minute would reuse another's ids
+    refused = runner.invoke(
+        main, ["simulate", "voice-agent", "-o", "x.ndjson", "--calls-per-minute", "2000"]
+    )
+    assert refused.exit_code == 2 and "--calls-per-minute" in refused.output

@@ -48,10 +48,13 @@ MAX_DAYS = 400
 @click.option("--seed", type=int, default=7, show_default=True, help="Simulation seed.")
 @click.option(
     "--calls-per-minute",
-    type=click.FloatRange(min=0, min_open=True, max=10_000),
+    type=click.FloatRange(min=0, min_open=True, max=1_000),
     default=6.0,
     show_default=True,
-    help="Mean calls a minute at the daily peak (about 8 events a call).",
+    help=(
+        "Mean calls a minute at the daily peak (about 8 events a call; at most 1,000, so "
+        "a minute's calls stay under the 10,000 its call ids can number)."
+    ),
 )
 @click.option(
     "--incident/--no-incident",

@@ -34,6 +34,9 @@ CALL_LOOKBACK_MS = 3_600_000
 ends within 15 minutes)."""
 
 
+CALLS_PER_MINUTE_IDS = 10_000
+"""A call's id is its minute × this + its index in the minute (tables.py splits it back)."""
+
 PROVIDER_DIMENSION = {"tts": "tts_provider", "asr": "asr_provider", "llm": "model"}
 """Which dimension names a stage's provider (a latency incident on another stage hits every
 turn)."""
@@ -219,7 +222,12 @@ class VoiceAgentSimulator:
         n = len(call_minute)
         starts = np.cumsum(per_minute) - per_minute
         within = np.arange(n, dtype=np.int64) - np.repeat(starts, per_minute)
-        call_keys = call_minute * 10_000 + within
+        if n and int(per_minute.max()) >= CALLS_PER_MINUTE_IDS:
+            raise ValueError(
+                f"{int(per_minute.max())} calls in one minute: call ids number at most "
+                f"{CALLS_PER_MINUTE_IDS - 1} a minute (lower --calls-per-minute)"
+            )
+        call_keys = call_minute * CALLS_PER_MINUTE_IDS + within
         call_ms = call_minute * MS_PER_MINUTE + rng.integers(0, MS_PER_MINUTE, n)
         calls = self._calls(rng, call_ms)
         turns = self._turns(rng, calls)

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from errorbudget.event_records import EVENT_DIMENSIONS as DIMENSIONS
 from errorbudget.simulate.voice_agent.engine import (
+    CALLS_PER_MINUTE_IDS,
     FAILURE_REASONS,
     Frame,
     VoiceAgentSimulator,
@@ -112,8 +113,8 @@ def call_id_strings(sim: VoiceAgentSimulator, day: VoiceDay, frame: Frame) -> pa
             f"va{sim.seed}-synthetic-", pa.array(minute).cast(pa.string()), "-", flows, ""
         )
     keys = day.call_keys[frame.call]
-    minute = pa.array(keys // 10_000).cast(pa.string())
-    index = pa.array(keys % 10_000).cast(pa.string())
+    minute = pa.array(keys // CALLS_PER_MINUTE_IDS).cast(pa.string())
+    index = pa.array(keys % CALLS_PER_MINUTE_IDS).cast(pa.string())
     return pc.binary_join_element_wise(f"va{sim.seed}-", minute, "-", index, "")
 
 

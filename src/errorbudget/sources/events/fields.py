@@ -1,7 +1,7 @@
 """The fields of the voice-agent event model (issue #12): event types, dimensions, stages
-and every field's kind, the event types that carry it, bounds and default — without pyarrow, so that loading a
-config with an events SLO (``indicator``) does not import it; the parsers and the Arrow
-schema are ``model``'s (docs/sources/events.md)."""
+and every field's kind, the event types that carry it, bounds and default — without
+pyarrow, so that loading a config with an events SLO (``indicator``) does not import it;
+the parsers and the Arrow schema are ``model``'s (docs/sources/events.md)."""
 
 from __future__ import annotations
 
