@@ -27,7 +27,13 @@ from errorbudget.cli.status_command import WIDE, status_table
 from errorbudget.demo.incidents import describe
 from errorbudget.demo.receiver import SECRET_ENV, Received
 from errorbudget.demo.receiver import describe as describe_notification
-from errorbudget.demo.voice_agent import VOICE_PAGE_SLO, VOICE_PAGE_SLOS, VOICE_SERVICE
+from errorbudget.demo.voice_agent import (
+    VOICE_BURNING_FLOW,
+    VOICE_PAGE_SLO,
+    VOICE_PAGE_SLOS,
+    VOICE_QUIET_FLOW,
+    VOICE_SERVICE,
+)
 from errorbudget.demo.world import DAYS, DemoWorld
 from errorbudget.model import BudgetStatus
 from errorbudget.server import listen, serve
@@ -96,7 +102,11 @@ def explore_commands(world: DemoWorld, command: str) -> list[str]:
     )
     lines += [
         f"{command} status -c {config} --slo {VOICE_PAGE_SLO}",
-        f"{command} gate -c {config} --service {VOICE_SERVICE} --type prompt --risk medium",
+        # a burning Spanish billing flow does not block an English FAQ change
+        f"{command} gate -c {config} --service {VOICE_SERVICE} --type prompt "
+        f"--segment flow={VOICE_BURNING_FLOW}",
+        f"{command} gate -c {config} --service {VOICE_SERVICE} --type prompt "
+        f"--segment flow={VOICE_QUIET_FLOW}",
         f"{command} backtest -c {config} --slo {VOICE_PAGE_SLO} {month}",
         f"{command} backtest -c {config} --slo voice-sla {month}",
     ]

@@ -39,6 +39,10 @@ VOICE_PAGE_SLO = "voice-task-completion"
 VOICE_PAGE_SLOS = (VOICE_PAGE_SLO, "voice-turn-latency")
 """The voice pages the tour lists: task completion (the prompt release), turn latency (the
 TTS incident on the ``tts`` stage)."""
+VOICE_BURNING_FLOW = "billing-es"
+"""The flow the scenario's bad prompt release burns: a prompt change there is not allowed."""
+VOICE_QUIET_FLOW = "faq-en"
+"""A flow no incident touches: a prompt change there is allowed while billing-es burns."""
 MERGED_LISTS = ("services", "burn_catalogs", "slos")
 """The demo config's top-level lists the starter kit's items join."""
 _TOP_LEVEL = re.compile(r"^([A-Za-z_][\w-]*):(\s|$)")
@@ -154,11 +158,12 @@ def trimmed(lines: list[str]) -> list[str]:
 # --- the voice agent's events into the demo's store ---------------------------------------
 
 VOICE_CALLS_PER_MINUTE = 3.0
-"""The demo voice agent's calls a minute at its daily peak (the simulator's default is 60):
-≈ 0.58 M events a month, ingested in about 5 s (CPU) when the demo starts. Fewer make the
-small segments (fraud-escalation, the audited intent sample) so sparse that noise alone
-exhausts their budgets and blocks the voice agent's gate; at 3 only the bad prompt release's
-billing-es burns."""
+"""The demo voice agent's calls a minute at its daily peak (the simulator's default is 6):
+≈ 0.58 M events a month, ingested in about 5 s (CPU) when the demo starts. With no incident
+every flow keeps about half of every budget at this volume (tests/unit/test_voice_agent_truth.py);
+fewer calls make the small segments (fraud-escalation, the audited intent sample) so sparse that
+noise alone can eat their budgets. The bad prompt release freezes billing-es; a flow-scoped gate
+(``--segment flow=faq-en``) stays open meanwhile."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,23 +108,23 @@ class VoiceScenario:
     regions: tuple[str, ...] = ("us-east", "us-west")
     turns_mean: float = 4.0
     """Mean caller turns on a call that reaches the agent (1 + Poisson)."""
-    connect_failure: float = 0.0015
-    wrong_route: float = 0.0008
-    dead_air: float = 0.001
+    connect_failure: float = 0.0008
+    wrong_route: float = 0.0004
+    dead_air: float = 0.0005
     hangup_before_greeting: float = 0.006
     test_share: float = 0.01
     abuse_share: float = 0.003
     caller_abandon: float = 0.03
-    unnecessary_escalation: float = 0.02
-    escalation_recall: float = 0.985
-    context_complete: float = 0.982
+    unnecessary_escalation: float = 0.01
+    escalation_recall: float = 0.993
+    context_complete: float = 0.991
     turn_error: float = 0.001
     """Probability a turn fails at a stage (a timeout: that stage takes seconds)."""
     evaluated_turn_share: float = 0.1
     """Share of turns with WER and prompt compliance evaluated."""
-    noncompliance: float = 0.01
+    noncompliance: float = 0.006
     audited_call_share: float = 0.25
-    intent_error: float = 0.04
+    intent_error: float = 0.02
     synthetic_every: timedelta = timedelta(minutes=5)
     synthetic_failure: float = 0.002
     incidents: tuple[LatencyIncident, ...] = ()
@@ -155,9 +155,9 @@ DEFAULT_FLOWS: tuple[FlowProfile, ...] = (
         tts_provider="tts-b",
         tool_turn_share=0.35,
         crm_turn_share=0.3,
-        wer_median=0.08,
+        wer_median=0.07,
         wer_threshold=0.2,
-        agent_failure=0.05,
+        agent_failure=0.04,
         escalation_required=0.08,
         critical=True,
     ),
@@ -174,9 +174,9 @@ DEFAULT_FLOWS: tuple[FlowProfile, ...] = (
         tts_provider="tts-a",
         tool_turn_share=0.35,
         crm_turn_share=0.3,
-        wer_median=0.06,
+        wer_median=0.05,
         wer_threshold=0.15,
-        agent_failure=0.05,
+        agent_failure=0.04,
         escalation_required=0.08,
         critical=True,
     ),
@@ -193,9 +193,9 @@ DEFAULT_FLOWS: tuple[FlowProfile, ...] = (
         tts_provider="tts-a",
         tool_turn_share=0.08,
         crm_turn_share=0.0,
-        wer_median=0.06,
+        wer_median=0.05,
         wer_threshold=0.15,
-        agent_failure=0.07,
+        agent_failure=0.05,
         escalation_required=0.03,
     ),
     FlowProfile(
@@ -211,9 +211,9 @@ DEFAULT_FLOWS: tuple[FlowProfile, ...] = (
         tts_provider="tts-a",
         tool_turn_share=0.5,
         crm_turn_share=0.5,
-        wer_median=0.05,
+        wer_median=0.04,
         wer_threshold=0.12,
-        agent_failure=0.03,
+        agent_failure=0.015,
         escalation_required=0.1,
         critical=True,
     ),
@@ -230,9 +230,9 @@ DEFAULT_FLOWS: tuple[FlowProfile, ...] = (
         tts_provider="tts-a",
         tool_turn_share=0.3,
         crm_turn_share=0.6,
-        wer_median=0.04,
+        wer_median=0.035,
         wer_threshold=0.1,
-        agent_failure=0.03,
+        agent_failure=0.015,
         escalation_required=0.6,
         critical=True,
     ),
@@ -270,8 +270,8 @@ def default_voice_scenario(anchor: datetime, *, days: int = 30) -> VoiceScenario
                 flow="billing-es",
                 prompt_version="billing-es-v8",
                 at=release_at,
-                agent_failure=0.22,
-                unnecessary_escalation=0.15,
+                agent_failure=0.65,
+                unnecessary_escalation=0.3,
             ),
         ),
         outages=(ExternalOutage(start=outage_start, end=outage_start + timedelta(minutes=30)),),
