@@ -14,7 +14,7 @@ from errorbudget.errors import StoreError
 from errorbudget.model import DataIssue, from_minute, to_minute
 from errorbudget.records import FoundIssue
 from errorbudget.store import Store, open_store
-from errorbudget.store.sqlite import health as health_table
+from errorbudget.store.shared import health as health_table
 from errorbudget.store.sqlite import pending, schema
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
