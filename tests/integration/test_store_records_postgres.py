@@ -14,10 +14,12 @@ store tests (``store`` fixture, every backend) cannot show.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,13 +27,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from postgres_server import fresh_database
 
 from errorbudget.errors import IntegrityError
 from errorbudget.records import AuditQuery, encode_snapshot
 from errorbudget.store import Store, open_store
 from errorbudget.store.postgres.portable import to_psycopg
 from errorbudget.store.shared import chain
+from postgres_server import fresh_database
 
 pytestmark = pytest.mark.integration
 
@@ -172,18 +174,20 @@ def test_a_store_copied_from_sqlite_row_for_row_verifies_on_postgres(
         connection.execute("UPDATE changes SET title = 'PSP v3' WHERE id = 1")
     with open_store(pg_url) as pg:
         report = pg.verify_chain()
-        assert [(p.table, p.record_id) for p in report.problems] == [("changes", 1)]
-        assert "differs from what audit entry" in report.problems[0].problem
+        assert [(p.table, p.id) for p in report.problems] == [("changes", 1)]
+        assert "differs from what audit entry" in report.problems[0].message
         assert pg.change_problems(1) and "differs from what audit entry" in pg.change_problems(1)[0]
 
 
 APPENDER = textwrap.dedent(
     """
     import sys
+    import time
     from errorbudget.store import open_store
 
-    url, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    url, name, count, start = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
     with open_store(url) as store:
+        time.sleep(max(0.0, start - time.time()))  # both start together, once opened
         for i in range(count):
             if i % 10 == 0:  # a chained row as well as an entry
                 store.add_annotation(
@@ -199,8 +203,9 @@ APPENDER = textwrap.dedent(
 
 def test_two_processes_appending_at_once_keep_one_valid_chain(pg_url: str) -> None:
     count = 150
+    start = time.time() + 5  # after both processes have imported and opened the store
     writers = [
-        subprocess.Popen([sys.executable, "-c", APPENDER, pg_url, name, str(count)])
+        subprocess.Popen([sys.executable, "-c", APPENDER, pg_url, name, str(count), str(start)])
         for name in ("alpha", "beta")
     ]
     assert [writer.wait(timeout=120) for writer in writers] == [0, 0]
@@ -211,7 +216,7 @@ def test_two_processes_appending_at_once_keep_one_valid_chain(pg_url: str) -> No
     assert report.entries == 2 * count and report.records["annotations"] == 2 * count // 10
     assert [e.id for e in reversed(entries)] == list(range(1, 2 * count + 1))
     actors = [e.actor for e in reversed(entries)]
-    switches = sum(a != b for a, b in zip(actors, actors[1:], strict=False))
+    switches = sum(a != b for a, b in itertools.pairwise(actors))
     assert switches > 1, "the two writers never interleaved: the test proved nothing"
 
 
@@ -235,9 +240,11 @@ def test_append_only_tables_refuse_changes_on_postgres(
 ) -> None:
     with open_store(pg_url, clock=Ticking()) as store:
         write_history(store)
-    with psycopg.connect(pg_url) as connection:
-        with pytest.raises(psycopg.IntegrityError, match=message):
-            connection.execute(statement)
+    with (
+        psycopg.connect(pg_url) as connection,
+        pytest.raises(psycopg.IntegrityError, match=message),
+    ):
+        connection.execute(statement)
 
 
 @contextlib.contextmanager
@@ -262,7 +269,7 @@ def test_what_gets_past_the_triggers_is_named_by_the_chain(pg_url: str) -> None:
         connection.execute("UPDATE gate_snapshots SET body = '[]' WHERE id = 1")
     with open_store(pg_url) as store:
         report = store.verify_chain()
-        named = {(p.table, p.record_id) for p in report.problems}
+        named = {(p.table, p.id) for p in report.problems}
         assert named == {("audit_log", 2), ("approvals", 1), ("gate_snapshots", 1)}
         assert store.check_audit_entries([2, 3]) == {
             2: "audit entry 2 does not match its hash (changed after it was written)"
