@@ -174,9 +174,10 @@ def check_entries(connection: Connection, ids: Iterable[int]) -> dict[int, str]:
             "SELECT id, at, actor, action, subject, details, records, prev_hash, hash "
             f"FROM audit_log WHERE id IN ({slots})",
             chunk,
-        )
+        ).fetchall()
+        links = chain.neighbours(connection, [int(row[0]) for row in rows])
         for row in rows:
-            problem = chain.entry_problem(connection, row)
+            problem = chain.entry_problem(row, links[int(row[0])])
             if problem is not None:
                 problems[int(row[0])] = problem
     return problems

@@ -156,27 +156,49 @@ def append(
 # --- verification on read ----------------------------------------------------------------------
 
 
-def entry_problem(connection: Connection, row: Sequence[Any]) -> str | None:
-    """What is wrong with one entry and its links to its neighbours, or None."""
+Links = tuple[int | None, str | None, int | None, str | None]
+"""An entry's neighbours: the id and ``hash`` of the entry before it, the id and
+``prev_hash`` of the entry after it (None where there is none)."""
+
+
+def neighbours(connection: Connection, ids: Iterable[int]) -> dict[int, Links]:
+    """The neighbours of each stored entry among ``ids``, one query per ``CHUNK`` entries
+    (not two per entry: a read that verifies many records does not pay a round trip to a
+    database server for each one)."""
+    wanted = sorted(set(ids))
+    found: dict[int, Links] = {}
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        rows = connection.execute(
+            "SELECT e.id, "
+            "(SELECT b.id FROM audit_log b WHERE b.id < e.id ORDER BY b.id DESC LIMIT 1), "
+            "(SELECT b.hash FROM audit_log b WHERE b.id < e.id ORDER BY b.id DESC LIMIT 1), "
+            "(SELECT a.id FROM audit_log a WHERE a.id > e.id ORDER BY a.id LIMIT 1), "
+            "(SELECT a.prev_hash FROM audit_log a WHERE a.id > e.id ORDER BY a.id LIMIT 1) "
+            f"FROM audit_log e WHERE e.id IN ({marks(len(chunk))})",
+            chunk,
+        )
+        found.update((int(row[0]), (row[1], row[2], row[3], row[4])) for row in rows)
+    return found
+
+
+def entry_problem(row: Sequence[Any], links: Links) -> str | None:
+    """What is wrong with one entry and its links to its neighbours (``neighbours``), or
+    None."""
     entry_id, at, actor, action, subject, details, records, prev, stored = row
     if stored is None:
         return f"audit entry {entry_id} has no hash (written outside errorbudget)"
     if entry_hash(entry_id, at, actor, action, subject, details, records, prev) != stored:
         return f"audit entry {entry_id} does not match its hash (changed after it was written)"
-    before = connection.execute(
-        "SELECT id, hash FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT 1", (entry_id,)
-    ).fetchone()
-    if (GENESIS if before is None else before[1]) != prev:
+    before_id, before_hash, after_id, after_prev = links
+    if (GENESIS if before_id is None else before_hash) != prev:
         return (
             f"audit entry {entry_id} does not follow the entry before it (an entry was "
             "deleted, inserted or changed before it)"
         )
-    after = connection.execute(
-        "SELECT id, prev_hash FROM audit_log WHERE id > ? ORDER BY id LIMIT 1", (entry_id,)
-    ).fetchone()
-    if after is not None and after[1] != stored:
+    if after_id is not None and after_prev != stored:
         return (
-            f"audit entry {after[0]} does not follow audit entry {entry_id} (an entry was "
+            f"audit entry {after_id} does not follow audit entry {entry_id} (an entry was "
             "deleted, inserted or changed after it)"
         )
     return None
@@ -200,6 +222,7 @@ def check_records(connection: Connection, table: str, ids: Iterable[int]) -> dic
             f"SELECT {_ENTRY_COLUMNS} FROM audit_log WHERE id IN ({slots})", chunk
         )
         entries.update((int(row[0]), tuple(row)) for row in rows)
+    links = neighbours(connection, entries)
     entry_problems: dict[int, str | None] = {}
     for record_id, digest in found.items():
         what = f"{_NOUN[table]} {record_id}"
@@ -212,7 +235,7 @@ def check_records(connection: Connection, table: str, ids: Iterable[int]) -> dic
             problems[record_id] = f"{what}: audit entry {audit_id} that recorded it is missing"
             continue
         if audit_id not in entry_problems:
-            entry_problems[audit_id] = entry_problem(connection, entry)
+            entry_problems[audit_id] = entry_problem(entry, links[audit_id])
         broken = entry_problems[audit_id]
         if broken is not None:
             problems[record_id] = f"{what}: {broken}"
