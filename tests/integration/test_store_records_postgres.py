@@ -28,7 +28,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from errorbudget.errors import IntegrityError
+from errorbudget.errors import IntegrityError, StoreError
 from errorbudget.records import AuditQuery, encode_snapshot
 from errorbudget.store import Store, open_store
 from errorbudget.store.postgres.portable import to_psycopg
@@ -291,3 +291,26 @@ def test_placeholders_and_percent_signs_reach_postgresql_as_written(pg_url: str)
             proposed_by="olga",
         )  # fmt: skip
         assert store.get_exclusion(made.id).reason == "100% sure? %s ?"
+
+
+def test_a_write_postgresql_refuses_undoes_only_itself_inside_a_transaction(
+    pg_url: str,
+) -> None:
+    """PostgreSQL aborts a whole transaction on an error unless a savepoint catches it:
+    each record write is its own level, so the caller's transaction goes on (as on SQLite)."""
+    with open_store(pg_url, clock=Ticking()) as store:
+        with store.transaction():
+            kept = store.propose_exclusion(
+                slo="s", start=0, end=1, category="maintenance", reason="kept",
+                proposed_by="olga",
+            )  # fmt: skip
+            with pytest.raises(StoreError, match=r"cannot propose an exclusion .*NUL"):
+                store.propose_exclusion(
+                    slo="s", start=0, end=1, category="maintenance", reason="a\x00b",
+                    proposed_by="olga",
+                )  # fmt: skip
+            after = store.add_annotation(at=START, kind="other", text="after", created_by="olga")
+        assert [e.id for e in store.list_exclusions()] == [kept.id]
+        assert [a.id for a in store.list_annotations()] == [after.id]
+        report = store.verify_chain()
+        assert report.problems == [] and report.entries == 2
