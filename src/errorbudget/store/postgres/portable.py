@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 
-if TYPE_CHECKING:
-    from errorbudget.store.postgres.access import PgAccess
+from errorbudget.store.postgres.access import PgAccess
 
 
 @lru_cache(maxsize=512)
