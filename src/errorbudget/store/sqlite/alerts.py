@@ -14,14 +14,15 @@
 - ``silences``: matchers (exact label equalities), author, reason, start, end; expired by
   hand with who did it. Never deleted.
 
-``AlertsPart`` is the ``AlertRecords`` half of ``SQLiteStore``.
+These are the SQL of ``AlertsPart`` (``record_parts.py``), the ``AlertRecords`` half of
+``SQLiteStore``; rows and records are mapped by ``store/alert_rows.py``.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from errorbudget.alert_records import Alert, AlertEpisode, AlertGroup, Phase, Silence
@@ -38,7 +39,6 @@ from errorbudget.store.alert_rows import (
     silence_of,
     timestamp,
 )
-from errorbudget.store.sqlite.access import Access
 
 
 def save_alerts(connection: sqlite3.Connection, alerts: Sequence[Alert], minute: Minute) -> None:
@@ -214,104 +214,3 @@ def expire_silence(
         (timestamp(at, "the expiry time"), actor, silence_id),
     )
     return get_silence(connection, silence_id)
-
-
-class AlertsPart:
-    """``AlertRecords`` over SQLite."""
-
-    _db: Access
-    _clock: Callable[[], datetime]
-
-    def save_alerts(self, alerts: Sequence[Alert], minute: Minute) -> None:
-        """Insert or replace these alerts and record ``minute`` as the last one stepped."""
-        with self._db.writing("save alerts") as connection:
-            save_alerts(connection, alerts, minute)
-
-    def save_alert_episodes(self, episodes: Sequence[AlertEpisode]) -> None:
-        """Insert these firing episodes, or record the resolve of those already kept."""
-        with self._db.writing("save alert episodes") as connection:
-            save_alert_episodes(connection, episodes)
-
-    def alert_episodes(
-        self, slo: str, since: Minute, until: Minute, *, limit: int = 1000
-    ) -> list[AlertEpisode]:
-        """The SLO's firing episodes overlapping ``[since, until)``, latest fired first."""
-        with self._db.reading("read alert episodes") as connection:
-            return alert_episodes(connection, slo, since, until, limit)
-
-    def alert_minute(self) -> Minute | None:
-        """The last minute the alert service stepped."""
-        with self._db.reading("read the alert progress") as connection:
-            return alert_minute(connection)
-
-    def get_alert_groups(self, fingerprints: Sequence[str]) -> list[AlertGroup]:
-        """The stored states of these notification groups (unknown ones are left out)."""
-        with self._db.reading("read alert groups") as connection:
-            return get_alert_groups(connection, fingerprints)
-
-    def save_alert_groups(self, groups: Sequence[AlertGroup]) -> None:
-        """Insert or replace these notification groups' states (by fingerprint)."""
-        with self._db.writing("save alert groups") as connection:
-            save_alert_groups(connection, groups)
-
-    def group_receivers(self, fingerprint: str, dedup_key: str) -> list[str]:
-        """The receivers queued a notification of group ``fingerprint`` with ``dedup_key``."""
-        with self._db.reading("read a group's receivers") as connection:
-            return group_receivers(connection, fingerprint, dedup_key)
-
-    def get_alerts(self, fingerprints: Sequence[str]) -> list[Alert]:
-        """The stored alerts with these fingerprints."""
-        with self._db.reading("read alerts") as connection:
-            return get_alerts(connection, fingerprints)
-
-    def list_alerts(
-        self,
-        *,
-        phases: Sequence[Phase] | None = None,
-        slo: str | None = None,
-        severity: str | None = None,
-        limit: int | None = 1000,
-    ) -> list[Alert]:
-        """Stored alerts, most recently updated first (``limit`` None: all of them, for the
-        alert service's step, which must see every pending and firing alert)."""
-        with self._db.reading("list alerts") as connection:
-            return list_alerts(connection, phases=phases, slo=slo, severity=severity, limit=limit)
-
-    def acknowledge_alert(self, fingerprint: str, *, actor: str, at: datetime) -> Alert:
-        """Mark a pending or firing alert acknowledged."""
-        with self._db.writing("acknowledge an alert") as connection:
-            return acknowledge_alert(connection, fingerprint, actor=actor, at=at)
-
-    def add_silence(
-        self,
-        *,
-        matchers: Mapping[str, str],
-        author: str,
-        reason: str,
-        starts_at: datetime,
-        ends_at: datetime,
-        created_at: datetime,
-    ) -> Silence:
-        """Store a silence."""
-        with self._db.writing("add a silence") as connection:
-            return add_silence(
-                connection,
-                matchers=matchers,
-                author=author,
-                reason=reason,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                created_at=created_at,
-            )
-
-    def list_silences(
-        self, *, include_expired: bool = False, at: datetime | None = None, limit: int = 1000
-    ) -> list[Silence]:
-        """Silences, newest first."""
-        with self._db.reading("list silences") as connection:
-            return list_silences(connection, include_expired=include_expired, at=at, limit=limit)
-
-    def expire_silence(self, silence_id: int, *, actor: str, at: datetime) -> Silence:
-        """End a silence now."""
-        with self._db.writing("expire a silence") as connection:
-            return expire_silence(connection, silence_id, actor=actor, at=at)

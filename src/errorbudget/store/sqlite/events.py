@@ -18,8 +18,8 @@
   (or stage), added up on conflict.
 
 Pruning (``prune_events``) drops claim chunks of minutes before a horizon and kept-event
-chunks of hours that ended by then; the rollups stay, like counts. ``EventsPart`` is the
-``EventRecords`` half of ``SQLiteStore``.
+chunks of hours that ended by then; the rollups stay, like counts. These are the SQL of
+``EventsPart`` (``record_parts.py``), the ``EventRecords`` half of ``SQLiteStore``.
 
 pyarrow is imported inside the functions that need it: opening a store (``errorbudget
 status``) must not pay for it.
@@ -29,8 +29,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -40,14 +39,11 @@ import numpy.typing as npt
 from errorbudget.event_records import DimensionCount, KeptBatch, KeptEvent, StageSum, Verdict
 from errorbudget.model import Minute
 from errorbudget.store import event_chunks
-from errorbudget.store.event_chunks import COMPACT_CHUNKS
+from errorbudget.store.event_chunks import COMPACT_CHUNKS as COMPACT_CHUNKS  # re-exported
 from errorbudget.store.sqlite import series as series_table
-from errorbudget.store.sqlite.access import Access
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-__all__ = ["COMPACT_CHUNKS", "EventsPart"]
 
 _STORED_CHUNKS = """
 SELECT c.minute, c.count, c.ids
@@ -204,74 +200,3 @@ def prune_events(connection: sqlite3.Connection, before: Minute) -> int:
         "DELETE FROM kept_events WHERE hour <= ? RETURNING count", (int(before) - 60,)
     ).fetchall()
     return sum(int(row[0]) for row in chain(claimed, kept))
-
-
-class EventsPart:
-    """``EventRecords`` over SQLite."""
-
-    _db: Access
-    _clock: Callable[[], datetime]
-
-    def claim_event_ids(self, ids: Sequence[str], minutes: npt.ArrayLike) -> npt.NDArray[np.bool_]:
-        """Claim the events (id, minute) not claimed before; True where one is new."""
-        with self._db.writing("claim event ids") as connection:
-            return claim_event_ids(connection, ids, minutes)
-
-    def save_kept_events(self, slo: str, rows: KeptBatch) -> int:
-        """Keep ``slo``'s bad and excluded events."""
-        with self._db.writing("save kept events") as connection:
-            self._db.mark_changed()
-            return save_kept_events(connection, slo, rows)
-
-    def add_dimension_counts(self, slo: str, rows: pa.Table) -> int:
-        """Add to ``slo``'s hourly dimension counts."""
-        with self._db.writing("add event dimension counts") as connection:
-            self._db.mark_changed()
-            return add_rollup(connection, slo, rows, stages=False)
-
-    def add_stage_sums(self, slo: str, rows: pa.Table) -> int:
-        """Add to ``slo``'s hourly stage sums."""
-        with self._db.writing("add event stage sums") as connection:
-            self._db.mark_changed()
-            return add_rollup(connection, slo, rows, stages=True)
-
-    def kept_events(
-        self,
-        slo: str,
-        start: Minute,
-        end: Minute,
-        *,
-        verdict: Verdict | None = None,
-        segment: Mapping[str, str] | None = None,
-        limit: int = 500,
-    ) -> list[KeptEvent]:
-        """``slo``'s kept events of ``[start, end)``, newest first."""
-        with self._db.reading("read kept events") as connection:
-            return kept_events(
-                connection, slo, start, end, verdict=verdict, segment=segment, limit=limit
-            )
-
-    def dimension_counts(
-        self,
-        slo: str,
-        start: Minute,
-        end: Minute,
-        *,
-        dimension: str | None = None,
-        flow: str | None = None,
-    ) -> list[DimensionCount]:
-        """``slo``'s hourly dimension counts of the hours starting in ``[start, end)``."""
-        with self._db.reading("read event dimension counts") as connection:
-            return dimension_counts(connection, slo, start, end, dimension=dimension, flow=flow)
-
-    def stage_sums(
-        self, slo: str, start: Minute, end: Minute, *, flow: str | None = None
-    ) -> list[StageSum]:
-        """``slo``'s hourly stage sums of the hours starting in ``[start, end)``."""
-        with self._db.reading("read event stage sums") as connection:
-            return stage_sums(connection, slo, start, end, flow=flow)
-
-    def prune_events(self, before: Minute) -> int:
-        """Forget kept events and claimed ids of minutes before ``before``."""
-        with self._db.writing("prune events") as connection:
-            return prune_events(connection, before)

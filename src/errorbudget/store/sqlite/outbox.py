@@ -5,20 +5,20 @@ A notification is queued in the transaction of the alert transition it tells of 
 caller's), handed out oldest first per receiver — a head that waits for its next attempt
 holds the receiver's later ones behind it, so a receiver hears everything in order — and
 stamped delivered, or failed after the last attempt. Rows are never deleted: the table is
-the delivery log. ``OutboxPart`` is the ``NotificationOutbox`` half of ``SQLiteStore``.
+the delivery log. These are the SQL of ``OutboxPart`` (``record_parts.py``), the
+``NotificationOutbox`` half of ``SQLiteStore``.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from errorbudget.alert_records import NewNotification, Notification
 from errorbudget.errors import NotFoundError
 from errorbudget.store import alert_rows as rows_
 from errorbudget.store.alert_rows import NOTIFICATION_COLUMNS, notification_of, timestamp
-from errorbudget.store.sqlite.access import Access
 
 
 def get_notification(connection: sqlite3.Connection, notification_id: int) -> Notification:
@@ -104,53 +104,3 @@ def list_notifications(
         (*(value for _, value in filters), int(limit)),
     )
     return [notification_of(row) for row in rows]
-
-
-class OutboxPart:
-    """``NotificationOutbox`` over SQLite."""
-
-    _db: Access
-    _clock: Callable[[], datetime]
-
-    def queue_notifications(self, items: Sequence[NewNotification]) -> list[Notification]:
-        """Queue notifications (in the caller's transaction when one is open)."""
-        with self._db.writing("queue notifications") as connection:
-            return queue_notifications(connection, self._clock(), items)
-
-    def next_notification(self, receiver: str, now: datetime) -> Notification | None:
-        """The oldest pending notification of ``receiver`` if it is due at ``now``."""
-        with self._db.reading("read the next notification") as connection:
-            return next_notification(connection, receiver, now)
-
-    def mark_delivered(self, notification_id: int, at: datetime) -> Notification:
-        """Stamp a pending notification delivered (ConflictError when it is not pending)."""
-        with self._db.writing("mark a notification delivered") as connection:
-            return mark_delivered(connection, notification_id, at)
-
-    def mark_failed_attempt(
-        self,
-        notification_id: int,
-        *,
-        error: str,
-        at: datetime,
-        next_attempt_at: datetime | None,
-    ) -> Notification:
-        """Record a failed attempt; ``next_attempt_at`` None gives up (``failed``)."""
-        with self._db.writing("record a failed delivery") as connection:
-            return mark_failed_attempt(
-                connection, notification_id, error=error, at=at, next_attempt_at=next_attempt_at
-            )
-
-    def list_notifications(
-        self,
-        *,
-        receiver: str | None = None,
-        fingerprint: str | None = None,
-        status: str | None = None,
-        limit: int = 100,
-    ) -> list[Notification]:
-        """The delivery log, newest first."""
-        with self._db.reading("list notifications") as connection:
-            return list_notifications(
-                connection, receiver=receiver, fingerprint=fingerprint, status=status, limit=limit
-            )
