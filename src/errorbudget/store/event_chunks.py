@@ -406,14 +406,14 @@ def rollup_columns(rows: pa.Table, stages: bool) -> list[list[Any]]:
 
 
 def rollup_where(
-    mark: str, slo: str, start: Minute, end: Minute, **filters: str | None
+    slo: str, start: Minute, end: Minute, **filters: str | None
 ) -> tuple[str, list[Any]]:
-    """The ``WHERE`` clause (``mark``: the backend's placeholder) and parameters of a
-    rollup read: ``slo``'s hours in ``[start, end)`` and the filters given (None: all)."""
-    conditions = [f"slo = {mark}", f"hour >= {mark}", f"hour < {mark}"]
+    """The ``WHERE`` clause (``?`` placeholders) and parameters of a rollup read: ``slo``'s
+    hours in ``[start, end)`` and the filters given (None: all)."""
+    conditions = ["slo = ?", "hour >= ?", "hour < ?"]
     parameters: list[Any] = [slo, int(start), int(end)]
     for column, value in filters.items():
         if value is not None:
-            conditions.append(f"{column} = {mark}")
+            conditions.append(f"{column} = ?")
             parameters.append(value)
     return " WHERE " + " AND ".join(conditions), parameters

@@ -1,37 +1,37 @@
-"""The PostgreSQL store's SQL of alerts, episodes, notification groups and silences (tables
-in ``sql/50_alerts.sql``, the same as SQLite's; ``store/sqlite/alerts.py`` says what each
-holds), run by ``AlertsPart`` (``alerts_part.py``), the ``AlertRecords`` half of
-``PostgresStore``.
+"""The PostgreSQL store's own SQL of alerts, episodes and notification groups (tables in
+``sql/50_alerts.sql``, the same as SQLite's; ``store/sqlite/alerts.py`` says what each
+holds): what ``AlertsPart`` (``store/record_parts.py``, via ``alerts_part.py``) does
+differently from SQLite. The SQL both speak alike (silences, acknowledgements, the alert
+progress read) is in ``record_parts.py``; rows and records are mapped by
+``store/alert_rows.py``.
 
-Rows and records are mapped, and writes checked, by ``store/alert_rows.py``, shared with
-SQLite; only the SQL is here. Bulk writes are one ``executemany`` (psycopg pipelines it),
-lists are ``= ANY(%s)`` arrays. Every write holds the store's write lock
-(``access.py``), so a read-then-write here (acknowledge, expire) races nothing, exactly as
-on SQLite; a step backwards is refused by a trigger and mapped to ConflictError as there.
+Bulk writes are one ``executemany`` (psycopg pipelines it), lists are ``= ANY(%s)`` arrays,
+whole rows are replaced by ``ON CONFLICT … DO UPDATE`` of every column. Every write holds
+the store's write lock (``access.py``), so a read-then-write (acknowledge, expire) races
+nothing, exactly as on SQLite; a step backwards is refused by a trigger
+(``sql/50_alerts.sql``) and mapped to ConflictError as there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 
 import psycopg.errors
 
-from errorbudget.alert_records import Alert, AlertEpisode, AlertGroup, Phase, Silence
-from errorbudget.errors import NotFoundError, StoreError
+from errorbudget.alert_records import Alert, AlertEpisode, AlertGroup, Phase
 from errorbudget.model import Minute
 from errorbudget.store import alert_rows as rows_
 from errorbudget.store.alert_rows import (
     ALERT_COLUMNS,
     EPISODE_COLUMNS,
-    SILENCE_COLUMNS,
     alert_of,
     column_count,
     episode_of,
-    silence_of,
-    timestamp,
 )
 from errorbudget.store.postgres.access import Connection
+
+PLACEHOLDER = "%s"
+"""psycopg's (``record_parts.Dialect``)."""
 
 
 def _replace_all(columns: str, key: str) -> str:
@@ -122,22 +122,6 @@ def list_alerts(
     return [alert_of(row) for row in rows]
 
 
-def acknowledge_alert(
-    connection: Connection, fingerprint: str, *, actor: str, at: datetime
-) -> Alert:
-    rows_.check_acknowledgeable(get_alerts(connection, [fingerprint]), fingerprint)
-    connection.execute(
-        "UPDATE alerts SET acknowledged_by = %s, acknowledged_at = %s WHERE fingerprint = %s",
-        (actor, timestamp(at, "the acknowledgement time"), fingerprint),
-    )
-    return get_alerts(connection, [fingerprint])[0]
-
-
-def alert_minute(connection: Connection) -> Minute | None:
-    row = connection.execute("SELECT minute FROM alert_progress").fetchone()
-    return None if row is None else int(row[0])
-
-
 def get_alert_groups(connection: Connection, fingerprints: Sequence[str]) -> list[AlertGroup]:
     rows = connection.execute(
         "SELECT fingerprint, episode, opened_at, open FROM alert_groups "
@@ -155,66 +139,3 @@ def save_alert_groups(connection: Connection, groups: Sequence[AlertGroup]) -> N
             "episode = EXCLUDED.episode, opened_at = EXCLUDED.opened_at, open = EXCLUDED.open",
             [rows_.group_row(group) for group in groups],
         )
-
-
-def group_receivers(connection: Connection, fingerprint: str, dedup_key: str) -> list[str]:
-    rows = connection.execute(
-        "SELECT receiver FROM notifications WHERE fingerprint = %s AND dedup_key = %s "
-        "GROUP BY receiver ORDER BY min(id)",
-        (fingerprint, dedup_key),
-    )
-    return [str(row[0]) for row in rows]
-
-
-def add_silence(
-    connection: Connection,
-    *,
-    matchers: Mapping[str, str],
-    author: str,
-    reason: str,
-    starts_at: datetime,
-    ends_at: datetime,
-    created_at: datetime,
-) -> Silence:
-    row = rows_.silence_row(
-        matchers=matchers,
-        author=author,
-        reason=reason,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        created_at=created_at,
-    )
-    created = connection.execute(
-        "INSERT INTO silences (matchers, author, reason, starts_at, ends_at, created_at) "
-        f"VALUES (%s, %s, %s, %s, %s, %s) RETURNING {SILENCE_COLUMNS}",
-        row,
-    ).fetchone()
-    if created is None:
-        raise StoreError("the database returned no row for the silence it stored")
-    return silence_of(created)
-
-
-def get_silence(connection: Connection, silence_id: int) -> Silence:
-    row = connection.execute(
-        f"SELECT {SILENCE_COLUMNS} FROM silences WHERE id = %s", (int(silence_id),)
-    ).fetchone()
-    if row is None:
-        raise NotFoundError(f"no silence {silence_id}")
-    return silence_of(row)
-
-
-def list_silences(
-    connection: Connection, *, include_expired: bool, at: datetime | None, limit: int
-) -> list[Silence]:
-    unexpired = "" if include_expired else "WHERE expired_at IS NULL "
-    rows = connection.execute(f"SELECT {SILENCE_COLUMNS} FROM silences {unexpired}ORDER BY id DESC")
-    return rows_.listed_silences(rows, include_expired=include_expired, at=at, limit=limit)
-
-
-def expire_silence(connection: Connection, silence_id: int, *, actor: str, at: datetime) -> Silence:
-    rows_.check_expirable(get_silence(connection, silence_id), at)
-    connection.execute(
-        "UPDATE silences SET expired_at = %s, expired_by = %s WHERE id = %s",
-        (timestamp(at, "the expiry time"), actor, int(silence_id)),
-    )
-    return get_silence(connection, silence_id)

@@ -1,7 +1,7 @@
-"""The PostgreSQL store's SQL of voice-agent events besides their counts (tables in
+"""The PostgreSQL store's own SQL of voice-agent events besides their counts (tables in
 ``sql/60_events.sql``, the same as SQLite's; ``store/sqlite/events.py`` says what each
-holds), run by ``EventsPart`` (``events_part.py``), the ``EventRecords`` half of
-``PostgresStore``.
+holds): what ``EventsPart`` (``store/record_parts.py``, via ``events_part.py``) does
+differently from SQLite (the rollup reads and pruning are shared SQL there).
 
 The chunk formats, the comparison of claimed ids and the filtering of kept events are
 ``store/event_chunks.py``'s, shared with SQLite; only the SQL is here, set-based: chunks go
@@ -13,7 +13,8 @@ and a rollup write is one ``INSERT … SELECT … FROM unnest(…) GROUP BY … 
 overlapping ids each read the stored chunks and write the ids they found new; the claim
 runs in a write transaction, which holds the store's write lock from its ``BEGIN``
 (``access.py``) in ``READ COMMITTED``, so the second claim reads after the first committed
-and exactly one of them wins each (id, minute) — ``tests/integration/test_pg_events.py``.
+and exactly one of them wins each (id, minute)
+(``tests/integration/test_store_postgres_alerts.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from errorbudget.errors import StoreError
-from errorbudget.event_records import DimensionCount, KeptBatch, KeptEvent, StageSum, Verdict
+from errorbudget.event_records import KeptBatch, KeptEvent, Verdict
 from errorbudget.model import Minute
 from errorbudget.store import event_chunks
 from errorbudget.store.postgres.access import Connection
@@ -64,11 +65,8 @@ ON CONFLICT (slo, hour, flow, stage) DO UPDATE SET
     bad_n = event_stages.bad_n + EXCLUDED.bad_n
 """
 
-_PRUNE = """
-WITH claimed AS (DELETE FROM event_claims WHERE minute < %s RETURNING count),
-     kept AS (DELETE FROM kept_events WHERE hour <= %s RETURNING count)
-SELECT (SELECT coalesce(sum(count), 0) FROM claimed) + (SELECT coalesce(sum(count), 0) FROM kept)
-"""
+PLACEHOLDER = "%s"
+"""psycopg's (``record_parts.Dialect``)."""
 
 KEPT_BATCH = 8
 """Kept-event chunks fetched at a time: a page of the newest events stops early."""
@@ -185,42 +183,3 @@ def kept_events(
             by_segment=bool(segment),
             limit=limit,
         )
-
-
-def dimension_counts(
-    connection: Connection,
-    slo: str,
-    start: Minute,
-    end: Minute,
-    *,
-    dimension: str | None,
-    flow: str | None,
-) -> list[DimensionCount]:
-    where, parameters = event_chunks.rollup_where(
-        "%s", slo, start, end, dimension=dimension, flow=flow
-    )
-    rows = connection.execute(
-        "SELECT hour, flow, dimension, value, eligible, bad, excluded, excluded_bad "
-        f"FROM event_dimensions{where} ORDER BY hour, flow, dimension, value",
-        parameters,
-    )
-    return [DimensionCount(*row) for row in rows]
-
-
-def stage_sums(
-    connection: Connection, slo: str, start: Minute, end: Minute, *, flow: str | None
-) -> list[StageSum]:
-    where, parameters = event_chunks.rollup_where("%s", slo, start, end, flow=flow)
-    rows = connection.execute(
-        "SELECT hour, flow, stage, eligible_ms, eligible_n, bad_ms, bad_n "
-        f"FROM event_stages{where} ORDER BY hour, flow, stage",
-        parameters,
-    )
-    return [StageSum(*row) for row in rows]
-
-
-def prune_events(connection: Connection, before: Minute) -> int:
-    """Delete claim chunks of minutes before ``before`` and kept-event chunks of hours that
-    ended by then; return how many events' records went (claimed ids plus kept events)."""
-    row = connection.execute(_PRUNE, (int(before), int(before) - 60)).fetchone()
-    return 0 if row is None else int(row[0])

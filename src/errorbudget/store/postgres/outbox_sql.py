@@ -1,10 +1,8 @@
-"""The PostgreSQL store's SQL of the notification outbox and delivery log (table
+"""The PostgreSQL store's own SQL of the notification outbox and delivery log (table
 ``notifications`` in ``sql/55_outbox.sql``, the same as SQLite's; ``store/sqlite/outbox.py``
-says how it is used), run by ``OutboxPart`` (``outbox_part.py``), the
-``NotificationOutbox`` half of ``PostgresStore``.
-
-Rows and records are mapped, and state changes checked, by ``store/alert_rows.py``, shared
-with SQLite; only the SQL is here. A receiver hears its notifications in id order, and ids
+says how it is used): the queueing, one pipelined ``INSERT … RETURNING`` per notification;
+the rest of ``OutboxPart`` (``store/record_parts.py``, via ``outbox_part.py``) is SQL both
+backends speak alike. A receiver hears its notifications in id order, and ids
 follow commit order however many replicas write: every write holds the store's write lock
 from its ``BEGIN`` (``access.py``), so no transaction takes an id while another one that
 took a smaller id is still open.
@@ -16,19 +14,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from errorbudget.alert_records import NewNotification, Notification
-from errorbudget.errors import NotFoundError
 from errorbudget.store import alert_rows as rows_
 from errorbudget.store.alert_rows import NOTIFICATION_COLUMNS, notification_of, timestamp
 from errorbudget.store.postgres.access import Connection
 
-
-def get_notification(connection: Connection, notification_id: int) -> Notification:
-    row = connection.execute(
-        f"SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE id = %s", (int(notification_id),)
-    ).fetchone()
-    if row is None:
-        raise NotFoundError(f"no notification {notification_id}")
-    return notification_of(row)
+PLACEHOLDER = "%s"
+"""psycopg's (``record_parts.Dialect``)."""
 
 
 def queue_notifications(
@@ -51,60 +42,3 @@ def queue_notifications(
             if not cursor.nextset():
                 break
     return queued
-
-
-def next_notification(connection: Connection, receiver: str, now: datetime) -> Notification | None:
-    row = connection.execute(
-        f"SELECT {NOTIFICATION_COLUMNS} FROM notifications "
-        "WHERE receiver = %s AND status = 'pending' ORDER BY id LIMIT 1",
-        (receiver,),
-    ).fetchone()
-    return rows_.due(None if row is None else notification_of(row), now)
-
-
-def mark_delivered(connection: Connection, notification_id: int, at: datetime) -> Notification:
-    attempts, delivered_at = rows_.delivery(get_notification(connection, notification_id), at)
-    connection.execute(
-        "UPDATE notifications SET status = 'delivered', attempts = %s, delivered_at = %s, "
-        "next_attempt_at = NULL WHERE id = %s",
-        (attempts, delivered_at, int(notification_id)),
-    )
-    return get_notification(connection, notification_id)
-
-
-def mark_failed_attempt(
-    connection: Connection,
-    notification_id: int,
-    *,
-    error: str,
-    at: datetime,
-    next_attempt_at: datetime | None,
-) -> Notification:
-    found = get_notification(connection, notification_id)
-    connection.execute(
-        "UPDATE notifications SET status = %s, attempts = %s, last_error = %s, "
-        "next_attempt_at = %s WHERE id = %s",
-        (
-            *rows_.failed_attempt(found, error=error, at=at, next_attempt_at=next_attempt_at),
-            int(notification_id),
-        ),
-    )
-    return get_notification(connection, notification_id)
-
-
-def list_notifications(
-    connection: Connection,
-    *,
-    receiver: str | None,
-    fingerprint: str | None,
-    status: str | None,
-    limit: int,
-) -> list[Notification]:
-    filters = rows_.equal_filters(receiver=receiver, fingerprint=fingerprint, status=status)
-    clause = " AND ".join(f"{column} = %s" for column, _ in filters)
-    rows = connection.execute(
-        f"SELECT {NOTIFICATION_COLUMNS} FROM notifications "
-        f"{'WHERE ' + clause + ' ' if filters else ''}ORDER BY id DESC LIMIT %s",
-        (*(value for _, value in filters), int(limit)),
-    )
-    return [notification_of(row) for row in rows]

@@ -14,31 +14,30 @@
 - ``silences``: matchers (exact label equalities), author, reason, start, end; expired by
   hand with who did it. Never deleted.
 
-These are the SQL of ``AlertsPart`` (``record_parts.py``), the ``AlertRecords`` half of
-``SQLiteStore``; rows and records are mapped by ``store/alert_rows.py``.
+``AlertsPart`` (``store/record_parts.py``) is the ``AlertRecords`` half of ``SQLiteStore``:
+here is the SQL SQLite speaks its own way (list parameters through ``json_each``, whole-row
+``INSERT OR REPLACE``); rows and records are mapped by ``store/alert_rows.py``.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 
-from errorbudget.alert_records import Alert, AlertEpisode, AlertGroup, Phase, Silence
-from errorbudget.errors import NotFoundError
+from errorbudget.alert_records import Alert, AlertEpisode, AlertGroup, Phase
 from errorbudget.model import Minute
 from errorbudget.store import alert_rows as rows_
 from errorbudget.store.alert_rows import (
     ALERT_COLUMNS,
     EPISODE_COLUMNS,
-    SILENCE_COLUMNS,
     alert_of,
     column_count,
     episode_of,
-    silence_of,
-    timestamp,
 )
+
+PLACEHOLDER = "?"
+"""sqlite3's (``record_parts.Dialect``)."""
 
 
 def save_alerts(connection: sqlite3.Connection, alerts: Sequence[Alert], minute: Minute) -> None:
@@ -85,11 +84,6 @@ def alert_episodes(
     return [episode_of(row) for row in rows]
 
 
-def alert_minute(connection: sqlite3.Connection) -> Minute | None:
-    row = connection.execute("SELECT minute FROM alert_progress").fetchone()
-    return None if row is None else int(row[0])
-
-
 def get_alert_groups(
     connection: sqlite3.Connection, fingerprints: Sequence[str]
 ) -> list[AlertGroup]:
@@ -107,15 +101,6 @@ def save_alert_groups(connection: sqlite3.Connection, groups: Sequence[AlertGrou
         "VALUES (?, ?, ?, ?)",
         [rows_.group_row(group) for group in groups],
     )
-
-
-def group_receivers(connection: sqlite3.Connection, fingerprint: str, dedup_key: str) -> list[str]:
-    rows = connection.execute(
-        "SELECT receiver FROM notifications WHERE fingerprint = ? AND dedup_key = ? "
-        "GROUP BY receiver ORDER BY min(id)",
-        (fingerprint, dedup_key),
-    )
-    return [str(row[0]) for row in rows]
 
 
 def get_alerts(connection: sqlite3.Connection, fingerprints: Sequence[str]) -> list[Alert]:
@@ -149,68 +134,3 @@ def list_alerts(
         (*values, -1 if limit is None else int(limit)),  # SQLite: LIMIT -1 is none
     )
     return [alert_of(row) for row in rows]
-
-
-def acknowledge_alert(
-    connection: sqlite3.Connection, fingerprint: str, *, actor: str, at: datetime
-) -> Alert:
-    rows_.check_acknowledgeable(get_alerts(connection, [fingerprint]), fingerprint)
-    connection.execute(
-        "UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ? WHERE fingerprint = ?",
-        (actor, timestamp(at, "the acknowledgement time"), fingerprint),
-    )
-    return get_alerts(connection, [fingerprint])[0]
-
-
-def add_silence(
-    connection: sqlite3.Connection,
-    *,
-    matchers: Mapping[str, str],
-    author: str,
-    reason: str,
-    starts_at: datetime,
-    ends_at: datetime,
-    created_at: datetime,
-) -> Silence:
-    row = rows_.silence_row(
-        matchers=matchers,
-        author=author,
-        reason=reason,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        created_at=created_at,
-    )
-    cursor = connection.execute(
-        "INSERT INTO silences (matchers, author, reason, starts_at, ends_at, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        row,
-    )
-    return get_silence(connection, int(cursor.lastrowid or 0))
-
-
-def get_silence(connection: sqlite3.Connection, silence_id: int) -> Silence:
-    row = connection.execute(
-        f"SELECT {SILENCE_COLUMNS} FROM silences WHERE id = ?", (silence_id,)
-    ).fetchone()
-    if row is None:
-        raise NotFoundError(f"no silence {silence_id}")
-    return silence_of(row)
-
-
-def list_silences(
-    connection: sqlite3.Connection, *, include_expired: bool, at: datetime | None, limit: int
-) -> list[Silence]:
-    unexpired = "" if include_expired else "WHERE expired_at IS NULL "
-    rows = connection.execute(f"SELECT {SILENCE_COLUMNS} FROM silences {unexpired}ORDER BY id DESC")
-    return rows_.listed_silences(rows, include_expired=include_expired, at=at, limit=limit)
-
-
-def expire_silence(
-    connection: sqlite3.Connection, silence_id: int, *, actor: str, at: datetime
-) -> Silence:
-    rows_.check_expirable(get_silence(connection, silence_id), at)
-    connection.execute(
-        "UPDATE silences SET expired_at = ?, expired_by = ? WHERE id = ?",
-        (timestamp(at, "the expiry time"), actor, silence_id),
-    )
-    return get_silence(connection, silence_id)

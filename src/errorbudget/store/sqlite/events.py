@@ -18,8 +18,9 @@
   (or stage), added up on conflict.
 
 Pruning (``prune_events``) drops claim chunks of minutes before a horizon and kept-event
-chunks of hours that ended by then; the rollups stay, like counts. These are the SQL of
-``EventsPart`` (``record_parts.py``), the ``EventRecords`` half of ``SQLiteStore``.
+chunks of hours that ended by then; the rollups stay, like counts. ``EventsPart``
+(``store/record_parts.py``) is the ``EventRecords`` half of ``SQLiteStore``; here is the SQL
+SQLite speaks its own way.
 
 pyarrow is imported inside the functions that need it: opening a store (``errorbudget
 status``) must not pay for it.
@@ -30,13 +31,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from errorbudget.event_records import DimensionCount, KeptBatch, KeptEvent, StageSum, Verdict
+from errorbudget.event_records import KeptBatch, KeptEvent, Verdict
 from errorbudget.model import Minute
 from errorbudget.store import event_chunks
 from errorbudget.store.event_chunks import COMPACT_CHUNKS as COMPACT_CHUNKS  # re-exported
@@ -71,6 +71,9 @@ ON CONFLICT (slo, hour, flow, stage) DO UPDATE SET
     bad_ms = bad_ms + excluded.bad_ms,
     bad_n = bad_n + excluded.bad_n
 """
+
+PLACEHOLDER = "?"
+"""sqlite3's (``record_parts.Dialect``)."""
 
 
 def claim_event_ids(
@@ -156,47 +159,3 @@ def kept_events(
         by_segment=bool(segment),
         limit=limit,
     )
-
-
-def dimension_counts(
-    connection: sqlite3.Connection,
-    slo: str,
-    start: Minute,
-    end: Minute,
-    *,
-    dimension: str | None,
-    flow: str | None,
-) -> list[DimensionCount]:
-    where, parameters = event_chunks.rollup_where(
-        "?", slo, start, end, dimension=dimension, flow=flow
-    )
-    rows = connection.execute(
-        "SELECT hour, flow, dimension, value, eligible, bad, excluded, excluded_bad "
-        f"FROM event_dimensions{where} ORDER BY hour, flow, dimension, value",
-        parameters,
-    )
-    return [DimensionCount(*row) for row in rows]
-
-
-def stage_sums(
-    connection: sqlite3.Connection, slo: str, start: Minute, end: Minute, *, flow: str | None
-) -> list[StageSum]:
-    where, parameters = event_chunks.rollup_where("?", slo, start, end, flow=flow)
-    rows = connection.execute(
-        "SELECT hour, flow, stage, eligible_ms, eligible_n, bad_ms, bad_n "
-        f"FROM event_stages{where} ORDER BY hour, flow, stage",
-        parameters,
-    )
-    return [StageSum(*row) for row in rows]
-
-
-def prune_events(connection: sqlite3.Connection, before: Minute) -> int:
-    """Delete claim chunks of minutes before ``before`` and kept-event chunks of hours that
-    ended by then; return how many events' records went (claimed ids plus kept events)."""
-    claimed = connection.execute(
-        "DELETE FROM event_claims WHERE minute < ? RETURNING count", (int(before),)
-    ).fetchall()
-    kept = connection.execute(
-        "DELETE FROM kept_events WHERE hour <= ? RETURNING count", (int(before) - 60,)
-    ).fetchall()
-    return sum(int(row[0]) for row in chain(claimed, kept))
