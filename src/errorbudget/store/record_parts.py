@@ -15,7 +15,7 @@ store class gets these methods by naming its modules (``sqlite/record_parts.py``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from itertools import chain
@@ -37,6 +37,7 @@ from errorbudget.errors import NotFoundError
 from errorbudget.event_records import DimensionCount, KeptBatch, KeptEvent, StageSum, Verdict
 from errorbudget.model import Minute
 from errorbudget.store import alert_rows as rows_
+from errorbudget.store import event_chunks
 from errorbudget.store.alert_rows import (
     NOTIFICATION_COLUMNS,
     SILENCE_COLUMNS,
@@ -45,6 +46,7 @@ from errorbudget.store.alert_rows import (
     timestamp,
 )
 from errorbudget.store.event_chunks import rollup_where
+from errorbudget.store.segments import series_infos
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -383,17 +385,9 @@ class EventSql(Dialect, Protocol):
 
     def add_rollup(self, connection: Any, slo: str, rows: pa.Table, stages: bool) -> int: ...
 
-    def kept_events(
-        self,
-        connection: Any,
-        slo: str,
-        start: Minute,
-        end: Minute,
-        *,
-        verdict: Verdict | None,
-        segment: Mapping[str, str] | None,
-        limit: int,
-    ) -> list[KeptEvent]: ...
+    def lazy_rows(
+        self, connection: Any, query: str, parameters: Sequence[Any]
+    ) -> AbstractContextManager[Iterable[Any]]: ...
 
 
 class EventsPart(Generic[AccessT]):
@@ -435,11 +429,36 @@ class EventsPart(Generic[AccessT]):
         segment: Mapping[str, str] | None = None,
         limit: int = 500,
     ) -> list[KeptEvent]:
-        """``slo``'s kept events of ``[start, end)``, newest first."""
+        """``slo``'s kept events of ``[start, end)``, newest first: the chunks of the hours
+        overlapping it, newest first, read lazily and filtered and ordered in Arrow
+        (``event_chunks.select_kept``); only the ``limit`` returned become Python objects."""
+        event_chunks.check_verdict(verdict)
+        dialect = self._event_sql
         with self._db.reading("read kept events") as connection:
-            return self._event_sql.kept_events(
-                connection, slo, start, end, verdict=verdict, segment=segment, limit=limit
+            stored = connection.execute(
+                sql(dialect, "SELECT id, slo, segment FROM series WHERE slo = ? ORDER BY id"),
+                (slo,),
+            ).fetchall()
+            series = event_chunks.matching_series(series_infos(stored), segment or {})
+            if not series or limit <= 0 or end <= start:
+                return []
+            query = sql(
+                dialect,
+                "SELECT hour, events FROM kept_events WHERE slo = ? AND hour >= ? AND hour < ?"
+                " ORDER BY hour DESC",
             )
+            hours = (slo, event_chunks.first_hour(start), int(end))
+            with dialect.lazy_rows(connection, query, hours) as chunks:
+                return event_chunks.select_kept(
+                    slo,
+                    chunks,
+                    start,
+                    end,
+                    verdict=verdict,
+                    series=series,
+                    by_segment=bool(segment),
+                    limit=limit,
+                )
 
     def dimension_counts(
         self,

@@ -19,18 +19,17 @@ and exactly one of them wins each (id, minute)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from errorbudget.errors import StoreError
-from errorbudget.event_records import KeptBatch, KeptEvent, Verdict
-from errorbudget.model import Minute
+from errorbudget.event_records import KeptBatch
 from errorbudget.store import event_chunks
 from errorbudget.store.postgres.access import Connection
-from errorbudget.store.segments import series_infos
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -68,8 +67,8 @@ ON CONFLICT (slo, hour, flow, stage) DO UPDATE SET
 PLACEHOLDER = "%s"
 """psycopg's (``record_parts.Dialect``)."""
 
-KEPT_BATCH = 8
-"""Kept-event chunks fetched at a time: a page of the newest events stops early."""
+LAZY_BATCH = 8
+"""Rows a server-side cursor fetches at a time (``lazy_rows``): kept-event chunks are large."""
 
 
 def _copy(
@@ -147,39 +146,13 @@ def add_rollup(connection: Connection, slo: str, rows: pa.Table, stages: bool) -
     return int(rows.num_rows)
 
 
-def kept_events(
-    connection: Connection,
-    slo: str,
-    start: Minute,
-    end: Minute,
-    *,
-    verdict: Verdict | None,
-    segment: Mapping[str, str] | None,
-    limit: int,
-) -> list[KeptEvent]:
-    """The chunks of the hours overlapping ``[start, end)``, newest first, fetched a few at
-    a time (a server-side cursor) and filtered in Arrow (``event_chunks.select_kept``)."""
-    event_chunks.check_verdict(verdict)
-    stored = connection.execute(
-        "SELECT id, slo, segment FROM series WHERE slo = %s ORDER BY id", (slo,)
-    ).fetchall()
-    series = event_chunks.matching_series(series_infos(stored), segment or {})
-    if not series or limit <= 0 or end <= start:
-        return []
-    with connection.cursor(name="errorbudget_kept_events") as cursor:
-        cursor.itersize = KEPT_BATCH
-        cursor.execute(
-            "SELECT hour, events FROM kept_events WHERE slo = %s AND hour >= %s AND hour < %s"
-            " ORDER BY hour DESC",
-            (slo, event_chunks.first_hour(start), int(end)),
-        )
-        return event_chunks.select_kept(
-            slo,
-            cursor,
-            start,
-            end,
-            verdict=verdict,
-            series=series,
-            by_segment=bool(segment),
-            limit=limit,
-        )
+@contextmanager
+def lazy_rows(
+    connection: Connection, query: str, parameters: Sequence[Any]
+) -> Iterator[Iterable[Any]]:
+    """The rows of ``query``, fetched ``LAZY_BATCH`` at a time by a server-side cursor, so a
+    reader that stops early (a page of the newest kept events) fetches no more."""
+    with connection.cursor(name="errorbudget_lazy_rows") as cursor:
+        cursor.itersize = LAZY_BATCH
+        cursor.execute(query, parameters)
+        yield cursor

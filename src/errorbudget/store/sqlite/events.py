@@ -30,14 +30,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from errorbudget.event_records import KeptBatch, KeptEvent, Verdict
-from errorbudget.model import Minute
+from errorbudget.event_records import KeptBatch
 from errorbudget.store import event_chunks
 from errorbudget.store.event_chunks import COMPACT_CHUNKS as COMPACT_CHUNKS  # re-exported
 from errorbudget.store.sqlite import series as series_table
@@ -125,37 +125,9 @@ def add_rollup(connection: sqlite3.Connection, slo: str, rows: pa.Table, stages:
     return int(rows.num_rows)
 
 
-# --- reads ---------------------------------------------------------------------------------
-
-
-def kept_events(
-    connection: sqlite3.Connection,
-    slo: str,
-    start: Minute,
-    end: Minute,
-    *,
-    verdict: Verdict | None,
-    segment: Mapping[str, str] | None,
-    limit: int,
-) -> list[KeptEvent]:
-    """The chunks of the hours overlapping ``[start, end)``, filtered and ordered in Arrow
-    (``event_chunks.select_kept``); only the ``limit`` returned become Python objects."""
-    event_chunks.check_verdict(verdict)
-    series = event_chunks.matching_series(series_table.list_series(connection, slo), segment or {})
-    if not series or limit <= 0 or end <= start:
-        return []
-    found = connection.execute(
-        "SELECT hour, events FROM kept_events WHERE slo = ? AND hour >= ? AND hour < ?"
-        " ORDER BY hour DESC",
-        (slo, event_chunks.first_hour(start), int(end)),
-    )
-    return event_chunks.select_kept(
-        slo,
-        found,
-        start,
-        end,
-        verdict=verdict,
-        series=series,
-        by_segment=bool(segment),
-        limit=limit,
-    )
+@contextmanager
+def lazy_rows(
+    connection: sqlite3.Connection, query: str, parameters: Sequence[Any]
+) -> Iterator[Iterable[Any]]:
+    """The rows of ``query``, stepped as they are read (an SQLite cursor already is)."""
+    yield connection.execute(query, parameters)
