@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import numpy as np
 import pytest
@@ -59,6 +60,16 @@ def _race(*claims: Callable[[], None]) -> None:
         raise failures[0]
 
 
+def _claim_in_batches(
+    store: Store, events: list[tuple[str, int]], won: Counter[tuple[str, int]]
+) -> None:
+    """Claim ``events`` 15 at a time, each claim its own write; count the ones won."""
+    for start in range(0, len(events), 15):
+        batch = events[start : start + 15]
+        new = store.claim_event_ids([e for e, _ in batch], [m for _, m in batch])
+        won.update(event for event, fresh in zip(batch, new.tolist(), strict=True) if fresh)
+
+
 def test_two_stores_claiming_overlapping_ids_at_once_win_each_event_exactly_once(
     replicas: tuple[Store, Store],
 ) -> None:
@@ -70,18 +81,7 @@ def test_two_stores_claiming_overlapping_ids_at_once_win_each_event_exactly_once
     shares[0] = [shares[0][i] for i in np.random.default_rng(7).permutation(450)]
     won: list[Counter[tuple[str, int]]] = [Counter(), Counter()]
 
-    def claimer(store: Store, share: list[tuple[str, int]], tally: Counter[tuple[str, int]]):  # type: ignore[no-untyped-def]
-        def claim() -> None:
-            for start in range(0, len(share), 15):
-                batch = share[start : start + 15]
-                new = store.claim_event_ids([e for e, _ in batch], [m for _, m in batch])
-                tally.update(
-                    event for event, fresh in zip(batch, new.tolist(), strict=True) if fresh
-                )
-
-        return claim
-
-    _race(*(claimer(*each) for each in zip(replicas, shares, won, strict=True)))
+    _race(*(partial(_claim_in_batches, *each) for each in zip(replicas, shares, won, strict=True)))
     both = won[0] + won[1]
     assert set(both) == set(events)  # every event won ...
     assert max(both.values()) == 1  # ... by exactly one claim
