@@ -111,13 +111,18 @@ class AlertSql(Dialect, Protocol):
     ) -> list[Alert]: ...
 
 
-def get_silence(connection: Any, dialect: Dialect, silence_id: int) -> Silence:
+def _row_by_id(connection: Any, dialect: Dialect, table: str, columns: str, row_id: int) -> Any:
+    """The row ``row_id`` of ``table`` (silences, notifications), else NotFoundError."""
     row = connection.execute(
-        sql(dialect, f"SELECT {SILENCE_COLUMNS} FROM silences WHERE id = ?"), (int(silence_id),)
+        sql(dialect, f"SELECT {columns} FROM {table} WHERE id = ?"), (int(row_id),)
     ).fetchone()
     if row is None:
-        raise NotFoundError(f"no silence {silence_id}")
-    return silence_of(row)
+        raise NotFoundError(f"no {table.removesuffix('s')} {row_id}")
+    return row
+
+
+def get_silence(connection: Any, dialect: Dialect, silence_id: int) -> Silence:
+    return silence_of(_row_by_id(connection, dialect, "silences", SILENCE_COLUMNS, silence_id))
 
 
 class AlertsPart(Generic[AccessT]):
@@ -274,12 +279,7 @@ class OutboxSql(Dialect, Protocol):
 
 
 def get_notification(connection: Any, dialect: Dialect, notification_id: int) -> Notification:
-    row = connection.execute(
-        sql(dialect, f"SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE id = ?"),
-        (int(notification_id),),
-    ).fetchone()
-    if row is None:
-        raise NotFoundError(f"no notification {notification_id}")
+    row = _row_by_id(connection, dialect, "notifications", NOTIFICATION_COLUMNS, notification_id)
     return notification_of(row)
 
 
