@@ -4,7 +4,8 @@ database — two ``serve`` replicas, or an ingest beside ``serve`` (issue #13).
 The protocol tests (test_store_protocol.py, test_store_events.py) hold one store of each
 backend; these hold what only a shared database adds: claims racing each other, ids that
 follow commit order, a write of one replica seen by the other. Each store is its own
-connections, so two stores here are two database sessions, as two processes would be.
+connections, so two stores here are two database sessions, as two processes would be. And
+one thing only PostgreSQL can get wrong: sorting text by the database's collation.
 """
 
 from __future__ import annotations
@@ -140,3 +141,46 @@ def test_the_alert_minute_moves_forward_whichever_store_steps(
         other.save_alerts([], M0 + 4)
     other.save_alerts([], M0 + 6)
     assert leader.alert_minute() == M0 + 6
+
+
+def test_lists_sort_text_bytewise_as_on_sqlite_whatever_the_database_collation() -> None:
+    import os
+    import uuid
+    from contextlib import closing
+
+    import psycopg
+    import pyarrow as pa
+
+    from postgres_server import database_url, drop_database, ensure_server
+
+    # a database whose default collation sorts "_x" < "a" < "B" (ICU en-US); SQLite, and so
+    # the store's tables (COLLATE "C"), sort by bytes: "B" < "_x" < "a"
+    name = f"eb_t_alerts_icu_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with closing(psycopg.connect(ensure_server(), autocommit=True)) as admin:
+        admin.execute(
+            f'CREATE DATABASE "{name}" TEMPLATE template0 LOCALE_PROVIDER icu '
+            "ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+        )
+    url = database_url(name)
+    try:
+        with open_store(url, clock=lambda: T0) as store:
+            names = ["a", "B", "_x"]
+            store.add_dimension_counts(
+                "s",
+                pa.table(
+                    {
+                        "hour": [M0 - M0 % 60] * 3,
+                        "flow": names,
+                        "dimension": ["flow"] * 3,
+                        "value": names,
+                        "eligible": [1] * 3,
+                        "bad": [0] * 3,
+                        "excluded": [0] * 3,
+                        "excluded_bad": [0] * 3,
+                    }
+                ),
+            )
+            flows = [row.flow for row in store.dimension_counts("s", M0 - 60, M0 + 60)]
+            assert flows == sorted(names, key=str.encode) == ["B", "_x", "a"]
+    finally:
+        drop_database(url)
