@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from errorbudget.errors import NotFoundError, StoreError
 from errorbudget.limits import MAX_COUNT
 from errorbudget.store import Store, open_store
-from errorbudget.store.sqlite import blocks, pending, schema
+from errorbudget.store.counts import blocks, rollups
+from errorbudget.store.sqlite import schema
 
 DAY = 1440
 BASE = 19_999 * DAY - 90  # 90 minutes before a UTC midnight: windows cross hours and days,
@@ -499,8 +500,8 @@ def test_a_version_6_store_gets_every_series_bounds_backfilled_by_the_migration(
     with monkeypatch.context() as v6_code:  # errorbudget as it was at schema v6: no bounds
         v6_code.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:6])
         v6_code.setattr(schema, "LATEST_VERSION", 6)
-        v6_code.setattr(pending, "widen_series_bounds", lambda *_: None)
-        v6_code.setattr(pending, "write_day_totals", lambda *_: None)
+        v6_code.setattr(rollups, "widen_series_bounds", lambda *_: None)
+        v6_code.setattr(rollups, "write_day_totals", lambda *_: None)
         with open_store(path) as v6:
             series = np.asarray(_ids(v6, 5))
             for source in ("a", "b", "a"):
