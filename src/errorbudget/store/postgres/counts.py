@@ -30,6 +30,7 @@ row. The algorithms are the backend-neutral ones of ``counts/writes.py`` and
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from psycopg import Connection
@@ -122,17 +123,19 @@ def copy_payload(columns: Sequence[Int64Array | list[bytes]]) -> bytes:
     PostgreSQL's binary COPY format, built in numpy: the rows are grouped by blob length,
     each group is one structured array of fixed-size tuples (row order does not matter to
     an upsert)."""
-    blob_columns = [i for i, column in enumerate(columns) if isinstance(column, list)]
+    blob_columns = [column for column in columns if isinstance(column, list)]
     if len(blob_columns) > 1:
         raise ValueError("copy_payload takes at most one bytea column")
     rows = len(columns[0])
-    blobs = columns[blob_columns[0]] if blob_columns else []
-    assert isinstance(blobs, list)
-    lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=rows) if blobs else None
+    lengths = (
+        np.fromiter(map(len, blob_columns[0]), dtype=np.int64, count=rows)
+        if blob_columns
+        else np.zeros(rows, dtype=np.int64)
+    )
     pieces = [_COPY_HEADER]
-    for length in [0] if lengths is None else np.unique(lengths).tolist():
-        picked = None if lengths is None else np.flatnonzero(lengths == length)
-        every = picked is None or picked.size == rows
+    for length in np.unique(lengths).tolist():
+        picked = np.flatnonzero(lengths == length)
+        every = picked.size == rows
         fields: list[tuple[str, str]] = [("count", ">i2")]
         for index, column in enumerate(columns):
             fields.append((f"size{index}", ">i4"))
@@ -140,20 +143,26 @@ def copy_payload(columns: Sequence[Int64Array | list[bytes]]) -> bytes:
                 fields.append((f"value{index}", ">i8"))
             elif length:
                 fields.append((f"value{index}", f"V{length}"))
-        tuples = np.empty(rows if every else picked.size, dtype=np.dtype(fields))  # type: ignore[union-attr]
+        tuples = np.empty(picked.size, dtype=np.dtype(fields))
         tuples["count"] = len(columns)
         for index, column in enumerate(columns):
-            if isinstance(column, list):
-                tuples[f"size{index}"] = length
-                if length:
-                    data = b"".join(column if every else [column[i] for i in picked.tolist()])  # type: ignore[union-attr]
-                    tuples[f"value{index}"] = np.frombuffer(data, dtype=f"V{length}")
-            else:
+            if not isinstance(column, list):
                 tuples[f"size{index}"] = 8
                 tuples[f"value{index}"] = column if every else column[picked]
+                continue
+            tuples[f"size{index}"] = length
+            if length:
+                data = b"".join(column if every else [column[i] for i in picked.tolist()])
+                tuples[f"value{index}"] = np.frombuffer(data, dtype=f"V{length}")
         pieces.append(tuples.tobytes())
     pieces.append(_COPY_TRAILER)
     return b"".join(pieces)
+
+
+def fetch(connection: Connection, sql: str, parameters: Sequence[object]) -> list[tuple[Any, ...]]:
+    """Every row of ``sql``, fetched in binary (blobs as stored, no hex to decode)."""
+    with connection.cursor(binary=True) as cursor:
+        return cursor.execute(sql, parameters).fetchall()
 
 
 class PgCountsTables:
@@ -162,9 +171,8 @@ class PgCountsTables:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def _rows(self, sql: str, parameters: Sequence[object]) -> list[tuple[object, ...]]:
-        with self.connection.cursor(binary=True) as cursor:
-            return cursor.execute(sql, parameters).fetchall()  # type: ignore[arg-type]
+    def _rows(self, sql: str, parameters: Sequence[object]) -> list[tuple[Any, ...]]:
+        return fetch(self.connection, sql, parameters)
 
     def check_series_exist(self, ids: list[int]) -> None:
         if not ids:
@@ -172,7 +180,7 @@ class PgCountsTables:
         found = self._rows("SELECT id FROM series WHERE id = ANY(%s::bigint[])", (ids,))
         if len(found) == len(ids):
             return
-        unknown = sorted(set(ids) - {int(row[0]) for row in found})  # type: ignore[call-overload]
+        unknown = sorted(set(ids) - {int(row[0]) for row in found})
         shown = ", ".join(map(str, unknown[:5])) + (" …" if len(unknown) > 5 else "")
         raise StoreError(f"unknown series id(s) {shown}: get ids from series_ids() first")
 
@@ -190,7 +198,7 @@ class PgCountsTables:
         return int(row[0])
 
     def stored_blocks(self, keys: Int64Array, source: int) -> list[tuple[int, int, bytes, int]]:
-        return self._rows(_STORED_BLOCKS, (*_split(keys), source))  # type: ignore[return-value]
+        return self._rows(_STORED_BLOCKS, (*_split(keys), source))
 
     def has_other_sources(self, source: int) -> bool:
         row = self.connection.execute(
@@ -199,13 +207,13 @@ class PgCountsTables:
         return bool(row and row[0])
 
     def other_hour_sums(self, keys: Int64Array, source: int) -> list[tuple[int, ...]]:
-        return self._rows(_OTHER_HOUR_SUMS, (*_split(keys), source))  # type: ignore[return-value]
+        return self._rows(_OTHER_HOUR_SUMS, (*_split(keys), source))
 
     def stored_days(self, keys: Int64Array) -> list[tuple[int, int, bytes]]:
-        return self._rows(_STORED_DAYS, _split(keys))  # type: ignore[return-value]
+        return self._rows(_STORED_DAYS, _split(keys))
 
     def stored_chunks(self, keys: Int64Array) -> list[tuple[int, int, bytes]]:
-        return self._rows(_STORED_CHUNKS, _split(keys))  # type: ignore[return-value]
+        return self._rows(_STORED_CHUNKS, _split(keys))
 
     def _copy_merge(
         self, table: str, columns: Sequence[Int64Array | list[bytes]], merge: str
@@ -300,28 +308,27 @@ class PgCountsQueries:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def _rows(self, sql: str, parameters: Sequence[object]) -> list[tuple[object, ...]]:
-        with self.connection.cursor(binary=True) as cursor:
-            return cursor.execute(sql, parameters).fetchall()  # type: ignore[arg-type]
+    def _rows(self, sql: str, parameters: Sequence[object]) -> list[tuple[Any, ...]]:
+        return fetch(self.connection, sql, parameters)
 
     def day_chunks(
         self, ids: list[int], first_chunk: int, last_chunk: int
     ) -> list[tuple[int, int, bytes]]:
-        return self._rows(_DAY_CHUNKS, (ids, first_chunk, last_chunk))  # type: ignore[return-value]
+        return self._rows(_DAY_CHUNKS, (ids, first_chunk, last_chunk))
 
     def day_rows(self, ids: list[int], days: list[int]) -> list[tuple[int, int, bytes]]:
-        return self._rows(_DAY_ROWS, (ids, days))  # type: ignore[return-value]
+        return self._rows(_DAY_ROWS, (ids, days))
 
     def blocks_at_hours(self, ids: list[int], hours: list[int]) -> list[tuple[int, int, bytes]]:
-        return self._rows(_BLOCKS_AT_HOURS, (ids, hours))  # type: ignore[return-value]
+        return self._rows(_BLOCKS_AT_HOURS, (ids, hours))
 
     def blocks_between(
         self, ids: list[int], first_hour: int, end_hour: int
     ) -> list[tuple[int, int, bytes]]:
-        return self._rows(_BLOCKS_BETWEEN, (ids, first_hour, end_hour))  # type: ignore[return-value]
+        return self._rows(_BLOCKS_BETWEEN, (ids, first_hour, end_hour))
 
     def series_bounds(self, ids: list[int]) -> list[tuple[int, int, int]]:
-        return self._rows(_SERIES_BOUNDS, (ids,))  # type: ignore[return-value]
+        return self._rows(_SERIES_BOUNDS, (ids,))
 
     def bounds(self, ids: list[int] | None) -> tuple[int | None, int | None] | None:
         if ids is None:
