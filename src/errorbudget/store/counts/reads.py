@@ -77,12 +77,24 @@ def sums(
     if not len(selection) or not len(intervals):
         return result
     segments = np.zeros((len(selection), plan.segment_count, 2), dtype=np.int64)
+    # The three reads are known from the plan alone: asked for together (one round trip
+    # on a server backend), then summed in numpy.
+    chunk_range = None
     if plan.day_ranges:
-        _add_day_ranges(queries, selection, plan, segments)
+        first = min(low for _, low, _ in plan.day_ranges)
+        end = max(high for _, _, high in plan.day_ranges)
+        chunk_range = (first >> CHUNK_SHIFT, (end - 1) >> CHUNK_SHIFT)
+    days = np.unique([low // HOURS_PER_DAY for _, low, _ in plan.hour_ranges]).astype(np.int64)
+    hours = np.unique([hour for _, hour, _, _ in plan.partials]).astype(np.int64)
+    chunk_rows, day_rows, block_rows = queries.sum_rows(
+        selection.id_list, chunk_range, days.tolist(), hours.tolist()
+    )
+    if plan.day_ranges:
+        _add_day_ranges(chunk_rows, selection, plan, segments)
     if plan.hour_ranges:
-        _add_hour_ranges(queries, selection, plan, segments)
+        _add_hour_ranges(day_rows, days, selection, plan, segments)
     if plan.partials:
-        _add_partials(queries, selection, plan, segments)
+        _add_partials(block_rows, hours, selection, plan, segments)
     prefix = np.zeros((len(selection), plan.segment_count + 1, 2), dtype=np.int64)
     np.cumsum(segments, axis=1, out=prefix[:, 1:])
     result[:] = (prefix[:, plan.last] - prefix[:, plan.first])[selection.inverse]
@@ -90,18 +102,13 @@ def sums(
 
 
 def _add_day_ranges(
-    queries: CountsQueries,
+    rows: Sequence[tuple[int, int, bytes]],
     selection: _Selection,
     plan: blocks.IntervalPlan,
     segments: Int64Array,
 ) -> None:
-    """Add every whole-day range from one read of the day-total chunks they span
-    (``rollups.py``: two or three rows per series for a month, not one per day)."""
-    first = min(low for _, low, _ in plan.day_ranges)
-    end = max(high for _, _, high in plan.day_ranges)
-    first_chunk = first >> CHUNK_SHIFT
-    last_chunk = (end - 1) >> CHUNK_SHIFT
-    rows = queries.day_chunks(selection.id_list, first_chunk, last_chunk)
+    """Add every whole-day range from the day-total chunks they span (``rollups.py``: two
+    or three rows per series for a month, not one per day)."""
     positions, chunks, totals = _block_rows(selection, rows, DAYS_PER_CHUNK)
     if not chunks.size:
         return
@@ -124,14 +131,13 @@ def _add_day_ranges(
 
 
 def _add_hour_ranges(
-    queries: CountsQueries,
+    rows: Sequence[tuple[int, int, bytes]],
+    days: Int64Array,
     selection: _Selection,
     plan: blocks.IntervalPlan,
     segments: Int64Array,
 ) -> None:
-    """Add whole-hour ranges from the hourly sums of their days' rows (one read)."""
-    days = np.unique([low // HOURS_PER_DAY for _, low, _ in plan.hour_ranges])
-    rows = queries.day_rows(selection.id_list, days.tolist())
+    """Add whole-hour ranges from the hourly sums of their ``days``' rows."""
     positions, row_days, hourly = _block_rows(selection, rows, HOURS_PER_DAY)
     prefix = np.zeros((len(selection), days.size, 2, HOURS_PER_DAY + 1), dtype=np.int64)
     prefix[positions, np.searchsorted(days, row_days), :, 1:] = hourly  # unique per key
@@ -144,14 +150,13 @@ def _add_hour_ranges(
 
 
 def _add_partials(
-    queries: CountsQueries,
+    rows: Sequence[tuple[int, int, bytes]],
+    hours: Int64Array,
     selection: _Selection,
     plan: blocks.IntervalPlan,
     segments: Int64Array,
 ) -> None:
-    """Add the partial-hour minute ranges from the blocks of those hours (one read)."""
-    hours = np.unique([hour for _, hour, _, _ in plan.partials])
-    rows = queries.blocks_at_hours(selection.id_list, hours.tolist())
+    """Add the partial-hour minute ranges from the blocks of those ``hours``."""
     positions, block_hours, counts = _block_rows(selection, rows, MINUTES_PER_HOUR)
     prefix = np.zeros((counts.shape[0], 2, MINUTES_PER_HOUR + 1), dtype=np.int64)
     np.cumsum(counts, axis=2, out=prefix[:, :, 1:])  # prefix[..., m] = minutes before m

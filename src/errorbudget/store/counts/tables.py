@@ -68,21 +68,24 @@ class CountsTables(Protocol):
         ...
 
 
+BlobRows = Sequence[tuple[int, int, bytes]]
+"""(series, hour / day / chunk, blob) rows."""
+
+
 class CountsQueries(Protocol):
     """The statements of a counts read; ``ids`` are unique, ascending series ids."""
 
-    def day_chunks(
-        self, ids: list[int], first_chunk: int, last_chunk: int
-    ) -> Sequence[tuple[int, int, bytes]]:
-        """(series, chunk, totals blob) of the chunks ``first_chunk`` to ``last_chunk``."""
-        ...
-
-    def day_rows(self, ids: list[int], days: list[int]) -> Sequence[tuple[int, int, bytes]]:
-        """(series, day, hourly sums blob) of those days' rows."""
-        ...
-
-    def blocks_at_hours(self, ids: list[int], hours: list[int]) -> Sequence[tuple[int, int, bytes]]:
-        """(series, hour, counts blob) of every source's blocks of those hours."""
+    def sum_rows(
+        self,
+        ids: list[int],
+        chunk_range: tuple[int, int] | None,
+        days: list[int],
+        hours: list[int],
+    ) -> tuple[BlobRows, BlobRows, BlobRows]:
+        """The three reads of a ``sums``, asked for together: (series, chunk, totals blob)
+        of the day chunks ``chunk_range`` (first, last; None: none), (series, day, hourly
+        sums blob) of the ``days``' rows, and (series, hour, counts blob) of every source's
+        blocks of the ``hours``. Empty lists read nothing."""
         ...
 
     def blocks_between(

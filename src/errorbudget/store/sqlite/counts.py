@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from itertools import repeat
 
 from errorbudget.store.counts.blocks import Int64Array
+from errorbudget.store.counts.tables import BlobRows
 from errorbudget.store.sqlite import series as series_table
 
 _KEY_SERIES = "(t.value >> 32)"
@@ -202,20 +203,20 @@ class SQLiteCountsQueries:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
 
-    def day_chunks(
-        self, ids: list[int], first_chunk: int, last_chunk: int
-    ) -> list[tuple[int, int, bytes]]:
-        return self.connection.execute(
-            _DAY_CHUNKS, (json.dumps(ids), first_chunk, last_chunk)
-        ).fetchall()
-
-    def day_rows(self, ids: list[int], days: list[int]) -> list[tuple[int, int, bytes]]:
-        return self.connection.execute(_DAY_ROWS, (json.dumps(ids), json.dumps(days))).fetchall()
-
-    def blocks_at_hours(self, ids: list[int], hours: list[int]) -> list[tuple[int, int, bytes]]:
-        return self.connection.execute(
-            _BLOCKS_AT_HOURS, (json.dumps(ids), json.dumps(hours))
-        ).fetchall()
+    def sum_rows(
+        self,
+        ids: list[int],
+        chunk_range: tuple[int, int] | None,
+        days: list[int],
+        hours: list[int],
+    ) -> tuple[BlobRows, BlobRows, BlobRows]:
+        execute = self.connection.execute
+        selected = json.dumps(ids)
+        return (
+            execute(_DAY_CHUNKS, (selected, *chunk_range)).fetchall() if chunk_range else [],
+            execute(_DAY_ROWS, (selected, json.dumps(days))).fetchall() if days else [],
+            execute(_BLOCKS_AT_HOURS, (selected, json.dumps(hours))).fetchall() if hours else [],
+        )
 
     def blocks_between(
         self, ids: list[int], first_hour: int, end_hour: int
