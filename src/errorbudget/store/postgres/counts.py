@@ -18,7 +18,9 @@ row. The algorithms are the backend-neutral ones of ``counts/writes.py`` and
 - **Key lists** (``series << 32 | hour`` …) go to SQL as two ``bigint[]`` arrays unnested
   side by side and joined to the table's primary key; **reads** select with
   ``series_id = ANY(%s)``: one statement text for any number of keys, prepared by psycopg
-  after a few uses, and a read never writes.
+  after a few uses, and a read never writes. Results come back in binary (blobs as
+  stored). A ``sums()``'s three reads (day chunks, day rows, edge-hour blocks) go in one
+  pipeline: one round trip, which is what a read costs most on a busy machine.
 - ``add_counts`` reads and writes inside the store's write transaction, which holds the
   store's advisory lock (``access.py``): writers of every process are serialised, so two
   processes adding to the same minute add exactly.
@@ -280,9 +282,15 @@ SELECT series_id, day, hours FROM day_counts
 WHERE series_id = ANY(%s::bigint[]) AND day = ANY(%s::bigint[])
 """
 
+# Every (series, hour) pair as an index probe: with two ``= ANY`` arrays the planner
+# estimates a handful of rows and picks a parallel sequential scan of the whole table
+# (measured on 1,000 series × 35 days, 7 hours: ~110 ms against ~40 ms, at load ~7).
 _BLOCKS_AT_HOURS = """
 SELECT series_id, hour, counts FROM minute_blocks
-WHERE series_id = ANY(%s::bigint[]) AND hour = ANY(%s::bigint[])
+WHERE (series_id, hour) IN (
+    SELECT s.id, h.hour
+    FROM unnest(%s::bigint[]) AS s (id) CROSS JOIN unnest(%s::bigint[]) AS h (hour)
+)
 """
 
 _BLOCKS_BETWEEN = """
