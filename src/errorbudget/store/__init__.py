@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import cast
 
 from errorbudget.database_urls import is_postgres_url
 from errorbudget.records import DEFAULT_LOCK_TIMEOUT, AuditEntry, SeriesInfo, WriterInfo
@@ -40,10 +39,9 @@ def open_store(
     if is_postgres_url(location):
         from errorbudget.store.postgres import PostgresStore
 
-        opened = PostgresStore.open(
+        return PostgresStore.open(
             str(location), clock=clock, lock_timeout=lock_timeout, holder=holder, password=password
         )
-        return cast(Store, opened)  # removed when the parts are merged (#13)
     from errorbudget.store.sqlite import SQLiteStore
 
     return SQLiteStore.open(location, clock=clock, lock_timeout=lock_timeout, holder=holder)

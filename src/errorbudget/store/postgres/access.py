@@ -236,8 +236,13 @@ class PgAccess:
 
     def _begin(self, connection: Connection, doing: str, deadline: float) -> None:
         """``BEGIN`` and the write lock, waiting for another session's until ``deadline`` in
-        slices (each reported to ``on_wait``), then StoreBusyError naming the holder."""
-        connection.execute("BEGIN")
+        slices (each reported to ``on_wait``), then StoreBusyError naming the holder.
+
+        READ COMMITTED is named, not left to the database's default: after the lock, each
+        statement sees what the previous writer committed (the audit chain reads its last
+        entry, ``add_counts`` the counts it adds to); a server defaulting to REPEATABLE READ
+        would otherwise give this transaction a snapshot older than the lock."""
+        connection.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
         timeout_ms = f"{max(1, round(self.lock_timeout * 1000))}ms"
         row = connection.execute(
             "SELECT pg_try_advisory_xact_lock(%s), set_config('lock_timeout', %s, true)",
