@@ -1,0 +1,102 @@
+"""``db backup`` / ``db restore`` of a PostgreSQL store (``store/postgres/dump.py``):
+``pg_dump --format=custom`` and ``pg_restore`` into an empty database, on a real server
+(tests/postgres_server.py), the password never on a command line."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+
+from errorbudget.errors import StoreError
+from errorbudget.store import open_store
+from errorbudget.store.backup import backup_store, restore_store
+from errorbudget.store.postgres import dump, schema
+from postgres_server import fresh_database
+
+pytestmark = pytest.mark.integration
+
+
+def _series(url: str) -> list[Any]:
+    with open_store(url) as store:
+        return store.list_series()
+
+
+def test_a_restore_into_an_empty_database_brings_back_what_the_backup_held(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    file = tmp_path / "store.dump"
+    with open_store(postgres_url) as store:
+        store.series_ids("answered", [(("queue", "sales"),), (("queue", "support"),)])
+        before, revision = store.list_series(), store.revision()
+    report = backup_store(postgres_url, file)
+    assert report.backend == "postgresql" and report.bytes == file.stat().st_size > 0
+    assert report.schema == f"revision {schema.head_revision()}"
+    assert "eb:" not in report.store  # named without its password
+    with open_store(postgres_url) as store:
+        store.series_ids("answered", [(("queue", "later"),)])  # after the backup
+
+    with pytest.raises(StoreError, match="not empty"):
+        restore_store(postgres_url, file)  # the store's own database holds tables
+    with fresh_database("eb_t_dbtools", migrated=False) as empty:
+        restored = restore_store(empty, file)
+        assert restored.schema == report.schema
+        with open_store(empty) as store:
+            assert store.list_series() == before
+            assert store.revision() == revision
+            [new] = store.series_ids("answered", [(("queue", "new"),)])
+            assert new > max(s.id for s in before)  # the identity sequence came along
+
+
+def test_the_password_goes_through_the_environment_never_the_command_line(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    password = urlsplit(postgres_url).password
+    assert password  # the test role's URL carries it
+    seen: list[tuple[list[str], dict[str, str]]] = []
+    run = subprocess.run
+
+    def spy(args: list[str], **options: Any) -> Any:
+        seen.append((list(args), dict(options["env"])))
+        return run(args, **options)
+
+    monkeypatch.setattr(dump.subprocess, "run", spy)
+    backup_store(postgres_url, tmp_path / "store.dump")
+    assert seen and all(f":{password}@" not in " ".join(args) for args, _ in seen)
+    assert seen[0][1]["PGPASSWORD"] == password
+    # Without a password in the URL, the store's variable gives it.
+    seen.clear()
+    bare = postgres_url.replace(f":{password}@", "@")
+    monkeypatch.setenv("EB_T_DBTOOLS_PASSWORD", password)
+    backup_store(bare, tmp_path / "again.dump", password_env="EB_T_DBTOOLS_PASSWORD")
+    assert seen[0][1]["PGPASSWORD"] == password
+
+
+def test_a_backup_of_a_newer_schema_or_not_of_a_store_is_refused(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    with contextlib.closing(psycopg.connect(postgres_url, autocommit=True)) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    file = tmp_path / "newer.dump"
+    backup_store(postgres_url, file)
+    with fresh_database("eb_t_dbtools", migrated=False) as empty:
+        with pytest.raises(StoreError, match=r"newer errorbudget \(revision 9999_from_the_future"):
+            restore_store(empty, file)
+        not_a_dump = tmp_path / "notes.txt"
+        not_a_dump.write_text("hello")
+        with pytest.raises(StoreError, match="pg_restore"):
+            restore_store(empty, not_a_dump)
+        with psycopg.connect(empty, autocommit=True) as connection:
+            connection.execute("CREATE TABLE unrelated (x int)")
+        other = tmp_path / "other.dump"
+        with pytest.raises(StoreError, match="not a backup of an errorbudget store"):
+            backup_store(empty, other)  # a database without the store's schema revision
+        assert not other.exists() and not other.with_name("other.dump.partial").exists()
+    (tmp_path / "exists.dump").write_text("keep")
+    with pytest.raises(StoreError, match="the file exists"):
+        backup_store(postgres_url, tmp_path / "exists.dump")
