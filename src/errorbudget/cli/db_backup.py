@@ -16,7 +16,13 @@ from errorbudget.config import load_config
 from errorbudget.store import is_postgres_url
 from errorbudget.store.backup import backup_store, restore_store
 
-_STORE_HELP = "The store: an SQLite file or a postgresql:// URL [default: the config's store]."
+store_option = click.option(
+    "--store",
+    "store",
+    metavar="PATH|URL",
+    default=None,
+    help="The store: an SQLite file or a postgresql:// URL [default: the config's store].",
+)
 
 
 def store_location(config_path: Path | None, store: str | None) -> tuple[str, str | None]:
@@ -46,7 +52,7 @@ def _pages(label: str) -> Iterator[Callable[[int, int], None]]:
 
 @click.command("backup")
 @config_option
-@click.option("--store", "store", metavar="PATH|URL", default=None, help=_STORE_HELP)
+@store_option
 @click.option(
     "--to",
     "file",
@@ -75,7 +81,7 @@ def backup(config_path: Path | None, store: str | None, file: Path) -> None:
 
 @click.command("restore")
 @config_option
-@click.option("--store", "store", metavar="PATH|URL", default=None, help=_STORE_HELP)
+@store_option
 @click.option(
     "--from",
     "file",

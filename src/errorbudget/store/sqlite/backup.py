@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from errorbudget.errors import StoreBusyError, StoreError
@@ -60,12 +61,7 @@ def backup(store_path: Path, file: Path, progress: Progress | None = None) -> Ba
         source.execute("BEGIN")
         source.execute("SELECT count(*) FROM sqlite_schema").fetchone()  # pins the snapshot
         with contextlib.closing(sqlite3.connect(partial)) as copy:
-
-            def step(_status: int, remaining: int, total: int) -> None:
-                if progress is not None:
-                    progress(total - remaining, total)
-
-            source.backup(copy, pages=PAGES_PER_STEP, progress=step)
+            source.backup(copy, pages=PAGES_PER_STEP, progress=_pages_told(progress))
             source.execute("COMMIT")
             copy.execute("PRAGMA journal_mode = DELETE")
             check = _integrity(copy)
@@ -113,12 +109,7 @@ def restore(
             previous = _revision_or_zero(target)
             forced = not _take_exclusive(target, label, force)
             target.execute(f"PRAGMA busy_timeout = {30_000 if forced else 0:d}")
-
-            def step(_status: int, remaining: int, total: int) -> None:
-                if progress is not None:
-                    progress(total - remaining, total)
-
-            backup_connection.backup(target, pages=PAGES_PER_STEP, progress=step)
+            backup_connection.backup(target, pages=PAGES_PER_STEP, progress=_pages_told(progress))
             if version >= schema.REVISION_SCHEMA:
                 restored = schema.read_revision(target)
                 target.execute(
@@ -170,6 +161,16 @@ def check_backup(file: Path) -> int:
             f"this version knows up to {schema.LATEST_VERSION}): restore it with that version"
         )
     return version
+
+
+def _pages_told(progress: Progress | None) -> Callable[[int, int, int], None]:
+    """The backup API's progress callback, telling ``progress`` (pages done, total)."""
+
+    def step(_status: int, remaining: int, total: int) -> None:
+        if progress is not None:
+            progress(total - remaining, total)
+
+    return step
 
 
 def _store_version(connection: sqlite3.Connection, label: str) -> int:
