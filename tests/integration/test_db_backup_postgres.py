@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 
+from errorbudget.cli.main import main
 from errorbudget.errors import StoreError
 from errorbudget.store import open_store
 from errorbudget.store.backup import backup_store, restore_store
@@ -69,12 +71,21 @@ def test_the_password_goes_through_the_environment_never_the_command_line(
     backup_store(postgres_url, tmp_path / "store.dump")
     assert seen and all(f":{password}@" not in " ".join(args) for args, _ in seen)
     assert seen[0][1]["PGPASSWORD"] == password
-    # Without a password in the URL, the store's variable gives it.
+    # The CLI: the URL without its password, the password from the store's variable.
     seen.clear()
     bare = postgres_url.replace(f":{password}@", "@")
-    monkeypatch.setenv("EB_T_DBTOOLS_PASSWORD", password)
-    backup_store(bare, tmp_path / "again.dump", password_env="EB_T_DBTOOLS_PASSWORD")
+    monkeypatch.setenv("ERRORBUDGET_STORE_PASSWORD", password)
+    again = tmp_path / "again.dump"
+    result = CliRunner().invoke(main, ["db", "backup", "--store", bare, "--to", str(again)])
+    assert result.exit_code == 0, result.output
+    assert "pg_restore --list" in result.output and f":{password}@" not in result.output
+    assert seen and all(f":{password}@" not in " ".join(args) for args, _ in seen)
     assert seen[0][1]["PGPASSWORD"] == password
+    # A password written in the URL on a command line is refused before anything runs.
+    refused = CliRunner().invoke(
+        main, ["db", "backup", "--store", postgres_url, "--to", str(tmp_path / "x.dump")]
+    )
+    assert refused.exit_code == 1 and "holds a password" in refused.output
 
 
 def test_a_backup_of_a_newer_schema_or_not_of_a_store_is_refused(

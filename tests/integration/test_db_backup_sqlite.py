@@ -215,3 +215,40 @@ def test_a_restore_creates_a_store_that_did_not_exist(tmp_path: Path) -> None:
         [series] = store.series_ids("answered", [(("queue", "sales"),)], create=False)
         store.write_counts([series], [M0 + 9000], [1], [1])  # a working store
     assert np.isfinite(before["sums"]).all()
+
+
+def test_the_cli_backs_up_and_restores_the_configs_store(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from errorbudget.cli.main import main
+
+    config = tmp_path / "errorbudget.yaml"
+    config.write_text("version: 1\nstore: {path: eb.db}\nslos: []\n", encoding="utf-8")
+    _populated(tmp_path / "eb.db")
+    with open_store(tmp_path / "eb.db") as store:
+        before = state(store)
+    file = tmp_path / "backups" / "eb.bak"
+    file.parent.mkdir()
+    runner = CliRunner()
+    done = runner.invoke(main, ["db", "backup", "-c", str(config), "--to", str(file)])
+    assert done.exit_code == 0, done.output
+    assert f"to {file}" in done.output and "integrity_check ok" in done.output
+    again = runner.invoke(main, ["db", "backup", "-c", str(config), "--to", str(file)])
+    assert again.exit_code == 1 and "the file exists" in again.output
+    with open_store(tmp_path / "eb.db") as store:
+        populate(store, 1)
+    restored = runner.invoke(main, ["db", "restore", "-c", str(config), "--from", str(file)])
+    assert restored.exit_code == 0, restored.output
+    with open_store(tmp_path / "eb.db") as store:
+        assert state(store) == before
+    holder = _hold(tmp_path / "eb.db", writing=False)
+    try:
+        busy = runner.invoke(main, ["db", "restore", "-c", str(config), "--from", str(file)])
+        assert busy.exit_code == 4 and "--force" in busy.output  # StoreBusyError's code
+        forced = runner.invoke(
+            main, ["db", "restore", "--store", str(tmp_path / "eb.db"), "--from", str(file),
+                   "--force"],
+        )  # fmt: skip
+        assert forced.exit_code == 0 and "forced" in forced.output
+    finally:
+        _release(holder)

@@ -12,29 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
 from errorbudget.cli.common import config_option
-from errorbudget.config import load_config
-from errorbudget.store import is_postgres_url
+from errorbudget.cli.db_command import resolve_store, store_option
+from errorbudget.database_urls import is_postgres_url
 from errorbudget.store.backup import backup_store, restore_store
-
-store_option = click.option(
-    "--store",
-    "store",
-    metavar="PATH|URL",
-    default=None,
-    help="The store: an SQLite file or a postgresql:// URL [default: the config's store].",
-)
-
-
-def store_location(config_path: Path | None, store: str | None) -> tuple[str, str | None]:
-    """The store a db command works on (``--store``, else the config's) and the name of the
-    environment variable holding its password, if the config says."""
-    if store is not None:
-        return store, None
-    loaded = load_config(config_path)
-    settings = loaded.config.store
-    url = getattr(settings, "url", None)
-    password_env = getattr(settings, "password_env", None)
-    return (str(url) if url else str(loaded.store_path)), password_env
 
 
 @contextmanager
@@ -67,9 +47,9 @@ def backup(config_path: Path | None, store: str | None, file: Path) -> None:
     copy is checked with integrity_check before it gets its name. PostgreSQL: pg_dump
     --format=custom (the password from the environment, never on the command line).
     """
-    location, password_env = store_location(config_path, store)
+    location, password = resolve_store(config_path, store)
     if is_postgres_url(location):
-        report = backup_store(location, file, password_env=password_env)
+        report = backup_store(location, file, password=password)
     else:
         with _pages("backup") as progress:
             report = backup_store(location, file, progress=progress)
@@ -102,9 +82,9 @@ def restore(config_path: Path | None, store: str | None, file: Path, force: bool
     backup comes from a newer errorbudget; a backup of an older schema is migrated.
     PostgreSQL: pg_restore into an empty database (a non-empty one is refused).
     """
-    location, password_env = store_location(config_path, store)
+    location, password = resolve_store(config_path, store)
     if is_postgres_url(location):
-        report = restore_store(location, file, password_env=password_env)
+        report = restore_store(location, file, password=password)
     else:
         with _pages("restore") as progress:
             report = restore_store(location, file, force=force, progress=progress)

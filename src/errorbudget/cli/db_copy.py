@@ -8,7 +8,10 @@ from rich.console import Console
 from rich.table import Table
 
 from errorbudget.cli.common import echo_json, format_option
+from errorbudget.cli.db_command import resolve_store
+from errorbudget.database_urls import is_postgres_url
 from errorbudget.store.copy import CopyReport, copy_store, verify
+from errorbudget.store.maintenance import parse_location
 
 MISMATCH_EXIT = 1
 """Exit code when a table's rows or checksum differ between the two stores."""
@@ -27,14 +30,8 @@ MISMATCH_EXIT = 1
     "target",
     required=True,
     metavar="postgresql://USER@HOST:PORT/DB",
-    help="The PostgreSQL store: an empty database (its schema is created).",
-)
-@click.option(
-    "--password-env",
-    default="ERRORBUDGET_STORE_PASSWORD",
-    show_default=True,
-    help="The environment variable holding the PostgreSQL password (libpq's PGPASSWORD "
-    "and ~/.pgpass work too).",
+    help="The PostgreSQL store: an empty database (its schema is created); the password "
+    "from $ERRORBUDGET_STORE_PASSWORD (or libpq's PGPASSWORD, ~/.pgpass).",
 )
 @click.option(
     "--verify-only",
@@ -42,9 +39,7 @@ MISMATCH_EXIT = 1
     help="Copy nothing: compare the two stores' tables (rows and checksum) only.",
 )
 @format_option("text", "json")
-def copy(
-    source: str, target: str, password_env: str, verify_only: bool, output_format: str
-) -> None:
+def copy(source: str, target: str, verify_only: bool, output_format: str) -> None:
     """Copy every table of an SQLite store into an empty PostgreSQL store, then verify it.
 
     Tables come from the SQLite store and must all exist on the target (a table on one side
@@ -53,8 +48,12 @@ def copy(
     its SHA-256 compared. Exit 0 when every table matches, 1 when one does not (or the copy
     is refused: a non-empty target, a missing table).
     """
+    location, password = resolve_store(None, target)
+    if not is_postgres_url(location):
+        raise click.UsageError(f"--to must be a postgresql:// URL, not {target}")
+    origin = parse_location(source)
     if verify_only:
-        report = verify(source, target, password_env=password_env)
+        report = verify(origin, str(location), password=password)
     else:
         console = Console(stderr=True)
         with console.status("copying…") as status:
@@ -62,7 +61,7 @@ def copy(
             def told(table: str, rows: int) -> None:
                 status.update(f"copied {table} ({rows:,} rows)")
 
-            report = copy_store(source, target, password_env=password_env, progress=told)
+            report = copy_store(origin, str(location), password=password, progress=told)
     _print(report, output_format)
     if not report.ok:
         raise SystemExit(MISMATCH_EXIT)

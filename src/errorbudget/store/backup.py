@@ -25,16 +25,16 @@ def backup_store(
     file: Path,
     *,
     progress: Progress | None = None,
-    password_env: str | None = None,
+    password: str | None = None,
 ) -> BackupReport:
     """Write a backup of the store at ``location`` to the new file ``file``.
 
-    ``password_env``: the environment variable holding a PostgreSQL store's password.
+    ``password``: a PostgreSQL store's password (else libpq's ``PGPASSWORD``/``.pgpass``).
     """
     if is_postgres_url(location):
         from errorbudget.store.postgres import dump
 
-        return dump.backup(str(location), file, password_env=password_env)
+        return dump.backup(str(location), file, password=password)
     from errorbudget.store.sqlite import backup
 
     return backup.backup(_sqlite_path(location, "back up"), file, progress)
@@ -46,7 +46,7 @@ def restore_store(
     *,
     force: bool = False,
     progress: Progress | None = None,
-    password_env: str | None = None,
+    password: str | None = None,
 ) -> RestoreReport:
     """Restore the store at ``location`` from the backup ``file``.
 
@@ -56,7 +56,7 @@ def restore_store(
     if is_postgres_url(location):
         from errorbudget.store.postgres import dump
 
-        return dump.restore(str(location), file, password_env=password_env)
+        return dump.restore(str(location), file, password=password)
     from errorbudget.store.sqlite import backup
 
     return backup.restore(_sqlite_path(location, "restore"), file, force=force, progress=progress)

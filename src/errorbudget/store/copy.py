@@ -27,6 +27,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from errorbudget.database_urls import redact
 from errorbudget.errors import StoreError
 from errorbudget.store import is_postgres_url, open_store
 from errorbudget.store.postgres import dump
@@ -34,8 +35,6 @@ from errorbudget.store.postgres import tables as pg_tables
 from errorbudget.store.postgres.access import Connection
 from errorbudget.store.sqlite import tables as sqlite_tables
 from errorbudget.store.table_digest import TableCheck, TableDigest, TableShape, TableSum
-
-SQLITE_PREFIX = "sqlite:///"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,35 +56,27 @@ class CopyReport:
         return [check.table for check in self.tables if not check.match]
 
 
-def sqlite_path(location: str) -> Path:
-    """``sqlite:///store.db`` (relative), ``sqlite:////srv/store.db`` (absolute), or a path."""
-    path = location[len(SQLITE_PREFIX) :] if location.startswith(SQLITE_PREFIX) else location
-    if not path or path == ":memory:":
-        raise StoreError(f"cannot copy from {location}: give the SQLite store's file")
-    return Path(path)
-
-
 def copy_store(
-    source: str,
+    source: str | Path,
     target: str,
     *,
-    password_env: str | None = None,
+    password: str | None = None,
     progress: Callable[[str, int], None] | None = None,
 ) -> CopyReport:
     """Copy the SQLite store ``source`` into the empty PostgreSQL store ``target``, then
     verify it (see the module's docstring); ``progress`` is told (table, rows written)."""
-    return _run(source, target, password_env, progress, copy=True)
+    return _run(source, target, password, progress, copy=True)
 
 
-def verify(source: str, target: str, *, password_env: str | None = None) -> CopyReport:
+def verify(source: str | Path, target: str, *, password: str | None = None) -> CopyReport:
     """Compare every table of the two stores by rows and checksum; copy nothing."""
-    return _run(source, target, password_env, None, copy=False)
+    return _run(source, target, password, None, copy=False)
 
 
 def _run(
-    source: str,
+    source: str | Path,
     target: str,
-    password_env: str | None,
+    password: str | None,
     progress: Callable[[str, int], None] | None,
     *,
     copy: bool,
@@ -95,11 +86,13 @@ def _run(
         raise StoreError(
             f"db copy writes into a PostgreSQL store: {target} is not a postgresql:// URL"
         )
-    path = sqlite_path(source)
+    if is_postgres_url(source) or str(source) == ":memory:":
+        raise StoreError(f"db copy reads an SQLite store's file: {redact(str(source))} is not one")
+    path = Path(source)
     if not path.is_file():
         raise StoreError(f"cannot copy from {path}: there is no such file")
     open_store(path).close()  # migrated to this version's tables
-    to = dump.connection_target(target, password_env)
+    to = dump.connection_target(target, password)
     open_store(target, password=to.password).close()  # upgraded; a newer one is refused
     with (
         closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as lite,

@@ -9,8 +9,8 @@ chain would say so), so a database with any table in it is refused — make a ne
 
 The password never appears on a command line (where ``ps`` shows it to every user): it is
 passed in the child's environment as ``PGPASSWORD``, taken from the URL given on the
-command line or from the store's password variable (``store.password_env``, default
-``ERRORBUDGET_STORE_PASSWORD``); libpq's own ``PGPASSWORD`` and ``~/.pgpass`` work too.
+store's password variable (``store.password_env``, default ``ERRORBUDGET_STORE_PASSWORD``)
+or a URL given to the library; libpq's own ``PGPASSWORD`` and ``~/.pgpass`` work too.
 
 Teams with their own backup tooling run the same two commands (docs/operations.md
 "Backups and restore"); these only add the checks.
@@ -38,8 +38,6 @@ from errorbudget.store.postgres import schema
 from errorbudget.store.postgres.access import WRITE_LOCK, Connection, application_name
 from errorbudget.store.postgres.url import StoreUrl
 
-DEFAULT_PASSWORD_ENV = "ERRORBUDGET_STORE_PASSWORD"
-
 TIMEOUT = 6 * 3600.0
 """A dump or restore that takes longer than this is stopped (seconds)."""
 
@@ -54,32 +52,19 @@ class ConnectionTarget:
     password: str | None
 
 
-def connection_target(url: str, password_env: str | None = None) -> ConnectionTarget:
-    """``url`` and its password: the one in the URL, else ``$password_env`` (default
-    ``ERRORBUDGET_STORE_PASSWORD``), else None (libpq's ``PGPASSWORD``/``.pgpass``)."""
+def connection_target(url: str, password: str | None = None) -> ConnectionTarget:
+    """``url`` and its password: ``password``, else the one in the URL, else None
+    (libpq's ``PGPASSWORD``/``.pgpass``)."""
     parsed = StoreUrl.parse(url)
     in_url = urlsplit(url).password
-    password = (
-        unquote(in_url)
-        if in_url is not None
-        else os.environ.get(password_env or DEFAULT_PASSWORD_ENV)
-    )
+    if password is None and in_url is not None:
+        password = unquote(in_url)
     return ConnectionTarget(parsed.label, parsed.label, password)
 
 
-def label(url: str) -> str:
-    """How messages name the store at ``url`` (no password)."""
-    return StoreUrl.parse(url).label
-
-
-def connect(url: str, password_env: str | None = None, *, doing: str = "connect to") -> Connection:
-    """A connection of its own to the store at ``url`` (autocommit: transactions are the
-    caller's ``with connection.transaction()``), named as ``db copy`` in pg_stat_activity."""
-    return open_connection(connection_target(url, password_env), doing)
-
-
 def open_connection(target: ConnectionTarget, doing: str = "connect to") -> Connection:
-    """A connection to ``target`` (see :func:`connect`)."""
+    """A connection of its own to ``target`` (autocommit: transactions are the caller's
+    ``with connection.transaction()``), named as ``db copy`` in pg_stat_activity."""
     options: dict[str, Any] = {
         "autocommit": True,
         "application_name": application_name(WriterInfo.current("errorbudget db copy")),
@@ -120,10 +105,10 @@ def refuse_newer(revision: str, file: str) -> None:
         )
 
 
-def backup(url: str, file: Path, *, password_env: str | None = None) -> BackupReport:
+def backup(url: str, file: Path, *, password: str | None = None) -> BackupReport:
     """``pg_dump --format=custom`` of the store at ``url`` into the new file ``file``."""
     began = time.monotonic()
-    target = connection_target(url, password_env)
+    target = connection_target(url, password)
     if file.exists():
         raise StoreError(f"cannot back up to {file}: the file exists (choose a new name)")
     if not file.parent.is_dir():
@@ -153,10 +138,10 @@ def backup(url: str, file: Path, *, password_env: str | None = None) -> BackupRe
     )
 
 
-def restore(url: str, file: Path, *, password_env: str | None = None) -> RestoreReport:
+def restore(url: str, file: Path, *, password: str | None = None) -> RestoreReport:
     """``pg_restore`` of the dump ``file`` into the EMPTY database at ``url``."""
     began = time.monotonic()
-    target = connection_target(url, password_env)
+    target = connection_target(url, password)
     if not file.is_file():
         raise StoreError(f"cannot restore from {file}: there is no such file")
     _entries, revision = _inspect(file, target)
