@@ -28,3 +28,14 @@ def test_the_digest_is_sha256_of_the_rows_in_order_and_rows_cannot_be_regrouped(
     # A text holding what looks like a row boundary is still one value.
     joined = TableDigest().add_all([("a\ni1;",)]).hexdigest()
     assert joined != TableDigest().add_all([("a",), (1,)]).hexdigest()
+
+
+def test_a_store_url_splits_into_a_command_line_and_a_password() -> None:
+    from errorbudget.store.postgres.dump import connection_target  # the postgres extra
+
+    given = connection_target("postgresql://eb:s%40cret@db:5432/eb")
+    assert (given.url, given.password) == ("postgresql://eb@db:5432/eb", "s@cret")
+    query = connection_target("postgresql://eb@db/eb?password=q&sslmode=require")
+    assert query.password == "q" and "password" not in query.url and "sslmode" in query.url
+    assert connection_target("postgresql://eb@db/eb", "env").password == "env"
+    assert connection_target("postgresql://eb@db/eb").password is None

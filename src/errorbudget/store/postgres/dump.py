@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg
 
@@ -48,18 +48,25 @@ class ConnectionTarget:
     command line gets), and the password (what its environment gets)."""
 
     url: str
-    label: str
+    """Without its password: what a command line and messages show."""
     password: str | None
+
+    @property
+    def label(self) -> str:
+        return self.url
 
 
 def connection_target(url: str, password: str | None = None) -> ConnectionTarget:
-    """``url`` and its password: ``password``, else the one in the URL, else None
-    (libpq's ``PGPASSWORD``/``.pgpass``)."""
+    """``url`` and its password: ``password``, else the one in the URL (``user:…@`` or
+    ``?password=``), else None (libpq's ``PGPASSWORD``/``.pgpass``)."""
     parsed = StoreUrl.parse(url)
-    in_url = urlsplit(url).password
-    if password is None and in_url is not None:
-        password = unquote(in_url)
-    return ConnectionTarget(parsed.label, parsed.label, password)
+    parts = urlsplit(url)
+    in_query = [value for key, value in parse_qsl(parts.query) if key == "password"]
+    if password is None and parts.password is not None:
+        password = unquote(parts.password)
+    elif password is None and in_query:
+        password = in_query[-1]
+    return ConnectionTarget(parsed.label, password)
 
 
 def open_connection(target: ConnectionTarget, doing: str = "connect to") -> Connection:
