@@ -19,26 +19,53 @@ Lengths prefix the variable-size values, so no value can imitate a row boundary.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 
+def _none(_value: None) -> bytes:
+    return b"N"
+
+
+def _integer(value: int) -> bytes:
+    return b"i%d;" % value
+
+
+def _float(value: float) -> bytes:
+    return b"f" + value.hex().encode("ascii") + b";"
+
+
+def _text(value: str) -> bytes:
+    data = value.encode("utf-8")
+    return b"s%d:" % len(data) + data
+
+
+def _bytes(value: bytes | bytearray | memoryview) -> bytes:
+    data = bytes(value)
+    return b"b%d:" % len(data) + data
+
+
+_ENCODERS: dict[type, Callable[[Any], bytes]] = {
+    type(None): _none,
+    int: _integer,
+    bool: _integer,
+    float: _float,
+    str: _text,
+    bytes: _bytes,
+    bytearray: _bytes,
+    memoryview: _bytes,
+}
+"""By exact type (a dictionary lookup per value: a table of a million rows is digested
+on both sides of a copy)."""
+
+
 def encode_value(value: Any) -> bytes:
     """One value in the canonical encoding (see the module's docstring)."""
-    if value is None:
-        return b"N"
-    if isinstance(value, bool | int):
-        return b"i%d;" % int(value)
-    if isinstance(value, float):
-        return b"f" + value.hex().encode("ascii") + b";"
-    if isinstance(value, str):
-        data = value.encode("utf-8")
-        return b"s%d:" % len(data) + data
-    if isinstance(value, bytes | bytearray | memoryview):
-        data = bytes(value)
-        return b"b%d:" % len(data) + data
-    raise TypeError(f"no canonical encoding for a value of type {type(value).__name__}")
+    encoder = _ENCODERS.get(type(value))
+    if encoder is None:
+        raise TypeError(f"no canonical encoding for a value of type {type(value).__name__}")
+    return encoder(value)
 
 
 class TableDigest:
@@ -49,7 +76,13 @@ class TableDigest:
         self.rows = 0
 
     def add(self, row: Sequence[Any]) -> None:
-        self._hash.update(b"".join(encode_value(value) for value in row) + b"\n")
+        encoders = _ENCODERS
+        try:
+            encoded = [encoders[type(value)](value) for value in row]
+        except KeyError:
+            encoded = [encode_value(value) for value in row]  # raises, naming the type
+        encoded.append(b"\n")
+        self._hash.update(b"".join(encoded))
         self.rows += 1
 
     def add_all(self, rows: Iterable[Sequence[Any]]) -> TableDigest:
