@@ -140,6 +140,9 @@ def populate(store: Store, round: int = 0) -> None:
         KeptBatch(events=events, series=[turn] * 3, verdicts=["bad", "excluded", "bad"],
                   exclusions=[None, "test-call", None]),
     )  # fmt: skip
+    acquire_lease = getattr(store, "acquire_lease", None)  # the Leases protocol, when merged
+    if acquire_lease is not None:
+        acquire_lease("collector", f"replica-{round}", 30.0)
     hour = H0 + round * DAY
     store.add_dimension_counts(
         "turn-latency",
