@@ -82,6 +82,19 @@ def test_the_password_goes_through_the_environment_never_the_command_line(
     assert "pg_restore --list" in result.output and f":{password}@" not in result.output
     assert seen and all(f":{password}@" not in " ".join(args) for args, _ in seen)
     assert seen[0][1]["PGPASSWORD"] == password
+    with fresh_database("eb_t_dbtools", migrated=False) as empty:
+        seen.clear()
+        bare_empty = empty.replace(f":{password}@", "@")
+        restored = CliRunner().invoke(
+            main, ["db", "restore", "--store", bare_empty, "--from", str(again)]
+        )
+        assert restored.exit_code == 0, restored.output
+        assert f"restored {bare_empty} from {again}" in restored.output
+        assert all(f":{password}@" not in " ".join(args) for args, _ in seen)
+        refused = CliRunner().invoke(
+            main, ["db", "restore", "--store", bare_empty, "--from", str(again)]
+        )
+        assert refused.exit_code == 1 and "not empty" in refused.output
     # A password written in the URL on a command line is refused before anything runs.
     refused = CliRunner().invoke(
         main, ["db", "backup", "--store", postgres_url, "--to", str(tmp_path / "x.dump")]
