@@ -252,3 +252,25 @@ def test_the_cli_backs_up_and_restores_the_configs_store(tmp_path: Path) -> None
         assert forced.exit_code == 0 and "forced" in forced.output
     finally:
         _release(holder)
+
+
+def test_a_backup_of_an_older_schema_is_migrated_when_restored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, file = tmp_path / "old.db", tmp_path / "backup.db"
+    older = schema.LATEST_VERSION - 1
+    with monkeypatch.context() as old_code:  # errorbudget one schema version ago
+        old_code.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:older])
+        old_code.setattr(schema, "LATEST_VERSION", older)
+        with open_store(path) as store:
+            store.series_ids("answered", [(("queue", "sales"),)])
+            assert store.schema_version == older
+    assert backup_store(path, file).schema == f"version {older}"
+    target = tmp_path / "restored.db"
+    assert restore_store(target, file).schema == f"version {older}"
+    connection = sqlite3.connect(target)
+    assert schema.user_version(connection) == schema.LATEST_VERSION  # migrated by the restore
+    connection.close()
+    with open_store(target) as store:
+        assert store.schema_version == schema.LATEST_VERSION
+        assert [s.slo for s in store.list_series()] == ["answered"]
