@@ -30,16 +30,16 @@ def _pages(label: str) -> Iterator[Callable[[int, int], None]]:
         yield tell
 
 
+def _file_option(flag: str, help: str) -> Callable[[click.decorators.FC], click.decorators.FC]:
+    return click.option(
+        flag, "file", required=True, type=click.Path(dir_okay=False, path_type=Path), help=help
+    )
+
+
 @click.command("backup")
 @config_option
 @store_option
-@click.option(
-    "--to",
-    "file",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The backup file to write (it must not exist).",
-)
+@_file_option("--to", "The backup file to write (it must not exist).")
 def backup(config_path: Path | None, store: str | None, file: Path) -> None:
     """Back up the store to a file, while it is in use.
 
@@ -62,13 +62,7 @@ def backup(config_path: Path | None, store: str | None, file: Path) -> None:
 @click.command("restore")
 @config_option
 @store_option
-@click.option(
-    "--from",
-    "file",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The backup file (written by `errorbudget db backup`).",
-)
+@_file_option("--from", "The backup file (written by `errorbudget db backup`).")
 @click.option(
     "--force",
     is_flag=True,
