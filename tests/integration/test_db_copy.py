@@ -204,3 +204,23 @@ def test_rows_of_every_type_copy_and_digest_alike_in_byte_order(tmp_path: Path) 
         [(next_id,)] = pg.execute("INSERT INTO numbered (label) VALUES ('z') RETURNING id")
         assert next_id == 8
     lite.close()
+
+
+def test_a_copy_that_fails_leaves_the_target_empty_and_can_run_again(
+    sqlite_store: Path, postgres_url: str
+) -> None:
+    with contextlib.closing(sqlite3.connect(sqlite_store)) as connection:
+        # SQLite keeps what its column cannot convert; PostgreSQL's BIGINT refuses it.
+        connection.execute("UPDATE series SET first_minute = 'not a minute' WHERE id = 3")
+        connection.commit()
+    with pytest.raises(
+        StoreError, match=r"cannot copy into the store postgresql://eb@.*bigint.*COPY series"
+    ):
+        copy_store(sqlite_store, postgres_url)
+    with contextlib.closing(psycopg.connect(postgres_url, autocommit=True)) as connection:
+        for table in ("series", "minute_blocks", "audit_log"):
+            assert connection.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+    with contextlib.closing(sqlite3.connect(sqlite_store)) as connection:
+        connection.execute("UPDATE series SET first_minute = NULL WHERE id = 3")
+        connection.commit()
+    assert copy_store(sqlite_store, postgres_url).ok

@@ -27,6 +27,8 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+
 from errorbudget.database_urls import redact
 from errorbudget.errors import StoreError
 from errorbudget.store import is_postgres_url, open_store
@@ -94,6 +96,24 @@ def _run(
     open_store(path).close()  # migrated to this version's tables
     to = dump.connection_target(target, password)
     open_store(target, password=to.password).close()  # upgraded; a newer one is refused
+    try:
+        return _copy_and_compare(path, to, progress, copy=copy, began=began)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read the store {path}: {exc}") from exc
+    except psycopg.Error as exc:
+        what = "copy into" if copy else "read"
+        message = " ".join(str(exc).split())  # its CONTEXT line names the table and row
+        raise StoreError(f"cannot {what} the store {to.label}: {message}") from exc
+
+
+def _copy_and_compare(
+    path: Path,
+    to: dump.ConnectionTarget,
+    progress: Callable[[str, int], None] | None,
+    *,
+    copy: bool,
+    began: float,
+) -> CopyReport:
     with (
         closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as lite,
         dump.open_connection(to, "copy into") as pg,
