@@ -94,12 +94,15 @@ def count_tables(target: ConnectionTarget) -> int:
     """How many tables, views and sequences the database has outside PostgreSQL's own
     schemas (0: empty, as ``createdb`` made it)."""
     with open_connection(target, "read") as connection:
-        found = connection.execute(
-            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') "
-            "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' "
-            "AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')"
-        ).fetchone()
+        try:
+            found = connection.execute(
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') "
+                "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' "
+                "AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')"
+            ).fetchone()
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot read the store {target.label}: {exc}") from exc
     return int(found[0]) if found else 0
 
 
