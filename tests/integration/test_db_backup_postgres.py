@@ -145,3 +145,12 @@ def test_every_kind_of_record_comes_back_from_a_backup(postgres_url: str, tmp_pa
             assert after["chain"][0] is True and after["audit"] and after["good"]
             populate(store, 1)  # a working store: ids and the chain go on
             assert store.verify_chain().ok
+
+
+def test_a_postgresql_backup_without_pg_dump_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dump.shutil, "which", lambda _name: None)
+    with pytest.raises(StoreError, match="pg_dump is not installed"):
+        backup_store("postgresql://eb@127.0.0.1:5432/eb", tmp_path / "eb.dump")
+    assert list(tmp_path.iterdir()) == []

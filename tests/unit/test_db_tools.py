@@ -4,7 +4,6 @@ the per-table checksums (`store/table_digest.py`), a store URL split for pg_dump
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import pytest
 
@@ -41,16 +40,3 @@ def test_a_store_url_splits_into_a_command_line_and_a_password() -> None:
     assert query.password == "q" and "password" not in query.url and "sslmode" in query.url
     assert connection_target("postgresql://eb@db/eb", "env").password == "env"
     assert connection_target("postgresql://eb@db/eb").password is None
-
-
-def test_a_postgresql_backup_without_pg_dump_says_what_to_install(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from errorbudget.errors import StoreError
-    from errorbudget.store.backup import backup_store
-    from errorbudget.store.postgres import dump
-
-    monkeypatch.setattr(dump.shutil, "which", lambda _name: None)
-    with pytest.raises(StoreError, match="pg_dump is not installed"):
-        backup_store("postgresql://eb@127.0.0.1:5432/eb", tmp_path / "eb.dump")
-    assert list(tmp_path.iterdir()) == []
