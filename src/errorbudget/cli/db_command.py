@@ -36,7 +36,10 @@ from errorbudget.store.maintenance import (
 )
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "backup": ("errorbudget.cli.db_backup", "backup"),
+    "copy": ("errorbudget.cli.db_copy", "copy"),
     "current": ("errorbudget.cli.db_command", "current"),
+    "restore": ("errorbudget.cli.db_backup", "restore"),
     "upgrade": ("errorbudget.cli.db_command", "upgrade"),
 }
 """Subcommand → (its module, the click command's attribute there)."""
