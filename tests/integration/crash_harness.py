@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -32,15 +31,14 @@ import httpx
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from crash_store import CrashStore, chain_state
 
 from errorbudget.simulate.server import free_port
-from errorbudget.store import Store, open_store
-from errorbudget.store.sqlite.locking import holder_path
+from errorbudget.store import Store
 
 OPERATOR = "operator-token-crash-0001"
 CONFIG = f"""\
 version: 1
-store: {{path: eb.db}}
 server:
   tokens:
     - {{name: olga, token: {OPERATOR}, role: operator}}
@@ -65,6 +63,27 @@ class Expected:
     total: np.ndarray
 
 
+def serve(config: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """``errorbudget serve`` (no collection) on a free port, once ``/healthz`` answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "errorbudget", "serve", "-c", str(config), "--port",
+         str(port), "--no-collect"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, f"serve exited with {process.returncode}"
+        assert time.monotonic() < deadline, "serve did not start"
+        time.sleep(0.05)
+
+
 @dataclass
 class CrashWorld:
     workdir: Path
@@ -80,10 +99,15 @@ class CrashWorld:
     """(idempotency key, body, queue) of count batches the kill left without an answer."""
     annotations: set[str] = field(default_factory=set)
     """Texts of acknowledged annotations: each must be stored once."""
+    store: CrashStore | None = None
+    """Where the store lives; default: a SQLite file in ``workdir``."""
 
     def __post_init__(self) -> None:
+        if self.store is None:
+            self.store = CrashStore.sqlite(self.workdir)
+        self.env = {**self.env, **self.store.env}
         self.config = self.workdir / "errorbudget.yaml"
-        self.config.write_text(CONFIG, encoding="utf-8")
+        self.config.write_text(self.store.config() + CONFIG, encoding="utf-8")
         self.random = random.Random(self.seed)
         self.files = 0
         self.batches = 0
@@ -121,7 +145,7 @@ class CrashWorld:
         process = subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, text=True)  # fmt: skip
         time.sleep(self.random.uniform(0.2, within))
-        inside = holder_path(self.workdir / "eb.db").exists()  # its transaction is open
+        inside = self.crash_store.writer_inside()  # its transaction is open
         process.send_signal(signal.SIGKILL)
         _, err = process.communicate()
         acknowledged = process.returncode == 0
@@ -140,24 +164,13 @@ class CrashWorld:
 
     # --- serve ---------------------------------------------------------------------------------
 
+    @property
+    def crash_store(self) -> CrashStore:
+        assert self.store is not None  # set in __post_init__
+        return self.store
+
     def _serve(self) -> tuple[subprocess.Popen[str], str]:
-        port = free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "errorbudget", "serve", "-c", str(self.config), "--port",
-             str(port), "--no-collect"],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    return process, url
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, f"serve exited with {process.returncode}"
-            assert time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.05)
+        return serve(self.config, self.env)
 
     def _batch(self) -> tuple[str, bytes, str, Expected]:
         number = self.batches
@@ -258,11 +271,10 @@ class CrashWorld:
 
     def check(self) -> dict[str, Any]:
         """Every acknowledged write stored exactly; every cut-short one whole or absent;
-        every acknowledged annotation once, none twice; the file intact."""
-        path = self.workdir / "eb.db"
+        every acknowledged annotation once, none twice; the store intact."""
         lost: list[str] = []
         doubled: list[str] = []
-        with open_store(path) as store:  # creates the store if no command got that far
+        with self.crash_store.open() as store:  # created if no command got that far
             ids = {dict(s.segment)["queue"]: s.id for s in store.list_series("calls")}
             for queue, expected in [*self.acknowledged.items(), *self.maybe.items()]:
                 stored = self._stored(store, ids.get(queue), expected)
@@ -271,14 +283,18 @@ class CrashWorld:
                 if stored == "absent" and queue in self.maybe:
                     continue
                 (lost if stored == "absent" else doubled).append(f"{queue}: {stored}")
-        with sqlite3.connect(path) as raw:
-            integrity = raw.execute("PRAGMA integrity_check").fetchone()[0]
-            texts = [t for (t,) in raw.execute("SELECT text FROM annotations")]
-        raw.close()
+            texts = [a.text for a in store.list_annotations(limit=1_000_000)]
+            chain = chain_state(store)
+        integrity = self.crash_store.integrity()
         repeated = sorted({t for t in texts if texts.count(t) > 1})
         missing = sorted(self.annotations - set(texts))
-        result = {"integrity": integrity, "lost": lost + missing, "doubled": doubled + repeated}
-        assert integrity == "ok", result
+        result = {
+            "integrity": integrity,
+            "chain": chain,
+            "lost": lost + missing,
+            "doubled": doubled + repeated,
+        }
+        assert integrity in ("ok", None) and chain == "ok", result
         assert not result["lost"] and not result["doubled"], result
         return result
 
