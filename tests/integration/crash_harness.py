@@ -1,7 +1,9 @@
 """kill -9 of ``errorbudget ingest`` and of ``errorbudget serve`` under write load, and the
 checks that follow each kill: nothing acknowledged is lost, nothing is there twice, the
-store file is intact. Used by ``test_crash_safety.py`` (a few kills) and by
-``benchmarks/hardening.py crash`` (30 and 6, the figures in docs/operations.md).
+store is intact (``crash_store``: on SQLite or PostgreSQL). Used by ``test_crash_safety.py``
+(10 and 2 kills) and by ``benchmarks/hardening.py crash`` (10 and 6 at full size, the
+figures in docs/operations.md); ``crash_collection`` and ``crash_approval`` are the other
+two scenarios.
 
 - **ingest**: each file holds its own queues' counts; the command is killed at a random
   moment (before, during or after its one transaction). A file whose command exited 0 is
@@ -64,13 +66,16 @@ class Expected:
 
 
 def serve(config: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    """``errorbudget serve`` (no collection) on a free port, once ``/healthz`` answers."""
+    """``errorbudget serve`` (no collection) on a free port, once ``/healthz`` answers; its
+    stderr goes to ``serve-<port>.log`` beside the config."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "errorbudget", "serve", "-c", str(config), "--port",
-         str(port), "--no-collect"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+    log = config.parent / f"serve-{port}.log"
+    with log.open("w") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "errorbudget", "serve", "-c", str(config), "--port",
+             str(port), "--no-collect"],
+            env=env, stdout=subprocess.DEVNULL, stderr=errors, text=True,
+        )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -79,7 +84,9 @@ def serve(config: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str
                 return process, url
         except httpx.TransportError:
             pass
-        assert process.poll() is None, f"serve exited with {process.returncode}"
+        if process.poll() is not None:
+            tail = log.read_text(encoding="utf-8")[-2000:]
+            raise AssertionError(f"serve exited with {process.returncode}: {tail}")
         assert time.monotonic() < deadline, "serve did not start"
         time.sleep(0.05)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from errorbudget.store import Store, open_store
 from errorbudget.store.sqlite.locking import holder_path
@@ -29,7 +30,7 @@ class CrashStore:
     backend: str
     """``sqlite`` or ``postgres``."""
     location: str
-    """The SQLite file's path, or the PostgreSQL URL (no password in it)."""
+    """The SQLite file's path, or the PostgreSQL URL as the config holds it (no password)."""
     env: dict[str, str] = field(default_factory=dict)
     """What the commands' environment needs on top of the test's (the password)."""
 
@@ -38,8 +39,17 @@ class CrashStore:
         return cls("sqlite", str(workdir / "eb.db"))
 
     @classmethod
-    def postgres(cls, url: str, password: str | None = None) -> CrashStore:
-        return cls("postgres", url, {PASSWORD_ENV: password} if password else {})
+    def postgres(cls, url: str) -> CrashStore:
+        """The database of ``url``; its password (if any) moves to the environment, where
+        the config takes it from (a password in the config's URL is refused)."""
+        from errorbudget.store.postgres.url import redact
+
+        password = urlsplit(url).password
+        return cls("postgres", redact(url), {PASSWORD_ENV: password} if password else {})
+
+    @property
+    def password(self) -> str | None:
+        return self.env.get(PASSWORD_ENV)
 
     def config(self) -> str:
         """The config's ``store:`` line."""
@@ -49,7 +59,9 @@ class CrashStore:
 
     def open(self) -> Store:
         """The store, opened as the commands open it (created when no command got that far)."""
-        return open_store(self.location)
+        if self.backend == "sqlite":
+            return open_store(self.location)
+        return open_store(self.location, password=self.password)
 
     def writer_inside(self) -> bool:
         """Whether a writer holds the store's write lock now (is inside its transaction)."""
@@ -57,7 +69,7 @@ class CrashStore:
             return holder_path(Path(self.location)).exists()
         import psycopg  # the postgres extra: only a PostgreSQL world gets here
 
-        with psycopg.connect(self.location, password=self.env.get(PASSWORD_ENV)) as conn:
+        with psycopg.connect(self.location, password=self.password) as conn:
             row = conn.execute(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
                 "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +17,21 @@ from crash_collection import CollectionWorld
 from crash_harness import CrashWorld
 from crash_store import CrashStore
 
+from postgres_server import fresh_database
+
 pytestmark = pytest.mark.integration
 
 KILLS = 10
 
 
-@pytest.fixture(params=["sqlite"])
-def crash_store(request: pytest.FixtureRequest, tmp_path: Path) -> CrashStore:
-    return CrashStore.sqlite(tmp_path)
+@pytest.fixture(params=["sqlite", "postgres"])
+def crash_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CrashStore]:
+    """A fresh store of each backend: a SQLite file, a throwaway PostgreSQL database."""
+    if request.param == "sqlite":
+        yield CrashStore.sqlite(tmp_path)
+        return
+    with fresh_database("eb_t_crash") as url:
+        yield CrashStore.postgres(url)
 
 
 def test_kill_9_of_ingest_loses_nothing_acknowledged_and_doubles_nothing(
