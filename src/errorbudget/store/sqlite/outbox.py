@@ -10,79 +10,36 @@ the delivery log. ``OutboxPart`` is the ``NotificationOutbox`` half of ``SQLiteS
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from typing import Any, cast
+from datetime import datetime
 
-import orjson
-
-from errorbudget.alert_records import (
-    DeliveryStatus,
-    NewNotification,
-    Notification,
-    NotificationEvent,
-)
-from errorbudget.errors import ConflictError, NotFoundError, StoreError
+from errorbudget.alert_records import NewNotification, Notification
+from errorbudget.errors import NotFoundError
+from errorbudget.store import alert_rows as rows_
+from errorbudget.store.alert_rows import NOTIFICATION_COLUMNS, notification_of, timestamp
 from errorbudget.store.sqlite.access import Access
-
-_COLUMNS = (
-    "id, receiver, fingerprint, event, dedup_key, payload, created_at, status, attempts, "
-    "next_attempt_at, last_error, delivered_at"
-)
-
-
-def _timestamp(moment: datetime, what: str) -> str:
-    if moment.tzinfo is None:
-        raise StoreError(f"{what} is a naive datetime: give it a time zone")
-    return moment.astimezone(UTC).isoformat()
-
-
-def _when(value: object) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(str(value))
-
-
-def _notification(row: Sequence[Any]) -> Notification:
-    return Notification(
-        id=int(row[0]),
-        receiver=row[1],
-        fingerprint=row[2],
-        event=cast(NotificationEvent, row[3]),
-        dedup_key=row[4],
-        payload=json.loads(row[5]),
-        created_at=datetime.fromisoformat(row[6]),
-        status=cast(DeliveryStatus, row[7]),
-        attempts=int(row[8]),
-        next_attempt_at=_when(row[9]),
-        last_error=row[10],
-        delivered_at=_when(row[11]),
-    )
 
 
 def get_notification(connection: sqlite3.Connection, notification_id: int) -> Notification:
     row = connection.execute(
-        f"SELECT {_COLUMNS} FROM notifications WHERE id = ?", (notification_id,)
+        f"SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE id = ?", (notification_id,)
     ).fetchone()
     if row is None:
         raise NotFoundError(f"no notification {notification_id}")
-    return _notification(row)
+    return notification_of(row)
 
 
 def queue_notifications(
     connection: sqlite3.Connection, at: datetime, items: Sequence[NewNotification]
 ) -> list[Notification]:
-    created = _timestamp(at, "the queueing time")
+    created = timestamp(at, "the queueing time")
     queued: list[Notification] = []
     for item in items:
-        try:
-            payload = orjson.dumps(dict(item.payload), default=str).decode()
-        except (TypeError, ValueError) as exc:
-            raise StoreError(f"a notification's payload is not JSON: {exc}") from exc
         cursor = connection.execute(
             "INSERT INTO notifications (receiver, fingerprint, event, dedup_key, payload, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (item.receiver, item.fingerprint, item.event, item.dedup_key, payload, created),
+            (*rows_.notification_row(item), created),
         )
         queued.append(get_notification(connection, int(cursor.lastrowid or 0)))
     return queued
@@ -92,33 +49,21 @@ def next_notification(
     connection: sqlite3.Connection, receiver: str, now: datetime
 ) -> Notification | None:
     row = connection.execute(
-        f"SELECT {_COLUMNS} FROM notifications WHERE receiver = ? AND status = 'pending' "
-        "ORDER BY id LIMIT 1",
+        f"SELECT {NOTIFICATION_COLUMNS} FROM notifications "
+        "WHERE receiver = ? AND status = 'pending' ORDER BY id LIMIT 1",
         (receiver,),
     ).fetchone()
-    if row is None:
-        return None
-    head = _notification(row)
-    if head.next_attempt_at is not None and head.next_attempt_at > now:
-        return None
-    return head
-
-
-def _pending(connection: sqlite3.Connection, notification_id: int) -> Notification:
-    found = get_notification(connection, notification_id)
-    if found.status != "pending":
-        raise ConflictError(f"notification {notification_id} is already {found.status}")
-    return found
+    return rows_.due(None if row is None else notification_of(row), now)
 
 
 def mark_delivered(
     connection: sqlite3.Connection, notification_id: int, at: datetime
 ) -> Notification:
-    found = _pending(connection, notification_id)
+    attempts, delivered_at = rows_.delivery(get_notification(connection, notification_id), at)
     connection.execute(
         "UPDATE notifications SET status = 'delivered', attempts = ?, delivered_at = ?, "
         "next_attempt_at = NULL WHERE id = ?",
-        (found.attempts + 1, _timestamp(at, "the delivery time"), notification_id),
+        (attempts, delivered_at, notification_id),
     )
     return get_notification(connection, notification_id)
 
@@ -131,17 +76,12 @@ def mark_failed_attempt(
     at: datetime,
     next_attempt_at: datetime | None,
 ) -> Notification:
-    found = _pending(connection, notification_id)
-    _timestamp(at, "the attempt time")
-    following = None if next_attempt_at is None else _timestamp(next_attempt_at, "the next attempt")
+    found = get_notification(connection, notification_id)
     connection.execute(
         "UPDATE notifications SET status = ?, attempts = ?, last_error = ?, "
         "next_attempt_at = ? WHERE id = ?",
         (
-            "failed" if next_attempt_at is None else "pending",
-            found.attempts + 1,
-            error,
-            following,
+            *rows_.failed_attempt(found, error=error, at=at, next_attempt_at=next_attempt_at),
             notification_id,
         ),
     )
@@ -156,18 +96,14 @@ def list_notifications(
     status: str | None,
     limit: int,
 ) -> list[Notification]:
-    where: list[str] = []
-    values: list[object] = []
-    for column, value in (("receiver", receiver), ("fingerprint", fingerprint), ("status", status)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            values.append(value)
-    clause = f"WHERE {' AND '.join(where)} " if where else ""
+    filters = rows_.equal_filters(receiver=receiver, fingerprint=fingerprint, status=status)
+    clause = " AND ".join(f"{column} = ?" for column, _ in filters)
     rows = connection.execute(
-        f"SELECT {_COLUMNS} FROM notifications {clause}ORDER BY id DESC LIMIT ?",
-        (*values, int(limit)),
+        f"SELECT {NOTIFICATION_COLUMNS} FROM notifications "
+        f"{'WHERE ' + clause + ' ' if filters else ''}ORDER BY id DESC LIMIT ?",
+        (*(value for _, value in filters), int(limit)),
     )
-    return [_notification(row) for row in rows]
+    return [notification_of(row) for row in rows]
 
 
 class OutboxPart:
