@@ -367,14 +367,15 @@ def _crash_ingest(
 def _crash_collection(
     workdir: Path, env: dict[str, str], store: Any, kills: int, serves: int, seed: int
 ) -> dict[str, Any]:
-    """``collect`` of 7 days (8 queue × media series, 15-minute intervals, 15-minute
-    chunks) from the fake Genesys API, killed at a random moment in its first 4 s; every
-    other run resumes from the high-water mark, the others fetch the whole range again."""
+    """``collect`` of 3 days (8 queue × media series, 15-minute intervals, one chunk an
+    interval, 1,500 requests a minute) from the fake Genesys API, killed at a random moment
+    in its first 4 s; each run resumes an hour before the high-water mark, every other one
+    6 hours before it (replacing what is stored)."""
     from crash_collection import CollectionWorld
 
-    world = CollectionWorld(workdir, env, store, seed=seed, days=7, span="15m")
+    world = CollectionWorld(workdir, env, store, seed=seed, days=3)
     try:
-        runs = [world.kill_collect(within=4.0, resume=n % 2 == 0) for n in range(kills)]
+        runs = [world.kill_collect(rewind=60 if n % 2 else 360) for n in range(kills)]
         final = world.finish()
     finally:
         world.close()

@@ -49,11 +49,12 @@ def _iso(minute: int) -> str:
 
 
 class CollectionWorld:
-    """``days`` of history up to an hour ago, collected in ``span`` chunks."""
+    """``days`` of history up to an hour ago, collected in ``span`` chunks, paced at
+    ``requests_per_minute`` (a run takes long enough to be killed in its middle)."""
 
     def __init__(
         self, workdir: Path, env: dict[str, str], store: CrashStore, *, seed: int = 8,
-        days: float = 2.0, span: str = "2h",
+        days: float = 3.0, span: str = "15m", requests_per_minute: int = 1500,
     ) -> None:  # fmt: skip
         now = datetime.now(tz=UTC).replace(minute=0, second=0, microsecond=0)
         self.workdir = workdir
@@ -68,11 +69,11 @@ class CollectionWorld:
         self.start -= self.start % BLOCK
         self.end = to_minute(now) - LOOKBACK
         self.config = workdir / "collect.yaml"
-        self.config.write_text(self._config(span), encoding="utf-8")
+        self.config.write_text(self._config(span, requests_per_minute), encoding="utf-8")
         self._truth: dict[tuple[str, str], np.ndarray] | None = None
         self.runs: list[dict[str, Any]] = []
 
-    def _config(self, span: str) -> str:
+    def _config(self, span: str, requests_per_minute: int) -> str:
         sl = self.simulation.scenario.service_level
         return (
             self.store.config()
@@ -85,7 +86,7 @@ sources:
     granularity: 15m
     max_query_span: {span}
     lookback: {LOOKBACK}m
-    requests_per_minute: 100000
+    requests_per_minute: {requests_per_minute}
 slos:
   - id: {SLO_ID}
     service: contact-center
@@ -116,19 +117,19 @@ slos:
 
     # --- runs ------------------------------------------------------------------------------
 
-    def _command(self, resume: bool = True) -> list[str]:
-        """``collect --from`` where a resumed run starts, ``lookback`` before the mark; or
-        (``resume`` false) the whole history again, replacing what is stored."""
+    def _command(self, rewind: int = LOOKBACK) -> list[str]:
+        """``collect --from`` where a resumed run starts: ``lookback`` before the mark (or
+        ``rewind`` minutes, re-fetching and replacing more of what is stored)."""
         with self.store.open() as store:
             mark = self._mark(store)
-        begin = self.start if mark is None or not resume else max(self.start, mark - LOOKBACK)
+        begin = self.start if mark is None else max(self.start, mark - rewind)
         begin -= (begin - self.start) % BLOCK
         return [sys.executable, "-m", "errorbudget", "collect", "-c", str(self.config),
                 "--from", _iso(begin), "--to", _iso(self.end), "--format", "json"]  # fmt: skip
 
-    def kill_collect(self, within: float = 3.0, resume: bool = True) -> dict[str, Any]:
+    def kill_collect(self, within: float = 4.0, rewind: int = LOOKBACK) -> dict[str, Any]:
         """One run killed after a random moment (up to ``within`` seconds); then the checks."""
-        process = subprocess.Popen(self._command(resume), env=self.env, stdout=subprocess.DEVNULL,
+        process = subprocess.Popen(self._command(rewind), env=self.env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, text=True)  # fmt: skip
         time.sleep(self.random.uniform(0.3, within))
         inside = self.store.writer_inside()
