@@ -46,6 +46,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from errorbudget.errors import StoreBusyError, StoreError
 from errorbudget.records import DEFAULT_LOCK_TIMEOUT, LockWaiter, WriterInfo
 from errorbudget.store.postgres.url import StoreUrl
+from errorbudget.store.writer_lock import busy_message, holding
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -199,21 +200,13 @@ class PgAccess:
     def using(self, doing: str, deadline: float | None = None) -> Iterator[Connection]:
         """Hold the writer connection's lock (until ``deadline``, a ``time.monotonic()``
         instant, else as long as it takes) and map psycopg errors to StoreError."""
-        timeout = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
-        if not self._lock.acquire(timeout=timeout):
-            raise StoreBusyError(
-                f"cannot {doing}: another write of this process held the store {self.label} "
-                f"for {self.lock_timeout:.1f} s; try again later"
-            )
-        try:
+        with holding(self._lock, doing, self.label, self.lock_timeout, deadline):
             if self.connection is None:
                 raise StoreError(f"cannot {doing}: the store {self.label} is closed")
             try:
                 yield self.connection
             except psycopg.Error as exc:
                 raise self.error(doing, exc) from exc
-        finally:
-            self._lock.release()
 
     @contextmanager
     def writing(self, doing: str) -> Iterator[Connection]:
@@ -248,16 +241,8 @@ class PgAccess:
             now = time.monotonic()
             found = self.holder_of_lock(connection)
             if now >= deadline - 0.001:
-                who = (
-                    f"the store {self.label} is being written by {found.describe()}"
-                    if found is not None
-                    else f"another connection holds the write lock of the store {self.label}"
-                )
-                raise StoreBusyError(
-                    f"cannot {doing}: {who}; gave up after waiting {now - began:.1f} s: "
-                    "try again when it is done",
-                    holder=found,
-                )
+                message = busy_message(self.label, found, now - began)
+                raise StoreBusyError(f"cannot {doing}: {message}", holder=found)
             if self.on_wait is not None:
                 self.on_wait.waiting(found, now - began)
             wait_ms = max(1, round(min(WAIT_SLICE, deadline - now) * 1000))
