@@ -26,14 +26,13 @@ from __future__ import annotations
 import random
 import signal
 import threading
-import time
 import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import httpx
-from crash_harness import serve
+from crash_harness import kill_under_load, serve
 from crash_store import CrashStore, chain_state
 
 OPERATOR = "operator-token-crash-0001"
@@ -140,10 +139,9 @@ slos:
             process.wait()
             raise
         lock = threading.Lock()
-        stop = threading.Event()
         counted = {"acknowledged": 0, "unanswered": 0}
 
-        def write() -> None:
+        def write(stop: threading.Event) -> None:
             with httpx.Client(base_url=url, timeout=30) as client:
                 while not stop.is_set():
                     with lock:
@@ -172,15 +170,7 @@ slos:
                         self.reviewed[change_id] = decision
                         counted["acknowledged"] += 1
 
-        threads = [threading.Thread(target=write) for _ in range(writers)]
-        for thread in threads:
-            thread.start()
-        time.sleep(load_seconds)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        stop.set()
-        for thread in threads:
-            thread.join(60)
+        kill_under_load(process, write, writers, load_seconds)
         self.check()
         return counted
 

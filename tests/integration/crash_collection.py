@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 from crash_store import CrashStore, chain_state
-from test_genesys_acceptance import BLOCK, SECRET, queue_truth
+from test_genesys_acceptance import BLOCK, SECRET, queue_truth, write_config
 
 from errorbudget.model import from_minute, to_minute
 from errorbudget.simulate.clock import SimClock
@@ -74,33 +74,14 @@ class CollectionWorld:
         self.runs: list[dict[str, Any]] = []
 
     def _config(self, span: str, requests_per_minute: int) -> str:
-        sl = self.simulation.scenario.service_level
-        return (
-            self.store.config()
-            + f"""\
-sources:
-  genesys:
-    base_url: {self.fake.base_url}
-    client_id: errorbudget-sim
-    client_secret: ${{FAKE_GENESYS_SECRET}}
-    granularity: 15m
-    max_query_span: {span}
-    lookback: {LOOKBACK}m
-    requests_per_minute: {requests_per_minute}
-slos:
-  - id: {SLO_ID}
-    service: contact-center
-    target: 0.8
-    window: {{type: rolling, length: 28d}}
-    indicator:
-      source: genesys
-      metric: voice_sla
-      media_types: [voice, callback, chat, message, email]
-      include_flow_outs: {str(sl.include_flow_outs).lower()}
-      exclude_short_abandons: {str(sl.exclude_short_abandons).lower()}
-    segments: {{keys: [queue_id, media_type]}}
-"""
-        )
+        """The acceptance test's config (its ``queue-sl`` SLO only) on this world's store."""
+        written = write_config(
+            self.workdir, self.fake.base_url, self.simulation,
+            max_query_span=span, requests_per_minute=str(requests_per_minute),
+        ).read_text(encoding="utf-8")  # fmt: skip
+        store_line, others = "store: {path: eb.db}\n", "  - id: ivr\n"
+        assert store_line in written and others in written, written
+        return written.replace(store_line, self.store.config()).split(others)[0]
 
     def close(self) -> None:
         self.fake.stop()

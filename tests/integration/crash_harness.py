@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,26 @@ def serve(config: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str
         time.sleep(0.05)
 
 
+def kill_under_load(
+    process: subprocess.Popen[str],
+    write: Callable[[threading.Event], None],
+    writers: int,
+    load_seconds: float,
+) -> None:
+    """Run ``write`` (until its event is set, or its server is gone) in ``writers``
+    threads; after ``load_seconds`` kill -9 the server, then wait for the writers."""
+    stop = threading.Event()
+    threads = [threading.Thread(target=write, args=(stop,)) for _ in range(writers)]
+    for thread in threads:
+        thread.start()
+    time.sleep(load_seconds)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    stop.set()
+    for thread in threads:
+        thread.join(60)
+
+
 @dataclass
 class CrashWorld:
     workdir: Path
@@ -143,6 +164,18 @@ class CrashWorld:
         path = self.workdir / f"counts-{number}.csv"
         pacsv.write_csv(table, path)
         return path, {n: Expected(start, good[i], total[i]) for i, n in enumerate(names)}
+
+    def time_ingest(self) -> float:
+        """Ingest a new file to the end (acknowledged); its seconds, command included: how
+        long a kill may wait to land anywhere in a run on this machine now."""
+        path, expected = self._file()
+        began = time.monotonic()
+        subprocess.run(
+            [sys.executable, "-m", "errorbudget", "ingest", "-c", str(self.config), str(path)],
+            env=self.env, check=True, capture_output=True,
+        )  # fmt: skip
+        self.acknowledged.update(expected)
+        return time.monotonic() - began
 
     def kill_ingest(self, within: float = 2.5) -> dict[str, Any]:
         """Ingest a new file and kill -9 the command after a random moment (up to
@@ -198,10 +231,9 @@ class CrashWorld:
         """Serve, write from ``writers`` threads for ``load_seconds``, kill -9, check."""
         process, url = self._serve()
         lock = threading.Lock()
-        stop = threading.Event()
         counted = {"acknowledged": 0, "unanswered": 0}
 
-        def write(worker: int) -> None:
+        def write(stop: threading.Event) -> None:
             with httpx.Client(base_url=url, timeout=30, headers=AUTH) as client:
                 while not stop.is_set():
                     with lock:
@@ -235,15 +267,7 @@ class CrashWorld:
                         self.annotations.add(text)
                         counted["acknowledged"] += 1
 
-        threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
-        for thread in threads:
-            thread.start()
-        time.sleep(load_seconds)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        stop.set()
-        for thread in threads:
-            thread.join(60)
+        kill_under_load(process, write, writers, load_seconds)
         self.check()
         return counted
 
