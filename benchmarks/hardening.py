@@ -344,16 +344,19 @@ def crash(
 def _crash_ingest(
     workdir: Path, env: dict[str, str], store: Any, kills: int, serves: int, seed: int
 ) -> dict[str, Any]:
-    """1 M rows a file, killed at a random moment in its first 4 s; then ``serve`` killed
-    under three writer threads (count batches with an ``Idempotency-Key``, annotations)."""
+    """1 M rows a file, killed at a random moment up to 1.5 times a whole ingest's time (one
+    file ingested first, timed); then ``serve`` killed under three writer threads (count
+    batches with an ``Idempotency-Key``, annotations)."""
     from crash_harness import CrashWorld
 
     world = CrashWorld(workdir, env, seed=seed, rows_per_file=1_000_000, store=store)
-    ingests = [world.kill_ingest(within=4.0) for _ in range(kills)]
+    seconds = world.time_ingest()
+    ingests = [world.kill_ingest(within=1.5 * seconds) for _ in range(kills)]
     serve_runs = [world.kill_serve(load_seconds=1.0 + random.random() * 4) for _ in range(serves)]
     final = world.finish()
     return {
         "runs": kills,
+        "one_ingest_seconds": round(seconds, 1),
         "acknowledged": sum(r["acknowledged"] for r in ingests),
         "unanswered": sum(r["killed"] for r in ingests),
         "killed_inside_transaction": sum(r["killed_in_transaction"] for r in ingests),
