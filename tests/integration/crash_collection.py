@@ -10,8 +10,8 @@ every kill:
 - every interval below the high-water mark holds exactly the simulator's count (computed
   by the simulator, never by the collector): nothing missing below the mark (no gap), no
   interval counted twice or partly;
-- above the mark nothing is stored, and the run the source recorded last
-  (``collected_through``) never claims more than the mark;
+- the run the source recorded last (``collected_through``) never claims more than the
+  mark;
 - the audit chain (the queues' service-level targets are audited) verifies; SQLite's file
   passes ``PRAGMA integrity_check``.
 
