@@ -4,8 +4,8 @@
 The world is a few days of the packaged scenario's queues in 15-minute intervals, fetched in
 short chunks (each chunk written in its own transaction, in time order). Every run starts
 where an operator — or ``serve``'s schedule — resumes: ``lookback`` before the source's
-high-water mark (the end of what is stored), and is killed at a random moment. After
-every kill:
+high-water mark (the end of what is stored), and is killed at a random moment of its
+collection (up to a few seconds after its first query). After every kill:
 
 - every interval below the high-water mark holds exactly the simulator's count (computed
   by the simulator, never by the collector): nothing missing below the mark (no gap), no
@@ -108,11 +108,23 @@ class CollectionWorld:
         return [sys.executable, "-m", "errorbudget", "collect", "-c", str(self.config),
                 "--from", _iso(begin), "--to", _iso(self.end), "--format", "json"]  # fmt: skip
 
-    def kill_collect(self, within: float = 4.0, rewind: int = LOOKBACK) -> dict[str, Any]:
-        """One run killed after a random moment (up to ``within`` seconds); then the checks."""
+    def _queries(self) -> int:
+        """Aggregate queries the fake API has answered so far."""
+        by_path = self.fake.stats()["byPath"]
+        return sum(sum(n.values()) for path, n in by_path.items() if "aggregates" in path)
+
+    def kill_collect(self, within: float = 3.0, rewind: int = LOOKBACK) -> dict[str, Any]:
+        """One run, killed at a random moment up to ``within`` seconds after its first
+        aggregate query (so the kill lands in the collection, not in Python's start, however
+        loaded the machine); then the checks."""
+        before = self._queries()
         process = subprocess.Popen(self._command(rewind), env=self.env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, text=True)  # fmt: skip
-        time.sleep(self.random.uniform(0.3, within))
+        deadline = time.monotonic() + 60
+        while self._queries() == before and process.poll() is None:
+            assert time.monotonic() < deadline, "collect sent no query within 60 s"
+            time.sleep(0.05)
+        time.sleep(self.random.uniform(0, within))
         inside = self.store.writer_inside()
         process.send_signal(signal.SIGKILL)
         _, err = process.communicate()
