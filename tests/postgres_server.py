@@ -33,6 +33,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from errorbudget.database_urls import redact
+
 ADMIN_URL = os.environ.get(
     "ERRORBUDGET_TEST_POSTGRES", "postgresql://eb:eb@127.0.0.1:5432/postgres"
 )
@@ -105,16 +107,10 @@ def ensure_server() -> str:
         try:
             _connect(ADMIN_URL).close()
         except psycopg.OperationalError as exc:
-            _state["missing"] = why or f"cannot connect to PostgreSQL at {_redacted()}: {exc}"
+            _state["missing"] = why or f"cannot connect to PostgreSQL at {redact(ADMIN_URL)}: {exc}"
             pytest.skip(str(_state["missing"]))
     _state["admin"] = ADMIN_URL
     return ADMIN_URL
-
-
-def _redacted() -> str:
-    parts = urlsplit(ADMIN_URL)
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _template() -> str:

@@ -62,6 +62,9 @@ WAIT_SLICE = 0.25
 READ_POOL = (1, 4)
 """Read connections: at least, at most (``psycopg_pool.ConnectionPool``)."""
 
+CONNECT_TIMEOUT = 10
+"""Seconds to reach the server (libpq waits forever by default); the URL may say otherwise."""
+
 APP_PREFIX = "errorbudget"
 APPLICATION_NAME_MAX = 63  # PostgreSQL keeps NAMEDATALEN - 1 bytes
 
@@ -127,6 +130,8 @@ class PgAccess:
             "autocommit": True,
             "application_name": application_name(self._holder),
         }
+        if "connect_timeout" not in self._url.url:
+            options["connect_timeout"] = CONNECT_TIMEOUT
         if self._password is not None:
             options["password"] = self._password
         return options
@@ -203,6 +208,10 @@ class PgAccess:
         with holding(self._lock, doing, self.label, self.lock_timeout, deadline):
             if self.connection is None:
                 raise StoreError(f"cannot {doing}: the store {self.label} is closed")
+            if self.connection.broken and self._depth == 0:
+                # the server restarted or ended the session: a new one for the next write
+                self.connection.close()
+                self.connection = self._connect(f"{doing}: cannot reconnect to the store")
             try:
                 yield self.connection
             except psycopg.Error as exc:
