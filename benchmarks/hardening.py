@@ -9,7 +9,8 @@ object per scenario; docs/operations.md ("Issue #8: hardening") records the figu
     python benchmarks/hardening.py freeze              # /healthz, reads, writes while a CLI
                                                        # ingest holds the write lock (~1 min)
     python benchmarks/hardening.py body                # an unauthenticated 300 MiB chunked POST
-    python benchmarks/hardening.py crash               # 30 × kill -9 of ingest, 6 × of serve
+    python benchmarks/hardening.py crash               # kill -9 during ingest, collection
+                                                       # and approval, 10 × each, both backends
     python benchmarks/hardening.py outage              # a 150-s fake Genesys Cloud outage
 """
 
@@ -307,33 +308,127 @@ def body(src: Path, workdir: Path, mib: int) -> dict[str, Any]:
     return results
 
 
-def crash(src: Path, workdir: Path, ingests: int, serves: int, seed: int) -> dict[str, Any]:
-    """kill -9 of ``errorbudget ingest`` and of ``errorbudget serve`` under write load: every
-    acknowledged write is there afterwards, none twice (checked after every kill)."""
-    sys.path[:0] = [str(src), str(ROOT / "tests" / "integration")]
-    from crash_harness import CrashWorld  # the test's harness, at full size
+def crash(
+    src: Path,
+    workdir: Path,
+    kills: int,
+    serves: int,
+    seed: int,
+    backends: list[str],
+    scenarios: list[str],
+) -> dict[str, Any]:
+    """kill -9 during ingest, collection and approval (and of ``serve`` under count writes),
+    on each backend: every acknowledged write is there afterwards, none twice (checked
+    after every kill). The test's harness at full size; each scenario on a fresh store."""
+    sys.path[:0] = [str(src), str(ROOT / "tests" / "integration"), str(ROOT / "tests")]
+    from crash_store import CrashStore
 
-    world = CrashWorld(workdir, environment(src), seed=seed, rows_per_file=1_000_000)
-    began = time.monotonic()
-    ingest_runs = [world.kill_ingest(within=4.0) for _ in range(ingests)]
+    @contextmanager
+    def fresh_store(backend: str, folder: Path) -> Iterator[CrashStore]:
+        folder.mkdir(parents=True)
+        if backend == "sqlite":
+            yield CrashStore.sqlite(folder)
+            return
+        from postgres_server import fresh_database
+
+        with fresh_database("eb_b_crash") as url:
+            yield CrashStore.postgres(url)
+
+    results: dict[str, Any] = {"scenario": "crash", "kills": kills, "serve_kills": serves}
+    for backend in backends:
+        found: dict[str, Any] = {}
+        for name in scenarios:
+            run = CRASH_SCENARIOS[name]
+            began = time.monotonic()
+            with fresh_store(backend, workdir / backend / name) as store:
+                found[name] = run(workdir / backend / name, environment(src), store,
+                                  kills, serves, seed)  # fmt: skip
+            found[name]["seconds"] = round(time.monotonic() - began)
+        results[backend] = found
+    return results
+
+
+def _crash_ingest(
+    workdir: Path, env: dict[str, str], store: Any, kills: int, serves: int, seed: int
+) -> dict[str, Any]:
+    """1 M rows a file, killed at a random moment up to 1.5 times a whole ingest's time (one
+    file ingested first, timed); then ``serve`` killed under three writer threads (count
+    batches with an ``Idempotency-Key``, annotations)."""
+    from crash_harness import CrashWorld
+
+    world = CrashWorld(workdir, env, seed=seed, rows_per_file=1_000_000, store=store)
+    seconds = world.time_ingest()
+    ingests = [world.kill_ingest(within=1.5 * seconds) for _ in range(kills)]
     serve_runs = [world.kill_serve(load_seconds=1.0 + random.random() * 4) for _ in range(serves)]
     final = world.finish()
     return {
-        "scenario": "crash",
-        "ingest_kills": ingests,
-        "ingest_exited_0_before_the_kill": sum(r["acknowledged"] for r in ingest_runs),
-        "ingest_killed": sum(r["killed"] for r in ingest_runs),
-        "ingest_killed_inside_its_transaction": sum(
-            r["killed_in_transaction"] for r in ingest_runs
-        ),
-        "serve_kills": serves,
-        "writes_acknowledged": sum(r["acknowledged"] for r in serve_runs),
-        "writes_unanswered_at_kill": sum(r["unanswered"] for r in serve_runs),
-        "lost": final["lost"],
-        "doubled": final["doubled"],
-        "integrity": final["integrity"],
-        "seconds": round(time.monotonic() - began),
+        "runs": kills,
+        "one_ingest_seconds": round(seconds, 1),
+        "acknowledged": sum(r["acknowledged"] for r in ingests),
+        "unanswered": sum(r["killed"] for r in ingests),
+        "killed_inside_transaction": sum(r["killed_in_transaction"] for r in ingests),
+        "serve_runs": serves,
+        "serve_acknowledged": sum(r["acknowledged"] for r in serve_runs),
+        "serve_unanswered": sum(r["unanswered"] for r in serve_runs),
+        **_verdict(final),
     }
+
+
+def _crash_collection(
+    workdir: Path, env: dict[str, str], store: Any, kills: int, serves: int, seed: int
+) -> dict[str, Any]:
+    """``collect`` of 3 days (8 queue × media series, 15-minute intervals, one chunk an
+    interval, 1,500 requests a minute) from the fake Genesys API, killed at a random moment
+    up to 3 s after its first query; each run resumes an hour before the high-water mark,
+    every other one 6 hours before it (replacing what is stored)."""
+    from crash_collection import CollectionWorld
+
+    world = CollectionWorld(workdir, env, store, seed=seed, days=3)
+    try:
+        runs = [world.kill_collect(rewind=60 if n % 2 else 360) for n in range(kills)]
+        final = world.finish()
+    finally:
+        world.close()
+    return {
+        "runs": kills,
+        "acknowledged": sum(r["intervals_under_mark"] for r in runs),
+        "unanswered": sum(r["killed"] for r in runs),
+        "killed_inside_transaction": sum(r["killed_in_transaction"] for r in runs),
+        "completed_before_the_kill": sum(r["completed"] for r in runs),
+        "intervals_at_the_end": final["intervals"],
+        **_verdict(final),
+    }
+
+
+def _crash_approval(
+    workdir: Path, env: dict[str, str], store: Any, kills: int, serves: int, seed: int
+) -> dict[str, Any]:
+    """``serve`` killed 0.5–3 s into three clients' submissions and reviews of changes."""
+    from crash_approval import ApprovalWorld
+
+    world = ApprovalWorld(workdir, env, store, seed=seed)
+    runs = [world.kill_serve(load_seconds=0.5 + random.random() * 2.5) for _ in range(kills)]
+    final = world.finish()
+    return {
+        "runs": kills,
+        "acknowledged": sum(r["acknowledged"] for r in runs),
+        "unanswered": sum(r["unanswered"] for r in runs),
+        "sent_again": world.resent,
+        "changes": final["changes"],
+        "reviews": final["reviews"],
+        **_verdict(final),
+    }
+
+
+def _verdict(final: dict[str, Any]) -> dict[str, Any]:
+    return {key: final[key] for key in ("lost", "doubled", "integrity", "chain")}
+
+
+CRASH_SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
+    "ingest": _crash_ingest,
+    "collection": _crash_collection,
+    "approval": _crash_approval,
+}
 
 
 def outage(src: Path, workdir: Path, seconds: int) -> dict[str, Any]:
@@ -422,8 +517,16 @@ def main() -> None:
     parser.add_argument("--minutes", type=int, default=60 * 1440, help="freeze: ingest minutes")
     parser.add_argument("--hold", type=float, default=0, help="freeze: hold the lock instead")
     parser.add_argument("--mib", type=int, default=300, help="body: MiB to send")
-    parser.add_argument("--ingests", type=int, default=30)
-    parser.add_argument("--serves", type=int, default=6)
+    parser.add_argument("--kills", type=int, default=10, help="crash: kills per scenario")
+    parser.add_argument("--serves", type=int, default=6, help="crash: serve kills (counts)")
+    parser.add_argument(
+        "--backend", action="append", choices=["sqlite", "postgres"],
+        help="crash: the store backends (repeatable) [default: both]",
+    )  # fmt: skip
+    parser.add_argument(
+        "--crash", action="append", choices=["ingest", "collection", "approval"],
+        help="crash: the scenarios (repeatable) [default: all three]",
+    )  # fmt: skip
     parser.add_argument("--seconds", type=int, default=150, help="outage: its length")
     parser.add_argument("--seed", type=int, default=8)
     args = parser.parse_args()
@@ -435,7 +538,11 @@ def main() -> None:
         elif args.scenario == "body":
             result = body(args.src, workdir, args.mib)
         elif args.scenario == "crash":
-            result = crash(args.src, workdir, args.ingests, args.serves, args.seed)
+            backends = args.backend or ["sqlite", "postgres"]
+            scenarios = args.crash or ["ingest", "collection", "approval"]
+            result = crash(
+                args.src, workdir, args.kills, args.serves, args.seed, backends, scenarios
+            )
         else:
             result = outage(args.src, workdir, args.seconds)
     result["revision"] = subprocess.run(

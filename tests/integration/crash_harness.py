@@ -1,7 +1,9 @@
 """kill -9 of ``errorbudget ingest`` and of ``errorbudget serve`` under write load, and the
 checks that follow each kill: nothing acknowledged is lost, nothing is there twice, the
-store file is intact. Used by ``test_crash_safety.py`` (a few kills) and by
-``benchmarks/hardening.py crash`` (30 and 6, the figures in docs/operations.md).
+store is intact (``crash_store``: on SQLite or PostgreSQL). Used by ``test_crash_safety.py``
+(10 and 2 kills) and by ``benchmarks/hardening.py crash`` (10 and 6 at full size, the
+figures in docs/operations.md); ``crash_collection`` and ``crash_approval`` are the other
+two scenarios.
 
 - **ingest**: each file holds its own queues' counts; the command is killed at a random
   moment (before, during or after its one transaction). A file whose command exited 0 is
@@ -19,11 +21,11 @@ from __future__ import annotations
 import json
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,15 +34,14 @@ import httpx
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from crash_store import CrashStore, chain_state
 
 from errorbudget.simulate.server import free_port
-from errorbudget.store import Store, open_store
-from errorbudget.store.sqlite.locking import holder_path
+from errorbudget.store import Store
 
 OPERATOR = "operator-token-crash-0001"
 CONFIG = f"""\
 version: 1
-store: {{path: eb.db}}
 server:
   tokens:
     - {{name: olga, token: {OPERATOR}, role: operator}}
@@ -65,6 +66,52 @@ class Expected:
     total: np.ndarray
 
 
+def serve(config: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """``errorbudget serve`` (no collection) on a free port, once ``/healthz`` answers; its
+    stderr goes to ``serve-<port>.log`` beside the config."""
+    port = free_port()
+    log = config.parent / f"serve-{port}.log"
+    with log.open("w") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "errorbudget", "serve", "-c", str(config), "--port",
+             str(port), "--no-collect"],
+            env=env, stdout=subprocess.DEVNULL, stderr=errors, text=True,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None:
+            tail = log.read_text(encoding="utf-8")[-2000:]
+            raise AssertionError(f"serve exited with {process.returncode}: {tail}")
+        assert time.monotonic() < deadline, "serve did not start"
+        time.sleep(0.05)
+
+
+def kill_under_load(
+    process: subprocess.Popen[str],
+    write: Callable[[threading.Event], None],
+    writers: int,
+    load_seconds: float,
+) -> None:
+    """Run ``write`` (until its event is set, or its server is gone) in ``writers``
+    threads; after ``load_seconds`` kill -9 the server, then wait for the writers."""
+    stop = threading.Event()
+    threads = [threading.Thread(target=write, args=(stop,)) for _ in range(writers)]
+    for thread in threads:
+        thread.start()
+    time.sleep(load_seconds)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    stop.set()
+    for thread in threads:
+        thread.join(60)
+
+
 @dataclass
 class CrashWorld:
     workdir: Path
@@ -80,10 +127,15 @@ class CrashWorld:
     """(idempotency key, body, queue) of count batches the kill left without an answer."""
     annotations: set[str] = field(default_factory=set)
     """Texts of acknowledged annotations: each must be stored once."""
+    store: CrashStore | None = None
+    """Where the store lives; default: a SQLite file in ``workdir``."""
 
     def __post_init__(self) -> None:
+        if self.store is None:
+            self.store = CrashStore.sqlite(self.workdir)
+        self.env = {**self.env, **self.store.env}
         self.config = self.workdir / "errorbudget.yaml"
-        self.config.write_text(CONFIG, encoding="utf-8")
+        self.config.write_text(self.store.config() + CONFIG, encoding="utf-8")
         self.random = random.Random(self.seed)
         self.files = 0
         self.batches = 0
@@ -113,6 +165,18 @@ class CrashWorld:
         pacsv.write_csv(table, path)
         return path, {n: Expected(start, good[i], total[i]) for i, n in enumerate(names)}
 
+    def time_ingest(self) -> float:
+        """Ingest a new file to the end (acknowledged); its seconds, command included: how
+        long a kill may wait to land anywhere in a run on this machine now."""
+        path, expected = self._file()
+        began = time.monotonic()
+        subprocess.run(
+            [sys.executable, "-m", "errorbudget", "ingest", "-c", str(self.config), str(path)],
+            env=self.env, check=True, capture_output=True,
+        )  # fmt: skip
+        self.acknowledged.update(expected)
+        return time.monotonic() - began
+
     def kill_ingest(self, within: float = 2.5) -> dict[str, Any]:
         """Ingest a new file and kill -9 the command after a random moment (up to
         ``within`` seconds); then check the store."""
@@ -121,7 +185,7 @@ class CrashWorld:
         process = subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, text=True)  # fmt: skip
         time.sleep(self.random.uniform(0.2, within))
-        inside = holder_path(self.workdir / "eb.db").exists()  # its transaction is open
+        inside = self.crash_store.writer_inside()  # its transaction is open
         process.send_signal(signal.SIGKILL)
         _, err = process.communicate()
         acknowledged = process.returncode == 0
@@ -140,24 +204,13 @@ class CrashWorld:
 
     # --- serve ---------------------------------------------------------------------------------
 
+    @property
+    def crash_store(self) -> CrashStore:
+        assert self.store is not None  # set in __post_init__
+        return self.store
+
     def _serve(self) -> tuple[subprocess.Popen[str], str]:
-        port = free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "errorbudget", "serve", "-c", str(self.config), "--port",
-             str(port), "--no-collect"],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    return process, url
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, f"serve exited with {process.returncode}"
-            assert time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.05)
+        return serve(self.config, self.env)
 
     def _batch(self) -> tuple[str, bytes, str, Expected]:
         number = self.batches
@@ -178,10 +231,9 @@ class CrashWorld:
         """Serve, write from ``writers`` threads for ``load_seconds``, kill -9, check."""
         process, url = self._serve()
         lock = threading.Lock()
-        stop = threading.Event()
         counted = {"acknowledged": 0, "unanswered": 0}
 
-        def write(worker: int) -> None:
+        def write(stop: threading.Event) -> None:
             with httpx.Client(base_url=url, timeout=30, headers=AUTH) as client:
                 while not stop.is_set():
                     with lock:
@@ -215,15 +267,7 @@ class CrashWorld:
                         self.annotations.add(text)
                         counted["acknowledged"] += 1
 
-        threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
-        for thread in threads:
-            thread.start()
-        time.sleep(load_seconds)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        stop.set()
-        for thread in threads:
-            thread.join(60)
+        kill_under_load(process, write, writers, load_seconds)
         self.check()
         return counted
 
@@ -258,11 +302,10 @@ class CrashWorld:
 
     def check(self) -> dict[str, Any]:
         """Every acknowledged write stored exactly; every cut-short one whole or absent;
-        every acknowledged annotation once, none twice; the file intact."""
-        path = self.workdir / "eb.db"
+        every acknowledged annotation once, none twice; the store intact."""
         lost: list[str] = []
         doubled: list[str] = []
-        with open_store(path) as store:  # creates the store if no command got that far
+        with self.crash_store.open() as store:  # created if no command got that far
             ids = {dict(s.segment)["queue"]: s.id for s in store.list_series("calls")}
             for queue, expected in [*self.acknowledged.items(), *self.maybe.items()]:
                 stored = self._stored(store, ids.get(queue), expected)
@@ -271,14 +314,18 @@ class CrashWorld:
                 if stored == "absent" and queue in self.maybe:
                     continue
                 (lost if stored == "absent" else doubled).append(f"{queue}: {stored}")
-        with sqlite3.connect(path) as raw:
-            integrity = raw.execute("PRAGMA integrity_check").fetchone()[0]
-            texts = [t for (t,) in raw.execute("SELECT text FROM annotations")]
-        raw.close()
+            texts = [a.text for a in store.list_annotations(limit=1_000_000)]
+            chain = chain_state(store)
+        integrity = self.crash_store.integrity()
         repeated = sorted({t for t in texts if texts.count(t) > 1})
         missing = sorted(self.annotations - set(texts))
-        result = {"integrity": integrity, "lost": lost + missing, "doubled": doubled + repeated}
-        assert integrity == "ok", result
+        result = {
+            "integrity": integrity,
+            "chain": chain,
+            "lost": lost + missing,
+            "doubled": doubled + repeated,
+        }
+        assert integrity in ("ok", None) and chain == "ok", result
         assert not result["lost"] and not result["doubled"], result
         return result
 
