@@ -2,8 +2,8 @@
 
 This module has its lifecycle, transactions, revision, series and counts; the records are
 in ``store_records.py`` and ``store_changes.py``, alerts and silences in ``alerts.py`` and
-the notification outbox in ``outbox.py``, voice-agent events in ``events.py``, parts the
-class is made of.
+the notification outbox in ``outbox.py``, voice-agent events in ``events.py``, leases in
+``leases.py``, parts the class is made of.
 
 A file store writes through one connection and reads through others, so reads never wait
 for a writer, and a writer waits for the write lock at most ``lock_timeout`` seconds
@@ -42,6 +42,7 @@ from errorbudget.store.sqlite import series as series_table
 from errorbudget.store.sqlite.access import MEMORY, Access, open_writer
 from errorbudget.store.sqlite.alerts import AlertsPart
 from errorbudget.store.sqlite.events import EventsPart
+from errorbudget.store.sqlite.leases import LeasesPart
 from errorbudget.store.sqlite.outbox import OutboxPart
 from errorbudget.store.sqlite.store_changes import ChangesPart
 from errorbudget.store.sqlite.store_records import RecordsPart
@@ -53,7 +54,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SQLiteStore(RecordsPart, ChangesPart, AlertsPart, OutboxPart, EventsPart):
+class SQLiteStore(RecordsPart, ChangesPart, AlertsPart, OutboxPart, EventsPart, LeasesPart):
     """Counts per series and minute, exclusions and audit entries in one SQLite file."""
 
     def __init__(self, access: Access, clock: Callable[[], datetime]) -> None:

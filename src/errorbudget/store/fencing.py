@@ -1,0 +1,109 @@
+"""Leases and fencing, the logic both backends share (their SQL is theirs).
+
+**A lease** (``Leases`` in ``protocols.py``, table ``leases``) is one row per name: its
+holder, its token and when it expires, as seconds since the epoch of the database's clock
+(PostgreSQL's ``clock_timestamp()``, SQLite's process clock ``time.time()``). :func:`decide`
+says what an ``acquire_lease`` does to the row it read inside the write transaction: take
+it (free or expired: the token moves up by one when the holder changes), renew it (ours:
+same token) or leave it (another holder's, not expired).
+
+**Fencing.** The jobs of ``serve``'s leader run inside :func:`fenced` (a context variable,
+so it follows them into their worker threads: ``asyncio.to_thread`` copies the context);
+each backend checks :func:`current_fence` when it opens a write transaction (the outermost
+level, once it holds the write lock) and :func:`enforce` raises ``FencedError`` — and tells
+the fence's ``on_fenced``, so the deposed leader stops its jobs at once — when the lease's
+token moved on. Writes and lease changes take the same write lock, so a checked write
+commits before the next holder takes the lease, or not at all. Writes made outside a
+fenced context (the HTTP API of any replica, the CLI) are not checked.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from errorbudget.errors import FencedError, StoreError
+from errorbudget.records import Lease
+
+
+@dataclass(frozen=True)
+class Fence:
+    """The lease a job's writes are made for: its name and the token its holder got."""
+
+    name: str
+    token: int
+    on_fenced: Callable[[], None] | None = None
+    """Told (from the writing thread) when a write found the token moved on."""
+
+
+_current: contextvars.ContextVar[Fence | None] = contextvars.ContextVar(
+    "errorbudget_fence", default=None
+)
+
+
+@contextmanager
+def fenced(fence: Fence | None) -> Iterator[None]:
+    """Check every write transaction opened inside (this task, this thread, and the worker
+    threads it starts with ``asyncio.to_thread``) against ``fence``; None checks nothing."""
+    reset = _current.set(fence)
+    try:
+        yield
+    finally:
+        _current.reset(reset)
+
+
+def current_fence() -> Fence | None:
+    """The fence the caller's writes are checked against, if any."""
+    return _current.get()
+
+
+def enforce(fence: Fence, found: int | None, label: str) -> None:
+    """FencedError (after telling ``fence.on_fenced``) unless ``found``, the lease's token
+    read inside the write transaction, is the fence's."""
+    if found == fence.token:
+        return
+    if fence.on_fenced is not None:
+        fence.on_fenced()
+    now = "no holder" if found is None else f"token {found}"
+    raise FencedError(
+        f"the lease {fence.name!r} of the store {label} moved on (token {fence.token} given, "
+        f"{now} now): this replica no longer leads, nothing was written"
+    )
+
+
+LeaseRow = tuple[str, str, int, float, float]
+"""A stored lease: name, holder, token, acquired_at and expires_at (epoch seconds)."""
+
+
+def decide(
+    row: LeaseRow | None, name: str, holder: str, now: float, ttl: float
+) -> LeaseRow | None:
+    """The row an ``acquire_lease(name, holder, ttl)`` at ``now`` writes, given the stored
+    ``row`` (None: no row yet), or None when another holder has it and it has not expired."""
+    if not ttl > 0:
+        raise StoreError(f"a lease needs a positive ttl, not {ttl}")
+    if not holder:
+        raise StoreError("a lease needs a holder")
+    if row is None:
+        return (name, holder, 1, now, now + ttl)
+    _, held_by, token, acquired_at, expires_at = row
+    if held_by == holder:
+        return (name, holder, token, acquired_at, now + ttl)
+    if expires_at > now:
+        return None
+    return (name, holder, token + 1, now, now + ttl)
+
+
+def lease_of(row: LeaseRow) -> Lease:
+    """The ``Lease`` of a stored row."""
+    name, holder, token, acquired_at, expires_at = row
+    return Lease(
+        name=name,
+        holder=holder,
+        token=int(token),
+        acquired_at=datetime.fromtimestamp(float(acquired_at), UTC),
+        expires_at=datetime.fromtimestamp(float(expires_at), UTC),
+    )

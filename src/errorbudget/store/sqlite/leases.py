@@ -1,0 +1,84 @@
+"""Leases over SQLite (table ``leases``, schema v10 in ``schema.py``): ``LeasesPart`` is the
+``Leases`` half of ``SQLiteStore``; what a take, renewal or fence check decides is shared
+with the PostgreSQL backend (``store/fencing.py``).
+
+Every lease change is a write transaction (``BEGIN IMMEDIATE``): it is serialised with every
+other write of every process on the file, so a write that checked the fence at its start
+holds the write lock until it commits, and no other holder can take the lease meanwhile.
+Times are ``time.time()`` of the writing process: the replicas on one SQLite file run on one
+machine, so they share that clock (never the app's clock, which may be simulated).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from errorbudget.records import Lease
+from errorbudget.store import fencing
+from errorbudget.store.fencing import Fence, LeaseRow
+
+if TYPE_CHECKING:
+    from errorbudget.store.sqlite.access import Access
+
+_COLUMNS = "name, holder, token, acquired_at, expires_at"
+
+
+def _row(connection: sqlite3.Connection, name: str) -> LeaseRow | None:
+    found = connection.execute(f"SELECT {_COLUMNS} FROM leases WHERE name = ?", (name,)).fetchone()
+    if found is None:
+        return None
+    return (str(found[0]), str(found[1]), int(found[2]), float(found[3]), float(found[4]))
+
+
+def check(connection: sqlite3.Connection, fence: Fence, label: str) -> None:
+    """``fencing.enforce`` with the lease's token as stored (inside the write transaction)."""
+    row = _row(connection, fence.name)
+    fencing.enforce(fence, None if row is None else row[2], label)
+
+
+class LeasesPart:
+    """``Leases`` over SQLite."""
+
+    _db: Access
+    _clock: Callable[[], datetime]
+
+    def acquire_lease(self, name: str, holder: str, ttl: float) -> Lease | None:
+        """Take, renew or leave the lease (``fencing.decide``)."""
+        with fencing.fenced(None), self._db.writing("take the lease") as connection:
+            written = fencing.decide(_row(connection, name), name, holder, time.time(), ttl)
+            if written is None:
+                return None
+            connection.execute(
+                f"INSERT INTO leases ({_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO "
+                "UPDATE SET holder = excluded.holder, token = excluded.token, "
+                "acquired_at = excluded.acquired_at, expires_at = excluded.expires_at",
+                written,
+            )
+            return fencing.lease_of(written)
+
+    def release_lease(self, name: str, holder: str, token: int) -> bool:
+        """Expire the lease now if ``holder`` has it with ``token``."""
+        with fencing.fenced(None), self._db.writing("release the lease") as connection:
+            cursor = connection.execute(
+                "UPDATE leases SET expires_at = min(expires_at, ?) "
+                "WHERE name = ? AND holder = ? AND token = ?",
+                (time.time(), name, holder, token),
+            )
+            return cursor.rowcount > 0
+
+    def current_lease(self, name: str) -> Lease | None:
+        """The lease while it has not expired."""
+        with self._db.reading("read the lease") as connection:
+            row = _row(connection, name)
+        if row is None or row[4] <= time.time():
+            return None
+        return fencing.lease_of(row)
+
+    def check_fence(self, name: str, token: int) -> None:
+        """FencedError unless ``token`` is the lease's token (in the caller's transaction)."""
+        with self._db.writing("check the lease's fence") as connection:
+            check(connection, Fence(name, token), self._db.label)
