@@ -113,3 +113,12 @@ def test_writes_in_a_fenced_context_commit_while_the_token_holds_and_never_after
     assert done == [None]
     good, total = store.minute_arrays([series], M0, M0 + 2)
     assert good.tolist() == [[1, 7]] and total.tolist() == [[2, 7]]
+
+
+def test_a_lease_is_taken_at_once_from_a_holder_known_dead_and_from_no_other(
+    store: Store,
+) -> None:
+    assert store.acquire_lease("leader", "host:1:aa", ttl=30) is not None
+    assert store.acquire_lease("leader", "host:2:bb", ttl=30, replacing="host:3:cc") is None
+    taken = store.acquire_lease("leader", "host:2:bb", ttl=30, replacing="host:1:aa")
+    assert taken is not None and (taken.holder, taken.token) == ("host:2:bb", 2)

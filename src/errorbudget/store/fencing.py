@@ -79,10 +79,16 @@ LeaseRow = tuple[str, str, int, float, float]
 
 
 def decide(
-    row: LeaseRow | None, name: str, holder: str, now: float, ttl: float
+    row: LeaseRow | None,
+    name: str,
+    holder: str,
+    now: float,
+    ttl: float,
+    replacing: str | None = None,
 ) -> LeaseRow | None:
-    """The row an ``acquire_lease(name, holder, ttl)`` at ``now`` writes, given the stored
-    ``row`` (None: no row yet), or None when another holder has it and it has not expired."""
+    """The row an ``acquire_lease(name, holder, ttl, replacing=…)`` at ``now`` writes, given
+    the stored ``row`` (None: no row yet), or None when another holder has it and it has
+    not expired (unless that holder is ``replacing``, known dead)."""
     if not ttl > 0:
         raise StoreError(f"a lease needs a positive ttl, not {ttl}")
     if not holder:
@@ -92,7 +98,7 @@ def decide(
     _, held_by, token, acquired_at, expires_at = row
     if held_by == holder:
         return (name, holder, token, acquired_at, now + ttl)
-    if expires_at > now:
+    if expires_at > now and held_by != replacing:
         return None
     return (name, holder, token + 1, now, now + ttl)
 

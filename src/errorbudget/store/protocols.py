@@ -642,10 +642,13 @@ class Leases(Protocol):
     database's clock (PostgreSQL) or the system clock (SQLite), never the app's clock,
     which may be simulated; every holder must use the same ``ttl``."""
 
-    def acquire_lease(self, name: str, holder: str, ttl: float) -> Lease | None:
+    def acquire_lease(
+        self, name: str, holder: str, ttl: float, *, replacing: str | None = None
+    ) -> Lease | None:
         """Take the lease if it is free or expired (a new token), renew it if ``holder``
         has it (same token, ``expires_at`` moved to now + ``ttl`` seconds); None while
-        another holder has it."""
+        another holder has it — unless that holder is ``replacing``, which the caller
+        knows is dead (a process of this host that is gone): then it is taken at once."""
         ...
 
     def release_lease(self, name: str, holder: str, token: int) -> bool:

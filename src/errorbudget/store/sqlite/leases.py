@@ -11,33 +11,15 @@ machine, so they share that clock (never the app's clock, which may be simulated
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from errorbudget.records import Lease
 from errorbudget.store import fencing
-from errorbudget.store.fencing import Fence, LeaseRow
-
-if TYPE_CHECKING:
-    from errorbudget.store.sqlite.access import Access
-
-_COLUMNS = "name, holder, token, acquired_at, expires_at"
-
-
-def _row(connection: sqlite3.Connection, name: str) -> LeaseRow | None:
-    found = connection.execute(f"SELECT {_COLUMNS} FROM leases WHERE name = ?", (name,)).fetchone()
-    if found is None:
-        return None
-    return (str(found[0]), str(found[1]), int(found[2]), float(found[3]), float(found[4]))
-
-
-def check(connection: sqlite3.Connection, fence: Fence, label: str) -> None:
-    """``fencing.enforce`` with the lease's token as stored (inside the write transaction)."""
-    row = _row(connection, fence.name)
-    fencing.enforce(fence, None if row is None else row[2], label)
+from errorbudget.store.fencing import Fence
+from errorbudget.store.sqlite.access import Access
+from errorbudget.store.sqlite.lease_table import COLUMNS, check, read_lease
 
 
 class LeasesPart:
@@ -46,14 +28,17 @@ class LeasesPart:
     _db: Access
     _clock: Callable[[], datetime]
 
-    def acquire_lease(self, name: str, holder: str, ttl: float) -> Lease | None:
+    def acquire_lease(
+        self, name: str, holder: str, ttl: float, *, replacing: str | None = None
+    ) -> Lease | None:
         """Take, renew or leave the lease (``fencing.decide``)."""
         with fencing.fenced(None), self._db.writing("take the lease") as connection:
-            written = fencing.decide(_row(connection, name), name, holder, time.time(), ttl)
+            row = read_lease(connection, name)
+            written = fencing.decide(row, name, holder, time.time(), ttl, replacing)
             if written is None:
                 return None
             connection.execute(
-                f"INSERT INTO leases ({_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO "
+                f"INSERT INTO leases ({COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO "
                 "UPDATE SET holder = excluded.holder, token = excluded.token, "
                 "acquired_at = excluded.acquired_at, expires_at = excluded.expires_at",
                 written,
@@ -73,7 +58,7 @@ class LeasesPart:
     def current_lease(self, name: str) -> Lease | None:
         """The lease while it has not expired."""
         with self._db.reading("read the lease") as connection:
-            row = _row(connection, name)
+            row = read_lease(connection, name)
         if row is None or row[4] <= time.time():
             return None
         return fencing.lease_of(row)
