@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +35,20 @@ def pytest_runtest_makereport(
             f"integration test skipped while ERRORBUDGET_REQUIRE_INTEGRATION=1: {reason}"
         )
     return report
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of a fresh, migrated, empty PostgreSQL database (with the test role's
+    password), dropped after the test; skips without a server (tests/postgres_server.py).
+    A module using it is marked ``integration``."""
+    from postgres_server import fresh_database
+
+    with fresh_database() as url:
+        yield url
 
 
 # --- a seeded store for the API, change and timeline tests ------------------------------------

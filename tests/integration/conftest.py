@@ -8,6 +8,9 @@
 - ``store``: a fresh, empty store of every backend in ``store_backends.BACKENDS`` (one test
   run per backend), on the clock ``store_clock`` (none by default: the wall clock); a module
   overrides ``store_clock`` for a fixed one, or ``store_backend`` to run on one backend only.
+  The ``postgres`` backend is a fresh database on the machine's PostgreSQL
+  (tests/postgres_server.py), dropped after the test.
+- ``postgres_url``: the URL of such a fresh, migrated database (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from fastapi import FastAPI
 from errorbudget.app import App
 from errorbudget.store import Store
 from errorbudget.web.app import create_app
-from store_backends import BACKENDS, open_backend
+from store_backends import BACKENDS, backend_store
 
 
 @pytest.fixture
@@ -70,5 +73,5 @@ def store(
     store_backend: str, store_clock: Callable[[], datetime] | None, tmp_path: Path
 ) -> Iterator[Store]:
     """A fresh, empty store of ``store_backend`` (its files, if any, in ``tmp_path``)."""
-    with open_backend(store_backend, tmp_path, clock=store_clock) as opened:
+    with backend_store(store_backend, tmp_path, clock=store_clock) as opened:
         yield opened

@@ -7,43 +7,28 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from errorbudget.errors import NotFoundError, StoreError
-from errorbudget.model import SegmentKey, segment_label
+from errorbudget.errors import StoreError
+from errorbudget.model import SegmentKey
 from errorbudget.records import SeriesInfo
-
-
-def canonical_segment(segment: SegmentKey) -> str:
-    """The stored form of a segment: JSON ``[["key", "value"], ...]`` sorted by key.
-
-    Pairs are sorted here, so the same labels always map to the same series id.
-    """
-    pairs = sorted(segment)
-    keys = [key for key, _ in pairs]
-    for key, value in pairs:
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise StoreError(f"segment {segment!r}: keys and values must be strings")
-    if len(set(keys)) != len(keys):
-        raise StoreError(f"segment {segment!r} has a key more than once")
-    return json.dumps(pairs, separators=(",", ":"), ensure_ascii=False)
-
-
-def _parse_segment(stored: str) -> SegmentKey:
-    return tuple((str(key), str(value)) for key, value in json.loads(stored))
+from errorbudget.store.segments import (
+    canonical_segment,
+    check_slo_id,
+    missing_series,
+    series_infos,
+)
 
 
 def series_ids(
     connection: sqlite3.Connection, slo: str, segments: Sequence[SegmentKey], create: bool
 ) -> list[int]:
     """Ids of ``slo``'s series for ``segments`` in order, creating missing ones if asked."""
-    if not isinstance(slo, str) or not slo:
-        raise StoreError(f"an SLO id must be a non-empty string, not {slo!r}")
+    check_slo_id(slo)
     wanted = [canonical_segment(segment) for segment in segments]
     unique = list(dict.fromkeys(wanted))
     found = _lookup(connection, slo, unique)
     missing = [segment for segment in unique if segment not in found]
     if missing and not create:
-        labels = ", ".join(segment_label(_parse_segment(s)) for s in missing[:5])
-        raise NotFoundError(f"SLO {slo!r} has no stored series for segment(s) {labels}")
+        raise missing_series(slo, missing)
     if missing:
         now = datetime.now(UTC).isoformat()
         connection.executemany(
@@ -72,15 +57,7 @@ def list_series(connection: sqlite3.Connection, slo: str | None) -> list[SeriesI
         rows = connection.execute(
             "SELECT id, slo, segment FROM series WHERE slo = ? ORDER BY id", (slo,)
         )
-    found = rows.fetchall()
-    if not found:
-        return []
-    # every stored segment is canonical JSON: one parse of them all, not one per series
-    segments = json.loads("[" + ",".join(str(seg) for _, _, seg in found) + "]")
-    return [
-        SeriesInfo(int(i), str(s), tuple((str(key), str(value)) for key, value in pairs))
-        for (i, s, _), pairs in zip(found, segments, strict=True)
-    ]
+    return series_infos(rows.fetchall())
 
 
 def check_series_exist(connection: sqlite3.Connection, ids: list[int]) -> None:
