@@ -115,6 +115,22 @@ def test_writes_in_a_fenced_context_commit_while_the_token_holds_and_never_after
     assert good.tolist() == [[1, 7]] and total.tolist() == [[2, 7]]
 
 
+def test_a_fenced_write_is_refused_whatever_it_writes_and_undone_whole(store: Store) -> None:
+    """Series creation (the store's core) as the write: the check is at the transaction's
+    start, for any write, and a refused transaction leaves nothing behind."""
+    old = store.acquire_lease("leader", "a", ttl=0.1)
+    assert old is not None
+    fence = Fence("leader", old.token)
+    with fenced(fence):
+        store.series_ids("kept", [(("queue", "q1"),)])
+    time.sleep(0.2)
+    assert store.acquire_lease("leader", "b", ttl=30) is not None
+    with fenced(fence), pytest.raises(FencedError, match="no longer leads"):
+        store.series_ids("refused", [(("queue", "q1"),)])
+    assert [s.slo for s in store.list_series()] == ["kept"]
+    assert store.series_ids("refused", [(("queue", "q1"),)])  # unfenced: written
+
+
 def test_a_lease_is_taken_at_once_from_a_holder_known_dead_and_from_no_other(
     store: Store,
 ) -> None:
