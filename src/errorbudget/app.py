@@ -108,7 +108,12 @@ class App:
         if clock is None:
             settings = loaded.config.clock
             clock = settings.clock() if settings is not None else utc_now
-        store = open_store(loaded.store_path, lock_timeout=lock_timeout, holder=holder)
+        store = open_store(
+            loaded.store_location,
+            lock_timeout=lock_timeout,
+            holder=holder,
+            password=loaded.store_password(),
+        )
         store.on_wait = on_wait
         app = cls(loaded, store, clock)
         try:

@@ -52,10 +52,11 @@ from errorbudget.catalogs import builtin_burn_catalogs, builtin_policies
 from errorbudget.clock import ScaledClock
 from errorbudget.config_checks import semantic_problems, unreachable_warnings, window_problems
 from errorbudget.config_sources import SourcesSettings
+from errorbudget.database_urls import has_password, is_postgres_url
 from errorbudget.durations import Duration
 from errorbudget.engine.schedule import Eligibility, WeeklySchedule, compile_schedule
 from errorbudget.errors import ConfigError, ConfigValidationError, NotFoundError, Problem
-from errorbudget.exporter_settings import ExporterSettings, ExporterTLS
+from errorbudget.exporter_settings import ENV_NAME, ExporterSettings, ExporterTLS
 from errorbudget.limits import time_problem
 from errorbudget.model import SLO, BurnCatalog, PolicyPreset
 from errorbudget.notification_settings import NotificationSettings
@@ -72,9 +73,41 @@ class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+DEFAULT_STORE_PATH = "errorbudget.db"
+DEFAULT_PASSWORD_ENV = "ERRORBUDGET_STORE_PASSWORD"
+
+
 class StoreSettings(_Settings):
-    path: str = Field(default="errorbudget.db", min_length=1)
-    """SQLite file; a relative path is relative to the config file's directory."""
+    """Where the store is: an SQLite file (``path``, the default) or a PostgreSQL database
+    (``url``), never both. A PostgreSQL password is never written in the file: it comes
+    from the environment variable ``password_env`` (or libpq's ``PGPASSWORD``/``.pgpass``)."""
+
+    path: str | None = Field(default=None, min_length=1)
+    """SQLite file (default ``errorbudget.db``); relative to the config file's directory."""
+    url: str | None = Field(default=None, min_length=1)
+    """PostgreSQL: ``postgresql://user@host:port/database`` (no password in it)."""
+    password_env: str = Field(default=DEFAULT_PASSWORD_ENV, pattern=ENV_NAME)
+    """The environment variable holding the PostgreSQL password."""
+
+    @model_validator(mode="after")
+    def _one_location(self) -> StoreSettings:
+        if self.path is not None and self.url is not None:
+            raise ValueError(
+                "give either path (an SQLite file) or url (a PostgreSQL database), not both"
+            )
+        if self.url is not None:
+            if not is_postgres_url(self.url):
+                raise ValueError(
+                    "url must be a PostgreSQL URL: postgresql://user@host:port/database "
+                    "(an SQLite store is given by path)"
+                )
+            if has_password(self.url):
+                raise ValueError(
+                    "url holds a password: a config file must not; write "
+                    "postgresql://user@host/database and put the password in the "
+                    f"environment variable {self.password_env} (store.password_env)"
+                )
+        return self
 
 
 class GateSettings(_Settings):
@@ -315,8 +348,29 @@ class LoadedConfig:
 
     @property
     def store_path(self) -> Path:
-        store = Path(self.config.store.path).expanduser()
+        """The SQLite store file (ConfigError when the store is PostgreSQL: ``store.url``)."""
+        settings = self.config.store
+        if settings.url is not None:
+            raise ConfigError(
+                f"the store of {self.path} is a PostgreSQL database (store.url), not a file"
+            )
+        store = Path(settings.path or DEFAULT_STORE_PATH).expanduser()
         return store if store.is_absolute() else self.path.parent / store
+
+    @property
+    def store_location(self) -> str | Path:
+        """What ``open_store`` opens: the PostgreSQL URL (``store.url``) or the SQLite file."""
+        url = self.config.store.url
+        return url if url is not None else self.store_path
+
+    def store_password(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """The PostgreSQL password from ``store.password_env`` in ``environ`` (default: this
+        process's environment); None for an SQLite store or an unset variable (then libpq's
+        ``PGPASSWORD`` or ``.pgpass`` may still give one)."""
+        settings = self.config.store
+        if settings.url is None:
+            return None
+        return (os.environ if environ is None else environ).get(settings.password_env)
 
     def source_settings(self, name: str) -> BaseModel | None:
         """``sources.<name>`` as its plugin validated it (None: not configured)."""

@@ -66,15 +66,18 @@ class Exporter:
         store: Store | None = None
         budget: BudgetExposition | None = None
         notes: list[str] = []
-        if settings.slo_metrics and Path(loaded.store_path).is_file():
-            store = open_store(loaded.store_path)
+        location = loaded.store_location
+        # an SQLite file that does not exist yet is not created by a scrape endpoint; a
+        # PostgreSQL store is a server, always there
+        if settings.slo_metrics and (isinstance(location, str) or Path(location).is_file()):
+            store = open_store(location, password=loaded.store_password(environ))
             evaluations = App(loaded, store, clock).evaluations
             budget = BudgetExposition(evaluations)
             registry = registry_for(evaluations, budget=False)
         else:
             registry = CollectorRegistry(auto_describe=False)
             if settings.slo_metrics:
-                notes.append(f"no store at {loaded.store_path}: SLO families not served")
+                notes.append(f"no store at {location}: SLO families not served")
         feeds = create_metrics_feeds(loaded, clock)
         for feed in feeds:
             for collector in feed.collectors():

@@ -356,3 +356,15 @@ def test_a_closed_store_refuses_reads_and_writes(postgres_url: str) -> None:
         opened.list_series()
     with pytest.raises(StoreError, match="closed"):
         opened.series_ids("slo", [()])
+
+
+def test_a_writer_whose_session_was_ended_reconnects(store: PostgresStore) -> None:
+    store.series_ids("before", [()])
+    writer = store._db.connection
+    assert writer is not None
+    with psycopg.connect(store._db._url.url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (writer.info.backend_pid,))
+    with pytest.raises(StoreError):
+        store.series_ids("lost", [()])  # the write that finds the session gone fails
+    assert store.series_ids("after", [()])  # the next one has a new session
+    assert [info.slo for info in store.list_series()] == ["before", "after"]

@@ -119,8 +119,10 @@ def test_missing_required_key_points_at_its_mapping() -> None:
 
 
 def test_unknown_key_without_close_match_lists_the_keys() -> None:
-    problems = problems_of("store: {url: postgres://x}\n")
-    assert str(problems[0]) == "cfg.yaml:1:9: store: unknown key 'url' (expected one of: path)"
+    problems = problems_of("store: {table: x}\n")
+    assert str(problems[0]) == (
+        "cfg.yaml:1:9: store: unknown key 'table' (expected one of: path, url, password_env)"
+    )
 
 
 def test_yaml_syntax_error_has_the_mark() -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from importlib import import_module
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,6 +15,31 @@ from errorbudget.durations import parse_duration
 from errorbudget.limits import time_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class LazyGroup(click.Group):
+    """A command group whose subcommands load their module when asked for:
+    ``subcommands`` maps a name to (its module, the click command's attribute there), so
+    one subcommand's imports never slow another (``click.group(cls=LazyGroup,
+    subcommands=…)``)."""
+
+    def __init__(
+        self, *args: Any, subcommands: Mapping[str, tuple[str, str]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.subcommands = subcommands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.subcommands, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.subcommands:
+            module, attribute = self.subcommands[cmd_name]
+            command = getattr(import_module(module), attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{module}.{attribute} is not a click command")
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
 
 
 def config_option(func: F) -> F:

@@ -11,12 +11,11 @@ sentence on stderr); 2 usage.
 from __future__ import annotations
 
 import re
-from importlib import import_module
 from pathlib import Path
 
 import click
 
-from errorbudget.cli.common import config_option
+from errorbudget.cli.common import LazyGroup, config_option
 from errorbudget.config import LoadedConfig, default_config_path, load_config
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -29,23 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 OUTPUT = click.Path(dir_okay=False, writable=True, allow_dash=True, path_type=Path)
 
 
-class GenerateGroup(click.Group):
-    """Loads a subcommand's module when the subcommand is asked for."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*SUBCOMMANDS, *self.commands})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands and cmd_name in SUBCOMMANDS:
-            module, attribute = SUBCOMMANDS[cmd_name]
-            command = getattr(import_module(module), attribute)
-            if not isinstance(command, click.Command):
-                raise TypeError(f"{module}.{attribute} is not a click command")
-            self.add_command(command, cmd_name)
-        return self.commands.get(cmd_name)
-
-
-@click.group("generate", cls=GenerateGroup)
+@click.group("generate", cls=LazyGroup, subcommands=SUBCOMMANDS)
 def generate() -> None:
     """Generate Prometheus or vmalert rules, Alertmanager config and a Grafana dashboard.
 

@@ -4,7 +4,8 @@ Exit codes: 0 success; 1 an error (one sentence on stderr, plus where); 2 usage;
 (``serve``, ``demo``) cannot listen on its port; 4 another process held the store's write
 lock for longer than the command waits; 5 a record fails verification against the audit
 chain; the gate adds 10 (review), 11 (approval required) and 12 (blocked), and 6 for a
-what-if (``gate --at``) under enforcement.
+what-if (``gate --at``) under enforcement; 7 ``db current``: the store's schema needs
+``db upgrade``.
 
 Commands load lazily: :data:`COMMANDS` names the module of each, and only the module of the
 command being run is imported (``errorbudget status`` never imports the web server, the
@@ -42,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "collect": (
         "errorbudget.cli.collect_command",
         "Fetch counts from a source that collects (Genesys Cloud, a plugin) into the store.",
+    ),
+    "db": (
+        "errorbudget.cli.db_command",
+        "The store's database: schema version and upgrades, on SQLite or PostgreSQL.",
     ),
     "demo": (
         "errorbudget.cli.demo_command",

@@ -14,20 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import cast
 
+from errorbudget.database_urls import is_postgres_url
 from errorbudget.records import DEFAULT_LOCK_TIMEOUT, AuditEntry, SeriesInfo, WriterInfo
 from errorbudget.store.protocols import Store
 
 __all__ = ["AuditEntry", "SeriesInfo", "Store", "is_postgres_url", "open_store"]
-
-POSTGRES_SCHEMES = ("postgresql", "postgres")
-
-
-def is_postgres_url(location: str | Path) -> bool:
-    """Whether ``location`` names a PostgreSQL store (``postgresql://…``, ``postgres://…``)
-    rather than an SQLite file."""
-    if not isinstance(location, str) or "://" not in location:
-        return False
-    return location.split("://", 1)[0].lower() in POSTGRES_SCHEMES
 
 
 def open_store(

@@ -48,6 +48,7 @@ from errorbudget.records import DEFAULT_LOCK_TIMEOUT, LockWaiter, WriterInfo
 from errorbudget.store.fencing import current_fence
 from errorbudget.store.postgres import lease_table
 from errorbudget.store.postgres.url import StoreUrl
+from errorbudget.store.writer_lock import busy_message, holding
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -62,6 +63,9 @@ WAIT_SLICE = 0.25
 
 READ_POOL = (1, 4)
 """Read connections: at least, at most (``psycopg_pool.ConnectionPool``)."""
+
+CONNECT_TIMEOUT = 10
+"""Seconds to reach the server (libpq waits forever by default); the URL may say otherwise."""
 
 APP_PREFIX = "errorbudget"
 APPLICATION_NAME_MAX = 63  # PostgreSQL keeps NAMEDATALEN - 1 bytes
@@ -128,6 +132,8 @@ class PgAccess:
             "autocommit": True,
             "application_name": application_name(self._holder),
         }
+        if "connect_timeout" not in self._url.url:
+            options["connect_timeout"] = CONNECT_TIMEOUT
         if self._password is not None:
             options["password"] = self._password
         return options
@@ -201,21 +207,17 @@ class PgAccess:
     def using(self, doing: str, deadline: float | None = None) -> Iterator[Connection]:
         """Hold the writer connection's lock (until ``deadline``, a ``time.monotonic()``
         instant, else as long as it takes) and map psycopg errors to StoreError."""
-        timeout = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
-        if not self._lock.acquire(timeout=timeout):
-            raise StoreBusyError(
-                f"cannot {doing}: another write of this process held the store {self.label} "
-                f"for {self.lock_timeout:.1f} s; try again later"
-            )
-        try:
+        with holding(self._lock, doing, self.label, self.lock_timeout, deadline):
             if self.connection is None:
                 raise StoreError(f"cannot {doing}: the store {self.label} is closed")
+            if self.connection.broken and self._depth == 0:
+                # the server restarted or ended the session: a new one for the next write
+                self.connection.close()
+                self.connection = self._connect(f"{doing}: cannot reconnect to the store")
             try:
                 yield self.connection
             except psycopg.Error as exc:
                 raise self.error(doing, exc) from exc
-        finally:
-            self._lock.release()
 
     @contextmanager
     def writing(self, doing: str) -> Iterator[Connection]:
@@ -250,16 +252,8 @@ class PgAccess:
             now = time.monotonic()
             found = self.holder_of_lock(connection)
             if now >= deadline - 0.001:
-                who = (
-                    f"the store {self.label} is being written by {found.describe()}"
-                    if found is not None
-                    else f"another connection holds the write lock of the store {self.label}"
-                )
-                raise StoreBusyError(
-                    f"cannot {doing}: {who}; gave up after waiting {now - began:.1f} s: "
-                    "try again when it is done",
-                    holder=found,
-                )
+                message = busy_message(self.label, found, now - began)
+                raise StoreBusyError(f"cannot {doing}: {message}", holder=found)
             if self.on_wait is not None:
                 self.on_wait.waiting(found, now - began)
             wait_ms = max(1, round(min(WAIT_SLICE, deadline - now) * 1000))

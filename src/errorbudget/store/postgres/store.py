@@ -10,14 +10,12 @@ one (``schema.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Self
 
 from errorbudget.model import SegmentKey
-from errorbudget.records import DEFAULT_LOCK_TIMEOUT, LockWaiter, SeriesInfo, WriterInfo
+from errorbudget.records import DEFAULT_LOCK_TIMEOUT, SeriesInfo, WriterInfo
 from errorbudget.store.postgres import schema
 from errorbudget.store.postgres.access import Connection, PgAccess
 from errorbudget.store.postgres.alerts_part import AlertsPart
@@ -34,6 +32,7 @@ from errorbudget.store.segments import (
     missing_series,
     series_infos,
 )
+from errorbudget.store.store_base import StoreBase
 
 __all__ = ["PostgresStore", "StoreCore"]
 
@@ -42,7 +41,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class StoreCore:
+class StoreCore(StoreBase[PgAccess]):
     """Lifecycle, transactions, the revision and series of a PostgreSQL store."""
 
     def __init__(self, access: PgAccess, clock: Callable[[], datetime]) -> None:
@@ -75,68 +74,12 @@ class StoreCore:
         access = PgAccess(parsed, password=password, lock_timeout=lock_timeout, holder=holder)
         return cls(access, clock or _utc_now)
 
-    def close(self) -> None:
-        """Close the connections (idempotent)."""
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._db.label!r})"
-
-    @property
-    def label(self) -> str:
-        """The URL without its password: how error messages name this store."""
-        return self._db.label
-
     @property
     def schema_version(self) -> int:
         """The Alembic revision the database is at, as a number (``0001`` → 1)."""
         with self._db.reading("read the schema version") as connection:
             row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
         return int(row[0]) if row is not None else 0
-
-    # --- waiting for the write lock ----------------------------------------------------
-
-    @property
-    def lock_timeout(self) -> float:
-        """Seconds a write waits for the write lock before StoreBusyError."""
-        return self._db.lock_timeout
-
-    def set_lock_timeout(self, seconds: float) -> None:
-        """Change how long writes wait for the write lock."""
-        self._db.set_lock_timeout(seconds)
-
-    @property
-    def on_wait(self) -> LockWaiter | None:
-        """Told while a write waits for another connection's write lock."""
-        return self._db.on_wait
-
-    @on_wait.setter
-    def on_wait(self, waiter: LockWaiter | None) -> None:
-        self._db.on_wait = waiter
-
-    # --- transactions ------------------------------------------------------------------
-
-    @property
-    def in_transaction(self) -> bool:
-        """Whether the calling thread has a :meth:`transaction` (or write) open."""
-        return self._db.in_transaction
-
-    @contextmanager
-    def transaction(self) -> Iterator[Self]:
-        """All writes inside commit together or not at all; nesting is allowed."""
-        with self._db.writing("run a transaction"):
-            yield self
 
     def checkpoint(self) -> None:
         """Nothing to do: PostgreSQL checkpoints its write-ahead log itself."""

@@ -8,10 +8,10 @@ from the environment (config ``store.password_env``) or libpq's own ``PGPASSWORD
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+from errorbudget.database_urls import has_password, is_postgres_url, redact
 from errorbudget.errors import StoreError
-from errorbudget.store import is_postgres_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,21 +37,4 @@ class StoreUrl:
             raise StoreError(
                 f"the store URL {redact(url)} names no database: postgresql://user@host/database"
             )
-        in_query = any(key == "password" for key, _ in parse_qsl(parts.query))
-        return cls(url, redact(url), parts.password is not None or in_query)
-
-
-def redact(url: str) -> str:
-    """``url`` without the password of its user part (``user@host``, never ``user:…@``)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<an unreadable URL>"
-    query = [(key, value) for key, value in parse_qsl(parts.query) if key != "password"]
-    netloc = parts.netloc
-    if parts.password is not None:
-        host = netloc.rsplit("@", 1)[1]
-        netloc = f"{parts.username}@{host}" if parts.username else host
-    if netloc == parts.netloc and len(query) == len(parse_qsl(parts.query)):
-        return url
-    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), parts.fragment))
+        return cls(url, redact(url), has_password(url))

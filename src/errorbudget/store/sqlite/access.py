@@ -53,6 +53,7 @@ from errorbudget.store.sqlite import lease_table, locking, schema
 from errorbudget.store.sqlite.checkpointer import Checkpointer
 from errorbudget.store.sqlite.connections import ReaderPool
 from errorbudget.store.sqlite.pending import PendingCounts
+from errorbudget.store.writer_lock import busy_message, holder_sentence, holding
 
 MEMORY = ":memory:"
 BUSY_SLICE = 0.25
@@ -86,7 +87,7 @@ def open_writer(path: str | Path, lock_timeout: float) -> Access:
         if locking.is_busy(exc):
             found = None if in_memory else locking.current_holder(path)
             raise StoreBusyError(
-                f"cannot open the store: {locking.busy_message(label, found, lock_timeout)}",
+                f"cannot open the store: {busy_message(label, found, lock_timeout)}",
                 holder=found,
             ) from exc
         raise StoreError(f"cannot open the store {label}: {exc}") from exc
@@ -160,11 +161,7 @@ class Access:
         """``exc`` as this package's error, naming the store (and who holds it, if busy)."""
         if locking.is_busy(exc):
             found = locking.current_holder(self.path) if self.path else None
-            who = (
-                f"the store {self.label} is being written by {found.describe()}"
-                if found is not None
-                else f"another connection holds the write lock of the store {self.label}"
-            )
+            who = holder_sentence(self.label, found)
             return StoreBusyError(f"cannot {doing}: {who}; try again later", holder=found)
         return StoreError(f"cannot {doing} in the store {self.label}: {exc}")
 
@@ -174,21 +171,13 @@ class Access:
     def using(self, doing: str, deadline: float | None = None) -> Iterator[sqlite3.Connection]:
         """Hold the writer connection's lock (until ``deadline``, a ``time.monotonic()``
         instant, else as long as it takes) and map sqlite3 errors to StoreError."""
-        timeout = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
-        if not self._lock.acquire(timeout=timeout):
-            raise StoreBusyError(
-                f"cannot {doing}: another write of this process held the store {self.label} "
-                f"for {self.lock_timeout:.1f} s; try again later"
-            )
-        try:
+        with holding(self._lock, doing, self.label, self.lock_timeout, deadline):
             if self.connection is None:
                 raise StoreError(f"cannot {doing}: the store {self.label} is closed")
             try:
                 yield self.connection
             except sqlite3.Error as exc:
                 raise self.error(doing, exc) from exc
-        finally:
-            self._lock.release()
 
     @contextmanager
     def writing(self, doing: str, *, counts: bool = False) -> Iterator[sqlite3.Connection]:
@@ -230,7 +219,7 @@ class Access:
                     now = time.monotonic()
                     found = locking.current_holder(self.path) if self.path else None
                     if now >= deadline - 0.001:
-                        message = locking.busy_message(self.label, found, now - began)
+                        message = busy_message(self.label, found, now - began)
                         raise StoreBusyError(f"cannot {doing}: {message}", holder=found) from exc
                     waited = True
                     if self.on_wait is not None:

@@ -80,13 +80,3 @@ def current_holder(store_path: str | Path) -> WriterInfo | None:
     if info.host == socket.gethostname() and (info.pid == os.getpid() or not _running(info.pid)):
         return None  # ours (a leftover of this process) or dead: not who we wait for
     return info
-
-
-def busy_message(label: str, holder: WriterInfo | None, waited: float) -> str:
-    """One sentence: who holds the store and how long this writer waited."""
-    who = (
-        f"the store {label} is being written by {holder.describe()}"
-        if holder is not None
-        else f"another connection holds the write lock of the store {label}"
-    )
-    return f"{who}; gave up after waiting {waited:.1f} s: try again when it is done"

@@ -21,11 +21,9 @@ names the store file.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +31,6 @@ import numpy.typing as npt
 from errorbudget.model import Minute, SegmentKey
 from errorbudget.records import (
     DEFAULT_LOCK_TIMEOUT,
-    LockWaiter,
     SeriesInfo,
     WriterInfo,
 )
@@ -46,6 +43,7 @@ from errorbudget.store.sqlite.leases import LeasesPart
 from errorbudget.store.sqlite.outbox import OutboxPart
 from errorbudget.store.sqlite.store_changes import ChangesPart
 from errorbudget.store.sqlite.store_records import RecordsPart
+from errorbudget.store.store_base import StoreBase
 
 __all__ = ["MEMORY", "SQLiteStore"]
 
@@ -54,7 +52,9 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SQLiteStore(RecordsPart, ChangesPart, AlertsPart, OutboxPart, EventsPart, LeasesPart):
+class SQLiteStore(
+    StoreBase[Access], RecordsPart, ChangesPart, AlertsPart, OutboxPart, EventsPart, LeasesPart
+):
     """Counts per series and minute, exclusions and audit entries in one SQLite file."""
 
     def __init__(self, access: Access, clock: Callable[[], datetime]) -> None:
@@ -83,29 +83,6 @@ class SQLiteStore(RecordsPart, ChangesPart, AlertsPart, OutboxPart, EventsPart, 
         access.holder = holder
         return cls(access, clock or _utc_now)
 
-    def close(self) -> None:
-        """Close the connections (idempotent); the WAL is checkpointed by SQLite."""
-        self._db.close()
-
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"SQLiteStore({self._db.label!r})"
-
-    @property
-    def label(self) -> str:
-        """The file path, or ``in memory``: how error messages name this store."""
-        return self._db.label
-
     @property
     def path(self) -> Path | None:
         """The store file (None in memory)."""
@@ -120,40 +97,6 @@ class SQLiteStore(RecordsPart, ChangesPart, AlertsPart, OutboxPart, EventsPart, 
     def schema_version(self) -> int:
         with self._db.reading("read the schema version") as connection:
             return schema.user_version(connection)
-
-    # --- waiting for the write lock --------------------------------------------------------
-
-    @property
-    def lock_timeout(self) -> float:
-        """Seconds a write waits for the write lock before StoreBusyError."""
-        return self._db.lock_timeout
-
-    def set_lock_timeout(self, seconds: float) -> None:
-        """Change how long writes wait for the write lock (``serve``: a short wait, so that
-        a request that cannot write soon answers 503 instead of holding a thread)."""
-        self._db.set_lock_timeout(seconds)
-
-    @property
-    def on_wait(self) -> LockWaiter | None:
-        """Told while a write waits for another connection's write lock."""
-        return self._db.on_wait
-
-    @on_wait.setter
-    def on_wait(self, waiter: LockWaiter | None) -> None:
-        self._db.on_wait = waiter
-
-    # --- transactions ------------------------------------------------------------------------
-
-    @property
-    def in_transaction(self) -> bool:
-        """Whether the calling thread has a :meth:`transaction` (or write) open."""
-        return self._db.in_transaction
-
-    @contextmanager
-    def transaction(self) -> Iterator[SQLiteStore]:
-        """All writes inside commit together or not at all; nesting is allowed."""
-        with self._db.writing("run a transaction"):
-            yield self
 
     def checkpoint(self) -> None:
         """Copy the write-ahead log into the database file without blocking readers or the
