@@ -43,7 +43,7 @@ class AuditEntry:
     """One entry of the append-only audit log: who did what to which thing, and when (UTC).
 
     ``records`` are the chained rows the entry wrote, as ``(table, id, digest)``;
-    ``prev_hash`` and ``hash`` place it in the chain (``store.sqlite.chain``)."""
+    ``prev_hash`` and ``hash`` place it in the chain (``store.shared.chain``)."""
 
     id: int
     at: datetime

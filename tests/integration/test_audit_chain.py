@@ -22,7 +22,8 @@ from errorbudget.cli.main import main
 from errorbudget.errors import IntegrityError
 from errorbudget.exclusions import ExclusionProposal
 from errorbudget.store import open_store
-from errorbudget.store.sqlite import chain, schema
+from errorbudget.store.shared import chain
+from errorbudget.store.sqlite import schema
 from errorbudget.web import api
 
 pytestmark = pytest.mark.anyio

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from direct_sql import REFUSED, direct_sql
 from errorbudget.errors import ConflictError, NotFoundError, PermissionDeniedError, StoreError
 from errorbudget.records import encode_snapshot
 from errorbudget.store import AuditEntry, Store, open_store
@@ -375,12 +376,10 @@ def test_a_gate_snapshot_is_stored_once_per_content_and_kept(store: Store) -> No
     assert other != first
     assert store.snapshots([first, other, 999]) == ({first: rows, other: [
         {**rows[0], "budget_remaining_ratio": 0.3}]}, {})  # fmt: skip
-    connection = store._connection
-    assert connection is not None
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        connection.execute("UPDATE gate_snapshots SET body = '[]'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        connection.execute("DELETE FROM gate_snapshots")
+    with pytest.raises(REFUSED, match="append-only"):
+        direct_sql(store, "UPDATE gate_snapshots SET body = '[]'")
+    with pytest.raises(REFUSED, match="append-only"):
+        direct_sql(store, "DELETE FROM gate_snapshots")
     assert store.snapshots([first]) == ({first: rows}, {})
 
 

@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from direct_sql import REFUSED, direct_sql
 from errorbudget.errors import StoreError
 from errorbudget.model import DataIssue, from_minute, to_minute
 from errorbudget.records import FoundIssue
 from errorbudget.store import Store, open_store
-from errorbudget.store.sqlite import health as health_table
+from errorbudget.store.shared import health as health_table
 from errorbudget.store.sqlite import pending, schema
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
@@ -160,10 +161,8 @@ def test_data_issues_are_added_once_listed_by_overlap_and_resolved_inside(store:
     with pytest.raises(StoreError, match="start < end"):
         store.add_data_issue(source="genesys", slo="voice", segment={}, start=M0, end=M0,
                              kind="gap", detail="x")  # fmt: skip
-    connection = store._connection
-    assert connection is not None
-    with pytest.raises(sqlite3.IntegrityError, match="kept"):
-        connection.execute("DELETE FROM data_issues")
+    with pytest.raises(REFUSED, match="kept"):
+        direct_sql(store, "DELETE FROM data_issues")
 
 
 def test_sync_keeps_issues_found_again_and_splits_the_ones_partly_refetched(

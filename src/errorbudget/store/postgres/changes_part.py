@@ -1,18 +1,21 @@
-"""The PostgreSQL store's changes, approvals, the audit log, its chain and snapshots; tables in
-sql/40_changes_audit.sql. Owned by wt-pg-records (issue #13): a mixin of ``PostgresStore``
-using ``self._db`` (``PgAccess``) and ``self._clock``.
+"""The PostgreSQL store's changes, approvals, annotations and idempotency keys: the parts
+shared with SQLite (``store.shared.changes_part``) on portable connections
+(``portable.py``); tables in sql/30_records.sql and sql/40_changes_audit.sql.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 from errorbudget.store.postgres.access import PgAccess
+from errorbudget.store.postgres.portable import PortableAccess
+from errorbudget.store.shared import changes_part
+from errorbudget.store.shared.connection import RecordsAccess
 
 
-class ChangesPart:
-    """Filled by wt-pg-records (see the module docstring)."""
+class ChangesPart(changes_part.ChangesPart):
+    """``ChangeRecords`` and ``AnnotationRecords`` over PostgreSQL."""
 
     _db: PgAccess
-    _clock: Callable[[], datetime]
+
+    @property
+    def _records(self) -> RecordsAccess:
+        return PortableAccess(self._db)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from errorbudget.store.sqlite import chain
+from errorbudget.store.shared import chain
 
 CHUNK = 500
 ACTOR = "errorbudget (schema v5 migration)"

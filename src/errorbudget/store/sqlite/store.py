@@ -1,9 +1,9 @@
 """``SQLiteStore``: the embedded SQLite store of counts, exclusions and the audit log.
 
 This module has its lifecycle, transactions, revision, series and counts; the records are
-in ``store_records.py`` and ``store_changes.py``, alerts and silences in ``alerts.py`` and
-the notification outbox in ``outbox.py``, voice-agent events in ``events.py``, leases in
-``leases.py``, parts the class is made of.
+in ``store_records.py`` (the parts shared with PostgreSQL, ``store.shared``), alerts and
+silences in ``alerts.py`` and the notification outbox in ``outbox.py``, voice-agent events
+in ``events.py``, leases in ``leases.py``, parts the class is made of.
 
 A file store writes through one connection and reads through others, so reads never wait
 for a writer, and a writer waits for the write lock at most ``lock_timeout`` seconds
@@ -41,8 +41,7 @@ from errorbudget.store.sqlite.alerts import AlertsPart
 from errorbudget.store.sqlite.events import EventsPart
 from errorbudget.store.sqlite.leases import LeasesPart
 from errorbudget.store.sqlite.outbox import OutboxPart
-from errorbudget.store.sqlite.store_changes import ChangesPart
-from errorbudget.store.sqlite.store_records import RecordsPart
+from errorbudget.store.sqlite.store_records import ChangesPart, RecordsPart
 from errorbudget.store.store_base import StoreBase
 
 __all__ = ["MEMORY", "SQLiteStore"]

@@ -1,6 +1,7 @@
-"""The SQLite store's changes, approvals, annotations and idempotent responses
-(``SQLiteStore`` is made of this and the other parts; the tables are in ``changes.py``
-and ``annotations.py``, the rules in ``errorbudget.changes``)."""
+"""Changes, approvals, annotations and idempotent responses, on any backend (a store
+class is made of this and the other parts; the tables are in ``changes.py`` and
+``annotations.py``, the rules in ``errorbudget.changes``). A backend's subclass says how
+to reach its database (``_records``)."""
 
 from __future__ import annotations
 
@@ -15,16 +16,21 @@ from errorbudget.records import (
     ReviewDecision,
     StoredResponse,
 )
-from errorbudget.store.sqlite import annotations as annotation_table
-from errorbudget.store.sqlite import changes
-from errorbudget.store.sqlite.access import Access
+from errorbudget.store.shared import annotations as annotation_table
+from errorbudget.store.shared import changes
+from errorbudget.store.shared.connection import RecordsAccess
 
 
 class ChangesPart:
-    """``ChangeRecords`` and ``AnnotationRecords`` over SQLite."""
+    """``ChangeRecords`` and ``AnnotationRecords`` over a backend's ``_records`` (its
+    transactions, running the shared SQL)."""
 
-    _db: Access
     _clock: Callable[[], datetime]
+
+    @property
+    def _records(self) -> RecordsAccess:
+        """The backend's transactions, on connections that run portable SQL."""
+        raise NotImplementedError
 
     # --- changes, approvals, annotations (schema v2; rules in errorbudget.changes) -------------
 
@@ -47,7 +53,7 @@ class ChangesPart:
     ) -> Change:
         """Store a pending change; audited as ``change.submit``. ``clock`` stamps it (default:
         the store's clock)."""
-        with self._db.writing("submit a change") as connection:
+        with self._records.writing("submit a change") as connection:
             return changes.add_change(
                 connection,
                 clock or self._clock,
@@ -67,7 +73,7 @@ class ChangesPart:
 
     def get_change(self, change_id: int) -> Change:
         """One change by id; NotFoundError when there is none."""
-        with self._db.reading("read a change") as connection:
+        with self._records.reading("read a change") as connection:
             return changes.get_change(connection, change_id)
 
     def list_changes(
@@ -79,7 +85,7 @@ class ChangesPart:
         limit: int = 100,
     ) -> list[Change]:
         """Changes, newest first, filtered by status (any of), service and type."""
-        with self._db.reading("list changes") as connection:
+        with self._records.reading("list changes") as connection:
             return changes.list_changes(
                 connection, status=status, service=service, change_type=change_type, limit=limit
             )
@@ -99,7 +105,7 @@ class ChangesPart:
     ) -> Change:
         """Move a change from one of ``allowed_from`` to ``status`` (ConflictError
         otherwise); audited as ``action``."""
-        with self._db.writing("change a change's status") as connection:
+        with self._records.writing("change a change's status") as connection:
             return changes.set_status(
                 connection,
                 clock or self._clock,
@@ -122,7 +128,7 @@ class ChangesPart:
         clock: Callable[[], datetime] | None = None,
     ) -> Change:
         """Replace a change's current gate decision and budget snapshot."""
-        with self._db.writing("record a change's decision") as connection:
+        with self._records.writing("record a change's decision") as connection:
             return changes.set_decision(
                 connection, clock or self._clock, change_id, decision=decision, snapshot=snapshot
             )
@@ -139,7 +145,7 @@ class ChangesPart:
     ) -> Approval:
         """Approve or reject a pending change (ConflictError otherwise); audited as
         ``change.approve`` / ``change.reject``."""
-        with self._db.writing("review a change") as connection:
+        with self._records.writing("review a change") as connection:
             return changes.add_approval(
                 connection,
                 clock or self._clock,
@@ -153,13 +159,13 @@ class ChangesPart:
     def list_approvals(self, change_id: int) -> list[Approval]:
         """The reviews of one change, oldest first (not verified: see
         :meth:`change_problems`)."""
-        with self._db.reading("list approvals") as connection:
+        with self._records.reading("list approvals") as connection:
             return changes.list_approvals(connection, change_id)
 
     def change_problems(self, change_id: int) -> list[str]:
         """What fails verification against the audit chain in a change and its approvals;
         empty when they are what the chain recorded."""
-        with self._db.reading("verify a change") as connection:
+        with self._records.reading("verify a change") as connection:
             return changes.integrity_problems(connection, change_id)
 
     def add_annotation(
@@ -176,7 +182,7 @@ class ChangesPart:
         clock: Callable[[], datetime] | None = None,
     ) -> Annotation:
         """Store a timeline annotation; audited as ``annotation.add``."""
-        with self._db.writing("add an annotation") as connection:
+        with self._records.writing("add an annotation") as connection:
             return annotation_table.add_annotation(
                 connection,
                 clock or self._clock,
@@ -202,7 +208,7 @@ class ChangesPart:
     ) -> list[Annotation]:
         """Annotations in ``[start, end)``, oldest first (the newest ``limit``); a service or
         SLO filter also matches annotations that name none."""
-        with self._db.reading("list annotations") as connection:
+        with self._records.reading("list annotations") as connection:
             return annotation_table.list_annotations(
                 connection,
                 start=start,
@@ -215,7 +221,7 @@ class ChangesPart:
 
     def stored_response(self, actor: str, key: str) -> StoredResponse | None:
         """The stored result of ``actor``'s earlier write with idempotency ``key``, if any."""
-        with self._db.reading("read an idempotency key") as connection:
+        with self._records.reading("read an idempotency key") as connection:
             return annotation_table.stored_response(connection, actor, key)
 
     def store_response(
@@ -229,7 +235,7 @@ class ChangesPart:
         response: Mapping[str, object],
     ) -> None:
         """Keep a write's result under (actor, idempotency key); first one wins."""
-        with self._db.writing("store an idempotency key") as connection:
+        with self._records.writing("store an idempotency key") as connection:
             annotation_table.store_response(
                 connection,
                 self._clock,

@@ -4,21 +4,22 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from errorbudget.errors import StoreError
 from errorbudget.records import ANNOTATION_KINDS, Annotation, AnnotationKind, StoredResponse
-from errorbudget.store.sqlite.audit import audit
-from errorbudget.store.sqlite.changes import labels_json, required_text, timestamp
+from errorbudget.store.shared.audit import audit
+from errorbudget.store.shared.changes import labels_json, required_text, timestamp
+from errorbudget.store.shared.connection import Connection, inserted_id, marks
 
 Clock = Callable[[], datetime]
 
 # --- annotations -----------------------------------------------------------------------------
 
-_ANNOTATION_COLUMNS = "id, at, kind, service, slo, segment, text, created_by, created_at, change_id"
+_ANNOTATION_FIELDS = "at, kind, service, slo, segment, text, created_by, created_at, change_id"
+_ANNOTATION_COLUMNS = f"id, {_ANNOTATION_FIELDS}"
 
 
 def _annotation(row: Sequence[Any]) -> Annotation:
@@ -38,7 +39,7 @@ def _annotation(row: Sequence[Any]) -> Annotation:
 
 
 def add_annotation(
-    connection: sqlite3.Connection,
+    connection: Connection,
     clock: Clock,
     *,
     at: datetime,
@@ -60,7 +61,8 @@ def add_annotation(
     if at.tzinfo is None:
         raise StoreError("the annotation time is a naive datetime: give it a time zone")
     cursor = connection.execute(
-        f"INSERT INTO annotations ({_ANNOTATION_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO annotations ({_ANNOTATION_FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "RETURNING id",
         (
             int(at.timestamp()),
             kind,
@@ -73,7 +75,7 @@ def add_annotation(
             change_id,
         ),
     )
-    annotation_id = int(cursor.lastrowid or 0)
+    annotation_id = inserted_id(cursor)
     row = connection.execute(
         f"SELECT {_ANNOTATION_COLUMNS} FROM annotations WHERE id = ?", (annotation_id,)
     ).fetchone()
@@ -99,7 +101,7 @@ def add_annotation(
 
 
 def list_annotations(
-    connection: sqlite3.Connection,
+    connection: Connection,
     *,
     start: datetime | None,
     end: datetime | None,
@@ -128,8 +130,8 @@ def list_annotations(
         conditions.append("(slo IS NULL OR slo = ?)")
         parameters.append(slo)
     if kinds:
-        conditions.append("kind IN (SELECT value FROM json_each(?))")
-        parameters.append(json.dumps(list(kinds)))
+        conditions.append(f"kind IN ({marks(len(kinds))})")
+        parameters += list(kinds)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     rows = connection.execute(
         f"SELECT {_ANNOTATION_COLUMNS} FROM annotations{where} ORDER BY at DESC, id DESC LIMIT ?",
@@ -141,7 +143,7 @@ def list_annotations(
 # --- idempotency keys ------------------------------------------------------------------------
 
 
-def stored_response(connection: sqlite3.Connection, actor: str, key: str) -> StoredResponse | None:
+def stored_response(connection: Connection, actor: str, key: str) -> StoredResponse | None:
     row = connection.execute(
         "SELECT request, body_sha256, status_code, response, created_at FROM idempotency_keys "
         "WHERE actor = ? AND key = ?",
@@ -160,7 +162,7 @@ def stored_response(connection: sqlite3.Connection, actor: str, key: str) -> Sto
 
 
 def store_response(
-    connection: sqlite3.Connection,
+    connection: Connection,
     clock: Clock,
     *,
     actor: str,
@@ -173,9 +175,9 @@ def store_response(
     """Keep a write's result under (actor, key); a key already stored is left alone."""
     required_text(key, "an idempotency key")
     connection.execute(
-        "INSERT OR IGNORE INTO idempotency_keys "
+        "INSERT INTO idempotency_keys "
         "(actor, key, request, body_sha256, status_code, response, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (actor, key) DO NOTHING",
         (
             actor,
             key,

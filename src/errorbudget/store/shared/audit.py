@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +18,8 @@ import orjson
 
 from errorbudget.errors import StoreError
 from errorbudget.records import AuditEntry, AuditQuery, EncodedSnapshot, SavedSnapshot
-from errorbudget.store.sqlite import chain
+from errorbudget.store.shared import chain
+from errorbudget.store.shared.connection import CHUNK, Connection, inserted_id, marks
 
 Clock = Callable[[], datetime]
 
@@ -37,7 +37,7 @@ def _required_text(value: object, what: str) -> str:
 
 
 def audit(
-    connection: sqlite3.Connection,
+    connection: Connection,
     clock: Clock,
     *,
     actor: str,
@@ -71,9 +71,7 @@ def audit(
     )
 
 
-def save_snapshot(
-    connection: sqlite3.Connection, clock: Clock, snapshot: EncodedSnapshot
-) -> SavedSnapshot:
+def save_snapshot(connection: Connection, clock: Clock, snapshot: EncodedSnapshot) -> SavedSnapshot:
     """Store a gate snapshot once per distinct content; return its id (the existing one
     when the same rows were stored before) and whether it is new."""
     found = connection.execute(
@@ -82,14 +80,14 @@ def save_snapshot(
     if found is not None:
         return SavedSnapshot(int(found[0]), snapshot.sha256, created=False)
     cursor = connection.execute(
-        "INSERT INTO gate_snapshots (sha256, created_at, body) VALUES (?, ?, ?)",
+        "INSERT INTO gate_snapshots (sha256, created_at, body) VALUES (?, ?, ?) RETURNING id",
         (snapshot.sha256, _timestamp(clock(), "the snapshot time"), snapshot.body.decode()),
     )
-    return SavedSnapshot(int(cursor.lastrowid or 0), snapshot.sha256, created=True)
+    return SavedSnapshot(inserted_id(cursor), snapshot.sha256, created=True)
 
 
 def snapshots(
-    connection: sqlite3.Connection, ids: Iterable[int], expected: Mapping[int, str]
+    connection: Connection, ids: Iterable[int], expected: Mapping[int, str]
 ) -> tuple[dict[int, list[Any]], dict[int, str]]:
     """The stored gate snapshots with these ids (unknown ids are left out), each checked
     on read against its SHA-256 and the SHA-256 a decision recorded for it (``expected``):
@@ -97,11 +95,11 @@ def snapshots(
     wanted = sorted(set(ids))
     found: dict[int, list[Any]] = {}
     broken: dict[int, str] = {}
-    for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
-        chunk = wanted[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
+    for start in range(0, len(wanted), CHUNK):  # SQLite's bound-parameter limit
+        chunk = wanted[start : start + CHUNK]
+        slots = marks(len(chunk))
         rows = connection.execute(
-            f"SELECT id, sha256, body FROM gate_snapshots WHERE id IN ({marks})", chunk
+            f"SELECT id, sha256, body FROM gate_snapshots WHERE id IN ({slots})", chunk
         )
         for ident, digest, body in rows:
             if expected.get(int(ident), digest) != digest:
@@ -120,7 +118,7 @@ def snapshots(
     return found, broken
 
 
-def audit_log(connection: sqlite3.Connection, query: AuditQuery) -> list[AuditEntry]:
+def audit_log(connection: Connection, query: AuditQuery) -> list[AuditEntry]:
     """Audit entries, newest first, filtered as ``query`` says."""
     if query.limit < 0:
         raise StoreError(f"an audit log limit cannot be negative ({query.limit})")
@@ -165,16 +163,16 @@ def audit_log(connection: sqlite3.Connection, query: AuditQuery) -> list[AuditEn
     ]
 
 
-def check_entries(connection: sqlite3.Connection, ids: Iterable[int]) -> dict[int, str]:
+def check_entries(connection: Connection, ids: Iterable[int]) -> dict[int, str]:
     """Verify audit entries on read: each one's hash, and its links to its neighbours."""
     problems: dict[int, str] = {}
     wanted = sorted(set(ids))
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        slots = marks(len(chunk))
         rows = connection.execute(
             "SELECT id, at, actor, action, subject, details, records, prev_hash, hash "
-            f"FROM audit_log WHERE id IN ({marks})",
+            f"FROM audit_log WHERE id IN ({slots})",
             chunk,
         )
         for row in rows:

@@ -12,7 +12,6 @@ can tell whether a change and its approvals are what the chain recorded
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -25,8 +24,9 @@ from errorbudget.records import (
     GateVerdict,
     ReviewDecision,
 )
-from errorbudget.store.sqlite import chain
-from errorbudget.store.sqlite.audit import audit
+from errorbudget.store.shared import chain
+from errorbudget.store.shared.audit import audit
+from errorbudget.store.shared.connection import Connection, inserted_id, marks
 
 Clock = Callable[[], datetime]
 
@@ -59,6 +59,7 @@ _CHANGE_NAMES = (
     "impact_basis", "decision", "decision_at", "snapshot", "shipped_at",
 )  # fmt: skip
 _CHANGE_COLUMNS = ", ".join(_CHANGE_NAMES)
+_CHANGE_FIELDS = ", ".join(_CHANGE_NAMES[1:])
 
 
 def _change(row: Sequence[Any]) -> Change:
@@ -87,7 +88,7 @@ def _change(row: Sequence[Any]) -> Change:
 
 
 def add_change(
-    connection: sqlite3.Connection,
+    connection: Connection,
     clock: Clock,
     *,
     service: str,
@@ -113,8 +114,8 @@ def add_change(
         required_text(value, what)
     now = timestamp(clock)
     cursor = connection.execute(
-        f"INSERT INTO changes ({_CHANGE_COLUMNS}) "
-        "VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, NULL)",
+        f"INSERT INTO changes ({_CHANGE_FIELDS}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, NULL) RETURNING id",
         (
             service,
             json.dumps(list(slos)),
@@ -134,7 +135,7 @@ def add_change(
             json.dumps(list(snapshot), default=str),
         ),
     )
-    change = get_change(connection, int(cursor.lastrowid or 0))
+    change = get_change(connection, inserted_id(cursor))
     audit(
         connection,
         clock,
@@ -156,7 +157,7 @@ def add_change(
     return change
 
 
-def _verified(connection: sqlite3.Connection, change_id: int) -> Change:
+def _verified(connection: Connection, change_id: int) -> Change:
     """The change, for a write: a row that fails verification is never written over (the
     new entry would bind the tampered row and hide it)."""
     change = get_change(connection, change_id)
@@ -169,7 +170,7 @@ def _verified(connection: sqlite3.Connection, change_id: int) -> Change:
     return change
 
 
-def get_change(connection: sqlite3.Connection, change_id: int) -> Change:
+def get_change(connection: Connection, change_id: int) -> Change:
     row = connection.execute(
         f"SELECT {_CHANGE_COLUMNS} FROM changes WHERE id = ?", (change_id,)
     ).fetchone()
@@ -179,7 +180,7 @@ def get_change(connection: sqlite3.Connection, change_id: int) -> Change:
 
 
 def list_changes(
-    connection: sqlite3.Connection,
+    connection: Connection,
     *,
     status: Sequence[str] | None,
     service: str | None,
@@ -190,8 +191,8 @@ def list_changes(
     conditions: list[str] = []
     parameters: list[object] = []
     if status:
-        conditions.append("status IN (SELECT value FROM json_each(?))")
-        parameters.append(json.dumps(list(status)))
+        conditions.append(f"status IN ({marks(len(status))})")
+        parameters += list(status)
     if service is not None:
         conditions.append("service = ?")
         parameters.append(service)
@@ -207,7 +208,7 @@ def list_changes(
 
 
 def set_status(
-    connection: sqlite3.Connection,
+    connection: Connection,
     clock: Clock,
     change_id: int,
     *,
@@ -247,7 +248,7 @@ def set_status(
 
 
 def set_decision(
-    connection: sqlite3.Connection,
+    connection: Connection,
     clock: Clock,
     change_id: int,
     *,
@@ -269,7 +270,7 @@ def set_decision(
 
 
 def add_approval(
-    connection: sqlite3.Connection,
+    connection: Connection,
     clock: Clock,
     change_id: int,
     *,
@@ -290,10 +291,10 @@ def add_approval(
         )
     cursor = connection.execute(
         "INSERT INTO approvals (change_id, approver, role, decision, comment, at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         (change_id, approver, role, decision, comment, timestamp(clock)),
     )
-    approval_id = int(cursor.lastrowid or 0)
+    approval_id = inserted_id(cursor)
     set_status(
         connection,
         clock,
@@ -308,7 +309,7 @@ def add_approval(
     return next(a for a in list_approvals(connection, change_id) if a.id == approval_id)
 
 
-def list_approvals(connection: sqlite3.Connection, change_id: int) -> list[Approval]:
+def list_approvals(connection: Connection, change_id: int) -> list[Approval]:
     rows = connection.execute(
         "SELECT id, change_id, approver, role, decision, comment, at FROM approvals "
         "WHERE change_id = ? ORDER BY id",
@@ -324,7 +325,7 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def integrity_problems(connection: sqlite3.Connection, change_id: int) -> list[str]:
+def integrity_problems(connection: Connection, change_id: int) -> list[str]:
     """What fails verification in a change and its approvals (empty when all are what the
     audit chain recorded): a row changed or inserted outside errorbudget, a broken entry
     around them, or an approval the chain recorded that is gone."""

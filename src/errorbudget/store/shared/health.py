@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import operator
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import get_args
@@ -22,6 +21,7 @@ from typing import get_args
 from errorbudget.errors import StoreError
 from errorbudget.model import DataIssue, DataIssueKind, Minute, SourceHealth
 from errorbudget.records import FoundIssue
+from errorbudget.store.shared.connection import Connection, inserted_id
 
 Clock = Callable[[], datetime]
 
@@ -69,7 +69,7 @@ def _segment(segment: Mapping[str, str], what: str) -> str:
 
 
 def record_source_run(
-    connection: sqlite3.Connection,
+    connection: Connection,
     source: str,
     *,
     started_at: datetime,
@@ -98,7 +98,7 @@ def record_source_run(
     cursor = connection.execute(
         "INSERT INTO source_runs (source, started_at, finished_at, ok, error, "
         "collected_through, calls, failed_calls, failures_in_a_row) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             source,
             _timestamp(started_at, "started_at"),
@@ -111,13 +111,13 @@ def record_source_run(
             in_a_row,
         ),
     )
-    run_id = int(cursor.lastrowid or 0)
+    run_id = inserted_id(cursor)
     if run_id % PRUNE_EVERY == 0:
         prune_runs(connection, source, keep=KEEP_RUNS)
     return run_id
 
 
-def prune_runs(connection: sqlite3.Connection, source: str, *, keep: int) -> int:
+def prune_runs(connection: Connection, source: str, *, keep: int) -> int:
     """Delete ``source``'s runs older than its newest ``keep``, except its last successful
     one (so the time of the last success survives a long outage). Returns how many."""
     row = connection.execute(
@@ -129,14 +129,15 @@ def prune_runs(connection: sqlite3.Connection, source: str, *, keep: int) -> int
     last_ok = connection.execute(
         "SELECT max(id) FROM source_runs WHERE source = ? AND ok = 1", (source,)
     ).fetchone()[0]
+    kept = "" if last_ok is None else " AND id <> ?"
     cursor = connection.execute(
-        "DELETE FROM source_runs WHERE source = ? AND id <= ? AND id IS NOT ?",
-        (source, row[0], last_ok),
+        f"DELETE FROM source_runs WHERE source = ? AND id <= ?{kept}",
+        (source, row[0]) + (() if last_ok is None else (last_ok,)),
     )
     return cursor.rowcount
 
 
-def source_health(connection: sqlite3.Connection) -> list[SourceHealth]:
+def source_health(connection: Connection) -> list[SourceHealth]:
     """One :class:`SourceHealth` per source that ever ran (and still has runs), by name."""
     found: list[SourceHealth] = []
     sources = connection.execute(
@@ -194,7 +195,7 @@ def _issue(row: tuple[object, ...]) -> DataIssue:
 
 
 def add_data_issue(
-    connection: sqlite3.Connection,
+    connection: Connection,
     clock: Clock,
     *,
     source: str,
@@ -224,7 +225,7 @@ def add_data_issue(
         return int(existing[0]), False
     cursor = connection.execute(
         "INSERT INTO data_issues (source, slo, segment, start_minute, end_minute, kind, "
-        "detail, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "detail, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             source,
             slo,
@@ -236,11 +237,11 @@ def add_data_issue(
             detected_at or _timestamp(clock(), "detected_at"),
         ),
     )
-    return int(cursor.lastrowid or 0), True
+    return inserted_id(cursor), True
 
 
 def resolve_data_issues(
-    connection: sqlite3.Connection,
+    connection: Connection,
     clock: Clock,
     *,
     source: str,
@@ -260,7 +261,7 @@ def resolve_data_issues(
 
 
 def list_data_issues(
-    connection: sqlite3.Connection,
+    connection: Connection,
     *,
     start: Minute | None,
     end: Minute | None,
@@ -293,7 +294,7 @@ def list_data_issues(
 
 
 def sync_data_issues(
-    connection: sqlite3.Connection,
+    connection: Connection,
     clock: Clock,
     *,
     source: str,

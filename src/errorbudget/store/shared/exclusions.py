@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import operator
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast, get_args
@@ -31,8 +30,9 @@ from errorbudget.errors import (
 )
 from errorbudget.model import Exclusion, ExclusionCategory, ExclusionStatus, from_minute
 from errorbudget.records import ReviewDecision
-from errorbudget.store.sqlite import chain
-from errorbudget.store.sqlite.audit import audit
+from errorbudget.store.shared import chain
+from errorbudget.store.shared.audit import audit
+from errorbudget.store.shared.connection import Connection, inserted_id, marks
 
 Clock = Callable[[], datetime]
 
@@ -90,9 +90,7 @@ def _exclusion(row: Sequence[Any], problem: str | None) -> Exclusion:
     )
 
 
-def _read(
-    connection: sqlite3.Connection, where: str, parameters: Sequence[object]
-) -> list[Exclusion]:
+def _read(connection: Connection, where: str, parameters: Sequence[object]) -> list[Exclusion]:
     rows = connection.execute(
         f"SELECT {_COLUMNS} FROM exclusions{where} ORDER BY id", parameters
     ).fetchall()
@@ -100,7 +98,7 @@ def _read(
     return [_exclusion(row, problems.get(int(row[0]))) for row in rows]
 
 
-def get_exclusion(connection: sqlite3.Connection, exclusion_id: int) -> Exclusion:
+def get_exclusion(connection: Connection, exclusion_id: int) -> Exclusion:
     """One exclusion by id, verified against the chain; NotFoundError when there is none."""
     found = _read(connection, " WHERE id = ?", (exclusion_id,))
     if not found:
@@ -108,21 +106,19 @@ def get_exclusion(connection: sqlite3.Connection, exclusion_id: int) -> Exclusio
     return found[0]
 
 
-def list_exclusions(
-    connection: sqlite3.Connection, statuses: Sequence[str] | None
-) -> list[Exclusion]:
+def list_exclusions(connection: Connection, statuses: Sequence[str] | None) -> list[Exclusion]:
     """Exclusions by id, verified against the chain; only these statuses if given."""
     if statuses is None:
         return _read(connection, "", ())
     unknown = sorted(set(statuses) - set(STATUSES))
     if unknown:
         raise StoreError(f"unknown exclusion status {unknown[0]!r}; use {', '.join(STATUSES)}")
-    return _read(connection, " WHERE status IN (SELECT value FROM json_each(?))",
-                 (json.dumps(sorted(set(statuses))),))  # fmt: skip
+    wanted = sorted(set(statuses))
+    return _read(connection, f" WHERE status IN ({marks(len(wanted))})", wanted)
 
 
 def propose_exclusion(
-    connection: sqlite3.Connection,
+    connection: Connection,
     clock: Clock,
     *,
     slo: str,
@@ -153,11 +149,12 @@ def propose_exclusion(
         raise StoreError(f"exclusion segment {labels!r}: keys and values must be strings")
     cursor = connection.execute(
         "INSERT INTO exclusions (slo, service, segment, start_minute, end_minute, category, "
-        "reason, created_by, created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+        "reason, created_by, created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') "
+        "RETURNING id",
         (slo, service, json.dumps(labels, sort_keys=True), start, end, category, reason,
          proposed_by, _timestamp(clock())),
     )  # fmt: skip
-    exclusion_id = int(cursor.lastrowid or 0)
+    exclusion_id = inserted_id(cursor)
     audit(
         connection,
         clock,
@@ -178,7 +175,7 @@ def propose_exclusion(
     return get_exclusion(connection, exclusion_id)
 
 
-def _verified(connection: sqlite3.Connection, exclusion_id: int) -> Exclusion:
+def _verified(connection: Connection, exclusion_id: int) -> Exclusion:
     current = get_exclusion(connection, exclusion_id)
     if current.problem is not None:
         raise IntegrityError(
@@ -189,7 +186,7 @@ def _verified(connection: sqlite3.Connection, exclusion_id: int) -> Exclusion:
 
 
 def review_exclusion(
-    connection: sqlite3.Connection,
+    connection: Connection,
     clock: Clock,
     exclusion_id: int,
     *,
@@ -245,7 +242,7 @@ def review_exclusion(
 
 
 def revoke_exclusion(
-    connection: sqlite3.Connection,
+    connection: Connection,
     clock: Clock,
     exclusion_id: int,
     *,

@@ -25,7 +25,6 @@ kept elsewhere (``verify(anchor=…)``); docs/operations.md states the threat mo
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -33,6 +32,7 @@ from typing import Any
 import orjson
 
 from errorbudget.records import ChainProblem, ChainReport
+from errorbudget.store.shared.connection import CHUNK, Connection, marks
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of the first entry."""
@@ -92,14 +92,14 @@ def _select(table: str) -> str:
     return f"SELECT {', '.join(CHAINED[table])} FROM {table}"
 
 
-def digests(connection: sqlite3.Connection, table: str, ids: Iterable[int]) -> dict[int, str]:
+def digests(connection: Connection, table: str, ids: Iterable[int]) -> dict[int, str]:
     """The digest of each stored row of ``table`` among ``ids`` (missing ids left out)."""
     wanted = sorted(set(ids))
     found: dict[int, str] = {}
-    for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
-        chunk = wanted[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        rows = connection.execute(f"{_select(table)} WHERE id IN ({marks})", chunk)
+    for start in range(0, len(wanted), CHUNK):  # SQLite's bound-parameter limit
+        chunk = wanted[start : start + CHUNK]
+        slots = marks(len(chunk))
+        rows = connection.execute(f"{_select(table)} WHERE id IN ({slots})", chunk)
         found.update((int(row[0]), row_digest(table, row)) for row in rows)
     return found
 
@@ -107,7 +107,7 @@ def digests(connection: sqlite3.Connection, table: str, ids: Iterable[int]) -> d
 # --- appending ---------------------------------------------------------------------------------
 
 
-def bind(connection: sqlite3.Connection, records: Iterable[tuple[str, int]]) -> list[Binding]:
+def bind(connection: Connection, records: Iterable[tuple[str, int]]) -> list[Binding]:
     """The bindings of ``records`` as they are stored now (inside the writing transaction)."""
     bound: list[Binding] = []
     by_table: dict[str, set[int]] = {}
@@ -125,7 +125,7 @@ def bind(connection: sqlite3.Connection, records: Iterable[tuple[str, int]]) -> 
 
 
 def append(
-    connection: sqlite3.Connection,
+    connection: Connection,
     *,
     at: str,
     actor: str,
@@ -156,7 +156,7 @@ def append(
 # --- verification on read ----------------------------------------------------------------------
 
 
-def entry_problem(connection: sqlite3.Connection, row: Sequence[Any]) -> str | None:
+def entry_problem(connection: Connection, row: Sequence[Any]) -> str | None:
     """What is wrong with one entry and its links to its neighbours, or None."""
     entry_id, at, actor, action, subject, details, records, prev, stored = row
     if stored is None:
@@ -182,7 +182,7 @@ def entry_problem(connection: sqlite3.Connection, row: Sequence[Any]) -> str | N
     return None
 
 
-def check_records(connection: sqlite3.Connection, table: str, ids: Iterable[int]) -> dict[int, str]:
+def check_records(connection: Connection, table: str, ids: Iterable[int]) -> dict[int, str]:
     """Verify rows of ``table`` on read: each must be bound by its latest audit entry with
     the digest it has now, and that entry must be intact and linked to its neighbours.
     Returns a problem sentence per failing id (ids without a row are not checked here)."""
@@ -193,11 +193,11 @@ def check_records(connection: sqlite3.Connection, table: str, ids: Iterable[int]
     latest = latest_bindings(connection, table, sorted(found))
     entries: dict[int, tuple[Any, ...]] = {}
     audit_ids = sorted(set(latest.values()))
-    for start in range(0, len(audit_ids), 500):
-        chunk = audit_ids[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
+    for start in range(0, len(audit_ids), CHUNK):
+        chunk = audit_ids[start : start + CHUNK]
+        slots = marks(len(chunk))
         rows = connection.execute(
-            f"SELECT {_ENTRY_COLUMNS} FROM audit_log WHERE id IN ({marks})", chunk
+            f"SELECT {_ENTRY_COLUMNS} FROM audit_log WHERE id IN ({slots})", chunk
         )
         entries.update((int(row[0]), tuple(row)) for row in rows)
     entry_problems: dict[int, str | None] = {}
@@ -224,39 +224,39 @@ def check_records(connection: sqlite3.Connection, table: str, ids: Iterable[int]
     return problems
 
 
-def _subjects(connection: sqlite3.Connection, table: str, ids: list[int]) -> dict[int, str]:
+def _subjects(connection: Connection, table: str, ids: list[int]) -> dict[int, str]:
     """The subject of the entries that write each row: ``change:5`` for change 5 and for
     the approvals of change 5, ``exclusion:3``, ``annotation:7``."""
     if table != "approvals":
         noun = _NOUN[table]
         return {record_id: f"{noun}:{record_id}" for record_id in ids}
     subjects: dict[int, str] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        slots = marks(len(chunk))
         rows = connection.execute(
-            f"SELECT id, change_id FROM approvals WHERE id IN ({marks})", chunk
+            f"SELECT id, change_id FROM approvals WHERE id IN ({slots})", chunk
         )
         subjects.update((int(i), f"change:{int(change_id)}") for i, change_id in rows)
     return subjects
 
 
-def _indexed_bindings(connection: sqlite3.Connection, table: str, ids: list[int]) -> dict[int, int]:
+def _indexed_bindings(connection: Connection, table: str, ids: list[int]) -> dict[int, int]:
     """The latest entry binding each row, by the ``audit_records`` index."""
     latest: dict[int, int] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        slots = marks(len(chunk))
         rows = connection.execute(
             "SELECT record_id, max(audit_id) FROM audit_records WHERE record_table = ? "
-            f"AND record_id IN ({marks}) GROUP BY record_id",
+            f"AND record_id IN ({slots}) GROUP BY record_id",
             (table, *chunk),
         )
         latest.update((int(record_id), int(audit_id)) for record_id, audit_id in rows)
     return latest
 
 
-def latest_bindings(connection: sqlite3.Connection, table: str, ids: list[int]) -> dict[int, int]:
+def latest_bindings(connection: Connection, table: str, ids: list[int]) -> dict[int, int]:
     """The latest audit entry that bound each row of ``table`` (changes, approvals,
     exclusions, annotations): the later of what the ``audit_records`` index says and what
     the chained log itself says about the row's subject (``change:5``, ``exclusion:3``).
@@ -273,11 +273,11 @@ def latest_bindings(connection: sqlite3.Connection, table: str, ids: list[int]) 
     wanted = {(table, record_id) for record_id in ids}
     latest = _indexed_bindings(connection, table, ids)
     names = sorted(set(subjects.values()))
-    for start in range(0, len(names), 500):
-        chunk = names[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
+    for start in range(0, len(names), CHUNK):
+        chunk = names[start : start + CHUNK]
+        slots = marks(len(chunk))
         rows = connection.execute(
-            f"SELECT id, records FROM audit_log WHERE subject IN ({marks})", chunk
+            f"SELECT id, records FROM audit_log WHERE subject IN ({slots})", chunk
         )
         for audit_id, records in rows:
             for bound_table, record_id, _ in orjson.loads(records or "[]"):
@@ -298,7 +298,7 @@ _NOUN = {
 }
 
 
-def bound_ids(connection: sqlite3.Connection, table: str, subject: str) -> dict[int, int]:
+def bound_ids(connection: Connection, table: str, subject: str) -> dict[int, int]:
     """The ids of ``table`` rows that entries about ``subject`` bound, each with the first
     entry that did (to find rows deleted since: an approval of ``change:5``)."""
     found: dict[int, int] = {}
@@ -315,7 +315,7 @@ def bound_ids(connection: sqlite3.Connection, table: str, subject: str) -> dict[
 # --- the full walk -----------------------------------------------------------------------------
 
 
-def verify(connection: sqlite3.Connection, anchor: tuple[int, str] | None = None) -> ChainReport:
+def verify(connection: Connection, anchor: tuple[int, str] | None = None) -> ChainReport:
     """Walk the whole audit log and every chained table (see the module docstring).
 
     ``anchor`` is an ``(entry id, hash)`` recorded earlier outside the store: the entry
@@ -448,7 +448,7 @@ def _row_problems(
 
 
 def _snapshot_reference_problems(
-    connection: sqlite3.Connection, refs: Sequence[tuple[int, int, str]]
+    connection: Connection, refs: Sequence[tuple[int, int, str]]
 ) -> list[ChainProblem]:
     """Gate decisions name their snapshot by id and SHA-256: both must still agree."""
     stored = {
