@@ -1,18 +1,16 @@
-"""The PostgreSQL store's alerts, groups, episodes and silences; tables in sql/50_alerts.sql.
-Owned by wt-pg-alerts (issue #13): a mixin of ``PostgresStore`` using ``self._db``
-(``PgAccess``) and ``self._clock``.
-"""
+"""``AlertsPart`` of ``PostgresStore``: the methods of ``store/record_parts.py`` (shared with
+SQLite) over this backend's SQL, ``alerts_sql.py``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from typing import ClassVar
 
+from errorbudget.store import record_parts
+from errorbudget.store.postgres import alerts_sql
 from errorbudget.store.postgres.access import PgAccess
 
 
-class AlertsPart:
-    """Filled by wt-pg-alerts (see the module docstring)."""
+class AlertsPart(record_parts.AlertsPart[PgAccess]):
+    """``AlertRecords`` over PostgreSQL."""
 
-    _db: PgAccess
-    _clock: Callable[[], datetime]
+    _alert_sql: ClassVar[record_parts.AlertSql] = alerts_sql

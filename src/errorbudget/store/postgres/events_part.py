@@ -1,18 +1,16 @@
-"""The PostgreSQL store's voice-agent events; tables in sql/60_events.sql. Owned by wt-pg-
-alerts (issue #13): a mixin of ``PostgresStore`` using ``self._db`` (``PgAccess``) and
-``self._clock``.
-"""
+"""``EventsPart`` of ``PostgresStore``: the methods of ``store/record_parts.py`` (shared with
+SQLite) over this backend's SQL, ``events_sql.py``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from typing import ClassVar
 
+from errorbudget.store import record_parts
+from errorbudget.store.postgres import events_sql
 from errorbudget.store.postgres.access import PgAccess
 
 
-class EventsPart:
-    """Filled by wt-pg-alerts (see the module docstring)."""
+class EventsPart(record_parts.EventsPart[PgAccess]):
+    """``EventRecords`` over PostgreSQL."""
 
-    _db: PgAccess
-    _clock: Callable[[], datetime]
+    _event_sql: ClassVar[record_parts.EventSql] = events_sql

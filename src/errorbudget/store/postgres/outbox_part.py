@@ -1,18 +1,16 @@
-"""The PostgreSQL store's notification outbox; tables in sql/55_outbox.sql. Owned by wt-pg-
-alerts (issue #13): a mixin of ``PostgresStore`` using ``self._db`` (``PgAccess``) and
-``self._clock``.
-"""
+"""``OutboxPart`` of ``PostgresStore``: the methods of ``store/record_parts.py`` (shared with
+SQLite) over this backend's SQL, ``outbox_sql.py``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from typing import ClassVar
 
+from errorbudget.store import record_parts
+from errorbudget.store.postgres import outbox_sql
 from errorbudget.store.postgres.access import PgAccess
 
 
-class OutboxPart:
-    """Filled by wt-pg-alerts (see the module docstring)."""
+class OutboxPart(record_parts.OutboxPart[PgAccess]):
+    """``NotificationOutbox`` over PostgreSQL."""
 
-    _db: PgAccess
-    _clock: Callable[[], datetime]
+    _outbox_sql: ClassVar[record_parts.OutboxSql] = outbox_sql

@@ -1,9 +1,10 @@
 """``SQLiteStore``: the embedded SQLite store of counts, exclusions and the audit log.
 
 This module has its lifecycle, transactions, revision, series and counts; the records are
-in ``store_records.py`` (the parts shared with PostgreSQL, ``store.shared``), alerts and
-silences in ``alerts.py`` and the notification outbox in ``outbox.py``, voice-agent events
-in ``events.py``, leases in ``leases.py``, parts the class is made of.
+in ``store_records.py`` (the parts shared with PostgreSQL, ``store.shared``); alerts and
+silences, the notification outbox and voice-agent events in ``record_parts.py`` (over the
+SQL of ``alerts.py``, ``outbox.py`` and ``events.py``); leases in ``leases.py``: parts the
+class is made of.
 
 A file store writes through one connection and reads through others, so reads never wait
 for a writer, and a writer waits for the write lock at most ``lock_timeout`` seconds
@@ -37,10 +38,8 @@ from errorbudget.records import (
 from errorbudget.store.sqlite import counts, reads, schema
 from errorbudget.store.sqlite import series as series_table
 from errorbudget.store.sqlite.access import MEMORY, Access, open_writer
-from errorbudget.store.sqlite.alerts import AlertsPart
-from errorbudget.store.sqlite.events import EventsPart
 from errorbudget.store.sqlite.leases import LeasesPart
-from errorbudget.store.sqlite.outbox import OutboxPart
+from errorbudget.store.sqlite.record_parts import AlertsPart, EventsPart, OutboxPart
 from errorbudget.store.sqlite.store_records import ChangesPart, RecordsPart
 from errorbudget.store.store_base import StoreBase
 
