@@ -7,6 +7,10 @@ says what an ``acquire_lease`` does to the row it read inside the write transact
 it (free or expired: the token moves up by one when the holder changes), renew it (ours:
 same token) or leave it (another holder's, not expired).
 
+:class:`LeasesPart` is the ``Leases`` half of a store class, for every backend: each
+method opens one level of the backend's access object and runs the backend's lease SQL
+(``sqlite/lease_table.py``, ``postgres/lease_table.py``: :class:`LeaseSql`).
+
 **Fencing.** The jobs of ``serve``'s leader run inside :func:`fenced` (a context variable,
 so it follows them into their worker threads: ``asyncio.to_thread`` copies the context);
 each backend checks :func:`current_fence` when it opens a write transaction (the outermost
@@ -21,9 +25,10 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from errorbudget.errors import FencedError, StoreError
 from errorbudget.records import Lease
@@ -113,3 +118,83 @@ def lease_of(row: LeaseRow) -> Lease:
         acquired_at=datetime.fromtimestamp(float(acquired_at), UTC),
         expires_at=datetime.fromtimestamp(float(expires_at), UTC),
     )
+
+
+class LeaseSql(Protocol):
+    """A backend's lease SQL (a module: ``sqlite/lease_table.py``, ``postgres/lease_table.py``)."""
+
+    def database_now(self, connection: Any, /) -> float:
+        """The clock leases are timed by, in seconds since the epoch."""
+        ...
+
+    def read_lease(self, connection: Any, name: str, /) -> LeaseRow | None: ...
+
+    def write_lease(self, connection: Any, row: LeaseRow, /) -> None:
+        """Insert or replace the lease's row."""
+        ...
+
+    def expire_lease(self, connection: Any, name: str, holder: str, token: int, /) -> bool:
+        """Expire the lease now if ``holder`` has it with ``token``; whether it did."""
+        ...
+
+
+class LeaseAccess(Protocol):
+    """What :class:`LeasesPart` needs of a backend's access object."""
+
+    label: str
+
+    def writing(self, doing: str) -> AbstractContextManager[Any]: ...
+
+    def reading(self, doing: str) -> AbstractContextManager[Any]: ...
+
+
+LeaseAccessT = TypeVar("LeaseAccessT", bound=LeaseAccess)
+
+
+def check(sql: LeaseSql, connection: Any, fence: Fence, label: str) -> None:
+    """:func:`enforce` with the lease's token as stored (inside the write transaction, which
+    holds the store's write lock: the lease cannot change until it ends)."""
+    row = sql.read_lease(connection, fence.name)
+    enforce(fence, None if row is None else row[2], label)
+
+
+class LeasesPart(Generic[LeaseAccessT]):
+    """``Leases`` over a backend's access object (``_db``) and lease SQL (``_lease_sql``).
+    Every lease change is a write transaction, serialised with every other write of every
+    process on the store."""
+
+    _db: LeaseAccessT
+    _lease_sql: ClassVar[LeaseSql]
+
+    def acquire_lease(
+        self, name: str, holder: str, ttl: float, *, replacing: str | None = None
+    ) -> Lease | None:
+        """Take, renew or leave the lease (:func:`decide`)."""
+        sql = self._lease_sql
+        with fenced(None), self._db.writing("take the lease") as connection:
+            row = sql.read_lease(connection, name)
+            written = decide(row, name, holder, sql.database_now(connection), ttl, replacing)
+            if written is None:
+                return None
+            sql.write_lease(connection, written)
+            return lease_of(written)
+
+    def release_lease(self, name: str, holder: str, token: int) -> bool:
+        """Expire the lease now if ``holder`` has it with ``token``."""
+        with fenced(None), self._db.writing("release the lease") as connection:
+            return self._lease_sql.expire_lease(connection, name, holder, token)
+
+    def current_lease(self, name: str) -> Lease | None:
+        """The lease while it has not expired."""
+        sql = self._lease_sql
+        with self._db.reading("read the lease") as connection:
+            row = sql.read_lease(connection, name)
+            now = sql.database_now(connection)
+        if row is None or row[4] <= now:
+            return None
+        return lease_of(row)
+
+    def check_fence(self, name: str, token: int) -> None:
+        """FencedError unless ``token`` is the lease's token (in the caller's transaction)."""
+        with self._db.writing("check the lease's fence") as connection:
+            check(self._lease_sql, connection, Fence(name, token), self._db.label)

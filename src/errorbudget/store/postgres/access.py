@@ -45,6 +45,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from errorbudget.errors import StoreBusyError, StoreError
 from errorbudget.records import DEFAULT_LOCK_TIMEOUT, LockWaiter, WriterInfo
+from errorbudget.store import fencing
 from errorbudget.store.fencing import current_fence
 from errorbudget.store.postgres import lease_table
 from errorbudget.store.postgres.url import StoreUrl
@@ -280,7 +281,7 @@ class PgAccess:
                 self._begin(connection, doing, deadline)
                 fence = current_fence()
                 if fence is not None:  # a leader's job: its lease must still be its own
-                    lease_table.check(connection, fence, self.label)
+                    fencing.check(lease_table, connection, fence, self.label)
             except BaseException:
                 _rollback(connection)
                 raise

@@ -25,7 +25,7 @@ transaction undoes only itself and the caller decides about the rest.
 
 **Fencing.** A transaction opened by a job of ``serve``'s leader (inside
 ``fencing.fenced``) checks, right after ``BEGIN IMMEDIATE``, that the leader's lease still has
-the token it was given (``lease_table.check``): a deposed leader writes nothing.
+the token it was given (``fencing.check``): a deposed leader writes nothing.
 
 **The revision and the log.** A transaction that wrote something a status depends on
 moves the store's revision (``schema.bump_revision``) just before its ``COMMIT``; a commit
@@ -48,6 +48,7 @@ from pathlib import Path
 
 from errorbudget.errors import StoreBusyError, StoreError
 from errorbudget.records import DEFAULT_LOCK_TIMEOUT, LockWaiter, WriterInfo
+from errorbudget.store import fencing
 from errorbudget.store.fencing import current_fence
 from errorbudget.store.sqlite import lease_table, locking, schema
 from errorbudget.store.sqlite.checkpointer import Checkpointer
@@ -253,7 +254,7 @@ class Access:
             fence = current_fence()
             if fence is not None:
                 try:  # a leader's job: its lease must still be its own (store/fencing.py)
-                    lease_table.check(connection, fence, self.label)
+                    fencing.check(lease_table, connection, fence, self.label)
                 except BaseException:
                     connection.execute("ROLLBACK")
                     self._end()
