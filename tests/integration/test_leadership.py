@@ -202,3 +202,37 @@ def test_replica_ids_and_which_holders_are_known_gone() -> None:
     assert not holder_is_gone("no colon at all")
     gone = f"{host}:{2**22 + 7}:abcdef"  # above the default pid_max: no such process
     assert holder_is_gone(gone)
+
+
+def test_the_lease_of_a_process_of_this_host_that_is_gone_is_taken_at_once(
+    stores: tuple[Store, Store],
+) -> None:
+    """A replica killed and restarted on the same host: its successor need not wait for
+    the dead one's lease to expire (a live holder's lease it waits for)."""
+    dead = f"{socket.gethostname()}:{2**22 + 11}:abcdef"
+    assert stores[0].acquire_lease("leader", dead, ttl=3600) is not None
+
+    async def scenario() -> None:
+        terms = Terms()
+        b = election(stores[1], "b", terms)
+        stop = asyncio.Event()
+        task = asyncio.create_task(b.run(stop))
+        assert await until(lambda: b.leading, timeout=2.0) < 1.0
+        assert terms.events == [("start", 2)]
+        stop.set()
+        await task
+
+    asyncio.run(scenario())
+    alive = f"{socket.gethostname()}:{os.getpid()}:fedcba"  # this process: alive
+    assert stores[0].acquire_lease("leader", alive, ttl=3600) is not None
+
+    async def waits() -> None:
+        b = election(stores[1], "b", Terms())
+        stop = asyncio.Event()
+        task = asyncio.create_task(b.run(stop))
+        await asyncio.sleep(3 * RENEW)
+        assert not b.leading
+        stop.set()
+        await task
+
+    asyncio.run(waits())

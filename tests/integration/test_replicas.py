@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import numpy as np
@@ -73,14 +74,20 @@ class Where:
 
 
 @pytest.fixture(params=BACKENDS)
-def where(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Where]:
+def where(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Where]:
     if request.param == "sqlite-file":
         yield Where(request.param, "{path: eb.db}", str(tmp_path / "eb.db"))
         return
     from postgres_server import fresh_database
 
     with fresh_database("eb_t_leader") as url:
-        yield Where(request.param, f"{{url: {json.dumps(url)}}}", url)
+        parts = urlsplit(url)  # the config names no password: the environment has it
+        monkeypatch.setenv("ERRORBUDGET_STORE_PASSWORD", parts.password or "")
+        netloc = f"{parts.username}@{parts.hostname}:{parts.port}"
+        bare = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+        yield Where(request.param, f"{{url: {json.dumps(bare)}}}", url)
 
 
 @dataclass
