@@ -241,6 +241,23 @@ def test_a_write_through_one_replica_shows_in_the_others_status_within_a_second(
             lags.append(time.monotonic() - written)
         print(f"\nB saw A's writes after {', '.join(f'{lag:.2f}' for lag in lags)} s")
         assert max(lags) <= 1.0, lags
+        # the surfaces say who leads, the same on both replicas
+        leader, follower = (a, b) if leading(a) else (b, a)
+        lead, follow = readyz(leader)["leader"], readyz(follower)["leader"]
+        assert lead["leading"] and not follow["leading"]
+        assert lead["leader"] == follow["leader"] == lead["replica"] != follow["replica"]
+        assert lead["token"] == lead["leader_token"] == follow["leader_token"] >= 1
+        assert follow["token"] is None
+        assert readyz(follower)["status"] == "ready"  # a follower serves: it is ready
+        for served, value in ((leader, 1.0), (follower, 0.0)):
+            metrics = httpx.get(served.url + "/metrics", timeout=10).text
+            replica = readyz(served)["leader"]["replica"]
+            assert f'errorbudget_leader{{replica="{replica}"}} {value}' in metrics
+            assert f'errorbudget_leader_token{{replica="{replica}"}} {lead["token"]}.0' in metrics
+            page = httpx.get(served.url + "/", timeout=10).text
+            assert f"Replica {lead['replica']} leads (term {lead['token']})" in page
+        assert "served this page" in httpx.get(leader.url + "/", timeout=10).text
+        assert f"served by {follow['replica']}" in httpx.get(follower.url + "/", timeout=10).text
     finally:
         stop(a)
         stop(b)
