@@ -25,6 +25,7 @@ benchmark, each replaced in the file when it is run (``--only`` runs one and kee
     python benchmarks/run.py --only backtest     # only a 60-day backtest of 20 segments (~1 min)
     python benchmarks/run.py --only voice-sim    # only the voice-agent simulator (~1 minute)
     python benchmarks/run.py --only events-status  # only status over 10 M events (~3 minutes)
+    python benchmarks/run.py --only pg-counts    # counts on PostgreSQL beside SQLite (~10 min)
 """
 
 from __future__ import annotations
@@ -214,6 +215,7 @@ SECTIONS = (
     "backtest",
     "voice-sim",
     "events-status",
+    "pg-counts",
 )
 
 
@@ -351,6 +353,7 @@ def main() -> None:
     import bench_generate  # benchmarks/bench_generate.py: rule generation (issue #11)
     import bench_otlp  # benchmarks/bench_otlp.py: OTLP traces through serve (issue #12)
     import bench_pages  # benchmarks/bench_pages.py: the timings the tests used to assert
+    import bench_pg_counts  # benchmarks/bench_pg_counts.py: counts on PostgreSQL (#13)
     import bench_promql  # benchmarks/bench_promql.py: a 30-day PromQL backfill (issue #11)
     import bench_slo_counters  # benchmarks/bench_slo_counters.py: SLO counters (issue #11)
     import bench_voice_sim  # benchmarks/bench_voice_sim.py: the voice-agent simulator (#12)
@@ -386,6 +389,8 @@ def main() -> None:
         sections[bench_voice_sim.HEADING] = bench_voice_sim.run_section()
     if args.only in (None, "events-status"):
         sections[bench_events_status.HEADING] = bench_events_status.run_section()
+    if args.only in (None, "pg-counts"):
+        sections[bench_pg_counts.HEADING] = bench_pg_counts.run_section()
     # A full run dates the header; a partial one keeps it (the other section's figures stay).
     update_report(args.output, sections, header=preamble() if args.only is None else None)
     print(args.output.read_text(encoding="utf-8") if args.output.is_file() else "")

@@ -27,6 +27,7 @@ from errorbudget.ingest import reader as reader_module
 from errorbudget.model import SLO, SegmentKey, to_minute
 from errorbudget.schema.ingest import IngestRunOut
 from errorbudget.store import Store, open_store
+from store_backends import BACKENDS
 
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
 M0 = to_minute(T0)
@@ -52,10 +53,11 @@ SLOS = {
 HEADER = "time,slo,tier,queue,flow,good,total\n"
 
 
-@pytest.fixture
-def store_backend() -> str:
-    """The shared ``store`` (tests/integration/conftest.py) on a file, as ``ingest`` runs."""
-    return "sqlite-file"
+@pytest.fixture(params=["sqlite-file", BACKENDS[-1]])
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """The shared ``store`` (tests/integration/conftest.py) on a file, as ``ingest`` runs,
+    and on PostgreSQL."""
+    return str(request.param)
 
 
 def write(path: Path, text: str) -> Path:

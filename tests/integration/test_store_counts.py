@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +14,9 @@ from hypothesis import strategies as st
 from errorbudget.errors import NotFoundError, StoreError
 from errorbudget.limits import MAX_COUNT
 from errorbudget.store import Store, open_store
-from errorbudget.store.sqlite import blocks, pending, schema
+from errorbudget.store.counts import blocks, rollups
+from errorbudget.store.sqlite import schema
+from store_backends import BACKENDS, POSTGRES, backend_store
 
 DAY = 1440
 BASE = 19_999 * DAY - 90  # 90 minutes before a UTC midnight: windows cross hours and days,
@@ -38,20 +41,27 @@ def _write(
     )
 
 
+def _sql(store: Store, sql: str, *parameters: object) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` (``?`` placeholders, SQL both backends speak) run on the store's
+    tables directly, outside the store's API."""
+    sqlite_connection = getattr(store, "_connection", None)
+    if sqlite_connection is not None:
+        return list(sqlite_connection.execute(sql, parameters).fetchall())
+    connection = store._db.connection  # type: ignore[attr-defined]  # PostgreSQL's writer
+    return list(connection.execute(sql.replace("?", "%s"), parameters).fetchall())
+
+
 def _day_rollups_match_blocks(store: Store) -> None:
     """day_counts (totals and hourly sums) equal what the minute blocks add up to."""
-    connection = store._connection
-    assert connection is not None
-    stored = connection.execute("SELECT series_id, day, good, total FROM day_counts").fetchall()
-    expected = connection.execute(
-        "SELECT series_id, hour / 24, sum(good_sum), sum(total_sum) FROM minute_blocks "
-        "GROUP BY series_id, hour / 24"
-    ).fetchall()
+    stored = _sql(store, "SELECT series_id, day, good, total FROM day_counts")
+    expected = _sql(
+        store,
+        "SELECT series_id, hour / 24, CAST(sum(good_sum) AS BIGINT), "
+        "CAST(sum(total_sum) AS BIGINT) FROM minute_blocks GROUP BY series_id, hour / 24",
+    )
     assert sorted(stored) == sorted(expected)
     chunked = set()  # the writer's day chunks (rollups.py) hold every day row's totals
-    for series_id, chunk, blob in connection.execute(
-        "SELECT series_id, chunk, totals FROM day_chunks"
-    ):
+    for series_id, chunk, blob in _sql(store, "SELECT series_id, chunk, totals FROM day_chunks"):
         totals = blocks.decode_blocks([blob], 32)[0]
         for slot in range(32):
             if totals[1, slot] or totals[0, slot]:
@@ -61,9 +71,9 @@ def _day_rollups_match_blocks(store: Store) -> None:
     for series_id, day, _, _ in stored:
         start = day * DAY
         good, total = store.minute_arrays([series_id], start, start + DAY)
-        row = connection.execute(
-            "SELECT hours FROM day_counts WHERE series_id = ? AND day = ?", (series_id, day)
-        ).fetchone()
+        [row] = _sql(
+            store, "SELECT hours FROM day_counts WHERE series_id = ? AND day = ?", series_id, day
+        )
         width = len(row[0]) // 48 if row[0] else 0
         hourly = (
             np.frombuffer(row[0], dtype={1: "<u1", 2: "<u2", 4: "<u4", 8: "<i8"}[width])
@@ -78,11 +88,9 @@ def _day_rollups_match_blocks(store: Store) -> None:
 
 def _series_bounds_match_blocks(store: Store) -> None:
     """The series bounds the writer keeps equal the minute blocks' masks, read one by one."""
-    connection = store._connection
-    assert connection is not None
     minutes: dict[int, list[int]] = {}
-    for series_id, hour, mask in connection.execute(
-        "SELECT series_id, hour, minutes_mask FROM minute_blocks"
+    for series_id, hour, mask in _sql(
+        store, "SELECT series_id, hour, minutes_mask FROM minute_blocks"
     ):
         sent = [hour * 60 + m for m in range(60) if mask >> m & 1]
         minutes.setdefault(series_id, []).extend(sent)
@@ -92,9 +100,7 @@ def _series_bounds_match_blocks(store: Store) -> None:
     }
     stored = {
         series_id: (first, end)
-        for series_id, first, end in connection.execute(
-            "SELECT id, first_minute, end_minute FROM series"
-        )
+        for series_id, first, end in _sql(store, "SELECT id, first_minute, end_minute FROM series")
     }
     assert stored == {series_id: expected.get(series_id, (None, None)) for series_id in stored}
 
@@ -350,65 +356,86 @@ interval = st.tuples(st.integers(-100, SPAN + 100), st.integers(0, SPAN + 100)).
 )
 
 
+WriteOps = list[tuple[int, int, int, float, int, int, str]]
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(write_op, min_size=1, max_size=8), intervals=st.lists(interval, max_size=12))
 def test_random_writes_read_back_like_brute_force(
-    ops: list[tuple[int, int, int, float, int, int, str]], intervals: list[tuple[int, int]]
+    ops: WriteOps, intervals: list[tuple[int, int]]
 ) -> None:
     with open_store(":memory:") as store:
-        series = np.asarray(_ids(store, 4))[:3]  # the fourth never gets data
-        reference = Reference(3, 2)
-        for source, first, length, share, seed, largest, how in ops:
-            rng = np.random.default_rng(seed)
-            minutes = np.arange(first, min(first + length, SPAN))
-            grid_rows, grid_cols = np.meshgrid(np.arange(3), minutes, indexing="ij")
-            keep = rng.random(grid_rows.size) < share
-            rows, cols = grid_rows.ravel()[keep], grid_cols.ravel()[keep]
-            if rng.random() < 0.5:  # time-major order: the store must sort
-                order = np.lexsort((rows, cols))
-                rows, cols = rows[order], cols[order]
-            total = rng.integers(0, largest + 1, rows.size)
-            good = rng.integers(0, total + 1)
-            name = ("a", "b")[source]
-            if how == "add":  # late counts added to what the source stored
-                store.add_counts(series[rows], BASE + cols, good, total, name)
-                good = good + reference.good[source, rows, cols]
-                total = total + reference.total[source, rows, cols]
-            elif how == "in_transaction":  # partial hours kept back, then split in two writes
-                half = rows.size // 2
-                with store.transaction():
-                    store.write_counts(series[rows[:half]], BASE + cols[:half], good[:half],
-                                       total[:half], name)  # fmt: skip
-                    store.write_counts(series[rows[half:]], BASE + cols[half:], good[half:],
-                                       total[half:], name)  # fmt: skip
-            else:
-                store.write_counts(series[rows], BASE + cols, good, total, name)
-            reference.write(source, rows, cols, good, total)
-        intervals = [*intervals, (BASE, BASE + SPAN), (BASE + 17, BASE + 2 * DAY + 5)]
-        got = store.sums(series.tolist(), intervals)
-        expected = np.stack([reference.sums(s, e) for s, e in intervals], axis=1)
-        assert got.tolist() == expected.astype(np.float64).tolist()
-        good_m, total_m = store.minute_arrays(series.tolist(), BASE - 5, BASE + SPAN)
-        assert good_m[:, 5:].tolist() == reference.good.sum(axis=0).tolist()
-        assert total_m[:, 5:].tolist() == reference.total.sum(axis=0).tolist()
-        sent = np.flatnonzero(reference.sent.any(axis=0))
-        bounds = (BASE + int(sent[0]), BASE + int(sent[-1]) + 1) if sent.size else None
-        assert store.data_bounds() == bounds
-        per_series = [
-            (BASE + int(found[0]), BASE + int(found[-1]) + 1) if found.size else None
-            for found in (np.flatnonzero(sent_row) for sent_row in reference.sent)
-        ]
-        assert store.series_bounds([*series.tolist(), series[0] + 3]) == [*per_series, None]
-        assert store.data_bounds(series[:1].tolist()) == per_series[0]
-        _day_rollups_match_blocks(store)
-        _series_bounds_match_blocks(store)
+        _random_writes_read_back_like_brute_force(store, ops, intervals)
 
 
-@pytest.fixture(scope="module")
-def populated() -> Iterator[tuple[Store, list[int], Reference]]:
-    """A store with 5 series x 3 days of sparse random counts from two sources."""
+@pytest.mark.integration
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=st.lists(write_op, min_size=1, max_size=8), intervals=st.lists(interval, max_size=12))
+def test_random_writes_read_back_like_brute_force_on_postgres(
+    ops: WriteOps, intervals: list[tuple[int, int]]
+) -> None:
+    """The same on PostgreSQL (fewer examples: each is a fresh database)."""
+    with backend_store(POSTGRES, Path()) as store:
+        _random_writes_read_back_like_brute_force(store, ops, intervals)
+
+
+def _random_writes_read_back_like_brute_force(
+    store: Store, ops: WriteOps, intervals: list[tuple[int, int]]
+) -> None:
+    series = np.asarray(_ids(store, 4))[:3]  # the fourth never gets data
+    reference = Reference(3, 2)
+    for source, first, length, share, seed, largest, how in ops:
+        rng = np.random.default_rng(seed)
+        minutes = np.arange(first, min(first + length, SPAN))
+        grid_rows, grid_cols = np.meshgrid(np.arange(3), minutes, indexing="ij")
+        keep = rng.random(grid_rows.size) < share
+        rows, cols = grid_rows.ravel()[keep], grid_cols.ravel()[keep]
+        if rng.random() < 0.5:  # time-major order: the store must sort
+            order = np.lexsort((rows, cols))
+            rows, cols = rows[order], cols[order]
+        total = rng.integers(0, largest + 1, rows.size)
+        good = rng.integers(0, total + 1)
+        name = ("a", "b")[source]
+        if how == "add":  # late counts added to what the source stored
+            store.add_counts(series[rows], BASE + cols, good, total, name)
+            good = good + reference.good[source, rows, cols]
+            total = total + reference.total[source, rows, cols]
+        elif how == "in_transaction":  # partial hours kept back, then split in two writes
+            half = rows.size // 2
+            with store.transaction():
+                store.write_counts(series[rows[:half]], BASE + cols[:half], good[:half],
+                                   total[:half], name)  # fmt: skip
+                store.write_counts(series[rows[half:]], BASE + cols[half:], good[half:],
+                                   total[half:], name)  # fmt: skip
+        else:
+            store.write_counts(series[rows], BASE + cols, good, total, name)
+        reference.write(source, rows, cols, good, total)
+    intervals = [*intervals, (BASE, BASE + SPAN), (BASE + 17, BASE + 2 * DAY + 5)]
+    got = store.sums(series.tolist(), intervals)
+    expected = np.stack([reference.sums(s, e) for s, e in intervals], axis=1)
+    assert got.tolist() == expected.astype(np.float64).tolist()
+    good_m, total_m = store.minute_arrays(series.tolist(), BASE - 5, BASE + SPAN)
+    assert good_m[:, 5:].tolist() == reference.good.sum(axis=0).tolist()
+    assert total_m[:, 5:].tolist() == reference.total.sum(axis=0).tolist()
+    sent = np.flatnonzero(reference.sent.any(axis=0))
+    bounds = (BASE + int(sent[0]), BASE + int(sent[-1]) + 1) if sent.size else None
+    assert store.data_bounds() == bounds
+    per_series = [
+        (BASE + int(found[0]), BASE + int(found[-1]) + 1) if found.size else None
+        for found in (np.flatnonzero(sent_row) for sent_row in reference.sent)
+    ]
+    assert store.series_bounds([*series.tolist(), series[0] + 3]) == [*per_series, None]
+    assert store.data_bounds(series[:1].tolist()) == per_series[0]
+    _day_rollups_match_blocks(store)
+    _series_bounds_match_blocks(store)
+
+
+@pytest.fixture(scope="module", params=["sqlite-memory", BACKENDS[-1]])
+def populated(request: pytest.FixtureRequest) -> Iterator[tuple[Store, list[int], Reference]]:
+    """A store with 5 series x 3 days of sparse random counts from two sources (SQLite in
+    memory, and PostgreSQL)."""
     rng = np.random.default_rng(20_000)
-    with open_store(":memory:") as store:
+    with backend_store(request.param, Path()) as store:
         series = _ids(store, 5)
         reference = Reference(5, 2)
         for source in (0, 1):
@@ -453,14 +480,17 @@ def test_a_corrupt_block_is_reported_not_misread() -> None:
     assert blocks.decode_blocks([]).shape == (0, 2, 60)
 
 
+@pytest.mark.parametrize("backend", ["sqlite-memory", BACKENDS[-1]])
 @pytest.mark.parametrize("seed", range(3))
-def test_per_day_cuts_of_two_sources_and_reordered_series_match_brute_force(seed: int) -> None:
+def test_per_day_cuts_of_two_sources_and_reordered_series_match_brute_force(
+    seed: int, backend: str
+) -> None:
     """A rolling window cut every two days (more whole-day ranges than are summed one by
     one, so read as one set of day rows) over two sources; minute arrays of series asked
     for out of order and twice (copies) and in order (views of one read)."""
     rng = np.random.default_rng(seed)
     span = 20 * DAY
-    with open_store(":memory:") as store:
+    with backend_store(backend, Path()) as store:
         series = _ids(store, 3)
         good_ref = np.zeros((3, span), dtype=np.int64)
         total_ref = np.zeros((3, span), dtype=np.int64)
@@ -499,8 +529,8 @@ def test_a_version_6_store_gets_every_series_bounds_backfilled_by_the_migration(
     with monkeypatch.context() as v6_code:  # errorbudget as it was at schema v6: no bounds
         v6_code.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:6])
         v6_code.setattr(schema, "LATEST_VERSION", 6)
-        v6_code.setattr(pending, "widen_series_bounds", lambda *_: None)
-        v6_code.setattr(pending, "write_day_totals", lambda *_: None)
+        v6_code.setattr(rollups, "widen_series_bounds", lambda *_: None)
+        v6_code.setattr(rollups, "write_day_totals", lambda *_: None)
         with open_store(path) as v6:
             series = np.asarray(_ids(v6, 5))
             for source in ("a", "b", "a"):

@@ -15,8 +15,9 @@ from errorbudget.errors import StoreError
 from errorbudget.model import DataIssue, from_minute, to_minute
 from errorbudget.records import FoundIssue
 from errorbudget.store import Store, open_store
+from errorbudget.store.counts import rollups
 from errorbudget.store.shared import health as health_table
-from errorbudget.store.sqlite import pending, schema
+from errorbudget.store.sqlite import schema
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 M0 = to_minute(T0)
@@ -35,8 +36,8 @@ def test_a_version_3_store_migrates_to_the_latest_version_and_keeps_its_data(
     with monkeypatch.context() as v3_code:  # errorbudget as it was at schema v3
         v3_code.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
         v3_code.setattr(schema, "LATEST_VERSION", 3)
-        v3_code.setattr(pending, "widen_series_bounds", lambda *_: None)  # no rollups at v3
-        v3_code.setattr(pending, "write_day_totals", lambda *_: None)
+        v3_code.setattr(rollups, "widen_series_bounds", lambda *_: None)  # no rollups at v3
+        v3_code.setattr(rollups, "write_day_totals", lambda *_: None)
         with open_store(path) as v3:
             [series] = v3.series_ids("voice", [(("queue", "billing"),)])
             v3.write_counts([series], [M0], [8], [10], source="genesys")

@@ -12,7 +12,8 @@ import pytest
 
 from errorbudget.records import encode_snapshot
 from errorbudget.store import open_store
-from errorbudget.store.sqlite import SQLiteStore, pending, schema
+from errorbudget.store.counts import rollups
+from errorbudget.store.sqlite import SQLiteStore, schema
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 M0 = int(T0.timestamp()) // 60
@@ -25,8 +26,8 @@ def test_a_version_5_store_migrates_to_v6_with_its_audit_chain_intact(
     with monkeypatch.context() as v5_code:  # errorbudget as it was at schema v5
         v5_code.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:5])
         v5_code.setattr(schema, "LATEST_VERSION", 5)
-        v5_code.setattr(pending, "widen_series_bounds", lambda *_: None)  # no rollups at v5
-        v5_code.setattr(pending, "write_day_totals", lambda *_: None)
+        v5_code.setattr(rollups, "widen_series_bounds", lambda *_: None)  # no rollups at v5
+        v5_code.setattr(rollups, "write_day_totals", lambda *_: None)
         with open_store(path, clock=lambda: T0) as v5:
             [series] = v5.series_ids("calls", [(("queue", "q1"),)])
             v5.write_counts([series], [M0], [8], [10])

@@ -49,11 +49,12 @@ from pathlib import Path
 from errorbudget.errors import StoreBusyError, StoreError
 from errorbudget.records import DEFAULT_LOCK_TIMEOUT, LockWaiter, WriterInfo
 from errorbudget.store import fencing
+from errorbudget.store.counts.pending import PendingCounts
 from errorbudget.store.fencing import current_fence
 from errorbudget.store.sqlite import lease_table, locking, schema
 from errorbudget.store.sqlite.checkpointer import Checkpointer
 from errorbudget.store.sqlite.connections import ReaderPool
-from errorbudget.store.sqlite.pending import PendingCounts
+from errorbudget.store.sqlite.counts import SQLiteCountsTables
 from errorbudget.store.writer_lock import busy_message, holder_sentence, holding
 
 MEMORY = ":memory:"
@@ -245,7 +246,7 @@ class Access:
         savepoint = f"errorbudget_{depth}"
         pending = self.pending
         if pending and (not counts or pending.level != depth):
-            pending.flush(connection)
+            pending.flush(SQLiteCountsTables(connection))
         if counts:
             pending.level = depth
         if depth == 0:
@@ -289,7 +290,7 @@ class Access:
             pending.level = min(pending.level, depth)
             return
         try:
-            pending.flush(connection)
+            pending.flush(SQLiteCountsTables(connection))
             revision = None
             if self._changed:
                 revision = schema.bump_revision(connection) if self._kept else self._revision + 1
@@ -337,8 +338,8 @@ class Access:
         if self._readers is None or self.in_transaction:
             with self.using(doing) as connection:
                 if self._depth or connection.in_transaction:
-                    if self.pending:
-                        self.pending.flush(connection)  # the transaction reads its own writes
+                    if self.pending:  # the transaction reads its own writes
+                        self.pending.flush(SQLiteCountsTables(connection))
                     yield connection
                     return
                 connection.execute("BEGIN")

@@ -1,101 +1,25 @@
-"""Per-series rollups the counts writer keeps: data bounds and day-total chunks.
+"""The v7 migration's step: the rollups of ``store/counts/rollups.py`` from older rows.
 
-``series.first_minute`` / ``series.end_minute`` (schema v7) are the first minute any source
-sent for the series and the last one + 1, NULL while it has none. Every hour block goes
-through ``pending.write_blocks``, which widens them in the same transaction from the
-blocks' minute masks (a rolled-back write takes its widening with it). A block's mask only
-gains minutes — a re-send replaces counts, a partial one is merged with what is stored,
-nothing deletes a block — so widening is exact: the bounds always equal what the minute
-blocks say, and ``reads.series_bounds`` reads one row per series instead of seeking each
-series' edge blocks (4,000 b-tree seeks for 1,000 series).
-
-``day_chunks`` (schema v7) holds each series' UTC day totals (summed over sources, as in
-``day_counts``) in chunks of ``DAYS_PER_CHUNK`` days, one row per series and chunk, in the
-block format (good[32] then total[32]): a window of whole days is read as two or three rows
-per series instead of one per day (a 35-day status: ~30,000 day rows → ~2,500 chunks).
-``pending.write_days`` keeps them in the same transaction as the day rows it writes —
-every day row is written there — by setting those days' totals in their chunks.
+Schema v7 added each series' data bounds (``series.first_minute`` / ``end_minute``) and the
+day-total chunks (``day_chunks``); the writer keeps both from then on
+(``counts/rollups.py`` says how). A store written before gets them here, once, from its
+stored edge blocks and day rows.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Sequence
 
 import numpy as np
 
-from errorbudget.store.sqlite import blocks
-from errorbudget.store.sqlite.blocks import MINUTES_PER_HOUR, Int64Array
-
-DAYS_PER_CHUNK = 32
-CHUNK_SHIFT = 5
-"""``day >> CHUNK_SHIFT`` is a day's chunk, ``day & (DAYS_PER_CHUNK - 1)`` its slot."""
-
-_UPSERT_CHUNK = """
-INSERT INTO day_chunks (series_id, chunk, totals) VALUES (?, ?, ?)
-ON CONFLICT (series_id, chunk) DO UPDATE SET totals = excluded.totals
-"""
-
-# ``series_id << 32 | chunk`` keys in one JSON array; CROSS JOIN: one seek per key.
-_STORED_CHUNKS = """
-SELECT c.series_id, c.chunk, c.totals
-FROM json_each(?) AS t
-CROSS JOIN day_chunks AS c ON c.series_id = (t.value >> 32) AND c.chunk = (t.value & 4294967295)
-"""
-
-_WIDEN = """
-UPDATE series
-SET first_minute = min(coalesce(first_minute, ?1), ?1),
-    end_minute = max(coalesce(end_minute, ?2), ?2)
-WHERE id = ?3
-"""
+from errorbudget.store.counts.rollups import widen_series_bounds, write_day_totals
+from errorbudget.store.sqlite.counts import SQLiteCountsTables
 
 _EDGE_MASKS = """
 SELECT b.series_id, b.hour, b.minutes_mask
 FROM (SELECT series_id, {edge}(hour) AS hour FROM minute_blocks GROUP BY series_id) AS e
 CROSS JOIN minute_blocks AS b ON b.series_id = e.series_id AND b.hour = e.hour
 """
-
-_HALF = 30
-"""Masks are split in two 30-bit halves so every value numpy turns into a float is exact."""
-
-
-def _bit_length(values: Int64Array) -> Int64Array:
-    """``int.bit_length`` of each non-negative value below 2**60, exactly."""
-    high = values >> _HALF
-    low = values & ((1 << _HALF) - 1)
-    high_bits = np.frexp(high.astype(np.float64))[1].astype(np.int64)
-    low_bits = np.frexp(low.astype(np.float64))[1].astype(np.int64)
-    return np.where(high > 0, high_bits + _HALF, low_bits)
-
-
-def block_bounds(hours: Int64Array, masks: Int64Array) -> tuple[Int64Array, Int64Array]:
-    """(first minute, last minute + 1) of each hour block with a non-zero minutes mask."""
-    lowest = masks & -masks
-    first = hours * MINUTES_PER_HOUR + _bit_length(lowest) - 1
-    end = hours * MINUTES_PER_HOUR + _bit_length(masks)
-    return first, end
-
-
-def widen_series_bounds(
-    connection: sqlite3.Connection, series: Int64Array, hours: Int64Array, masks: Sequence[int]
-) -> None:
-    """Widen the stored bounds of ``series`` to cover these blocks' minutes (one update per
-    series of the write)."""
-    mask_array = np.asarray(masks, dtype=np.int64)
-    sent = mask_array != 0
-    if not bool(sent.any()):
-        return
-    first, end = block_bounds(hours[sent], mask_array[sent])
-    ids, inverse = np.unique(series[sent], return_inverse=True)
-    lowest = np.full(ids.size, np.iinfo(np.int64).max, dtype=np.int64)
-    highest = np.full(ids.size, np.iinfo(np.int64).min, dtype=np.int64)
-    np.minimum.at(lowest, inverse, first)
-    np.maximum.at(highest, inverse, end)
-    connection.executemany(
-        _WIDEN, zip(lowest.tolist(), highest.tolist(), ids.tolist(), strict=True)
-    )
 
 
 def backfill_series_bounds(connection: sqlite3.Connection) -> None:
@@ -106,37 +30,9 @@ def backfill_series_bounds(connection: sqlite3.Connection) -> None:
         if not rows:
             return
         found = np.asarray(rows, dtype=np.int64)
-        widen_series_bounds(connection, found[:, 0], found[:, 1], found[:, 2].tolist())
-
-
-def write_day_totals(connection: sqlite3.Connection, keys: Int64Array, totals: Int64Array) -> None:
-    """Set the totals (n, 2) of days (``series << 32 | day`` keys, unique) in their chunks."""
-    if not keys.size:
-        return
-    series = keys >> 32
-    days = keys & 0xFFFF_FFFF
-    chunk_of_day = (series << 32) | (days >> CHUNK_SHIFT)
-    chunk_keys, day_chunk = np.unique(chunk_of_day, return_inverse=True)
-    chunks = np.zeros((chunk_keys.size, 2, DAYS_PER_CHUNK), dtype=np.int64)
-    rows = connection.execute(_STORED_CHUNKS, (json.dumps(chunk_keys.tolist()),)).fetchall()
-    if rows:
-        stored_series, stored_chunks, blobs = zip(*rows, strict=True)
-        at = np.searchsorted(
-            chunk_keys,
-            (np.asarray(stored_series, dtype=np.int64) << 32)
-            | np.asarray(stored_chunks, dtype=np.int64),
+        widen_series_bounds(
+            SQLiteCountsTables(connection), found[:, 0], found[:, 1], found[:, 2].tolist()
         )
-        chunks[at] = blocks.decode_blocks(blobs, DAYS_PER_CHUNK)
-    chunks[day_chunk, :, days & (DAYS_PER_CHUNK - 1)] = totals
-    connection.executemany(
-        _UPSERT_CHUNK,
-        zip(
-            (chunk_keys >> 32).tolist(),
-            (chunk_keys & 0xFFFF_FFFF).tolist(),
-            blocks.encode_blocks(chunks),
-            strict=True,
-        ),
-    )
 
 
 def backfill_day_chunks(connection: sqlite3.Connection) -> None:
@@ -147,10 +43,13 @@ def backfill_day_chunks(connection: sqlite3.Connection) -> None:
     if not rows:
         return
     found = np.asarray(rows, dtype=np.int64)
-    write_day_totals(connection, (found[:, 0] << 32) | found[:, 1], found[:, 2:])
+    write_day_totals(
+        SQLiteCountsTables(connection), (found[:, 0] << 32) | found[:, 1], found[:, 2:]
+    )
 
 
 def backfill(connection: sqlite3.Connection) -> None:
-    """The v7 migration's step: every rollup of this module from the rows stored before."""
+    """The v7 migration's step: every rollup of ``counts/rollups.py`` from the rows stored
+    before."""
     backfill_series_bounds(connection)
     backfill_day_chunks(connection)

@@ -35,9 +35,11 @@ from errorbudget.records import (
     SeriesInfo,
     WriterInfo,
 )
-from errorbudget.store.sqlite import counts, reads, schema
+from errorbudget.store.counts import reads, writes
+from errorbudget.store.sqlite import schema
 from errorbudget.store.sqlite import series as series_table
 from errorbudget.store.sqlite.access import MEMORY, Access, open_writer
+from errorbudget.store.sqlite.counts import SQLiteCountsQueries, SQLiteCountsTables
 from errorbudget.store.sqlite.leases import LeasesPart
 from errorbudget.store.sqlite.record_parts import AlertsPart, EventsPart, OutboxPart
 from errorbudget.store.sqlite.store_records import ChangesPart, RecordsPart
@@ -151,7 +153,9 @@ class SQLiteStore(
         with self._db.writing("write counts", counts=keep) as connection:
             self._db.mark_changed()
             pending = self._db.pending if keep else None
-            return counts.write_counts(connection, series, minutes, good, total, source, pending)
+            return writes.write_counts(
+                SQLiteCountsTables(connection), series, minutes, good, total, source, pending
+            )
 
     def add_counts(
         self,
@@ -168,7 +172,9 @@ class SQLiteStore(
         """
         with self._db.writing("add counts") as connection:
             self._db.mark_changed()
-            return counts.add_counts(connection, series, minutes, good, total, source)
+            return writes.add_counts(
+                SQLiteCountsTables(connection), series, minutes, good, total, source
+            )
 
     def sums(
         self, series: Sequence[int], intervals: Sequence[tuple[Minute, Minute]]
@@ -178,14 +184,14 @@ class SQLiteStore(
         ``[..., 0]`` is good, ``[..., 1]`` total, summed over sources; empty intervals give 0.
         """
         with self._db.reading("read window sums") as connection:
-            return reads.sums(connection, series, intervals)
+            return reads.sums(SQLiteCountsQueries(connection), series, intervals)
 
     def minute_arrays(
         self, series: Sequence[int], start: Minute, end: Minute
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Per-minute good and total, each shaped (series, end - start); zeros where no data."""
         with self._db.reading("read minute counts") as connection:
-            return reads.minute_arrays(connection, series, start, end)
+            return reads.minute_arrays(SQLiteCountsQueries(connection), series, start, end)
 
     def data_bounds(self, series: Sequence[int] | None = None) -> tuple[Minute, Minute] | None:
         """(first minute with data, last minute with data + 1) of ``series`` (None = all).
@@ -193,10 +199,10 @@ class SQLiteStore(
         A minute "has data" when some source sent it, even with zero counts.
         """
         with self._db.reading("read data bounds") as connection:
-            return reads.data_bounds(connection, series)
+            return reads.data_bounds(SQLiteCountsQueries(connection), series)
 
     def series_bounds(self, series: Sequence[int]) -> list[tuple[Minute, Minute] | None]:
         """Per series, in order: (first minute with data, last minute with data + 1), or
         None; one read for any number of series (``data_bounds`` of each, in bulk)."""
         with self._db.reading("read series data bounds") as connection:
-            return reads.series_bounds(connection, series)
+            return reads.series_bounds(SQLiteCountsQueries(connection), series)

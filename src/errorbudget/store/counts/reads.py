@@ -9,62 +9,25 @@ minute blocks of those hours. Each kind is one query for all series; numpy does 
 No Python runs per minute. Data bounds are read from the bounds the writer keeps on each
 ``series`` row (``rollups.py``).
 
-The series of a read are passed to SQL as one JSON array (``json_each``), so a read never
-writes (no temporary tables) and each statement's text, and prepared plan, stays the same.
-Letting the ``series`` table drive all-series reads instead was measured: under 3 % faster
-for 1,000 series, and slower for large subsets, so there is one path.
+The statements are the backend's (``tables.CountsQueries``): a read passes the distinct
+series ids, ascending, and gets rows back; what is done with them is the same everywhere.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from errorbudget.errors import StoreError
-from errorbudget.store.sqlite import blocks
-from errorbudget.store.sqlite.blocks import HOURS_PER_DAY, MINUTES_PER_HOUR, Int64Array
-from errorbudget.store.sqlite.counts import int_array
-from errorbudget.store.sqlite.rollups import CHUNK_SHIFT, DAYS_PER_CHUNK
+from errorbudget.store.counts import blocks
+from errorbudget.store.counts.blocks import HOURS_PER_DAY, MINUTES_PER_HOUR, Int64Array
+from errorbudget.store.counts.rollups import CHUNK_SHIFT, DAYS_PER_CHUNK
+from errorbudget.store.counts.tables import CountsQueries
+from errorbudget.store.counts.writes import int_array
 
 Float64Array = npt.NDArray[np.float64]
-
-_JSON_IDS = "SELECT value FROM json_each(?)"
-
-_DAY_CHUNKS = f"""
-SELECT series_id, chunk, totals FROM day_chunks
-WHERE series_id IN ({_JSON_IDS}) AND chunk >= ? AND chunk <= ?
-"""
-
-_DAY_ROWS = f"""
-SELECT series_id, day, hours FROM day_counts
-WHERE series_id IN ({_JSON_IDS}) AND day IN (SELECT value FROM json_each(?))
-"""
-
-_BLOCKS_AT_HOURS = f"""
-SELECT series_id, hour, counts FROM minute_blocks
-WHERE series_id IN ({_JSON_IDS}) AND hour IN (SELECT value FROM json_each(?))
-"""
-
-_BLOCKS_BETWEEN = f"""
-SELECT series_id, hour, counts FROM minute_blocks
-WHERE series_id IN ({_JSON_IDS}) AND hour >= ? AND hour < ?
-"""
-
-# Each series' data bounds are kept by the writer (``rollups.py``): one row per series.
-_SERIES_BOUNDS = f"""
-SELECT id, first_minute, end_minute FROM series
-WHERE id IN ({_JSON_IDS}) AND first_minute IS NOT NULL
-"""
-
-_ALL_BOUNDS = "SELECT min(first_minute), max(end_minute) FROM series"
-
-_SELECTED_BOUNDS = f"""
-SELECT min(first_minute), max(end_minute) FROM series WHERE id IN ({_JSON_IDS})
-"""
 
 
 class _Selection:
@@ -73,7 +36,7 @@ class _Selection:
     def __init__(self, series: Sequence[int]) -> None:
         requested = int_array("series", list(series))
         self.ids, self.inverse = np.unique(requested, return_inverse=True)
-        self.parameters = (json.dumps(self.ids.tolist()),)
+        self.id_list: list[int] = self.ids.tolist()
         # the caller asked for distinct series in ascending order: nothing to reorder
         self.in_order = self.ids.size == requested.size and bool(
             np.array_equal(self.ids, requested)
@@ -88,7 +51,7 @@ class _Selection:
 
 
 def _block_rows(
-    selection: _Selection, rows: list[tuple[int, int, bytes]], slots: int
+    selection: _Selection, rows: Sequence[tuple[int, int, bytes]], slots: int
 ) -> tuple[Int64Array, Int64Array, Int64Array]:
     """(row in the selection, hour or day, counts (n, 2, slots)) of fetched blob rows."""
     if not rows:
@@ -103,7 +66,7 @@ def _block_rows(
 
 
 def sums(
-    connection: sqlite3.Connection,
+    queries: CountsQueries,
     series: Sequence[int],
     intervals: Sequence[tuple[int, int]],
 ) -> Float64Array:
@@ -115,11 +78,11 @@ def sums(
         return result
     segments = np.zeros((len(selection), plan.segment_count, 2), dtype=np.int64)
     if plan.day_ranges:
-        _add_day_ranges(connection, selection, plan, segments)
+        _add_day_ranges(queries, selection, plan, segments)
     if plan.hour_ranges:
-        _add_hour_ranges(connection, selection, plan, segments)
+        _add_hour_ranges(queries, selection, plan, segments)
     if plan.partials:
-        _add_partials(connection, selection, plan, segments)
+        _add_partials(queries, selection, plan, segments)
     prefix = np.zeros((len(selection), plan.segment_count + 1, 2), dtype=np.int64)
     np.cumsum(segments, axis=1, out=prefix[:, 1:])
     result[:] = (prefix[:, plan.last] - prefix[:, plan.first])[selection.inverse]
@@ -127,7 +90,7 @@ def sums(
 
 
 def _add_day_ranges(
-    connection: sqlite3.Connection,
+    queries: CountsQueries,
     selection: _Selection,
     plan: blocks.IntervalPlan,
     segments: Int64Array,
@@ -138,9 +101,7 @@ def _add_day_ranges(
     end = max(high for _, _, high in plan.day_ranges)
     first_chunk = first >> CHUNK_SHIFT
     last_chunk = (end - 1) >> CHUNK_SHIFT
-    rows = connection.execute(
-        _DAY_CHUNKS, (*selection.parameters, first_chunk, last_chunk)
-    ).fetchall()
+    rows = queries.day_chunks(selection.id_list, first_chunk, last_chunk)
     positions, chunks, totals = _block_rows(selection, rows, DAYS_PER_CHUNK)
     if not chunks.size:
         return
@@ -163,16 +124,14 @@ def _add_day_ranges(
 
 
 def _add_hour_ranges(
-    connection: sqlite3.Connection,
+    queries: CountsQueries,
     selection: _Selection,
     plan: blocks.IntervalPlan,
     segments: Int64Array,
 ) -> None:
     """Add whole-hour ranges from the hourly sums of their days' rows (one read)."""
     days = np.unique([low // HOURS_PER_DAY for _, low, _ in plan.hour_ranges])
-    rows = connection.execute(
-        _DAY_ROWS, (*selection.parameters, json.dumps(days.tolist()))
-    ).fetchall()
+    rows = queries.day_rows(selection.id_list, days.tolist())
     positions, row_days, hourly = _block_rows(selection, rows, HOURS_PER_DAY)
     prefix = np.zeros((len(selection), days.size, 2, HOURS_PER_DAY + 1), dtype=np.int64)
     prefix[positions, np.searchsorted(days, row_days), :, 1:] = hourly  # unique per key
@@ -185,16 +144,14 @@ def _add_hour_ranges(
 
 
 def _add_partials(
-    connection: sqlite3.Connection,
+    queries: CountsQueries,
     selection: _Selection,
     plan: blocks.IntervalPlan,
     segments: Int64Array,
 ) -> None:
     """Add the partial-hour minute ranges from the blocks of those hours (one read)."""
     hours = np.unique([hour for _, hour, _, _ in plan.partials])
-    rows = connection.execute(
-        _BLOCKS_AT_HOURS, (*selection.parameters, json.dumps(hours.tolist()))
-    ).fetchall()
+    rows = queries.blocks_at_hours(selection.id_list, hours.tolist())
     positions, block_hours, counts = _block_rows(selection, rows, MINUTES_PER_HOUR)
     prefix = np.zeros((counts.shape[0], 2, MINUTES_PER_HOUR + 1), dtype=np.int64)
     np.cumsum(counts, axis=2, out=prefix[:, :, 1:])  # prefix[..., m] = minutes before m
@@ -210,7 +167,7 @@ def _add_partials(
 
 
 def minute_arrays(
-    connection: sqlite3.Connection, series: Sequence[int], start: int, end: int
+    queries: CountsQueries, series: Sequence[int], start: int, end: int
 ) -> tuple[Float64Array, Float64Array]:
     """good and total per series and minute of ``[start, end)``, zeros where no data."""
     if end < start:
@@ -222,9 +179,7 @@ def minute_arrays(
         return empty, empty.copy()
     first_hour = start // MINUTES_PER_HOUR
     end_hour = -(-end // MINUTES_PER_HOUR)
-    rows = connection.execute(
-        _BLOCKS_BETWEEN, (*selection.parameters, first_hour, end_hour)
-    ).fetchall()
+    rows = queries.blocks_between(selection.id_list, first_hour, end_hour)
     positions, block_hours, counts = _block_rows(selection, rows, MINUTES_PER_HOUR)
     # (series, good/total, hour, minute): each block lands as one slice, and reshaping to
     # (series, good/total, minutes) is a view, so nothing is transposed or copied twice.
@@ -242,30 +197,26 @@ def minute_arrays(
     return flat[selection.inverse, 0], flat[selection.inverse, 1]
 
 
-def data_bounds(
-    connection: sqlite3.Connection, series: Sequence[int] | None
-) -> tuple[int, int] | None:
+def data_bounds(queries: CountsQueries, series: Sequence[int] | None) -> tuple[int, int] | None:
     """(first minute with data, last minute with data + 1) over ``series`` (None = all)."""
     if series is None:
-        row = connection.execute(_ALL_BOUNDS).fetchone()
+        row = queries.bounds(None)
     else:
         requested = np.unique(int_array("series", list(series)))
         if not requested.size:
             return None
-        row = connection.execute(_SELECTED_BOUNDS, (json.dumps(requested.tolist()),)).fetchone()
-    if row is None or row[0] is None:
+        row = queries.bounds(requested.tolist())
+    if row is None or row[0] is None or row[1] is None:
         return None
     return int(row[0]), int(row[1])
 
 
-def series_bounds(
-    connection: sqlite3.Connection, series: Sequence[int]
-) -> list[tuple[int, int] | None]:
+def series_bounds(queries: CountsQueries, series: Sequence[int]) -> list[tuple[int, int] | None]:
     """Per series of ``series`` (in order): (first minute with data, last minute with data
     + 1), or None when it has none. One statement for any number of series."""
     requested = int_array("series", list(series))
     if not requested.size:
         return []
-    rows = connection.execute(_SERIES_BOUNDS, (json.dumps(np.unique(requested).tolist()),))
+    rows = queries.series_bounds(np.unique(requested).tolist())
     found = {int(i): (int(first), int(end)) for i, first, end in rows}
     return [found.get(i) for i in requested.tolist()]

@@ -24,35 +24,16 @@ the entries belong to (``access.Access`` keeps it true as levels end).
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
-from itertools import repeat
 
 import numpy as np
 
-from errorbudget.store.sqlite import blocks
-from errorbudget.store.sqlite.blocks import Int64Array
-from errorbudget.store.sqlite.rollups import widen_series_bounds, write_day_totals
+from errorbudget.store.counts.blocks import Int64Array
+from errorbudget.store.counts.rollups import write_blocks, write_days
+from errorbudget.store.counts.tables import CountsTables
 
 MAX_KEPT = 200_000
 """Entries (blocks plus day rows) kept before they are written: ~100 MB at most."""
-
-UPSERT_BLOCK = """
-INSERT INTO minute_blocks
-    (series_id, hour, source_id, counts, minutes_mask, good_sum, total_sum)
-VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (series_id, hour, source_id) DO UPDATE SET
-    counts = excluded.counts,
-    minutes_mask = excluded.minutes_mask,
-    good_sum = excluded.good_sum,
-    total_sum = excluded.total_sum
-"""
-
-UPSERT_DAY = """
-INSERT INTO day_counts (series_id, day, good, total, hours) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (series_id, day) DO UPDATE
-SET good = excluded.good, total = excluded.total, hours = excluded.hours
-"""
 
 
 @dataclass
@@ -75,61 +56,15 @@ class PendingCounts:
         self.blocks.clear()
         self.days.clear()
 
-    def flush(self, connection: sqlite3.Connection) -> None:
+    def flush(self, tables: CountsTables) -> None:
         """Write everything kept, then forget it (kept if a write fails)."""
         if self.blocks:
             assert self.source is not None
             keys = np.fromiter(self.blocks, dtype=np.int64, count=len(self.blocks))
             counts = np.stack([self.blocks[k][0] for k in keys.tolist()])
             masks = [self.blocks[k][1] for k in keys.tolist()]
-            write_blocks(connection, keys, counts, masks, self.source)
+            write_blocks(tables, keys, counts, masks, self.source)
         if self.days:
             keys = np.fromiter(self.days, dtype=np.int64, count=len(self.days))
-            write_days(connection, keys, np.stack([self.days[k] for k in keys.tolist()]))
+            write_days(tables, keys, np.stack([self.days[k] for k in keys.tolist()]))
         self.clear()
-
-
-def write_blocks(
-    connection: sqlite3.Connection,
-    keys: Int64Array,
-    counts: Int64Array,
-    masks: list[int],
-    source: int,
-) -> None:
-    """Upsert hour blocks (``series << 32 | hour`` keys, counts (n, 2, 60)) of ``source``,
-    and widen their series' data bounds (``rollups.py``) in the same transaction."""
-    sums = counts.sum(axis=2)
-    series = keys >> 32
-    hours = keys & 0xFFFF_FFFF
-    connection.executemany(
-        UPSERT_BLOCK,
-        zip(
-            series.tolist(),
-            hours.tolist(),
-            repeat(source),
-            blocks.encode_blocks(counts),
-            masks,
-            sums[:, 0].tolist(),
-            sums[:, 1].tolist(),
-            strict=False,
-        ),
-    )
-    widen_series_bounds(connection, series, hours, masks)
-
-
-def write_days(connection: sqlite3.Connection, keys: Int64Array, hourly: Int64Array) -> None:
-    """Upsert day rows (``series << 32 | day`` keys, hourly sums (n, 2, 24)), and their
-    totals in the series' day chunks (``rollups.py``) in the same transaction."""
-    totals = hourly.sum(axis=2)
-    write_day_totals(connection, keys, totals)
-    connection.executemany(
-        UPSERT_DAY,
-        zip(
-            (keys >> 32).tolist(),
-            (keys & 0xFFFF_FFFF).tolist(),
-            totals[:, 0].tolist(),
-            totals[:, 1].tolist(),
-            blocks.encode_blocks(hourly),
-            strict=True,
-        ),
-    )
