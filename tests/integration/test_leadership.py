@@ -8,11 +8,13 @@ import asyncio
 import os
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from direct_sql import direct_sql
 from errorbudget.errors import FencedError, StoreError
 from errorbudget.leadership import Leadership, holder_is_gone, replica_id
 from errorbudget.records import Lease
@@ -54,13 +56,21 @@ async def until(condition: Any, timeout: float = 5.0) -> float:
     return time.monotonic() - began
 
 
-@pytest.fixture
-def stores(tmp_path: Path) -> Any:
-    first = open_store(tmp_path / "eb.db")
-    second = open_store(tmp_path / "eb.db")
-    yield first, second
-    first.close()
-    second.close()
+@pytest.fixture(params=["sqlite-file", pytest.param("postgres", marks=pytest.mark.integration)])
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
+    """One store opened twice (two replicas): an SQLite file, or a PostgreSQL database."""
+    if request.param == "postgres":
+        from postgres_server import fresh_database
+
+        with (
+            fresh_database("eb_t_leader") as url,
+            open_store(url) as first,
+            open_store(url) as second,
+        ):
+            yield first, second
+        return
+    with open_store(tmp_path / "eb.db") as first, open_store(tmp_path / "eb.db") as second:
+        yield first, second
 
 
 def test_one_replica_leads_and_the_other_takes_over_when_it_stops_renewing(
@@ -129,8 +139,7 @@ def test_a_fenced_write_ends_the_term_at_once(stores: tuple[Store, Store]) -> No
         fence = terms.fence
         assert fence is not None
         # another replica took the lease (as if a's had expired during a long pause)
-        connection = stores[1]._connection  # type: ignore[attr-defined]
-        connection.execute("UPDATE leases SET holder = 'b', token = token + 1")
+        direct_sql(stores[1], "UPDATE leases SET holder = 'b', token = token + 1")
 
         def write() -> None:
             with fenced(fence):
