@@ -337,9 +337,9 @@ notifications:
             feeder.bad = 0
             wait_for(lambda: "resolved" in receiver.once(), 120, "B sends the resolution")
             # one more collection run after the resolution, then B stops
-            resolved_sim = clock()
-            wait_for(lambda: last_success(b) > resolved_sim + timedelta(minutes=4), 60,  # type: ignore[arg-type]
-                     "B collects after the resolution")  # fmt: skip
+            # (and far enough past the takeover that whole intervals after it are compared)
+            after = max(clock() + timedelta(minutes=4), took_sim + timedelta(minutes=40))
+            wait_for(lambda: last_success(b) > after, 60, "B collects after the resolution")  # type: ignore[arg-type]
             final = last_success(b)  # type: ignore[arg-type]
         finally:
             feeder.stop()
