@@ -40,6 +40,7 @@ from errorbudget.services.evaluations import (
     SeriesConditions,
 )
 from errorbudget.store import Store, open_store
+from errorbudget.store.fencing import Fence, fenced
 
 if TYPE_CHECKING:
     from errorbudget.services.alerts import AlertService, SignalSource
@@ -162,15 +163,22 @@ class App:
 
         return VoiceService(self.loaded, self.store, self.evaluations)
 
-    def start_alerting(self) -> Callable[[], None]:
-        """Step the alerts at every new evaluation of "now" (``errorbudget serve`` does;
-        a CLI command that reads a status does not: it neither moves an alert nor queues a
-        notification). An evaluation published before is stepped now. Returns the call
-        that stops it."""
-        stop = self.evaluations.subscribe(self.alerts.on_evaluation)
+    def start_alerting(self, fence: Fence | None = None) -> Callable[[], None]:
+        """Step the alerts at every new evaluation of "now" (``errorbudget serve``'s leader
+        does; a CLI command that reads a status does not: it neither moves an alert nor
+        queues a notification). An evaluation published before is stepped now. With a
+        ``fence`` (the leader's term), each step's transaction is refused once the lease
+        moved on (``store.fencing``). Returns the call that stops it."""
+        alerts = self.alerts
+
+        def step(evaluation: Evaluation) -> None:
+            with fenced(fence):
+                alerts.on_evaluation(evaluation)
+
+        stop = self.evaluations.subscribe(step)
         latest = self.evaluations.latest
         if latest is not None:
-            self.alerts.on_evaluation(latest)
+            step(latest)
         return stop
 
     def delivery_worker(self, environ: Mapping[str, str]) -> DeliveryWorker | None:

@@ -165,6 +165,30 @@ class ReadinessSettings(_Settings):
     outage, a store it cannot write); ``null``: sources never make it unready."""
 
 
+class LeaderSettings(_Settings):
+    """Leader election among ``serve`` replicas on one store (docs/operations.md "Replicas
+    and leader election"): the replica holding the ``leader`` lease runs the collectors,
+    the alert evaluator and the notifiers; it renews the lease every ``renew_every`` and
+    stops them as soon as it cannot have renewed it within ``ttl``."""
+
+    ttl: Duration = timedelta(seconds=15)
+    """How long the lease holds without a renewal: after a leader dies, another replica
+    takes over within about this long."""
+    renew_every: Duration = timedelta(seconds=5)
+    """How often the leader renews (and a follower tries to take) the lease."""
+
+    @model_validator(mode="after")
+    def _renew_well_within_ttl(self) -> LeaderSettings:
+        if self.renew_every.total_seconds() <= 0:
+            raise ValueError("renew_every must be above 0")
+        if self.renew_every * 2 > self.ttl:
+            raise ValueError(
+                "renew_every must be at most half of ttl, so that one missed renewal does "
+                "not lose the lease"
+            )
+        return self
+
+
 class ServerSettings(_Settings):
     """``errorbudget serve``: where to listen and who may call the API (docs/api.md)."""
 
@@ -184,6 +208,7 @@ class ServerSettings(_Settings):
     """Write requests served at once; more wait up to ``store_lock_timeout``, then 503."""
     body_limits: BodyLimits = Field(default_factory=BodyLimits)
     readiness: ReadinessSettings = Field(default_factory=ReadinessSettings)
+    leader: LeaderSettings = Field(default_factory=LeaderSettings)
     tls: ExporterTLS | None = None
     """HTTPS for the dashboard, the API and ``/metrics``: ``cert_file`` and ``key_file``
     (PEM; relative to the config file's directory), as ``exporter.tls``. Default: plain

@@ -7,7 +7,8 @@ Hierarchy::
     │   └── ConfigValidationError    one or more problems, each with file:line:col
     ├── OpenSLOError                 an OpenSLO document cannot be read or mapped
     ├── StoreError                   the store cannot be opened, migrated, read or written
-    │   └── StoreBusyError           another writer holds the store's write lock (try later)
+    │   ├── StoreBusyError           another writer holds the store's write lock (try later)
+    │   └── FencedError              a leader's write after its lease passed to another replica
     ├── IntegrityError               a record fails its audit-chain verification (changed,
     │                                inserted or deleted outside errorbudget): not honoured
     ├── IngestError                  an input file has bad rows (nothing was written)
@@ -104,6 +105,13 @@ class StoreBusyError(StoreError):
     def __init__(self, message: str, *, holder: object | None = None) -> None:
         self.holder = holder
         super().__init__(message)
+
+
+class FencedError(StoreError):
+    """A write made for a lease (``serve``'s leader jobs) found that the lease has moved to
+    another holder since this one took it (its fencing token is no longer the current
+    one): nothing was written, and the deposed holder stops its jobs
+    (docs/operations.md "Replicas and leader election")."""
 
 
 class IntegrityError(ErrorBudgetError):

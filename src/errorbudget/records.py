@@ -289,6 +289,24 @@ class WriterInfo:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Who holds a named lease (``serve``'s ``leader``) until when.
+
+    ``token`` is the fencing epoch: it moves up by one at every change of holder (never on
+    a renewal), so a write checked against the token its holder was given is refused once
+    another holder took the lease (``Leases.check_fence``). Times are the database's clock
+    (PostgreSQL) or the system clock (SQLite), never a simulated one."""
+
+    name: str
+    holder: str
+    token: int
+    acquired_at: datetime
+    """When this holder took the lease (kept across renewals)."""
+    expires_at: datetime
+    """Unless renewed before, the lease is free from then on."""
+
+
 class LockWaiter(Protocol):
     """Told while a write waits for another connection's write lock (the CLI shows it)."""
 

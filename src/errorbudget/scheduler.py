@@ -1,5 +1,6 @@
-"""Scheduled jobs of ``errorbudget serve``, supervised: the collectors, the status warmer and
-the checkpointer today, the alert evaluator and notifiers later.
+"""Scheduled jobs of ``errorbudget serve``, supervised: the status warmer, the checkpointer
+and the leader election in every replica; the collectors, their feeds and the notification
+worker in a scheduler of their own while the replica leads (``server.LeaderJobs``).
 
 A job is an async callable that runs until its stop event is set. The scheduler starts them
 together and *supervises* them: a job that crashes (raises, or returns before it was asked

@@ -1,5 +1,13 @@
 """``errorbudget serve``: one process with the HTTP API, the dashboard, ``/metrics`` and the
-scheduled jobs (collectors now; the alert evaluator and notifiers join the same scheduler).
+scheduled jobs.
+
+Several replicas may serve one store (docs/operations.md "Replicas and leader election"):
+every replica serves the dashboard, the API and ``/metrics`` and keeps its status cache
+warm; the one holding the store's ``leader`` lease (``leadership.Leadership``) also runs
+the *leader's jobs* — the pull sources, their metrics feeds, the alert evaluator, the
+notification worker and the ``jobs`` given — for as long as its term lasts
+(:class:`LeaderJobs`), each inside its term's fence, so none of them writes once another
+replica leads. A single replica simply always wins the lease.
 
 Shutdown is graceful: on SIGINT/SIGTERM uvicorn stops accepting requests and finishes those
 in flight, then every job finishes its current unit of work (a collector its chunk, in its
@@ -23,7 +31,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -31,10 +39,15 @@ from errorbudget.app import App
 from errorbudget.errors import ListenError, StoreError
 from errorbudget.exporter_settings import tls_files
 from errorbudget.http_server import SignalFreeServer, stop_on_signals
+from errorbudget.leadership import Leadership, replica_id
 from errorbudget.scheduler import Scheduler
 from errorbudget.sources import MetricsFeed, PullSource, create_metrics_feeds, create_sources
 from errorbudget.sources.schedule import run_forever
+from errorbudget.store.fencing import Fence, fenced
 from errorbudget.web.app import create_app
+
+if TYPE_CHECKING:
+    from errorbudget.services.deliveries import DeliveryWorker
 
 log = logging.getLogger("errorbudget.server")
 
@@ -130,6 +143,79 @@ def schedule_metrics_feeds(
     return feeds
 
 
+class LeaderJobs:
+    """The leader's jobs, started for each term this replica leads and stopped when it
+    ends: the pull sources, their metrics feeds, the notification worker, the ``extra``
+    jobs, and the alert evaluator (a listener of the evaluations, not a job). Each job runs
+    inside the term's fence (``fencing.fenced``), so are the alert steps."""
+
+    def __init__(
+        self,
+        app: App,
+        web: Any,
+        *,
+        worker: DeliveryWorker | None,
+        with_sources: bool,
+        extra: Sequence[Job] = (),
+    ) -> None:
+        self.app = app
+        self.web = web
+        self.worker = worker
+        self.with_sources = with_sources
+        self.extra = list(extra)
+        self.scheduler: Scheduler | None = None
+        self.sources: list[PullSource] = []
+        self.feeds: list[MetricsFeed] = []
+        self._stop_alerting: Callable[[], None] | None = None
+
+    async def start(self, fence: Fence) -> None:
+        scheduler = Scheduler()
+        sources = schedule_sources(self.app, scheduler) if self.with_sources else []
+        feeds = schedule_metrics_feeds(self.app, scheduler, sources) if self.with_sources else []
+        if self.worker is not None:
+            scheduler.add("notifications", self.worker.run)
+        for name, run in self.extra:
+            scheduler.add(name, run)
+        for scheduled in scheduler.jobs:
+            scheduled.run = _fenced_job(scheduled.run, fence)
+        self.scheduler, self.sources, self.feeds = scheduler, sources, feeds
+        self.web.state.leader_scheduler = scheduler
+        self.web.state.sources = sources  # their run health: /readyz and /metrics
+        self.web.state.metric_feeds = feeds  # their families on /metrics
+        # Alerts step at each new evaluation of "now"; the worker sends what they queue.
+        self._stop_alerting = await asyncio.to_thread(self.app.start_alerting, fence)
+        scheduler.start()
+
+    async def stop(self) -> None:
+        """Stop the term's jobs (each finishes its unit of work, whose writes the fence
+        refuses if the lease moved on) and close the sources."""
+        stop_alerting, self._stop_alerting = self._stop_alerting, None
+        if stop_alerting is not None:
+            stop_alerting()
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None:
+            await scheduler.stop()
+        feeds, sources = self.feeds, self.sources
+        self.feeds, self.sources = [], []
+        self.web.state.leader_scheduler = None
+        self.web.state.sources = []
+        self.web.state.metric_feeds = []
+        for feed in feeds:
+            await feed.aclose()
+        for source in sources:
+            await source.aclose()
+
+
+def _fenced_job(
+    run: Callable[[asyncio.Event], Awaitable[None]], fence: Fence
+) -> Callable[[asyncio.Event], Awaitable[None]]:
+    async def fenced_run(stop: asyncio.Event) -> None:
+        with fenced(fence):  # set in the job's own task: its worker threads inherit it
+            await run(stop)
+
+    return fenced_run
+
+
 async def serve(
     app: App,
     host: str,
@@ -143,7 +229,7 @@ async def serve(
     """Serve ``app`` until a signal (or ``server.should_exit``) stops it.
 
     ``sock`` is a socket from :func:`listen` (else one is opened here, before anything
-    else starts); ``jobs`` are scheduled next to the collectors.
+    else starts); ``jobs`` are leader's jobs, scheduled next to the collectors.
     """
     # The receivers' secrets are read first: a missing one stops serve before it listens.
     worker = app.delivery_worker(os.environ)
@@ -161,18 +247,22 @@ async def serve(
     gc.freeze()
     scheduler = Scheduler()
     web.state.scheduler = scheduler
-    sources = schedule_sources(app, scheduler) if with_sources else []
-    web.state.sources = sources  # their run health: /readyz and /metrics
-    feeds = schedule_metrics_feeds(app, scheduler, sources) if with_sources else []
-    web.state.metric_feeds = feeds  # their families on /metrics
+    web.state.sources = []
+    web.state.metric_feeds = []
+    term = LeaderJobs(app, web, worker=worker, with_sources=with_sources, extra=jobs)
+    leadership = Leadership(
+        app.store,
+        replica_id(),
+        ttl=settings.leader.ttl.total_seconds(),
+        renew_every=settings.leader.renew_every.total_seconds(),
+        start_term=term.start,
+        end_term=term.stop,
+    )
+    web.state.leadership = leadership  # /readyz, /metrics and the overview say who leads
+    log.info("replica %s", leadership.replica, extra={"replica": leadership.replica})
     scheduler.add("store-checkpoint", lambda stop: checkpoint_loop(app, stop))
     scheduler.add("status-warmer", lambda stop: status_warmer(app, stop))
-    # Alerts step at each new evaluation of "now"; the worker sends what they queue.
-    if worker is not None:
-        scheduler.add("notifications", worker.run)
-    stop_alerting = app.start_alerting()
-    for name, job in jobs:
-        scheduler.add(name, job)
+    scheduler.add("leader-election", leadership.run)
     config = uvicorn.Config(
         web, host=host, port=port, log_config=None, access_log=False, lifespan="off",
         ssl_certfile=cert, ssl_keyfile=key,
@@ -197,10 +287,6 @@ async def serve(
         if watcher is not None:
             watcher.cancel()
         log.info("stopping scheduled jobs")
-        stop_alerting()
-        await scheduler.stop()
-        for feed in feeds:
-            await feed.aclose()
-        for source in sources:
-            await source.aclose()
+        await scheduler.stop()  # the election ends this replica's term and releases the lease
+        await term.stop()
         log.info("stopped")

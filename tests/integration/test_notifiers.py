@@ -141,6 +141,10 @@ def test_the_webhook_is_signed_and_the_signature_verifies(
     expected = hmac.new(secret, stamp.encode() + b"." + request.body, hashlib.sha256).hexdigest()
     assert headers["x-errorbudget-signature"] == f"sha256={expected}"
     assert headers["x-errorbudget-dedup-key"] == "abc-1"
+    note = notification("h")
+    assert headers["idempotency-key"] == f"eb-{note.id}"  # the same on every attempt
+    build_notifiers({"h": hook}, client)["h"].send(replace(note, id=note.id + 1))
+    assert receiver.received[1].headers["Idempotency-Key"] == f"eb-{note.id + 1}"
     assert abs(int(stamp) - datetime.now(tz=UTC).timestamp()) < 60
     body = json.loads(request.body)
     assert (body["event"], body["dedup_key"], body["labels"]["queue"]) == ("firing", "abc-1", "vip")

@@ -2,13 +2,16 @@
 
 Headers: ``X-Errorbudget-Timestamp`` (Unix seconds at sending), ``X-Errorbudget-Signature``
 (``sha256=`` and the hex HMAC-SHA256, keyed with the receiver's secret, of
-``"{timestamp}.{body}"``), ``X-Errorbudget-Dedup-Key`` (fingerprint and episode).
+``"{timestamp}.{body}"``), ``X-Errorbudget-Dedup-Key`` (fingerprint and episode) and
+``Idempotency-Key`` (``eb-<notification id>``: the same on every attempt at one notification,
+whichever replica makes it, and different for every other notification).
 
 A receiver verifies with :func:`verify_signature` or its own ten lines (docs/alerting.md):
 recompute the HMAC over the timestamp, a dot and the raw body, compare in constant time, and
 refuse a timestamp more than ``REPLAY_WINDOW`` away from its clock, so a captured request
-cannot be replayed later. Delivery is at least once: a receiver drops a repeat by its dedup
-key and event.
+cannot be replayed later. Delivery is at least once: a crash (or a failover) between a send
+and its stamp sends that notification again, so a receiver drops a repeat by its
+``Idempotency-Key``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,12 @@ REPLAY_WINDOW = timedelta(minutes=5)
 TIMESTAMP_HEADER = "X-Errorbudget-Timestamp"
 SIGNATURE_HEADER = "X-Errorbudget-Signature"
 DEDUP_HEADER = "X-Errorbudget-Dedup-Key"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def idempotency_key(notification: Notification) -> str:
+    """One notification's key: every attempt at it sends the same one."""
+    return f"eb-{notification.id}"
 
 
 def signature(secret: bytes, timestamp: int, body: bytes) -> str:
@@ -105,6 +114,7 @@ class WebhookNotifier:
                 TIMESTAMP_HEADER: str(timestamp),
                 SIGNATURE_HEADER: signature(self.secret, timestamp, body),
                 DEDUP_HEADER: notification.dedup_key,
+                IDEMPOTENCY_HEADER: idempotency_key(notification),
             },
             timeout=self.target.timeout,
         )

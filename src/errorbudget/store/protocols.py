@@ -28,10 +28,9 @@ what ``open_store`` returns and what the backends' shared tests hold each backen
   events kept because they were bad or excluded, and the hourly dimension and stage
   rollups of events SLOs; their counts go through ``CountsWriter`` like any source's.
 
-What comes next fits the same way: leader leases (one holder per job among ``serve``
-replicas, with an expiry) are one more protocol here, implemented by each backend in its
-own package (``store/sqlite/`` today, a PostgreSQL backend as ``store/postgres/``), and
-added to ``Store``.
+- ``Leases``: named leases with an expiry and a fencing token (issue #13): ``serve``
+  replicas elect their leader with one (``errorbudget.leadership``), and the leader's
+  writes check its token in their transaction, so a deposed leader cannot write.
 
 The records taken and returned are the domain's (``errorbudget.records``,
 ``errorbudget.model``), never a backend's row types.
@@ -69,6 +68,7 @@ from errorbudget.records import (
     ChangeStatus,
     EncodedSnapshot,
     FoundIssue,
+    Lease,
     LockWaiter,
     ReviewDecision,
     SavedSnapshot,
@@ -636,6 +636,37 @@ class EventRecords(Protocol):
         ...
 
 
+class Leases(Protocol):
+    """Named leases: one holder at a time, until it expires unless renewed; the token
+    (fencing epoch) moves up by one at every change of holder. Times come from the
+    database's clock (PostgreSQL) or the system clock (SQLite), never the app's clock,
+    which may be simulated; every holder must use the same ``ttl``."""
+
+    def acquire_lease(
+        self, name: str, holder: str, ttl: float, *, replacing: str | None = None
+    ) -> Lease | None:
+        """Take the lease if it is free or expired (a new token), renew it if ``holder``
+        has it (same token, ``expires_at`` moved to now + ``ttl`` seconds); None while
+        another holder has it — unless that holder is ``replacing``, which the caller
+        knows is dead (a process of this host that is gone): then it is taken at once."""
+        ...
+
+    def release_lease(self, name: str, holder: str, token: int) -> bool:
+        """Let the lease go at once if ``holder`` still has it with ``token`` (the next
+        holder need not wait for it to expire); whether it did."""
+        ...
+
+    def current_lease(self, name: str) -> Lease | None:
+        """The lease's holder while it has not expired, else None."""
+        ...
+
+    def check_fence(self, name: str, token: int) -> None:
+        """Inside a write transaction (or as one): ``FencedError`` unless ``token`` is the
+        lease's current token. Writes are serialised with lease changes, so a write
+        checked this way commits before the next holder takes the lease, or not at all."""
+        ...
+
+
 class Store(
     CountsWriter,
     CountsReader,
@@ -649,6 +680,7 @@ class Store(
     AlertRecords,
     NotificationOutbox,
     EventRecords,
+    Leases,
     StoreLifecycle,
     Protocol,
 ):

@@ -7,11 +7,14 @@
 - ``/readyz`` — readiness: the store can be read, every scheduled job runs and has
   completed a first run, and no scheduled source has failed every run for longer than
   ``server.readiness.source_failure_age``. 503 with the reasons otherwise; the body also
-  lists each scheduled source's state (failing or not) whatever the status. Probes send no
+  lists each scheduled source's state (failing or not) whatever the status, and under
+  ``leader`` this replica's id, whether it leads (a follower is ready too: it serves),
+  its term's token and the replica that leads. Probes send no
   token: without one the reasons and sources (upstream error texts) are shown only where
   ``/metrics`` is open; the status code is the same either way.
 - ``/metrics`` — Prometheus text format: budgets (``exporter``), the health of sources
-  and jobs (``runtime_metrics``) and the sources' own feeds (the Genesys queue families,
+  and jobs (``runtime_metrics``), who leads (``errorbudget_leader{replica}`` 1/0 and
+  ``errorbudget_leader_token``) and the sources' own feeds (the Genesys queue families,
   docs/exporter.md). It names every SLO, queue and budget, so it needs a token
   (any role) unless ``server.metrics_auth`` is ``open`` (default: open when
   ``server.anonymous_read`` is true).
@@ -27,21 +30,71 @@ from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from prometheus_client.core import Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from errorbudget.app import App
 from errorbudget.durations import format_duration
 from errorbudget.errors import StoreError
 from errorbudget.exporter import BudgetExposition, registry_for
+from errorbudget.leadership import LeaderView
 from errorbudget.runtime_metrics import RuntimeCollector, scheduled_health
 from errorbudget.scheduler import Job
 from errorbudget.web.auth import Identity, identify
 
 
+def _schedulers(web: FastAPI) -> list[Any]:
+    """The server's scheduler and, while this replica leads, its leader's jobs' one."""
+    found = [getattr(web.state, "scheduler", None), getattr(web.state, "leader_scheduler", None)]
+    return [scheduler for scheduler in found if scheduler is not None]
+
+
 def _jobs(web: FastAPI) -> Sequence[Job]:
-    scheduler: Any = getattr(web.state, "scheduler", None)
-    return list(scheduler.jobs) if scheduler is not None else []
+    return [job for scheduler in _schedulers(web) for job in scheduler.jobs]
+
+
+def leader_view(web: FastAPI) -> LeaderView | None:
+    """Who leads, as this replica's election sees it (None: not ``serve``, no election)."""
+    leadership: Any = getattr(web.state, "leadership", None)
+    view = leadership.view() if leadership is not None else None
+    return view if isinstance(view, LeaderView) else None
+
+
+class LeaderCollector(Collector):
+    """``errorbudget_leader{replica}``: 1 while this replica leads, else 0;
+    ``errorbudget_leader_token{replica}``: the leader lease's token as this replica last
+    saw it (it moves up by one at every change of leader); ``errorbudget_leader_terms``:
+    the terms this replica began."""
+
+    def __init__(self, web: FastAPI) -> None:
+        self.web = web
+
+    def collect(self) -> Iterator[Metric]:
+        view = leader_view(self.web)
+        if view is None:
+            return
+        leading = GaugeMetricFamily(
+            "errorbudget_leader",
+            "1 while this replica leads (runs the collectors, alerts and notifiers), else 0.",
+            labels=["replica"],
+        )
+        leading.add_metric([view.replica], 1.0 if view.leading else 0.0)
+        yield leading
+        if view.leader_token is not None:
+            token = GaugeMetricFamily(
+                "errorbudget_leader_token",
+                "The leader lease's fencing token as this replica last saw it.",
+                labels=["replica"],
+            )
+            token.add_metric([view.replica], view.leader_token)
+            yield token
+        leadership: Any = getattr(self.web.state, "leadership", None)
+        terms = CounterMetricFamily(
+            "errorbudget_leader_terms", "Terms this replica began as the leader.",
+            labels=["replica"],
+        )  # fmt: skip
+        terms.add_metric([view.replica], int(getattr(leadership, "terms", 0)))
+        yield terms
 
 
 def _sources(web: FastAPI) -> Sequence[object]:
@@ -112,6 +165,7 @@ def register(web: FastAPI) -> None:
     registry = registry_for(app.evaluations, app.alerts, budget=False)
     registry.register(RuntimeCollector(app, lambda: _jobs(web), lambda: _sources(web)))
     registry.register(FeedsCollector(web))
+    registry.register(LeaderCollector(web))
 
     @web.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
@@ -127,8 +181,7 @@ def register(web: FastAPI) -> None:
             app.store.data_bounds([])
         except StoreError as exc:
             problems.append(str(exc))
-        scheduler: Any = getattr(request.app.state, "scheduler", None)
-        if scheduler is not None:
+        for scheduler in _schedulers(request.app):
             problems.extend(scheduler.not_ready())
         failing, sources = source_problems(app, web, app.clock())
         problems.extend(failing)
@@ -137,6 +190,16 @@ def register(web: FastAPI) -> None:
             "problems": problems,
             "sources": sources,
         }
+        view = leader_view(request.app)
+        if view is not None:  # not a problem either way: a follower serves as well
+            body["leader"] = {
+                "replica": view.replica,
+                "leading": view.leading,
+                "token": view.token,
+                "since": view.since,
+                "leader": view.leader,
+                "leader_token": view.leader_token,
+            }
         if caller is None and not settings.metrics_open:  # a probe: the status code is all
             hidden = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
             body |= {
@@ -145,6 +208,7 @@ def register(web: FastAPI) -> None:
                 else [],
                 "sources": [],
             }
+            body.pop("leader", None)
         return JSONResponse(
             jsonable_encoder(body), status_code=200 if not problems else 503,
             headers={"Cache-Control": "no-store"},

@@ -41,6 +41,7 @@ from errorbudget.web.api_common import KnownQuery
 from errorbudget.web.api_errors import READ, errors
 from errorbudget.web.api_inputs import SEGMENT_LIST, SloPath
 from errorbudget.web.auth import ANONYMOUS, Identity, authenticator, identify
+from errorbudget.web.ops import leader_view
 from errorbudget.web.pages_changes import build_changes
 from errorbudget.web.pages_detail import build_detail, parse_segment
 from errorbudget.web.pages_models import ChangesPage, ExecPage, OverviewPage, SloDetailPage
@@ -155,7 +156,7 @@ def register(web: FastAPI) -> None:
         request: Request, caller: JsonReader, refresh: Refresh = DEFAULT_REFRESH_SECONDS
     ) -> OverviewPage:
         """The overview page's data: exactly what ``/`` renders."""
-        return build_overview(_app(request), refresh)
+        return build_overview(_app(request), refresh, leader_view(request.app))
 
     @web.get(
         "/api/v1/pages/slos/{slo_id}",
@@ -211,7 +212,7 @@ def register(web: FastAPI) -> None:
     ) -> HTMLResponse:
         if caller is None:
             return sign_in(request)
-        page = build_overview(_app(request), refresh)
+        page = build_overview(_app(request), refresh, leader_view(request.app))
         return render(request, "overview.html", page, "/api/v1/pages/overview", caller)
 
     @web.get("/slos/{slo_id}", response_class=HTMLResponse, include_in_schema=False)

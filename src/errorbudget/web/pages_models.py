@@ -340,6 +340,9 @@ class OverviewPage(View):
     series_total: int
     data: list[DataRow]
     sources: list[SourceRow]
+    leader: str | None = None
+    """Which ``serve`` replica leads (runs the collectors, alerts and notifiers) and which
+    one served the page; None outside ``serve``."""
 
 
 class TimelinePoint(View):

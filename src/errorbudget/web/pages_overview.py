@@ -15,6 +15,7 @@ from errorbudget.app import App
 from errorbudget.changes import Annotation
 from errorbudget.engine.policy import DECISION_ORDER, STATE_ORDER, Decision
 from errorbudget.gate import in_scope
+from errorbudget.leadership import LeaderView
 from errorbudget.model import (
     SLO,
     BudgetStatus,
@@ -82,7 +83,29 @@ def _projection_key(item: Projection) -> float:
     return -1.0 if item.projected_consumed_ratio is None else item.projected_consumed_ratio
 
 
-def build_overview(app: App, refresh_seconds: int) -> OverviewPage:
+def leader_line(view: LeaderView | None) -> str | None:
+    """One line on who leads (docs/operations.md "Replicas and leader election")."""
+    if view is None:
+        return None
+    if view.leading:
+        return (
+            f"Replica {view.replica} leads (term {view.token}): it collects, alerts and "
+            "notifies, and served this page."
+        )
+    if view.leader is None:
+        return (
+            f"No replica leads right now (this page was served by {view.replica}): "
+            "collection, alerts and notifications resume when one takes the lease."
+        )
+    return (
+        f"Replica {view.leader} leads (term {view.leader_token}): it collects, alerts and "
+        f"notifies; this page was served by {view.replica}."
+    )
+
+
+def build_overview(
+    app: App, refresh_seconds: int, leader: LeaderView | None = None
+) -> OverviewPage:
     evaluation = Evaluation(app)
     cards = evaluation.cards()
     firing = evaluation.firing()
@@ -129,6 +152,7 @@ def build_overview(app: App, refresh_seconds: int) -> OverviewPage:
         series_total=sum(len(segments) for _, segments in evaluation.rows.values()),
         data=data_rows(evaluation),
         sources=sources,
+        leader=leader_line(leader),
     )
 
 

@@ -45,6 +45,9 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from errorbudget.errors import StoreBusyError, StoreError
 from errorbudget.records import DEFAULT_LOCK_TIMEOUT, LockWaiter, WriterInfo
+from errorbudget.store import fencing
+from errorbudget.store.fencing import current_fence
+from errorbudget.store.postgres import lease_table
 from errorbudget.store.postgres.url import StoreUrl
 from errorbudget.store.writer_lock import busy_message, holding
 
@@ -281,6 +284,9 @@ class PgAccess:
         if depth == 0:
             try:
                 self._begin(connection, doing, deadline)
+                fence = current_fence()
+                if fence is not None:  # a leader's job: its lease must still be its own
+                    fencing.check(lease_table, connection, fence, self.label)
             except BaseException:
                 _rollback(connection)
                 raise

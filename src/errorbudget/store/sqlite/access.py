@@ -23,6 +23,10 @@ transactions: the outermost level is one ``BEGIN IMMEDIATE … COMMIT`` (or ``RO
 an exception), nested levels are savepoints, so a write that fails inside a caller's
 transaction undoes only itself and the caller decides about the rest.
 
+**Fencing.** A transaction opened by a job of ``serve``'s leader (inside
+``fencing.fenced``) checks, right after ``BEGIN IMMEDIATE``, that the leader's lease still has
+the token it was given (``fencing.check``): a deposed leader writes nothing.
+
 **The revision and the log.** A transaction that wrote something a status depends on
 moves the store's revision (``schema.bump_revision``) just before its ``COMMIT``; a commit
 then asks the ``Checkpointer`` to copy the write-ahead log into the file soon, in its own
@@ -44,8 +48,10 @@ from pathlib import Path
 
 from errorbudget.errors import StoreBusyError, StoreError
 from errorbudget.records import DEFAULT_LOCK_TIMEOUT, LockWaiter, WriterInfo
+from errorbudget.store import fencing
 from errorbudget.store.counts.pending import PendingCounts
-from errorbudget.store.sqlite import locking, schema
+from errorbudget.store.fencing import current_fence
+from errorbudget.store.sqlite import lease_table, locking, schema
 from errorbudget.store.sqlite.checkpointer import Checkpointer
 from errorbudget.store.sqlite.connections import ReaderPool
 from errorbudget.store.sqlite.counts import SQLiteCountsTables
@@ -246,6 +252,14 @@ class Access:
         if depth == 0:
             self._begin(connection, doing, deadline)
             self._changed = False
+            fence = current_fence()
+            if fence is not None:
+                try:  # a leader's job: its lease must still be its own (store/fencing.py)
+                    fencing.check(lease_table, connection, fence, self.label)
+                except BaseException:
+                    connection.execute("ROLLBACK")
+                    self._end()
+                    raise
             if self.holder is not None and self.path is not None:
                 self._announced = self.holder.at(datetime.now(UTC))
                 locking.announce(self.path, self._announced)

@@ -587,6 +587,18 @@ CREATE TABLE event_stages (
 """
 
 
+_LEASES_SCRIPT = """
+-- Named leases with a fencing token (store/protocols.py, Leases; store/fencing.py): the
+-- leader of `serve` replicas. Times are seconds since the epoch of the writer's clock.
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    token INTEGER NOT NULL CHECK (token >= 1),
+    acquired_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "series, minute blocks with day rollups, exclusions, audit log", _V1_SCRIPT),
     Migration(2, "changes, approvals, annotations, idempotency keys", _V2_SCRIPT),
@@ -617,6 +629,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "counts and stage sums",
         _EVENTS_SCRIPT,
     ),
+    Migration(10, "leases: the leader of serve replicas, with a fencing token", _LEASES_SCRIPT),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 REVISION_SCHEMA = 6

@@ -3,7 +3,8 @@
 This module has its lifecycle, transactions, revision, series and counts; the records are
 in ``store_records.py`` (the parts shared with PostgreSQL, ``store.shared``); alerts and
 silences, the notification outbox and voice-agent events in ``record_parts.py`` (over the
-SQL of ``alerts.py``, ``outbox.py`` and ``events.py``), parts the class is made of.
+SQL of ``alerts.py``, ``outbox.py`` and ``events.py``); leases in ``leases.py``: parts the
+class is made of.
 
 A file store writes through one connection and reads through others, so reads never wait
 for a writer, and a writer waits for the write lock at most ``lock_timeout`` seconds
@@ -39,6 +40,7 @@ from errorbudget.store.sqlite import schema
 from errorbudget.store.sqlite import series as series_table
 from errorbudget.store.sqlite.access import MEMORY, Access, open_writer
 from errorbudget.store.sqlite.counts import SQLiteCountsQueries, SQLiteCountsTables
+from errorbudget.store.sqlite.leases import LeasesPart
 from errorbudget.store.sqlite.record_parts import AlertsPart, EventsPart, OutboxPart
 from errorbudget.store.sqlite.store_records import ChangesPart, RecordsPart
 from errorbudget.store.store_base import StoreBase
@@ -50,7 +52,9 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SQLiteStore(StoreBase[Access], RecordsPart, ChangesPart, AlertsPart, OutboxPart, EventsPart):
+class SQLiteStore(
+    StoreBase[Access], RecordsPart, ChangesPart, AlertsPart, OutboxPart, EventsPart, LeasesPart
+):
     """Counts per series and minute, exclusions and audit entries in one SQLite file."""
 
     def __init__(self, access: Access, clock: Callable[[], datetime]) -> None:
