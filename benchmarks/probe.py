@@ -32,13 +32,22 @@ def ingest(config: str, csv_path: str) -> dict[str, object]:
 def status(config: str, end_minute: str, runs: str, slo: str | None = None) -> dict[str, object]:
     """Full status at ``end_minute`` and the minutes before it, each *evaluated* (the App's
     evaluation of a minute, never its cache: ``times``), and apart from those the same
-    answer served from the App's cache (``cached_times``)."""
+    answer served from the App's cache (``cached_times``).
+
+    As ``serve`` does once it has loaded (server.py), what the open App holds is collected
+    and frozen out of the garbage collector's reach before the evaluations: otherwise a full
+    collection walking it lands inside every other evaluation (measured on 1,000 series:
+    ~70 ms evaluations alternating with ~120 ms ones), which a served status never pays."""
+    import gc
+
     began = time.perf_counter()
     from errorbudget.app import App
 
     times = []
     cached = []
     with App.open(config) as app:
+        gc.collect()
+        gc.freeze()
         version = app.store.revision()
 
         def evaluate(minute: int) -> int:

@@ -16,6 +16,12 @@ CREATE TABLE minute_blocks (
     PRIMARY KEY (series_id, hour, source_id)
 );
 
+-- A status reads the blocks of a few edge hours for many series: hour first, so each hour
+-- is one index range (measured on 1,000 series x 35 days: 2.4 ms, against 10 ms for
+-- (series, hour) probes of the primary key and ~110 ms for the parallel scan the planner
+-- chose for two arrays on it).
+CREATE INDEX minute_blocks_by_hour ON minute_blocks (hour, series_id);
+
 -- Per UTC day, summed over sources: totals, and the 24 hourly sums in the block format
 -- (good[24] then total[24]). Recomputed from minute_blocks for the days a write touches.
 CREATE TABLE day_counts (
@@ -26,6 +32,9 @@ CREATE TABLE day_counts (
     hours     BYTEA  NOT NULL,
     PRIMARY KEY (series_id, day)
 );
+
+-- Edge days of many series, as minute_blocks_by_hour (0.7 ms against a 6 ms scan).
+CREATE INDEX day_counts_by_day ON day_counts (day, series_id);
 
 -- Each series' UTC day totals (as in day_counts) in chunks of 32 days (chunk = day >> 5):
 -- good[32] then total[32] in the block format. Kept by the writer with the day rows, so a
