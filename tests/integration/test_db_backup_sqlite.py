@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from errorbudget.errors import StoreBusyError, StoreError
+from errorbudget.errors import FencedError, StoreBusyError, StoreError
 from errorbudget.store import open_store
 from errorbudget.store.backup import backup_store, restore_store
 from errorbudget.store.sqlite import backup as sqlite_backup
@@ -274,3 +274,44 @@ def test_a_backup_of_an_older_schema_is_migrated_when_restored(
     with open_store(target) as store:
         assert store.schema_version == schema.LATEST_VERSION
         assert [s.slo for s in store.list_series()] == ["answered"]
+
+
+def test_a_restore_never_lets_a_lease_token_be_issued_twice(tmp_path: Path) -> None:
+    path, file = tmp_path / "store.db", tmp_path / "backup.db"
+    with open_store(path) as store:
+        assert (taken := store.acquire_lease("leader", "x", 30.0)) and taken.token == 1
+        store.release_lease("leader", "x", 1)
+    backup_store(path, file)  # the backup: "leader" at token 1, free
+    with open_store(path) as store:
+        leader = store.acquire_lease("leader", "a", 30.0)  # a leads with token 2
+        assert leader is not None and leader.token == 2
+        restore_store(path, file, force=True)
+        assert store.current_lease("leader") is None  # expired: nobody keeps it
+        with pytest.raises(FencedError):
+            store.check_fence("leader", 2)  # a's writes are fenced
+        after = store.acquire_lease("leader", "b", 30.0)
+        assert after is not None and after.token > 2  # never a's token again
+
+
+def test_a_restore_of_a_backup_without_leases_keeps_the_stores_tokens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, file = tmp_path / "store.db", tmp_path / "backup.db"
+    older = schema.LATEST_VERSION - 1  # before the leases table
+    with monkeypatch.context() as old_code:
+        old_code.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:older])
+        old_code.setattr(schema, "LATEST_VERSION", older)
+        with open_store(file) as store:
+            store.series_ids("answered", [(("queue", "sales"),)])
+    with open_store(path) as store:
+        for holder in ("a", "b", "c"):
+            lease = store.acquire_lease(
+                "leader", holder, 30.0, replacing="a" if holder == "b" else "b"
+            )
+            assert lease is not None
+        assert lease.token == 3
+    restore_store(path, file)
+    with open_store(path) as store:
+        assert [s.slo for s in store.list_series()] == ["answered"]
+        after = store.acquire_lease("leader", "d", 30.0)
+        assert after is not None and after.token > 3

@@ -224,3 +224,16 @@ def test_a_copy_that_fails_leaves_the_target_empty_and_can_run_again(
         connection.execute("UPDATE series SET first_minute = NULL WHERE id = 3")
         connection.commit()
     assert copy_store(sqlite_store, postgres_url).ok
+
+
+def test_a_new_store_copies_and_the_targets_revision_moves(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    source = tmp_path / "new.db"
+    open_store(source).close()  # revision 0, as the new target's
+    with open_store(postgres_url) as target:
+        seen = target.revision()
+        report = copy_store(source, postgres_url)
+        assert report.ok and report.copied
+        assert target.revision() > seen  # a process on the target reads again
+    assert verify(source, postgres_url).ok

@@ -11,7 +11,9 @@ proved equal by a checksum per table (docs/operations.md "Moving to PostgreSQL")
    (A failed copy leaves it empty: the copy is one transaction.)
 4. One read snapshot of the SQLite file is copied with ``COPY``, parents before children,
    under the PostgreSQL store's write lock; the identity sequences are moved past the
-   copied ids; the transaction commits.
+   copied ids; the transaction commits. The SQLite store's revision is first moved past
+   the target's if it is not already (both are 0 when new): the copied revision moves the
+   target's forward, so a process that has the target open reads the copied data.
 5. Each table is then read back on both sides in primary-key order and digested the same
    way (``table_digest.py``): rows and SHA-256 per table, and whether they match.
 
@@ -35,6 +37,7 @@ from errorbudget.store import is_postgres_url, open_store
 from errorbudget.store.postgres import dump
 from errorbudget.store.postgres import tables as pg_tables
 from errorbudget.store.postgres.access import Connection
+from errorbudget.store.sqlite import schema as sqlite_schema
 from errorbudget.store.sqlite import tables as sqlite_tables
 from errorbudget.store.table_digest import TableCheck, TableDigest, TableShape, TableSum
 
@@ -118,6 +121,8 @@ def _copy_and_compare(
         closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as lite,
         dump.open_connection(to, "copy into") as pg,
     ):
+        if copy:
+            _move_source_revision_past(path, pg)
         lite.execute("BEGIN")  # one snapshot for the copy and its checksums
         shapes = sqlite_tables.table_shapes(lite)
         theirs = pg_tables.table_shapes(pg)
@@ -172,6 +177,23 @@ def _same_tables(
                 f"cannot copy: table {name} differs between {source} and {target} "
                 f"(column {', '.join(missing)} on one side only)"
             )
+
+
+def _move_source_revision_past(path: Path, pg: Connection) -> None:
+    """Move the SQLite store's revision past the target's when it is not already (a new
+    store, or one migrated from before the revision, is at 0 like a new target). The copy
+    writes the source's revision onto the target's, which then moves forward — as the
+    target's guard demands, and as the status caches of any process that has the target
+    open need to see the copied data — and still equals the source's, as verification
+    demands. Moving a revision forward only makes the source's readers read again."""
+    target = int(pg.execute("SELECT revision FROM store_revision").fetchone()[0])  # type: ignore[index]
+    with closing(sqlite3.connect(path, isolation_level=None, timeout=30.0)) as writer:
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            if sqlite_schema.read_revision(writer) <= target:
+                writer.execute("UPDATE store_revision SET revision = ?", (target + 1,))
+        finally:
+            writer.execute("COMMIT")
 
 
 def _refuse_non_empty(pg: Connection, shapes: list[TableShape], target: str) -> None:

@@ -16,9 +16,23 @@ leaves WAL mode, which SQLite allows only when no other connection holds the fil
 running ``serve`` holds it even while idle). Otherwise the restore is refused, naming the
 writer if one announced itself (``locking.py``), unless ``force``: then the pages are
 copied through WAL like any write, and the processes holding the store see the restored
-state at their next read. Either way the restored store's revision is moved past both the
-backup's and the overwritten store's, so no cache keyed on a revision survives the restore;
-the store is then opened once, which migrates a backup of an older schema.
+state at their next read.
+
+The backup is not copied onto the store as it is: it is first copied beside the store
+(``<store>.restoring``), migrated there (a backup of an older schema), and given
+
+- a revision past both the backup's and the overwritten store's, so no cache keyed on a
+  revision survives the restore;
+- every lease (the backup's and the overwritten store's) expired, held by nobody (holder
+  ``''``), with a token past both the backup's and the overwritten store's: a replica
+  that led before the restore is fenced, and the next holder gets a token no holder was
+  ever issued (never the one a live leader still holds, as the backup's older token would
+  give);
+
+and only then copied onto the store in one step, which holds the store's write lock from
+its first page to its last: no other process takes a lease, or reads a revision, of the
+restored state before these are in place. The overwritten store's tokens and revision are
+read just before that step (under the exclusive lock when not forced).
 """
 
 from __future__ import annotations
@@ -102,19 +116,20 @@ def restore(
         backup_connection = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot read the backup {file}: {exc}") from exc
+    staged = store_path.with_name(store_path.name + ".restoring")
+    _remove(staged)
     forced = False
     try:
         target = sqlite3.connect(store_path, isolation_level=None, timeout=0)
         try:
-            previous = _revision_or_zero(target)
             forced = not _take_exclusive(target, label, force)
             target.execute(f"PRAGMA busy_timeout = {30_000 if forced else 0:d}")
-            backup_connection.backup(target, pages=PAGES_PER_STEP, progress=_pages_told(progress))
-            if version >= schema.REVISION_SCHEMA:
-                restored = schema.read_revision(target)
-                target.execute(
-                    "UPDATE store_revision SET revision = ?", (max(previous, restored) + 1,)
-                )
+            with contextlib.closing(sqlite3.connect(staged, isolation_level=None)) as stage:
+                backup_connection.backup(stage, pages=PAGES_PER_STEP)
+                _migrate(stage, label)
+                previous, tokens = _revision_and_tokens(target)
+                _fence_restored(stage, previous, tokens)
+                stage.backup(target, pages=PAGES_PER_STEP, progress=_pages_told(progress))
         finally:
             target.close()
     except sqlite3.Error as exc:
@@ -126,7 +141,8 @@ def restore(
         raise StoreError(f"cannot restore the store {label} from {file}: {exc}") from exc
     finally:
         backup_connection.close()
-    _migrate(store_path, label)
+        _remove(staged)
+    _open_once(store_path, label)
     return RestoreReport(
         backend="sqlite",
         store=label,
@@ -188,13 +204,55 @@ def _integrity(connection: sqlite3.Connection) -> str:
     return "; ".join(str(row[0]) for row in rows[:5])
 
 
-def _revision_or_zero(connection: sqlite3.Connection) -> int:
-    """The revision of the store about to be overwritten (0 if none or unreadable)."""
+def _revision_and_tokens(connection: sqlite3.Connection) -> tuple[int, dict[str, int]]:
+    """The revision of the store about to be overwritten and the token of each of its
+    leases, read in one transaction (0 and none where the store, or its table, is not
+    there: a new file, an older schema)."""
+    connection.execute("BEGIN")
     try:
-        row = connection.execute("SELECT revision FROM store_revision").fetchone()
-    except sqlite3.Error:
-        return 0
-    return int(row[0]) if row else 0
+        tables = {
+            str(row[0])
+            for row in connection.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        }
+        revision = 0
+        if "store_revision" in tables:
+            row = connection.execute("SELECT revision FROM store_revision").fetchone()
+            revision = int(row[0]) if row else 0
+        tokens: dict[str, int] = {}
+        if "leases" in tables:
+            tokens = {
+                str(name): int(token)
+                for name, token in connection.execute("SELECT name, token FROM leases")
+            }
+    finally:
+        connection.execute("COMMIT")
+    return revision, tokens
+
+
+def _fence_restored(stage: sqlite3.Connection, previous: int, tokens: dict[str, int]) -> None:
+    """Give the staged (migrated) copy a revision past ``previous`` and its own, and every
+    lease, its own and the overwritten store's (``tokens``), expired and held by nobody,
+    with a token past both (see the module's docstring)."""
+    now = time.time()
+    stage.execute("BEGIN IMMEDIATE")
+    try:
+        restored = schema.read_revision(stage)
+        stage.execute("UPDATE store_revision SET revision = ?", (max(previous, restored) + 1,))
+        held = dict(tokens)
+        for name, token in stage.execute("SELECT name, token FROM leases").fetchall():
+            held[str(name)] = max(held.get(str(name), 0), int(token))
+        for name, token in held.items():
+            stage.execute(
+                "INSERT INTO leases (name, holder, token, acquired_at, expires_at) "
+                "VALUES (?, '', ?, ?, ?) ON CONFLICT (name) DO UPDATE SET holder = '', "
+                "token = excluded.token, acquired_at = excluded.acquired_at, "
+                "expires_at = excluded.expires_at",
+                (name, token + 1, now, now),
+            )
+    except BaseException:
+        stage.execute("ROLLBACK")
+        raise
+    stage.execute("COMMIT")
 
 
 def _take_exclusive(connection: sqlite3.Connection, label: str, force: bool) -> bool:
@@ -229,19 +287,22 @@ def _take_exclusive(connection: sqlite3.Connection, label: str, force: bool) -> 
     )
 
 
-def _migrate(store_path: Path, label: str) -> None:
-    """Open the restored store once (a backup of an older schema is migrated now)."""
-    try:
-        connection = sqlite3.connect(store_path, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot open the restored store {label}: {exc}") from exc
+def _migrate(connection: sqlite3.Connection, label: str) -> None:
+    """Migrate the staged copy of a backup (a backup of an older schema)."""
     try:
         schema.configure(connection, is_file=True)
         schema.migrate(connection, label)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot migrate the restored store {label}: {exc}") from exc
-    finally:
-        connection.close()
+
+
+def _open_once(store_path: Path, label: str) -> None:
+    """Open the restored store once as a writer does (WAL mode again; migrated already)."""
+    try:
+        with contextlib.closing(sqlite3.connect(store_path, isolation_level=None)) as connection:
+            _migrate(connection, label)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the restored store {label}: {exc}") from exc
 
 
 def _remove(path: Path) -> None:
