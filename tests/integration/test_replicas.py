@@ -254,6 +254,9 @@ def test_a_write_through_one_replica_shows_in_the_others_status_within_a_second(
             replica = readyz(served)["leader"]["replica"]
             assert f'errorbudget_leader{{replica="{replica}"}} {value}' in metrics
             assert f'errorbudget_leader_token{{replica="{replica}"}} {lead["token"]}.0' in metrics
+            # every replica's /metrics names the leader, the follower's too
+            info = f'errorbudget_leader_info{{leader="{lead["replica"]}",replica="{replica}"}} 1.0'
+            assert info in metrics
             page = httpx.get(served.url + "/", timeout=10).text
             assert f"Replica {lead['replica']} leads (term {lead['token']})" in page
         assert "served this page" in httpx.get(leader.url + "/", timeout=10).text
@@ -331,6 +334,8 @@ notifications:
             a.process.send_signal(signal.SIGKILL)  # not reaped yet: B cannot tell it died
             takeover = wait_for(lambda: leading(b), 60, "B takes over", every=0.1)  # type: ignore[arg-type]
             took_sim = clock()
+            # the documented bound: ttl (15 s) + renew_every (2 s), well within 30 s
+            assert takeover < 30.0, f"B took over {takeover:.1f} s after the kill"
             a.process.wait()
             # B sends the page A could not stamp; then the outage ends and B resolves it
             wait_for(lambda: len(receiver.arrivals) >= 2, 30, "B sends the page again")
