@@ -13,19 +13,22 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from direct_sql import direct_sql
 from errorbudget.alert_records import NewNotification, Notification
+from errorbudget.app import App
 from errorbudget.errors import FencedError, StoreBusyError, StoreError
 from errorbudget.leadership import Leadership, holder_is_gone, pid_scope, replica_id
 from errorbudget.records import Lease
 from errorbudget.scheduler import Scheduler
+from errorbudget.server import LeaderJobs
 from errorbudget.services.deliveries import DeliveryWorker
 from errorbudget.store import Store, open_store
-from errorbudget.store.fencing import Fence, fenced
+from errorbudget.store.fencing import Fence, current_fence, fenced
 
 TTL = 0.6
 RENEW = 0.15
@@ -426,3 +429,40 @@ def test_a_leader_whose_store_is_locked_sends_nothing(tmp_path: Path) -> None:
             cli.close()
             worker.drain("slack")
         assert slack.sent == [1]
+
+
+def test_the_leaders_jobs_and_alert_steps_run_inside_the_terms_fence(tmp_path: Path) -> None:
+    """``LeaderJobs`` (server.py): every job it schedules, and every alert step, sees the
+    term's fence, so each of their writes is checked against the lease."""
+    config = tmp_path / "errorbudget.yaml"
+    config.write_text(
+        "version: 1\nstore: {path: eb.db}\nslos:\n  - id: calls\n    service: cc\n"
+        "    target: 0.9\n    window: {type: rolling, length: 1d}\n"
+        "    data: {min_coverage: 0}\n",
+        encoding="utf-8",
+    )
+    seen: dict[str, Fence | None] = {}
+
+    class Alerts:
+        def on_evaluation(self, evaluation: object) -> None:
+            seen["alert step"] = current_fence()
+
+    async def job(stop: asyncio.Event) -> None:
+        seen["job"] = current_fence()
+        seen["job's thread"] = await asyncio.to_thread(current_fence)
+        await stop.wait()
+
+    with App.open(config) as app:
+        app.__dict__["alerts"] = Alerts()  # the App's cached AlertService, replaced
+        web = SimpleNamespace(state=SimpleNamespace())
+        jobs = LeaderJobs(app, web, worker=None, with_sources=False, extra=[("probe", job)])
+        fence = Fence("leader", 7)
+
+        async def scenario() -> None:
+            await jobs.start(fence)
+            await until(lambda: "job's thread" in seen)
+            await asyncio.to_thread(app.evaluations.refresh)  # a new "now": alerts step
+            await jobs.stop()
+
+        asyncio.run(scenario())
+    assert seen == {"job": fence, "job's thread": fence, "alert step": fence}
