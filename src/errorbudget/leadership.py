@@ -17,7 +17,8 @@ the term (``end_term()``: the jobs are stopped) at once when
 
 Writes the jobs make after their term ended are refused by the fence, so a deposed leader
 that is merely slow (a long pause, a partition) writes nothing. On shutdown the lease is
-released, so another replica takes over without waiting for it to expire.
+released (also when the wait for the jobs to stop is cancelled), so another replica
+takes over without waiting for it to expire.
 """
 
 from __future__ import annotations
