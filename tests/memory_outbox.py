@@ -56,6 +56,10 @@ class MemoryOutbox:
             raise ConflictError(f"notification {notification_id} is already {found.status}")
         return found
 
+    def claim_notification(self, notification_id: int) -> Notification:
+        with self._lock:
+            return self._pending(notification_id)
+
     def mark_delivered(self, notification_id: int, at: datetime) -> Notification:
         with self._lock:
             found = self._pending(notification_id)

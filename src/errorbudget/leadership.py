@@ -17,21 +17,24 @@ the term (``end_term()``: the jobs are stopped) at once when
 
 Writes the jobs make after their term ended are refused by the fence, so a deposed leader
 that is merely slow (a long pause, a partition) writes nothing. On shutdown the lease is
-released, so another replica takes over without waiting for it to expire.
+released (also when the wait for the jobs to stop is cancelled), so another replica
+takes over without waiting for it to expire.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
 
 from errorbudget.errors import ErrorBudgetError
 from errorbudget.records import Lease
@@ -40,23 +43,45 @@ from errorbudget.store.protocols import Leases
 
 log = logging.getLogger("errorbudget.leadership")
 
+T = TypeVar("T")
+
 LEADER_LEASE = "leader"
 """The name of the lease ``serve`` replicas elect their leader with."""
 
 
+def pid_scope() -> str:
+    """Where this process's pid means something: the boot (the first 8 characters of
+    ``/proc/sys/kernel/random/boot_id``) and the PID namespace (the inode of
+    ``/proc/self/ns/pid``), as ``boot.inode``; ``-`` where /proc does not tell (then no
+    other process's pid is trusted). Two containers with one hostname have different
+    PID namespaces: the same pid names different processes in each."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
+        namespace = Path("/proc/self/ns/pid").stat().st_ino
+    except OSError:
+        return "-"
+    return f"{boot}.{namespace}" if boot else "-"
+
+
 def replica_id() -> str:
     """This replica's name in the lease, the logs and the surfaces:
-    ``host:pid:random`` (the random part tells a restarted process from its predecessor)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    ``host:pid:scope:random`` (:func:`pid_scope` says where the pid is valid; the random
+    part tells a restarted process from its predecessor)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{pid_scope()}:{secrets.token_hex(3)}"
 
 
 def holder_is_gone(holder: str) -> bool:
-    """Whether the lease holder ``holder`` (a :func:`replica_id`) was a process of this host
-    that no longer exists. False when it cannot tell: another host, a process that still
-    exists (a zombie not yet reaped included), an id of another shape."""
-    host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
+    """Whether the lease holder ``holder`` (a :func:`replica_id`) was a process of this host,
+    this boot and this PID namespace that no longer exists. False when it cannot tell:
+    another host, another boot or PID namespace (a container with the same hostname), a
+    process that still exists (a zombie not yet reaped included), an id of another shape."""
+    parts = holder.split(":")
+    if len(parts) != 4:
+        return False
+    host, pid_text, scope, _ = parts
     if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    if scope == "-" or scope != pid_scope():
         return False
     pid = int(pid_text)
     if pid == os.getpid():
@@ -114,6 +139,7 @@ class Leadership:
         """The lease as this replica last read it (its own or another replica's)."""
         self._renewed_at = 0.0  # time.monotonic() when the last successful renewal began
         self._fenced: asyncio.Event | None = None
+        self._executor: ThreadPoolExecutor | None = None
         self.terms = 0
         """Terms this replica began (``/metrics``)."""
 
@@ -123,6 +149,12 @@ class Leadership:
 
     def view(self) -> LeaderView:
         lease, seen = self.lease, self.seen
+        if (
+            lease is None
+            and seen is not None
+            and (seen.holder == self.replica or seen.expires_at <= datetime.now(UTC))
+        ):
+            seen = None  # this replica's own lease after it stepped down, or one expired since
         return LeaderView(
             replica=self.replica,
             leading=lease is not None,
@@ -136,6 +168,10 @@ class Leadership:
         """Take or renew the lease every ``renew_every`` until ``stop``; then end the term
         and release the lease."""
         fenced = self._fenced = asyncio.Event()
+        # The lease's store calls run on a thread of their own: the jobs' to_thread calls
+        # (hung receivers, long reads) filling asyncio's default executor must not delay a
+        # renewal until this replica gives up a lease it could have kept.
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="errorbudget-lease")
         try:
             while not stop.is_set():
                 await self._round()
@@ -151,14 +187,37 @@ class Leadership:
                     for waiting in waits:
                         waiting.cancel()
         finally:
-            if self.lease is not None:
-                lease = self.lease
-                await self._resign("the server is stopping")
-                with contextlib.suppress(ErrorBudgetError):
-                    await asyncio.to_thread(
-                        self.leases.release_lease, self.name, self.replica, lease.token
-                    )
-                    log.info("leader lease released", extra={"replica": self.replica})
+            lease = self.lease
+            try:
+                if lease is not None:
+                    await self._resign("the server is stopping")
+            finally:
+                # also when the stop was cancelled (the server gave up waiting for the
+                # term's jobs): the other replica then need not wait for the ttl
+                if lease is not None:
+                    await self._release(lease)
+                self._executor.shutdown(wait=False)
+
+    async def _release(self, lease: Lease) -> None:
+        """Release ``lease``, waiting for the store at most one ttl (and on, shielded,
+        through a cancellation: the release is already on its thread)."""
+        releasing = asyncio.ensure_future(
+            self._store(self.leases.release_lease, self.name, self.replica, lease.token)
+        )
+        try:
+            await asyncio.wait_for(asyncio.shield(releasing), timeout=self.ttl)
+        except (ErrorBudgetError, TimeoutError) as exc:
+            log.warning("cannot release the leader lease: %s", exc or "the store did not answer")
+        except asyncio.CancelledError:
+            log.warning("the leader lease's release was cancelled", extra={"replica": self.replica})
+            raise
+        else:
+            log.info("leader lease released", extra={"replica": self.replica})
+
+    async def _store(self, call: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """``call`` on the lease's own thread (see :meth:`run`)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: call(*args, **kwargs))
 
     def _next_wait(self) -> float:
         if self.lease is None:
@@ -171,7 +230,7 @@ class Leadership:
         began = time.monotonic()
         try:
             lease = await asyncio.wait_for(
-                asyncio.to_thread(self.leases.acquire_lease, self.name, self.replica, self.ttl),
+                self._store(self.leases.acquire_lease, self.name, self.replica, self.ttl),
                 timeout=max(0.1, self.ttl - (began - self._renewed_at))
                 if self.lease is not None
                 else self.ttl,
@@ -181,6 +240,8 @@ class Leadership:
             log.warning("cannot renew the leader lease: %s", why, extra={"replica": self.replica})
             if self.lease is not None and time.monotonic() - self._renewed_at >= self.ttl:
                 await self._resign(f"the lease could not be renewed for {self.ttl:g} s ({why})")
+            if self.lease is None:  # who leads now, if the store still answers reads
+                self.seen = await self._current()
             return
         if lease is None:
             seen = self.seen = await self._current()
@@ -192,7 +253,7 @@ class Leadership:
             # its holder was a process of this host that is gone (a replica killed and
             # restarted): take over now rather than when its lease expires
             try:
-                lease = await asyncio.to_thread(
+                lease = await self._store(
                     self.leases.acquire_lease,
                     self.name, self.replica, self.ttl, replacing=seen.holder,
                 )  # fmt: skip
@@ -213,17 +274,23 @@ class Leadership:
 
     async def _current(self) -> Lease | None:
         try:
-            return await asyncio.to_thread(self.leases.current_lease, self.name)
-        except ErrorBudgetError:
-            return self.seen
+            return await asyncio.wait_for(
+                self._store(self.leases.current_lease, self.name), timeout=self.renew_every
+            )
+        except (ErrorBudgetError, TimeoutError):
+            return None  # unknown: the view names no leader rather than a stale one
 
     async def _begin(self, lease: Lease) -> None:
         loop = asyncio.get_running_loop()
         fenced = self._fenced
+        token = lease.token
 
-        def on_fenced() -> None:  # from a writing thread
-            if fenced is not None:
-                loop.call_soon_threadsafe(fenced.set)
+        def refused() -> None:  # in the loop: only a refusal of this term's writes ends it
+            if fenced is not None and self.lease is not None and self.lease.token == token:
+                fenced.set()
+
+        def on_fenced() -> None:  # from a writing thread, maybe long after the term ended
+            loop.call_soon_threadsafe(refused)
 
         self.lease = lease
         self.terms += 1
@@ -238,6 +305,8 @@ class Leadership:
         lease, self.lease = self.lease, None
         if lease is None:
             return
+        if self.seen is not None and self.seen.holder == self.replica:
+            self.seen = None  # no longer this replica; the next round reads who leads
         log.warning(
             "this replica no longer leads (token %d): %s; stopping the leader's jobs",
             lease.token,

@@ -160,7 +160,9 @@ class CountingReceiver:
         return found
 
 
-def write_config(tmp_path: Path, where: Where, body: str) -> Path:
+def write_config(
+    tmp_path: Path, where: Where, body: str, leader: str = "{ttl: 15s, renew_every: 2s}"
+) -> Path:
     path = tmp_path / "errorbudget.yaml"
     path.write_text(
         f"""
@@ -168,7 +170,7 @@ version: 1
 store: {where.section}
 server:
   anonymous_read: true
-  leader: {{ttl: 15s, renew_every: 2s}}
+  leader: {leader}
   tokens:
     - {{name: ops, token: {OPERATOR}, role: operator}}
 {body}""",
@@ -254,6 +256,9 @@ def test_a_write_through_one_replica_shows_in_the_others_status_within_a_second(
             replica = readyz(served)["leader"]["replica"]
             assert f'errorbudget_leader{{replica="{replica}"}} {value}' in metrics
             assert f'errorbudget_leader_token{{replica="{replica}"}} {lead["token"]}.0' in metrics
+            # every replica's /metrics names the leader, the follower's too
+            info = f'errorbudget_leader_info{{leader="{lead["replica"]}",replica="{replica}"}} 1.0'
+            assert info in metrics
             page = httpx.get(served.url + "/", timeout=10).text
             assert f"Replica {lead['replica']} leads (term {lead['token']})" in page
         assert "served this page" in httpx.get(leader.url + "/", timeout=10).text
@@ -331,6 +336,8 @@ notifications:
             a.process.send_signal(signal.SIGKILL)  # not reaped yet: B cannot tell it died
             takeover = wait_for(lambda: leading(b), 60, "B takes over", every=0.1)  # type: ignore[arg-type]
             took_sim = clock()
+            # the documented bound: ttl (15 s) + renew_every (2 s), well within 30 s
+            assert takeover < 30.0, f"B took over {takeover:.1f} s after the kill"
             a.process.wait()
             # B sends the page A could not stamp; then the outage ends and B resolves it
             wait_for(lambda: len(receiver.arrivals) >= 2, 30, "B sends the page again")
@@ -389,6 +396,84 @@ notifications:
         f"({len(receiver.arrivals)} requests); {blocks} intervals of "
         f"{len(truth)} queues equal to the truth"
     )
+
+
+def test_a_leader_paused_past_its_ttl_steps_down_and_sends_nothing_again(
+    tmp_path: Path, where: Where, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The leader is paused (SIGSTOP) past its ttl: the other replica takes over within the
+    bound and pages; the old one, resumed (SIGCONT), steps down, names the new leader, and
+    neither sends nor records anything twice (its writes and claims are fenced)."""
+    monkeypatch.setenv("EB_TEST_HOOK_SECRET", HOOK_SECRET)
+    clock = ScaledClock(ANCHOR, datetime.now(UTC), SPEED)
+    receiver = CountingReceiver().start()
+    with where.open() as store:  # three healthy days of the paged SLO before the start
+        write_minutes(store, to_minute(ANCHOR) - 3 * 1440, to_minute(ANCHOR), bad=0)
+    config = write_config(
+        tmp_path,
+        where,
+        f"""clock:
+  simulated_start: "{ANCHOR.isoformat()}"
+  real_start: "{clock.real_start.isoformat()}"
+  speed: {SPEED}
+slos:
+  - id: answered
+    service: contact-center
+    target: 0.999
+    window: {{type: rolling, length: 30d}}
+    data: {{min_coverage: 0}}
+notifications:
+  receivers:
+    - {{name: hook, type: webhook, url: "{receiver.url}/in", secret_env: EB_TEST_HOOK_SECRET}}
+""",
+        leader="{ttl: 4s, renew_every: 1s}",
+    )
+    feeder = Feeder(where, clock).start()
+    a = start(config)
+    b: Served | None = None
+    paused = False
+    try:
+        wait_for(lambda: leading(a), 30, "A leads")
+        b = start(config)
+        a_id = readyz(a)["leader"]["replica"]
+        wait_for(lambda: readyz(b)["leader"]["leader"] == a_id, 30, "B sees A lead")
+        a.process.send_signal(signal.SIGSTOP)
+        paused = True
+        feeder.bad = CALLS  # an outage while A is paused: B is to page, A must not
+        takeover = wait_for(lambda: leading(b), 30, "B takes over", every=0.1)  # type: ignore[arg-type]
+        assert takeover < 4 + 1 + 3, f"B took over {takeover:.1f} s after A paused"  # ttl + renew
+        b_lead = readyz(b)["leader"]  # type: ignore[arg-type]
+        wait_for(lambda: receiver.arrivals, 60, "B pages")
+        a.process.send_signal(signal.SIGCONT)
+        paused = False
+        wait_for(
+            lambda: (
+                readyz(a)["leader"]["leading"] is False
+                and readyz(a)["leader"]["leader"] == b_lead["replica"]
+            ),
+            30,
+            "A steps down and names B",
+        )
+        time.sleep(3)  # A's jobs have had their rounds since it resumed
+        assert leading(b) and readyz(b)["leader"]["token"] == b_lead["token"]  # type: ignore[arg-type]
+        metrics = httpx.get(a.url + "/metrics", timeout=10).text
+        assert f'errorbudget_leader{{replica="{a_id}"}} 0.0' in metrics
+        assert f'leader="{b_lead["replica"]}"' in metrics
+    finally:
+        feeder.stop()
+        if paused:
+            a.process.send_signal(signal.SIGCONT)
+        assert stop(a) == 0, a.log_text()
+        if b is not None:
+            assert stop(b) == 0, b.log_text()
+        receiver.stop()
+    keys = [arrival.key for arrival in receiver.arrivals]
+    assert keys and len(keys) == len(set(keys)), keys  # nothing sent twice
+    with where.open() as store:
+        log = store.list_notifications()
+    assert {n.status for n in log} == {"delivered"} and {n.attempts for n in log} == {1}
+    assert len(log) == len(keys)
+    assert "this replica no longer leads" in a.log_text()
 
 
 def write_minutes(store: Store, first: int, last: int, bad: int) -> None:

@@ -10,8 +10,13 @@ failure (a 4xx other than 408/429). A failing head holds its receiver's later no
 behind it, so a receiver hears everything in order; each receiver runs in its own task, so
 one receiver's failures or timeouts never delay another.
 
-A crash between a send and its stamp sends that notification again: at least once, and
-the receiver drops the repeat by its dedup key (PagerDuty does so itself).
+Before it sends, the worker claims the notification (``claim_notification``: a write
+transaction, so in ``serve``'s leader it passes the term's fence and the store's write
+lock): a deposed leader, or one whose store another process holds locked, sends nothing.
+What can still repeat a send: the process ending (or pausing past the leader lease's ttl)
+between the claim and the stamp — in practice between the receiver's answer and the stamp.
+Delivery is at least once; the receiver drops the repeat by its dedup key where it has one
+(docs/operations.md, "Replicas and leader election").
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Literal
 
 from errorbudget.alert_records import Notification
 from errorbudget.clock import Clock
-from errorbudget.errors import DeliveryError, ErrorBudgetError
+from errorbudget.errors import ConflictError, DeliveryError, ErrorBudgetError
 from errorbudget.notification_settings import RetrySettings
 from errorbudget.notify import Notifier
 from errorbudget.store.protocols import NotificationOutbox
@@ -63,6 +68,13 @@ class DeliveryWorker:
         now = self.clock()
         notification = self.outbox.next_notification(receiver, now)
         if notification is None:
+            return None
+        # Claimed in a write transaction first: a leader that cannot write now (deposed:
+        # FencedError; the store locked by another process: StoreBusyError) sends nothing,
+        # rather than sending and then failing to stamp it (and sending it again).
+        try:
+            notification = self.outbox.claim_notification(notification.id)
+        except ConflictError:  # delivered or given up since it was read
             return None
         try:
             self.notifiers[receiver].send(notification)

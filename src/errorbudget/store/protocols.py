@@ -544,6 +544,12 @@ class NotificationOutbox(Protocol):
         behind it, so a receiver hears everything in order)."""
         ...
 
+    def claim_notification(self, notification_id: int) -> Notification:
+        """The notification read inside a write transaction (the write lock taken, a
+        leader's fence checked: FencedError, StoreBusyError), before it is sent;
+        ConflictError when it is no longer pending."""
+        ...
+
     def mark_delivered(self, notification_id: int, at: datetime) -> Notification: ...
 
     def mark_failed_attempt(

@@ -308,6 +308,18 @@ class OutboxPart(Generic[AccessT]):
             ).fetchone()
         return rows_.due(None if row is None else notification_of(row), now)
 
+    def claim_notification(self, notification_id: int) -> Notification:
+        """The notification as it is now, read inside a write transaction: the store's
+        write lock taken and, in a leader's job, its fence checked (``FencedError`` once
+        another replica leads, ``StoreBusyError`` while another process holds the lock).
+        ConflictError when it is no longer pending. The delivery worker claims each
+        notification so before it sends it: a leader that could not stamp the outcome
+        does not send."""
+        with self._db.writing("claim a notification") as connection:
+            found = get_notification(connection, self._outbox_sql, notification_id)
+            rows_.check_pending(found)
+            return found
+
     def mark_delivered(self, notification_id: int, at: datetime) -> Notification:
         """Stamp a pending notification delivered (ConflictError when it is not pending)."""
         dialect = self._outbox_sql

@@ -63,8 +63,9 @@ def leader_view(web: FastAPI) -> LeaderView | None:
 class LeaderCollector(Collector):
     """``errorbudget_leader{replica}``: 1 while this replica leads, else 0;
     ``errorbudget_leader_token{replica}``: the leader lease's token as this replica last
-    saw it (it moves up by one at every change of leader); ``errorbudget_leader_terms``:
-    the terms this replica began."""
+    saw it (it moves up by one at every change of leader); ``errorbudget_leader_info{replica,
+    leader}`` 1: who holds the lease as this replica last saw it (absent while nobody is
+    known to lead); ``errorbudget_leader_terms``: the terms this replica began."""
 
     def __init__(self, web: FastAPI) -> None:
         self.web = web
@@ -88,6 +89,15 @@ class LeaderCollector(Collector):
             )
             token.add_metric([view.replica], view.leader_token)
             yield token
+        if view.leader is not None:
+            info = GaugeMetricFamily(
+                "errorbudget_leader_info",
+                "1, labelled with the replica that holds the leader lease as this replica "
+                "last saw it (absent while none is known to lead).",
+                labels=["replica", "leader"],
+            )
+            info.add_metric([view.replica, view.leader], 1.0)
+            yield info
         leadership: Any = getattr(self.web.state, "leadership", None)
         terms = CounterMetricFamily(
             "errorbudget_leader_terms", "Terms this replica began as the leader.",
