@@ -99,6 +99,8 @@ class MemoryOutbox:
         status: str | None = None,
         limit: int = 100,
     ) -> list[Notification]:
+        if limit < 0:  # as the stores (store/record_parts.py)
+            raise ValueError(f"a limit of notifications cannot be negative ({limit})")
         with self._lock:
             found = [
                 n

@@ -364,7 +364,117 @@ def test_a_writer_whose_session_was_ended_reconnects(store: PostgresStore) -> No
     assert writer is not None
     with psycopg.connect(store._db._url.url, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (writer.info.backend_pid,))
-    with pytest.raises(StoreError):
-        store.series_ids("lost", [()])  # the write that finds the session gone fails
-    assert store.series_ids("after", [()])  # the next one has a new session
+    # the BEGIN finds the session gone: nothing was sent, so it begins on a new one
+    assert store.series_ids("after", [()])
+    assert store._db.connection is not writer
     assert [info.slo for info in store.list_series()] == ["before", "after"]
+
+
+# --- connecting: timeouts, URLs, sessions the server ended -----------------------------------
+
+
+@pytest.fixture
+def blackhole() -> Iterator[int]:
+    """A port on 127.0.0.1 that accepts TCP connections (the kernel's backlog) and never
+    answers: a server that hangs."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(50)
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        listener.close()
+
+
+def test_a_server_that_never_answers_fails_in_bounded_time(
+    blackhole: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from errorbudget.store.maintenance import schema_status, upgrade_schema
+    from errorbudget.store.postgres import access
+
+    monkeypatch.setattr(access, "CONNECT_TIMEOUT", 2)
+    url = f"postgresql://eb@127.0.0.1:{blackhole}/eb_t_nowhere"
+    for attempt in (  # open_store, `db current`, `db upgrade`: each through the schema first
+        lambda: open_store(url),
+        lambda: schema_status(url),
+        lambda: upgrade_schema(url),
+    ):
+        began = time.monotonic()
+        with pytest.raises(StoreError, match=f"127.0.0.1:{blackhole}/eb_t_nowhere"):
+            attempt()
+        assert time.monotonic() - began < 8
+
+
+def test_an_unparsable_url_with_a_password_is_never_quoted() -> None:
+    from errorbudget.store.maintenance import schema_status
+
+    def chain(exc: BaseException | None) -> str:
+        texts = []
+        while exc is not None:
+            texts.append(str(exc))
+            exc = exc.__cause__ or exc.__context__
+        return " | ".join(texts)
+
+    for url in (
+        "postgresql://eb:s3cr%zzET@127.0.0.1:5432/eb_t_x",  # bad percent-encoding
+        "postgresql://eb:s3cr%25ET@127.0.0.1:5432/eb_t_x?bogus=1",  # unknown parameter
+        "postgresql://eb:s3cr%25ET@127.0.0.1:5432/eb_t_x?connect_timeout=zz",  # psycopg's
+        "postgresql://eb@127.0.0.1:5432/eb_t_x?password=s3cr%zzET",
+    ):
+        for attempt in (open_store, schema_status):
+            with pytest.raises(StoreError) as refused:
+                attempt(url)
+            text = chain(refused.value)
+            assert "s3cr" not in text, text
+            assert "cannot be parsed" in text or "cannot parse" in text
+            assert "postgresql://eb@127.0.0.1:5432/eb_t_x" in text
+    # without a password, libpq's reason is worth showing
+    with pytest.raises(StoreError, match='invalid URI query parameter: "bogus"'):
+        open_store("postgresql://eb@127.0.0.1:5432/eb_t_x?bogus=1")
+
+
+def test_multi_host_urls_are_accepted_and_labelled_without_the_password() -> None:
+    from errorbudget.store.postgres.url import StoreUrl
+
+    parsed = StoreUrl.parse(
+        "postgresql://eb:s3cret@db1:5432,db2:5433/errorbudget?target_session_attrs=read-write"
+    )
+    assert parsed.has_password
+    assert parsed.label == (
+        "postgresql://eb@db1:5432,db2:5433/errorbudget?target_session_attrs=read-write"
+    )
+    assert StoreUrl.parse("postgresql://eb@db1,db2/errorbudget").label.endswith(
+        "@db1,db2/errorbudget"
+    )
+    for bad in ("postgresql://eb@db1:5432,db2:x/e", "postgresql://eb@db1:70000/e"):
+        with pytest.raises(StoreError, match="bad port"):
+            StoreUrl.parse(bad)
+
+
+def _end_sessions(url: str) -> int:
+    """End every session of ``url``'s database but the caller's (a server restart, as
+    the store sees it, without restarting the cluster)."""
+    database = url.rsplit("/", 1)[1].split("?")[0]
+    with psycopg.connect(url, autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,),
+        ).fetchone()
+    time.sleep(0.3)
+    return int(row[0]) if row else 0
+
+
+def test_reads_and_writes_after_the_server_ended_every_session(postgres_url: str) -> None:
+    with PostgresStore.open(postgres_url) as opened:
+        opened.series_ids("before", [()])
+        for _ in range(4):  # fill the read pool
+            opened.list_series()
+        assert _end_sessions(postgres_url) >= 2
+        for _ in range(6):  # no read gets a dead pooled connection
+            assert [info.slo for info in opened.list_series()] == ["before"]
+            opened.revision()
+        assert opened.series_ids("after", [()])  # the write begins on a new session
+        assert [info.slo for info in opened.list_series()] == ["before", "after"]

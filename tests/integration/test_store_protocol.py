@@ -323,3 +323,27 @@ def test_a_receiver_gets_its_notifications_in_order_and_a_waiting_head_holds_the
         second.id
     ]
     assert len(store.list_notifications(fingerprint="f" * 16, limit=2)) == 2
+
+
+def test_limits_are_the_same_on_every_backend(store: Store) -> None:
+    """A negative limit is refused on every backend (SQLite would read ``LIMIT -1`` as no
+    limit, PostgreSQL refuses it); 0 lists nothing, silences included."""
+    import populated_store
+
+    populated_store.populate(store, 0)
+    far = (
+        populated_store.M0 - 10 * populated_store.DAY,
+        populated_store.M0 + 10 * populated_store.DAY,
+    )
+    listings: dict[str, Callable[[int], list[object]]] = {
+        "alerts": lambda limit: list(store.list_alerts(limit=limit)),
+        "alert episodes": lambda limit: list(store.alert_episodes("answered", *far, limit=limit)),
+        "silences": lambda limit: list(store.list_silences(include_expired=True, limit=limit)),
+        "notifications": lambda limit: list(store.list_notifications(limit=limit)),
+    }
+    for name, listing in listings.items():
+        assert listing(1000), name  # populated: something to list
+        assert listing(0) == [], name
+        assert len(listing(1)) == 1, name
+        with pytest.raises(ValueError, match=f"a limit of {name} cannot be negative"):
+            listing(-1)

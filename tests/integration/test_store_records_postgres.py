@@ -314,3 +314,59 @@ def test_a_write_postgresql_refuses_undoes_only_itself_inside_a_transaction(
         assert [a.id for a in store.list_annotations()] == [after.id]
         report = store.verify_chain()
         assert report.problems == [] and report.entries == 2
+
+
+@pytest.fixture
+def icu_url() -> Iterator[str]:
+    """A migrated store in a database whose default collation is ICU en-US: it sorts
+    "_legacy" < "aws" < "Genesys" and compares ISO text by more than bytes."""
+    import os
+    import uuid
+
+    from postgres_server import database_url, drop_database, ensure_server
+
+    name = f"eb_t_records_icu_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with contextlib.closing(psycopg.connect(ensure_server(), autocommit=True)) as admin:
+        admin.execute(
+            f'CREATE DATABASE "{name}" TEMPLATE template0 LOCALE_PROVIDER icu '
+            "ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+        )
+    url = database_url(name)
+    try:
+        yield url
+    finally:
+        drop_database(url)
+
+
+def test_text_compares_and_sorts_bytewise_whatever_the_database_collation(
+    icu_url: str, tmp_path: Path
+) -> None:
+    at = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    since = at + timedelta(microseconds=500000)  # 09:00:00.5 sorts before 09:00:00+00:00 in ICU
+    sources = ["zendesk", "Twilio", "aws-connect", "_legacy", "Genesys"]
+
+    def run(store: Store) -> tuple[list[str], list[datetime], list[datetime]]:
+        for source in sources:
+            store.record_source_run(source, started_at=at, finished_at=at, ok=True)
+        store.audit(actor="a", action="x.y", subject="s", details={})
+        return (
+            [health.source for health in store.source_health()],
+            [entry.at for entry in store.audit_log(since=since)],
+            [entry.at for entry in store.audit_log(until=since)],
+        )
+
+    with open_store(tmp_path / "s.db", clock=lambda: at) as sqlite_store:
+        on_sqlite = run(sqlite_store)
+    with open_store(icu_url, clock=lambda: at) as pg_store:
+        on_postgres = run(pg_store)
+    assert on_sqlite[0] == sorted(sources, key=str.encode)
+    assert on_sqlite[1:] == ([], [at])
+    assert on_postgres == on_sqlite
+    with psycopg.connect(icu_url) as connection:  # and every text column of every table
+        loose = connection.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND data_type = 'text'"
+            " AND table_name <> 'alembic_version'"
+            " AND coalesce(collation_name, '') <> 'C'"
+        ).fetchall()
+    assert loose == []

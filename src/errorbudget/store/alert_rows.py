@@ -262,12 +262,12 @@ def listed_silences(
     by the query unless ``include_expired``): those not ended at ``at``, up to ``limit``."""
     found: list[Silence] = []
     for row in rows:
+        if len(found) >= limit:  # before the first row too: a limit of 0 lists nothing
+            break
         silence = silence_of(row)
         if not include_expired and at is not None and silence.ends_at <= at:
             continue
         found.append(silence)
-        if len(found) >= limit:
-            break
     return found
 
 

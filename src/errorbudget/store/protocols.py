@@ -466,7 +466,8 @@ class AlertRecords(Protocol):
         self, slo: str, since: Minute, until: Minute, *, limit: int = 1000
     ) -> list[AlertEpisode]:
         """The SLO's firing episodes overlapping ``[since, until)`` (fired before
-        ``until`` and not resolved by ``since``), latest fired first, at most ``limit``."""
+        ``until`` and not resolved by ``since``), latest fired first, at most ``limit``.
+        A negative ``limit`` is refused (ValueError) on every backend; 0 lists nothing."""
         ...
 
     def get_alerts(self, fingerprints: Sequence[str]) -> list[Alert]:
@@ -499,7 +500,8 @@ class AlertRecords(Protocol):
     ) -> list[Alert]:
         """Stored alerts, most recently updated first, filtered by phase (any of), SLO and
         severity; ``limit`` None: all (the alert service steps every pending and firing
-        alert; the API's pages are bounded)."""
+        alert; the API's pages are bounded). A negative ``limit`` is refused (ValueError)
+        on every backend; 0 lists nothing."""
         ...
 
     def acknowledge_alert(self, fingerprint: str, *, actor: str, at: datetime) -> Alert:
@@ -522,7 +524,8 @@ class AlertRecords(Protocol):
         self, *, include_expired: bool = False, at: datetime | None = None, limit: int = 1000
     ) -> list[Silence]:
         """Silences, newest first; without ``include_expired`` only those not ended at
-        ``at`` (default: every one not expired by hand)."""
+        ``at`` (default: every one not expired by hand), at most ``limit``. A negative
+        ``limit`` is refused (ValueError) on every backend; 0 lists nothing."""
         ...
 
     def expire_silence(self, silence_id: int, *, actor: str, at: datetime) -> Silence:
@@ -571,7 +574,9 @@ class NotificationOutbox(Protocol):
         status: str | None = None,
         limit: int = 100,
     ) -> list[Notification]:
-        """The delivery log, newest first."""
+        """The delivery log, newest first, at most ``limit``. A negative ``limit`` is
+        refused (ValueError) on every backend (SQLite would read it as no limit,
+        PostgreSQL refuses it); 0 lists nothing."""
         ...
 
 

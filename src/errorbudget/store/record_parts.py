@@ -145,6 +145,7 @@ class AlertsPart(Generic[AccessT]):
         self, slo: str, since: Minute, until: Minute, *, limit: int = 1000
     ) -> list[AlertEpisode]:
         """The SLO's firing episodes overlapping ``[since, until)``, latest fired first."""
+        check_limit(limit, "alert episodes")
         with self._db.reading("read alert episodes") as connection:
             return self._alert_sql.alert_episodes(connection, slo, since, until, limit)
 
@@ -192,6 +193,8 @@ class AlertsPart(Generic[AccessT]):
     ) -> list[Alert]:
         """Stored alerts, most recently updated first (``limit`` None: all of them, for the
         alert service's step, which must see every pending and firing alert)."""
+        if limit is not None:
+            check_limit(limit, "alerts")
         with self._db.reading("list alerts") as connection:
             return self._alert_sql.list_alerts(
                 connection, phases=phases, slo=slo, severity=severity, limit=limit
@@ -246,6 +249,7 @@ class AlertsPart(Generic[AccessT]):
         self, *, include_expired: bool = False, at: datetime | None = None, limit: int = 1000
     ) -> list[Silence]:
         """Silences, newest first."""
+        check_limit(limit, "silences")
         unexpired = "" if include_expired else "WHERE expired_at IS NULL "
         with self._db.reading("list silences") as connection:
             rows = connection.execute(
@@ -369,6 +373,7 @@ class OutboxPart(Generic[AccessT]):
         limit: int = 100,
     ) -> list[Notification]:
         """The delivery log, newest first."""
+        check_limit(limit, "notifications")
         filters = rows_.equal_filters(receiver=receiver, fingerprint=fingerprint, status=status)
         where = " AND ".join(f"{column} = ?" for column, _ in filters)
         with self._db.reading("list notifications") as connection:
@@ -525,3 +530,10 @@ class EventsPart(Generic[AccessT]):
                 (int(before) - 60,),
             ).fetchall()
             return sum(int(row[0]) for row in chain(claimed, kept))
+
+
+def check_limit(limit: int, listing: str) -> None:
+    """ValueError for a negative ``limit`` (0: nothing), on both backends alike: SQLite
+    reads ``LIMIT -1`` as no limit, PostgreSQL refuses it."""
+    if limit < 0:
+        raise ValueError(f"a limit of {listing} cannot be negative ({limit})")

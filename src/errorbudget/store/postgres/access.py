@@ -80,6 +80,36 @@ def application_name(holder: WriterInfo | None) -> str:
     return name.encode()[:APPLICATION_NAME_MAX].decode(errors="ignore")
 
 
+def connect_options(
+    url: StoreUrl, password: str | None, holder: WriterInfo | None
+) -> dict[str, Any]:
+    """What every connection of a store is opened with, besides its URL (the writer, the
+    read pool, the schema's short-lived one): who it is, a connect timeout unless the URL
+    sets one (``CONNECT_TIMEOUT``; a server that accepts and never answers would otherwise
+    hold ``open_store`` forever), and the password given apart from the URL."""
+    options: dict[str, Any] = {"application_name": application_name(holder)}
+    if "connect_timeout" not in url.url:
+        options["connect_timeout"] = CONNECT_TIMEOUT
+    if password is not None:
+        options["password"] = password
+    return options
+
+
+def connect_error(url: StoreUrl, doing: str, exc: BaseException) -> tuple[StoreError, bool]:
+    """``exc`` (raised while connecting) as a StoreError naming the store by its label, and
+    whether the original must be dropped from the chain: libpq quotes the part of a URL it
+    cannot parse, which may be the password's, so with a password in the URL its parse
+    error (psycopg's ``ProgrammingError`` without a SQLSTATE: raised before any server
+    answered) is never repeated."""
+    client_side = isinstance(exc, psycopg.ProgrammingError) and exc.sqlstate is None
+    if url.has_password and client_side:
+        return StoreError(
+            f"cannot {doing} {url.label}: the URL cannot be parsed (its password and libpq's "
+            "message not shown): check its form and parameters"
+        ), True
+    return StoreError(f"cannot {doing} {url.label}: {_first_line(exc)}"), False
+
+
 def parse_application_name(name: str, pid: int, since: datetime | None) -> WriterInfo:
     """The writer behind a connection: ours (``application_name``) or any other client."""
     stamp = since or datetime.now(UTC)
@@ -113,6 +143,7 @@ class PgAccess:
         self._owner: int | None = None
         self._depth = 0
         self.connection: Connection | None = self._connect("open the store")
+        failure: tuple[StoreError, bool, BaseException] | None = None
         try:
             self._readers: ConnectionPool[Connection] | None = ConnectionPool(
                 url.url,
@@ -120,30 +151,31 @@ class PgAccess:
                 max_size=READ_POOL[1],
                 kwargs=self._connect_options(),
                 configure=_configure_reader,
+                # a pooled connection the server ended (a restart, pg_terminate_backend) is
+                # found and replaced when handed out, not by the read that would use it
+                check=ConnectionPool.check_connection,
                 open=True,
                 name=f"errorbudget-read-{os.getpid()}",
                 timeout=max(self.lock_timeout, 5.0),
             )
         except (psycopg.Error, PoolTimeout) as exc:
             self.connection.close()
-            raise StoreError(f"cannot open the store {self.label}: {exc}") from exc
+            failure = (*connect_error(url, "open the store", exc), exc)
+        if failure is not None:  # raised here, outside the handler: no hidden context
+            error, hide, cause = failure
+            raise error from (None if hide else cause)
 
     def _connect_options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {
-            "autocommit": True,
-            "application_name": application_name(self._holder),
-        }
-        if "connect_timeout" not in self._url.url:
-            options["connect_timeout"] = CONNECT_TIMEOUT
-        if self._password is not None:
-            options["password"] = self._password
-        return options
+        return {"autocommit": True, **connect_options(self._url, self._password, self._holder)}
 
     def _connect(self, doing: str) -> Connection:
+        failure: tuple[StoreError, bool, BaseException] | None = None
         try:
             return psycopg.connect(self._url.url, **self._connect_options())
         except psycopg.Error as exc:
-            raise StoreError(f"cannot {doing} {self.label}: {_first_line(exc)}") from exc
+            failure = (*connect_error(self._url, doing, exc), exc)
+        error, hide, cause = failure
+        raise error from (None if hide else cause)
 
     def close(self) -> None:
         """Close the connections (idempotent)."""
@@ -225,8 +257,11 @@ class PgAccess:
         """The writer connection inside one transaction level (the outermost one holding
         the store's write lock), for at most ``lock_timeout`` seconds of waiting for it."""
         deadline = time.monotonic() + self.lock_timeout
-        with self.using(doing, deadline) as connection, self._level(connection, doing, deadline):
-            yield connection
+        with (
+            self.using(doing, deadline) as connection,
+            self._level(connection, doing, deadline) as current,
+        ):
+            yield current
 
     def mark_changed(self) -> None:
         """The open transaction wrote something that can change a status."""
@@ -276,14 +311,34 @@ class PgAccess:
                 self.on_wait.acquired(time.monotonic() - began)
             return
 
+    def _begin_on_a_live_session(
+        self, connection: Connection, doing: str, deadline: float
+    ) -> Connection:
+        """``_begin``, once more on a new session if the writer's was found dead by the
+        ``BEGIN`` (the server restarted or ended it since the last write): nothing of this
+        transaction was sent yet, so nothing is lost or done twice. The connection the
+        transaction runs on is returned."""
+        try:
+            self._begin(connection, doing, deadline)
+            return connection
+        except psycopg.OperationalError:
+            if not connection.broken:
+                raise
+        connection.close()
+        connection = self._connect(f"{doing}: cannot reconnect to the store")
+        self.connection = connection
+        self._begin(connection, doing, deadline)
+        return connection
+
     @contextmanager
-    def _level(self, connection: Connection, doing: str, deadline: float) -> Iterator[None]:
-        """One transaction level: BEGIN + the write lock at the outside, a savepoint inside."""
+    def _level(self, connection: Connection, doing: str, deadline: float) -> Iterator[Connection]:
+        """One transaction level: BEGIN + the write lock at the outside, a savepoint inside;
+        yields the connection it runs on (the outermost level may have had to reconnect)."""
         depth = self._depth
         savepoint = f"errorbudget_{depth}"
         if depth == 0:
             try:
-                self._begin(connection, doing, deadline)
+                connection = self._begin_on_a_live_session(connection, doing, deadline)
                 fence = current_fence()
                 if fence is not None:  # a leader's job: its lease must still be its own
                     fencing.check(lease_table, connection, fence, self.label)
@@ -296,7 +351,7 @@ class PgAccess:
         self._owner = threading.get_ident()  # only the lock's holder gets here
         self._depth += 1
         try:
-            yield
+            yield connection
         except BaseException:
             self._depth = depth
             try:

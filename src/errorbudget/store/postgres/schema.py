@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from errorbudget.errors import StoreError
-from errorbudget.store.postgres.access import MIGRATE_LOCK, application_name
+from errorbudget.store.postgres.access import MIGRATE_LOCK, connect_error, connect_options
 from errorbudget.store.postgres.url import StoreUrl
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -63,9 +63,7 @@ def known_revisions() -> set[str]:
 
 
 def _engine(url: StoreUrl, password: str | None) -> Any:
-    options: dict[str, Any] = {"application_name": application_name(None)}
-    if password is not None:
-        options["password"] = password
+    options = connect_options(url, password, None)  # the store's: a timeout, the password
 
     def connect() -> psycopg.Connection[Any]:
         return psycopg.connect(url.url, **options)
@@ -93,9 +91,11 @@ def state(url: StoreUrl, password: str | None = None) -> SchemaState:
         with engine.connect() as connection:
             return SchemaState(_current(connection), head)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot read the schema of the store {url.label}: {_cause(exc)}") from exc
+        failure = _failure(url, "read the schema of the store", exc)
     finally:
         engine.dispose()
+    error, cause = failure
+    raise error from cause
 
 
 def upgrade(url: StoreUrl, password: str | None = None) -> SchemaState:
@@ -119,12 +119,18 @@ def upgrade(url: StoreUrl, password: str | None = None) -> SchemaState:
                 command.upgrade(config, "head")
             return SchemaState(before, head)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot open the store {url.label}: {_cause(exc)}") from exc
+        failure = _failure(url, "open the store", exc)
     finally:
         engine.dispose()
+    error, cause = failure
+    raise error from cause
 
 
-def _cause(exc: SQLAlchemyError) -> str:
+def _failure(
+    url: StoreUrl, doing: str, exc: SQLAlchemyError
+) -> tuple[StoreError, BaseException | None]:
+    """``exc`` as a StoreError and the cause to chain (None: libpq's text may quote the
+    password; the caller raises outside its handler so no context carries it either)."""
     original = getattr(exc, "orig", None)
-    text_ = str(original if original is not None else exc).strip()
-    return text_.splitlines()[0] if text_ else type(exc).__name__
+    error, hide = connect_error(url, doing, original if original is not None else exc)
+    return error, None if hide else exc
