@@ -129,9 +129,27 @@ def _template() -> str:
     return name
 
 
+def _execute_when_free(sql: str, *, tries: int = 50, pause: float = 0.2) -> None:
+    """Run ``sql`` (a CREATE or DROP DATABASE) on the admin connection, again while an
+    autovacuum worker is in the database it names: ``CREATE … TEMPLATE`` refuses a
+    template with any session in it (ObjectInUse), and ``DROP … WITH (FORCE)`` may not end
+    an autovacuum worker as a non-superuser (InsufficientPrivilege, "must be a member of the
+    role whose process is being terminated"). The worker leaves within moments."""
+    import psycopg
+
+    for attempt in range(tries):
+        try:
+            with contextlib.closing(_connect(ensure_server())) as connection:
+                connection.execute(sql)
+            return
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+            if attempt == tries - 1:
+                raise
+            time.sleep(pause)
+
+
 def _drop(name: str) -> None:
-    with contextlib.closing(_connect(ensure_server())) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _execute_when_free(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     _created.discard(name)
 
 
@@ -140,8 +158,7 @@ def create_database(prefix: str = "eb_t", *, migrated: bool = True) -> str:
     The caller drops it (``drop_database``), else it is dropped when the session ends."""
     name = f"{prefix}_{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:6]}"[:63]
     template = f' TEMPLATE "{_template()}"' if migrated else ""
-    with contextlib.closing(_connect(ensure_server())) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"{template}')
+    _execute_when_free(f'CREATE DATABASE "{name}"{template}')
     _created.add(name)
     return database_url(name)
 
