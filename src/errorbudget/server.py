@@ -192,9 +192,12 @@ class LeaderJobs:
         stop_alerting, self._stop_alerting = self._stop_alerting, None
         if stop_alerting is not None:
             stop_alerting()
-        scheduler, self.scheduler = self.scheduler, None
+        scheduler = self.scheduler
         if scheduler is not None:
+            # dropped only once stopped: a stop cancelled mid-wait (serve's own wait for the
+            # election ran out) leaves it for serve's next stop, which cancels what is left
             await scheduler.stop()
+            self.scheduler = None
         feeds, sources = self.feeds, self.sources
         self.feeds, self.sources = [], []
         self.web.state.leader_scheduler = None

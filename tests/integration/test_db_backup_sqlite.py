@@ -280,17 +280,17 @@ def test_a_restore_never_lets_a_lease_token_be_issued_twice(tmp_path: Path) -> N
     path, file = tmp_path / "store.db", tmp_path / "backup.db"
     with open_store(path) as store:
         assert (taken := store.acquire_lease("leader", "x", 30.0)) and taken.token == 1
-        store.release_lease("leader", "x", 1)
-    backup_store(path, file)  # the backup: "leader" at token 1, free
+        store.release_lease("leader", "x", 1)  # moves the token on, to 2
+    backup_store(path, file)  # the backup: "leader" at token 2, free
     with open_store(path) as store:
-        leader = store.acquire_lease("leader", "a", 30.0)  # a leads with token 2
-        assert leader is not None and leader.token == 2
+        leader = store.acquire_lease("leader", "a", 30.0)  # a leads with token 3
+        assert leader is not None and leader.token == 3
         restore_store(path, file, force=True)
         assert store.current_lease("leader") is None  # expired: nobody keeps it
         with pytest.raises(FencedError):
-            store.check_fence("leader", 2)  # a's writes are fenced
+            store.check_fence("leader", 3)  # a's writes are fenced
         after = store.acquire_lease("leader", "b", 30.0)
-        assert after is not None and after.token > 2  # never a's token again
+        assert after is not None and after.token > 3  # never a's token again
 
 
 def test_a_restore_of_a_backup_without_leases_keeps_the_stores_tokens(

@@ -95,17 +95,17 @@ def test_one_replica_leads_and_the_other_takes_over_when_it_stops_renewing(
         await asyncio.sleep(3 * RENEW)
         assert a.leading and not b.leading
         assert b.view().leader == "a" and b.view().leader_token == 1
-        a_task.cancel()  # a dies: no resignation, no release
+        a_task.cancel()  # a's election cancelled: it still releases (the token moves to 2)
         with pytest.raises(asyncio.CancelledError):
             await a_task
         took = await until(lambda: b.leading)
         assert took <= TTL + 2 * RENEW + 0.5
-        assert b_terms.events == [("start", 2)]
+        assert b_terms.events == [("start", 3)]  # the token only ever grows
         view = b.view()
-        assert view.leading and view.token == 2 and view.leader == "b"
+        assert view.leading and view.token == 3 and view.leader == "b"
         b_stop.set()
         await b_task
-        assert b_terms.events == [("start", 2), ("end", 2)]
+        assert b_terms.events == [("start", 3), ("end", 3)]
         assert stores[0].current_lease("leader") is None  # released on shutdown
 
     asyncio.run(scenario())
@@ -466,3 +466,58 @@ def test_the_leaders_jobs_and_alert_steps_run_inside_the_terms_fence(tmp_path: P
 
         asyncio.run(scenario())
     assert seen == {"job": fence, "job's thread": fence, "alert step": fence}
+
+
+def test_a_term_whose_jobs_outlive_serves_wait_is_fenced_and_stopped(tmp_path: Path) -> None:
+    """serve's shutdown (server.py) cancels the election while ``LeaderJobs.stop`` waits for
+    a slow job: the release moves the token on, so the job's later writes are refused at
+    once, and serve's own ``term.stop()`` still waits for (or cancels) that job."""
+    config = tmp_path / "errorbudget.yaml"
+    config.write_text(
+        "version: 1\nstore: {path: eb.db}\nslos:\n  - id: calls\n    service: cc\n"
+        "    target: 0.9\n    window: {type: rolling, length: 1d}\n"
+        "    data: {min_coverage: 0}\n",
+        encoding="utf-8",
+    )
+    after_release: list[str] = []
+    released = False
+
+    with App.open(config) as app:
+
+        async def slow_job(stop: asyncio.Event) -> None:
+            await stop.wait()
+            for _ in range(10):  # its current chunk: writes after the server gave up waiting
+                await asyncio.sleep(0.1)
+                fence = current_fence()
+                assert fence is not None
+                try:
+                    await asyncio.to_thread(app.store.check_fence, fence.name, fence.token)
+                    outcome = "written"
+                except FencedError:
+                    outcome = "fenced"
+                if released:
+                    after_release.append(outcome)
+
+        web = SimpleNamespace(state=SimpleNamespace())
+        term = LeaderJobs(app, web, worker=None, with_sources=False, extra=[("slow", slow_job)])
+
+        async def scenario() -> None:
+            nonlocal released
+            a = Leadership(
+                app.store, "a", ttl=15, renew_every=5, start_term=term.start, end_term=term.stop
+            )
+            outer = Scheduler()
+            outer.add("leader-election", a.run)
+            outer.start()
+            await until(lambda: a.leading)
+            assert term.scheduler is not None
+            [job] = [scheduled.task for scheduled in term.scheduler.jobs]
+            assert job is not None
+            await outer.stop(timeout=0.3)  # serve: the election, cancelled mid-stop
+            released = True
+            assert app.store.current_lease("leader") is None
+            await term.stop()  # serve: the term's jobs, stopped for good
+            assert job.done()
+
+        asyncio.run(scenario())
+    assert after_release and set(after_release) == {"fenced"}

@@ -53,7 +53,25 @@ def test_a_released_lease_is_free_at_once_and_only_its_holder_releases_it(store:
     assert store.release_lease("leader", "a", lease.token)
     assert store.current_lease("leader") is None
     taken = store.acquire_lease("leader", "b", ttl=30)
-    assert taken is not None and taken.token == 2
+    # the token only ever grows; a release moves it on too (to 2), the next holder gets 3
+    assert taken is not None and taken.token == 3
+
+
+def test_a_release_fences_the_releasing_terms_writes_at_once(store: Store) -> None:
+    lease = store.acquire_lease("leader", "a", ttl=30)
+    assert lease is not None
+    store.check_fence("leader", lease.token)
+    assert store.release_lease("leader", "a", lease.token)
+    # nobody has taken the lease yet: the old term's leftover writes are refused all the same
+    with pytest.raises(FencedError, match="moved on"):
+        store.check_fence("leader", lease.token)
+    [series] = store.series_ids("slo", [()])
+    with fenced(Fence("leader", lease.token)), pytest.raises(FencedError):
+        store.write_counts([series], [M0], [1], [1], source="genesys")
+    assert store.minute_arrays([series], M0, M0 + 1)[1].tolist() == [[0]]  # nothing written
+    assert not store.release_lease("leader", "a", lease.token)  # released once
+    again = store.acquire_lease("leader", "a", ttl=30)  # even its holder gets a new term
+    assert again is not None and again.token == lease.token + 2
 
 
 def test_a_lease_needs_a_positive_ttl_and_a_holder(store: Store) -> None:

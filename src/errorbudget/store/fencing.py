@@ -5,7 +5,10 @@ holder, its token and when it expires, as seconds since the epoch of the databas
 (PostgreSQL's ``clock_timestamp()``, SQLite's process clock ``time.time()``). :func:`decide`
 says what an ``acquire_lease`` does to the row it read inside the write transaction: take
 it (free or expired: the token moves up by one when the holder changes), renew it (ours:
-same token) or leave it (another holder's, not expired).
+same token) or leave it (another holder's, not expired). :func:`released` says what a
+``release_lease`` writes: no holder, expired now, and the token moved on by one, so the
+releasing term's leftover writes are refused at once (the token only ever grows; a release
+moves it on too).
 
 :class:`LeasesPart` is the ``Leases`` half of a store class, for every backend: each
 method opens one level of the backend's access object and runs the backend's lease SQL
@@ -108,6 +111,18 @@ def decide(
     return (name, holder, token + 1, now, now + ttl)
 
 
+def released(row: LeaseRow | None, holder: str, token: int, now: float) -> LeaseRow | None:
+    """The row a ``release_lease(name, holder, token)`` at ``now`` writes, given the stored
+    ``row``: no holder, expired, the token moved on (fencing the releasing term's writes at
+    once); or None when ``holder`` does not have the lease with ``token``."""
+    if row is None or not holder:
+        return None
+    name, held_by, stored, acquired_at, expires_at = row
+    if held_by != holder or stored != token:
+        return None
+    return (name, "", token + 1, acquired_at, min(expires_at, now))
+
+
 def lease_of(row: LeaseRow) -> Lease:
     """The ``Lease`` of a stored row."""
     name, holder, token, acquired_at, expires_at = row
@@ -131,10 +146,6 @@ class LeaseSql(Protocol):
 
     def write_lease(self, connection: Any, row: LeaseRow, /) -> None:
         """Insert or replace the lease's row."""
-        ...
-
-    def expire_lease(self, connection: Any, name: str, holder: str, token: int, /) -> bool:
-        """Expire the lease now if ``holder`` has it with ``token``; whether it did."""
         ...
 
 
@@ -180,9 +191,16 @@ class LeasesPart(Generic[LeaseAccessT]):
             return lease_of(written)
 
     def release_lease(self, name: str, holder: str, token: int) -> bool:
-        """Expire the lease now if ``holder`` has it with ``token``."""
+        """Expire the lease now and move its token on if ``holder`` has it with ``token``
+        (:func:`released`); whether it did."""
+        sql = self._lease_sql
         with fenced(None), self._db.writing("release the lease") as connection:
-            return self._lease_sql.expire_lease(connection, name, holder, token)
+            row = sql.read_lease(connection, name)
+            written = released(row, holder, token, sql.database_now(connection))
+            if written is None:
+                return False
+            sql.write_lease(connection, written)
+            return True
 
     def current_lease(self, name: str) -> Lease | None:
         """The lease while it has not expired."""

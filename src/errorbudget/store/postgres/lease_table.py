@@ -33,12 +33,3 @@ def write_lease(connection: Any, row: LeaseRow, /) -> None:
         "acquired_at = excluded.acquired_at, expires_at = excluded.expires_at",
         row,
     )
-
-
-def expire_lease(connection: Any, name: str, holder: str, token: int, /) -> bool:
-    cursor = connection.execute(
-        f"UPDATE leases SET expires_at = least(expires_at, {NOW}) "
-        "WHERE name = %s AND holder = %s AND token = %s",
-        (name, holder, token),
-    )
-    return int(cursor.rowcount) > 0

@@ -32,7 +32,10 @@ The backup is not copied onto the store as it is: it is first copied beside the 
 and only then copied onto the store in one step, which holds the store's write lock from
 its first page to its last: no other process takes a lease, or reads a revision, of the
 restored state before these are in place. The overwritten store's tokens and revision are
-read just before that step (under the exclusive lock when not forced).
+read just before that step (under the exclusive lock when not forced). Forced, that read
+is not under the write lock: a replica that takes or releases a lease between it and the
+copy can be issued a token the restore then writes again (not fenced). Stop the replicas
+first, or restore without ``force`` (docs/operations.md, "Backups and restore").
 """
 
 from __future__ import annotations

@@ -32,12 +32,3 @@ def write_lease(connection: sqlite3.Connection, row: LeaseRow, /) -> None:
         "acquired_at = excluded.acquired_at, expires_at = excluded.expires_at",
         row,
     )
-
-
-def expire_lease(connection: sqlite3.Connection, name: str, holder: str, token: int, /) -> bool:
-    cursor = connection.execute(
-        "UPDATE leases SET expires_at = min(expires_at, ?) "
-        "WHERE name = ? AND holder = ? AND token = ?",
-        (time.time(), name, holder, token),
-    )
-    return cursor.rowcount > 0
