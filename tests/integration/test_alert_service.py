@@ -356,3 +356,25 @@ def test_every_firing_alert_is_stepped_however_many(app: App, start: int) -> Non
     assert app.alerts.alert(last.fingerprint).state.phase == "resolved"
     firing = app.store.list_alerts(phases=["firing"], limit=None)
     assert len(firing) == 1_000
+
+
+def test_a_busy_store_skips_a_step_with_a_warning_not_a_traceback(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another writer holding the store (a CLI ingest) is expected: the minute is stepped by
+    a later evaluation, and the log says why in one line (serve's log is read by people and
+    by tests that look for tracebacks)."""
+    import logging
+
+    from errorbudget.errors import StoreBusyError
+
+    def busy() -> None:
+        raise StoreBusyError("the store is busy: ingest (pid 7) holds it")
+
+    app.store.alert_minute = busy  # type: ignore[method-assign]
+    evaluation = app.evaluations.evaluation()
+    with caplog.at_level(logging.WARNING, logger="errorbudget.services.alerts"):
+        app.alerts.on_evaluation(evaluation)
+    [record] = [r for r in caplog.records if "not stepped" in r.getMessage()]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert "ingest (pid 7) holds it" in record.getMessage()

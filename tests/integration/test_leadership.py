@@ -509,7 +509,14 @@ def test_a_term_whose_jobs_outlive_serves_wait_is_fenced_and_stopped(tmp_path: P
             outer = Scheduler()
             outer.add("leader-election", a.run)
             outer.start()
-            await until(lambda: a.leading)
+            # leading, and the term's scheduler has started its job (a moment later)
+            await until(
+                lambda: (
+                    a.leading
+                    and term.scheduler is not None
+                    and all(scheduled.task is not None for scheduled in term.scheduler.jobs)
+                )
+            )
             assert term.scheduler is not None
             [job] = [scheduled.task for scheduled in term.scheduler.jobs]
             assert job is not None

@@ -43,7 +43,7 @@ from errorbudget.config import LoadedConfig
 from errorbudget.engine import ranges as minute_ranges
 from errorbudget.engine.alert_rules import STREAK_LOOKBACK_MINUTES, alert_signals, failure_streaks
 from errorbudget.engine.lifecycle import step
-from errorbudget.errors import InvalidRequestError, NotFoundError
+from errorbudget.errors import FencedError, InvalidRequestError, NotFoundError, StoreBusyError
 from errorbudget.evaluation import uncounted_ranges
 from errorbudget.indicators import is_synthetic
 from errorbudget.limits import MAX_PAGE, MAX_TIMELINE_SPAN, time_problem
@@ -215,6 +215,9 @@ class AlertService:
                 self._last = last
                 return
             self.observe(evaluation.minute, self.signals(evaluation))
+        except (StoreBusyError, FencedError) as exc:
+            # expected: another writer holds the store, or this replica no longer leads
+            log.warning("alerts were not stepped at minute %s: %s", evaluation.minute, exc)
         except Exception:
             log.exception("alerts were not stepped at minute %s", evaluation.minute)
 
