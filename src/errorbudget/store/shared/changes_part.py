@@ -5,6 +5,7 @@ to reach its database (``_records``)."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
@@ -28,9 +29,10 @@ class ChangesPart:
     _clock: Callable[[], datetime]
 
     @property
+    @abstractmethod
     def _records(self) -> RecordsAccess:
-        """The backend's transactions, on connections that run portable SQL."""
-        raise NotImplementedError
+        """The backend's transactions, on connections that run portable SQL (each backend's
+        part class gives it: ``sqlite/store_records.py``, ``postgres/records_part.py``…)."""
 
     # --- changes, approvals, annotations (schema v2; rules in errorbudget.changes) -------------
 

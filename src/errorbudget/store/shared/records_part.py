@@ -5,6 +5,7 @@ A backend's subclass says how to reach its database (``_records``)."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -32,9 +33,10 @@ class RecordsPart:
     _clock: Callable[[], datetime]
 
     @property
+    @abstractmethod
     def _records(self) -> RecordsAccess:
-        """The backend's transactions, on connections that run portable SQL."""
-        raise NotImplementedError
+        """The backend's transactions, on connections that run portable SQL (each backend's
+        part class gives it: ``sqlite/store_records.py``, ``postgres/records_part.py``…)."""
 
     # --- exclusions and audit --------------------------------------------------------------------
 

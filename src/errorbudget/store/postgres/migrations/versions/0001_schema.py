@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from alembic import op
 
+from errorbudget.errors import StoreError
 from errorbudget.store.postgres.ddl import run_sql_files
 
 revision = "0001"
@@ -21,4 +22,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("the store's schema is never downgraded: restore a backup")
+    raise StoreError("the store's schema is never downgraded: restore a backup instead")
