@@ -27,7 +27,7 @@ from errorbudget.engine.status import (
     series_inputs,
     timeslice_counts,
 )
-from errorbudget.engine.timeslices import BoolArray, FloatArray, dropped_slices
+from errorbudget.engine.timeslices import BoolArray, Counts, FloatArray, dropped_slices
 from errorbudget.engine.windows import Plan, merge_ranges, plan
 from errorbudget.model import (
     SLO,
@@ -517,16 +517,16 @@ def _timeslices(
     first, end = (m - origin for m in evaluation.intervals["period"])
     period = total[:, first:end]
     if excluded is not None:
-        period = np.where(excluded[:, first:end], 0.0, period)
-    return raw, counted, off_schedule, whole, period.sum(axis=1)
+        period = np.where(excluded[:, first:end], 0, period)
+    return raw, counted, off_schedule, whole, period.sum(axis=1, dtype=np.float64)
 
 
 def _summed_slices(
     slo: SLO,
     evaluation: Plan,
     origin: int,
-    good: FloatArray,
-    total: FloatArray,
+    good: Counts,
+    total: Counts,
     excluded: BoolArray | None,
     uncounted: Uncounted,
 ) -> SliceCounts:
@@ -539,8 +539,8 @@ def _summed_slices(
     off_schedule = found[0] if found is not None else None
     if excluded is None:
         return whole_raw, whole_raw, off_schedule
-    kept_good = np.where(excluded, 0.0, good).sum(axis=0, keepdims=True)
-    kept_total = np.where(excluded, 0.0, total).sum(axis=0, keepdims=True)
+    kept_good = np.where(excluded, 0, good).sum(axis=0, keepdims=True)
+    kept_total = np.where(excluded, 0, total).sum(axis=0, keepdims=True)
     everywhere = np.all(excluded, axis=0, keepdims=True).astype(bool)
     whole_counted = timeslice_counts(slo, evaluation, kept_good, kept_total, origin, everywhere)[1][
         0
@@ -552,8 +552,8 @@ def _off_schedule_slices(
     slo: SLO,
     evaluation: Plan,
     origin: int,
-    good: FloatArray,
-    total: FloatArray,
+    good: Counts,
+    total: Counts,
     uncounted: Uncounted,
 ) -> FloatArray | None:
     """(series × [good, total]) slices of the period not counted because the minutes that
@@ -595,14 +595,14 @@ def _minute_matrix(
     store: Store,
     series: list[SeriesInfo],
     uncounted: Uncounted,
-) -> tuple[int, FloatArray, FloatArray, BoolArray | None]:
+) -> tuple[int, Counts, Counts, BoolArray | None]:
     """(series × minutes) counts from the earliest range start (on the slice grid) to the
     evaluation minute, and the mask of minutes not counted (None when every minute counts)."""
     assert slo.timeslice is not None
     length = int(slo.timeslice.length.total_seconds() // 60)
     origin = evaluation.earliest()
     origin -= origin % length
-    good, total = store.minute_arrays([s.id for s in series], origin, evaluation.at)
+    good, total = store.minute_counts([s.id for s in series], origin, evaluation.at)
     excluded: BoolArray | None = None
     for index, ranges in enumerate(uncounted.per_series):
         if not minute_ranges.clip(ranges, origin, evaluation.at).size:

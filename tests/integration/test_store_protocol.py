@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 
+import numpy as np
 import pytest
 
 from errorbudget.alert_records import (
@@ -163,6 +164,33 @@ def test_a_transaction_of_many_writes_stores_what_one_write_would(store: Store) 
     ):
         assert mine.tolist() == twin.tolist()
     assert store.series_bounds(series) == store.series_bounds(twins)
+
+
+def test_minute_counts_are_the_minute_arrays_as_stored_integers(store: Store) -> None:
+    """``minute_counts`` (the timeslices read) gives what ``minute_arrays`` gives, as int64:
+    blocks stored in different widths (counts over 255 and over 65,535 in some hours),
+    two sources adding up in one hour, series asked out of order and twice."""
+    series = store.series_ids("calls", [(("queue", f"q{i}"),) for i in range(3)])
+    hour = (M0 // 60) * 60
+    minutes = [hour + 5, hour + 61, hour + 62, hour + 130, hour + 179]
+    store.write_counts([series[0]] * 5, minutes, [1, 300, 2, 70_000, 4], [2, 301, 3, 70_001, 5])
+    store.write_counts([series[1]] * 2, [hour + 5, hour + 61], [6, 7], [8, 9])
+    store.write_counts([series[1]], [hour + 5], [1], [1], source="genesys")
+    asked = [series[1], series[0], series[2], series[1]]
+    good, total = store.minute_counts(asked, hour, hour + 180)
+    as_floats = store.minute_arrays(asked, hour, hour + 180)
+    assert good.dtype == total.dtype == np.int64
+    assert good.tolist() == as_floats[0].tolist() and total.tolist() == as_floats[1].tolist()
+    assert good[1, [5, 61, 62, 130, 179]].tolist() == [1, 300, 2, 70_000, 4]
+    assert good[0, 5] == 7 and total[0, 5] == 9 and good[3].tolist() == good[0].tolist()
+    assert not good[2].any()
+    ranges = [(hour + 3, hour + 62), (hour + 61, hour + 131), (hour + 100, hour + 180)]
+    expected = [
+        [[float(good[row, a - hour : b - hour].sum()), float(total[row, a - hour : b - hour].sum())]
+         for a, b in ranges]
+        for row in range(4)
+    ]  # fmt: skip
+    assert store.sums(asked, ranges).tolist() == expected
 
 
 def test_a_nested_level_that_fails_takes_its_counts_with_it(store: Store) -> None:

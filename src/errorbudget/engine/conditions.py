@@ -37,6 +37,8 @@ class EffectiveCondition:
     adapted: bool = field(init=False)
     reachable: bool = field(init=False)
     """Whether the catalog factor can be exceeded at all at this target."""
+    split: bool = field(init=False)
+    """Whether the long window has its own threshold (the low-target adaptation)."""
 
     def __post_init__(self) -> None:
         # derived once: a status reads them for every series
@@ -53,13 +55,11 @@ class EffectiveCondition:
             or self.long_window_threshold != self.catalog_threshold,
         )
         object.__setattr__(self, "reachable", self.catalog_threshold < self.highest)
+        # a field, not a property: a status reads it for every series and condition, and
+        # comparing two Fractions each time cost ~9 ms of a 1,000-series status (#9)
+        object.__setattr__(self, "split", self.long_window_threshold != self.threshold)
 
     @property
     def long_window_threshold(self) -> Fraction:
         """:attr:`long_threshold`, resolved."""
         return self.threshold if self.long_threshold is None else self.long_threshold
-
-    @property
-    def split(self) -> bool:
-        """Whether the long window has its own threshold (the low-target adaptation)."""
-        return self.long_window_threshold != self.threshold

@@ -192,16 +192,30 @@ class Condition:
 
 def conditions_per_series(per_series: Sequence[Sequence[EffectiveCondition]]) -> list[Condition]:
     """Stack each series' effective conditions (the same catalog scaled to each series'
-    target) into one :class:`Condition` per catalog row."""
+    target) into one :class:`Condition` per catalog row.
+
+    Series of one SLO at one target share their list of conditions (the same object):
+    each distinct list is read once and its values spread to its series by index."""
     if not per_series:
         return []
+    place: dict[int, int] = {}
+    distinct: list[Sequence[EffectiveCondition]] = []
+    spread = np.empty(len(per_series), dtype=np.int64)
+    for position, conditions in enumerate(per_series):
+        found_at = place.get(id(conditions))
+        if found_at is None:
+            found_at = place[id(conditions)] = len(distinct)
+            distinct.append(conditions)
+        spread[position] = found_at
     found = []
     for index, first in enumerate(per_series[0]):
-        rows = [conditions[index] for conditions in per_series]
-        numerators, denominators = _fraction_arrays([row.threshold for row in rows])
+        rows = [conditions[index] for conditions in distinct]
+        numerators, denominators = _fraction_arrays([row.threshold for row in rows], spread)
         split = any(row.split for row in rows)
         long_numerators, long_denominators = (
-            _fraction_arrays([row.long_window_threshold for row in rows]) if split else (None, None)
+            _fraction_arrays([row.long_window_threshold for row in rows], spread)
+            if split
+            else (None, None)
         )
         min_bad = [row.min_bad_events for row in rows]
         found.append(
@@ -214,7 +228,7 @@ def conditions_per_series(per_series: Sequence[Sequence[EffectiveCondition]]) ->
                 denominators=denominators,
                 long_numerators=long_numerators,
                 long_denominators=long_denominators,
-                min_bad=np.array(min_bad, dtype=np.int64) if any(min_bad) else None,
+                min_bad=np.array(min_bad, dtype=np.int64)[spread] if any(min_bad) else None,
                 name=first.name,
             )
         )
@@ -222,14 +236,18 @@ def conditions_per_series(per_series: Sequence[Sequence[EffectiveCondition]]) ->
 
 
 def _fraction_arrays(
-    values: Sequence[Fraction],
+    values: Sequence[Fraction], spread: IntArray
 ) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.generic]]:
-    """Numerators and denominators of ``values`` (int64, or Python ints when too large)."""
+    """Numerators and denominators of ``values[spread]`` (int64, or Python ints when too
+    large)."""
     numerators = [v.numerator for v in values]
     denominators = [v.denominator for v in values]
     wide = max(max(numerators), max(denominators)) >= _INT64_SAFE
     dtype = object if wide else np.int64
-    return np.array(numerators, dtype=dtype), np.array(denominators, dtype=dtype)
+    return (
+        np.array(numerators, dtype=dtype)[spread],
+        np.array(denominators, dtype=dtype)[spread],
+    )
 
 
 def condition_holds(

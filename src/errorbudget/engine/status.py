@@ -17,17 +17,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from fractions import Fraction
 from functools import cache
+from operator import attrgetter
 
 import numpy as np
 import numpy.typing as npt
 
 from errorbudget.durations import format_duration
 from errorbudget.engine.conditions import EffectiveCondition
+from errorbudget.engine.constructors import Columns, Same
 from errorbudget.engine.evaluator import Spends, conditions_per_series
 from errorbudget.engine.evaluator import evaluate as evaluate_instants
 from errorbudget.engine.exact import ONE, Spend, allowed_per_event, common_scale, decimal
 from errorbudget.engine.forecast import INSUFFICIENT, calendar_forecast, rolling_forecast
-from errorbudget.engine.timeslices import BoolArray, FloatArray, SlicePrefix
+from errorbudget.engine.timeslices import BoolArray, Counts, FloatArray, SlicePrefix
 from errorbudget.engine.windows import FORECAST_LOOKBACK, Plan
 from errorbudget.model import (
     BURN_WINDOWS,
@@ -46,6 +48,10 @@ Bounds = tuple[Minute, Minute] | None
 """(first minute with data, last minute with data + 1) of a series, or None."""
 
 ConditionsFor = Callable[[SLO, Fraction], list[EffectiveCondition]]
+
+# a status builds these by the thousand: through their slots (engine/constructors.py)
+_BUILD_STATUSES = Columns(BudgetStatus)
+_BUILD_CONDITIONS = Columns(ConditionResult)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,154 +280,193 @@ def evaluate_rows(
     remaining_all = evaluated.budget_remaining[:, 0].tolist()
     remaining_ratio_all = _floats(evaluated.remaining_ratio)
     states = evaluated.states()[:, 0].tolist()
-    holding = evaluated.holding[:, :, 0].T.tolist()
     raw_period = raw[:, at["period"]].tolist()
     lookback_at = column[at[FORECAST_LOOKBACK]]
     leaving_positions = [i for i, _ in plan.leaving_minutes]
     leaving_minutes = [minutes for _, minutes in plan.leaving_minutes]
     leaving_bad = spends.bad[leaving_positions, :, 0].T.tolist()
     leaving_allowed = allowed[:, leaving_positions].tolist()
-    # What is the same for every row of one SLO, or of one condition, worked out once.
-    described: dict[str, tuple[str, str]] = {}
-    condition_parts: dict[int, list[_ConditionParts]] = {}
-    statuses = []
+    count = len(rows)
+    # What is the same for every row of one SLO worked out once, and each figure of every
+    # row as one column: the records are then built by one map over the columns
+    # (engine/constructors.py), not field by field in a loop per row.
+    described = {
+        id(row_slo): (row_slo.window.describe(), _duration(row_slo.forecast.lookback))
+        for row_slo in {id(row_slo): row_slo for row_slo in per_row}.values()
+    }
+    shown = [described[id(row_slo)] for row_slo in per_row]
+    period_goods = [good[period_at] for good in goods]
+    period_totals = [total[period_at] for total in totals]
+    offs = [row.off_schedule for row in rows]
+    brokens = [row.broken for row in rows]
+    coverages = [row.coverage for row in rows]
+    meets: list[bool | None] = []
+    missing: list[int] = []
+    forecasts = []
+    lookback_minutes = plan.minutes(FORECAST_LOOKBACK)
+    budget_period = plan.budget_period
     for index, row in enumerate(rows):
-        slo = per_row[index]
         good, total, allowed_row = goods[index], totals[index], allowed_list[index]
-        period_good, period_total = good[period_at], total[period_at]
         period = Spend(period_bad[index], int(allowed_row[period_at]), scale)
-        raw_good, raw_total = raw_period[index]
-        off_good, off_total = row.off_schedule
-        broken_good, broken_total = row.broken
-        results: tuple[ConditionResult, ...] = ()
-        if enabled:
-            conditions = row_conditions[index]
-            parts = condition_parts.get(id(conditions))
-            if parts is None:
-                parts = condition_parts[id(conditions)] = [
-                    (c, burns[c.long_name], burns[c.short_name], column[at[c.long_name]])
-                    for c in conditions
-                ]
-            results = tuple(
-                ConditionResult(
-                    condition.severity,
-                    condition.long_name,
-                    condition.short_name,
-                    condition.factor,
-                    condition.catalog_factor,
-                    condition.adapted,
-                    long_burns[index],
-                    short_burns[index],
-                    total[long_at],
-                    firing,
-                    condition.long_factor if condition.split else None,
-                    condition.name,
-                )
-                for (condition, long_burns, short_burns, long_at), firing in zip(
-                    parts, holding[index], strict=True
-                )
-            )
-        shown = described.get(slo.id)
-        if shown is None:
-            shown = described[slo.id] = (slo.window.describe(), _duration(slo.forecast.lookback))
-        state = states[index]
-        coverage = row.coverage
+        sufficient = row.coverage.sufficient
         if row.members_within is not None:
             known = [w for w in row.members_within if w is not None]
             within: bool | None = all(known) if known else None
-            missing = sum(1 for w in known if not w)
+            missing.append(sum(1 for w in known if not w))
         else:
-            within = period.within if coverage.sufficient else None
-            missing = 1 if within is False else 0
-        remaining_ratio = remaining_ratio_all[index]
-        consumed = consumed_all[index]
-        if not coverage.sufficient:
-            forecast = INSUFFICIENT
-            remaining_ratio = consumed = None
-            within = None
-        elif isinstance(slo.window, CalendarWindow):
-            forecast = calendar_forecast(
-                period,
-                Spend(
-                    int(total[lookback_at]) - int(good[lookback_at]),
-                    int(allowed_row[lookback_at]),
-                    scale,
-                ),
-                plan.minutes(FORECAST_LOOKBACK),
-                plan.budget_period.end - plan.at,
-                plan.at - plan.budget_period.start,
-                plan.budget_period.minutes,
+            within = period.within if sufficient else None
+            missing.append(1 if within is False else 0)
+        if not sufficient:
+            forecasts.append(INSUFFICIENT)
+            meets.append(None)
+            remaining_ratio_all[index] = consumed_all[index] = None
+            continue
+        meets.append(within)
+        lookback = Spend(
+            int(total[lookback_at]) - int(good[lookback_at]), int(allowed_row[lookback_at]), scale
+        )
+        if isinstance(per_row[index].window, CalendarWindow):
+            forecasts.append(
+                calendar_forecast(
+                    period,
+                    lookback,
+                    lookback_minutes,
+                    budget_period.end - plan.at,
+                    plan.at - budget_period.start,
+                    budget_period.minutes,
+                )
             )
         else:
-            forecast = rolling_forecast(
-                period,
-                Spend(
-                    int(total[lookback_at]) - int(good[lookback_at]),
-                    int(allowed_row[lookback_at]),
-                    scale,
-                ),
-                plan.minutes(FORECAST_LOOKBACK),
-                list(zip(leaving_minutes, leaving_bad[index], leaving_allowed[index], strict=True)),
+            leaving = zip(leaving_minutes, leaving_bad[index], leaving_allowed[index], strict=True)
+            forecasts.append(rolling_forecast(period, lookback, lookback_minutes, list(leaving)))
+    words_of = {state: preset.state_policy(state) for state in set(states)}
+    words = [words_of[state] for state in states]
+    return _BUILD_STATUSES.build(
+        count,
+        slo=[row_slo.id for row_slo in per_row],
+        service=[row_slo.service for row_slo in per_row],
+        segment=[row.segment for row in rows],
+        target=[row.target for row in rows],
+        window=[found[0] for found in shown],
+        at=Same(plan.at),
+        period_start=Same(budget_period.start),
+        period_end=Same(budget_period.end),
+        budgeting=[row_slo.budgeting for row_slo in per_row],
+        eligible=period_totals,
+        good=period_goods,
+        bad=[t - g for g, t in zip(period_goods, period_totals, strict=True)],
+        raw_total=[raw_total for _, raw_total in raw_period],
+        raw_bad=[raw_total - raw_good for raw_good, raw_total in raw_period],
+        excluded=[
+            raw_total - period_total - off[1] - broken[1]
+            for (_, raw_total), period_total, off, broken in zip(
+                raw_period, period_totals, offs, brokens, strict=True
             )
-        words = preset.state_policy(state)
-        found_target = effective[index]
-        statuses.append(
-            BudgetStatus(
-                slo=slo.id,
-                service=slo.service,
-                segment=row.segment,
-                target=row.target,
-                window=shown[0],
-                at=plan.at,
-                period_start=plan.budget_period.start,
-                period_end=plan.budget_period.end,
-                budgeting=slo.budgeting,
-                eligible=period_total,
-                good=period_good,
-                bad=period_total - period_good,
-                raw_total=raw_total,
-                raw_bad=raw_total - raw_good,
-                excluded=raw_total - period_total - off_total - broken_total,
-                sli=sli_all[index],
-                budget_total=budget_all[index],
-                budget_consumed=float(period.bad),
-                budget_remaining=remaining_all[index],
-                budget_remaining_ratio=remaining_ratio,
-                burn_rates={name: burns[name][index] for name in BURN_WINDOWS},
-                period_burn_rate=consumed,
-                time_to_exhaustion_seconds=forecast.time_to_exhaustion_seconds,
-                projected_consumed_ratio=forecast.projected_consumed_ratio,
-                linear_projected_consumed_ratio=forecast.linear_projected_consumed_ratio,
-                state=state,
-                conditions=results,
-                effective_target=float(found_target) if found_target is not None else row.target,
-                meets_target=within,
-                series=len(row.members_within) if row.members_within is not None else 1,
-                series_missing_target=missing,
-                outlook=forecast.outlook,
-                forecast_lookback=shown[1],
-                policy=preset.name,
-                state_label=words.label,
-                band=words.band,
-                advice=words.advice,
-                coverage=coverage,
-                out_of_schedule=off_total,
-                out_of_schedule_bad=off_total - off_good,
-                eligible_events=row.eligible_events,
-                broken=broken_total,
-                broken_bad=broken_total - broken_good,
+        ],
+        sli=sli_all,
+        budget_total=budget_all,
+        budget_consumed=[float(bad) for bad in period_bad],
+        budget_remaining=remaining_all,
+        budget_remaining_ratio=remaining_ratio_all,
+        burn_rates=[
+            dict(zip(BURN_WINDOWS, values, strict=True))
+            for values in zip(*(burns[name] for name in BURN_WINDOWS), strict=True)
+        ],
+        period_burn_rate=consumed_all,
+        time_to_exhaustion_seconds=[f.time_to_exhaustion_seconds for f in forecasts],
+        projected_consumed_ratio=[f.projected_consumed_ratio for f in forecasts],
+        linear_projected_consumed_ratio=[f.linear_projected_consumed_ratio for f in forecasts],
+        state=states,
+        conditions=(
+            _condition_results(row_conditions, burns, counted, at, evaluated.holding)
+            if enabled
+            else Same(())
+        ),
+        effective_target=[
+            float(found) if found is not None else row.target
+            for row, found in zip(rows, effective, strict=True)
+        ],
+        meets_target=meets,
+        series=[len(row.members_within) if row.members_within is not None else 1 for row in rows],
+        series_missing_target=missing,
+        outlook=[f.outlook for f in forecasts],
+        forecast_lookback=[found[1] for found in shown],
+        policy=Same(preset.name),
+        state_label=[w.label for w in words],
+        band=[w.band for w in words],
+        advice=[w.advice for w in words],
+        coverage=coverages,
+        out_of_schedule=[off[1] for off in offs],
+        out_of_schedule_bad=[off[1] - off[0] for off in offs],
+        eligible_events=[row.eligible_events for row in rows],
+        broken=[broken[1] for broken in brokens],
+        broken_bad=[broken[1] - broken[0] for broken in brokens],
+    )
+
+
+def _condition_results(
+    row_conditions: Sequence[Sequence[EffectiveCondition]],
+    burns: dict[str, list[float | None]],
+    counted: FloatArray,
+    at: dict[str, int],
+    holding: BoolArray,
+) -> list[tuple[ConditionResult, ...]]:
+    """Each row's condition results, built a condition at a time over every row: what the
+    condition is (the same for every row of one SLO and target) and, per row, its windows'
+    burn rates, its long window's eligible events and whether it holds (``holding`` is
+    conditions × rows × instants, the first instant read)."""
+    count = len(row_conditions)
+    if not count or not row_conditions[0]:
+        return [()] * count
+    place: dict[int, int] = {}
+    distinct: list[Sequence[EffectiveCondition]] = []
+    which = []
+    for conditions in row_conditions:
+        found = place.get(id(conditions))
+        if found is None:
+            found = place[id(conditions)] = len(distinct)
+            distinct.append(conditions)
+        which.append(found)
+    firing = holding[:, :, 0].tolist()
+    columns = []
+    for index, first in enumerate(row_conditions[0]):
+
+        def column(
+            get: Callable[[EffectiveCondition], object], index: int = index
+        ) -> Same | list[object]:
+            values = [get(conditions[index]) for conditions in distinct]
+            shared = values[0]
+            if all(v == shared and type(v) is type(shared) for v in values):
+                return Same(shared)  # e.g. the same factor at every target
+            return list(map(values.__getitem__, which))
+
+        columns.append(
+            _BUILD_CONDITIONS.build(
+                count,
+                severity=column(attrgetter("severity")),
+                long_window=column(attrgetter("long_name")),
+                short_window=column(attrgetter("short_name")),
+                factor=column(attrgetter("factor")),
+                catalog_factor=column(attrgetter("catalog_factor")),
+                adapted=column(attrgetter("adapted")),
+                long_burn=burns[first.long_name],
+                short_burn=burns[first.short_name],
+                long_eligible=counted[:, at[first.long_name], 1].tolist(),
+                firing=firing[index],
+                long_factor=column(lambda c: c.long_factor if c.split else None),
+                name=column(attrgetter("name")),
             )
         )
-    return statuses
-
-
-_ConditionParts = tuple[EffectiveCondition, list[float | None], list[float | None], int]
-"""A condition, its long and short windows' burn rates per row, its long window's column."""
+    return list(zip(*columns, strict=True))
 
 
 def _floats(values: FloatArray) -> list[float | None]:
     """The first instant of (rows × instants) as floats, NaN (no data) as None."""
-    return [None if math.isnan(v) else v for v in values[:, 0].tolist()]
+    first = values[:, 0]
+    found: list[float | None] = first.tolist()
+    for index in np.flatnonzero(np.isnan(first)).tolist():
+        found[index] = None
+    return found
 
 
 def evaluate_row(
@@ -761,8 +806,8 @@ def aggregate_inputs(
 def timeslice_counts(
     slo: SLO,
     plan: Plan,
-    good: FloatArray,
-    total: FloatArray,
+    good: Counts,
+    total: Counts,
     origin: int,
     excluded: BoolArray | None,
 ) -> tuple[FloatArray, FloatArray]:

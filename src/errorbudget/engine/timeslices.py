@@ -18,11 +18,14 @@ from errorbudget.engine.exact import decimal
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+Counts = npt.NDArray[np.float64] | npt.NDArray[np.int64]
+"""Per-minute counts: the store's integers (``minute_counts``), or floats holding whole
+numbers."""
 
 
 def slice_counts(
-    good: FloatArray,
-    total: FloatArray,
+    good: Counts,
+    total: Counts,
     slice_minutes: int,
     slice_target: float,
     no_data: Literal["ignore", "good", "bad"] = "ignore",
@@ -36,8 +39,8 @@ def slice_counts(
     shape = (*total.shape[:-1], total.shape[-1] // slice_minutes, slice_minutes)
     if excluded is not None:
         keep = ~excluded
-        good = np.where(keep, good, 0.0)
-        total = np.where(keep, total, 0.0)
+        good = np.where(keep, good, 0)  # stays integer for integer counts
+        total = np.where(keep, total, 0)
         slice_has_minutes: BoolArray = np.logical_or.reduce(keep.reshape(shape), axis=-1)
     else:
         slice_has_minutes = np.ones(shape[:-1], dtype=bool)
@@ -62,11 +65,14 @@ def slice_counts(
     return counted, is_good & counted
 
 
-def _whole_times(values: FloatArray, factor: int) -> npt.NDArray[np.int64]:
+def _whole_times(values: Counts, factor: int) -> npt.NDArray[np.int64]:
     """``rint(values) × factor`` in int64, multiplied in place (one temporary less).
 
-    Counts are whole numbers, so a plain conversion is ``rint`` once that is checked
-    (several times cheaper than ``rint``'s own pass over the minutes)."""
+    Integer counts are used as they are. Float counts are whole numbers, so a plain
+    conversion is ``rint`` once that is checked (several times cheaper than ``rint``'s own
+    pass over the minutes)."""
+    if values.dtype == np.int64:
+        return np.multiply(values, factor, dtype=np.int64)
     whole = values.astype(np.int64)
     if not np.array_equal(whole, values):
         whole = np.rint(values).astype(np.int64)
@@ -83,8 +89,8 @@ class SlicePrefix:
 
     def __init__(
         self,
-        good: FloatArray,
-        total: FloatArray,
+        good: Counts,
+        total: Counts,
         origin: int,
         slice_minutes: int,
         slice_target: float,
@@ -133,8 +139,8 @@ def _prefix(flags: BoolArray) -> npt.NDArray[np.int32] | npt.NDArray[np.int64]:
 
 
 def dropped_slices(
-    good: FloatArray,
-    total: FloatArray,
+    good: Counts,
+    total: Counts,
     origin: int,
     slice_minutes: int,
     slice_target: float,

@@ -164,6 +164,13 @@ class CountsReader(Protocol):
         """Per-minute good and total, each shaped (series, end - start); zeros where none."""
         ...
 
+    def minute_counts(
+        self, series: Sequence[int], start: Minute, end: Minute
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """:meth:`minute_arrays` as the stored integers (int64), for exact judgements on
+        many minutes (timeslices) without a float copy to convert back."""
+        ...
+
     def data_bounds(self, series: Sequence[int] | None = None) -> tuple[Minute, Minute] | None:
         """(first minute with data, last minute with data + 1) of ``series`` (None = all)."""
         ...

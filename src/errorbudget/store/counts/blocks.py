@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -136,6 +137,20 @@ def encode_blocks(counts: Int64Array) -> list[bytes]:
         for index, piece in zip(chosen.tolist(), pieces, strict=True):
             blobs[index] = piece
     return blobs
+
+
+def decode_stored(blobs: Sequence[bytes], slots: int = MINUTES_PER_HOUR) -> npt.NDArray[Any]:
+    """Blocks of shape (n, 2, slots) for reading: when every blob has one width (the usual
+    read), a read-only view of their bytes in that width — no int64 copy; callers sum with
+    ``dtype=np.int64`` — otherwise :func:`decode_blocks`' int64 array."""
+    lengths = set(map(len, blobs))
+    if len(lengths) == 1:
+        [length] = lengths
+        dtype = _WIDTH_DTYPES.get(length // (2 * slots)) if length % (2 * slots) == 0 else None
+        if dtype is not None:
+            joined = b"".join(blobs)
+            return np.frombuffer(joined, dtype=dtype).reshape(len(blobs), 2, slots)
+    return decode_blocks(blobs, slots)
 
 
 def decode_blocks(blobs: Sequence[bytes], slots: int = MINUTES_PER_HOUR) -> Int64Array:

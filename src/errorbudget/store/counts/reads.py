@@ -16,6 +16,7 @@ series ids, ascending, and gets rows back; what is done with them is the same ev
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -52,8 +53,9 @@ class _Selection:
 
 def _block_rows(
     selection: _Selection, rows: Sequence[tuple[int, int, bytes]], slots: int
-) -> tuple[Int64Array, Int64Array, Int64Array]:
-    """(row in the selection, hour or day, counts (n, 2, slots)) of fetched blob rows."""
+) -> tuple[Int64Array, Int64Array, npt.NDArray[Any]]:
+    """(row in the selection, hour or day, counts (n, 2, slots)) of fetched blob rows; the
+    counts read-only, in their stored width when all share one (``decode_stored``)."""
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros((0, 2, slots), dtype=np.int64)
@@ -61,7 +63,7 @@ def _block_rows(
     return (
         selection.positions(np.asarray(series_ids, dtype=np.int64)),
         np.asarray(keys, dtype=np.int64),
-        blocks.decode_blocks(blobs, slots),
+        blocks.decode_stored(blobs, slots),
     )
 
 
@@ -156,15 +158,14 @@ def _add_partials(
     plan: blocks.IntervalPlan,
     segments: Int64Array,
 ) -> None:
-    """Add the partial-hour minute ranges from the blocks of those ``hours``."""
+    """Add the partial-hour minute ranges from the blocks of those ``hours``: each range
+    summed over its own minutes only (in int64, from the stored width)."""
     positions, block_hours, counts = _block_rows(selection, rows, MINUTES_PER_HOUR)
-    prefix = np.zeros((counts.shape[0], 2, MINUTES_PER_HOUR + 1), dtype=np.int64)
-    np.cumsum(counts, axis=2, out=prefix[:, :, 1:])  # prefix[..., m] = minutes before m
     cells = positions * hours.size + np.searchsorted(hours, block_hours)
-    one_source = np.unique(cells).size == cells.size
+    one_source = cells.size < 2 or int(np.bincount(cells).max()) == 1
     for segment, hour, first, end in plan.partials:
         chosen = np.flatnonzero(block_hours == hour)
-        values = prefix[chosen, :, end] - prefix[chosen, :, first]
+        values = counts[chosen, :, first:end].sum(axis=2, dtype=np.int64)
         if one_source:
             segments[positions[chosen], segment] += values
         else:  # blocks of several sources for one series and hour
@@ -175,12 +176,32 @@ def minute_arrays(
     queries: CountsQueries, series: Sequence[int], start: int, end: int
 ) -> tuple[Float64Array, Float64Array]:
     """good and total per series and minute of ``[start, end)``, zeros where no data."""
+    return _minute_grid(queries, series, start, end, np.float64)
+
+
+def minute_counts(
+    queries: CountsQueries, series: Sequence[int], start: int, end: int
+) -> tuple[Int64Array, Int64Array]:
+    """:func:`minute_arrays` in int64: the stored integers, for exact per-minute judgements."""
+    return _minute_grid(queries, series, start, end, np.int64)
+
+
+_Number = TypeVar("_Number", np.float64, np.int64)
+
+
+def _minute_grid(
+    queries: CountsQueries,
+    series: Sequence[int],
+    start: int,
+    end: int,
+    dtype: type[_Number],
+) -> tuple[npt.NDArray[_Number], npt.NDArray[_Number]]:
     if end < start:
         raise StoreError(f"the minute range [{start}, {end}) ends before it starts")
     selection = _Selection(series)
     width = end - start
     if not len(selection) or not width:
-        empty = np.zeros((len(series), width), dtype=np.float64)
+        empty = np.zeros((len(series), width), dtype=dtype)
         return empty, empty.copy()
     first_hour = start // MINUTES_PER_HOUR
     end_hour = -(-end // MINUTES_PER_HOUR)
@@ -188,10 +209,10 @@ def minute_arrays(
     positions, block_hours, counts = _block_rows(selection, rows, MINUTES_PER_HOUR)
     # (series, good/total, hour, minute): each block lands as one slice, and reshaping to
     # (series, good/total, minutes) is a view, so nothing is transposed or copied twice.
-    grid = np.zeros((len(selection), 2, end_hour - first_hour, MINUTES_PER_HOUR))
+    grid = np.zeros((len(selection), 2, end_hour - first_hour, MINUTES_PER_HOUR), dtype=dtype)
     columns = block_hours - first_hour
     cells = positions * grid.shape[2] + columns
-    if cells.size < 2 or np.unique(cells).size == cells.size:
+    if cells.size < 2 or int(np.bincount(cells).max()) == 1:
         grid[positions, :, columns, :] = counts
     else:  # blocks of several sources for one series and hour
         np.add.at(grid.transpose(0, 2, 1, 3), (positions, columns), counts)  # a view
