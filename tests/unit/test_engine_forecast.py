@@ -205,3 +205,60 @@ def test_rolling_at_exactly_one_reaching_zero_at_the_window_end() -> None:
     assert result.time_to_exhaustion_seconds == pytest.approx(86_400)
     under = rolling_forecast(period, spend(4, 100, 5), 1440, pieces)
     assert under.outlook == "not_at_this_rate"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.data(),
+    rows=st.integers(1, 6),
+    pieces=st.lists(st.one_of(st.sampled_from([0, -1]), st.integers(1, 1440)), max_size=8),
+    scale=st.sampled_from([1, 5, 100, 1000, 10**6]),
+    lookback_minutes=st.sampled_from([-60, 0, 60, 1440]),
+    magnitude=st.sampled_from([10, 10_000, 10**9, 10**14]),
+)
+def test_rolling_forecasts_of_many_rows_are_each_rows_rolling_forecast(
+    data: st.DataObject,
+    rows: int,
+    pieces: list[int],
+    scale: int,
+    lookback_minutes: int,
+    magnitude: int,
+) -> None:
+    """The status' batched forecast (int64 when every sum fits, else row by row) gives each
+    row exactly what :func:`rolling_forecast` gives it: same outlook, same float time —
+    budgets running out in the first, a middle or no piece, spent and empty periods, and
+    numbers too large for int64."""
+    from errorbudget.engine.forecast import rolling_forecasts
+
+    counts = st.integers(0, magnitude)
+    period_bad = data.draw(st.lists(counts, min_size=rows, max_size=rows))
+    period_allowed = data.draw(st.lists(counts, min_size=rows, max_size=rows))
+    lookback_bad = data.draw(st.lists(counts, min_size=rows, max_size=rows))
+    lookback_allowed = data.draw(st.lists(counts, min_size=rows, max_size=rows))
+    small = st.integers(0, min(magnitude, 2**40))  # leaving counts are the store's int64
+    leaving_bad = np.array(
+        data.draw(st.lists(st.lists(small, min_size=len(pieces), max_size=len(pieces)),
+                           min_size=rows, max_size=rows)),
+        dtype=np.int64,
+    ).reshape(rows, len(pieces))  # fmt: skip
+    leaving_allowed = np.array(
+        data.draw(st.lists(st.lists(small, min_size=len(pieces), max_size=len(pieces)),
+                           min_size=rows, max_size=rows)),
+        dtype=np.int64,
+    ).reshape(rows, len(pieces))  # fmt: skip
+    found = rolling_forecasts(
+        period_bad, period_allowed, lookback_bad, lookback_allowed, scale, lookback_minutes,
+        pieces, leaving_bad, leaving_allowed,
+    )  # fmt: skip
+    expected = [
+        rolling_forecast(
+            Spend(period_bad[row], period_allowed[row], scale),
+            Spend(lookback_bad[row], lookback_allowed[row], scale),
+            lookback_minutes,
+            list(
+                zip(pieces, leaving_bad[row].tolist(), leaving_allowed[row].tolist(), strict=True)
+            ),
+        )
+        for row in range(rows)
+    ]
+    assert found == expected

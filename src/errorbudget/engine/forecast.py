@@ -31,6 +31,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from errorbudget.engine.exact import Spend
 from errorbudget.model import Outlook
 
@@ -132,3 +135,96 @@ def rolling_forecast(
         level = end_level
         elapsed += minutes
     return ForecastResult("not_at_this_rate", None)
+
+
+_INT64_SAFE = 2**62
+"""Integer sums below this cannot overflow int64 (with one more addition of room)."""
+
+
+def rolling_forecasts(
+    period_bad: Sequence[int],
+    period_allowed: Sequence[int],
+    lookback_bad: Sequence[int],
+    lookback_allowed: Sequence[int],
+    scale: int,
+    lookback_minutes: int,
+    leaving_minutes: Sequence[int],
+    leaving_bad: npt.NDArray[np.int64],
+    leaving_allowed: npt.NDArray[np.int64],
+) -> list[ForecastResult]:
+    """:func:`rolling_forecast` of many rows at once, all with the same leaving pieces
+    (``leaving_minutes``; ``leaving_bad`` and ``leaving_allowed`` are rows × pieces).
+
+    The remaining budget × L after each piece is tracked for every row together in int64
+    when a bound on every sum shows none can overflow it (the usual case); the time within
+    the piece where a budget runs out is then worked out as :func:`rolling_forecast` does
+    (the same float). Past that bound each row goes through :func:`rolling_forecast`.
+    Either way the results are :func:`rolling_forecast`'s (tests/unit/test_engine_forecast.py).
+    """
+    count = len(period_bad)
+    if not count:
+        return []
+    length = lookback_minutes
+    n = len(leaving_minutes)
+    peak_period = max(map(abs, period_allowed)) + max(map(abs, period_bad)) * scale
+    peak_gain = max(map(abs, lookback_allowed)) + max(map(abs, lookback_bad)) * scale
+    peak_lost = (
+        int(np.abs(leaving_allowed).max(initial=0))
+        + int(np.abs(leaving_bad).max(initial=0)) * scale
+        if n
+        else 0
+    )
+    widest = max(map(abs, leaving_minutes), default=0)
+    largest = peak_period * abs(length) + n * (peak_gain * widest + peak_lost * abs(length))
+    if largest >= _INT64_SAFE or length <= 0:
+        return [
+            rolling_forecast(
+                Spend(bad, allowed, scale),
+                Spend(lookback_b, lookback_a, scale),
+                length,
+                list(zip(leaving_minutes, bad_row, allowed_row, strict=True)),
+            )
+            for bad, allowed, lookback_b, lookback_a, bad_row, allowed_row in zip(
+                period_bad, period_allowed, lookback_bad, lookback_allowed,
+                leaving_bad.tolist(), leaving_allowed.tolist(), strict=True,
+            )
+        ]  # fmt: skip
+    pieces = np.asarray(leaving_minutes, dtype=np.int64)
+    allowed = np.asarray(period_allowed, dtype=np.int64)
+    remaining = allowed - np.asarray(period_bad, dtype=np.int64) * scale
+    gain = (
+        np.asarray(lookback_allowed, dtype=np.int64)
+        - np.asarray(lookback_bad, dtype=np.int64) * scale
+    )
+    lost = leaving_allowed - leaving_bad * scale  # the remaining budget leaving with each piece
+    used = pieces > 0  # a piece of no minutes changes nothing
+    change = gain[:, None] * np.where(used, pieces, 0)[None, :] - np.where(used, lost * length, 0)
+    level = remaining * length  # R × L now
+    levels = level[:, None] + np.cumsum(change, axis=1)  # … and after each piece
+    crossed = (levels <= 0) & used[None, :]
+    runs_out: npt.NDArray[np.bool_] = np.any(crossed, axis=1)
+    first = crossed.argmax(axis=1) if n else np.zeros(count, dtype=np.int64)
+    elapsed = np.concatenate([[0], np.cumsum(np.where(used, pieces, 0))]).tolist()
+    found: list[ForecastResult] = []
+    for row, (has_data, left, out, at_piece) in enumerate(
+        zip(
+            (allowed > 0).tolist(),
+            remaining.tolist(),
+            runs_out.tolist(),
+            first.tolist(),
+            strict=True,
+        )
+    ):
+        if not has_data:
+            found.append(NONE)
+        elif left <= 0:
+            found.append(ForecastResult("spent", 0.0))
+        elif not out:
+            found.append(ForecastResult("not_at_this_rate", None))
+        else:  # as rolling_forecast: linear within the piece, from the level before it
+            before = int(levels[row, at_piece - 1]) if at_piece else left * length
+            moved = int(change[row, at_piece])
+            minutes = int(pieces[at_piece])
+            at = elapsed[at_piece] + (minutes * before / -moved if moved < 0 else 0.0)
+            found.append(ForecastResult("exhausts", at * 60))
+    return found

@@ -24,11 +24,15 @@ import numpy.typing as npt
 
 from errorbudget.durations import format_duration
 from errorbudget.engine.conditions import EffectiveCondition
-from errorbudget.engine.constructors import Columns, Same
 from errorbudget.engine.evaluator import Spends, conditions_per_series
 from errorbudget.engine.evaluator import evaluate as evaluate_instants
 from errorbudget.engine.exact import ONE, Spend, allowed_per_event, common_scale, decimal
-from errorbudget.engine.forecast import INSUFFICIENT, calendar_forecast, rolling_forecast
+from errorbudget.engine.forecast import (
+    INSUFFICIENT,
+    ForecastResult,
+    calendar_forecast,
+    rolling_forecasts,
+)
 from errorbudget.engine.timeslices import BoolArray, Counts, FloatArray, SlicePrefix
 from errorbudget.engine.windows import FORECAST_LOOKBACK, Plan
 from errorbudget.model import (
@@ -42,6 +46,7 @@ from errorbudget.model import (
     PolicyPreset,
     SegmentKey,
 )
+from errorbudget.record_builders import Columns, Same, slot_constructor
 
 Int64Array = npt.NDArray[np.int64]
 Bounds = tuple[Minute, Minute] | None
@@ -49,9 +54,10 @@ Bounds = tuple[Minute, Minute] | None
 
 ConditionsFor = Callable[[SLO, Fraction], list[EffectiveCondition]]
 
-# a status builds these by the thousand: through their slots (engine/constructors.py)
+# a status builds these by the thousand: through their slots (record_builders.py)
 _BUILD_STATUSES = Columns(BudgetStatus)
 _BUILD_CONDITIONS = Columns(ConditionResult)
+_build_coverage = slot_constructor(DataCoverage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +170,20 @@ def coverage_sufficient(plan: Plan, bounds: Bounds, min_coverage: float) -> bool
     return _covered(plan, bounds) * need.denominator >= need.numerator * window
 
 
+def _sufficient(plan: Plan, bounds: Sequence[Bounds], min_coverage: float) -> list[bool]:
+    """:func:`coverage_sufficient` of each of ``bounds``, the window and threshold read once."""
+    start, at = plan.intervals["period"]
+    window = plan.budget_period.minutes
+    need = _exact(min_coverage)
+    numerator, denominator = need.numerator * window, need.denominator
+    return [
+        window == 0
+        if found is None
+        else max(0, min(at, found[1]) - max(start, found[0])) * denominator >= numerator
+        for found in bounds
+    ]
+
+
 _exact = cache(decimal)
 """``decimal`` of a configured setting, remembered: every row asks for the same few."""
 
@@ -191,6 +211,9 @@ class Row:
     off_schedule: tuple[float, float] = (0.0, 0.0)
     broken: tuple[float, float] = (0.0, 0.0)
     eligible_events: float | None = None
+
+
+_build_row = slot_constructor(Row)
 
 
 def _pair(values: FloatArray | None) -> tuple[float, float]:
@@ -284,12 +307,12 @@ def evaluate_rows(
     lookback_at = column[at[FORECAST_LOOKBACK]]
     leaving_positions = [i for i, _ in plan.leaving_minutes]
     leaving_minutes = [minutes for _, minutes in plan.leaving_minutes]
-    leaving_bad = spends.bad[leaving_positions, :, 0].T.tolist()
-    leaving_allowed = allowed[:, leaving_positions].tolist()
+    leaving_bad = spends.bad[leaving_positions, :, 0].T
+    leaving_allowed = allowed[:, leaving_positions]
     count = len(rows)
     # What is the same for every row of one SLO worked out once, and each figure of every
     # row as one column: the records are then built by one map over the columns
-    # (engine/constructors.py), not field by field in a loop per row.
+    # (record_builders.py), not field by field in a loop per row.
     described = {
         id(row_slo): (row_slo.window.describe(), _duration(row_slo.forecast.lookback))
         for row_slo in {id(row_slo): row_slo for row_slo in per_row}.values()
@@ -302,7 +325,8 @@ def evaluate_rows(
     coverages = [row.coverage for row in rows]
     meets: list[bool | None] = []
     missing: list[int] = []
-    forecasts = []
+    forecasts: list[ForecastResult] = []
+    rolling: list[int] = []  # rows of a rolling window with enough data
     lookback_minutes = plan.minutes(FORECAST_LOOKBACK)
     budget_period = plan.budget_period
     for index, row in enumerate(rows):
@@ -322,10 +346,12 @@ def evaluate_rows(
             remaining_ratio_all[index] = consumed_all[index] = None
             continue
         meets.append(within)
-        lookback = Spend(
-            int(total[lookback_at]) - int(good[lookback_at]), int(allowed_row[lookback_at]), scale
-        )
         if isinstance(per_row[index].window, CalendarWindow):
+            lookback = Spend(
+                int(total[lookback_at]) - int(good[lookback_at]),
+                int(allowed_row[lookback_at]),
+                scale,
+            )
             forecasts.append(
                 calendar_forecast(
                     period,
@@ -336,9 +362,23 @@ def evaluate_rows(
                     budget_period.minutes,
                 )
             )
-        else:
-            leaving = zip(leaving_minutes, leaving_bad[index], leaving_allowed[index], strict=True)
-            forecasts.append(rolling_forecast(period, lookback, lookback_minutes, list(leaving)))
+        else:  # worked out for all of them together below
+            forecasts.append(INSUFFICIENT)
+            rolling.append(index)
+    if rolling:
+        rolled = rolling_forecasts(
+            [period_bad[i] for i in rolling],
+            [allowed_list[i][period_at] for i in rolling],
+            [int(totals[i][lookback_at]) - int(goods[i][lookback_at]) for i in rolling],
+            [allowed_list[i][lookback_at] for i in rolling],
+            scale,
+            lookback_minutes,
+            leaving_minutes,
+            leaving_bad[rolling],
+            leaving_allowed[rolling],
+        )
+        for index, forecast in zip(rolling, rolled, strict=True):
+            forecasts[index] = forecast
     words_of = {state: preset.state_policy(state) for state in set(states)}
     words = [words_of[state] for state in states]
     return _BUILD_STATUSES.build(
@@ -529,7 +569,7 @@ def _series_rows(
     for index, segment in enumerate(segments):
         bounds = counts.bounds[index]
         if bounds is None:
-            coverage = DataCoverage(
+            coverage = _build_coverage(
                 window, 0, None, None, None, min_coverage, max_age_seconds, none_sufficient,
                 False, broken_minutes[index], 0,
             )  # fmt: skip
@@ -537,14 +577,14 @@ def _series_rows(
             first, end = bounds
             covered = max(0, min(at, end) - max(start, first))
             age = max(0, at - end) * 60.0
-            coverage = DataCoverage(
+            coverage = _build_coverage(
                 window, covered, first, end, age, min_coverage, max_age_seconds,
                 covered * need.denominator >= need.numerator * window,
                 max_age_seconds is not None and age > max_age_seconds,
                 broken_minutes[index], 0,
             )  # fmt: skip
         rows.append(
-            Row(
+            _build_row(
                 segment,
                 counts.targets[index],
                 coverage,
@@ -770,12 +810,15 @@ def aggregate_inputs(
     min_coverage = slo.data.min_coverage
     period_counted = counts.counted[chosen, position].tolist()
     period_allowed = counts.allowed[chosen, position].tolist()
+    sufficient = _sufficient(plan, [counts.bounds[i] for i in chosen], min_coverage)
+    scale_of = counts.scale
     within = [
-        Spend(int(total) - int(good), int(member_allowed), counts.scale).within
-        if coverage_sufficient(plan, counts.bounds[i], min_coverage)
+        # Spend(bad, allowed, scale).within, without building the Spend
+        (None if member_allowed <= 0 else (int(total) - int(good)) * scale_of <= member_allowed)
+        if enough
         else None
-        for i, (good, total), member_allowed in zip(
-            chosen, period_counted, period_allowed, strict=True
+        for enough, (good, total), member_allowed in zip(
+            sufficient, period_counted, period_allowed, strict=True
         )
     ]
     bounds = merged_bounds([counts.bounds[i] for i in chosen])

@@ -339,8 +339,14 @@ class EvaluationService:
         stored = self.store.list_series(slos[0].id if len(slos) == 1 else None)
         keys = {slo.id: set(slo.segments.keys) for slo in slos}
         grouped: dict[str, list[SeriesInfo]] = {}
+        # whether a series' labels are its SLO's keys, asked once per SLO and label names
+        matches: dict[tuple[str, tuple[str, ...]], bool] = {}
         for info in stored:
-            if info.slo in keys and {k for k, _ in info.segment} == keys[info.slo]:
+            names = (info.slo, tuple([k for k, _ in info.segment]))
+            found = matches.get(names)
+            if found is None:
+                found = matches[names] = info.slo in keys and set(names[1]) == keys[info.slo]
+            if found:
                 grouped.setdefault(info.slo, []).append(info)
         return grouped
 

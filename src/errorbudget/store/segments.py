@@ -13,6 +13,7 @@ from typing import Any
 
 from errorbudget.errors import NotFoundError, StoreError
 from errorbudget.model import SegmentKey, segment_label
+from errorbudget.record_builders import slot_constructor
 from errorbudget.records import SeriesInfo
 
 
@@ -55,6 +56,14 @@ def series_infos(rows: Sequence[Sequence[Any]]) -> list[SeriesInfo]:
     # every stored segment is canonical JSON: one parse of them all, not one per series
     segments = json.loads("[" + ",".join(str(segment) for _, _, segment in rows) + "]")
     return [
-        SeriesInfo(int(i), str(s), tuple((str(key), str(value)) for key, value in pairs))
+        _build_series_info(int(i), str(s), tuple(map(_pair, pairs)))
         for (i, s, _), pairs in zip(rows, segments, strict=True)
     ]
+
+
+def _pair(pair: list[str]) -> tuple[str, str]:
+    key, value = pair
+    return (str(key), str(value))
+
+
+_build_series_info = slot_constructor(SeriesInfo)  # every status lists every series

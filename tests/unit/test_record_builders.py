@@ -1,4 +1,4 @@
-"""Records built through their slots (engine/constructors.py) are the records ``__init__``
+"""Records built through their slots (record_builders.py) are the records ``__init__``
 builds: equal, of the same class, as frozen; classes whose ``__init__`` does more are
 refused when the constructor is made."""
 
@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from errorbudget.engine.conditions import EffectiveCondition
-from errorbudget.engine.constructors import Columns, Same, slot_constructor
 from errorbudget.model import BudgetStatus, ConditionResult, DataCoverage
+from errorbudget.record_builders import Columns, Same, slot_constructor
 from errorbudget.store.counts.blocks import decode_blocks, decode_stored, encode_blocks
 
 _floats = st.one_of(st.none(), st.floats(allow_nan=False, width=64))

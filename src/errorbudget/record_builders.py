@@ -59,7 +59,7 @@ def slot_constructor(cls: type[T]) -> Callable[..., T]:
     exec(compile(source, f"<slot_constructor {cls.__qualname__}>", "exec"), namespace)
     built: Callable[..., T] = namespace["build"]
     built.__qualname__ = built.__name__ = f"build_{cls.__name__}"
-    built.__doc__ = f"``{cls.__name__}(...)``, built through its slots (engine/constructors.py)."
+    built.__doc__ = f"``{cls.__name__}(...)``, built through its slots (record_builders.py)."
     return built
 
 
