@@ -97,14 +97,21 @@ def uncounted_ranges(
     """What :class:`Uncounted` says for the series ``segments`` of ``slo`` over ``span``:
     exclusions and broken data (``issues``), and with a schedule or maintenance windows,
     those too."""
-    excluded = [
-        merge_ranges(
-            excluded_ranges(slo, segment, exclusions) + broken_ranges(slo, segment, issues)
-        )
-        if issues
-        else excluded_ranges(slo, segment, exclusions)
-        for segment in segments
-    ]
+    # only what can apply to this SLO is asked about each series (usually nothing)
+    exclusions = [e for e in exclusions if e.counted and e.scoped_to(slo)]
+    issues = [i for i in issues if i.open_about(slo.id)]
+    excluded: list[list[tuple[Minute, Minute]]] = (
+        [
+            merge_ranges(
+                excluded_ranges(slo, segment, exclusions) + broken_ranges(slo, segment, issues)
+            )
+            if issues
+            else excluded_ranges(slo, segment, exclusions)
+            for segment in segments
+        ]
+        if exclusions or issues
+        else [[]] * len(segments)
+    )
     if eligibility is None or eligibility.empty:
         return Uncounted([minute_ranges.as_ranges(r) if r else EMPTY for r in excluded], EMPTY)
     start, end = span

@@ -460,11 +460,13 @@ class Exclusion:
 
     def covers(self, slo: SLO, segment: SegmentKey) -> bool:
         """Whether its scope takes in this series, whatever its status."""
-        if self.slo != "*" and self.slo != slo.id:
-            return False
-        if self.service is not None and self.service != slo.service:
-            return False
-        return matches(segment, self.segment)
+        return self.scoped_to(slo) and matches(segment, self.segment)
+
+    def scoped_to(self, slo: SLO) -> bool:
+        """Whether its SLO and service scope take in ``slo`` (its segment scope aside)."""
+        return (self.slo == "*" or self.slo == slo.id) and (
+            self.service is None or self.service == slo.service
+        )
 
 
 # --- results ---------------------------------------------------------------------------------
@@ -660,7 +662,11 @@ class DataIssue:
     def applies_to(self, slo_id: str, segment: SegmentKey) -> bool:
         """Unresolved, about ``slo_id``, and every pair of :attr:`segment` is a label of
         ``segment``."""
-        return self.resolved_at is None and self.slo == slo_id and matches(segment, self.segment)
+        return self.open_about(slo_id) and matches(segment, self.segment)
+
+    def open_about(self, slo_id: str) -> bool:
+        """Unresolved and about ``slo_id`` (its segment scope aside)."""
+        return self.resolved_at is None and self.slo == slo_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Freed memory kept in the process for the next evaluation (``serve``'s long-lived process).
+"""Memory work kept out of an evaluation: freed memory kept in the process for the next one
+(``serve``'s long-lived process), and the cycle collector paused while one runs.
 
 A full status allocates and frees megabytes of numpy temporaries every evaluation (a
 timeslices SLO's per-minute grid of 10 series × 30 days alone is 7 MB). glibc's malloc
@@ -13,14 +14,27 @@ the process and are reused: no fault after the first evaluation. The cost is tha
 process keeps its peak heap instead of giving it back between evaluations (the status
 process of that workload peaks at ~290 MB either way). ``serve`` calls it once at start;
 elsewhere (other C libraries, or a platform without ``mallopt``) it does nothing.
+
+:func:`collector_paused` holds the cycle collector off while an evaluation builds its
+~60,000 objects (a 1,000-series status: records, lists, floats): at the default
+thresholds they set off ~85 young-generation collections, which move the records that
+live on through the older generations, ~3 ms of a ~48 ms status (interleaved in one
+process, docs/performance.md "Issue #9"). An evaluation makes no reference cycles of its
+own; what it leaves is collected at the next collection after it. Paused for every
+thread while any evaluation runs (nested or concurrent ones count), and restored to what
+it was — a collector someone else turned off stays off.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 
@@ -50,3 +64,26 @@ def keep_freed_memory() -> bool:
     if not applied:
         log.debug("mallopt refused the thresholds: freed memory goes back to the system")
     return applied
+
+
+_pause_lock = threading.Lock()
+_pauses = 0
+_resume = False
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cycle collection while the block runs (in any thread); see the module's text."""
+    global _pauses, _resume
+    with _pause_lock:
+        if not _pauses:
+            _resume = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses -= 1
+            if not _pauses and _resume:
+                gc.enable()

@@ -256,20 +256,14 @@ def evaluate_rows(
         np.ascontiguousarray(allowed.T[:, :, None], dtype=np.int64),
         scale,
     )
-    # Python values only of the ranges read per row below (not of every forecast cut):
-    # ``column`` maps a range's position in ``plan.names`` to its place in these lists.
-    used = sorted({at["period"], at[FORECAST_LOOKBACK], *(at[name] for name in BURN_WINDOWS)})
-    column = {position: place for place, position in enumerate(used)}
-    period_at = column[at["period"]]
-    goods = counted[:, used, 0].tolist()
-    totals = counted[:, used, 1].tolist()
-    allowed_list = allowed[:, used].tolist()
-    period_bad = [int(t[period_at]) - int(g[period_at]) for g, t in zip(goods, totals, strict=True)]
+    # Python values only of the ranges read per row below: the period and the lookback
+    period_goods = counted[:, at["period"], 0].tolist()
+    period_totals = counted[:, at["period"], 1].tolist()
+    period_allowed = allowed[:, at["period"]].tolist()
+    period_bad = [int(t) - int(g) for g, t in zip(period_goods, period_totals, strict=True)]
     effective: list[Fraction | None] = [
-        ONE - Fraction(a[period_at], scale * int(t[period_at]))
-        if row.members_within is not None and t[period_at] > 0
-        else None
-        for row, a, t in zip(rows, allowed_list, totals, strict=True)
+        ONE - Fraction(a, scale * int(t)) if row.members_within is not None and t > 0 else None
+        for row, a, t in zip(rows, period_allowed, period_totals, strict=True)
     ]
     # rows of one SLO at its segments' own targets share their conditions: asked once
     asked: dict[tuple[int, float], list[EffectiveCondition]] = {}
@@ -304,7 +298,15 @@ def evaluate_rows(
     remaining_ratio_all = _floats(evaluated.remaining_ratio)
     states = evaluated.states()[:, 0].tolist()
     raw_period = raw[:, at["period"]].tolist()
-    lookback_at = column[at[FORECAST_LOOKBACK]]
+    lookback_bad = [
+        int(t) - int(g)
+        for g, t in zip(
+            counted[:, at[FORECAST_LOOKBACK], 0].tolist(),
+            counted[:, at[FORECAST_LOOKBACK], 1].tolist(),
+            strict=True,
+        )
+    ]
+    lookback_allowed = allowed[:, at[FORECAST_LOOKBACK]].tolist()
     leaving_positions = [i for i, _ in plan.leaving_minutes]
     leaving_minutes = [minutes for _, minutes in plan.leaving_minutes]
     leaving_bad = spends.bad[leaving_positions, :, 0].T
@@ -318,8 +320,6 @@ def evaluate_rows(
         for row_slo in {id(row_slo): row_slo for row_slo in per_row}.values()
     }
     shown = [described[id(row_slo)] for row_slo in per_row]
-    period_goods = [good[period_at] for good in goods]
-    period_totals = [total[period_at] for total in totals]
     offs = [row.off_schedule for row in rows]
     brokens = [row.broken for row in rows]
     coverages = [row.coverage for row in rows]
@@ -330,8 +330,7 @@ def evaluate_rows(
     lookback_minutes = plan.minutes(FORECAST_LOOKBACK)
     budget_period = plan.budget_period
     for index, row in enumerate(rows):
-        good, total, allowed_row = goods[index], totals[index], allowed_list[index]
-        period = Spend(period_bad[index], int(allowed_row[period_at]), scale)
+        period = Spend(period_bad[index], period_allowed[index], scale)
         sufficient = row.coverage.sufficient
         if row.members_within is not None:
             known = [w for w in row.members_within if w is not None]
@@ -347,11 +346,7 @@ def evaluate_rows(
             continue
         meets.append(within)
         if isinstance(per_row[index].window, CalendarWindow):
-            lookback = Spend(
-                int(total[lookback_at]) - int(good[lookback_at]),
-                int(allowed_row[lookback_at]),
-                scale,
-            )
+            lookback = Spend(lookback_bad[index], lookback_allowed[index], scale)
             forecasts.append(
                 calendar_forecast(
                     period,
@@ -368,9 +363,9 @@ def evaluate_rows(
     if rolling:
         rolled = rolling_forecasts(
             [period_bad[i] for i in rolling],
-            [allowed_list[i][period_at] for i in rolling],
-            [int(totals[i][lookback_at]) - int(goods[i][lookback_at]) for i in rolling],
-            [allowed_list[i][lookback_at] for i in rolling],
+            [period_allowed[i] for i in rolling],
+            [lookback_bad[i] for i in rolling],
+            [lookback_allowed[i] for i in rolling],
             scale,
             lookback_minutes,
             leaving_minutes,

@@ -25,7 +25,7 @@ from errorbudget.errors import StoreError
 from errorbudget.store.counts import blocks
 from errorbudget.store.counts.blocks import HOURS_PER_DAY, MINUTES_PER_HOUR, Int64Array
 from errorbudget.store.counts.rollups import CHUNK_SHIFT, DAYS_PER_CHUNK
-from errorbudget.store.counts.tables import CountsQueries
+from errorbudget.store.counts.tables import BlobRows, CountsQueries
 from errorbudget.store.counts.writes import int_array
 
 Float64Array = npt.NDArray[np.float64]
@@ -52,17 +52,19 @@ class _Selection:
 
 
 def _block_rows(
-    selection: _Selection, rows: Sequence[tuple[int, int, bytes]], slots: int
+    selection: _Selection, rows: BlobRows, slots: int
 ) -> tuple[Int64Array, Int64Array, npt.NDArray[Any]]:
-    """(row in the selection, hour or day, counts (n, 2, slots)) of fetched blob rows; the
-    counts read-only, in their stored width when all share one (``decode_stored``)."""
+    """(row in the selection, hour or day, counts (n, 2, slots)) of fetched (key, blob)
+    rows; the counts read-only, in their stored width when all share one
+    (``decode_stored``)."""
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros((0, 2, slots), dtype=np.int64)
-    series_ids, keys, blobs = zip(*rows, strict=True)
+    keys, blobs = zip(*rows, strict=True)
+    packed = np.fromiter(keys, dtype=np.int64, count=len(keys))
     return (
-        selection.positions(np.asarray(series_ids, dtype=np.int64)),
-        np.asarray(keys, dtype=np.int64),
+        selection.positions(packed >> 32),
+        packed & 0xFFFF_FFFF,
         blocks.decode_stored(blobs, slots),
     )
 
@@ -104,7 +106,7 @@ def sums(
 
 
 def _add_day_ranges(
-    rows: Sequence[tuple[int, int, bytes]],
+    rows: BlobRows,
     selection: _Selection,
     plan: blocks.IntervalPlan,
     segments: Int64Array,
@@ -133,7 +135,7 @@ def _add_day_ranges(
 
 
 def _add_hour_ranges(
-    rows: Sequence[tuple[int, int, bytes]],
+    rows: BlobRows,
     days: Int64Array,
     selection: _Selection,
     plan: blocks.IntervalPlan,
@@ -152,7 +154,7 @@ def _add_hour_ranges(
 
 
 def _add_partials(
-    rows: Sequence[tuple[int, int, bytes]],
+    rows: BlobRows,
     hours: Int64Array,
     selection: _Selection,
     plan: blocks.IntervalPlan,

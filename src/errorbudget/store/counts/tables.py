@@ -68,8 +68,10 @@ class CountsTables(Protocol):
         ...
 
 
-BlobRows = Sequence[tuple[int, int, bytes]]
-"""(series, hour / day / chunk, blob) rows."""
+BlobRows = Sequence[tuple[int, bytes]]
+"""(key, blob) rows of a read: the key is ``series << 32 | hour`` (or ``| day``, ``| chunk``),
+computed by the statement, so a row is two values to fetch (a count read fetches
+thousands: one Python int less each)."""
 
 
 class CountsQueries(Protocol):
@@ -82,16 +84,14 @@ class CountsQueries(Protocol):
         days: list[int],
         hours: list[int],
     ) -> tuple[BlobRows, BlobRows, BlobRows]:
-        """The three reads of a ``sums``, asked for together: (series, chunk, totals blob)
-        of the day chunks ``chunk_range`` (first, last; None: none), (series, day, hourly
-        sums blob) of the ``days``' rows, and (series, hour, counts blob) of every source's
-        blocks of the ``hours``. Empty lists read nothing."""
+        """The three reads of a ``sums``, asked for together (:data:`BlobRows`): (series ‹‹
+        chunk, totals blob) of the day chunks ``chunk_range`` (first, last; None: none),
+        (series ‹‹ day, hourly sums blob) of the ``days``' rows, and (series ‹‹ hour,
+        counts blob) of every source's blocks of the ``hours``. Empty lists read nothing."""
         ...
 
-    def blocks_between(
-        self, ids: list[int], first_hour: int, end_hour: int
-    ) -> Sequence[tuple[int, int, bytes]]:
-        """(series, hour, counts blob) of every source's blocks of ``[first, end)`` hours."""
+    def blocks_between(self, ids: list[int], first_hour: int, end_hour: int) -> BlobRows:
+        """(series ‹‹ hour, counts blob) of every source's blocks of ``[first, end)`` hours."""
         ...
 
     def series_bounds(self, ids: list[int]) -> Sequence[tuple[int, int, int]]:

@@ -273,12 +273,12 @@ class PgCountsTables:
 
 
 _DAY_CHUNKS = """
-SELECT series_id, chunk, totals FROM day_chunks
+SELECT (series_id << 32) | chunk, totals FROM day_chunks
 WHERE series_id = ANY(%s::bigint[]) AND chunk >= %s AND chunk <= %s
 """
 
 _DAY_ROWS = """
-SELECT series_id, day, hours FROM day_counts
+SELECT (series_id << 32) | day, hours FROM day_counts
 WHERE day = ANY(%s::bigint[]) AND series_id = ANY(%s::bigint[])
 """
 
@@ -286,12 +286,12 @@ WHERE day = ANY(%s::bigint[]) AND series_id = ANY(%s::bigint[])
 # on 1,000 series x 35 days, against 10 ms for (series, hour) probes of the primary key and
 # ~110 ms for the parallel scan the planner chose for two arrays on the primary key).
 _BLOCKS_AT_HOURS = """
-SELECT series_id, hour, counts FROM minute_blocks
+SELECT (series_id << 32) | hour, counts FROM minute_blocks
 WHERE hour = ANY(%s::bigint[]) AND series_id = ANY(%s::bigint[])
 """
 
 _BLOCKS_BETWEEN = """
-SELECT series_id, hour, counts FROM minute_blocks
+SELECT (series_id << 32) | hour, counts FROM minute_blocks
 WHERE series_id = ANY(%s::bigint[]) AND hour >= %s AND hour < %s
 """
 
@@ -345,9 +345,7 @@ class PgCountsQueries:
         )
         return chunk_rows, day_rows, block_rows
 
-    def blocks_between(
-        self, ids: list[int], first_hour: int, end_hour: int
-    ) -> list[tuple[int, int, bytes]]:
+    def blocks_between(self, ids: list[int], first_hour: int, end_hour: int) -> BlobRows:
         return self._rows(_BLOCKS_BETWEEN, (ids, first_hour, end_hour))
 
     def series_bounds(self, ids: list[int]) -> list[tuple[int, int, int]]:

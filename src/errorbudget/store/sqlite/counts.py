@@ -164,22 +164,22 @@ class SQLiteCountsTables:
 _JSON_IDS = "SELECT value FROM json_each(?)"
 
 _DAY_CHUNKS = f"""
-SELECT series_id, chunk, totals FROM day_chunks
+SELECT (series_id << 32) | chunk, totals FROM day_chunks
 WHERE series_id IN ({_JSON_IDS}) AND chunk >= ? AND chunk <= ?
 """
 
 _DAY_ROWS = f"""
-SELECT series_id, day, hours FROM day_counts
+SELECT (series_id << 32) | day, hours FROM day_counts
 WHERE series_id IN ({_JSON_IDS}) AND day IN (SELECT value FROM json_each(?))
 """
 
 _BLOCKS_AT_HOURS = f"""
-SELECT series_id, hour, counts FROM minute_blocks
+SELECT (series_id << 32) | hour, counts FROM minute_blocks
 WHERE series_id IN ({_JSON_IDS}) AND hour IN (SELECT value FROM json_each(?))
 """
 
 _BLOCKS_BETWEEN = f"""
-SELECT series_id, hour, counts FROM minute_blocks
+SELECT (series_id << 32) | hour, counts FROM minute_blocks
 WHERE series_id IN ({_JSON_IDS}) AND hour >= ? AND hour < ?
 """
 
@@ -218,9 +218,7 @@ class SQLiteCountsQueries:
             execute(_BLOCKS_AT_HOURS, (selected, json.dumps(hours))).fetchall() if hours else [],
         )
 
-    def blocks_between(
-        self, ids: list[int], first_hour: int, end_hour: int
-    ) -> list[tuple[int, int, bytes]]:
+    def blocks_between(self, ids: list[int], first_hour: int, end_hour: int) -> BlobRows:
         return self.connection.execute(
             _BLOCKS_BETWEEN, (json.dumps(ids), first_hour, end_hour)
         ).fetchall()
