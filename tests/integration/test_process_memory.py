@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
+
+from errorbudget.app import App
 
 _CYCLES = """
 import resource, sys
@@ -47,3 +50,63 @@ def test_freed_evaluation_memory_is_reused_instead_of_faulted_in_again() -> None
     _, plain = _faults("plain")
     assert plain > 10 * 1000  # 10 cycles of ~13 MB of fresh pages each
     assert tuned < 100
+
+
+def test_the_collector_is_paused_while_any_evaluation_runs_and_restored_after() -> None:
+    """Nested and concurrent pauses: collection resumes when the last one ends; a collector
+    turned off by someone else stays off; an exception inside still restores it."""
+    import gc
+    import threading
+
+    from errorbudget.process_memory import collector_paused
+
+    assert gc.isenabled()
+    inside = threading.Event()
+    release = threading.Event()
+
+    def other_evaluation() -> None:
+        with collector_paused():
+            inside.set()
+            release.wait(5)
+
+    with collector_paused():
+        assert not gc.isenabled()
+        worker = threading.Thread(target=other_evaluation)
+        worker.start()
+        assert inside.wait(5)
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert not gc.isenabled()  # the other evaluation still runs
+    release.set()
+    worker.join(5)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("an evaluation failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # not ours to turn back on
+    finally:
+        gc.enable()
+
+
+def test_a_status_evaluation_runs_with_the_collector_paused(app: App) -> None:
+    """The evaluation service holds the collector off while it evaluates, and only then."""
+    import gc
+
+    from errorbudget.services import evaluations
+
+    seen: list[bool] = []
+    original = evaluations.evaluate_slos
+
+    def watching(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return original(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(evaluations, "evaluate_slos", watching)
+        assert app.evaluations.status()
+    assert seen == [False] and gc.isenabled()
