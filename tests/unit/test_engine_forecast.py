@@ -262,3 +262,48 @@ def test_rolling_forecasts_of_many_rows_are_each_rows_rolling_forecast(
         for row in range(rows)
     ]
     assert found == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.data(),
+    rows=st.integers(1, 6),
+    scale=st.sampled_from([1, 5, 100, 10**6]),
+    lookback_minutes=st.sampled_from([-60, 0, 60, 1440]),
+    minutes_left=st.integers(-100, 45 * 1440),
+    elapsed_minutes=st.integers(-5, 45 * 1440),
+    magnitude=st.sampled_from([10, 10_000, 10**14]),
+)
+def test_calendar_forecasts_of_many_rows_are_each_rows_calendar_forecast(
+    data: st.DataObject,
+    rows: int,
+    scale: int,
+    lookback_minutes: int,
+    minutes_left: int,
+    elapsed_minutes: int,
+    magnitude: int,
+) -> None:
+    """The status' batched calendar forecast gives each row exactly what
+    :func:`calendar_forecast` gives it (outlook, times and both projections)."""
+    from errorbudget.engine.forecast import calendar_forecasts
+
+    column = st.lists(st.integers(0, magnitude), min_size=rows, max_size=rows)
+    period_bad, period_allowed, lookback_bad, lookback_allowed = (
+        data.draw(column) for _ in range(4)
+    )
+    found = calendar_forecasts(
+        period_bad, period_allowed, lookback_bad, lookback_allowed, scale, lookback_minutes,
+        minutes_left, elapsed_minutes, 43_200,
+    )  # fmt: skip
+    expected = [
+        calendar_forecast(
+            Spend(period_bad[row], period_allowed[row], scale),
+            Spend(lookback_bad[row], lookback_allowed[row], scale),
+            lookback_minutes,
+            minutes_left,
+            elapsed_minutes,
+            43_200,
+        )
+        for row in range(rows)
+    ]
+    assert found == expected

@@ -228,3 +228,48 @@ def rolling_forecasts(
             at = elapsed[at_piece] + (minutes * before / -moved if moved < 0 else 0.0)
             found.append(ForecastResult("exhausts", at * 60))
     return found
+
+
+def calendar_forecasts(
+    period_bad: Sequence[int],
+    period_allowed: Sequence[int],
+    lookback_bad: Sequence[int],
+    lookback_allowed: Sequence[int],
+    scale: int,
+    lookback_minutes: int,
+    minutes_left: int,
+    elapsed_minutes: int,
+    period_minutes: int,
+) -> list[ForecastResult]:
+    """:func:`calendar_forecast` of many rows of one calendar period at once: the same
+    integers and floats, row by row, without building two ``Spend`` per row (a status of
+    hundreds of series asks for hundreds). Tested against :func:`calendar_forecast`."""
+    length = lookback_minutes
+    left = max(minutes_left, 0)
+    found: list[ForecastResult] = []
+    for bad, allowed, lookback_b, lookback_a in zip(
+        period_bad, period_allowed, lookback_bad, lookback_allowed, strict=True
+    ):
+        projected_bad = bad * scale * length + lookback_b * scale * left
+        projected_allowed = allowed * length + lookback_a * left
+        projected = projected_bad / projected_allowed if projected_allowed > 0 else None
+        if allowed <= 0:  # no data: Spend.has_data, and Spend.ratio is None
+            found.append(ForecastResult("no_data", None, projected, None))
+            continue
+        consumed = (bad * scale) / allowed
+        linear = consumed * period_minutes / elapsed_minutes if elapsed_minutes > 0 else None
+        remaining = allowed - bad * scale
+        growth = lookback_b * scale - lookback_a
+        over_at_end = projected_bad > projected_allowed
+        if remaining <= 0:
+            found.append(
+                ForecastResult("spent" if over_at_end else "recovers", 0.0, projected, linear)
+            )
+        elif growth <= 0 or length <= 0:
+            found.append(ForecastResult("not_at_this_rate", None, projected, linear))
+        elif over_at_end:
+            seconds = remaining * length * 60 / growth
+            found.append(ForecastResult("exhausts", seconds, projected, linear))
+        else:
+            found.append(ForecastResult("not_before_period_end", None, projected, linear))
+    return found

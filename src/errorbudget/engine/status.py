@@ -26,11 +26,11 @@ from errorbudget.durations import format_duration
 from errorbudget.engine.conditions import EffectiveCondition
 from errorbudget.engine.evaluator import Spends, conditions_per_series
 from errorbudget.engine.evaluator import evaluate as evaluate_instants
-from errorbudget.engine.exact import ONE, Spend, allowed_per_event, common_scale, decimal
+from errorbudget.engine.exact import ONE, allowed_per_event, common_scale, decimal
 from errorbudget.engine.forecast import (
     INSUFFICIENT,
     ForecastResult,
-    calendar_forecast,
+    calendar_forecasts,
     rolling_forecasts,
 )
 from errorbudget.engine.timeslices import BoolArray, Counts, FloatArray, SlicePrefix
@@ -326,40 +326,43 @@ def evaluate_rows(
     meets: list[bool | None] = []
     missing: list[int] = []
     forecasts: list[ForecastResult] = []
-    rolling: list[int] = []  # rows of a rolling window with enough data
+    calendar: list[int] = []  # rows of a calendar window with enough data
+    rolling: list[int] = []  # … of a rolling window
     lookback_minutes = plan.minutes(FORECAST_LOOKBACK)
     budget_period = plan.budget_period
     for index, row in enumerate(rows):
-        period = Spend(period_bad[index], period_allowed[index], scale)
         sufficient = row.coverage.sufficient
         if row.members_within is not None:
             known = [w for w in row.members_within if w is not None]
             within: bool | None = all(known) if known else None
             missing.append(sum(1 for w in known if not w))
+        elif sufficient and period_allowed[index] > 0:  # Spend.within, exactly
+            within = period_bad[index] * scale <= period_allowed[index]
+            missing.append(0 if within else 1)
         else:
-            within = period.within if sufficient else None
-            missing.append(1 if within is False else 0)
+            within = None
+            missing.append(0)
+        forecasts.append(INSUFFICIENT)  # the others worked out together below
         if not sufficient:
-            forecasts.append(INSUFFICIENT)
             meets.append(None)
             remaining_ratio_all[index] = consumed_all[index] = None
             continue
         meets.append(within)
-        if isinstance(per_row[index].window, CalendarWindow):
-            lookback = Spend(lookback_bad[index], lookback_allowed[index], scale)
-            forecasts.append(
-                calendar_forecast(
-                    period,
-                    lookback,
-                    lookback_minutes,
-                    budget_period.end - plan.at,
-                    plan.at - budget_period.start,
-                    budget_period.minutes,
-                )
-            )
-        else:  # worked out for all of them together below
-            forecasts.append(INSUFFICIENT)
-            rolling.append(index)
+        (calendar if isinstance(per_row[index].window, CalendarWindow) else rolling).append(index)
+    if calendar:
+        dated = calendar_forecasts(
+            [period_bad[i] for i in calendar],
+            [period_allowed[i] for i in calendar],
+            [lookback_bad[i] for i in calendar],
+            [lookback_allowed[i] for i in calendar],
+            scale,
+            lookback_minutes,
+            budget_period.end - plan.at,
+            plan.at - budget_period.start,
+            budget_period.minutes,
+        )
+        for index, forecast in zip(calendar, dated, strict=True):
+            forecasts[index] = forecast
     if rolling:
         rolled = rolling_forecasts(
             [period_bad[i] for i in rolling],

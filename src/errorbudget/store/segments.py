@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from errorbudget.errors import NotFoundError, StoreError
 from errorbudget.model import SegmentKey, segment_label
@@ -50,15 +50,31 @@ def missing_series(slo: str, missing: Sequence[str]) -> NotFoundError:
 
 
 def series_infos(rows: Sequence[Sequence[Any]]) -> list[SeriesInfo]:
-    """``(id, slo, stored segment)`` rows as ``SeriesInfo``, in order."""
+    """``(id, slo, stored segment)`` rows as ``SeriesInfo``, in order.
+
+    A status lists every series each time: a row seen before (same id, SLO and stored
+    segment text) gives back the record it gave then (records are immutable), and only new
+    rows are parsed — one JSON parse for all of them."""
     if not rows:
         return []
-    # every stored segment is canonical JSON: one parse of them all, not one per series
-    segments = json.loads("[" + ",".join(str(segment) for _, _, segment in rows) + "]")
-    return [
-        _build_series_info(int(i), str(s), tuple(map(_pair, pairs)))
-        for (i, s, _), pairs in zip(rows, segments, strict=True)
-    ]
+    known = _PARSED
+    if len(known) > _PARSED_LIMIT:
+        known.clear()
+    found: list[SeriesInfo | None] = [known.get(tuple(row)) for row in rows]
+    new = [index for index, info in enumerate(found) if info is None]
+    if new:
+        # every stored segment is canonical JSON: one parse of them all, not one per series
+        segments = json.loads("[" + ",".join(str(rows[i][2]) for i in new) + "]")
+        for index, pairs in zip(new, segments, strict=True):
+            i, s, stored = rows[index]
+            info = _build_series_info(int(i), str(s), tuple(map(_pair, pairs)))
+            known[(i, s, stored)] = found[index] = info
+    return cast(list[SeriesInfo], found)
+
+
+_PARSED: dict[tuple[Any, ...], SeriesInfo] = {}
+"""Rows already turned into records (bounded by ``_PARSED_LIMIT``; dropped whole past it)."""
+_PARSED_LIMIT = 100_000
 
 
 def _pair(pair: list[str]) -> tuple[str, str]:
