@@ -868,8 +868,8 @@ def timeslice_counts(
     )
 
     def stack(prefix: SlicePrefix) -> FloatArray:
-        columns = [np.stack(prefix.counts(plan.intervals[n]), axis=-1) for n in plan.names]
-        return np.stack(columns, axis=-2)
+        good, slices = prefix.counts_many([plan.intervals[n] for n in plan.names])
+        return np.stack([good, slices], axis=-1)  # (series, ranges, [good, total])
 
     raw_counts = stack(raw)
     return raw_counts, raw_counts if counted is raw else stack(counted)

@@ -9,6 +9,7 @@ minute is excluded is not counted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -125,6 +126,20 @@ class SlicePrefix:
         good = self._good[..., last] - self._good[..., first]
         counted = self._counted[..., last] - self._counted[..., first]
         return np.asarray(good, dtype=np.float64), np.asarray(counted, dtype=np.float64)
+
+
+    def counts_many(self, intervals: Sequence[tuple[int, int]]) -> tuple[FloatArray, FloatArray]:
+        """:meth:`counts` of every interval at once: (good, counted), each (..., intervals)."""
+        length = self.slice_minutes
+        bounds = np.asarray(intervals, dtype=np.int64).reshape(-1, 2)
+        first = (bounds[:, 0] - bounds[:, 0] % length - self.origin) // length
+        last = (bounds[:, 1] - bounds[:, 1] % length - self.origin) // length
+        if first.size and int(first.min()) < 0:
+            raise ValueError("minute arrays start after the interval")
+        last = np.minimum(np.maximum(last, first), self._counted.shape[-1] - 1)
+        good = self._good[..., last] - self._good[..., first]
+        counted = self._counted[..., last] - self._counted[..., first]
+        return good.astype(np.float64), counted.astype(np.float64)
 
 
 def _prefix(flags: BoolArray) -> npt.NDArray[np.int32] | npt.NDArray[np.int64]:
