@@ -123,10 +123,18 @@ def minutes(series: int, days: int) -> dict[str, object]:
 
 
 def status(config: str, runs: int) -> dict[str, object]:
+    """As ``serve`` holds the App (server.py): loaded objects frozen out of the collector's
+    reach and freed memory kept for the next evaluation (process_memory.py)."""
+    import gc
+
     from errorbudget.app import App
+    from errorbudget.process_memory import keep_freed_memory
 
     began = time.perf_counter()
     with App.open(config) as app:
+        gc.collect()
+        gc.freeze()
+        keep_freed_memory()
         ids = [info.id for info in app.store.list_series()]
         end = max(b[1] for b in app.store.series_bounds(ids) if b is not None)
         key = (end, app.store.revision())

@@ -18,12 +18,14 @@ from errorbudget.engine.schedule import Eligibility
 from errorbudget.engine.status import (
     Bounds,
     ConditionsFor,
+    Int64Array,
     RangeCounts,
     RowInputs,
     aggregate_inputs,
     batch_key,
     evaluate_batch,
     range_counts,
+    scaled_allowances,
     series_inputs,
     timeslice_counts,
 )
@@ -72,6 +74,11 @@ class Uncounted:
     per_series: list[RangeArray]
     off_schedule: RangeArray
 
+    @property
+    def removes(self) -> bool:
+        """Whether anything is removed from any series' counts."""
+        return bool(self.off_schedule.size) or any(ranges.size for ranges in self.per_series)
+
     def groups(self) -> list[tuple[RangeArray, list[int]]]:
         """Series with the same removed ranges (one store read serves each group); series
         with nothing removed are left out."""
@@ -100,6 +107,8 @@ def uncounted_ranges(
     # only what can apply to this SLO is asked about each series (usually nothing)
     exclusions = [e for e in exclusions if e.counted and e.scoped_to(slo)]
     issues = [i for i in issues if i.open_about(slo.id)]
+    if not exclusions and not issues and (eligibility is None or eligibility.empty):
+        return Uncounted([EMPTY] * len(segments), EMPTY)
     excluded: list[list[tuple[Minute, Minute]]] = (
         [
             merge_ranges(
@@ -135,7 +144,7 @@ def uncounted_ranges(
     return Uncounted(removed, off)
 
 
-Intervals = list[tuple[Minute, Minute]]
+Intervals = Sequence[tuple[Minute, Minute]]
 
 
 def range_sums(
@@ -171,20 +180,63 @@ class SloEvaluation:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanSums:
+    """The raw sums of every series of the SLOs that share one plan, read once, and what
+    the SLOs with nothing removed from their counts (no exclusion, schedule, maintenance
+    window or broken data) need besides: each one's rows, and the allowed bad events of
+    every series at one scale (their targets' common denominator). Read-only: an SLO's
+    counts are views of them."""
+
+    rows: dict[int, int]
+    """Series id → row."""
+    sums: FloatArray
+    spans: dict[str, tuple[int, int]]
+    """SLO id → its series' rows ``[start, stop)`` (in its series' order)."""
+    allowed: Int64Array
+    scale: int
+
+    def plain(self, slo: str, count: int) -> tuple[FloatArray, Int64Array] | None:
+        """An SLO's raw sums and allowed bad events (views), or None when it was not read
+        here with ``count`` series."""
+        span = self.spans.get(slo)
+        if span is None or span[1] - span[0] != count:
+            return None
+        return self.sums[span[0] : span[1]], self.allowed[span[0] : span[1]]
+
+
+@dataclass(frozen=True, slots=True)
 class Prefetched:
     """Reads shared by every SLO of one evaluation (read once for all of them): each
     series' data bounds, and for every distinct set of ranges (SLOs whose window and
     forecast lookback agree share one plan) the raw sums of all the series that need it."""
 
     bounds: dict[int, Bounds]
-    sums: dict[tuple[tuple[Minute, Minute], ...], tuple[dict[int, int], FloatArray]]
+    sums: dict[tuple[tuple[Minute, Minute], ...], PlanSums]
 
     def raw(self, intervals: Intervals, ids: list[int]) -> FloatArray | None:
         found = self.sums.get(tuple(intervals))
         if found is None:
             return None
-        rows, sums = found
-        return sums[[rows[i] for i in ids]]
+        rows = found.rows
+        return found.sums[[rows[i] for i in ids]]
+
+
+def _plan_key(slo: SLO) -> tuple[object, ...]:
+    """What an SLO's plan depends on (its window and forecast lookback) as plain values,
+    worked out once per SLO object: hashing the config's models costs microseconds, and
+    a status of many SLOs asks every minute."""
+    found = _PLAN_KEYS.get(id(slo))
+    if found is not None and found[0] is slo:
+        return found[1]
+    window = slo.window
+    key = (type(window), *window.model_dump().values(), slo.forecast.lookback)
+    if len(_PLAN_KEYS) > 10_000:
+        _PLAN_KEYS.clear()
+    _PLAN_KEYS[id(slo)] = (slo, key)  # the SLO held: its id is not reused while here
+    return key
+
+
+_PLAN_KEYS: dict[int, tuple[SLO, tuple[object, ...]]] = {}
 
 
 class Plans:
@@ -193,13 +245,18 @@ class Plans:
 
     def __init__(self, at: Minute) -> None:
         self.at = at
-        self._found: dict[tuple[object, object], Plan] = {}
+        self._found: dict[tuple[object, ...], Plan] = {}
+        self._of: dict[int, tuple[SLO, Plan]] = {}  # by SLO object: asked twice per SLO
 
     def __call__(self, slo: SLO) -> Plan:
-        key = (slo.window, slo.forecast.lookback)
+        known = self._of.get(id(slo))
+        if known is not None and known[0] is slo:
+            return known[1]
+        key = _plan_key(slo)
         found = self._found.get(key)
         if found is None:
             found = self._found[key] = plan(slo.window, self.at, slo.forecast.lookback)
+        self._of[id(slo)] = (slo, found)  # the SLO held, so its id stays its own
         return found
 
 
@@ -213,18 +270,30 @@ def prefetch(
     their occurrence SLOs (timeslices SLOs read minute arrays instead)."""
     ids = [info.id for slo in slos for info in series.get(slo.id, [])]
     bounds = dict(zip(ids, store.series_bounds(ids), strict=True)) if ids else {}
-    wanted: dict[tuple[tuple[Minute, Minute], ...], list[int]] = {}
+    wanted: dict[tuple[tuple[Minute, Minute], ...], list[tuple[SLO, list[SeriesInfo]]]] = {}
     for slo in slos:
         chosen = series.get(slo.id, [])
         if slo.budgeting == "timeslices" or not chosen:
             continue
-        evaluation = plans(slo)
-        key = tuple(evaluation.intervals[name] for name in evaluation.names)
-        wanted.setdefault(key, []).extend(info.id for info in chosen)
+        wanted.setdefault(plans(slo).ranges, []).append((slo, chosen))
     sums = {}
     for key, members in wanted.items():
-        unique = list(dict.fromkeys(members))
-        sums[key] = ({i: row for row, i in enumerate(unique)}, store.sums(unique, list(key)))
+        rows: dict[int, int] = {}
+        spans: dict[str, tuple[int, int]] = {}
+        targets: list[float] = []
+        for slo, chosen in members:
+            start = len(rows)
+            for info in chosen:
+                if info.id not in rows:
+                    rows[info.id] = len(rows)
+                    targets.append(slo.target_for(info.segment))
+            if len(rows) - start == len(chosen):  # its own rows, in its order
+                spans[slo.id] = (start, len(rows))
+        read = store.sums(list(rows), list(key))
+        allowed, scale = scaled_allowances(targets, read[..., 1])
+        read.flags.writeable = False
+        allowed.flags.writeable = False
+        sums[key] = PlanSums(rows, read, spans, allowed, scale)
     return Prefetched(bounds, sums)
 
 
@@ -270,6 +339,23 @@ def _prepare(
     broken = [minutes_within(ranges, period) for ranges in broken_sets]
     whole: SliceCounts | None = None
     events: FloatArray | None = None
+    shared = prefetched.sums.get(evaluation.ranges) if prefetched is not None else None
+    plain = (
+        shared.plain(slo.id, len(series))
+        if shared is not None
+        and slo.budgeting != "timeslices"
+        and not uncounted.removes
+        and not any(broken)
+        else None
+    )
+    if shared is not None and plain is not None:
+        # nothing removed from its counts: the plan's read as it is (views, read-only)
+        raw, allowed = plain
+        counts = RangeCounts(
+            raw, raw, allowed, shared.scale, tuple(targets), tuple(bounds), None,
+            tuple(broken), None, None,
+        )  # fmt: skip
+        return _Prepared(slo, series, evaluation, counts, preset, uncounted, None)
     if slo.budgeting == "timeslices":
         raw, counted, off, whole, events = _timeslices(store, slo, evaluation, series, uncounted)
     else:
@@ -444,7 +530,7 @@ def _occurrences(
         empty = np.zeros((0, len(names), 2))
         return empty, empty.copy(), None
     ids = [s.id for s in series]
-    intervals = [evaluation.intervals[name] for name in names]
+    intervals = evaluation.ranges
     found = prefetched.raw(intervals, ids) if prefetched is not None else None
     raw = found if found is not None else store.sums(ids, intervals)
     counted = raw.copy()

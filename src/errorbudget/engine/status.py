@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 from operator import attrgetter
 
 import numpy as np
@@ -93,18 +93,42 @@ class RangeCounts:
         return len(self.targets)
 
 
-@cache
-def _duration(value: timedelta) -> str:
-    return format_duration(value)
+_duration = cache(format_duration)
+"""A forecast lookback as words, remembered: every SLO of a status asks (most the same)."""
+
+
+def _shown(slo: SLO) -> tuple[str, str]:
+    """An SLO's window and forecast lookback in words, worked out once per SLO object (a
+    status of many SLOs asks for every one, every minute)."""
+    found = _SHOWN.get(id(slo))
+    if found is not None and found[0] is slo:
+        return found[1]
+    words = (slo.window.describe(), _duration(slo.forecast.lookback))
+    if len(_SHOWN) > 10_000:
+        _SHOWN.clear()
+    _SHOWN[id(slo)] = (slo, words)  # the SLO held: its id is not reused while here
+    return words
+
+
+_SHOWN: dict[int, tuple[SLO, tuple[str, str]]] = {}
 
 
 def scaled_allowances(targets: Sequence[float], eligible: FloatArray) -> tuple[Int64Array, int]:
     """Allowed bad events × scale per series and range, ``(1 − Tᵢ) × Eᵢ`` as integers over
     the common denominator of the targets; ``eligible`` is (series × ranges)."""
-    scale = common_scale(list(targets))
-    per_event = np.array([allowed_per_event(t, scale) for t in targets], dtype=np.int64)
+    per_event, scale = _per_event(tuple(targets))
     whole = np.rint(eligible).astype(np.int64)
     return per_event.reshape(-1, *([1] * (whole.ndim - 1))) * whole, scale
+
+
+@lru_cache(maxsize=1024)
+def _per_event(targets: tuple[float, ...]) -> tuple[Int64Array, int]:
+    """The common scale of ``targets`` and each one's allowed bad events per event × that
+    scale (read-only), remembered: most SLOs have one target, or the same few."""
+    scale = common_scale(list(targets))
+    per_event = np.array([allowed_per_event(t, scale) for t in targets], dtype=np.int64)
+    per_event.flags.writeable = False
+    return per_event, scale
 
 
 def range_counts(
@@ -315,10 +339,7 @@ def evaluate_rows(
     # What is the same for every row of one SLO worked out once, and each figure of every
     # row as one column: the records are then built by one map over the columns
     # (record_builders.py), not field by field in a loop per row.
-    described = {
-        id(row_slo): (row_slo.window.describe(), _duration(row_slo.forecast.lookback))
-        for row_slo in {id(row_slo): row_slo for row_slo in per_row}.values()
-    }
+    described = {id(row_slo): _shown(row_slo) for row_slo in per_row}
     shown = [described[id(row_slo)] for row_slo in per_row]
     offs = [row.off_schedule for row in rows]
     brokens = [row.broken for row in rows]
@@ -625,7 +646,7 @@ def batch_key(slo: SLO, plan: Plan, preset: PolicyPreset) -> tuple[object, ...]:
     budgeting and alerting settings."""
     slice_minutes = slo.timeslice.length if slo.timeslice is not None else None
     return (
-        tuple(plan.intervals.items()),
+        plan.key,
         plan.budget_period,
         type(slo.window),
         id(preset),
@@ -681,7 +702,8 @@ def evaluate_batch(
         slos.extend([item.slo] * len(item.rows))
         raws.append(item.raw)
         counteds.append(item.counted)
-        alloweds.append(item.allowed * (scale // item.scale))
+        factor = scale // item.scale
+        alloweds.append(item.allowed * factor if factor != 1 else item.allowed)
         sizes.append(len(item.rows))
     width = len(plan.names)
     found = evaluate_rows(

@@ -127,7 +127,6 @@ class SlicePrefix:
         counted = self._counted[..., last] - self._counted[..., first]
         return np.asarray(good, dtype=np.float64), np.asarray(counted, dtype=np.float64)
 
-
     def counts_many(self, intervals: Sequence[tuple[int, int]]) -> tuple[FloatArray, FloatArray]:
         """:meth:`counts` of every interval at once: (good, counted), each (..., intervals)."""
         length = self.slice_minutes

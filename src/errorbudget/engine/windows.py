@@ -102,6 +102,12 @@ class Plan:
     """Each range name's position in :attr:`names` (the order of every counts array)."""
     leaving_minutes: list[tuple[int, int]] = field(default_factory=list)
     """(position, length in minutes) of each leaving piece, oldest first."""
+    ranges: tuple[tuple[Minute, Minute], ...] = field(init=False, default=())
+    """The intervals in :attr:`names` order: the key of the counts read they share."""
+    key: tuple[tuple[str, tuple[Minute, Minute]], ...] = field(init=False, default=())
+    """Names and intervals: plans with equal keys can be evaluated together."""
+    start: Minute = field(init=False, default=0)
+    """The earliest interval start (:meth:`earliest`)."""
 
     def __post_init__(self) -> None:
         if not self.positions:
@@ -110,13 +116,17 @@ class Plan:
             self.leaving_minutes.extend(
                 (self.positions[name], self.minutes(name)) for name in self.leaving
             )
+        # worked out once: every SLO of an evaluation that shares the plan asks for them
+        object.__setattr__(self, "ranges", tuple(self.intervals.values()))
+        object.__setattr__(self, "key", tuple(self.intervals.items()))
+        object.__setattr__(self, "start", min((start for start, _ in self.ranges), default=self.at))
 
     @property
     def names(self) -> list[str]:
         return list(self.intervals)
 
     def earliest(self) -> Minute:
-        return min(start for start, _ in self.intervals.values())
+        return self.start
 
     def minutes(self, name: str) -> int:
         start, end = self.intervals[name]

@@ -22,6 +22,7 @@ from errorbudget.engine.alerts import slo_conditions
 from errorbudget.engine.conditions import EffectiveCondition
 from errorbudget.engine.timeline import DEFAULT_SPAN as DEFAULT_TIMELINE_SPAN
 from errorbudget.engine.timeline import Timeline
+from errorbudget.engine.windows import nominal_length
 from errorbudget.errors import ErrorBudgetError
 from errorbudget.evaluation import SloEvaluation, SloInputs, evaluate_slos
 from errorbudget.history import read_timeline
@@ -109,6 +110,7 @@ class EvaluationService:
         self.store = store
         self.clock = clock
         self._condition_cache: dict[tuple[str, Fraction], list[EffectiveCondition]] = {}
+        self._shared_conditions: dict[tuple[object, ...], list[EffectiveCondition]] = {}
         self._status_lock = threading.Lock()
         self._latest: Evaluation | None = None
         self._history: dict[EvaluationKey, Evaluation] = {}
@@ -359,11 +361,23 @@ class EvaluationService:
         cached = self._condition_cache.get(key)
         if cached is not None:
             return cached
-        catalog = self.loaded.catalog(slo.alerting.catalog)
-        conditions = slo_conditions(catalog, slo, target)
+        # SLOs whose conditions come out the same get the same list: a status built over
+        # many one-series SLOs then reads one set of conditions, not one per SLO
+        alerting = slo.alerting
+        inputs = (
+            alerting.catalog,
+            nominal_length(slo.window),
+            target,
+            alerting.max_burn_fraction,
+            alerting.min_bad_events,
+        )
+        conditions = self._shared_conditions.get(inputs)
+        if conditions is None:
+            conditions = slo_conditions(self.loaded.catalog(alerting.catalog), slo, target)
         if len(self._condition_cache) > 4096:
             self._condition_cache.clear()
-        self._condition_cache[key] = conditions
+            self._shared_conditions.clear()
+        self._condition_cache[key] = self._shared_conditions[inputs] = conditions
         return conditions
 
     # --- time series and conditions ------------------------------------------------------------
