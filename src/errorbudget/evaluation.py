@@ -7,6 +7,7 @@ and engine calls meet.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,12 +22,14 @@ from errorbudget.engine.status import (
     Int64Array,
     RangeCounts,
     RowInputs,
+    WordsFor,
     aggregate_inputs,
+    allowances_per_event,
     batch_key,
     evaluate_batch,
     range_counts,
-    scaled_allowances,
     series_inputs,
+    slo_words,
     timeslice_counts,
 )
 from errorbudget.engine.timeslices import BoolArray, Counts, FloatArray, dropped_slices
@@ -190,18 +193,20 @@ class PlanSums:
     rows: dict[int, int]
     """Series id → row."""
     sums: FloatArray
-    spans: dict[str, tuple[int, int]]
-    """SLO id → its series' rows ``[start, stop)`` (in its series' order)."""
+    spans: dict[str, tuple[int, int, int]]
+    """SLO id → its series' rows ``[start, stop)`` (in its series' order) and the scale of
+    their allowed bad events: the SLO's own (its targets' common denominator), as if it
+    were read alone — another SLO's many-decimal target does not touch it."""
     allowed: Int64Array
-    scale: int
 
-    def plain(self, slo: str, count: int) -> tuple[FloatArray, Int64Array] | None:
-        """An SLO's raw sums and allowed bad events (views), or None when it was not read
-        here with ``count`` series."""
+    def plain(self, slo: str, count: int) -> tuple[FloatArray, Int64Array, int] | None:
+        """An SLO's raw sums and allowed bad events (views) and their scale, or None when
+        it was not read here with ``count`` series."""
         span = self.spans.get(slo)
         if span is None or span[1] - span[0] != count:
             return None
-        return self.sums[span[0] : span[1]], self.allowed[span[0] : span[1]]
+        start, stop, scale = span
+        return self.sums[start:stop], self.allowed[start:stop], scale
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,30 +226,50 @@ class Prefetched:
         return found.sums[[rows[i] for i in ids]]
 
 
-def _plan_key(slo: SLO) -> tuple[object, ...]:
-    """What an SLO's plan depends on (its window and forecast lookback) as plain values,
-    worked out once per SLO object: hashing the config's models costs microseconds, and
-    a status of many SLOs asks every minute."""
-    found = _PLAN_KEYS.get(id(slo))
-    if found is not None and found[0] is slo:
-        return found[1]
+def plan_key(slo: SLO) -> tuple[object, ...]:
+    """What an SLO's plan depends on (its window and forecast lookback) as plain values."""
     window = slo.window
-    key = (type(window), *window.model_dump().values(), slo.forecast.lookback)
-    if len(_PLAN_KEYS) > 10_000:
-        _PLAN_KEYS.clear()
-    _PLAN_KEYS[id(slo)] = (slo, key)  # the SLO held: its id is not reused while here
-    return key
+    return (type(window), *window.model_dump().values(), slo.forecast.lookback)
 
 
-_PLAN_KEYS: dict[int, tuple[SLO, tuple[object, ...]]] = {}
+class SloMemo:
+    """What is worked out once per SLO object and reused by every evaluation of it — its
+    plan key (hashing the config's models costs microseconds) and its words — for a status
+    of many SLOs every minute. The evaluation service holds one; an entry goes when its SLO
+    object does (a weak reference), so a reloaded config's SLOs are not kept."""
+
+    def __init__(self) -> None:
+        self._found: dict[int, tuple[weakref.ref[SLO], tuple[object, ...], tuple[str, str]]] = {}
+
+    def _entry(self, slo: SLO) -> tuple[weakref.ref[SLO], tuple[object, ...], tuple[str, str]]:
+        found = self._found.get(id(slo))
+        if found is not None and found[0]() is slo:
+            return found
+        key = id(slo)
+
+        def forget(ref: weakref.ref[SLO]) -> None:
+            current = self._found.get(key)
+            if current is not None and current[0] is ref:
+                del self._found[key]
+
+        entry = (weakref.ref(slo, forget), plan_key(slo), slo_words(slo))
+        self._found[key] = entry
+        return entry
+
+    def plan_key(self, slo: SLO) -> tuple[object, ...]:
+        return self._entry(slo)[1]
+
+    def words(self, slo: SLO) -> tuple[str, str]:
+        return self._entry(slo)[2]
 
 
 class Plans:
     """The evaluation plans of one instant, one per distinct (window, lookback): SLOs that
     share them share the plan (and the store read of its ranges)."""
 
-    def __init__(self, at: Minute) -> None:
+    def __init__(self, at: Minute, memo: SloMemo | None = None) -> None:
         self.at = at
+        self._memo = memo
         self._found: dict[tuple[object, ...], Plan] = {}
         self._of: dict[int, tuple[SLO, Plan]] = {}  # by SLO object: asked twice per SLO
 
@@ -252,7 +277,7 @@ class Plans:
         known = self._of.get(id(slo))
         if known is not None and known[0] is slo:
             return known[1]
-        key = _plan_key(slo)
+        key = self._memo.plan_key(slo) if self._memo is not None else plan_key(slo)
         found = self._found.get(key)
         if found is None:
             found = self._found[key] = plan(slo.window, self.at, slo.forecast.lookback)
@@ -279,21 +304,25 @@ def prefetch(
     sums = {}
     for key, members in wanted.items():
         rows: dict[int, int] = {}
-        spans: dict[str, tuple[int, int]] = {}
-        targets: list[float] = []
+        spans: dict[str, tuple[int, int, int]] = {}
+        per_event: list[Int64Array] = []
         for slo, chosen in members:
             start = len(rows)
             for info in chosen:
                 if info.id not in rows:
                     rows[info.id] = len(rows)
-                    targets.append(slo.target_for(info.segment))
-            if len(rows) - start == len(chosen):  # its own rows, in its order
-                spans[slo.id] = (start, len(rows))
+            if len(rows) - start != len(chosen):  # not its own rows: read apart
+                per_event.append(np.zeros(len(rows) - start, dtype=np.int64))
+                continue
+            found, scale = allowances_per_event([slo.target_for(i.segment) for i in chosen])
+            per_event.append(found)
+            spans[slo.id] = (start, len(rows), scale)
         read = store.sums(list(rows), list(key))
-        allowed, scale = scaled_allowances(targets, read[..., 1])
+        # each SLO's allowed bad events at its own scale, in one multiplication
+        allowed = np.concatenate(per_event)[:, None] * np.rint(read[..., 1]).astype(np.int64)
         read.flags.writeable = False
         allowed.flags.writeable = False
-        sums[key] = PlanSums(rows, read, spans, allowed, scale)
+        sums[key] = PlanSums(rows, read, spans, allowed)
     return Prefetched(bounds, sums)
 
 
@@ -348,12 +377,12 @@ def _prepare(
         and not any(broken)
         else None
     )
-    if shared is not None and plain is not None:
+    if plain is not None:
         # nothing removed from its counts: the plan's read as it is (views, read-only)
-        raw, allowed = plain
+        raw, allowed, scale = plain
         counts = RangeCounts(
-            raw, raw, allowed, shared.scale, tuple(targets), tuple(bounds), None,
-            tuple(broken), None, None,
+            raw, raw, allowed, scale, tuple(targets), tuple(bounds), None, tuple(broken),
+            None, None,
         )  # fmt: skip
         return _Prepared(slo, series, evaluation, counts, preset, uncounted, None)
     if slo.budgeting == "timeslices":
@@ -405,6 +434,7 @@ def _evaluate_together(
     chosen: Sequence[_Prepared],
     conditions_for: ConditionsFor,
     include_total: bool,
+    words_for: WordsFor = slo_words,
 ) -> list[SloEvaluation]:
     """SLOs that share a ``batch_key``: their series rows, whole-SLO rows and group rows all
     in one pass of the engine (``engine.status.evaluate_batch``)."""
@@ -416,7 +446,7 @@ def _evaluate_together(
         items.append(series_inputs(prepared.slo, segments, prepared.plan, prepared.counts))
         items.extend([total, *groups] if total is not None else groups)
         layout.append((total is not None, len(groups)))
-    found = evaluate_batch(items, chosen[0].plan, chosen[0].preset, conditions_for)
+    found = evaluate_batch(items, chosen[0].plan, chosen[0].preset, conditions_for, words_for)
     result = []
     position = 0
     for has_total, group_count in layout:
@@ -471,6 +501,7 @@ def evaluate_slos(
     conditions_for: ConditionsFor,
     include_total: bool = True,
     issues: Sequence[DataIssue] = (),
+    memo: SloMemo | None = None,
 ) -> dict[str, SloEvaluation]:
     """:func:`evaluate_slo` for many SLOs at once: the store is read once for all of them
     (:func:`prefetch`), and the series of SLOs that share a plan and a policy are evaluated
@@ -478,7 +509,7 @@ def evaluate_slos(
     and group rows with them, so an SLO with one series costs about what one more segment
     of another SLO costs."""
     slos = [item.slo for item in inputs]
-    plans = Plans(at)
+    plans = Plans(at, memo)
     shared = prefetch(store, slos, {item.slo.id: item.series for item in inputs}, plans)
     prepared = [
         _prepare(
@@ -493,7 +524,11 @@ def evaluate_slos(
     evaluated: dict[int, SloEvaluation] = {}
     for members in batches.values():
         found = _evaluate_together(
-            store, [prepared[i] for i in members], conditions_for, include_total
+            store,
+            [prepared[i] for i in members],
+            conditions_for,
+            include_total,
+            memo.words if memo is not None else slo_words,
         )
         evaluated.update(zip(members, found, strict=True))
     return {item.slo.id: evaluated[i] for i, item in enumerate(inputs)}

@@ -22,7 +22,9 @@ live on through the older generations, ~3 ms of a ~48 ms status (interleaved in 
 process, docs/performance.md "Issue #9"). An evaluation makes no reference cycles of its
 own; what it leaves is collected at the next collection after it. Paused for every
 thread while any evaluation runs (nested or concurrent ones count), and restored to what
-it was — a collector someone else turned off stays off.
+it was — a collector someone else turned off stays off. Should evaluations overlap
+without a break for longer than ``LONGEST_PAUSE``, one collection runs as one of them ends,
+so cycles cannot pile up under a steady load.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import gc
 import logging
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -69,21 +72,34 @@ def keep_freed_memory() -> bool:
 _pause_lock = threading.Lock()
 _pauses = 0
 _resume = False
+_collected_at = 0.0
+
+LONGEST_PAUSE = 10.0
+"""Seconds the collector stays off while evaluations keep overlapping: past it, the
+evaluation that ends collects once (so garbage cycles never pile up under load)."""
 
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """No cycle collection while the block runs (in any thread); see the module's text."""
-    global _pauses, _resume
+    global _pauses, _resume, _collected_at
     with _pause_lock:
         if not _pauses:
             _resume = gc.isenabled()
+            _collected_at = time.monotonic()
             gc.disable()
         _pauses += 1
     try:
         yield
     finally:
+        overdue = False
         with _pause_lock:
             _pauses -= 1
-            if not _pauses and _resume:
-                gc.enable()
+            if not _pauses:
+                if _resume:
+                    gc.enable()
+            elif _resume and time.monotonic() - _collected_at > LONGEST_PAUSE:
+                _collected_at = time.monotonic()
+                overdue = True
+        if overdue:  # other evaluations still run: collect now rather than never
+            gc.collect()

@@ -7,11 +7,12 @@ its ~60 (issue #9). :func:`slot_constructor` generates, once per class, a functi
 the same parameters and defaults that sets each slot through its member descriptor
 instead — what ``__init__`` does, without the per-field ``__setattr__`` lookup and call,
 at about half the cost. The record is the same class, as frozen as ever (assignment still
-raises), and equal to the one ``__init__`` builds (tests/engine/test_constructors.py).
+raises), and equal to the one ``__init__`` builds (tests/unit/test_record_builders.py).
 
-Only for plain records: slotted, frozen dataclasses with no ``__post_init__``, no
-``InitVar`` and no default factories — so nothing ``__init__`` would do is skipped. Any
-other class is refused when the constructor is made (at import), not when it is used.
+Only for plain records: slotted, frozen dataclasses whose ``__init__`` is the generated
+one, with no ``__post_init__``, no ``InitVar``, no keyword-only fields and no default
+factories — so nothing ``__init__`` would do is skipped. Any other class is refused when
+the constructor is made (at import), not when it is used.
 """
 
 from __future__ import annotations
@@ -32,15 +33,20 @@ def slot_constructor(cls: type[T]) -> Callable[..., T]:
     params = getattr(cls, "__dataclass_params__", None)
     if params is None or not params.frozen or "__slots__" not in cls.__dict__:
         raise TypeError(f"{cls.__name__} must be a frozen dataclass with slots")
+    if not params.init or ("__init__" in cls.__dict__ and not _generated(cls)):
+        raise TypeError(f"{cls.__name__} has an __init__ of its own, which this would skip")
     if hasattr(cls, "__post_init__"):
         raise TypeError(f"{cls.__name__} has a __post_init__, which this would skip")
     fields = dataclasses.fields(cls)
     if len(fields) != len(cls.__dict__["__slots__"]):
         raise TypeError(f"{cls.__name__} has slots that are not init fields")
-    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    # the generated function's own names start with "__eb_": no field can be one of them
+    namespace: dict[str, Any] = {"__eb_new": object.__new__, "__eb_cls": cls}
     parameters = []
-    body = ["    record = _new(_cls)"]
+    body = ["    __eb_record = __eb_new(__eb_cls)"]
     for field in fields:
+        if field.name.startswith("__eb_"):
+            raise TypeError(f"{cls.__name__}.{field.name}: a name this module reserves")
         if not field.init:
             raise TypeError(f"{cls.__name__}.{field.name} is not set by __init__")
         if field.kw_only:
@@ -50,11 +56,11 @@ def slot_constructor(cls: type[T]) -> Callable[..., T]:
         if field.default is dataclasses.MISSING:
             parameters.append(field.name)
         else:
-            namespace[f"_default_{field.name}"] = field.default
-            parameters.append(f"{field.name}=_default_{field.name}")
-        namespace[f"_set_{field.name}"] = cls.__dict__[field.name].__set__
-        body.append(f"    _set_{field.name}(record, {field.name})")
-    body.append("    return record")
+            namespace[f"__eb_default_{field.name}"] = field.default
+            parameters.append(f"{field.name}=__eb_default_{field.name}")
+        namespace[f"__eb_set_{field.name}"] = cls.__dict__[field.name].__set__
+        body.append(f"    __eb_set_{field.name}(__eb_record, {field.name})")
+    body.append("    return __eb_record")
     source = f"def build({', '.join(parameters)}):\n" + "\n".join(body) + "\n"
     exec(compile(source, f"<slot_constructor {cls.__qualname__}>", "exec"), namespace)
     built: Callable[..., T] = namespace["build"]
@@ -106,3 +112,11 @@ class Same:
 
 
 _ABSENT: Any = object()
+
+
+def _generated(cls: type) -> bool:
+    """Whether ``cls.__init__`` is the one ``dataclasses`` wrote."""
+    init = cls.__dict__["__init__"]
+    return getattr(init, "__qualname__", "") == f"{cls.__qualname__}.__init__" and (
+        getattr(getattr(init, "__code__", None), "co_filename", "") == "<string>"
+    )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,7 +14,6 @@ from hypothesis import strategies as st
 from errorbudget.engine.conditions import EffectiveCondition
 from errorbudget.model import BudgetStatus, ConditionResult, DataCoverage
 from errorbudget.record_builders import Columns, Same, slot_constructor
-from errorbudget.store.counts.blocks import decode_blocks, decode_stored, encode_blocks
 
 _floats = st.one_of(st.none(), st.floats(allow_nan=False, width=64))
 _CONDITION = st.tuples(
@@ -158,25 +156,28 @@ def test_only_plain_frozen_slotted_records_get_a_constructor() -> None:
             slot_constructor(refused)
 
 
-@given(
-    st.lists(
-        st.lists(st.integers(0, 2**40), min_size=120, max_size=120).map(
-            lambda values: np.array(values, dtype=np.int64).reshape(2, 60)
-        ),
-        max_size=6,
-    ),
-    st.integers(0, 3),
-)
-def test_stored_blocks_read_in_their_width_hold_the_same_counts(
-    blocks: list[np.ndarray], cap_bits: int
-) -> None:
-    """``decode_stored`` (the read path) agrees with ``decode_blocks`` whatever the mix of
-    stored widths; when every blob shares one width it is a read-only view in it."""
-    cap = [0, 0xFF, 0xFFFF, 2**40][cap_bits]
-    counts = np.array([np.minimum(b, cap) for b in blocks], dtype=np.int64).reshape(-1, 2, 60)
-    blobs = encode_blocks(counts)
-    found = decode_stored(blobs)
-    assert found.shape == counts.shape
-    assert found.astype(np.int64).tolist() == decode_blocks(blobs).tolist() == counts.tolist()
-    if blobs and len({len(b) for b in blobs}) == 1 and blobs[0]:
-        assert found.dtype.itemsize == len(blobs[0]) // 120 and not found.flags.writeable
+@dataclass(frozen=True, slots=True)
+class _Internals:
+    record: str
+    _cls: int
+    build: str = "b"
+
+
+@dataclass(frozen=True, slots=True)
+class _OwnInit:
+    n: int
+
+    def __init__(self, n: int) -> None:  # validates: a constructor must not skip it
+        if n < 0:
+            raise ValueError("negative")
+        object.__setattr__(self, "n", n)
+
+
+def test_field_names_never_meet_the_generated_functions_own_names() -> None:
+    built = slot_constructor(_Internals)("x", 3)
+    assert built == _Internals("x", 3) and built.record == "x" and built._cls == 3
+
+
+def test_a_record_with_an_init_of_its_own_is_refused() -> None:
+    with pytest.raises(TypeError, match="__init__ of its own"):
+        slot_constructor(_OwnInit)

@@ -207,6 +207,13 @@ def conditions_per_series(per_series: Sequence[Sequence[EffectiveCondition]]) ->
             found_at = place[id(conditions)] = len(distinct)
             distinct.append(conditions)
         spread[position] = found_at
+    windows = [(c.long_name, c.short_name) for c in per_series[0]]
+    for conditions in distinct:
+        if [(c.long_name, c.short_name) for c in conditions] != windows:
+            raise ValueError(
+                "series evaluated together must share their burn catalog's conditions "
+                "(engine.status.batch_key)"
+            )
     found = []
     for index, first in enumerate(per_series[0]):
         rows = [conditions[index] for conditions in distinct]

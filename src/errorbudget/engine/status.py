@@ -97,38 +97,39 @@ _duration = cache(format_duration)
 """A forecast lookback as words, remembered: every SLO of a status asks (most the same)."""
 
 
-def _shown(slo: SLO) -> tuple[str, str]:
-    """An SLO's window and forecast lookback in words, worked out once per SLO object (a
-    status of many SLOs asks for every one, every minute)."""
-    found = _SHOWN.get(id(slo))
-    if found is not None and found[0] is slo:
-        return found[1]
-    words = (slo.window.describe(), _duration(slo.forecast.lookback))
-    if len(_SHOWN) > 10_000:
-        _SHOWN.clear()
-    _SHOWN[id(slo)] = (slo, words)  # the SLO held: its id is not reused while here
-    return words
+def slo_words(slo: SLO) -> tuple[str, str]:
+    """An SLO's window and forecast lookback in words, as every status row shows them."""
+    return (slo.window.describe(), _duration(slo.forecast.lookback))
 
 
-_SHOWN: dict[int, tuple[SLO, tuple[str, str]]] = {}
+WordsFor = Callable[[SLO], tuple[str, str]]
+""":func:`slo_words`, or a caller's memo of it (``evaluation.SloMemo``)."""
 
 
 def scaled_allowances(targets: Sequence[float], eligible: FloatArray) -> tuple[Int64Array, int]:
     """Allowed bad events × scale per series and range, ``(1 − Tᵢ) × Eᵢ`` as integers over
     the common denominator of the targets; ``eligible`` is (series × ranges)."""
-    per_event, scale = _per_event(tuple(targets))
+    per_event, scale = allowances_per_event(targets)
     whole = np.rint(eligible).astype(np.int64)
     return per_event.reshape(-1, *([1] * (whole.ndim - 1))) * whole, scale
 
 
+def allowances_per_event(targets: Sequence[float]) -> tuple[Int64Array, int]:
+    """The common scale of ``targets`` (their decimals' common denominator) and each one's
+    allowed bad events per event × that scale: ``(1 − Tᵢ) × scale``."""
+    scale, of = _allowances(frozenset(targets))
+    if len(of) == 1:
+        [only] = of.values()
+        return np.full(len(targets), only, dtype=np.int64), scale
+    return np.fromiter(map(of.__getitem__, targets), dtype=np.int64, count=len(targets)), scale
+
+
 @lru_cache(maxsize=1024)
-def _per_event(targets: tuple[float, ...]) -> tuple[Int64Array, int]:
-    """The common scale of ``targets`` and each one's allowed bad events per event × that
-    scale (read-only), remembered: most SLOs have one target, or the same few."""
-    scale = common_scale(list(targets))
-    per_event = np.array([allowed_per_event(t, scale) for t in targets], dtype=np.int64)
-    per_event.flags.writeable = False
-    return per_event, scale
+def _allowances(distinct: frozenset[float]) -> tuple[int, dict[float, int]]:
+    """:func:`allowances_per_event` of each distinct target, remembered: an SLO has one
+    target, or the same few."""
+    scale = common_scale(sorted(distinct))
+    return scale, {target: allowed_per_event(target, scale) for target in distinct}
 
 
 def range_counts(
@@ -255,6 +256,7 @@ def evaluate_rows(
     *,
     preset: PolicyPreset,
     conditions_for: ConditionsFor,
+    words_for: WordsFor = slo_words,
 ) -> list[BudgetStatus]:
     """The status of each row at ``plan.at``: one series, or the sum of several.
 
@@ -339,7 +341,7 @@ def evaluate_rows(
     # What is the same for every row of one SLO worked out once, and each figure of every
     # row as one column: the records are then built by one map over the columns
     # (record_builders.py), not field by field in a loop per row.
-    described = {id(row_slo): _shown(row_slo) for row_slo in per_row}
+    described = {id(row_slo): words_for(row_slo) for row_slo in per_row}
     shown = [described[id(row_slo)] for row_slo in per_row]
     offs = [row.off_schedule for row in rows]
     brokens = [row.broken for row in rows]
@@ -654,6 +656,7 @@ def batch_key(slo: SLO, plan: Plan, preset: PolicyPreset) -> tuple[object, ...]:
         slice_minutes,
         slo.alerting.enabled,
         slo.alerting.min_events,
+        slo.alerting.catalog,  # the conditions are stacked row by row, catalog row by row
     )
 
 
@@ -686,6 +689,7 @@ def evaluate_batch(
     plan: Plan,
     preset: PolicyPreset,
     conditions_for: ConditionsFor,
+    words_for: WordsFor = slo_words,
 ) -> list[list[BudgetStatus]]:
     """The statuses of the rows of several items whose SLOs share a :func:`batch_key`, in
     one pass of the evaluator (per item, in its rows' order). Budgets are brought to one
@@ -716,6 +720,7 @@ def evaluate_batch(
         scale,
         preset=preset,
         conditions_for=conditions_for,
+        words_for=words_for,
     )
     result = []
     offset = 0

@@ -24,7 +24,7 @@ from errorbudget.engine.timeline import DEFAULT_SPAN as DEFAULT_TIMELINE_SPAN
 from errorbudget.engine.timeline import Timeline
 from errorbudget.engine.windows import nominal_length
 from errorbudget.errors import ErrorBudgetError
-from errorbudget.evaluation import SloEvaluation, SloInputs, evaluate_slos
+from errorbudget.evaluation import SloEvaluation, SloInputs, SloMemo, evaluate_slos
 from errorbudget.history import read_timeline
 from errorbudget.model import (
     SLO,
@@ -111,6 +111,7 @@ class EvaluationService:
         self.clock = clock
         self._condition_cache: dict[tuple[str, Fraction], list[EffectiveCondition]] = {}
         self._shared_conditions: dict[tuple[object, ...], list[EffectiveCondition]] = {}
+        self._slo_memo = SloMemo()  # each SLO's plan key and words, once per SLO object
         self._status_lock = threading.Lock()
         self._latest: Evaluation | None = None
         self._history: dict[EvaluationKey, Evaluation] = {}
@@ -326,7 +327,14 @@ class EvaluationService:
         ]
         with collector_paused():  # its ~60,000 objects set off no collection (process_memory)
             return evaluate_slos(
-                self.store, inputs, at_minute, exclusions, self._conditions, include_total, issues
+                self.store,
+                inputs,
+                at_minute,
+                exclusions,
+                self._conditions,
+                include_total,
+                issues,
+                self._slo_memo,
             )
 
     def preset(self, slo_id: str) -> PolicyPreset:

@@ -50,31 +50,39 @@ def missing_series(slo: str, missing: Sequence[str]) -> NotFoundError:
 
 
 def series_infos(rows: Sequence[Sequence[Any]]) -> list[SeriesInfo]:
-    """``(id, slo, stored segment)`` rows as ``SeriesInfo``, in order.
-
-    A status lists every series each time: a row seen before (same id, SLO and stored
-    segment text) gives back the record it gave then (records are immutable), and only new
-    rows are parsed — one JSON parse for all of them."""
+    """``(id, slo, stored segment)`` rows as ``SeriesInfo``, in order."""
     if not rows:
         return []
-    known = _PARSED
-    if len(known) > _PARSED_LIMIT:
-        known.clear()
-    found: list[SeriesInfo | None] = [known.get(tuple(row)) for row in rows]
-    new = [index for index, info in enumerate(found) if info is None]
-    if new:
-        # every stored segment is canonical JSON: one parse of them all, not one per series
-        segments = json.loads("[" + ",".join(str(rows[i][2]) for i in new) + "]")
-        for index, pairs in zip(new, segments, strict=True):
-            i, s, stored = rows[index]
-            info = _build_series_info(int(i), str(s), tuple(map(_pair, pairs)))
-            known[(i, s, stored)] = found[index] = info
-    return cast(list[SeriesInfo], found)
+    # every stored segment is canonical JSON: one parse of them all, not one per series
+    segments = json.loads("[" + ",".join(str(segment) for _, _, segment in rows) + "]")
+    return [
+        _build_series_info(int(i), str(s), tuple(map(_pair, pairs)))
+        for (i, s, _), pairs in zip(rows, segments, strict=True)
+    ]
 
 
-_PARSED: dict[tuple[Any, ...], SeriesInfo] = {}
-"""Rows already turned into records (bounded by ``_PARSED_LIMIT``; dropped whole past it)."""
-_PARSED_LIMIT = 100_000
+class SeriesRecords:
+    """A store's series rows as records, remembered: a status lists every series each
+    time, and a row seen before (same id, SLO and stored segment text) gives back the
+    record it gave then (records are immutable); only new rows are parsed. One per store
+    object (``StoreBase``), dropped whole past ``limit`` rows."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self._known: dict[tuple[Any, ...], SeriesInfo] = {}
+        self._limit = limit
+
+    def infos(self, rows: Sequence[Sequence[Any]]) -> list[SeriesInfo]:
+        """:func:`series_infos` of ``rows``."""
+        known = self._known
+        if len(known) > self._limit:
+            known.clear()
+        keys = [tuple(row) for row in rows]
+        found: list[SeriesInfo | None] = [known.get(key) for key in keys]
+        new = [index for index, info in enumerate(found) if info is None]
+        if new:
+            for index, info in zip(new, series_infos([rows[i] for i in new]), strict=True):
+                known[keys[index]] = found[index] = info
+        return cast(list[SeriesInfo], found)
 
 
 def _pair(pair: list[str]) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 from errorbudget.records import LockWaiter
+from errorbudget.store.segments import SeriesRecords
 
 
 class StoreAccess(Protocol):
@@ -36,6 +37,12 @@ class StoreBase(Generic[A]):
     """Lifecycle, lock waiting and transactions, over ``self._db`` (an ``A``)."""
 
     _db: A
+    _series_records: SeriesRecords
+
+    @property
+    def series_records(self) -> SeriesRecords:
+        """This store's series rows as records, remembered (``segments.SeriesRecords``)."""
+        return self._series_records
 
     def close(self) -> None:
         """Close the connections (idempotent)."""

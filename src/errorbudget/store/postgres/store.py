@@ -27,10 +27,10 @@ from errorbudget.store.postgres.outbox_part import OutboxPart
 from errorbudget.store.postgres.records_part import RecordsPart
 from errorbudget.store.postgres.url import StoreUrl
 from errorbudget.store.segments import (
+    SeriesRecords,
     canonical_segment,
     check_slo_id,
     missing_series,
-    series_infos,
 )
 from errorbudget.store.store_base import StoreBase
 
@@ -48,6 +48,7 @@ class StoreCore(StoreBase[PgAccess]):
         """Use ``open``; this only wraps an already migrated store's connections."""
         self._db = access
         self._clock = clock
+        self._series_records = SeriesRecords()
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -126,7 +127,7 @@ class StoreCore(StoreBase[PgAccess]):
                 rows = connection.execute(
                     "SELECT id, slo, segment FROM series WHERE slo = %s ORDER BY id", (slo,)
                 )
-            return series_infos(rows.fetchall())
+            return self.series_records.infos(rows.fetchall())
 
 
 def _lookup(connection: Connection, slo: str, segments: list[str]) -> dict[str, int]:

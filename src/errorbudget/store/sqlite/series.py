@@ -51,13 +51,18 @@ def _lookup(connection: sqlite3.Connection, slo: str, segments: list[str]) -> di
 
 
 def list_series(connection: sqlite3.Connection, slo: str | None) -> list[SeriesInfo]:
+    return series_infos(series_rows(connection, slo))
+
+
+def series_rows(connection: sqlite3.Connection, slo: str | None) -> list[tuple[int, str, str]]:
+    """``(id, slo, stored segment)`` of every series (of ``slo`` if given), by id."""
     if slo is None:
         rows = connection.execute("SELECT id, slo, segment FROM series ORDER BY id")
     else:
         rows = connection.execute(
             "SELECT id, slo, segment FROM series WHERE slo = ? ORDER BY id", (slo,)
         )
-    return series_infos(rows.fetchall())
+    return rows.fetchall()
 
 
 def check_series_exist(connection: sqlite3.Connection, ids: list[int]) -> None:

@@ -36,6 +36,7 @@ from errorbudget.records import (
     WriterInfo,
 )
 from errorbudget.store.counts import reads, writes
+from errorbudget.store.segments import SeriesRecords
 from errorbudget.store.sqlite import schema
 from errorbudget.store.sqlite import series as series_table
 from errorbudget.store.sqlite.access import MEMORY, Access, open_writer
@@ -61,6 +62,7 @@ class SQLiteStore(
         """Use ``Store.open``; this only wraps an already migrated store's connections."""
         self._db = access
         self._clock = clock
+        self._series_records = SeriesRecords()
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -128,7 +130,7 @@ class SQLiteStore(
     def list_series(self, slo: str | None = None) -> list[SeriesInfo]:
         """Every stored series (of one SLO if given), by id."""
         with self._db.reading("list series") as connection:
-            return series_table.list_series(connection, slo)
+            return self.series_records.infos(series_table.series_rows(connection, slo))
 
     # --- counts ----------------------------------------------------------------------------------
 
