@@ -29,8 +29,6 @@ so cycles cannot pile up under a steady load.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import gc
 import logging
 import sys
@@ -53,6 +51,9 @@ def keep_freed_memory() -> bool:
     """Tune glibc's malloc to keep freed memory for reuse; whether it was applied."""
     if not sys.platform.startswith("linux"):
         return False
+    import ctypes  # here, not at the top: `errorbudget status` never needs them
+    import ctypes.util
+
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name)
