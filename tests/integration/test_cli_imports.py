@@ -70,6 +70,8 @@ def test_status_imports_neither_the_server_nor_the_genesys_client_nor_pyarrow(
     # nor any generator, nor the Grafana SDK
     assert sorted(m for m in modules if m.split(".")[0] == "grafana_foundation_sdk") == []
     assert sorted(m for m in modules if m.startswith("errorbudget.generate")) == []
+    # serve's malloc tuning (process_memory.keep_freed_memory) is not status's to load
+    assert "ctypes.util" not in modules
     code, modules = imported("status", "--at", "2026-11-20T12:00Z", "--format", "csv", cwd=tmp_path)
     assert code == 0 and "errorbudget.schema.status" in modules
     assert sorted(m for m in modules if m.split(".")[0] == "rich") == []  # no table, no rich
