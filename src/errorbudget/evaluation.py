@@ -187,7 +187,7 @@ class PlanSums:
     """The raw sums of every series of the SLOs that share one plan, read once, and what
     the SLOs with nothing removed from their counts (no exclusion, schedule, maintenance
     window or broken data) need besides: each one's rows, and the allowed bad events of
-    every series at one scale (their targets' common denominator). Read-only: an SLO's
+    its series at its own scale (its targets' common denominator). Read-only: an SLO's
     counts are views of them."""
 
     rows: dict[int, int]

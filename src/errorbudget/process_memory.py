@@ -12,8 +12,9 @@ with ``ru_minflt`` and interleaved runs, docs/performance.md "Issue #9").
 :func:`keep_freed_memory` raises both thresholds (``mallopt``), so those blocks stay in
 the process and are reused: no fault after the first evaluation. The cost is that the
 process keeps its peak heap instead of giving it back between evaluations (the status
-process of that workload peaks at ~290 MB either way). ``serve`` calls it once at start;
-elsewhere (other C libraries, or a platform without ``mallopt``) it does nothing.
+process of that workload peaked at 143–292 MB in the benchmarks, tuned or not). ``serve``
+calls it once at start; elsewhere (other C libraries, or a platform without ``mallopt``)
+it does nothing.
 
 :func:`collector_paused` holds the cycle collector off while an evaluation builds its
 ~60,000 objects (a 1,000-series status: records, lists, floats): at the default

@@ -1,7 +1,8 @@
 """SLOs evaluated together — one read per plan, one pass of the engine per batch — get
 exactly the statuses each gets evaluated alone: whatever the other SLOs' targets (the
-allowed bad events of an SLO stay at its own scale), burn catalogs (a batch shares one)
-or alerting settings."""
+allowed bad events of an SLO stay at its own scale in the plan's read, and a batch whose
+common scale would pass int64 is evaluated a scale at a time), burn catalogs (a batch
+shares one) or alerting settings."""
 
 from __future__ import annotations
 
@@ -68,8 +69,10 @@ def store() -> Store:
 def test_slos_together_get_what_each_gets_alone(store: Store) -> None:
     slos = [
         _slo("plain", 0.99),
-        # sixteen decimals: a scale of 10**16 for its own allowed bad events only
+        # sixteen decimals: a scale of 10**16, its own allowed bad events' only — on the plan
+        # of the others (apart: alerting off) and in a batch with "plain" (the same key)
         _slo("fine", 0.9999999999999999, enabled=False),
+        _slo("finer", 0.9999999999999999),
         _slo("paged", 0.95, catalog="page-only"),
         _slo("google", 0.999, catalog="google-30d"),
         _slo("guarded", 0.99, min_events=500),

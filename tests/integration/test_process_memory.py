@@ -49,7 +49,9 @@ def test_freed_evaluation_memory_is_reused_instead_of_faulted_in_again() -> None
     assert applied == "True"
     _, plain = _faults("plain")
     assert tuned < 100
-    assert plain >= 20 * 50  # without it, 10 cycles of ~13 MB fault pages in afresh
+    # without it, 10 cycles of ~13 MB fault their pages in afresh: 32,000 faults here; the
+    # bound leaves room for hosts whose transparent huge pages fault in 2 MB at a time
+    assert plain >= 1000
 
 
 def test_the_collector_is_paused_while_any_evaluation_runs_and_restored_after() -> None:

@@ -24,7 +24,11 @@ def test_stored_blocks_read_in_their_width_hold_the_same_counts(
     """``decode_stored`` (the read path) agrees with ``decode_blocks`` whatever the mix of
     stored widths; when every blob shares one width it is a read-only view in it."""
     cap = [0, 0xFF, 0xFFFF, 2**40][cap_bits]
-    counts = np.array([np.minimum(b, cap) for b in blocks], dtype=np.int64).reshape(-1, 2, 60)
+    # a block's width follows its largest total, and good never exceeds total
+    capped = [np.minimum(b, cap) for b in blocks]
+    counts = np.array(
+        [np.stack([np.minimum(b[0], b[1]), b[1]]) for b in capped], dtype=np.int64
+    ).reshape(-1, 2, 60)
     blobs = encode_blocks(counts)
     found = decode_stored(blobs)
     assert found.shape == counts.shape

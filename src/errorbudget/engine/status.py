@@ -694,10 +694,30 @@ def evaluate_batch(
     """The statuses of the rows of several items whose SLOs share a :func:`batch_key`, in
     one pass of the evaluator (per item, in its rows' order). Budgets are brought to one
     scale, the least common multiple of the items' scales: the same rationals, so the same
-    decisions and the same floats."""
+    decisions and the same floats.
+
+    When bringing an item's allowed bad events to that scale could pass int64 (a target
+    with many decimals beside a plain one), the items are evaluated in groups of one scale
+    each instead — the same statuses, never a wrapped budget."""
     scale = 1
     for item in items:
         scale = math.lcm(scale, item.scale)
+    if any(
+        item.allowed.size and int(np.abs(item.allowed).max()) * (scale // item.scale) >= _INT64_ROOM
+        for item in items
+        if item.scale != scale
+    ):
+        by_scale: dict[int, list[int]] = {}
+        for index, item in enumerate(items):
+            by_scale.setdefault(item.scale, []).append(index)
+        grouped: list[list[BudgetStatus]] = [[] for _ in items]
+        for members in by_scale.values():
+            parts = evaluate_batch(
+                [items[i] for i in members], plan, preset, conditions_for, words_for
+            )
+            for index, statuses in zip(members, parts, strict=True):
+                grouped[index] = statuses
+        return grouped
     slos: list[SLO] = []
     rows: list[Row] = []
     raws, counteds, alloweds, sizes = [], [], [], []
@@ -728,6 +748,10 @@ def evaluate_batch(
         result.append(found[offset : offset + size])
         offset += size
     return result
+
+
+_INT64_ROOM = 2**62
+"""Allowed bad events × scale below this leave the evaluator room to add two of them."""
 
 
 def evaluate_many(
