@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from errorbudget.engine.exact import Spend
-from errorbudget.engine.forecast import calendar_forecast, rolling_forecast
+from errorbudget.engine.forecast import (
+    SpendColumns,
+    calendar_forecast,
+    calendar_forecasts,
+    rolling_forecast,
+    rolling_forecasts,
+)
 
 SCALE = 100  # targets in whole percent: allowed = (100 − T%) × E
 
@@ -228,7 +234,6 @@ def test_rolling_forecasts_of_many_rows_are_each_rows_rolling_forecast(
     row exactly what :func:`rolling_forecast` gives it: same outlook, same float time —
     budgets running out in the first, a middle or no piece, spent and empty periods, and
     numbers too large for int64."""
-    from errorbudget.engine.forecast import rolling_forecasts
 
     counts = st.integers(0, magnitude)
     period_bad = data.draw(st.lists(counts, min_size=rows, max_size=rows))
@@ -246,10 +251,10 @@ def test_rolling_forecasts_of_many_rows_are_each_rows_rolling_forecast(
                            min_size=rows, max_size=rows)),
         dtype=np.int64,
     ).reshape(rows, len(pieces))  # fmt: skip
-    found = rolling_forecasts(
-        period_bad, period_allowed, lookback_bad, lookback_allowed, scale, lookback_minutes,
-        pieces, leaving_bad, leaving_allowed,
-    )  # fmt: skip
+    spends = SpendColumns(
+        period_bad, period_allowed, lookback_bad, lookback_allowed, scale, lookback_minutes
+    )
+    found = rolling_forecasts(spends, pieces, leaving_bad, leaving_allowed)
     expected = [
         rolling_forecast(
             Spend(period_bad[row], period_allowed[row], scale),
@@ -285,16 +290,15 @@ def test_calendar_forecasts_of_many_rows_are_each_rows_calendar_forecast(
 ) -> None:
     """The status' batched calendar forecast gives each row exactly what
     :func:`calendar_forecast` gives it (outlook, times and both projections)."""
-    from errorbudget.engine.forecast import calendar_forecasts
 
     column = st.lists(st.integers(0, magnitude), min_size=rows, max_size=rows)
     period_bad, period_allowed, lookback_bad, lookback_allowed = (
         data.draw(column) for _ in range(4)
     )
-    found = calendar_forecasts(
-        period_bad, period_allowed, lookback_bad, lookback_allowed, scale, lookback_minutes,
-        minutes_left, elapsed_minutes, 43_200,
-    )  # fmt: skip
+    spends = SpendColumns(
+        period_bad, period_allowed, lookback_bad, lookback_allowed, scale, lookback_minutes
+    )
+    found = calendar_forecasts(spends, minutes_left, elapsed_minutes, 43_200)
     expected = [
         calendar_forecast(
             Spend(period_bad[row], period_allowed[row], scale),

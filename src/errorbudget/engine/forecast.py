@@ -141,13 +141,32 @@ _INT64_SAFE = 2**62
 """Integer sums below this cannot overflow int64 (with one more addition of room)."""
 
 
+@dataclass(frozen=True, slots=True)
+class SpendColumns:
+    """Many rows' spends over the period and the forecast lookback, as columns on one
+    scale: what the batched forecasts take (each row as its two ``Spend`` would say)."""
+
+    period_bad: Sequence[int]
+    period_allowed: Sequence[int]
+    lookback_bad: Sequence[int]
+    lookback_allowed: Sequence[int]
+    scale: int
+    lookback_minutes: int
+
+    def rows(self, chosen: Sequence[int]) -> SpendColumns:
+        """These columns of the rows ``chosen`` only, in that order."""
+        return SpendColumns(
+            [self.period_bad[i] for i in chosen],
+            [self.period_allowed[i] for i in chosen],
+            [self.lookback_bad[i] for i in chosen],
+            [self.lookback_allowed[i] for i in chosen],
+            self.scale,
+            self.lookback_minutes,
+        )
+
+
 def rolling_forecasts(
-    period_bad: Sequence[int],
-    period_allowed: Sequence[int],
-    lookback_bad: Sequence[int],
-    lookback_allowed: Sequence[int],
-    scale: int,
-    lookback_minutes: int,
+    spends: SpendColumns,
     leaving_minutes: Sequence[int],
     leaving_bad: npt.NDArray[np.int64],
     leaving_allowed: npt.NDArray[np.int64],
@@ -161,10 +180,13 @@ def rolling_forecasts(
     (the same float). Past that bound each row goes through :func:`rolling_forecast`.
     Either way the results are :func:`rolling_forecast`'s (tests/unit/test_engine_forecast.py).
     """
+    period_bad, period_allowed = spends.period_bad, spends.period_allowed
+    lookback_bad, lookback_allowed = spends.lookback_bad, spends.lookback_allowed
+    scale = spends.scale
     count = len(period_bad)
     if not count:
         return []
-    length = lookback_minutes
+    length = spends.lookback_minutes
     n = len(leaving_minutes)
     peak_period = max(map(abs, period_allowed)) + max(map(abs, period_bad)) * scale
     peak_gain = max(map(abs, lookback_allowed)) + max(map(abs, lookback_bad)) * scale
@@ -231,24 +253,21 @@ def rolling_forecasts(
 
 
 def calendar_forecasts(
-    period_bad: Sequence[int],
-    period_allowed: Sequence[int],
-    lookback_bad: Sequence[int],
-    lookback_allowed: Sequence[int],
-    scale: int,
-    lookback_minutes: int,
-    minutes_left: int,
-    elapsed_minutes: int,
-    period_minutes: int,
+    spends: SpendColumns, minutes_left: int, elapsed_minutes: int, period_minutes: int
 ) -> list[ForecastResult]:
     """:func:`calendar_forecast` of many rows of one calendar period at once: the same
     integers and floats, row by row, without building two ``Spend`` per row (a status of
     hundreds of series asks for hundreds). Tested against :func:`calendar_forecast`."""
-    length = lookback_minutes
+    scale = spends.scale
+    length = spends.lookback_minutes
     left = max(minutes_left, 0)
     found: list[ForecastResult] = []
     for bad, allowed, lookback_b, lookback_a in zip(
-        period_bad, period_allowed, lookback_bad, lookback_allowed, strict=True
+        spends.period_bad,
+        spends.period_allowed,
+        spends.lookback_bad,
+        spends.lookback_allowed,
+        strict=True,
     ):
         projected_bad = bad * scale * length + lookback_b * scale * left
         projected_allowed = allowed * length + lookback_a * left

@@ -30,6 +30,7 @@ from errorbudget.engine.exact import ONE, allowed_per_event, common_scale, decim
 from errorbudget.engine.forecast import (
     INSUFFICIENT,
     ForecastResult,
+    SpendColumns,
     calendar_forecasts,
     rolling_forecasts,
 )
@@ -372,14 +373,12 @@ def evaluate_rows(
             continue
         meets.append(within)
         (calendar if isinstance(per_row[index].window, CalendarWindow) else rolling).append(index)
+    spends_of = SpendColumns(
+        period_bad, period_allowed, lookback_bad, lookback_allowed, scale, lookback_minutes
+    )
     if calendar:
         dated = calendar_forecasts(
-            [period_bad[i] for i in calendar],
-            [period_allowed[i] for i in calendar],
-            [lookback_bad[i] for i in calendar],
-            [lookback_allowed[i] for i in calendar],
-            scale,
-            lookback_minutes,
+            spends_of.rows(calendar),
             budget_period.end - plan.at,
             plan.at - budget_period.start,
             budget_period.minutes,
@@ -388,12 +387,7 @@ def evaluate_rows(
             forecasts[index] = forecast
     if rolling:
         rolled = rolling_forecasts(
-            [period_bad[i] for i in rolling],
-            [period_allowed[i] for i in rolling],
-            [lookback_bad[i] for i in rolling],
-            [lookback_allowed[i] for i in rolling],
-            scale,
-            lookback_minutes,
+            spends_of.rows(rolling),
             leaving_minutes,
             leaving_bad[rolling],
             leaving_allowed[rolling],
