@@ -189,15 +189,13 @@ def _covered(plan: Plan, bounds: tuple[Minute, Minute]) -> int:
 def coverage_sufficient(plan: Plan, bounds: Bounds, min_coverage: float) -> bool:
     """:func:`data_coverage`'s ``sufficient`` alone (no record built): whether the data
     covers at least ``min_coverage`` of the whole window, decided exactly."""
-    window = plan.budget_period.minutes
-    if bounds is None:
-        return window == 0
-    need = _exact(min_coverage)
-    return _covered(plan, bounds) * need.denominator >= need.numerator * window
+    [found] = _sufficient(plan, [bounds], min_coverage)
+    return found
 
 
 def _sufficient(plan: Plan, bounds: Sequence[Bounds], min_coverage: float) -> list[bool]:
-    """:func:`coverage_sufficient` of each of ``bounds``, the window and threshold read once."""
+    """:func:`coverage_sufficient` of each of ``bounds``, the window and the exact threshold
+    read once (the one copy of that rule)."""
     start, at = plan.intervals["period"]
     window = plan.budget_period.minutes
     need = _exact(min_coverage)
